@@ -1,0 +1,53 @@
+/**
+ * Time behind an interface, so windows, keepalives and buckets are tested by moving time forward
+ * (ManualClock.advance) instead of sleeping.
+ */
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+/** A clock that moves only when told to; timers fire in deadline order during advance(). */
+export class ManualClock implements Clock {
+  private t: number;
+  private timers: { at: number; fn: () => void; live: boolean; id: number }[] = [];
+  private ids = 0;
+  constructor(start = 1_700_000_000_000) {
+    this.t = start;
+  }
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const timer = { at: this.t + Math.max(0, ms), fn, live: true, id: this.ids++ };
+    this.timers.push(timer);
+    return { cancel: () => void (timer.live = false) };
+  }
+  advance(ms: number): void {
+    const target = this.t + ms;
+    for (;;) {
+      const due = this.timers
+        .filter((x) => x.live && x.at <= target)
+        .sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!due) break;
+      due.live = false;
+      this.t = Math.max(this.t, due.at);
+      due.fn();
+    }
+    this.timers = this.timers.filter((x) => x.live);
+    this.t = target;
+  }
+}
