@@ -38,6 +38,8 @@ export function encodePdu(
         case 'cstring': {
           const raw = v === undefined ? Buffer.alloc(0) : Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'latin1');
           if (raw.length > f.max - 1) throw new RangeError(`${f.name} is longer than ${f.max - 1} octets`);
+          // An inner NUL would end the field early and shift every field after it.
+          if (raw.indexOf(0) >= 0) throw new RangeError(`${f.name} contains a NUL octet`);
           b = Buffer.concat([raw, ZERO]);
           break;
         }

@@ -4,7 +4,8 @@
  * zero-copy views into the read chunk whenever a PDU sits whole inside one chunk.
  *
  * A command_length below 16 or above the configured maximum cannot be framed: the stream is lost
- * and the session that owns it must close (only that one).
+ * and the session that owns it must close (only that one). That is reported once the 16 header
+ * bytes are in, so the error always carries the sequence number, whatever the chunking.
  */
 import { HEADER_LENGTH } from './header.js';
 
@@ -42,7 +43,12 @@ export class Framer {
     const end = buf.length;
     while (end - p >= 4) {
       const len = buf.readUInt32BE(p);
-      if (len < HEADER_LENGTH || len > this.maxLength) return this.fatal(buf.subarray(p, Math.min(end, p + 16)));
+      if (len < HEADER_LENGTH || len > this.maxLength) {
+        // Wait for the whole header so the generic_nack carries the peer's sequence number
+        // however TCP happened to split these bytes.
+        if (end - p >= HEADER_LENGTH) return this.fatal(buf.subarray(p, p + HEADER_LENGTH));
+        break;
+      }
       if (end - p < len) break;
       onPdu(buf.subarray(p, p + len));
       p += len;
@@ -50,10 +56,6 @@ export class Framer {
     if (p < end) {
       this.parts.push(buf.subarray(p));
       this.partsLength = end - p;
-      if (this.partsLength >= 4) {
-        const len = buf.readUInt32BE(p);
-        if (len < HEADER_LENGTH || len > this.maxLength) return this.fatal(buf.subarray(p));
-      }
     }
     return null;
   }

@@ -43,6 +43,8 @@ export function scanBody(pdu: Buffer, layout: Layout, out: Offsets): ScanError |
         p += 4;
         break;
       case 'cstring': {
+        // Nothing left at all is a short body (like a missing u8), not a bad value of this field.
+        if (p >= end) return short(f.name);
         const limit = Math.min(end, p + f.max);
         const nul = pdu.indexOf(0, p);
         if (nul < 0 || nul >= limit) {

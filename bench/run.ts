@@ -1,0 +1,551 @@
+/**
+ * The benchmark harness: `npm run bench [-- --rounds 3 --duration-ms 10000 --binds 8 --window 512 --write]`.
+ *
+ * One run, all on this machine, every party its own process: the SMSC simulator (sim-proc.ts), a
+ * fresh gateway per gateway run (`dist/src/cli/main.js start --config …`) and the load generator
+ * (loadgen.ts). Scenarios are run round-robin — a, b, a, b, … — so drift on a shared box hits them
+ * alike; the table shows medians over rounds and each scenario's ratio to the direct baseline (a).
+ * Each process's CPU over the measured interval is read from /proc, to show who is saturated.
+ *
+ * A scenario is a label plus gateway config overrides (deep-merged into the base YAML); add one to
+ * SCENARIOS to benchmark e.g. policy or rules on.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { appendFileSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify as toYaml } from 'yaml';
+import { hashPassword } from '../src/upstream/password.js';
+import type { LoadOptions, LoadResult } from './loadgen.js';
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+export interface Scenario {
+  id: string;
+  label: string;
+  /** Absent: the load generator talks to the simulator directly. Present: through a gateway whose
+   * base config (see baseGatewayConfig) is deep-merged with these overrides (arrays replace). */
+  gateway?: Record<string, unknown>;
+  /** Load generator options for this scenario (merged over the common ones). */
+  loadgen?: Partial<LoadOptions>;
+  /** Runs once per gateway start, after /readyz is 200 and before load (e.g. seed Redis). */
+  setup?: (ctx: GatewayContext) => Promise<void>;
+}
+
+export interface GatewayContext {
+  config: Record<string, unknown>;
+  httpPort: number;
+  listenPort: number;
+  redisPrefix: string;
+}
+
+export const SCENARIOS: Scenario[] = [
+  { id: 'a', label: 'loadgen → simulator (direct)' },
+  { id: 'b', label: 'loadgen → gateway → simulator, policy off', gateway: {} },
+  // Later: { id: 'c', label: 'gateway, policy on', gateway: { policy: { … } }, setup: seedSenders },
+  //        { id: 'd', label: 'gateway, rules on', gateway: { rules: { … } } },
+];
+
+const BASELINE = 'a';
+
+// ---------------------------------------------------------------------------------------------
+// Flags
+
+interface Flags {
+  rounds: number;
+  durationMs: number;
+  warmupMs: number;
+  binds: number;
+  window: number;
+  scenarios: string[];
+  write: boolean;
+  logLevel: string;
+  keepTmp: boolean;
+  sim: Record<string, unknown>;
+  loadgen: Partial<LoadOptions>;
+}
+
+const USAGE = `usage: npm run bench -- [options]
+  --rounds N          rounds of every scenario, alternating (default 3)
+  --duration-ms N     measured time per run (default 10000)
+  --warmup-ms N       unmeasured load before each run (default 2000)
+  --binds N           load generator binds (default 8)
+  --window N          outstanding submits per bind (default 512)
+  --scenarios a,b     which scenarios (default: all)
+  --log-level L       gateway log level (default warn)
+  --sim JSON          extra simulator options, e.g. '{"responseDelayMs":1}'
+  --loadgen JSON      extra load generator options, e.g. '{"registeredDelivery":1}'
+  --keep-tmp          keep the temp dir with gateway configs and logs
+  --write             append the table to bench/RESULTS.md
+scenarios: ${SCENARIOS.map((s) => `${s.id} = ${s.label}`).join('; ')}`;
+
+function parseFlags(argv: string[]): Flags {
+  const f: Flags = {
+    rounds: 3,
+    durationMs: 10_000,
+    warmupMs: 2000,
+    binds: 8,
+    window: 512,
+    scenarios: SCENARIOS.map((s) => s.id),
+    write: false,
+    logLevel: 'warn',
+    keepTmp: false,
+    sim: {},
+    loadgen: {},
+  };
+  const int = (name: string, v: string | undefined) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} needs a whole number, got ${v}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [k, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const val = () => inline ?? argv[++i];
+    switch (k) {
+      case '--rounds': f.rounds = Math.max(1, int(k, val())); break;
+      case '--duration-ms': f.durationMs = int(k, val()); break;
+      case '--warmup-ms': f.warmupMs = int(k, val()); break;
+      case '--binds': f.binds = Math.max(1, int(k, val())); break;
+      case '--window': f.window = Math.max(1, int(k, val())); break;
+      case '--scenarios': f.scenarios = (val() ?? '').split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--log-level': f.logLevel = val() ?? 'warn'; break;
+      case '--sim': f.sim = JSON.parse(val() ?? '{}'); break;
+      case '--loadgen': f.loadgen = JSON.parse(val() ?? '{}'); break;
+      case '--keep-tmp': f.keepTmp = true; break;
+      case '--write': f.write = true; break;
+      case '-h':
+      case '--help':
+        console.log(USAGE);
+        process.exit(0);
+      default:
+        throw new Error(`unknown option ${a}\n${USAGE}`);
+    }
+  }
+  for (const id of f.scenarios) if (!SCENARIOS.some((s) => s.id === id)) throw new Error(`unknown scenario ${id}`);
+  return f;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DIST_BENCH = fileURLToPath(new URL('./', import.meta.url));
+const CLI = join(ROOT, 'dist/src/cli/main.js');
+const children = new Set<ChildProcess>();
+
+function track(cp: ChildProcess): ChildProcess {
+  children.add(cp);
+  cp.once('exit', () => children.delete(cp));
+  return cp;
+}
+
+function killAll(): void {
+  for (const cp of children) {
+    try {
+      cp.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within `ms`. */
+async function stopChild(cp: ChildProcess, ms = 5000): Promise<void> {
+  if (cp.exitCode !== null || cp.signalCode !== null) return;
+  const exited = once(cp, 'exit');
+  cp.kill('SIGTERM');
+  const t = setTimeout(() => cp.kill('SIGKILL'), ms);
+  await exited;
+  clearTimeout(t);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function lines(stream: NodeJS.ReadableStream, fn: (line: string) => void): void {
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (d: string) => {
+    buf += d;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      fn(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+  });
+}
+
+async function startSimulator(opts: Record<string, unknown>): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = track(
+    spawn(process.execPath, [join(DIST_BENCH, 'sim-proc.js'), '--json', JSON.stringify({ port: 0, httpPort: null, ...opts })], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    }),
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('simulator did not start within 10 s')), 10_000);
+    proc.once('exit', (code) => reject(new Error(`simulator exited (${code}) before it was ready`)));
+    lines(proc.stdout!, (line) => {
+      try {
+        const m = JSON.parse(line) as { ready?: boolean; port?: number; error?: string };
+        clearTimeout(t);
+        if (m.ready && m.port) resolve(m.port);
+        else reject(new Error(`simulator failed: ${m.error ?? line}`));
+      } catch {
+        /* not ours */
+      }
+    });
+  });
+  return { proc, port };
+}
+
+// ---- CPU per process over the measured interval, from /proc/<pid>/stat ----
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+function cpuTicks(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[11]) + Number(rest[12]); // utime + stime (fields 14, 15)
+  } catch {
+    return null;
+  }
+}
+
+interface RunOutcome {
+  result: LoadResult;
+  /** CPU % (100 = one core) over the measured interval, by role. */
+  cpu: Record<string, number | null>;
+}
+
+async function runLoadgen(opts: LoadOptions, watch: Record<string, number | undefined>, timeoutMs: number): Promise<RunOutcome> {
+  const { onPhase: _drop, ...plain } = opts;
+  const proc = track(spawn(process.execPath, [join(DIST_BENCH, 'loadgen.js'), '--json', JSON.stringify(plain)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let out = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const start: Record<string, number | null> = {};
+  let t0 = 0;
+  const cpu: Record<string, number | null> = {};
+  const errLines: string[] = [];
+  lines(proc.stderr!, (line) => {
+    let phase: string | undefined;
+    try {
+      phase = (JSON.parse(line) as { phase?: string }).phase;
+    } catch {
+      errLines.push(line);
+      return;
+    }
+    if (phase === 'measure') {
+      t0 = performance.now();
+      for (const [role, pid] of Object.entries(watch)) start[role] = cpuTicks(pid);
+    } else if (phase === 'stop' && t0) {
+      const sec = (performance.now() - t0) / 1000;
+      for (const [role, pid] of Object.entries(watch)) {
+        const a = start[role];
+        const b = cpuTicks(pid);
+        cpu[role] = a == null || b == null ? null : Math.round(((b - a) / CLK_TCK / sec) * 1000) / 10;
+      }
+    }
+  });
+  const killer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(proc, 'exit')) as [number | null];
+  clearTimeout(killer);
+  const last = out.trim().split('\n').pop() ?? '';
+  let parsed: LoadResult | { error: string };
+  try {
+    parsed = JSON.parse(last) as LoadResult;
+  } catch {
+    throw new Error(`loadgen exited ${code} without a result${errLines.length ? `: ${errLines.slice(-5).join(' | ')}` : ''}`);
+  }
+  if ('error' in parsed) throw new Error(`loadgen: ${parsed.error}`);
+  return { result: parsed, cpu };
+}
+
+// ---- gateway ----
+
+function baseGatewayConfig(p: { listen: number; http: number; redisPrefix: string; simPort: number; passwordHash: string; logLevel: string }) {
+  return {
+    listen: { host: '127.0.0.1', port: p.listen },
+    http: { host: '127.0.0.1', port: p.http },
+    redis: { url: 'redis://127.0.0.1:6379', key_prefix: p.redisPrefix },
+    log: { level: p.logLevel },
+    accounts: [{ system_id: 'bench', password_hash: p.passwordHash, max_binds: 64, window: 1024, tps: 0 }],
+    downstream: {
+      smscs: [{ name: 'sim', host: '127.0.0.1', port: p.simPort, system_id: 'smppguard', password: 'simpw', binds: 4, window: 1024 }],
+    },
+  };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = isPlainObject(v) && isPlainObject(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
+  return out;
+}
+
+interface Gateway {
+  proc: ChildProcess;
+  ctx: GatewayContext;
+  logFile: string;
+}
+
+async function startGateway(
+  scn: Scenario,
+  tag: string,
+  tmp: string,
+  common: { simPort: number; passwordHash: string; logLevel: string; redisPrefix: string },
+): Promise<Gateway> {
+  const listen = await freePort();
+  const http = await freePort();
+  const redisPrefix = `${common.redisPrefix}${tag}:`;
+  const config = deepMerge(baseGatewayConfig({ ...common, listen, http, redisPrefix }), scn.gateway ?? {});
+  const file = join(tmp, `gateway-${tag}.yaml`);
+  writeFileSync(file, toYaml(config));
+  const logFile = join(tmp, `gateway-${tag}.log`);
+  const fd = openSync(logFile, 'a');
+  const proc = track(spawn(process.execPath, [CLI, 'start', '--config', file], { stdio: ['ignore', fd, fd], cwd: ROOT }));
+  closeSync(fd);
+  const deadline = Date.now() + 30_000;
+  let exited = false;
+  proc.once('exit', () => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`gateway exited before /readyz was 200; log ${logFile}:\n${tail(logFile)}`);
+    if (Date.now() > deadline) {
+      await stopChild(proc);
+      throw new Error(`gateway /readyz not 200 within 30 s; log ${logFile}:\n${tail(logFile)}`);
+    }
+    try {
+      const r = await fetch(`http://127.0.0.1:${http}/readyz`, { signal: AbortSignal.timeout(1000) });
+      await r.arrayBuffer();
+      if (r.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    await sleep(100);
+  }
+  const ctx: GatewayContext = { config, httpPort: http, listenPort: listen, redisPrefix };
+  await scn.setup?.(ctx);
+  return { proc, ctx, logFile };
+}
+
+function tail(file: string, n = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-n).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function cleanRedis(pattern: string): Promise<number> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  let removed = 0;
+  try {
+    await r.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) removed += await r.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+  return removed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reporting
+
+interface Sample {
+  scenario: string;
+  round: number;
+  result: LoadResult;
+  cpu: Record<string, number | null>;
+}
+
+const median = (xs: number[]): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+const fmtMs = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
+const fmtCpu = (xs: (number | null | undefined)[]) => {
+  const v = xs.filter((x): x is number => typeof x === 'number');
+  return v.length ? String(Math.round(median(v))) : '–';
+};
+
+function table(samples: Sample[], scenarios: Scenario[]): string {
+  const base = median(samples.filter((s) => s.scenario === BASELINE).map((s) => s.result.msgPerSec));
+  const rows = [
+    '| scenario | msg/s (median) | msg/s per round | p50 ms | p99 ms | vs (a) | CPU % loadgen / gateway / sim | errors |',
+    '|---|---:|---|---:|---:|---:|---|---|',
+  ];
+  for (const scn of scenarios) {
+    const ss = samples.filter((s) => s.scenario === scn.id);
+    if (ss.length === 0) continue;
+    const rate = median(ss.map((s) => s.result.msgPerSec));
+    const errs = new Map<string, number>();
+    for (const s of ss) for (const [k, v] of Object.entries(s.result.errors)) errs.set(k, (errs.get(k) ?? 0) + v);
+    const unacked = ss.reduce((a, s) => a + s.result.unacked, 0);
+    const errText = [...[...errs].map(([k, v]) => `${k}: ${v}`), ...(unacked ? [`unacked: ${unacked}`] : [])].join(', ') || '0';
+    rows.push(
+      `| (${scn.id}) ${scn.label} | ${fmtInt(rate)} | ${ss.map((s) => fmtInt(s.result.msgPerSec)).join(', ')} | ` +
+        `${fmtMs(median(ss.map((s) => s.result.latencyMs.p50)))} | ${fmtMs(median(ss.map((s) => s.result.latencyMs.p99)))} | ` +
+        `${Number.isFinite(base) && base > 0 ? (rate / base).toFixed(2) : '–'} | ` +
+        `${fmtCpu(ss.map((s) => s.cpu.loadgen))} / ${scn.gateway ? fmtCpu(ss.map((s) => s.cpu.gateway)) : '–'} / ${fmtCpu(ss.map((s) => s.cpu.sim))} | ${errText} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const flags = parseFlags(argv);
+  const scenarios = SCENARIOS.filter((s) => flags.scenarios.includes(s.id));
+  const command = `npm run bench${argv.length ? ` -- ${argv.map(shellQuote).join(' ')}` : ''}`;
+  const machine = `${os.availableParallelism()} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`;
+  console.log(`machine: ${machine}`);
+  console.log(`load average at start: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`command: ${command}`);
+  console.log(
+    `per run: ${flags.binds} binds × window ${flags.window}, warm-up ${flags.warmupMs} ms, measured ${flags.durationMs} ms; ` +
+      `${flags.rounds} round(s) of ${scenarios.map((s) => s.id).join(', ')}`,
+  );
+
+  const needGateway = scenarios.some((s) => s.gateway);
+  if (needGateway && !existsSync(CLI)) throw new Error(`${CLI} not built: gateway scenarios need the gateway CLI (run with --scenarios a)`);
+
+  const tmp = mkdtempSync(join(os.tmpdir(), 'smppguard-bench-'));
+  const redisPrefix = `sgbench:${process.pid}-${Date.now()}:`;
+  const cleanup = async () => {
+    killAll();
+    if (needGateway) {
+      try {
+        const n = await cleanRedis(`${redisPrefix}*`);
+        if (n) console.log(`removed ${n} bench keys from Redis`);
+      } catch (err) {
+        console.error(`could not clean Redis keys ${redisPrefix}*: ${(err as Error).message}`);
+      }
+    }
+    if (!flags.keepTmp) rmSync(tmp, { recursive: true, force: true });
+    else console.log(`temp files kept in ${tmp}`);
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    console.error(`\n${sig}: stopping children`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const samples: Sample[] = [];
+  try {
+    const passwordHash = needGateway ? await hashPassword('benchpw') : '';
+    const sim = await startSimulator(flags.sim);
+    console.log(`simulator pid ${sim.proc.pid} on port ${sim.port}${needGateway ? `; gateway temp dir ${tmp}` : ''}\n`);
+    const common: LoadOptions = {
+      port: 0,
+      binds: flags.binds,
+      window: flags.window,
+      durationMs: flags.durationMs,
+      warmupMs: flags.warmupMs,
+      ...flags.loadgen,
+    };
+    const timeoutMs = flags.warmupMs + flags.durationMs + 60_000;
+    for (let round = 1; round <= flags.rounds; round++) {
+      for (const scn of scenarios) {
+        let gw: Gateway | null = null;
+        try {
+          const opts: LoadOptions = { ...common, ...scn.loadgen, port: sim.port };
+          const watch: Record<string, number | undefined> = { sim: sim.proc.pid };
+          if (scn.gateway) {
+            gw = await startGateway(scn, `${scn.id}${round}`, tmp, { simPort: sim.port, passwordHash, logLevel: flags.logLevel, redisPrefix });
+            opts.port = gw.ctx.listenPort;
+            opts.systemId = 'bench';
+            opts.password = 'benchpw';
+            watch.gateway = gw.proc.pid;
+          }
+          const { result, cpu } = await runLoadgen(opts, watch, timeoutMs);
+          cpu.loadgen = result.cpuPct;
+          samples.push({ scenario: scn.id, round, result, cpu });
+          const errs = Object.entries(result.errors).map(([k, v]) => `${k}=${v}`).join(' ');
+          console.log(
+            `round ${round} (${scn.id}): ${fmtInt(result.msgPerSec)} msg/s, p50 ${fmtMs(result.latencyMs.p50)} ms, p99 ${fmtMs(result.latencyMs.p99)} ms, ` +
+              `max ${fmtMs(result.latencyMs.max)} ms; CPU loadgen ${result.cpuPct}% (ELU ${result.elu})` +
+              `${cpu.gateway != null ? `, gateway ${cpu.gateway}%` : ''}, sim ${cpu.sim ?? '?'}%` +
+              `${errs ? `; errors ${errs}` : ''}${result.unacked ? `; unacked ${result.unacked}` : ''}${result.closedEarly ? `; ${result.closedEarly} binds closed early` : ''}`,
+          );
+        } catch (err) {
+          console.error(`round ${round} (${scn.id}) failed: ${(err as Error).message}`);
+        } finally {
+          if (gw) await stopChild(gw.proc);
+        }
+      }
+    }
+    await stopChild(sim.proc);
+  } finally {
+    await cleanup();
+  }
+
+  if (samples.length === 0) throw new Error('no run succeeded');
+  const out = table(samples, scenarios);
+  console.log(`\n${out}\n`);
+  const base = median(samples.filter((s) => s.scenario === BASELINE).map((s) => s.result.msgPerSec));
+  for (const scn of scenarios) {
+    if (scn.id === BASELINE) continue;
+    const r = median(samples.filter((s) => s.scenario === scn.id).map((s) => s.result.msgPerSec));
+    if (Number.isFinite(r) && base > 0) console.log(`ratio ${scn.id}/${BASELINE}: ${(r / base).toFixed(3)}`);
+  }
+  if (flags.write) {
+    const file = join(ROOT, 'bench/RESULTS.md');
+    const stamp = new Date().toISOString().replace('T', ' ').slice(0, 16);
+    const header = existsSync(file) ? '' : '# Benchmark results\n\nAppended by `npm run bench -- --write`. Medians over rounds; ratio vs the direct run (a).\n';
+    appendFileSync(
+      file,
+      `${header}\n## ${stamp} UTC\n\n- machine: ${machine}\n- command: \`${command}\`\n- per run: ${flags.binds} binds × window ${flags.window}, ` +
+        `warm-up ${flags.warmupMs} ms, measured ${flags.durationMs} ms, ${flags.rounds} round(s), gateway log level ${flags.logLevel}\n\n${out}\n`,
+    );
+    console.log(`appended to ${file}`);
+  }
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+process.on('exit', killAll);
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  killAll();
+  process.exitCode = 1;
+});

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+/**
+ * cli/: the `smppguard` command. Each subcommand is a thin adapter over a module:
+ *   start        run the gateway (gateway.ts)
+ *   smsc-sim     run the SMSC simulator (sim/)
+ *   demo         gateway + simulator + private Redis + a demo ESME, showing traffic flow (cli/demo.ts)
+ *   hash-password  print the scrypt hash an account's password_hash needs
+ */
+import { Command as Program } from 'commander';
+import { loadConfig, ConfigError } from '../config/load.js';
+import { Gateway } from '../gateway.js';
+import { hashPassword } from '../upstream/password.js';
+import { registerSmscSim } from './smsc-sim.js';
+
+
+const program = new Program('smppguard').description('Carrier-side inline SMS filtering gateway (SMPP proxy)');
+
+program
+  .command('start')
+  .description('run the gateway')
+  .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+  .action(async (o: { config: string }) => {
+    let cfg;
+    try {
+      cfg = loadConfig(o.config);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${err.message}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
+    const gw = await Gateway.start(cfg);
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      gw.log.info({ signal }, 'signal received: graceful shutdown');
+      gw.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+
+program
+  .command('hash-password')
+  .description('print a password_hash for an account (reads the password from the argument or stdin)')
+  .argument('[password]')
+  .action(async (pw?: string) => {
+    let password = pw;
+    if (password === undefined) {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    }
+    if (password.length > 8) process.stderr.write('warning: SMPP 3.4 passwords are at most 8 characters\n');
+    process.stdout.write(`${await hashPassword(password)}\n`);
+  });
+
+registerSmscSim(program);
+
+
+program.parseAsync().catch((err) => {
+  process.stderr.write(`smppguard: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

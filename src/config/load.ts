@@ -1,0 +1,62 @@
+/**
+ * Reads a YAML config file, validates it, and reports every problem with its file:line:column.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigSchema, type Config } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+export function parseConfig(text: string, file = '<config>'): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return `${file}:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`;
+      }),
+    );
+  }
+  const raw = doc.toJS() ?? {};
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const node = doc.getIn(issue.path as (string | number)[], true) as { range?: [number, number] } | undefined;
+        const parentNode =
+          node?.range === undefined ? (doc.getIn(issue.path.slice(0, -1) as (string | number)[], true) as typeof node) : node;
+        const at = parentNode?.range ? lines.linePos(parentNode.range[0]) : { line: 1, col: 1 };
+        return `${file}:${at.line}:${at.col}: ${issue.path.join('.') || '(root)'}: ${issue.message}`;
+      }),
+    );
+  }
+  return crossCheck(result.data, file);
+}
+
+function crossCheck(cfg: Config, file: string): Config {
+  const problems: string[] = [];
+  const ids = new Set<string>();
+  for (const a of cfg.accounts) {
+    if (ids.has(a.system_id)) problems.push(`${file}: accounts: system_id ${a.system_id} appears twice`);
+    ids.add(a.system_id);
+  }
+  for (const r of cfg.routes.mo) {
+    if (!ids.has(r.account)) problems.push(`${file}: routes.mo: prefix ${r.prefix} names unknown account ${r.account}`);
+  }
+  for (const s of cfg.downstream.smscs) {
+    if (s.password === undefined && s.password_env === undefined) {
+      problems.push(`${file}: downstream.smscs ${s.name}: give password or password_env`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return cfg;
+}
+
+export function loadConfig(file: string): Config {
+  return parseConfig(readFileSync(file, 'utf8'), file);
+}

@@ -1,0 +1,97 @@
+/**
+ * config/: the gateway's configuration file (YAML) as one validated schema. Keys are snake_case,
+ * as written in config/gateway.yaml; unknown keys are errors so typos do not pass silently.
+ */
+import { z } from 'zod';
+import { isPasswordHash } from '../upstream/password.js';
+
+const port = z.number().int().min(0).max(65535);
+const ms = z.number().int().min(0);
+
+export const AccountSchema = z.strictObject({
+  system_id: z.string().min(1).max(15),
+  password_hash: z.string().refine(isPasswordHash, 'must be a scrypt hash from `smppguard hash-password`'),
+  allowed_ips: z.array(z.string()).default(['0.0.0.0/0', '::/0']),
+  max_binds: z.number().int().min(1).default(4),
+  window: z.number().int().min(1).default(100),
+  /** Submits per second over all the account's binds; 0 = unlimited. */
+  tps: z.number().min(0).default(0),
+});
+
+export const SmscSchema = z.strictObject({
+  name: z.string().min(1),
+  host: z.string().default('127.0.0.1'),
+  port,
+  system_id: z.string().min(1).max(15),
+  /** Sent in the bind; may be given as password_env (the variable's name) to keep it out of the file. */
+  password: z.string().max(8).optional(),
+  password_env: z.string().optional(),
+  system_type: z.string().max(12).default(''),
+  bind: z.enum(['transceiver', 'transmitter', 'receiver']).default('transceiver'),
+  binds: z.number().int().min(1).default(1),
+  window: z.number().int().min(1).default(100),
+  tps: z.number().min(0).default(0),
+  tls: z
+    .union([
+      z.boolean(),
+      z.strictObject({ ca: z.string().optional(), reject_unauthorized: z.boolean().default(true), servername: z.string().optional() }),
+    ])
+    .default(false),
+});
+
+export const ConfigSchema = z.strictObject({
+  listen: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(2775) }).prefault({}),
+  http: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(9090) }).prefault({}),
+  max_pdu_length: z.number().int().min(64).max(16 * 1024 * 1024).default(65536),
+  redis: z
+    .strictObject({
+      url: z.string().default('redis://127.0.0.1:6379'),
+      key_prefix: z.string().default('sg:'),
+      command_timeout_ms: ms.default(250),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      mask_msisdn: z.boolean().default(true),
+    })
+    .prefault({}),
+  upstream: z
+    .strictObject({
+      /** Close an ESME session that sends nothing (not even enquire_link) for this long; 0 = never. */
+      idle_timeout_s: z.number().min(0).default(120),
+      /** How long a bind request may take to authenticate before the connection is dropped. */
+      bind_timeout_s: z.number().min(1).default(30),
+    })
+    .prefault({}),
+  accounts: z.array(AccountSchema).default([]),
+  downstream: z
+    .strictObject({
+      response_timeout_ms: ms.min(1).default(5000),
+      enquire_link_s: z.number().min(1).default(30),
+      bind_timeout_ms: ms.min(1).default(5000),
+      reconnect_initial_ms: ms.min(1).default(500),
+      reconnect_max_ms: ms.min(1).default(30000),
+      /** Submits waiting for window or throughput on every SMSC before new ones are refused with 0x58. */
+      max_pending: z.number().int().min(0).default(10000),
+      smscs: z.array(SmscSchema).default([]),
+    })
+    .prefault({}),
+  receipts: z
+    .strictObject({
+      /** How long a message id → account entry is kept for routing the delivery receipt. */
+      map_ttl_s: z.number().int().min(60).default(72 * 3600),
+    })
+    .prefault({}),
+  routes: z
+    .strictObject({
+      /** MO routing: the account that owns a destination prefix (longest prefix wins). */
+      mo: z.array(z.strictObject({ prefix: z.string().min(1), account: z.string().min(1) })).default([]),
+    })
+    .prefault({}),
+  shutdown: z.strictObject({ drain_timeout_ms: ms.default(5000) }).prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type AccountConfig = z.infer<typeof AccountSchema>;
+export type SmscConfig = z.infer<typeof SmscSchema>;

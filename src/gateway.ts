@@ -1,0 +1,146 @@
+/**
+ * The wiring, and nothing else: config in, a running gateway out.
+ *
+ *   ESME ─submit_sm→ upstream/esme-session ─→ relay/relay (policy/) ─→ downstream/smsc-pool ─→ SMSC
+ *   ESME ←deliver_sm─ upstream/esme-session ←─ relay/relay (store/)  ←─ downstream/smsc-link ←─ SMSC
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/schema.js';
+import { buildHttp, type Readiness } from './admin/http.js';
+import { SmscPool } from './downstream/smsc-pool.js';
+import { forwardAll, type Policy } from './policy/verdict.js';
+import { Relay } from './relay/relay.js';
+import { PrefixRoutes } from './relay/routes.js';
+import { DlrMap } from './store/dlr-map.js';
+import { HeldStore } from './store/held.js';
+import { connectRedis, createRedis, type Redis } from './store/redis.js';
+import { systemClock, type Clock } from './session/clock.js';
+import { createLogger, setMasking, type Logger } from './telemetry/log.js';
+import { Metrics } from './telemetry/metrics.js';
+import { AccountTable } from './upstream/accounts.js';
+import { UpstreamServer } from './upstream/server.js';
+
+export interface GatewayOptions {
+  policy?: Policy;
+  log?: Logger;
+  clock?: Clock;
+  /** Collect Node process metrics (off in tests that start many gateways). */
+  processMetrics?: boolean;
+}
+
+export class Gateway {
+  smppPort = 0;
+  httpPort = 0;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly cfg: Config,
+    readonly log: Logger,
+    readonly metrics: Metrics,
+    readonly redis: Redis,
+    readonly accounts: AccountTable,
+    readonly pool: SmscPool,
+    readonly relay: Relay,
+    readonly upstream: UpstreamServer,
+    readonly http: FastifyInstance,
+  ) {}
+
+  static async start(cfg: Config, opts: GatewayOptions = {}): Promise<Gateway> {
+    const log = opts.log ?? createLogger(cfg.log.level);
+    setMasking(cfg.log.mask_msisdn);
+    const clock = opts.clock ?? systemClock;
+    const metrics = new Metrics(opts.processMetrics ?? true);
+    const redis = createRedis(cfg.redis);
+    redis.on('error', () => metrics.redisErrors.inc({ op: 'connection' }));
+    const accounts = new AccountTable(cfg.accounts, clock.now());
+    const dlrMap = new DlrMap(redis, cfg.redis.key_prefix, cfg.receipts.map_ttl_s, () => clock.now(), (err) => {
+      metrics.redisErrors.inc({ op: 'dlr_record' });
+      log.warn({ err: String(err) }, 'could not record message id for receipt routing');
+    });
+    const held = new HeldStore(redis, cfg.redis.key_prefix);
+    let relay: Relay | null = null;
+    const pool = new SmscPool(cfg, { metrics, log, clock, onDeliver: (link, pdu) => relay!.onDeliver(link, pdu) });
+    relay = new Relay({
+      pool,
+      policy: opts.policy ?? forwardAll,
+      accounts,
+      dlrMap,
+      held,
+      moRoutes: new PrefixRoutes(cfg.routes.mo),
+      metrics,
+      log,
+    });
+    const upstream = new UpstreamServer(
+      {
+        host: cfg.listen.host,
+        port: cfg.listen.port,
+        maxPduLength: cfg.max_pdu_length,
+        idleTimeoutS: cfg.upstream.idle_timeout_s,
+        bindTimeoutS: cfg.upstream.bind_timeout_s,
+      },
+      {
+        accounts,
+        handler: relay,
+        metrics,
+        log,
+        clock,
+        gatewayId: 'smppguard',
+        deliverTimeoutMs: cfg.downstream.response_timeout_ms,
+      },
+    );
+    let gw: Gateway | null = null;
+    const http = buildHttp({ metrics, readiness: () => gw!.readiness() });
+    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http);
+
+    if (!(await connectRedis(redis, 3000))) {
+      log.warn({ url: cfg.redis.url }, 'Redis not answering yet; not ready until it does (retrying in the background)');
+    }
+    pool.start();
+    gw.smppPort = await upstream.listen();
+    await gw.http.listen({ host: cfg.http.host, port: cfg.http.port });
+    const addr = gw.http.server.address();
+    gw.httpPort = typeof addr === 'object' && addr ? addr.port : cfg.http.port;
+    log.info({ smpp: gw.smppPort, http: gw.httpPort, smscs: cfg.downstream.smscs.map((s) => s.name) }, 'smppguard listening');
+    return gw;
+  }
+
+  async readiness(): Promise<Readiness> {
+    const bound = this.pool.boundCount;
+    let redisOk = false;
+    let redisDetail: string = this.redis.status;
+    try {
+      redisOk = (await this.redis.ping()) === 'PONG';
+      redisDetail = 'PONG';
+    } catch (err) {
+      redisDetail = String((err as Error).message ?? err);
+    }
+    const draining = this.upstream.draining;
+    return {
+      ready: bound > 0 && redisOk && !draining,
+      checks: {
+        smsc: { ok: bound > 0, detail: `${bound}/${this.pool.links.length} binds up` },
+        redis: { ok: redisOk, detail: redisDetail },
+        accepting: { ok: !draining, detail: draining ? 'shutting down' : 'accepting binds' },
+      },
+    };
+  }
+
+  /**
+   * Graceful shutdown: stop accepting binds, let in-flight submits finish (up to the drain
+   * deadline), unbind ESMEs, unbind SMSCs, close Redis and HTTP.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const deadline = Date.now() + this.cfg.shutdown.drain_timeout_ms;
+      this.upstream.stopAccepting();
+      this.log.info({ in_flight: this.upstream.inFlight }, 'shutting down: draining in-flight submits');
+      while (this.upstream.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await this.upstream.unbindAll(Math.max(200, Math.min(2000, deadline - Date.now())));
+      await this.pool.stop(Math.max(100, deadline - Date.now()));
+      await this.http.close();
+      this.redis.disconnect();
+      this.log.info('stopped');
+    })();
+    return this.stopping;
+  }
+}

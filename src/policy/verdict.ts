@@ -1,0 +1,28 @@
+/**
+ * policy/: the pure decision for every submit_sm and data_sm. This file is the contract the relay
+ * calls: a Policy turns a message and its account into a Verdict. The Core issue ships
+ * forward-everything; sender authorization, consent and rules plug in here.
+ */
+import type { MessageView } from '../protocol/message-view.js';
+
+export interface SubmitContext {
+  /** system_id of the bound account that sent the message. */
+  account: string;
+  view: MessageView;
+}
+
+export type Verdict =
+  | { action: 'forward'; reason: string }
+  | { action: 'reject'; status: number; reason: string; rule?: string };
+
+export interface Policy {
+  /** Synchronous where possible: the hot path awaits only when the policy needs Redis. */
+  decide(ctx: SubmitContext): Verdict | Promise<Verdict>;
+}
+
+const FORWARD: Verdict = { action: 'forward', reason: 'policy_off' };
+
+/** Forwards everything: the Core issue's policy, and the benchmark's "policy off" scenario. */
+export const forwardAll: Policy = {
+  decide: () => FORWARD,
+};

@@ -1,0 +1,248 @@
+/**
+ * relay/: where a message goes. submit_sm/data_sm from an ESME → policy → SMSC pool, and the
+ * SMSC's answer back to the ESME with its own sequence number; deliver_sm from an SMSC → the
+ * account that should get it (receipt: by message id; MO: by destination prefix) → a bound
+ * receiver, or held in Redis until one binds. This is the one place to read to follow a message.
+ */
+import { Command } from '../protocol/commands.js';
+import { MessageView, isScanError } from '../protocol/message-view.js';
+import { receiptMessageId } from '../protocol/receipt.js';
+import { Status, statusName } from '../protocol/status.js';
+import type { SmscLink } from '../downstream/smsc-link.js';
+import type { SmscPool } from '../downstream/smsc-pool.js';
+import type { Policy, Verdict } from '../policy/verdict.js';
+import type { DlrMap } from '../store/dlr-map.js';
+import type { HeldStore } from '../store/held.js';
+import type { AccountTable } from '../upstream/accounts.js';
+import type { EsmeSession, SubmitHandler } from '../upstream/esme-session.js';
+import { maskMsisdn, type Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { PrefixRoutes } from './routes.js';
+
+export interface RelayDeps {
+  pool: SmscPool;
+  policy: Policy;
+  accounts: AccountTable;
+  dlrMap: DlrMap;
+  held: HeldStore;
+  moRoutes: PrefixRoutes;
+  metrics: Metrics;
+  log: Logger;
+}
+
+/** How many held PDUs one release round sends before waiting for the ESME's answers. */
+const RELEASE_BATCH = 50;
+
+export class Relay implements SubmitHandler {
+  private readonly releasing = new Set<string>();
+
+  constructor(private readonly d: RelayDeps) {}
+
+  // ---- ESME → SMSC ----------------------------------------------------------------------------
+
+  onSubmit(session: EsmeSession, pdu: Buffer): void {
+    const commandId = pdu.readUInt32BE(4);
+    const sequence = pdu.readUInt32BE(12);
+    if (commandId !== Command.submit_sm && commandId !== Command.data_sm) {
+      // query_sm / cancel_sm: no content, no policy; ids pass through unchanged.
+      return this.forward(session, pdu, sequence, false);
+    }
+    const view = MessageView.parse(pdu);
+    if (isScanError(view)) {
+      this.d.metrics.malformed.inc({ side: 'upstream', reason: view.field });
+      session.settle();
+      return session.respond(commandId, view.status, sequence);
+    }
+    const verdict = this.d.policy.decide({ account: session.account!.id, view });
+    if (verdict instanceof Promise) {
+      verdict.then(
+        (v) => this.apply(session, view, v),
+        (err) => {
+          this.d.log.error({ err }, 'policy failed: answering ESME_RSYSERR');
+          this.apply(session, view, { action: 'reject', status: Status.ESME_RSYSERR, reason: 'policy_error' });
+        },
+      );
+    } else {
+      this.apply(session, view, verdict);
+    }
+  }
+
+  private apply(session: EsmeSession, view: MessageView, v: Verdict): void {
+    const account = session.account!.id;
+    this.d.metrics.decisions.inc({ account, action: v.action, reason: v.reason });
+    if (v.action === 'forward') return this.forward(session, view.pdu, view.sequence, view.wantsReceipt);
+    session.settle();
+    session.respond(view.commandId, v.status, view.sequence);
+    this.d.log.info(
+      {
+        account,
+        decision: 'reject',
+        reason: v.reason,
+        rule: v.rule,
+        status: statusName(v.status),
+        src: view.sourceAddr,
+        dst: maskMsisdn(view.destinationAddr),
+      },
+      'submit rejected',
+    );
+  }
+
+  private forward(session: EsmeSession, pdu: Buffer, sequence: number, mapReceipt: boolean): void {
+    const commandId = pdu.readUInt32BE(4);
+    this.d.pool.submit(pdu, (resp, status) => {
+      session.settle();
+      if (!resp) return session.respond(commandId, status, sequence);
+      if (mapReceipt && status === 0) {
+        const id = messageIdOf(resp);
+        if (id) this.d.dlrMap.record(id, session.account!.id);
+      }
+      session.forwardResponse(resp, sequence);
+    });
+  }
+
+  // ---- SMSC → ESME ----------------------------------------------------------------------------
+
+  onDeliver(link: SmscLink, pdu: Buffer): void {
+    const commandId = pdu.readUInt32BE(4);
+    const sequence = pdu.readUInt32BE(12);
+    const view = MessageView.parse(pdu);
+    if (isScanError(view)) {
+      this.d.metrics.malformed.inc({ side: 'downstream', reason: view.field });
+      return link.respond(commandId, view.status, sequence);
+    }
+    if (view.isReceipt) return this.routeReceipt(link, view);
+    const account = this.d.moRoutes.match(view.destinationAddr);
+    if (!account || !this.d.accounts.get(account)) {
+      this.d.metrics.mo.inc({ outcome: 'unroutable' });
+      this.d.log.warn({ dst: view.destinationAddr, src: maskMsisdn(view.sourceAddr) }, 'MO for a destination no account owns');
+      // Permanent: retrying will not find an owner. The SMSC should not queue it forever.
+      return link.respond(commandId, Status.ESME_RX_R_APPN, sequence);
+    }
+    this.deliverTo(account, link, view, 'mo');
+  }
+
+  private routeReceipt(link: SmscLink, view: MessageView): void {
+    const id = receiptMessageId(view.tlvs, view.shortMessage);
+    if (!id) {
+      this.d.metrics.receipts.inc({ outcome: 'unmatched' });
+      return link.respond(view.commandId, 0, view.sequence);
+    }
+    this.d.dlrMap.lookup(id).then(
+      (account) => {
+        if (!account || !this.d.accounts.get(account)) {
+          this.d.metrics.receipts.inc({ outcome: 'unmatched' });
+          this.d.log.warn({ message_id: id }, 'receipt for a message id with no account mapping');
+          return link.respond(view.commandId, 0, view.sequence);
+        }
+        this.deliverTo(account, link, view, 'receipt');
+      },
+      (err) => {
+        this.d.metrics.redisErrors.inc({ op: 'dlr_lookup' });
+        this.d.metrics.receipts.inc({ outcome: 'deferred' });
+        this.d.log.warn({ err: String(err) }, 'receipt lookup failed: asking the SMSC to retry');
+        link.respond(view.commandId, Status.ESME_RX_T_APPN, view.sequence);
+      },
+    );
+  }
+
+  /**
+   * Gives a deliver_sm to a bound receiver of `account`; when none is bound (or it does not
+   * answer), stores it first and only then answers the SMSC, so nothing acknowledged is lost.
+   */
+  private deliverTo(account: string, link: SmscLink, view: MessageView, kind: 'receipt' | 'mo'): void {
+    const counter = kind === 'receipt' ? this.d.metrics.receipts : this.d.metrics.mo;
+    const smscSeq = view.sequence;
+    const commandId = view.commandId;
+    const copy = Buffer.from(view.pdu);
+    const session = this.d.accounts.get(account)!.pickReceiver();
+    const sent =
+      session?.deliver(view.pdu, (status) => {
+        if (status === null) return this.hold(account, copy, link, commandId, smscSeq, counter);
+        counter.inc({ outcome: status === 0 ? 'routed' : 'refused' });
+        // The ESME's own answer goes back, so its temporary errors make the SMSC retry.
+        link.respond(commandId, status, smscSeq);
+      }) ?? false;
+    if (!sent) this.hold(account, copy, link, commandId, smscSeq, counter);
+  }
+
+  private hold(
+    account: string,
+    pdu: Buffer,
+    link: SmscLink,
+    commandId: number,
+    smscSeq: number,
+    counter: Metrics['receipts'],
+  ): void {
+    this.d.held.hold(account, pdu).then(
+      () => {
+        counter.inc({ outcome: 'held' });
+        link.respond(commandId, 0, smscSeq);
+        // A receiver may have bound while we were storing.
+        if (this.d.accounts.get(account)?.hasReceiver()) this.release(account);
+      },
+      (err) => {
+        this.d.metrics.redisErrors.inc({ op: 'hold' });
+        counter.inc({ outcome: 'deferred' });
+        this.d.log.warn({ account, err: String(err) }, 'could not hold deliver_sm: asking the SMSC to retry');
+        link.respond(commandId, Status.ESME_RX_T_APPN, smscSeq);
+      },
+    );
+  }
+
+  onReceiverBound(session: EsmeSession): void {
+    this.release(session.account!.id);
+  }
+
+  /** Sends held PDUs to the account's receivers in order, trimming what they acknowledged. */
+  private release(account: string): void {
+    if (this.releasing.has(account)) return;
+    this.releasing.add(account);
+    void this.releaseLoop(account).finally(() => this.releasing.delete(account));
+  }
+
+  private async releaseLoop(account: string): Promise<void> {
+    const acct = this.d.accounts.get(account);
+    if (!acct) return;
+    for (;;) {
+      let batch: Buffer[];
+      try {
+        batch = await this.d.held.peek(account, RELEASE_BATCH);
+      } catch (err) {
+        this.d.metrics.redisErrors.inc({ op: 'release' });
+        return;
+      }
+      if (batch.length === 0) return;
+      const results = await Promise.all(
+        batch.map(
+          (pdu) =>
+            new Promise<number | null>((resolve) => {
+              const s = acct.pickReceiver();
+              if (!s || !s.deliver(pdu, resolve)) resolve(null);
+            }),
+        ),
+      );
+      // Trim only the acknowledged prefix: order is kept and nothing unacknowledged is dropped.
+      let acked = 0;
+      while (acked < results.length && results[acked] === 0) acked++;
+      for (let i = 0; i < acked; i++) {
+        const isReceipt = MessageView.parse(batch[i]!);
+        const counter = !isScanError(isReceipt) && isReceipt.isReceipt ? this.d.metrics.receipts : this.d.metrics.mo;
+        counter.inc({ outcome: 'released' });
+      }
+      try {
+        await this.d.held.ack(account, acked);
+      } catch {
+        this.d.metrics.redisErrors.inc({ op: 'release' });
+        return;
+      }
+      if (acked < results.length) return; // the ESME refused or went away; next bind retries
+    }
+  }
+}
+
+/** message_id of a submit_sm_resp / data_sm_resp (C-string right after the header). */
+function messageIdOf(resp: Buffer): string | null {
+  if (resp.length <= 16) return null;
+  const nul = resp.indexOf(0, 16);
+  return resp.toString('latin1', 16, nul < 0 ? resp.length : nul);
+}

@@ -1,0 +1,57 @@
+/**
+ * upstream/: the SMSC face the gateway shows ESMEs. This file holds the accounts from config with
+ * what is shared across an account's binds: its throughput bucket and its live sessions.
+ */
+import type { AccountConfig } from '../config/schema.js';
+import { TokenBucket } from '../session/token-bucket.js';
+import { parseCidr, type Cidr } from './cidr.js';
+import type { EsmeSession } from './esme-session.js';
+
+export class Account {
+  readonly cidrs: Cidr[];
+  readonly bucket: TokenBucket;
+  readonly sessions = new Set<EsmeSession>();
+  private rr = 0;
+
+  constructor(
+    readonly cfg: AccountConfig,
+    now: number,
+  ) {
+    this.cidrs = cfg.allowed_ips.map(parseCidr);
+    // Burst of one second's worth (at least 1): an ESME may send its TPS in one go, not more.
+    this.bucket = new TokenBucket(cfg.tps, Math.max(1, cfg.tps), now);
+  }
+
+  get id(): string {
+    return this.cfg.system_id;
+  }
+
+  /** A bound receiver or transceiver session with room in its window, round-robin; null if none. */
+  pickReceiver(): EsmeSession | null {
+    const list = [...this.sessions].filter((s) => s.canReceive && s.canTakeDeliver);
+    if (list.length === 0) return null;
+    this.rr = (this.rr + 1) % list.length;
+    return list[this.rr]!;
+  }
+
+  hasReceiver(): boolean {
+    for (const s of this.sessions) if (s.canReceive) return true;
+    return false;
+  }
+}
+
+export class AccountTable {
+  private readonly byId = new Map<string, Account>();
+
+  constructor(accounts: readonly AccountConfig[], now: number) {
+    for (const a of accounts) this.byId.set(a.system_id, new Account(a, now));
+  }
+
+  get(systemId: string): Account | undefined {
+    return this.byId.get(systemId);
+  }
+
+  all(): Account[] {
+    return [...this.byId.values()];
+  }
+}

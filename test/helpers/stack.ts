@@ -1,0 +1,107 @@
+/**
+ * A whole stack on loopback for integration tests: the SMSC simulator, a gateway bound to it, and
+ * the real Redis on 127.0.0.1:6379 under a key prefix of its own. Ports are ephemeral.
+ */
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { ConfigSchema, type Config } from '../../src/config/schema.js';
+import { Gateway, type GatewayOptions } from '../../src/gateway.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/simulator.js';
+import { hashPassword } from '../../src/upstream/password.js';
+import { connect, type EsmeClient } from './esme-client.js';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+let cachedHash: Promise<string> | null = null;
+/** The hash of "secret", computed once per test file (scrypt is deliberately slow). */
+export function secretHash(): Promise<string> {
+  cachedHash ??= hashPassword('secret');
+  return cachedHash;
+}
+
+export interface Stack {
+  sim: Simulator;
+  gw: Gateway;
+  cfg: Config;
+  prefix: string;
+  esme(kind?: 'transmitter' | 'receiver' | 'transceiver', systemId?: string, password?: string): Promise<EsmeClient>;
+  stop(): Promise<void>;
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> | T[K] : T[K] };
+
+export async function startStack(
+  over: { sim?: Partial<SimulatorOptions>; cfg?: (c: Config) => void; gw?: GatewayOptions } = {},
+): Promise<Stack> {
+  const sim = await startSimulator({ port: 0, receiptDelayMs: 20, ...over.sim });
+  const prefix = `test:${randomBytes(4).toString('hex')}:`;
+  const hash = await secretHash();
+  const raw: DeepPartial<Config> = {
+    listen: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0 },
+    redis: { url: REDIS_URL, key_prefix: prefix, command_timeout_ms: 250 },
+    log: { level: 'silent', mask_msisdn: true },
+    accounts: [
+      { system_id: 'esme', password_hash: hash, allowed_ips: ['127.0.0.0/8', '::1/128'], max_binds: 4, window: 100, tps: 0 },
+      { system_id: 'other', password_hash: hash, allowed_ips: ['127.0.0.0/8'], max_binds: 2, window: 10, tps: 0 },
+    ],
+    downstream: {
+      response_timeout_ms: 1000,
+      enquire_link_s: 5,
+      reconnect_initial_ms: 50,
+      reconnect_max_ms: 200,
+      smscs: [{ name: 'sim', host: '127.0.0.1', port: sim.port, system_id: 'gw', password: 'pw', binds: 2, window: 100 }],
+    },
+    routes: { mo: [{ prefix: '10690', account: 'esme' }] },
+    shutdown: { drain_timeout_ms: 1000 },
+  };
+  const cfg = ConfigSchema.parse(raw);
+  over.cfg?.(cfg);
+  const gw = await Gateway.start(cfg, { processMetrics: false, log: pino({ level: 'silent' }), ...over.gw });
+  await waitFor(() => gw.pool.boundCount === gw.pool.links.length, 3000, 'SMSC binds');
+  const clients: EsmeClient[] = [];
+  return {
+    sim,
+    gw,
+    cfg,
+    prefix,
+    async esme(kind = 'transceiver', systemId = 'esme', password = 'secret') {
+      const c = await connect('127.0.0.1', gw.smppPort);
+      clients.push(c);
+      const status = await c.bind(kind, systemId, password);
+      if (status !== 0) throw new Error(`bind failed with status 0x${status.toString(16)}`);
+      return c;
+    },
+    async stop() {
+      await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+      await gw.stop();
+      await sim.close();
+    },
+  };
+}
+
+export async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** A submit_sm field set with sensible defaults. */
+export function sm(over: Record<string, string | number | Buffer> = {}): Record<string, string | number | Buffer> {
+  return {
+    service_type: '',
+    source_addr_ton: 1,
+    source_addr_npi: 1,
+    source_addr: '10690001',
+    dest_addr_ton: 1,
+    dest_addr_npi: 1,
+    destination_addr: '8613800138000',
+    esm_class: 0,
+    registered_delivery: 0,
+    data_coding: 0,
+    short_message: 'hello',
+    ...over,
+  };
+}
