@@ -95,6 +95,8 @@ export interface LoadResult {
 }
 
 const SEQ_LIMIT = 0x7fffffff;
+/** deliver_sm_resp, status 0, empty message_id; the sequence is patched per receipt. */
+const DELIVER_RESP = messageResp(Command.deliver_sm_resp, 0, 0);
 
 class Template {
   readonly len: number;
@@ -200,6 +202,8 @@ class Bind {
   private readonly sentAt: Float64Array;
   private readonly free: Int32Array;
   private freeTop: number;
+  /** deliver_sm sequences to answer in the next batch. */
+  private dlrSeqs: number[] = [];
   private onBound: ((err?: Error) => void) | null = null;
   private onUnbound: (() => void) | null = null;
 
@@ -284,7 +288,8 @@ class Bind {
         return;
       case Command.deliver_sm:
         this.s.deliverSm++;
-        this.conn.send(messageResp(Command.deliver_sm_resp, 0, pdu.readUInt32BE(12)));
+        this.dlrSeqs.push(pdu.readUInt32BE(12));
+        this.markDirty();
         return;
       case Command.unbind:
         this.conn.send(encodeEmpty(Command.unbind_resp, 0, pdu.readUInt32BE(12)));
@@ -310,30 +315,41 @@ class Bind {
       if (status === 0) s.measuredOk++;
       else s.errors.set(status, (s.errors.get(status) ?? 0) + 1);
     }
-    if (!this.dirtyFlag) {
-      this.dirtyFlag = true;
-      s.dirty.push(this);
-      if (!s.pumpScheduled) {
-        s.pumpScheduled = true;
-        setImmediate(pump, s);
-      }
-    }
+    this.markDirty();
     if (this.inflight === 0) s.onIdle();
   }
 
-  /** Sends as many submits as there are free slots (bounded by the shared budget). */
+  markDirty(): void {
+    if (this.dirtyFlag) return;
+    this.dirtyFlag = true;
+    this.s.dirty.push(this);
+    if (!this.s.pumpScheduled) {
+      this.s.pumpScheduled = true;
+      setImmediate(pump, this.s);
+    }
+  }
+
+  /** Answers pending deliver_sm, then sends as many submits as there are free slots (bounded by the budget). */
   fill(now: number): void {
     this.dirtyFlag = false;
     const s = this.s;
-    if (this.closed || !this.bound || s.phase === 2) return;
-    let n = this.freeTop;
+    if (this.closed || !this.bound) return;
+    let n = s.phase === 2 ? 0 : this.freeTop;
     if (n > s.budget) n = s.budget;
-    if (n <= 0) return;
+    const dlrs = this.dlrSeqs;
+    if (n <= 0 && dlrs.length === 0) return;
+    if (n < 0) n = 0;
     const tpl = s.tpl;
     const len = tpl.len;
-    const batch = Buffer.allocUnsafe(n * len);
-    tpl.block.copy(batch, 0, 0, n * len);
+    const respBytes = dlrs.length * DELIVER_RESP.length;
+    const batch = Buffer.allocUnsafe(respBytes + n * len);
     let off = 0;
+    for (let i = 0; i < dlrs.length; i++, off += DELIVER_RESP.length) {
+      DELIVER_RESP.copy(batch, off);
+      batch.writeUInt32BE(dlrs[i]!, off + 12);
+    }
+    if (dlrs.length) this.dlrSeqs = [];
+    tpl.block.copy(batch, off, 0, n * len);
     for (let i = 0; i < n; i++, off += len) {
       const slot = this.free[--this.freeTop]!;
       const g = this.gen;

@@ -12,10 +12,10 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { hashPassword } from '../src/upstream/password.js';
@@ -65,6 +65,8 @@ interface Flags {
   write: boolean;
   logLevel: string;
   keepTmp: boolean;
+  /** Directory for --cpu-prof profiles of every child (gateway, simulator, loadgen). */
+  profile: string | null;
   sim: Record<string, unknown>;
   loadgen: Partial<LoadOptions>;
 }
@@ -80,6 +82,7 @@ const USAGE = `usage: npm run bench -- [options]
   --sim JSON          extra simulator options, e.g. '{"responseDelayMs":1}'
   --loadgen JSON      extra load generator options, e.g. '{"registeredDelivery":1}'
   --keep-tmp          keep the temp dir with gateway configs and logs
+  --profile DIR       run every child with node --cpu-prof into DIR
   --write             append the table to bench/RESULTS.md
 scenarios: ${SCENARIOS.map((s) => `${s.id} = ${s.label}`).join('; ')}`;
 
@@ -94,6 +97,7 @@ function parseFlags(argv: string[]): Flags {
     write: false,
     logLevel: 'warn',
     keepTmp: false,
+    profile: null,
     sim: {},
     loadgen: {},
   };
@@ -117,6 +121,7 @@ function parseFlags(argv: string[]): Flags {
       case '--sim': f.sim = JSON.parse(val() ?? '{}'); break;
       case '--loadgen': f.loadgen = JSON.parse(val() ?? '{}'); break;
       case '--keep-tmp': f.keepTmp = true; break;
+      case '--profile': f.profile = resolve(val() ?? 'bench-profiles'); break;
       case '--write': f.write = true; break;
       case '-h':
       case '--help':
@@ -137,6 +142,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIST_BENCH = fileURLToPath(new URL('./', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli/main.js');
 const children = new Set<ChildProcess>();
+/** Extra node flags for every child (set by --profile). */
+let nodeArgs: string[] = [];
 
 function track(cp: ChildProcess): ChildProcess {
   children.add(cp);
@@ -190,7 +197,7 @@ function lines(stream: NodeJS.ReadableStream, fn: (line: string) => void): void 
 
 async function startSimulator(opts: Record<string, unknown>): Promise<{ proc: ChildProcess; port: number }> {
   const proc = track(
-    spawn(process.execPath, [join(DIST_BENCH, 'sim-proc.js'), '--json', JSON.stringify({ port: 0, httpPort: null, ...opts })], {
+    spawn(process.execPath, [...nodeArgs, join(DIST_BENCH, 'sim-proc.js'), '--watch-stdin', '--json', JSON.stringify({ port: 0, httpPort: null, ...opts })], {
       stdio: ['pipe', 'pipe', 'inherit'],
     }),
   );
@@ -232,6 +239,17 @@ function cpuTicks(pid: number | undefined): number | null {
   }
 }
 
+/** Busy ticks of the whole machine (all CPUs), from /proc/stat. */
+function machineTicks(): number | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user … steal (guest is inside user)
+    return total - f[3]! - f[4]!; // minus idle, iowait
+  } catch {
+    return null;
+  }
+}
+
 interface RunOutcome {
   result: LoadResult;
   /** CPU % (100 = one core) over the measured interval, by role. */
@@ -240,7 +258,7 @@ interface RunOutcome {
 
 async function runLoadgen(opts: LoadOptions, watch: Record<string, number | undefined>, timeoutMs: number): Promise<RunOutcome> {
   const { onPhase: _drop, ...plain } = opts;
-  const proc = track(spawn(process.execPath, [join(DIST_BENCH, 'loadgen.js'), '--json', JSON.stringify(plain)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const proc = track(spawn(process.execPath, [...nodeArgs, join(DIST_BENCH, 'loadgen.js'), '--json', JSON.stringify(plain)], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   const start: Record<string, number | null> = {};
@@ -258,13 +276,12 @@ async function runLoadgen(opts: LoadOptions, watch: Record<string, number | unde
     if (phase === 'measure') {
       t0 = performance.now();
       for (const [role, pid] of Object.entries(watch)) start[role] = cpuTicks(pid);
+      start.machine = machineTicks();
     } else if (phase === 'stop' && t0) {
       const sec = (performance.now() - t0) / 1000;
-      for (const [role, pid] of Object.entries(watch)) {
-        const a = start[role];
-        const b = cpuTicks(pid);
-        cpu[role] = a == null || b == null ? null : Math.round(((b - a) / CLK_TCK / sec) * 1000) / 10;
-      }
+      const pct = (a: number | null | undefined, b: number | null) => (a == null || b == null ? null : Math.round(((b - a) / CLK_TCK / sec) * 1000) / 10);
+      for (const [role, pid] of Object.entries(watch)) cpu[role] = pct(start[role], cpuTicks(pid));
+      cpu.machine = pct(start.machine, machineTicks());
     }
   });
   const killer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
@@ -326,7 +343,7 @@ async function startGateway(
   writeFileSync(file, toYaml(config));
   const logFile = join(tmp, `gateway-${tag}.log`);
   const fd = openSync(logFile, 'a');
-  const proc = track(spawn(process.execPath, [CLI, 'start', '--config', file], { stdio: ['ignore', fd, fd], cwd: ROOT }));
+  const proc = track(spawn(process.execPath, [...nodeArgs, CLI, 'start', '--config', file], { stdio: ['ignore', fd, fd], cwd: ROOT }));
   closeSync(fd);
   const deadline = Date.now() + 30_000;
   let exited = false;
@@ -404,7 +421,7 @@ const fmtCpu = (xs: (number | null | undefined)[]) => {
 function table(samples: Sample[], scenarios: Scenario[]): string {
   const base = median(samples.filter((s) => s.scenario === BASELINE).map((s) => s.result.msgPerSec));
   const rows = [
-    '| scenario | msg/s (median) | msg/s per round | p50 ms | p99 ms | vs (a) | CPU % loadgen / gateway / sim | errors |',
+    '| scenario | msg/s (median) | msg/s per round | p50 ms | p99 ms | vs (a) | CPU % loadgen / gateway / sim / other | errors |',
     '|---|---:|---|---:|---:|---:|---|---|',
   ];
   for (const scn of scenarios) {
@@ -419,7 +436,7 @@ function table(samples: Sample[], scenarios: Scenario[]): string {
       `| (${scn.id}) ${scn.label} | ${fmtInt(rate)} | ${ss.map((s) => fmtInt(s.result.msgPerSec)).join(', ')} | ` +
         `${fmtMs(median(ss.map((s) => s.result.latencyMs.p50)))} | ${fmtMs(median(ss.map((s) => s.result.latencyMs.p99)))} | ` +
         `${Number.isFinite(base) && base > 0 ? (rate / base).toFixed(2) : '–'} | ` +
-        `${fmtCpu(ss.map((s) => s.cpu.loadgen))} / ${scn.gateway ? fmtCpu(ss.map((s) => s.cpu.gateway)) : '–'} / ${fmtCpu(ss.map((s) => s.cpu.sim))} | ${errText} |`,
+        `${fmtCpu(ss.map((s) => s.cpu.loadgen))} / ${scn.gateway ? fmtCpu(ss.map((s) => s.cpu.gateway)) : '–'} / ${fmtCpu(ss.map((s) => s.cpu.sim))} / ${fmtCpu(ss.map((s) => s.cpu.other))} | ${errText} |`,
     );
   }
   return rows.join('\n');
@@ -433,6 +450,10 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const flags = parseFlags(argv);
   const scenarios = SCENARIOS.filter((s) => flags.scenarios.includes(s.id));
+  if (flags.profile) {
+    mkdirSync(flags.profile, { recursive: true });
+    nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${flags.profile}`];
+  }
   const command = `npm run bench${argv.length ? ` -- ${argv.map(shellQuote).join(' ')}` : ''}`;
   const machine = `${os.availableParallelism()} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`;
   console.log(`machine: ${machine}`);
@@ -497,12 +518,14 @@ async function main(): Promise<void> {
           }
           const { result, cpu } = await runLoadgen(opts, watch, timeoutMs);
           cpu.loadgen = result.cpuPct;
+          // Everything else on the box (the harness, other users): the noise in this run.
+          if (cpu.machine != null) cpu.other = Math.max(0, Math.round((cpu.machine - result.cpuPct - (cpu.gateway ?? 0) - (cpu.sim ?? 0)) * 10) / 10);
           samples.push({ scenario: scn.id, round, result, cpu });
           const errs = Object.entries(result.errors).map(([k, v]) => `${k}=${v}`).join(' ');
           console.log(
             `round ${round} (${scn.id}): ${fmtInt(result.msgPerSec)} msg/s, p50 ${fmtMs(result.latencyMs.p50)} ms, p99 ${fmtMs(result.latencyMs.p99)} ms, ` +
               `max ${fmtMs(result.latencyMs.max)} ms; CPU loadgen ${result.cpuPct}% (ELU ${result.elu})` +
-              `${cpu.gateway != null ? `, gateway ${cpu.gateway}%` : ''}, sim ${cpu.sim ?? '?'}%` +
+              `${cpu.gateway != null ? `, gateway ${cpu.gateway}%` : ''}, sim ${cpu.sim ?? '?'}%, other ${cpu.other ?? '?'}%` +
               `${errs ? `; errors ${errs}` : ''}${result.unacked ? `; unacked ${result.unacked}` : ''}${result.closedEarly ? `; ${result.closedEarly} binds closed early` : ''}`,
           );
         } catch (err) {

@@ -1,7 +1,7 @@
 /**
  * The SMSC simulator as a bench child process: `node dist/bench/sim-proc.js --json '{...SimulatorOptions}'`.
  * Prints one `{"ready":true,"port":N}` line on stdout once listening (port 0 = any free port) and
- * closes on SIGTERM/SIGINT or when its parent goes away (stdin closes).
+ * closes on SIGTERM/SIGINT, and with --watch-stdin also when its parent goes away (stdin closes).
  */
 import { startSimulator, type SimulatorOptions } from '../src/sim/index.js';
 
@@ -19,7 +19,8 @@ try {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  process.stdin.on('end', stop).on('close', stop).resume();
+  // Started by run.ts with --watch-stdin: an orphaned simulator exits when the harness dies.
+  if (process.argv.includes('--watch-stdin')) process.stdin.on('end', stop).on('close', stop).resume();
   process.stdout.write(JSON.stringify({ ready: true, port: sim.port }) + '\n');
 } catch (err) {
   process.stdout.write(JSON.stringify({ ready: false, error: err instanceof Error ? err.message : String(err) }) + '\n');

@@ -11,6 +11,7 @@ import { loadConfig, ConfigError } from '../config/load.js';
 import { Gateway } from '../gateway.js';
 import { hashPassword } from '../upstream/password.js';
 import { registerSmscSim } from './smsc-sim.js';
+import { registerDemo } from './demo.js';
 
 
 const program = new Program('smppguard').description('Carrier-side inline SMS filtering gateway (SMPP proxy)');
@@ -61,6 +62,7 @@ program
   });
 
 registerSmscSim(program);
+registerDemo(program);
 
 
 program.parseAsync().catch((err) => {

@@ -108,7 +108,7 @@ export function registerSmscSim(program: Command): void {
     .option('--receipt-success <ratio>', 'share of receipts with stat:DELIVRD', parseRatio, 1)
     .option('--response-delay-ms <ms>', 'delay before answering submit_sm', parseMs, 0)
     .option('--error-status <status>', 'status for the erroring share of submits (e.g. 0x58)', parseStatusArg, 0)
-    .option('--error-ratio <ratio>', 'share of submits answered with --error-status', parseRatio, 0)
+    .option('--error-ratio <ratio>', 'share of submits answered with --error-status (needs a non-zero --error-status)', parseRatio, 0)
     .option('--verbose', 'log connections and binds to stderr')
     .action((flags: SmscSimFlags) => run(flags));
 }

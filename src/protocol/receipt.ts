@@ -95,7 +95,9 @@ export function receiptMessageId(tlvs: readonly Tlv[], body: Buffer): string | n
   const t = findTlv(tlvs, Tag.receipted_message_id);
   if (t && t.length > 0) {
     const nul = t.indexOf(0);
-    return t.toString('latin1', 0, nul < 0 ? t.length : nul);
+    const id = t.toString('latin1', 0, nul < 0 ? t.length : nul);
+    // An empty C-string ("\0" alone) says nothing: the text may still carry the id.
+    if (id !== '') return id;
   }
   return parseReceiptText(body.toString('latin1'))?.id ?? null;
 }

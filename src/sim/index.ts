@@ -6,3 +6,5 @@ export { startSimulator, TICK_MS } from './simulator.js';
 export type { Simulator, SimulatorOptions, SimulatorStats, BehaviourSettings } from './simulator.js';
 export type { MoMessage } from './mo.js';
 export type { IdFormat, ReceiptIdFormat } from './message-ids.js';
+export { connect as connectEsme } from './esme-client.js';
+export type { EsmeClient, Delivery } from './esme-client.js';

@@ -9,8 +9,17 @@ import { formatReceiptText } from '../protocol/receipt.js';
 const MINUTE = 60_000;
 const MAX_ENTRIES = 256;
 
+/** The last combination seen for one message_state: most receipts in a row share it. */
+interface Recent {
+  sm: number;
+  dm: number;
+  err: number;
+  middle: string;
+}
+
 export class ReceiptTextCache {
   private readonly middles = new Map<string, string>();
+  private readonly recent: (Recent | undefined)[] = [];
 
   text(id: string, submittedAt: number, doneAt: number, state: number, err: number, text: string): string {
     return 'id:' + id + this.middle(submittedAt, doneAt, state, err) + text.slice(0, 20);
@@ -20,6 +29,14 @@ export class ReceiptTextCache {
   private middle(submittedAt: number, doneAt: number, state: number, err: number): string {
     const sm = Math.floor(submittedAt / MINUTE);
     const dm = Math.floor(doneAt / MINUTE);
+    const r = this.recent[state];
+    if (r !== undefined && r.sm === sm && r.dm === dm && r.err === err) return r.middle;
+    const middle = this.lookup(sm, dm, state, err);
+    this.recent[state] = { sm, dm, err, middle };
+    return middle;
+  }
+
+  private lookup(sm: number, dm: number, state: number, err: number): string {
     const key = `${sm}:${dm}:${state}:${err}`;
     let m = this.middles.get(key);
     if (m === undefined) {

@@ -57,6 +57,18 @@ describe('bench load generator against the simulator', () => {
     expect(seqs.size).toBe(50);
   });
 
+  it('answers delivery receipts on a transceiver bind', async () => {
+    sim.setBehaviour({ receiptDelayMs: 0 });
+    const before = sim.stats.receiptsAcked;
+    const r = await runLoad({ port: sim.port, binds: 1, window: 32, durationMs: 300, bindType: 'transceiver', registeredDelivery: 1 });
+    expect(r.acked).toBeGreaterThan(0);
+    expect(r.errors).toEqual({});
+    expect(r.deliverSm).toBeGreaterThan(0);
+    const acked = sim.stats.receiptsAcked - before;
+    expect(acked).toBeGreaterThan(0);
+    expect(acked).toBeLessThanOrEqual(r.deliverSm);
+  });
+
   it('fails cleanly when the bind is refused', async () => {
     const strict = await startSimulator({ port: 0, httpPort: null, systemId: 'only', password: 'pw' });
     try {

@@ -19,8 +19,8 @@ export function secretHash(): Promise<string> {
   return cachedHash;
 }
 
-export interface Stack {
-  sim: Simulator;
+/** A gateway on loopback pointed at some SMSC (not necessarily the simulator). */
+export interface GatewayStack {
   gw: Gateway;
   cfg: Config;
   prefix: string;
@@ -28,12 +28,24 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+export interface Stack extends GatewayStack {
+  sim: Simulator;
+}
+
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> | T[K] : T[K] };
 
-export async function startStack(
-  over: { sim?: Partial<SimulatorOptions>; cfg?: (c: Config) => void; gw?: GatewayOptions } = {},
-): Promise<Stack> {
-  const sim = await startSimulator({ port: 0, receiptDelayMs: 20, ...over.sim });
+export interface GatewayOverrides {
+  cfg?: (c: Config) => void;
+  gw?: GatewayOptions;
+  /** Wait until every SMSC bind is up before returning (default true). */
+  waitBinds?: boolean;
+}
+
+/**
+ * Starts only the gateway, its SMSC link pointed at 127.0.0.1:`smscPort` (any SMSC: the simulator,
+ * the `smpp` npm package's server, a capture proxy…). The same accounts and defaults as startStack.
+ */
+export async function startGateway(smscPort: number, over: GatewayOverrides = {}): Promise<GatewayStack> {
   const prefix = `test:${randomBytes(4).toString('hex')}:`;
   const hash = await secretHash();
   const raw: DeepPartial<Config> = {
@@ -50,7 +62,7 @@ export async function startStack(
       enquire_link_s: 5,
       reconnect_initial_ms: 50,
       reconnect_max_ms: 200,
-      smscs: [{ name: 'sim', host: '127.0.0.1', port: sim.port, system_id: 'gw', password: 'pw', binds: 2, window: 100 }],
+      smscs: [{ name: 'sim', host: '127.0.0.1', port: smscPort, system_id: 'gw', password: 'pw', binds: 2, window: 100 }],
     },
     routes: { mo: [{ prefix: '10690', account: 'esme' }] },
     shutdown: { drain_timeout_ms: 1000 },
@@ -58,10 +70,14 @@ export async function startStack(
   const cfg = ConfigSchema.parse(raw);
   over.cfg?.(cfg);
   const gw = await Gateway.start(cfg, { processMetrics: false, log: pino({ level: 'silent' }), ...over.gw });
-  await waitFor(() => gw.pool.boundCount === gw.pool.links.length, 3000, 'SMSC binds');
+  if (over.waitBinds ?? true) {
+    await waitFor(() => gw.pool.boundCount === gw.pool.links.length, 3000, 'SMSC binds').catch(async (err) => {
+      await gw.stop();
+      throw err;
+    });
+  }
   const clients: EsmeClient[] = [];
   return {
-    sim,
     gw,
     cfg,
     prefix,
@@ -75,6 +91,36 @@ export async function startStack(
     async stop() {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
       await gw.stop();
+    },
+  };
+}
+
+export async function startStack(
+  over: {
+    sim?: Partial<SimulatorOptions>;
+    cfg?: (c: Config) => void;
+    gw?: GatewayOptions;
+    /**
+     * The port the gateway's SMSC link connects to, given the simulator's (e.g. a capture proxy in
+     * front of it). Default: the simulator's own port.
+     */
+    smscPort?: (simPort: number) => number | Promise<number>;
+  } = {},
+): Promise<Stack> {
+  const sim = await startSimulator({ port: 0, receiptDelayMs: 20, ...over.sim });
+  let g: GatewayStack;
+  try {
+    const port = over.smscPort ? await over.smscPort(sim.port) : sim.port;
+    g = await startGateway(port, { cfg: over.cfg, gw: over.gw });
+  } catch (err) {
+    await sim.close();
+    throw err;
+  }
+  return {
+    ...g,
+    sim,
+    async stop() {
+      await g.stop();
       await sim.close();
     },
   };

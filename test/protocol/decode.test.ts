@@ -270,6 +270,22 @@ describe('decode: malformed bodies (hex fixtures)', () => {
       Status.ESME_RINVMSGLEN, 'short_message', 'runs past the PDU',
     ],
     [
+      'submit_sm: sm_length 5 but 4 octets follow (one short)',
+      `00000038 00000004 00000000 00000002
+       00 00 00 313036393030 00 00 00 38363133383030313338303030 00
+       00 00 00 00 00 01 00 00 00
+       05 68656c6c`,
+      Status.ESME_RINVMSGLEN, 'short_message', 'runs past the PDU',
+    ],
+    [
+      'submit_sm: TLV value one octet short',
+      `0000003a 00000004 00000000 00000002
+       00 00 00 313036393030 00 00 00 38363133383030313338303030 00
+       00 00 00 00 00 01 00 00 00 00
+       1401 0003 3131`,
+      Status.ESME_RINVOPTPARSTREAM, 'tlv 0x1401', 'value runs past the PDU',
+    ],
+    [
       'submit_sm: sm_length 255 and nothing follows',
       `00000034 00000004 00000000 00000002
        00 00 00 313036393030 00 00 00 38363133383030313338303030 00

@@ -44,6 +44,13 @@ describe('setSequence', () => {
     }
   });
 
+  it('rewrites only bytes 12..15 of a buffer whose every byte differs', () => {
+    const original = Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 7 + 3) & 0xff));
+    const pdu = Buffer.from(original);
+    setSequence(pdu, 0);
+    for (let i = 0; i < 64; i++) expect(pdu[i], `byte ${i}`).toBe(i >= 12 && i < 16 ? 0 : original[i]);
+  });
+
   it('writes big-endian, and negative numbers as their unsigned 32-bit form', () => {
     const pdu = Buffer.from(SUBMIT_SM_DLT);
     setSequence(pdu, 0x0a0b0c0d);

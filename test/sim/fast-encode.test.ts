@@ -109,3 +109,19 @@ describe('TimedQueue', () => {
     expect(q.size).toBe(0);
   });
 });
+
+describe('message id text', () => {
+  it('equals Number#toString across table boundaries', () => {
+    for (const seed of [0, 0xfffe, 99_998, 0x1_0000_fffe, 2 ** 40 - 3, 2 ** 52]) {
+      const h = new MessageIdSource('hex', seed);
+      const d = new MessageIdSource('dec', seed);
+      for (let i = 0; i < 5; i++) {
+        const n = h.next();
+        d.next();
+        expect(h.text(n)).toBe(n.toString(16));
+        expect(d.text(n)).toBe(n.toString(10));
+        expect(h.receiptText(n, 'dec')).toBe(n.toString(10));
+      }
+    }
+  });
+});

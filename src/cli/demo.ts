@@ -1,0 +1,160 @@
+/**
+ * `smppguard demo`: the gateway's main job on a laptop. Starts the SMSC simulator, a Redis (the
+ * configured one if it answers, else a private `redis-server` on a free port), the gateway in front,
+ * and a demo ESME that submits messages, receives their delivery receipts and an MO reply,
+ * printing each step so the traffic flow is visible. Exits when done (or runs on with --forever).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command as Program } from 'commander';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { loadConfig } from '../config/load.js';
+import { Gateway } from '../gateway.js';
+import { parseReceiptText } from '../protocol/receipt.js';
+import { statusName } from '../protocol/status.js';
+import { startSimulator } from '../sim/index.js';
+import { connect } from '../sim/esme-client.js';
+
+interface DemoFlags {
+  config: string;
+  count: number;
+  forever?: boolean;
+}
+
+const say = (s: string) => process.stdout.write(`${s}\n`);
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** The configured Redis if it answers, else a private redis-server; null when neither is possible. */
+async function ensureRedis(url: string): Promise<{ url: string; child: ChildProcess | null } | null> {
+  if (await redisAnswers(url)) return { url, child: null };
+  if (spawnSync('redis-server', ['--version']).status !== 0) return null;
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'smppguard-redis-'));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: 'ignore',
+  });
+  const privateUrl = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50; i++) {
+    if (await redisAnswers(privateUrl)) return { url: privateUrl, child };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  return null;
+}
+
+export async function runDemo(f: DemoFlags): Promise<number> {
+  const cfg = loadConfig(f.config);
+  const redis = await ensureRedis(cfg.redis.url);
+  if (!redis) {
+    process.stderr.write(
+      `No Redis answers at ${cfg.redis.url} and no redis-server binary was found.\n` +
+        `Install one (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis),\n` +
+        `or point redis.url in ${f.config} at a running Redis, then run the demo again.\n`,
+    );
+    return 1;
+  }
+  say(`redis      ${redis.url}${redis.child ? ' (private, started for this demo)' : ''}`);
+  const sim = await startSimulator({ port: 0, receiptDelayMs: 300 });
+  say(`smsc-sim   SMPP on 127.0.0.1:${sim.port} (simulated SMSC: answers submits, sends receipts after 300 ms)`);
+  cfg.redis.url = redis.url;
+  cfg.listen = { host: '127.0.0.1', port: 0 };
+  cfg.http = { host: '127.0.0.1', port: 0 };
+  cfg.downstream.smscs = cfg.downstream.smscs.slice(0, 1).map((s) => ({ ...s, host: '127.0.0.1', port: sim.port }));
+  const gw = await Gateway.start(cfg, { log: pino({ level: 'warn' }) });
+  say(`gateway    SMPP on 127.0.0.1:${gw.smppPort}, metrics on http://127.0.0.1:${gw.httpPort}/metrics`);
+  for (let i = 0; i < 100 && gw.pool.boundCount === 0; i++) await new Promise((r) => setTimeout(r, 50));
+
+  const account = cfg.accounts[0]!.system_id;
+  const esme = await connect('127.0.0.1', gw.smppPort);
+  const bindStatus = await esme.bind('transceiver', account, 'demo');
+  say(`esme       bind_transceiver as "${account}" -> ${statusName(bindStatus)}`);
+  if (bindStatus !== 0) {
+    say('           (the demo account password is "demo"; did you change config/gateway.yaml?)');
+  }
+  esme.onDeliver((d) => {
+    const text = d.view.shortMessage.toString('latin1');
+    if (d.view.isReceipt) {
+      const r = parseReceiptText(text);
+      say(`esme    <- deliver_sm receipt for id ${r?.id} stat:${r?.stat}`);
+    } else {
+      say(`esme    <- deliver_sm MO from ${d.view.sourceAddr} to ${d.view.destinationAddr}: "${text}"`);
+    }
+  });
+  const moPrefix = cfg.routes.mo[0]?.prefix ?? '10690';
+  const sendOne = async (i: number) => {
+    const r = await esme.submit({
+      source_addr_ton: 0,
+      source_addr_npi: 1,
+      source_addr: `${moPrefix}01`,
+      dest_addr_ton: 1,
+      dest_addr_npi: 1,
+      destination_addr: `861380013${String(8000 + i).padStart(4, '0')}`,
+      registered_delivery: 1,
+      short_message: `Demo message ${i}`,
+    });
+    say(`esme    -> submit_sm #${i} -> ${statusName(r.status)} message_id=${r.messageId}`);
+  };
+  for (let i = 1; i <= f.count; i++) await sendOne(i);
+  await esme.waitDeliveries(f.count, 5000).catch(() => undefined);
+  say(`smsc-sim   injecting an MO reply "TD" from 8613800138001 to ${moPrefix}01`);
+  await sim.injectMo({ source: '8613800138001', destination: `${moPrefix}01`, text: 'TD' });
+  await esme.waitDeliveries(f.count + 1, 3000).catch(() => undefined);
+  if (f.forever) {
+    say('running on (Ctrl-C to stop): one message a second');
+    let i = f.count;
+    const t = setInterval(() => void sendOne(++i), 1000);
+    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+    clearInterval(t);
+  }
+  const m = await gw.metrics.text();
+  const line = (re: RegExp) => m.split('\n').filter((l) => re.test(l) && !l.startsWith('#'));
+  say('metrics    (excerpt of /metrics)');
+  for (const l of [...line(/^smppguard_pdus_total\{side="upstream",direction="in",command="submit_sm"/), ...line(/^smppguard_receipts_total|^smppguard_mo_total/)]) {
+    say(`           ${l}`);
+  }
+  await esme.close();
+  await gw.stop();
+  await sim.close();
+  redis.child?.kill();
+  say('done');
+  return 0;
+}
+
+export function registerDemo(program: Program): void {
+  program
+    .command('demo')
+    .description('run the gateway with the SMSC simulator, a Redis and a demo ESME, showing the traffic')
+    .option('-c, --config <file>', 'configuration to start from', 'config/gateway.yaml')
+    .option('-n, --count <n>', 'messages to send', (v) => Number(v), 5)
+    .option('--forever', 'keep sending one message a second until Ctrl-C')
+    .action(async (f: DemoFlags) => {
+      process.exitCode = await runDemo(f);
+    });
+}
