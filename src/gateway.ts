@@ -9,6 +9,13 @@ import type { Config } from './config/schema.js';
 import { buildHttp, type Readiness } from './admin/http.js';
 import { SmscPool } from './downstream/smsc-pool.js';
 import { forwardAll, type Policy } from './policy/verdict.js';
+import { GatewayPolicy } from './policy/gateway-policy.js';
+import { ReplyHandler } from './policy/replies.js';
+import { SenderRegistry } from './policy/senders.js';
+import { normaliseAddress } from './policy/address.js';
+import { PolicyStore } from './store/policy-store.js';
+import { PolicySync } from './store/policy-sync.js';
+import { createAudit } from './telemetry/log.js';
 import { Relay } from './relay/relay.js';
 import { PrefixRoutes } from './relay/routes.js';
 import { DlrMap } from './store/dlr-map.js';
@@ -43,6 +50,9 @@ export class Gateway {
     readonly relay: Relay,
     readonly upstream: UpstreamServer,
     readonly http: FastifyInstance,
+    readonly store: PolicyStore,
+    readonly sync: PolicySync,
+    readonly policy: Policy,
   ) {}
 
   static async start(cfg: Config, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -58,15 +68,35 @@ export class Gateway {
       log.warn({ err: String(err) }, 'could not record message id for receipt routing');
     });
     const held = new HeldStore(redis, cfg.redis.key_prefix);
+    const store = new PolicyStore(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000);
+    const registry = new SenderRegistry();
+    const sync = new PolicySync(store, registry, metrics, log);
     let relay: Relay | null = null;
     const pool = new SmscPool(cfg, { metrics, log, clock, onDeliver: (link, pdu) => relay!.onDeliver(link, pdu) });
+    const policy =
+      opts.policy ??
+      (cfg.policy.enabled
+        ? new GatewayPolicy({ cfg, accounts, registry, store, metrics, audit: createAudit(cfg.audit.destination), clock, isLoaded: () => sync.loaded })
+        : forwardAll);
+    const replies = cfg.policy.enabled
+      ? new ReplyHandler({
+          cfg: cfg.policy,
+          registry,
+          store,
+          metrics,
+          log,
+          sendMt: (pdu) => pool.submit(pdu, (_resp, status) => metrics.replies.inc({ kind: 'confirmation', outcome: status === 0 ? 'sent' : 'failed' })),
+        })
+      : null;
     relay = new Relay({
       pool,
-      policy: opts.policy ?? forwardAll,
+      policy,
       accounts,
       dlrMap,
       held,
       moRoutes: new PrefixRoutes(cfg.routes.mo),
+      numberOwner: (addr, ton) => registry.find(normaliseAddress(addr, ton, cfg.policy.numbering))?.account ?? null,
+      replies,
       metrics,
       log,
     });
@@ -90,11 +120,12 @@ export class Gateway {
     );
     let gw: Gateway | null = null;
     const http = buildHttp({ metrics, readiness: () => gw!.readiness() });
-    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http);
+    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, policy);
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: cfg.redis.url }, 'Redis not answering yet; not ready until it does (retrying in the background)');
     }
+    await sync.start();
     pool.start();
     gw.smppPort = await upstream.listen();
     await gw.http.listen({ host: cfg.http.host, port: cfg.http.port });
@@ -115,9 +146,11 @@ export class Gateway {
       redisDetail = String((err as Error).message ?? err);
     }
     const draining = this.upstream.draining;
+    const policyOk = !this.cfg.policy.enabled || this.sync.loaded;
     return {
-      ready: bound > 0 && redisOk && !draining,
+      ready: bound > 0 && redisOk && !draining && policyOk,
       checks: {
+        policy: { ok: policyOk, detail: this.cfg.policy.enabled ? `${this.sync.registry.size} senders, DND generation ${this.store.dndGen}` : 'policy off' },
         smsc: { ok: bound > 0, detail: `${bound}/${this.pool.links.length} binds up` },
         redis: { ok: redisOk, detail: redisDetail },
         accepting: { ok: !draining, detail: draining ? 'shutting down' : 'accepting binds' },
@@ -138,6 +171,7 @@ export class Gateway {
       await this.upstream.unbindAll(Math.max(200, Math.min(2000, deadline - Date.now())));
       await this.pool.stop(Math.max(100, deadline - Date.now()));
       await this.http.close();
+      await this.sync.stop();
       this.redis.disconnect();
       this.log.info('stopped');
     })();

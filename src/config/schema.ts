@@ -16,6 +16,60 @@ export const AccountSchema = z.strictObject({
   window: z.number().int().min(1).default(100),
   /** Submits per second over all the account's binds; 0 = unlimited. */
   tps: z.number().min(0).default(0),
+  /** Class of this account's senders registered without one. */
+  default_class: z.enum(['commercial', 'service', 'otp']).default('commercial'),
+});
+
+const status = z.number().int().min(0).max(0xffffffff);
+const ReasonStatuses = z.record(z.string(), status);
+
+export const PolicySchema = z.strictObject({
+  /** false: forward everything (the "policy off" mode, for passthrough benchmarks). */
+  enabled: z.boolean().default(true),
+  numbering: z
+    .strictObject({
+      country_code: z.string().regex(/^\d{1,3}$/).default('86'),
+      national_prefix: z.string().regex(/^\d*$/).default('0'),
+      international_prefix: z.string().regex(/^\d*$/).default('00'),
+    })
+    .prefault({}),
+  /** Classes forwarded when the policy store cannot be asked. Only commercial messages ask it. */
+  fail_open_classes: z.array(z.enum(['commercial', 'service', 'otp'])).default([]),
+  /** Per reason code, the status to answer instead of the default (e.g. no_consent: 0x401). */
+  statuses: ReasonStatuses.default({}),
+  classify: z
+    .strictObject({
+      /** service_type value → class, e.g. { MKT: commercial, OTP: otp }. */
+      service_types: z.record(z.string(), z.enum(['commercial', 'service', 'otp'])).default({}),
+      /** A TLV whose value (as text) names the class, e.g. { tag: 0x1402, values: { P: commercial } }. */
+      tlv: z
+        .strictObject({ tag: z.number().int().min(1).max(0xffff), values: z.record(z.string(), z.enum(['commercial', 'service', 'otp'])) })
+        .optional(),
+      /** A TLV carrying the DND category (1–7) as text or one octet. */
+      category_tlv: z.number().int().min(1).max(0xffff).optional(),
+    })
+    .prefault({}),
+  /** How long consent/DND/sender changes stay in the journal (evidence). */
+  journal_retention_days: z.number().int().min(1).default(150),
+  /** How long the decision for a concatenated message is kept for its remaining parts. */
+  concat_ttl_s: z.number().int().min(1).default(120),
+  opt_out: z
+    .strictObject({
+      keywords: z
+        .array(z.string())
+        .default(['TD', 'T', 'R', 'N', '退订', '取消', 'STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPT OUT', 'OPTOUT']),
+      opt_in_keywords: z.array(z.string()).default(['START', 'UNSTOP']),
+      help_keywords: z.array(z.string()).default(['HELP']),
+      /** Whether an opt-in keyword re-grants consent for the scope. */
+      regrant_on_opt_in: z.boolean().default(true),
+      /** Which consent scope a reply revokes: the sender's brand (falls back to the number), the number, or the whole account. */
+      scope: z.enum(['brand', 'sender', 'account']).default('brand'),
+      /** Sent back from the same sender after an opt-out / opt-in / HELP; empty = none. */
+      confirm_text: z.string().default(''),
+      opt_in_text: z.string().default(''),
+      help_text: z.string().default(''),
+    })
+    .prefault({}),
 });
 
 export const SmscSchema = z.strictObject({
@@ -90,8 +144,22 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({}),
   shutdown: z.strictObject({ drain_timeout_ms: ms.default(5000) }).prefault({}),
+  policy: PolicySchema.prefault({}),
+  audit: z
+    .strictObject({
+      /** One JSON line per decision: a file path, "stdout", or "off". */
+      destination: z.string().default('stdout'),
+    })
+    .prefault({}),
+  admin: z
+    .strictObject({
+      /** Bearer tokens for the admin API: name (journaled as "who") and the token's SHA-256 hex. */
+      tokens: z.array(z.strictObject({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) })).default([]),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type AccountConfig = z.infer<typeof AccountSchema>;
 export type SmscConfig = z.infer<typeof SmscSchema>;
+export type PolicyConfig = z.infer<typeof PolicySchema>;

@@ -101,13 +101,12 @@ export class SmscPool {
 
   private trySend(pdu: Buffer, onResult: SubmitResult): boolean {
     const n = this.links.length;
-    const now = this.env.clock.now();
     for (let i = 0; i < n; i++) {
       this.rr = this.rr + 1 >= n ? 0 : this.rr + 1;
       const link = this.links[this.rr]!;
       if (!link.available) continue;
       const bucket = this.buckets.get(link.cfg.name)!;
-      if (!bucket.take(now)) continue;
+      if (!bucket.unlimited && !bucket.take(this.env.clock.now())) continue;
       const pending: PendingRequest = { onResult, sentAt: performance.now() };
       if (link.submit(pdu, pending)) return true;
     }

@@ -4,7 +4,7 @@
  */
 import { Command } from './commands.js';
 import { LAYOUTS, SM_FIELDS, DATA_SM_FIELDS, type Layout } from './layouts.js';
-import { scanBody, type ScanError } from './scan.js';
+import { offsetsFor, scanBody, type Offsets, type ScanError } from './scan.js';
 import { readTlvs, findTlv, Tag, type Tlv } from './tlv.js';
 
 const SM_LAYOUT = LAYOUTS.get(Command.submit_sm)!;
@@ -48,7 +48,7 @@ export class MessageView {
   private constructor(
     readonly pdu: Buffer,
     readonly commandId: number,
-    private readonly off: Int32Array,
+    private readonly off: Offsets,
     private readonly ix: Ix,
     private readonly layout: Layout,
   ) {}
@@ -58,7 +58,7 @@ export class MessageView {
     const commandId = pdu.readUInt32BE(4);
     const isData = commandId === Command.data_sm;
     const layout = isData ? DATA_LAYOUT : SM_LAYOUT;
-    const off = new Int32Array(layout.fields.length * 2 + 1);
+    const off = offsetsFor(layout);
     const err = scanBody(pdu, layout, off);
     if (err) return err;
     return new MessageView(pdu, commandId, off, isData ? DATA_IX : SM_IX, layout);

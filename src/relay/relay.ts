@@ -7,7 +7,7 @@
 import { Command } from '../protocol/commands.js';
 import { MessageView, isScanError } from '../protocol/message-view.js';
 import { receiptMessageId } from '../protocol/receipt.js';
-import { Status, statusName } from '../protocol/status.js';
+import { Status } from '../protocol/status.js';
 import type { SmscLink } from '../downstream/smsc-link.js';
 import type { SmscPool } from '../downstream/smsc-pool.js';
 import type { Policy, Verdict } from '../policy/verdict.js';
@@ -18,6 +18,7 @@ import type { EsmeSession, SubmitHandler } from '../upstream/esme-session.js';
 import { maskMsisdn, type Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { PrefixRoutes } from './routes.js';
+import type { ReplyHandler } from '../policy/replies.js';
 
 export interface RelayDeps {
   pool: SmscPool;
@@ -26,6 +27,10 @@ export interface RelayDeps {
   dlrMap: DlrMap;
   held: HeldStore;
   moRoutes: PrefixRoutes;
+  /** Owner of a number by the sender registry: MOs to a registered sender number go to its account. */
+  numberOwner?(address: string, ton: number): string | null;
+  /** Opt-out / opt-in / HELP replies; null when policy is off. */
+  replies?: ReplyHandler | null;
   metrics: Metrics;
   log: Logger;
 }
@@ -69,22 +74,10 @@ export class Relay implements SubmitHandler {
 
   private apply(session: EsmeSession, view: MessageView, v: Verdict): void {
     const account = session.account!.id;
-    this.d.metrics.decisions.inc({ account, action: v.action, reason: v.reason });
+    this.d.metrics.countDecision(account, v.action, v.reason);
     if (v.action === 'forward') return this.forward(session, view.pdu, view.sequence, view.wantsReceipt);
     session.settle();
     session.respond(view.commandId, v.status, view.sequence);
-    this.d.log.info(
-      {
-        account,
-        decision: 'reject',
-        reason: v.reason,
-        rule: v.rule,
-        status: statusName(v.status),
-        src: view.sourceAddr,
-        dst: maskMsisdn(view.destinationAddr),
-      },
-      'submit rejected',
-    );
   }
 
   private forward(session: EsmeSession, pdu: Buffer, sequence: number, mapReceipt: boolean): void {
@@ -111,12 +104,27 @@ export class Relay implements SubmitHandler {
       return link.respond(commandId, view.status, sequence);
     }
     if (view.isReceipt) return this.routeReceipt(link, view);
-    const account = this.d.moRoutes.match(view.destinationAddr);
+    const replies = this.d.replies;
+    if (!replies) return this.routeMo(link, view);
+    // A keyword reply changes consent first; if that cannot be stored the SMSC retries the MO.
+    replies.handle(view).then(
+      () => this.routeMo(link, view),
+      (err) => {
+        this.d.metrics.redisErrors.inc({ op: 'reply' });
+        this.d.metrics.mo.inc({ outcome: 'deferred' });
+        this.d.log.warn({ err: String(err) }, 'could not store a reply opt-out/opt-in: asking the SMSC to retry');
+        link.respond(commandId, Status.ESME_RX_T_APPN, sequence);
+      },
+    );
+  }
+
+  private routeMo(link: SmscLink, view: MessageView): void {
+    const account = this.d.moRoutes.match(view.destinationAddr) ?? this.d.numberOwner?.(view.destinationAddr, view.destTon) ?? null;
     if (!account || !this.d.accounts.get(account)) {
       this.d.metrics.mo.inc({ outcome: 'unroutable' });
       this.d.log.warn({ dst: view.destinationAddr, src: maskMsisdn(view.sourceAddr) }, 'MO for a destination no account owns');
       // Permanent: retrying will not find an owner. The SMSC should not queue it forever.
-      return link.respond(commandId, Status.ESME_RX_R_APPN, sequence);
+      return link.respond(view.commandId, Status.ESME_RX_R_APPN, view.sequence);
     }
     this.deliverTo(account, link, view, 'mo');
   }

@@ -24,3 +24,10 @@ export function maskMsisdn(addr: string): string {
   const keep = Math.min(5, digits.length - 6);
   return digits.slice(0, keep) + '*'.repeat(digits.length - keep - 3) + digits.slice(-3);
 }
+
+/** The audit trail: one JSON line per decision, to stdout, a file (async, buffered), or nowhere. */
+export function createAudit(destination: string): Logger | null {
+  if (destination === 'off') return null;
+  const dest = destination === 'stdout' ? pino.destination(1) : pino.destination({ dest: destination, sync: false, mkdir: true });
+  return pino({ base: { log: 'audit' }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+}

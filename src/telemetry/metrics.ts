@@ -4,7 +4,7 @@
  * Hot-path counts (every PDU) are kept in plain Maps keyed by numbers and handed to prom-client
  * only when Prometheus scrapes, so counting costs a Map update rather than label hashing.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { commandName } from '../protocol/commands.js';
 import { statusName } from '../protocol/status.js';
 
@@ -21,6 +21,7 @@ export class Metrics {
   private readonly commandIndex = new Map<number, number>();
   private readonly commandIds: number[] = [];
   private readonly collectors: (() => void)[] = [];
+  private readonly decisionCounts = new LabelCounts(['account', 'action', 'reason'] as const);
 
   readonly pdus: Counter<'side' | 'direction' | 'command' | 'status'>;
   readonly bindsActive: Gauge<'account' | 'type'>;
@@ -29,7 +30,7 @@ export class Metrics {
   readonly malformed: Counter<'side' | 'reason'>;
   readonly smscLinkUp: Gauge<'smsc' | 'link'>;
   readonly smscInFlight: Gauge<'smsc'>;
-  readonly smscResponseSeconds: Histogram<'smsc'>;
+  readonly smscResponseSeconds: FastHistogram;
   readonly smscTimeouts: Counter<'smsc'>;
   readonly lateResponses: Counter<'side'>;
   readonly throttled: Counter<'account' | 'limit'>;
@@ -38,6 +39,12 @@ export class Metrics {
   readonly mo: Counter<'outcome'>;
   readonly redisErrors: Counter<'op'>;
   readonly pendingSubmits: Gauge;
+  readonly redisSeconds: FastHistogram;
+  readonly spoofing: Counter<'account' | 'reason'>;
+  readonly replies: Counter<'kind' | 'outcome'>;
+  readonly senderLookups: Counter<'result'>;
+  readonly partDecisions: Counter<'result'>;
+  readonly policyData: Gauge<'kind'>;
 
   constructor(collectDefaults = true) {
     const r = this.registry;
@@ -91,13 +98,13 @@ export class Metrics {
         for (const fn of self.collectors) fn();
       },
     });
-    this.smscResponseSeconds = new Histogram({
-      name: 'smppguard_smsc_response_seconds',
-      help: 'Time from forwarding a request to the SMSC to its response',
-      labelNames: ['smsc'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [r],
-    });
+    this.smscResponseSeconds = new FastHistogram(
+      'smppguard_smsc_response_seconds',
+      'Time from forwarding a request to the SMSC to its response',
+      'smsc',
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    );
+    r.registerMetric(this.smscResponseSeconds as never);
     this.smscTimeouts = new Counter({
       name: 'smppguard_smsc_timeouts_total',
       help: 'Requests the SMSC did not answer in time (the ESME got ESME_RSYSERR)',
@@ -121,6 +128,9 @@ export class Metrics {
       help: 'Policy decisions on submit_sm/data_sm by account, action and reason code',
       labelNames: ['account', 'action', 'reason'],
       registers: [r],
+      collect() {
+        self.decisionCounts.flush((labels, n) => self.decisions.inc(labels, n));
+      },
     });
     this.receipts = new Counter({
       name: 'smppguard_receipts_total',
@@ -145,11 +155,67 @@ export class Metrics {
       help: 'Submits waiting for SMSC window or throughput',
       registers: [r],
     });
+    this.redisSeconds = new FastHistogram(
+      'smppguard_redis_seconds',
+      'Latency of Redis calls on the message path, by operation',
+      'op',
+      [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    );
+    r.registerMetric(this.redisSeconds as never);
+    this.spoofing = new Counter({
+      name: 'smppguard_spoofing_attempts_total',
+      help: 'Submits with a hidden, unregistered or someone else\'s sender number, by account and reason',
+      labelNames: ['account', 'reason'],
+      registers: [r],
+    });
+    this.replies = new Counter({
+      name: 'smppguard_replies_total',
+      help: 'MO replies recognised as opt-out / opt-in / help keywords, by outcome',
+      labelNames: ['kind', 'outcome'],
+      registers: [r],
+    });
+    this.senderLookups = new Counter({
+      name: 'smppguard_sender_cache_lookups_total',
+      help: 'Sender registry lookups in the in-process cache, by result (found / missing)',
+      labelNames: ['result'],
+      registers: [r],
+      collect() {
+        self.senderLookups.inc({ result: 'found' }, self.senderFound - self.senderReported[0]!);
+        self.senderLookups.inc({ result: 'missing' }, self.senderMissing - self.senderReported[1]!);
+        self.senderReported = [self.senderFound, self.senderMissing];
+      },
+    });
+    this.partDecisions = new Counter({
+      name: 'smppguard_concat_part_decisions_total',
+      help: 'Parts of concatenated messages: decided (first part) or reused (same decision as an earlier part)',
+      labelNames: ['result'],
+      registers: [r],
+    });
+    this.policyData = new Gauge({
+      name: 'smppguard_policy_data',
+      help: 'Policy data held in process: senders (registry entries), dnd_generation, loaded (1 once the registry is loaded)',
+      labelNames: ['kind'],
+      registers: [r],
+    });
   }
+
+  /** Counts a sender registry lookup (found / not found) without label hashing. */
+  countSenderLookup(found: boolean): void {
+    if (found) this.senderFound++;
+    else this.senderMissing++;
+  }
+  private senderFound = 0;
+  private senderMissing = 0;
+  private senderReported = [0, 0];
 
   /** Runs `fn` at every scrape, before gauges are read (for values owned elsewhere). */
   onCollect(fn: () => void): void {
     this.collectors.push(fn);
+  }
+
+  /** Counts one policy decision; the hot path (handed to prom-client at scrape time). */
+  countDecision(account: string, action: string, reason: string): void {
+    this.decisionCounts.add(`${account}\u0001${action}\u0001${reason}`);
   }
 
   /** Counts one PDU; the hot path. */
@@ -194,5 +260,88 @@ export class Metrics {
 
   text(): Promise<string> {
     return this.registry.metrics();
+  }
+}
+
+/** Counts keyed by a label tuple joined with \u0001, handed to a prom-client counter as deltas. */
+export class LabelCounts<L extends string> {
+  private readonly counts = new Map<string, number>();
+  private readonly reported = new Map<string, number>();
+  constructor(private readonly labelNames: readonly L[]) {}
+
+  add(key: string, n = 1): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+  }
+
+  get(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+
+  flush(inc: (labels: Record<L, string>, n: number) => void): void {
+    for (const [key, n] of this.counts) {
+      const done = this.reported.get(key) ?? 0;
+      if (n === done) continue;
+      const parts = key.split('\u0001');
+      const labels = {} as Record<L, string>;
+      this.labelNames.forEach((l, i) => (labels[l] = parts[i] ?? ''));
+      inc(labels, n - done);
+      this.reported.set(key, n);
+    }
+  }
+}
+
+/**
+ * A Prometheus histogram with one label, kept in plain arrays: observe() is a bucket search and
+ * three additions, with no label hashing. Registered on the registry as a custom metric.
+ */
+export class FastHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  private readonly series = new Map<string, { counts: Float64Array; sum: number; count: number }>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly label: string,
+    private readonly buckets: readonly number[],
+  ) {}
+
+  /** A recorder bound to one label value, for the hot path. */
+  labels(value: string): { observe(v: number): void } {
+    let s = this.series.get(value);
+    if (!s) {
+      s = { counts: new Float64Array(this.buckets.length + 1), sum: 0, count: 0 };
+      this.series.set(value, s);
+    }
+    const series = s;
+    const b = this.buckets;
+    return {
+      observe(v: number) {
+        let i = 0;
+        while (i < b.length && v > b[i]!) i++;
+        series.counts[i]!++;
+        series.sum += v;
+        series.count++;
+      },
+    };
+  }
+
+  async get() {
+    const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+    for (const [lv, s] of this.series) {
+      let cum = 0;
+      this.buckets.forEach((le, i) => {
+        cum += s.counts[i]!;
+        values.push({ metricName: `${this.name}_bucket`, labels: { [this.label]: lv, le }, value: cum });
+      });
+      values.push({ metricName: `${this.name}_bucket`, labels: { [this.label]: lv, le: '+Inf' }, value: s.count });
+      values.push({ metricName: `${this.name}_sum`, labels: { [this.label]: lv }, value: s.sum });
+      values.push({ metricName: `${this.name}_count`, labels: { [this.label]: lv }, value: s.count });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    this.series.clear();
   }
 }

@@ -213,7 +213,7 @@ export class EsmeSession {
       this.env.metrics.throttled.inc({ account: account.id, limit: 'window' });
       return this.respond(commandId, Status.ESME_RTHROTTLED, sequence);
     }
-    if (!account.bucket.take(this.env.clock.now())) {
+    if (!account.bucket.take(this.lastRx)) {
       this.env.metrics.throttled.inc({ account: account.id, limit: 'tps' });
       return this.respond(commandId, Status.ESME_RTHROTTLED, sequence);
     }

@@ -65,6 +65,9 @@ export async function startGateway(smscPort: number, over: GatewayOverrides = {}
       smscs: [{ name: 'sim', host: '127.0.0.1', port: smscPort, system_id: 'gw', password: 'pw', binds: 2, window: 100 }],
     },
     routes: { mo: [{ prefix: '10690', account: 'esme' }] },
+    // The relay tests run with policy off (forward everything); policy tests turn it on.
+    policy: { enabled: false },
+    audit: { destination: 'off' },
     shutdown: { drain_timeout_ms: 1000 },
   };
   const cfg = ConfigSchema.parse(raw);

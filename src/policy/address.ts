@@ -1,0 +1,51 @@
+/**
+ * Address normalisation: every number the policy compares (sender registry, consent, DND) is in
+ * one form — international digits without '+' — or, for alphanumeric senders (TON 5), the upper-
+ * cased name. SMPP TON values: 0 unknown, 1 international, 2 national, 5 alphanumeric (3.4 §5.2.5).
+ */
+export interface Numbering {
+  /** Default country code for national numbers, e.g. "86". */
+  country_code: string;
+  /** Trunk prefix dialled before national numbers, e.g. "0" (stripped). */
+  national_prefix: string;
+  /** International access prefix, e.g. "00" (stripped, the rest is international). */
+  international_prefix: string;
+}
+
+export type NormalAddress =
+  | { kind: 'number'; value: string }
+  | { kind: 'alpha'; value: string }
+  | { kind: 'empty'; value: '' }
+  | { kind: 'invalid'; value: string };
+
+const TON_INTERNATIONAL = 1;
+const TON_NATIONAL = 2;
+const TON_ALPHANUMERIC = 5;
+
+export function normaliseAddress(raw: string, ton: number, n: Numbering): NormalAddress {
+  const s = raw.trim();
+  if (s === '') return { kind: 'empty', value: '' };
+  if (ton === TON_ALPHANUMERIC || /[A-Za-z]/.test(s)) return { kind: 'alpha', value: s.toUpperCase() };
+  const compact = s.replace(/[\s().-]/g, '');
+  if (compact.startsWith('+')) return digits(compact.slice(1));
+  if (ton === TON_INTERNATIONAL) return digits(compact);
+  if (n.international_prefix && compact.startsWith(n.international_prefix)) {
+    return digits(compact.slice(n.international_prefix.length));
+  }
+  if (n.national_prefix && compact.startsWith(n.national_prefix)) {
+    return digits(n.country_code + compact.slice(n.national_prefix.length));
+  }
+  if (ton === TON_NATIONAL) return digits(n.country_code + compact);
+  // TON unknown, no prefix: already international if it starts with the country code.
+  return digits(compact.startsWith(n.country_code) ? compact : n.country_code + compact);
+}
+
+function digits(s: string): NormalAddress {
+  return /^\d{1,20}$/.test(s) ? { kind: 'number', value: s } : { kind: 'invalid', value: s };
+}
+
+/** Normalises a number given in an API call or an import file (no TON: "+…", "00…", "0…" or digits). */
+export function normaliseMsisdn(raw: string, n: Numbering): string | null {
+  const a = normaliseAddress(raw, 0, n);
+  return a.kind === 'number' ? a.value : null;
+}

@@ -1,0 +1,72 @@
+/**
+ * The Redis key layout, in one place. Laid out for Redis Cluster from the start: every key a
+ * message's policy check touches carries the recipient's bucket as hash tag `{r:<bucket>}`, so the
+ * one script call per message never crosses slots.
+ *
+ * A recipient number n (international digits, at most 15) lives in bucket floor(n / 2^15) as member
+ * n mod 2^15. DND buckets are Redis sets of those small integers: Redis keeps them as int16
+ * intsets (2 bytes a member) while a bucket holds ≤ set-max-intset-entries members (default 512;
+ * 1 % density averages 328). See docs/policy-data.md for the measured bytes per entry.
+ *
+ *   <p>dnd:{r:B}:g<G>          set of members refusing all commercial messages (generation G)
+ *   <p>dnd:{r:B}:g<G>:c<K>     set of members refusing category K (1–7)
+ *   <p>dnd:gen                 current DND generation (the import's replace mode bumps it)
+ *   <p>dnd:loading             generation being loaded, if any (live writes go to both)
+ *   <p>consent:{r:B}           hash "<msisdn>|<scope>" → "g:<ms>[:<expires ms>]" | "r:<ms>"
+ *   <p>senders                 hash sender id → JSON registration
+ *   <p>journal                 stream: every consent/DND/sender change with who, when, channel, evidence
+ *   <p>events                  pub/sub channel: "sender <id>", "dnd-gen <G>"
+ */
+export const BUCKET_BITS = 15;
+const BUCKET_SIZE = 2 ** BUCKET_BITS;
+
+export interface Slotted {
+  bucket: number;
+  member: number;
+}
+
+/** Bucket and member of a normalised number (digits, at most 15). */
+export function bucketOf(msisdn: string): Slotted {
+  const n = Number(msisdn);
+  return { bucket: Math.floor(n / BUCKET_SIZE), member: n % BUCKET_SIZE };
+}
+
+/** The number back from bucket and member (for listing and export). */
+export function msisdnOf(bucket: number, member: number): string {
+  return String(bucket * BUCKET_SIZE + member);
+}
+
+export class Keys {
+  constructor(readonly prefix: string) {}
+  dnd(bucket: number, gen: number, category: number | null = null): string {
+    return `${this.prefix}dnd:{r:${bucket}}:g${gen}${category ? `:c${category}` : ''}`;
+  }
+  consent(bucket: number): string {
+    return `${this.prefix}consent:{r:${bucket}}`;
+  }
+  get dndGen(): string {
+    return `${this.prefix}dnd:gen`;
+  }
+  get dndLoading(): string {
+    return `${this.prefix}dnd:loading`;
+  }
+  get senders(): string {
+    return `${this.prefix}senders`;
+  }
+  get journal(): string {
+    return `${this.prefix}journal`;
+  }
+  get events(): string {
+    return `${this.prefix}events`;
+  }
+}
+
+export const DND_CATEGORIES = {
+  1: 'banking/insurance/financial',
+  2: 'real estate',
+  3: 'education',
+  4: 'health',
+  5: 'consumer goods/automobiles',
+  6: 'communication/broadcasting/entertainment/IT',
+  7: 'tourism/leisure',
+} as const;

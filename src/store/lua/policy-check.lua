@@ -1,0 +1,27 @@
+--[[
+  The one Redis call of a commercial message's policy check: DND membership and consent records
+  for one recipient, all keys in the recipient's bucket (one hash slot).
+
+  Input:
+    KEYS[1]  consent hash of the recipient's bucket       <p>consent:{r:B}
+    KEYS[2]  DND set (all commercial) of the bucket       <p>dnd:{r:B}:g<G>
+    KEYS[3]  DND set of the message's category, or ""-less duplicate of KEYS[2] when none
+    ARGV[1]  the recipient's member number in the bucket
+    ARGV[2..n]  consent fields "<msisdn>|<scope>", most specific first
+  Output:
+    { dnd (0/1), dnd_category (0/1), consent_1 or false, …, consent_n or false }
+]]
+local out = {}
+out[1] = redis.call('SISMEMBER', KEYS[2], ARGV[1])
+if KEYS[3] ~= KEYS[2] then
+  out[2] = redis.call('SISMEMBER', KEYS[3], ARGV[1])
+else
+  out[2] = 0
+end
+if #ARGV > 1 then
+  local fields = {}
+  for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end
+  local values = redis.call('HMGET', KEYS[1], unpack(fields))
+  for i = 1, #values do out[2 + i] = values[i] end
+end
+return out

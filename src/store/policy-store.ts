@@ -1,0 +1,173 @@
+/**
+ * Policy data in Redis: the per-message check (one script call), consent and DND writes with
+ * their journal, the sender registry's records, and change events for other instances.
+ */
+import type { Redis } from 'ioredis';
+import type { StoreFacts, StoreQuery } from '../policy/decide.js';
+import type { SenderRecord } from '../policy/senders.js';
+import { bucketOf, Keys } from './keys.js';
+import { luaScript } from './redis.js';
+
+export interface Actor {
+  /** Who made the change: an API token's name, "import", "mo-reply", … */
+  who: string;
+  channel?: string;
+  evidence?: string;
+}
+
+export type ConsentState = 'granted' | 'revoked';
+
+export interface ConsentRecord {
+  scope: string;
+  state: ConsentState;
+  at: number;
+  expires: number | null;
+}
+
+type ScriptClient = Redis & { sgPolicyCheck(...args: (string | number)[]): Promise<(number | string | null)[]> };
+
+export class PolicyStore {
+  readonly keys: Keys;
+  /** Current DND generation; kept current by the events subscription (policy/sender-cache.ts). */
+  dndGen = 1;
+  dndLoading: number | null = null;
+
+  constructor(
+    readonly redis: Redis,
+    prefix: string,
+    private readonly journalRetentionMs: number,
+  ) {
+    this.keys = new Keys(prefix);
+    if (!('sgPolicyCheck' in redis)) redis.defineCommand('sgPolicyCheck', { lua: luaScript('policy-check.lua'), numberOfKeys: 3 });
+  }
+
+  /** The per-message call: DND flags and consent values for the query's scopes. */
+  async check(q: StoreQuery): Promise<StoreFacts> {
+    const { bucket, member } = bucketOf(q.msisdn);
+    const dnd = this.keys.dnd(bucket, this.dndGen);
+    const r = await (this.redis as ScriptClient).sgPolicyCheck(
+      this.keys.consent(bucket),
+      dnd,
+      q.category ? this.keys.dnd(bucket, this.dndGen, q.category) : dnd,
+      member,
+      ...q.scopes.map((s) => `${q.msisdn}|${s}`),
+    );
+    return { dnd: r[0] === 1, dndCategory: r[1] === 1, consent: q.scopes.map((_, i) => (r[2 + i] as string | null) ?? null) };
+  }
+
+  async refreshDndGeneration(): Promise<void> {
+    const [gen, loading] = await this.redis.mget(this.keys.dndGen, this.keys.dndLoading);
+    this.dndGen = gen ? Number(gen) : 1;
+    this.dndLoading = loading ? Number(loading) : null;
+  }
+
+  // ---- journal ---------------------------------------------------------------------------------
+
+  /** Appends a change to the journal stream, trimming entries older than the retention. */
+  journal(op: string, actor: Actor, fields: Record<string, string | number | undefined>): Promise<unknown> {
+    const minId = `${Date.now() - this.journalRetentionMs}-0`;
+    const flat: string[] = ['op', op, 'who', actor.who];
+    if (actor.channel) flat.push('channel', actor.channel);
+    if (actor.evidence) flat.push('evidence', actor.evidence);
+    for (const [k, v] of Object.entries(fields)) if (v !== undefined) flat.push(k, String(v));
+    return this.redis.xadd(this.keys.journal, 'MINID', '~', minId, '*', ...flat);
+  }
+
+  async journalEntries(filter: { msisdn?: string; count?: number } = {}): Promise<Record<string, string>[]> {
+    const raw = await this.redis.xrevrange(this.keys.journal, '+', '-', 'COUNT', filter.count ?? 1000);
+    return raw
+      .map(([id, kv]) => {
+        const o: Record<string, string> = { id, time: new Date(Number(id.split('-')[0])).toISOString() };
+        for (let i = 0; i < kv.length; i += 2) o[kv[i]!] = kv[i + 1]!;
+        return o;
+      })
+      .filter((e) => !filter.msisdn || e.msisdn === filter.msisdn);
+  }
+
+  // ---- consent ---------------------------------------------------------------------------------
+
+  async setConsent(msisdn: string, scope: string, state: ConsentState, actor: Actor, expires: number | null = null): Promise<void> {
+    const now = Date.now();
+    const value = state === 'granted' ? `g:${now}${expires ? `:${expires}` : ''}` : `r:${now}`;
+    await this.redis.hset(this.keys.consent(bucketOf(msisdn).bucket), `${msisdn}|${scope}`, value);
+    await this.journal(`consent.${state === 'granted' ? 'grant' : 'revoke'}`, actor, { msisdn, scope, expires: expires ?? undefined });
+  }
+
+  async deleteConsent(msisdn: string, scope: string, actor: Actor): Promise<boolean> {
+    const n = await this.redis.hdel(this.keys.consent(bucketOf(msisdn).bucket), `${msisdn}|${scope}`);
+    if (n > 0) await this.journal('consent.delete', actor, { msisdn, scope });
+    return n > 0;
+  }
+
+  async consentsOf(msisdn: string): Promise<ConsentRecord[]> {
+    const all = await this.redis.hgetall(this.keys.consent(bucketOf(msisdn).bucket));
+    const out: ConsentRecord[] = [];
+    for (const [field, v] of Object.entries(all)) {
+      const bar = field.indexOf('|');
+      if (field.slice(0, bar) !== msisdn) continue;
+      const [st, at, exp] = v.split(':');
+      out.push({ scope: field.slice(bar + 1), state: st === 'g' ? 'granted' : 'revoked', at: Number(at), expires: exp ? Number(exp) : null });
+    }
+    return out;
+  }
+
+  // ---- DND ---------------------------------------------------------------------------------------
+
+  private dndTargets(msisdn: string, category: number | null): string[] {
+    const { bucket } = bucketOf(msisdn);
+    const gens = [this.dndGen, ...(this.dndLoading && this.dndLoading !== this.dndGen ? [this.dndLoading] : [])];
+    return gens.map((g) => this.keys.dnd(bucket, g, category));
+  }
+
+  async addDnd(msisdn: string, category: number | null, actor: Actor): Promise<void> {
+    await this.refreshDndGeneration();
+    const { member } = bucketOf(msisdn);
+    await Promise.all(this.dndTargets(msisdn, category).map((k) => this.redis.sadd(k, member)));
+    await this.journal('dnd.add', actor, { msisdn, category: category ?? undefined });
+  }
+
+  async removeDnd(msisdn: string, category: number | null, actor: Actor): Promise<boolean> {
+    await this.refreshDndGeneration();
+    const { member } = bucketOf(msisdn);
+    const removed = await Promise.all(this.dndTargets(msisdn, category).map((k) => this.redis.srem(k, member)));
+    const any = removed.some((n) => n > 0);
+    if (any) await this.journal('dnd.remove', actor, { msisdn, category: category ?? undefined });
+    return any;
+  }
+
+  /** Categories (0 = all commercial) the number is registered for in the current generation. */
+  async dndOf(msisdn: string): Promise<number[]> {
+    await this.refreshDndGeneration();
+    const { bucket, member } = bucketOf(msisdn);
+    const cats = [0, 1, 2, 3, 4, 5, 6, 7];
+    const hits = await Promise.all(cats.map((c) => this.redis.sismember(this.keys.dnd(bucket, this.dndGen, c || null), member)));
+    return cats.filter((_, i) => hits[i] === 1);
+  }
+
+  // ---- senders -----------------------------------------------------------------------------------
+
+  async putSender(rec: SenderRecord, actor: Actor): Promise<void> {
+    await this.redis.hset(this.keys.senders, rec.id, JSON.stringify(rec));
+    await this.journal('sender.put', actor, { sender: rec.id, account: rec.account, status: rec.status, class: rec.class });
+    await this.redis.publish(this.keys.events, `sender ${rec.id}`);
+  }
+
+  async deleteSender(id: string, actor: Actor): Promise<boolean> {
+    const n = await this.redis.hdel(this.keys.senders, id);
+    if (n > 0) {
+      await this.journal('sender.delete', actor, { sender: id });
+      await this.redis.publish(this.keys.events, `sender ${id}`);
+    }
+    return n > 0;
+  }
+
+  async getSender(id: string): Promise<SenderRecord | null> {
+    const v = await this.redis.hget(this.keys.senders, id);
+    return v ? (JSON.parse(v) as SenderRecord) : null;
+  }
+
+  async allSenders(): Promise<SenderRecord[]> {
+    const all = await this.redis.hgetall(this.keys.senders);
+    return Object.values(all).map((v) => JSON.parse(v) as SenderRecord);
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The policy on live traffic: a gateway with policy on, the simulator behind it, the real Redis.
+ * Every branch of the decision is driven by a real submit_sm over TCP.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Status } from '../../src/protocol/status.js';
+import { Tag } from '../../src/protocol/tlv.js';
+import { senderId, type SenderRecord } from '../../src/policy/senders.js';
+import type { EsmeClient } from '../helpers/esme-client.js';
+import { sm, startStack, waitFor, type Stack } from '../helpers/stack.js';
+
+const USER = '8613800138000';
+const SENDER = '8610690001';
+const actor = { who: 'test' };
+
+let stack: Stack;
+let esme: EsmeClient;
+
+function rec(over: Partial<SenderRecord> = {}): SenderRecord {
+  const kind = over.kind ?? 'number';
+  const value = over.value ?? SENDER;
+  return { id: senderId(kind, value), kind, value, account: 'esme', class: 'commercial', status: 'active', signatures: ['ACME'], ...over };
+}
+
+async function putSender(r: SenderRecord): Promise<void> {
+  await stack.gw.store.putSender(r, actor);
+  // Pub/sub brings it to the in-process registry.
+  await waitFor(() => JSON.stringify(stack.gw.sync.registry.get(r.id)) === JSON.stringify(r), 1000, `sender ${r.id} in cache`);
+}
+
+const submit = (over: Record<string, string | number | Buffer> = {}) =>
+  esme.submit(sm({ source_addr: SENDER, destination_addr: USER, ...over })).then((r) => r.status);
+
+beforeAll(async () => {
+  stack = await startStack({
+    cfg: (c) => {
+      c.policy.enabled = true;
+      c.policy.classify.service_types = { MKT: 'commercial' };
+      c.routes.mo = [];
+    },
+  });
+  esme = await stack.esme('transceiver');
+});
+afterAll(() => stack.stop());
+
+beforeEach(async () => {
+  await putSender(rec());
+  await stack.gw.store.deleteConsent(USER, 'brand:ACME', actor);
+  await stack.gw.store.deleteConsent(USER, `sender:${senderId('number', SENDER)}`, actor);
+  await stack.gw.store.deleteConsent(USER, 'account:esme', actor);
+  await stack.gw.store.removeDnd(USER, null, actor);
+});
+
+describe('sender authorization', () => {
+  it('rejects an unregistered (spoofed) sender with 0x0A and counts it', async () => {
+    expect(await submit({ source_addr: '8610699999' })).toBe(Status.ESME_RINVSRCADR);
+    const m = await stack.gw.metrics.text();
+    expect(m).toMatch(/smppguard_spoofing_attempts_total\{account="esme",reason="sender_unregistered"\} 1$/m);
+  });
+  it('rejects a hidden sender', async () => {
+    expect(await submit({ source_addr: '' })).toBe(Status.ESME_RINVSRCADR);
+  });
+  it("rejects a number registered to another account (borrowed) as spoofing", async () => {
+    await putSender(rec({ value: '8610690077', account: 'other' }));
+    expect(await submit({ source_addr: '8610690077' })).toBe(Status.ESME_RINVSRCADR);
+    expect(await stack.gw.metrics.text()).toMatch(/smppguard_spoofing_attempts_total\{account="esme",reason="sender_not_owned"\} 1$/m);
+  });
+  it('rejects expired and suspended registrations', async () => {
+    await putSender(rec({ valid_until: '2020-01-01T00:00:00Z' }));
+    expect(await submit()).toBe(Status.ESME_RINVSRCADR);
+    await putSender(rec({ status: 'suspended' }));
+    expect(await submit()).toBe(Status.ESME_RINVSRCADR);
+  });
+  it('forwards a non-commercial message from an authorised sender without consent', async () => {
+    await putSender(rec({ class: 'otp' }));
+    expect(await submit()).toBe(0);
+  });
+  it('rejects commercial content from a service port with 0x103', async () => {
+    await putSender(rec({ class: 'service' }));
+    expect(await submit({ service_type: 'MKT' })).toBe(Status.ESME_RSERTYPDENIED);
+  });
+});
+
+describe('consent and DND', () => {
+  it('absent consent is refusal', async () => {
+    expect(await submit()).toBe(Status.ESME_RSUBMITFAIL);
+  });
+  it('granted consent forwards; revoked rejects', async () => {
+    await stack.gw.store.setConsent(USER, 'brand:ACME', 'granted', actor);
+    expect(await submit()).toBe(0);
+    await stack.gw.store.setConsent(USER, 'brand:ACME', 'revoked', actor);
+    expect(await submit()).toBe(Status.ESME_RSUBMITFAIL);
+  });
+  it('a revocation in a narrower scope wins over a grant in a wider one', async () => {
+    await stack.gw.store.setConsent(USER, 'account:esme', 'granted', actor);
+    await stack.gw.store.setConsent(USER, `sender:${senderId('number', SENDER)}`, 'revoked', actor);
+    expect(await submit()).toBe(Status.ESME_RSUBMITFAIL);
+  });
+  it('DND rejects without consent and is overridden by an explicit grant', async () => {
+    await stack.gw.store.addDnd(USER, null, actor);
+    expect(await submit()).toBe(Status.ESME_RSUBMITFAIL);
+    const m = await stack.gw.metrics.text();
+    expect(m).toMatch(/smppguard_decisions_total\{account="esme",action="reject",reason="dnd"\} \d+/);
+    await stack.gw.store.setConsent(USER, 'brand:ACME', 'granted', actor);
+    expect(await submit()).toBe(0);
+  });
+  it('explains a decision without sending anything', async () => {
+    const submitsBefore = stack.sim.stats.submits;
+    const explained = await (stack.gw.policy as import('../../src/policy/gateway-policy.js').GatewayPolicy).explain({
+      account: 'esme',
+      source_addr: SENDER,
+      destination_addr: USER,
+    });
+    expect(explained).toMatchObject({ action: 'reject', reason: 'no_consent', status: Status.ESME_RSUBMITFAIL, rule: 'policy/consent' });
+    expect(explained.trace.join('\n')).toMatch(/consent needed in one of sender:number:8610690001, brand:ACME, account:esme/);
+    expect(stack.sim.stats.submits).toBe(submitsBefore);
+  });
+});
+
+describe('opt-out by reply', () => {
+  it('a "TD" reply revokes the brand scope; the MO still reaches the account; the next message is rejected', async () => {
+    await stack.gw.store.setConsent(USER, 'brand:ACME', 'granted', actor);
+    expect(await submit()).toBe(0);
+    const before = esme.deliveries.length;
+    expect(await stack.sim.injectMo({ source: USER, destination: SENDER, text: 'TD' })).toBe(true);
+    await esme.waitDeliveries(before + 1, 2000);
+    expect(esme.deliveries.at(-1)!.view.shortMessage.toString()).toBe('TD');
+    expect(await submit()).toBe(Status.ESME_RSUBMITFAIL);
+    const journal = await stack.gw.store.journalEntries({ msisdn: USER, count: 20 });
+    expect(journal[0]).toMatchObject({ op: 'consent.revoke', who: 'mo-reply', channel: 'sms-reply', scope: 'brand:ACME' });
+  });
+  it('"退订" in UCS-2 revokes too, and START re-grants', async () => {
+    await stack.gw.store.setConsent(USER, 'brand:ACME', 'granted', actor);
+    expect(await stack.sim.injectMo({ source: USER, destination: SENDER, text: '退订' })).toBe(true);
+    expect(await submit()).toBe(Status.ESME_RSUBMITFAIL);
+    expect(await stack.sim.injectMo({ source: USER, destination: SENDER, text: 'START' })).toBe(true);
+    expect(await submit()).toBe(0);
+  });
+});
+
+describe('concatenated messages', () => {
+  it('gives every part the first part\'s decision', async () => {
+    await stack.gw.store.setConsent(USER, 'brand:ACME', 'granted', actor);
+    const part = (seq: number) =>
+      submit({ esm_class: 0x40, short_message: Buffer.concat([Buffer.from([5, 0, 3, 0x42, 2, seq]), Buffer.from(`part ${seq}`)]) });
+    expect(await part(1)).toBe(0);
+    await stack.gw.store.setConsent(USER, 'brand:ACME', 'revoked', actor);
+    expect(await part(2)).toBe(0);
+    // A new message (another reference) is decided afresh.
+    expect(await submit()).toBe(Status.ESME_RSUBMITFAIL);
+    // SAR TLVs tie parts together too.
+    const sar = (seq: number) =>
+      esme
+        .submit(sm({ source_addr: SENDER, destination_addr: USER, short_message: `sar ${seq}` }), [
+          { tag: Tag.sar_msg_ref_num, value: Buffer.from([0x01, 0x07]) },
+          { tag: Tag.sar_total_segments, value: Buffer.from([2]) },
+          { tag: Tag.sar_segment_seqnum, value: Buffer.from([seq]) },
+        ])
+        .then((r) => r.status);
+    expect(await sar(1)).toBe(Status.ESME_RSUBMITFAIL);
+    await stack.gw.store.setConsent(USER, 'brand:ACME', 'granted', actor);
+    expect(await sar(2)).toBe(Status.ESME_RSUBMITFAIL);
+  });
+});
