@@ -18,6 +18,10 @@ import { parseReceiptText } from '../protocol/receipt.js';
 import { statusName } from '../protocol/status.js';
 import { startSimulator } from '../sim/index.js';
 import { connect } from '../sim/esme-client.js';
+import { GatewayPolicy } from '../policy/gateway-policy.js';
+import { normaliseMsisdn } from '../policy/address.js';
+import { senderId } from '../policy/senders.js';
+import { decodeText } from '../protocol/text.js';
 
 interface DemoFlags {
   config: string;
@@ -84,6 +88,9 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   const sim = await startSimulator({ port: 0, receiptDelayMs: 300 });
   say(`smsc-sim   SMPP on 127.0.0.1:${sim.port} (simulated SMSC: answers submits, sends receipts after 300 ms)`);
   cfg.redis.url = redis.url;
+  // Demo data lives under its own prefix and is removed at the end.
+  cfg.redis.key_prefix = `${cfg.redis.key_prefix}demo:${process.pid}:`;
+  cfg.audit.destination = 'off';
   cfg.listen = { host: '127.0.0.1', port: 0 };
   cfg.http = { host: '127.0.0.1', port: 0 };
   cfg.downstream.smscs = cfg.downstream.smscs.slice(0, 1).map((s) => ({ ...s, host: '127.0.0.1', port: sim.port }));
@@ -92,6 +99,24 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   for (let i = 0; i < 100 && gw.pool.boundCount === 0; i++) await new Promise((r) => setTimeout(r, 50));
 
   const account = cfg.accounts[0]!.system_id;
+  const moPrefix = cfg.routes.mo[0]?.prefix ?? '10690';
+  const senderNumber = `${moPrefix}01`;
+  const consenting = '8613800138001';
+  const stranger = '8613800138002';
+  const policyOn = cfg.policy.enabled && gw.policy instanceof GatewayPolicy;
+  if (policyOn) {
+    // Demo data, as an operator would enter it through the admin API or `smppguard import`.
+    const n = cfg.policy.numbering;
+    const value = normaliseMsisdn(senderNumber, n)!;
+    const actor = { who: 'demo', channel: 'demo', evidence: 'smppguard demo' };
+    await gw.store.putSender(
+      { id: senderId('number', value), kind: 'number', value, account, class: 'commercial', status: 'active', signatures: ['DemoShop'] },
+      actor,
+    );
+    await gw.store.setConsent(consenting, 'brand:DemoShop', 'granted', actor);
+    for (let i = 0; i < 40 && !gw.sync.registry.get(senderId('number', value)); i++) await new Promise((r) => setTimeout(r, 25));
+    say(`policy     sender ${senderNumber} registered to "${account}" (brand DemoShop); ${consenting} consented to DemoShop`);
+  }
   const esme = await connect('127.0.0.1', gw.smppPort);
   const bindStatus = await esme.bind('transceiver', account, 'demo');
   say(`esme       bind_transceiver as "${account}" -> ${statusName(bindStatus)}`);
@@ -99,7 +124,7 @@ export async function runDemo(f: DemoFlags): Promise<number> {
     say('           (the demo account password is "demo"; did you change config/gateway.yaml?)');
   }
   esme.onDeliver((d) => {
-    const text = d.view.shortMessage.toString('latin1');
+    const text = decodeText(d.view.shortMessage, d.view.dataCoding);
     if (d.view.isReceipt) {
       const r = parseReceiptText(text);
       say(`esme    <- deliver_sm receipt for id ${r?.id} stat:${r?.stat}`);
@@ -107,39 +132,60 @@ export async function runDemo(f: DemoFlags): Promise<number> {
       say(`esme    <- deliver_sm MO from ${d.view.sourceAddr} to ${d.view.destinationAddr}: "${text}"`);
     }
   });
-  const moPrefix = cfg.routes.mo[0]?.prefix ?? '10690';
-  const sendOne = async (i: number) => {
+  const why = async (src: string, dst: string) => {
+    if (!policyOn) return '';
+    const e = await (gw.policy as GatewayPolicy).explain({ account, source_addr: src, source_addr_ton: 0, destination_addr: dst });
+    return ` (${e.reason}: ${e.explanation})`;
+  };
+  const sendOne = async (label: string, src: string, dst: string, text: string) => {
     const r = await esme.submit({
       source_addr_ton: 0,
       source_addr_npi: 1,
-      source_addr: `${moPrefix}01`,
+      source_addr: src,
       dest_addr_ton: 1,
       dest_addr_npi: 1,
-      destination_addr: `861380013${String(8000 + i).padStart(4, '0')}`,
+      destination_addr: dst,
       registered_delivery: 1,
-      short_message: `Demo message ${i}`,
+      short_message: text,
     });
-    say(`esme    -> submit_sm #${i} -> ${statusName(r.status)} message_id=${r.messageId}`);
+    const outcome = r.status === 0 ? `ESME_ROK message_id=${r.messageId}` : `${statusName(r.status)}${await why(src, dst)}`;
+    say(`esme    -> submit_sm ${label}: ${src} -> ${dst} -> ${outcome}`);
+    return r.status;
   };
-  for (let i = 1; i <= f.count; i++) await sendOne(i);
-  await esme.waitDeliveries(f.count, 5000).catch(() => undefined);
-  say(`smsc-sim   injecting an MO reply "TD" from 8613800138001 to ${moPrefix}01`);
-  await sim.injectMo({ source: '8613800138001', destination: `${moPrefix}01`, text: 'TD' });
-  await esme.waitDeliveries(f.count + 1, 3000).catch(() => undefined);
+  let expected = 0;
+  for (let i = 1; i <= f.count; i++) {
+    if ((await sendOne(`#${i}`, senderNumber, consenting, `【DemoShop】Offer ${i}, reply TD to stop`)) === 0) expected++;
+  }
+  await esme.waitDeliveries(expected, 5000).catch(() => undefined);
+  if (policyOn) {
+    await sendOne('(no consent)', senderNumber, stranger, '【DemoShop】Offer');
+    await sendOne('(spoofed sender)', '10690999', consenting, '【DemoShop】Offer');
+  }
+  say(`smsc-sim   injecting an MO reply "TD" from ${consenting} to ${senderNumber}`);
+  await sim.injectMo({ source: consenting, destination: senderNumber, text: 'TD' });
+  await esme.waitDeliveries(expected + 1, 3000).catch(() => undefined);
+  if (policyOn) await sendOne('(after opt-out)', senderNumber, consenting, '【DemoShop】Offer');
+  const sendLoop = (i: number) => sendOne(`#${i}`, senderNumber, consenting, `Demo message ${i}`);
   if (f.forever) {
     say('running on (Ctrl-C to stop): one message a second');
     let i = f.count;
-    const t = setInterval(() => void sendOne(++i), 1000);
+    const t = setInterval(() => void sendLoop(++i), 1000);
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     clearInterval(t);
   }
   const m = await gw.metrics.text();
   const line = (re: RegExp) => m.split('\n').filter((l) => re.test(l) && !l.startsWith('#'));
   say('metrics    (excerpt of /metrics)');
-  for (const l of [...line(/^smppguard_pdus_total\{side="upstream",direction="in",command="submit_sm"/), ...line(/^smppguard_receipts_total|^smppguard_mo_total/)]) {
+  for (const l of [
+    ...line(/^smppguard_decisions_total/),
+    ...line(/^smppguard_spoofing_attempts_total|^smppguard_replies_total/),
+    ...line(/^smppguard_receipts_total|^smppguard_mo_total/),
+  ]) {
     say(`           ${l}`);
   }
   await esme.close();
+  const keys = await gw.redis.keys(`${cfg.redis.key_prefix}*`);
+  if (keys.length) await gw.redis.del(...keys);
   await gw.stop();
   await sim.close();
   redis.child?.kill();

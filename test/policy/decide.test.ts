@@ -172,7 +172,7 @@ describe('classifier', () => {
     const { encodePdu } = await import('../../src/protocol/encode.js');
     const c = compileClassifier({ service_types: { MKT: 'commercial' }, tlv: { tag: 0x1402, values: { P: 'commercial', T: 'service' } }, category_tlv: 0x1403 });
     const view = (st: string, tlvs: { tag: number; value: Buffer }[]) =>
-      MessageView.parse(encodePdu(4, 0, 1, { service_type: st, source_addr: '1', destination_addr: '2' }, tlvs)) as InstanceType<typeof MessageView>;
+      MessageView.parse(encodePdu(4, 0, 1, { service_type: st, source_addr: '1', destination_addr: '2' }, tlvs)) as import('../../src/protocol/message-view.js').MessageView;
     expect(c.messageClass(view('MKT', []))).toBe('commercial');
     expect(c.messageClass(view('', [{ tag: 0x1402, value: Buffer.from('T\0') }]))).toBe('service');
     expect(c.messageClass(view('', []))).toBe(null);
