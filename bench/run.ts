@@ -45,7 +45,7 @@ export interface GatewayContext {
 
 export const SCENARIOS: Scenario[] = [
   { id: 'a', label: 'loadgen → simulator (direct)' },
-  { id: 'b', label: 'loadgen → gateway → simulator, policy off', gateway: {} },
+  { id: 'b', label: 'loadgen → gateway → simulator, policy off', gateway: { policy: { enabled: false }, audit: { destination: 'off' } } },
   // Later: { id: 'c', label: 'gateway, policy on', gateway: { policy: { … } }, setup: seedSenders },
   //        { id: 'd', label: 'gateway, rules on', gateway: { rules: { … } } },
 ];
