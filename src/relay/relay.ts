@@ -6,6 +6,8 @@
  */
 import { Command } from '../protocol/commands.js';
 import { MessageView, isScanError } from '../protocol/message-view.js';
+import { decode } from '../protocol/decode.js';
+import type { ScanError } from '../protocol/scan.js';
 import { receiptMessageId } from '../protocol/receipt.js';
 import { Status } from '../protocol/status.js';
 import type { SmscLink } from '../downstream/smsc-link.js';
@@ -49,15 +51,13 @@ export class Relay implements SubmitHandler {
     const commandId = pdu.readUInt32BE(4);
     const sequence = pdu.readUInt32BE(12);
     if (commandId !== Command.submit_sm && commandId !== Command.data_sm) {
-      // query_sm / cancel_sm: no content, no policy; ids pass through unchanged.
+      // query_sm / cancel_sm: no content, no policy; checked for shape, ids pass through unchanged.
+      const d = decode(pdu);
+      if (!d.ok) return this.refuseMalformed(session, commandId, sequence, d);
       return this.forward(session, pdu, sequence, false);
     }
     const view = MessageView.parse(pdu);
-    if (isScanError(view)) {
-      this.d.metrics.malformed.inc({ side: 'upstream', reason: view.field });
-      session.settle();
-      return session.respond(commandId, view.status, sequence);
-    }
+    if (isScanError(view)) return this.refuseMalformed(session, commandId, sequence, view);
     const verdict = this.d.policy.decide({ account: session.account!.id, view });
     if (verdict instanceof Promise) {
       verdict.then(
@@ -70,6 +70,14 @@ export class Relay implements SubmitHandler {
     } else {
       this.apply(session, view, verdict);
     }
+  }
+
+  /** A body too short for its command gets generic_nack (DOMAIN §3); a bad field, the field's status. */
+  private refuseMalformed(session: EsmeSession, commandId: number, sequence: number, e: ScanError): void {
+    this.d.metrics.malformed.inc({ side: 'upstream', reason: e.field });
+    session.settle();
+    if (e.status === Status.ESME_RINVCMDLEN) return session.nack(e.status, sequence);
+    session.respond(commandId, e.status, sequence);
   }
 
   private apply(session: EsmeSession, view: MessageView, v: Verdict): void {

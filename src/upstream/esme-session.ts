@@ -130,6 +130,11 @@ export class EsmeSession {
     this.send(messageResp(respId, status, sequence, messageId), respId, status);
   }
 
+  /** Answers a request whose body cannot be read with generic_nack. */
+  nack(status: number, sequence: number): void {
+    this.send(genericNack(status, sequence), Command.generic_nack, status);
+  }
+
   /** Sends an SMSC's response to a forwarded request, restoring the ESME's sequence number. */
   forwardResponse(resp: Buffer, originalSequence: number): void {
     setSequence(resp, originalSequence);
@@ -253,6 +258,8 @@ export class EsmeSession {
     const ok = await verifyPassword(password, account.cfg.password_hash).catch(() => false);
     if (!this.conn.isOpen) return;
     if (!ok) return this.refuseBind(commandId, sequence, Status.ESME_RINVPASWD, systemId, 'bad password');
+    // Shutdown may have started while the password was being checked.
+    if (this.env.isDraining()) return this.refuseBind(commandId, sequence, Status.ESME_RBINDFAIL, systemId, 'shutting down');
     if (account.sessions.size >= account.cfg.max_binds) {
       return this.refuseBind(commandId, sequence, Status.ESME_RBINDFAIL, systemId, `max_binds ${account.cfg.max_binds} reached`);
     }

@@ -181,11 +181,19 @@ describe('framed but malformed PDUs are answered and the session carries on', ()
     await stillWorks(esme);
   });
 
-  it('a submit_sm with an empty body gets an error answer, not silence', async () => {
+  it('a submit_sm with an empty body gets generic_nack ESME_RINVCMDLEN (DOMAIN §3), not silence', async () => {
     stack = await startStack();
     const esme = await stack.esme('transceiver');
     const r = await answerTo(esme, pdu(Command.submit_sm, 0x31));
-    expect(header(r).status).toBe(Status.ESME_RINVCMDLEN);
+    expect(header(r)).toMatchObject({ command: Command.generic_nack, status: Status.ESME_RINVCMDLEN, sequence: 0x31 });
+    await stillWorks(esme);
+  });
+
+  it('a query_sm with an unterminated message_id is answered, not forwarded', async () => {
+    stack = await startStack();
+    const esme = await stack.esme('transceiver');
+    const r = await answerTo(esme, pdu(Command.query_sm, 0x32, asc('abc')));
+    expect(header(r)).toMatchObject({ command: Command.query_sm_resp, status: Status.ESME_RINVMSGID, sequence: 0x32 });
     await stillWorks(esme);
   });
 });
@@ -219,6 +227,14 @@ describe('session state', () => {
     const esme = await stack.esme('transceiver');
     expect(await esme.bind('transceiver')).toBe(Status.ESME_RALYBND);
     await stillWorks(esme);
+  });
+
+  it('closes a connection that never binds after upstream.bind_timeout_s', async () => {
+    stack = await startStack({ cfg: (c) => void (c.upstream.bind_timeout_s = 1) });
+    const c = await connect('127.0.0.1', stack.gw.smppPort);
+    const t0 = Date.now();
+    await c.closed;
+    expect(Date.now() - t0).toBeLessThan(3500);
   });
 
   it('unbinds a bound session that stays silent past upstream.idle_timeout_s', async () => {

@@ -108,6 +108,8 @@ export interface PkgSmscLink {
   deliver(options: Record<string, unknown>): Promise<PkgPdu>;
   /** Writes raw bytes (a PDU built elsewhere); the answer is matched by sequence number. */
   sendRaw(pdu: Buffer): Promise<PkgPdu>;
+  /** Sends a request built by the package (enquire_link, unbind…); resolves with the answer. */
+  request(command: string, options?: Record<string, unknown>): Promise<PkgPdu>;
 }
 
 export interface PkgSmsc {
@@ -118,6 +120,10 @@ export interface PkgSmsc {
   readonly received: ReceivedRequest[];
   /** The message_id the next submit_sm_resp will carry. */
   nextId(): string;
+  /** When false, enquire_link from the gateway goes unanswered (a hung SMSC). Default true. */
+  answerEnquireLink: boolean;
+  /** enquire_link requests received. */
+  enquireLinks: number;
   close(): Promise<void>;
 }
 
@@ -130,6 +136,7 @@ export async function startPkgSmsc(opts: { firstId?: number } = {}): Promise<Pkg
   const links: PkgSmscLink[] = [];
   const received: ReceivedRequest[] = [];
   const sessions = new Set<PkgSession>();
+  const state = { answerEnquireLink: true, enquireLinks: 0 };
 
   const server = smpp.createServer((session) => {
     sessions.add(session);
@@ -169,6 +176,7 @@ export async function startPkgSmsc(opts: { firstId?: number } = {}): Promise<Pkg
             sent: outbound.frames,
             deliver: (options) =>
               new Promise((resolve) => session.send(new smpp.PDU('deliver_sm', options), (resp) => resolve(resp))),
+            request: (command, options = {}) => pkgRequest(session, command, options),
             sendRaw: (bytes) =>
               new Promise((resolve) => {
                 const seq = ++rawSeq;
@@ -185,7 +193,8 @@ export async function startPkgSmsc(opts: { firstId?: number } = {}): Promise<Pkg
           session.send(pdu.response({ message_id: (id++).toString(16) }));
           return;
         case 'enquire_link':
-          session.send(pdu.response());
+          state.enquireLinks++;
+          if (state.answerEnquireLink) session.send(pdu.response());
           return;
         case 'unbind':
           session.send(pdu.response());
@@ -205,6 +214,15 @@ export async function startPkgSmsc(opts: { firstId?: number } = {}): Promise<Pkg
     links,
     received,
     nextId: () => id.toString(16),
+    get answerEnquireLink() {
+      return state.answerEnquireLink;
+    },
+    set answerEnquireLink(v: boolean) {
+      state.answerEnquireLink = v;
+    },
+    get enquireLinks() {
+      return state.enquireLinks;
+    },
     async close() {
       for (const s of sessions) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -134,6 +134,16 @@ describe('smpp package as the SMSC behind the gateway', () => {
     await waitFor(() => pkg.links.length === 2, 2000, 'both gateway binds at the package SMSC');
   }
 
+  /** The message id → account entry is written to Redis asynchronously: wait until it is there. */
+  async function receiptMapped(messageId: string): Promise<void> {
+    const dlrMap = g.gw.relay['d'].dlrMap;
+    const deadline = Date.now() + 2000;
+    while ((await dlrMap.lookup(messageId)) !== 'esme') {
+      if (Date.now() > deadline) throw new Error(`message id ${messageId} never mapped to its account`);
+      await new Promise((res) => setTimeout(res, 5));
+    }
+  }
+
   /** Sends `pdu` raw on `esme` and resolves with the response carrying its sequence number. */
   async function rawRequest(esme: EsmeClient, pdu: Buffer): Promise<Buffer> {
     const seq = pdu.readUInt32BE(12);
@@ -227,8 +237,7 @@ describe('smpp package as the SMSC behind the gateway', () => {
     expect(await rawRequest(esme, dltSubmit(7)).then((r) => r.readUInt32BE(8))).toBe(0);
     expect(pkg.received).toHaveLength(1);
     const link = pkg.links.find((l) => l.sent.some((p) => p.readUInt32BE(4) === Command.submit_sm_resp))!;
-    // The receipt map is written to Redis at the end of the event-loop turn: give it a moment.
-    await new Promise((r) => setTimeout(r, 50));
+    await receiptMapped(id);
 
     // Receipt built by the package (text + receipted_message_id + message_state).
     const dlrResp = await link.deliver({
@@ -305,7 +314,7 @@ describe('smpp package as the SMSC behind the gateway', () => {
     const atSmsc = pkg.received[0]!.pdu;
     expect(atSmsc.esm_class).toBe(0x40);
     expect((atSmsc.short_message as { message: string }).message).toBe('part one');
-    await new Promise((res) => setTimeout(res, 50));
+    await receiptMapped(String(r.message_id));
     const link = pkg.links.find((l) => l.sent.some((p) => p.readUInt32BE(4) === Command.submit_sm_resp))!;
     const dr = await link.deliver({
       source_addr: '8613800138000',
@@ -317,6 +326,32 @@ describe('smpp package as the SMSC behind the gateway', () => {
     await waitFor(() => got.length === 1, 2000, 'the receipt at the package ESME');
     expect(got[0]!.esm_class).toBe(0x04);
     expect((got[0]!.short_message as { message: string }).message).toContain(`id:${String(r.message_id).toUpperCase()}`);
+  });
+
+  it('keeps the link alive with enquire_link, answers the SMSC\'s, and rebinds when the SMSC stops answering', async () => {
+    pkg = await startPkgSmsc();
+    cleanups.push(() => pkg.close());
+    g = await startGateway(pkg.port, {
+      cfg: (c) => {
+        c.downstream.enquire_link_s = 1;
+        c.downstream.response_timeout_ms = 400;
+      },
+    });
+    cleanups.push(() => g.stop());
+    await waitFor(() => pkg.links.length === 2, 2000, 'both gateway binds');
+    // The SMSC's own enquire_link is answered by the gateway.
+    const el = await pkg.links[0]!.request('enquire_link');
+    expect(el.command).toBe('enquire_link_resp');
+    await waitFor(() => pkg.enquireLinks >= 2, 2500, "the gateway's enquire_link on both binds");
+    expect(g.gw.pool.boundCount).toBe(2);
+
+    // A hung SMSC: enquire_link unanswered → the gateway drops the link and binds again.
+    pkg.answerEnquireLink = false;
+    await waitFor(() => pkg.links.length >= 4, 4000, 'the gateway to rebind both links');
+    pkg.answerEnquireLink = true;
+    await waitFor(() => g.gw.pool.boundCount === 2, 2000, 'links bound again');
+    const esme = await g.esme('transmitter');
+    expect((await esme.submit({ source_addr: '10690001', destination_addr: '8613800138000', short_message: 'after rebind' })).status).toBe(0);
   });
 
   it('keeps the ESME session when the package SMSC answers an error status', async () => {
