@@ -119,7 +119,11 @@ export class Gateway {
       },
     );
     let gw: Gateway | null = null;
-    const http = buildHttp({ metrics, readiness: () => gw!.readiness() });
+    const http = buildHttp({
+      metrics,
+      readiness: () => gw!.readiness(),
+      admin: { cfg, store, registry, explain: policy instanceof GatewayPolicy ? (m) => policy.explain(m) : null },
+    });
     gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, policy);
 
     if (!(await connectRedis(redis, 3000))) {

@@ -1,27 +1,66 @@
 /**
- * admin/: the gateway's HTTP face. This file serves the operational endpoints every deployment
- * scrapes or probes: /metrics (Prometheus), /healthz (the process is alive), /readyz (it can carry
- * traffic: at least one SMSC bind up and Redis answering). The admin API joins it in later issues.
+ * admin/: the gateway's HTTP face. Operational endpoints every deployment scrapes or probes, all
+ * unauthenticated: /metrics (Prometheus), /healthz (the process is alive), /readyz (it can carry
+ * traffic: at least one SMSC bind up and Redis answering), /openapi.json (the API description).
+ * Given admin deps, the bearer-token admin API (api.ts) is mounted under /api/v1.
  */
+import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Metrics } from '../telemetry/metrics.js';
+import { registerAdminApi, type AdminDeps } from './api.js';
 
 export interface Readiness {
   ready: boolean;
   checks: Record<string, { ok: boolean; detail: string }>;
 }
 
-export function buildHttp(deps: { metrics: Metrics; readiness: () => Promise<Readiness> }): FastifyInstance {
-  const app = Fastify({ logger: false });
-  app.get('/metrics', async (_req, reply) => {
-    reply.type(deps.metrics.registry.contentType);
-    return deps.metrics.text();
+export interface HttpDeps {
+  metrics: Metrics;
+  readiness: () => Promise<Readiness>;
+  /** Mounts the admin API (/api/v1) when given. */
+  admin?: AdminDeps;
+}
+
+export function buildHttp(deps: HttpDeps): FastifyInstance {
+  // Unknown fields are errors (not silently dropped), so a typo in a request is a 400.
+  const app = Fastify({ logger: false, ajv: { customOptions: { removeAdditional: false } } });
+  void app.register(swagger, {
+    // Shared schemas become components named by their $id (ConsentView, DndView) instead of def-N.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'smppguard admin API',
+        version: '1',
+        description:
+          'Senders, consent, do-not-disturb, explain and the change journal. Every /api/v1 call needs "Authorization: Bearer <token>"; ' +
+          'errors are JSON {error, message, field?}. See docs/admin-api.md.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      tags: [
+        { name: 'senders', description: 'Sender number / id registrations (码号) per account' },
+        { name: 'consent', description: 'Recipient consent per scope (sender, brand, account)' },
+        { name: 'dnd', description: 'The do-not-disturb register' },
+        { name: 'explain', description: 'Dry-run decisions' },
+        { name: 'journal', description: 'Who changed what, when' },
+        { name: 'operations', description: 'Metrics and probes (no authentication)' },
+      ],
+    },
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    const r = await deps.readiness();
-    reply.code(r.ready ? 200 : 503);
-    return { status: r.ready ? 'ready' : 'not ready', checks: r.checks };
+  // Registered as a plugin so the routes are added after @fastify/swagger starts collecting them.
+  void app.register(async (ops) => {
+    ops.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    ops.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
+      reply.type(deps.metrics.registry.contentType);
+      return deps.metrics.text();
+    });
+    ops.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
+    ops.get('/readyz', { schema: { tags: ['operations'], summary: 'Readiness (SMSC bind, Redis, policy data)' } }, async (_req, reply) => {
+      const r = await deps.readiness();
+      reply.code(r.ready ? 200 : 503);
+      return { status: r.ready ? 'ready' : 'not ready', checks: r.checks };
+    });
   });
+  if (deps.admin) registerAdminApi(app, deps.admin);
   return app;
 }

@@ -60,7 +60,7 @@ export function decideLocal(i: LocalInput): LocalResult {
   if (i.src.kind === 'invalid') return reject('sender_invalid', null, trace);
   const s = i.sender;
   if (!s) return reject('sender_unregistered', null, trace);
-  trace?.push(`sender ${i.src.value} matches registration ${s.id} (account ${s.account}, class ${s.class}, ${s.status})`);
+  trace?.push(`sender ${i.src.value} matches registration ${s.id} (account ${s.account}, class ${s.class ?? `${i.accountClass} (account default)`}, ${s.status})`);
   if (s.account !== i.account) return reject('sender_not_owned', null, trace);
   if (s.status === 'suspended') return reject('sender_suspended', null, trace);
   if (s.status === 'revoked') return reject('sender_revoked', null, trace);

@@ -73,7 +73,7 @@ export class ReplyHandler {
     const user = normaliseAddress(view.sourceAddr, view.sourceTon, n);
     const to = normaliseAddress(view.destinationAddr, view.destTon, n);
     const sender = this.d.registry.find(to);
-    if (!sender || user.kind !== 'number') {
+    if (!sender || user.kind !== 'number' || user.value.length > 15) {
       this.d.metrics.replies.inc({ kind, outcome: 'unknown_sender' });
       return kind;
     }

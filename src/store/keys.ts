@@ -27,6 +27,8 @@ export interface Slotted {
 
 /** Bucket and member of a normalised number (digits, at most 15). */
 export function bucketOf(msisdn: string): Slotted {
+  // Beyond 15 digits (E.164's maximum) Number() loses precision and numbers would collide.
+  if (!/^\d{1,15}$/.test(msisdn)) throw new RangeError(`not a subscriber number (1-15 digits): ${msisdn}`);
   const n = Number(msisdn);
   return { bucket: Math.floor(n / BUCKET_SIZE), member: n % BUCKET_SIZE };
 }

@@ -73,15 +73,31 @@ export class PolicyStore {
     return this.redis.xadd(this.keys.journal, 'MINID', '~', minId, '*', ...flat);
   }
 
-  async journalEntries(filter: { msisdn?: string; count?: number } = {}): Promise<Record<string, string>[]> {
-    const raw = await this.redis.xrevrange(this.keys.journal, '+', '-', 'COUNT', filter.count ?? 1000);
-    return raw
-      .map(([id, kv]) => {
+  /**
+   * Newest first. With a filter, pages back through the stream until `count` entries match or
+   * `scanLimit` entries were read.
+   */
+  async journalEntries(
+    filter: { msisdn?: string; match?: (e: Record<string, string>) => boolean; count?: number; scanLimit?: number } = {},
+  ): Promise<Record<string, string>[]> {
+    const want = filter.count ?? 1000;
+    const keep = (e: Record<string, string>) => (!filter.msisdn || e.msisdn === filter.msisdn) && (!filter.match || filter.match(e));
+    const out: Record<string, string>[] = [];
+    let end = '+';
+    let scanned = 0;
+    const limit = filter.scanLimit ?? 100_000;
+    while (out.length < want && scanned < limit) {
+      const page = await this.redis.xrevrange(this.keys.journal, end, '-', 'COUNT', 1000);
+      for (const [id, kv] of page) {
         const o: Record<string, string> = { id, time: new Date(Number(id.split('-')[0])).toISOString() };
         for (let i = 0; i < kv.length; i += 2) o[kv[i]!] = kv[i + 1]!;
-        return o;
-      })
-      .filter((e) => !filter.msisdn || e.msisdn === filter.msisdn);
+        if (keep(o) && out.length < want) out.push(o);
+      }
+      scanned += page.length;
+      if (page.length < 1000) break;
+      end = `(${page[page.length - 1]![0]}`;
+    }
+    return out;
   }
 
   // ---- consent ---------------------------------------------------------------------------------
@@ -148,7 +164,18 @@ export class PolicyStore {
 
   async putSender(rec: SenderRecord, actor: Actor): Promise<void> {
     await this.redis.hset(this.keys.senders, rec.id, JSON.stringify(rec));
-    await this.journal('sender.put', actor, { sender: rec.id, account: rec.account, status: rec.status, class: rec.class });
+    await this.senderChanged('sender.put', rec, actor);
+  }
+
+  /** Creates a registration only if its id is free (HSETNX); false when it already exists. */
+  async createSender(rec: SenderRecord, actor: Actor): Promise<boolean> {
+    if ((await this.redis.hsetnx(this.keys.senders, rec.id, JSON.stringify(rec))) === 0) return false;
+    await this.senderChanged('sender.create', rec, actor);
+    return true;
+  }
+
+  private async senderChanged(op: string, rec: SenderRecord, actor: Actor): Promise<void> {
+    await this.journal(op, actor, { sender: rec.id, account: rec.account, status: rec.status, class: rec.class });
     await this.redis.publish(this.keys.events, `sender ${rec.id}`);
   }
 

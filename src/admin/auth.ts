@@ -1,0 +1,44 @@
+/**
+ * Bearer-token authentication for the admin API. Tokens never appear in the config: each entry of
+ * `admin.tokens` is a name (journaled as "who" on every write) and the SHA-256 hex of the token.
+ * A presented token is hashed and compared with every configured digest in constant time
+ * (timingSafeEqual on equal-length digests, no early exit), so neither the match nor its position
+ * leaks through timing.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+export interface TokenEntry {
+  name: string;
+  sha256: string;
+}
+
+export type AuthResult = { ok: true; who: string } | { ok: false; message: string };
+
+export function tokenDigest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+export class TokenTable {
+  private readonly entries: { name: string; digest: Buffer }[];
+
+  constructor(tokens: readonly TokenEntry[]) {
+    this.entries = tokens.map((t) => ({ name: t.name, digest: Buffer.from(t.sha256, 'hex') }));
+  }
+
+  get empty(): boolean {
+    return this.entries.length === 0;
+  }
+
+  /** The token's name for an `Authorization: Bearer <token>` header, or why not. */
+  authenticate(header: string | undefined): AuthResult {
+    if (!header) return { ok: false, message: 'missing Authorization header (expected "Authorization: Bearer <token>")' };
+    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+    if (!m) return { ok: false, message: 'Authorization header must be "Bearer <token>"' };
+    const digest = tokenDigest(m[1]!);
+    let who: string | null = null;
+    for (const e of this.entries) {
+      if (e.digest.length === digest.length && timingSafeEqual(e.digest, digest) && who === null) who = e.name;
+    }
+    return who === null ? { ok: false, message: 'invalid bearer token' } : { ok: true, who };
+  }
+}
