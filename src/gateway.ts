@@ -170,6 +170,8 @@ export class Gateway {
     this.stopping ??= (async () => {
       const deadline = Date.now() + this.cfg.shutdown.drain_timeout_ms;
       this.upstream.stopAccepting();
+      // Held parts of concatenated messages are decided now rather than waiting out their hold.
+      if (this.policy instanceof GatewayPolicy) this.policy.reassembler.flushAll();
       this.log.info({ in_flight: this.upstream.inFlight }, 'shutting down: draining in-flight submits');
       while (this.upstream.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       await this.upstream.unbindAll(Math.max(200, Math.min(2000, deadline - Date.now())));

@@ -18,6 +18,11 @@ export const AccountSchema = z.strictObject({
   tps: z.number().min(0).default(0),
   /** Class of this account's senders registered without one. */
   default_class: z.enum(['commercial', 'service', 'otp']).default('commercial'),
+  /**
+   * How long the first part of a concatenated message waits for the others, so content rules see
+   * the whole text. 0 for ESMEs that send one part at a time and wait for its answer.
+   */
+  concat_hold_ms: z.number().int().min(0).optional(),
 });
 
 const status = z.number().int().min(0).max(0xffffffff);
@@ -51,8 +56,17 @@ export const PolicySchema = z.strictObject({
     .prefault({}),
   /** How long consent/DND/sender changes stay in the journal (evidence). */
   journal_retention_days: z.number().int().min(1).default(150),
-  /** How long the decision for a concatenated message is kept for its remaining parts. */
+  /** How long the decision for a concatenated message is kept for parts that arrive late. */
   concat_ttl_s: z.number().int().min(1).default(120),
+  reassembly: z
+    .strictObject({
+      /** Default wait for the remaining parts (accounts may override with concat_hold_ms). */
+      hold_ms: z.number().int().min(0).default(1000),
+      /** Bounds on what is held; beyond them the oldest message is decided on what it has. */
+      max_messages: z.number().int().min(1).default(10_000),
+      max_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+    })
+    .prefault({}),
   opt_out: z
     .strictObject({
       keywords: z

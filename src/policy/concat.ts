@@ -1,5 +1,5 @@
 /**
- * Concatenated messages: every part must get the same decision. The reference that ties parts
+ * Concatenated messages: which part of which message a submit_sm is. The reference that ties parts
  * together comes from the UDH (IE 0x00: 8-bit reference, IE 0x08: 16-bit reference; esm_class
  * UDHI 0x40) or the SAR TLVs (sar_msg_ref_num 0x020C, sar_total_segments 0x020E).
  */
@@ -35,47 +35,4 @@ export function partInfo(view: MessageView): PartInfo | null {
     return { ref: ref.readUInt16BE(0), total: total[0]!, seq: seq?.[0] ?? 0 };
   }
   return null;
-}
-
-/**
- * Remembers the decision of a concatenated message for its other parts, for a bounded time and
- * count. Holds the promise while the first part is being decided, so parts that arrive together
- * share one decision.
- */
-export class PartDecisions<V> {
-  private readonly entries = new Map<string, { value: V; expires: number }>();
-
-  constructor(
-    private readonly ttlMs: number,
-    private readonly max = 100_000,
-  ) {}
-
-  get(key: string, now: number): V | undefined {
-    const e = this.entries.get(key);
-    if (!e) return undefined;
-    if (e.expires < now) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return e.value;
-  }
-
-  set(key: string, value: V, now: number): void {
-    if (this.entries.size >= this.max) {
-      // Oldest first (insertion order): drop expired ones, else the oldest.
-      for (const [k, e] of this.entries) {
-        if (e.expires < now || this.entries.size >= this.max) this.entries.delete(k);
-        else break;
-      }
-    }
-    this.entries.set(key, { value, expires: now + this.ttlMs });
-  }
-
-  delete(key: string): void {
-    this.entries.delete(key);
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }

@@ -15,7 +15,8 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { AccountTable } from '../upstream/accounts.js';
 import { normaliseAddress } from './address.js';
 import { compileClassifier, type Classifier } from './classify.js';
-import { partInfo, PartDecisions } from './concat.js';
+import { partInfo } from './concat.js';
+import { messageText, partKey, Reassembler } from './reassembly.js';
 import { decideLocal, decideStored, type Outcome } from './decide.js';
 import { REASONS, SPOOFING_REASONS, type ReasonCode } from './reasons.js';
 import type { SenderRegistry } from './senders.js';
@@ -56,13 +57,23 @@ export function ruleOf(reason: ReasonCode): string {
 
 export class GatewayPolicy implements Policy {
   private readonly classifier: Classifier;
-  private readonly parts: PartDecisions<Verdict | Promise<Verdict>>;
+  readonly reassembler: Reassembler<Verdict>;
   private readonly verdicts = new Map<ReasonCode, Verdict>();
   private readonly redisCheck;
 
   constructor(private readonly d: PolicyDeps) {
     this.classifier = compileClassifier(d.cfg.policy.classify);
-    this.parts = new PartDecisions(d.cfg.policy.concat_ttl_s * 1000);
+    const ra = d.cfg.policy.reassembly;
+    this.reassembler = new Reassembler<Verdict>({
+      clock: d.clock,
+      timeoutMs: ra.hold_ms,
+      maxMessages: ra.max_messages,
+      maxBytes: ra.max_bytes,
+      decidedTtlMs: d.cfg.policy.concat_ttl_s * 1000,
+      // A temporary failure is not a decision: the ESME's retry must be evaluated afresh.
+      remember: (v) => v.reason !== 'store_unavailable',
+      onSettled: (e) => d.metrics.partDecisions.inc({ result: e.reason }),
+    });
     for (const reason of Object.keys(REASONS) as ReasonCode[]) {
       const status = d.cfg.policy.statuses[reason] ?? REASONS[reason].status;
       this.verdicts.set(
@@ -73,26 +84,25 @@ export class GatewayPolicy implements Policy {
     this.redisCheck = d.metrics.redisSeconds.labels('policy_check');
   }
 
+  /**
+   * Single messages are decided at once. Parts of a concatenated message are held until the rest
+   * arrive (or the hold time runs out), decided once on the whole text, and all get that decision.
+   */
   decide(ctx: SubmitContext): Verdict | Promise<Verdict> {
     const part = partInfo(ctx.view);
     if (!part) return this.evaluate(ctx.account, ctx.view);
-    const now = this.d.clock.now();
-    const key = `${ctx.account}\u0001${ctx.view.sourceAddr}\u0001${ctx.view.destinationAddr}\u0001${part.ref}\u0001${part.total}`;
-    const earlier = this.parts.get(key, now);
-    if (earlier) {
-      this.d.metrics.partDecisions.inc({ result: 'reused' });
-      return earlier;
-    }
-    this.d.metrics.partDecisions.inc({ result: 'decided' });
-    const v = this.evaluate(ctx.account, ctx.view);
-    this.parts.set(key, v, now);
-    // A temporary failure is not a decision: the ESME's retry must be evaluated afresh.
-    if (v instanceof Promise) void v.then((x) => x.reason === 'store_unavailable' && this.parts.delete(key));
-    else if (v.reason === 'store_unavailable') this.parts.delete(key);
-    return v;
+    const holdMs = this.d.accounts.get(ctx.account)?.cfg.concat_hold_ms;
+    return this.reassembler.submit(
+      partKey(ctx.account, ctx.view, part),
+      { seq: part.seq, total: part.total, view: ctx.view },
+      (whole) => this.evaluate(ctx.account, whole.views[0]!, whole.text),
+      holdMs === undefined ? {} : { holdMs },
+    );
   }
 
-  private evaluate(account: string, view: MessageView): Verdict | Promise<Verdict> {
+  /** `text`: the whole message text (all parts); decoded on demand for single messages. */
+  private evaluate(account: string, view: MessageView, text?: string): Verdict | Promise<Verdict> {
+    void text; // content rules read it (Rules issue)
     if (!this.d.isLoaded()) return this.finish(account, view, this.outcome('store_unavailable', null));
     const r = this.local(account, view, null);
     if ('done' in r) return this.finish(account, view, r.done);

@@ -187,7 +187,7 @@ export class Metrics {
     });
     this.partDecisions = new Counter({
       name: 'smppguard_concat_part_decisions_total',
-      help: 'Parts of concatenated messages: decided (first part) or reused (same decision as an earlier part)',
+      help: 'Concatenated messages decided, by how: complete (all parts arrived), timeout, evicted (memory bound), flushed',
       labelNames: ['result'],
       registers: [r],
     });

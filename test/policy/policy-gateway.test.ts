@@ -139,12 +139,16 @@ describe('opt-out by reply', () => {
 });
 
 describe('concatenated messages', () => {
-  it('gives every part the first part\'s decision', async () => {
+  it('decides a concatenated message once, on all its parts, and gives every part that decision', async () => {
     await stack.gw.store.setConsent(USER, 'brand:ACME', 'granted', actor);
-    const part = (seq: number) =>
-      submit({ esm_class: 0x40, short_message: Buffer.concat([Buffer.from([5, 0, 3, 0x42, 2, seq]), Buffer.from(`part ${seq}`)]) });
-    expect(await part(1)).toBe(0);
+    const part = (seq: number, ref = 0x42) =>
+      submit({ esm_class: 0x40, short_message: Buffer.concat([Buffer.from([5, 0, 3, ref, 2, seq]), Buffer.from(`part ${seq}`)]) });
+    const submitsBefore = stack.sim.stats.submits;
+    // Part 1 is held until part 2 arrives; both then get one decision.
+    expect(await Promise.all([part(1), part(2)])).toEqual([0, 0]);
+    expect(stack.sim.stats.submits).toBe(submitsBefore + 2);
     await stack.gw.store.setConsent(USER, 'brand:ACME', 'revoked', actor);
+    // A retransmitted part of the decided message gets the same decision as before.
     expect(await part(2)).toBe(0);
     // A new message (another reference) is decided afresh.
     expect(await submit()).toBe(Status.ESME_RSUBMITFAIL);
@@ -157,8 +161,17 @@ describe('concatenated messages', () => {
           { tag: Tag.sar_segment_seqnum, value: Buffer.from([seq]) },
         ])
         .then((r) => r.status);
-    expect(await sar(1)).toBe(Status.ESME_RSUBMITFAIL);
+    const first = sar(1);
+    await new Promise((r) => setTimeout(r, 50));
     await stack.gw.store.setConsent(USER, 'brand:ACME', 'granted', actor);
-    expect(await sar(2)).toBe(Status.ESME_RSUBMITFAIL);
+    // Decided when part 2 arrives, on the state at that moment, for both parts.
+    expect(await Promise.all([first, sar(2)])).toEqual([0, 0]);
+  });
+
+  it('decides a part on its own when the rest never comes (hold time)', async () => {
+    const t0 = Date.now();
+    const lone = await submit({ esm_class: 0x40, short_message: Buffer.concat([Buffer.from([5, 0, 3, 0x77, 3, 1]), Buffer.from('alone')]) });
+    expect(lone).toBe(Status.ESME_RSUBMITFAIL);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
   });
 });

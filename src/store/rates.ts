@@ -1,0 +1,133 @@
+/**
+ * Rate counters for rules (flooding caps, frequency limits): bump every counter a message touches
+ * and read the values after the bump, in one script call per hash slot.
+ *
+ * Windows are FIXED and aligned to the window size on the epoch: window index = floor(now /
+ * windowMs), part of the key, so a new window starts from an absent key and nothing has to be reset.
+ * Cheap (one INCR or PFADD+PFCOUNT per counter, one key per counter per window) and simple, at the
+ * usual fixed-window price: a sender can fit up to 2×max into any span of one window length that
+ * straddles a boundary. Daily windows (86 400 s) roll over at 00:00 UTC, not local midnight.
+ *
+ *   count     INCR; PEXPIRE on the first increment
+ *   distinct  PFADD member; PFCOUNT (HyperLogLog: 12 KB at most per key, ~0.8 % standard error)
+ *
+ * A key lives for the rest of its window plus `slackMs` (default 5 s, covering clock differences
+ * between gateway instances), relative to Redis's own clock, so Redis and gateway clocks need not
+ * agree. That is at most windowMs + slackMs after the first bump (never the 2 × window a plain
+ * "TTL = window" from the first bump would allow).
+ *
+ * Keys and slots: a RateNeed key such as "rate:recipient:8613800138000:86400" becomes
+ *
+ *   <prefix>{rate:recipient:8613800138000}:86400:c:<window index>
+ *
+ * The hash tag is the counter's entity: the need's key without a trailing window segment (the window
+ * in seconds or ms), so every window of one entity (15/min and 50/day for the same recipient) lives
+ * in one slot and costs one script call, while different entities spread over a cluster. A key that
+ * already carries a hash tag ("{…}") keeps it, so the rules can co-locate counters on purpose. Needs
+ * are grouped by the slot Redis will actually compute for the final key, and the per-slot calls run
+ * concurrently (on one Redis instance with auto-pipelining they leave in one write). The kind (c/d)
+ * is in the key because INCR and PFADD cannot share one.
+ */
+import type { Redis } from 'ioredis';
+import type { RateNeed } from '../rules/types.js';
+import { systemClock, type Clock } from '../session/clock.js';
+import { luaScript } from './redis.js';
+
+export interface RateStoreOptions {
+  /** Where "now" comes from (window index and TTL); default the system clock. */
+  clock?: Pick<Clock, 'now'>;
+  /** Extra lifetime after a window ends, in ms. Default 5000. */
+  slackMs?: number;
+}
+
+type ScriptClient = Redis & { sgRateBump(numKeys: number, ...args: (string | number)[]): Promise<number[]> };
+
+/** The substring Redis hashes for a key's slot: the first non-empty {…}, else the whole key. */
+export function hashTagOf(key: string): string {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) return key.slice(open + 1, close);
+  }
+  return key;
+}
+
+/** The counter's entity: the key without a trailing ":<window>" segment (window in s or ms). */
+export function rateEntity(key: string, windowMs: number): string {
+  const colon = key.lastIndexOf(':');
+  if (colon <= 0) return key;
+  const last = key.slice(colon + 1);
+  return /^\d+$/.test(last) && (Number(last) * 1000 === windowMs || Number(last) === windowMs) ? key.slice(0, colon) : key;
+}
+
+interface Planned {
+  need: RateNeed;
+  redisKey: string;
+  op: 'c' | 'd' | 'r';
+  ttlMs: number;
+}
+
+export class RateStore {
+  private readonly clock: Pick<Clock, 'now'>;
+  private readonly slackMs: number;
+
+  constructor(
+    readonly redis: Redis,
+    readonly prefix: string,
+    opts: RateStoreOptions = {},
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.slackMs = opts.slackMs ?? 5_000;
+    if (!('sgRateBump' in redis)) redis.defineCommand('sgRateBump', { lua: luaScript('rates.lua') });
+  }
+
+  /** The Redis key of a counter's current window. */
+  keyFor(need: RateNeed, now = this.clock.now()): string {
+    const window = Math.floor(now / need.windowMs);
+    const kind = need.kind === 'count' ? 'c' : 'd';
+    if (hashTagOf(need.key) !== need.key) return `${this.prefix}${need.key}:${kind}:${window}`;
+    const entity = rateEntity(need.key, need.windowMs);
+    return `${this.prefix}{${entity}}${need.key.slice(entity.length)}:${kind}:${window}`;
+  }
+
+  /**
+   * Bumps every counter once for this message and returns each need's value after the bump, by
+   * need.key. A key listed twice (two rules sharing a counter) is bumped once. Rejects when Redis
+   * does not answer within the client's command timeout.
+   */
+  async bump(needs: readonly RateNeed[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (needs.length === 0) return out;
+    const now = this.clock.now();
+    const slots = new Map<string, Planned[]>();
+    const seen = new Set<string>();
+    for (const need of needs) {
+      if (seen.has(need.key)) continue;
+      seen.add(need.key);
+      if (!Number.isFinite(need.windowMs) || need.windowMs < 1) {
+        throw new RangeError(`rate counter ${need.key}: windowMs must be a positive number, got ${need.windowMs}`);
+      }
+      const windowEnd = (Math.floor(now / need.windowMs) + 1) * need.windowMs;
+      const redisKey = this.keyFor(need, now);
+      const plan: Planned = {
+        need,
+        redisKey,
+        op: need.kind === 'count' ? 'c' : need.member === undefined ? 'r' : 'd',
+        ttlMs: Math.max(1, Math.ceil(windowEnd - now + this.slackMs)),
+      };
+      const tag = hashTagOf(redisKey);
+      const group = slots.get(tag);
+      if (group) group.push(plan);
+      else slots.set(tag, [plan]);
+    }
+    await Promise.all(
+      [...slots.values()].map(async (group) => {
+        const args: (string | number)[] = group.map((p) => p.redisKey);
+        for (const p of group) args.push(p.op, p.ttlMs, p.op === 'd' ? p.need.member! : '');
+        const values = await (this.redis as ScriptClient).sgRateBump(group.length, ...args);
+        group.forEach((p, i) => out.set(p.need.key, Number(values[i])));
+      }),
+    );
+    return out;
+  }
+}

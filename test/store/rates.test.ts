@@ -1,0 +1,210 @@
+/**
+ * Rate counters against the real Redis on 127.0.0.1:6379 (unique key prefix per run), with the
+ * window index driven by a fake clock.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { RateNeed } from '../../src/rules/types.js';
+import { hashTagOf, rateEntity, RateStore } from '../../src/store/rates.js';
+import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
+import { freePort, PrivateRedis } from '../helpers/private-redis.js';
+
+const PREFIX = `test:rates:${process.pid}:${randomBytes(4).toString('hex')}:`;
+const MIN = 60_000;
+const DAY = 86_400_000;
+const T0 = Math.floor(1_700_000_000_000 / DAY) * DAY; // a day boundary
+
+let redis: Redis;
+
+beforeAll(async () => {
+  redis = createRedis({ url: 'redis://127.0.0.1:6379', command_timeout_ms: 2000 });
+  redis.on('error', () => undefined);
+  expect(await connectRedis(redis, 5000)).toBe(true);
+});
+
+afterAll(async () => {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+});
+
+function fakeClock(t = T0) {
+  return { t, now() { return this.t; } };
+}
+
+const perMinute = (msisdn: string): RateNeed => ({ key: `rate:recipient:${msisdn}:60`, windowMs: MIN, kind: 'count' });
+const perDay = (msisdn: string): RateNeed => ({ key: `rate:recipient:${msisdn}:86400`, windowMs: DAY, kind: 'count' });
+const distinctRecipients = (sender: string, member: string): RateNeed => ({
+  key: `rate:sender-recipients:${sender}:3600`,
+  windowMs: 3_600_000,
+  kind: 'distinct',
+  member,
+});
+
+/** Counts the script calls (EVAL/EVALSHA) this client sends while `fn` runs. */
+async function scriptCalls<T>(fn: () => Promise<T>): Promise<{ value: T; calls: number; names: string[] }> {
+  const spy = vi.spyOn(redis, 'sendCommand');
+  try {
+    const value = await fn();
+    const names = spy.mock.calls.map((c) => (c[0] as { name: string }).name);
+    return { value, calls: names.filter((n) => n === 'evalsha' || n === 'eval').length, names };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('RateStore', () => {
+  it('counts messages in a window and returns the value after the increment', async () => {
+    const store = new RateStore(redis, PREFIX, { clock: fakeClock() });
+    const need = perMinute('8613800000001');
+    expect((await store.bump([need])).get(need.key)).toBe(1);
+    expect((await store.bump([need])).get(need.key)).toBe(2);
+    expect((await store.bump([need])).get(need.key)).toBe(3);
+    expect(await redis.get(store.keyFor(need))).toBe('3');
+  });
+
+  it('starts a new window at the window boundary (fixed windows aligned to the window size)', async () => {
+    const clock = fakeClock(T0 + 30_000);
+    const store = new RateStore(redis, PREFIX, { clock });
+    const minute = perMinute('8613800000002');
+    const day = perDay('8613800000002');
+    const both = [minute, day];
+    expect([...(await store.bump(both)).values()]).toEqual([1, 1]);
+    clock.t = T0 + 59_999;
+    expect([...(await store.bump(both)).values()]).toEqual([2, 2]);
+    clock.t = T0 + 60_000; // next minute window, same day window
+    const r = await store.bump(both);
+    expect(r.get(minute.key)).toBe(1);
+    expect(r.get(day.key)).toBe(3);
+    expect(store.keyFor(minute)).toBe(`${PREFIX}{rate:recipient:8613800000002}:60:c:${(T0 + 60_000) / MIN}`);
+    clock.t = T0 + DAY; // next day
+    expect([...(await store.bump(both)).values()]).toEqual([1, 1]);
+  });
+
+  it('counts distinct members with a HyperLogLog', async () => {
+    const store = new RateStore(redis, PREFIX, { clock: fakeClock() });
+    const bump = async (m: string) => (await store.bump([distinctRecipients('1069001', m)])).get('rate:sender-recipients:1069001:3600');
+    expect(await bump('8613800000001')).toBe(1);
+    expect(await bump('8613800000002')).toBe(2);
+    expect(await bump('8613800000001')).toBe(2);
+    expect(await bump('8613800000003')).toBe(3);
+    const key = store.keyFor(distinctRecipients('1069001', 'x'));
+    expect(key).toMatch(/:d:\d+$/);
+    expect(await redis.pfcount(key)).toBe(3);
+  });
+
+  it('gives every key a TTL of the rest of its window plus the slack', async () => {
+    const clock = fakeClock(T0 + 45_000);
+    const store = new RateStore(redis, PREFIX, { clock, slackMs: 5_000 });
+    const count = perMinute('8613800000004');
+    const distinct = distinctRecipients('1069004', 'a');
+    await store.bump([count, distinct]);
+    const countTtl = await redis.pttl(store.keyFor(count));
+    expect(countTtl).toBeGreaterThan(15_000 + 5_000 - 1_000);
+    expect(countTtl).toBeLessThanOrEqual(15_000 + 5_000);
+    const hourLeft = 3_600_000 - 45_000;
+    const distinctTtl = await redis.pttl(store.keyFor(distinct));
+    expect(distinctTtl).toBeGreaterThan(hourLeft + 5_000 - 1_000);
+    expect(distinctTtl).toBeLessThanOrEqual(hourLeft + 5_000);
+    // Later bumps keep the deadline (the window's end), they do not push it out.
+    clock.t += 10_000;
+    await store.bump([count]);
+    expect(await redis.pttl(store.keyFor(count))).toBeLessThanOrEqual(countTtl);
+  });
+
+  it('makes one script call per hash slot: every window of one entity shares a slot', async () => {
+    const store = new RateStore(redis, PREFIX, { clock: fakeClock() });
+    const msisdn = '8613800000005';
+    const same = [perMinute(msisdn), perDay(msisdn), { key: `rate:recipient:${msisdn}:3600`, windowMs: 3_600_000, kind: 'count' as const }];
+    const tags = new Set(same.map((n) => hashTagOf(store.keyFor(n))));
+    expect(tags).toEqual(new Set([`rate:recipient:${msisdn}`]));
+    const one = await scriptCalls(() => store.bump(same));
+    expect(one.calls).toBe(1);
+    expect(one.names.filter((n) => n !== 'evalsha' && n !== 'eval')).toEqual([]);
+    expect([...one.value.values()]).toEqual([1, 1, 1]);
+
+    // Three entities: three slots, three calls (concurrent), each value still right.
+    const mixed = [...same, distinctRecipients('1069005', msisdn), { key: 'rate:account:acme:60', windowMs: MIN, kind: 'count' as const }];
+    const three = await scriptCalls(() => store.bump(mixed));
+    expect(three.calls).toBe(3);
+    expect(Object.fromEntries(three.value)).toEqual({
+      [`rate:recipient:${msisdn}:60`]: 2,
+      [`rate:recipient:${msisdn}:86400`]: 2,
+      [`rate:recipient:${msisdn}:3600`]: 2,
+      'rate:sender-recipients:1069005:3600': 1,
+      'rate:account:acme:60': 1,
+    });
+  });
+
+  it('bumps a counter listed twice only once, and does nothing for no needs', async () => {
+    const store = new RateStore(redis, PREFIX, { clock: fakeClock() });
+    const need = perMinute('8613800000006');
+    expect((await store.bump([need, { ...need }])).get(need.key)).toBe(1);
+    const none = await scriptCalls(() => store.bump([]));
+    expect(none.calls).toBe(0);
+    expect(none.value.size).toBe(0);
+  });
+
+  it('keeps a hash tag the rule already chose, and groups by the slot Redis will compute', async () => {
+    const store = new RateStore(redis, PREFIX, { clock: fakeClock() });
+    const a: RateNeed = { key: '{r:42}:rate:recipient:60', windowMs: MIN, kind: 'count' };
+    const b: RateNeed = { key: '{r:42}:rate:recipient-content:abc:60', windowMs: MIN, kind: 'count' };
+    expect(store.keyFor(a)).toBe(`${PREFIX}{r:42}:rate:recipient:60:c:${T0 / MIN}`);
+    const r = await scriptCalls(() => store.bump([a, b]));
+    expect(r.calls).toBe(1);
+    expect([...r.value.values()]).toEqual([1, 1]);
+  });
+
+  it('finds the entity: only a trailing segment equal to the window is stripped', () => {
+    expect(rateEntity('rate:recipient:8613800138000:86400', DAY)).toBe('rate:recipient:8613800138000');
+    expect(rateEntity('rate:recipient:8613800138000:60000', MIN)).toBe('rate:recipient:8613800138000');
+    expect(rateEntity('rate:sender:1069', MIN)).toBe('rate:sender:1069');
+    expect(rateEntity('rate:account:acme', MIN)).toBe('rate:account:acme');
+    expect(hashTagOf('a{}b')).toBe('a{}b');
+    expect(hashTagOf('a{x}b{y}')).toBe('x');
+  });
+
+  it('rejects a need without a usable window', async () => {
+    const store = new RateStore(redis, PREFIX, { clock: fakeClock() });
+    await expect(store.bump([{ key: 'rate:x:0', windowMs: 0, kind: 'count' }])).rejects.toThrow(RangeError);
+  });
+
+  it('rejects at once when nothing listens where Redis should be', async () => {
+    const down = createRedis({ url: `redis://127.0.0.1:${await freePort()}`, command_timeout_ms: 300 });
+    down.on('error', () => undefined);
+    try {
+      const store = new RateStore(down, PREFIX, { clock: fakeClock() });
+      const t0 = Date.now();
+      await expect(store.bump([perMinute('8613800000007')])).rejects.toThrow();
+      expect(Date.now() - t0).toBeLessThan(1000);
+    } finally {
+      down.disconnect();
+    }
+  });
+
+  it('rejects within the command timeout when Redis stops answering', async () => {
+    const priv = await PrivateRedis.start();
+    const client = createRedis({ url: priv.url, command_timeout_ms: 200 });
+    client.on('error', () => undefined);
+    try {
+      expect(await connectRedis(client, 5000)).toBe(true);
+      const store = new RateStore(client, PREFIX, { clock: fakeClock() });
+      const need = perMinute('8613800000008');
+      expect((await store.bump([need])).get(need.key)).toBe(1);
+      priv.freeze();
+      const t0 = Date.now();
+      await expect(store.bump([need])).rejects.toThrow(/timed out/i);
+      const took = Date.now() - t0;
+      expect(took).toBeGreaterThanOrEqual(150);
+      expect(took).toBeLessThan(1000);
+    } finally {
+      priv.thaw();
+      client.disconnect();
+      await priv.stop();
+    }
+  });
+});
