@@ -12,6 +12,8 @@ import { Gateway } from '../gateway.js';
 import { hashPassword } from '../upstream/password.js';
 import { registerSmscSim } from './smsc-sim.js';
 import { registerDemo } from './demo.js';
+import { registerImport } from './import.js';
+import { registerRules } from './rules.js';
 
 
 const program = new Program('smppguard').description('Carrier-side inline SMS filtering gateway (SMPP proxy)');
@@ -63,6 +65,8 @@ program
 
 registerSmscSim(program);
 registerDemo(program);
+registerImport(program);
+registerRules(program);
 
 
 program.parseAsync().catch((err) => {

@@ -13,12 +13,13 @@
  *   by the batch and the pipelines in flight, not by the file.
  * - Re-runs are idempotent: SADD and HSET of the same values change nothing (the journal gets
  *   fresh entries, which is fine: it is evidence of the import).
- * - Replace mode (DND): the file is loaded into a new generation G+1 while lookups keep using G;
- *   `dnd:loading` = G+1 (a lock with a TTL the importer keeps refreshing) makes live API writes
- *   go to both. At the end `dnd:gen` is set to G+1 in one command, `dnd:loading` removed and
- *   "dnd-gen G+1" published; after a grace delay the keys of older generations are UNLINKed.
+ * - Replace mode (DND): the file is loaded into a new generation N (normally G+1) while lookups
+ *   keep using G; `dnd:loading` = N (a lock with a TTL the importer keeps refreshing) makes live
+ *   API writes go to both. At the end `dnd:gen` is set to N in one command, `dnd:loading` removed
+ *   and "dnd-gen N" published; after a grace delay the keys of older generations are UNLINKed.
  *   A failed or aborted load removes its partial generation and leaves G current; a crashed one
- *   (kill -9) leaves keys the next replace removes before it loads (see docs/policy-data.md).
+ *   (kill -9) leaves keys of an unused generation number, which the next replace skips (it loads
+ *   into a number above every existing key) and removes after its switch (docs/policy-data.md).
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -72,6 +73,11 @@ export interface ImportOptions {
   channel?: string;
   /** Journal trimming, as the gateway does it (config policy.journal_retention_days). Default 150 days. */
   journalRetentionMs?: number;
+  /**
+   * Configured account names (config accounts[].system_id). When given, a sender's account and an
+   * account:<id> consent scope must be one of them, as the admin API checks.
+   */
+  accounts?: Iterable<string>;
   /** Name used in messages and the journal, for a stream source. */
   name?: string;
   /** DND rows per batch (sorted and grouped per bucket before writing). Default 1,000,000. */
@@ -116,6 +122,8 @@ export interface ImportSummary {
   /** DND: the generation written to; replace mode: the one replaced. */
   generation?: number;
   previousGeneration?: number;
+  /** Things an operator should know (e.g. DND buckets stored as hash tables: see docs/policy-data.md). */
+  warnings: string[];
   /** Replace mode: keys of older generations removed, and how long that took (after the grace delay). */
   removedKeys?: number;
   cleanupSeconds?: number;
@@ -133,6 +141,8 @@ const MAX_DIGITS = 15;
 
 interface Input {
   chunks: AsyncIterable<Buffer>;
+  /** Closes the file when the import stops before reading it. */
+  close: () => void;
   bytesRead: () => number;
   totalBytes: number | null;
   gzip: boolean;
@@ -169,14 +179,19 @@ async function openInput(src: string | Readable, opts: ImportOptions): Promise<I
   bytes += head.length;
   const gzip = opts.gzip ?? (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b);
   async function* counted(): AsyncGenerator<Buffer> {
-    if (head.length) yield head;
-    if (first.done) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      const b = asBuf(r.value);
-      bytes += b.length;
-      yield b;
+    try {
+      if (head.length) yield head;
+      if (first.done) return;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        const b = asBuf(r.value);
+        bytes += b.length;
+        yield b;
+      }
+    } finally {
+      // Stopped early (bad gzip, abort, Redis failure): close the file.
+      await it.return?.();
     }
   }
   let chunks: AsyncIterable<Buffer> = counted();
@@ -185,13 +200,13 @@ async function openInput(src: string | Readable, opts: ImportOptions): Promise<I
     pipeline(Readable.from(counted(), { objectMode: false }), gun, () => undefined);
     chunks = gun;
   }
-  return { chunks, bytesRead: () => bytes, totalBytes, gzip, name, firstBytes: head };
+  return { chunks, close: () => raw.destroy(), bytesRead: () => bytes, totalBytes, gzip, name, firstBytes: head };
 }
 
 function formatOf(name: string, firstBytes: Buffer, gzip: boolean): ImportFormat {
   const base = name.toLowerCase().replace(/\.gz$/, '');
   if (/\.(jsonl|ndjson|json)$/.test(base)) return 'jsonl';
-  if (/\.(csv|txt|tsv)$/.test(base)) return 'csv';
+  if (/\.(csv|txt)$/.test(base)) return 'csv';
   if (!gzip) {
     const t = firstBytes.subarray(0, 64).toString('utf8').replace(/^\uFEFF/, '').trimStart();
     if (t.startsWith('{')) return 'jsonl';
@@ -258,6 +273,52 @@ function categoryOf(raw: unknown, dflt: number): { ok: number } | { bad: string 
   const n = typeof raw === 'number' ? raw : /^\d+$/.test(String(raw).trim()) ? Number(String(raw).trim()) : NaN;
   if (!Number.isInteger(n) || n < 0 || n > 7) return { bad: `category must be 0–7 (0 = all commercial): ${clip(String(raw))}` };
   return { ok: n };
+}
+
+type SenderKind = SenderRecord['kind'];
+const SENDER_KINDS: readonly SenderKind[] = ['number', 'prefix', 'range', 'alpha'];
+
+/** The canonical value of a sender of this kind, as the admin API makes it (numbers normalised). */
+function senderValueOf(kind: SenderKind, raw: string, n: Numbering): { ok: string } | { bad: string } {
+  switch (kind) {
+    case 'number': {
+      const v = numberOf(raw, n);
+      return 'bad' in v ? { bad: `sender ${v.bad}` } : v;
+    }
+    case 'prefix':
+      return /^\d{1,15}$/.test(raw) ? { ok: raw } : { bad: `prefix must be 1–15 digits in international form (no "+"): ${clip(raw)}` };
+    case 'range':
+      return /^\d{1,15}-\d{1,15}$/.test(raw) ? { ok: raw } : { bad: `range must be "from-to", each end 1–15 digits: ${clip(raw)}` };
+    case 'alpha':
+      return raw === raw.trim() && raw.length <= 20 && raw.length > 0
+        ? { ok: raw }
+        : { bad: `sender name must be 1–20 characters without leading or trailing spaces: ${clip(raw)}` };
+  }
+}
+
+/** "sender:<kind>:<value>" | "brand:<name>" | "account:<system_id>", canonical as the admin API stores it. */
+function scopeOf(raw: string | undefined, n: Numbering, accounts: ReadonlySet<string> | null): { ok: string } | { bad: string } {
+  const usage = 'scope must be sender:<kind>:<value>, brand:<name> or account:<system_id>';
+  if (!raw) return { bad: `missing scope (${usage})` };
+  const colon = raw.indexOf(':');
+  const type = raw.slice(0, colon);
+  const rest = raw.slice(colon + 1);
+  if (colon < 0 || rest === '') return { bad: `${usage}: ${clip(raw)}` };
+  switch (type) {
+    case 'sender': {
+      const c2 = rest.indexOf(':');
+      const kind = rest.slice(0, c2) as SenderKind;
+      if (c2 < 0 || !SENDER_KINDS.includes(kind)) return { bad: `sender scope must be sender:<kind>:<value> (kind ${SENDER_KINDS.join(', ')}): ${clip(raw)}` };
+      const v = senderValueOf(kind, rest.slice(c2 + 1), n);
+      return 'bad' in v ? v : { ok: `sender:${senderId(kind, v.ok)}` };
+    }
+    case 'brand':
+      return rest.length <= 18 ? { ok: raw } : { bad: `brand longer than 18 characters: ${clip(rest)}` };
+    case 'account':
+      return accounts && !accounts.has(rest) ? { bad: `no account ${clip(rest)} is configured` } : { ok: raw };
+    default:
+      return { bad: `${usage}: ${clip(raw)}` };
+  }
 }
 
 /** ISO date-time or epoch milliseconds → ms. */
@@ -362,8 +423,7 @@ abstract class Sink {
       this.bad('unbalanced quotes');
       return;
     }
-    if (first && this.isHeader(f)) {
-      this.useHeader(f.map((h) => h.toLowerCase()));
+    if (first && this.isHeader(f) && this.useHeader(f.map((h) => h.toLowerCase()))) {
       this.c.header = true;
       return;
     }
@@ -372,7 +432,8 @@ abstract class Sink {
   }
 
   abstract isHeader(fields: string[]): boolean;
-  abstract useHeader(names: string[]): void;
+  /** False when the line names no known column (it is then a data line, most likely a bad one). */
+  abstract useHeader(names: string[]): boolean;
   abstract csvRow(fields: string[]): void;
   abstract row(o: Record<string, unknown>): void;
   abstract flush(): Promise<void>;
@@ -387,26 +448,21 @@ class Columns {
   ) {
     this.index = Object.fromEntries(names.map((n, i) => [n, i]));
   }
-  useHeader(header: string[], required: readonly string[]): void {
+  useHeader(header: string[], required: readonly string[]): boolean {
     const idx: Record<string, number> = {};
     header.forEach((h, i) => {
       const n = this.aliases[h] ?? h;
       if (this.names.includes(n) && idx[n] === undefined) idx[n] = i;
     });
+    if (Object.keys(idx).length === 0) return false;
     const missing = required.filter((r) => idx[r] === undefined);
     if (missing.length) throw new ImportError(`header names no column ${missing.join(', ')} (columns: ${this.names.join(', ')})`);
     this.index = idx;
-  }
-  /** True when the header kept the default order (the DND fast path relies on it). */
-  get defaultOrder(): boolean {
-    return Object.entries(this.index).every(([n, i]) => this.names[i] === n);
+    return true;
   }
   get(f: string[], name: string): string | undefined {
     const i = this.index[name];
     return i === undefined ? undefined : f[i];
-  }
-  get width(): number {
-    return Math.max(...Object.values(this.index)) + 1;
   }
 }
 
@@ -424,6 +480,8 @@ class DndSink extends Sink {
   private readonly cols = new Columns(['msisdn', 'category'], { number: 'msisdn', phone: 'msisdn', mobile: 'msisdn', cat: 'category' });
   /** False once a header changes the column order: every line then takes the general path. */
   fast = true;
+  /** Whether the fast path reads a category after a comma (false: a comma sends the line to the general path). */
+  private fastCategory = true;
   private readonly cc: number[];
   private readonly ccValue: number;
   private readonly intl: number[];
@@ -431,6 +489,9 @@ class DndSink extends Sink {
   /** Members sent to the counted generation, and how many SADD reported as new. */
   sent = 0;
   added = 0;
+  /** A uniform sample of the keys written (for the encoding check at the end). */
+  readonly sample: string[] = [];
+  private groups = 0;
 
   constructor(
     c: Counters,
@@ -442,6 +503,8 @@ class DndSink extends Sink {
       batchRows: number;
       keys: Keys;
       targets: DndTarget[];
+      /** Add mode: re-reads the generations before each batch (a replace may have started or ended). */
+      retarget: (() => Promise<DndTarget[]>) | null;
       redis: Redis | null;
       pipes: Pipes | null;
       pipelineCommands: number;
@@ -494,7 +557,7 @@ class DndSink extends Sink {
       let cat = this.o.category;
       if (ok) {
         while (i < end && (buf[i] === 32 || buf[i] === 9 || buf[i] === 13)) i++;
-        if (i < end && buf[i] === 44) {
+        if (i < end && buf[i] === 44 && this.fastCategory) {
           i++;
           while (i < end && (buf[i] === 32 || buf[i] === 9)) i++;
           const d = buf[i]! - 48;
@@ -519,9 +582,13 @@ class DndSink extends Sink {
   isHeader(f: string[]): boolean {
     return !/\d/.test(f[0] ?? '');
   }
-  useHeader(names: string[]): void {
-    this.cols.useHeader(names, ['msisdn']);
-    if (!this.cols.defaultOrder) this.fast = false;
+  useHeader(names: string[]): boolean {
+    if (!this.cols.useHeader(names, ['msisdn'])) return false;
+    // The fast path reads `msisdn[,category]`; any other layout goes through the general path.
+    const { msisdn, category } = this.cols.index;
+    if (msisdn !== 0 || (category !== undefined && category !== 1)) this.fast = false;
+    this.fastCategory = category === 1;
+    return true;
   }
   csvRow(f: string[]): void {
     if (f.length > 2 && !this.c.header) {
@@ -550,6 +617,7 @@ class DndSink extends Sink {
     this.full = false;
     if (n === 0) return;
     const vals = this.vals.subarray(0, n).sort();
+    if (this.o.retarget) this.o.targets = await this.o.retarget();
     const { keys, targets, redis, pipes, pipelineCommands } = this.o;
     // Repeats inside the batch are adjacent once sorted: count them, send each value once.
     let p: ChainableCommander | null = null;
@@ -587,7 +655,13 @@ class DndSink extends Sink {
       if (!redis || !pipes) continue;
       for (const t of targets) {
         p ??= redis.pipeline();
-        p.sadd(keys.dnd(bucket, t.gen, cat || null), group);
+        const key = keys.dnd(bucket, t.gen, cat || null);
+        if (t.count) {
+          const j = this.groups++;
+          if (j < 256) this.sample.push(key);
+          else if (Math.random() * j < 256) this.sample[Math.floor(Math.random() * 256)] = key;
+        }
+        p.sadd(key, group);
         counted.push(t.count);
         if (t.count) this.sent += group.length;
       }
@@ -648,6 +722,7 @@ abstract class RecordSink extends Sink {
       channel: string;
       journalRetentionMs: number;
       rowsPerPipe: number;
+      accounts: ReadonlySet<string> | null;
     },
   ) {
     super(c, format, bad);
@@ -715,8 +790,8 @@ class ConsentSink extends RecordSink {
   isHeader(f: string[]): boolean {
     return !/\d/.test(f[0] ?? '');
   }
-  useHeader(names: string[]): void {
-    this.cols.useHeader(names, ['msisdn', 'scope', 'state']);
+  useHeader(names: string[]): boolean {
+    return this.cols.useHeader(names, ['msisdn', 'scope', 'state']);
   }
   csvRow(f: string[]): void {
     if (f.length < 3 || (!this.c.header && f.length > 6)) {
@@ -730,15 +805,19 @@ class ConsentSink extends RecordSink {
   row(o: Record<string, unknown>): void {
     const num = numberOf(o.msisdn, this.o.numbering);
     if ('bad' in num) return this.bad(num.bad);
-    const scope = str(o.scope);
-    if (!scope || !/^(sender|brand|account):\S/.test(scope)) return this.bad(`scope must be sender:<id>, brand:<name> or account:<id>: ${clip(scope ?? '')}`);
+    const sc = scopeOf(str(o.scope), this.o.numbering, this.o.accounts);
+    if ('bad' in sc) return this.bad(sc.bad);
+    const scope = sc.ok;
     const state = CONSENT_STATES[String(o.state ?? '').trim().toLowerCase()];
     if (!state) return this.bad(`state must be granted or revoked: ${clip(String(o.state ?? ''))}`);
     let expires: number | null = null;
-    if (str(o.expires_at) && state === 'granted') {
+    if (str(o.expires_at)) {
+      if (state !== 'granted') return this.bad('only a granted consent can expire (expires_at on a revocation)');
       expires = timeOf(o.expires_at);
       if (expires === null) return this.bad(`expires_at must be an ISO date-time or epoch milliseconds: ${clip(String(o.expires_at))}`);
+      if (expires <= Date.now()) return this.bad(`expires_at is in the past: ${clip(String(o.expires_at))}`);
     }
+    if (state === 'granted' && !str(o.evidence)) return this.bad('evidence is required when granting consent (where the consent can be proven)');
     const channel = str(o.channel);
     const evidence = str(o.evidence);
     const p = this.pipe();
@@ -762,8 +841,8 @@ class SenderSink extends RecordSink {
   isHeader(f: string[]): boolean {
     return (f[0] ?? '').toLowerCase() === 'kind';
   }
-  useHeader(names: string[]): void {
-    this.cols.useHeader(names, ['kind', 'value', 'account']);
+  useHeader(names: string[]): boolean {
+    return this.cols.useHeader(names, ['kind', 'value', 'account']);
   }
   csvRow(f: string[]): void {
     if (f.length < 3 || (!this.c.header && f.length > 8)) {
@@ -783,9 +862,12 @@ class SenderSink extends RecordSink {
     if (!r.success) {
       return this.bad(r.error.issues.map((i) => `${i.path.join('.') || 'record'}: ${i.message}`).join('; '));
     }
-    const rec: SenderRecord = { ...r.data, id: senderId(r.data.kind, r.data.value), updated_at: new Date().toISOString(), updated_by: this.o.who };
+    const value = senderValueOf(r.data.kind, r.data.value, this.o.numbering);
+    if ('bad' in value) return this.bad(value.bad);
+    const rec: SenderRecord = { ...r.data, value: value.ok, id: senderId(r.data.kind, value.ok), updated_at: new Date().toISOString(), updated_by: this.o.who };
     const problems = senderProblems(rec);
     if (problems.length) return this.bad(problems.join('; '));
+    if (this.o.accounts && !this.o.accounts.has(rec.account)) return this.bad(`no account ${clip(rec.account)} is configured (accounts[].system_id)`);
     const p = this.pipe();
     if (p) {
       p.hset(this.o.keys.senders, rec.id, JSON.stringify(rec));
@@ -805,26 +887,82 @@ function globEscape(s: string): string {
   return s.replace(/[*?[\]\\]/g, '\\$&');
 }
 
-/** Every DND key of a generation matching `which`, UNLINKed in batches; returns how many. */
-export async function removeDndGenerations(redis: Redis, prefix: string, which: (gen: number) => boolean): Promise<number> {
+/** Calls `each` with every DND key name and its generation, as SCAN finds them. */
+async function scanDndKeys(redis: Redis, prefix: string, each: (keys: string[], gens: number[]) => Promise<void> | void): Promise<void> {
   const re = /:g(\d+)(?::c\d+)?$/;
   let cursor = '0';
-  let removed = 0;
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${globEscape(prefix)}dnd:{r:*}:g*`, 'COUNT', 5000);
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${globEscape(prefix)}dnd:{r:*}:g*`, 'COUNT', 5000);
     cursor = next;
-    const doomed = keys.filter((k) => {
+    const keys: string[] = [];
+    const gens: number[] = [];
+    for (const k of found) {
       const m = re.exec(k);
-      return m !== null && which(Number(m[1]));
-    });
-    for (let i = 0; i < doomed.length; i += 1000) removed += await redis.unlink(...doomed.slice(i, i + 1000));
+      if (m) {
+        keys.push(k);
+        gens.push(Number(m[1]));
+      }
+    }
+    await each(keys, gens);
   } while (cursor !== '0');
+}
+
+/** UNLINKs (in batches) every DND key of a generation matching `which`; returns how many. */
+export async function removeDndGenerations(redis: Redis, prefix: string, which: (gen: number) => boolean): Promise<number> {
+  let removed = 0;
+  await scanDndKeys(redis, prefix, async (keys, gens) => {
+    const doomed = keys.filter((_, i) => which(gens[i]!));
+    for (let i = 0; i < doomed.length; i += 1000) removed += await redis.unlink(...doomed.slice(i, i + 1000));
+  });
   return removed;
+}
+
+/** The highest generation any DND key has (0 when none). */
+async function highestDndGeneration(redis: Redis, prefix: string): Promise<number> {
+  let max = 0;
+  await scanDndKeys(redis, prefix, (_, gens) => {
+    for (const g of gens) if (g > max) max = g;
+  });
+  return max;
+}
+
+/**
+ * DND buckets stay compact (2 bytes a member) only while Redis keeps them as intsets, i.e. up to
+ * set-max-intset-entries members (default 512); a denser bucket turns into a hash table at ~50 bytes
+ * a member. Checks a sample of the keys written and says so.
+ */
+async function encodingCheck(redis: Redis, sample: string[]): Promise<string[]> {
+  if (sample.length === 0) return [];
+  try {
+    const p = redis.pipeline();
+    for (const k of sample) p.object('ENCODING', k);
+    const res = (await p.exec()) ?? [];
+    const big = res.filter(([err, v]) => !err && v === 'hashtable').length;
+    if (big === 0) return [];
+    let limit = '?';
+    try {
+      limit = ((await redis.config('GET', 'set-max-intset-entries')) as string[])[1] ?? '?';
+    } catch {
+      // CONFIG may be disabled (managed Redis).
+    }
+    return [
+      `${big} of ${sample.length} sampled DND keys are hash tables, not intsets (more than set-max-intset-entries = ${limit} members in a bucket): ` +
+        `about 50 bytes per entry instead of 2–3. Set set-max-intset-entries ${BUCKET_SIZE} in redis.conf (see docs/policy-data.md); ` +
+        'existing keys convert back only when rewritten (re-import with --replace).',
+    ];
+  } catch {
+    return [];
+  }
 }
 
 async function currentGen(redis: Redis, keys: Keys): Promise<{ gen: number; loading: number | null }> {
   const [g, l] = await redis.mget(keys.dndGen, keys.dndLoading);
   return { gen: g ? Number(g) : 1, loading: l ? Number(l) : null };
+}
+
+/** Add mode writes to the current generation and, while a replace is loading, to that one too. */
+function addTargets(g: { gen: number; loading: number | null }): DndTarget[] {
+  return [{ gen: g.gen, count: true }, ...(g.loading !== null && g.loading !== g.gen ? [{ gen: g.loading, count: false }] : [])];
 }
 
 /** Holds dnd:loading = gen with a TTL, refreshed until released; `lost` once someone else's value is there. */
@@ -911,26 +1049,26 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
   if (redis && kind === 'dnd') {
     try {
       gens = await currentGen(redis, keys);
-    } catch (err) {
-      throw new ImportError(`Redis: ${(err as Error).message}`);
-    }
-    if (opts.replace) {
-      if (gens.loading !== null) {
-        throw new ImportError(
-          `another replace import is loading DND generation ${gens.loading} (${keys.dndLoading} is set; it expires ${Math.round((opts.lockTtlMs ?? 60_000) / 1000)} s after that import stops)`,
-        );
+      if (opts.replace) {
+        if (gens.loading !== null) {
+          throw new ImportError(
+            `another replace import is loading DND generation ${gens.loading} (${keys.dndLoading} is set; it expires ${Math.round((opts.lockTtlMs ?? 60_000) / 1000)} s after that import stops)`,
+          );
+        }
+        // A generation number no key has yet: leftovers of a crashed load (an abandoned higher
+        // generation) are never mixed into this one, and the cleanup after the switch removes them.
+        const next = Math.max(gens.gen, await highestDndGeneration(redis, opts.prefix)) + 1;
+        const l = new LoadLock(redis, keys, next, opts.lockTtlMs ?? 60_000);
+        await l.acquire(gens.gen);
+        lock = l;
+        targets = [{ gen: next, count: true }];
+      } else {
+        targets = addTargets(gens);
       }
-      const next = gens.gen + 1;
-      // Leftovers of a crashed load into the same generation number would otherwise survive.
-      await removeDndGenerations(redis, opts.prefix, (g) => g === next);
-      lock = new LoadLock(redis, keys, next, opts.lockTtlMs ?? 60_000);
-      await lock.acquire(gens.gen);
-      targets = [{ gen: next, count: true }];
-    } else {
-      targets = [{ gen: gens.gen, count: true }, ...(gens.loading !== null && gens.loading !== gens.gen ? [{ gen: gens.loading, count: false }] : [])];
+    } catch (err) {
+      input.close();
+      throw err instanceof ImportError ? err : new ImportError(`Redis: ${(err as Error).message}`);
     }
-  } else if (dryRun && kind === 'dnd') {
-    targets = [];
   }
 
   let sink: Sink;
@@ -941,28 +1079,47 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
       batchRows: opts.batchRows ?? 1_000_000,
       keys,
       targets,
+      retarget: redis && !lock ? async () => addTargets(await currentGen(redis, keys)) : null,
       redis,
       pipes,
       pipelineCommands: opts.pipelineCommands ?? 2000,
     });
     sink = d;
   } else {
-    const o = { redis, pipes, keys, numbering: opts.numbering, who, channel: opts.channel ?? 'import', journalRetentionMs, rowsPerPipe: opts.pipelineCommands ?? 2000 };
+    const o = {
+      redis,
+      pipes,
+      keys,
+      numbering: opts.numbering,
+      who,
+      channel: opts.channel ?? 'import',
+      journalRetentionMs,
+      rowsPerPipe: opts.pipelineCommands ?? 2000,
+      accounts: opts.accounts ? new Set(opts.accounts) : null,
+    };
     sink = kind === 'consent' ? new ConsentSink(c, format, bad, o) : new SenderSink(c, format, bad, o);
   }
 
   const progress = () => opts.onProgress?.({ bytes: input.bytesRead(), totalBytes: input.totalBytes, rows: c.read, seconds: (performance.now() - t0) / 1000 });
   let lastProgress = 0;
   let loadSeconds = 0;
+  const warnings: string[] = [];
   let succeeded = false;
   try {
     // ---- the line loop -------------------------------------------------------------------------
+    const check = () => {
+      if (opts.signal?.aborted) throw new ImportError('aborted');
+      if (lock?.lost) throw new ImportError(`lost the ${keys.dndLoading} lock (expired or taken over); the new generation is incomplete`);
+    };
+    const flush = async () => {
+      check();
+      await sink.flush();
+    };
     let carry: Buffer | null = null;
     let overlong = false;
     try {
       for await (const chunk of input.chunks) {
-        if (opts.signal?.aborted) throw new ImportError('aborted');
-        if (lock?.lost) throw new ImportError(`lost the ${keys.dndLoading} lock (expired or taken over); the new generation is incomplete`);
+        check();
         let pos = 0;
         if (carry !== null || overlong) {
           const nl = chunk.indexOf(10);
@@ -983,7 +1140,7 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
           } else {
             const line = Buffer.concat([carry!, chunk.subarray(0, nl)]);
             sink.line(line, 0, line.length);
-            if (sink.full) await sink.flush();
+            if (sink.full) await flush();
           }
           carry = null;
           pos = nl + 1;
@@ -994,7 +1151,7 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
           lineNo++;
           if (nl - pos > MAX_LINE) bad(`line longer than ${MAX_LINE} bytes`);
           else sink.line(chunk, pos, nl);
-          if (sink.full) await sink.flush();
+          if (sink.full) await flush();
           pos = nl + 1;
         }
         if (pos < chunk.length) {
@@ -1019,11 +1176,15 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
       if (err instanceof ImportError) throw err;
       throw new ImportError(`${input.name}: ${(err as Error).message}`);
     }
-    await sink.flush();
+    await flush();
     await pipes?.drain();
+    check();
     progress();
 
-    if (kind === 'dnd' && sink instanceof DndSink && redis) c.duplicates += sink.sent - sink.added;
+    if (kind === 'dnd' && sink instanceof DndSink && redis) {
+      c.duplicates += sink.sent - sink.added;
+      warnings.push(...(await encodingCheck(redis, sink.sample)));
+    }
 
     // ---- replace: switch ------------------------------------------------------------------------
     if (lock && redis) {
@@ -1031,7 +1192,7 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
       await lock.refresh();
       if (lock.lost) throw new ImportError(`lost the ${keys.dndLoading} lock (expired or taken over); the new generation is incomplete`);
       lock.stop();
-      // One SET: every lookup reads dnd:gen, so it sees G or G+1, never a mix.
+      // One SET: every lookup reads dnd:gen, so it sees G or N, never a mix.
       await redis.set(keys.dndGen, String(lock.gen));
       await redis.del(keys.dndLoading);
       await redis.publish(keys.events, `dnd-gen ${lock.gen}`);
@@ -1055,7 +1216,9 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
       lock.stop();
       await pipes?.drain().catch(() => undefined);
       await lock.release().catch(() => undefined);
-      await removeDndGenerations(redis, opts.prefix, (g) => g === lock!.gen).catch(() => undefined);
+      // Unless the lock was lost to another import now loading into the same number.
+      const other = await redis.get(keys.dndLoading).catch(() => null);
+      if (other !== String(lock.gen)) await removeDndGenerations(redis, opts.prefix, (g) => g === lock!.gen).catch(() => undefined);
     }
   }
 
@@ -1074,13 +1237,14 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
     seconds: loadSeconds,
     rowsPerSec: loadSeconds > 0 ? Math.round(c.read / loadSeconds) : 0,
     bytes: input.bytesRead(),
+    warnings,
   };
   if (kind === 'dnd' && redis) {
     summary.generation = lock ? lock.gen : gens.gen;
     if (lock) summary.previousGeneration = gens.gen;
   }
   if (lock && redis) {
-    const graceMs = opts.graceMs ?? 2000;
+    const graceMs = opts.graceMs ?? 15_000;
     if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
     const t1 = performance.now();
     const current = lock.gen;

@@ -10,9 +10,13 @@ import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { PolicyStore } from './policy-store.js';
 
+/** How often the DND generation is re-read even without an event (a missed "dnd-gen" message). */
+const GENERATION_POLL_MS = 5000;
+
 export class PolicySync {
   loaded = false;
   private sub: Redis | null = null;
+  private poll: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly store: PolicyStore,
@@ -39,6 +43,30 @@ export class PolicySync {
     });
     if (sub.status === 'wait') await sub.connect().catch(() => undefined);
     await this.reload();
+    this.poll = setInterval(() => {
+      this.store.refreshDndGeneration().catch(() => this.metrics.redisErrors.inc({ op: 'dnd_generation' }));
+    }, GENERATION_POLL_MS);
+    this.poll.unref();
+    void this.checkRedisSettings();
+  }
+
+  /**
+   * The DND register stays at ~2.6 bytes a number only while every bucket is an intset: warn when
+   * Redis would convert buckets of more than a few hundred numbers (dense national ranges).
+   */
+  private async checkRedisSettings(): Promise<void> {
+    try {
+      const r = (await this.store.redis.config('GET', 'set-max-intset-entries')) as string[];
+      const n = Number(r[1]);
+      if (Number.isFinite(n) && n < 32768) {
+        this.log.warn(
+          { 'set-max-intset-entries': n },
+          'Redis set-max-intset-entries is below 32768: dense DND ranges will cost ~50 bytes a number instead of ~2.6 (see docs/policy-data.md)',
+        );
+      }
+    } catch {
+      // CONFIG may be disabled (managed Redis); nothing to check then.
+    }
   }
 
   async reload(): Promise<void> {
@@ -74,6 +102,7 @@ export class PolicySync {
   }
 
   async stop(): Promise<void> {
+    if (this.poll) clearInterval(this.poll);
     this.sub?.disconnect();
   }
 }

@@ -1,0 +1,191 @@
+/**
+ * `smppguard import dnd|consent|senders FILE`: bulk-loads policy data through store/importer.ts.
+ * Redis and numbering come from the gateway config; a progress bar shows on a terminal; bad lines go
+ * to stderr as FILE:LINE: reason (the first --show-errors of them) and are skipped; one summary line
+ * ends the run on stdout. Exit 0 when rows were imported (or, dry run, validated) and nothing fatal
+ * happened; 1 on a fatal error (missing file, Redis down, …) or when no row was usable.
+ */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { connectRedis, createRedis, type Redis } from '../store/redis.js';
+import { formatSummary, importFile, ImportError, IMPORT_KINDS, type ImportFormat, type ImportKind, type ImportSummary } from '../store/importer.js';
+
+interface ImportFlags {
+  config: string;
+  format?: ImportFormat;
+  replace?: boolean;
+  category: number;
+  dryRun?: boolean;
+  who: string;
+  graceMs: number;
+  showErrors: number;
+  progress: boolean;
+}
+
+function parseCategory(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 7) throw new InvalidArgumentError('expected a category 1–7 (0 = all commercial)');
+  return n;
+}
+
+function parseCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
+  return n;
+}
+
+export function registerImport(program: Command): void {
+  program
+    .command('import')
+    .description('bulk-load policy data — DND register, consent records or sender registry — from CSV or JSON lines (gzip too)')
+    .addArgument(program.createArgument('<kind>', 'what the file holds').choices(IMPORT_KINDS as string[]))
+    .argument('<file>', 'the file (.csv, .txt, .jsonl, optionally .gz); "-" reads stdin')
+    .option('-c, --config <file>', 'gateway configuration (redis url and key prefix, policy.numbering)', 'config/gateway.yaml')
+    .addOption(new Option('--format <format>', 'file format (default: from the extension, else sniffed)').choices(['csv', 'jsonl']))
+    .option('--replace', 'dnd: load the file as a new generation and switch to it atomically; numbers absent from the file are dropped')
+    .option('--category <n>', 'dnd: category of rows that give none (1–7; 0 = all commercial messages)', parseCategory, 0)
+    .option('--dry-run', 'parse and validate only; write nothing')
+    .option('--who <name>', 'actor recorded in the journal', 'import')
+    .option('--grace-ms <ms>', 'replace: wait this long after switching before deleting the old generation (gateways re-read the generation every 5 s even if they miss the event)', parseCount, 15_000)
+    .option('--show-errors <n>', 'print at most this many bad lines (all are counted)', parseCount, 100)
+    .option('--no-progress', 'no progress bar even on a terminal')
+    .addHelpText(
+      'after',
+      `
+Formats (a header line is optional and detected; with one, columns may come in any order):
+  dnd      CSV  msisdn[,category]          JSONL {"msisdn":"8613812345678","category":3}
+  consent  CSV  msisdn,scope,state,channel,evidence[,expires_at]   JSONL same keys
+           (state granted|revoked; a grant needs evidence; scope sender:<kind>:<value> | brand:<name> |
+           account:<id>; expires_at ISO 8601 or epoch ms, grants only)
+  senders  JSONL the admin API's sender objects     CSV kind,value,account,class,status,valid_from,
+           valid_until,signatures (signatures separated by |)
+Numbers are normalised with policy.numbering (+86…, 0086…, 0…, national). Re-running a file is harmless.
+`,
+    )
+    .action(async (kind: ImportKind, file: string, o: ImportFlags) => {
+      process.exitCode = await runImport(kind, file, o);
+    });
+}
+
+async function runImport(kind: ImportKind, file: string, o: ImportFlags): Promise<number> {
+  const fatal = (msg: string) => {
+    process.stderr.write(`smppguard import: fatal: ${msg}\n`);
+    return 1;
+  };
+  if (o.replace && kind !== 'dnd') return fatal('--replace applies to dnd imports only');
+  if (o.category && kind !== 'dnd') return fatal('--category applies to dnd imports only');
+  let cfg;
+  try {
+    cfg = loadConfig(o.config);
+  } catch (err) {
+    if (err instanceof ConfigError) return fatal(err.message);
+    return fatal(`cannot read configuration ${o.config}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+
+  let redis: Redis | null = null;
+  if (!o.dryRun) {
+    // Pipelines of thousands of commands: a longer timeout than the gateway's per-message one.
+    redis = createRedis({ url: cfg.redis.url, command_timeout_ms: Math.max(cfg.redis.command_timeout_ms, 30_000) });
+    redis.on('error', () => undefined);
+    if (!(await connectRedis(redis, 5000))) {
+      redis.disconnect();
+      return fatal(`Redis at ${cfg.redis.url} is not reachable; nothing imported`);
+    }
+  }
+
+  const label = file === '-' ? '<stdin>' : file;
+  const tty = o.progress && process.stderr.isTTY === true;
+  let multi: cliProgress.MultiBar | null = null;
+  let bar: cliProgress.SingleBar | null = null;
+  const say = (line: string) => {
+    if (multi) multi.log(`${line}\n`);
+    else process.stderr.write(`${line}\n`);
+  };
+  let badShown = 0;
+  let badTotal = 0;
+  const abort = new AbortController();
+  let interrupted = 0;
+  const onSigint = () => {
+    if (++interrupted > 1) process.exit(130);
+    say('interrupted: stopping (again to quit at once)');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  let summary: ImportSummary | null = null;
+  let error: string | null = null;
+  let readBeforeError = 0;
+  try {
+    summary = await importFile(kind, file === '-' ? process.stdin : file, {
+      redis: redis ?? undefined,
+      prefix: cfg.redis.key_prefix,
+      numbering: cfg.policy.numbering,
+      journalRetentionMs: cfg.policy.journal_retention_days * 86_400_000,
+      // As the admin API: senders and account scopes must name configured accounts (if any are).
+      accounts: cfg.accounts.length ? cfg.accounts.map((a) => a.system_id) : undefined,
+      format: o.format,
+      replace: o.replace ?? false,
+      category: o.category,
+      dryRun: o.dryRun ?? false,
+      who: o.who,
+      name: label,
+      graceMs: o.graceMs,
+      signal: abort.signal,
+      onBadLine: (line, reason) => {
+        badTotal++;
+        if (badShown < o.showErrors) {
+          badShown++;
+          say(`${label}:${line}: ${reason}`);
+        }
+      },
+      onProgress: tty
+        ? (p) => {
+            const rate = p.seconds > 0 ? Math.round(p.rows / p.seconds) : 0;
+            if (!multi) {
+              multi = new cliProgress.MultiBar(
+                {
+                  stream: process.stderr,
+                  format: p.totalBytes
+                    ? `${kind} {bar} {percentage}% | {rows} rows | {rate} rows/s | ETA {eta_formatted}`
+                    : `${kind} {rows} rows | {rate} rows/s | {mb} MB read`,
+                  hideCursor: true,
+                  clearOnComplete: true,
+                  etaBuffer: 50,
+                },
+                cliProgress.Presets.shades_classic,
+              );
+              bar = multi.create(p.totalBytes ?? 1, 0, { rows: 0, rate: 0, mb: '0' });
+            }
+            bar!.update(p.totalBytes ? Math.min(p.bytes, p.totalBytes) : 0, { rows: p.rows.toLocaleString('en'), rate: rate.toLocaleString('en'), mb: (p.bytes / 1e6).toFixed(1) });
+          }
+        : undefined,
+    });
+  } catch (err) {
+    error = err instanceof ImportError ? err.message : `${(err as Error).message}`;
+    readBeforeError = err instanceof ImportError ? err.read : 0;
+  } finally {
+    (multi as cliProgress.MultiBar | null)?.stop();
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    redis?.disconnect();
+  }
+
+  if (badTotal > badShown) process.stderr.write(`${label}: ${badTotal - badShown} more bad lines not shown (--show-errors)\n`);
+  if (error !== null) {
+    let tail = '';
+    if (o.replace) tail = '; the DND generation in use is unchanged';
+    else if (o.dryRun || readBeforeError === 0) tail = '; nothing imported';
+    else tail = `; rows before the error (${readBeforeError} read) may be written — re-running the file is safe`;
+    return fatal(`${error}${tail}`);
+  }
+  const s = summary!;
+  for (const w of s.warnings) process.stderr.write(`smppguard import: warning: ${w}\n`);
+  process.stdout.write(`${formatSummary(s)}\n`);
+  if (s.valid === 0) {
+    process.stderr.write(`smppguard import: no usable rows in ${label}; exit 1\n`);
+    return 1;
+  }
+  return 0;
+}
