@@ -1,0 +1,334 @@
+/**
+ * The compiled rule set: rules are closures built once at load (compile.ts); evaluation walks them
+ * in order over one per-message Facts object that derives what conditions ask for (normalised
+ * text, domains, signature, content hash) lazily and at most once.
+ *
+ * Per-rule match counts go into plain number slots shared with the loader's Prometheus counter
+ * (RuleCounts), flushed at scrape: no label hashing per message.
+ */
+import type { SenderClass } from '../policy/senders.js';
+import { foldChars, lightOf, normaliseFolded, type NormalText } from './normalise.js';
+import { extractDomains } from './lists.js';
+import type { RatePer } from './schema.js';
+import type { CompiledRuleSet, RateNeed, RuleAction, RuleContext, RuleHit, RuleOutcome, RuleState } from './types.js';
+
+/** A compiled condition. */
+export type Cond = (f: Facts) => boolean;
+
+export interface RateRule {
+  per: RatePer;
+  windowMs: number;
+  max: number;
+  /** Count distinct recipients instead of messages. */
+  distinct: boolean;
+}
+
+/** One counter slot per (rule, action, mode): the rule's match count. */
+export interface CountSlot {
+  readonly rule: string;
+  readonly action: RuleAction['kind'];
+  readonly mode: 'enforce' | 'monitor';
+  n: number;
+  reported: number;
+}
+
+/** Match counts by rule, shared across reloads so counts recorded on a retired set still export. */
+export class RuleCounts {
+  private readonly slots = new Map<string, CountSlot>();
+
+  slot(rule: string, action: RuleAction['kind'], mode: 'enforce' | 'monitor'): CountSlot {
+    const key = `${rule}\u0001${action}\u0001${mode}`;
+    let s = this.slots.get(key);
+    if (!s) {
+      s = { rule, action, mode, n: 0, reported: 0 };
+      this.slots.set(key, s);
+    }
+    return s;
+  }
+
+  /** Hands every count not yet reported to `inc` (called when Prometheus scrapes). */
+  flush(inc: (labels: { rule: string; action: string; mode: string }, n: number) => void): void {
+    for (const s of this.slots.values()) {
+      if (s.n === s.reported) continue;
+      inc({ rule: s.rule, action: s.action, mode: s.mode }, s.n - s.reported);
+      s.reported = s.n;
+    }
+  }
+
+  get(rule: string, action: RuleAction['kind'], mode: 'enforce' | 'monitor'): number {
+    return this.slots.get(`${rule}\u0001${action}\u0001${mode}`)?.n ?? 0;
+  }
+}
+
+/** A rule hit that knows its counter slot (kept private so hits compare as plain RuleHits). */
+export class Hit implements RuleHit {
+  readonly #slot: CountSlot;
+
+  constructor(
+    readonly rule: string,
+    readonly action: RuleAction,
+    readonly mode: 'enforce' | 'monitor',
+    slot: CountSlot,
+  ) {
+    this.#slot = slot;
+  }
+
+  count(): void {
+    this.#slot.n++;
+  }
+}
+
+export interface CompiledRule {
+  readonly id: string;
+  /** "file:line:col" of the rule, for messages. */
+  readonly where: string;
+  readonly mode: 'enforce' | 'monitor';
+  readonly action: RuleAction;
+  readonly hit: Hit;
+  /** Every condition but the rate. */
+  readonly cond: Cond;
+  readonly rate: RateRule | null;
+}
+
+const SIG_START = /^【([^【】\s][^【】]{0,29})】/;
+const SIG_END = /【([^【】\s][^【】]{0,29})】$/;
+
+/** 64-bit FNV-1a over UTF-16 code units, as 16 hex digits (identical-content counters). */
+function contentHashOf(s: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x050c5d1f;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x01000193) ^ (h1 >>> 13);
+  }
+  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+}
+
+/** What the text-based conditions look at, computed on first use, shared by rateNeeds and evaluate. */
+class TextFacts {
+  private foldedText: string | null = null;
+  private normText: NormalText | null = null;
+  private domainList: string[] | null = null;
+  private sig: string | null | undefined = undefined;
+  private hash: string | null = null;
+
+  constructor(readonly text: string) {}
+
+  get folded(): string {
+    return (this.foldedText ??= foldChars(this.text));
+  }
+
+  get norm(): NormalText {
+    return (this.normText ??= normaliseFolded(this.folded));
+  }
+
+  get domains(): readonly string[] {
+    return (this.domainList ??= extractDomains(lightOf(this.folded)));
+  }
+
+  get signature(): string | null {
+    if (this.sig === undefined) {
+      const t = this.text.trim();
+      const m = SIG_START.exec(t) ?? SIG_END.exec(t);
+      this.sig = m ? foldChars(m[1]!).trim() : null;
+    }
+    return this.sig;
+  }
+
+  get contentHash(): string {
+    return (this.hash ??= contentHashOf(this.norm.plain));
+  }
+}
+
+/** One TextFacts per message context (rateNeeds and evaluate see the same object). */
+const textFacts = new WeakMap<RuleContext, TextFacts>();
+
+function textFactsOf(ctx: RuleContext): TextFacts {
+  let t = textFacts.get(ctx);
+  if (t === undefined || t.text !== ctx.text) {
+    t = new TextFacts(ctx.text);
+    textFacts.set(ctx, t);
+  }
+  return t;
+}
+
+/** What one message's conditions look at, derived on first use. */
+export class Facts {
+  state: RuleState;
+  private readonly t: TextFacts;
+
+  constructor(
+    readonly ctx: RuleContext,
+    initial: RuleState,
+    readonly counters: ReadonlyMap<string, number> | null,
+  ) {
+    this.state = { class: initial.class, category: initial.category, labels: initial.labels };
+    this.t = textFactsOf(ctx);
+  }
+
+  /** The text normalised for keyword matching (normalise.ts). */
+  get norm(): NormalText {
+    return this.t.norm;
+  }
+
+  /** Domains of the URLs in the text. */
+  get domains(): readonly string[] {
+    return this.t.domains;
+  }
+
+  /** The 【brand】 at the start (or else the end) of the text, folded (case, width); null if none. */
+  get signature(): string | null {
+    return this.t.signature;
+  }
+
+  get contentHash(): string {
+    return this.t.contentHash;
+  }
+
+  apply(a: Extract<RuleAction, { kind: 'tag' }>): void {
+    const s = this.state;
+    this.state = {
+      class: a.class ?? s.class,
+      category: a.category ?? s.category,
+      labels: a.label !== undefined && !s.labels.includes(a.label) ? [...s.labels, a.label] : s.labels,
+    };
+  }
+}
+
+export function rateKey(r: RateRule, f: Facts): string {
+  const c = f.ctx;
+  let subject: string;
+  switch (r.per) {
+    case 'sender':
+      subject = c.src.value;
+      break;
+    case 'recipient':
+      subject = c.dst;
+      break;
+    case 'account':
+      subject = c.account;
+      break;
+    case 'sender_recipient':
+      subject = `${c.src.value}:${c.dst}`;
+      break;
+    case 'content_recipient':
+      subject = `${c.dst}:${f.contentHash}`;
+      break;
+  }
+  return `rate:${r.per}:${subject}:${r.windowMs / 1000}${r.distinct ? ':distinct' : ''}`;
+}
+
+function rateNeed(r: RateRule, f: Facts): RateNeed {
+  const key = rateKey(r, f);
+  return r.distinct ? { key, windowMs: r.windowMs, kind: 'distinct', member: f.ctx.dst } : { key, windowMs: r.windowMs, kind: 'count' };
+}
+
+export function describeAction(a: RuleAction): string {
+  switch (a.kind) {
+    case 'forward':
+      return 'forward';
+    case 'reject':
+      return `reject ${a.reason} (status 0x${a.status.toString(16)})`;
+    case 'queue':
+      return `queue ${a.queue}`;
+    case 'tag':
+      return `tag ${[a.class && `class=${a.class}`, a.category && `category=${a.category}`, a.label && `label=${a.label}`].filter(Boolean).join(' ')}`;
+  }
+}
+
+export class RuleSet implements CompiledRuleSet {
+  readonly ruleIds: readonly string[];
+  private readonly byId: Map<string, CompiledRule>;
+
+  constructor(
+    readonly rules: readonly CompiledRule[],
+    readonly version: string,
+    readonly files: readonly string[],
+    readonly counts: RuleCounts,
+  ) {
+    this.ruleIds = rules.map((r) => r.id);
+    this.byId = new Map(rules.map((r) => [r.id, r]));
+  }
+
+  static empty(counts = new RuleCounts()): RuleSet {
+    return new RuleSet([], 'empty', [], counts);
+  }
+
+  rule(id: string): CompiledRule | undefined {
+    return this.byId.get(id);
+  }
+
+  /**
+   * The counters this message touches: those of rate rules whose other conditions hold, walking the
+   * rules as evaluate() would (tags applied) and stopping at the first enforce-mode
+   * forward/reject/queue rule that has no rate. A tag rule with a rate is not applied here.
+   */
+  rateNeeds(ctx: RuleContext, initial: RuleState): RateNeed[] {
+    const f = new Facts(ctx, initial, null);
+    const needs: RateNeed[] = [];
+    for (const r of this.rules) {
+      if (!r.cond(f)) continue;
+      if (r.rate !== null) {
+        const need = rateNeed(r.rate, f);
+        if (!needs.some((n) => n.key === need.key)) needs.push(need);
+        continue;
+      }
+      if (r.mode === 'monitor') continue;
+      if (r.action.kind === 'tag') f.apply(r.action);
+      else break;
+    }
+    return needs;
+  }
+
+  /** The counter one rule reads for this message (null: not a rate rule). */
+  rateNeedOf(ruleId: string, ctx: RuleContext, initial: RuleState): RateNeed | null {
+    const r = this.byId.get(ruleId);
+    return r?.rate ? rateNeed(r.rate, new Facts(ctx, initial, null)) : null;
+  }
+
+  /**
+   * Runs the rules in order. A rate condition holds when the counter (after counting this message)
+   * exceeds max; a counter missing from `counters` reads 0. Pure: call record() to count the hits.
+   */
+  evaluate(ctx: RuleContext, initial: RuleState, counters: ReadonlyMap<string, number>, trace: string[] | null = null): RuleOutcome {
+    const f = new Facts(ctx, initial, counters);
+    const hits: RuleHit[] = [];
+    let final: RuleHit | null = null;
+    for (const r of this.rules) {
+      if (!r.cond(f)) continue;
+      if (r.rate !== null) {
+        const n = counters.get(rateKey(r.rate, f)) ?? 0;
+        if (n <= r.rate.max) continue;
+        trace?.push(`rule ${r.id}: rate ${n} > ${r.rate.max} per ${r.rate.windowMs / 1000}s`);
+      }
+      hits.push(r.hit);
+      if (r.mode === 'monitor') {
+        trace?.push(`rule ${r.id} matched (monitor, not applied): would ${describeAction(r.action)}`);
+        continue;
+      }
+      trace?.push(`rule ${r.id} matched: ${describeAction(r.action)}`);
+      if (r.action.kind === 'tag') f.apply(r.action);
+      else {
+        final = r.hit;
+        break;
+      }
+    }
+    return { state: f.state, final, hits };
+  }
+
+  /** Counts the hits of a decision in smppguard_rule_matches_total (live traffic only, not explain). */
+  record(hits: readonly RuleHit[]): void {
+    for (const h of hits) if (h instanceof Hit) h.count();
+  }
+}
+
+/** Counts hits in smppguard_rule_matches_total, whichever rule set produced them. */
+export function recordHits(hits: readonly RuleHit[]): void {
+  for (const h of hits) if (h instanceof Hit) h.count();
+}
+
+/** The class a message starts with before any rule: the classifier's, else the sender's. */
+export function initialState(classifierClass: SenderClass | null, senderClass: SenderClass | null, category: number | null): RuleState {
+  return { class: classifierClass ?? senderClass, category, labels: [] };
+}

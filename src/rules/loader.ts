@@ -1,0 +1,300 @@
+/**
+ * Loads a rule directory into one CompiledRuleSet and keeps it current.
+ *
+ *   loadRules(dir)  — pure load: every *.yaml / *.yml in dir (not *.test.yaml, not dot files), in
+ *                     file-name order; validates everything and returns the set or every problem
+ *                     as file:line:col lines. version = sha256 of the rule files and the list and
+ *                     template files they read (12 hex digits).
+ *   RuleLoader      — the gateway's holder: load() / reload() (SIGHUP), fs.watch on the directory
+ *                     (debounced), last good set kept when a reload fails, metrics and log lines.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { compileFile, QUEUE_AVAILABLE } from './compile.js';
+import { RuleCounts, RuleSet, type CompiledRule } from './engine.js';
+import { RuleFileSchema, parseYaml } from './schema.js';
+
+export interface LoadOptions {
+  /** Accept `queue` actions (default: QUEUE_AVAILABLE). */
+  allowQueue?: boolean;
+  /** Shared match counters (the loader's, so counts survive reloads). */
+  counts?: RuleCounts;
+  read?: (path: string) => string;
+}
+
+export type LoadResult =
+  | { ok: true; set: RuleSet; deps: string[]; warnings: string[] }
+  | { ok: false; errors: string[] };
+
+export class RulesError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid rules:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+const readUtf8 = (p: string) => readFileSync(p, 'utf8');
+
+export function isRuleFile(name: string): boolean {
+  return /\.ya?ml$/.test(name) && !/\.test\.ya?ml$/.test(name) && !name.startsWith('.');
+}
+
+export function isTestFile(name: string): boolean {
+  return /\.test\.ya?ml$/.test(name) && !name.startsWith('.');
+}
+
+/** Rule files of a directory in file-name order (code-unit order, independent of locale). */
+export function ruleFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && isRuleFile(e.name))
+    .map((e) => e.name)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((n) => join(dir, n));
+}
+
+export function loadRules(dir: string, opts: LoadOptions = {}): LoadResult {
+  const read = opts.read ?? readUtf8;
+  let files: string[];
+  try {
+    if (!statSync(dir).isDirectory()) return { ok: false, errors: [`${dir}: not a directory`] };
+    files = ruleFiles(dir);
+  } catch (e) {
+    return { ok: false, errors: [`${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`] };
+  }
+  const sources: RuleSource[] = [];
+  const errors: string[] = [];
+  for (const file of files) {
+    try {
+      sources.push({ path: file, text: read(file) });
+    } catch (e) {
+      errors.push(`${file}: ${(e as Error).message}`);
+    }
+  }
+  if (errors.length) return { ok: false, errors };
+  const r = compileSources(sources, opts);
+  if (r.ok && files.length === 0) r.warnings.push(`${dir}: no rule files (*.yaml)`);
+  return r;
+}
+
+export interface RuleSource {
+  /** The file name shown in errors; lists and templates resolve relative to its directory. */
+  path: string;
+  text: string;
+}
+
+/** Compiles rule files given in memory, in the order given (loadRules sorts by file name). */
+export function compileSources(sources: readonly RuleSource[], opts: LoadOptions = {}): LoadResult {
+  const read = opts.read ?? readUtf8;
+  const counts = opts.counts ?? new RuleCounts();
+  const allowQueue = opts.allowQueue ?? QUEUE_AVAILABLE;
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const rules: CompiledRule[] = [];
+  const seenIds = new Map<string, string>();
+  const hash = createHash('sha256');
+  const deps = new Set<string>();
+  for (const { path: file, text } of sources) {
+    hash.update(basename(file)).update('\0').update(text).update('\0');
+    const parsed = parseYaml(text, file, RuleFileSchema);
+    if (!parsed.ok) {
+      errors.push(...parsed.errors);
+      continue;
+    }
+    const out = compileFile(parsed.loc, parsed.data, { read, allowQueue, counts }, errors, seenIds);
+    rules.push(...out.rules);
+    for (const d of out.deps) deps.add(d);
+    if (parsed.data.rules.length === 0) warnings.push(`${file}: no rules`);
+  }
+  if (errors.length) return { ok: false, errors };
+  for (const d of [...deps].sort()) {
+    try {
+      hash.update(basename(d)).update('\0').update(read(d)).update('\0');
+    } catch {
+      /* read during compile; a file that vanished since only changes the hash */
+    }
+  }
+  const version = hash.digest('hex').slice(0, 12);
+  return { ok: true, set: new RuleSet(rules, version, sources.map((s) => s.path), counts), deps: [...deps], warnings };
+}
+
+/** Where the loader logs (a pino Logger fits). */
+export interface RuleLog {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface RuleLoaderOptions {
+  registry?: Registry;
+  log?: RuleLog;
+  /** Wait this long after the last file event before reloading (default 200 ms). */
+  debounceMs?: number;
+  allowQueue?: boolean;
+  /** Called after every successful (re)load with the new set. */
+  onLoad?: (set: RuleSet) => void;
+}
+
+export class RuleLoader {
+  /** The active set: the last one that loaded cleanly (an empty set before the first). */
+  current: RuleSet;
+  /** Epoch ms of the last successful load; null before one. */
+  loadedAt: number | null = null;
+  /** Problems of the last failed load, as file:line:col lines; null after a success. */
+  problems: string[] | null = null;
+  /** Failed loads since start. */
+  failures = 0;
+  /** Whether the last load succeeded. */
+  lastOk = false;
+  readonly counts = new RuleCounts();
+
+  private readonly dir: string;
+  private readonly debounceMs: number;
+  private readonly watchers = new Map<string, FSWatcher>();
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly m: {
+    failures: Counter;
+    success: Gauge;
+    info: Gauge<'version'>;
+    rules: Gauge;
+    loadedAt: Gauge;
+  } | null = null;
+
+  constructor(
+    dir: string,
+    private readonly opts: RuleLoaderOptions = {},
+  ) {
+    this.dir = resolve(dir);
+    this.debounceMs = opts.debounceMs ?? 200;
+    this.current = RuleSet.empty(this.counts);
+    const r = opts.registry;
+    if (r) {
+      const counts = this.counts;
+      const matches: Counter<'rule' | 'action' | 'mode'> = new Counter({
+        name: 'smppguard_rule_matches_total',
+        help: 'Rule matches by rule id, action and mode (monitor: what the rule would have done, not done)',
+        labelNames: ['rule', 'action', 'mode'],
+        registers: [r],
+        collect() {
+          counts.flush((labels, n) => matches.inc(labels, n));
+        },
+      });
+      this.m = {
+        failures: new Counter({
+          name: 'smppguard_rules_reload_failures_total',
+          help: 'Rule loads that failed (the last good rule set stays active)',
+          registers: [r],
+        }),
+        success: new Gauge({ name: 'smppguard_rules_last_reload_success', help: '1 when the last rule load succeeded', registers: [r] }),
+        info: new Gauge({
+          name: 'smppguard_rules_info',
+          help: 'The active rule set: its version (content hash) as a label',
+          labelNames: ['version'],
+          registers: [r],
+        }),
+        rules: new Gauge({ name: 'smppguard_rules_active', help: 'Rules in the active rule set', registers: [r] }),
+        loadedAt: new Gauge({
+          name: 'smppguard_rules_loaded_timestamp_seconds',
+          help: 'When the active rule set was loaded',
+          registers: [r],
+        }),
+      };
+    }
+  }
+
+  get version(): string {
+    return this.current.version;
+  }
+
+  /** The problems of the last failed load as one string; null after a success. */
+  get lastError(): string | null {
+    return this.problems ? this.problems.join('\n') : null;
+  }
+
+  /** Loads the directory now; on failure the previous set stays active. Returns whether it loaded. */
+  load(): boolean {
+    const r = loadRules(this.dir, { allowQueue: this.opts.allowQueue, counts: this.counts });
+    if (!r.ok) {
+      this.failures++;
+      this.lastOk = false;
+      this.problems = r.errors;
+      this.m?.failures.inc();
+      this.m?.success.set(0);
+      this.opts.log?.error(
+        { dir: this.dir, errors: r.errors, active_version: this.current.version },
+        'rules: load failed; keeping the last good rule set',
+      );
+      return false;
+    }
+    const old = this.current.version;
+    this.current = r.set;
+    this.loadedAt = Date.now();
+    this.lastOk = true;
+    this.problems = null;
+    if (this.m) {
+      this.m.success.set(1);
+      this.m.info.reset();
+      this.m.info.set({ version: r.set.version }, 1);
+      this.m.rules.set(r.set.rules.length);
+      this.m.loadedAt.set(this.loadedAt / 1000);
+    }
+    this.opts.log?.info(
+      { dir: this.dir, version: r.set.version, previous: old, rules: r.set.rules.length, files: r.set.files.length, warnings: r.warnings },
+      'rules: loaded',
+    );
+    if (!this.closed) this.watchDeps(r.deps);
+    this.opts.onLoad?.(r.set);
+    return true;
+  }
+
+  /** Same as load(); the gateway calls it on SIGHUP. */
+  reload(): boolean {
+    return this.load();
+  }
+
+  /** Loads, then reloads whenever a file in the directory (or a list it reads elsewhere) changes. */
+  start(): boolean {
+    const ok = this.load();
+    this.addWatch(this.dir, true);
+    return ok;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.closed) this.load();
+    }, this.debounceMs);
+    this.timer.unref?.();
+  }
+
+  private addWatch(dir: string, recursive: boolean): void {
+    if (this.watchers.has(dir)) return;
+    try {
+      const w = watch(dir, { recursive, persistent: false }, () => this.schedule());
+      w.on('error', (e) => this.opts.log?.error({ dir, err: e.message }, 'rules: watch failed'));
+      this.watchers.set(dir, w);
+    } catch (e) {
+      this.opts.log?.error({ dir, err: (e as Error).message }, 'rules: cannot watch; reload with SIGHUP');
+    }
+  }
+
+  /** List and template files outside the rule directory get a watch on their own directory. */
+  private watchDeps(deps: string[]): void {
+    if (!this.watchers.has(this.dir)) return;
+    for (const d of deps) {
+      const rel = relative(this.dir, d);
+      if (!rel.startsWith('..') && !rel.startsWith(sep)) continue;
+      this.addWatch(dirname(d), false);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * rules/: carriers tune the gateway through YAML rule packs in rules/. This file is the contract
+ * between the rule engine (load, validate, compile, evaluate) and the policy that runs it on every
+ * message. The engine is pure: no I/O on the hot path; counters it needs come in as a Map.
+ *
+ * Per message the policy:
+ *   1. builds a RuleContext (after sender authorization),
+ *   2. asks ruleSet.rateNeeds(ctx) which counters the message touches (rules whose other
+ *      conditions match), and increments them in Redis in the same round trip as consent/DND,
+ *   3. calls ruleSet.evaluate(ctx, counters): rules run in file order; `tag` rules change the state
+ *      (class, category, labels) seen by later rules and by the consent check; the first matching
+ *      enforce-mode forward/reject/queue ends evaluation; monitor-mode hits are only reported.
+ */
+import type { NormalAddress } from '../policy/address.js';
+import type { SenderClass, SenderRecord } from '../policy/senders.js';
+
+export interface RuleContext {
+  account: string;
+  /** The sender as normalised by the policy, and its registration (null if none). */
+  src: NormalAddress;
+  sender: SenderRecord | null;
+  /** Class from the sender registration (or the account default), before any rule. */
+  senderClass: SenderClass | null;
+  /** Normalised destination (international digits, no '+'). */
+  dst: string;
+  serviceType: string;
+  dataCoding: number;
+  esmClass: number;
+  tlv(tag: number): Buffer | undefined;
+  /** The whole message text: every part of a concatenated message, decoded. */
+  text: string;
+  /** Epoch ms. */
+  now: number;
+}
+
+/** What tag rules set; starts from the classifier's view (service_type / TLV / sender class). */
+export interface RuleState {
+  class: SenderClass | null;
+  category: number | null;
+  labels: string[];
+}
+
+export type RuleAction =
+  | { kind: 'forward' }
+  | { kind: 'reject'; status: number; reason: string }
+  | { kind: 'queue'; queue: 'until-window' | 'review' }
+  | { kind: 'tag'; class?: SenderClass; category?: number; label?: string };
+
+export interface RuleHit {
+  rule: string;
+  action: RuleAction;
+  mode: 'enforce' | 'monitor';
+}
+
+export interface RuleOutcome {
+  state: RuleState;
+  /** The enforce-mode forward/reject/queue that ended evaluation, if any. */
+  final: RuleHit | null;
+  /** Every rule that matched, in order (tags, monitor-mode would-be actions, the final one). */
+  hits: RuleHit[];
+}
+
+/** A counter a rate rule needs: incremented once per message, compared with the rule's max. */
+export interface RateNeed {
+  /** Redis key suffix, e.g. "rate:recipient:8613800138000:86400" (the store adds prefix and hash tag). */
+  key: string;
+  windowMs: number;
+  /** count: messages in the window; distinct: distinct `member`s in the window (HyperLogLog). */
+  kind: 'count' | 'distinct';
+  member?: string;
+}
+
+export interface CompiledRuleSet {
+  /** Content hash of every loaded file (shown in metrics and /readyz). */
+  readonly version: string;
+  readonly files: readonly string[];
+  readonly ruleIds: readonly string[];
+  rateNeeds(ctx: RuleContext, initial: RuleState): RateNeed[];
+  evaluate(ctx: RuleContext, initial: RuleState, counters: ReadonlyMap<string, number>): RuleOutcome;
+}

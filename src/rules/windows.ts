@@ -1,0 +1,171 @@
+/**
+ * Time for rules: rate windows ("60s", "1h", "1d"), allowed hours ("08:00-21:00") in the
+ * recipient's time zone (number prefix → IANA zone, longest prefix wins), and the calling-code
+ * table behind destination_country. Local time comes from Intl; the zone's UTC offset is cached per
+ * zone and quarter hour (offsets only change on quarter-hour boundaries), so the hot path does one
+ * Map lookup and some arithmetic.
+ */
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "60s" | "15m" | "1h" | "1d" → milliseconds; null when malformed. */
+export function parseDuration(s: string): number | null {
+  const m = /^(\d{1,6})([smhd])$/.exec(s);
+  if (!m) return null;
+  const ms = Number(m[1]) * UNIT_MS[m[2]!]!;
+  return ms > 0 ? ms : null;
+}
+
+/** Minutes since local midnight, [from, to): to < from wraps past midnight ("21:00-08:00"). */
+export interface DayWindow {
+  from: number;
+  to: number;
+}
+
+export function parseDayWindow(s: string): DayWindow | null {
+  const m = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$/.exec(s);
+  if (!m) return null;
+  const from = Number(m[1]) * 60 + Number(m[2]);
+  const to = Number(m[3]) * 60 + Number(m[4]);
+  if (to > 1440 || from === to) return null;
+  return { from, to };
+}
+
+export function insideWindow(minute: number, w: DayWindow): boolean {
+  return w.from < w.to ? minute >= w.from && minute < w.to : minute >= w.from || minute < w.to;
+}
+
+export function isValidZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const QUARTER_HOUR = 15 * 60_000;
+const formats = new Map<string, Intl.DateTimeFormat>();
+const offsets = new Map<string, { quarter: number; offsetMin: number }>();
+
+function offsetMinutes(zone: string, now: number): number {
+  const quarter = Math.floor(now / QUARTER_HOUR);
+  const hit = offsets.get(zone);
+  if (hit && hit.quarter === quarter) return hit.offsetMin;
+  let fmt = formats.get(zone);
+  if (!fmt) {
+    fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    });
+    formats.set(zone, fmt);
+  }
+  const at = quarter * QUARTER_HOUR;
+  const p: Record<string, number> = {};
+  for (const part of fmt.formatToParts(at)) if (part.type !== 'literal') p[part.type] = Number(part.value);
+  const local = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!);
+  const offsetMin = Math.round((local - at) / 60_000);
+  offsets.set(zone, { quarter, offsetMin });
+  return offsetMin;
+}
+
+/** Minutes since local midnight in `zone` at epoch ms `now`. */
+export function minuteOfDay(zone: string, now: number): number {
+  const localMin = Math.floor(now / 60_000) + offsetMinutes(zone, now);
+  return ((localMin % 1440) + 1440) % 1440;
+}
+
+/**
+ * Zones of single-zone countries, by calling code. Countries spanning several zones (US/Canada,
+ * Russia, Brazil, Australia, Indonesia, Mexico, …) are left out: give `zones:` per area code.
+ */
+export const BUILTIN_ZONES: Readonly<Record<string, string>> = {
+  '86': 'Asia/Shanghai',
+  '852': 'Asia/Hong_Kong',
+  '853': 'Asia/Macau',
+  '886': 'Asia/Taipei',
+  '91': 'Asia/Kolkata',
+  '92': 'Asia/Karachi',
+  '880': 'Asia/Dhaka',
+  '94': 'Asia/Colombo',
+  '977': 'Asia/Kathmandu',
+  '81': 'Asia/Tokyo',
+  '82': 'Asia/Seoul',
+  '65': 'Asia/Singapore',
+  '60': 'Asia/Kuala_Lumpur',
+  '66': 'Asia/Bangkok',
+  '84': 'Asia/Ho_Chi_Minh',
+  '63': 'Asia/Manila',
+  '971': 'Asia/Dubai',
+  '966': 'Asia/Riyadh',
+  '974': 'Asia/Qatar',
+  '972': 'Asia/Jerusalem',
+  '90': 'Europe/Istanbul',
+  '44': 'Europe/London',
+  '353': 'Europe/Dublin',
+  '33': 'Europe/Paris',
+  '49': 'Europe/Berlin',
+  '34': 'Europe/Madrid',
+  '39': 'Europe/Rome',
+  '31': 'Europe/Amsterdam',
+  '32': 'Europe/Brussels',
+  '41': 'Europe/Zurich',
+  '43': 'Europe/Vienna',
+  '46': 'Europe/Stockholm',
+  '47': 'Europe/Oslo',
+  '45': 'Europe/Copenhagen',
+  '48': 'Europe/Warsaw',
+  '351': 'Europe/Lisbon',
+  '30': 'Europe/Athens',
+  '380': 'Europe/Kyiv',
+  '20': 'Africa/Cairo',
+  '27': 'Africa/Johannesburg',
+  '234': 'Africa/Lagos',
+  '254': 'Africa/Nairobi',
+  '64': 'Pacific/Auckland',
+};
+
+/** Longest-prefix zone lookup over the built-in table plus a rule file's `zones:`. */
+export class ZoneTable {
+  private readonly byPrefix = new Map<string, string>();
+  private readonly lengths: number[];
+
+  constructor(
+    extra: Readonly<Record<string, string>>,
+    readonly fallback: string,
+  ) {
+    for (const [p, z] of Object.entries(BUILTIN_ZONES)) this.byPrefix.set(p, z);
+    for (const [p, z] of Object.entries(extra)) this.byPrefix.set(p, z);
+    this.lengths = [...new Set([...this.byPrefix.keys()].map((p) => p.length))].sort((a, b) => b - a);
+  }
+
+  zoneOf(msisdn: string): string {
+    for (const len of this.lengths) {
+      if (len > msisdn.length) continue;
+      const z = this.byPrefix.get(msisdn.slice(0, len));
+      if (z) return z;
+    }
+    return this.fallback;
+  }
+}
+
+/**
+ * ISO 3166 alpha-2 → calling-code prefixes (E.164). NANP numbers all start with 1: US and CA share
+ * it here (use destination_prefix with area codes to tell them apart).
+ */
+export const CALLING_CODES: Readonly<Record<string, readonly string[]>> = {
+  US: ['1'], CA: ['1'], RU: ['7'], KZ: ['7'], EG: ['20'], ZA: ['27'], GR: ['30'], NL: ['31'], BE: ['32'],
+  FR: ['33'], ES: ['34'], HU: ['36'], IT: ['39'], RO: ['40'], CH: ['41'], AT: ['43'], GB: ['44'], DK: ['45'],
+  SE: ['46'], NO: ['47'], PL: ['48'], DE: ['49'], PE: ['51'], MX: ['52'], CU: ['53'], AR: ['54'], BR: ['55'],
+  CL: ['56'], CO: ['57'], VE: ['58'], MY: ['60'], AU: ['61'], ID: ['62'], PH: ['63'], NZ: ['64'], SG: ['65'],
+  TH: ['66'], JP: ['81'], KR: ['82'], VN: ['84'], CN: ['86'], TR: ['90'], IN: ['91'], PK: ['92'], AF: ['93'],
+  LK: ['94'], MM: ['95'], IR: ['98'], MA: ['212'], DZ: ['213'], TN: ['216'], NG: ['234'], KE: ['254'],
+  TZ: ['255'], UG: ['256'], PT: ['351'], IE: ['353'], FI: ['358'], UA: ['380'], HK: ['852'], MO: ['853'],
+  KH: ['855'], LA: ['856'], BD: ['880'], TW: ['886'], SA: ['966'], AE: ['971'], IL: ['972'], QA: ['974'],
+  NP: ['977'],
+};
