@@ -49,6 +49,8 @@ export interface LoadOptions {
   text?: string;
   dataCoding?: number;
   sourceAddr?: string;
+  /** source_addr_ton (default 5, alphanumeric); 1 for an international sender number. */
+  sourceTon?: number;
   /** Destination = destPrefix + a counter zero-padded to destDigits (default 86138 + 8 digits). */
   destPrefix?: string;
   destDigits?: number;
@@ -127,8 +129,8 @@ class Template {
       0,
       1,
       {
-        source_addr_ton: 5,
-        source_addr_npi: 0,
+        source_addr_ton: o.sourceTon ?? 5,
+        source_addr_npi: o.sourceTon === 1 ? 1 : 0,
         source_addr: o.sourceAddr ?? '10690000',
         dest_addr_ton: 1,
         dest_addr_npi: 1,

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { hashPassword } from '../src/upstream/password.js';
 import type { LoadOptions, LoadResult } from './loadgen.js';
+import { policyGateway, policyLoad, preparePolicyData } from './policy-scenario.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -34,6 +35,8 @@ export interface Scenario {
   loadgen?: Partial<LoadOptions>;
   /** Runs once per gateway start, after /readyz is 200 and before load (e.g. seed Redis). */
   setup?: (ctx: GatewayContext) => Promise<void>;
+  /** Runs once before the first round (e.g. seed data every gateway of this scenario reads). */
+  prepare?: () => Promise<void>;
 }
 
 export interface GatewayContext {
@@ -46,7 +49,13 @@ export interface GatewayContext {
 export const SCENARIOS: Scenario[] = [
   { id: 'a', label: 'loadgen → simulator (direct)' },
   { id: 'b', label: 'loadgen → gateway → simulator, policy off', gateway: { policy: { enabled: false }, audit: { destination: 'off' } } },
-  // Later: { id: 'c', label: 'gateway, policy on', gateway: { policy: { … } }, setup: seedSenders },
+  {
+    id: 'c',
+    label: 'loadgen → gateway → simulator, policy on (10M DND, 1M consent, 10k senders)',
+    gateway: policyGateway,
+    loadgen: policyLoad,
+    prepare: () => preparePolicyData(ROOT, (l) => console.log(l)),
+  },
   //        { id: 'd', label: 'gateway, rules on', gateway: { rules: { … } } },
 ];
 
@@ -503,6 +512,7 @@ async function main(): Promise<void> {
       ...flags.loadgen,
     };
     const timeoutMs = flags.warmupMs + flags.durationMs + 60_000;
+    for (const scn of scenarios) await scn.prepare?.();
     for (let round = 1; round <= flags.rounds; round++) {
       for (const scn of scenarios) {
         let gw: Gateway | null = null;

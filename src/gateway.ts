@@ -15,7 +15,7 @@ import { SenderRegistry } from './policy/senders.js';
 import { normaliseAddress } from './policy/address.js';
 import { PolicyStore } from './store/policy-store.js';
 import { PolicySync } from './store/policy-sync.js';
-import { createAudit } from './telemetry/log.js';
+import { AuditLog } from './telemetry/log.js';
 import { Relay } from './relay/relay.js';
 import { PrefixRoutes } from './relay/routes.js';
 import { DlrMap } from './store/dlr-map.js';
@@ -76,7 +76,7 @@ export class Gateway {
     const policy =
       opts.policy ??
       (cfg.policy.enabled
-        ? new GatewayPolicy({ cfg, accounts, registry, store, metrics, audit: createAudit(cfg.audit.destination), clock, isLoaded: () => sync.loaded })
+        ? new GatewayPolicy({ cfg, accounts, registry, store, metrics, audit: AuditLog.create(cfg.audit.destination), clock, isLoaded: () => sync.loaded })
         : forwardAll);
     const replies = cfg.policy.enabled
       ? new ReplyHandler({
@@ -177,6 +177,7 @@ export class Gateway {
       await this.upstream.unbindAll(Math.max(200, Math.min(2000, deadline - Date.now())));
       await this.pool.stop(Math.max(100, deadline - Date.now()));
       await this.http.close();
+      if (this.policy instanceof GatewayPolicy) this.policy.close();
       await this.sync.stop();
       this.redis.disconnect();
       this.log.info('stopped');

@@ -22,7 +22,19 @@ const TON_INTERNATIONAL = 1;
 const TON_NATIONAL = 2;
 const TON_ALPHANUMERIC = 5;
 
+/** True when every character is an ASCII digit (the common case, checked without a regex). */
+function allDigits(s: string): boolean {
+  if (s.length === 0 || s.length > 20) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 export function normaliseAddress(raw: string, ton: number, n: Numbering): NormalAddress {
+  // Hot path: plain international digits.
+  if (ton === TON_INTERNATIONAL && allDigits(raw)) return { kind: 'number', value: raw };
   const s = raw.trim();
   if (s === '') return { kind: 'empty', value: '' };
   if (ton === TON_ALPHANUMERIC || /[A-Za-z]/.test(s)) return { kind: 'alpha', value: s.toUpperCase() };

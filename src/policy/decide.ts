@@ -53,6 +53,31 @@ const reject = (reason: ReasonCode, cls: SenderClass | null, trace: string[] | n
   done: finish('reject', reason, cls, trace),
 });
 
+interface SenderFacts {
+  scopes: readonly string[];
+  validFrom: number;
+  validUntil: number;
+}
+
+/** Per registration, computed once (records are replaced, never mutated, when they change). */
+const senderFacts = new WeakMap<SenderRecord, SenderFacts>();
+
+function factsOf(s: SenderRecord): SenderFacts {
+  let f = senderFacts.get(s);
+  if (!f) {
+    const scopes = [`sender:${s.id}`];
+    if (s.signatures[0]) scopes.push(`brand:${s.signatures[0]}`);
+    scopes.push(`account:${s.account}`);
+    f = {
+      scopes,
+      validFrom: s.valid_from ? Date.parse(s.valid_from) : -Infinity,
+      validUntil: s.valid_until ? Date.parse(s.valid_until) : Infinity,
+    };
+    senderFacts.set(s, f);
+  }
+  return f;
+}
+
 export function decideLocal(i: LocalInput): LocalResult {
   const trace = i.trace;
   if (i.dst.kind !== 'number' || i.dst.value.length > 15) return reject('invalid_destination', null, trace);
@@ -64,8 +89,9 @@ export function decideLocal(i: LocalInput): LocalResult {
   if (s.account !== i.account) return reject('sender_not_owned', null, trace);
   if (s.status === 'suspended') return reject('sender_suspended', null, trace);
   if (s.status === 'revoked') return reject('sender_revoked', null, trace);
-  if (s.valid_from && i.now < Date.parse(s.valid_from)) return reject('sender_not_yet_valid', null, trace);
-  if (s.valid_until && i.now > Date.parse(s.valid_until)) return reject('sender_expired', null, trace);
+  const facts = factsOf(s);
+  if (i.now < facts.validFrom) return reject('sender_not_yet_valid', null, trace);
+  if (i.now > facts.validUntil) return reject('sender_expired', null, trace);
   const senderClass = s.class ?? i.accountClass;
   const cls = i.messageClass ?? senderClass;
   trace?.push(`message class ${cls}${i.messageClass ? ' (from service_type/TLV)' : ' (sender registration)'}`);
@@ -73,10 +99,7 @@ export function decideLocal(i: LocalInput): LocalResult {
   if (cls !== 'commercial') {
     return { done: finish('forward', 'not_commercial', cls, trace) };
   }
-  const scopes = [`sender:${s.id}`];
-  const brand = s.signatures[0];
-  if (brand) scopes.push(`brand:${brand}`);
-  scopes.push(`account:${s.account}`);
+  const scopes = facts.scopes as string[];
   trace?.push(`commercial: consent needed in one of ${scopes.join(', ')}`);
   return { ask: { msisdn: i.dst.value, scopes, category: i.category }, class: cls, trace };
 }
@@ -97,18 +120,30 @@ export interface StoreFacts {
 }
 
 export function decideStored(q: StoreQuery, cls: SenderClass, t: string[] | null, f: StoreFacts, now: number): Outcome {
-  const parsed = f.consent.map(parseConsent);
   if (t) {
-    parsed.forEach((c, k) => {
+    f.consent.map(parseConsent).forEach((c, k) => {
       if (c) t.push(`consent ${q.scopes[k]}: ${c.state} at ${new Date(c.at).toISOString()}${c.expires ? `, expires ${new Date(c.expires).toISOString()}` : ''}`);
     });
     if (f.dnd) t.push('recipient on the do-not-disturb register (all commercial)');
     if (f.dndCategory) t.push(`recipient refuses category ${q.category}`);
   }
   const out = (action: Outcome['action'], reason: ReasonCode): Outcome => finish(action, reason, cls, t);
-  if (parsed.some((c) => c?.state === 'revoked')) return out('reject', 'consent_revoked');
-  if (parsed.some((c) => c?.state === 'granted' && (c.expires === null || c.expires > now))) return out('forward', 'consent_granted');
+  // Read the stored values in place (no parsing allocations on the hot path).
+  let revoked = false;
+  let live = false;
+  let expired = false;
+  for (const v of f.consent) {
+    if (!v) continue;
+    if (v.charCodeAt(0) === 114 /* r */) revoked = true;
+    else if (v.charCodeAt(0) === 103 /* g */) {
+      const exp = v.indexOf(':', 2);
+      if (exp < 0 || Number(v.slice(exp + 1)) > now) live = true;
+      else expired = true;
+    }
+  }
+  if (revoked) return out('reject', 'consent_revoked');
+  if (live) return out('forward', 'consent_granted');
   if (f.dnd || f.dndCategory) return out('reject', 'dnd');
-  if (parsed.some((c) => c?.state === 'granted')) return out('reject', 'consent_expired');
+  if (expired) return out('reject', 'consent_expired');
   return out('reject', 'no_consent');
 }

@@ -10,7 +10,7 @@ import { encodePdu } from '../protocol/encode.js';
 import { MessageView, isScanError } from '../protocol/message-view.js';
 import type { Clock } from '../session/clock.js';
 import type { PolicyStore } from '../store/policy-store.js';
-import { maskMsisdn, type Logger } from '../telemetry/log.js';
+import { maskMsisdn, type AuditLog } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { AccountTable } from '../upstream/accounts.js';
 import { normaliseAddress } from './address.js';
@@ -29,7 +29,7 @@ export interface PolicyDeps {
   store: PolicyStore;
   metrics: Metrics;
   /** One JSON line per decision; null = off. */
-  audit: Logger | null;
+  audit: AuditLog | null;
   clock: Clock;
   /** False until the sender registry has been loaded: everything fails closed until then. */
   isLoaded(): boolean;
@@ -146,7 +146,7 @@ export class GatewayPolicy implements Policy {
   private finish(account: string, view: MessageView, o: Outcome): Verdict {
     const v = this.verdicts.get(o.reason)!;
     if (SPOOFING_REASONS.has(o.reason)) this.d.metrics.spoofing.inc({ account, reason: o.reason });
-    this.d.audit?.info({
+    this.d.audit?.write({
       account,
       decision: v.action,
       reason: o.reason,
@@ -158,6 +158,12 @@ export class GatewayPolicy implements Policy {
       seq: view.sequence,
     });
     return v;
+  }
+
+  /** Flushes the audit trail (shutdown). */
+  close(): void {
+    this.reassembler.flushAll();
+    this.d.audit?.close();
   }
 
   /** What would happen to this message, and why — the same path as live traffic, nothing sent. */

@@ -24,13 +24,27 @@ export interface ConsentRecord {
   expires: number | null;
 }
 
-type ScriptClient = Redis & { sgPolicyCheck(...args: (string | number)[]): Promise<(number | string | null)[]> };
+type ScriptClient = Redis & {
+  sgPolicyCheck(...args: (string | number)[]): Promise<(number | string | null)[]>;
+  sgPolicyCheckBatch(numKeys: number, ...args: (string | number)[]): Promise<string>;
+};
+
+interface PendingCheck {
+  q: StoreQuery;
+  resolve(f: StoreFacts): void;
+  reject(err: unknown): void;
+}
+
+/** Most messages one batched script call carries (bounds the script's run time inside Redis). */
+const MAX_BATCH = 512;
 
 export class PolicyStore {
   readonly keys: Keys;
   /** Current DND generation; kept current by the events subscription (policy/sender-cache.ts). */
   dndGen = 1;
   dndLoading: number | null = null;
+  private pending: PendingCheck[] = [];
+  private flushScheduled = false;
 
   constructor(
     readonly redis: Redis,
@@ -39,10 +53,69 @@ export class PolicyStore {
   ) {
     this.keys = new Keys(prefix);
     if (!('sgPolicyCheck' in redis)) redis.defineCommand('sgPolicyCheck', { lua: luaScript('policy-check.lua'), numberOfKeys: 3 });
+    if (!('sgPolicyCheckBatch' in redis)) redis.defineCommand('sgPolicyCheckBatch', { lua: luaScript('policy-check-batch.lua') });
   }
 
-  /** The per-message call: DND flags and consent values for the query's scopes. */
-  async check(q: StoreQuery): Promise<StoreFacts> {
+  /**
+   * The per-message check: DND flags and consent values for the query's scopes. Checks asked in
+   * the same event-loop turn go to Redis together in one script call (one round trip for all).
+   */
+  check(q: StoreQuery): Promise<StoreFacts> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ q, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flushChecks());
+      }
+    });
+  }
+
+  private flushChecks(): void {
+    this.flushScheduled = false;
+    const pending = this.pending;
+    this.pending = [];
+    if ((this.redis as { isCluster?: boolean }).isCluster) {
+      // On Redis Cluster a script's keys must be declared and share a slot: one call per message.
+      for (const p of pending) this.checkOne(p.q).then(p.resolve, p.reject);
+      return;
+    }
+    for (let i = 0; i < pending.length; i += MAX_BATCH) this.runBatch(pending.slice(i, i + MAX_BATCH));
+  }
+
+  private runBatch(batch: PendingCheck[]): void {
+    const scopeIndex = new Map<string, number>();
+    let lines = '';
+    for (const { q } of batch) {
+      const { bucket, member } = bucketOf(q.msisdn);
+      let line = `${bucket},${member},${q.category ?? 0},${q.msisdn}`;
+      for (const sc of q.scopes) {
+        let ix = scopeIndex.get(sc);
+        if (ix === undefined) scopeIndex.set(sc, (ix = scopeIndex.size + 1));
+        line += `,${ix}`;
+      }
+      lines += `${line}\n`;
+    }
+    (this.redis as ScriptClient)
+      .sgPolicyCheckBatch(0, this.keys.prefix, this.dndGen, [...scopeIndex.keys()].join('\n'), lines)
+      .then(
+        (reply) => {
+          const rows = reply.split('\n');
+          for (let m = 0; m < batch.length; m++) {
+            const f = rows[m]!.split('\t');
+            const n = batch[m]!.q.scopes.length;
+            const consent: (string | null)[] = new Array(n);
+            for (let k = 0; k < n; k++) consent[k] = f[2 + k] || null;
+            batch[m]!.resolve({ dnd: f[0] === '1', dndCategory: f[1] === '1', consent });
+          }
+        },
+        (err) => {
+          for (const p of batch) p.reject(err);
+        },
+      );
+  }
+
+  /** One message's check as its own script call (explain, tools). */
+  async checkOne(q: StoreQuery): Promise<StoreFacts> {
     const { bucket, member } = bucketOf(q.msisdn);
     const dnd = this.keys.dnd(bucket, this.dndGen);
     const r = await (this.redis as ScriptClient).sgPolicyCheck(

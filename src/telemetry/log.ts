@@ -2,6 +2,9 @@
  * Logging: pino JSON lines. MSISDNs are masked by default (keep the country/operator prefix and the
  * last three digits) so logs can be shipped without exposing subscribers.
  */
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
@@ -25,9 +28,61 @@ export function maskMsisdn(addr: string): string {
   return digits.slice(0, keep) + '*'.repeat(digits.length - keep - 3) + digits.slice(-3);
 }
 
-/** The audit trail: one JSON line per decision, to stdout, a file (async, buffered), or nowhere. */
-export function createAudit(destination: string): Logger | null {
-  if (destination === 'off') return null;
-  const dest = destination === 'stdout' ? pino.destination(1) : pino.destination({ dest: destination, sync: false, mkdir: true });
-  return pino({ base: { log: 'audit' }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+/** One decision, as the audit trail records it. */
+export interface AuditEntry {
+  account: string;
+  decision: string;
+  reason: string;
+  rule: string;
+  status: number;
+  class: string | null;
+  src: string;
+  /** Already masked. */
+  dst: string;
+  seq: number;
+}
+
+/**
+ * The audit trail: one JSON line per decision, to stdout, a file, or nowhere. Lines are built by hand
+ * (fixed keys; only values that come from the ESME are escaped), collected during an event-loop
+ * turn and written as one chunk: a generic logger, or one write per line, costs more than the
+ * decision itself at tens of thousands of decisions a second.
+ */
+export class AuditLog {
+  private lines: string[] = [];
+  private scheduled = false;
+
+  private constructor(private readonly out: Writable) {}
+
+  static create(destination: string): AuditLog | null {
+    if (destination === 'off') return null;
+    if (destination === 'stdout') return new AuditLog(process.stdout);
+    mkdirSync(dirname(destination), { recursive: true });
+    return new AuditLog(createWriteStream(destination, { flags: 'a' }));
+  }
+
+  write(e: AuditEntry): void {
+    this.lines.push(
+      `{"time":${Date.now()},"log":"audit","account":${JSON.stringify(e.account)},"decision":"${e.decision}",` +
+        `"reason":"${e.reason}","rule":${JSON.stringify(e.rule)},"status":${e.status},"class":${e.class ? `"${e.class}"` : 'null'},` +
+        `"src":${JSON.stringify(e.src)},"dst":${JSON.stringify(e.dst)},"seq":${e.seq}}\n`,
+    );
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.lines.length === 0) return;
+    const chunk = this.lines.join('');
+    this.lines = [];
+    this.out.write(chunk);
+  }
+
+  close(): void {
+    this.flush();
+    if (this.out !== process.stdout) this.out.end();
+  }
 }

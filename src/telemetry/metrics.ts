@@ -215,8 +215,16 @@ export class Metrics {
 
   /** Counts one policy decision; the hot path (handed to prom-client at scrape time). */
   countDecision(account: string, action: string, reason: string): void {
-    this.decisionCounts.add(`${account}\u0001${action}\u0001${reason}`);
+    // The label key is built once per (action, reason, account), not per message.
+    let byReason = this.decisionKeys.get(action);
+    if (!byReason) this.decisionKeys.set(action, (byReason = new Map()));
+    let byAccount = byReason.get(reason);
+    if (!byAccount) byReason.set(reason, (byAccount = new Map()));
+    let key = byAccount.get(account);
+    if (key === undefined) byAccount.set(account, (key = `${account}\u0001${action}\u0001${reason}`));
+    this.decisionCounts.add(key);
   }
+  private readonly decisionKeys = new Map<string, Map<string, Map<string, string>>>();
 
   /** Counts one PDU; the hot path. */
   countPdu(side: Side, direction: Direction, commandId: number, status: number): void {

@@ -26,6 +26,8 @@ export class UpstreamServer {
   ) {
     const sessionEnv: SessionEnv = { ...env, isDraining: () => this.draining };
     this.server = createServer((socket) => {
+      // TCP keepalive finds ESMEs that vanished without a FIN (receivers rarely send anything).
+      socket.setKeepAlive(true, 30_000);
       const s = new EsmeSession(socket, sessionEnv, opts.maxPduLength);
       this.sessions.add(s);
       socket.once('close', () => this.sessions.delete(s));

@@ -8,6 +8,9 @@ import { Tag } from '../../src/protocol/tlv.js';
 import { senderId, type SenderRecord } from '../../src/policy/senders.js';
 import type { EsmeClient } from '../helpers/esme-client.js';
 import { sm, startStack, waitFor, type Stack } from '../helpers/stack.js';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const USER = '8613800138000';
 const SENDER = '8610690001';
@@ -31,10 +34,13 @@ async function putSender(r: SenderRecord): Promise<void> {
 const submit = (over: Record<string, string | number | Buffer> = {}) =>
   esme.submit(sm({ source_addr: SENDER, destination_addr: USER, ...over })).then((r) => r.status);
 
+const AUDIT = join(mkdtempSync(join(tmpdir(), 'sg-audit-')), 'audit.log');
+
 beforeAll(async () => {
   stack = await startStack({
     cfg: (c) => {
       c.policy.enabled = true;
+      c.audit.destination = AUDIT;
       c.policy.classify.service_types = { MKT: 'commercial' };
       c.routes.mo = [];
     },
@@ -114,6 +120,24 @@ describe('consent and DND', () => {
     expect(explained).toMatchObject({ action: 'reject', reason: 'no_consent', status: Status.ESME_RSUBMITFAIL, rule: 'policy/consent' });
     expect(explained.trace.join('\n')).toMatch(/consent needed in one of sender:number:8610690001, brand:ACME, account:esme/);
     expect(stack.sim.stats.submits).toBe(submitsBefore);
+  });
+});
+
+describe('audit trail', () => {
+  it('writes one JSON line per decision with reason, rule, status and the masked recipient', async () => {
+    expect(await submit({ source_addr: '8610699998' })).toBe(Status.ESME_RINVSRCADR);
+    await waitFor(() => readFileSync(AUDIT, 'utf8').includes('8610699998'), 2000, 'audit line on disk');
+    const line = readFileSync(AUDIT, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.src === '8610699998');
+    expect(line).toMatchObject({
+      log: 'audit',
+      account: 'esme',
+      decision: 'reject',
+      reason: 'sender_unregistered',
+      rule: 'policy/sender-authorization',
+      status: Status.ESME_RINVSRCADR,
+      dst: '86138*****000',
+    });
+    expect(typeof line.time).toBe('number');
   });
 });
 

@@ -1,0 +1,70 @@
+/**
+ * Scenario (c) of the benchmark: the full policy on national-size data. Seeds once, under a fixed
+ * key prefix reused across runs, what issue 3 asks for — 10M DND numbers over a 10^9 range, 1M
+ * consent records, 10k senders (bench/policy-data.ts, --keep) — plus consent for the load
+ * generator's own destinations, so every message is commercial, asks Redis and is forwarded
+ * (the most expensive path: sender check, one script call, audit line).
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { bucketOf, Keys } from '../src/store/keys.js';
+import { senderValue } from './policy-data.js';
+import type { LoadOptions } from './loadgen.js';
+
+export const POLICY_PREFIX = 'bench:pd:';
+/** Load generator destinations: 86139 + 6 digits, 100k of them, each with consent. */
+const DEST_PREFIX = '86139';
+const DEST_DIGITS = 6;
+const DEST_COUNT = 100_000;
+
+export const policyLoad: Partial<LoadOptions> = {
+  sourceAddr: senderValue(0),
+  sourceTon: 1,
+  destPrefix: DEST_PREFIX,
+  destDigits: DEST_DIGITS,
+  destCount: DEST_COUNT,
+};
+
+export const policyGateway = {
+  redis: { key_prefix: POLICY_PREFIX },
+  policy: { enabled: true },
+  audit: { destination: join(tmpdir(), `smppguard-bench-audit-${process.pid}.log`) },
+};
+
+/** Seeds the data unless a previous run left it (marker key), printing what it does. */
+export async function preparePolicyData(root: string, log: (s: string) => void): Promise<void> {
+  const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, commandTimeout: 60_000 });
+  await redis.connect();
+  const keys = new Keys(POLICY_PREFIX);
+  const marker = `${POLICY_PREFIX}bench-ready`;
+  try {
+    if ((await redis.get(marker)) === '1') {
+      log(`policy data: reusing ${POLICY_PREFIX}* (10M DND, 1M consent, 10k senders, ${DEST_COUNT} loadgen consents)`);
+      return;
+    }
+    log('policy data: generating 10M DND, 1M consent, 10k senders (takes a minute or two, once)');
+    const child = spawn(process.execPath, [join(root, 'dist/bench/policy-data.js'), '--keep', '--prefix', POLICY_PREFIX], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      cwd: root,
+    });
+    const [code] = (await once(child, 'exit')) as [number];
+    if (code !== 0) throw new Error(`policy-data.js exited ${code}`);
+    // The load generator's destinations get consent in the account scope (as a bulk consent import would).
+    const at = Date.now();
+    for (let start = 0; start < DEST_COUNT; start += 10_000) {
+      const p = redis.pipeline();
+      for (let i = start; i < Math.min(DEST_COUNT, start + 10_000); i++) {
+        const msisdn = DEST_PREFIX + String(i).padStart(DEST_DIGITS, '0');
+        p.hset(keys.consent(bucketOf(msisdn).bucket), `${msisdn}|account:bench`, `g:${at}`);
+      }
+      await p.exec();
+    }
+    await redis.set(marker, '1');
+    log(`policy data: ready under ${POLICY_PREFIX}*`);
+  } finally {
+    redis.disconnect();
+  }
+}
