@@ -16,6 +16,9 @@ import { normaliseAddress } from './policy/address.js';
 import { PolicyStore } from './store/policy-store.js';
 import { PolicySync } from './store/policy-sync.js';
 import { AuditLog } from './telemetry/log.js';
+import { existsSync } from 'node:fs';
+import { RuleLoader } from './rules/loader.js';
+import { RateStore } from './store/rates.js';
 import { Relay } from './relay/relay.js';
 import { PrefixRoutes } from './relay/routes.js';
 import { DlrMap } from './store/dlr-map.js';
@@ -53,6 +56,7 @@ export class Gateway {
     readonly store: PolicyStore,
     readonly sync: PolicySync,
     readonly policy: Policy,
+    readonly rules: RuleLoader | null,
   ) {}
 
   static async start(cfg: Config, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -71,12 +75,28 @@ export class Gateway {
     const store = new PolicyStore(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000);
     const registry = new SenderRegistry();
     const sync = new PolicySync(store, registry, metrics, log);
+    const rules = cfg.policy.enabled && existsSync(cfg.rules.dir) ? new RuleLoader(cfg.rules.dir, { registry: metrics.registry, log }) : null;
+    if (rules) {
+      if (cfg.rules.watch) rules.start();
+      else rules.load();
+    }
     let relay: Relay | null = null;
     const pool = new SmscPool(cfg, { metrics, log, clock, onDeliver: (link, pdu) => relay!.onDeliver(link, pdu) });
     const policy =
       opts.policy ??
       (cfg.policy.enabled
-        ? new GatewayPolicy({ cfg, accounts, registry, store, metrics, audit: AuditLog.create(cfg.audit.destination), clock, isLoaded: () => sync.loaded })
+        ? new GatewayPolicy({
+            cfg,
+            accounts,
+            registry,
+            store,
+            metrics,
+            audit: AuditLog.create(cfg.audit.destination),
+            clock,
+            isLoaded: () => sync.loaded,
+            rules: rules ? () => rules.current : undefined,
+            rates: new RateStore(redis, cfg.redis.key_prefix, { clock }),
+          })
         : forwardAll);
     const replies = cfg.policy.enabled
       ? new ReplyHandler({
@@ -124,7 +144,7 @@ export class Gateway {
       readiness: () => gw!.readiness(),
       admin: { cfg, store, registry, explain: policy instanceof GatewayPolicy ? (m) => policy.explain(m) : null },
     });
-    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, policy);
+    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, policy, rules);
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: cfg.redis.url }, 'Redis not answering yet; not ready until it does (retrying in the background)');
@@ -137,6 +157,11 @@ export class Gateway {
     gw.httpPort = typeof addr === 'object' && addr ? addr.port : cfg.http.port;
     log.info({ smpp: gw.smppPort, http: gw.httpPort, smscs: cfg.downstream.smscs.map((s) => s.name) }, 'smppguard listening');
     return gw;
+  }
+
+  /** Re-reads the rule packs (SIGHUP); false when they are invalid (the last good set stays). */
+  reloadRules(): boolean {
+    return this.rules?.reload() ?? false;
   }
 
   async readiness(): Promise<Readiness> {
@@ -155,6 +180,13 @@ export class Gateway {
       ready: bound > 0 && redisOk && !draining && policyOk,
       checks: {
         policy: { ok: policyOk, detail: this.cfg.policy.enabled ? `${this.sync.registry.size} senders, DND generation ${this.store.dndGen}` : 'policy off' },
+        // A bad rule file keeps the last good set running: reported here, not a reason to stop traffic.
+        rules: {
+          ok: true,
+          detail: this.rules
+            ? `version ${this.rules.version}, ${this.rules.current.ruleIds.length} rules${this.rules.lastError ? `; last reload failed: ${this.rules.lastError}` : ''}`
+            : 'no rules',
+        },
         smsc: { ok: bound > 0, detail: `${bound}/${this.pool.links.length} binds up` },
         redis: { ok: redisOk, detail: redisDetail },
         accepting: { ok: !draining, detail: draining ? 'shutting down' : 'accepting binds' },
@@ -178,6 +210,7 @@ export class Gateway {
       await this.pool.stop(Math.max(100, deadline - Date.now()));
       await this.http.close();
       if (this.policy instanceof GatewayPolicy) this.policy.close();
+      this.rules?.close();
       await this.sync.stop();
       this.redis.disconnect();
       this.log.info('stopped');

@@ -44,6 +44,10 @@ program
         () => process.exit(1),
       );
     };
+    process.on('SIGHUP', () => {
+      gw.log.info('SIGHUP: reloading rules');
+      gw.reloadRules();
+    });
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });

@@ -159,6 +159,14 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   shutdown: z.strictObject({ drain_timeout_ms: ms.default(5000) }).prefault({}),
   policy: PolicySchema.prefault({}),
+  rules: z
+    .strictObject({
+      /** Directory of rule packs (*.yaml; *.test.yaml are their tests). Missing or empty: no rules. */
+      dir: z.string().default('rules'),
+      /** Reload when a file changes (SIGHUP always reloads). */
+      watch: z.boolean().default(true),
+    })
+    .prefault({}),
   audit: z
     .strictObject({
       /** One JSON line per decision: a file path, "stdout", or "off". */

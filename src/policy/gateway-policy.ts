@@ -7,6 +7,8 @@
 import type { Config } from '../config/schema.js';
 import { Command } from '../protocol/commands.js';
 import { encodePdu } from '../protocol/encode.js';
+import { encodeText } from '../protocol/text.js';
+import { Tag } from '../protocol/tlv.js';
 import { MessageView, isScanError } from '../protocol/message-view.js';
 import type { Clock } from '../session/clock.js';
 import type { PolicyStore } from '../store/policy-store.js';
@@ -16,11 +18,16 @@ import type { AccountTable } from '../upstream/accounts.js';
 import { normaliseAddress } from './address.js';
 import { compileClassifier, type Classifier } from './classify.js';
 import { partInfo } from './concat.js';
-import { messageText, partKey, Reassembler } from './reassembly.js';
+import { partKey, Reassembler } from './reassembly.js';
 import { decideLocal, decideStored, type Outcome } from './decide.js';
 import { REASONS, SPOOFING_REASONS, type ReasonCode } from './reasons.js';
 import type { SenderRegistry } from './senders.js';
 import type { Policy, SubmitContext, Verdict } from './verdict.js';
+import type { RuleSet } from '../rules/engine.js';
+import type { RuleContext } from '../rules/types.js';
+import { decideWithRulesAsync, type PipelineInput, type PipelineOutcome, type StoreReply, type StoreRequest } from '../rules/pipeline.js';
+import type { RateStore } from '../store/rates.js';
+import { messageText as wholeText } from './reassembly.js';
 
 export interface PolicyDeps {
   cfg: Config;
@@ -33,11 +40,16 @@ export interface PolicyDeps {
   clock: Clock;
   /** False until the sender registry has been loaded: everything fails closed until then. */
   isLoaded(): boolean;
+  /** The active rule set (hot-reloaded); null or empty = no rules. */
+  rules?: () => RuleSet | null;
+  /** Rate counters for rate rules. */
+  rates?: RateStore | null;
 }
 
 export interface Explained {
   action: 'forward' | 'reject';
-  reason: ReasonCode;
+  /** A policy reason code (reasons.ts) or a rule's own reason. */
+  reason: string;
   status: number;
   rule: string;
   class: string | null;
@@ -102,8 +114,9 @@ export class GatewayPolicy implements Policy {
 
   /** `text`: the whole message text (all parts); decoded on demand for single messages. */
   private evaluate(account: string, view: MessageView, text?: string): Verdict | Promise<Verdict> {
-    void text; // content rules read it (Rules issue)
     if (!this.d.isLoaded()) return this.finish(account, view, this.outcome('store_unavailable', null));
+    const rules = this.d.rules?.();
+    if (rules && rules.ruleIds.length > 0) return this.evaluateWithRules(account, view, text, rules);
     const r = this.local(account, view, null);
     if ('done' in r) return this.finish(account, view, r.done);
     const t0 = performance.now();
@@ -118,6 +131,85 @@ export class GatewayPolicy implements Policy {
         return this.finish(account, view, this.outcome(open ? 'fail_open' : 'store_unavailable', r.class));
       },
     );
+  }
+
+  /**
+   * With rules: sender authorization, rules (content, classification, rates, windows), then
+   * consent/DND; one store round trip for rate counters and consent facts together.
+   */
+  private evaluateWithRules(account: string, view: MessageView, text: string | undefined, rules: RuleSet): Verdict | Promise<Verdict> {
+    const input = this.pipelineInput(account, view, text, rules, null);
+    this.d.metrics.countSenderLookup(input.ctx.sender !== null);
+    const out = decideWithRulesAsync(input, { fetch: (req) => this.fetch(req) });
+    const settle = (o: PipelineOutcome): Verdict => {
+      rules.record(o.hits);
+      return this.finishRule(account, view, o);
+    };
+    return out instanceof Promise ? out.then(settle) : settle(out);
+  }
+
+  /** What the rules pipeline needs to know about a message (text decoded only if a rule reads it). */
+  private pipelineInput(account: string, view: MessageView, text: string | undefined, rules: RuleSet, trace: string[] | null): PipelineInput {
+    const n = this.d.cfg.policy.numbering;
+    const src = normaliseAddress(view.sourceAddr, view.sourceTon, n);
+    const dst = normaliseAddress(view.destinationAddr, view.destTon, n);
+    const sender = src.kind === 'number' || src.kind === 'alpha' ? this.d.registry.find(src) : null;
+    const accountClass = this.d.accounts.get(account)?.cfg.default_class ?? 'commercial';
+    let decoded = text;
+    const ctx: RuleContext = {
+      account,
+      src,
+      sender,
+      senderClass: sender ? (sender.class ?? accountClass) : null,
+      dst: dst.value,
+      serviceType: view.serviceType,
+      dataCoding: view.dataCoding,
+      esmClass: view.esmClass,
+      tlv: (tag) => view.tlv(tag),
+      get text() {
+        return (decoded ??= wholeText([view]));
+      },
+      now: this.d.clock.now(),
+    };
+    return {
+      ctx,
+      dst,
+      accountClass,
+      messageClass: this.classifier.messageClass(view),
+      category: this.classifier.category(view),
+      rules,
+      failOpen: this.d.cfg.policy.fail_open_classes,
+      statusOf: (reason) => this.d.cfg.policy.statuses[reason] ?? REASONS[reason].status,
+      trace,
+    };
+  }
+
+  /** Counters and consent facts in one round trip (concurrent calls, one per hash-slot group). */
+  private fetch(req: StoreRequest): Promise<StoreReply> {
+    const t0 = performance.now();
+    const counters = req.needs.length > 0 && this.d.rates ? this.d.rates.bump(req.needs) : Promise.resolve(new Map<string, number>());
+    const facts = req.query ? this.d.store.check(req.query) : Promise.resolve(null);
+    return Promise.all([counters, facts]).then(
+      ([c, f]) => {
+        this.redisCheck.observe((performance.now() - t0) / 1000);
+        return { counters: c, facts: f };
+      },
+      (err) => {
+        this.d.metrics.redisErrors.inc({ op: 'policy_check' });
+        throw err;
+      },
+    );
+  }
+
+  /** A pipeline outcome as a verdict, counted and audited like every other decision. */
+  private finishRule(account: string, view: MessageView, o: PipelineOutcome): Verdict {
+    if (o.reason in REASONS && o.rule.startsWith('policy/')) {
+      return this.finish(account, view, { action: o.action === 'reject' ? 'reject' : 'forward', reason: o.reason as ReasonCode, class: o.class, trace: null });
+    }
+    const v: Verdict =
+      o.action === 'reject' ? { action: 'reject', status: o.status, reason: o.reason, rule: o.rule } : { action: 'forward', reason: o.reason };
+    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class);
+    return v;
   }
 
   private outcome(reason: ReasonCode, cls: Outcome['class'], trace: string[] | null = null): Outcome {
@@ -146,18 +238,22 @@ export class GatewayPolicy implements Policy {
   private finish(account: string, view: MessageView, o: Outcome): Verdict {
     const v = this.verdicts.get(o.reason)!;
     if (SPOOFING_REASONS.has(o.reason)) this.d.metrics.spoofing.inc({ account, reason: o.reason });
+    this.audit(account, view, v.action, o.reason, ruleOf(o.reason), v.action === 'reject' ? v.status : 0, o.class);
+    return v;
+  }
+
+  private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null): void {
     this.d.audit?.write({
       account,
-      decision: v.action,
-      reason: o.reason,
-      rule: ruleOf(o.reason),
-      status: v.action === 'reject' ? v.status : 0,
-      class: o.class,
+      decision,
+      reason,
+      rule,
+      status,
+      class: cls,
       src: view.sourceAddr,
       dst: maskMsisdn(view.destinationAddr),
       seq: view.sequence,
     });
-    return v;
   }
 
   /** Flushes the audit trail (shutdown). */
@@ -168,6 +264,7 @@ export class GatewayPolicy implements Policy {
 
   /** What would happen to this message, and why — the same path as live traffic, nothing sent. */
   async explain(m: ExplainInput): Promise<Explained> {
+    const body = encodeText(m.text ?? '');
     const pdu = encodePdu(
       Command.submit_sm,
       0,
@@ -180,13 +277,33 @@ export class GatewayPolicy implements Policy {
         dest_addr_ton: m.dest_addr_ton ?? 1,
         dest_addr_npi: 1,
         destination_addr: m.destination_addr,
-        short_message: Buffer.from(m.text ?? '', 'utf8').subarray(0, 254),
+        data_coding: body.dataCoding,
       },
-      Object.entries(m.tlvs ?? {}).map(([tag, value]) => ({ tag: Number(tag), value: Buffer.from(value, 'latin1') })),
+      [
+        // The whole text, however long, so content rules see all of it.
+        { tag: Tag.message_payload, value: body.bytes },
+        ...Object.entries(m.tlvs ?? {}).map(([tag, value]) => ({ tag: Number(tag), value: Buffer.from(value, 'latin1') })),
+      ],
     );
     const view = MessageView.parse(pdu);
     if (isScanError(view)) throw new Error(`${view.field}: ${view.reason}`);
     const trace: string[] = [];
+    const rules = this.d.rules?.();
+    if (this.d.isLoaded() && rules && rules.ruleIds.length > 0) {
+      // The live pipeline, without counting, auditing or bumping rate counters (they read 0).
+      const o = await decideWithRulesAsync(this.pipelineInput(m.account, view, m.text, rules, trace), {
+        fetch: (req) => (req.query ? this.d.store.check(req.query) : Promise.resolve(null)).then((facts) => ({ counters: new Map(), facts })),
+      });
+      return {
+        action: o.action === 'reject' ? 'reject' : 'forward',
+        reason: o.reason,
+        status: o.status,
+        rule: o.rule,
+        class: o.class,
+        explanation: o.reason in REASONS ? REASONS[o.reason as ReasonCode].text : `rule ${o.rule}: ${o.reason}`,
+        trace: o.trace ?? trace,
+      };
+    }
     let o: Outcome;
     if (!this.d.isLoaded()) o = this.outcome('store_unavailable', null, trace);
     else {

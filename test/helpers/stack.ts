@@ -3,6 +3,8 @@
  * the real Redis on 127.0.0.1:6379 under a key prefix of its own. Ports are ephemeral.
  */
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { ConfigSchema, type Config } from '../../src/config/schema.js';
 import { Gateway, type GatewayOptions } from '../../src/gateway.js';
@@ -68,6 +70,8 @@ export async function startGateway(smscPort: number, over: GatewayOverrides = {}
     // The relay tests run with policy off (forward everything); policy tests turn it on.
     policy: { enabled: false },
     audit: { destination: 'off' },
+    // No rule packs unless a test points at some (the repository's rules/ would load by default).
+    rules: { dir: join(tmpdir(), 'smppguard-no-rules'), watch: false },
     shutdown: { drain_timeout_ms: 1000 },
   };
   const cfg = ConfigSchema.parse(raw);
