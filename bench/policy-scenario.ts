@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -15,10 +16,13 @@ import { senderValue } from './policy-data.js';
 import type { LoadOptions } from './loadgen.js';
 
 export const POLICY_PREFIX = 'bench:pd:';
-/** Load generator destinations: 86139 + 6 digits, 100k of them, each with consent. */
+/**
+ * Load generator destinations: 86139 + 6 digits, 1M of them, each with consent — enough that the
+ * cn-miit frequency caps (15/min, 50/day per recipient) are not what scenario (d) measures.
+ */
 const DEST_PREFIX = '86139';
 const DEST_DIGITS = 6;
-const DEST_COUNT = 100_000;
+const DEST_COUNT = 1_000_000;
 
 export const policyLoad: Partial<LoadOptions> = {
   sourceAddr: senderValue(0),
@@ -28,9 +32,31 @@ export const policyLoad: Partial<LoadOptions> = {
   destCount: DEST_COUNT,
 };
 
+/** Scenario (d): the same data with the cn-miit pack; messages carry a registered signature and an opt-out hint. */
+export const rulesLoad: Partial<LoadOptions> = {
+  ...policyLoad,
+  dataCoding: 8,
+  text: '【BENCH】本周会员日全场8折，详情见官网。回T退订',
+};
+
+/** Only cn-miit.yaml (with the lists and templates it reads) is active in scenario (d). */
+const CN_RULES_DIR = join(tmpdir(), `smppguard-bench-cn-miit-${process.pid}`);
+
+export function prepareCnPack(root: string): Promise<void> {
+  rmSync(CN_RULES_DIR, { recursive: true, force: true });
+  mkdirSync(CN_RULES_DIR, { recursive: true });
+  copyFileSync(join(root, 'rules/cn-miit.yaml'), join(CN_RULES_DIR, 'cn-miit.yaml'));
+  for (const sub of ['lists', 'templates']) {
+    if (existsSync(join(root, 'rules', sub))) cpSync(join(root, 'rules', sub), join(CN_RULES_DIR, sub), { recursive: true });
+  }
+  return Promise.resolve();
+}
+
 export const policyGateway = {
   redis: { key_prefix: POLICY_PREFIX },
   policy: { enabled: true },
+  // Policy only: no rule packs (scenario d adds them).
+  rules: { dir: join(tmpdir(), 'smppguard-bench-no-rules') },
   audit: { destination: join(tmpdir(), `smppguard-bench-audit-${process.pid}.log`) },
 };
 
@@ -39,7 +65,7 @@ export async function preparePolicyData(root: string, log: (s: string) => void):
   const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, commandTimeout: 60_000 });
   await redis.connect();
   const keys = new Keys(POLICY_PREFIX);
-  const marker = `${POLICY_PREFIX}bench-ready`;
+  const marker = `${POLICY_PREFIX}bench-ready-v2`;
   try {
     if ((await redis.get(marker)) === '1') {
       log(`policy data: reusing ${POLICY_PREFIX}* (10M DND, 1M consent, 10k senders, ${DEST_COUNT} loadgen consents)`);
@@ -68,3 +94,5 @@ export async function preparePolicyData(root: string, log: (s: string) => void):
     redis.disconnect();
   }
 }
+
+export const rulesGateway = { ...policyGateway, rules: { dir: CN_RULES_DIR, watch: false } };

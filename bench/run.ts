@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { hashPassword } from '../src/upstream/password.js';
 import type { LoadOptions, LoadResult } from './loadgen.js';
-import { policyGateway, policyLoad, preparePolicyData } from './policy-scenario.js';
+import { policyGateway, policyLoad, preparePolicyData, prepareCnPack, rulesGateway, rulesLoad } from './policy-scenario.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -56,7 +56,16 @@ export const SCENARIOS: Scenario[] = [
     loadgen: policyLoad,
     prepare: () => preparePolicyData(ROOT, (l) => console.log(l)),
   },
-  //        { id: 'd', label: 'gateway, rules on', gateway: { rules: { … } } },
+  {
+    id: 'd',
+    label: 'loadgen → gateway → simulator, policy on + rules/cn-miit.yaml',
+    gateway: rulesGateway,
+    loadgen: rulesLoad,
+    prepare: async () => {
+      await preparePolicyData(ROOT, (l) => console.log(l));
+      await prepareCnPack(ROOT);
+    },
+  },
 ];
 
 const BASELINE = 'a';

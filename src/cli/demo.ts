@@ -27,6 +27,7 @@ interface DemoFlags {
   config: string;
   count: number;
   forever?: boolean;
+  withRules?: boolean;
 }
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -91,6 +92,8 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   // Demo data lives under its own prefix and is removed at the end.
   cfg.redis.key_prefix = `${cfg.redis.key_prefix}demo:${process.pid}:`;
   cfg.audit.destination = 'off';
+  // The policy demo runs without rule packs unless asked: their quiet hours would make it depend on the time of day.
+  if (!f.withRules) cfg.rules.dir = join(tmpdir(), 'smppguard-demo-no-rules');
   cfg.listen = { host: '127.0.0.1', port: 0 };
   cfg.http = { host: '127.0.0.1', port: 0 };
   cfg.downstream.smscs = cfg.downstream.smscs.slice(0, 1).map((s) => ({ ...s, host: '127.0.0.1', port: sim.port }));
@@ -200,6 +203,7 @@ export function registerDemo(program: Program): void {
     .option('-c, --config <file>', 'configuration to start from', 'config/gateway.yaml')
     .option('-n, --count <n>', 'messages to send', (v) => Number(v), 5)
     .option('--forever', 'keep sending one message a second until Ctrl-C')
+    .option('--with-rules', 'also load the rule packs in rules/ (results then depend on the time of day: quiet hours)')
     .action(async (f: DemoFlags) => {
       process.exitCode = await runDemo(f);
     });
