@@ -67,9 +67,20 @@ interface Planned {
   ttlMs: number;
 }
 
+interface PendingBump {
+  plans: Planned[];
+  resolve(values: Map<string, number>): void;
+  reject(err: unknown): void;
+}
+
+/** Most counters one batched script call carries. */
+const MAX_BATCH_KEYS = 2048;
+
 export class RateStore {
   private readonly clock: Pick<Clock, 'now'>;
   private readonly slackMs: number;
+  private pending: PendingBump[] = [];
+  private flushScheduled = false;
 
   constructor(
     readonly redis: Redis,
@@ -95,17 +106,16 @@ export class RateStore {
    * need.key. A key listed twice (two rules sharing a counter) is bumped once. Rejects when Redis
    * does not answer within the client's command timeout.
    */
-  async bump(needs: readonly RateNeed[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    if (needs.length === 0) return out;
+  bump(needs: readonly RateNeed[]): Promise<Map<string, number>> {
+    if (needs.length === 0) return Promise.resolve(new Map());
     const now = this.clock.now();
-    const slots = new Map<string, Planned[]>();
+    const plans: Planned[] = [];
     const seen = new Set<string>();
     for (const need of needs) {
       if (seen.has(need.key)) continue;
       seen.add(need.key);
       if (!Number.isFinite(need.windowMs) || need.windowMs < 1) {
-        throw new RangeError(`rate counter ${need.key}: windowMs must be a positive number, got ${need.windowMs}`);
+        return Promise.reject(new RangeError(`rate counter ${need.key}: windowMs must be a positive number, got ${need.windowMs}`));
       }
       const windowEnd = (Math.floor(now / need.windowMs) + 1) * need.windowMs;
       const redisKey = this.keyFor(need, now);
@@ -115,7 +125,66 @@ export class RateStore {
         op: need.kind === 'count' ? 'c' : need.member === undefined ? 'r' : 'd',
         ttlMs: Math.max(1, Math.ceil(windowEnd - now + this.slackMs)),
       };
-      const tag = hashTagOf(redisKey);
+      plans.push(plan);
+    }
+    if ((this.redis as { isCluster?: boolean }).isCluster) return this.bumpBySlot(plans);
+    // One Redis: every counter of every message of this event-loop turn goes in one script call.
+    return new Promise((resolve, reject) => {
+      this.pending.push({ plans, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    let batch: PendingBump[] = [];
+    let keys = 0;
+    for (const p of this.pending) {
+      if (keys + p.plans.length > MAX_BATCH_KEYS && batch.length > 0) {
+        this.runBatch(batch);
+        batch = [];
+        keys = 0;
+      }
+      batch.push(p);
+      keys += p.plans.length;
+    }
+    this.pending = [];
+    if (batch.length > 0) this.runBatch(batch);
+  }
+
+  private runBatch(batch: PendingBump[]): void {
+    const keys: string[] = [];
+    const args: (string | number)[] = [];
+    for (const { plans } of batch) {
+      for (const p of plans) {
+        keys.push(p.redisKey);
+        args.push(p.op, p.ttlMs, p.op === 'd' ? p.need.member! : '');
+      }
+    }
+    (this.redis as ScriptClient).sgRateBump(keys.length, ...keys, ...args).then(
+      (values) => {
+        let i = 0;
+        for (const b of batch) {
+          const out = new Map<string, number>();
+          for (const p of b.plans) out.set(p.need.key, Number(values[i++]));
+          b.resolve(out);
+        }
+      },
+      (err) => {
+        for (const b of batch) b.reject(err);
+      },
+    );
+  }
+
+  /** Redis Cluster: one script call per hash slot, concurrently. */
+  private async bumpBySlot(plans: Planned[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const slots = new Map<string, Planned[]>();
+    for (const plan of plans) {
+      const tag = hashTagOf(plan.redisKey);
       const group = slots.get(tag);
       if (group) group.push(plan);
       else slots.set(tag, [plan]);

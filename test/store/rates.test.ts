@@ -116,7 +116,7 @@ describe('RateStore', () => {
     expect(await redis.pttl(store.keyFor(count))).toBeLessThanOrEqual(countTtl);
   });
 
-  it('makes one script call per hash slot: every window of one entity shares a slot', async () => {
+  it('keys every window of one entity into one slot, and sends all counters of a turn in one call on one Redis', async () => {
     const store = new RateStore(redis, PREFIX, { clock: fakeClock() });
     const msisdn = '8613800000005';
     const same = [perMinute(msisdn), perDay(msisdn), { key: `rate:recipient:${msisdn}:3600`, windowMs: 3_600_000, kind: 'count' as const }];
@@ -127,10 +127,11 @@ describe('RateStore', () => {
     expect(one.names.filter((n) => n !== 'evalsha' && n !== 'eval')).toEqual([]);
     expect([...one.value.values()]).toEqual([1, 1, 1]);
 
-    // Three entities: three slots, three calls (concurrent), each value still right.
+    // Three entities (three slots on a cluster): still one call on a single Redis, each value right.
     const mixed = [...same, distinctRecipients('1069005', msisdn), { key: 'rate:account:acme:60', windowMs: MIN, kind: 'count' as const }];
     const three = await scriptCalls(() => store.bump(mixed));
-    expect(three.calls).toBe(3);
+    expect(new Set(mixed.map((n) => hashTagOf(store.keyFor(n)))).size).toBe(3);
+    expect(three.calls).toBe(1);
     expect(Object.fromEntries(three.value)).toEqual({
       [`rate:recipient:${msisdn}:60`]: 2,
       [`rate:recipient:${msisdn}:86400`]: 2,
@@ -138,6 +139,14 @@ describe('RateStore', () => {
       'rate:sender-recipients:1069005:3600': 1,
       'rate:account:acme:60': 1,
     });
+  });
+
+  it('batches the counters of several messages of one turn into one call, each message getting its own values', async () => {
+    const store = new RateStore(redis, PREFIX, { clock: fakeClock() });
+    const need = perMinute('8613800000016');
+    const both = await scriptCalls(() => Promise.all([store.bump([need]), store.bump([need])]));
+    expect(both.calls).toBe(1);
+    expect(both.value.map((m) => m.get(need.key))).toEqual([1, 2]);
   });
 
   it('bumps a counter listed twice only once, and does nothing for no needs', async () => {
