@@ -13,7 +13,6 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,7 @@ import { stringify as toYaml } from 'yaml';
 import { hashPassword } from '../src/upstream/password.js';
 import type { LoadOptions, LoadResult } from './loadgen.js';
 import { policyGateway, policyLoad, preparePolicyData, prepareCnPack, rulesGateway, rulesLoad } from './policy-scenario.js';
+import { freePort } from '../src/sim/free-port.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -189,16 +189,6 @@ async function stopChild(cp: ChildProcess, ms = 5000): Promise<void> {
   clearTimeout(t);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function lines(stream: NodeJS.ReadableStream, fn: (line: string) => void): void {
   let buf = '';

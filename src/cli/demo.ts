@@ -6,7 +6,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command as Program } from 'commander';
@@ -22,6 +21,7 @@ import { GatewayPolicy } from '../policy/gateway-policy.js';
 import { normaliseMsisdn } from '../policy/address.js';
 import { senderId } from '../policy/senders.js';
 import { decodeText } from '../protocol/text.js';
+import { freePort } from '../sim/free-port.js';
 
 interface DemoFlags {
   config: string;
@@ -45,16 +45,6 @@ async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** The configured Redis if it answers, else a private redis-server; null when neither is possible. */
 async function ensureRedis(url: string): Promise<{ url: string; child: ChildProcess | null } | null> {
