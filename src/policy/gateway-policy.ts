@@ -155,22 +155,7 @@ export class GatewayPolicy implements Policy {
     const dst = normaliseAddress(view.destinationAddr, view.destTon, n);
     const sender = src.kind === 'number' || src.kind === 'alpha' ? this.d.registry.find(src) : null;
     const accountClass = this.d.accounts.get(account)?.cfg.default_class ?? 'commercial';
-    let decoded = text;
-    const ctx: RuleContext = {
-      account,
-      src,
-      sender,
-      senderClass: sender ? (sender.class ?? accountClass) : null,
-      dst: dst.value,
-      serviceType: view.serviceType,
-      dataCoding: view.dataCoding,
-      esmClass: view.esmClass,
-      tlv: (tag) => view.tlv(tag),
-      get text() {
-        return (decoded ??= wholeText([view]));
-      },
-      now: this.d.clock.now(),
-    };
+    const ctx = new ViewContext(account, src, sender, sender ? (sender.class ?? accountClass) : null, dst.value, view, text, this.d.clock.now());
     return {
       ctx,
       dst,
@@ -179,10 +164,13 @@ export class GatewayPolicy implements Policy {
       category: this.classifier.category(view),
       rules,
       failOpen: this.d.cfg.policy.fail_open_classes,
-      statusOf: (reason) => this.d.cfg.policy.statuses[reason] ?? REASONS[reason].status,
+      statusOf: this.statusOf,
       trace,
     };
   }
+
+  /** Status per policy reason (config policy.statuses, else the catalogue's); one function, not one per message. */
+  private readonly statusOf = (reason: ReasonCode): number => this.d.cfg.policy.statuses[reason] ?? REASONS[reason].status;
 
   /** Counters and consent facts in one round trip (concurrent calls, one per hash-slot group). */
   private fetch(req: StoreRequest): Promise<StoreReply> {
@@ -329,6 +317,38 @@ export class GatewayPolicy implements Policy {
       explanation: REASONS[o.reason].text,
       trace: o.trace ?? trace,
     };
+  }
+}
+
+/** The rules' view of one message; the text is decoded on first read (only if a rule reads it). */
+class ViewContext implements RuleContext {
+  readonly serviceType: string;
+  readonly dataCoding: number;
+  readonly esmClass: number;
+  private decoded: string | undefined;
+
+  constructor(
+    readonly account: string,
+    readonly src: RuleContext['src'],
+    readonly sender: RuleContext['sender'],
+    readonly senderClass: RuleContext['senderClass'],
+    readonly dst: string,
+    private readonly view: MessageView,
+    text: string | undefined,
+    readonly now: number,
+  ) {
+    this.serviceType = view.serviceType;
+    this.dataCoding = view.dataCoding;
+    this.esmClass = view.esmClass;
+    this.decoded = text;
+  }
+
+  tlv(tag: number): Buffer | undefined {
+    return this.view.tlv(tag);
+  }
+
+  get text(): string {
+    return (this.decoded ??= wholeText([this.view]));
   }
 }
 

@@ -214,6 +214,25 @@ function compileAction(s: Scope, a: import('./schema.js').ActionSpec, path: Yaml
 
 const ALWAYS: Cond = () => true;
 
+/**
+ * A condition that reads nothing but the message text (normalised forms, domains, signature): its
+ * result is kept with the text's facts, so it runs once per distinct text, not per rule walk.
+ */
+function textOnly(c: Cond): Cond {
+  return (f) => f.text.test(c, f);
+}
+
+/** Registered signatures folded like the text's signature, kept per signatures array. */
+const foldedSignatures = new WeakMap<readonly string[], { src: string[]; folded: string[] }>();
+
+function foldedSignaturesOf(registered: readonly string[]): readonly string[] {
+  const hit = foldedSignatures.get(registered);
+  if (hit !== undefined && hit.src.length === registered.length && hit.src.every((v, i) => v === registered[i])) return hit.folded;
+  const folded = registered.map((r) => foldChars(r).trim());
+  foldedSignatures.set(registered, { src: [...registered], folded });
+  return folded;
+}
+
 function combine(parts: Part[]): Cond {
   parts.sort((a, b) => a.cost - b.cost);
   const conds = parts.map((p) => p.cond);
@@ -307,21 +326,22 @@ function compileParts(s: Scope, m: MatchSpec, path: YamlPath, top: boolean): Par
   if (m.time) add(2, timeCond(s, m.time));
   if (m.signature) {
     const want = m.signature;
-    if (want === 'present') add(2, (f) => f.signature !== null);
-    else if (want === 'absent') add(2, (f) => f.signature === null);
+    if (want === 'present') add(2, textOnly((f) => f.signature !== null));
+    else if (want === 'absent') add(2, textOnly((f) => f.signature === null));
     else
       add(2, (f) => {
         const sig = f.signature;
         if (sig === null) return false;
-        const registered = f.ctx.sender?.signatures ?? [];
-        for (const r of registered) if (foldChars(r).trim() === sig) return false;
+        const registered = f.ctx.sender?.signatures;
+        if (registered === undefined || registered.length === 0) return true;
+        for (const r of foldedSignaturesOf(registered)) if (r === sig) return false;
         return true;
       });
   }
   if (m.opt_out_hint) {
     const hints = s.optOut;
     const present = m.opt_out_hint === 'present';
-    add(3, (f) => hints.any(f.norm) === present);
+    add(3, textOnly((f) => hints.any(f.norm) === present));
   }
   if (m.text) for (const p of textParts(s, m.text, at('text'))) parts.push(p);
   if (m.urls) for (const p of urlParts(s, m.urls, at('urls'))) parts.push(p);
@@ -421,21 +441,21 @@ function textParts(s: Scope, t: NonNullable<MatchSpec['text']>, path: YamlPath):
   const parts: Part[] = [];
   if (t.contains_any) {
     const k = keywords(s, t.contains_any, [...path, 'contains_any']);
-    if (k) parts.push({ cost: 3, cond: (f) => k.any(f.norm) });
+    if (k) parts.push({ cost: 3, cond: textOnly((f) => k.any(f.norm)) });
   }
   if (t.contains_all) {
     const k = keywords(s, t.contains_all, [...path, 'contains_all']);
-    if (k) parts.push({ cost: 3, cond: (f) => k.all(f.norm) });
+    if (k) parts.push({ cost: 3, cond: textOnly((f) => k.all(f.norm)) });
   }
   if (t.list) {
     const k = listKeywords(s, t.list, [...path, 'list']);
-    if (k) parts.push({ cost: 3, cond: (f) => k.any(f.norm) });
+    if (k) parts.push({ cost: 3, cond: textOnly((f) => k.any(f.norm)) });
   }
   if (t.regex !== undefined) {
     const re = compileRegex(s, t.regex, t.flags ?? '', [...path, 'regex']);
     if (re) {
       const onNorm = t.normalised === true;
-      parts.push({ cost: 3, cond: onNorm ? (f) => re.test(f.norm.plain) : (f) => re.test(f.ctx.text) });
+      parts.push({ cost: 3, cond: textOnly(onNorm ? (f) => re.test(f.norm.plain) : (f) => re.test(f.text.text)) });
     }
   } else if (t.flags !== undefined || t.normalised !== undefined) {
     err(s, path, 'flags and normalised apply to regex, and no regex is given');
@@ -497,15 +517,15 @@ function urlParts(s: Scope, u: NonNullable<MatchSpec['urls']>, path: YamlPath): 
   const parts: Part[] = [];
   if (u.present !== undefined) {
     const want = u.present;
-    parts.push({ cost: 3, cond: (f) => f.domains.length > 0 === want });
+    parts.push({ cost: 3, cond: textOnly((f) => f.domains.length > 0 === want) });
   }
   if (u.domains_in !== undefined) {
     const set = domainSet(s, u.domains_in, [...path, 'domains_in']);
-    if (set) parts.push({ cost: 3, cond: (f) => f.domains.some((d) => set.has(d)) });
+    if (set) parts.push({ cost: 3, cond: textOnly((f) => f.domains.some((d) => set.has(d))) });
   }
   if (u.domains_not_in !== undefined) {
     const set = domainSet(s, u.domains_not_in, [...path, 'domains_not_in']);
-    if (set) parts.push({ cost: 3, cond: (f) => f.domains.some((d) => !set.has(d)) });
+    if (set) parts.push({ cost: 3, cond: textOnly((f) => f.domains.some((d) => !set.has(d))) });
   }
   return parts;
 }

@@ -105,13 +105,15 @@ function contentHashOf(s: string): string {
   return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
 }
 
-/** What the text-based conditions look at, computed on first use, shared by rateNeeds and evaluate. */
-class TextFacts {
+/** What the text-based conditions look at, computed on first use; a pure function of the text. */
+export class TextFacts {
   private foldedText: string | null = null;
   private normText: NormalText | null = null;
   private domainList: string[] | null = null;
   private sig: string | null | undefined = undefined;
   private hash: string | null = null;
+  /** Results of conditions that read the text only (keyed by the compiled condition). */
+  private memo: Map<Cond, boolean> | null = null;
 
   constructor(readonly text: string) {}
 
@@ -139,54 +141,104 @@ class TextFacts {
   get contentHash(): string {
     return (this.hash ??= contentHashOf(this.norm.plain));
   }
+
+  /** `cond` (which reads nothing but the text) for this text, computed once. */
+  test(cond: Cond, f: Facts): boolean {
+    let m = this.memo;
+    if (m === null) m = this.memo = new Map();
+    let v = m.get(cond);
+    if (v === undefined) {
+      v = cond(f);
+      m.set(cond, v);
+    }
+    return v;
+  }
 }
 
-/** One TextFacts per message context (rateNeeds and evaluate see the same object). */
-const textFacts = new WeakMap<RuleContext, TextFacts>();
+/** Distinct texts whose TextFacts are kept (bulk traffic repeats the same text to many numbers). */
+const TEXT_CACHE_ENTRIES = 512;
+/** Longer texts are not kept across messages. */
+const TEXT_CACHE_MAX_CHARS = 2048;
 
-function textFactsOf(ctx: RuleContext): TextFacts {
-  let t = textFacts.get(ctx);
-  if (t === undefined || t.text !== ctx.text) {
-    t = new TextFacts(ctx.text);
-    textFacts.set(ctx, t);
+/** Recent texts' facts, oldest first (bounded; per rule set, so a reload starts afresh). */
+export class TextCache {
+  private readonly map = new Map<string, TextFacts>();
+
+  of(text: string): TextFacts {
+    const map = this.map;
+    let t = map.get(text);
+    if (t !== undefined) return t;
+    t = new TextFacts(text);
+    if (text.length <= TEXT_CACHE_MAX_CHARS) {
+      if (map.size >= TEXT_CACHE_ENTRIES) map.delete(map.keys().next().value!);
+      map.set(text, t);
+    }
+    return t;
   }
-  return t;
 }
 
 /** What one message's conditions look at, derived on first use. */
 export class Facts {
   state: RuleState;
-  private readonly t: TextFacts;
+  private t: TextFacts | null = null;
+  /** Rate keys by rule index, built once per message (rateNeeds and evaluate share them). */
+  keys: (string | undefined)[] | null = null;
+  private subjectCR: string | null = null;
+  /** A tag has changed `state` since it was last the initial one. */
+  private tagged = false;
 
   constructor(
     readonly ctx: RuleContext,
-    initial: RuleState,
-    readonly counters: ReadonlyMap<string, number> | null,
+    readonly initial: RuleState,
+    private readonly cache: TextCache | null = null,
   ) {
     this.state = { class: initial.class, category: initial.category, labels: initial.labels };
-    this.t = textFactsOf(ctx);
+  }
+
+  /** The message's text facts (the text is read only when a condition needs it). */
+  get text(): TextFacts {
+    let t = this.t;
+    if (t === null) {
+      const text = this.ctx.text;
+      t = this.t = this.cache ? this.cache.of(text) : new TextFacts(text);
+    }
+    return t;
   }
 
   /** The text normalised for keyword matching (normalise.ts). */
   get norm(): NormalText {
-    return this.t.norm;
+    return this.text.norm;
   }
 
   /** Domains of the URLs in the text. */
   get domains(): readonly string[] {
-    return this.t.domains;
+    return this.text.domains;
   }
 
   /** The 【brand】 at the start (or else the end) of the text, folded (case, width); null if none. */
   get signature(): string | null {
-    return this.t.signature;
+    return this.text.signature;
   }
 
   get contentHash(): string {
-    return this.t.contentHash;
+    return this.text.contentHash;
+  }
+
+  /** "<dst>:<content hash>", built once per message. */
+  get contentRecipient(): string {
+    return (this.subjectCR ??= `${this.ctx.dst}:${this.contentHash}`);
+  }
+
+  /** Back to the initial state (evaluate after rateNeeds on the same facts). */
+  reset(): void {
+    if (!this.tagged) return;
+    const i = this.initial;
+    this.state = { class: i.class, category: i.category, labels: i.labels };
+    this.tagged = false;
   }
 
   apply(a: Extract<RuleAction, { kind: 'tag' }>): void {
+    this.tagged = true;
     const s = this.state;
     this.state = {
       class: a.class ?? s.class,
@@ -196,31 +248,33 @@ export class Facts {
   }
 }
 
-export function rateKey(r: RateRule, f: Facts): string {
-  const c = f.ctx;
-  let subject: string;
-  switch (r.per) {
-    case 'sender':
-      subject = c.src.value;
-      break;
-    case 'recipient':
-      subject = c.dst;
-      break;
-    case 'account':
-      subject = c.account;
-      break;
-    case 'sender_recipient':
-      subject = `${c.src.value}:${c.dst}`;
-      break;
-    case 'content_recipient':
-      subject = `${c.dst}:${f.contentHash}`;
-      break;
-  }
-  return `rate:${r.per}:${subject}:${r.windowMs / 1000}${r.distinct ? ':distinct' : ''}`;
+/** The parts of a rate key that do not depend on the message. */
+function keyParts(r: RateRule): { head: string; tail: string } {
+  return { head: `rate:${r.per}:`, tail: `:${r.windowMs / 1000}${r.distinct ? ':distinct' : ''}` };
 }
 
-function rateNeed(r: RateRule, f: Facts): RateNeed {
-  const key = rateKey(r, f);
+function subjectOf(per: RatePer, f: Facts): string {
+  const c = f.ctx;
+  switch (per) {
+    case 'sender':
+      return c.src.value;
+    case 'recipient':
+      return c.dst;
+    case 'account':
+      return c.account;
+    case 'sender_recipient':
+      return `${c.src.value}:${c.dst}`;
+    case 'content_recipient':
+      return f.contentRecipient;
+  }
+}
+
+export function rateKey(r: RateRule, f: Facts): string {
+  const { head, tail } = keyParts(r);
+  return head + subjectOf(r.per, f) + tail;
+}
+
+function rateNeed(r: RateRule, key: string, f: Facts): RateNeed {
   return r.distinct ? { key, windowMs: r.windowMs, kind: 'distinct', member: f.ctx.dst } : { key, windowMs: r.windowMs, kind: 'count' };
 }
 
@@ -240,6 +294,10 @@ export function describeAction(a: RuleAction): string {
 export class RuleSet implements CompiledRuleSet {
   readonly ruleIds: readonly string[];
   private readonly byId: Map<string, CompiledRule>;
+  /** Per rule: the fixed head and tail of its rate key (null: no rate). */
+  private readonly keyHeads: (string | null)[];
+  private readonly keyTails: (string | null)[];
+  private readonly texts = new TextCache();
 
   constructor(
     readonly rules: readonly CompiledRule[],
@@ -249,6 +307,8 @@ export class RuleSet implements CompiledRuleSet {
   ) {
     this.ruleIds = rules.map((r) => r.id);
     this.byId = new Map(rules.map((r) => [r.id, r]));
+    this.keyHeads = rules.map((r) => (r.rate ? keyParts(r.rate).head : null));
+    this.keyTails = rules.map((r) => (r.rate ? keyParts(r.rate).tail : null));
   }
 
   static empty(counts = new RuleCounts()): RuleSet {
@@ -259,19 +319,41 @@ export class RuleSet implements CompiledRuleSet {
     return this.byId.get(id);
   }
 
+  /** One message's facts, for needsOf() then decide() (text facts shared with recent identical texts). */
+  facts(ctx: RuleContext, initial: RuleState): Facts {
+    return new Facts(ctx, initial, this.texts);
+  }
+
+  /** The rate key of rule `i` (which has a rate) for this message, built once per message. */
+  private keyOf(i: number, r: RateRule, f: Facts): string {
+    let keys = f.keys;
+    if (keys === null) keys = f.keys = new Array<string | undefined>(this.rules.length);
+    let k = keys[i];
+    if (k === undefined) k = keys[i] = this.keyHeads[i]! + subjectOf(r.per, f) + this.keyTails[i]!;
+    return k;
+  }
+
   /**
    * The counters this message touches: those of rate rules whose other conditions hold, walking the
    * rules as evaluate() would (tags applied) and stopping at the first enforce-mode
    * forward/reject/queue rule that has no rate. A tag rule with a rate is not applied here.
    */
   rateNeeds(ctx: RuleContext, initial: RuleState): RateNeed[] {
-    const f = new Facts(ctx, initial, null);
+    return this.needsOf(this.facts(ctx, initial));
+  }
+
+  /** rateNeeds() on facts from facts() (leaves them in their initial state for decide()). */
+  needsOf(f: Facts): RateNeed[] {
     const needs: RateNeed[] = [];
-    for (const r of this.rules) {
+    const rules = this.rules;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i]!;
       if (!r.cond(f)) continue;
       if (r.rate !== null) {
-        const need = rateNeed(r.rate, f);
-        if (!needs.some((n) => n.key === need.key)) needs.push(need);
+        const key = this.keyOf(i, r.rate, f);
+        let dup = false;
+        for (const n of needs) if (n.key === key) dup = true;
+        if (!dup) needs.push(rateNeed(r.rate, key, f));
         continue;
       }
       if (r.mode === 'monitor') continue;
@@ -284,7 +366,9 @@ export class RuleSet implements CompiledRuleSet {
   /** The counter one rule reads for this message (null: not a rate rule). */
   rateNeedOf(ruleId: string, ctx: RuleContext, initial: RuleState): RateNeed | null {
     const r = this.byId.get(ruleId);
-    return r?.rate ? rateNeed(r.rate, new Facts(ctx, initial, null)) : null;
+    if (!r?.rate) return null;
+    const f = this.facts(ctx, initial);
+    return rateNeed(r.rate, this.keyOf(this.rules.indexOf(r), r.rate, f), f);
   }
 
   /**
@@ -292,13 +376,20 @@ export class RuleSet implements CompiledRuleSet {
    * exceeds max; a counter missing from `counters` reads 0. Pure: call record() to count the hits.
    */
   evaluate(ctx: RuleContext, initial: RuleState, counters: ReadonlyMap<string, number>, trace: string[] | null = null): RuleOutcome {
-    const f = new Facts(ctx, initial, counters);
+    return this.decide(this.facts(ctx, initial), counters, trace);
+  }
+
+  /** evaluate() on facts from facts() (after needsOf(), whose rate keys it reuses). */
+  decide(f: Facts, counters: ReadonlyMap<string, number>, trace: string[] | null = null): RuleOutcome {
+    f.reset();
     const hits: RuleHit[] = [];
     let final: RuleHit | null = null;
-    for (const r of this.rules) {
+    const rules = this.rules;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i]!;
       if (!r.cond(f)) continue;
       if (r.rate !== null) {
-        const n = counters.get(rateKey(r.rate, f)) ?? 0;
+        const n = counters.get(this.keyOf(i, r.rate, f)) ?? 0;
         if (n <= r.rate.max) continue;
         trace?.push(`rule ${r.id}: rate ${n} > ${r.rate.max} per ${r.rate.windowMs / 1000}s`);
       }

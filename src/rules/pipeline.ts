@@ -146,7 +146,9 @@ export function* decisionSteps(i: PipelineInput): Generator<StoreRequest, Pipeli
   let queue: { rule: string; queue: 'until-window' | 'review' } | null = null;
   let forwardRule: string | null = null;
   if (rules) {
-    const needs = rules.rateNeeds(ctx, initial);
+    // RuleSet (engine.ts) shares one message's facts (text, rate keys) between needs and evaluation.
+    const facts = rules instanceof RuleSet ? rules.facts(ctx, initial) : null;
+    const needs = facts ? (rules as RuleSet).needsOf(facts) : rules.rateNeeds(ctx, initial);
     if (needs.length > 0) {
       // The message starts out commercial: ask consent/DND in the same round trip as the counters.
       const query = 'ask' in first ? first.ask : null;
@@ -159,7 +161,7 @@ export function* decisionSteps(i: PipelineInput): Generator<StoreRequest, Pipeli
       }
     }
     // RuleSet (engine.ts) also explains itself into the trace; any other CompiledRuleSet just decides.
-    const out = rules instanceof RuleSet ? rules.evaluate(ctx, initial, counters, trace) : rules.evaluate(ctx, initial, counters);
+    const out = facts ? (rules as RuleSet).decide(facts, counters, trace) : rules.evaluate(ctx, initial, counters);
     state = out.state;
     hits = out.hits;
     const fin = out.final;

@@ -40,7 +40,7 @@ export interface RateStoreOptions {
   slackMs?: number;
 }
 
-type ScriptClient = Redis & { sgRateBump(numKeys: number, ...args: (string | number)[]): Promise<number[]> };
+type ScriptClient = Redis & { sgRateBump(numKeys: number, ...args: (string | number | (string | number)[])[]): Promise<number[]> };
 
 /** The substring Redis hashes for a key's slot: the first non-empty {…}, else the whole key. */
 export function hashTagOf(key: string): string {
@@ -56,8 +56,16 @@ export function hashTagOf(key: string): string {
 export function rateEntity(key: string, windowMs: number): string {
   const colon = key.lastIndexOf(':');
   if (colon <= 0) return key;
-  const last = key.slice(colon + 1);
-  return /^\d+$/.test(last) && (Number(last) * 1000 === windowMs || Number(last) === windowMs) ? key.slice(0, colon) : key;
+  // The last segment must be all digits (checked without a regex or a slice: per counter, per message).
+  if (colon === key.length - 1) return key;
+  let n = 0;
+  for (let i = colon + 1; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return key;
+    n = n * 10 + (c - 0x30);
+  }
+  if (!Number.isSafeInteger(n)) n = Number(key.slice(colon + 1));
+  return n * 1000 === windowMs || n === windowMs ? key.slice(0, colon) : key;
 }
 
 interface Planned {
@@ -110,10 +118,18 @@ export class RateStore {
     if (needs.length === 0) return Promise.resolve(new Map());
     const now = this.clock.now();
     const plans: Planned[] = [];
-    const seen = new Set<string>();
-    for (const need of needs) {
-      if (seen.has(need.key)) continue;
-      seen.add(need.key);
+    // Few counters a message: a linear look for duplicates beats a Set.
+    const seen = needs.length > 8 ? new Set<string>() : null;
+    for (let i = 0; i < needs.length; i++) {
+      const need = needs[i]!;
+      if (seen !== null) {
+        if (seen.has(need.key)) continue;
+        seen.add(need.key);
+      } else {
+        let dup = false;
+        for (let j = 0; j < i; j++) if (needs[j]!.key === need.key) dup = true;
+        if (dup) continue;
+      }
       if (!Number.isFinite(need.windowMs) || need.windowMs < 1) {
         return Promise.reject(new RangeError(`rate counter ${need.key}: windowMs must be a positive number, got ${need.windowMs}`));
       }
@@ -156,15 +172,21 @@ export class RateStore {
   }
 
   private runBatch(batch: PendingBump[]): void {
-    const keys: string[] = [];
-    const args: (string | number)[] = [];
+    let n = 0;
+    for (const b of batch) n += b.plans.length;
+    // KEYS then ARGV in one array (ioredis flattens array arguments: no spread of thousands of values).
+    const flat: (string | number)[] = new Array<string | number>(4 * n);
+    let k = 0;
+    let a = n;
     for (const { plans } of batch) {
       for (const p of plans) {
-        keys.push(p.redisKey);
-        args.push(p.op, p.ttlMs, p.op === 'd' ? p.need.member! : '');
+        flat[k++] = p.redisKey;
+        flat[a++] = p.op;
+        flat[a++] = p.ttlMs;
+        flat[a++] = p.op === 'd' ? p.need.member! : '';
       }
     }
-    (this.redis as ScriptClient).sgRateBump(keys.length, ...keys, ...args).then(
+    (this.redis as ScriptClient).sgRateBump(n, flat).then(
       (values) => {
         let i = 0;
         for (const b of batch) {
