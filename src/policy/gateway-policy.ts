@@ -20,7 +20,7 @@ import { compileClassifier, type Classifier } from './classify.js';
 import { partInfo } from './concat.js';
 import { partKey, Reassembler } from './reassembly.js';
 import { decideLocal, decideStored, type Outcome } from './decide.js';
-import { REASONS, SPOOFING_REASONS, type ReasonCode } from './reasons.js';
+import { REASONS, SPOOFING_REASONS, ruleOf, type ReasonCode } from './reasons.js';
 import type { SenderRegistry } from './senders.js';
 import type { Policy, SubmitContext, Verdict } from './verdict.js';
 import type { RuleSet } from '../rules/engine.js';
@@ -57,15 +57,6 @@ export interface Explained {
   trace: string[];
 }
 
-/** The check (rule id) each reason comes from, as shown in audit lines, metrics and explain. */
-export function ruleOf(reason: ReasonCode): string {
-  if (reason.startsWith('sender_')) return 'policy/sender-authorization';
-  if (reason === 'invalid_destination') return 'policy/destination';
-  if (reason === 'service_port_marketing' || reason === 'not_commercial') return 'policy/classification';
-  if (reason === 'store_unavailable' || reason === 'fail_open') return 'policy/store';
-  if (reason === 'policy_off') return 'policy/off';
-  return reason === 'dnd' ? 'policy/dnd' : 'policy/consent';
-}
 
 export class GatewayPolicy implements Policy {
   private readonly classifier: Classifier;

@@ -41,3 +41,13 @@ export const REJECT_REASONS = Object.keys(REASONS).filter((k) => REASONS[k as Re
 
 /** Reasons counted as spoofing attempts (smppguard_spoofing_attempts_total). */
 export const SPOOFING_REASONS: ReadonlySet<ReasonCode> = new Set(['sender_not_owned', 'sender_hidden', 'sender_unregistered']);
+
+/** The check (rule id) each reason comes from, as shown in audit lines, metrics and explain. */
+export function ruleOf(reason: ReasonCode): string {
+  if (reason.startsWith('sender_')) return 'policy/sender-authorization';
+  if (reason === 'invalid_destination') return 'policy/destination';
+  if (reason === 'service_port_marketing' || reason === 'not_commercial') return 'policy/classification';
+  if (reason === 'store_unavailable' || reason === 'fail_open') return 'policy/store';
+  if (reason === 'policy_off') return 'policy/off';
+  return reason === 'dnd' ? 'policy/dnd' : 'policy/consent';
+}

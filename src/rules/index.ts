@@ -10,7 +10,6 @@ export {
   decideWithRules,
   decideWithRulesAsync,
   decisionSteps,
-  policyRule,
   type PipelineInput,
   type PipelineOutcome,
   type StoreRequest,

@@ -17,7 +17,7 @@
  */
 import type { NormalAddress } from '../policy/address.js';
 import { decideLocal, decideStored, type LocalResult, type Outcome, type StoreFacts, type StoreQuery } from '../policy/decide.js';
-import { REASONS, type ReasonCode } from '../policy/reasons.js';
+import { REASONS, ruleOf, type ReasonCode } from '../policy/reasons.js';
 import type { SenderClass } from '../policy/senders.js';
 import { RuleSet } from './engine.js';
 import type { CompiledRuleSet, RateNeed, RuleContext, RuleHit, RuleState } from './types.js';
@@ -72,15 +72,6 @@ export interface PipelineOutcome {
   trace: string[] | null;
 }
 
-/** The check each policy reason comes from (the same names as gateway-policy's ruleOf). */
-export function policyRule(reason: ReasonCode): string {
-  if (reason.startsWith('sender_')) return 'policy/sender-authorization';
-  if (reason === 'invalid_destination') return 'policy/destination';
-  if (reason === 'service_port_marketing' || reason === 'not_commercial') return 'policy/classification';
-  if (reason === 'store_unavailable' || reason === 'fail_open') return 'policy/store';
-  if (reason === 'policy_off') return 'policy/off';
-  return reason === 'dnd' ? 'policy/dnd' : 'policy/consent';
-}
 
 const NO_COUNTERS: ReadonlyMap<string, number> = new Map();
 const NO_HITS: readonly RuleHit[] = [];
@@ -111,7 +102,7 @@ export function* decisionSteps(i: PipelineInput): Generator<StoreRequest, Pipeli
     action: o.action,
     reason: o.reason,
     status: o.action === 'reject' ? statusOf(o.reason) : 0,
-    rule: policyRule(o.reason),
+    rule: ruleOf(o.reason),
     class: o.class,
     category,
     labels,
