@@ -4,6 +4,7 @@
  *   ESME ─submit_sm→ upstream/esme-session ─→ relay/relay (policy/) ─→ downstream/smsc-pool ─→ SMSC
  *   ESME ←deliver_sm─ upstream/esme-session ←─ relay/relay (store/)  ←─ downstream/smsc-link ←─ SMSC
  */
+import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { buildHttp, type Readiness } from './admin/http.js';
@@ -15,8 +16,6 @@ import { SenderRegistry } from './policy/senders.js';
 import { normaliseAddress } from './policy/address.js';
 import { PolicyStore } from './store/policy-store.js';
 import { PolicySync } from './store/policy-sync.js';
-import { AuditLog } from './telemetry/log.js';
-import { existsSync } from 'node:fs';
 import { RuleLoader } from './rules/loader.js';
 import { RateStore } from './store/rates.js';
 import { Relay } from './relay/relay.js';
@@ -25,7 +24,7 @@ import { DlrMap } from './store/dlr-map.js';
 import { HeldStore } from './store/held.js';
 import { connectRedis, createRedis, type Redis } from './store/redis.js';
 import { systemClock, type Clock } from './session/clock.js';
-import { createLogger, setMasking, type Logger } from './telemetry/log.js';
+import { AuditLog, createLogger, setMasking, type Logger } from './telemetry/log.js';
 import { Metrics } from './telemetry/metrics.js';
 import { AccountTable } from './upstream/accounts.js';
 import { UpstreamServer } from './upstream/server.js';
