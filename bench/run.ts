@@ -162,6 +162,12 @@ const CLI = join(ROOT, 'dist/src/cli/main.js');
 const children = new Set<ChildProcess>();
 /** Extra node flags for every child (set by --profile). */
 let nodeArgs: string[] = [];
+/**
+ * A larger young generation: at tens of thousands of messages a second, objects of requests in
+ * flight (~100 ms) outlive the default 16 MB semi-space and get promoted, making old-generation GC
+ * the gateway's largest cost. Same value as Dockerfile's NODE_OPTIONS.
+ */
+const GATEWAY_NODE_ARGS = ['--max-semi-space-size=64'];
 
 function track(cp: ChildProcess): ChildProcess {
   children.add(cp);
@@ -351,7 +357,8 @@ async function startGateway(
   writeFileSync(file, toYaml(config));
   const logFile = join(tmp, `gateway-${tag}.log`);
   const fd = openSync(logFile, 'a');
-  const proc = track(spawn(process.execPath, [...nodeArgs, CLI, 'start', '--config', file], { stdio: ['ignore', fd, fd], cwd: ROOT }));
+  // The gateway runs with the V8 setting the README and Dockerfile recommend for production.
+  const proc = track(spawn(process.execPath, [...nodeArgs, ...GATEWAY_NODE_ARGS, CLI, 'start', '--config', file], { stdio: ['ignore', fd, fd], cwd: ROOT }));
   closeSync(fd);
   const deadline = Date.now() + 30_000;
   let exited = false;
