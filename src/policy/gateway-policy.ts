@@ -91,37 +91,51 @@ export class GatewayPolicy implements Policy {
    * Single messages are decided at once. Parts of a concatenated message are held until the rest
    * arrive (or the hold time runs out), decided once on the whole text, and all get that decision.
    */
-  decide(ctx: SubmitContext): Verdict | Promise<Verdict> {
+  decide(ctx: SubmitContext, done: (v: Verdict) => void): Verdict | null {
     const part = partInfo(ctx.view);
-    if (!part) return this.evaluate(ctx.account, ctx.view);
+    if (!part) return this.evaluate(ctx.account, ctx.view, undefined, done);
     const holdMs = this.d.accounts.get(ctx.account)?.cfg.concat_hold_ms;
-    return this.reassembler.submit(
-      partKey(ctx.account, ctx.view, part),
-      { seq: part.seq, total: part.total, view: ctx.view },
-      (whole) => this.evaluate(ctx.account, whole.views[0]!, whole.text),
-      holdMs === undefined ? {} : { holdMs },
-    );
+    this.reassembler
+      .submit(
+        partKey(ctx.account, ctx.view, part),
+        { seq: part.seq, total: part.total, view: ctx.view },
+        (whole) =>
+          new Promise<Verdict>((resolve) => {
+            const v = this.evaluate(ctx.account, whole.views[0]!, whole.text, resolve);
+            if (v) resolve(v);
+          }),
+        holdMs === undefined ? {} : { holdMs },
+      )
+      .then(done, () => done(this.finish(ctx.account, ctx.view, this.outcome('store_unavailable', null))));
+    return null;
   }
 
-  /** `text`: the whole message text (all parts); decoded on demand for single messages. */
-  private evaluate(account: string, view: MessageView, text?: string): Verdict | Promise<Verdict> {
+  /**
+   * `text`: the whole message text (all parts); decoded on demand for single messages. Returns the
+   * verdict, or null when it comes later through `done` (the store was asked).
+   */
+  private evaluate(account: string, view: MessageView, text: string | undefined, done: (v: Verdict) => void): Verdict | null {
     if (!this.d.isLoaded()) return this.finish(account, view, this.outcome('store_unavailable', null));
     const rules = this.d.rules?.();
-    if (rules && rules.ruleIds.length > 0) return this.evaluateWithRules(account, view, text, rules);
+    if (rules && rules.ruleIds.length > 0) {
+      const v = this.evaluateWithRules(account, view, text, rules);
+      if (!(v instanceof Promise)) return v;
+      v.then(done, () => done(this.finish(account, view, this.outcome('store_unavailable', null))));
+      return null;
+    }
     const r = this.local(account, view, null);
     if ('done' in r) return this.finish(account, view, r.done);
     const t0 = performance.now();
-    return this.d.store.check(r.ask).then(
-      (facts) => {
-        this.redisCheck.observe((performance.now() - t0) / 1000);
-        return this.finish(account, view, decideStored(r.ask, r.class, null, facts, this.d.clock.now()));
-      },
-      () => {
+    this.d.store.checkThen(r.ask, (err, facts) => {
+      if (err) {
         this.d.metrics.redisErrors.inc({ op: 'policy_check' });
         const open = this.d.cfg.policy.fail_open_classes.includes(r.class);
-        return this.finish(account, view, this.outcome(open ? 'fail_open' : 'store_unavailable', r.class));
-      },
-    );
+        return done(this.finish(account, view, this.outcome(open ? 'fail_open' : 'store_unavailable', r.class)));
+      }
+      this.redisCheck.observe((performance.now() - t0) / 1000);
+      done(this.finish(account, view, decideStored(r.ask, r.class, null, facts!, this.d.clock.now())));
+    });
+    return null;
   }
 
   /**

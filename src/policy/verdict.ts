@@ -16,8 +16,11 @@ export type Verdict =
   | { action: 'reject'; status: number; reason: string; rule?: string };
 
 export interface Policy {
-  /** Synchronous where possible: the hot path awaits only when the policy needs Redis. */
-  decide(ctx: SubmitContext): Verdict | Promise<Verdict>;
+  /**
+   * Returns the verdict when it is known at once; otherwise returns null and calls `done` exactly
+   * once later (a callback rather than a promise: this runs for every message).
+   */
+  decide(ctx: SubmitContext, done: (v: Verdict) => void): Verdict | null;
 }
 
 const FORWARD: Verdict = { action: 'forward', reason: 'policy_off' };

@@ -58,18 +58,14 @@ export class Relay implements SubmitHandler {
     }
     const view = MessageView.parse(pdu);
     if (isScanError(view)) return this.refuseMalformed(session, commandId, sequence, view);
-    const verdict = this.d.policy.decide({ account: session.account!.id, view });
-    if (verdict instanceof Promise) {
-      verdict.then(
-        (v) => this.apply(session, view, v),
-        (err) => {
-          this.d.log.error({ err }, 'policy failed: answering ESME_RSYSERR');
-          this.apply(session, view, { action: 'reject', status: Status.ESME_RSYSERR, reason: 'policy_error' });
-        },
-      );
-    } else {
-      this.apply(session, view, verdict);
+    let verdict: Verdict | null;
+    try {
+      verdict = this.d.policy.decide({ account: session.account!.id, view }, (v) => this.apply(session, view, v));
+    } catch (err) {
+      this.d.log.error({ err }, 'policy failed: answering ESME_RSYSERR');
+      verdict = { action: 'reject', status: Status.ESME_RSYSERR, reason: 'policy_error' };
     }
+    if (verdict) this.apply(session, view, verdict);
   }
 
   /** A body too short for its command gets generic_nack (DOMAIN §3); a bad field, the field's status. */

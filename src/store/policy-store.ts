@@ -29,10 +29,12 @@ type ScriptClient = Redis & {
   sgPolicyCheckBatch(numKeys: number, ...args: (string | number)[]): Promise<string>;
 };
 
+/** Gets the facts, or the error when Redis failed or timed out. */
+export type CheckCallback = (err: unknown, facts: StoreFacts | null) => void;
+
 interface PendingCheck {
   q: StoreQuery;
-  resolve(f: StoreFacts): void;
-  reject(err: unknown): void;
+  done: CheckCallback;
 }
 
 /** Most messages one batched script call carries (bounds the script's run time inside Redis). */
@@ -61,13 +63,16 @@ export class PolicyStore {
    * the same event-loop turn go to Redis together in one script call (one round trip for all).
    */
   check(q: StoreQuery): Promise<StoreFacts> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ q, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flushChecks());
-      }
-    });
+    return new Promise((resolve, reject) => this.checkThen(q, (err, facts) => (err ? reject(err) : resolve(facts!))));
+  }
+
+  /** check() with a callback: the message hot path, without a promise per message. */
+  checkThen(q: StoreQuery, done: CheckCallback): void {
+    this.pending.push({ q, done });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushChecks());
+    }
   }
 
   private flushChecks(): void {
@@ -76,7 +81,7 @@ export class PolicyStore {
     this.pending = [];
     if ((this.redis as { isCluster?: boolean }).isCluster) {
       // On Redis Cluster a script's keys must be declared and share a slot: one call per message.
-      for (const p of pending) this.checkOne(p.q).then(p.resolve, p.reject);
+      for (const p of pending) this.checkOne(p.q).then((f) => p.done(null, f), (err) => p.done(err, null));
       return;
     }
     for (let i = 0; i < pending.length; i += MAX_BATCH) this.runBatch(pending.slice(i, i + MAX_BATCH));
@@ -105,11 +110,11 @@ export class PolicyStore {
             const n = batch[m]!.q.scopes.length;
             const consent: (string | null)[] = new Array(n);
             for (let k = 0; k < n; k++) consent[k] = f[2 + k] || null;
-            batch[m]!.resolve({ dnd: f[0] === '1', dndCategory: f[1] === '1', consent });
+            batch[m]!.done(null, { dnd: f[0] === '1', dndCategory: f[1] === '1', consent });
           }
         },
         (err) => {
-          for (const p of batch) p.reject(err);
+          for (const p of batch) p.done(err, null);
         },
       );
   }
