@@ -52,7 +52,7 @@ async function ensureRedis(url: string): Promise<{ url: string; child: ChildProc
   if (spawnSync('redis-server', ['--version']).status !== 0) return null;
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'smppguard-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--set-max-intset-entries', '32768', '--dir', dir], {
     stdio: 'ignore',
   });
   const privateUrl = `redis://127.0.0.1:${port}`;
