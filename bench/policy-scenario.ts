@@ -11,7 +11,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { bucketOf, Keys } from '../src/store/keys.js';
+import { Keys } from '../src/store/keys.js';
 import { senderValue } from './policy-data.js';
 import type { LoadOptions } from './loadgen.js';
 
@@ -65,7 +65,8 @@ export async function preparePolicyData(root: string, log: (s: string) => void):
   const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, commandTimeout: 60_000 });
   await redis.connect();
   const keys = new Keys(POLICY_PREFIX);
-  const marker = `${POLICY_PREFIX}bench-ready-v2`;
+  // v3: consent as one hash per recipient.
+  const marker = `${POLICY_PREFIX}bench-ready-v3`;
   try {
     if ((await redis.get(marker)) === '1') {
       log(`policy data: reusing ${POLICY_PREFIX}* (10M DND, 1M consent, 10k senders, ${DEST_COUNT} loadgen consents)`);
@@ -84,7 +85,7 @@ export async function preparePolicyData(root: string, log: (s: string) => void):
       const p = redis.pipeline();
       for (let i = start; i < Math.min(DEST_COUNT, start + 10_000); i++) {
         const msisdn = DEST_PREFIX + String(i).padStart(DEST_DIGITS, '0');
-        p.hset(keys.consent(bucketOf(msisdn).bucket), `${msisdn}|account:bench`, `g:${at}`);
+        p.hset(keys.consent(msisdn), 'account:bench', `g:${at}`);
       }
       await p.exec();
     }

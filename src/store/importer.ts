@@ -825,7 +825,7 @@ class ConsentSink extends RecordSink {
       const now = Date.now();
       const value = state === 'granted' ? `g:${now}${expires ? `:${expires}` : ''}` : `r:${now}`;
       const msisdn = num.ok;
-      p.hset(this.o.keys.consent(Math.floor(Number(msisdn) / BUCKET_SIZE)), `${msisdn}|${scope}`, value);
+      p.hset(this.o.keys.consent(msisdn), scope, value);
       this.cmd(true);
       this.journal(`consent.${state === 'granted' ? 'grant' : 'revoke'}`, channel ?? this.o.channel, evidence, { msisdn, scope, expires: expires ?? undefined });
     }

@@ -12,7 +12,7 @@
  *   <p>dnd:{r:B}:g<G>:c<K>     set of members refusing category K (1–7)
  *   <p>dnd:gen                 current DND generation (the import's replace mode bumps it)
  *   <p>dnd:loading             generation being loaded, if any (live writes go to both)
- *   <p>consent:{r:B}           hash "<msisdn>|<scope>" → "g:<ms>[:<expires ms>]" | "r:<ms>"
+ *   <p>consent:{r:B}:<msisdn>  hash per recipient: "<scope>" → "g:<ms>[:<expires ms>]" | "r:<ms>"
  *   <p>senders                 hash sender id → JSON registration
  *   <p>journal                 stream: every consent/DND/sender change with who, when, channel, evidence
  *   <p>events                  pub/sub channel: "sender <id>", "dnd-gen <G>"
@@ -43,8 +43,9 @@ export class Keys {
   dnd(bucket: number, gen: number, category: number | null = null): string {
     return `${this.prefix}dnd:{r:${bucket}}:g${gen}${category ? `:c${category}` : ''}`;
   }
-  consent(bucket: number): string {
-    return `${this.prefix}consent:{r:${bucket}}`;
+  /** One hash per recipient, fields = consent scopes (the check reads them with one HMGET). */
+  consent(msisdn: string): string {
+    return `${this.prefix}consent:{r:${bucketOf(msisdn).bucket}}:${msisdn}`;
   }
   get dndGen(): string {
     return `${this.prefix}dnd:gen`;

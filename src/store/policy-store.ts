@@ -88,35 +88,34 @@ export class PolicyStore {
   }
 
   private runBatch(batch: PendingCheck[]): void {
-    const scopeIndex = new Map<string, number>();
+    // Scope lists repeat (one per sender registration): each distinct list goes once.
+    const listIndex = new Map<readonly string[], number>();
+    let lists = '';
     let lines = '';
     for (const { q } of batch) {
       const { bucket, member } = bucketOf(q.msisdn);
-      let line = `${bucket},${member},${q.category ?? 0},${q.msisdn}`;
-      for (const sc of q.scopes) {
-        let ix = scopeIndex.get(sc);
-        if (ix === undefined) scopeIndex.set(sc, (ix = scopeIndex.size + 1));
-        line += `,${ix}`;
+      let li = listIndex.get(q.scopes);
+      if (li === undefined) {
+        listIndex.set(q.scopes, (li = listIndex.size + 1));
+        lists += `${q.scopes.join('\t')}\n`;
       }
-      lines += `${line}\n`;
+      lines += `${bucket} ${member} ${q.category ?? 0} ${q.msisdn} ${li}\n`;
     }
-    (this.redis as ScriptClient)
-      .sgPolicyCheckBatch(0, this.keys.prefix, this.dndGen, [...scopeIndex.keys()].join('\n'), lines)
-      .then(
-        (reply) => {
-          const rows = reply.split('\n');
-          for (let m = 0; m < batch.length; m++) {
-            const f = rows[m]!.split('\t');
-            const n = batch[m]!.q.scopes.length;
-            const consent: (string | null)[] = new Array(n);
-            for (let k = 0; k < n; k++) consent[k] = f[2 + k] || null;
-            batch[m]!.done(null, { dnd: f[0] === '1', dndCategory: f[1] === '1', consent });
-          }
-        },
-        (err) => {
-          for (const p of batch) p.done(err, null);
-        },
-      );
+    (this.redis as ScriptClient).sgPolicyCheckBatch(0, this.keys.prefix, this.dndGen, lists, lines).then(
+      (reply) => {
+        const rows = reply.split('\n');
+        for (let m = 0; m < batch.length; m++) {
+          const f = rows[m]!.split('\t');
+          const n = batch[m]!.q.scopes.length;
+          const consent: (string | null)[] = new Array(n);
+          for (let k = 0; k < n; k++) consent[k] = f[2 + k] || null;
+          batch[m]!.done(null, { dnd: f[0] === '1', dndCategory: f[1] === '1', consent });
+        }
+      },
+      (err) => {
+        for (const p of batch) p.done(err, null);
+      },
+    );
   }
 
   /** One message's check as its own script call (explain, tools). */
@@ -124,11 +123,11 @@ export class PolicyStore {
     const { bucket, member } = bucketOf(q.msisdn);
     const dnd = this.keys.dnd(bucket, this.dndGen);
     const r = await (this.redis as ScriptClient).sgPolicyCheck(
-      this.keys.consent(bucket),
+      this.keys.consent(q.msisdn),
       dnd,
       q.category ? this.keys.dnd(bucket, this.dndGen, q.category) : dnd,
       member,
-      ...q.scopes.map((s) => `${q.msisdn}|${s}`),
+      ...q.scopes,
     );
     return { dnd: r[0] === 1, dndCategory: r[1] === 1, consent: q.scopes.map((_, i) => (r[2 + i] as string | null) ?? null) };
   }
@@ -183,26 +182,22 @@ export class PolicyStore {
   async setConsent(msisdn: string, scope: string, state: ConsentState, actor: Actor, expires: number | null = null): Promise<void> {
     const now = Date.now();
     const value = state === 'granted' ? `g:${now}${expires ? `:${expires}` : ''}` : `r:${now}`;
-    await this.redis.hset(this.keys.consent(bucketOf(msisdn).bucket), `${msisdn}|${scope}`, value);
+    await this.redis.hset(this.keys.consent(msisdn), scope, value);
     await this.journal(`consent.${state === 'granted' ? 'grant' : 'revoke'}`, actor, { msisdn, scope, expires: expires ?? undefined });
   }
 
   async deleteConsent(msisdn: string, scope: string, actor: Actor): Promise<boolean> {
-    const n = await this.redis.hdel(this.keys.consent(bucketOf(msisdn).bucket), `${msisdn}|${scope}`);
+    const n = await this.redis.hdel(this.keys.consent(msisdn), scope);
     if (n > 0) await this.journal('consent.delete', actor, { msisdn, scope });
     return n > 0;
   }
 
   async consentsOf(msisdn: string): Promise<ConsentRecord[]> {
-    const all = await this.redis.hgetall(this.keys.consent(bucketOf(msisdn).bucket));
-    const out: ConsentRecord[] = [];
-    for (const [field, v] of Object.entries(all)) {
-      const bar = field.indexOf('|');
-      if (field.slice(0, bar) !== msisdn) continue;
+    const all = await this.redis.hgetall(this.keys.consent(msisdn));
+    return Object.entries(all).map(([scope, v]) => {
       const [st, at, exp] = v.split(':');
-      out.push({ scope: field.slice(bar + 1), state: st === 'g' ? 'granted' : 'revoked', at: Number(at), expires: exp ? Number(exp) : null });
-    }
-    return out;
+      return { scope, state: st === 'g' ? 'granted' : 'revoked', at: Number(at), expires: exp ? Number(exp) : null };
+    });
   }
 
   // ---- DND ---------------------------------------------------------------------------------------

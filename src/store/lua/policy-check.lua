@@ -3,11 +3,11 @@
   for one recipient, all keys in the recipient's bucket (one hash slot).
 
   Input:
-    KEYS[1]  consent hash of the recipient's bucket       <p>consent:{r:B}
+    KEYS[1]  the recipient's consent hash                 <p>consent:{r:B}:<msisdn>
     KEYS[2]  DND set (all commercial) of the bucket       <p>dnd:{r:B}:g<G>
     KEYS[3]  DND set of the message's category, or ""-less duplicate of KEYS[2] when none
     ARGV[1]  the recipient's member number in the bucket
-    ARGV[2..n]  consent fields "<msisdn>|<scope>", most specific first
+    ARGV[2..n]  consent scopes, most specific first
   Output:
     { dnd (0/1), dnd_category (0/1), consent_1 or false, …, consent_n or false }
 ]]
