@@ -37,7 +37,6 @@ export const REASONS = {
 
 export type ReasonCode = keyof typeof REASONS;
 
-export const REJECT_REASONS = Object.keys(REASONS).filter((k) => REASONS[k as ReasonCode].status !== 0) as ReasonCode[];
 
 /** Reasons counted as spoofing attempts (smppguard_spoofing_attempts_total). */
 export const SPOOFING_REASONS: ReadonlySet<ReasonCode> = new Set(['sender_not_owned', 'sender_hidden', 'sender_unregistered']);

@@ -252,19 +252,6 @@ export class Metrics {
     }
   }
 
-  /** Total PDUs counted so far matching the filter (tests and the demo read this). */
-  pduTotal(side: Side, direction: Direction, commandId: number): number {
-    const ci = this.commandIndex.get(commandId);
-    if (ci === undefined) return 0;
-    let sum = 0;
-    for (const [key, n] of this.pduCounts) {
-      const d = key % 2;
-      const s = Math.floor(key / 2) % 2;
-      const c = Math.floor(Math.floor(key / 4) / 0x10000);
-      if (c === ci && DIRS[d] === direction && SIDES[s] === side) sum += n;
-    }
-    return sum;
-  }
 
   text(): Promise<string> {
     return this.registry.metrics();
