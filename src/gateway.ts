@@ -19,6 +19,8 @@ import { PolicySync } from './store/policy-sync.js';
 import { RuleLoader } from './rules/loader.js';
 import { RateStore } from './store/rates.js';
 import { Relay } from './relay/relay.js';
+import { MessageQueue } from './queue/message-queue.js';
+import { DeliveryWorker } from './queue/worker.js';
 import { PrefixRoutes } from './relay/routes.js';
 import { DlrMap } from './store/dlr-map.js';
 import { HeldStore } from './store/held.js';
@@ -56,6 +58,7 @@ export class Gateway {
     readonly sync: PolicySync,
     readonly policy: Policy,
     readonly rules: RuleLoader | null,
+    readonly queue: { store: MessageQueue; worker: DeliveryWorker; redis: Redis } | null,
   ) {}
 
   static async start(cfg: Config, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -74,13 +77,38 @@ export class Gateway {
     const store = new PolicyStore(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000);
     const registry = new SenderRegistry();
     const sync = new PolicySync(store, registry, metrics, log);
-    const rules = cfg.policy.enabled && existsSync(cfg.rules.dir) ? new RuleLoader(cfg.rules.dir, { registry: metrics.registry, log }) : null;
+    const rules = cfg.policy.enabled && existsSync(cfg.rules.dir) ? new RuleLoader(cfg.rules.dir, { registry: metrics.registry, log, allowQueue: cfg.queue.enabled }) : null;
     if (rules) {
       if (cfg.rules.watch) rules.start();
       else rules.load();
     }
     let relay: Relay | null = null;
-    const pool = new SmscPool(cfg, { metrics, log, clock, onDeliver: (link, pdu) => relay!.onDeliver(link, pdu) });
+    let worker: DeliveryWorker | null = null;
+    const pool = new SmscPool(cfg, {
+      metrics,
+      log,
+      clock,
+      onDeliver: (link, pdu) => relay!.onDeliver(link, pdu),
+      onLinkChange: () => worker?.linkChanged(),
+    });
+    // The queue: its own connection, with a longer timeout than the per-message checks.
+    let queue: { store: MessageQueue; worker: DeliveryWorker; redis: Redis } | null = null;
+    if (cfg.queue.enabled) {
+      const qRedis = createRedis({ url: cfg.redis.url, command_timeout_ms: cfg.queue.command_timeout_ms });
+      qRedis.on('error', () => metrics.redisErrors.inc({ op: 'queue_connection' }));
+      const store = new MessageQueue(cfg, qRedis, { metrics, log, clock });
+      worker = new DeliveryWorker({
+        cfg,
+        queue: store,
+        pool,
+        recordId: (smscId, account, gatewayId) => dlrMap.record(smscId, account, gatewayId),
+        deliverReceipt: (account, pdu) => relay!.deliverOwn(account, pdu),
+        metrics,
+        log,
+        clock,
+      });
+      queue = { store, worker, redis: qRedis };
+    }
     const policy =
       opts.policy ??
       (cfg.policy.enabled
@@ -116,6 +144,8 @@ export class Gateway {
       moRoutes: new PrefixRoutes(cfg.routes.mo),
       numberOwner: (addr, ton) => registry.find(normaliseAddress(addr, ton, cfg.policy.numbering))?.account ?? null,
       replies,
+      queue,
+      clock,
       metrics,
       log,
     });
@@ -141,15 +171,20 @@ export class Gateway {
     const http = buildHttp({
       metrics,
       readiness: () => gw!.readiness(),
-      admin: { cfg, store, registry, explain: policy instanceof GatewayPolicy ? (m) => policy.explain(m) : null },
+      admin: { cfg, store, registry, explain: policy instanceof GatewayPolicy ? (m) => policy.explain(m) : null, queue: queue?.store ?? null },
     });
-    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, policy, rules);
+    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, policy, rules, queue);
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: cfg.redis.url }, 'Redis not answering yet; not ready until it does (retrying in the background)');
     }
     await sync.start();
     pool.start();
+    if (queue) {
+      await connectRedis(queue.redis, 3000);
+      queue.store.start();
+      queue.worker.start();
+    }
     gw.smppPort = await upstream.listen();
     await gw.http.listen({ host: cfg.http.host, port: cfg.http.port });
     const addr = gw.http.server.address();
@@ -206,7 +241,11 @@ export class Gateway {
       this.log.info({ in_flight: this.upstream.inFlight }, 'shutting down: draining in-flight submits');
       while (this.upstream.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       await this.upstream.unbindAll(Math.max(200, Math.min(2000, deadline - Date.now())));
+      // Queued jobs in hand: those with the SMSC finish, the waiting ones go back to the queue.
+      await this.queue?.worker.close();
       await this.pool.stop(Math.max(100, deadline - Date.now()));
+      await this.queue?.store.close();
+      this.queue?.redis.disconnect();
       await this.http.close();
       if (this.policy instanceof GatewayPolicy) this.policy.close();
       this.rules?.close();

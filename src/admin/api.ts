@@ -21,6 +21,8 @@ import type { Actor, ConsentRecord, PolicyStore } from '../store/policy-store.js
 import { TokenTable } from './auth.js';
 import { ApiError, bad, errorHandler, notFound } from './errors.js';
 import { S, sharedSchemas } from './schemas.js';
+import { registerQueueRoutes } from './queue-api.js';
+import type { MessageQueue } from '../queue/message-queue.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -31,6 +33,8 @@ export interface AdminDeps {
   registry: SenderRegistry;
   /** The running policy's explain; null when the gateway runs with policy off. */
   explain: ((m: ExplainInput) => Promise<Explained>) | null;
+  /** The message queue (review, depth); null when the gateway runs without it. */
+  queue?: MessageQueue | null;
 }
 
 declare module 'fastify' {
@@ -374,6 +378,8 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
         }
         return { ...r, status_name: statusName(r.status) };
       });
+
+      registerQueueRoutes(api, deps.queue ?? null, accounts);
 
       // ---- journal ------------------------------------------------------------------------------
 

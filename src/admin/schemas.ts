@@ -300,7 +300,9 @@ export const S = {
       200: {
         type: 'object',
         properties: {
-          action: { type: 'string', enum: ['forward', 'reject'] },
+          action: { type: 'string', enum: ['forward', 'reject', 'queue'] },
+          queue: { type: 'string', enum: ['until-window', 'review'] },
+          release_at: { type: 'string', format: 'date-time' },
           reason: { type: 'string', description: 'Reason code (policy/reasons.ts).' },
           status: { type: 'integer', description: 'submit_sm_resp command_status (0 when forwarded).' },
           status_name: { type: 'string' },

@@ -23,6 +23,21 @@ export const AccountSchema = z.strictObject({
    * the whole text. 0 for ESMEs that send one part at a time and wait for its answer.
    */
   concat_hold_ms: z.number().int().min(0).optional(),
+  /** What the gateway may queue for this account (answered ESME_ROK, delivered later). */
+  queue: z
+    .strictObject({
+      /**
+       * Failures that queue the message instead of answering the ESME with the error:
+       * "no_bind" (no SMSC bind up), "timeout" (no SMSC answer in time, link lost) and SMSC statuses
+       * (0x58 throttled, 0x14 queue full, 0x08 system error…). Empty: failures go back to the ESME.
+       */
+      store_and_forward: z.array(z.union([z.enum(['no_bind', 'timeout']), z.number().int().min(1).max(0xffffffff)])).default([]),
+      /** Messages this account may have queued at once (all queues); beyond it ESME_RMSGQFUL (0x14). */
+      max_queued: z.number().int().min(0).default(100_000),
+      /** Oldest a queued message may get before it expires (its validity_period may say sooner). */
+      max_age_s: z.number().int().min(1).default(48 * 3600),
+    })
+    .prefault({}),
 });
 
 const status = z.number().int().min(0).max(0xffffffff);
@@ -158,6 +173,26 @@ export const ConfigSchema = z.strictObject({
     })
     .prefault({}),
   shutdown: z.strictObject({ drain_timeout_ms: ms.default(5000) }).prefault({}),
+  queue: z
+    .strictObject({
+      /** false: no queue; store-and-forward is off and rule packs asking for `queue` are refused. */
+      enabled: z.boolean().default(true),
+      /**
+       * BullMQ key prefix. Needs one {hash tag} so every queue key shares a Redis Cluster slot.
+       * Default: redis.key_prefix + "{q}".
+       */
+      prefix: z.string().regex(/^[^{}]*\{[^{}]+\}[^{}]*$/, 'needs exactly one {hash tag}, e.g. sg:{q}').optional(),
+      /** Jobs one gateway instance works on at once (messages in flight to the SMSC from the queue). */
+      concurrency: z.number().int().min(1).default(200),
+      /** A job whose worker stops renewing its lock for this long (crash) goes back to the queue. */
+      lock_duration_ms: ms.min(1000).default(30_000),
+      /** Timeout of one enqueue batch; beyond it the ESME gets ESME_RSYSERR and may retry. */
+      command_timeout_ms: ms.min(1).default(2000),
+      /** Retry backoff after a temporary SMSC refusal: doubles from initial to max. */
+      retry_initial_ms: ms.min(1).default(1000),
+      retry_max_ms: ms.min(1).default(60_000),
+    })
+    .prefault({}),
   policy: PolicySchema.prefault({}),
   rules: z
     .strictObject({

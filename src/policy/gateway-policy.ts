@@ -47,7 +47,10 @@ export interface PolicyDeps {
 }
 
 export interface Explained {
-  action: 'forward' | 'reject';
+  action: 'forward' | 'reject' | 'queue';
+  /** For queue: the queue (until-window, review) and, for until-window, when it would be released. */
+  queue?: 'until-window' | 'review';
+  release_at?: string;
   /** A policy reason code (reasons.ts) or a rule's own reason. */
   reason: string;
   status: number;
@@ -200,7 +203,11 @@ export class GatewayPolicy implements Policy {
       return this.finish(account, view, { action: o.action === 'reject' ? 'reject' : 'forward', reason: o.reason as ReasonCode, class: o.class, trace: null });
     }
     const v: Verdict =
-      o.action === 'reject' ? { action: 'reject', status: o.status, reason: o.reason, rule: o.rule } : { action: 'forward', reason: o.reason };
+      o.action === 'reject'
+        ? { action: 'reject', status: o.status, reason: o.reason, rule: o.rule }
+        : o.action === 'queue'
+          ? { action: 'queue', queue: o.queue ?? 'review', reason: o.reason, rule: o.rule, releaseAt: o.releaseAt }
+          : { action: 'forward', reason: o.reason };
     this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class);
     return v;
   }
@@ -288,7 +295,9 @@ export class GatewayPolicy implements Policy {
         fetch: (req) => (req.query ? this.d.store.check(req.query) : Promise.resolve(null)).then((facts) => ({ counters: new Map(), facts })),
       });
       return {
-        action: o.action === 'reject' ? 'reject' : 'forward',
+        action: o.action,
+        ...(o.queue ? { queue: o.queue } : {}),
+        ...(o.releaseAt !== null ? { release_at: new Date(o.releaseAt).toISOString() } : {}),
         reason: o.reason,
         status: o.status,
         rule: o.rule,

@@ -13,7 +13,9 @@ export interface SubmitContext {
 
 export type Verdict =
   | { action: 'forward'; reason: string }
-  | { action: 'reject'; status: number; reason: string; rule?: string };
+  | { action: 'reject'; status: number; reason: string; rule?: string }
+  /** Stored durably and answered ESME_ROK; released when the window opens (releaseAt) or on approval. */
+  | { action: 'queue'; queue: 'until-window' | 'review'; reason: string; rule: string; releaseAt: number | null };
 
 export interface Policy {
   /**

@@ -93,6 +93,17 @@ export class MessageView {
   /** short_message octets (empty for data_sm; the text may then be in message_payload). */
   get shortMessage(): Buffer { return this.bytes(this.ix.short_message); }
 
+  /** [start, end) of short_message's octets in the PDU; its sm_length octet sits at start - 1. */
+  get shortMessageSpan(): [number, number] {
+    const i = this.ix.short_message;
+    return i < 0 ? [this.tlvStart, this.tlvStart] : [this.off[2 * i]!, this.off[2 * i + 1]!];
+  }
+
+  /** Where the optional parameters begin. */
+  get tlvStart(): number {
+    return this.off[2 * this.layout.fields.length]!;
+  }
+
   get tlvs(): Tlv[] {
     if (!this.tlvCache) {
       this.tlvCache = readTlvs(this.pdu, this.off[2 * this.layout.fields.length]!, this.pdu.length) ?? [];

@@ -8,6 +8,8 @@
  * stand for, exact form first.
  */
 import { Tag, findTlv, type Tlv } from './tlv.js';
+import { Command } from './commands.js';
+import { encodePdu } from './encode.js';
 
 export const MESSAGE_STATE = {
   ENROUTE: 1,
@@ -121,4 +123,85 @@ export function formatReceiptText(f: {
     `id:${f.id} sub:001 dlvrd:${delivered} submit date:${receiptDate(f.submitted)} done date:${receiptDate(f.done)}` +
     ` stat:${STAT_TEXT[f.state] ?? 'UNKNOWN'} err:${String(f.err ?? 0).padStart(3, '0')} text:${(f.text ?? '').slice(0, 20)}`
   );
+}
+
+/**
+ * A receipt the gateway originates for a message it answered itself (queued, then expired or
+ * refused): deliver_sm from the recipient to the sender, esm_class "SMSC delivery receipt", the
+ * standard text and the receipted_message_id / message_state TLVs.
+ */
+export function gatewayReceipt(r: {
+  id: string;
+  /** The original message's source and destination, with their TON/NPI. */
+  src: { addr: string; ton: number; npi: number };
+  dst: { addr: string; ton: number; npi: number };
+  submitted: number;
+  done: number;
+  state: number;
+  err?: number;
+  sequence?: number;
+}): Buffer {
+  const text = formatReceiptText({ id: r.id, submitted: new Date(r.submitted), done: new Date(r.done), state: r.state, err: r.err });
+  return encodePdu(
+    Command.deliver_sm,
+    0,
+    r.sequence ?? 1,
+    {
+      source_addr_ton: r.dst.ton,
+      source_addr_npi: r.dst.npi,
+      source_addr: r.dst.addr,
+      dest_addr_ton: r.src.ton,
+      dest_addr_npi: r.src.npi,
+      destination_addr: r.src.addr,
+      esm_class: 0x04,
+      short_message: Buffer.from(text, 'latin1'),
+    },
+    [
+      { tag: Tag.receipted_message_id, value: Buffer.from(`${r.id}\0`, 'latin1') },
+      { tag: Tag.message_state, value: Buffer.from([r.state]) },
+    ],
+  );
+}
+
+/**
+ * The receipt with the message id it quotes replaced by `id` (the id the ESME was given for a
+ * queued message), in the text's `id:` field and in receipted_message_id. Every other byte is
+ * kept; sm_length and command_length follow the new sizes. A text that would outgrow
+ * short_message keeps its old id there (the TLV still carries the new one).
+ */
+export function rewriteReceiptId(pdu: Buffer, span: readonly [number, number], tlvStart: number, id: string): Buffer {
+  const [smStart, smEnd] = span;
+  let sm = pdu.subarray(smStart, smEnd);
+  const text = sm.toString('latin1');
+  const m = /id:\s*([^\s]+)/i.exec(text);
+  if (m) {
+    const at = m.index + m[0].length - m[1]!.length;
+    const next = Buffer.concat([sm.subarray(0, at), Buffer.from(id, 'latin1'), sm.subarray(at + m[1]!.length)]);
+    if (next.length <= 254) sm = next;
+  }
+  const tlvs: Buffer[] = [];
+  for (let p = tlvStart; p + 4 <= pdu.length; ) {
+    const tag = pdu.readUInt16BE(p);
+    const len = pdu.readUInt16BE(p + 2);
+    if (tag === Tag.receipted_message_id) {
+      const v = Buffer.from(`${id}\0`, 'latin1');
+      const h = Buffer.alloc(4);
+      h.writeUInt16BE(tag, 0);
+      h.writeUInt16BE(v.length, 2);
+      tlvs.push(h, v);
+    } else {
+      tlvs.push(pdu.subarray(p, p + 4 + len));
+    }
+    p += 4 + len;
+  }
+  const out = Buffer.concat([pdu.subarray(0, smStart - 1), Buffer.from([sm.length]), sm, pdu.subarray(smEnd, tlvStart), ...tlvs]);
+  out.writeUInt32BE(out.length, 0);
+  return out;
+}
+
+/** message_id of a submit_sm_resp / data_sm_resp (the C-string right after the header); null if none. */
+export function responseMessageId(resp: Buffer): string | null {
+  if (resp.length <= 16) return null;
+  const nul = resp.indexOf(0, 16);
+  return resp.toString('latin1', 16, nul < 0 ? resp.length : nul);
 }

@@ -8,7 +8,7 @@ import { Command } from '../protocol/commands.js';
 import { MessageView, isScanError } from '../protocol/message-view.js';
 import { decode } from '../protocol/decode.js';
 import type { ScanError } from '../protocol/scan.js';
-import { receiptMessageId } from '../protocol/receipt.js';
+import { receiptMessageId, responseMessageId, rewriteReceiptId } from '../protocol/receipt.js';
 import { Status } from '../protocol/status.js';
 import type { SmscLink } from '../downstream/smsc-link.js';
 import type { SmscPool } from '../downstream/smsc-pool.js';
@@ -21,6 +21,10 @@ import { maskMsisdn, type Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { PrefixRoutes } from './routes.js';
 import type { ReplyHandler } from '../policy/replies.js';
+import type { MessageQueue, QueueName } from '../queue/message-queue.js';
+import { expiryOf } from '../queue/validity.js';
+import type { DeliveryWorker } from '../queue/worker.js';
+import type { Clock } from '../session/clock.js';
 
 export interface RelayDeps {
   pool: SmscPool;
@@ -33,6 +37,9 @@ export interface RelayDeps {
   numberOwner?(address: string, ton: number): string | null;
   /** Opt-out / opt-in / HELP replies; null when policy is off. */
   replies?: ReplyHandler | null;
+  /** The durable queue and its worker; null when queue.enabled is false. */
+  queue?: { store: MessageQueue; worker: DeliveryWorker } | null;
+  clock: Clock;
   metrics: Metrics;
   log: Logger;
 }
@@ -54,7 +61,7 @@ export class Relay implements SubmitHandler {
       // query_sm / cancel_sm: no content, no policy; checked for shape, ids pass through unchanged.
       const d = decode(pdu);
       if (!d.ok) return this.refuseMalformed(session, commandId, sequence, d);
-      return this.forward(session, pdu, sequence, false);
+      return this.forward(session, pdu, sequence, null);
     }
     const view = MessageView.parse(pdu);
     if (isScanError(view)) return this.refuseMalformed(session, commandId, sequence, view);
@@ -79,21 +86,92 @@ export class Relay implements SubmitHandler {
   private apply(session: EsmeSession, view: MessageView, v: Verdict): void {
     const account = session.account!.id;
     this.d.metrics.countDecision(account, v.action, v.reason);
-    if (v.action === 'forward') return this.forward(session, view.pdu, view.sequence, view.wantsReceipt);
+    if (v.action === 'forward') {
+      // While store-and-forward messages wait, later ones queue behind them: order per recipient.
+      if (this.d.queue?.worker.safBacklog && session.account!.cfg.queue.store_and_forward.length > 0) {
+        return this.enqueue(session, view, 'saf', 'queue/store-and-forward', 'backlog', null);
+      }
+      return this.forward(session, view.pdu, view.sequence, view);
+    }
+    if (v.action === 'queue') {
+      return this.enqueue(session, view, v.queue === 'review' ? 'review' : 'window', v.rule, v.reason, v.releaseAt);
+    }
     session.settle();
     session.respond(view.commandId, v.status, view.sequence);
   }
 
-  private forward(session: EsmeSession, pdu: Buffer, sequence: number, mapReceipt: boolean): void {
+  /** `view` is set for submit_sm/data_sm (receipt mapping, store-and-forward); null for query/cancel. */
+  private forward(session: EsmeSession, pdu: Buffer, sequence: number, view: MessageView | null): void {
     const commandId = pdu.readUInt32BE(4);
     this.d.pool.submit(pdu, (resp, status) => {
+      if (view && this.d.queue) {
+        const saf = session.account!.cfg.queue.store_and_forward;
+        const failure = resp ? resp.readUInt32BE(8) : this.d.pool.boundCount === 0 ? 'no_bind' : status === Status.ESME_RSYSERR ? 'timeout' : status;
+        if (failure !== 0 && saf.includes(failure)) {
+          const reason = typeof failure === 'string' ? failure : `0x${failure.toString(16).padStart(2, '0')}`;
+          return this.enqueue(session, view, 'saf', 'queue/store-and-forward', reason, null);
+        }
+      }
       session.settle();
       if (!resp) return session.respond(commandId, status, sequence);
-      if (mapReceipt && status === 0) {
-        const id = messageIdOf(resp);
+      if (view?.wantsReceipt && status === 0) {
+        const id = responseMessageId(resp);
         if (id) this.d.dlrMap.record(id, session.account!.id);
       }
       session.forwardResponse(resp, sequence);
+    });
+  }
+
+  /**
+   * Stores the message durably and only then answers ESME_ROK with the gateway's message id;
+   * ESME_RMSGQFUL past the account's quota, ESME_RSYSERR when it could not be stored.
+   */
+  private enqueue(session: EsmeSession, view: MessageView, queue: QueueName, rule: string, reason: string, releaseAt: number | null): void {
+    const q = this.d.queue;
+    if (!q) {
+      session.settle();
+      return session.respond(view.commandId, Status.ESME_RSYSERR, view.sequence);
+    }
+    const acct = session.account!;
+    const now = this.d.clock.now();
+    const id = q.store.newId();
+    if (queue === 'saf') q.worker.noteSafQueued();
+    q.store.enqueue(
+      {
+        id,
+        account: acct.id,
+        queue,
+        pdu: Buffer.from(view.pdu),
+        rule,
+        reason,
+        acceptedAt: now,
+        releaseAt: releaseAt ?? now,
+        expiresAt: expiryOf(view.validityPeriod, now, acct.cfg.queue.max_age_s * 1000),
+      },
+      (status) => {
+        session.settle();
+        session.respond(view.commandId, status, view.sequence, status === 0 ? id : '');
+      },
+    );
+  }
+
+  /** A receipt the gateway made (a queued message expired or was refused): to a receiver, else held. */
+  deliverOwn(account: string, pdu: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const hold = () =>
+        this.d.held.hold(account, pdu).then(() => {
+          this.d.metrics.receipts.inc({ outcome: 'held' });
+          if (this.d.accounts.get(account)?.hasReceiver()) this.release(account);
+          resolve();
+        }, reject);
+      const session = this.d.accounts.get(account)?.pickReceiver();
+      const sent =
+        session?.deliver(pdu, (status) => {
+          if (status !== 0) return void hold();
+          this.d.metrics.receipts.inc({ outcome: 'generated' });
+          resolve();
+        }) ?? false;
+      if (!sent) void hold();
     });
   }
 
@@ -140,13 +218,15 @@ export class Relay implements SubmitHandler {
       return link.respond(view.commandId, 0, view.sequence);
     }
     this.d.dlrMap.lookup(id).then(
-      (account) => {
-        if (!account || !this.d.accounts.get(account)) {
+      (entry) => {
+        if (!entry || !this.d.accounts.get(entry.account)) {
           this.d.metrics.receipts.inc({ outcome: 'unmatched' });
           this.d.log.warn({ message_id: id }, 'receipt for a message id with no account mapping');
           return link.respond(view.commandId, 0, view.sequence);
         }
-        this.deliverTo(account, link, view, 'receipt');
+        // A queued message: the ESME knows it by the gateway's id, so the receipt must quote that.
+        const out = entry.gatewayId ? MessageView.parse(rewriteReceiptId(view.pdu, view.shortMessageSpan, view.tlvStart, entry.gatewayId)) : view;
+        this.deliverTo(entry.account, link, isScanError(out) ? view : out, 'receipt');
       },
       (err) => {
         this.d.metrics.redisErrors.inc({ op: 'dlr_lookup' });
@@ -250,11 +330,4 @@ export class Relay implements SubmitHandler {
       if (acked < results.length) return; // the ESME refused or went away; next bind retries
     }
   }
-}
-
-/** message_id of a submit_sm_resp / data_sm_resp (C-string right after the header). */
-function messageIdOf(resp: Buffer): string | null {
-  if (resp.length <= 16) return null;
-  const nul = resp.indexOf(0, 16);
-  return resp.toString('latin1', 16, nul < 0 ? resp.length : nul);
 }

@@ -14,17 +14,12 @@ import { foldChars } from './normalise.js';
 import { pathText, type Located, type MatchSpec, type RuleFile, type YamlPath } from './schema.js';
 import { TemplateIndex, parseTemplates, type TemplateType } from './templates.js';
 import type { RuleAction } from './types.js';
-import { CALLING_CODES, ZoneTable, insideWindow, minuteOfDay, parseDayWindow, parseDuration } from './windows.js';
+import { CALLING_CODES, ZoneTable, insideWindow, minuteOfDay, nextOpening, parseDayWindow, parseDuration } from './windows.js';
 
-/**
- * The Queue issue (store-and-forward, review) has not landed: a rule asking for `queue` is refused at
- * load. The Queue work flips this one flag (and handles `queue` outcomes in the policy).
- */
-export const QUEUE_AVAILABLE = false;
-
+/** Why a `queue` action is refused when the gateway runs without its queue (queue.enabled: false). */
 export const QUEUE_REFUSED =
-  'queue is not available yet: the Queue issue (holding messages until the window opens or for review) has not landed. ' +
-  'Use {reject: {status: …, reason: …}} meanwhile';
+  'queue actions need the message queue, which this gateway runs without (queue.enabled: false in its config). ' +
+  'Enable it, or use {reject: {status: …, reason: …}}';
 
 /** Opt-out hints recognised when a rule file names none (matched on normalised text). */
 export const DEFAULT_OPT_OUT_HINTS: readonly string[] = [
@@ -159,6 +154,7 @@ export function compileFile(loc: Located, data: RuleFile, opts: CompileOptions, 
       err(s, [...path, 'action', 'queue'], 'queue: until-window needs a time condition in the same rule (which window to wait for)');
     }
     if (errors.length > before || !action) return;
+    if (action.kind === 'queue' && action.queue === 'until-window') action.opensAt = opensAt(s, r.match.time!);
     const slot = opts.counts.slot(r.id, action.kind, r.mode);
     rules.push({ id: r.id, where, mode: r.mode, action, hit: new Hit(r.id, action, r.mode, slot), cond, rate });
   });
@@ -389,6 +385,15 @@ function prefixCond(prefixes: string[]): Cond {
     for (const p of prefixes) if (d.startsWith(p)) return true;
     return false;
   };
+}
+
+/** For `queue: until-window`: when the rule's time condition stops matching for a recipient. */
+function opensAt(s: Scope, t: NonNullable<MatchSpec['time']>): (dst: string, now: number) => number {
+  const outside = t.outside !== undefined;
+  const w = parseDayWindow((t.outside ?? t.inside)!)!;
+  const zones = s.zones;
+  const fixed = t.tz === 'recipient' ? null : t.tz;
+  return (dst, now) => nextOpening(fixed ?? zones.zoneOf(dst), now, w, outside);
 }
 
 function timeCond(s: Scope, t: NonNullable<MatchSpec['time']>): Cond {

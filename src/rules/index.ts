@@ -5,7 +5,7 @@
 export type * from './types.js';
 export { RuleSet, RuleCounts, Facts, initialState, recordHits, describeAction, type CompiledRule } from './engine.js';
 export { loadRules, compileSources, ruleFiles, RuleLoader, RulesError, type LoadResult, type LoadOptions, type RuleSource, type RuleLoaderOptions, type RuleLog } from './loader.js';
-export { QUEUE_AVAILABLE, QUEUE_REFUSED, DEFAULT_OPT_OUT_HINTS, resolveStatus } from './compile.js';
+export { QUEUE_REFUSED, DEFAULT_OPT_OUT_HINTS, resolveStatus } from './compile.js';
 export {
   decideWithRules,
   decideWithRulesAsync,

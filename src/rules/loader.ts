@@ -12,12 +12,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { compileFile, QUEUE_AVAILABLE } from './compile.js';
+import { compileFile } from './compile.js';
 import { RuleCounts, RuleSet, type CompiledRule } from './engine.js';
 import { RuleFileSchema, parseYaml } from './schema.js';
 
 export interface LoadOptions {
-  /** Accept `queue` actions (default: QUEUE_AVAILABLE). */
+  /** Accept `queue` actions (default true; false when the gateway runs without its queue). */
   allowQueue?: boolean;
   /** Shared match counters (the loader's, so counts survive reloads). */
   counts?: RuleCounts;
@@ -87,7 +87,7 @@ export interface RuleSource {
 export function compileSources(sources: readonly RuleSource[], opts: LoadOptions = {}): LoadResult {
   const read = opts.read ?? readUtf8;
   const counts = opts.counts ?? new RuleCounts();
-  const allowQueue = opts.allowQueue ?? QUEUE_AVAILABLE;
+  const allowQueue = opts.allowQueue ?? true;
   const errors: string[] = [];
   const warnings: string[] = [];
   const rules: CompiledRule[] = [];

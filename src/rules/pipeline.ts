@@ -20,7 +20,7 @@ import { decideLocal, decideStored, type LocalResult, type Outcome, type StoreFa
 import { REASONS, ruleOf, type ReasonCode } from '../policy/reasons.js';
 import type { SenderClass } from '../policy/senders.js';
 import { RuleSet } from './engine.js';
-import type { CompiledRuleSet, RateNeed, RuleContext, RuleHit, RuleState } from './types.js';
+import type { CompiledRuleSet, RateNeed, RuleAction, RuleContext, RuleHit, RuleState } from './types.js';
 
 export interface PipelineInput {
   /** The message as the rules see it: account, src, sender, senderClass, dst (string), text, TLVs, now. */
@@ -67,6 +67,8 @@ export interface PipelineOutcome {
   category: number | null;
   labels: readonly string[];
   queue: 'until-window' | 'review' | null;
+  /** until-window: when the rule's window opens for this recipient (epoch ms); null otherwise. */
+  releaseAt: number | null;
   /** Every rule that matched, in order (tags, monitor-mode would-be actions, the final one). */
   hits: readonly RuleHit[];
   trace: string[] | null;
@@ -107,6 +109,7 @@ export function* decisionSteps(i: PipelineInput): Generator<StoreRequest, Pipeli
     category,
     labels,
     queue: null,
+    releaseAt: null,
     hits,
     trace,
   });
@@ -134,7 +137,7 @@ export function* decisionSteps(i: PipelineInput): Generator<StoreRequest, Pipeli
   let early: { query: StoreQuery; facts: StoreFacts } | null = null;
   let state = initial;
   let hits = NO_HITS;
-  let queue: { rule: string; queue: 'until-window' | 'review' } | null = null;
+  let queue: { rule: string; action: Extract<RuleAction, { kind: 'queue' }> } | null = null;
   let forwardRule: string | null = null;
   if (rules) {
     // RuleSet (engine.ts) shares one message's facts (text, rate keys) between needs and evaluation.
@@ -169,11 +172,12 @@ export function* decisionSteps(i: PipelineInput): Generator<StoreRequest, Pipeli
           category: state.category,
           labels: state.labels,
           queue: null,
+          releaseAt: null,
           hits,
           trace,
         };
       }
-      if (a.kind === 'queue') queue = { rule: fin.rule, queue: a.queue };
+      if (a.kind === 'queue') queue = { rule: fin.rule, action: a };
       if (a.kind === 'forward') forwardRule = fin.rule;
     }
   }
@@ -201,16 +205,19 @@ export function* decisionSteps(i: PipelineInput): Generator<StoreRequest, Pipeli
 
   // 4. a rule's queue holds what would be forwarded
   if (queue && o.action === 'forward') {
-    trace?.push(`queue: rule ${queue.rule} (${queue.queue})`);
+    const a = queue.action;
+    const releaseAt = a.opensAt ? a.opensAt(ctx.dst, ctx.now) : null;
+    trace?.push(`queue: rule ${queue.rule} (${a.queue}${releaseAt === null ? '' : ` until ${new Date(releaseAt).toISOString()}`})`);
     return {
       action: 'queue',
-      reason: queue.queue === 'review' ? 'queued_review' : 'queued_until_window',
+      reason: a.queue === 'review' ? 'queued_review' : 'queued_until_window',
       status: 0,
       rule: queue.rule,
       class: o.class,
       category: state.category,
       labels: state.labels,
-      queue: queue.queue,
+      queue: a.queue,
+      releaseAt,
       hits,
       trace,
     };

@@ -43,7 +43,12 @@ export interface RuleState {
 export type RuleAction =
   | { kind: 'forward' }
   | { kind: 'reject'; status: number; reason: string }
-  | { kind: 'queue'; queue: 'until-window' | 'review' }
+  | {
+      kind: 'queue';
+      queue: 'until-window' | 'review';
+      /** until-window: when the rule's time condition stops matching for this recipient (epoch ms). */
+      opensAt?: (dst: string, now: number) => number;
+    }
   | { kind: 'tag'; class?: SenderClass; category?: number; label?: string };
 
 export interface RuleHit {

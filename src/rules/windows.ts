@@ -169,3 +169,19 @@ export const CALLING_CODES: Readonly<Record<string, readonly string[]>> = {
   KH: ['855'], LA: ['856'], BD: ['880'], TW: ['886'], SA: ['966'], AE: ['971'], IL: ['972'], QA: ['974'],
   NP: ['977'],
 };
+
+/**
+ * When a time condition stops matching: the first minute at or after `now` that is inside `w`
+ * (`outside: true`, "outside 08:00-21:00" waits for 08:00) or outside it (`outside: false`,
+ * "inside 21:00-08:00" waits for 08:00), in `zone`. Checked minute by minute across DST shifts.
+ */
+export function nextOpening(zone: string, now: number, w: DayWindow, outside: boolean): number {
+  const open = (t: number) => insideWindow(minuteOfDay(zone, t), w) === outside;
+  if (open(now)) return now;
+  const m = minuteOfDay(zone, now);
+  const target = outside ? w.from : w.to;
+  let t = Math.floor(now / 60_000) * 60_000 + ((target - m + 1440) % 1440) * 60_000;
+  // A DST change between now and then moves local time by up to an hour (or 30/45 minutes).
+  for (let i = 0; i < 120 && !open(t); i++) t += 60_000;
+  return Math.max(t, now);
+}

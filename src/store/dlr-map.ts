@@ -9,6 +9,14 @@ import { messageIdCandidates, normaliseMessageId } from '../protocol/receipt.js'
 import { luaScript } from './redis.js';
 
 const HOUR = 3_600_000;
+/** Separates account and gateway id in a stored value (system_ids are printable). */
+const SEP = '\u0001';
+
+export interface DlrEntry {
+  account: string;
+  /** The id the ESME was given, when it is not the SMSC's (queued messages). */
+  gatewayId: string | null;
+}
 
 export class DlrMap {
   private pending: string[] = [];
@@ -32,11 +40,14 @@ export class DlrMap {
     return `${this.prefix}{dlr}:${hour}`;
   }
 
-  /** Remembers that `messageId` (as the SMSC gave it) belongs to `account`. */
-  record(messageId: string, account: string): void {
+  /**
+   * Remembers that `messageId` (as the SMSC gave it) belongs to `account`; `gatewayId` when the ESME
+   * was given the gateway's own id for it (a queued message), so its receipt quotes that id.
+   */
+  record(messageId: string, account: string, gatewayId?: string): void {
     const id = normaliseMessageId(messageId);
     if (id === '') return;
-    this.pending.push(id, account);
+    this.pending.push(id, gatewayId ? `${account}${SEP}${gatewayId}` : account);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -57,8 +68,8 @@ export class DlrMap {
       .then(() => undefined, this.onError);
   }
 
-  /** The account for a receipt's id, null when unknown; rejects when Redis fails. */
-  async lookup(receiptId: string): Promise<string | null> {
+  /** The account (and gateway id) for a receipt's id, null when unknown; rejects when Redis fails. */
+  async lookup(receiptId: string): Promise<DlrEntry | null> {
     const hour = Math.floor(this.now() / HOUR);
     const keys = Array.from({ length: this.buckets }, (_, i) => this.key(hour - i));
     const r = (await (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>).sgDlrLookup!(
@@ -66,6 +77,8 @@ export class DlrMap {
       ...keys,
       ...messageIdCandidates(receiptId),
     )) as [string, string] | null;
-    return r ? r[1] : null;
+    if (!r) return null;
+    const sep = r[1].indexOf(SEP);
+    return sep < 0 ? { account: r[1], gatewayId: null } : { account: r[1].slice(0, sep), gatewayId: r[1].slice(sep + 1) };
   }
 }

@@ -45,6 +45,11 @@ export class Metrics {
   readonly senderLookups: Counter<'result'>;
   readonly partDecisions: Counter<'result'>;
   readonly policyData: Gauge<'kind'>;
+  readonly queueDepth: Gauge<'queue' | 'account'>;
+  readonly queueOldestAge: Gauge<'queue'>;
+  readonly queueJobs: Counter<'queue' | 'outcome'>;
+  /** Reads queue depths from Redis at scrape time (set by the queue). */
+  private queueProbe: (() => Promise<void>) | null = null;
 
   constructor(collectDefaults = true) {
     const r = this.registry;
@@ -197,6 +202,31 @@ export class Metrics {
       labelNames: ['kind'],
       registers: [r],
     });
+    this.queueDepth = new Gauge({
+      name: 'smppguard_queue_depth',
+      help: 'Messages queued (answered ESME_ROK, not yet delivered) by queue (window, saf, review) and account',
+      labelNames: ['queue', 'account'],
+      registers: [r],
+      async collect() {
+        await self.queueProbe?.().catch(() => self.redisErrors.inc({ op: 'queue_metrics' }));
+      },
+    });
+    this.queueOldestAge = new Gauge({
+      name: 'smppguard_queue_oldest_age_seconds',
+      help: 'Age of the oldest queued message by queue',
+      labelNames: ['queue'],
+      registers: [r],
+    });
+    this.queueJobs = new Counter({
+      name: 'smppguard_queue_jobs_total',
+      help: 'Queue events by queue and outcome: queued, refused_quota, released, retried, expired, approved, rejected, failed (permanent SMSC refusal)',
+      labelNames: ['queue', 'outcome'],
+      registers: [r],
+    });
+  }
+
+  setQueueProbe(fn: () => Promise<void>): void {
+    this.queueProbe = fn;
   }
 
   /** Counts a sender registry lookup (found / not found) without label hashing. */

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { loadRules } from '../../src/rules/loader.js';
-import { QUEUE_AVAILABLE } from '../../src/rules/compile.js';
 import { compile, errorsOf, oneRule } from './helpers.js';
 
 const F = 'test/fixtures/rules';
@@ -53,15 +52,15 @@ describe('rule files are validated with file:line:col in every error', () => {
     expect(e[1]).toMatch(/bad-regex\/rules\.yaml:11:22: rules\[1\]\.match\.text\.regex: not a valid RE2 regular expression \(invalid escape sequence: \\1\)/);
   });
 
-  it('queue is refused until the Queue issue lands', () => {
-    expect(QUEUE_AVAILABLE).toBe(false);
-    const e = errors('bad-queue');
-    expect(e).toHaveLength(1);
-    expect(e[0]).toMatch(/^test\/fixtures\/rules\/bad-queue\/rules\.yaml:8:22: rules\[0\]\.action\.queue: queue is not available yet: the Queue issue .* has not landed/);
+  it('queue is refused when the gateway runs without its queue', () => {
+    const bad = loadRules(`${F}/bad-queue`, { allowQueue: false });
+    if (bad.ok) throw new Error('bad-queue loaded');
+    expect(bad.errors).toHaveLength(1);
+    expect(bad.errors[0]).toMatch(/^test\/fixtures\/rules\/bad-queue\/rules\.yaml:8:22: rules\[0\]\.action\.queue: queue actions need the message queue, which this gateway runs without \(queue\.enabled: false/);
   });
 
-  it('with the Queue flag on, queue loads, and until-window needs a time condition', () => {
-    const ok = loadRules(`${F}/bad-queue`, { allowQueue: true });
+  it('queue loads by default, and until-window needs a time condition', () => {
+    const ok = loadRules(`${F}/bad-queue`);
     expect(ok.ok).toBe(true);
     const r = compile(
       'version: 1\nrules:\n  - id: q\n    description: d\n    action: { queue: until-window }\n',

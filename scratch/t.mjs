@@ -1,0 +1,18 @@
+import { Queue, Worker, DelayedError } from 'bullmq';
+import { Redis } from 'ioredis';
+const conn = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+const prefix = '{bmqtest' + Math.random().toString(36).slice(2,6) + '}';
+const q = new Queue('out', { connection: conn, prefix });
+const t0 = Date.now();
+const jobs = [];
+for (let i = 0; i < 5000; i++) jobs.push({ name: 'm', data: { pdu: Buffer.alloc(100).toString('base64'), i }, opts: { jobId: 'g' + i, removeOnComplete: true } });
+for (let i = 0; i < 5000; i += 500) await q.addBulk(jobs.slice(i, i + 500));
+console.log('added 5000 in', Date.now() - t0, 'ms', await q.getJobCounts());
+await q.add('m', { x: 1 }, { jobId: 'gd', delay: 100000 });
+const d = await q.getDelayed(0, 10); console.log('delayed', d.map(j => [j.id, j.delay, j.timestamp]));
+await d[0].promote();
+let n = 0; const t1 = Date.now();
+const w = new Worker('out', async (job) => { n++; }, { connection: conn.duplicate(), prefix, concurrency: 200 });
+await new Promise(r => { const iv = setInterval(() => { if (n >= 5001) { clearInterval(iv); r(); } }, 20); });
+console.log('processed', n, 'in', Date.now() - t1, 'ms');
+await w.close(); console.log(await q.getJobCounts()); await q.obliterate({force:true}); await q.close(); conn.disconnect();

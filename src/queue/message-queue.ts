@@ -1,0 +1,442 @@
+/**
+ * queue/: the third outcome beside forward and reject. A queued submit_sm is answered ESME_ROK with
+ * a gateway message id only after its original PDU bytes are stored in a BullMQ job:
+ *
+ *   window  a rule's `queue: until-window`: a delayed job, due when the recipient's window opens
+ *   saf     store-and-forward: no SMSC bind, or a temporary SMSC refusal; FIFO, retried until expiry
+ *   review  a rule's `queue: review`: waits for an operator; approve moves it to saf, reject drops it
+ *
+ * This file is the producer and the operator's side (enqueue in batches with the per-account
+ * quota, review list/approve/reject, expiry of review jobs, depth metrics); worker.ts delivers.
+ * Every key shares the prefix's {hash tag}, so the queue lives in one Redis Cluster slot.
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/schema.js';
+import { MessageView, isScanError } from '../protocol/message-view.js';
+import { Status } from '../protocol/status.js';
+import { messageText } from '../policy/reassembly.js';
+import { systemClock, type Clock } from '../session/clock.js';
+import { luaScript } from '../store/redis.js';
+import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+
+export type QueueName = 'window' | 'saf' | 'review';
+export const QUEUE_NAMES: readonly QueueName[] = ['window', 'saf', 'review'];
+
+/** A message to queue; `id` is the gateway message id the ESME is given (and the job id). */
+export interface QueuedMessage {
+  id: string;
+  account: string;
+  queue: QueueName;
+  pdu: Buffer;
+  /** The rule or failure that queued it (rule id, or store-and-forward/no_bind, …). */
+  rule: string;
+  reason: string;
+  /** Epoch ms, by the gateway clock. */
+  acceptedAt: number;
+  /** When it may be sent (window opening; acceptedAt otherwise). */
+  releaseAt: number;
+  /** When it expires (validity_period capped by the account's max age). */
+  expiresAt: number;
+}
+
+/** What a job stores: the PDU as base64 and the metadata. */
+export interface JobData {
+  account: string;
+  pdu: string;
+  rule: string;
+  reason: string;
+  acceptedAt: number;
+  releaseAt: number;
+  expiresAt: number;
+}
+
+/** A queued message as the admin API shows it. */
+export interface QueuedInfo {
+  id: string;
+  queue: QueueName;
+  account: string;
+  rule: string;
+  reason: string;
+  source_addr: string;
+  destination_addr: string;
+  text: string;
+  registered_delivery: number;
+  accepted_at: string;
+  release_at: string;
+  expires_at: string;
+}
+
+/** Called when the gateway ends a queued message itself: send the ESME a receipt if it asked. */
+export type FinalReport = (m: { id: string; data: JobData; state: 'EXPIRED' | 'REJECTED'; err?: number }) => Promise<void>;
+
+interface Pending {
+  m: QueuedMessage;
+  done: (status: number) => void;
+}
+
+/** Review jobs are listed in pages of this many. */
+const PAGE = 500;
+
+export class MessageQueue {
+  readonly prefix: string;
+  readonly queues: Record<QueueName, Queue>;
+  private pending: Pending[] = [];
+  private flushing = false;
+  private readonly idTag = randomBytes(3).toString('hex');
+  private idSeq = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private finalReport: FinalReport = async () => undefined;
+
+  constructor(
+    private readonly cfg: Config,
+    private readonly redis: Redis,
+    private readonly env: { metrics: Metrics; log: Logger; clock?: Clock },
+  ) {
+    this.prefix = cfg.queue.prefix ?? `${cfg.redis.key_prefix}{q}`;
+    const mk = (name: QueueName) => new Queue(name, { connection: redis, prefix: this.prefix, skipVersionCheck: true });
+    this.queues = { window: mk('window'), saf: mk('saf'), review: mk('review') };
+    if (!('sgQueueReserve' in redis)) redis.defineCommand('sgQueueReserve', { lua: luaScript('queue-reserve.lua') });
+    env.metrics.setQueueProbe(() => this.collect());
+  }
+
+  private get clock(): Clock {
+    return this.env.clock ?? systemClock;
+  }
+
+  /** Where the gateway's own receipts (expired, rejected in review) go; set by the relay. */
+  onFinal(fn: FinalReport): void {
+    this.finalReport = fn;
+  }
+
+  /** A message id unique across instances and restarts: instance tag, time, sequence. */
+  newId(): string {
+    this.idSeq = (this.idSeq + 1) % 1_679_616;
+    return `Q${this.idTag}${Date.now().toString(36)}${this.idSeq.toString(36).padStart(4, '0')}`;
+  }
+
+  /** The per-account key that counts an account's messages in one queue (the quota's books). */
+  accountKey(queue: QueueName, account: string): string {
+    return `${this.prefix}:acct:${queue}:${account}`;
+  }
+
+  /**
+   * Stores the message; `done(0)` once it is in Redis, ESME_RMSGQFUL when the account's quota is
+   * full, ESME_RSYSERR when Redis did not take it. Messages are written in one batch per
+   * event-loop turn: one quota script and one MULTI per queue.
+   */
+  enqueue(m: QueuedMessage, done: (status: number) => void): void {
+    this.pending.push({ m, done });
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      if (batch.length > 0) await this.store(batch);
+    } finally {
+      if (this.pending.length > 0) setImmediate(() => void this.flush());
+      else this.flushing = false;
+    }
+  }
+
+  private async store(batch: Pending[]): Promise<void> {
+    // 1. reserve quota: one script for the whole batch, grouped by account
+    const groups = new Map<string, Pending[]>();
+    for (const p of batch) {
+      const g = groups.get(p.m.account);
+      if (g) g.push(p);
+      else groups.set(p.m.account, [p]);
+    }
+    const keys: string[] = [];
+    const args: (string | number)[] = [groups.size];
+    const ordered: Pending[] = [];
+    for (const [account, items] of groups) {
+      for (const q of QUEUE_NAMES) keys.push(this.accountKey(q, account));
+      args.push(this.quotaOf(account), items.length);
+      for (const p of items) {
+        args.push(QUEUE_NAMES.indexOf(p.m.queue) + 1, p.m.id, p.m.acceptedAt);
+        ordered.push(p);
+      }
+    }
+    let granted: number[];
+    try {
+      granted = (await (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number[]>>).sgQueueReserve!(
+        keys.length,
+        ...keys,
+        ...args,
+      )) as number[];
+    } catch (err) {
+      return this.failBatch(batch, err);
+    }
+    const accepted: Pending[] = [];
+    ordered.forEach((p, i) => {
+      if (granted[i] === 1) accepted.push(p);
+      else {
+        this.env.metrics.queueJobs.inc({ queue: p.m.queue, outcome: 'refused_quota' });
+        p.done(Status.ESME_RMSGQFUL);
+      }
+    });
+    if (accepted.length === 0) return;
+    // 2. the jobs: one addBulk (a MULTI) per queue
+    const byQueue = new Map<QueueName, Pending[]>();
+    for (const p of accepted) {
+      const l = byQueue.get(p.m.queue);
+      if (l) l.push(p);
+      else byQueue.set(p.m.queue, [p]);
+    }
+    const now = this.clock.now();
+    await Promise.all(
+      [...byQueue].map(async ([name, items]) => {
+        try {
+          await this.queues[name].addBulk(
+            items.map(({ m }) => ({
+              name: m.reason,
+              data: jobData(m),
+              opts: { jobId: m.id, delay: Math.max(0, m.releaseAt - now), removeOnComplete: true, removeOnFail: 1000 },
+            })),
+          );
+        } catch (err) {
+          await this.release(items.map((p) => [name, p.m.account, p.m.id] as const)).catch(() => undefined);
+          return this.failBatch(items, err);
+        }
+        for (const p of items) p.done(0);
+        this.env.metrics.queueJobs.inc({ queue: name, outcome: 'queued' }, items.length);
+      }),
+    );
+  }
+
+  private failBatch(batch: Pending[], err: unknown): void {
+    this.env.metrics.redisErrors.inc({ op: 'queue_add' });
+    this.env.log.warn({ err: String(err), messages: batch.length }, 'could not queue messages: answering ESME_RSYSERR');
+    for (const p of batch) p.done(Status.ESME_RSYSERR);
+  }
+
+  private quotaOf(account: string): number {
+    return this.cfg.accounts.find((a) => a.system_id === account)?.queue.max_queued ?? 0;
+  }
+
+  /** Takes finished messages off the quota's books (before their job is acknowledged). */
+  release(items: readonly (readonly [QueueName, string, string])[]): Promise<unknown> {
+    const m = this.redis.multi();
+    for (const [q, account, id] of items) m.zrem(this.accountKey(q, account), id);
+    return m.exec();
+  }
+
+  // ---- review -----------------------------------------------------------------------------------
+
+  /** Review jobs, oldest first, optionally only one rule's or one account's. */
+  async listReview(filter: { rule?: string; account?: string; limit?: number } = {}): Promise<QueuedInfo[]> {
+    const limit = filter.limit ?? 100;
+    const out: QueuedInfo[] = [];
+    for (let start = 0; out.length < limit; start += PAGE) {
+      const jobs = await this.queues.review.getJobs(['waiting'], start, start + PAGE - 1, true);
+      for (const j of jobs) {
+        if (!j?.data) continue;
+        const d = j.data as JobData;
+        if ((filter.rule && d.rule !== filter.rule) || (filter.account && d.account !== filter.account)) continue;
+        out.push(infoOf('review', j.id!, d));
+        if (out.length >= limit) break;
+      }
+      if (jobs.length < PAGE) break;
+    }
+    return out;
+  }
+
+  async inspect(id: string): Promise<QueuedInfo | null> {
+    for (const q of QUEUE_NAMES) {
+      const j = await this.queues[q].getJob(id);
+      if (j?.data) return infoOf(q, id, j.data as JobData);
+    }
+    return null;
+  }
+
+  /**
+   * Approves a held message: it moves to the store-and-forward queue under the same id (adding is
+   * idempotent by id, so a retried approval after a crash does not send it twice), then leaves
+   * review. False when no such message waits for review.
+   */
+  async approve(id: string, who: string): Promise<boolean> {
+    const job = await this.queues.review.getJob(id);
+    if (!job?.data) return false;
+    const data = job.data as JobData;
+    await this.queues.saf.add(job.name, { ...data, releaseAt: this.clock.now() }, { jobId: id, removeOnComplete: true, removeOnFail: 1000 });
+    await this.redis.multi().zrem(this.accountKey('review', data.account), id).zadd(this.accountKey('saf', data.account), String(data.acceptedAt), id).exec();
+    await job.remove();
+    this.env.metrics.queueJobs.inc({ queue: 'review', outcome: 'approved' });
+    this.env.log.info({ id, account: data.account, rule: data.rule, who }, 'review: approved');
+    return true;
+  }
+
+  /** Rejects a held message: dropped, with a REJECTD receipt when the ESME asked for receipts. */
+  async reject(id: string, who: string): Promise<boolean> {
+    const job = await this.queues.review.getJob(id);
+    if (!job?.data) return false;
+    const data = job.data as JobData;
+    await this.finalReport({ id, data, state: 'REJECTED' });
+    await this.release([['review', data.account, id]]);
+    await job.remove();
+    this.env.metrics.queueJobs.inc({ queue: 'review', outcome: 'rejected' });
+    this.env.log.info({ id, account: data.account, rule: data.rule, who }, 'review: rejected');
+    return true;
+  }
+
+  /** Approves or rejects every held message of one rule; returns how many. */
+  async decideRule(rule: string, decision: 'approve' | 'reject', who: string): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const batch = await this.listReview({ rule, limit: PAGE });
+      if (batch.length === 0) return n;
+      for (const m of batch) if (await (decision === 'approve' ? this.approve(m.id, who) : this.reject(m.id, who))) n++;
+    }
+  }
+
+  /** Review jobs past their expiry end with an EXPIRED receipt (run periodically). */
+  async expireReview(): Promise<number> {
+    const now = this.clock.now();
+    const due: Job[] = [];
+    for (let start = 0; ; start += PAGE) {
+      const jobs = await this.queues.review.getJobs(['waiting'], start, start + PAGE - 1, true);
+      for (const j of jobs) if (j?.data && (j.data as JobData).expiresAt <= now) due.push(j);
+      if (jobs.length < PAGE) break;
+    }
+    for (const j of due) {
+      const d = j.data as JobData;
+      await this.finalReport({ id: j.id!, data: d, state: 'EXPIRED' });
+      await this.release([['review', d.account, j.id!]]);
+      await j.remove();
+      this.env.metrics.queueJobs.inc({ queue: 'review', outcome: 'expired' });
+    }
+    return due.length;
+  }
+
+  // ---- housekeeping ------------------------------------------------------------------------------
+
+  /**
+   * Starts the periodic work: review expiry; the quota books' repair (an entry whose job no longer
+   * exists, e.g. after a crash between acknowledging a job and taking it off the books); and, when
+   * the gateway runs on a controllable clock (tests, demo), releasing window jobs by that clock
+   * (BullMQ's own delay runs on wall time).
+   */
+  start(): void {
+    const every = (ms: number, fn: () => Promise<unknown>) => {
+      let busy = false;
+      const t = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        fn()
+          .catch(() => this.env.metrics.redisErrors.inc({ op: 'queue_housekeeping' }))
+          .finally(() => (busy = false));
+      }, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(10_000, () => this.expireReview());
+    every(60_000, () => this.repairBooks());
+    if (this.clock !== systemClock) every(100, () => this.releaseByClock());
+  }
+
+  private async repairBooks(): Promise<void> {
+    for (const a of this.cfg.accounts) {
+      for (const q of QUEUE_NAMES) {
+        const key = this.accountKey(q, a.system_id);
+        const ids = await this.redis.zrange(key, '0', '99');
+        for (const id of ids) {
+          const exists = await this.redis.exists(`${this.prefix}:${q}:${id}`);
+          if (!exists) await this.redis.zrem(key, id);
+        }
+      }
+    }
+  }
+
+  /** Promotes delayed window jobs whose release time (by the gateway clock) has come. */
+  async releaseByClock(): Promise<number> {
+    const now = this.clock.now();
+    let n = 0;
+    const jobs = await this.queues.window.getDelayed(0, 999);
+    for (const j of jobs) {
+      if ((j?.data as JobData | undefined)?.releaseAt !== undefined && (j.data as JobData).releaseAt <= now) {
+        await j.promote().catch(() => undefined);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private async collect(): Promise<void> {
+    const now = this.clock.now();
+    const m = this.redis.multi();
+    const cells: [QueueName, string][] = [];
+    for (const a of this.cfg.accounts) {
+      for (const q of QUEUE_NAMES) {
+        const key = this.accountKey(q, a.system_id);
+        m.zcard(key).zrange(key, '0', '0', 'WITHSCORES');
+        cells.push([q, a.system_id]);
+      }
+    }
+    const res = (await m.exec()) ?? [];
+    const oldest = new Map<QueueName, number>();
+    cells.forEach(([q, account], i) => {
+      this.env.metrics.queueDepth.set({ queue: q, account }, Number(res[2 * i]?.[1] ?? 0));
+      const first = res[2 * i + 1]?.[1] as string[] | undefined;
+      if (first && first.length === 2) oldest.set(q, Math.min(oldest.get(q) ?? Infinity, Number(first[1])));
+    });
+    for (const q of QUEUE_NAMES) {
+      const t = oldest.get(q);
+      this.env.metrics.queueOldestAge.set({ queue: q }, t === undefined ? 0 : Math.max(0, (now - t) / 1000));
+    }
+  }
+
+  /** Messages an account has queued (all queues). */
+  async depth(account: string): Promise<number> {
+    const m = this.redis.multi();
+    for (const q of QUEUE_NAMES) m.zcard(this.accountKey(q, account));
+    const r = (await m.exec()) ?? [];
+    return r.reduce((s, x) => s + Number(x[1] ?? 0), 0);
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await Promise.all(QUEUE_NAMES.map((q) => this.queues[q].close().catch(() => undefined)));
+  }
+}
+
+function jobData(m: QueuedMessage): JobData {
+  return {
+    account: m.account,
+    pdu: m.pdu.toString('base64'),
+    rule: m.rule,
+    reason: m.reason,
+    acceptedAt: m.acceptedAt,
+    releaseAt: m.releaseAt,
+    expiresAt: m.expiresAt,
+  };
+}
+
+function infoOf(queue: QueueName, id: string, d: JobData): QueuedInfo {
+  const view = MessageView.parse(Buffer.from(d.pdu, 'base64'));
+  const ok = !isScanError(view);
+  return {
+    id,
+    queue,
+    account: d.account,
+    rule: d.rule,
+    reason: d.reason,
+    source_addr: ok ? view.sourceAddr : '',
+    destination_addr: ok ? view.destinationAddr : '',
+    text: ok ? messageText([view]) : '',
+    registered_delivery: ok ? view.registeredDelivery : 0,
+    accepted_at: new Date(d.acceptedAt).toISOString(),
+    release_at: new Date(d.releaseAt).toISOString(),
+    expires_at: new Date(d.expiresAt).toISOString(),
+  };
+}
+
+export type { Job };

@@ -1,0 +1,230 @@
+/**
+ * Delivers queued messages (the window and saf queues; review jobs move to saf when approved).
+ * Runs in every gateway instance. A job is acknowledged only after the SMSC answered ESME_ROK for
+ * it, or after the gateway ended it itself (expired, refused for good) and the ESME's receipt was
+ * handed over or held. Temporary refusals and a missing bind are retried inside the job, with
+ * backoff, until the message expires, so the queue keeps its order per recipient.
+ *
+ * Duplicate window: a crash after the SMSC accepted a message and before its job is acknowledged
+ * sends it again once the job's lock expires (lock_duration_ms). At most the jobs in hand at the
+ * crash can be sent twice: queue.concurrency per instance, and no more than the SMSC windows hold.
+ */
+import { DelayedError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Config } from '../config/schema.js';
+import type { SmscPool } from '../downstream/smsc-pool.js';
+import { MessageView, isScanError } from '../protocol/message-view.js';
+import { MESSAGE_STATE, gatewayReceipt, responseMessageId } from '../protocol/receipt.js';
+import { Status } from '../protocol/status.js';
+import { systemClock, type Clock } from '../session/clock.js';
+import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { JobData, MessageQueue, QueueName } from './message-queue.js';
+
+/** SMSC answers worth retrying (besides no bind, timeouts and lost links). */
+const TEMPORARY = new Set<number>([Status.ESME_RSYSERR, Status.ESME_RMSGQFUL, Status.ESME_RTHROTTLED]);
+
+export interface WorkerDeps {
+  cfg: Config;
+  queue: MessageQueue;
+  pool: SmscPool;
+  /** SMSC message id → account and gateway id, so the receipt reaches the ESME with its own id. */
+  recordId(smscId: string, account: string, gatewayId: string): void;
+  /** Hands a receipt the gateway made to the account (a bound receiver, or held in Redis). */
+  deliverReceipt(account: string, pdu: Buffer): Promise<void>;
+  metrics: Metrics;
+  log: Logger;
+  clock?: Clock;
+}
+
+class ReturnToQueue extends Error {}
+
+export class DeliveryWorker {
+  private readonly workers: Worker[] = [];
+  private readonly connections: Redis[] = [];
+  private readonly chains = new Map<string, Promise<unknown>>();
+  private stopping = false;
+  private readonly wake = new Set<() => void>();
+  private activeSaf = 0;
+  private safDrained = true;
+
+  constructor(private readonly d: WorkerDeps) {
+    d.queue.onFinal((m) => this.report(m.id, m.data, m.state === 'EXPIRED' ? MESSAGE_STATE.EXPIRED : MESSAGE_STATE.REJECTED, m.err ?? 0));
+  }
+
+  private get clock(): Clock {
+    return this.d.clock ?? systemClock;
+  }
+
+  start(): void {
+    const q = this.d.cfg.queue;
+    for (const name of ['window', 'saf'] as const) {
+      const connection = new Redis(this.d.cfg.redis.url, {
+        maxRetriesPerRequest: null,
+        retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+      });
+      connection.on('error', () => this.d.metrics.redisErrors.inc({ op: 'queue_worker' }));
+      this.connections.push(connection);
+      const w = new Worker(name, (job, token) => this.process(name, job, token), {
+        connection,
+        prefix: this.d.queue.prefix,
+        concurrency: q.concurrency,
+        lockDuration: q.lock_duration_ms,
+        stalledInterval: Math.max(1000, Math.floor(q.lock_duration_ms / 2)),
+        // A job whose worker died goes back to the queue however often that happens: never dropped.
+        maxStalledCount: Number.MAX_SAFE_INTEGER,
+        skipVersionCheck: true,
+      });
+      w.on('error', (err) => {
+        this.d.metrics.redisErrors.inc({ op: 'queue_worker' });
+        this.d.log.warn({ err: String(err), queue: name }, 'queue worker error');
+      });
+      if (name === 'saf') {
+        w.on('drained', () => (this.safDrained = true));
+        w.on('active', () => (this.safDrained = false));
+      }
+      this.workers.push(w);
+    }
+  }
+
+  /**
+   * True while store-and-forward messages wait or are in hand here: new messages of accounts with
+   * store-and-forward then join the queue behind them instead of overtaking them.
+   */
+  get safBacklog(): boolean {
+    return this.activeSaf > 0 || !this.safDrained;
+  }
+
+  /** Marks that this instance just queued a store-and-forward message. */
+  noteSafQueued(): void {
+    this.safDrained = false;
+  }
+
+  /** Nudges jobs waiting for a bind (a link came up). */
+  linkChanged(): void {
+    for (const f of [...this.wake]) f();
+  }
+
+  private async process(name: QueueName, job: Job, token: string | undefined): Promise<void> {
+    const data = job.data as JobData;
+    const pdu = Buffer.from(data.pdu, 'base64');
+    const view = MessageView.parse(pdu);
+    const recipient = isScanError(view) ? '' : view.destinationAddr;
+    if (name === 'saf') this.activeSaf++;
+    try {
+      await this.inOrder(recipient, () => this.deliver(name, job.id!, data, pdu));
+    } catch (err) {
+      if (!(err instanceof ReturnToQueue)) throw err;
+      // Shutdown: the job goes back to the queue, due at once, for this or another instance.
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    } finally {
+      if (name === 'saf') this.activeSaf--;
+    }
+  }
+
+  /** Runs jobs for one recipient one after another, in the order they were taken. */
+  private inOrder(key: string, fn: () => Promise<void>): Promise<void> {
+    const prev = this.chains.get(key);
+    const run = prev ? prev.then(fn) : fn();
+    const tail = run.catch(() => undefined);
+    this.chains.set(key, tail);
+    void tail.then(() => {
+      if (this.chains.get(key) === tail) this.chains.delete(key);
+    });
+    return run;
+  }
+
+  private async deliver(name: QueueName, id: string, data: JobData, pdu: Buffer): Promise<void> {
+    const cfg = this.d.cfg.queue;
+    const retryOn = new Set<number>(TEMPORARY);
+    for (const c of this.d.cfg.accounts.find((a) => a.system_id === data.account)?.queue.store_and_forward ?? []) {
+      if (typeof c === 'number') retryOn.add(c);
+    }
+    let backoff = cfg.retry_initial_ms;
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopping) throw new ReturnToQueue();
+      if (this.clock.now() >= data.expiresAt) {
+        await this.finish(name, id, data, MESSAGE_STATE.EXPIRED, 0);
+        this.d.metrics.queueJobs.inc({ queue: name, outcome: 'expired' });
+        return;
+      }
+      if (this.d.pool.boundCount === 0) {
+        await this.pause(250);
+        continue;
+      }
+      if (attempt > 0) this.d.metrics.queueJobs.inc({ queue: name, outcome: 'retried' });
+      const { resp, status } = await new Promise<{ resp: Buffer | null; status: number }>((resolve) =>
+        this.d.pool.submit(pdu, (r, s) => resolve({ resp: r, status: r ? r.readUInt32BE(8) : s })),
+      );
+      if (status === 0 && resp) {
+        const smscId = responseMessageId(resp);
+        if (smscId) this.d.recordId(smscId, data.account, id);
+        await this.d.queue.release([[name, data.account, id]]).catch(() => this.d.metrics.redisErrors.inc({ op: 'queue_release' }));
+        this.d.metrics.queueJobs.inc({ queue: name, outcome: 'released' });
+        return;
+      }
+      if (!resp || retryOn.has(status)) {
+        await this.pause(backoff);
+        backoff = Math.min(backoff * 2, cfg.retry_max_ms);
+        continue;
+      }
+      // Refused for good (bad destination, …): the ESME already has ESME_ROK, so it gets a receipt.
+      await this.finish(name, id, data, MESSAGE_STATE.REJECTED, status);
+      this.d.metrics.queueJobs.inc({ queue: name, outcome: 'failed' });
+      this.d.log.info({ id, account: data.account, status }, 'queued message refused by the SMSC');
+      return;
+    }
+  }
+
+  /** Ends a message the gateway answered itself: receipt first (kept until it is held), then the books. */
+  private async finish(name: QueueName, id: string, data: JobData, state: number, err: number): Promise<void> {
+    for (let wait = 100; ; wait = Math.min(wait * 2, 5000)) {
+      try {
+        await this.report(id, data, state, err);
+        break;
+      } catch {
+        this.d.metrics.redisErrors.inc({ op: 'queue_receipt' });
+        if (this.stopping) throw new ReturnToQueue();
+        await this.pause(wait);
+      }
+    }
+    await this.d.queue.release([[name, data.account, id]]).catch(() => this.d.metrics.redisErrors.inc({ op: 'queue_release' }));
+  }
+
+  private async report(id: string, data: JobData, state: number, err: number): Promise<void> {
+    const view = MessageView.parse(Buffer.from(data.pdu, 'base64'));
+    if (isScanError(view) || !view.wantsReceipt) return;
+    const pdu = gatewayReceipt({
+      id,
+      src: { addr: view.sourceAddr, ton: view.sourceTon, npi: view.sourceNpi },
+      dst: { addr: view.destinationAddr, ton: view.destTon, npi: view.destNpi },
+      submitted: data.acceptedAt,
+      done: this.clock.now(),
+      state,
+      err,
+    });
+    await this.d.deliverReceipt(data.account, pdu);
+  }
+
+  /** Waits `ms`, or less when a link comes up or the gateway stops. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.wake.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.wake.add(done);
+    });
+  }
+
+  /** Finishes the jobs in hand that are with the SMSC; returns the waiting ones to the queue. */
+  async close(): Promise<void> {
+    this.stopping = true;
+    this.linkChanged();
+    await Promise.all(this.workers.map((w) => w.close().catch(() => undefined)));
+    for (const c of this.connections) c.disconnect();
+  }
+}
