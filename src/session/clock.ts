@@ -51,3 +51,25 @@ export class ManualClock implements Clock {
     this.t = target;
   }
 }
+
+/**
+ * Wall time moved by a settable offset; timers run in real time. For the demo and gateway tests
+ * that need "it is 07:59:50 in Shanghai" or "eleven hours later" while sockets and timeouts behave
+ * normally. The queue releases window jobs by this clock (queue/message-queue.ts).
+ */
+export class ShiftedClock implements Clock {
+  constructor(private offsetMs = 0) {}
+  /** A clock whose now() is `at` at the moment of construction. */
+  static at(at: number): ShiftedClock {
+    return new ShiftedClock(at - Date.now());
+  }
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return systemClock.setTimeout(fn, ms);
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}

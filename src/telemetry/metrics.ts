@@ -208,7 +208,7 @@ export class Metrics {
       labelNames: ['queue', 'account'],
       registers: [r],
       async collect() {
-        await self.queueProbe?.().catch(() => self.redisErrors.inc({ op: 'queue_metrics' }));
+        await self.probeQueue();
       },
     });
     this.queueOldestAge = new Gauge({
@@ -216,6 +216,9 @@ export class Metrics {
       help: 'Age of the oldest queued message by queue',
       labelNames: ['queue'],
       registers: [r],
+      async collect() {
+        await self.probeQueue();
+      },
     });
     this.queueJobs = new Counter({
       name: 'smppguard_queue_jobs_total',
@@ -228,6 +231,16 @@ export class Metrics {
   setQueueProbe(fn: () => Promise<void>): void {
     this.queueProbe = fn;
   }
+
+  /** One Redis read per scrape for both queue gauges (prom-client collects metrics concurrently). */
+  private probeQueue(): Promise<void> {
+    if (!this.queueProbe) return Promise.resolve();
+    this.probing ??= this.queueProbe()
+      .catch(() => this.redisErrors.inc({ op: 'queue_metrics' }))
+      .finally(() => (this.probing = null));
+    return this.probing;
+  }
+  private probing: Promise<void> | null = null;
 
   /** Counts a sender registry lookup (found / not found) without label hashing. */
   countSenderLookup(found: boolean): void {
