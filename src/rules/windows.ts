@@ -181,7 +181,8 @@ export function nextOpening(zone: string, now: number, w: DayWindow, outside: bo
   const m = minuteOfDay(zone, now);
   const target = outside ? w.from : w.to;
   let t = Math.floor(now / 60_000) * 60_000 + ((target - m + 1440) % 1440) * 60_000;
-  // A DST change between now and then moves local time by up to an hour (or 30/45 minutes).
+  // A DST change between now and then shifts local time by up to an hour: find the exact minute.
+  for (let i = 0; i < 120 && t - 60_000 > now && open(t - 60_000); i++) t -= 60_000;
   for (let i = 0; i < 120 && !open(t); i++) t += 60_000;
   return Math.max(t, now);
 }
