@@ -5,7 +5,7 @@
  * printing each step so the traffic flow is visible. Exits when done (or runs on with --forever).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command as Program } from 'commander';
@@ -22,6 +22,19 @@ import { normaliseMsisdn } from '../policy/address.js';
 import { senderId } from '../policy/senders.js';
 import { decodeText } from '../protocol/text.js';
 import { freePort } from '../sim/free-port.js';
+import { ShiftedClock } from '../session/clock.js';
+
+/** The demo's own rule: commercial messages to Chinese numbers wait for 08:00–21:00 Beijing time. */
+const DEMO_RULES = `version: 1
+rules:
+  - id: demo-quiet-hours
+    description: marketing only 08:00-21:00 Beijing time; outside it, hold until the window opens
+    match:
+      destination_country: CN
+      class: commercial
+      time: { outside: "08:00-21:00", tz: Asia/Shanghai }
+    action: { queue: until-window }
+`;
 
 interface DemoFlags {
   config: string;
@@ -82,12 +95,21 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   // Demo data lives under its own prefix and is removed at the end.
   cfg.redis.key_prefix = `${cfg.redis.key_prefix}demo:${process.pid}:`;
   cfg.audit.destination = 'off';
-  // The policy demo runs without rule packs unless asked: their quiet hours would make it depend on the time of day.
-  if (!f.withRules) cfg.rules.dir = join(tmpdir(), 'smppguard-demo-no-rules');
+  // Without --with-rules the demo loads one rule of its own (quiet hours that queue) and runs on a
+  // shifted clock that starts at 10:00 in Shanghai, so what it shows does not depend on the time of day.
+  if (!f.withRules) {
+    cfg.rules.dir = mkdtempSync(join(tmpdir(), 'smppguard-demo-rules-'));
+    writeFileSync(join(cfg.rules.dir, 'demo.yaml'), DEMO_RULES);
+  }
+  cfg.rules.watch = false;
+  // The demo moves its clock by hours; sessions must not count that as idleness.
+  cfg.upstream.idle_timeout_s = 0;
+  const day = new Date();
+  const clock = ShiftedClock.at(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), 2, 0)); // 10:00 Shanghai
   cfg.listen = { host: '127.0.0.1', port: 0 };
   cfg.http = { host: '127.0.0.1', port: 0 };
   cfg.downstream.smscs = cfg.downstream.smscs.slice(0, 1).map((s) => ({ ...s, host: '127.0.0.1', port: sim.port }));
-  const gw = await Gateway.start(cfg, { log: pino({ level: 'warn' }) });
+  const gw = await Gateway.start(cfg, { log: pino({ level: 'warn' }), clock });
   say(`gateway    SMPP on 127.0.0.1:${gw.smppPort}, metrics on http://127.0.0.1:${gw.httpPort}/metrics`);
   for (let i = 0; i < 100 && gw.pool.boundCount === 0; i++) await new Promise((r) => setTimeout(r, 50));
 
@@ -158,6 +180,30 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   await sim.injectMo({ source: consenting, destination: senderNumber, text: 'TD' });
   await esme.waitDeliveries(expected + 1, 3000).catch(() => undefined);
   if (policyOn) await sendOne('(after opt-out)', senderNumber, consenting, '【DemoShop】Offer');
+  if (policyOn && gw.queue && !f.withRules) {
+    // Quiet hours: 21:00 in Shanghai. The message is stored and answered ESME_ROK at once; it goes
+    // out when the window opens at 08:00, and its receipt carries the id the ESME was given.
+    await gw.store.setConsent(consenting, 'brand:DemoShop', 'granted', { who: 'demo', channel: 'demo' });
+    clock.advance(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), 13, 0) - clock.now());
+    say(`clock      21:00 in Shanghai (quiet hours: rule demo-quiet-hours queues until 08:00)`);
+    const before = esme.deliveries.length;
+    const r = await esme.submit({
+      source_addr_ton: 0,
+      source_addr_npi: 1,
+      source_addr: senderNumber,
+      dest_addr_ton: 1,
+      dest_addr_npi: 1,
+      destination_addr: consenting,
+      registered_delivery: 1,
+      short_message: Buffer.from('【DemoShop】Night offer, reply TD to stop'),
+    });
+    const info = r.status === 0 ? await gw.queue.store.inspect(r.messageId) : null;
+    say(`esme    -> submit_sm (quiet hours): ${senderNumber} -> ${consenting} -> ${r.status === 0 ? `ESME_ROK message_id=${r.messageId}` : statusName(r.status)}`);
+    if (info) say(`queue      ${info.id} in queue "${info.queue}" (rule ${info.rule}), release at ${info.release_at}`);
+    clock.advance(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() + 1, 0, 0) - 3000 - clock.now());
+    say('clock      07:59:57 in Shanghai: the window opens in 3 s');
+    await esme.waitDeliveries(before + 1, 10_000).catch(() => undefined);
+  }
   const sendLoop = (i: number) => sendOne(`#${i}`, senderNumber, consenting, `Demo message ${i}`);
   if (f.forever) {
     say('running on (Ctrl-C to stop): one message a second');
@@ -173,12 +219,15 @@ export async function runDemo(f: DemoFlags): Promise<number> {
     ...line(/^smppguard_decisions_total/),
     ...line(/^smppguard_spoofing_attempts_total|^smppguard_replies_total/),
     ...line(/^smppguard_receipts_total|^smppguard_mo_total/),
+    ...line(/^smppguard_queue_jobs_total/),
   ]) {
     say(`           ${l}`);
   }
   await esme.close();
-  const keys = await gw.redis.keys(`${cfg.redis.key_prefix}*`);
-  if (keys.length) await gw.redis.del(...keys);
+  // SCAN, not KEYS: the Redis may be a shared one with millions of keys.
+  for await (const keys of gw.redis.scanStream({ match: `${cfg.redis.key_prefix}*`, count: 1000 }) as AsyncIterable<string[]>) {
+    if (keys.length) await gw.redis.del(...keys);
+  }
   await gw.stop();
   await sim.close();
   redis.child?.kill();
