@@ -77,6 +77,8 @@ interface Pending {
   done: (status: number) => void;
 }
 
+/** Enqueue batches written at once (each: one quota script, then one MULTI per queue). */
+const BATCHES_IN_FLIGHT = 4;
 /** Review jobs are listed in pages of this many. */
 const PAGE = 500;
 
@@ -84,7 +86,8 @@ export class MessageQueue {
   readonly prefix: string;
   readonly queues: Record<QueueName, Queue>;
   private pending: Pending[] = [];
-  private flushing = false;
+  private scheduled = false;
+  private inFlight = 0;
   private readonly idTag = randomBytes(3).toString('hex');
   private idSeq = 0;
   private timers: NodeJS.Timeout[] = [];
@@ -129,21 +132,24 @@ export class MessageQueue {
    */
   enqueue(m: QueuedMessage, done: (status: number) => void): void {
     this.pending.push({ m, done });
-    if (!this.flushing) {
-      this.flushing = true;
-      setImmediate(() => void this.flush());
-    }
+    this.schedule();
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.pending;
-    this.pending = [];
-    try {
-      if (batch.length > 0) await this.store(batch);
-    } finally {
-      if (this.pending.length > 0) setImmediate(() => void this.flush());
-      else this.flushing = false;
-    }
+  private schedule(): void {
+    if (this.scheduled || this.pending.length === 0 || this.inFlight >= BATCHES_IN_FLIGHT) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.pending.length === 0 || this.inFlight >= BATCHES_IN_FLIGHT) return;
+      const batch = this.pending;
+      this.pending = [];
+      this.inFlight++;
+      // Batches go out in order on one connection, so queue order follows arrival order.
+      void this.store(batch).finally(() => {
+        this.inFlight--;
+        this.schedule();
+      });
+    });
   }
 
   private async store(batch: Pending[]): Promise<void> {

@@ -81,7 +81,8 @@ describe('kill -9', () => {
           reconnect_max_ms: 300,
           smscs: [{ name: 'sim', host: '127.0.0.1', port: smscPort, system_id: 'gw', password: 'pw', binds: 2, window: CONCURRENCY }],
         },
-        queue: { concurrency: CONCURRENCY, lock_duration_ms: 3000 },
+        // Short enough for a quick test, long enough that a busy 2-core box renews locks in time.
+        queue: { concurrency: CONCURRENCY, lock_duration_ms: 10_000 },
       }),
     );
 

@@ -1,0 +1,175 @@
+/**
+ * Queue benchmark (`npm run bench:queue`): ingest and release rates of the durable queue, with the
+ * gateway, load generator and SMSC simulator as separate processes on this machine.
+ *
+ *   ingest   the gateway has no SMSC bind; its account queues on no_bind (store-and-forward), so
+ *            every submit_sm is stored in a BullMQ job before ESME_ROK: the load generator's msg/s
+ *            is the ingest rate.
+ *   release  the simulator then comes up; the time until the queue is empty gives the release
+ *            rate (jobs taken, sent to the SMSC, answered, acknowledged).
+ *
+ * Rounds alternate; medians are printed, and with --write appended to bench/RESULTS.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdtempSync, openSync, closeSync, writeFileSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { stringify } from 'yaml';
+import { freePort } from '../src/sim/free-port.js';
+import { hashPassword } from '../src/upstream/password.js';
+import type { LoadResult } from './loadgen.js';
+
+const DIST_BENCH = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(DIST_BENCH, '..', '..');
+const CLI = join(ROOT, 'dist/src/cli/main.js');
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+interface Flags {
+  rounds: number;
+  durationMs: number;
+  write: boolean;
+}
+
+function flags(argv: string[]): Flags {
+  const f: Flags = { rounds: 3, durationMs: 5000, write: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--rounds') f.rounds = Number(argv[++i]);
+    else if (a === '--duration-ms') f.durationMs = Number(argv[++i]);
+    else if (a === '--write') f.write = true;
+    else {
+      process.stderr.write('usage: npm run bench:queue -- [--rounds N] [--duration-ms N] [--write]\n');
+      process.exit(2);
+    }
+  }
+  return f;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function child(args: string[], log?: string): ChildProcess {
+  const fd = log ? openSync(log, 'a') : 'ignore';
+  const p = spawn(process.execPath, args, { stdio: ['pipe', log ? fd : 'pipe', log ? fd : 'pipe'], cwd: ROOT });
+  if (typeof fd === 'number') closeSync(fd);
+  return p;
+}
+
+async function waitForLine(p: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    p.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(buf.slice(0, nl));
+    });
+    p.once('exit', (code) => reject(new Error(`child exited with ${code}: ${buf}`)));
+  });
+}
+
+/** Resolves once something accepts TCP connections on `port` (the gateway has started). */
+async function listening(port: number): Promise<void> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(100)) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+  }
+  throw new Error(`nothing listening on ${port} after 30 s`);
+}
+
+async function round(tmp: string, n: number, f: Flags, hash: string): Promise<{ ingest: number; release: number; queued: number; errors: number }> {
+  const smscPort = await freePort();
+  const listen = await freePort();
+  const http = await freePort();
+  const prefix = `bench:q:${process.pid}:${n}:`;
+  const cfgFile = join(tmp, `gateway-${n}.yaml`);
+  writeFileSync(
+    cfgFile,
+    stringify({
+      listen: { host: '127.0.0.1', port: listen },
+      http: { host: '127.0.0.1', port: http },
+      redis: { url: REDIS_URL, key_prefix: prefix },
+      log: { level: 'warn' },
+      audit: { destination: 'off' },
+      policy: { enabled: false },
+      accounts: [{ system_id: 'bench', password_hash: hash, max_binds: 64, window: 1024, queue: { store_and_forward: ['no_bind'], max_queued: 10_000_000 } }],
+      downstream: {
+        reconnect_initial_ms: 100,
+        reconnect_max_ms: 200,
+        smscs: [{ name: 'sim', host: '127.0.0.1', port: smscPort, system_id: 'smppguard', password: 'simpw', binds: 4, window: 1024 }],
+      },
+      queue: { concurrency: 2000 },
+    }),
+  );
+  const gw = child(['--max-semi-space-size=64', CLI, 'start', '--config', cfgFile], join(tmp, `gateway-${n}.log`));
+  const redis = new Redis(REDIS_URL);
+  let sim: ChildProcess | null = null;
+  try {
+    await listening(listen);
+    // ingest: no SMSC, everything queues
+    const load = child([join(DIST_BENCH, 'loadgen.js'), '--json', JSON.stringify({ port: listen, systemId: 'bench', password: 'bench', binds: 4, window: 256, warmupMs: 1000, durationMs: f.durationMs, bindTimeoutMs: 20_000 })]);
+    const out = JSON.parse(await waitForLine(load)) as LoadResult | { error: string };
+    if ('error' in out) throw new Error(`loadgen: ${out.error}; gateway log:\n${readFileSync(join(tmp, `gateway-${n}.log`), 'utf8').slice(-2000)}`);
+    const errors = Object.values(out.errors).reduce((a, b) => a + b, 0);
+    const key = `${prefix}{q}:acct:saf:bench`;
+    await sleep(500);
+    const queued = await redis.zcard(key);
+    // release: the SMSC comes up; time until the queue is empty
+    sim = child([join(DIST_BENCH, 'sim-proc.js'), '--watch-stdin', '--json', JSON.stringify({ port: smscPort, httpPort: null, systemId: 'smppguard', password: 'simpw' })]);
+    await waitForLine(sim);
+    const t0 = performance.now();
+    let left = queued;
+    while (left > 0) {
+      await sleep(50);
+      left = await redis.zcard(key);
+      if (performance.now() - t0 > 300_000) throw new Error(`release stalled with ${left} left`);
+    }
+    const release = queued / ((performance.now() - t0) / 1000);
+    return { ingest: out.msgPerSec, release, queued, errors };
+  } finally {
+    gw.kill('SIGTERM');
+    sim?.kill('SIGTERM');
+    await sleep(500);
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 }) as AsyncIterable<string[]>) if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const f = flags(process.argv.slice(2));
+  const tmp = mkdtempSync(join(tmpdir(), 'sg-bench-queue-'));
+  const hash = await hashPassword('bench');
+  const rs = [];
+  for (let i = 0; i < f.rounds; i++) {
+    const r = await round(tmp, i, f, hash);
+    console.log(`round ${i + 1}: ingest ${Math.round(r.ingest)} msg/s (${r.queued} queued, ${r.errors} errors), release ${Math.round(r.release)} msg/s`);
+    rs.push(r);
+  }
+  const ingest = median(rs.map((r) => r.ingest));
+  const release = median(rs.map((r) => r.release));
+  const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const md = [
+    `## ${when} UTC — queue (issue 5)`,
+    '',
+    `- machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+    `- command: \`npm run bench:queue -- --rounds ${f.rounds} --duration-ms ${f.durationMs}${f.write ? ' --write' : ''}\``,
+    '- ingest: 4 binds × window 256, gateway without SMSC bind, account queues on no_bind: every submit_sm stored in a BullMQ job before ESME_ROK',
+    '- release: the simulator comes up; queued messages / time until the queue is empty (worker concurrency 2000, 4 SMSC binds × window 1024)',
+    '',
+    '| measure | msg/s (median) | per round | target |',
+    '|---|---:|---|---|',
+    `| queue ingest | ${Math.round(ingest).toLocaleString('en-US')} | ${rs.map((r) => Math.round(r.ingest).toLocaleString('en-US')).join(', ')} | ≥ 10,000 |`,
+    `| queue release | ${Math.round(release).toLocaleString('en-US')} | ${rs.map((r) => Math.round(r.release).toLocaleString('en-US')).join(', ')} | (reported) |`,
+    '',
+  ].join('\n');
+  console.log(`\n${md}`);
+  if (f.write) appendFileSync(join(ROOT, 'bench/RESULTS.md'), `\n${md}`);
+}
+
+await main();
