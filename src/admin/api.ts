@@ -1,6 +1,7 @@
 /**
  * The admin API (/api/v1): senders (码号 registrations), consent, the do-not-disturb register,
- * `explain` (the decision for a hypothetical message, nothing sent) and the change journal.
+ * `explain` (the decision for a hypothetical message, nothing sent), the change journal, and the
+ * queue's review routes (queue-api.ts).
  *
  * Every request needs `Authorization: Bearer <token>` (auth.ts); with no tokens configured the API
  * answers 503 — never open by default. Bodies, params and query strings are checked by the route

@@ -43,6 +43,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
         { name: 'dnd', description: 'The do-not-disturb register' },
         { name: 'explain', description: 'Dry-run decisions' },
         { name: 'journal', description: 'Who changed what, when' },
+        { name: 'queue', description: 'Messages held for review; queue depth' },
         { name: 'operations', description: 'Metrics and probes (no authentication)' },
       ],
     },
