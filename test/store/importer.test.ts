@@ -1,5 +1,7 @@
 /**
- * The policy-data importer against the real Redis (127.0.0.1:6379) under a key prefix of its own:
+ * The policy-data importer against a real Redis of its own (a private redis-server: replace mode and
+ * these checks SCAN the keyspace, so a shared Redis holding millions of other keys would make the
+ * test's time depend on them), each test under a key prefix of its own:
  * formats, gzip, headers, bad lines, counts, idempotence, replace mode (including lookups racing a
  * replace), consent and senders as the gateway's PolicyStore then sees them.
  */
@@ -16,8 +18,8 @@ import { senderId } from '../../src/policy/senders.js';
 import { importFile, ImportError, splitCsv, type ImportOptions } from '../../src/store/importer.js';
 import { bucketOf, Keys } from '../../src/store/keys.js';
 import { PolicyStore } from '../../src/store/policy-store.js';
+import { PrivateRedis } from '../helpers/private-redis.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const NUMBERING = { country_code: '86', national_prefix: '0', international_prefix: '00' };
 
 let redis: Redis;
@@ -65,8 +67,11 @@ async function dndKeys(): Promise<string[]> {
 
 const isDnd = async (msisdn: string) => (await store.dndOf(msisdn)).includes(0);
 
+let server: PrivateRedis;
+
 beforeAll(async () => {
-  redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  server = await PrivateRedis.start();
+  redis = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   dir = mkdtempSync(join(os.tmpdir(), 'sg-import-'));
 });
@@ -80,6 +85,7 @@ beforeEach(async () => {
 afterAll(async () => {
   await wipe('test:imp:');
   redis.disconnect();
+  await server.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
