@@ -1,0 +1,64 @@
+/**
+ * Graceful shutdown with queued jobs in hand: jobs waiting for an SMSC bind go back to the queue
+ * at once (not after the lock expires), and another instance delivers them.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Config } from '../../src/config/schema.js';
+import { freePort } from '../../src/sim/free-port.js';
+import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
+import { REDIS_URL, sm, startGateway, waitFor, type GatewayStack } from '../helpers/stack.js';
+
+const stacks: GatewayStack[] = [];
+let sim: Simulator | null = null;
+afterEach(async () => {
+  for (const s of stacks.splice(0)) await s.stop().catch(() => undefined);
+  await sim?.close();
+  sim = null;
+});
+
+describe('queue shutdown', () => {
+  it('returns the jobs in hand to the queue, and the next instance delivers them', async () => {
+    const smscPort = await freePort();
+    const saf = (c: Config) => {
+      c.accounts[0]!.queue.store_and_forward = ['no_bind'];
+    };
+    const a = await startGateway(smscPort, { cfg: saf, waitBinds: false });
+    stacks.push(a);
+    const esme = await a.esme('transmitter');
+    const ids = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await esme.submit(sm({ short_message: `held ${i}` }));
+      expect(r.status).toBe(0);
+      ids.push(r.messageId);
+    }
+    // A client of our own: the gateway's connections close with it.
+    const conn = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const q = new Queue('saf', { connection: conn, prefix: `${a.prefix}{q}` });
+    for (let t = Date.now(); (await q.getJobCounts('active')).active < 5; ) {
+      if (Date.now() - t > 3000) throw new Error('jobs not taken by the worker');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const t0 = Date.now();
+    await a.stop();
+    stacks.length = 0;
+    expect(Date.now() - t0).toBeLessThan(3000); // not the 30 s lock: returned on purpose
+    const counts = await q.getJobCounts('active', 'wait', 'delayed');
+    expect(counts.active).toBe(0);
+    expect(counts.wait + counts.delayed).toBe(5);
+
+    sim = await startSimulator({ port: smscPort, record: true });
+    const b = await startGateway(smscPort, {
+      cfg: (c) => {
+        saf(c);
+        c.redis.key_prefix = a.prefix;
+      },
+    });
+    stacks.push(b);
+    await waitFor(() => sim!.received.length === 5, 5000, 'the returned jobs at the SMSC');
+    expect(await b.gw.queue!.store.depth('esme')).toBe(0);
+    await q.close();
+    conn.disconnect();
+  });
+});
