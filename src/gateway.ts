@@ -29,6 +29,8 @@ import { systemClock, type Clock } from './session/clock.js';
 import { AuditLog, createLogger, setMasking, type Logger } from './telemetry/log.js';
 import { Metrics } from './telemetry/metrics.js';
 import { AccountTable } from './upstream/accounts.js';
+import { layoutProblems } from './store/slots.js';
+import { SharedLimits } from './upstream/shared-limits.js';
 import { UpstreamServer } from './upstream/server.js';
 
 export interface GatewayOptions {
@@ -59,16 +61,21 @@ export class Gateway {
     readonly policy: Policy,
     readonly rules: RuleLoader | null,
     readonly queue: { store: MessageQueue; worker: DeliveryWorker; redis: Redis } | null,
+    readonly limits: SharedLimits,
   ) {}
 
   static async start(cfg: Config, opts: GatewayOptions = {}): Promise<Gateway> {
     const log = opts.log ?? createLogger(cfg.log.level);
+    const layout = layoutProblems(cfg.redis.key_prefix, cfg.queue.prefix ?? `${cfg.redis.key_prefix}{q}`);
+    if (layout.length > 0) throw new Error(`the Redis key layout would cross Cluster slots:\n  ${layout.join('\n  ')}`);
     setMasking(cfg.log.mask_msisdn);
     const clock = opts.clock ?? systemClock;
     const metrics = new Metrics(opts.processMetrics ?? true);
     const redis = createRedis(cfg.redis);
     redis.on('error', () => metrics.redisErrors.inc({ op: 'connection' }));
-    const accounts = new AccountTable(cfg.accounts, clock.now());
+    // max_binds and TPS hold over every instance sharing this Redis (upstream/shared-limits.ts).
+    const limits = new SharedLimits(redis, cfg.redis.key_prefix, metrics, () => clock.now());
+    const accounts = new AccountTable(cfg.accounts, clock.now(), (a) => (a.tps > 0 ? limits.rateFor(a.system_id, a.tps, clock.now()) : undefined));
     const dlrMap = new DlrMap(redis, cfg.redis.key_prefix, cfg.receipts.map_ttl_s, () => clock.now(), (err) => {
       metrics.redisErrors.inc({ op: 'dlr_record' });
       log.warn({ err: String(err) }, 'could not record message id for receipt routing');
@@ -94,7 +101,7 @@ export class Gateway {
     // The queue: its own connection, with a longer timeout than the per-message checks.
     let queue: { store: MessageQueue; worker: DeliveryWorker; redis: Redis } | null = null;
     if (cfg.queue.enabled) {
-      const qRedis = createRedis({ url: cfg.redis.url, command_timeout_ms: cfg.queue.command_timeout_ms });
+      const qRedis = createRedis({ ...cfg.redis, command_timeout_ms: cfg.queue.command_timeout_ms });
       qRedis.on('error', () => metrics.redisErrors.inc({ op: 'queue_connection' }));
       const store = new MessageQueue(cfg, qRedis, { metrics, log, clock });
       worker = new DeliveryWorker({
@@ -144,6 +151,7 @@ export class Gateway {
       moRoutes: new PrefixRoutes(cfg.routes.mo),
       numberOwner: (addr, ton) => registry.find(normaliseAddress(addr, ton, cfg.policy.numbering))?.account ?? null,
       replies,
+      announceHeld: (account) => void redis.publish(store.keys.events, `held ${account}`).catch(() => metrics.redisErrors.inc({ op: 'announce_held' })),
       queue,
       clock,
       metrics,
@@ -164,21 +172,24 @@ export class Gateway {
         log,
         clock,
         gatewayId: 'smppguard',
+        sharedBinds: { reserve: (a, max) => limits.reserveBind(a, max), release: (a) => limits.releaseBind(a) },
         deliverTimeoutMs: cfg.downstream.response_timeout_ms,
       },
     );
+    sync.onHeld = (account) => relay!.onHeldElsewhere(account);
     let gw: Gateway | null = null;
     const http = buildHttp({
       metrics,
       readiness: () => gw!.readiness(),
       admin: { cfg, store, registry, explain: policy instanceof GatewayPolicy ? (m) => policy.explain(m) : null, queue: queue?.store ?? null },
     });
-    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, policy, rules, queue);
+    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, policy, rules, queue, limits);
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: cfg.redis.url }, 'Redis not answering yet; not ready until it does (retrying in the background)');
     }
     await sync.start();
+    limits.start();
     pool.start();
     if (queue) {
       await connectRedis(queue.redis, 3000);
@@ -241,6 +252,7 @@ export class Gateway {
       this.log.info({ in_flight: this.upstream.inFlight }, 'shutting down: draining in-flight submits');
       while (this.upstream.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       await this.upstream.unbindAll(Math.max(200, Math.min(2000, deadline - Date.now())));
+      await this.limits.stop();
       // Queued jobs in hand: those with the SMSC finish, the waiting ones go back to the queue.
       await this.queue?.worker.close();
       await this.pool.stop(Math.max(100, deadline - Date.now()));

@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '../config/load.js';
 import { Gateway } from '../gateway.js';
+import { scanKeys } from '../store/redis.js';
 import { parseReceiptText } from '../protocol/receipt.js';
 import { statusName } from '../protocol/status.js';
 import { startSimulator } from '../sim/index.js';
@@ -225,9 +226,7 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   }
   await esme.close();
   // SCAN, not KEYS: the Redis may be a shared one with millions of keys.
-  for await (const keys of gw.redis.scanStream({ match: `${cfg.redis.key_prefix}*`, count: 1000 }) as AsyncIterable<string[]>) {
-    if (keys.length) await gw.redis.del(...keys);
-  }
+  await scanKeys(gw.redis, `${cfg.redis.key_prefix}*`, async (keys) => void (await Promise.all(keys.map((k) => gw.redis.del(k)))), 1000);
   await gw.stop();
   await sim.close();
   redis.child?.kill();

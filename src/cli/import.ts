@@ -86,7 +86,7 @@ async function runImport(kind: ImportKind, file: string, o: ImportFlags): Promis
   let redis: Redis | null = null;
   if (!o.dryRun) {
     // Pipelines of thousands of commands: a longer timeout than the gateway's per-message one.
-    redis = createRedis({ url: cfg.redis.url, command_timeout_ms: Math.max(cfg.redis.command_timeout_ms, 30_000) });
+    redis = createRedis({ ...cfg.redis, command_timeout_ms: Math.max(cfg.redis.command_timeout_ms, 30_000) });
     redis.on('error', () => undefined);
     if (!(await connectRedis(redis, 5000))) {
       redis.disconnect();

@@ -128,10 +128,18 @@ export const ConfigSchema = z.strictObject({
   max_pdu_length: z.number().int().min(64).max(16 * 1024 * 1024).default(65536),
   redis: z
     .strictObject({
+      /** A single Redis (also the credentials/TLS template: rediss://user:pass@host for the others). */
       url: z.string().default('redis://127.0.0.1:6379'),
+      /** Redis Sentinel: the master's name and the sentinels to ask for it (url then only gives auth/db). */
+      sentinel: z
+        .strictObject({ name: z.string().min(1), sentinels: z.array(z.strictObject({ host: z.string(), port })).min(1) })
+        .optional(),
+      /** Redis Cluster: seed nodes (any few). Keys are hash-tagged so no command crosses slots. */
+      cluster: z.array(z.strictObject({ host: z.string(), port })).min(1).optional(),
       key_prefix: z.string().default('sg:'),
       command_timeout_ms: ms.default(250),
     })
+    .refine((r) => !(r.sentinel && r.cluster), 'give sentinel or cluster, not both')
     .prefault({}),
   log: z
     .strictObject({

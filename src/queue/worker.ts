@@ -10,7 +10,7 @@
  * crash can be sent twice: queue.concurrency per instance, and no more than the SMSC windows hold.
  */
 import { DelayedError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { redisClient, type Redis } from '../store/redis.js';
 import type { Config } from '../config/schema.js';
 import type { SmscPool } from '../downstream/smsc-pool.js';
 import { MessageView, isScanError } from '../protocol/message-view.js';
@@ -59,10 +59,8 @@ export class DeliveryWorker {
   start(): void {
     const q = this.d.cfg.queue;
     for (const name of ['window', 'saf'] as const) {
-      const connection = new Redis(this.d.cfg.redis.url, {
-        maxRetriesPerRequest: null,
-        retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-      });
+      // BullMQ's blocking connection: retries and queues while Redis is away, no command timeout.
+      const connection = redisClient(this.d.cfg.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined, lazyConnect: false });
       connection.on('error', () => this.d.metrics.redisErrors.inc({ op: 'queue_worker' }));
       this.connections.push(connection);
       const w = new Worker(name, (job, token) => this.process(name, job, token), {

@@ -37,6 +37,8 @@ export interface RelayDeps {
   numberOwner?(address: string, ton: number): string | null;
   /** Opt-out / opt-in / HELP replies; null when policy is off. */
   replies?: ReplyHandler | null;
+  /** Tells the other gateway instances that `account` has held deliveries (its receiver may be bound there). */
+  announceHeld?(account: string): void;
   /** The durable queue and its worker; null when queue.enabled is false. */
   queue?: { store: MessageQueue; worker: DeliveryWorker } | null;
   clock: Clock;
@@ -162,6 +164,7 @@ export class Relay implements SubmitHandler {
         this.d.held.hold(account, pdu).then(() => {
           this.d.metrics.receipts.inc({ outcome: 'held' });
           if (this.d.accounts.get(account)?.hasReceiver()) this.release(account);
+          else this.d.announceHeld?.(account);
           resolve();
         }, reject);
       const session = this.d.accounts.get(account)?.pickReceiver();
@@ -269,8 +272,9 @@ export class Relay implements SubmitHandler {
       () => {
         counter.inc({ outcome: 'held' });
         link.respond(commandId, 0, smscSeq);
-        // A receiver may have bound while we were storing.
+        // A receiver may have bound while we were storing, here or on another instance.
         if (this.d.accounts.get(account)?.hasReceiver()) this.release(account);
+        else this.d.announceHeld?.(account);
       },
       (err) => {
         this.d.metrics.redisErrors.inc({ op: 'hold' });
@@ -283,6 +287,11 @@ export class Relay implements SubmitHandler {
 
   onReceiverBound(session: EsmeSession): void {
     this.release(session.account!.id);
+  }
+
+  /** Another instance held deliveries for `account`: deliver them if one of its receivers is bound here. */
+  onHeldElsewhere(account: string): void {
+    if (this.d.accounts.get(account)?.hasReceiver()) this.release(account);
   }
 
   /** Sends held PDUs to the account's receivers in order, trimming what they acknowledged. */

@@ -7,8 +7,8 @@ export class TokenBucket {
   private last: number;
 
   constructor(
-    private readonly rate: number,
-    private readonly burst: number,
+    private rate: number,
+    private burst: number,
     now: number,
   ) {
     this.tokens = burst;
@@ -27,6 +27,14 @@ export class TokenBucket {
       return true;
     }
     return false;
+  }
+
+  /** Changes the rate (and burst: one second's worth, at least 1), keeping what is in the bucket. */
+  setRate(rate: number, now: number): void {
+    this.refill(now);
+    this.rate = rate;
+    this.burst = Math.max(1, rate);
+    this.tokens = Math.min(this.tokens, this.burst);
   }
 
   /** Milliseconds until one token is available (0 when one is). */

@@ -27,6 +27,7 @@ import { basename } from 'node:path';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ChainableCommander, Redis } from 'ioredis';
+import { bulk, isCluster, scanKeys } from './redis.js';
 import { normaliseMsisdn, type Numbering } from '../policy/address.js';
 import { SenderInputSchema, senderId, senderProblems, type SenderRecord } from '../policy/senders.js';
 import { BUCKET_BITS, Keys } from './keys.js';
@@ -654,7 +655,7 @@ class DndSink extends Sink {
       }
       if (!redis || !pipes) continue;
       for (const t of targets) {
-        p ??= redis.pipeline();
+        p ??= bulk(redis);
         const key = keys.dnd(bucket, t.gen, cat || null);
         if (t.count) {
           const j = this.groups++;
@@ -732,7 +733,7 @@ abstract class RecordSink extends Sink {
 
   protected pipe(): ChainableCommander | null {
     if (!this.o.redis) return null;
-    this.p ??= this.o.redis.pipeline();
+    this.p ??= bulk(this.o.redis);
     return this.p;
   }
 
@@ -890,10 +891,7 @@ function globEscape(s: string): string {
 /** Calls `each` with every DND key name and its generation, as SCAN finds them. */
 async function scanDndKeys(redis: Redis, prefix: string, each: (keys: string[], gens: number[]) => Promise<void> | void): Promise<void> {
   const re = /:g(\d+)(?::c\d+)?$/;
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${globEscape(prefix)}dnd:{r:*}:g*`, 'COUNT', 5000);
-    cursor = next;
+  await scanKeys(redis, `${globEscape(prefix)}dnd:{r:*}:g*`, async (found) => {
     const keys: string[] = [];
     const gens: number[] = [];
     for (const k of found) {
@@ -904,7 +902,7 @@ async function scanDndKeys(redis: Redis, prefix: string, each: (keys: string[], 
       }
     }
     await each(keys, gens);
-  } while (cursor !== '0');
+  });
 }
 
 /** UNLINKs (in batches) every DND key of a generation matching `which`; returns how many. */
@@ -912,7 +910,11 @@ export async function removeDndGenerations(redis: Redis, prefix: string, which: 
   let removed = 0;
   await scanDndKeys(redis, prefix, async (keys, gens) => {
     const doomed = keys.filter((_, i) => which(gens[i]!));
-    for (let i = 0; i < doomed.length; i += 1000) removed += await redis.unlink(...doomed.slice(i, i + 1000));
+    for (let i = 0; i < doomed.length; i += 1000) {
+      const slice = doomed.slice(i, i + 1000);
+      // One UNLINK per key on a Cluster (keys of many slots), one per 1000 keys otherwise.
+      removed += isCluster(redis) ? (await Promise.all(slice.map((k) => redis.unlink(k)))).reduce((a, b) => a + b, 0) : await redis.unlink(...slice);
+    }
   });
   return removed;
 }
@@ -934,7 +936,7 @@ async function highestDndGeneration(redis: Redis, prefix: string): Promise<numbe
 async function encodingCheck(redis: Redis, sample: string[]): Promise<string[]> {
   if (sample.length === 0) return [];
   try {
-    const p = redis.pipeline();
+    const p = bulk(redis);
     for (const k of sample) p.object('ENCODING', k);
     const res = (await p.exec()) ?? [];
     const big = res.filter(([err, v]) => !err && v === 'hashtable').length;
@@ -956,7 +958,8 @@ async function encodingCheck(redis: Redis, sample: string[]): Promise<string[]> 
 }
 
 async function currentGen(redis: Redis, keys: Keys): Promise<{ gen: number; loading: number | null }> {
-  const [g, l] = await redis.mget(keys.dndGen, keys.dndLoading);
+  // Two GETs, not MGET: the keys live in different Cluster slots.
+  const [g, l] = await Promise.all([redis.get(keys.dndGen), redis.get(keys.dndLoading)]);
   return { gen: g ? Number(g) : 1, loading: l ? Number(l) : null };
 }
 

@@ -133,7 +133,8 @@ export class PolicyStore {
   }
 
   async refreshDndGeneration(): Promise<void> {
-    const [gen, loading] = await this.redis.mget(this.keys.dndGen, this.keys.dndLoading);
+    // Two GETs, not MGET: the keys live in different Cluster slots.
+    const [gen, loading] = await Promise.all([this.redis.get(this.keys.dndGen), this.redis.get(this.keys.dndLoading)]);
     this.dndGen = gen ? Number(gen) : 1;
     this.dndLoading = loading ? Number(loading) : null;
   }

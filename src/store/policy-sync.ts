@@ -9,6 +9,7 @@ import { SenderRegistry, type SenderRecord } from '../policy/senders.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { PolicyStore } from './policy-store.js';
+import { duplicateClient } from './redis.js';
 
 /** How often the DND generation is re-read even without an event (a missed "dnd-gen" message). */
 const GENERATION_POLL_MS = 5000;
@@ -17,6 +18,9 @@ export class PolicySync {
   loaded = false;
   private sub: Redis | null = null;
   private poll: NodeJS.Timeout | null = null;
+
+  /** "held <account>": another instance held a receipt/MO for an account (the relay releases it if bound here). */
+  onHeld: ((account: string) => void) | null = null;
 
   constructor(
     private readonly store: PolicyStore,
@@ -33,7 +37,7 @@ export class PolicySync {
 
   /** Subscribes and loads; resolves after the first load attempt (the subscription keeps retrying). */
   async start(): Promise<void> {
-    const sub = this.store.redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+    const sub = duplicateClient(this.store.redis, { enableOfflineQueue: true, commandTimeout: undefined });
     this.sub = sub;
     sub.on('error', () => undefined);
     sub.on('message', (_channel: string, msg: string) => void this.onEvent(msg));
@@ -91,6 +95,8 @@ export class PolicySync {
         const rec: SenderRecord | null = await this.store.getSender(arg);
         if (rec) this.registry.upsert(rec);
         else this.registry.remove(arg);
+      } else if (kind === 'held' && arg) {
+        this.onHeld?.(arg);
       } else if (kind === 'dnd-gen') {
         await this.store.refreshDndGeneration();
         this.log.info({ dnd_generation: this.store.dndGen }, 'DND generation switched');

@@ -1,28 +1,90 @@
 /**
- * store/: everything the gateway keeps in Redis. This file makes the client: every command has a
- * timeout and nothing queues while Redis is down (calls fail at once and the caller degrades as
- * configured), and reconnects run forever in the background, so recovery needs no restart.
+ * store/: everything the gateway keeps in Redis. This file makes the clients: a single Redis, a
+ * Sentinel-managed master or a Redis Cluster, from the same `redis:` config, so every code path runs
+ * on each. Every command has a timeout and nothing queues while Redis is down (calls fail at once
+ * and the caller degrades as configured); reconnects run forever in the background, so recovery
+ * (a Sentinel or Cluster failover included) needs no restart.
  */
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type ChainableCommander, type ClusterNode, type RedisOptions as IoRedisOptions } from 'ioredis';
 
 export type { Redis };
 
 export interface RedisOptions {
   url: string;
   command_timeout_ms: number;
+  sentinel?: { name: string; sentinels: { host: string; port: number }[] };
+  cluster?: { host: string; port: number }[];
 }
 
-export function createRedis(opts: RedisOptions): Redis {
-  return new Redis(opts.url, {
+const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000);
+
+/**
+ * A client for the configured topology. A Cluster client is typed as Redis: it has the same command
+ * methods, and code that must differ checks `isCluster` (scripts grouped by slot, SCAN per master).
+ * `over`: options for special connections (BullMQ workers need maxRetriesPerRequest null).
+ */
+export function redisClient(opts: RedisOptions, over: IoRedisOptions = {}): Redis {
+  const base: IoRedisOptions = {
     commandTimeout: opts.command_timeout_ms,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     enableAutoPipelining: true,
     lazyConnect: true,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    retryStrategy,
     reconnectOnError: () => false,
-  });
+    ...over,
+  };
+  if (opts.cluster) {
+    const { enableOfflineQueue, enableAutoPipelining, lazyConnect, ...node } = base;
+    const url = new URL(opts.url);
+    return new Cluster(opts.cluster as ClusterNode[], {
+      enableOfflineQueue,
+      enableAutoPipelining,
+      lazyConnect,
+      scaleReads: 'master',
+      // After a failover the new master's slots are picked up within a second.
+      slotsRefreshInterval: 1000,
+      clusterRetryStrategy: retryStrategy,
+      retryDelayOnFailover: 100,
+      redisOptions: { ...node, ...(url.password ? { password: decodeURIComponent(url.password) } : {}), ...(url.username ? { username: url.username } : {}) },
+    }) as unknown as Redis;
+  }
+  if (opts.sentinel) {
+    const url = new URL(opts.url);
+    return new Redis({
+      ...base,
+      sentinels: opts.sentinel.sentinels,
+      name: opts.sentinel.name,
+      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+      ...(url.username ? { username: url.username } : {}),
+      db: Number(url.pathname.slice(1) || 0),
+    });
+  }
+  return new Redis(opts.url, base);
+}
+
+/** The gateway's main client (every policy, store and queue call). */
+export function createRedis(opts: RedisOptions): Redis {
+  return redisClient(opts);
+}
+
+/** True for a Redis Cluster client. */
+export function isCluster(client: Redis): boolean {
+  return (client as { isCluster?: boolean }).isCluster === true;
+}
+
+/** Runs `each` on every key matching `match`: SCAN on a single Redis, on every master of a Cluster. */
+export async function scanKeys(client: Redis, match: string, each: (keys: string[]) => Promise<void> | void, count = 5000): Promise<void> {
+  const nodes = isCluster(client) ? (client as unknown as Cluster).nodes('master') : [client];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', count);
+      cursor = next;
+      if (keys.length) await each(keys);
+    } while (cursor !== '0');
+  }
 }
 
 /** Connects, waiting at most `timeoutMs`; false when Redis did not answer (the client keeps trying). */
@@ -39,4 +101,33 @@ export async function connectRedis(client: Redis, timeoutMs: number): Promise<bo
 /** Loads a Lua script shipped beside this module (copied into dist/ by the build). */
 export function luaScript(name: string): string {
   return readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
+}
+
+/**
+ * A pipeline for bulk writes (the importer). On a Cluster, one ioredis pipeline must stay within one
+ * slot; this stand-in sends the commands at once instead (auto-pipelined per node by the client)
+ * and answers exec() in the pipeline's [error, result] shape.
+ */
+export function bulk(client: Redis): ChainableCommander {
+  if (!isCluster(client)) return client.pipeline();
+  const calls: Promise<unknown>[] = [];
+  const target = client as unknown as Record<string | symbol, (...a: unknown[]) => Promise<unknown>>;
+  const proxy: ChainableCommander = new Proxy({} as ChainableCommander, {
+    get(_t, prop) {
+      if (prop === 'exec') return () => Promise.all(calls.map((p) => p.then((r) => [null, r], (e: unknown) => [e, null])));
+      if (prop === 'length') return calls.length;
+      return (...args: unknown[]) => {
+        calls.push(target[prop]!.apply(client, args));
+        return proxy;
+      };
+    },
+  });
+  return proxy;
+}
+
+/** A second connection like `client` with other options (pub/sub subscribers). */
+export function duplicateClient(client: Redis, over: IoRedisOptions): Redis {
+  if (!isCluster(client)) return client.duplicate(over);
+  const c = client as unknown as Cluster;
+  return c.duplicate(undefined, { ...c.options, enableOfflineQueue: over.enableOfflineQueue ?? c.options.enableOfflineQueue, redisOptions: { ...c.options.redisOptions, ...over } }) as unknown as Redis;
 }

@@ -3,23 +3,25 @@
  * what is shared across an account's binds: its throughput bucket and its live sessions.
  */
 import type { AccountConfig } from '../config/schema.js';
+import type { Limiter } from '../session/shared-rate.js';
 import { TokenBucket } from '../session/token-bucket.js';
 import { parseCidr, type Cidr } from './cidr.js';
 import type { EsmeSession } from './esme-session.js';
 
 export class Account {
   readonly cidrs: Cidr[];
-  readonly bucket: TokenBucket;
+  readonly bucket: Limiter;
   readonly sessions = new Set<EsmeSession>();
   private rr = 0;
 
   constructor(
     readonly cfg: AccountConfig,
     now: number,
+    limiter?: Limiter,
   ) {
     this.cidrs = cfg.allowed_ips.map(parseCidr);
     // Burst of one second's worth (at least 1): an ESME may send its TPS in one go, not more.
-    this.bucket = new TokenBucket(cfg.tps, Math.max(1, cfg.tps), now);
+    this.bucket = limiter ?? new TokenBucket(cfg.tps, Math.max(1, cfg.tps), now);
   }
 
   get id(): string {
@@ -43,8 +45,9 @@ export class Account {
 export class AccountTable {
   private readonly byId = new Map<string, Account>();
 
-  constructor(accounts: readonly AccountConfig[], now: number) {
-    for (const a of accounts) this.byId.set(a.system_id, new Account(a, now));
+  /** `limiter`: the TPS limit for an account (shared over instances); default a local token bucket. */
+  constructor(accounts: readonly AccountConfig[], now: number, limiter?: (a: AccountConfig) => Limiter | undefined) {
+    for (const a of accounts) this.byId.set(a.system_id, new Account(a, now, limiter?.(a)));
   }
 
   get(systemId: string): Account | undefined {

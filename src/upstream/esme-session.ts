@@ -40,6 +40,8 @@ export interface SessionEnv {
   deliverTimeoutMs: number;
   /** Stop taking new binds (graceful shutdown). */
   isDraining(): boolean;
+  /** max_binds over every gateway instance (shared-limits.ts); absent: this instance's count only. */
+  sharedBinds?: { reserve(account: string, max: number): Promise<boolean>; release(account: string): void };
 }
 
 type DeliverCallback = (status: number | null) => void;
@@ -263,6 +265,13 @@ export class EsmeSession {
     if (account.sessions.size >= account.cfg.max_binds) {
       return this.refuseBind(commandId, sequence, Status.ESME_RBINDFAIL, systemId, `max_binds ${account.cfg.max_binds} reached`);
     }
+    const shared = this.env.sharedBinds;
+    if (shared) {
+      if (!(await shared.reserve(account.id, account.cfg.max_binds))) {
+        return this.refuseBind(commandId, sequence, Status.ESME_RBINDFAIL, systemId, `max_binds ${account.cfg.max_binds} reached over all instances`);
+      }
+      if (!this.conn.isOpen) return shared.release(account.id);
+    }
     this.state = 'BOUND';
     this.account = account;
     this.bindKind = kind.name;
@@ -301,6 +310,7 @@ export class EsmeSession {
     this.env.metrics.sessionsClosed.inc({ side: 'upstream', reason: reason.split(':')[0]! });
     if (this.account && wasBound) {
       this.account.sessions.delete(this);
+      this.env.sharedBinds?.release(this.account.id);
       this.env.metrics.bindsActive.dec({ account: this.account.id, type: this.bindKind! });
       this.env.log.info({ session: this.id, account: this.account.id, reason }, 'ESME session closed');
     }

@@ -1,0 +1,113 @@
+/**
+ * Account limits that hold across gateway instances, kept in Redis: max_binds counted over every
+ * instance, and TPS split by demand (session/shared-rate.ts). Each account's keys
+ * carry its own hash tag, so these are single-slot calls on Redis Cluster. If Redis cannot be
+ * asked, each instance enforces the limits on its own (the single-instance behaviour).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { SharedRate } from '../session/shared-rate.js';
+import { luaScript } from '../store/redis.js';
+import type { Metrics } from '../telemetry/metrics.js';
+
+/** An instance not heard from for this long no longer counts toward max_binds (it crashed). */
+const STALE_MS = 15_000;
+const HEARTBEAT_MS = 5000;
+/** How often instances report TPS demand and take their share. */
+const SHARE_MS = 500;
+
+type Call = (...a: unknown[]) => Promise<number>;
+
+export class SharedLimits {
+  readonly instanceId = randomBytes(6).toString('hex');
+  private readonly local = new Map<string, number>();
+  private readonly rates = new Map<string, SharedRate>();
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly metrics: Metrics,
+    private readonly now: () => number = Date.now,
+  ) {
+    if (!('sgTpsShare' in redis)) redis.defineCommand('sgTpsShare', { lua: luaScript('tps-share.lua'), numberOfKeys: 1 });
+    if (!('sgBindReserve' in redis)) redis.defineCommand('sgBindReserve', { lua: luaScript('bind-reserve.lua'), numberOfKeys: 1 });
+  }
+
+  private call(name: string): Call {
+    return (this.redis as unknown as Record<string, Call>)[name]!.bind(this.redis);
+  }
+
+  bindsKey(account: string): string {
+    return `${this.prefix}{binds:${account}}`;
+  }
+
+  /** The TPS limiter of an account (shared with the other instances once start() runs). */
+  rateFor(account: string, tps: number, now: number): SharedRate {
+    const r = new SharedRate(tps, now);
+    this.rates.set(account, r);
+    return r;
+  }
+
+  private async shareRates(): Promise<void> {
+    const call = this.call('sgTpsShare');
+    const now = Date.now();
+    await Promise.all(
+      [...this.rates].map(async ([account, rate]) => {
+        try {
+          const [mine, total, live] = (await call(`${this.prefix}{tps:${account}}`, this.instanceId, rate.takeDemand(), now, SHARE_MS * 4)) as unknown as number[];
+          rate.setShare(total! > 0 ? mine! / total! : 1 / Math.max(1, live!), this.now());
+        } catch {
+          this.metrics.redisErrors.inc({ op: 'tps_share' });
+        }
+      }),
+    );
+  }
+
+  /** One more bind for `account` over all instances; true if under `max` (or Redis could not say). */
+  async reserveBind(account: string, max: number): Promise<boolean> {
+    let ok: boolean;
+    try {
+      ok = (await this.call('sgBindReserve')(this.bindsKey(account), this.instanceId, max, Date.now(), STALE_MS)) === 1;
+    } catch {
+      this.metrics.redisErrors.inc({ op: 'bind_reserve' });
+      ok = true; // the local max_binds check still applies
+    }
+    if (ok) this.local.set(account, (this.local.get(account) ?? 0) + 1);
+    return ok;
+  }
+
+  releaseBind(account: string): void {
+    const n = (this.local.get(account) ?? 1) - 1;
+    this.local.set(account, Math.max(0, n));
+    this.redis.hincrby(this.bindsKey(account), this.instanceId, -1).catch(() => this.metrics.redisErrors.inc({ op: 'bind_release' }));
+  }
+
+  /** Keeps this instance's counts alive (and corrects them) every few seconds. */
+  start(): void {
+    let sharing = false;
+    const share = setInterval(() => {
+      if (sharing || this.rates.size === 0) return;
+      sharing = true;
+      void this.shareRates().finally(() => (sharing = false));
+    }, SHARE_MS);
+    const beat = setInterval(() => {
+      const now = Date.now();
+      for (const [account, n] of this.local) {
+        this.redis
+          .hset(this.bindsKey(account), this.instanceId, n, `${this.instanceId}:seen`, now)
+          .catch(() => this.metrics.redisErrors.inc({ op: 'bind_heartbeat' }));
+      }
+    }, HEARTBEAT_MS);
+    for (const t of [share, beat]) t.unref();
+    this.timers = [share, beat];
+  }
+
+  /** Graceful stop: this instance's binds no longer count. */
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    await Promise.all(
+      [...this.local.keys()].map((a) => this.redis.hdel(this.bindsKey(a), this.instanceId, `${this.instanceId}:seen`).catch(() => 0)),
+    );
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * A local Redis Cluster on loopback for tests and the benchmark: 3 masters + 3 replicas started with
+ * `redis-server --cluster-enabled yes` and joined with `redis-cli --cluster create`. A master can
+ * be killed (SIGKILL) to watch its replica take over.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../src/sim/free-port.js';
+
+export interface ClusterNode {
+  port: number;
+  proc: ChildProcess;
+}
+
+export class LocalRedisCluster {
+  private constructor(
+    readonly nodes: ClusterNode[],
+    private readonly dir: string,
+  ) {}
+
+  /** Seed list for the gateway's `redis.cluster`. */
+  get seeds(): { host: string; port: number }[] {
+    return this.nodes.map((n) => ({ host: '127.0.0.1', port: n.port }));
+  }
+
+  static async start(opts: { nodeTimeoutMs?: number } = {}): Promise<LocalRedisCluster> {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-cluster-'));
+    const nodes: ClusterNode[] = [];
+    for (let i = 0; i < 6; i++) {
+      // Cluster nodes also listen on port + 10000 (the bus): keep both free.
+      let port = await freePort();
+      while (port > 55_000) port = await freePort();
+      const proc = spawn(
+        'redis-server',
+        [
+          '--port', String(port),
+          '--bind', '127.0.0.1',
+          '--cluster-enabled', 'yes',
+          '--cluster-config-file', `nodes-${port}.conf`,
+          '--cluster-node-timeout', String(opts.nodeTimeoutMs ?? 2000),
+          '--save', '',
+          '--appendonly', 'no',
+          '--set-max-intset-entries', '32768',
+          '--dir', dir,
+        ],
+        { stdio: 'ignore' },
+      );
+      nodes.push({ port, proc });
+    }
+    const cluster = new LocalRedisCluster(nodes, dir);
+    for (const n of nodes) await cluster.waitPing(n.port);
+    const r = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    if (r.status !== 0) {
+      await cluster.stop();
+      throw new Error(`redis-cli --cluster create failed: ${r.stdout}\n${r.stderr}`);
+    }
+    await cluster.waitState('ok');
+    return cluster;
+  }
+
+  private cli(port: number, ...args: string[]): string {
+    return spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 }).stdout ?? '';
+  }
+
+  private async waitPing(port: number): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      if (this.cli(port, 'ping').trim() === 'PONG') return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`redis-server on ${port} did not start`);
+  }
+
+  /** Waits until every live node reports cluster_state `state` and agrees on 3 masters. */
+  async waitState(state: 'ok', timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const live = this.nodes.filter((n) => n.proc.exitCode === null && n.proc.signalCode === null);
+      const ok = live.every((n) => this.cli(n.port, 'cluster', 'info').includes(`cluster_state:${state}`));
+      if (ok && this.masters().length === 3) return;
+      if (Date.now() > deadline) throw new Error(`cluster not ${state} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Ports of the live masters, by `cluster nodes` as a live node sees it. */
+  masters(): number[] {
+    const live = this.nodes.find((n) => n.proc.exitCode === null && n.proc.signalCode === null);
+    if (!live) return [];
+    return this.cli(live.port, 'cluster', 'nodes')
+      .split('\n')
+      .filter((l) => isLiveMaster(l.split(' ')[2]))
+      .map((l) => Number(/:(\d+)@/.exec(l)?.[1]));
+  }
+
+  /** The master port serving a key's slot. */
+  masterOf(key: string): number {
+    const slot = Number(this.cli(this.nodes[0]!.port, 'cluster', 'keyslot', key).trim());
+    const live = this.nodes.find((n) => n.proc.exitCode === null && n.proc.signalCode === null)!;
+    for (const l of this.cli(live.port, 'cluster', 'nodes').split('\n')) {
+      const f = l.split(' ');
+      if (!isLiveMaster(f[2])) continue;
+      for (const range of f.slice(8)) {
+        const [a, b] = range.split('-').map(Number);
+        if (slot >= a! && slot <= (b ?? a)!) return Number(/:(\d+)@/.exec(l)?.[1]);
+      }
+    }
+    throw new Error(`no master for slot ${slot}`);
+  }
+
+  /** kill -9 of one node. */
+  kill(port: number): void {
+    this.nodes.find((n) => n.port === port)?.proc.kill('SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    for (const n of this.nodes) n.proc.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 100));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** `cluster nodes` flags such as "myself,master" or "master,fail". */
+function isLiveMaster(flags: string | undefined): boolean {
+  const f = (flags ?? '').split(',');
+  return f.includes('master') && !f.includes('fail') && !f.includes('fail?');
+}
