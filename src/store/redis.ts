@@ -46,7 +46,11 @@ export function redisClient(opts: RedisOptions, over: IoRedisOptions = {}): Redi
       // After a failover the new master's slots are picked up within a second.
       slotsRefreshInterval: 1000,
       clusterRetryStrategy: retryStrategy,
-      retryDelayOnFailover: 100,
+      // A command to a dead master is retried a little, then fails: callers time out and fail
+      // closed instead of waiting out the failover (ioredis's defaults wait up to ~2 s).
+      retryDelayOnFailover: 50,
+      retryDelayOnClusterDown: 50,
+      maxRedirections: 3,
       redisOptions: { ...node, ...(url.password ? { password: decodeURIComponent(url.password) } : {}), ...(url.username ? { username: url.username } : {}) },
     }) as unknown as Redis;
   }

@@ -43,6 +43,10 @@ export class LocalRedisCluster {
           '--save', '',
           '--appendonly', 'no',
           '--set-max-intset-entries', '32768',
+          // Replicas sync at once (the diskless default waits 5 s), and may take over however
+          // long they were cut off: a test kills masters seconds after start.
+          '--repl-diskless-sync-delay', '0',
+          '--cluster-replica-validity-factor', '0',
           '--dir', dir,
         ],
         { stdio: 'ignore' },
@@ -60,6 +64,7 @@ export class LocalRedisCluster {
       throw new Error(`redis-cli --cluster create failed: ${r.stdout}\n${r.stderr}`);
     }
     await cluster.waitState('ok');
+    await cluster.waitReplicasInSync();
     return cluster;
   }
 
@@ -87,6 +92,18 @@ export class LocalRedisCluster {
     }
   }
 
+  /** Until every replica reports its link to the master up (a failover needs synced replicas). */
+  private async waitReplicasInSync(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const infos = this.nodes.map((n) => this.cli(n.port, 'info', 'replication'));
+      const replicas = infos.filter((i) => i.includes('role:slave'));
+      if (replicas.length === 3 && replicas.every((i) => i.includes('master_link_status:up'))) return;
+      if (Date.now() > deadline) throw new Error('cluster replicas not in sync');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Ports of the live masters, by `cluster nodes` as a live node sees it. */
   masters(): number[] {
     const live = this.nodes.find((n) => n.proc.exitCode === null && n.proc.signalCode === null);
@@ -97,9 +114,15 @@ export class LocalRedisCluster {
       .map((l) => Number(/:(\d+)@/.exec(l)?.[1]));
   }
 
+  /** CLUSTER KEYSLOT, as Redis computes it. */
+  slotOf(key: string): number {
+    const live = this.nodes.find((n) => n.proc.exitCode === null && n.proc.signalCode === null)!;
+    return Number(this.cli(live.port, 'cluster', 'keyslot', key).trim());
+  }
+
   /** The master port serving a key's slot. */
   masterOf(key: string): number {
-    const slot = Number(this.cli(this.nodes[0]!.port, 'cluster', 'keyslot', key).trim());
+    const slot = this.slotOf(key);
     const live = this.nodes.find((n) => n.proc.exitCode === null && n.proc.signalCode === null)!;
     for (const l of this.cli(live.port, 'cluster', 'nodes').split('\n')) {
       const f = l.split(' ');
@@ -110,6 +133,19 @@ export class LocalRedisCluster {
       }
     }
     throw new Error(`no master for slot ${slot}`);
+  }
+
+  /** Waits until `port` is no longer a master and three live masters serve every slot again. */
+  async waitFailover(port: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.masters();
+      const live = this.nodes.filter((n) => n.proc.exitCode === null && n.proc.signalCode === null);
+      const ok = live.every((n) => this.cli(n.port, 'cluster', 'info').includes('cluster_state:ok'));
+      if (ok && m.length === 3 && !m.includes(port)) return;
+      if (Date.now() > deadline) throw new Error(`no failover of ${port} after ${timeoutMs} ms (masters ${m.join(', ')})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** kill -9 of one node. */

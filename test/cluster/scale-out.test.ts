@@ -1,0 +1,214 @@
+/**
+ * Scale-out on a local Redis Cluster (3 masters + 3 replicas): two gateway instances sharing it.
+ * Consent revoked through A's API stops B's next message; the per-account TPS holds over both;
+ * receipts reach the ESME whichever instance got them; max_binds counts over both; a master killed
+ * under load fails requests closed, nothing accepted is lost, and traffic resumes by itself.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config/schema.js';
+import { senderId } from '../../src/policy/senders.js';
+import { MessageView, isScanError } from '../../src/protocol/message-view.js';
+import { parseReceiptText } from '../../src/protocol/receipt.js';
+import { Status } from '../../src/protocol/status.js';
+import { keySlot } from '../../src/store/slots.js';
+import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
+import { sha256, TOKENS } from '../helpers/admin.js';
+import type { EsmeClient } from '../helpers/esme-client.js';
+import { LocalRedisCluster } from '../helpers/redis-cluster.js';
+import { sm, startGateway, waitFor, type GatewayStack } from '../helpers/stack.js';
+
+const SENDER = '8610690009';
+const TPS = 200;
+const OTP = '8610690010';
+/** Registered to the account without a TPS limit ("other"): the failover test runs at full speed. */
+const SENDER2 = '8610690011';
+let cluster: LocalRedisCluster;
+let sim: Simulator;
+let a: GatewayStack;
+let b: GatewayStack;
+const prefix = `test:${randomBytes(4).toString('hex')}:`;
+
+function onCluster(c: Config): void {
+  c.redis = { url: 'redis://127.0.0.1', cluster: cluster.seeds, key_prefix: prefix, command_timeout_ms: 300 };
+  c.policy.enabled = true;
+  c.admin.tokens = [{ name: 'ops', sha256: sha256(TOKENS.ops) }];
+  c.accounts[0]!.max_binds = 3;
+  c.accounts[0]!.window = 200;
+  c.accounts[0]!.tps = TPS;
+}
+
+async function api(gw: GatewayStack, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`http://127.0.0.1:${gw.gw.httpPort}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKENS.ops}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+beforeAll(async () => {
+  cluster = await LocalRedisCluster.start();
+  sim = await startSimulator({ port: 0, receiptDelayMs: 20, record: true });
+  a = await startGateway(sim.port, { cfg: onCluster });
+  b = await startGateway(sim.port, { cfg: onCluster });
+  const put = (value: string, cls: 'commercial' | 'otp') =>
+    a.gw.store.putSender({ id: senderId('number', value), kind: 'number', value, account: 'esme', class: cls, status: 'active', signatures: [] }, { who: 'test' });
+  await put(SENDER, 'commercial');
+  await put(OTP, 'otp');
+  await a.gw.store.putSender(
+    { id: senderId('number', SENDER2), kind: 'number', value: SENDER2, account: 'other', class: 'commercial', status: 'active', signatures: [] },
+    { who: 'test' },
+  );
+  // The registration reaches B through pub/sub on the cluster.
+  await waitFor(() => [a, b].every((g) => g.gw.sync.registry.get(senderId('number', OTP)) !== undefined), 3000, 'senders on both instances');
+}, 60_000);
+
+afterAll(async () => {
+  await a?.stop();
+  await b?.stop();
+  await sim?.close();
+  await cluster?.stop();
+});
+
+describe('scale-out on Redis Cluster', () => {
+  it('our slot function agrees with CLUSTER KEYSLOT', () => {
+    for (const k of ['foo', `${prefix}consent:{r:123}:x`, `${prefix}{q}:saf:wait`, `${prefix}{tps:esme}`]) expect(keySlot(k)).toBe(cluster.slotOf(k));
+  });
+
+  it('consent revoked through instance A rejects the next message through instance B within one second', async () => {
+    const user = '8613800138111';
+    const granted = await api(a, 'POST', '/api/v1/consent', { msisdn: user, scope: `sender:number:${SENDER}`, state: 'granted', channel: 'web-form', evidence: 'form 42' });
+    expect(granted.status).toBe(200);
+    const esmeB = await b.esme('transmitter');
+    expect((await esmeB.submit(sm({ source_addr: SENDER, destination_addr: user }))).status).toBe(0);
+    const revoked = await api(a, 'POST', '/api/v1/consent', { msisdn: user, scope: `sender:number:${SENDER}`, state: 'revoked', channel: 'reply' });
+    expect(revoked.status).toBe(200);
+    const t0 = Date.now();
+    let status = 0;
+    while (Date.now() - t0 < 1000) {
+      status = (await esmeB.submit(sm({ source_addr: SENDER, destination_addr: user }))).status;
+      if (status !== 0) break;
+    }
+    const ms = Date.now() - t0;
+    console.log(`consent revoked via A: B rejected after ${ms} ms with 0x${status.toString(16)}`);
+    expect(status).toBe(Status.ESME_RSUBMITFAIL);
+    expect(ms).toBeLessThan(1000);
+    await esmeB.close();
+  });
+
+  it('receipts reach the ESME whichever instance the SMSC sent them to', async () => {
+    const tx = await a.esme('transmitter');
+    const rx = await b.esme('receiver');
+    const viaA = await tx.submit(sm({ source_addr: OTP, destination_addr: '8613800138222', registered_delivery: 1, short_message: 'via A' }));
+    const txB = await b.esme('transmitter');
+    const viaB = await txB.submit(sm({ source_addr: OTP, destination_addr: '8613800138223', registered_delivery: 1, short_message: 'via B' }));
+    expect([viaA.status, viaB.status]).toEqual([0, 0]);
+    const ds = await rx.waitDeliveries(2, 5000);
+    const ids = ds.map((d) => parseReceiptText(d.view.shortMessage.toString('latin1'))?.id).sort();
+    expect(ids).toEqual([viaA.messageId, viaB.messageId].sort());
+    await Promise.all([tx.close(), rx.close(), txB.close()]);
+  });
+
+  it('max_binds counts binds on both instances', async () => {
+    const held: EsmeClient[] = [await a.esme('transmitter'), await b.esme('transmitter'), await a.esme('transmitter')];
+    await expect(b.esme('transmitter')).rejects.toThrow(/0xd/);
+    await held[0]!.close();
+    await waitFor(() => a.gw.accounts.get('esme')!.sessions.size === 1, 2000, 'unbind seen');
+    await new Promise((r) => setTimeout(r, 200));
+    held.push(await b.esme('transmitter')); // the freed bind can be used on the other instance
+    await Promise.all(held.slice(1).map((c) => c.close()));
+  });
+
+  it('the per-account TPS holds within 10 % over both instances', async () => {
+    const tps = TPS;
+    const [ea, eb] = [await a.esme('transmitter'), await b.esme('transmitter')];
+    let stop = false;
+    const counts = { ok: 0, throttled: 0 };
+    let measuring = false;
+    const pump = async (e: EsmeClient) => {
+      while (!stop) {
+        const rs = await Promise.all(Array.from({ length: 20 }, () => e.submit(sm({ source_addr: OTP, destination_addr: '8613800138333' }))));
+        if (!measuring) continue;
+        for (const r of rs) {
+          if (r.status === 0) counts.ok++;
+          else if (r.status === Status.ESME_RTHROTTLED) counts.throttled++;
+        }
+      }
+    };
+    const runs = [pump(ea), pump(eb)];
+    await new Promise((r) => setTimeout(r, 2000)); // shares settle
+    measuring = true;
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 4000));
+    measuring = false;
+    const secs = (Date.now() - t0) / 1000;
+    stop = true;
+    await Promise.all(runs);
+    const rate = counts.ok / secs;
+    console.log(`TPS over two instances: ${rate.toFixed(1)} msg/s accepted (limit ${tps}), ${counts.throttled} throttled`);
+    expect(counts.throttled).toBeGreaterThan(0);
+    expect(rate).toBeGreaterThan(tps * 0.9);
+    expect(rate).toBeLessThan(tps * 1.1);
+    await Promise.all([ea.close(), eb.close()]);
+  });
+
+  it('a Redis master killed under load: refused temporarily meanwhile, nothing accepted lost, traffic resumes without restart', async () => {
+    const users = Array.from({ length: 30 }, (_, i) => `86138001390${String(i).padStart(2, '0')}`);
+    for (const u of users) await a.gw.store.setConsent(u, `sender:number:${SENDER2}`, 'granted', { who: 'test' });
+    await waitFor(() => b.gw.sync.registry.get(senderId('number', SENDER2)) !== undefined, 3000, 'sender on B');
+    const [ea, eb] = [await a.esme('transmitter', 'other'), await b.esme('transmitter', 'other')];
+    const accepted = new Set<string>();
+    const counts = { accepted: 0, temporary: 0, throttled: 0, other: 0 };
+    let stop = false;
+    let n = 0;
+    const pump = async (e: EsmeClient) => {
+      while (!stop) {
+        const batch = Array.from({ length: 10 }, () => {
+          const text = `k${n++}`;
+          return e.submit(sm({ source_addr: SENDER2, destination_addr: users[n % users.length]!, short_message: text })).then((r) => ({ r, text }));
+        });
+        for (const { r, text } of await Promise.all(batch)) {
+          if (r.status === 0) {
+            counts.accepted++;
+            accepted.add(text);
+          } else if (r.status === Status.ESME_RSYSERR) counts.temporary++;
+          else if (r.status === Status.ESME_RTHROTTLED) counts.throttled++;
+          else counts.other++;
+        }
+      }
+    };
+    const runs = [pump(ea), pump(eb)];
+    await new Promise((r) => setTimeout(r, 1000));
+    const victim = cluster.masterOf(`${prefix}consent:{r:${Math.floor(Number(users[0]) / 32768)}}:${users[0]}`);
+    cluster.kill(victim);
+    const killedAt = Date.now();
+    await cluster.waitFailover(victim, 30_000);
+    const promotedAfter = Date.now() - killedAt;
+    // Traffic resumes on its own: every recipient accepted again after the failover.
+    const before = counts.accepted;
+    await new Promise((r) => setTimeout(r, 3000));
+    stop = true;
+    await Promise.all(runs);
+    const resumed = counts.accepted - before;
+    const probe = [];
+    for (const u of users) probe.push(await ea.submit(sm({ source_addr: SENDER2, destination_addr: u, short_message: `probe ${u}` })));
+    await new Promise((r) => setTimeout(r, 500));
+    const arrived = new Set(
+      sim.received.map((p) => {
+        const v = MessageView.parse(p);
+        return isScanError(v) ? '' : v.shortMessage.toString('latin1');
+      }),
+    );
+    const lost = [...accepted].filter((t) => !arrived.has(t)).length;
+    console.log(
+      `master ${victim} killed: replica promoted after ${promotedAfter} ms; accepted ${counts.accepted}, ` +
+        `rejected temporarily (0x08) ${counts.temporary}, throttled ${counts.throttled}, other ${counts.other}, lost ${lost}; accepted in the 3 s after failover ${resumed}`,
+    );
+    expect(lost).toBe(0);
+    expect(counts.other).toBe(0);
+    expect(resumed).toBeGreaterThan(0);
+    expect(probe.map((r) => r.status)).toEqual(users.map(() => 0));
+    await Promise.all([ea.close(), eb.close()]);
+  }, 60_000);
+});
