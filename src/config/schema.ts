@@ -196,6 +196,12 @@ export const ConfigSchema = z.strictObject({
       lock_duration_ms: ms.min(1000).default(30_000),
       /** Timeout of one enqueue batch; beyond it the ESME gets ESME_RSYSERR and may retry. */
       command_timeout_ms: ms.min(1).default(2000),
+      /**
+       * Replicas that must have a queued message before the ESME gets ESME_ROK (Redis WAIT): with 1,
+       * a master that dies right after the answer loses nothing its replica takes over. 0: don't wait.
+       */
+      wait_replicas: z.number().int().min(0).default(0),
+      wait_timeout_ms: ms.min(1).default(500),
       /** Retry backoff after a temporary SMSC refusal: doubles from initial to max. */
       retry_initial_ms: ms.min(1).default(1000),
       retry_max_ms: ms.min(1).default(60_000),

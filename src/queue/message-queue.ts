@@ -18,7 +18,7 @@ import { MessageView, isScanError } from '../protocol/message-view.js';
 import { Status } from '../protocol/status.js';
 import { messageText } from '../policy/reassembly.js';
 import { systemClock, type Clock } from '../session/clock.js';
-import { luaScript } from '../store/redis.js';
+import { luaScript, masterOf } from '../store/redis.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
@@ -212,10 +212,28 @@ export class MessageQueue {
           await this.release(items.map((p) => [name, p.m.account, p.m.id] as const)).catch(() => undefined);
           return this.failBatch(items, err);
         }
+        if (!(await this.replicated())) {
+          // Stored on the master but not (yet) on a replica: the ESME retries. The job stays, so
+          // this may mean a duplicate, never a loss.
+          this.env.metrics.redisErrors.inc({ op: 'queue_wait_replicas' });
+          for (const p of items) p.done(Status.ESME_RSYSERR);
+          return;
+        }
         for (const p of items) p.done(0);
         this.env.metrics.queueJobs.inc({ queue: name, outcome: 'queued' }, items.length);
       }),
     );
+  }
+
+  /** WAIT for queue.wait_replicas replicas of the queue's master to have what this client wrote. */
+  private async replicated(): Promise<boolean> {
+    const want = this.cfg.queue.wait_replicas;
+    if (want === 0) return true;
+    try {
+      return (await masterOf(this.redis, this.prefix).wait(want, this.cfg.queue.wait_timeout_ms)) >= want;
+    } catch {
+      return false;
+    }
   }
 
   private failBatch(batch: Pending[], err: unknown): void {

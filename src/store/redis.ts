@@ -6,6 +6,7 @@
  * (a Sentinel or Cluster failover included) needs no restart.
  */
 import { readFileSync } from 'node:fs';
+import { keySlot } from './slots.js';
 import { Cluster, Redis, type ChainableCommander, type ClusterNode, type RedisOptions as IoRedisOptions } from 'ioredis';
 
 export type { Redis };
@@ -134,4 +135,15 @@ export function duplicateClient(client: Redis, over: IoRedisOptions): Redis {
   if (!isCluster(client)) return client.duplicate(over);
   const c = client as unknown as Cluster;
   return c.duplicate(undefined, { ...c.options, enableOfflineQueue: over.enableOfflineQueue ?? c.options.enableOfflineQueue, redisOptions: { ...c.options.redisOptions, ...over } }) as unknown as Redis;
+}
+
+/**
+ * The connection to the master serving `key`'s slot (the client itself when not a Cluster): for
+ * keyless commands that must reach that node, such as WAIT after writing the key.
+ */
+export function masterOf(client: Redis, key: string): Redis {
+  if (!isCluster(client)) return client;
+  const c = client as unknown as Cluster & { slots: string[][] };
+  const owner = c.slots[keySlot(key)]?.[0];
+  return c.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner) ?? client;
 }
