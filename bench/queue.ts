@@ -10,21 +10,17 @@
  *
  * Rounds alternate; medians are printed, and with --write appended to bench/RESULTS.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, openSync, closeSync, writeFileSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { freePort } from '../src/sim/free-port.js';
 import { hashPassword } from '../src/upstream/password.js';
 import type { LoadResult } from './loadgen.js';
+import { CLI, DIST_BENCH, ROOT, child, firstLine, listening, median, sleep } from './procs.js';
 
-const DIST_BENCH = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(DIST_BENCH, '..', '..');
-const CLI = join(ROOT, 'dist/src/cli/main.js');
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 interface Flags {
@@ -46,41 +42,6 @@ function flags(argv: string[]): Flags {
     }
   }
   return f;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function child(args: string[], log?: string): ChildProcess {
-  const fd = log ? openSync(log, 'a') : 'ignore';
-  const p = spawn(process.execPath, args, { stdio: ['pipe', log ? fd : 'pipe', log ? fd : 'pipe'], cwd: ROOT });
-  if (typeof fd === 'number') closeSync(fd);
-  return p;
-}
-
-async function waitForLine(p: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    p.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve(buf.slice(0, nl));
-    });
-    p.once('exit', (code) => reject(new Error(`child exited with ${code}: ${buf}`)));
-  });
-}
-
-/** Resolves once something accepts TCP connections on `port` (the gateway has started). */
-async function listening(port: number): Promise<void> {
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(100)) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-  }
-  throw new Error(`nothing listening on ${port} after 30 s`);
 }
 
 async function round(tmp: string, n: number, f: Flags, hash: string): Promise<{ ingest: number; release: number; queued: number; errors: number }> {
@@ -114,7 +75,7 @@ async function round(tmp: string, n: number, f: Flags, hash: string): Promise<{ 
     await listening(listen);
     // ingest: no SMSC, everything queues
     const load = child([join(DIST_BENCH, 'loadgen.js'), '--json', JSON.stringify({ port: listen, systemId: 'bench', password: 'bench', binds: 4, window: 256, warmupMs: 1000, durationMs: f.durationMs, bindTimeoutMs: 20_000 })]);
-    const out = JSON.parse(await waitForLine(load)) as LoadResult | { error: string };
+    const out = JSON.parse(await firstLine(load)) as LoadResult | { error: string };
     if ('error' in out) throw new Error(`loadgen: ${out.error}; gateway log:\n${readFileSync(join(tmp, `gateway-${n}.log`), 'utf8').slice(-2000)}`);
     const errors = Object.values(out.errors).reduce((a, b) => a + b, 0);
     const key = `${prefix}{q}:acct:saf:bench`;
@@ -122,7 +83,7 @@ async function round(tmp: string, n: number, f: Flags, hash: string): Promise<{ 
     const queued = await redis.zcard(key);
     // release: the SMSC comes up; time until the queue is empty
     sim = child([join(DIST_BENCH, 'sim-proc.js'), '--watch-stdin', '--json', JSON.stringify({ port: smscPort, httpPort: null, systemId: 'smppguard', password: 'simpw' })]);
-    await waitForLine(sim);
+    await firstLine(sim);
     const t0 = performance.now();
     let left = queued;
     while (left > 0) {

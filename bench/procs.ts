@@ -1,0 +1,61 @@
+/** Child processes for the benchmark scripts (queue.ts, scale.ts): start, read a line, wait for a port. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const DIST_BENCH = dirname(fileURLToPath(import.meta.url));
+export const ROOT = join(DIST_BENCH, '..', '..');
+export const CLI = join(ROOT, 'dist/src/cli/main.js');
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** `node args…` with stdout piped (or both streams to `log`). */
+export function child(args: string[], log?: string): ChildProcess {
+  const fd = log ? openSync(log, 'a') : 'ignore';
+  const p = spawn(process.execPath, args, { stdio: ['pipe', log ? fd : 'pipe', log ? fd : 'pipe'], cwd: ROOT });
+  if (typeof fd === 'number') closeSync(fd);
+  return p;
+}
+
+/** The child's first stdout line (loadgen's result, sim-proc's ready line). */
+export function firstLine(p: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    p.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(buf.slice(0, nl));
+    });
+    p.once('exit', (code) => reject(new Error(`child exited with ${code}: ${buf}`)));
+  });
+}
+
+/** Resolves once something accepts TCP connections on `port`. */
+export async function listening(port: number, ms = 30_000): Promise<void> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await sleep(100)) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+  }
+  throw new Error(`nothing listening on ${port} after ${ms / 1000} s`);
+}
+
+/** Resolves once http://127.0.0.1:port/readyz answers 200. */
+export async function ready(port: number, ms = 30_000): Promise<void> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await sleep(100)) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) });
+      await r.arrayBuffer();
+      if (r.status === 200) return;
+    } catch {
+      /* not up yet */
+    }
+  }
+  throw new Error(`/readyz on ${port} not 200 after ${ms / 1000} s`);
+}

@@ -1,0 +1,173 @@
+/**
+ * Scale-out benchmark (`npm run bench:scale`): one versus two gateway instances on a local Redis
+ * Cluster (3 masters + 3 replicas), in the same run, rounds alternating. Policy on, every message
+ * commercial with consent (one policy-check script per message on the cluster), forwarded to the
+ * SMSC simulator. Each instance gets its own load generator; their msg/s are summed.
+ *
+ * On a 2-core machine the instances, six Redis processes, the simulator and the load generators
+ * share two cores: the ratio shows what a second instance costs or gains here, not on real hosts.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { senderId } from '../src/policy/senders.js';
+import { freePort } from '../src/sim/free-port.js';
+import { Keys } from '../src/store/keys.js';
+import { createRedis } from '../src/store/redis.js';
+import { hashPassword } from '../src/upstream/password.js';
+import { LocalRedisCluster } from '../test/helpers/redis-cluster.js';
+import type { LoadResult } from './loadgen.js';
+import { CLI, DIST_BENCH, ROOT, child, firstLine, median, ready, sleep } from './procs.js';
+
+const SENDER = '8610690000';
+const DEST_PREFIX = '86139';
+const DEST_DIGITS = 6;
+const DEST_COUNT = 50_000;
+const PREFIX = 'bench:scale:';
+
+interface Flags {
+  rounds: number;
+  durationMs: number;
+  write: boolean;
+}
+
+function flags(argv: string[]): Flags {
+  const f: Flags = { rounds: 3, durationMs: 6000, write: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--rounds') f.rounds = Number(argv[++i]);
+    else if (a === '--duration-ms') f.durationMs = Number(argv[++i]);
+    else if (a === '--write') f.write = true;
+    else {
+      process.stderr.write('usage: npm run bench:scale -- [--rounds N] [--duration-ms N] [--write]\n');
+      process.exit(2);
+    }
+  }
+  return f;
+}
+
+/** The sender and consent for every load generator destination, written once per run. */
+async function seed(cluster: LocalRedisCluster): Promise<void> {
+  const redis = createRedis({ url: 'redis://127.0.0.1', cluster: cluster.seeds, command_timeout_ms: 10_000 });
+  await redis.connect();
+  const keys = new Keys(PREFIX);
+  const id = senderId('number', SENDER);
+  await redis.hset(keys.senders, id, JSON.stringify({ id, kind: 'number', value: SENDER, account: 'bench', class: 'commercial', status: 'active', signatures: [] }));
+  const value = `g:${Date.now()}`;
+  for (let i = 0; i < DEST_COUNT; i += 5000) {
+    await Promise.all(
+      Array.from({ length: Math.min(5000, DEST_COUNT - i) }, (_, k) =>
+        redis.hset(keys.consent(`${DEST_PREFIX}${String(i + k).padStart(DEST_DIGITS, '0')}`), `sender:${id}`, value),
+      ),
+    );
+  }
+  redis.disconnect();
+}
+
+async function run(n: 1 | 2, tmp: string, cluster: LocalRedisCluster, simPort: number, hash: string, f: Flags, tag: string): Promise<number> {
+  const gws: ChildProcess[] = [];
+  const ports: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const [listen, http] = [await freePort(), await freePort()];
+      const file = join(tmp, `gw-${tag}-${i}.yaml`);
+      writeFileSync(
+        file,
+        stringify({
+          listen: { host: '127.0.0.1', port: listen },
+          http: { host: '127.0.0.1', port: http },
+          redis: { url: 'redis://127.0.0.1', cluster: cluster.seeds, key_prefix: PREFIX, command_timeout_ms: 500 },
+          log: { level: 'warn' },
+          audit: { destination: 'off' },
+          rules: { dir: join(tmp, 'no-rules') },
+          accounts: [{ system_id: 'bench', password_hash: hash, max_binds: 64, window: 1024 }],
+          downstream: { smscs: [{ name: 'sim', host: '127.0.0.1', port: simPort, system_id: 'smppguard', password: 'simpw', binds: 2, window: 1024 }] },
+        }),
+      );
+      gws.push(child(['--max-semi-space-size=64', CLI, 'start', '--config', file], join(tmp, `gw-${tag}-${i}.log`)));
+      ports.push(listen);
+      await ready(http);
+    }
+    await sleep(500); // sender registry loaded on every instance
+    const loads = ports.map((port) =>
+      child([
+        join(DIST_BENCH, 'loadgen.js'),
+        '--json',
+        JSON.stringify({
+          port,
+          systemId: 'bench',
+          password: 'bench',
+          binds: 4,
+          window: 256,
+          warmupMs: 1500,
+          durationMs: f.durationMs,
+          sourceAddr: SENDER,
+          sourceTon: 1,
+          destPrefix: DEST_PREFIX,
+          destDigits: DEST_DIGITS,
+          destCount: DEST_COUNT,
+        }),
+      ]),
+    );
+    const results = (await Promise.all(loads.map(firstLine))).map((l) => JSON.parse(l) as LoadResult | { error: string });
+    let total = 0;
+    for (const r of results) {
+      if ('error' in r) throw new Error(`loadgen: ${r.error}`);
+      const errs = Object.entries(r.errors);
+      if (errs.length) console.log(`  (${tag}) errors: ${errs.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      total += r.msgPerSec;
+    }
+    return total;
+  } finally {
+    for (const g of gws) g.kill('SIGTERM');
+    await sleep(800);
+  }
+}
+
+async function main(): Promise<void> {
+  const f = flags(process.argv.slice(2));
+  const tmp = mkdtempSync(join(tmpdir(), 'sg-bench-scale-'));
+  console.log('starting a local Redis Cluster (3 masters + 3 replicas)');
+  const cluster = await LocalRedisCluster.start();
+  let sim: ChildProcess | null = null;
+  try {
+    await seed(cluster);
+    const simPort = await freePort();
+    sim = child([join(DIST_BENCH, 'sim-proc.js'), '--watch-stdin', '--json', JSON.stringify({ port: simPort, httpPort: null, systemId: 'smppguard', password: 'simpw' })]);
+    await firstLine(sim);
+    const hash = await hashPassword('bench');
+    const one: number[] = [];
+    const two: number[] = [];
+    for (let r = 0; r < f.rounds; r++) {
+      one.push(await run(1, tmp, cluster, simPort, hash, f, `r${r}-1`));
+      two.push(await run(2, tmp, cluster, simPort, hash, f, `r${r}-2`));
+      console.log(`round ${r + 1}: 1 instance ${Math.round(one[r]!)} msg/s, 2 instances ${Math.round(two[r]!)} msg/s`);
+    }
+    const [m1, m2] = [median(one), median(two)];
+    const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+    const md = [
+      `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — scale-out on Redis Cluster (issue 6)`,
+      '',
+      `- machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+      `- command: \`npm run bench:scale -- --rounds ${f.rounds} --duration-ms ${f.durationMs}${f.write ? ' --write' : ''}\``,
+      `- local Redis Cluster, 3 masters + 3 replicas (6 redis-server processes); policy on, commercial sender, consent for ${DEST_COUNT.toLocaleString('en-US')} recipients; one load generator per instance (4 binds × window 256)`,
+      '',
+      '| instances | msg/s (median) | per round | vs 1 instance |',
+      '|---|---:|---|---:|',
+      `| 1 | ${fmt(m1)} | ${one.map(fmt).join(', ')} | 1.00 |`,
+      `| 2 | ${fmt(m2)} | ${two.map(fmt).join(', ')} | ${(m2 / m1).toFixed(2)} |`,
+      '',
+      'All processes share this machine\'s 2 cores: a second instance competes with the first, Redis, the simulator and the load generators for CPU.',
+      '',
+    ].join('\n');
+    console.log(`\n${md}`);
+    if (f.write) appendFileSync(join(ROOT, 'bench/RESULTS.md'), `\n${md}`);
+  } finally {
+    sim?.kill('SIGTERM');
+    await cluster.stop();
+  }
+}
+
+await main();
