@@ -21,6 +21,9 @@ import { RateStore } from './store/rates.js';
 import { Relay } from './relay/relay.js';
 import { PrefixRoutes } from './relay/routes.js';
 import { DlrMap } from './store/dlr-map.js';
+import { AuditStream } from './store/audit-stream.js';
+import { ComplaintStore } from './store/complaint-store.js';
+import { ComplaintDesk } from './complaints/desk.js';
 import { HeldStore } from './store/held.js';
 import { connectRedis, createRedis, type Redis } from './store/redis.js';
 import { systemClock, type Clock } from './session/clock.js';
@@ -56,6 +59,9 @@ export class Gateway {
     readonly sync: PolicySync,
     readonly policy: Policy,
     readonly rules: RuleLoader | null,
+    /** Complaint intake (null with policy off) and the durable decision stream (null when off). */
+    readonly complaints: ComplaintDesk | null,
+    readonly auditStream: AuditStream | null,
   ) {}
 
   static async start(cfg: Config, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -79,6 +85,21 @@ export class Gateway {
       if (cfg.rules.watch) rules.start();
       else rules.load();
     }
+    const st = cfg.audit.stream;
+    const auditStream =
+      cfg.policy.enabled && st.enabled
+        ? new AuditStream(
+            redis,
+            cfg.redis.key_prefix,
+            { shards: st.shards, retentionMs: st.retention_days * 86_400_000, maxLen: st.max_len, flushMs: st.flush_ms, maxBuffer: st.max_buffer },
+            metrics,
+          )
+        : null;
+    const cases = cfg.policy.enabled ? new ComplaintStore(redis, cfg.redis.key_prefix) : null;
+    const complaints = cases
+      ? new ComplaintDesk({ cfg, cases, store, senders: registry, messages: dlrMap, metrics, log, now: () => clock.now() })
+      : null;
+    if (cases) metrics.caseStats = () => cases.stats(clock.now());
     let relay: Relay | null = null;
     const pool = new SmscPool(cfg, { metrics, log, clock, onDeliver: (link, pdu) => relay!.onDeliver(link, pdu) });
     const policy =
@@ -91,6 +112,7 @@ export class Gateway {
             store,
             metrics,
             audit: AuditLog.create(cfg.audit.destination),
+            auditStream,
             clock,
             isLoaded: () => sync.loaded,
             rules: rules ? () => rules.current : undefined,
@@ -116,6 +138,7 @@ export class Gateway {
       moRoutes: new PrefixRoutes(cfg.routes.mo),
       numberOwner: (addr, ton) => registry.find(normaliseAddress(addr, ton, cfg.policy.numbering))?.account ?? null,
       replies,
+      mapAllMessageIds: cfg.receipts.map_all,
       metrics,
       log,
     });
@@ -141,9 +164,9 @@ export class Gateway {
     const http = buildHttp({
       metrics,
       readiness: () => gw!.readiness(),
-      admin: { cfg, store, registry, explain: policy instanceof GatewayPolicy ? (m) => policy.explain(m) : null },
+      admin: { cfg, store, registry, explain: policy instanceof GatewayPolicy ? (m) => policy.explain(m) : null, complaints, cases, audit: auditStream },
     });
-    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, policy, rules);
+    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, policy, rules, complaints, auditStream);
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: cfg.redis.url }, 'Redis not answering yet; not ready until it does (retrying in the background)');
@@ -209,6 +232,8 @@ export class Gateway {
       await this.pool.stop(Math.max(100, deadline - Date.now()));
       await this.http.close();
       if (this.policy instanceof GatewayPolicy) this.policy.close();
+      // The last decisions reach the stream before Redis closes.
+      await this.auditStream?.close().catch(() => undefined);
       this.rules?.close();
       await this.sync.stop();
       this.redis.disconnect();

@@ -27,6 +27,7 @@ import type { RuleSet } from '../rules/engine.js';
 import type { RuleContext } from '../rules/types.js';
 import { decideWithRulesAsync, type PipelineInput, type PipelineOutcome, type StoreReply, type StoreRequest } from '../rules/pipeline.js';
 import type { RateStore } from '../store/rates.js';
+import type { AuditStream } from '../store/audit-stream.js';
 import { messageText as wholeText } from './reassembly.js';
 
 export interface PolicyDeps {
@@ -37,6 +38,8 @@ export interface PolicyDeps {
   metrics: Metrics;
   /** One JSON line per decision; null = off. */
   audit: AuditLog | null;
+  /** The queryable copy of every decision (evidence); null = off. */
+  auditStream?: AuditStream | null;
   clock: Clock;
   /** False until the sender registry has been loaded: everything fails closed until then. */
   isLoaded(): boolean;
@@ -236,6 +239,13 @@ export class GatewayPolicy implements Policy {
   }
 
   private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null): void {
+    if (decision === 'reject') this.d.metrics.countRejection(account, view.sourceAddr);
+    const stream = this.d.auditStream;
+    if (stream) {
+      const n = this.d.cfg.policy.numbering;
+      const src = normaliseAddress(view.sourceAddr, view.sourceTon, n).value;
+      stream.add(account, decision, reason, rule, status, cls, src, normaliseAddress(view.destinationAddr, view.destTon, n).value);
+    }
     this.d.audit?.write({
       account,
       decision,
@@ -253,6 +263,7 @@ export class GatewayPolicy implements Policy {
   close(): void {
     this.reassembler.flushAll();
     this.d.audit?.close();
+    void this.d.auditStream?.close();
   }
 
   /** What would happen to this message, and why — the same path as live traffic, nothing sent. */

@@ -33,6 +33,8 @@ export interface RelayDeps {
   numberOwner?(address: string, ton: number): string | null;
   /** Opt-out / opt-in / HELP replies; null when policy is off. */
   replies?: ReplyHandler | null;
+  /** Map every forwarded message's id (complaints quote them), not only those asking for a receipt. */
+  mapAllMessageIds?: boolean;
   metrics: Metrics;
   log: Logger;
 }
@@ -54,7 +56,7 @@ export class Relay implements SubmitHandler {
       // query_sm / cancel_sm: no content, no policy; checked for shape, ids pass through unchanged.
       const d = decode(pdu);
       if (!d.ok) return this.refuseMalformed(session, commandId, sequence, d);
-      return this.forward(session, pdu, sequence, false);
+      return this.forward(session, pdu, sequence, null);
     }
     const view = MessageView.parse(pdu);
     if (isScanError(view)) return this.refuseMalformed(session, commandId, sequence, view);
@@ -79,19 +81,20 @@ export class Relay implements SubmitHandler {
   private apply(session: EsmeSession, view: MessageView, v: Verdict): void {
     const account = session.account!.id;
     this.d.metrics.countDecision(account, v.action, v.reason);
-    if (v.action === 'forward') return this.forward(session, view.pdu, view.sequence, view.wantsReceipt);
+    if (v.action === 'forward') return this.forward(session, view.pdu, view.sequence, view.wantsReceipt || this.d.mapAllMessageIds ? view : null);
     session.settle();
     session.respond(view.commandId, v.status, view.sequence);
   }
 
-  private forward(session: EsmeSession, pdu: Buffer, sequence: number, mapReceipt: boolean): void {
+  /** `map`: the message whose id to record (receipt routing, complaints), or null. */
+  private forward(session: EsmeSession, pdu: Buffer, sequence: number, map: MessageView | null): void {
     const commandId = pdu.readUInt32BE(4);
     this.d.pool.submit(pdu, (resp, status) => {
       session.settle();
       if (!resp) return session.respond(commandId, status, sequence);
-      if (mapReceipt && status === 0) {
+      if (map && status === 0) {
         const id = messageIdOf(resp);
-        if (id) this.d.dlrMap.record(id, session.account!.id);
+        if (id) this.d.dlrMap.record(id, session.account!.id, map.sourceTon, map.sourceAddr, map.destinationAddr);
       }
       session.forwardResponse(resp, sequence);
     });

@@ -1,14 +1,33 @@
 /**
- * Message id → account, so a delivery receipt reaches the account that submitted the message.
+ * Message id → account, so a delivery receipt reaches the account that submitted the message, and
+ * → sender and recipient, so a complaint quoting the id resolves to who sent what to whom.
  * Writes are buffered and sent as one HSET per event-loop turn into the current hour's bucket;
  * buckets expire whole after the configured TTL. Lookups try the id's normalised forms in every
  * live bucket in one script call.
+ *
+ * Value: "<account>\t<source TON>\t<source_addr>\t<destination_addr>" as the ESME sent them (an
+ * entry written before the sender/recipient were added is just "<account>").
  */
 import type { Redis } from 'ioredis';
 import { messageIdCandidates, normaliseMessageId } from '../protocol/receipt.js';
 import { luaScript } from './redis.js';
 
 const HOUR = 3_600_000;
+
+/** What the map knows about a forwarded message. */
+export interface MappedMessage {
+  account: string;
+  /** Source address and TON as submitted; null for entries written without them. */
+  sourceTon: number | null;
+  source: string | null;
+  destination: string | null;
+}
+
+export function parseMapped(value: string): MappedMessage {
+  const f = value.split('\t');
+  if (f.length < 4) return { account: f[0]!, sourceTon: null, source: null, destination: null };
+  return { account: f[0]!, sourceTon: Number(f[1]), source: f[2]!, destination: f[3]! };
+}
 
 export class DlrMap {
   private pending: string[] = [];
@@ -32,11 +51,11 @@ export class DlrMap {
     return `${this.prefix}{dlr}:${hour}`;
   }
 
-  /** Remembers that `messageId` (as the SMSC gave it) belongs to `account`. */
-  record(messageId: string, account: string): void {
+  /** Remembers that `messageId` (as the SMSC gave it) belongs to `account`, from `source` to `destination`. */
+  record(messageId: string, account: string, sourceTon?: number, source?: string, destination?: string): void {
     const id = normaliseMessageId(messageId);
     if (id === '') return;
-    this.pending.push(id, account);
+    this.pending.push(id, source === undefined ? account : `${account}\t${sourceTon ?? 0}\t${source}\t${destination ?? ''}`);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -59,6 +78,11 @@ export class DlrMap {
 
   /** The account for a receipt's id, null when unknown; rejects when Redis fails. */
   async lookup(receiptId: string): Promise<string | null> {
+    return (await this.lookupMessage(receiptId))?.account ?? null;
+  }
+
+  /** Account, sender and recipient of a message id, null when unknown; rejects when Redis fails. */
+  async lookupMessage(receiptId: string): Promise<MappedMessage | null> {
     const hour = Math.floor(this.now() / HOUR);
     const keys = Array.from({ length: this.buckets }, (_, i) => this.key(hour - i));
     const r = (await (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>).sgDlrLookup!(
@@ -66,6 +90,6 @@ export class DlrMap {
       ...keys,
       ...messageIdCandidates(receiptId),
     )) as [string, string] | null;
-    return r ? r[1] : null;
+    return r ? parseMapped(r[1]) : null;
   }
 }
