@@ -5,9 +5,11 @@
  *
  * Layout: recipients are spread over `audit.stream.shards` streams by number mod shards
  * (`<p>audit:{a:<S>}`); an evidence query reads one shard's time range and keeps that recipient's
- * entries. Fields: account, decision, reason, rule, status, class, src and dst (normalised sender
- * and full recipient: this is evidence, not a log line, and lives beside the consent data). The
- * stream id is the time Redis appended it (at most `flush_ms` after the decision).
+ * entries. Fields: t (the decision's time on the gateway), account, decision, reason, rule,
+ * status, class, src and dst (normalised sender and full recipient: this is evidence, not a log
+ * line, and lives beside the consent data). The stream id is when Redis appended the entry:
+ * `flush_ms` later, or more while Redis was unavailable; queries select by id with a margin of
+ * APPEND_MARGIN_MS and then by t.
  *
  * Hot path: add() appends one line to a string buffer; every `flush_ms` (or event-loop turn) the
  * buffer goes to Redis in one script call (audit-append.lua), per up to 1000 decisions. When Redis
@@ -46,6 +48,8 @@ export interface DecisionRecord {
 type ScriptClient = Redis & { sgAuditAppend(numKeys: number, ...args: string[]): Promise<number> };
 
 const BATCH = 1000;
+/** How much later than its decision an entry may be appended and still be found by a `to` bound. */
+export const APPEND_MARGIN_MS = 10 * 60_000;
 const CLEAN = /[\t\n]/g;
 
 export class AuditStream {
@@ -78,7 +82,7 @@ export class AuditStream {
   add(account: string, decision: string, reason: string, rule: string, status: number, cls: string | null, src: string, dst: string): void {
     if (this.closed || dst.length === 0 || dst.length > 15 || !isDigits(dst)) return;
     const s = src.includes('\t') || src.includes('\n') ? src.replace(CLEAN, ' ') : src;
-    this.lines.push(`${this.shardOf(dst)}\t${account}\t${decision}\t${reason}\t${rule}\t${status}\t${cls ?? ''}\t${s}\t${dst}\n`);
+    this.lines.push(`${this.shardOf(dst)}\t${this.now()}\t${account}\t${decision}\t${reason}\t${rule}\t${status}\t${cls ?? ''}\t${s}\t${dst}\n`);
     if (this.lines.length > this.opts.maxBuffer) {
       const drop = this.lines.length - this.opts.maxBuffer;
       this.lines.splice(0, drop);
@@ -154,7 +158,7 @@ export class AuditStream {
     const limit = q.limit ?? 1000;
     const scanLimit = q.scanLimit ?? 2_000_000;
     const start = q.from === undefined ? '-' : `${q.from}-0`;
-    let end = q.to === undefined ? '+' : `${q.to}-18446744073709551615`;
+    let end = q.to === undefined ? '+' : `${q.to + APPEND_MARGIN_MS}-18446744073709551615`;
     const out: DecisionRecord[] = [];
     let scanned = 0;
     let truncated = false;
@@ -163,8 +167,9 @@ export class AuditStream {
       const page = await this.redis.xrevrange(key, end, start, 'COUNT', PAGE);
       scanned += page.length;
       for (const [id, kv] of page) {
-        if (kv[15] !== msisdn) continue;
+        if (kv[17] !== msisdn) continue;
         const d = recordOf(id, kv);
+        if ((q.from !== undefined && d.time < q.from) || (q.to !== undefined && d.time > q.to)) continue;
         if (q.match && !q.match(d)) continue;
         if (out.length >= limit) {
           truncated = true;
@@ -179,7 +184,8 @@ export class AuditStream {
       }
       end = `(${page[page.length - 1]![0]}`;
     }
-    return { decisions: out.reverse(), truncated, scanned };
+    // Appended in flush order; shown in decision order.
+    return { decisions: out.sort((a, b) => a.time - b.time), truncated, scanned };
   }
 }
 
@@ -188,7 +194,7 @@ function recordOf(id: string, kv: string[]): DecisionRecord {
   for (let i = 0; i < kv.length; i += 2) f[kv[i]!] = kv[i + 1]!;
   return {
     id,
-    time: Number(id.slice(0, id.indexOf('-'))),
+    time: f.t ? Number(f.t) : Number(id.slice(0, id.indexOf('-'))),
     account: f.account ?? '',
     decision: f.decision ?? '',
     reason: f.reason ?? '',

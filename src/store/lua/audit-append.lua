@@ -13,7 +13,8 @@
     ARGV[2]  MINID for trimming ("<ms>-0"; "0" = no time trim)
     ARGV[3]  MAXLEN cap per stream (0 = none)
     ARGV[4]  one line per decision:
-             "shard TAB account TAB decision TAB reason TAB rule TAB status TAB class TAB src TAB dst\n"
+             "shard TAB time TAB account TAB decision TAB reason TAB rule TAB status TAB class TAB src TAB dst\n"
+             (time: the decision's epoch ms on the gateway; the entry id is when Redis appended it)
   Output:
     the number of entries added
 ]]
@@ -21,14 +22,14 @@ local prefix, minid, maxlen = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local fixed = KEYS[1]
 local call = redis.call
 local n = 0
-for shard, account, decision, reason, rule, status, class, src, dst in
-  string.gmatch(ARGV[4], '([^\t\n]*)\t([^\t\n]*)\t([^\t\n]*)\t([^\t\n]*)\t([^\t\n]*)\t([^\t\n]*)\t([^\t\n]*)\t([^\t\n]*)\t([^\t\n]*)\n') do
+for shard, t, account, decision, reason, rule, status, class, src, dst in
+  string.gmatch(ARGV[4], '([^\t\n]*)\t([^\t\n]*)\t([^\t\n]*)\t([^\t\n]*)\t([^\t\n]*)\t([^\t\n]*)\t([^\t\n]*)\t([^\t\n]*)\t([^\t\n]*)\t([^\t\n]*)\n') do
   local key = fixed or (prefix .. 'audit:{a:' .. shard .. '}')
   if minid ~= '0' then
-    call('XADD', key, 'MINID', '~', minid, '*', 'account', account, 'decision', decision, 'reason', reason,
+    call('XADD', key, 'MINID', '~', minid, '*', 't', t, 'account', account, 'decision', decision, 'reason', reason,
       'rule', rule, 'status', status, 'class', class, 'src', src, 'dst', dst)
   else
-    call('XADD', key, '*', 'account', account, 'decision', decision, 'reason', reason,
+    call('XADD', key, '*', 't', t, 'account', account, 'decision', decision, 'reason', reason,
       'rule', rule, 'status', status, 'class', class, 'src', src, 'dst', dst)
   end
   if maxlen > 0 then call('XTRIM', key, 'MAXLEN', '~', maxlen) end
