@@ -64,6 +64,7 @@ export class AuditStream {
     prefix: string,
     readonly opts: AuditStreamOptions,
     private readonly metrics: Metrics | null = null,
+    /** The decisions' clock (the gateway's). */
     private readonly now: () => number = Date.now,
   ) {
     this.keys = new Keys(prefix);
@@ -99,7 +100,9 @@ export class AuditStream {
     if (this.lines.length === 0) return this.inFlight;
     const lines = this.lines;
     this.lines = [];
-    const minId = this.opts.retentionMs > 0 ? `${this.now() - this.opts.retentionMs}-0` : '0';
+    // Stream ids are Redis wall-clock times: retention is measured on the wall clock too.
+    const cut = Date.now() - this.opts.retentionMs;
+    const minId = this.opts.retentionMs > 0 && cut > 0 ? `${cut}-0` : '0';
     const calls: Promise<void>[] = [];
     for (let i = 0; i < lines.length; i += BATCH) {
       const batch = lines.slice(i, i + BATCH);
