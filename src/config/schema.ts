@@ -187,14 +187,14 @@ export const ConfigSchema = z.strictObject({
         .strictObject({
           enabled: z.boolean().default(true),
           /** Streams the recipients are spread over (recipient number mod shards); evidence reads one. */
-          shards: z.number().int().min(1).max(65536).default(4096),
+          shards: z.number().int().min(1).max(65536).default(1024),
           /** Decisions older than this are trimmed (XADD MINID ~). */
           retention_days: z.number().int().min(1).default(30),
-          /** Also cap each shard at about this many entries (XADD MAXLEN ~); 0 = no cap. */
+          /** Also cap each shard at about this many entries (XTRIM MAXLEN ~; one entry per shard and flush); 0 = no cap. */
           max_len: z.number().int().min(0).default(0),
-          /** Decisions are collected this long and written in one script call; 0 = every event-loop turn. */
-          flush_ms: z.number().int().min(0).max(10_000).default(20),
-          /** Decisions held while Redis cannot take them; beyond this the oldest are dropped and counted. */
+          /** Decisions are collected this long and written as one entry per shard in one script call; 0 = every event-loop turn. */
+          flush_ms: z.number().int().min(0).max(10_000).default(250),
+          /** Decisions held while Redis cannot take them; beyond this new ones are dropped and counted. */
           max_buffer: z.number().int().min(1000).default(200_000),
         })
         .prefault({}),

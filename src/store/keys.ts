@@ -16,7 +16,7 @@
  *   <p>senders                 hash sender id → JSON registration
  *   <p>journal                 stream: every consent/DND/sender change with who, when, channel, evidence
  *   <p>events                  pub/sub channel: "sender <id>", "dnd-gen <G>"
- *   <p>audit:{a:<S>}           stream: decisions for recipients n with n mod shards = S (audit-stream.ts)
+ *   <p>audit:{a:<S>}           stream: decisions for recipients n with n mod shards = S, one entry per flush (audit-stream.ts)
  *   <p>{complaints}:cases      hash case id → JSON case (complaint-store.ts; all complaint keys share one slot)
  *   <p>{complaints}:index      zset case id → received ms
  *   <p>{complaints}:due:forward, :due:handle   zsets case id → deadline ms, while that step is to do

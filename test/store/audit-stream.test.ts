@@ -39,8 +39,17 @@ describe('audit stream', () => {
     a.add('other', 'reject', 'sender_unregistered', 'policy/sender-authorization', 10, null, 'ACME\tBANK', '8613800138000');
     a.add('esme', 'forward', 'not_commercial', 'policy/classification', 0, 'service', '8610690002', '8613800138001');
     await a.flush();
-    expect(await redis.xlen(`${prefix}audit:{a:0}`)).toBe(3);
+    // One entry per shard and flush, its decisions one line each.
+    expect(await redis.xlen(`${prefix}audit:{a:0}`)).toBe(1);
     expect(await redis.xlen(`${prefix}audit:{a:1}`)).toBe(1);
+    const [[, fields]] = (await redis.xrange(`${prefix}audit:{a:0}`, '-', '+')) as [string, string[]][];
+    expect(fields[0]).toBe('d');
+    expect(fields[1]!.split('\n')).toEqual([
+      `${T}\tesme\tforward\tconsent_granted\tpolicy/consent\t0\tcommercial\t8610690001\t8613800138000`,
+      `${T + 10}\tesme\treject\tno_consent\tpolicy/consent\t69\tcommercial\t8610690001\t8613800138008`,
+      `${T + 20}\tother\treject\tsender_unregistered\tpolicy/sender-authorization\t10\t\tACME BANK\t8613800138000`,
+      '',
+    ]);
     const r = await a.decisionsFor('8613800138000');
     expect(r.decisions.map((d) => [d.time, d.account, d.reason, d.status, d.class, d.src])).toEqual([
       [T, 'esme', 'consent_granted', 0, 'commercial', '8610690001'],
@@ -54,20 +63,38 @@ describe('audit stream', () => {
     expect(limited).toMatchObject({ truncated: true, decisions: [{ reason: 'sender_unregistered' }] });
   });
 
-  it('MAXLEN caps each shard; MINID drops whole old nodes', async () => {
-    const capped = new AuditStream(redis, prefix, { ...opts, maxLen: 100 });
-    for (let i = 0; i < 1000; i++) capped.add('esme', 'forward', 'not_commercial', 'policy/classification', 0, null, '1', '8613800000002');
-    await capped.flush();
+  it('MAXLEN caps each shard (in entries, one per flush); MINID drops whole old nodes', async () => {
+    const capped = new AuditStream(redis, prefix, { ...opts, maxLen: 10 });
+    for (let i = 0; i < 300; i++) {
+      capped.add('esme', 'forward', 'not_commercial', 'policy/classification', 0, null, '1', '8613800000002');
+      await capped.flush();
+    }
     const len = await redis.xlen(`${prefix}audit:{a:2}`);
-    expect(len).toBeGreaterThanOrEqual(100);
-    expect(len).toBeLessThan(300);
-    // With a 1 ms retention, once the clock has moved on one more entry trims every full node before it.
+    expect(len).toBeGreaterThanOrEqual(10);
+    expect(len).toBeLessThan(150);
+    // MINID: 300 entries in shard 4 (three stream nodes of 100); with a 1 ms retention, once the
+    // clock has moved on, one more entry trims every full node before it.
+    const plain = new AuditStream(redis, prefix, opts);
+    for (let i = 0; i < 300; i++) {
+      plain.add('esme', 'forward', 'not_commercial', 'policy/classification', 0, null, '1', '8613800000004');
+      await plain.flush();
+    }
+    expect(await redis.xlen(`${prefix}audit:{a:4}`)).toBe(300);
     const later = new AuditStream(redis, prefix, { ...opts, retentionMs: 1 });
-    const last = (await redis.xrevrange(`${prefix}audit:{a:2}`, '+', '-', 'COUNT', 1))[0]![0];
+    const last = (await redis.xrevrange(`${prefix}audit:{a:4}`, '+', '-', 'COUNT', 1))[0]![0];
     while (Date.now() <= Number(last.split('-')[0]) + 1) await new Promise((r) => setTimeout(r, 2));
-    later.add('esme', 'forward', 'not_commercial', 'policy/classification', 0, null, '1', '8613800000002');
+    later.add('esme', 'forward', 'not_commercial', 'policy/classification', 0, null, '1', '8613800000004');
     await later.flush();
-    expect(await redis.xlen(`${prefix}audit:{a:2}`)).toBeLessThan(101);
+    expect(await redis.xlen(`${prefix}audit:{a:4}`)).toBeLessThanOrEqual(101);
+  });
+
+  it('a flush of many decisions is one entry per shard, in calls of bounded size', async () => {
+    const a = new AuditStream(redis, prefix, { ...opts, maxBuffer: 20_000 });
+    for (let i = 0; i < 12_000; i++) a.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', String(8613900000000 + i));
+    await a.flush();
+    expect(await redis.xlen(`${prefix}audit:{a:3}`)).toBe(1);
+    const r = await a.decisionsFor(String(8613900000000 + 11_995));
+    expect(r.decisions.map((d) => d.dst)).toEqual(['8613900011995']);
   });
 
   it('keeps entries while Redis is down (bounded, the oldest dropped and counted)', async () => {
