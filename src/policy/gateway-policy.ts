@@ -239,12 +239,14 @@ export class GatewayPolicy implements Policy {
   }
 
   private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null): void {
-    if (decision === 'reject') this.d.metrics.countRejection(account, view.sourceAddr);
+    // Each address is decoded from the PDU once for all three uses.
+    const srcAddr = view.sourceAddr;
+    const dstAddr = view.destinationAddr;
+    if (decision === 'reject') this.d.metrics.countRejection(account, srcAddr);
     const stream = this.d.auditStream;
     if (stream) {
       const n = this.d.cfg.policy.numbering;
-      const src = normaliseAddress(view.sourceAddr, view.sourceTon, n).value;
-      stream.add(account, decision, reason, rule, status, cls, src, normaliseAddress(view.destinationAddr, view.destTon, n).value);
+      stream.add(account, decision, reason, rule, status, cls, normaliseAddress(srcAddr, view.sourceTon, n).value, normaliseAddress(dstAddr, view.destTon, n).value);
     }
     this.d.audit?.write({
       account,
@@ -253,8 +255,8 @@ export class GatewayPolicy implements Policy {
       rule,
       status,
       class: cls,
-      src: view.sourceAddr,
-      dst: maskMsisdn(view.destinationAddr),
+      src: srcAddr,
+      dst: maskMsisdn(dstAddr),
       seq: view.sequence,
     });
   }
