@@ -23,6 +23,9 @@ import { MessageQueue } from './queue/message-queue.js';
 import { DeliveryWorker } from './queue/worker.js';
 import { PrefixRoutes } from './relay/routes.js';
 import { DlrMap } from './store/dlr-map.js';
+import { AuditStream } from './store/audit-stream.js';
+import { ComplaintStore } from './store/complaint-store.js';
+import { ComplaintDesk } from './complaints/desk.js';
 import { HeldStore } from './store/held.js';
 import { connectRedis, createRedis, type Redis } from './store/redis.js';
 import { systemClock, type Clock } from './session/clock.js';
@@ -62,6 +65,9 @@ export class Gateway {
     readonly rules: RuleLoader | null,
     readonly queue: { store: MessageQueue; worker: DeliveryWorker; redis: Redis } | null,
     readonly limits: SharedLimits,
+    /** Complaint intake (null with policy off) and the durable decision stream (null when off). */
+    readonly complaints: ComplaintDesk | null,
+    readonly auditStream: AuditStream | null,
   ) {}
 
   static async start(cfg: Config, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -89,6 +95,21 @@ export class Gateway {
       if (cfg.rules.watch) rules.start();
       else rules.load();
     }
+    const st = cfg.audit.stream;
+    const auditStream =
+      cfg.policy.enabled && st.enabled
+        ? new AuditStream(
+            redis,
+            cfg.redis.key_prefix,
+            { shards: st.shards, retentionMs: st.retention_days * 86_400_000, maxLen: st.max_len, flushMs: st.flush_ms, maxBuffer: st.max_buffer },
+            metrics,
+          )
+        : null;
+    const cases = cfg.policy.enabled ? new ComplaintStore(redis, cfg.redis.key_prefix) : null;
+    const complaints = cases
+      ? new ComplaintDesk({ cfg, cases, store, senders: registry, messages: dlrMap, metrics, log, now: () => clock.now() })
+      : null;
+    if (cases) metrics.caseStats = () => cases.stats(clock.now());
     let relay: Relay | null = null;
     let worker: DeliveryWorker | null = null;
     const pool = new SmscPool(cfg, {
@@ -108,7 +129,7 @@ export class Gateway {
         cfg,
         queue: store,
         pool,
-        recordId: (smscId, account, gatewayId) => dlrMap.record(smscId, account, gatewayId),
+        recordId: (smscId, account, gatewayId, m) => dlrMap.record(smscId, account, m?.sourceTon, m?.sourceAddr, m?.destinationAddr, gatewayId),
         deliverReceipt: (account, pdu) => relay!.deliverOwn(account, pdu),
         metrics,
         log,
@@ -126,6 +147,7 @@ export class Gateway {
             store,
             metrics,
             audit: AuditLog.create(cfg.audit.destination),
+            auditStream,
             clock,
             isLoaded: () => sync.loaded,
             rules: rules ? () => rules.current : undefined,
@@ -154,6 +176,7 @@ export class Gateway {
       announceHeld: (account) => void redis.publish(store.keys.events, `held ${account}`).catch(() => metrics.redisErrors.inc({ op: 'announce_held' })),
       queue,
       clock,
+      mapAllMessageIds: cfg.receipts.map_all,
       metrics,
       log,
     });
@@ -181,9 +204,18 @@ export class Gateway {
     const http = buildHttp({
       metrics,
       readiness: () => gw!.readiness(),
-      admin: { cfg, store, registry, explain: policy instanceof GatewayPolicy ? (m) => policy.explain(m) : null, queue: queue?.store ?? null },
+      admin: {
+        cfg,
+        store,
+        registry,
+        explain: policy instanceof GatewayPolicy ? (m) => policy.explain(m) : null,
+        queue: queue?.store ?? null,
+        complaints,
+        cases,
+        audit: auditStream,
+      },
     });
-    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, policy, rules, queue, limits);
+    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, policy, rules, queue, limits, complaints, auditStream);
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: cfg.redis.url }, 'Redis not answering yet; not ready until it does (retrying in the background)');
@@ -260,6 +292,8 @@ export class Gateway {
       this.queue?.redis.disconnect();
       await this.http.close();
       if (this.policy instanceof GatewayPolicy) this.policy.close();
+      // The last decisions reach the stream before Redis closes.
+      await this.auditStream?.close().catch(() => undefined);
       this.rules?.close();
       await this.sync.stop();
       this.redis.disconnect();

@@ -19,7 +19,11 @@ import { REASONS } from '../policy/reasons.js';
 import { SenderInputSchema, senderId, senderProblems, type SenderRecord, type SenderRegistry } from '../policy/senders.js';
 import { statusName } from '../protocol/status.js';
 import type { Actor, ConsentRecord, PolicyStore } from '../store/policy-store.js';
+import type { ComplaintDesk } from '../complaints/desk.js';
+import type { AuditStream } from '../store/audit-stream.js';
+import type { ComplaintStore } from '../store/complaint-store.js';
 import { TokenTable } from './auth.js';
+import { registerComplaintApi } from './complaints-api.js';
 import { ApiError, bad, errorHandler, notFound } from './errors.js';
 import { S, sharedSchemas } from './schemas.js';
 import { registerQueueRoutes } from './queue-api.js';
@@ -36,6 +40,18 @@ export interface AdminDeps {
   explain: ((m: ExplainInput) => Promise<Explained>) | null;
   /** The message queue (review, depth); null when the gateway runs without it. */
   queue?: MessageQueue | null;
+  /** Complaint intake and cases (complaints-api.ts); null when policy is off. */
+  complaints?: ComplaintDesk | null;
+  cases?: ComplaintStore | null;
+  /** The decision stream evidence reads; null when audit.stream is off. */
+  audit?: AuditStream | null;
+}
+
+/** The input checks complaints-api.ts shares with this file. */
+export interface InputHelpers {
+  number(field: string, raw: string): string;
+  parseSenderId(field: string, raw: string): { id: string; kind: SenderKind; value: string };
+  actor(req: FastifyRequest, f: ActorFields | undefined): Actor;
 }
 
 declare module 'fastify' {
@@ -45,12 +61,12 @@ declare module 'fastify' {
   }
 }
 
-type SenderKind = SenderRecord['kind'];
+export type SenderKind = SenderRecord['kind'];
 const SENDER_KINDS: readonly SenderKind[] = ['number', 'prefix', 'range', 'alpha'];
 /** E.164: at most 15 digits (the store's key layout relies on it). */
 const MAX_DIGITS = 15;
 
-interface ActorFields {
+export interface ActorFields {
   channel?: string;
   evidence?: string;
 }
@@ -59,6 +75,7 @@ type SenderPatch = {
   account?: string;
   class?: SenderRecord['class'] | null;
   status?: SenderRecord['status'];
+  status_reason?: string;
   valid_from?: string | null;
   valid_until?: string | null;
   signatures?: string[];
@@ -174,6 +191,21 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
         }
       };
 
+      /**
+       * status_by / status_at follow status changes (who set the status, when); a status_reason is
+       * kept until the status changes again without one.
+       */
+      const statusMeta = (old: SenderRecord | null, rec: SenderRecord, reasonGiven: boolean): SenderRecord => {
+        if (old && old.status === rec.status) {
+          const kept: SenderRecord = { ...rec, ...(old.status_by ? { status_by: old.status_by } : {}), ...(old.status_at ? { status_at: old.status_at } : {}) };
+          if (!reasonGiven && old.status_reason) kept.status_reason = old.status_reason;
+          return kept;
+        }
+        const next: SenderRecord = { ...rec, status_by: rec.updated_by!, status_at: rec.updated_at! };
+        if (!reasonGiven) delete next.status_reason;
+        return next;
+      };
+
       /** A complete sender record from input, through the schema and senderProblems; throws 400. */
       const senderRecord = (id: string, input: Record<string, unknown>, who: string): SenderRecord => {
         const parsed = SenderInputSchema.safeParse(input);
@@ -230,7 +262,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
         const kind = b.kind!;
         const value = senderValue('value', kind, b.value!);
         const id = senderId(kind, value);
-        const rec = senderRecord(id, { ...withoutActor(b), value }, req.adminWho);
+        const rec = statusMeta(null, senderRecord(id, { ...withoutActor(b), value }, req.adminWho), b.status_reason !== undefined);
         if (!(await store.createSender(rec, actor(req, b)))) {
           const existing = await store.getSender(id);
           throw new ApiError(409, 'conflict', `sender ${id} already exists (account ${existing?.account}); change it with PUT or PATCH ${API_PREFIX}/senders/${id}`);
@@ -263,7 +295,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
         if (b.value !== undefined && senderValue('value', old.kind, b.value) !== old.value) {
           throw bad('value', `cannot change value of ${old.id} (delete it and create a new sender)`);
         }
-        const rec = senderRecord(old.id, { ...withoutActor(b), kind: old.kind, value: old.value }, req.adminWho);
+        const rec = statusMeta(old, senderRecord(old.id, { ...withoutActor(b), kind: old.kind, value: old.value }, req.adminWho), b.status_reason !== undefined);
         return writeSender(req, rec, b);
       });
 
@@ -271,12 +303,13 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
         const old = await existingSender(req.params.id);
         const changes = withoutActor(req.body);
         if (Object.keys(changes).length === 0) throw bad('body', 'nothing to change: give at least one of account, class, status, valid_from, valid_until, signatures');
-        const { id: _i, updated_at: _u, updated_by: _w, ...merged } = { ...old } as SenderRecord & Record<string, unknown>;
+        const { id: _i, updated_at: _u, updated_by: _w, status_by: _sb, status_at: _sa, ...merged } = { ...old } as SenderRecord & Record<string, unknown>;
+        if (changes.status !== undefined && changes.status !== old.status && changes.status_reason === undefined) delete merged.status_reason;
         for (const [k, v] of Object.entries(changes)) {
           if (v === null) delete merged[k];
           else merged[k] = v;
         }
-        const rec = senderRecord(old.id, merged, req.adminWho);
+        const rec = statusMeta(old, senderRecord(old.id, merged, req.adminWho), true);
         return writeSender(req, rec, req.body);
       });
 
@@ -400,6 +433,10 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
           return { count: entries.length, entries };
         },
       );
+
+      // ---- complaints, reinstatement, evidence (complaints-api.ts) ------------------------------
+
+      registerComplaintApi(api, deps, { number, parseSenderId, actor });
     },
     { prefix: API_PREFIX },
   );

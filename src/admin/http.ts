@@ -33,7 +33,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
         title: 'smppguard admin API',
         version: '1',
         description:
-          'Senders, consent, do-not-disturb, explain and the change journal. Every /api/v1 call needs "Authorization: Bearer <token>"; ' +
+          'Senders, consent, do-not-disturb, explain, the change journal, complaints and evidence. Every /api/v1 call needs "Authorization: Bearer <token>"; ' +
           'errors are JSON {error, message, field?}. See docs/admin-api.md.',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
@@ -44,6 +44,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
         { name: 'explain', description: 'Dry-run decisions' },
         { name: 'journal', description: 'Who changed what, when' },
         { name: 'queue', description: 'Messages held for review; queue depth' },
+        { name: 'complaints', description: 'Complaint cases (12321, 7726, customer care): intake, deadlines, auto-suspension' },
+        { name: 'evidence', description: "A recipient's consent journal and the gateway's decisions for it" },
         { name: 'operations', description: 'Metrics and probes (no authentication)' },
       ],
     },

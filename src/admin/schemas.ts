@@ -3,6 +3,7 @@
  * turns them into the OpenAPI document served at /openapi.json. Shapes only — meaning (a number
  * that normalises, a range whose ends agree, an account that exists) is checked in api.ts.
  */
+import { CASE_ACTIONS, CASE_STATES, COMPLAINT_SOURCES } from '../complaints/cases.js';
 import { DND_CATEGORIES } from '../store/keys.js';
 
 const SENDER_KINDS = ['number', 'prefix', 'range', 'alpha'] as const;
@@ -72,6 +73,7 @@ const senderFields = {
   account: str(1, 15, 'system_id of the account that owns the sender (must be configured).'),
   class: { type: 'string', enum: CLASSES, description: "Unset: the account's default_class." },
   status: { type: 'string', enum: SENDER_STATUSES, description: 'Default active.' },
+  status_reason: str(1, 500, 'Why the status is what it is (journaled); kept until the next status change.'),
   valid_from: datetime('Registration valid from (RFC 3339 with offset).'),
   valid_until: datetime('Registration valid until (RFC 3339 with offset).'),
   signatures: {
@@ -87,6 +89,8 @@ export const senderRecordSchema = {
   properties: {
     id: { type: 'string', description: '"<kind>:<value>", e.g. "number:8610690001", "alpha:ACME".' },
     ...senderFields,
+    status_by: { type: 'string', description: 'Who set the current status ("auto:complaints" for an automatic suspension).' },
+    status_at: { type: 'string', format: 'date-time', description: 'When the current status was set.' },
     updated_at: { type: 'string', format: 'date-time' },
     updated_by: { type: 'string' },
   },
@@ -164,6 +168,7 @@ export const S = {
         account: senderFields.account,
         class: nullable(senderFields.class),
         status: senderFields.status,
+        status_reason: senderFields.status_reason,
         valid_from: nullable(senderFields.valid_from),
         valid_until: nullable(senderFields.valid_until),
         signatures: senderFields.signatures,
@@ -316,6 +321,112 @@ export const S = {
     },
   },
 
+  reinstateSender: {
+    tags: ['senders'],
+    summary: 'Reinstate a suspended sender (status active; complaints received before now stop counting)',
+    security,
+    params: senderIdParams,
+    body: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { reason: str(1, 500, 'Why (journaled, shown as status_reason).'), ...actorFields },
+    },
+    response: { 200: senderRecordSchema, ...errors(400, 401, 404, 409, 503) },
+  },
+
+  createComplaint: {
+    tags: ['complaints'],
+    summary: 'Take in a complaint: resolve it to account and sender, open a case with deadlines, count it toward auto-suspension',
+    security,
+    body: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['recipient', 'source'],
+      properties: {
+        recipient: { ...msisdnField, description: 'The complainant: the number that received the message.' },
+        sender: str(1, 32, 'The sender number or name the complainant reports.'),
+        message_id: str(1, 64, 'The SMSC message id, if the complaint gives one (resolves account, sender and recipient as the gateway saw them).'),
+        text: str(1, 2000, 'The text received. message_id or text is required.'),
+        time: datetime('When the complaint was made (default now).'),
+        received_at: datetime('When the carrier received the case; deadlines count from here (default now).'),
+        source: { type: 'string', enum: COMPLAINT_SOURCES, description: '12321 (referral from the 12321 centre), 7726 (GSMA spam report), customer_care.' },
+        reference: str(1, 100, "The complaint centre's reference (ticket number)."),
+        note: str(1, 1000),
+      },
+    },
+    response: { 201: { $ref: 'ComplaintIntake#' }, ...errors(400, 401, 503) },
+  },
+  listComplaints: {
+    tags: ['complaints'],
+    summary: 'Complaint cases, newest first',
+    security,
+    querystring: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        state: { type: 'string', enum: CASE_STATES },
+        overdue: { type: 'boolean', description: 'Only cases past a deadline.' },
+        account: str(1, 15),
+        sender: str(1, 64, 'Sender id, e.g. number:8610690001.'),
+        msisdn: msisdnField,
+        from: datetime('Received at or after.'),
+        to: datetime('Received at or before.'),
+        count: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+      },
+    },
+    response: {
+      200: { type: 'object', properties: { count: { type: 'integer' }, cases: { type: 'array', items: { $ref: 'ComplaintCase#' } } } },
+      ...errors(400, 401, 503),
+    },
+  },
+  getComplaint: {
+    tags: ['complaints'],
+    summary: 'One complaint case',
+    security,
+    params: { type: 'object', required: ['id'], properties: { id: str(1, 40) } },
+    response: { 200: { $ref: 'ComplaintCase#' }, ...errors(401, 404, 503) },
+  },
+  actOnComplaint: {
+    tags: ['complaints'],
+    summary: 'Move a case on: forward (to the responsible account), handle (close with a resolution) or reject (unfounded; stops counting)',
+    security,
+    params: {
+      type: 'object',
+      required: ['id', 'action'],
+      properties: { id: str(1, 40), action: { type: 'string', enum: CASE_ACTIONS } },
+    },
+    body: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        to: str(1, 100, 'forward: to whom (default: the resolved account).'),
+        resolution: str(1, 2000, 'handle: the outcome fed back to the complainant (required).'),
+        note: str(1, 1000),
+        ...actorFields,
+      },
+    },
+    response: { 200: { $ref: 'ComplaintCase#' }, ...errors(400, 401, 404, 409, 503) },
+  },
+
+  evidence: {
+    tags: ['evidence'],
+    summary: "A recipient's consent journal and the gateway's decisions for messages to it (JSON, or a readable table)",
+    security,
+    params: msisdnParams,
+    querystring: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        sender: str(1, 64, 'Limit to one sender: a sender id (number:8610690001) or an address as sent.'),
+        from: datetime('From (inclusive).'),
+        to: datetime('To (inclusive).'),
+        limit: { type: 'integer', minimum: 1, maximum: 10000, default: 1000, description: 'At most this many decisions and journal entries (newest kept).' },
+        format: { type: 'string', enum: ['json', 'table'], default: 'json', description: 'table: text/plain report.' },
+      },
+    },
+    response: { ...errors(400, 401, 503) },
+  },
+
   journal: {
     tags: ['journal'],
     summary: 'Journal of changes (newest first): who, when, what, channel, evidence',
@@ -382,6 +493,55 @@ export const sharedSchemas = [
       registered: { type: 'boolean', description: 'On the register at all (fully or for some category).' },
       all: { type: 'boolean', description: 'Refuses all commercial messages.' },
       categories: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 7 } },
+    },
+  },
+  {
+    $id: 'ComplaintCase',
+    title: 'ComplaintCase',
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      state: { type: 'string', enum: CASE_STATES },
+      source: { type: 'string', enum: COMPLAINT_SOURCES },
+      reference: { type: ['string', 'null'] },
+      recipient: { type: 'string' },
+      reported_sender: { type: ['string', 'null'] },
+      message_id: { type: ['string', 'null'] },
+      text: { type: ['string', 'null'] },
+      reported_at: { type: 'string', format: 'date-time' },
+      received_at: { type: 'string', format: 'date-time' },
+      resolved_by: { type: 'string', enum: ['message_id', 'sender', 'none'] },
+      account: { type: ['string', 'null'] },
+      sender: { type: ['string', 'null'], description: 'Sender id (registered) or the normalised address.' },
+      sender_registered: { type: 'boolean' },
+      remarks: { type: 'array', items: { type: 'string' } },
+      forward_due: { type: 'string', format: 'date-time' },
+      handle_due: { type: 'string', format: 'date-time' },
+      forwarded_at: { type: ['string', 'null'], format: 'date-time' },
+      forwarded_to: { type: ['string', 'null'] },
+      handled_at: { type: ['string', 'null'], format: 'date-time' },
+      resolution: { type: ['string', 'null'] },
+      overdue: { type: 'object', properties: { forward: { type: 'boolean' }, handle: { type: 'boolean' } } },
+      forwarded_late: { type: 'boolean' },
+      handled_late: { type: 'boolean' },
+      history: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: { at: { type: 'string', format: 'date-time' }, who: { type: 'string' }, event: { type: 'string' }, note: { type: 'string' } },
+        },
+      },
+    },
+  },
+  {
+    $id: 'ComplaintIntake',
+    title: 'ComplaintIntake',
+    type: 'object',
+    properties: {
+      case: { $ref: 'ComplaintCase#' },
+      complaints_in_window: { type: ['integer', 'null'], description: "The sender's complaints counted toward auto-suspension (null: counts for no sender)." },
+      suspension: { type: 'string', enum: ['suspend', 'would_suspend', 'none'], description: 'What the threshold did (would_suspend: monitor mode).' },
+      sender: { type: ['object', 'null'], description: 'The sender registration after the complaint (status shows a suspension).', additionalProperties: true },
     },
   },
 ] as const;

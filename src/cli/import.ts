@@ -9,6 +9,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { connectRedis, createRedis, type Redis } from '../store/redis.js';
+import { runComplaintImport } from './import-complaints.js';
 import { formatSummary, importFile, ImportError, IMPORT_KINDS, type ImportFormat, type ImportKind, type ImportSummary } from '../store/importer.js';
 
 interface ImportFlags {
@@ -38,8 +39,8 @@ function parseCount(v: string): number {
 export function registerImport(program: Command): void {
   program
     .command('import')
-    .description('bulk-load policy data — DND register, consent records or sender registry — from CSV or JSON lines (gzip too)')
-    .addArgument(program.createArgument('<kind>', 'what the file holds').choices(IMPORT_KINDS as string[]))
+    .description('bulk-load policy data — DND register, consent records, sender registry — or complaint files, from CSV or JSON lines (gzip too)')
+    .addArgument(program.createArgument('<kind>', 'what the file holds').choices([...IMPORT_KINDS, 'complaints']))
     .argument('<file>', 'the file (.csv, .txt, .jsonl, optionally .gz); "-" reads stdin')
     .option('-c, --config <file>', 'gateway configuration (redis url and key prefix, policy.numbering)', 'config/gateway.yaml')
     .addOption(new Option('--format <format>', 'file format (default: from the extension, else sniffed)').choices(['csv', 'jsonl']))
@@ -60,10 +61,22 @@ Formats (a header line is optional and detected; with one, columns may come in a
            account:<id>; expires_at ISO 8601 or epoch ms, grants only)
   senders  JSONL the admin API's sender objects     CSV kind,value,account,class,status,valid_from,
            valid_until,signatures (signatures separated by |)
-Numbers are normalised with policy.numbering (+86…, 0086…, 0…, national). Re-running a file is harmless.
+  complaints  CSV with a header: recipient,sender,message_id,text,time,received_at,source,reference,note
+           JSONL the admin API's complaint objects (POST /api/v1/complaints); source 12321|7726|customer_care
+Numbers are normalised with policy.numbering (+86…, 0086…, 0…, national). Re-running a policy data
+file is harmless; re-running a complaints file opens its cases again.
 `,
     )
-    .action(async (kind: ImportKind, file: string, o: ImportFlags) => {
+    .action(async (kind: ImportKind | 'complaints', file: string, o: ImportFlags) => {
+      if (kind === 'complaints') {
+        if (o.replace || o.category) {
+          process.stderr.write('smppguard import: fatal: --replace and --category apply to dnd imports only\n');
+          process.exitCode = 1;
+          return;
+        }
+        process.exitCode = await runComplaintImport(file, { config: o.config, format: o.format, dryRun: o.dryRun, who: o.who, showErrors: o.showErrors });
+        return;
+      }
       process.exitCode = await runImport(kind, file, o);
     });
 }

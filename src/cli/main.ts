@@ -5,6 +5,9 @@
  *   smsc-sim     run the SMSC simulator (sim/)
  *   demo         gateway + simulator + private Redis + a demo ESME, showing traffic flow (cli/demo.ts)
  *   hash-password  print the scrypt hash an account's password_hash needs
+ *   import       bulk policy data and complaint files (cli/import.ts)
+ *   rules        check and test rule packs (cli/rules.ts)
+ *   evidence     a recipient's consent journal and decisions (cli/evidence.ts)
  */
 import { Command as Program } from 'commander';
 import { loadConfig, ConfigError } from '../config/load.js';
@@ -14,6 +17,7 @@ import { registerSmscSim } from './smsc-sim.js';
 import { registerDemo } from './demo.js';
 import { registerImport } from './import.js';
 import { registerRules } from './rules.js';
+import { registerEvidence } from './evidence.js';
 
 
 const program = new Program('smppguard').description('Carrier-side inline SMS filtering gateway (SMPP proxy)');
@@ -71,6 +75,7 @@ registerSmscSim(program);
 registerDemo(program);
 registerImport(program);
 registerRules(program);
+registerEvidence(program);
 
 
 program.parseAsync().catch((err) => {

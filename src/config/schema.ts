@@ -3,6 +3,8 @@
  * as written in config/gateway.yaml; unknown keys are errors so typos do not pass silently.
  */
 import { z } from 'zod';
+import { COMPLAINT_SOURCES } from '../complaints/cases.js';
+import { isValidZone, parseDuration } from '../rules/windows.js';
 import { isPasswordHash } from '../upstream/password.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -41,6 +43,7 @@ export const AccountSchema = z.strictObject({
 });
 
 const status = z.number().int().min(0).max(0xffffffff);
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD');
 const ReasonStatuses = z.record(z.string(), status);
 
 export const PolicySchema = z.strictObject({
@@ -172,6 +175,11 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** How long a message id → account entry is kept for routing the delivery receipt. */
       map_ttl_s: z.number().int().min(60).default(72 * 3600),
+      /**
+       * Also map messages that asked for no receipt, so a complaint can quote any message id
+       * (complaints/). Costs one map entry per forwarded message instead of per receipt request.
+       */
+      map_all: z.boolean().default(false),
     })
     .prefault({}),
   routes: z
@@ -220,6 +228,56 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** One JSON line per decision: a file path, "stdout", or "off". */
       destination: z.string().default('stdout'),
+      /**
+       * The durable, queryable copy of every decision (evidence): Redis streams sharded by recipient
+       * (store/audit-stream.ts, docs/operations.md for bytes per entry).
+       */
+      stream: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** Streams the recipients are spread over (recipient number mod shards); evidence reads one. */
+          shards: z.number().int().min(1).max(65536).default(1024),
+          /** Decisions older than this are trimmed (XADD MINID ~). */
+          retention_days: z.number().int().min(1).default(30),
+          /** Also cap each shard at about this many entries (XTRIM MAXLEN ~; one entry per shard and flush); 0 = no cap. */
+          max_len: z.number().int().min(0).default(0),
+          /** Decisions are collected this long and written as one entry per shard in one script call; 0 = every event-loop turn. */
+          flush_ms: z.number().int().min(0).max(10_000).default(250),
+          /** Decisions held while Redis cannot take them; beyond this new ones are dropped and counted. */
+          max_buffer: z.number().int().min(1000).default(200_000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  complaints: z
+    .strictObject({
+      deadlines: z
+        .strictObject({
+          /** Forward a case to the responsible account within this many working days of receipt. */
+          forward_working_days: z.number().int().min(1).default(3),
+          /** Handle (close with a resolution) within this many working days of receipt. */
+          handle_working_days: z.number().int().min(1).default(15),
+          /** The zone whose calendar days count. */
+          time_zone: z.string().refine(isValidZone, 'not an IANA time zone, e.g. Asia/Shanghai').default('Asia/Shanghai'),
+          /** Public holidays (not working days), YYYY-MM-DD. */
+          holidays: z.array(isoDate).default([]),
+          /** Weekend days that are working days (make-up days, 调休), YYYY-MM-DD. */
+          working_weekends: z.array(isoDate).default([]),
+        })
+        .prefault({}),
+      auto_suspend: z
+        .strictObject({
+          /** Suspend a sender at this many complaints within `window`; 0 = never. */
+          threshold: z.number().int().min(0).default(5),
+          window: z.string().refine((s) => parseDuration(s) !== null, 'expected a window such as 24h, 7d, 30d').default('7d'),
+          /** enforce: suspend; monitor: log and count the would-be suspension only. */
+          mode: z.enum(['enforce', 'monitor']).default('monitor'),
+          /** Complaint sources that count toward the threshold. */
+          sources: z.array(z.enum(COMPLAINT_SOURCES)).default([...COMPLAINT_SOURCES]),
+        })
+        .prefault({}),
+      /** Closed cases older than this are removed. */
+      retention_days: z.number().int().min(1).default(400),
     })
     .prefault({}),
   admin: z
@@ -234,3 +292,4 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type AccountConfig = z.infer<typeof AccountSchema>;
 export type SmscConfig = z.infer<typeof SmscSchema>;
 export type PolicyConfig = z.infer<typeof PolicySchema>;
+export type ComplaintsConfig = Config['complaints'];

@@ -27,6 +27,7 @@ import type { RuleSet } from '../rules/engine.js';
 import type { RuleContext } from '../rules/types.js';
 import { decideWithRulesAsync, type PipelineInput, type PipelineOutcome, type StoreReply, type StoreRequest } from '../rules/pipeline.js';
 import type { RateStore } from '../store/rates.js';
+import type { AuditStream } from '../store/audit-stream.js';
 import { messageText as wholeText } from './reassembly.js';
 
 export interface PolicyDeps {
@@ -37,6 +38,8 @@ export interface PolicyDeps {
   metrics: Metrics;
   /** One JSON line per decision; null = off. */
   audit: AuditLog | null;
+  /** The queryable copy of every decision (evidence); null = off. */
+  auditStream?: AuditStream | null;
   clock: Clock;
   /** False until the sender registry has been loaded: everything fails closed until then. */
   isLoaded(): boolean;
@@ -243,6 +246,15 @@ export class GatewayPolicy implements Policy {
   }
 
   private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null): void {
+    // Each address is decoded from the PDU once for all three uses.
+    const srcAddr = view.sourceAddr;
+    const dstAddr = view.destinationAddr;
+    if (decision === 'reject') this.d.metrics.countRejection(account, srcAddr);
+    const stream = this.d.auditStream;
+    if (stream) {
+      const n = this.d.cfg.policy.numbering;
+      stream.add(account, decision, reason, rule, status, cls, normaliseAddress(srcAddr, view.sourceTon, n).value, normaliseAddress(dstAddr, view.destTon, n).value);
+    }
     this.d.audit?.write({
       account,
       decision,
@@ -250,8 +262,8 @@ export class GatewayPolicy implements Policy {
       rule,
       status,
       class: cls,
-      src: view.sourceAddr,
-      dst: maskMsisdn(view.destinationAddr),
+      src: srcAddr,
+      dst: maskMsisdn(dstAddr),
       seq: view.sequence,
     });
   }
@@ -260,6 +272,7 @@ export class GatewayPolicy implements Policy {
   close(): void {
     this.reassembler.flushAll();
     this.d.audit?.close();
+    void this.d.auditStream?.close();
   }
 
   /** What would happen to this message, and why — the same path as live traffic, nothing sent. */

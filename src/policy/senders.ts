@@ -17,6 +17,11 @@ export const SenderInputSchema = z.strictObject({
   /** Unset: the owning account's default_class applies. */
   class: z.enum(SENDER_CLASSES).optional(),
   status: z.enum(['active', 'suspended', 'revoked']).default('active'),
+  /** Why the status is what it is (e.g. "5 complaints in 7d"); set with a status change. */
+  status_reason: z.string().min(1).max(500).optional(),
+  /** Who set the current status ("auto:complaints" for an automatic suspension) and when (RFC 3339). */
+  status_by: z.string().min(1).max(64).optional(),
+  status_at: z.iso.datetime({ offset: true }).optional(),
   valid_from: z.iso.datetime({ offset: true }).optional(),
   valid_until: z.iso.datetime({ offset: true }).optional(),
   /** Brand names allowed in the 【品牌】 signature; the first is the consent scope brand. */

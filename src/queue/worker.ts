@@ -29,7 +29,7 @@ export interface WorkerDeps {
   queue: MessageQueue;
   pool: SmscPool;
   /** SMSC message id → account and gateway id, so the receipt reaches the ESME with its own id. */
-  recordId(smscId: string, account: string, gatewayId: string): void;
+  recordId(smscId: string, account: string, gatewayId: string, message: MessageView | null): void;
   /** Hands a receipt the gateway made to the account (a bound receiver, or held in Redis). */
   deliverReceipt(account: string, pdu: Buffer): Promise<void>;
   metrics: Metrics;
@@ -110,7 +110,7 @@ export class DeliveryWorker {
     const recipient = isScanError(view) ? '' : view.destinationAddr;
     if (name === 'saf') this.activeSaf++;
     try {
-      await this.inOrder(recipient, () => this.deliver(name, job.id!, data, pdu));
+      await this.inOrder(recipient, () => this.deliver(name, job.id!, data, pdu, isScanError(view) ? null : view));
     } catch (err) {
       if (!(err instanceof ReturnToQueue)) throw err;
       // Shutdown: the job goes back to the queue, due at once, for this or another instance.
@@ -133,7 +133,7 @@ export class DeliveryWorker {
     return run;
   }
 
-  private async deliver(name: QueueName, id: string, data: JobData, pdu: Buffer): Promise<void> {
+  private async deliver(name: QueueName, id: string, data: JobData, pdu: Buffer, view: MessageView | null): Promise<void> {
     const cfg = this.d.cfg.queue;
     const retryOn = new Set<number>(TEMPORARY);
     for (const c of this.d.cfg.accounts.find((a) => a.system_id === data.account)?.queue.store_and_forward ?? []) {
@@ -157,7 +157,7 @@ export class DeliveryWorker {
       );
       if (status === 0 && resp) {
         const smscId = responseMessageId(resp);
-        if (smscId) this.d.recordId(smscId, data.account, id);
+        if (smscId) this.d.recordId(smscId, data.account, id, view);
         await this.d.queue.release([[name, data.account, id]]).catch(() => this.d.metrics.redisErrors.inc({ op: 'queue_release' }));
         this.d.metrics.queueJobs.inc({ queue: name, outcome: 'released' });
         return;

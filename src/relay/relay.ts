@@ -42,6 +42,8 @@ export interface RelayDeps {
   /** The durable queue and its worker; null when queue.enabled is false. */
   queue?: { store: MessageQueue; worker: DeliveryWorker } | null;
   clock: Clock;
+  /** Map every forwarded message's id (complaints quote them), not only those asking for a receipt. */
+  mapAllMessageIds?: boolean;
   metrics: Metrics;
   log: Logger;
 }
@@ -102,7 +104,7 @@ export class Relay implements SubmitHandler {
     session.respond(view.commandId, v.status, view.sequence);
   }
 
-  /** `view` is set for submit_sm/data_sm (receipt mapping, store-and-forward); null for query/cancel. */
+  /** `view` is set for submit_sm/data_sm (id mapping, store-and-forward); null for query/cancel. */
   private forward(session: EsmeSession, pdu: Buffer, sequence: number, view: MessageView | null): void {
     const commandId = pdu.readUInt32BE(4);
     this.d.pool.submit(pdu, (resp, status) => {
@@ -116,9 +118,10 @@ export class Relay implements SubmitHandler {
       }
       session.settle();
       if (!resp) return session.respond(commandId, status, sequence);
-      if (view?.wantsReceipt && status === 0) {
+      // The id is recorded for receipt routing, and for complaints when map_all is on.
+      if (view && status === 0 && (view.wantsReceipt || this.d.mapAllMessageIds)) {
         const id = responseMessageId(resp);
-        if (id) this.d.dlrMap.record(id, session.account!.id);
+        if (id) this.d.dlrMap.record(id, session.account!.id, view.sourceTon, view.sourceAddr, view.destinationAddr);
       }
       session.forwardResponse(resp, sequence);
     });
@@ -220,7 +223,7 @@ export class Relay implements SubmitHandler {
       this.d.metrics.receipts.inc({ outcome: 'unmatched' });
       return link.respond(view.commandId, 0, view.sequence);
     }
-    this.d.dlrMap.lookup(id).then(
+    this.d.dlrMap.lookupMessage(id).then(
       (entry) => {
         if (!entry || !this.d.accounts.get(entry.account)) {
           this.d.metrics.receipts.inc({ outcome: 'unmatched' });

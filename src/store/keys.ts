@@ -16,6 +16,12 @@
  *   <p>senders                 hash sender id → JSON registration
  *   <p>journal                 stream: every consent/DND/sender change with who, when, channel, evidence
  *   <p>events                  pub/sub channel: "sender <id>", "dnd-gen <G>"
+ *   <p>audit:{a:<S>}           stream: decisions for recipients n with n mod shards = S, one entry per flush (audit-stream.ts)
+ *   <p>{complaints}:cases      hash case id → JSON case (complaint-store.ts; all complaint keys share one slot)
+ *   <p>{complaints}:index      zset case id → received ms
+ *   <p>{complaints}:due:forward, :due:handle   zsets case id → deadline ms, while that step is to do
+ *   <p>{complaints}:seq        case number counter
+ *   <p>{complaints}:sender:<id>  zset case id → received ms: a sender's recent complaints
  */
 export const BUCKET_BITS = 15;
 const BUCKET_SIZE = 2 ** BUCKET_BITS;
@@ -61,6 +67,14 @@ export class Keys {
   }
   get events(): string {
     return `${this.prefix}events`;
+  }
+  /** One decision stream per recipient shard. */
+  audit(shard: number): string {
+    return `${this.prefix}audit:{a:${shard}}`;
+  }
+  /** Complaint keys (one hash slot: a case and its indexes change in one MULTI). */
+  complaints(part: string): string {
+    return `${this.prefix}{complaints}:${part}`;
   }
 }
 

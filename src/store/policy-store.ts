@@ -156,16 +156,25 @@ export class PolicyStore {
    * `scanLimit` entries were read.
    */
   async journalEntries(
-    filter: { msisdn?: string; match?: (e: Record<string, string>) => boolean; count?: number; scanLimit?: number } = {},
+    filter: {
+      msisdn?: string;
+      match?: (e: Record<string, string>) => boolean;
+      count?: number;
+      scanLimit?: number;
+      /** Only entries at or after / at or before these times (epoch ms). */
+      from?: number;
+      to?: number;
+    } = {},
   ): Promise<Record<string, string>[]> {
     const want = filter.count ?? 1000;
     const keep = (e: Record<string, string>) => (!filter.msisdn || e.msisdn === filter.msisdn) && (!filter.match || filter.match(e));
     const out: Record<string, string>[] = [];
-    let end = '+';
+    const start = filter.from === undefined ? '-' : `${filter.from}-0`;
+    let end = filter.to === undefined ? '+' : `${filter.to}-18446744073709551615`;
     let scanned = 0;
     const limit = filter.scanLimit ?? 100_000;
     while (out.length < want && scanned < limit) {
-      const page = await this.redis.xrevrange(this.keys.journal, end, '-', 'COUNT', 1000);
+      const page = await this.redis.xrevrange(this.keys.journal, end, start, 'COUNT', 1000);
       for (const [id, kv] of page) {
         const o: Record<string, string> = { id, time: new Date(Number(id.split('-')[0])).toISOString() };
         for (let i = 0; i < kv.length; i += 2) o[kv[i]!] = kv[i + 1]!;
@@ -236,9 +245,10 @@ export class PolicyStore {
 
   // ---- senders -----------------------------------------------------------------------------------
 
-  async putSender(rec: SenderRecord, actor: Actor): Promise<void> {
+  /** `op`: the journal operation (sender.put; sender.suspend / sender.reinstate for status changes). */
+  async putSender(rec: SenderRecord, actor: Actor, op = 'sender.put'): Promise<void> {
     await this.redis.hset(this.keys.senders, rec.id, JSON.stringify(rec));
-    await this.senderChanged('sender.put', rec, actor);
+    await this.senderChanged(op, rec, actor);
   }
 
   /** Creates a registration only if its id is free (HSETNX); false when it already exists. */
@@ -249,7 +259,7 @@ export class PolicyStore {
   }
 
   private async senderChanged(op: string, rec: SenderRecord, actor: Actor): Promise<void> {
-    await this.journal(op, actor, { sender: rec.id, account: rec.account, status: rec.status, class: rec.class });
+    await this.journal(op, actor, { sender: rec.id, account: rec.account, status: rec.status, class: rec.class, reason: rec.status_reason });
     await this.redis.publish(this.keys.events, `sender ${rec.id}`);
   }
 

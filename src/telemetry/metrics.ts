@@ -50,6 +50,18 @@ export class Metrics {
   readonly queueJobs: Counter<'queue' | 'outcome'>;
   /** Reads queue depths from Redis at scrape time (set by the queue). */
   private queueProbe: (() => Promise<void>) | null = null;
+  readonly complaints: Counter<'source' | 'resolved_by'>;
+  readonly suspensions: Counter<'trigger' | 'mode'>;
+  readonly complaintCases: Gauge<'state'>;
+  readonly complaintsOverdue: Gauge<'deadline'>;
+  readonly senderRejections: Counter<'account' | 'sender'>;
+  readonly auditStream: Counter<'outcome'>;
+  /** Reads the shared case counts at scrape time (set by the gateway when complaints are on). */
+  caseStats: (() => Promise<{ open: number; forwarded: number; overdueForward: number; overdueHandle: number }>) | null = null;
+  private readonly rejectionCounts = new LabelCounts(['account', 'sender'] as const);
+  private readonly rejectionKeys = new Map<string, Map<string, string>>();
+  /** Distinct senders labelled in smppguard_sender_rejections_total; the rest count as "other". */
+  static readonly MAX_REJECTED_SENDERS = 2000;
 
   constructor(collectDefaults = true) {
     const r = this.registry;
@@ -196,6 +208,65 @@ export class Metrics {
       labelNames: ['result'],
       registers: [r],
     });
+    this.complaints = new Counter({
+      name: 'smppguard_complaints_total',
+      help: 'Complaints taken in (API or import), by source (12321, 7726, customer_care) and how they resolved (message_id, sender, none)',
+      labelNames: ['source', 'resolved_by'],
+      registers: [r],
+    });
+    this.suspensions = new Counter({
+      name: 'smppguard_sender_suspensions_total',
+      help: 'Automatic sender suspensions by trigger (complaints) and mode (enforce: done; monitor: would have)',
+      labelNames: ['trigger', 'mode'],
+      registers: [r],
+    });
+    const readCases = async () => {
+      if (!self.caseStats) return;
+      try {
+        const st = await self.caseStats();
+        self.complaintCases.set({ state: 'open' }, st.open);
+        self.complaintCases.set({ state: 'forwarded' }, st.forwarded);
+        self.complaintsOverdue.set({ deadline: 'forward' }, st.overdueForward);
+        self.complaintsOverdue.set({ deadline: 'handle' }, st.overdueHandle);
+      } catch {
+        self.redisErrors.inc({ op: 'complaint_stats' });
+      }
+    };
+    let casesRead: Promise<void> | null = null;
+    // Both gauges come from one Redis read per scrape.
+    const onceper = () => {
+      casesRead ??= readCases().finally(() => setImmediate(() => (casesRead = null)));
+      return casesRead;
+    };
+    this.complaintCases = new Gauge({
+      name: 'smppguard_complaint_cases',
+      help: 'Complaint cases not yet handled, by state (open, forwarded); shared by every instance (read from Redis: use max, not sum)',
+      labelNames: ['state'],
+      registers: [r],
+      collect: onceper,
+    });
+    this.complaintsOverdue = new Gauge({
+      name: 'smppguard_complaint_cases_overdue',
+      help: 'Complaint cases past a deadline (forward: not forwarded in time; handle: not handled in time); shared by every instance',
+      labelNames: ['deadline'],
+      registers: [r],
+      collect: onceper,
+    });
+    this.senderRejections = new Counter({
+      name: 'smppguard_sender_rejections_total',
+      help: `Rejected messages by account and source address as submitted (at most ${Metrics.MAX_REJECTED_SENDERS} senders, then "other")`,
+      labelNames: ['account', 'sender'],
+      registers: [r],
+      collect() {
+        self.rejectionCounts.flush((labels, n) => self.senderRejections.inc(labels, n));
+      },
+    });
+    this.auditStream = new Counter({
+      name: 'smppguard_audit_stream_entries_total',
+      help: 'Decisions for the Redis audit stream (evidence): written, or dropped (Redis unavailable longer than the buffer holds)',
+      labelNames: ['outcome'],
+      registers: [r],
+    });
     this.policyData = new Gauge({
       name: 'smppguard_policy_data',
       help: 'Policy data held in process: senders (registry entries), dnd_generation, loaded (1 once the registry is loaded)',
@@ -241,6 +312,27 @@ export class Metrics {
     return this.probing;
   }
   private probing: Promise<void> | null = null;
+  /**
+   * Counts a rejected message by account and source address, for "top rejected senders". The
+   * label set is bounded: after MAX_REJECTED_SENDERS distinct senders new ones count as "other"
+   * (spoofers cycle through random numbers).
+   */
+  countRejection(account: string, sender: string): void {
+    let byAccount = this.rejectionKeys.get(account);
+    if (!byAccount) this.rejectionKeys.set(account, (byAccount = new Map()));
+    let key = byAccount.get(sender);
+    if (key === undefined) {
+      if (this.rejectionSenders >= Metrics.MAX_REJECTED_SENDERS) {
+        key = byAccount.get('other') ?? `${account}\u0001other`;
+        byAccount.set('other', key);
+      } else {
+        this.rejectionSenders++;
+        byAccount.set(sender, (key = `${account}\u0001${sender}`));
+      }
+    }
+    this.rejectionCounts.add(key);
+  }
+  private rejectionSenders = 0;
 
   /** Counts a sender registry lookup (found / not found) without label hashing. */
   countSenderLookup(found: boolean): void {

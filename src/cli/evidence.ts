@@ -1,0 +1,94 @@
+/**
+ * `smppguard evidence MSISDN [--sender S] [--from T] [--to T]`: the consent journal and the
+ * gateway's decisions for one recipient (evidence/), read straight from Redis with the gateway's
+ * config; a readable table by default, `--json` for the same data as the API returns.
+ */
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { collectEvidence } from '../evidence/collect.js';
+import { evidenceTable } from '../evidence/table.js';
+import { normaliseMsisdn } from '../policy/address.js';
+import { SenderRegistry } from '../policy/senders.js';
+import { AuditStream } from '../store/audit-stream.js';
+import { ComplaintStore } from '../store/complaint-store.js';
+import { PolicyStore } from '../store/policy-store.js';
+import { connectRedis, createRedis } from '../store/redis.js';
+
+interface EvidenceFlags {
+  config: string;
+  sender?: string;
+  from?: string;
+  to?: string;
+  limit: string;
+  json?: boolean;
+}
+
+export function registerEvidence(program: Command): void {
+  program
+    .command('evidence')
+    .description("a recipient's consent journal and the gateway's decisions for messages to it")
+    .argument('<msisdn>', 'the recipient (any accepted number form: +86…, 0086…, 0…, national)')
+    .option('-c, --config <file>', 'gateway configuration (redis, numbering, audit.stream.shards)', 'config/gateway.yaml')
+    .option('--sender <sender>', 'only this sender: a sender id (number:8610690001) or an address as sent')
+    .option('--from <time>', 'from this time (ISO 8601, e.g. 2026-11-01 or 2026-11-01T08:00:00+08:00)')
+    .option('--to <time>', 'up to this time (ISO 8601)')
+    .option('--limit <n>', 'at most this many decisions and journal entries (newest kept)', '1000')
+    .option('--json', 'print JSON (the API\'s shape) instead of a table')
+    .action(async (msisdn: string, o: EvidenceFlags) => {
+      process.exitCode = await runEvidence(msisdn, o);
+    });
+}
+
+async function runEvidence(raw: string, o: EvidenceFlags): Promise<number> {
+  const fail = (msg: string) => {
+    process.stderr.write(`smppguard evidence: ${msg}\n`);
+    return 1;
+  };
+  let cfg;
+  try {
+    cfg = loadConfig(o.config);
+  } catch (err) {
+    return fail(err instanceof ConfigError ? err.message : `cannot read configuration ${o.config}: ${(err as Error).message}`);
+  }
+  const msisdn = normaliseMsisdn(raw, cfg.policy.numbering);
+  if (!msisdn || msisdn.length > 15) return fail(`"${raw}" is not a phone number`);
+  const time = (what: string, v: string | undefined): number | undefined | null => {
+    if (v === undefined) return undefined;
+    const t = Date.parse(v);
+    return Number.isFinite(t) ? t : null;
+  };
+  const from = time('from', o.from);
+  const to = time('to', o.to);
+  if (from === null) return fail(`--from "${o.from}" is not a time (ISO 8601)`);
+  if (to === null) return fail(`--to "${o.to}" is not a time (ISO 8601)`);
+  const limit = Number(o.limit);
+  if (!Number.isInteger(limit) || limit < 1) return fail('--limit must be a whole number >= 1');
+
+  const redis = createRedis({ url: cfg.redis.url, command_timeout_ms: Math.max(cfg.redis.command_timeout_ms, 10_000) });
+  redis.on('error', () => undefined);
+  try {
+    if (!(await connectRedis(redis, 5000))) return fail(`Redis at ${cfg.redis.url} is not reachable`);
+    const store = new PolicyStore(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000);
+    const senders = new SenderRegistry();
+    for (const s of await store.allSenders()) senders.upsert(s);
+    const st = cfg.audit.stream;
+    const e = await collectEvidence(
+      { msisdn, sender: o.sender, from, to, limit },
+      {
+        store,
+        senders,
+        numbering: cfg.policy.numbering,
+        cases: new ComplaintStore(redis, cfg.redis.key_prefix),
+        audit: st.enabled
+          ? new AuditStream(redis, cfg.redis.key_prefix, { shards: st.shards, retentionMs: 0, maxLen: 0, flushMs: 0, maxBuffer: 1000 })
+          : null,
+      },
+    );
+    process.stdout.write(o.json ? `${JSON.stringify(e, null, 2)}\n` : evidenceTable(e));
+    return 0;
+  } catch (err) {
+    return fail((err as Error).message);
+  } finally {
+    redis.disconnect();
+  }
+}

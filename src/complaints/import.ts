@@ -1,0 +1,127 @@
+/**
+ * Complaint files in bulk (`smppguard import complaints FILE`): the daily 12321 referral export,
+ * a 7726 report feed, a care-centre dump. Each row goes through the same checks (complaintFacts)
+ * and the same desk as the API, one at a time: files are small, and every row may resolve a
+ * message id, count toward a sender and suspend it, in order.
+ *
+ *   CSV   header line required, columns in any order: recipient, sender, message_id, text, time,
+ *         received_at, source, reference, note (unknown columns are an error; empty cells = absent)
+ *   JSONL one object per line with the API's fields (POST /api/v1/complaints)
+ *
+ * Gzip is recognised by its magic bytes. Blank lines and # comments are skipped.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { Numbering } from '../policy/address.js';
+import { splitCsv } from '../store/importer.js';
+import type { Actor } from '../store/policy-store.js';
+import { complaintFacts } from './cases.js';
+import type { ComplaintDesk } from './desk.js';
+
+export const COMPLAINT_COLUMNS = ['recipient', 'sender', 'message_id', 'text', 'time', 'received_at', 'source', 'reference', 'note'] as const;
+
+export interface ComplaintImportSummary {
+  read: number;
+  imported: number;
+  skipped: number;
+  /** Cases whose message id or sender resolved to an account. */
+  resolved: number;
+  /** Senders suspended (enforce) or that would have been (monitor). */
+  suspended: string[];
+  wouldSuspend: string[];
+  caseIds: string[];
+}
+
+export interface ComplaintImportOptions {
+  desk: ComplaintDesk | null;
+  numbering: Numbering;
+  actor: Actor;
+  /** Validate only (no desk needed). */
+  dryRun?: boolean;
+  format?: 'csv' | 'jsonl';
+  onBadLine?: (line: number, reason: string) => void;
+  now?: () => number;
+}
+
+async function openLines(src: string | Readable): Promise<AsyncIterable<string>> {
+  const raw = typeof src === 'string' ? createReadStream(src) : src;
+  const it = (raw as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const first = await it.next();
+  const head = first.done ? Buffer.alloc(0) : Buffer.from(first.value);
+  async function* all(): AsyncGenerator<Buffer> {
+    if (head.length) yield head;
+    if (first.done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield Buffer.from(r.value);
+    }
+  }
+  const gz = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  const stream = gz ? Readable.from(all()).pipe(createGunzip()) : Readable.from(all());
+  return createInterface({ input: stream, crlfDelay: Infinity });
+}
+
+export async function importComplaints(src: string | Readable, o: ComplaintImportOptions): Promise<ComplaintImportSummary> {
+  const s: ComplaintImportSummary = { read: 0, imported: 0, skipped: 0, resolved: 0, suspended: [], wouldSuspend: [], caseIds: [] };
+  const bad = (line: number, reason: string) => {
+    s.skipped++;
+    o.onBadLine?.(line, reason);
+  };
+  const name = typeof src === 'string' ? src : '';
+  let format = o.format ?? (/\.(jsonl|ndjson|json)(\.gz)?$/i.test(name) ? 'jsonl' : /\.(csv|txt)(\.gz)?$/i.test(name) ? 'csv' : null);
+  let header: string[] | null = null;
+  let n = 0;
+  for await (const rawLine of await openLines(src)) {
+    n++;
+    const line = (n === 1 ? rawLine.replace(/^\uFEFF/, '') : rawLine).trim();
+    if (line === '' || line.startsWith('#')) continue;
+    format ??= line.startsWith('{') ? 'jsonl' : 'csv';
+    let row: Record<string, string>;
+    if (format === 'csv') {
+      const fields = splitCsv(line);
+      if (!fields) {
+        bad(n, 'unbalanced quotes');
+        continue;
+      }
+      if (!header) {
+        const unknown = fields.filter((f) => !(COMPLAINT_COLUMNS as readonly string[]).includes(f));
+        if (unknown.length) throw new Error(`line ${n}: the first line must be a header naming columns of ${COMPLAINT_COLUMNS.join(', ')}; unknown: ${unknown.join(', ')}`);
+        header = fields;
+        continue;
+      }
+      row = {};
+      header.forEach((h, i) => {
+        if (fields[i]) row[h] = fields[i]!;
+      });
+    } else {
+      try {
+        const v = JSON.parse(line) as unknown;
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+        row = v as Record<string, string>;
+      } catch (err) {
+        bad(n, `not a JSON object: ${(err as Error).message}`);
+        continue;
+      }
+    }
+    s.read++;
+    const f = complaintFacts(row, o.numbering, (o.now ?? Date.now)());
+    if ('problem' in f) {
+      bad(n, `${f.problem.field}: ${f.problem.message}`);
+      continue;
+    }
+    if (o.dryRun || !o.desk) {
+      s.imported++;
+      continue;
+    }
+    const r = await o.desk.intake(f.ok, o.actor);
+    s.imported++;
+    s.caseIds.push(r.case.id);
+    if (r.case.account) s.resolved++;
+    if (r.suspension === 'suspend' && r.case.sender) s.suspended.push(r.case.sender);
+    if (r.suspension === 'would_suspend' && r.case.sender) s.wouldSuspend.push(r.case.sender);
+  }
+  return s;
+}
