@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import { senderId } from '../../src/policy/senders.js';
+import { importFile } from '../../src/store/importer.js';
 import { MessageView, isScanError } from '../../src/protocol/message-view.js';
 import { parseReceiptText } from '../../src/protocol/receipt.js';
 import { Status } from '../../src/protocol/status.js';
@@ -86,6 +87,27 @@ afterAll(async () => {
 describe('scale-out on Redis Cluster', () => {
   it('our slot function agrees with CLUSTER KEYSLOT', () => {
     for (const k of ['foo', `${prefix}consent:{r:123}:x`, `${prefix}{q}:saf:wait`, `${prefix}{tps:esme}`]) expect(keySlot(k)).toBe(cluster.slotOf(k));
+  });
+
+  it('bulk import runs on the cluster: DND replace mode (scan, new generation, switch) and consent', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-cluster-import-'));
+    const numbers = Array.from({ length: 2000 }, (_, i) => String(8613900000000 + i * 7919));
+    writeFileSync(join(dir, 'dnd.csv'), `msisdn\n${numbers.join('\n')}\n`);
+    writeFileSync(join(dir, 'dnd2.csv'), `msisdn\n${numbers.slice(0, 10).join('\n')}\n`);
+    writeFileSync(join(dir, 'consent.csv'), `msisdn,scope,state,channel,evidence\n${numbers.slice(0, 50).map((n) => `${n},brand:ACME,granted,web,f-${n}`).join('\n')}\n`);
+    const base = { redis: a.gw.redis, prefix, numbering: { country_code: '86', national_prefix: '0', international_prefix: '00' }, graceMs: 0 };
+    const d1 = await importFile('dnd', join(dir, 'dnd.csv'), { ...base, replace: true });
+    expect(d1.valid).toBe(2000);
+    await a.gw.store.refreshDndGeneration();
+    expect(await a.gw.store.dndOf(numbers[1999]!)).toEqual([0]);
+    // A second replace: only its 10 numbers remain, the old generation is removed on every master.
+    await importFile('dnd', join(dir, 'dnd2.csv'), { ...base, replace: true });
+    await a.gw.store.refreshDndGeneration();
+    expect(await a.gw.store.dndOf(numbers[5]!)).toEqual([0]);
+    expect(await a.gw.store.dndOf(numbers[1999]!)).toEqual([]);
+    const c = await importFile('consent', join(dir, 'consent.csv'), base);
+    expect(c.valid).toBe(50);
+    expect((await a.gw.store.consentsOf(numbers[7]!)).map((r) => r.scope)).toEqual(['brand:ACME']);
   });
 
   it('consent revoked through instance A rejects the next message through instance B within one second', async () => {
