@@ -278,3 +278,55 @@ export function decideWithRulesAsync(i: PipelineInput, store: AsyncDecisionStore
   };
   return drive(gen.next());
 }
+
+/** A store that answers by callback (the gateway's batched round trip: no promise per message). */
+export interface CallbackDecisionStore {
+  /** One round trip, as AsyncDecisionStore.fetch; `done` gets the error or the reply, at most once. */
+  fetchThen(req: StoreRequest, done: (err: unknown, reply: StoreReply | null) => void): void;
+}
+
+/**
+ * Runs the decision against a callback store: returns the outcome when no store call was needed
+ * (or the store answered at once), else null and the outcome comes through `done`, exactly once.
+ */
+export function decideWithRulesThen(i: PipelineInput, store: CallbackDecisionStore, done: (o: PipelineOutcome) => void): PipelineOutcome | null {
+  const gen = decisionSteps(i);
+  return driveThen(gen, gen.next(), store, done);
+}
+
+function driveThen(
+  gen: Generator<StoreRequest, PipelineOutcome, StoreReply>,
+  first: IteratorResult<StoreRequest, PipelineOutcome>,
+  store: CallbackDecisionStore,
+  done: (o: PipelineOutcome) => void,
+): PipelineOutcome | null {
+  let step = first;
+  while (!step.done) {
+    // A store that answers inside fetchThen is taken synchronously; a later answer resumes here.
+    let pending = true;
+    let syncErr: unknown = null;
+    let syncReply: StoreReply | null = null;
+    let answered = false;
+    const req = step.value;
+    try {
+      store.fetchThen(req, (err, reply) => {
+        if (pending) {
+          answered = true;
+          syncErr = err;
+          syncReply = reply;
+          return;
+        }
+        const next = err || !reply ? gen.throw(err ?? new Error('store answered nothing')) : gen.next(reply);
+        const out = driveThen(gen, next, store, done);
+        if (out !== null) done(out);
+      });
+    } catch (e) {
+      answered = true;
+      syncErr = e ?? new Error('store failed');
+    }
+    pending = false;
+    if (!answered) return null;
+    step = syncErr || !syncReply ? gen.throw(syncErr ?? new Error('store answered nothing')) : gen.next(syncReply);
+  }
+  return step.value;
+}
