@@ -47,7 +47,6 @@ interface PendingCheck {
 
 const BUCKET_SIZE = 2 ** BUCKET_BITS;
 const SUBSCRIBER = /^\d{1,15}$/;
-const NO_COUNTERS: number[] = [];
 
 /** Most messages one batched script call carries (bounds the script's run time inside Redis). */
 const MAX_BATCH = 512;
@@ -181,26 +180,41 @@ export class PolicyStore {
     }
     (this.redis as ScriptClient).sgPolicyCheckBatch(0, this.keys.prefix, this.dndGen, lists, lines, counters).then(
       (reply) => {
+        // Fields joined by TAB, a "\n" field after each message (policy-check-batch.lua), read in
+        // place: flags and counters as char codes, only consent values become strings.
         let at = 0;
+        const skip = () => {
+          const e = reply.indexOf('\t', at);
+          at = e < 0 ? reply.length : e + 1;
+        };
         for (let m = 0; m < batch.length; m++) {
           const p = batch[m]!;
-          const end = reply.indexOf('\n', at);
-          const row = reply.slice(at, end);
-          at = end + 1;
-          const f = row.split('\t');
-          let k = 2;
+          const dnd = reply.charCodeAt(at) === 49;
+          skip();
+          const dndCategory = reply.charCodeAt(at) === 49;
+          skip();
           let facts: StoreFacts | null = null;
           if (p.q !== null) {
             const n = p.q.scopes.length;
             const consent: (string | null)[] = new Array(n);
-            for (let s = 0; s < n; s++) consent[s] = f[k++] || null;
-            facts = { dnd: f[0] === '1', dndCategory: f[1] === '1', consent };
+            for (let s = 0; s < n; s++) {
+              const e = reply.indexOf('\t', at);
+              consent[s] = e > at ? reply.slice(at, e) : null;
+              at = e + 1;
+            }
+            facts = { dnd, dndCategory, consent };
           }
           let values: number[] | null = null;
           if (p.counters !== null) {
-            values = p.counters.length === 0 ? NO_COUNTERS : new Array<number>(p.counters.length);
-            for (let c = 0; c < p.counters.length; c++) values[c] = Number(f[k++]);
+            values = new Array<number>(p.counters.length);
+            for (let c = 0; c < values.length; c++) {
+              let v = 0;
+              for (let ch = reply.charCodeAt(at); ch >= 48 && ch <= 57; ch = reply.charCodeAt(++at)) v = v * 10 + (ch - 48);
+              values[c] = v;
+              at++; // the TAB
+            }
           }
+          skip(); // the "\n" field
           answer(p, null, facts, values);
         }
       },

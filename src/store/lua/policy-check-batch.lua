@@ -23,8 +23,9 @@
                d  distinct: PFADD member, then PFCOUNT (HyperLogLog); the TTL set when PFADD changed it
                r  distinct, nothing to add: PFADD without a member, PFCOUNT
   Output:
-    one line per message: dnd(0/1) TAB dnd_category(0/1), TAB consent value or "" per scope (when
-    checked), TAB value after the bump per counter
+    one row per message, fields joined by TAB: dnd(0/1), dnd_category(0/1), the consent value or ""
+    per scope (when checked), the value after the bump per counter, then "\n" (so every row after
+    the first starts with TAB, and the reply ends with "\n")
 ]]
 local prefix, gen = ARGV[1], ARGV[2]
 local lists = {}
@@ -36,27 +37,29 @@ end
 local call, concat = redis.call, table.concat
 local dndp, conp, gs = prefix .. 'dnd:{r:', prefix .. 'consent:{r:', '}:g' .. gen
 local counters = string.gmatch(ARGV[5] or '', '([cdr]) (%d+) ([^\t]*)\t([^\n]*)\n')
+-- Values go into one table joined with TAB at the end (no string built per value); a "\n" entry
+-- ends a message's row.
 local out, n = {}, 0
 for b, member, category, msisdn, li, nc in string.gmatch(ARGV[4], '(%d+) (%d+) (%d+) (%d+) (%d+) (%d+)\n') do
   if li ~= '0' then
     local dnd = dndp .. b .. gs
-    n = n + 1
-    out[n] = call('SISMEMBER', dnd, member)
-    n = n + 1
+    out[n + 1] = call('SISMEMBER', dnd, member)
     if category ~= '0' then
-      out[n] = '\t' .. call('SISMEMBER', dnd .. ':c' .. category, member)
+      out[n + 2] = call('SISMEMBER', dnd .. ':c' .. category, member)
     else
-      out[n] = '\t0'
+      out[n + 2] = 0
     end
+    n = n + 2
     local scopes = lists[tonumber(li)]
     local values = call('HMGET', conp .. b .. '}:' .. msisdn, unpack(scopes))
     for i = 1, #scopes do
       n = n + 1
-      out[n] = '\t' .. (values[i] or '')
+      out[n] = values[i] or ''
     end
   else
-    n = n + 1
-    out[n] = '0\t0'
+    out[n + 1] = 0
+    out[n + 2] = 0
+    n = n + 2
   end
   for _ = 1, tonumber(nc) do
     local op, ttl, key, m = counters()
@@ -79,9 +82,9 @@ for b, member, category, msisdn, li, nc in string.gmatch(ARGV[4], '(%d+) (%d+) (
       v = call('PFCOUNT', key)
     end
     n = n + 1
-    out[n] = '\t' .. v
+    out[n] = v
   end
   n = n + 1
   out[n] = '\n'
 end
-return concat(out)
+return concat(out, '\t')
