@@ -380,7 +380,7 @@ export class RuleSet implements CompiledRuleSet {
   }
 
   /** evaluate() on facts from facts() (after needsOf(), whose rate keys it reuses). */
-  decide(f: Facts, counters: ReadonlyMap<string, number>, trace: string[] | null = null): RuleOutcome {
+  decide(f: Facts, counters: Pick<ReadonlyMap<string, number>, 'get'>, trace: string[] | null = null): RuleOutcome {
     f.reset();
     const hits: RuleHit[] = [];
     let final: RuleHit | null = null;
