@@ -25,9 +25,10 @@ import type { SenderRegistry } from './senders.js';
 import type { Policy, SubmitContext, Verdict } from './verdict.js';
 import type { RuleSet } from '../rules/engine.js';
 import type { RuleContext } from '../rules/types.js';
-import { decideWithRulesAsync, decideWithRulesThen, type CallbackDecisionStore, type PipelineInput, type PipelineOutcome } from '../rules/pipeline.js';
+import { decideWithRulesAsync, decideWithRulesThen, type CallbackDecisionStore, type CounterValues, type PipelineInput, type PipelineOutcome } from '../rules/pipeline.js';
 import type { PlannedCounter, RateStore } from '../store/rates.js';
-import { messageText as wholeText } from './reassembly.js';
+import { userData } from './reassembly.js';
+import { decodeText } from '../protocol/text.js';
 
 export interface PolicyDeps {
   cfg: Config;
@@ -58,7 +59,21 @@ export interface Explained {
 }
 
 
-const NO_COUNTERS: Map<string, number> = new Map();
+const NO_COUNTERS: CounterValues = new Map<string, number>();
+
+/** Counter values by need key, read by linear search: a message has a few counters, not worth a Map. */
+class PlannedValues implements CounterValues {
+  constructor(
+    private readonly plans: readonly PlannedCounter[],
+    private readonly values: readonly number[],
+  ) {}
+
+  get(key: string): number | undefined {
+    const plans = this.plans;
+    for (let k = 0; k < plans.length; k++) if (plans[k]!.needKey === key) return this.values[k];
+    return undefined;
+  }
+}
 
 export class GatewayPolicy implements Policy {
   private readonly classifier: Classifier;
@@ -204,12 +219,7 @@ export class GatewayPolicy implements Policy {
           return cb(err, null);
         }
         this.redisCheck.observe((performance.now() - t0) / 1000);
-        let counters: Map<string, number> = NO_COUNTERS;
-        if (plans !== null && values !== null) {
-          counters = new Map();
-          for (let k = 0; k < plans.length; k++) counters.set(plans[k]!.needKey, values[k]!);
-        }
-        cb(null, { counters, facts });
+        cb(null, { counters: plans !== null && values !== null ? new PlannedValues(plans, values) : NO_COUNTERS, facts });
       });
     },
   };
@@ -373,7 +383,8 @@ class ViewContext implements RuleContext {
   }
 
   get text(): string {
-    return (this.decoded ??= wholeText([this.view]));
+    // One message: what messageText([view]) gives, without its run bookkeeping.
+    return (this.decoded ??= decodeText(userData(this.view), this.dataCoding));
   }
 }
 

@@ -83,7 +83,11 @@ export interface PlannedCounter {
   readonly ttlMs: number;
   /** The member for d, "" otherwise. */
   readonly member: string;
+  /** Neither key nor member holds a TAB or newline (what one batched string can carry). */
+  readonly plain: boolean;
 }
+
+const hasBreak = (s: string): boolean => s.indexOf('\t') >= 0 || s.indexOf('\n') >= 0;
 
 interface PendingBump {
   plans: readonly PlannedCounter[];
@@ -99,6 +103,9 @@ export class RateStore {
   private readonly slackMs: number;
   private pending: PendingBump[] = [];
   private flushScheduled = false;
+  private readonly prefixPlain: boolean;
+  /** ":<kind>:<window index>" by kind and window length, for the window current at the last use. */
+  private readonly suffixes = new Map<number, { window: number; suffix: string }>();
 
   constructor(
     readonly redis: Redis,
@@ -107,16 +114,28 @@ export class RateStore {
   ) {
     this.clock = opts.clock ?? systemClock;
     this.slackMs = opts.slackMs ?? 5_000;
+    this.prefixPlain = !hasBreak(prefix);
     if (!('sgRateBump' in redis)) redis.defineCommand('sgRateBump', { lua: luaScript('rates.lua') });
   }
 
   /** The Redis key of a counter's current window. */
   keyFor(need: RateNeed, now = this.clock.now()): string {
-    const window = Math.floor(now / need.windowMs);
-    const kind = need.kind === 'count' ? 'c' : 'd';
-    if (hashTagOf(need.key) !== need.key) return `${this.prefix}${need.key}:${kind}:${window}`;
+    const suffix = this.suffix(need, now);
+    if (hashTagOf(need.key) !== need.key) return this.prefix + need.key + suffix;
     const entity = rateEntity(need.key, need.windowMs);
-    return `${this.prefix}{${entity}}${need.key.slice(entity.length)}:${kind}:${window}`;
+    return `${this.prefix}{${entity}}${need.key.slice(entity.length)}${suffix}`;
+  }
+
+  /** ":c:<window index>" or ":d:<window index>", built once per window. */
+  private suffix(need: RateNeed, now: number): string {
+    const window = Math.floor(now / need.windowMs);
+    const slot = need.kind === 'count' ? need.windowMs : -need.windowMs;
+    let hit = this.suffixes.get(slot);
+    if (hit === undefined || hit.window !== window) {
+      hit = { window, suffix: `:${need.kind === 'count' ? 'c' : 'd'}:${window}` };
+      if (this.suffixes.size < 64 || this.suffixes.has(slot)) this.suffixes.set(slot, hit);
+    }
+    return hit.suffix;
   }
 
   /**
@@ -143,12 +162,14 @@ export class RateStore {
         throw new RangeError(`rate counter ${need.key}: windowMs must be a positive number, got ${need.windowMs}`);
       }
       const windowEnd = (Math.floor(now / need.windowMs) + 1) * need.windowMs;
+      const member = need.kind === 'distinct' && need.member !== undefined ? need.member : '';
       plans.push({
         needKey: need.key,
         redisKey: this.keyFor(need, now),
         op: need.kind === 'count' ? 'c' : need.member === undefined ? 'r' : 'd',
         ttlMs: Math.max(1, Math.ceil(windowEnd - now + this.slackMs)),
-        member: need.kind === 'distinct' && need.member !== undefined ? need.member : '',
+        member,
+        plain: this.prefixPlain && !hasBreak(need.key) && member.indexOf('\n') < 0,
       });
     }
     return plans;
