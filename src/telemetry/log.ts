@@ -60,7 +60,7 @@ export interface AuditEntry {
  * decision itself at tens of thousands of decisions a second.
  */
 export class AuditLog {
-  private lines: string[] = [];
+  private parts: (string | number)[] = [];
   private scheduled = false;
 
   private constructor(private readonly out: Writable) {}
@@ -85,11 +85,13 @@ export class AuditLog {
   }
 
   write(e: AuditEntry): void {
-    this.lines.push(
-      `{"time":${Date.now()},"log":"audit","account":${this.quoted(e.account)},"decision":"${e.decision}",` +
-        `"reason":"${e.reason}","rule":${this.quoted(e.rule)},"status":${e.status},"class":${e.class ? `"${e.class}"` : 'null'},` +
-        `"src":${JSON.stringify(e.src)},"dst":${JSON.stringify(e.dst)},"seq":${e.seq}}\n`,
-    );
+    // The line's pieces go into one array joined at flush: no string built per piece or per line.
+    const p = this.parts;
+    p.push('{"time":', Date.now(), ',"log":"audit","account":', this.quoted(e.account), ',"decision":"', e.decision, '","reason":"', e.reason);
+    p.push('","rule":', this.quoted(e.rule), ',"status":', e.status, ',"class":');
+    if (e.class) p.push('"', e.class, '"');
+    else p.push('null');
+    p.push(',"src":', JSON.stringify(e.src), ',"dst":', JSON.stringify(e.dst), ',"seq":', e.seq, '}\n');
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -98,9 +100,9 @@ export class AuditLog {
 
   flush(): void {
     this.scheduled = false;
-    if (this.lines.length === 0) return;
-    const chunk = this.lines.join('');
-    this.lines = [];
+    if (this.parts.length === 0) return;
+    const chunk = this.parts.join('');
+    this.parts = [];
     this.out.write(chunk);
   }
 

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { maskMsisdn, setMasking } from '../../src/telemetry/log.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditLog, maskMsisdn, setMasking } from '../../src/telemetry/log.js';
 
 describe('maskMsisdn', () => {
   afterEach(() => setMasking(true));
@@ -14,5 +17,24 @@ describe('maskMsisdn', () => {
     }
     setMasking(false);
     expect(maskMsisdn('8613812345678')).toBe('8613812345678');
+  });
+});
+
+describe('AuditLog', () => {
+  it('writes one JSON line per decision, in a fixed key order, values escaped where they come from the ESME', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-audit-line-'));
+    const file = join(dir, 'audit.log');
+    const log = AuditLog.create(file)!;
+    log.write({ account: 'acme', decision: 'reject', reason: 'no_consent', rule: 'policy/consent', status: 69, class: 'commercial', src: '10690"01', dst: '86138*****678', seq: 7 });
+    log.write({ account: 'acme', decision: 'forward', reason: 'not_commercial', rule: 'policy/class', status: 0, class: null, src: 'ACME\\x', dst: 'x', seq: 8 });
+    log.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]!.replace(/^\{"time":\d+,/, '{')).toBe(
+      '{"log":"audit","account":"acme","decision":"reject","reason":"no_consent","rule":"policy/consent","status":69,"class":"commercial","src":"10690\\"01","dst":"86138*****678","seq":7}',
+    );
+    expect(JSON.parse(lines[1]!)).toMatchObject({ log: 'audit', class: null, src: 'ACME\\x', seq: 8 });
+    rmSync(dir, { recursive: true, force: true });
   });
 });
