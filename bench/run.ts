@@ -427,6 +427,8 @@ async function cleanRedis(pattern: string): Promise<number> {
   return removed;
 }
 
+let redisPid: number | null = null;
+
 /** What a scenario's runs measured, by scenario (from Scenario.gatewayArgs). */
 const measures = new Map<string, Set<string>>();
 
@@ -486,7 +488,7 @@ const fmtCpu = (xs: (number | null | undefined)[]) => {
 function table(samples: Sample[], scenarios: Scenario[]): string {
   const base = median(samples.filter((s) => s.scenario === BASELINE).map((s) => s.result.msgPerSec));
   const rows = [
-    '| scenario | msg/s (median) | msg/s per round | p50 ms | p99 ms | vs (a) | CPU % loadgen / gateway / sim / other | errors |',
+    '| scenario | msg/s (median) | msg/s per round | p50 ms | p99 ms | vs (a) | CPU % loadgen / gateway / sim / redis / other | errors |',
     '|---|---:|---|---:|---:|---:|---|---|',
   ];
   for (const scn of scenarios) {
@@ -501,7 +503,8 @@ function table(samples: Sample[], scenarios: Scenario[]): string {
       `| (${scn.id}) ${scn.label} | ${fmtInt(rate)} | ${ss.map((s) => fmtInt(s.result.msgPerSec)).join(', ')} | ` +
         `${fmtMs(median(ss.map((s) => s.result.latencyMs.p50)))} | ${fmtMs(median(ss.map((s) => s.result.latencyMs.p99)))} | ` +
         `${Number.isFinite(base) && base > 0 ? (rate / base).toFixed(2) : '–'} | ` +
-        `${fmtCpu(ss.map((s) => s.cpu.loadgen))} / ${scn.gateway ? fmtCpu(ss.map((s) => s.cpu.gateway)) : '–'} / ${fmtCpu(ss.map((s) => s.cpu.sim))} / ${fmtCpu(ss.map((s) => s.cpu.other))} | ${errText} |`,
+        `${fmtCpu(ss.map((s) => s.cpu.loadgen))} / ${scn.gateway ? fmtCpu(ss.map((s) => s.cpu.gateway)) : '–'} / ${fmtCpu(ss.map((s) => s.cpu.sim))} / ` +
+        `${scn.gateway ? fmtCpu(ss.map((s) => s.cpu.redis)) : '–'} / ${fmtCpu(ss.map((s) => s.cpu.other))} | ${errText} |`,
     );
   }
   const mixes: string[] = [];
@@ -519,6 +522,24 @@ function table(samples: Sample[], scenarios: Scenario[]): string {
 // ---------------------------------------------------------------------------------------------
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The pid of the redis-server the gateways use (127.0.0.1:6379, when it runs on this machine):
+ * its CPU gets a column of its own instead of hiding in "other". Shared with anyone else using
+ * that server (e.g. test suites), so it is an upper bound on the gateway's share.
+ */
+function findRedisPid(): number | null {
+  try {
+    const out = execFileSync('pgrep', ['-x', 'redis-server'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    for (const pid of out) {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes(':6379') || !cmd.includes(':')) return Number(pid);
+    }
+  } catch {
+    /* no pgrep or no redis-server here */
+  }
+  return null;
+}
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -539,6 +560,7 @@ async function main(): Promise<void> {
   );
 
   const needGateway = scenarios.some((s) => s.gateway);
+  redisPid = needGateway ? findRedisPid() : null;
   if (needGateway && !existsSync(CLI)) throw new Error(`${CLI} not built: gateway scenarios need the gateway CLI (run with --scenarios a)`);
 
   const tmp = mkdtempSync(join(os.tmpdir(), 'smppguard-bench-'));
@@ -590,6 +612,7 @@ async function main(): Promise<void> {
             opts.systemId = 'bench';
             opts.password = 'benchpw';
             watch.gateway = gw.proc.pid;
+            watch.redis = redisPid ?? undefined;
           }
           const { result, cpu } = await runLoadgen(opts, watch, timeoutMs);
           cpu.loadgen = result.cpuPct;
@@ -602,13 +625,15 @@ async function main(): Promise<void> {
             }
           }
           // Everything else on the box (the harness, other users): the noise in this run.
-          if (cpu.machine != null) cpu.other = Math.max(0, Math.round((cpu.machine - result.cpuPct - (cpu.gateway ?? 0) - (cpu.sim ?? 0)) * 10) / 10);
+          if (cpu.machine != null) {
+            cpu.other = Math.max(0, Math.round((cpu.machine - result.cpuPct - (cpu.gateway ?? 0) - (cpu.sim ?? 0) - (cpu.redis ?? 0)) * 10) / 10);
+          }
           samples.push({ scenario: scn.id, round, result, cpu, mix });
           const errs = Object.entries(result.errors).map(([k, v]) => `${k}=${v}`).join(' ');
           console.log(
             `round ${round} (${scn.id}): ${fmtInt(result.msgPerSec)} msg/s, p50 ${fmtMs(result.latencyMs.p50)} ms, p99 ${fmtMs(result.latencyMs.p99)} ms, ` +
               `max ${fmtMs(result.latencyMs.max)} ms; CPU loadgen ${result.cpuPct}% (ELU ${result.elu})` +
-              `${cpu.gateway != null ? `, gateway ${cpu.gateway}%` : ''}, sim ${cpu.sim ?? '?'}%, other ${cpu.other ?? '?'}%` +
+              `${cpu.gateway != null ? `, gateway ${cpu.gateway}%` : ''}, sim ${cpu.sim ?? '?'}%${cpu.redis != null ? `, redis ${cpu.redis}%` : ''}, other ${cpu.other ?? '?'}%` +
               `${errs ? `; errors ${errs}` : ''}${result.unacked ? `; unacked ${result.unacked}` : ''}${result.closedEarly ? `; ${result.closedEarly} binds closed early` : ''}`,
           );
           if (mix) console.log(`round ${round} (${scn.id}) decisions (whole run): ${fmtMix(mix)}`);
