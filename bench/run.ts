@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { hashPassword } from '../src/upstream/password.js';
 import type { LoadOptions, LoadResult } from './loadgen.js';
-import { policyGateway, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGateway, rulesLoad, rulesLoadPerRun } from './policy-scenario.js';
+import { POLICY_PREFIX, policyGateway, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGateway, rulesLoad, rulesLoadPerRun } from './policy-scenario.js';
 import { freePort } from '../src/sim/free-port.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -44,6 +44,8 @@ export interface Scenario {
   gatewayArgs?: () => { args: string[]; note: string; summary: string };
   /** Per run: load generator options that change between runs (random start destination, campaign text). */
   loadgenPerRun?: () => Partial<LoadOptions>;
+  /** Redis key patterns this scenario's runs leave behind outside the run's own prefix, removed at the end. */
+  cleanPatterns?: string[];
 }
 
 export interface GatewayContext {
@@ -70,6 +72,9 @@ export const SCENARIOS: Scenario[] = [
     loadgen: rulesLoad,
     gatewayArgs: rulesClock,
     loadgenPerRun: rulesLoadPerRun,
+    // The rate counters of the shared policy data: otherwise later benchmarks of the day would
+    // meet the daily cap (50 per recipient) their predecessors filled.
+    cleanPatterns: [`${POLICY_PREFIX}{rate:*`],
     prepare: async () => {
       await preparePolicyData(ROOT, (l) => console.log(l));
       await prepareCnPack(ROOT);
@@ -569,8 +574,10 @@ async function main(): Promise<void> {
     killAll();
     if (needGateway) {
       try {
-        const n = await cleanRedis(`${redisPrefix}*`);
-        if (n) console.log(`removed ${n} bench keys from Redis`);
+        for (const pattern of [`${redisPrefix}*`, ...scenarios.flatMap((s) => s.cleanPatterns ?? [])]) {
+          const n = await cleanRedis(pattern);
+          if (n) console.log(`removed ${n} bench keys (${pattern}) from Redis`);
+        }
       } catch (err) {
         console.error(`could not clean Redis keys ${redisPrefix}*: ${(err as Error).message}`);
       }
