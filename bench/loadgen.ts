@@ -46,7 +46,14 @@ export interface LoadOptions {
   /** Unmeasured load before measuring starts. Default 0. */
   warmupMs?: number;
   registeredDelivery?: number;
+  /**
+   * Message text. With textVariants > 1 it holds one "{n}" (e.g. a campaign or coupon code), filled
+   * per message with a zero-padded number cycling through textVariants values from textStart, so
+   * traffic carries several texts (every variant the same length: one template still fits all).
+   */
   text?: string;
+  textVariants?: number;
+  textStart?: number;
   dataCoding?: number;
   sourceAddr?: string;
   /** source_addr_ton (default 5, alphanumeric); 1 for an international sender number. */
@@ -56,6 +63,8 @@ export interface LoadOptions {
   destDigits?: number;
   /** Distinct destinations before the counter wraps; 0 = 10^destDigits. */
   destCount?: number;
+  /** The first destination's counter value (e.g. random, so repeated runs do not start at the same numbers). Default 0. */
+  destStart?: number;
   /** Extra TLVs, values as text (or hex when hex: true). */
   tlvs?: { tag: number; value: string; hex?: boolean }[];
   /** DLT shortcuts: TLV 0x1400 (PE_ID) and 0x1401 (template id). */
@@ -109,6 +118,13 @@ class Template {
   private readonly digits: Uint8Array;
   private counter = 0;
   private readonly wrap: number;
+  /** Text variants: where the "{n}" digits sit in the PDU, how wide each digit is (1, or 2 in UCS-2). */
+  private readonly varOff: number = -1;
+  private readonly varStep: number = 1;
+  private readonly varDigits: Uint8Array = new Uint8Array(0);
+  private readonly varCount: number = 1;
+  private readonly varStart: number = 0;
+  private varIndex = 0;
 
   constructor(o: LoadOptions, blockCount: number) {
     const prefix = o.destPrefix ?? '86138';
@@ -122,7 +138,14 @@ class Template {
     if (o.templateId) tlvs.push({ tag: DLT_TEMPLATE_ID, value: Buffer.from(o.templateId, 'latin1') });
     for (const t of o.tlvs ?? []) tlvs.push({ tag: t.tag, value: Buffer.from(t.value, t.hex ? 'hex' : 'utf8') });
     const dc = o.dataCoding ?? 0;
-    const text = o.text ?? 'Your verification code is 123456. Do not share it.';
+    let text = o.text ?? 'Your verification code is 123456. Do not share it.';
+    const variants = o.textVariants ?? 1;
+    let varWidth = 0;
+    if (variants > 1) {
+      if (!text.includes('{n}')) throw new Error('textVariants needs a "{n}" in the text');
+      varWidth = String((o.textStart ?? 0) + variants - 1).length;
+      text = text.replace('{n}', '\u0001'.repeat(varWidth));
+    } else text = text.replace('{n}', String(o.textStart ?? 0));
     const sm = dc === 8 ? Buffer.from(text, 'utf16le').swap16() : Buffer.from(text, 'latin1');
     const one = encodePdu(
       Command.submit_sm,
@@ -151,9 +174,33 @@ class Template {
     }
     if (one.toString('latin1', p, p + dest.length) !== dest) throw new Error('destination offset mismatch');
     this.destOff = p + prefix.length;
+    this.counter = o.destStart ? o.destStart % this.wrap : 0;
+    const start = String(this.counter).padStart(this.destDigits, '0');
+    this.digits = new Uint8Array(this.destDigits);
+    for (let i = 0; i < this.destDigits; i++) this.digits[i] = start.charCodeAt(i);
+    if (varWidth > 0) {
+      this.varStep = dc === 8 ? 2 : 1;
+      // Inside short_message only (TON/NPI bytes elsewhere are 1 too); UCS-2 is big-endian: 00 01.
+      this.varOff = one.indexOf(sm, 16) + sm.indexOf(dc === 8 ? Buffer.from([0, 1]) : Buffer.from([1]));
+      this.varDigits = new Uint8Array(varWidth);
+      this.varCount = variants;
+      this.varStart = o.textStart ?? 0;
+      this.varIndex = variants - 1; // the first message gets variant 0
+    }
     this.block = Buffer.allocUnsafe(this.len * blockCount);
     for (let i = 0; i < blockCount; i++) one.copy(this.block, i * this.len);
-    this.digits = new Uint8Array(this.destDigits).fill(48);
+  }
+
+  /** Writes the next text variant's digits at `off` (a PDU start inside `buf`); no-op without variants. */
+  patchText(buf: Buffer, off: number): void {
+    if (this.varOff < 0) return;
+    if (++this.varIndex >= this.varCount) this.varIndex = 0;
+    let v = this.varStart + this.varIndex;
+    const d = this.varDigits;
+    for (let i = d.length - 1; i >= 0; i--, v = Math.floor(v / 10)) d[i] = 48 + (v % 10);
+    const step = this.varStep;
+    const at = off + this.varOff + step - 1;
+    for (let i = 0; i < d.length; i++) buf[at + i * step] = d[i]!;
   }
 
   /** Writes the next destination's digits at `off` (a PDU start inside `buf`). */
@@ -364,6 +411,7 @@ class Bind {
       batch[off + 14] = (seq >>> 8) & 0xff;
       batch[off + 15] = seq & 0xff;
       tpl.patchDest(batch, off);
+      tpl.patchText(batch, off);
     }
     this.inflight += n;
     s.totalSent += n;

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Keys } from '../src/store/keys.js';
+import { minuteOfDay } from '../src/rules/windows.js';
 import { senderValue } from './policy-data.js';
 import type { LoadOptions } from './loadgen.js';
 
@@ -32,12 +33,53 @@ export const policyLoad: Partial<LoadOptions> = {
   destCount: DEST_COUNT,
 };
 
-/** Scenario (d): the same data with the cn-miit pack; messages carry a registered signature and an opt-out hint. */
+/**
+ * Scenario (d): the same data with the cn-miit pack; messages carry a registered signature and an
+ * opt-out hint. Like a campaign: each run sends its own texts (16 variants of an activity code, new
+ * codes every run) to consented recipients starting at a random one, so repeated runs within a minute
+ * do not trip the identical-content cap (2 a minute) and (d) measures forwarding.
+ */
 export const rulesLoad: Partial<LoadOptions> = {
   ...policyLoad,
   dataCoding: 8,
-  text: '【BENCH】本周会员日全场8折，详情见官网。回T退订',
+  text: '【BENCH】本周会员日全场8折，活动码{n}，详情见官网。回T退订',
+  textVariants: 16,
 };
+
+/** Per run of (d): a random first recipient and a random block of activity codes. */
+export function rulesLoadPerRun(): Partial<LoadOptions> {
+  return { destStart: Math.floor(Math.random() * DEST_COUNT), textStart: 100_000 + 16 * Math.floor(Math.random() * 50_000) };
+}
+
+/** cn-miit's marketing window (rule cn-quiet-hours): 08:00–21:00 Asia/Shanghai. */
+const CN_WINDOW = { zone: 'Asia/Shanghai', from: 8 * 60, to: 21 * 60 };
+
+/**
+ * Per gateway start of (d): outside cn-miit's marketing window every commercial message is refused
+ * (quiet_hours, 0x404), which would measure the reject path. Then the gateway's clock is shifted
+ * forward (`--clock-offset-ms`) to 10:00 Beijing time, so every rule, the consent check and the rate
+ * counters run as they would in the daytime; inside the window (with 5 minutes to spare) it is not.
+ */
+export function rulesClock(now = Date.now()): { args: string[]; note: string; summary: string } {
+  const minute = minuteOfDay(CN_WINDOW.zone, now);
+  const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+  if (minute >= CN_WINDOW.from && minute < CN_WINDOW.to - 5) {
+    return {
+      args: [],
+      note: `forward path: it is ${hhmm(minute)} in ${CN_WINDOW.zone}, inside cn-miit's marketing window 08:00–21:00`,
+      summary: "the forward path (real clock, inside cn-miit's marketing window 08:00–21:00 Asia/Shanghai)",
+    };
+  }
+  const shiftMin = (10 * 60 - minute + 1440) % 1440;
+  return {
+    args: ['--clock-offset-ms', String(shiftMin * 60_000)],
+    note:
+      `forward path: it is ${hhmm(minute)} in ${CN_WINDOW.zone}, outside cn-miit's marketing window 08:00–21:00, so the gateway's ` +
+      `clock runs ${Math.floor(shiftMin / 60)} h ${shiftMin % 60} min ahead (--clock-offset-ms): 10:00 there, every rule, consent and rate counter as in the daytime`,
+    summary:
+      "the forward path (outside cn-miit's marketing window 08:00–21:00 Asia/Shanghai on the real clock, so the gateway clock was shifted to 10:00 there)",
+  };
+}
 
 /** Only cn-miit.yaml (with the lists and templates it reads) is active in scenario (d). */
 const CN_RULES_DIR = join(tmpdir(), `smppguard-bench-cn-miit-${process.pid}`);

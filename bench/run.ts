@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { hashPassword } from '../src/upstream/password.js';
 import type { LoadOptions, LoadResult } from './loadgen.js';
-import { policyGateway, policyLoad, preparePolicyData, prepareCnPack, rulesGateway, rulesLoad } from './policy-scenario.js';
+import { POLICY_PREFIX, policyGateway, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGateway, rulesLoad, rulesLoadPerRun } from './policy-scenario.js';
 import { freePort } from '../src/sim/free-port.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -37,6 +37,15 @@ export interface Scenario {
   setup?: (ctx: GatewayContext) => Promise<void>;
   /** Runs once before the first round (e.g. seed data every gateway of this scenario reads). */
   prepare?: () => Promise<void>;
+  /**
+   * Per gateway start: extra `smppguard start` arguments (e.g. --clock-offset-ms) and a line saying
+   * what the run measures because of them.
+   */
+  gatewayArgs?: () => { args: string[]; note: string; summary: string };
+  /** Per run: load generator options that change between runs (random start destination, campaign text). */
+  loadgenPerRun?: () => Partial<LoadOptions>;
+  /** Redis key patterns this scenario's runs leave behind outside the run's own prefix, removed at the end. */
+  cleanPatterns?: string[];
 }
 
 export interface GatewayContext {
@@ -61,6 +70,11 @@ export const SCENARIOS: Scenario[] = [
     label: 'loadgen → gateway → simulator, policy on + rules/cn-miit.yaml',
     gateway: rulesGateway,
     loadgen: rulesLoad,
+    gatewayArgs: rulesClock,
+    loadgenPerRun: rulesLoadPerRun,
+    // The rate counters of the shared policy data: otherwise later benchmarks of the day would
+    // meet the daily cap (50 per recipient) their predecessors filled.
+    cleanPatterns: [`${POLICY_PREFIX}{rate:*`],
     prepare: async () => {
       await preparePolicyData(ROOT, (l) => console.log(l));
       await prepareCnPack(ROOT);
@@ -358,7 +372,16 @@ async function startGateway(
   const logFile = join(tmp, `gateway-${tag}.log`);
   const fd = openSync(logFile, 'a');
   // The gateway runs with the V8 setting the README and Dockerfile recommend for production.
-  const proc = track(spawn(process.execPath, [...nodeArgs, ...GATEWAY_NODE_ARGS, CLI, 'start', '--config', file], { stdio: ['ignore', fd, fd], cwd: ROOT }));
+  const extra = scn.gatewayArgs?.();
+  if (extra) {
+    console.log(`(${scn.id}) ${extra.note}`);
+    let set = measures.get(scn.id);
+    if (!set) measures.set(scn.id, (set = new Set()));
+    set.add(extra.summary);
+  }
+  const proc = track(
+    spawn(process.execPath, [...nodeArgs, ...GATEWAY_NODE_ARGS, CLI, 'start', '--config', file, ...(extra?.args ?? [])], { stdio: ['ignore', fd, fd], cwd: ROOT }),
+  );
   closeSync(fd);
   const deadline = Date.now() + 30_000;
   let exited = false;
@@ -409,6 +432,38 @@ async function cleanRedis(pattern: string): Promise<number> {
   return removed;
 }
 
+let redisPid: number | null = null;
+
+/** What a scenario's runs measured, by scenario (from Scenario.gatewayArgs). */
+const measures = new Map<string, Set<string>>();
+
+/**
+ * The gateway's decisions over its whole life (warm-up included: one gateway per run), from
+ * smppguard_decisions_total: "action/reason" → count.
+ */
+async function decisionMix(httpPort: number): Promise<Record<string, number>> {
+  const r = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(5000) });
+  const text = await r.text();
+  const mix: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('smppguard_decisions_total{')) continue;
+    const action = /action="([^"]*)"/.exec(line)?.[1] ?? '?';
+    const reason = /reason="([^"]*)"/.exec(line)?.[1] ?? '?';
+    const n = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (n > 0) mix[`${action}/${reason}`] = (mix[`${action}/${reason}`] ?? 0) + n;
+  }
+  return mix;
+}
+
+function fmtMix(mix: Record<string, number>): string {
+  const total = Object.values(mix).reduce((a, b) => a + b, 0);
+  if (total === 0) return 'no decisions';
+  return Object.entries(mix)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${((v / total) * 100).toFixed(v === total ? 0 : 1)} %`)
+    .join(', ');
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reporting
 
@@ -417,6 +472,8 @@ interface Sample {
   round: number;
   result: LoadResult;
   cpu: Record<string, number | null>;
+  /** Gateway decisions by action/reason (policy scenarios). */
+  mix: Record<string, number> | null;
 }
 
 const median = (xs: number[]): number => {
@@ -436,7 +493,7 @@ const fmtCpu = (xs: (number | null | undefined)[]) => {
 function table(samples: Sample[], scenarios: Scenario[]): string {
   const base = median(samples.filter((s) => s.scenario === BASELINE).map((s) => s.result.msgPerSec));
   const rows = [
-    '| scenario | msg/s (median) | msg/s per round | p50 ms | p99 ms | vs (a) | CPU % loadgen / gateway / sim / other | errors |',
+    '| scenario | msg/s (median) | msg/s per round | p50 ms | p99 ms | vs (a) | CPU % loadgen / gateway / sim / redis / other | errors |',
     '|---|---:|---|---:|---:|---:|---|---|',
   ];
   for (const scn of scenarios) {
@@ -451,15 +508,43 @@ function table(samples: Sample[], scenarios: Scenario[]): string {
       `| (${scn.id}) ${scn.label} | ${fmtInt(rate)} | ${ss.map((s) => fmtInt(s.result.msgPerSec)).join(', ')} | ` +
         `${fmtMs(median(ss.map((s) => s.result.latencyMs.p50)))} | ${fmtMs(median(ss.map((s) => s.result.latencyMs.p99)))} | ` +
         `${Number.isFinite(base) && base > 0 ? (rate / base).toFixed(2) : '–'} | ` +
-        `${fmtCpu(ss.map((s) => s.cpu.loadgen))} / ${scn.gateway ? fmtCpu(ss.map((s) => s.cpu.gateway)) : '–'} / ${fmtCpu(ss.map((s) => s.cpu.sim))} / ${fmtCpu(ss.map((s) => s.cpu.other))} | ${errText} |`,
+        `${fmtCpu(ss.map((s) => s.cpu.loadgen))} / ${scn.gateway ? fmtCpu(ss.map((s) => s.cpu.gateway)) : '–'} / ${fmtCpu(ss.map((s) => s.cpu.sim))} / ` +
+        `${scn.gateway ? fmtCpu(ss.map((s) => s.cpu.redis)) : '–'} / ${fmtCpu(ss.map((s) => s.cpu.other))} | ${errText} |`,
     );
   }
+  const mixes: string[] = [];
+  for (const scn of scenarios) {
+    const total: Record<string, number> = {};
+    for (const s of samples) if (s.scenario === scn.id && s.mix) for (const [k, v] of Object.entries(s.mix)) total[k] = (total[k] ?? 0) + v;
+    if (Object.keys(total).length) mixes.push(`- (${scn.id}) ${fmtMix(total)}`);
+  }
+  const what = [...measures].map(([id, set]) => `- (${id}) measured ${[...set].join('; ')}`);
+  if (what.length) rows.push('', ...what);
+  if (mixes.length) rows.push('', 'Gateway decisions, all rounds (action/reason, warm-up included):', '', ...mixes);
   return rows.join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The pid of the redis-server the gateways use (127.0.0.1:6379, when it runs on this machine):
+ * its CPU gets a column of its own instead of hiding in "other". Shared with anyone else using
+ * that server (e.g. test suites), so it is an upper bound on the gateway's share.
+ */
+function findRedisPid(): number | null {
+  try {
+    const out = execFileSync('pgrep', ['-x', 'redis-server'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    for (const pid of out) {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes(':6379') || !cmd.includes(':')) return Number(pid);
+    }
+  } catch {
+    /* no pgrep or no redis-server here */
+  }
+  return null;
+}
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -480,6 +565,7 @@ async function main(): Promise<void> {
   );
 
   const needGateway = scenarios.some((s) => s.gateway);
+  redisPid = needGateway ? findRedisPid() : null;
   if (needGateway && !existsSync(CLI)) throw new Error(`${CLI} not built: gateway scenarios need the gateway CLI (run with --scenarios a)`);
 
   const tmp = mkdtempSync(join(os.tmpdir(), 'smppguard-bench-'));
@@ -488,8 +574,10 @@ async function main(): Promise<void> {
     killAll();
     if (needGateway) {
       try {
-        const n = await cleanRedis(`${redisPrefix}*`);
-        if (n) console.log(`removed ${n} bench keys from Redis`);
+        for (const pattern of [`${redisPrefix}*`, ...scenarios.flatMap((s) => s.cleanPatterns ?? [])]) {
+          const n = await cleanRedis(pattern);
+          if (n) console.log(`removed ${n} bench keys (${pattern}) from Redis`);
+        }
       } catch (err) {
         console.error(`could not clean Redis keys ${redisPrefix}*: ${(err as Error).message}`);
       }
@@ -523,7 +611,7 @@ async function main(): Promise<void> {
       for (const scn of scenarios) {
         let gw: Gateway | null = null;
         try {
-          const opts: LoadOptions = { ...common, ...scn.loadgen, port: sim.port };
+          const opts: LoadOptions = { ...common, ...scn.loadgen, ...scn.loadgenPerRun?.(), port: sim.port };
           const watch: Record<string, number | undefined> = { sim: sim.proc.pid };
           if (scn.gateway) {
             gw = await startGateway(scn, `${scn.id}${round}`, tmp, { simPort: sim.port, passwordHash, logLevel: flags.logLevel, redisPrefix });
@@ -531,19 +619,31 @@ async function main(): Promise<void> {
             opts.systemId = 'bench';
             opts.password = 'benchpw';
             watch.gateway = gw.proc.pid;
+            watch.redis = redisPid ?? undefined;
           }
           const { result, cpu } = await runLoadgen(opts, watch, timeoutMs);
           cpu.loadgen = result.cpuPct;
+          let mix: Record<string, number> | null = null;
+          if (gw && (gw.ctx.config.policy as { enabled?: boolean } | undefined)?.enabled) {
+            try {
+              mix = await decisionMix(gw.ctx.httpPort);
+            } catch (err) {
+              console.error(`round ${round} (${scn.id}): could not read the decision mix: ${(err as Error).message}`);
+            }
+          }
           // Everything else on the box (the harness, other users): the noise in this run.
-          if (cpu.machine != null) cpu.other = Math.max(0, Math.round((cpu.machine - result.cpuPct - (cpu.gateway ?? 0) - (cpu.sim ?? 0)) * 10) / 10);
-          samples.push({ scenario: scn.id, round, result, cpu });
+          if (cpu.machine != null) {
+            cpu.other = Math.max(0, Math.round((cpu.machine - result.cpuPct - (cpu.gateway ?? 0) - (cpu.sim ?? 0) - (cpu.redis ?? 0)) * 10) / 10);
+          }
+          samples.push({ scenario: scn.id, round, result, cpu, mix });
           const errs = Object.entries(result.errors).map(([k, v]) => `${k}=${v}`).join(' ');
           console.log(
             `round ${round} (${scn.id}): ${fmtInt(result.msgPerSec)} msg/s, p50 ${fmtMs(result.latencyMs.p50)} ms, p99 ${fmtMs(result.latencyMs.p99)} ms, ` +
               `max ${fmtMs(result.latencyMs.max)} ms; CPU loadgen ${result.cpuPct}% (ELU ${result.elu})` +
-              `${cpu.gateway != null ? `, gateway ${cpu.gateway}%` : ''}, sim ${cpu.sim ?? '?'}%, other ${cpu.other ?? '?'}%` +
+              `${cpu.gateway != null ? `, gateway ${cpu.gateway}%` : ''}, sim ${cpu.sim ?? '?'}%${cpu.redis != null ? `, redis ${cpu.redis}%` : ''}, other ${cpu.other ?? '?'}%` +
               `${errs ? `; errors ${errs}` : ''}${result.unacked ? `; unacked ${result.unacked}` : ''}${result.closedEarly ? `; ${result.closedEarly} binds closed early` : ''}`,
           );
+          if (mix) console.log(`round ${round} (${scn.id}) decisions (whole run): ${fmtMix(mix)}`);
         } catch (err) {
           console.error(`round ${round} (${scn.id}) failed: ${(err as Error).message}`);
         } finally {

@@ -87,7 +87,8 @@ export class Gateway {
       log.warn({ err: String(err) }, 'could not record message id for receipt routing');
     });
     const held = new HeldStore(redis, cfg.redis.key_prefix);
-    const store = new PolicyStore(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000);
+    const rates = new RateStore(redis, cfg.redis.key_prefix, { clock });
+    const store = new PolicyStore(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000, rates);
     const registry = new SenderRegistry();
     const sync = new PolicySync(store, registry, metrics, log);
     const rules = cfg.policy.enabled && existsSync(cfg.rules.dir) ? new RuleLoader(cfg.rules.dir, { registry: metrics.registry, log, allowQueue: cfg.queue.enabled }) : null;
@@ -151,7 +152,7 @@ export class Gateway {
             clock,
             isLoaded: () => sync.loaded,
             rules: rules ? () => rules.current : undefined,
-            rates: new RateStore(redis, cfg.redis.key_prefix, { clock }),
+            rates,
           })
         : forwardAll);
     const replies = cfg.policy.enabled

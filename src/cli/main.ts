@@ -13,6 +13,7 @@ import { Command as Program } from 'commander';
 import { loadConfig, ConfigError } from '../config/load.js';
 import { Gateway } from '../gateway.js';
 import { hashPassword } from '../upstream/password.js';
+import { offsetClock, systemClock } from '../session/clock.js';
 import { registerSmscSim } from './smsc-sim.js';
 import { registerDemo } from './demo.js';
 import { registerImport } from './import.js';
@@ -26,7 +27,11 @@ program
   .command('start')
   .description('run the gateway')
   .requiredOption('-c, --config <file>', 'configuration file (YAML)')
-  .action(async (o: { config: string }) => {
+  .option(
+    '--clock-offset-ms <ms>',
+    'shift the gateway clock by this many ms (benchmarks, rehearsals: time windows, rate windows and validity as at another time; never in production)',
+  )
+  .action(async (o: { config: string; clockOffsetMs?: string }) => {
     let cfg;
     try {
       cfg = loadConfig(o.config);
@@ -37,7 +42,13 @@ program
       }
       throw err;
     }
-    const gw = await Gateway.start(cfg);
+    const offset = o.clockOffsetMs === undefined ? 0 : Number(o.clockOffsetMs);
+    if (!Number.isSafeInteger(offset)) {
+      process.stderr.write(`--clock-offset-ms needs a whole number of ms, got ${o.clockOffsetMs}\n`);
+      process.exit(2);
+    }
+    const gw = await Gateway.start(cfg, offset === 0 ? {} : { clock: offsetClock(systemClock, offset) });
+    if (offset !== 0) gw.log.warn({ clock_offset_ms: offset }, 'gateway clock shifted (--clock-offset-ms)');
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;

@@ -25,10 +25,11 @@ import type { SenderRegistry } from './senders.js';
 import type { Policy, SubmitContext, Verdict } from './verdict.js';
 import type { RuleSet } from '../rules/engine.js';
 import type { RuleContext } from '../rules/types.js';
-import { decideWithRulesAsync, type PipelineInput, type PipelineOutcome, type StoreReply, type StoreRequest } from '../rules/pipeline.js';
-import type { RateStore } from '../store/rates.js';
+import { decideWithRulesAsync, decideWithRulesThen, type CallbackDecisionStore, type CounterValues, type PipelineInput, type PipelineOutcome } from '../rules/pipeline.js';
+import type { PlannedCounter, RateStore } from '../store/rates.js';
 import type { AuditStream } from '../store/audit-stream.js';
-import { messageText as wholeText } from './reassembly.js';
+import { userData } from './reassembly.js';
+import { decodeText } from '../protocol/text.js';
 
 export interface PolicyDeps {
   cfg: Config;
@@ -63,6 +64,22 @@ export interface Explained {
   trace: string[];
 }
 
+
+const NO_COUNTERS: CounterValues = new Map<string, number>();
+
+/** Counter values by need key, read by linear search: a message has a few counters, not worth a Map. */
+class PlannedValues implements CounterValues {
+  constructor(
+    private readonly plans: readonly PlannedCounter[],
+    private readonly values: readonly number[],
+  ) {}
+
+  get(key: string): number | undefined {
+    const plans = this.plans;
+    for (let k = 0; k < plans.length; k++) if (plans[k]!.needKey === key) return this.values[k];
+    return undefined;
+  }
+}
 
 export class GatewayPolicy implements Policy {
   private readonly classifier: Classifier;
@@ -123,12 +140,7 @@ export class GatewayPolicy implements Policy {
   private evaluate(account: string, view: MessageView, text: string | undefined, done: (v: Verdict) => void): Verdict | null {
     if (!this.d.isLoaded()) return this.finish(account, view, this.outcome('store_unavailable', null));
     const rules = this.d.rules?.();
-    if (rules && rules.ruleIds.length > 0) {
-      const v = this.evaluateWithRules(account, view, text, rules);
-      if (!(v instanceof Promise)) return v;
-      v.then(done, () => done(this.finish(account, view, this.outcome('store_unavailable', null))));
-      return null;
-    }
+    if (rules && rules.ruleIds.length > 0) return this.evaluateWithRules(account, view, text, rules, done);
     const r = this.local(account, view, null);
     if ('done' in r) return this.finish(account, view, r.done);
     const t0 = performance.now();
@@ -146,19 +158,27 @@ export class GatewayPolicy implements Policy {
 
   /**
    * With rules: sender authorization, rules (content, classification, rates, windows), then
-   * consent/DND; one store round trip for rate counters and consent facts together.
+   * consent/DND; one store round trip for rate counters and consent facts together. Returns the
+   * verdict, or null when it comes later through `done`.
    */
-  private evaluateWithRules(account: string, view: MessageView, text: string | undefined, rules: RuleSet): Verdict | Promise<Verdict> {
+  private evaluateWithRules(account: string, view: MessageView, text: string | undefined, rules: RuleSet, done: (v: Verdict) => void): Verdict | null {
     const input = this.pipelineInput(account, view, text, rules, null);
     this.d.metrics.countSenderLookup(input.ctx.sender !== null);
-    const out = decideWithRulesAsync(input, { fetch: (req) => this.fetch(req) });
     const settle = (o: PipelineOutcome): Verdict => {
       rules.record(o.hits);
       return this.finishRule(account, view, o);
     };
-    return out instanceof Promise ? out.then(settle) : settle(out);
+    const out = decideWithRulesThen(input, this.roundTrip, (o) => {
+      let v: Verdict;
+      try {
+        v = settle(o);
+      } catch {
+        v = this.finish(account, view, this.outcome('store_unavailable', null));
+      }
+      done(v);
+    });
+    return out === null ? null : settle(out);
   }
-
   /** What the rules pipeline needs to know about a message (text decoded only if a rule reads it). */
   private pipelineInput(account: string, view: MessageView, text: string | undefined, rules: RuleSet, trace: string[] | null): PipelineInput {
     const n = this.d.cfg.policy.numbering;
@@ -183,22 +203,32 @@ export class GatewayPolicy implements Policy {
   /** Status per policy reason (config policy.statuses, else the catalogue's); one function, not one per message. */
   private readonly statusOf = (reason: ReasonCode): number => this.d.cfg.policy.statuses[reason] ?? REASONS[reason].status;
 
-  /** Counters and consent facts in one round trip (concurrent calls, one per hash-slot group). */
-  private fetch(req: StoreRequest): Promise<StoreReply> {
-    const t0 = performance.now();
-    const counters = req.needs.length > 0 && this.d.rates ? this.d.rates.bump(req.needs) : Promise.resolve(new Map<string, number>());
-    const facts = req.query ? this.d.store.check(req.query) : Promise.resolve(null);
-    return Promise.all([counters, facts]).then(
-      ([c, f]) => {
+  /**
+   * Counters and consent facts in one round trip: one batched script call per event-loop turn on a
+   * single Redis (PolicyStore.fetchThen); per message, per hash slot on a cluster.
+   */
+  private readonly roundTrip: CallbackDecisionStore = {
+    fetchThen: (req, cb) => {
+      const t0 = performance.now();
+      const rates = this.d.rates;
+      let plans: PlannedCounter[] | null = null;
+      if (req.needs.length > 0 && rates) {
+        try {
+          plans = rates.plan(req.needs);
+        } catch (err) {
+          return cb(err, null);
+        }
+      }
+      this.d.store.fetchThen(req.query, plans, (err, facts, values) => {
+        if (err) {
+          this.d.metrics.redisErrors.inc({ op: 'policy_check' });
+          return cb(err, null);
+        }
         this.redisCheck.observe((performance.now() - t0) / 1000);
-        return { counters: c, facts: f };
-      },
-      (err) => {
-        this.d.metrics.redisErrors.inc({ op: 'policy_check' });
-        throw err;
-      },
-    );
-  }
+        cb(null, { counters: plans !== null && values !== null ? new PlannedValues(plans, values) : NO_COUNTERS, facts });
+      });
+    },
+  };
 
   /** A pipeline outcome as a verdict, counted and audited like every other decision. */
   private finishRule(account: string, view: MessageView, o: PipelineOutcome): Verdict {
@@ -375,7 +405,8 @@ class ViewContext implements RuleContext {
   }
 
   get text(): string {
-    return (this.decoded ??= wholeText([this.view]));
+    // One message: what messageText([view]) gives, without its run bookkeeping.
+    return (this.decoded ??= decodeText(userData(this.view), this.dataCoding));
   }
 }
 

@@ -183,6 +183,11 @@ export class Facts {
   private t: TextFacts | null = null;
   /** Rate keys by rule index, built once per message (rateNeeds and evaluate share them). */
   keys: (string | undefined)[] | null = null;
+  /**
+   * Condition results by rule index from needsOf()'s walk (1 true, 0 false, absent: not evaluated),
+   * for decide() to reuse while its walk is the same (until a rate rule fires).
+   */
+  conds: Uint8Array | null = null;
   private subjectCR: string | null = null;
   /** A tag has changed `state` since it was last the initial one. */
   private tagged = false;
@@ -346,9 +351,13 @@ export class RuleSet implements CompiledRuleSet {
   needsOf(f: Facts): RateNeed[] {
     const needs: RateNeed[] = [];
     const rules = this.rules;
+    // 0 = not evaluated, 1 = false, 2 = true.
+    const conds = (f.conds = new Uint8Array(rules.length));
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i]!;
-      if (!r.cond(f)) continue;
+      const holds = r.cond(f);
+      conds[i] = holds ? 2 : 1;
+      if (!holds) continue;
       if (r.rate !== null) {
         const key = this.keyOf(i, r.rate, f);
         let dup = false;
@@ -380,18 +389,23 @@ export class RuleSet implements CompiledRuleSet {
   }
 
   /** evaluate() on facts from facts() (after needsOf(), whose rate keys it reuses). */
-  decide(f: Facts, counters: ReadonlyMap<string, number>, trace: string[] | null = null): RuleOutcome {
+  decide(f: Facts, counters: Pick<ReadonlyMap<string, number>, 'get'>, trace: string[] | null = null): RuleOutcome {
     f.reset();
     const hits: RuleHit[] = [];
     let final: RuleHit | null = null;
     const rules = this.rules;
+    // needsOf()'s condition results hold while this walk is the same as its walk: the same rules
+    // in the same state, which changes only when a rate rule fires (needsOf cannot know it would).
+    let known = f.conds;
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i]!;
-      if (!r.cond(f)) continue;
+      const k = known !== null ? known[i]! : 0;
+      if (k === 1 || (k === 0 && !r.cond(f))) continue;
       if (r.rate !== null) {
         const n = counters.get(this.keyOf(i, r.rate, f)) ?? 0;
         if (n <= r.rate.max) continue;
         trace?.push(`rule ${r.id}: rate ${n} > ${r.rate.max} per ${r.rate.windowMs / 1000}s`);
+        known = null;
       }
       hits.push(r.hit);
       if (r.mode === 'monitor') {

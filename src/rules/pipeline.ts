@@ -19,7 +19,7 @@ import type { NormalAddress } from '../policy/address.js';
 import { decideLocal, decideStored, type LocalResult, type Outcome, type StoreFacts, type StoreQuery } from '../policy/decide.js';
 import { REASONS, ruleOf, type ReasonCode } from '../policy/reasons.js';
 import type { SenderClass } from '../policy/senders.js';
-import { RuleSet } from './engine.js';
+import { RuleSet, type Facts } from './engine.js';
 import type { CompiledRuleSet, RateNeed, RuleAction, RuleContext, RuleHit, RuleState } from './types.js';
 
 export interface PipelineInput {
@@ -50,7 +50,7 @@ export interface StoreRequest {
 
 export interface StoreReply {
   /** RateNeed.key → value after counting this message. */
-  counters: ReadonlyMap<string, number>;
+  counters: CounterValues;
   /** The facts for StoreRequest.query (null when there was none). */
   facts: StoreFacts | null;
 }
@@ -75,7 +75,11 @@ export interface PipelineOutcome {
 }
 
 
-const NO_COUNTERS: ReadonlyMap<string, number> = new Map();
+/** What the rules read counters through: a Map, or anything with its get(). */
+export type CounterValues = Pick<ReadonlyMap<string, number>, 'get'>;
+
+const NO_COUNTERS: CounterValues = new Map<string, number>();
+const NO_NEEDS: RateNeed[] = [];
 const NO_HITS: readonly RuleHit[] = [];
 const NO_LABELS: readonly string[] = [];
 
@@ -83,148 +87,234 @@ function sameQuery(a: StoreQuery, b: StoreQuery): boolean {
   return a.msisdn === b.msisdn && a.category === b.category && a.scopes.length === b.scopes.length && a.scopes.every((s, i) => s === b.scopes[i]);
 }
 
-/** The decision as a generator: yields what it needs from the store, returns the outcome. */
-export function* decisionSteps(i: PipelineInput): Generator<StoreRequest, PipelineOutcome, StoreReply> {
-  const trace = i.trace;
-  const statusOf = i.statusOf ?? ((r: ReasonCode) => REASONS[r].status);
-  const ctx = i.ctx;
-  const local = (messageClass: SenderClass | null, category: number | null, t: string[] | null): LocalResult =>
-    decideLocal({
+const defaultStatusOf = (r: ReasonCode): number => REASONS[r].status;
+
+/**
+ * One message's decision as a small state machine: start() runs until the store is needed and
+ * returns what to ask (or the outcome), resume() takes the store's answer (null: the store failed)
+ * and does the same. Plain methods and fields, no generator or closures per message: this runs
+ * for every message with rules on. decisionSteps() and the drivers below are the ways to run it.
+ */
+export class Decision {
+  private readonly trace: string[] | null;
+  private readonly statusOf: (reason: ReasonCode) => number;
+  private readonly ctx: RuleContext;
+  /** 0: not started; 1: waiting for counters (and maybe early facts); 2: waiting for facts; 3: done. */
+  private phase = 0;
+  private first: LocalResult | null = null;
+  private senderLine: string | undefined = undefined;
+  private initial: RuleState | null = null;
+  private facts: Facts | null = null;
+  private query: StoreQuery | null = null;
+  private state: RuleState | null = null;
+  private hits: readonly RuleHit[] = NO_HITS;
+  private queue: { rule: string; action: Extract<RuleAction, { kind: 'queue' }> } | null = null;
+  private forwardRule: string | null = null;
+  private second: { ask: StoreQuery; class: SenderClass; trace: string[] | null } | null = null;
+
+  constructor(private readonly i: PipelineInput) {
+    this.trace = i.trace;
+    this.statusOf = i.statusOf ?? defaultStatusOf;
+    this.ctx = i.ctx;
+  }
+
+  private local(messageClass: SenderClass | null, category: number | null, t: string[] | null): LocalResult {
+    const ctx = this.ctx;
+    return decideLocal({
       account: ctx.account,
       now: ctx.now,
       src: ctx.src,
-      dst: i.dst,
+      dst: this.i.dst,
       sender: ctx.sender,
       messageClass,
-      accountClass: i.accountClass,
+      accountClass: this.i.accountClass,
       category,
       trace: t,
     });
-  const policy = (o: Outcome, hits: readonly RuleHit[], category: number | null, labels: readonly string[]): PipelineOutcome => ({
-    action: o.action,
-    reason: o.reason,
-    status: o.action === 'reject' ? statusOf(o.reason) : 0,
-    rule: ruleOf(o.reason),
-    class: o.class,
-    category,
-    labels,
-    queue: null,
-    releaseAt: null,
-    hits,
-    trace,
-  });
-  const storeFailed = (cls: SenderClass, hits: readonly RuleHit[], category: number | null, labels: readonly string[]) => {
-    trace?.push('policy store unreachable');
-    const reason: ReasonCode = i.failOpen?.includes(cls) ? 'fail_open' : 'store_unavailable';
-    return policy({ action: reason === 'fail_open' ? 'forward' : 'reject', reason, class: cls, trace }, hits, category, labels);
-  };
-
-  // 1. destination and sender authorization
-  const t1: string[] | null = trace ? [] : null;
-  const first = local(i.messageClass, i.category, t1);
-  if ('done' in first && (first.done.reason === 'invalid_destination' || first.done.reason.startsWith('sender_'))) {
-    if (trace) trace.push(...t1!);
-    return policy(first.done, NO_HITS, i.category, NO_LABELS);
-  }
-  const senderLine = t1?.[0];
-  if (trace && senderLine) trace.push(senderLine);
-
-  // 2. rules
-  const registered = ctx.sender?.class ?? i.accountClass;
-  const initial: RuleState = { class: i.messageClass ?? registered, category: i.category, labels: NO_LABELS as string[] };
-  const rules = i.rules && i.rules.ruleIds.length > 0 ? i.rules : null;
-  let counters = NO_COUNTERS;
-  let early: { query: StoreQuery; facts: StoreFacts } | null = null;
-  let state = initial;
-  let hits = NO_HITS;
-  let queue: { rule: string; action: Extract<RuleAction, { kind: 'queue' }> } | null = null;
-  let forwardRule: string | null = null;
-  if (rules) {
-    // RuleSet (engine.ts) shares one message's facts (text, rate keys) between needs and evaluation.
-    const facts = rules instanceof RuleSet ? rules.facts(ctx, initial) : null;
-    const needs = facts ? (rules as RuleSet).needsOf(facts) : rules.rateNeeds(ctx, initial);
-    if (needs.length > 0) {
-      // The message starts out commercial: ask consent/DND in the same round trip as the counters.
-      const query = 'ask' in first ? first.ask : null;
-      try {
-        const reply: StoreReply = yield { needs, query };
-        counters = reply.counters;
-        if (query && reply.facts) early = { query, facts: reply.facts };
-      } catch {
-        trace?.push('rate counters unavailable: rate conditions read 0');
-      }
-    }
-    // RuleSet (engine.ts) also explains itself into the trace; any other CompiledRuleSet just decides.
-    const out = facts ? (rules as RuleSet).decide(facts, counters, trace) : rules.evaluate(ctx, initial, counters);
-    state = out.state;
-    hits = out.hits;
-    const fin = out.final;
-    if (fin) {
-      const a = fin.action;
-      if (a.kind === 'reject') {
-        trace?.push(`reject: rule ${fin.rule} (${a.reason})`);
-        return {
-          action: 'reject',
-          reason: a.reason,
-          status: a.status,
-          rule: fin.rule,
-          class: state.class,
-          category: state.category,
-          labels: state.labels,
-          queue: null,
-          releaseAt: null,
-          hits,
-          trace,
-        };
-      }
-      if (a.kind === 'queue') queue = { rule: fin.rule, action: a };
-      if (a.kind === 'forward') forwardRule = fin.rule;
-    }
   }
 
-  // 3. classification with the final class, then consent / DND
-  const t2: string[] | null = trace ? [] : null;
-  const changed = state.class !== initial.class;
-  const second = local(changed || i.messageClass !== null ? state.class : null, state.category, t2);
-  if (trace) for (const line of t2!) if (line !== senderLine) trace.push(line);
-  let o: Outcome;
-  if ('done' in second) o = second.done;
-  else {
-    let facts: StoreFacts | null = early && sameQuery(early.query, second.ask) ? early.facts : null;
-    if (!facts) {
-      try {
-        const reply: StoreReply = yield { needs: [], query: second.ask };
-        facts = reply.facts;
-      } catch {
-        facts = null;
-      }
-      if (!facts) return storeFailed(second.class, hits, state.category, state.labels);
-    }
-    o = decideStored(second.ask, second.class, trace, facts, ctx.now);
-  }
-
-  // 4. a rule's queue holds what would be forwarded
-  if (queue && o.action === 'forward') {
-    const a = queue.action;
-    const releaseAt = a.opensAt ? a.opensAt(ctx.dst, ctx.now) : null;
-    trace?.push(`queue: rule ${queue.rule} (${a.queue}${releaseAt === null ? '' : ` until ${new Date(releaseAt).toISOString()}`})`);
+  private policy(o: Outcome, hits: readonly RuleHit[], category: number | null, labels: readonly string[]): PipelineOutcome {
     return {
-      action: 'queue',
-      reason: a.queue === 'review' ? 'queued_review' : 'queued_until_window',
-      status: 0,
-      rule: queue.rule,
+      action: o.action,
+      reason: o.reason,
+      status: o.action === 'reject' ? this.statusOf(o.reason) : 0,
+      rule: ruleOf(o.reason),
       class: o.class,
-      category: state.category,
-      labels: state.labels,
-      queue: a.queue,
-      releaseAt,
+      category,
+      labels,
+      queue: null,
+      releaseAt: null,
       hits,
-      trace,
+      trace: this.trace,
     };
   }
-  const result = policy(o, hits, state.category, state.labels);
-  if (forwardRule && result.action === 'forward') result.rule = forwardRule;
-  return result;
+
+  private storeFailed(cls: SenderClass, hits: readonly RuleHit[], category: number | null, labels: readonly string[]): PipelineOutcome {
+    const trace = this.trace;
+    trace?.push('policy store unreachable');
+    const reason: ReasonCode = this.i.failOpen?.includes(cls) ? 'fail_open' : 'store_unavailable';
+    return this.policy({ action: reason === 'fail_open' ? 'forward' : 'reject', reason, class: cls, trace }, hits, category, labels);
+  }
+
+  /** Runs until the store is needed: the request, or the outcome when none is. */
+  start(): StoreRequest | PipelineOutcome {
+    if (this.phase !== 0) throw new Error('Decision.start() called twice');
+    const i = this.i;
+    const trace = this.trace;
+    const ctx = this.ctx;
+
+    // 1. destination and sender authorization
+    const t1: string[] | null = trace ? [] : null;
+    const first = (this.first = this.local(i.messageClass, i.category, t1));
+    if ('done' in first && (first.done.reason === 'invalid_destination' || first.done.reason.startsWith('sender_'))) {
+      this.phase = 3;
+      if (trace) trace.push(...t1!);
+      return this.policy(first.done, NO_HITS, i.category, NO_LABELS);
+    }
+    const senderLine = (this.senderLine = t1?.[0]);
+    if (trace && senderLine) trace.push(senderLine);
+
+    // 2. rules: the counters they need (and, when the message starts out commercial, consent/DND in the same round trip)
+    const registered = ctx.sender?.class ?? i.accountClass;
+    const initial: RuleState = (this.initial = { class: i.messageClass ?? registered, category: i.category, labels: NO_LABELS as string[] });
+    this.state = initial;
+    const rules = i.rules && i.rules.ruleIds.length > 0 ? i.rules : null;
+    if (rules) {
+      // RuleSet (engine.ts) shares one message's facts (text, rate keys) between needs and evaluation.
+      const facts = (this.facts = rules instanceof RuleSet ? rules.facts(ctx, initial) : null);
+      const needs = facts ? (rules as RuleSet).needsOf(facts) : rules.rateNeeds(ctx, initial);
+      if (needs.length > 0) {
+        const query = (this.query = 'ask' in first ? first.ask : null);
+        this.phase = 1;
+        return { needs, query };
+      }
+    }
+    return this.afterRules(NO_COUNTERS, null);
+  }
+
+  /** The store's answer to the last request; null when the store failed or timed out. */
+  resume(reply: StoreReply | null): StoreRequest | PipelineOutcome {
+    if (this.phase === 1) {
+      let counters = NO_COUNTERS;
+      let early: StoreFacts | null = null;
+      if (reply) {
+        counters = reply.counters;
+        if (this.query && reply.facts) early = reply.facts;
+      } else this.trace?.push('rate counters unavailable: rate conditions read 0');
+      return this.afterRules(counters, early);
+    }
+    if (this.phase === 2) {
+      this.phase = 3;
+      const facts = reply ? reply.facts : null;
+      const state = this.state!;
+      if (!facts) return this.storeFailed(this.second!.class, this.hits, state.category, state.labels);
+      return this.finishStored(decideStored(this.second!.ask, this.second!.class, this.trace, facts, this.ctx.now));
+    }
+    throw new Error('Decision.resume() without a pending request');
+  }
+
+  /** Rules with their counters, then classification with the final class and consent/DND. */
+  private afterRules(counters: CounterValues, early: StoreFacts | null): StoreRequest | PipelineOutcome {
+    const i = this.i;
+    const trace = this.trace;
+    const initial = this.initial!;
+    const rules = i.rules && i.rules.ruleIds.length > 0 ? i.rules : null;
+    if (rules) {
+      // RuleSet (engine.ts) also explains itself into the trace; any other CompiledRuleSet just decides.
+      const facts = this.facts;
+      const out = facts ? (rules as RuleSet).decide(facts, counters, trace) : rules.evaluate(this.ctx, initial, counters as ReadonlyMap<string, number>);
+      const state = (this.state = out.state);
+      this.hits = out.hits;
+      const fin = out.final;
+      if (fin) {
+        const a = fin.action;
+        if (a.kind === 'reject') {
+          this.phase = 3;
+          trace?.push(`reject: rule ${fin.rule} (${a.reason})`);
+          return {
+            action: 'reject',
+            reason: a.reason,
+            status: a.status,
+            rule: fin.rule,
+            class: state.class,
+            category: state.category,
+            labels: state.labels,
+            queue: null,
+            releaseAt: null,
+            hits: out.hits,
+            trace,
+          };
+        }
+        if (a.kind === 'queue') this.queue = { rule: fin.rule, action: a };
+        if (a.kind === 'forward') this.forwardRule = fin.rule;
+      }
+    }
+
+    // 3. classification with the final class, then consent / DND
+    const state = this.state!;
+    const t2: string[] | null = trace ? [] : null;
+    const changed = state.class !== initial.class;
+    const second = this.local(changed || i.messageClass !== null ? state.class : null, state.category, t2);
+    if (trace) for (const line of t2!) if (line !== this.senderLine) trace.push(line);
+    if ('done' in second) {
+      this.phase = 3;
+      return this.finishStored(second.done);
+    }
+    if (early && this.query && sameQuery(this.query, second.ask)) {
+      this.phase = 3;
+      return this.finishStored(decideStored(second.ask, second.class, trace, early, this.ctx.now));
+    }
+    this.second = second;
+    this.phase = 2;
+    return { needs: NO_NEEDS, query: second.ask };
+  }
+
+  /** 4. a rule's queue holds what would be forwarded; otherwise the policy's outcome. */
+  private finishStored(o: Outcome): PipelineOutcome {
+    const state = this.state!;
+    const queue = this.queue;
+    if (queue && o.action === 'forward') {
+      const a = queue.action;
+      const releaseAt = a.opensAt ? a.opensAt(this.ctx.dst, this.ctx.now) : null;
+      this.trace?.push(`queue: rule ${queue.rule} (${a.queue}${releaseAt === null ? '' : ` until ${new Date(releaseAt).toISOString()}`})`);
+      return {
+        action: 'queue',
+        reason: a.queue === 'review' ? 'queued_review' : 'queued_until_window',
+        status: 0,
+        rule: queue.rule,
+        class: o.class,
+        category: state.category,
+        labels: state.labels,
+        queue: a.queue,
+        releaseAt,
+        hits: this.hits,
+        trace: this.trace,
+      };
+    }
+    const result = this.policy(o, this.hits, state.category, state.labels);
+    if (this.forwardRule && result.action === 'forward') result.rule = this.forwardRule;
+    return result;
+  }
+}
+
+function isRequest(r: StoreRequest | PipelineOutcome): r is StoreRequest {
+  return (r as StoreRequest).needs !== undefined;
+}
+
+/** The decision as a generator: yields what it needs from the store, returns the outcome. */
+export function* decisionSteps(i: PipelineInput): Generator<StoreRequest, PipelineOutcome, StoreReply> {
+  const d = new Decision(i);
+  let r = d.start();
+  while (isRequest(r)) {
+    let reply: StoreReply | null;
+    try {
+      reply = yield r;
+    } catch {
+      reply = null;
+    }
+    r = d.resume(reply);
+  }
+  return r;
 }
 
 /** Synchronous store (rule tests, explain with in-memory facts). */
@@ -284,4 +374,48 @@ export function decideWithRulesAsync(i: PipelineInput, store: AsyncDecisionStore
     return step.value;
   };
   return drive(gen.next());
+}
+
+/** A store that answers by callback (the gateway's batched round trip: no promise per message). */
+export interface CallbackDecisionStore {
+  /** One round trip, as AsyncDecisionStore.fetch; `done` gets the error or the reply, at most once. */
+  fetchThen(req: StoreRequest, done: (err: unknown, reply: StoreReply | null) => void): void;
+}
+
+/**
+ * Runs the decision against a callback store: returns the outcome when no store call was needed
+ * (or the store answered at once), else null and the outcome comes through `done`, exactly once.
+ */
+export function decideWithRulesThen(i: PipelineInput, store: CallbackDecisionStore, done: (o: PipelineOutcome) => void): PipelineOutcome | null {
+  const d = new Decision(i);
+  return driveThen(d, d.start(), store, done);
+}
+
+function driveThen(d: Decision, first: StoreRequest | PipelineOutcome, store: CallbackDecisionStore, done: (o: PipelineOutcome) => void): PipelineOutcome | null {
+  let r = first;
+  while (isRequest(r)) {
+    // A store that answers inside fetchThen is taken synchronously; a later answer resumes here.
+    let pending = true;
+    let answered = false;
+    let syncReply: StoreReply | null = null;
+    try {
+      store.fetchThen(r, (err, reply) => {
+        const got = err ? null : reply;
+        if (pending) {
+          answered = true;
+          syncReply = got;
+          return;
+        }
+        const out = driveThen(d, d.resume(got), store, done);
+        if (out !== null) done(out);
+      });
+    } catch {
+      answered = true;
+      syncReply = null;
+    }
+    pending = false;
+    if (!answered) return null;
+    r = d.resume(syncReply);
+  }
+  return r;
 }

@@ -20,6 +20,15 @@ export const systemClock: Clock = {
   },
 };
 
+/**
+ * `base` shifted by `offsetMs` (timers are relative and unchanged). For benchmarks and rehearsals:
+ * running time-of-day rules as at another hour (`smppguard start --clock-offset-ms`).
+ */
+export function offsetClock(base: Clock, offsetMs: number): Clock {
+  if (offsetMs === 0) return base;
+  return { now: () => base.now() + offsetMs, setTimeout: (fn, ms) => base.setTimeout(fn, ms) };
+}
+
 /** A clock that moves only when told to; timers fire in deadline order during advance(). */
 export class ManualClock implements Clock {
   private t: number;

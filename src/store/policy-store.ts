@@ -5,7 +5,8 @@
 import type { Redis } from 'ioredis';
 import type { StoreFacts, StoreQuery } from '../policy/decide.js';
 import type { SenderRecord } from '../policy/senders.js';
-import { bucketOf, Keys } from './keys.js';
+import { BUCKET_BITS, bucketOf, Keys } from './keys.js';
+import type { PlannedCounter, RateStore } from './rates.js';
 import { luaScript } from './redis.js';
 
 export interface Actor {
@@ -32,13 +33,40 @@ type ScriptClient = Redis & {
 /** Gets the facts, or the error when Redis failed or timed out. */
 export type CheckCallback = (err: unknown, facts: StoreFacts | null) => void;
 
+/**
+ * Gets the facts (null when nothing was asked) and the counters' values after the bump, in plan
+ * order (null when none were planned), or the error when Redis failed or timed out.
+ */
+export type FetchCallback = (err: unknown, facts: StoreFacts | null, counters: number[] | null) => void;
+
 interface PendingCheck {
-  q: StoreQuery;
-  done: CheckCallback;
+  q: StoreQuery | null;
+  counters: readonly PlannedCounter[] | null;
+  done: FetchCallback;
 }
+
+const BUCKET_SIZE = 2 ** BUCKET_BITS;
+const SUBSCRIBER = /^\d{1,15}$/;
 
 /** Most messages one batched script call carries (bounds the script's run time inside Redis). */
 const MAX_BATCH = 512;
+/** Pending checks that are sent at once instead of at the end of the event-loop turn. */
+const EARLY_BATCH = 256;
+
+/** Hands one message its answer; a callback that throws must not leave the rest of the batch unanswered. */
+function answer(p: PendingCheck, err: unknown, facts: StoreFacts | null, counters: number[] | null): void {
+  try {
+    p.done(err, facts, counters);
+  } catch (e) {
+    process.emitWarning(`policy check callback failed: ${String(e)}`);
+  }
+}
+
+/** Counters the batched script can carry: its lines are split at TAB and newline. */
+function batchable(counters: readonly PlannedCounter[]): boolean {
+  for (let i = 0; i < counters.length; i++) if (!counters[i]!.plain) return false;
+  return true;
+}
 
 export class PolicyStore {
   readonly keys: Keys;
@@ -48,10 +76,15 @@ export class PolicyStore {
   private pending: PendingCheck[] = [];
   private flushScheduled = false;
 
+  /**
+   * `rates`: the rate counters' own script calls, used where one batched call cannot carry a
+   * message's counters (Redis Cluster, keys with TAB or newline).
+   */
   constructor(
     readonly redis: Redis,
     prefix: string,
     private readonly journalRetentionMs: number,
+    private readonly rates: RateStore | null = null,
   ) {
     this.keys = new Keys(prefix);
     if (!('sgPolicyCheck' in redis)) redis.defineCommand('sgPolicyCheck', { lua: luaScript('policy-check.lua'), numberOfKeys: 3 });
@@ -68,23 +101,67 @@ export class PolicyStore {
 
   /** check() with a callback: the message hot path, without a promise per message. */
   checkThen(q: StoreQuery, done: CheckCallback): void {
-    this.pending.push({ q, done });
-    if (!this.flushScheduled) {
+    this.enqueue({ q, counters: null, done });
+  }
+
+  /**
+   * One message's whole store round trip: the policy check for `q` (when given) and the bump of its
+   * planned rate counters (when given), batched with every other message of this event-loop turn
+   * into one script call on a single Redis.
+   */
+  fetchThen(q: StoreQuery | null, counters: readonly PlannedCounter[] | null, done: FetchCallback): void {
+    if (counters !== null && counters.length === 0) counters = null;
+    if (q === null && counters === null) return done(null, null, null);
+    this.enqueue({ q, counters, done });
+  }
+
+  private enqueue(p: PendingCheck): void {
+    if (p.q !== null && !SUBSCRIBER.test(p.q.msisdn)) {
+      return p.done(new RangeError(`not a subscriber number (1-15 digits): ${p.q.msisdn}`), null, null);
+    }
+    this.pending.push(p);
+    if (this.pending.length >= EARLY_BATCH) {
+      // A full batch leaves now, so Redis works on it while this turn decides the next messages
+      // (waiting for the end of the turn would make the gateway and Redis take turns).
+      this.flushChecks();
+    } else if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flushChecks());
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flushChecks();
+      });
     }
   }
 
   private flushChecks(): void {
-    this.flushScheduled = false;
+    if (this.pending.length === 0) return;
     const pending = this.pending;
     this.pending = [];
-    if ((this.redis as { isCluster?: boolean }).isCluster) {
-      // On Redis Cluster a script's keys must be declared and share a slot: one call per message.
-      for (const p of pending) this.checkOne(p.q).then((f) => p.done(null, f), (err) => p.done(err, null));
-      return;
+    const cluster = (this.redis as { isCluster?: boolean }).isCluster === true;
+    let batch: PendingCheck[] = [];
+    for (const p of pending) {
+      // On Redis Cluster a script's keys must be declared and share a slot: calls per message.
+      if (cluster || (p.counters !== null && !batchable(p.counters))) this.fetchOne(p);
+      else {
+        batch.push(p);
+        if (batch.length === MAX_BATCH) {
+          this.runBatch(batch);
+          batch = [];
+        }
+      }
     }
-    for (let i = 0; i < pending.length; i += MAX_BATCH) this.runBatch(pending.slice(i, i + MAX_BATCH));
+    if (batch.length > 0) this.runBatch(batch);
+  }
+
+  /** One message on its own: policy-check.lua for the facts, rates.lua per counter slot, concurrently. */
+  private fetchOne(p: PendingCheck): void {
+    const facts = p.q ? this.checkOne(p.q) : null;
+    let counters: Promise<number[]> | null = null;
+    if (p.counters !== null) counters = this.rates ? this.rates.bumpPlanned(p.counters) : Promise.reject(new Error('no rate store for counters'));
+    Promise.all([facts, counters]).then(
+      ([f, c]) => p.done(null, f, c),
+      (err: unknown) => p.done(err, null, null),
+    );
   }
 
   private runBatch(batch: PendingCheck[]): void {
@@ -92,28 +169,63 @@ export class PolicyStore {
     const listIndex = new Map<readonly string[], number>();
     let lists = '';
     let lines = '';
-    for (const { q } of batch) {
-      const { bucket, member } = bucketOf(q.msisdn);
-      let li = listIndex.get(q.scopes);
-      if (li === undefined) {
-        listIndex.set(q.scopes, (li = listIndex.size + 1));
-        lists += `${q.scopes.join('\t')}\n`;
-      }
-      lines += `${bucket} ${member} ${q.category ?? 0} ${q.msisdn} ${li}\n`;
+    let counters = '';
+    for (const { q, counters: cs } of batch) {
+      const nc = cs === null ? 0 : cs.length;
+      if (q !== null) {
+        // bucketOf() without its object (the number was checked in enqueue).
+        const n = Number(q.msisdn);
+        let li = listIndex.get(q.scopes);
+        if (li === undefined) {
+          listIndex.set(q.scopes, (li = listIndex.size + 1));
+          lists += `${q.scopes.join('\t')}\n`;
+        }
+        lines += `${Math.floor(n / BUCKET_SIZE)} ${n % BUCKET_SIZE} ${q.category ?? 0} ${q.msisdn} ${li} ${nc}\n`;
+      } else lines += `0 0 0 0 0 ${nc}\n`;
+      if (cs !== null) for (const c of cs) counters += `${c.op} ${c.ttlMs} ${c.redisKey}\t${c.member}\n`;
     }
-    (this.redis as ScriptClient).sgPolicyCheckBatch(0, this.keys.prefix, this.dndGen, lists, lines).then(
+    (this.redis as ScriptClient).sgPolicyCheckBatch(0, this.keys.prefix, this.dndGen, lists, lines, counters).then(
       (reply) => {
-        const rows = reply.split('\n');
+        // Fields joined by TAB, a "\n" field after each message (policy-check-batch.lua), read in
+        // place: flags and counters as char codes, only consent values become strings.
+        let at = 0;
+        const skip = () => {
+          const e = reply.indexOf('\t', at);
+          at = e < 0 ? reply.length : e + 1;
+        };
         for (let m = 0; m < batch.length; m++) {
-          const f = rows[m]!.split('\t');
-          const n = batch[m]!.q.scopes.length;
-          const consent: (string | null)[] = new Array(n);
-          for (let k = 0; k < n; k++) consent[k] = f[2 + k] || null;
-          batch[m]!.done(null, { dnd: f[0] === '1', dndCategory: f[1] === '1', consent });
+          const p = batch[m]!;
+          const dnd = reply.charCodeAt(at) === 49;
+          skip();
+          const dndCategory = reply.charCodeAt(at) === 49;
+          skip();
+          let facts: StoreFacts | null = null;
+          if (p.q !== null) {
+            const n = p.q.scopes.length;
+            const consent: (string | null)[] = new Array(n);
+            for (let s = 0; s < n; s++) {
+              const e = reply.indexOf('\t', at);
+              consent[s] = e > at ? reply.slice(at, e) : null;
+              at = e + 1;
+            }
+            facts = { dnd, dndCategory, consent };
+          }
+          let values: number[] | null = null;
+          if (p.counters !== null) {
+            values = new Array<number>(p.counters.length);
+            for (let c = 0; c < values.length; c++) {
+              let v = 0;
+              for (let ch = reply.charCodeAt(at); ch >= 48 && ch <= 57; ch = reply.charCodeAt(++at)) v = v * 10 + (ch - 48);
+              values[c] = v;
+              at++; // the TAB
+            }
+          }
+          skip(); // the "\n" field
+          answer(p, null, facts, values);
         }
       },
       (err) => {
-        for (const p of batch) p.done(err, null);
+        for (const p of batch) answer(p, err, null, null);
       },
     );
   }

@@ -27,6 +27,11 @@
  * are grouped by the slot Redis will actually compute for the final key, and the per-slot calls run
  * concurrently (on one Redis instance with auto-pipelining they leave in one write). The kind (c/d)
  * is in the key because INCR and PFADD cannot share one.
+ *
+ * On the gateway's hot path the counters get no call of their own: plan() turns a message's needs
+ * into PlannedCounters and PolicyStore.fetchThen() bumps them in the same batched script call as the
+ * consent/DND check (policy-check-batch.lua: same keys, same semantics), falling back to
+ * bumpPlanned() here on a cluster.
  */
 import type { Redis } from 'ioredis';
 import type { RateNeed } from '../rules/types.js';
@@ -68,16 +73,25 @@ export function rateEntity(key: string, windowMs: number): string {
   return n * 1000 === windowMs || n === windowMs ? key.slice(0, colon) : key;
 }
 
-interface Planned {
-  need: RateNeed;
-  redisKey: string;
-  op: 'c' | 'd' | 'r';
-  ttlMs: number;
+/** One counter of one message, ready for a script call (rates.lua, or policy-check-batch.lua with the consent check). */
+export interface PlannedCounter {
+  /** RateNeed.key: what the rules look the value up by. */
+  readonly needKey: string;
+  readonly redisKey: string;
+  /** c: count (INCR); d: distinct, add `member`; r: distinct, nothing to add. */
+  readonly op: 'c' | 'd' | 'r';
+  readonly ttlMs: number;
+  /** The member for d, "" otherwise. */
+  readonly member: string;
+  /** Neither key nor member holds a TAB or newline (what one batched string can carry). */
+  readonly plain: boolean;
 }
 
+const hasBreak = (s: string): boolean => s.indexOf('\t') >= 0 || s.indexOf('\n') >= 0;
+
 interface PendingBump {
-  plans: Planned[];
-  resolve(values: Map<string, number>): void;
+  plans: readonly PlannedCounter[];
+  resolve(values: number[]): void;
   reject(err: unknown): void;
 }
 
@@ -89,6 +103,9 @@ export class RateStore {
   private readonly slackMs: number;
   private pending: PendingBump[] = [];
   private flushScheduled = false;
+  private readonly prefixPlain: boolean;
+  /** ":<kind>:<window index>" by kind and window length, for the window current at the last use. */
+  private readonly suffixes = new Map<number, { window: number; suffix: string }>();
 
   constructor(
     readonly redis: Redis,
@@ -97,27 +114,38 @@ export class RateStore {
   ) {
     this.clock = opts.clock ?? systemClock;
     this.slackMs = opts.slackMs ?? 5_000;
+    this.prefixPlain = !hasBreak(prefix);
     if (!('sgRateBump' in redis)) redis.defineCommand('sgRateBump', { lua: luaScript('rates.lua') });
   }
 
   /** The Redis key of a counter's current window. */
   keyFor(need: RateNeed, now = this.clock.now()): string {
-    const window = Math.floor(now / need.windowMs);
-    const kind = need.kind === 'count' ? 'c' : 'd';
-    if (hashTagOf(need.key) !== need.key) return `${this.prefix}${need.key}:${kind}:${window}`;
+    const suffix = this.suffix(need, now);
+    if (hashTagOf(need.key) !== need.key) return this.prefix + need.key + suffix;
     const entity = rateEntity(need.key, need.windowMs);
-    return `${this.prefix}{${entity}}${need.key.slice(entity.length)}:${kind}:${window}`;
+    return `${this.prefix}{${entity}}${need.key.slice(entity.length)}${suffix}`;
+  }
+
+  /** ":c:<window index>" or ":d:<window index>", built once per window. */
+  private suffix(need: RateNeed, now: number): string {
+    const window = Math.floor(now / need.windowMs);
+    const slot = need.kind === 'count' ? need.windowMs : -need.windowMs;
+    let hit = this.suffixes.get(slot);
+    if (hit === undefined || hit.window !== window) {
+      hit = { window, suffix: `:${need.kind === 'count' ? 'c' : 'd'}:${window}` };
+      if (this.suffixes.size < 64 || this.suffixes.has(slot)) this.suffixes.set(slot, hit);
+    }
+    return hit.suffix;
   }
 
   /**
-   * Bumps every counter once for this message and returns each need's value after the bump, by
-   * need.key. A key listed twice (two rules sharing a counter) is bumped once. Rejects when Redis
-   * does not answer within the client's command timeout.
+   * The script-call entries for one message's counters, at the current time: a key listed twice
+   * (two rules sharing a counter) is planned once. Throws RangeError for a need without a usable
+   * window.
    */
-  bump(needs: readonly RateNeed[]): Promise<Map<string, number>> {
-    if (needs.length === 0) return Promise.resolve(new Map());
+  plan(needs: readonly RateNeed[]): PlannedCounter[] {
     const now = this.clock.now();
-    const plans: Planned[] = [];
+    const plans: PlannedCounter[] = [];
     // Few counters a message: a linear look for duplicates beats a Set.
     const seen = needs.length > 8 ? new Set<string>() : null;
     for (let i = 0; i < needs.length; i++) {
@@ -131,18 +159,45 @@ export class RateStore {
         if (dup) continue;
       }
       if (!Number.isFinite(need.windowMs) || need.windowMs < 1) {
-        return Promise.reject(new RangeError(`rate counter ${need.key}: windowMs must be a positive number, got ${need.windowMs}`));
+        throw new RangeError(`rate counter ${need.key}: windowMs must be a positive number, got ${need.windowMs}`);
       }
       const windowEnd = (Math.floor(now / need.windowMs) + 1) * need.windowMs;
-      const redisKey = this.keyFor(need, now);
-      const plan: Planned = {
-        need,
-        redisKey,
+      const member = need.kind === 'distinct' && need.member !== undefined ? need.member : '';
+      plans.push({
+        needKey: need.key,
+        redisKey: this.keyFor(need, now),
         op: need.kind === 'count' ? 'c' : need.member === undefined ? 'r' : 'd',
         ttlMs: Math.max(1, Math.ceil(windowEnd - now + this.slackMs)),
-      };
-      plans.push(plan);
+        member,
+        plain: this.prefixPlain && !hasBreak(need.key) && member.indexOf('\n') < 0,
+      });
     }
+    return plans;
+  }
+
+  /**
+   * Bumps every counter once for this message and returns each need's value after the bump, by
+   * need.key. A key listed twice (two rules sharing a counter) is bumped once. Rejects when Redis
+   * does not answer within the client's command timeout.
+   */
+  bump(needs: readonly RateNeed[]): Promise<Map<string, number>> {
+    if (needs.length === 0) return Promise.resolve(new Map());
+    let plans: PlannedCounter[];
+    try {
+      plans = this.plan(needs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.bumpPlanned(plans).then((values) => {
+      const out = new Map<string, number>();
+      for (let i = 0; i < plans.length; i++) out.set(plans[i]!.needKey, values[i]!);
+      return out;
+    });
+  }
+
+  /** Bumps planned counters; the values come back in plan order. */
+  bumpPlanned(plans: readonly PlannedCounter[]): Promise<number[]> {
+    if (plans.length === 0) return Promise.resolve([]);
     if ((this.redis as { isCluster?: boolean }).isCluster) return this.bumpBySlot(plans);
     // One Redis: every counter of every message of this event-loop turn goes in one script call.
     return new Promise((resolve, reject) => {
@@ -183,15 +238,15 @@ export class RateStore {
         flat[k++] = p.redisKey;
         flat[a++] = p.op;
         flat[a++] = p.ttlMs;
-        flat[a++] = p.op === 'd' ? p.need.member! : '';
+        flat[a++] = p.member;
       }
     }
     (this.redis as ScriptClient).sgRateBump(n, flat).then(
       (values) => {
         let i = 0;
         for (const b of batch) {
-          const out = new Map<string, number>();
-          for (const p of b.plans) out.set(p.need.key, Number(values[i++]));
+          const out = new Array<number>(b.plans.length);
+          for (let j = 0; j < out.length; j++) out[j] = Number(values[i++]);
           b.resolve(out);
         }
       },
@@ -201,22 +256,22 @@ export class RateStore {
     );
   }
 
-  /** Redis Cluster: one script call per hash slot, concurrently. */
-  private async bumpBySlot(plans: Planned[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    const slots = new Map<string, Planned[]>();
-    for (const plan of plans) {
-      const tag = hashTagOf(plan.redisKey);
+/** Redis Cluster: one script call per hash slot, concurrently. */
+  private async bumpBySlot(plans: readonly PlannedCounter[]): Promise<number[]> {
+    const out = new Array<number>(plans.length);
+    const slots = new Map<string, number[]>();
+    for (let i = 0; i < plans.length; i++) {
+      const tag = hashTagOf(plans[i]!.redisKey);
       const group = slots.get(tag);
-      if (group) group.push(plan);
-      else slots.set(tag, [plan]);
+      if (group) group.push(i);
+      else slots.set(tag, [i]);
     }
     await Promise.all(
       [...slots.values()].map(async (group) => {
-        const args: (string | number)[] = group.map((p) => p.redisKey);
-        for (const p of group) args.push(p.op, p.ttlMs, p.op === 'd' ? p.need.member! : '');
+        const args: (string | number)[] = group.map((i) => plans[i]!.redisKey);
+        for (const i of group) args.push(plans[i]!.op, plans[i]!.ttlMs, plans[i]!.member);
         const values = await (this.redis as ScriptClient).sgRateBump(group.length, ...args);
-        group.forEach((p, i) => out.set(p.need.key, Number(values[i])));
+        group.forEach((i, j) => (out[i] = Number(values[j])));
       }),
     );
     return out;

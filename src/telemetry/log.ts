@@ -19,13 +19,24 @@ export function setMasking(on: boolean): void {
   maskingOn = on;
 }
 
-/** "8613812345678" → "86138*****678"; short or alphanumeric ids (sender names) are kept. */
+const STARS = Array.from({ length: 24 }, (_, n) => '*'.repeat(n));
+
+/**
+ * "8613812345678" → "86138*****678" (a leading "+" dropped); short or alphanumeric ids (sender
+ * names) are kept. Runs for every audit line: a char loop, no regex.
+ */
 export function maskMsisdn(addr: string): string {
   if (!maskingOn) return addr;
-  const digits = addr.replace(/^\+/, '');
-  if (!/^\d+$/.test(digits) || digits.length < 7) return addr;
-  const keep = Math.min(5, digits.length - 6);
-  return digits.slice(0, keep) + '*'.repeat(digits.length - keep - 3) + digits.slice(-3);
+  const start = addr.charCodeAt(0) === 43 /* + */ ? 1 : 0;
+  const len = addr.length - start;
+  if (len < 7) return addr;
+  for (let i = start; i < addr.length; i++) {
+    const c = addr.charCodeAt(i);
+    if (c < 48 || c > 57) return addr;
+  }
+  const keep = Math.min(5, len - 6);
+  const stars = len - keep - 3;
+  return addr.slice(start, start + keep) + (stars < STARS.length ? STARS[stars]! : '*'.repeat(stars)) + addr.slice(addr.length - 3);
 }
 
 /** One decision, as the audit trail records it. */
@@ -49,7 +60,7 @@ export interface AuditEntry {
  * decision itself at tens of thousands of decisions a second.
  */
 export class AuditLog {
-  private lines: string[] = [];
+  private parts: (string | number)[] = [];
   private scheduled = false;
 
   private constructor(private readonly out: Writable) {}
@@ -61,12 +72,26 @@ export class AuditLog {
     return new AuditLog(createWriteStream(destination, { flags: 'a' }));
   }
 
+  /** JSON of the few values that repeat on every line (accounts, rule ids), built once each. */
+  private readonly json = new Map<string, string>();
+
+  private quoted(v: string): string {
+    let q = this.json.get(v);
+    if (q === undefined) {
+      q = JSON.stringify(v);
+      if (this.json.size < 10_000) this.json.set(v, q);
+    }
+    return q;
+  }
+
   write(e: AuditEntry): void {
-    this.lines.push(
-      `{"time":${Date.now()},"log":"audit","account":${JSON.stringify(e.account)},"decision":"${e.decision}",` +
-        `"reason":"${e.reason}","rule":${JSON.stringify(e.rule)},"status":${e.status},"class":${e.class ? `"${e.class}"` : 'null'},` +
-        `"src":${JSON.stringify(e.src)},"dst":${JSON.stringify(e.dst)},"seq":${e.seq}}\n`,
-    );
+    // The line's pieces go into one array joined at flush: no string built per piece or per line.
+    const p = this.parts;
+    p.push('{"time":', Date.now(), ',"log":"audit","account":', this.quoted(e.account), ',"decision":"', e.decision, '","reason":"', e.reason);
+    p.push('","rule":', this.quoted(e.rule), ',"status":', e.status, ',"class":');
+    if (e.class) p.push('"', e.class, '"');
+    else p.push('null');
+    p.push(',"src":', JSON.stringify(e.src), ',"dst":', JSON.stringify(e.dst), ',"seq":', e.seq, '}\n');
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -75,9 +100,9 @@ export class AuditLog {
 
   flush(): void {
     this.scheduled = false;
-    if (this.lines.length === 0) return;
-    const chunk = this.lines.join('');
-    this.lines = [];
+    if (this.parts.length === 0) return;
+    const chunk = this.parts.join('');
+    this.parts = [];
     this.out.write(chunk);
   }
 

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoad } from '../../bench/loadgen.js';
 import { Histogram, bucketOf, boundsOf } from '../../bench/histogram.js';
+import { rulesClock } from '../../bench/policy-scenario.js';
+import { minuteOfDay } from '../../src/rules/windows.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { MessageView, isScanError } from '../../src/protocol/message-view.js';
 import { DLT_PE_ID, DLT_TEMPLATE_ID, findTlv } from '../../src/protocol/tlv.js';
@@ -57,6 +59,27 @@ describe('bench load generator against the simulator', () => {
     expect(seqs.size).toBe(50);
   });
 
+  it('varies the text through its variants and starts at the given destination', async () => {
+    sim.received.length = 0;
+    const text = '【BENCH】活动码{n}，回T退订';
+    const r = await runLoad({ port: sim.port, binds: 1, window: 8, count: 40, dataCoding: 8, text, textVariants: 16, textStart: 123_456, destStart: 500, destCount: 1000 });
+    expect(r.acked).toBe(40);
+    const got = sim.received.slice(-40);
+    const texts = new Set<string>();
+    const dests: string[] = [];
+    for (const pdu of got) {
+      const v = MessageView.parse(pdu);
+      if (isScanError(v)) throw new Error(`bad submit: ${v.reason}`);
+      const t = Buffer.from(v.shortMessage).swap16().toString('utf16le');
+      expect(t).toMatch(/^【BENCH】活动码1234(5[6-9]|6\d|7[01])，回T退订$/);
+      texts.add(t);
+      dests.push(v.destinationAddr);
+    }
+    expect(texts.size).toBe(16);
+    expect(new Set(dests).size).toBe(40);
+    expect(dests.every((d) => Number(d.slice(5)) > 500 && Number(d.slice(5)) <= 540)).toBe(true);
+  });
+
   it('answers delivery receipts on a transceiver bind', async () => {
     sim.setBehaviour({ receiptDelayMs: 0 });
     const before = sim.stats.receiptsAcked;
@@ -76,6 +99,17 @@ describe('bench load generator against the simulator', () => {
     } finally {
       await strict.close();
     }
+  });
+});
+
+describe('scenario (d) clock', () => {
+  const at = (utc: string) => Date.parse(`2026-11-28T${utc}:00Z`);
+  it('keeps the real clock inside the cn-miit window and shifts to 10:00 Beijing outside it', () => {
+    expect(rulesClock(at('03:00')).args).toEqual([]); // 11:00 in Shanghai
+    const night = rulesClock(at('13:34')); // 21:34 in Shanghai
+    expect(night.args).toEqual(['--clock-offset-ms', String((12 * 60 + 26) * 60_000)]);
+    expect(minuteOfDay('Asia/Shanghai', at('13:34') + Number(night.args[1]))).toBe(10 * 60);
+    expect(rulesClock(at('12:57')).args).not.toEqual([]); // 20:57: less than 5 minutes left
   });
 });
 

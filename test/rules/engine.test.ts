@@ -39,6 +39,36 @@ describe('evaluation', () => {
     expect(out.hits.map((h) => h.rule)).toEqual(['tag-marketing', 'promo-needs-signature']);
   });
 
+  it('decide() after needsOf() on the same facts equals a fresh evaluation, also when a rate tag fires', () => {
+    const pack = `version: 1
+rules:
+  - id: busy-recipient
+    description: a rate that tags instead of rejecting
+    match: { rate: { per: recipient, window: 1m, max: 1 } }
+    action: { tag: { class: commercial, label: busy } }
+  - id: busy-needs-signature
+    description: reads the tag the rate sets
+    match: { class: commercial, signature: absent }
+    action: { reject: { status: 0x401, reason: missing_signature } }
+  - id: allow-rest
+    description: everything else
+    action: forward
+`;
+    const rs = ruleSet(pack);
+    const c = ctx({ text: 'hello' });
+    const service = { class: 'service' as const, category: null, labels: [] };
+    const [need] = rs.rateNeeds(c, service);
+    for (const n of [1, 2]) {
+      const counters = new Map([[need!.key, n]]);
+      const f = rs.facts(c, service);
+      rs.needsOf(f);
+      const reused = rs.decide(f, counters);
+      const fresh = rs.evaluate(c, service, counters);
+      expect(reused).toEqual(fresh);
+      expect(reused.final?.rule).toBe(n === 1 ? 'allow-rest' : 'busy-needs-signature');
+    }
+  });
+
   it('monitor mode reports the would-be action and goes on', () => {
     const out = set.evaluate(ctx({ text: 'see x.cn/a' }), initial, new Map());
     expect(out.hits.map((h) => [h.rule, h.mode])).toEqual([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock, systemClock } from '../../src/session/clock.js';
+import { ManualClock, offsetClock, systemClock } from '../../src/session/clock.js';
 
 describe('ManualClock', () => {
   it('starts at the given time and moves only on advance', () => {
@@ -100,5 +100,20 @@ describe('systemClock', () => {
     await new Promise<void>((resolve) => systemClock.setTimeout(() => (log.push('fired'), resolve()), 2));
     await new Promise((r) => setTimeout(r, 5));
     expect(log).toEqual(['fired']);
+  });
+});
+
+describe('offsetClock', () => {
+  it('shifts now() and leaves timers relative', () => {
+    const base = new ManualClock(1000);
+    const c = offsetClock(base, 3_600_000);
+    expect(c.now()).toBe(3_601_000);
+    let fired = false;
+    c.setTimeout(() => (fired = true), 50);
+    base.advance(49);
+    expect(fired).toBe(false);
+    base.advance(1);
+    expect(fired).toBe(true);
+    expect(offsetClock(base, 0)).toBe(base);
   });
 });

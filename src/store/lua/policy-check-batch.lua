@@ -1,22 +1,31 @@
 --[[
-  The policy check for every commercial message of one event-loop turn, in one call: DND
-  membership and consent records per message (policy-check.lua does one message).
+  Everything the messages of one event-loop turn ask Redis, in one call: per message the policy
+  check (DND membership and consent records, commercial messages) and the rate counters of the
+  rules it reached (policy-check.lua and rates.lua do one message's share each).
 
   Requests and answers travel as one string each: at tens of thousands of messages a second,
   argument and reply handling cost more than the lookups. Consent lives in one hash per recipient
   whose fields are the scopes, so a message costs one key built here and one HMGET with the scope
-  list as it came (no per-field strings). Keys built in the script are only allowed on a single
-  Redis (or one replica set); on Redis Cluster the gateway sends one policy-check.lua call per
-  message instead, with every key declared.
+  list as it came (no per-field strings). Keys built in the script, and keys of one call in many
+  slots, are only allowed on a single Redis (or one replica set); on Redis Cluster the gateway sends
+  one policy-check.lua call per message and one rates.lua call per counter slot instead, with
+  every key declared.
 
   Input:
     KEYS     none
     ARGV[1]  key prefix
     ARGV[2]  DND generation
     ARGV[3]  the batch's distinct scope lists, one per line, scopes separated by TAB
-    ARGV[4]  one line per message: "bucket member category(0 = none) msisdn list-number"
+    ARGV[4]  one line per message: "bucket member category(0 = none) msisdn list-number counters"
+             (list-number 0: no policy check, the message only bumps counters)
+    ARGV[5]  the counters, the messages' in message order, one per line: "op ttl-ms key TAB member"
+               c  count: INCR; PEXPIRE when it created the key
+               d  distinct: PFADD member, then PFCOUNT (HyperLogLog); the TTL set when PFADD changed it
+               r  distinct, nothing to add: PFADD without a member, PFCOUNT
   Output:
-    one line per message: dnd(0/1) TAB dnd_category(0/1) TAB consent value or "" per scope
+    one row per message, fields joined by TAB: dnd(0/1), dnd_category(0/1), the consent value or ""
+    per scope (when checked), the value after the bump per counter, then "\n" (so every row after
+    the first starts with TAB, and the reply ends with "\n")
 ]]
 local prefix, gen = ARGV[1], ARGV[2]
 local lists = {}
@@ -27,24 +36,55 @@ for line in string.gmatch(ARGV[3], '[^\n]+') do
 end
 local call, concat = redis.call, table.concat
 local dndp, conp, gs = prefix .. 'dnd:{r:', prefix .. 'consent:{r:', '}:g' .. gen
+local counters = string.gmatch(ARGV[5] or '', '([cdr]) (%d+) ([^\t]*)\t([^\n]*)\n')
+-- Values go into one table joined with TAB at the end (no string built per value); a "\n" entry
+-- ends a message's row.
 local out, n = {}, 0
-for b, member, category, msisdn, li in string.gmatch(ARGV[4], '(%d+) (%d+) (%d+) (%d+) (%d+)\n') do
-  local dnd = dndp .. b .. gs
-  n = n + 1
-  out[n] = call('SISMEMBER', dnd, member)
-  n = n + 1
-  if category ~= '0' then
-    out[n] = '\t' .. call('SISMEMBER', dnd .. ':c' .. category, member)
+for b, member, category, msisdn, li, nc in string.gmatch(ARGV[4], '(%d+) (%d+) (%d+) (%d+) (%d+) (%d+)\n') do
+  if li ~= '0' then
+    local dnd = dndp .. b .. gs
+    out[n + 1] = call('SISMEMBER', dnd, member)
+    if category ~= '0' then
+      out[n + 2] = call('SISMEMBER', dnd .. ':c' .. category, member)
+    else
+      out[n + 2] = 0
+    end
+    n = n + 2
+    local scopes = lists[tonumber(li)]
+    local values = call('HMGET', conp .. b .. '}:' .. msisdn, unpack(scopes))
+    for i = 1, #scopes do
+      n = n + 1
+      out[n] = values[i] or ''
+    end
   else
-    out[n] = '\t0'
+    out[n + 1] = 0
+    out[n + 2] = 0
+    n = n + 2
   end
-  local scopes = lists[tonumber(li)]
-  local values = call('HMGET', conp .. b .. '}:' .. msisdn, unpack(scopes))
-  for i = 1, #scopes do
+  for _ = 1, tonumber(nc) do
+    local op, ttl, key, m = counters()
+    local v
+    if op == 'c' then
+      v = call('INCR', key)
+      if v == 1 then
+        call('PEXPIRE', key, ttl)
+      end
+    else
+      local changed
+      if op == 'd' then
+        changed = call('PFADD', key, m)
+      else
+        changed = call('PFADD', key)
+      end
+      if changed == 1 then
+        call('PEXPIRE', key, ttl)
+      end
+      v = call('PFCOUNT', key)
+    end
     n = n + 1
-    out[n] = '\t' .. (values[i] or '')
+    out[n] = v
   end
   n = n + 1
   out[n] = '\n'
 end
-return concat(out)
+return concat(out, '\t')

@@ -1,0 +1,152 @@
+/**
+ * The policy's share of the gateway's CPU, without sockets: `node dist/bench/policy-micro.js
+ * [--rules] [--seconds 10] [--batch 2048]`. Builds the gateway's GatewayPolicy (sender registry,
+ * rules from rules/cn-miit.yaml with --rules, the real PolicyStore on the real Redis with the
+ * benchmark's policy data under bench:pd:, audit to a temp file) and decides submit_sm after
+ * submit_sm, `batch` per event-loop turn as a busy gateway sees them, printing decisions per second
+ * and this process's CPU µs per decision (the figure to compare: it hardly depends on what else the
+ * machine runs). With --cpu-prof the profile shows the policy alone.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigSchema } from '../src/config/schema.js';
+import { GatewayPolicy } from '../src/policy/gateway-policy.js';
+import { SenderRegistry, senderId } from '../src/policy/senders.js';
+import type { Verdict } from '../src/policy/verdict.js';
+import { Command } from '../src/protocol/commands.js';
+import { encodePdu } from '../src/protocol/encode.js';
+import { MessageView, isScanError } from '../src/protocol/message-view.js';
+import { RuleLoader } from '../src/rules/loader.js';
+import { offsetClock, systemClock } from '../src/session/clock.js';
+import { PolicyStore } from '../src/store/policy-store.js';
+import { RateStore } from '../src/store/rates.js';
+import { connectRedis, createRedis } from '../src/store/redis.js';
+import { AuditLog } from '../src/telemetry/log.js';
+import { Metrics } from '../src/telemetry/metrics.js';
+import { AccountTable } from '../src/upstream/accounts.js';
+import { hashPassword } from '../src/upstream/password.js';
+import { senderValue } from './policy-data.js';
+import { POLICY_PREFIX, preparePolicyData, prepareCnPack, rulesClock, rulesGateway } from './policy-scenario.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const argv = process.argv.slice(2);
+const flag = (name: string, dflt: number) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
+};
+const withRules = argv.includes('--rules');
+const seconds = flag('--seconds', 10);
+const batch = flag('--batch', 2048);
+
+await preparePolicyData(ROOT, (l) => console.error(l));
+if (withRules) await prepareCnPack(ROOT);
+const tmp = mkdtempSync(join(tmpdir(), 'sg-policy-micro-'));
+const cfg = ConfigSchema.parse({
+  listen: { host: '127.0.0.1', port: 0 },
+  redis: { url: 'redis://127.0.0.1:6379', key_prefix: POLICY_PREFIX },
+  accounts: [{ system_id: 'bench', password_hash: await hashPassword('x'), window: 1024, tps: 0 }],
+  downstream: { smscs: [{ name: 'sim', host: '127.0.0.1', port: 1, system_id: 'x', password: 'x' }] },
+  policy: { enabled: true },
+  audit: { destination: join(tmp, 'audit.log') },
+});
+const offset = withRules ? Number(rulesClock().args[1] ?? 0) : 0;
+const clock = offsetClock(systemClock, offset);
+const redis = createRedis(cfg.redis);
+if (!(await connectRedis(redis, 5000))) throw new Error('no Redis on 127.0.0.1:6379');
+const rates = new RateStore(redis, POLICY_PREFIX, { clock });
+const store = new PolicyStore(redis, POLICY_PREFIX, 86_400_000, rates);
+await store.refreshDndGeneration();
+const registry = new SenderRegistry();
+const src = senderValue(0);
+registry.upsert({ id: senderId('number', src), kind: 'number', value: src, account: 'bench', class: 'commercial', status: 'active', signatures: ['BENCH'] });
+const metrics = new Metrics(false);
+let loader: RuleLoader | null = null;
+if (withRules) {
+  // SG_RULES_DIR: another pack to compare against (e.g. cn-miit without its rate rules).
+  loader = new RuleLoader(process.env.SG_RULES_DIR ?? (rulesGateway.rules as { dir: string }).dir, { registry: metrics.registry });
+  loader.load();
+}
+const audit = AuditLog.create(cfg.audit.destination);
+const policy = new GatewayPolicy({
+  cfg,
+  accounts: new AccountTable(cfg.accounts, clock.now()),
+  registry,
+  store,
+  metrics,
+  audit,
+  clock,
+  isLoaded: () => true,
+  rules: loader ? () => loader!.current : undefined,
+  rates: process.env.SG_NO_RATES ? null : rates,
+});
+
+// `batch` submits, 16 texts as in scenario (d); before every round each gets the next consented
+// destination (86139 + 6 digits, from a random start), patched in place.
+let next = Math.floor(Math.random() * 1_000_000);
+const code = 100_000 + 16 * Math.floor(Math.random() * 50_000);
+const views: MessageView[] = [];
+for (let i = 0; i < batch; i++) {
+  const text = `【BENCH】本周会员日全场8折，活动码${code + (i % 16)}，详情见官网。回T退订`;
+  const pdu = encodePdu(Command.submit_sm, 0, i + 1, {
+    source_addr_ton: 1,
+    source_addr_npi: 1,
+    source_addr: src,
+    dest_addr_ton: 1,
+    dest_addr_npi: 1,
+    destination_addr: '86139000000',
+    data_coding: 8,
+    short_message: Buffer.from(text, 'utf16le').swap16(),
+  });
+  const v = MessageView.parse(pdu);
+  if (isScanError(v)) throw new Error(v.reason);
+  views.push(v);
+}
+const dstAt = views[0]!.pdu.indexOf(Buffer.from('86139000000\0', 'latin1')) + 5;
+
+function patchDestinations(): void {
+  for (const v of views) {
+    let n = next;
+    next = next === 999_999 ? 0 : next + 1;
+    for (let d = 5; d >= 0; d--, n = Math.floor(n / 10)) v.pdu[dstAt + d] = 48 + (n % 10);
+  }
+}
+
+const mix = new Map<string, number>();
+let decided = 0;
+async function round(): Promise<void> {
+  patchDestinations();
+  let left = batch;
+  await new Promise<void>((resolve) => {
+    const done = (v: Verdict) => {
+      mix.set(`${v.action}/${v.reason}`, (mix.get(`${v.action}/${v.reason}`) ?? 0) + 1);
+      decided++;
+      if (--left === 0) resolve();
+    };
+    for (let i = 0; i < batch; i++) {
+      const v = policy.decide({ account: 'bench', view: views[i]! }, done);
+      if (v) done(v);
+    }
+  });
+}
+
+const warm = Date.now() + 2000;
+while (Date.now() < warm) await round();
+mix.clear();
+decided = 0;
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+const end = t0 + seconds * 1000;
+while (performance.now() < end) await round();
+const wall = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const cpuUs = (cpu.user + cpu.system) / decided;
+console.log(
+  `${withRules ? 'policy + cn-miit' : 'policy'}: ${decided} decisions in ${wall.toFixed(1)} s = ${Math.round(decided / wall).toLocaleString('en-US')}/s; ` +
+    `CPU ${cpuUs.toFixed(2)} µs per decision (${((cpu.user + cpu.system) / 1e4 / wall).toFixed(0)} % of a core); ` +
+    `${[...mix].map(([k, v]) => `${k} ${v}`).join(', ')}`,
+);
+policy.close();
+redis.disconnect();
+rmSync(tmp, { recursive: true, force: true });

@@ -1,0 +1,107 @@
+/**
+ * The per-turn round trip of the policy store: consent/DND checks and rate counters of every
+ * message of one event-loop turn in one script call, against the real Redis on 127.0.0.1:6379
+ * (unique key prefix per run).
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { StoreFacts, StoreQuery } from '../../src/policy/decide.js';
+import type { RateNeed } from '../../src/rules/types.js';
+import { PolicyStore } from '../../src/store/policy-store.js';
+import { RateStore, type PlannedCounter } from '../../src/store/rates.js';
+import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
+
+const PREFIX = `test:batch:${process.pid}:${randomBytes(4).toString('hex')}:`;
+const MIN = 60_000;
+const DAY = 86_400_000;
+const T0 = Math.floor(1_700_000_000_000 / DAY) * DAY + 30_000;
+const actor = { who: 'test' };
+
+let redis: Redis;
+let rates: RateStore;
+let store: PolicyStore;
+
+beforeAll(async () => {
+  redis = createRedis({ url: 'redis://127.0.0.1:6379', command_timeout_ms: 2000 });
+  redis.on('error', () => undefined);
+  expect(await connectRedis(redis, 5000)).toBe(true);
+  rates = new RateStore(redis, PREFIX, { clock: { now: () => T0 } });
+  store = new PolicyStore(redis, PREFIX, DAY, rates);
+});
+
+afterAll(async () => {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+});
+
+type Answer = { err: unknown; facts: StoreFacts | null; counters: number[] | null };
+const fetch = (q: StoreQuery | null, counters: PlannedCounter[] | null) =>
+  new Promise<Answer>((resolve) => store.fetchThen(q, counters, (err, facts, c) => resolve({ err, facts, counters: c })));
+
+async function scriptCalls<T>(fn: () => Promise<T>): Promise<{ value: T; calls: number }> {
+  const spy = vi.spyOn(redis, 'sendCommand');
+  try {
+    const value = await fn();
+    const names = spy.mock.calls.map((c) => (c[0] as { name: string }).name);
+    return { value, calls: names.filter((n) => n === 'evalsha' || n === 'eval').length };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+const perMinute = (msisdn: string): RateNeed => ({ key: `rate:recipient:${msisdn}:60`, windowMs: MIN, kind: 'count' });
+const perDay = (msisdn: string): RateNeed => ({ key: `rate:recipient:${msisdn}:86400`, windowMs: DAY, kind: 'count' });
+const distinct = (sender: string, member: string): RateNeed => ({ key: `rate:sender:${sender}:3600:distinct`, windowMs: 3_600_000, kind: 'distinct', member });
+const query = (msisdn: string): StoreQuery => ({ msisdn, scopes: ['sender:s1', 'brand:ACME', 'account:esme'], category: null });
+
+describe('PolicyStore.fetchThen', () => {
+  it('checks consent and bumps counters of every message of one turn in one script call', async () => {
+    await store.setConsent('8613900000001', 'brand:ACME', 'granted', actor);
+    await store.addDnd('8613900000002', null, actor);
+    const a = rates.plan([perMinute('8613900000001'), perDay('8613900000001')]);
+    const b = rates.plan([perMinute('8613900000002'), distinct('1069', '8613900000002')]);
+    const c = rates.plan([perMinute('8613900000001')]); // a counter-only message (no policy check)
+    const r = await scriptCalls(() => Promise.all([fetch(query('8613900000001'), a), fetch(query('8613900000002'), b), fetch(null, c), fetch(query('8613900000003'), null)]));
+    expect(r.calls).toBe(1);
+    const [ra, rb, rc, rd] = r.value;
+    expect(ra.err).toBeNull();
+    expect(ra.facts?.consent[1]).toMatch(/^g:\d+$/);
+    expect(ra.facts?.dnd).toBe(false);
+    expect(ra.counters).toEqual([1, 1]);
+    expect(rb.facts).toEqual({ dnd: true, dndCategory: false, consent: [null, null, null] });
+    expect(rb.counters).toEqual([1, 1]);
+    expect(rc.facts).toBeNull();
+    expect(rc.counters).toEqual([2]); // the same minute counter as message a, bumped after it
+    expect(rd.facts).toEqual({ dnd: false, dndCategory: false, consent: [null, null, null] });
+    expect(rd.counters).toBeNull();
+    // The keys are the RateStore's: same layout, TTL to the end of the window plus slack.
+    const key = rates.keyFor(perMinute('8613900000001'));
+    expect(await redis.get(key)).toBe('2');
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(30_000);
+    expect(ttl).toBeLessThanOrEqual(35_000);
+    // rates.lua counts on from the same keys.
+    expect((await rates.bump([perMinute('8613900000001')])).get(perMinute('8613900000001').key)).toBe(3);
+  });
+
+  it('sends counters whose keys the batch cannot carry (TAB, newline) on their own, with the same values', async () => {
+    const odd: RateNeed = { key: 'rate:sender:My\tShop:60', windowMs: MIN, kind: 'count' };
+    const plans = rates.plan([odd, perMinute('8613900000009')]);
+    const first = await fetch(query('8613900000009'), plans);
+    expect(first.err).toBeNull();
+    expect(first.counters).toEqual([1, 1]);
+    expect(first.facts?.consent).toEqual([null, null, null]);
+    expect((await fetch(null, rates.plan([odd]))).counters).toEqual([2]);
+  });
+
+  it('answers nothing-to-ask at once, and refuses a number the script could not read', async () => {
+    expect(await fetch(null, null)).toEqual({ err: null, facts: null, counters: null });
+    const bad = await fetch({ ...query('8613900000001'), msisdn: '0x10' }, null);
+    expect(bad.err).toBeInstanceOf(RangeError);
+  });
+});

@@ -1,0 +1,40 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditLog, maskMsisdn, setMasking } from '../../src/telemetry/log.js';
+
+describe('maskMsisdn', () => {
+  afterEach(() => setMasking(true));
+  it('keeps the prefix and the last three digits of a number, and anything that is not one', () => {
+    expect(maskMsisdn('8613812345678')).toBe('86138*****678');
+    expect(maskMsisdn('+8613812345678')).toBe('86138*****678');
+    expect(maskMsisdn('1234567')).toBe('1***567');
+    expect(maskMsisdn('+1234567')).toBe('1***567');
+    expect(maskMsisdn('12345678901234567890123456789012')).toBe(`12345${'*'.repeat(24)}012`);
+    for (const kept of ['', '+', '123456', '+123456', '++8613812345678', 'ACME', '8613a12345678', '１２３４５６７８', '+86 1381234567']) {
+      expect(maskMsisdn(kept)).toBe(kept);
+    }
+    setMasking(false);
+    expect(maskMsisdn('8613812345678')).toBe('8613812345678');
+  });
+});
+
+describe('AuditLog', () => {
+  it('writes one JSON line per decision, in a fixed key order, values escaped where they come from the ESME', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-audit-line-'));
+    const file = join(dir, 'audit.log');
+    const log = AuditLog.create(file)!;
+    log.write({ account: 'acme', decision: 'reject', reason: 'no_consent', rule: 'policy/consent', status: 69, class: 'commercial', src: '10690"01', dst: '86138*****678', seq: 7 });
+    log.write({ account: 'acme', decision: 'forward', reason: 'not_commercial', rule: 'policy/class', status: 0, class: null, src: 'ACME\\x', dst: 'x', seq: 8 });
+    log.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]!.replace(/^\{"time":\d+,/, '{')).toBe(
+      '{"log":"audit","account":"acme","decision":"reject","reason":"no_consent","rule":"policy/consent","status":69,"class":"commercial","src":"10690\\"01","dst":"86138*****678","seq":7}',
+    );
+    expect(JSON.parse(lines[1]!)).toMatchObject({ log: 'audit', class: null, src: 'ACME\\x', seq: 8 });
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
