@@ -19,7 +19,7 @@ import { Command } from '../src/protocol/commands.js';
 import { encodePdu } from '../src/protocol/encode.js';
 import { MessageView, isScanError } from '../src/protocol/message-view.js';
 import { RuleLoader } from '../src/rules/loader.js';
-import { offsetClock, systemClock } from '../src/session/clock.js';
+import { ShiftedClock, systemClock } from '../src/session/clock.js';
 import { PolicyStore } from '../src/store/policy-store.js';
 import { RateStore } from '../src/store/rates.js';
 import { connectRedis, createRedis } from '../src/store/redis.js';
@@ -52,7 +52,7 @@ const cfg = ConfigSchema.parse({
   audit: { destination: join(tmp, 'audit.log') },
 });
 const offset = withRules ? Number(rulesClock().args[1] ?? 0) : 0;
-const clock = offsetClock(systemClock, offset);
+const clock = offset === 0 ? systemClock : new ShiftedClock(offset);
 const redis = createRedis(cfg.redis);
 if (!(await connectRedis(redis, 5000))) throw new Error('no Redis on 127.0.0.1:6379');
 const rates = new RateStore(redis, POLICY_PREFIX, { clock });

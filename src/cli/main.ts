@@ -13,7 +13,7 @@ import { Command as Program } from 'commander';
 import { loadConfig, ConfigError } from '../config/load.js';
 import { Gateway } from '../gateway.js';
 import { hashPassword } from '../upstream/password.js';
-import { offsetClock, systemClock } from '../session/clock.js';
+import { ShiftedClock } from '../session/clock.js';
 import { registerSmscSim } from './smsc-sim.js';
 import { registerDemo } from './demo.js';
 import { registerImport } from './import.js';
@@ -47,7 +47,7 @@ program
       process.stderr.write(`--clock-offset-ms needs a whole number of ms, got ${o.clockOffsetMs}\n`);
       process.exit(2);
     }
-    const gw = await Gateway.start(cfg, offset === 0 ? {} : { clock: offsetClock(systemClock, offset) });
+    const gw = await Gateway.start(cfg, offset === 0 ? {} : { clock: new ShiftedClock(offset) });
     if (offset !== 0) gw.log.warn({ clock_offset_ms: offset }, 'gateway clock shifted (--clock-offset-ms)');
     let stopping = false;
     const stop = (signal: string) => {

@@ -20,15 +20,6 @@ export const systemClock: Clock = {
   },
 };
 
-/**
- * `base` shifted by `offsetMs` (timers are relative and unchanged). For benchmarks and rehearsals:
- * running time-of-day rules as at another hour (`smppguard start --clock-offset-ms`).
- */
-export function offsetClock(base: Clock, offsetMs: number): Clock {
-  if (offsetMs === 0) return base;
-  return { now: () => base.now() + offsetMs, setTimeout: (fn, ms) => base.setTimeout(fn, ms) };
-}
-
 /** A clock that moves only when told to; timers fire in deadline order during advance(). */
 export class ManualClock implements Clock {
   private t: number;
@@ -62,9 +53,10 @@ export class ManualClock implements Clock {
 }
 
 /**
- * Wall time moved by a settable offset; timers run in real time. For the demo and gateway tests
- * that need "it is 07:59:50 in Shanghai" or "eleven hours later" while sockets and timeouts behave
- * normally. The queue releases window jobs by this clock (queue/message-queue.ts).
+ * Wall time moved by a settable offset; timers run in real time. For the demo, gateway tests and
+ * benchmarks that need "it is 07:59:50 in Shanghai" or "eleven hours later" while sockets and
+ * timeouts behave normally (`smppguard start --clock-offset-ms`). The queue releases window jobs
+ * by this clock (queue/message-queue.ts).
  */
 export class ShiftedClock implements Clock {
   constructor(private offsetMs = 0) {}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock, offsetClock, systemClock } from '../../src/session/clock.js';
+import { ManualClock, ShiftedClock, systemClock } from '../../src/session/clock.js';
 
 describe('ManualClock', () => {
   it('starts at the given time and moves only on advance', () => {
@@ -103,17 +103,15 @@ describe('systemClock', () => {
   });
 });
 
-describe('offsetClock', () => {
-  it('shifts now() and leaves timers relative', () => {
-    const base = new ManualClock(1000);
-    const c = offsetClock(base, 3_600_000);
-    expect(c.now()).toBe(3_601_000);
-    let fired = false;
-    c.setTimeout(() => (fired = true), 50);
-    base.advance(49);
-    expect(fired).toBe(false);
-    base.advance(1);
-    expect(fired).toBe(true);
-    expect(offsetClock(base, 0)).toBe(base);
+describe('ShiftedClock', () => {
+  it('moves now() by its offset, and on advance(); timers run in real time', async () => {
+    const c = new ShiftedClock(3_600_000);
+    expect(Math.abs(c.now() - (Date.now() + 3_600_000))).toBeLessThan(50);
+    c.advance(60_000);
+    expect(Math.abs(c.now() - (Date.now() + 3_660_000))).toBeLessThan(50);
+    expect(Math.abs(ShiftedClock.at(1000).now() - 1000)).toBeLessThan(50);
+    const t0 = Date.now();
+    await new Promise<void>((resolve) => c.setTimeout(resolve, 20));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(15);
   });
 });
