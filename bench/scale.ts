@@ -66,7 +66,13 @@ async function seed(cluster: LocalRedisCluster): Promise<void> {
   redis.disconnect();
 }
 
-async function run(n: 1 | 2, tmp: string, cluster: LocalRedisCluster, simPort: number, hash: string, f: Flags, tag: string): Promise<number> {
+interface RunResult {
+  msgPerSec: number;
+  /** Non-zero answers (0x08 when a policy check timed out and failed closed). */
+  errors: number;
+}
+
+async function run(n: 1 | 2, tmp: string, cluster: LocalRedisCluster, simPort: number, hash: string, f: Flags, tag: string): Promise<RunResult> {
   const gws: ChildProcess[] = [];
   const ports: number[] = [];
   try {
@@ -112,14 +118,15 @@ async function run(n: 1 | 2, tmp: string, cluster: LocalRedisCluster, simPort: n
       ]),
     );
     const results = (await Promise.all(loads.map(firstLine))).map((l) => JSON.parse(l) as LoadResult | { error: string });
-    let total = 0;
+    const out: RunResult = { msgPerSec: 0, errors: 0 };
     for (const r of results) {
       if ('error' in r) throw new Error(`loadgen: ${r.error}`);
       const errs = Object.entries(r.errors);
       if (errs.length) console.log(`  (${tag}) errors: ${errs.map(([k, v]) => `${k} ${v}`).join(', ')}`);
-      total += r.msgPerSec;
+      out.msgPerSec += r.msgPerSec;
+      out.errors += errs.reduce((a, [, v]) => a + v, 0);
     }
-    return total;
+    return out;
   } finally {
     for (const g of gws) g.kill('SIGTERM');
     await sleep(800);
@@ -138,13 +145,16 @@ async function main(): Promise<void> {
     sim = child([join(DIST_BENCH, 'sim-proc.js'), '--watch-stdin', '--json', JSON.stringify({ port: simPort, httpPort: null, systemId: 'smppguard', password: 'simpw' })]);
     await firstLine(sim);
     const hash = await hashPassword('bench');
-    const one: number[] = [];
-    const two: number[] = [];
+    const ones: RunResult[] = [];
+    const twos: RunResult[] = [];
     for (let r = 0; r < f.rounds; r++) {
-      one.push(await run(1, tmp, cluster, simPort, hash, f, `r${r}-1`));
-      two.push(await run(2, tmp, cluster, simPort, hash, f, `r${r}-2`));
-      console.log(`round ${r + 1}: 1 instance ${Math.round(one[r]!)} msg/s, 2 instances ${Math.round(two[r]!)} msg/s`);
+      ones.push(await run(1, tmp, cluster, simPort, hash, f, `r${r}-1`));
+      twos.push(await run(2, tmp, cluster, simPort, hash, f, `r${r}-2`));
+      console.log(`round ${r + 1}: 1 instance ${Math.round(ones[r]!.msgPerSec)} msg/s, 2 instances ${Math.round(twos[r]!.msgPerSec)} msg/s`);
     }
+    const one = ones.map((x) => x.msgPerSec);
+    const two = twos.map((x) => x.msgPerSec);
+    const errs = (xs: RunResult[]) => xs.map((x) => x.errors).join(', ');
     const [m1, m2] = [median(one), median(two)];
     const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
     const md = [
@@ -154,12 +164,12 @@ async function main(): Promise<void> {
       `- command: \`npm run bench:scale -- --rounds ${f.rounds} --duration-ms ${f.durationMs}${f.write ? ' --write' : ''}\``,
       `- local Redis Cluster, 3 masters + 3 replicas (6 redis-server processes); policy on, commercial sender, consent for ${DEST_COUNT.toLocaleString('en-US')} recipients; one load generator per instance (4 binds × window 256)`,
       '',
-      '| instances | msg/s (median) | per round | vs 1 instance |',
-      '|---|---:|---|---:|',
-      `| 1 | ${fmt(m1)} | ${one.map(fmt).join(', ')} | 1.00 |`,
-      `| 2 | ${fmt(m2)} | ${two.map(fmt).join(', ')} | ${(m2 / m1).toFixed(2)} |`,
+      '| instances | msg/s (median) | per round | vs 1 instance | errors per round (0x08: check timed out, failed closed) |',
+      '|---|---:|---|---:|---|',
+      `| 1 | ${fmt(m1)} | ${one.map(fmt).join(', ')} | 1.00 | ${errs(ones)} |`,
+      `| 2 | ${fmt(m2)} | ${two.map(fmt).join(', ')} | ${(m2 / m1).toFixed(2)} | ${errs(twos)} |`,
       '',
-      'All processes share this machine\'s 2 cores: a second instance competes with the first, Redis, the simulator and the load generators for CPU.',
+      'All processes share this machine\'s 2 cores: a second instance competes with the first, six Redis processes, the simulator and the load generators for CPU.',
       '',
     ].join('\n');
     console.log(`\n${md}`);
