@@ -59,3 +59,25 @@ export async function ready(port: number, ms = 30_000): Promise<void> {
   }
   throw new Error(`/readyz on ${port} not 200 after ${ms / 1000} s`);
 }
+
+export interface RunFlags {
+  rounds: number;
+  durationMs: number;
+  write: boolean;
+}
+
+/** `--rounds N --duration-ms N --write` of bench:queue and bench:scale; usage and exit 2 otherwise. */
+export function runFlags(argv: string[], script: string, durationMs: number): RunFlags {
+  const f: RunFlags = { rounds: 3, durationMs, write: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--rounds') f.rounds = Number(argv[++i]);
+    else if (a === '--duration-ms') f.durationMs = Number(argv[++i]);
+    else if (a === '--write') f.write = true;
+    else {
+      process.stderr.write(`usage: npm run ${script} -- [--rounds N] [--duration-ms N] [--write]\n`);
+      process.exit(2);
+    }
+  }
+  return f;
+}

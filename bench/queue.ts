@@ -19,32 +19,12 @@ import { stringify } from 'yaml';
 import { freePort } from '../src/sim/free-port.js';
 import { hashPassword } from '../src/upstream/password.js';
 import type { LoadResult } from './loadgen.js';
-import { CLI, DIST_BENCH, ROOT, child, firstLine, listening, median, sleep } from './procs.js';
+import { CLI, DIST_BENCH, ROOT, child, firstLine, listening, median, runFlags, sleep, type RunFlags } from './procs.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-interface Flags {
-  rounds: number;
-  durationMs: number;
-  write: boolean;
-}
 
-function flags(argv: string[]): Flags {
-  const f: Flags = { rounds: 3, durationMs: 5000, write: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--rounds') f.rounds = Number(argv[++i]);
-    else if (a === '--duration-ms') f.durationMs = Number(argv[++i]);
-    else if (a === '--write') f.write = true;
-    else {
-      process.stderr.write('usage: npm run bench:queue -- [--rounds N] [--duration-ms N] [--write]\n');
-      process.exit(2);
-    }
-  }
-  return f;
-}
-
-async function round(tmp: string, n: number, f: Flags, hash: string): Promise<{ ingest: number; release: number; queued: number; errors: number }> {
+async function round(tmp: string, n: number, f: RunFlags, hash: string): Promise<{ ingest: number; release: number; queued: number; errors: number }> {
   const smscPort = await freePort();
   const listen = await freePort();
   const http = await freePort();
@@ -103,7 +83,7 @@ async function round(tmp: string, n: number, f: Flags, hash: string): Promise<{ 
 }
 
 async function main(): Promise<void> {
-  const f = flags(process.argv.slice(2));
+  const f = runFlags(process.argv.slice(2), 'bench:queue', 5000);
   const tmp = mkdtempSync(join(tmpdir(), 'sg-bench-queue-'));
   const hash = await hashPassword('bench');
   const rs = [];

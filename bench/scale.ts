@@ -19,7 +19,7 @@ import { createRedis } from '../src/store/redis.js';
 import { hashPassword } from '../src/upstream/password.js';
 import { LocalRedisCluster } from '../test/helpers/redis-cluster.js';
 import type { LoadResult } from './loadgen.js';
-import { CLI, DIST_BENCH, ROOT, child, firstLine, median, ready, sleep } from './procs.js';
+import { CLI, DIST_BENCH, ROOT, child, firstLine, median, ready, runFlags, sleep, type RunFlags } from './procs.js';
 
 const SENDER = '8610690000';
 const DEST_PREFIX = '86139';
@@ -27,26 +27,6 @@ const DEST_DIGITS = 6;
 const DEST_COUNT = 50_000;
 const PREFIX = 'bench:scale:';
 
-interface Flags {
-  rounds: number;
-  durationMs: number;
-  write: boolean;
-}
-
-function flags(argv: string[]): Flags {
-  const f: Flags = { rounds: 3, durationMs: 6000, write: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--rounds') f.rounds = Number(argv[++i]);
-    else if (a === '--duration-ms') f.durationMs = Number(argv[++i]);
-    else if (a === '--write') f.write = true;
-    else {
-      process.stderr.write('usage: npm run bench:scale -- [--rounds N] [--duration-ms N] [--write]\n');
-      process.exit(2);
-    }
-  }
-  return f;
-}
 
 /** The sender and consent for every load generator destination, written once per run. */
 async function seed(cluster: LocalRedisCluster): Promise<void> {
@@ -72,7 +52,7 @@ interface RunResult {
   errors: number;
 }
 
-async function run(n: 1 | 2, tmp: string, cluster: LocalRedisCluster, simPort: number, hash: string, f: Flags, tag: string): Promise<RunResult> {
+async function run(n: 1 | 2, tmp: string, cluster: LocalRedisCluster, simPort: number, hash: string, f: RunFlags, tag: string): Promise<RunResult> {
   const gws: ChildProcess[] = [];
   const ports: number[] = [];
   try {
@@ -134,7 +114,7 @@ async function run(n: 1 | 2, tmp: string, cluster: LocalRedisCluster, simPort: n
 }
 
 async function main(): Promise<void> {
-  const f = flags(process.argv.slice(2));
+  const f = runFlags(process.argv.slice(2), 'bench:scale', 6000);
   const tmp = mkdtempSync(join(tmpdir(), 'sg-bench-scale-'));
   console.log('starting a local Redis Cluster (3 masters + 3 replicas)');
   const cluster = await LocalRedisCluster.start();

@@ -6,6 +6,8 @@
  * (调休: a Saturday or Sunday declared a working day) are.
  */
 
+import { offsetMinutes } from '../rules/windows.js';
+
 export interface WorkCalendar {
   /** IANA zone whose calendar days count, e.g. Asia/Shanghai. */
   zone: string;
@@ -20,41 +22,15 @@ export function calendar(zone: string, holidays: readonly string[] = [], working
 }
 
 const DAY = 86_400_000;
-const formats = new Map<string, Intl.DateTimeFormat>();
-
-function partsAt(zone: string, ms: number): { y: number; m: number; d: number; h: number; min: number; s: number } {
-  let f = formats.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formats.set(zone, f);
-  }
-  const p: Record<string, number> = {};
-  for (const part of f.formatToParts(ms)) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  return { y: p.year!, m: p.month!, d: p.day!, h: p.hour!, min: p.minute!, s: p.second! };
-}
-
 /** The zone's UTC offset at instant `ms`, in ms (east positive). */
 function offsetAt(zone: string, ms: number): number {
-  const p = partsAt(zone, ms);
-  const asUtc = Date.UTC(p.y, p.m - 1, p.d, p.h, p.min, p.s);
-  return asUtc - Math.floor(ms / 1000) * 1000;
+  return offsetMinutes(zone, ms) * 60_000;
 }
 
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
 /** The local calendar date (YYYY-MM-DD) in `zone` at instant `ms`. */
 export function localDate(ms: number, zone: string): string {
-  const p = partsAt(zone, ms);
-  return `${pad(p.y, 4)}-${pad(p.m)}-${pad(p.d)}`;
+  return new Date(ms + offsetAt(zone, ms)).toISOString().slice(0, 10);
 }
 
 function utcOf(date: string): number {

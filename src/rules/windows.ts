@@ -48,7 +48,8 @@ const QUARTER_HOUR = 15 * 60_000;
 const formats = new Map<string, Intl.DateTimeFormat>();
 const offsets = new Map<string, { quarter: number; offsetMin: number }>();
 
-function offsetMinutes(zone: string, now: number): number {
+/** The zone's UTC offset in minutes (east positive) at `now`. */
+export function offsetMinutes(zone: string, now: number): number {
   const quarter = Math.floor(now / QUARTER_HOUR);
   const hit = offsets.get(zone);
   if (hit && hit.quarter === quarter) return hit.offsetMin;

@@ -37,6 +37,7 @@ import type { Redis } from 'ioredis';
 import type { RateNeed } from '../rules/types.js';
 import { systemClock, type Clock } from '../session/clock.js';
 import { luaScript } from './redis.js';
+import { hashTag } from './slots.js';
 
 export interface RateStoreOptions {
   /** Where "now" comes from (window index and TTL); default the system clock. */
@@ -46,16 +47,6 @@ export interface RateStoreOptions {
 }
 
 type ScriptClient = Redis & { sgRateBump(numKeys: number, ...args: (string | number | (string | number)[])[]): Promise<number[]> };
-
-/** The substring Redis hashes for a key's slot: the first non-empty {…}, else the whole key. */
-export function hashTagOf(key: string): string {
-  const open = key.indexOf('{');
-  if (open >= 0) {
-    const close = key.indexOf('}', open + 1);
-    if (close > open + 1) return key.slice(open + 1, close);
-  }
-  return key;
-}
 
 /** The counter's entity: the key without a trailing ":<window>" segment (window in s or ms). */
 export function rateEntity(key: string, windowMs: number): string {
@@ -121,7 +112,7 @@ export class RateStore {
   /** The Redis key of a counter's current window. */
   keyFor(need: RateNeed, now = this.clock.now()): string {
     const suffix = this.suffix(need, now);
-    if (hashTagOf(need.key) !== need.key) return this.prefix + need.key + suffix;
+    if (hashTag(need.key) !== need.key) return this.prefix + need.key + suffix;
     const entity = rateEntity(need.key, need.windowMs);
     return `${this.prefix}{${entity}}${need.key.slice(entity.length)}${suffix}`;
   }
@@ -261,7 +252,7 @@ export class RateStore {
     const out = new Array<number>(plans.length);
     const slots = new Map<string, number[]>();
     for (let i = 0; i < plans.length; i++) {
-      const tag = hashTagOf(plans[i]!.redisKey);
+      const tag = hashTag(plans[i]!.redisKey);
       const group = slots.get(tag);
       if (group) group.push(i);
       else slots.set(tag, [i]);
