@@ -64,7 +64,7 @@ async function runEvidence(raw: string, o: EvidenceFlags): Promise<number> {
   const limit = Number(o.limit);
   if (!Number.isInteger(limit) || limit < 1) return fail('--limit must be a whole number >= 1');
 
-  const redis = createRedis({ url: cfg.redis.url, command_timeout_ms: Math.max(cfg.redis.command_timeout_ms, 10_000) });
+  const redis = createRedis({ ...cfg.redis, command_timeout_ms: Math.max(cfg.redis.command_timeout_ms, 10_000) });
   redis.on('error', () => undefined);
   try {
     if (!(await connectRedis(redis, 5000))) return fail(`Redis at ${cfg.redis.url} is not reachable`);

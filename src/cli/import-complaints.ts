@@ -37,7 +37,7 @@ export async function runComplaintImport(file: string, o: ComplaintImportFlags):
   let redis: Redis | null = null;
   let desk: ComplaintDesk | null = null;
   if (!o.dryRun) {
-    redis = createRedis({ url: cfg.redis.url, command_timeout_ms: Math.max(cfg.redis.command_timeout_ms, 10_000) });
+    redis = createRedis({ ...cfg.redis, command_timeout_ms: Math.max(cfg.redis.command_timeout_ms, 10_000) });
     redis.on('error', () => undefined);
     if (!(await connectRedis(redis, 5000))) {
       redis.disconnect();
