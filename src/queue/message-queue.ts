@@ -463,4 +463,3 @@ function infoOf(queue: QueueName, id: string, d: JobData): QueuedInfo {
   };
 }
 
-export type { Job };
