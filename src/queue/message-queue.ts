@@ -330,14 +330,18 @@ export class MessageQueue {
       for (const j of jobs) if (j?.data && (j.data as JobData).expiresAt <= now) due.push(j);
       if (jobs.length < PAGE) break;
     }
+    let n = 0;
     for (const j of due) {
       const d = j.data as JobData;
+      // Every instance sweeps: one claims each job for a minute (a crash lets another retry it).
+      if ((await this.redis.set(`${this.prefix}:expiring:${j.id}`, '1', 'PX', 60_000, 'NX')) === null) continue;
+      n++;
       await this.finalReport({ id: j.id!, data: d, state: 'EXPIRED' });
       await this.release([['review', d.account, j.id!]]);
       await j.remove();
       this.env.metrics.queueJobs.inc({ queue: 'review', outcome: 'expired' });
     }
-    return due.length;
+    return n;
   }
 
   // ---- housekeeping ------------------------------------------------------------------------------

@@ -166,6 +166,24 @@ describe('queue', () => {
     expect(await s.gw.metrics.text()).toMatch(/smppguard_queue_jobs_total\{queue="window",outcome="expired"\} 1/);
   });
 
+  it('review expiry: a held message past its validity ends with one EXPIRED receipt however many instances sweep', async () => {
+    const clock = ShiftedClock.at(QUIET + 12 * HOUR); // daytime: only the review rule holds
+    const { esme, stack: s } = await start(clock);
+    const r = await submit(esme, 'PRIZE inside', { validity_period: '000000000500000R' }); // 5 minutes
+    expect(r.status).toBe(0);
+    const q = s.gw.queue!.store;
+    expect(await q.expireReview()).toBe(0); // not yet
+    clock.advance(6 * 60_000);
+    const sweeps = await Promise.all([q.expireReview(), q.expireReview()]); // two instances at once
+    expect(sweeps.sort()).toEqual([0, 1]);
+    const [d] = await esme.waitDeliveries(1, 3000);
+    expect(receiptOf(d!)).toEqual({ id: r.messageId, stat: 'EXPIRED' });
+    expect(await q.depth('esme')).toBe(0);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(esme.deliveries).toHaveLength(1);
+    expect(arrived(s)).toEqual([]);
+  });
+
   it('quota: beyond max_queued the account gets ESME_RMSGQFUL; depth shows in metrics', async () => {
     const clock = ShiftedClock.at(QUIET);
     const { esme, stack: s } = await start(clock, (c) => {
