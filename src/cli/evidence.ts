@@ -4,7 +4,7 @@
  * config; a readable table by default, `--json` for the same data as the API returns.
  */
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { readConfig, toolRedis } from './tool.js';
 import { collectEvidence } from '../evidence/collect.js';
 import { evidenceTable } from '../evidence/table.js';
 import { normaliseMsisdn } from '../policy/address.js';
@@ -12,7 +12,6 @@ import { SenderRegistry } from '../policy/senders.js';
 import { AuditStream } from '../store/audit-stream.js';
 import { ComplaintStore } from '../store/complaint-store.js';
 import { PolicyStore } from '../store/policy-store.js';
-import { connectRedis, createRedis } from '../store/redis.js';
 
 interface EvidenceFlags {
   config: string;
@@ -44,12 +43,9 @@ async function runEvidence(raw: string, o: EvidenceFlags): Promise<number> {
     process.stderr.write(`smppguard evidence: ${msg}\n`);
     return 1;
   };
-  let cfg;
-  try {
-    cfg = loadConfig(o.config);
-  } catch (err) {
-    return fail(err instanceof ConfigError ? err.message : `cannot read configuration ${o.config}: ${(err as Error).message}`);
-  }
+  const read = readConfig(o.config);
+  if ('error' in read) return fail(read.error);
+  const { cfg } = read;
   const msisdn = normaliseMsisdn(raw, cfg.policy.numbering);
   if (!msisdn || msisdn.length > 15) return fail(`"${raw}" is not a phone number`);
   const time = (what: string, v: string | undefined): number | undefined | null => {
@@ -64,10 +60,9 @@ async function runEvidence(raw: string, o: EvidenceFlags): Promise<number> {
   const limit = Number(o.limit);
   if (!Number.isInteger(limit) || limit < 1) return fail('--limit must be a whole number >= 1');
 
-  const redis = createRedis({ ...cfg.redis, command_timeout_ms: Math.max(cfg.redis.command_timeout_ms, 10_000) });
-  redis.on('error', () => undefined);
+  const redis = await toolRedis(cfg, 10_000);
+  if (!redis) return fail(`Redis at ${cfg.redis.url} is not reachable`);
   try {
-    if (!(await connectRedis(redis, 5000))) return fail(`Redis at ${cfg.redis.url} is not reachable`);
     const store = new PolicyStore(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000);
     const senders = new SenderRegistry();
     for (const s of await store.allSenders()) senders.upsert(s);

@@ -4,14 +4,14 @@
  * the gateway config (numbering, deadlines, auto_suspend). Bad lines go to stderr as FILE:LINE:
  * reason; one summary line on stdout; suspensions are listed. Exit 0 when rows were imported.
  */
-import { ConfigError, loadConfig } from '../config/load.js';
+import { readConfig, toolRedis } from './tool.js';
 import { ComplaintDesk } from '../complaints/desk.js';
 import { importComplaints } from '../complaints/import.js';
 import { SenderRegistry } from '../policy/senders.js';
 import { ComplaintStore } from '../store/complaint-store.js';
 import { DlrMap } from '../store/dlr-map.js';
 import { PolicyStore } from '../store/policy-store.js';
-import { connectRedis, createRedis, type Redis } from '../store/redis.js';
+import type { Redis } from '../store/redis.js';
 
 export interface ComplaintImportFlags {
   config: string;
@@ -26,23 +26,15 @@ export async function runComplaintImport(file: string, o: ComplaintImportFlags):
     process.stderr.write(`smppguard import: fatal: ${msg}\n`);
     return 1;
   };
-  let cfg;
-  try {
-    cfg = loadConfig(o.config);
-  } catch (err) {
-    if (err instanceof ConfigError) return fatal(err.message);
-    return fatal(`cannot read configuration ${o.config}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const read = readConfig(o.config);
+  if ('error' in read) return fatal(read.error);
+  const { cfg } = read;
   const label = file === '-' ? '<stdin>' : file;
   let redis: Redis | null = null;
   let desk: ComplaintDesk | null = null;
   if (!o.dryRun) {
-    redis = createRedis({ ...cfg.redis, command_timeout_ms: Math.max(cfg.redis.command_timeout_ms, 10_000) });
-    redis.on('error', () => undefined);
-    if (!(await connectRedis(redis, 5000))) {
-      redis.disconnect();
-      return fatal(`Redis at ${cfg.redis.url} is not reachable; nothing imported`);
-    }
+    redis = await toolRedis(cfg, 10_000);
+    if (!redis) return fatal(`Redis at ${cfg.redis.url} is not reachable; nothing imported`);
     const store = new PolicyStore(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000);
     const senders = new SenderRegistry();
     for (const s of await store.allSenders()) senders.upsert(s);

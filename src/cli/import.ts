@@ -7,8 +7,8 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { ConfigError, loadConfig } from '../config/load.js';
-import { connectRedis, createRedis, type Redis } from '../store/redis.js';
+import { readConfig, toolRedis } from './tool.js';
+import type { Redis } from '../store/redis.js';
 import { runComplaintImport } from './import-complaints.js';
 import { formatSummary, importFile, ImportError, IMPORT_KINDS, type ImportFormat, type ImportKind, type ImportSummary } from '../store/importer.js';
 
@@ -88,23 +88,15 @@ async function runImport(kind: ImportKind, file: string, o: ImportFlags): Promis
   };
   if (o.replace && kind !== 'dnd') return fatal('--replace applies to dnd imports only');
   if (o.category && kind !== 'dnd') return fatal('--category applies to dnd imports only');
-  let cfg;
-  try {
-    cfg = loadConfig(o.config);
-  } catch (err) {
-    if (err instanceof ConfigError) return fatal(err.message);
-    return fatal(`cannot read configuration ${o.config}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const read = readConfig(o.config);
+  if ('error' in read) return fatal(read.error);
+  const { cfg } = read;
 
   let redis: Redis | null = null;
   if (!o.dryRun) {
     // Pipelines of thousands of commands: a longer timeout than the gateway's per-message one.
-    redis = createRedis({ ...cfg.redis, command_timeout_ms: Math.max(cfg.redis.command_timeout_ms, 30_000) });
-    redis.on('error', () => undefined);
-    if (!(await connectRedis(redis, 5000))) {
-      redis.disconnect();
-      return fatal(`Redis at ${cfg.redis.url} is not reachable; nothing imported`);
-    }
+    redis = await toolRedis(cfg, 30_000);
+    if (!redis) return fatal(`Redis at ${cfg.redis.url} is not reachable; nothing imported`);
   }
 
   const label = file === '-' ? '<stdin>' : file;
