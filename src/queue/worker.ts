@@ -22,7 +22,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { JobData, MessageQueue, QueueName } from './message-queue.js';
 
 /** SMSC answers worth retrying (besides no bind, timeouts and lost links). */
-const TEMPORARY = new Set<number>([Status.ESME_RSYSERR, Status.ESME_RMSGQFUL, Status.ESME_RTHROTTLED]);
+const TEMPORARY: ReadonlySet<number> = new Set<number>([Status.ESME_RSYSERR, Status.ESME_RMSGQFUL, Status.ESME_RTHROTTLED]);
 
 export interface WorkerDeps {
   cfg: Config;
@@ -48,7 +48,13 @@ export class DeliveryWorker {
   private activeSaf = 0;
   private safDrained = true;
 
+  /** Per account: SMSC statuses retried (the temporary ones and its store_and_forward statuses). */
+  private readonly retryOn = new Map<string, ReadonlySet<number>>();
+
   constructor(private readonly d: WorkerDeps) {
+    for (const a of d.cfg.accounts) {
+      this.retryOn.set(a.system_id, new Set([...TEMPORARY, ...a.queue.store_and_forward.filter((c): c is number => typeof c === 'number')]));
+    }
     d.queue.onFinal((m) => this.report(m.id, m.data, m.state === 'EXPIRED' ? MESSAGE_STATE.EXPIRED : MESSAGE_STATE.REJECTED, m.err ?? 0));
   }
 
@@ -135,10 +141,7 @@ export class DeliveryWorker {
 
   private async deliver(name: QueueName, id: string, data: JobData, pdu: Buffer, view: MessageView | null): Promise<void> {
     const cfg = this.d.cfg.queue;
-    const retryOn = new Set<number>(TEMPORARY);
-    for (const c of this.d.cfg.accounts.find((a) => a.system_id === data.account)?.queue.store_and_forward ?? []) {
-      if (typeof c === 'number') retryOn.add(c);
-    }
+    const retryOn = this.retryOn.get(data.account) ?? TEMPORARY;
     let backoff = cfg.retry_initial_ms;
     for (let attempt = 0; ; attempt++) {
       if (this.stopping) throw new ReturnToQueue();
@@ -221,6 +224,8 @@ export class DeliveryWorker {
   /** Finishes the jobs in hand that are with the SMSC; returns the waiting ones to the queue. */
   async close(): Promise<void> {
     this.stopping = true;
+    // Stop taking jobs first: a job returned below is due at once and must not be taken again here.
+    await Promise.all(this.workers.map((w) => w.pause(true).catch(() => undefined)));
     this.linkChanged();
     await Promise.all(this.workers.map((w) => w.close().catch(() => undefined)));
     for (const c of this.connections) c.disconnect();
