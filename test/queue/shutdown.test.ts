@@ -57,6 +57,8 @@ describe('queue shutdown', () => {
     });
     stacks.push(b);
     await waitFor(() => sim!.received.length === 5, 5000, 'the returned jobs at the SMSC');
+    // Each comes off the books right after the SMSC's answer, a moment after the simulator has it.
+    for (const until = Date.now() + 2000; (await b.gw.queue!.store.depth('esme')) !== 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
     expect(await b.gw.queue!.store.depth('esme')).toBe(0);
     await q.close();
     conn.disconnect();
