@@ -37,4 +37,24 @@ describe('AuditLog', () => {
     expect(JSON.parse(lines[1]!)).toMatchObject({ log: 'audit', class: null, src: 'ACME\\x', seq: 8 });
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it('keeps every line whole and in order across chunks, with multi-byte text and a line longer than a chunk', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-audit-chunks-'));
+    const file = join(dir, 'audit.log');
+    const log = AuditLog.create(file)!;
+    const srcOf = (i: number) => (i === 1234 ? `长${'x'.repeat(30_000)}` : i % 3 === 0 ? `中国移动${i}😀` : `1069${i}`);
+    for (let i = 0; i < 3000; i++) {
+      log.write({ account: 'acme', decision: 'forward', reason: 'consent_granted', rule: 'policy/consent', status: 0, class: 'commercial', src: srcOf(i), dst: '86138*****678', seq: i });
+    }
+    log.close();
+    await new Promise((r) => setTimeout(r, 100));
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(3000);
+    lines.forEach((l, i) => {
+      const o = JSON.parse(l) as { seq: number; src: string };
+      expect(o.seq).toBe(i);
+      expect(o.src).toBe(srcOf(i));
+    });
+    rmSync(dir, { recursive: true, force: true });
+  });
 });
