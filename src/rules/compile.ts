@@ -221,9 +221,15 @@ function textOnly(c: Cond): Cond {
 /** Registered signatures folded like the text's signature, kept per signatures array. */
 const foldedSignatures = new WeakMap<readonly string[], { src: string[]; folded: string[] }>();
 
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function foldedSignaturesOf(registered: readonly string[]): readonly string[] {
   const hit = foldedSignatures.get(registered);
-  if (hit !== undefined && hit.src.length === registered.length && hit.src.every((v, i) => v === registered[i])) return hit.folded;
+  if (hit !== undefined && sameStrings(hit.src, registered)) return hit.folded;
   const folded = registered.map((r) => foldChars(r).trim());
   foldedSignatures.set(registered, { src: [...registered], folded });
   return folded;

@@ -142,6 +142,18 @@ export class TextFacts {
     return (this.hash ??= contentHashOf(this.norm.plain));
   }
 
+  private cfTail: string | null = null;
+  private cf = '';
+
+  /** ":content:<hash><tail>": a content counter's field, built once per text (and tail). */
+  contentField(tail: string): string {
+    if (this.cfTail !== tail) {
+      this.cf = `:content:${this.contentHash}${tail}`;
+      this.cfTail = tail;
+    }
+    return this.cf;
+  }
+
   /** `cond` (which reads nothing but the text) for this text, computed once. */
   test(cond: Cond, f: Facts): boolean {
     let m = this.memo;
@@ -177,18 +189,37 @@ export class TextCache {
   }
 }
 
+/** Rules whose condition results needsOf() hands to decide() (bits of a 32-bit mask). */
+const MEMO_RULES = 31;
+
+/** One frozen ["label"] per label: the usual first tag of a message allocates no array. */
+const SOLE_LABELS = new Map<string, readonly string[]>();
+function soleLabel(label: string): string[] {
+  let l = SOLE_LABELS.get(label);
+  if (l === undefined) {
+    l = Object.freeze([label]);
+    if (SOLE_LABELS.size < 1000) SOLE_LABELS.set(label, l);
+  }
+  return l as string[];
+}
+
 /** What one message's conditions look at, derived on first use. */
 export class Facts {
   state: RuleState;
   private t: TextFacts | null = null;
-  /** Rate keys by rule index, built once per message (rateNeeds and evaluate share them). */
-  keys: (string | undefined)[] | null = null;
+  /** Rate counters by rule index, built once per message (needsOf and decide share them). */
+  needs: (RateNeed | undefined)[] | null = null;
+  /** The last counter entity built, and the head it was built from (rules of one entity share it). */
+  lastHead: string | null = null;
+  lastEntity = '';
   /**
-   * Condition results by rule index from needsOf()'s walk (1 true, 0 false, absent: not evaluated),
-   * for decide() to reuse while its walk is the same (until a rate rule fires).
+   * Condition results by rule index from needsOf()'s walk, for decide() to reuse while its walk is
+   * the same (until a rate rule fires): bit i of `evaluated` says rule i's condition was evaluated,
+   * bit i of `held` that it held. Bit masks, not an array per message: rule sets beyond
+   * MEMO_RULES rules do not reuse them (`evaluated` stays 0).
    */
-  conds: Uint8Array | null = null;
-  private subjectCR: string | null = null;
+  evaluated = 0;
+  held = 0;
   /** A tag has changed `state` since it was last the initial one. */
   private tagged = false;
 
@@ -229,10 +260,6 @@ export class Facts {
     return this.text.contentHash;
   }
 
-  /** "<dst>:<content hash>", built once per message. */
-  get contentRecipient(): string {
-    return (this.subjectCR ??= `${this.ctx.dst}:${this.contentHash}`);
-  }
 
   /** Back to the initial state (evaluate after rateNeeds on the same facts). */
   reset(): void {
@@ -245,17 +272,27 @@ export class Facts {
   apply(a: Extract<RuleAction, { kind: 'tag' }>): void {
     this.tagged = true;
     const s = this.state;
-    this.state = {
-      class: a.class ?? s.class,
-      category: a.category ?? s.category,
-      labels: a.label !== undefined && !s.labels.includes(a.label) ? [...s.labels, a.label] : s.labels,
-    };
+    let labels = s.labels;
+    if (a.label !== undefined && !labels.includes(a.label)) labels = labels.length === 0 ? soleLabel(a.label) : [...labels, a.label];
+    this.state = { class: a.class ?? s.class, category: a.category ?? s.category, labels };
   }
 }
 
-/** The parts of a rate key that do not depend on the message. */
-function keyParts(r: RateRule): { head: string; tail: string } {
-  return { head: `rate:${r.per}:`, tail: `:${r.windowMs / 1000}${r.distinct ? ':distinct' : ''}` };
+/**
+ * A rate rule's counter, less what depends on the message: the entity is `head` + the subject
+ * (recipient, sender, …), the field `field` — or, for content_recipient, ":content:<hash>" + `field`
+ * in the recipient's entity, so every counter of one recipient lives in one Redis hash.
+ */
+interface CounterParts {
+  head: string;
+  field: string;
+  content: boolean;
+}
+
+function counterParts(r: RateRule): CounterParts {
+  const field = `:${r.windowMs / 1000}${r.distinct ? ':distinct' : ''}`;
+  const per = r.per === 'content_recipient' ? 'recipient' : r.per;
+  return { head: `rate:${per}:`, field, content: r.per === 'content_recipient' };
 }
 
 function subjectOf(per: RatePer, f: Facts): string {
@@ -264,23 +301,28 @@ function subjectOf(per: RatePer, f: Facts): string {
     case 'sender':
       return c.src.value;
     case 'recipient':
+    case 'content_recipient':
       return c.dst;
     case 'account':
       return c.account;
     case 'sender_recipient':
       return `${c.src.value}:${c.dst}`;
-    case 'content_recipient':
-      return f.contentRecipient;
   }
 }
 
-export function rateKey(r: RateRule, f: Facts): string {
-  const { head, tail } = keyParts(r);
-  return head + subjectOf(r.per, f) + tail;
-}
-
-function rateNeed(r: RateRule, key: string, f: Facts): RateNeed {
-  return r.distinct ? { key, windowMs: r.windowMs, kind: 'distinct', member: f.ctx.dst } : { key, windowMs: r.windowMs, kind: 'count' };
+/** One message's counter for rate rule `r` (key = entity + field). */
+function counterOf(r: RateRule, parts: CounterParts, f: Facts): RateNeed {
+  let entity: string;
+  if (f.lastHead === parts.head) entity = f.lastEntity;
+  else {
+    entity = f.lastEntity = parts.head + subjectOf(r.per, f);
+    f.lastHead = parts.head;
+  }
+  const field = parts.content ? f.text.contentField(parts.field) : parts.field;
+  const key = entity + field;
+  return r.distinct
+    ? { key, windowMs: r.windowMs, kind: 'distinct', member: f.ctx.dst, entity, field }
+    : { key, windowMs: r.windowMs, kind: 'count', entity, field };
 }
 
 export function describeAction(a: RuleAction): string {
@@ -299,9 +341,8 @@ export function describeAction(a: RuleAction): string {
 export class RuleSet implements CompiledRuleSet {
   readonly ruleIds: readonly string[];
   private readonly byId: Map<string, CompiledRule>;
-  /** Per rule: the fixed head and tail of its rate key (null: no rate). */
-  private readonly keyHeads: (string | null)[];
-  private readonly keyTails: (string | null)[];
+  /** Per rule: the message-independent parts of its counter (null: no rate). */
+  private readonly counterParts: (CounterParts | null)[];
   private readonly texts = new TextCache();
 
   constructor(
@@ -312,8 +353,7 @@ export class RuleSet implements CompiledRuleSet {
   ) {
     this.ruleIds = rules.map((r) => r.id);
     this.byId = new Map(rules.map((r) => [r.id, r]));
-    this.keyHeads = rules.map((r) => (r.rate ? keyParts(r.rate).head : null));
-    this.keyTails = rules.map((r) => (r.rate ? keyParts(r.rate).tail : null));
+    this.counterParts = rules.map((r) => (r.rate ? counterParts(r.rate) : null));
   }
 
   static empty(counts = new RuleCounts()): RuleSet {
@@ -329,13 +369,13 @@ export class RuleSet implements CompiledRuleSet {
     return new Facts(ctx, initial, this.texts);
   }
 
-  /** The rate key of rule `i` (which has a rate) for this message, built once per message. */
-  private keyOf(i: number, r: RateRule, f: Facts): string {
-    let keys = f.keys;
-    if (keys === null) keys = f.keys = new Array<string | undefined>(this.rules.length);
-    let k = keys[i];
-    if (k === undefined) k = keys[i] = this.keyHeads[i]! + subjectOf(r.per, f) + this.keyTails[i]!;
-    return k;
+  /** The counter of rule `i` (which has a rate) for this message, built once per message. */
+  private needOf(i: number, r: RateRule, f: Facts): RateNeed {
+    let needs = f.needs;
+    if (needs === null) needs = f.needs = new Array<RateNeed | undefined>(this.rules.length);
+    let n = needs[i];
+    if (n === undefined) n = needs[i] = counterOf(r, this.counterParts[i]!, f);
+    return n;
   }
 
   /**
@@ -351,18 +391,24 @@ export class RuleSet implements CompiledRuleSet {
   needsOf(f: Facts): RateNeed[] {
     const needs: RateNeed[] = [];
     const rules = this.rules;
-    // 0 = not evaluated, 1 = false, 2 = true.
-    const conds = (f.conds = new Uint8Array(rules.length));
+    const memo = rules.length <= MEMO_RULES;
+    let evaluated = 0;
+    let held = 0;
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i]!;
       const holds = r.cond(f);
-      conds[i] = holds ? 2 : 1;
+      if (memo) {
+        evaluated |= 1 << i;
+        if (holds) held |= 1 << i;
+        f.evaluated = evaluated;
+        f.held = held;
+      }
       if (!holds) continue;
       if (r.rate !== null) {
-        const key = this.keyOf(i, r.rate, f);
+        const need = this.needOf(i, r.rate, f);
         let dup = false;
-        for (const n of needs) if (n.key === key) dup = true;
-        if (!dup) needs.push(rateNeed(r.rate, key, f));
+        for (const n of needs) if (n.key === need.key) dup = true;
+        if (!dup) needs.push(need);
         continue;
       }
       if (r.mode === 'monitor') continue;
@@ -376,8 +422,7 @@ export class RuleSet implements CompiledRuleSet {
   rateNeedOf(ruleId: string, ctx: RuleContext, initial: RuleState): RateNeed | null {
     const r = this.byId.get(ruleId);
     if (!r?.rate) return null;
-    const f = this.facts(ctx, initial);
-    return rateNeed(r.rate, this.keyOf(this.rules.indexOf(r), r.rate, f), f);
+    return this.needOf(this.rules.indexOf(r), r.rate, this.facts(ctx, initial));
   }
 
   /**
@@ -396,16 +441,17 @@ export class RuleSet implements CompiledRuleSet {
     const rules = this.rules;
     // needsOf()'s condition results hold while this walk is the same as its walk: the same rules
     // in the same state, which changes only when a rate rule fires (needsOf cannot know it would).
-    let known = f.conds;
+    let evaluated = f.evaluated;
+    const held = f.held;
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i]!;
-      const k = known !== null ? known[i]! : 0;
-      if (k === 1 || (k === 0 && !r.cond(f))) continue;
+      const bit = 1 << i;
+      if ((evaluated & bit) !== 0 ? (held & bit) === 0 : !r.cond(f)) continue;
       if (r.rate !== null) {
-        const n = counters.get(this.keyOf(i, r.rate, f)) ?? 0;
+        const n = counters.get(this.needOf(i, r.rate, f).key) ?? 0;
         if (n <= r.rate.max) continue;
         trace?.push(`rule ${r.id}: rate ${n} > ${r.rate.max} per ${r.rate.windowMs / 1000}s`);
-        known = null;
+        evaluated = 0;
       }
       hits.push(r.hit);
       if (r.mode === 'monitor') {

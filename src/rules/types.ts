@@ -67,12 +67,21 @@ export interface RuleOutcome {
 
 /** A counter a rate rule needs: incremented once per message, compared with the rule's max. */
 export interface RateNeed {
-  /** Redis key suffix, e.g. "rate:recipient:8613800138000:86400" (the store adds prefix and hash tag). */
+  /**
+   * The counter's name, e.g. "rate:recipient:8613800138000:86400": what its value is looked up by,
+   * and (without `entity`) what the store derives the entity and field from (store/rates.ts).
+   */
   key: string;
   windowMs: number;
   /** count: messages in the window; distinct: distinct `member`s in the window (HyperLogLog). */
   kind: 'count' | 'distinct';
   member?: string;
+  /**
+   * Set by the rule engine, which has them at hand: the counter's entity (its hash tag, e.g.
+   * "rate:recipient:8613800138000") and its field within it (":86400"), with key === entity + field.
+   */
+  entity?: string;
+  field?: string;
 }
 
 export interface CompiledRuleSet {

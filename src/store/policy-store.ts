@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { StoreFacts, StoreQuery } from '../policy/decide.js';
 import type { SenderRecord } from '../policy/senders.js';
 import { BUCKET_BITS, bucketOf, Keys } from './keys.js';
-import type { PlannedCounter, RateStore } from './rates.js';
+import { counterLine, rateScript, type PlannedCounter, type RateStore } from './rates.js';
 import { luaScript } from './redis.js';
 
 export interface Actor {
@@ -88,7 +88,7 @@ export class PolicyStore {
   ) {
     this.keys = new Keys(prefix);
     if (!('sgPolicyCheck' in redis)) redis.defineCommand('sgPolicyCheck', { lua: luaScript('policy-check.lua'), numberOfKeys: 3 });
-    if (!('sgPolicyCheckBatch' in redis)) redis.defineCommand('sgPolicyCheckBatch', { lua: luaScript('policy-check-batch.lua') });
+    if (!('sgPolicyCheckBatch' in redis)) redis.defineCommand('sgPolicyCheckBatch', { lua: rateScript('policy-check-batch.lua') });
   }
 
   /**
@@ -182,9 +182,9 @@ export class PolicyStore {
         }
         lines += `${Math.floor(n / BUCKET_SIZE)} ${n % BUCKET_SIZE} ${q.category ?? 0} ${q.msisdn} ${li} ${nc}\n`;
       } else lines += `0 0 0 0 0 ${nc}\n`;
-      if (cs !== null) for (const c of cs) counters += `${c.op} ${c.ttlMs} ${c.redisKey}\t${c.member}\n`;
+      if (cs !== null) for (let c = 0; c < cs.length; c++) counters += counterLine(cs[c]!);
     }
-    (this.redis as ScriptClient).sgPolicyCheckBatch(0, this.keys.prefix, this.dndGen, lists, lines, counters).then(
+    (this.redis as ScriptClient).sgPolicyCheckBatch(0, this.keys.prefix, this.dndGen, lists, lines, counters, this.rates ? this.rates.horizon() : 0).then(
       (reply) => {
         // Fields joined by TAB, a "\n" field after each message (policy-check-batch.lua), read in
         // place: flags and counters as char codes, only consent values become strings.

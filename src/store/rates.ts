@@ -2,36 +2,40 @@
  * Rate counters for rules (flooding caps, frequency limits): bump every counter a message touches
  * and read the values after the bump, in one script call per hash slot.
  *
- * Windows are FIXED and aligned to the window size on the epoch: window index = floor(now /
- * windowMs), part of the key, so a new window starts from an absent key and nothing has to be reset.
- * Cheap (one INCR or PFADD+PFCOUNT per counter, one key per counter per window) and simple, at the
- * usual fixed-window price: a sender can fit up to 2×max into any span of one window length that
- * straddles a boundary. Daily windows (86 400 s) roll over at 00:00 UTC, not local midnight.
+ * Windows are FIXED and aligned to the window size on the epoch (window = floor(now / windowMs)),
+ * so nothing has to be reset: a counter that finds its stored window ended starts again from 1.
+ * Cheap, at the usual fixed-window price: a sender can fit up to 2×max into any span of one window
+ * length that straddles a boundary. Daily windows (86 400 s) roll over at 00:00 UTC, not local
+ * midnight.
  *
- *   count     INCR; PEXPIRE on the first increment
- *   distinct  PFADD member; PFCOUNT (HyperLogLog: 12 KB at most per key, ~0.8 % standard error)
+ * Layout. A counter belongs to an entity (who is counted: a recipient, a sender, an account, …) and
+ * is a field within it:
  *
- * A key lives for the rest of its window plus `slackMs` (default 5 s, covering clock differences
- * between gateway instances), relative to Redis's own clock, so Redis and gateway clocks need not
- * agree. That is at most windowMs + slackMs after the first bump (never the 2 × window a plain
- * "TTL = window" from the first bump would allow).
+ *   count     all count counters of one entity share ONE hash  <prefix>{<entity>}:n
+ *             field ":60" (a minute), ":86400" (a day), ":content:<hash>:60", …
+ *             value "<window end>:<count>"
+ *   distinct  a HyperLogLog key per counter and window          <prefix>{<entity>}<field>:d:<window>
+ *             (PFADD member; PFCOUNT: 12 KB at most, ~0.8 % standard error)
  *
- * Keys and slots: a RateNeed key such as "rate:recipient:8613800138000:86400" becomes
+ * One key per entity rather than per counter and window because creating keys is what Redis pays
+ * for here: the three per-recipient counters of cn-miit touched three new keys per message (about
+ * 4 µs of Redis CPU each), now one hash. The entity is the hash tag, so an entity's counters share a
+ * slot and cost one call on a cluster too. The entity comes with the need when the rule engine made
+ * it (RateNeed.entity/field); otherwise it is the key's "{…}" hash tag if it has one, else the key
+ * without a trailing window segment (the window in seconds or ms), and the field the rest.
  *
- *   <prefix>{rate:recipient:8613800138000}:86400:c:<window index>
+ * Expiry: a count hash lives until the latest window any of its counters is in ends, plus `slackMs`
+ * (default 5 s, covering clock differences between gateway instances): its TTL is pushed out only
+ * when a counter starts a window ending later than any before ("~" field). TTLs are relative to
+ * Redis's own clock, window ends to the gateway's: Redis and gateway clocks need not agree. Fields of
+ * ended windows are dead; they are deleted once more than 64 fields were created since the last
+ * purge (amortised O(1)), so an entity that gets many distinct contents stays small. A distinct key
+ * expires at the end of its window plus the slack.
  *
- * The hash tag is the counter's entity: the need's key without a trailing window segment (the window
- * in seconds or ms), so every window of one entity (15/min and 50/day for the same recipient) lives
- * in one slot and costs one script call, while different entities spread over a cluster. A key that
- * already carries a hash tag ("{…}") keeps it, so the rules can co-locate counters on purpose. Needs
- * are grouped by the slot Redis will actually compute for the final key, and the per-slot calls run
- * concurrently (on one Redis instance with auto-pipelining they leave in one write). The kind (c/d)
- * is in the key because INCR and PFADD cannot share one.
- *
- * On the gateway's hot path the counters get no call of their own: plan() turns a message's needs
- * into PlannedCounters and PolicyStore.fetchThen() bumps them in the same batched script call as the
- * consent/DND check (policy-check-batch.lua: same keys, same semantics), falling back to
- * bumpPlanned() here on a cluster.
+ * The Lua work lives in rate-counters.lua, shared by rates.lua (this class's own calls) and, on the
+ * gateway's hot path, policy-check-batch.lua: plan() turns a message's needs into PlannedCounters and
+ * PolicyStore.fetchThen() bumps them in the same batched call as the consent/DND check, falling back
+ * to bumpPlanned() here on a cluster.
  */
 import type { Redis } from 'ioredis';
 import type { RateNeed } from '../rules/types.js';
@@ -46,7 +50,7 @@ export interface RateStoreOptions {
   slackMs?: number;
 }
 
-type ScriptClient = Redis & { sgRateBump(numKeys: number, ...args: (string | number | (string | number)[])[]): Promise<number[]> };
+type ScriptClient = Redis & { sgRateBump(numKeys: number, ...args: (string | number)[]): Promise<number[]> };
 
 /** The counter's entity: the key without a trailing ":<window>" segment (window in s or ms). */
 export function rateEntity(key: string, windowMs: number): string {
@@ -68,17 +72,33 @@ export function rateEntity(key: string, windowMs: number): string {
 export interface PlannedCounter {
   /** RateNeed.key: what the rules look the value up by. */
   readonly needKey: string;
-  readonly redisKey: string;
-  /** c: count (INCR); d: distinct, add `member`; r: distinct, nothing to add. */
+  /** c: count; d: distinct, add `member`; r: distinct, nothing to add. */
   readonly op: 'c' | 'd' | 'r';
+  /** From now to the end of the window plus the slack. */
   readonly ttlMs: number;
+  /** The window's end (epoch ms, gateway clock): identifies the window. */
+  readonly end: number;
+  /** The hash tag: what Redis Cluster slots by. */
+  readonly entity: string;
+  /** c: the field in the entity's hash; d/r: the key after "{entity}", window included. */
+  readonly field: string;
   /** The member for d, "" otherwise. */
   readonly member: string;
-  /** Neither key nor member holds a TAB or newline (what one batched string can carry). */
+  /** No TAB or newline in entity, field or member (what one line of the batched call's input can carry). */
   readonly plain: boolean;
 }
 
 const hasBreak = (s: string): boolean => s.indexOf('\t') >= 0 || s.indexOf('\n') >= 0;
+
+/** One counter as a line of the scripts' input (rate-counters.lua). */
+export function counterLine(c: PlannedCounter): string {
+  return `${c.op} ${c.ttlMs} ${c.end} ${c.entity}\t${c.field}\t${c.member}\n`;
+}
+
+/** The Redis key a planned counter lives in. */
+function redisKeyOf(prefix: string, c: PlannedCounter): string {
+  return c.op === 'c' ? `${prefix}{${c.entity}}:n` : `${prefix}{${c.entity}}${c.field}`;
+}
 
 interface PendingBump {
   plans: readonly PlannedCounter[];
@@ -94,9 +114,6 @@ export class RateStore {
   private readonly slackMs: number;
   private pending: PendingBump[] = [];
   private flushScheduled = false;
-  private readonly prefixPlain: boolean;
-  /** ":<kind>:<window index>" by kind and window length, for the window current at the last use. */
-  private readonly suffixes = new Map<number, { window: number; suffix: string }>();
 
   constructor(
     readonly redis: Redis,
@@ -105,34 +122,58 @@ export class RateStore {
   ) {
     this.clock = opts.clock ?? systemClock;
     this.slackMs = opts.slackMs ?? 5_000;
-    this.prefixPlain = !hasBreak(prefix);
-    if (!('sgRateBump' in redis)) redis.defineCommand('sgRateBump', { lua: luaScript('rates.lua') });
+    if (!('sgRateBump' in redis)) redis.defineCommand('sgRateBump', { lua: rateScript('rates.lua') });
   }
 
-  /** The Redis key of a counter's current window. */
+  /** Count fields whose window ended before this are dead (the scripts' purge). */
+  horizon(now = this.clock.now()): number {
+    return now - this.slackMs;
+  }
+
+  /** The Redis key of a counter's current window (the entity's hash for a count). */
   keyFor(need: RateNeed, now = this.clock.now()): string {
-    const suffix = this.suffix(need, now);
-    if (hashTag(need.key) !== need.key) return this.prefix + need.key + suffix;
-    const entity = rateEntity(need.key, need.windowMs);
-    return `${this.prefix}{${entity}}${need.key.slice(entity.length)}${suffix}`;
+    return redisKeyOf(this.prefix, this.planOne(need, now));
   }
 
-  /** ":c:<window index>" or ":d:<window index>", built once per window. */
-  private suffix(need: RateNeed, now: number): string {
-    const window = Math.floor(now / need.windowMs);
-    const slot = need.kind === 'count' ? need.windowMs : -need.windowMs;
-    let hit = this.suffixes.get(slot);
-    if (hit === undefined || hit.window !== window) {
-      hit = { window, suffix: `:${need.kind === 'count' ? 'c' : 'd'}:${window}` };
-      if (this.suffixes.size < 64 || this.suffixes.has(slot)) this.suffixes.set(slot, hit);
+  private planOne(need: RateNeed, now: number): PlannedCounter {
+    if (!Number.isFinite(need.windowMs) || need.windowMs < 1) {
+      throw new RangeError(`rate counter ${need.key}: windowMs must be a positive number, got ${need.windowMs}`);
     }
-    return hit.suffix;
+    let entity = need.entity;
+    let field = need.field;
+    if (entity === undefined || field === undefined) {
+      const key = need.key;
+      const tag = hashTag(key);
+      if (tag !== key) {
+        entity = tag;
+        field = key.slice(0, key.indexOf('{')) + key.slice(key.indexOf('{') + tag.length + 2);
+      } else {
+        entity = rateEntity(key, need.windowMs);
+        field = key.slice(entity.length);
+      }
+    }
+    const window = Math.floor(now / need.windowMs);
+    const end = (window + 1) * need.windowMs;
+    const count = need.kind === 'count';
+    const member = !count && need.member !== undefined ? need.member : '';
+    if (!count) field = `${field}:d:${window}`;
+    return {
+      needKey: need.key,
+      op: count ? 'c' : need.member === undefined ? 'r' : 'd',
+      ttlMs: Math.max(1, Math.ceil(end - now + this.slackMs)),
+      end,
+      entity,
+      field,
+      member,
+      plain: !hasBreak(entity) && !hasBreak(field) && !hasBreak(member),
+    };
   }
 
   /**
    * The script-call entries for one message's counters, at the current time: a key listed twice
-   * (two rules sharing a counter) is planned once. Throws RangeError for a need without a usable
-   * window.
+   * (two rules sharing a counter) is planned once, and count counters of one entity are put next
+   * to each other (the script reads and writes them together). Throws RangeError for a need
+   * without a usable window.
    */
   plan(needs: readonly RateNeed[]): PlannedCounter[] {
     const now = this.clock.now();
@@ -149,19 +190,21 @@ export class RateStore {
         for (let j = 0; j < i; j++) if (needs[j]!.key === need.key) dup = true;
         if (dup) continue;
       }
-      if (!Number.isFinite(need.windowMs) || need.windowMs < 1) {
-        throw new RangeError(`rate counter ${need.key}: windowMs must be a positive number, got ${need.windowMs}`);
+      const p = this.planOne(need, now);
+      // After the last count counter of the same entity (usually the one just before: rules list
+      // their counters of one recipient together).
+      let at = plans.length;
+      if (p.op === 'c') {
+        for (let j = plans.length - 1; j >= 0; j--) {
+          const q = plans[j]!;
+          if (q.op === 'c' && q.entity === p.entity) {
+            at = j + 1;
+            break;
+          }
+        }
       }
-      const windowEnd = (Math.floor(now / need.windowMs) + 1) * need.windowMs;
-      const member = need.kind === 'distinct' && need.member !== undefined ? need.member : '';
-      plans.push({
-        needKey: need.key,
-        redisKey: this.keyFor(need, now),
-        op: need.kind === 'count' ? 'c' : need.member === undefined ? 'r' : 'd',
-        ttlMs: Math.max(1, Math.ceil(windowEnd - now + this.slackMs)),
-        member,
-        plain: this.prefixPlain && !hasBreak(need.key) && member.indexOf('\n') < 0,
-      });
+      if (at === plans.length) plans.push(p);
+      else plans.splice(at, 0, p);
     }
     return plans;
   }
@@ -217,22 +260,23 @@ export class RateStore {
     if (batch.length > 0) this.runBatch(batch);
   }
 
-  private runBatch(batch: PendingBump[]): void {
-    let n = 0;
-    for (const b of batch) n += b.plans.length;
-    // KEYS then ARGV in one array (ioredis flattens array arguments: no spread of thousands of values).
-    const flat: (string | number)[] = new Array<string | number>(4 * n);
-    let k = 0;
-    let a = n;
-    for (const { plans } of batch) {
+  /** One rates.lua call for the counters of several messages (each message's count in ARGV[3]). */
+  private call(groups: readonly (readonly PlannedCounter[])[]): Promise<number[]> {
+    let counts = '';
+    const keys = new Set<string>();
+    const args: (string | number)[] = [];
+    for (const plans of groups) {
       for (const p of plans) {
-        flat[k++] = p.redisKey;
-        flat[a++] = p.op;
-        flat[a++] = p.ttlMs;
-        flat[a++] = p.member;
+        keys.add(redisKeyOf(this.prefix, p));
+        args.push(p.op, p.ttlMs, p.end, p.entity, p.field, p.member);
       }
+      counts += `${plans.length} `;
     }
-    (this.redis as ScriptClient).sgRateBump(n, flat).then(
+    return (this.redis as ScriptClient).sgRateBump(keys.size, ...keys, this.prefix, this.horizon(), counts, ...args);
+  }
+
+  private runBatch(batch: PendingBump[]): void {
+    this.call(batch.map((b) => b.plans)).then(
       (values) => {
         let i = 0;
         for (const b of batch) {
@@ -247,24 +291,26 @@ export class RateStore {
     );
   }
 
-/** Redis Cluster: one script call per hash slot, concurrently. */
+/** Redis Cluster: one script call per entity (hash slot), concurrently. */
   private async bumpBySlot(plans: readonly PlannedCounter[]): Promise<number[]> {
     const out = new Array<number>(plans.length);
     const slots = new Map<string, number[]>();
     for (let i = 0; i < plans.length; i++) {
-      const tag = hashTag(plans[i]!.redisKey);
-      const group = slots.get(tag);
+      const group = slots.get(plans[i]!.entity);
       if (group) group.push(i);
-      else slots.set(tag, [i]);
+      else slots.set(plans[i]!.entity, [i]);
     }
     await Promise.all(
       [...slots.values()].map(async (group) => {
-        const args: (string | number)[] = group.map((i) => plans[i]!.redisKey);
-        for (const i of group) args.push(plans[i]!.op, plans[i]!.ttlMs, plans[i]!.member);
-        const values = await (this.redis as ScriptClient).sgRateBump(group.length, ...args);
+        const values = await this.call([group.map((i) => plans[i]!)]);
         group.forEach((i, j) => (out[i] = Number(values[j])));
       }),
     );
     return out;
   }
+}
+
+/** A counter script: rate-counters.lua, then the script itself. */
+export function rateScript(name: string): string {
+  return `${luaScript('rate-counters.lua')}\n${luaScript(name)}`;
 }

@@ -134,8 +134,9 @@ rules:
 
   it('names the counters the message touches, with their windows', () => {
     const needs = set.rateNeeds(ctx({ text: 'hello' }), INITIAL);
-    expect(needs.map((n) => [n.key.replace(/^(rate:content_recipient:\d+):[A-Za-z0-9_-]{16}:/, '$1:<hash>:'), n.windowMs, n.kind, n.member])).toEqual([
-      ['rate:content_recipient:8613800138000:<hash>:60', 60_000, 'count', undefined],
+    expect(needs.map((n) => [n.key.replace(/:content:[0-9a-f]{16}:/, ':content:<hash>:'), n.windowMs, n.kind, n.member])).toEqual([
+      // Content counters live with the recipient's other counters (one Redis hash per recipient).
+      ['rate:recipient:8613800138000:content:<hash>:60', 60_000, 'count', undefined],
       ['rate:recipient:8613800138000:86400', 86_400_000, 'count', undefined],
       ['rate:sender:861069001:60', 60_000, 'count', undefined],
       ['rate:sender:861069001:86400:distinct', 86_400_000, 'distinct', '8613800138000'],
@@ -145,7 +146,20 @@ rules:
 
   it('skips counters of rules whose other conditions fail or that a final rule hides', () => {
     const keys = set.rateNeeds(ctx(), { class: 'otp', category: null, labels: [] }).map((n) => n.key.split(':').slice(0, 2).join(':'));
-    expect(keys).toEqual(['rate:content_recipient', 'rate:sender', 'rate:sender']);
+    expect(keys).toEqual(['rate:recipient', 'rate:sender', 'rate:sender']);
+  });
+
+  it('hands the store each counter\'s entity and field (key = entity + field)', () => {
+    const needs = set.rateNeeds(ctx({ text: 'hello' }), INITIAL);
+    for (const n of needs) expect(n.entity! + n.field!).toBe(n.key);
+    expect(needs.map((n) => n.entity)).toEqual([
+      'rate:recipient:8613800138000',
+      'rate:recipient:8613800138000',
+      'rate:sender:861069001',
+      'rate:sender:861069001',
+      'rate:sender_recipient:861069001:8613800138000',
+    ]);
+    expect(needs[0]!.field).toMatch(/^:content:[0-9a-f]{16}:60$/);
   });
 
   it('identical content (after normalisation) shares a counter; other content does not', () => {

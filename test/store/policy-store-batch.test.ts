@@ -79,12 +79,16 @@ describe('PolicyStore.fetchThen', () => {
     expect(rc.counters).toEqual([2]); // the same minute counter as message a, bumped after it
     expect(rd.facts).toEqual({ dnd: false, dndCategory: false, consent: [null, null, null] });
     expect(rd.counters).toBeNull();
-    // The keys are the RateStore's: same layout, TTL to the end of the window plus slack.
+    // The keys are the RateStore's: same layout (one hash per recipient), TTL to the end of the
+    // longest window in it (the day's) plus slack; message b's recipient has only a minute.
     const key = rates.keyFor(perMinute('8613900000001'));
-    expect(await redis.get(key)).toBe('2');
+    expect(await redis.hget(key, ':60')).toBe(`${T0 - 30_000 + MIN}:2`);
     const ttl = await redis.pttl(key);
-    expect(ttl).toBeGreaterThan(30_000);
-    expect(ttl).toBeLessThanOrEqual(35_000);
+    expect(ttl).toBeGreaterThan(DAY - 30_000);
+    expect(ttl).toBeLessThanOrEqual(DAY - 30_000 + 5_000);
+    const ttlB = await redis.pttl(rates.keyFor(perMinute('8613900000002')));
+    expect(ttlB).toBeGreaterThan(30_000);
+    expect(ttlB).toBeLessThanOrEqual(35_000);
     // rates.lua counts on from the same keys.
     expect((await rates.bump([perMinute('8613900000001')])).get(perMinute('8613900000001').key)).toBe(3);
   });

@@ -65,7 +65,9 @@ describe('RateStore', () => {
     expect((await store.bump([need])).get(need.key)).toBe(1);
     expect((await store.bump([need])).get(need.key)).toBe(2);
     expect((await store.bump([need])).get(need.key)).toBe(3);
-    expect(await redis.get(store.keyFor(need))).toBe('3');
+    // One hash per entity; the counter is a field holding "<window end>:<count>".
+    expect(store.keyFor(need)).toBe(`${PREFIX}{rate:recipient:8613800000001}:n`);
+    expect(await redis.hget(store.keyFor(need), ':60')).toBe(`${T0 + MIN}:3`);
   });
 
   it('starts a new window at the window boundary (fixed windows aligned to the window size)', async () => {
@@ -81,7 +83,9 @@ describe('RateStore', () => {
     const r = await store.bump(both);
     expect(r.get(minute.key)).toBe(1);
     expect(r.get(day.key)).toBe(3);
-    expect(store.keyFor(minute)).toBe(`${PREFIX}{rate:recipient:8613800000002}:60:c:${(T0 + 60_000) / MIN}`);
+    // Both counters of the recipient are fields of one key.
+    expect(store.keyFor(minute)).toBe(store.keyFor(day));
+    expect(await redis.hgetall(store.keyFor(day))).toMatchObject({ ':60': `${T0 + 2 * MIN}:1`, ':86400': `${T0 + DAY}:3` });
     clock.t = T0 + DAY; // next day
     expect([...(await store.bump(both)).values()]).toEqual([1, 1]);
   });
@@ -115,6 +119,51 @@ describe('RateStore', () => {
     clock.t += 10_000;
     await store.bump([count]);
     expect(await redis.pttl(store.keyFor(count))).toBeLessThanOrEqual(countTtl);
+  });
+
+  it('keeps an entity\'s hash as long as its longest running window, not shorter', async () => {
+    const clock = fakeClock(T0 + 45_000);
+    const store = new RateStore(redis, PREFIX, { clock, slackMs: 5_000 });
+    const minute = perMinute('8613800000014');
+    const day = perDay('8613800000014');
+    await store.bump([minute, day]);
+    const dayLeft = DAY - 45_000 + 5_000;
+    expect(await redis.pttl(store.keyFor(day))).toBeGreaterThan(dayLeft - 1_000);
+    // A new minute window ends before the day: the hash keeps the day's deadline.
+    // (TTLs run on Redis's clock: only milliseconds have passed there.)
+    clock.t += MIN;
+    expect((await store.bump([minute])).get(minute.key)).toBe(1);
+    expect(await redis.pttl(store.keyFor(day))).toBeGreaterThan(dayLeft - 1_000);
+    expect((await store.bump([day])).get(day.key)).toBe(2);
+    // The next day's first message pushes the deadline to that day's end.
+    clock.t = T0 + DAY + 1_000;
+    await store.bump([minute]);
+    expect(await redis.pttl(store.keyFor(day))).toBeLessThanOrEqual(MIN - 1_000 + 5_000);
+    await store.bump([day]);
+    expect(await redis.pttl(store.keyFor(day))).toBeGreaterThan(DAY - 1_000 + 5_000 - 1_000);
+  });
+
+  it('purges fields of ended windows from an entity that gets many distinct counters', async () => {
+    const clock = fakeClock(T0);
+    const store = new RateStore(redis, PREFIX, { clock, slackMs: 5_000 });
+    const content = (i: number): RateNeed => ({ key: `rate:recipient:8613800000015:content:${i}:60`, windowMs: MIN, kind: 'count', entity: 'rate:recipient:8613800000015', field: `:content:${i}:60` });
+    const day = perDay('8613800000015');
+    // 30 minutes with 40 distinct contents each: 1,200 fields made, the hash stays small.
+    let most = 0;
+    for (let m = 0; m < 30; m++) {
+      clock.t = T0 + m * MIN + 10_000; // past the slack: the last minute's fields are dead
+      for (let i = 0; i < 40; i++) {
+        const r = await store.bump([content(m * 1000 + i), day]);
+        expect(r.get(day.key)).toBe(m * 40 + i + 1);
+      }
+      most = Math.max(most, await redis.hlen(store.keyFor(day)));
+    }
+    // Live: this minute's 40 and the day (41); a purge keeps those and comes again after 64 more
+    // new fields than it kept: at most 41 + 41 + 65, plus "~" and "#".
+    expect(most).toBeLessThanOrEqual(41 + 41 + 65 + 2);
+    expect(most).toBeGreaterThan(41);
+    // A repeated content in the current window counts on.
+    expect((await store.bump([content(29 * 1000 + 3)])).get(`rate:recipient:8613800000015:content:${29 * 1000 + 3}:60`)).toBe(2);
   });
 
   it('keys every window of one entity into one slot, and sends all counters of a turn in one call on one Redis', async () => {
@@ -163,10 +212,11 @@ describe('RateStore', () => {
     const store = new RateStore(redis, PREFIX, { clock: fakeClock() });
     const a: RateNeed = { key: '{r:42}:rate:recipient:60', windowMs: MIN, kind: 'count' };
     const b: RateNeed = { key: '{r:42}:rate:recipient-content:abc:60', windowMs: MIN, kind: 'count' };
-    expect(store.keyFor(a)).toBe(`${PREFIX}{r:42}:rate:recipient:60:c:${T0 / MIN}`);
+    expect(store.keyFor(a)).toBe(`${PREFIX}{r:42}:n`);
     const r = await scriptCalls(() => store.bump([a, b]));
     expect(r.calls).toBe(1);
     expect([...r.value.values()]).toEqual([1, 1]);
+    expect(Object.keys(await redis.hgetall(`${PREFIX}{r:42}:n`)).sort()).toEqual(['#', ':rate:recipient-content:abc:60', ':rate:recipient:60', '~']);
   });
 
   it('finds the entity: only a trailing segment equal to the window is stripped', () => {

@@ -18,10 +18,9 @@
     ARGV[3]  the batch's distinct scope lists, one per line, scopes separated by TAB
     ARGV[4]  one line per message: "bucket member category(0 = none) msisdn list-number counters"
              (list-number 0: no policy check, the message only bumps counters)
-    ARGV[5]  the counters, the messages' in message order, one per line: "op ttl-ms key TAB member"
-               c  count: INCR; PEXPIRE when it created the key
-               d  distinct: PFADD member, then PFCOUNT (HyperLogLog); the TTL set when PFADD changed it
-               r  distinct, nothing to add: PFADD without a member, PFCOUNT
+    ARGV[5]  the counters, the messages' in message order, one per line (rate-counters.lua, put in
+             front of this script, reads and bumps them)
+    ARGV[6]  the counters' purge horizon (epoch ms): count fields whose window ended before are dead
   Output:
     one row per message, fields joined by TAB: dnd(0/1), dnd_category(0/1), the consent value or ""
     per scope (when checked), the value after the bump per counter, then "\n" (so every row after
@@ -36,7 +35,8 @@ for line in string.gmatch(ARGV[3], '[^\n]+') do
 end
 local call, concat = redis.call, table.concat
 local dndp, conp, gs = prefix .. 'dnd:{r:', prefix .. 'consent:{r:', '}:g' .. gen
-local counters = string.gmatch(ARGV[5] or '', '([cdr]) (%d+) ([^\t]*)\t([^\n]*)\n')
+local counters = string.gmatch(ARGV[5] or '', SG_COUNTER_LINE)
+local horizon, list = tonumber(ARGV[6] or '0'), sg_list()
 -- Values go into one table joined with TAB at the end (no string built per value); a "\n" entry
 -- ends a message's row.
 local out, n = {}, 0
@@ -61,29 +61,7 @@ for b, member, category, msisdn, li, nc in string.gmatch(ARGV[4], '(%d+) (%d+) (
     out[n + 2] = 0
     n = n + 2
   end
-  for _ = 1, tonumber(nc) do
-    local op, ttl, key, m = counters()
-    local v
-    if op == 'c' then
-      v = call('INCR', key)
-      if v == 1 then
-        call('PEXPIRE', key, ttl)
-      end
-    else
-      local changed
-      if op == 'd' then
-        changed = call('PFADD', key, m)
-      else
-        changed = call('PFADD', key)
-      end
-      if changed == 1 then
-        call('PEXPIRE', key, ttl)
-      end
-      v = call('PFCOUNT', key)
-    end
-    n = n + 1
-    out[n] = v
-  end
+  if nc ~= '0' then n = sg_counters(prefix, horizon, sg_read(counters, tonumber(nc), list), out, n) end
   n = n + 1
   out[n] = '\n'
 end

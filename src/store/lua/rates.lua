@@ -1,42 +1,28 @@
 --[[
-  Bumps the rate counters one message touches, all in one hash slot (the keys share a hash tag),
-  and returns their values after the bump. Fixed windows: the window index is part of each key, so
-  a new window starts from an absent key; a key expires on its own shortly after its window ends.
+  Bumps the rate counters of one or more messages and returns their values after the bump, in
+  order (rate-counters.lua, put in front of this script, does the work and describes the keys).
+  Used where the batched policy call cannot carry the counters: Redis Cluster (one call per hash
+  slot, with the keys it touches declared) and names holding TAB or newline (arguments carry any
+  bytes).
 
   Input:
-    KEYS[1..n]   counter keys, one per counter      <p>{<entity>}<tail>:<c|d>:<window index>
-    ARGV[3i-2]   what to do with KEYS[i]:
-                   c  count: INCR
-                   d  distinct: PFADD ARGV[3i], then PFCOUNT (HyperLogLog, ~0.8 % error)
-                   r  distinct, nothing to add: PFCOUNT only (an empty HyperLogLog is created)
-    ARGV[3i-1]   TTL in ms for KEYS[i], set when the key is created (rest of the window + slack)
-    ARGV[3i]     the member for d, "" otherwise
+    KEYS       the keys the counters touch (routing on Redis Cluster; the script builds them again)
+    ARGV[1]    key prefix
+    ARGV[2]    purge horizon: count fields whose window ended before this (epoch ms) are dead
+    ARGV[3]    how many counters each message has, space-separated
+    ARGV[4..]  six per counter: op, ttl, end, entity, field, member (rate-counters.lua)
   Output:
-    { value_1, …, value_n }  integers, in KEYS order
+    { value_1, …, value_n }  integers, in counter order
 ]]
-local out = {}
-for i = 1, #KEYS do
-  local key = KEYS[i]
-  local op = ARGV[3 * i - 2]
-  local ttl = ARGV[3 * i - 1]
-  if op == 'c' then
-    local n = redis.call('INCR', key)
-    if n == 1 then
-      redis.call('PEXPIRE', key, ttl)
-    end
-    out[i] = n
-  else
-    local changed
-    if op == 'd' then
-      changed = redis.call('PFADD', key, ARGV[3 * i])
-    else
-      changed = redis.call('PFADD', key)
-    end
-    -- 1 when the key was created (or a register changed): the TTL is the same absolute deadline.
-    if changed == 1 then
-      redis.call('PEXPIRE', key, ttl)
-    end
-    out[i] = redis.call('PFCOUNT', key)
+local prefix, horizon = ARGV[1], tonumber(ARGV[2])
+local c, out, n, at = sg_list(), {}, 0, 4
+for count in string.gmatch(ARGV[3], '%d+') do
+  count = tonumber(count)
+  for i = 1, count do
+    c.op[i], c.ttl[i], c['end'][i], c.entity[i], c.field[i], c.member[i] = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5]
+    at = at + 6
   end
+  c.n = count
+  n = sg_counters(prefix, horizon, c, out, n)
 end
 return out
