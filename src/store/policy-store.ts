@@ -112,6 +112,7 @@ export class PolicyStore {
   fetchThen(q: StoreQuery | null, counters: readonly PlannedCounter[] | null, done: FetchCallback): void {
     if (counters !== null && counters.length === 0) counters = null;
     if (q === null && counters === null) return done(null, null, null);
+    if (counters !== null && this.rates === null) return done(new Error('no rate store for counters'), null, null);
     this.enqueue({ q, counters, done });
   }
 

@@ -74,10 +74,11 @@ export interface PlannedCounter {
   readonly needKey: string;
   /** c: count; d: distinct, add `member`; r: distinct, nothing to add. */
   readonly op: 'c' | 'd' | 'r';
-  /** From now to the end of the window plus the slack. */
-  readonly ttlMs: number;
-  /** The window's end (epoch ms, gateway clock): identifies the window. */
-  readonly end: number;
+  /**
+   * The window's end (epoch ms on the gateway's clock, in decimal): identifies the window; the
+   * script's TTL is this minus the horizon (now − slack) the call carries.
+   */
+  readonly end: string;
   /** The hash tag: what Redis Cluster slots by. */
   readonly entity: string;
   /** c: the field in the entity's hash; d/r: the key after "{entity}", window included. */
@@ -92,7 +93,7 @@ const hasBreak = (s: string): boolean => s.indexOf('\t') >= 0 || s.indexOf('\n')
 
 /** One counter as a line of the scripts' input (rate-counters.lua). */
 export function counterLine(c: PlannedCounter): string {
-  return `${c.op} ${c.ttlMs} ${c.end} ${c.entity}\t${c.field}\t${c.member}\n`;
+  return `${c.op} ${c.end} ${c.entity}\t${c.field}\t${c.member}\n`;
 }
 
 /** The Redis key a planned counter lives in. */
@@ -114,6 +115,8 @@ export class RateStore {
   private readonly slackMs: number;
   private pending: PendingBump[] = [];
   private flushScheduled = false;
+  /** The current window's end in decimal, by window length. */
+  private readonly ends = new Map<number, { window: number; text: string }>();
 
   constructor(
     readonly redis: Redis,
@@ -123,6 +126,16 @@ export class RateStore {
     this.clock = opts.clock ?? systemClock;
     this.slackMs = opts.slackMs ?? 5_000;
     if (!('sgRateBump' in redis)) redis.defineCommand('sgRateBump', { lua: rateScript('rates.lua') });
+  }
+
+  /** The end of window `window` of length `windowMs`, in decimal, built once per window. */
+  private endText(window: number, windowMs: number): string {
+    let hit = this.ends.get(windowMs);
+    if (hit === undefined || hit.window !== window) {
+      hit = { window, text: String((window + 1) * windowMs) };
+      if (this.ends.size < 64 || this.ends.has(windowMs)) this.ends.set(windowMs, hit);
+    }
+    return hit.text;
   }
 
   /** Count fields whose window ended before this are dead (the scripts' purge). */
@@ -153,14 +166,13 @@ export class RateStore {
       }
     }
     const window = Math.floor(now / need.windowMs);
-    const end = (window + 1) * need.windowMs;
+    const end = this.endText(window, need.windowMs);
     const count = need.kind === 'count';
     const member = !count && need.member !== undefined ? need.member : '';
     if (!count) field = `${field}:d:${window}`;
     return {
       needKey: need.key,
       op: count ? 'c' : need.member === undefined ? 'r' : 'd',
-      ttlMs: Math.max(1, Math.ceil(end - now + this.slackMs)),
       end,
       entity,
       field,
@@ -268,7 +280,7 @@ export class RateStore {
     for (const plans of groups) {
       for (const p of plans) {
         keys.add(redisKeyOf(this.prefix, p));
-        args.push(p.op, p.ttlMs, p.end, p.entity, p.field, p.member);
+        args.push(p.op, p.end, p.entity, p.field, p.member);
       }
       counts += `${plans.length} `;
     }

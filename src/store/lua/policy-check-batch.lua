@@ -20,7 +20,7 @@
              (list-number 0: no policy check, the message only bumps counters)
     ARGV[5]  the counters, the messages' in message order, one per line (rate-counters.lua, put in
              front of this script, reads and bumps them)
-    ARGV[6]  the counters' purge horizon (epoch ms): count fields whose window ended before are dead
+    ARGV[6]  the counters' horizon (the gateway's now − slack, epoch ms; rate-counters.lua)
   Output:
     one row per message, fields joined by TAB: dnd(0/1), dnd_category(0/1), the consent value or ""
     per scope (when checked), the value after the bump per counter, then "\n" (so every row after

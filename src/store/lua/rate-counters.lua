@@ -17,9 +17,11 @@
 
   distinct counters (HyperLogLog) keep a key each:  <prefix>{<entity>}<suffix> (suffix ends ":d:<window>")
 
-  A counter is (op, ttl, end, entity, field, member): in policy-check-batch.lua one line
-  "op ttl end entity TAB field TAB member", in rates.lua six arguments. op:
-    c  count; ttl = ms from now to the window end plus slack; end = the window end
+  A counter is (op, end, entity, field, member): in policy-check-batch.lua one line
+  "op end entity TAB field TAB member", in rates.lua five arguments. end: the window's end; a key
+  gets the TTL end − horizon (the horizon each call carries: the gateway's now − slack, so the TTL
+  is the rest of the window plus the slack). op:
+    c  count
     d  distinct: PFADD member, PFCOUNT; the TTL set when PFADD changed the key
     r  distinct, nothing to add: PFADD without a member, PFCOUNT
 ]]
@@ -55,7 +57,7 @@ local function sg_count(key, c, first, last, horizon, out, n)
       local en = sg_num(e)
       if en > top then
         top = en
-        extend = c.ttl[i]
+        extend = en
       end
     end
     out[n + j] = count
@@ -74,7 +76,7 @@ local function sg_count(key, c, first, last, horizon, out, n)
     set[k] = since
   end
   sg_call('HSET', key, unpack(set))
-  if extend then sg_call('PEXPIRE', key, extend) end
+  if extend then sg_call('PEXPIRE', key, math.max(1, extend - horizon)) end
   if purge then
     local all = sg_call('HGETALL', key)
     local dead, kept = {}, 0
@@ -115,7 +117,7 @@ local function sg_counters(prefix, horizon, c, out, n)
       else
         changed = sg_call('PFADD', key)
       end
-      if changed == 1 then sg_call('PEXPIRE', key, c.ttl[i]) end
+      if changed == 1 then sg_call('PEXPIRE', key, math.max(1, sg_num(c['end'][i]) - horizon)) end
       n = n + 1
       out[n] = sg_call('PFCOUNT', key)
       i = i + 1
@@ -127,12 +129,12 @@ end
 -- Reads `count` counter lines from the iterator `lines` into the reusable list `c`.
 local function sg_read(lines, count, c)
   for i = 1, count do
-    local op, ttl, e, entity, field, member = lines()
-    c.op[i], c.ttl[i], c['end'][i], c.entity[i], c.field[i], c.member[i] = op, ttl, e, entity, field, member
+    local op, e, entity, field, member = lines()
+    c.op[i], c['end'][i], c.entity[i], c.field[i], c.member[i] = op, e, entity, field, member
   end
   c.n = count
   return c
 end
 
-local SG_COUNTER_LINE = '([cdr]) (%d+) (%d+) ([^\t]*)\t([^\t]*)\t([^\n]*)\n'
-local function sg_list() return { n = 0, op = {}, ttl = {}, ['end'] = {}, entity = {}, field = {}, member = {} } end
+local SG_COUNTER_LINE = '([cdr]) (%d+) ([^\t]*)\t([^\t]*)\t([^\n]*)\n'
+local function sg_list() return { n = 0, op = {}, ['end'] = {}, entity = {}, field = {}, member = {} } end

@@ -8,9 +8,10 @@
   Input:
     KEYS       the keys the counters touch (routing on Redis Cluster; the script builds them again)
     ARGV[1]    key prefix
-    ARGV[2]    purge horizon: count fields whose window ended before this (epoch ms) are dead
+    ARGV[2]    horizon (the gateway's now − slack, epoch ms): count fields whose window ended
+               before it are dead; a key's TTL is its window end minus it
     ARGV[3]    how many counters each message has, space-separated
-    ARGV[4..]  six per counter: op, ttl, end, entity, field, member (rate-counters.lua)
+    ARGV[4..]  five per counter: op, end, entity, field, member (rate-counters.lua)
   Output:
     { value_1, …, value_n }  integers, in counter order
 ]]
@@ -19,8 +20,8 @@ local c, out, n, at = sg_list(), {}, 0, 4
 for count in string.gmatch(ARGV[3], '%d+') do
   count = tonumber(count)
   for i = 1, count do
-    c.op[i], c.ttl[i], c['end'][i], c.entity[i], c.field[i], c.member[i] = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5]
-    at = at + 6
+    c.op[i], c['end'][i], c.entity[i], c.field[i], c.member[i] = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4]
+    at = at + 5
   end
   c.n = count
   n = sg_counters(prefix, horizon, c, out, n)
