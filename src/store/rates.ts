@@ -21,8 +21,9 @@
  * for here: the three per-recipient counters of cn-miit touched three new keys per message (about
  * 4 µs of Redis CPU each), now one hash. The entity is the hash tag, so an entity's counters share a
  * slot and cost one call on a cluster too. The entity comes with the need when the rule engine made
- * it (RateNeed.entity/field); otherwise it is the key's "{…}" hash tag if it has one, else the key
- * without a trailing window segment (the window in seconds or ms), and the field the rest.
+ * it (RateNeed.entity/field); otherwise it is the key's "{…}" hash tag if it has one (the field is
+ * then the whole key), else the key without a trailing window segment (the window in seconds or
+ * ms), and the field the rest.
  *
  * Expiry: a count hash lives until the latest window any of its counters is in ends, plus `slackMs`
  * (default 5 s, covering clock differences between gateway instances): its TTL is pushed out only
@@ -50,7 +51,7 @@ export interface RateStoreOptions {
   slackMs?: number;
 }
 
-type ScriptClient = Redis & { sgRateBump(numKeys: number, ...args: (string | number)[]): Promise<number[]> };
+type ScriptClient = Redis & { sgRateBump(numKeys: number, ...args: (string | number | (string | number)[])[]): Promise<number[]> };
 
 /** The counter's entity: the key without a trailing ":<window>" segment (window in s or ms). */
 export function rateEntity(key: string, windowMs: number): string {
@@ -159,7 +160,7 @@ export class RateStore {
       const tag = hashTag(key);
       if (tag !== key) {
         entity = tag;
-        field = key.slice(0, key.indexOf('{')) + key.slice(key.indexOf('{') + tag.length + 2);
+        field = key;
       } else {
         entity = rateEntity(key, need.windowMs);
         field = key.slice(entity.length);
@@ -284,7 +285,8 @@ export class RateStore {
       }
       counts += `${plans.length} `;
     }
-    return (this.redis as ScriptClient).sgRateBump(keys.size, ...keys, this.prefix, this.horizon(), counts, ...args);
+    // Arrays, not spread: ioredis flattens them (a batch carries thousands of values).
+    return (this.redis as ScriptClient).sgRateBump(keys.size, [...keys], this.prefix, this.horizon(), counts, args);
   }
 
   private runBatch(batch: PendingBump[]): void {

@@ -90,6 +90,16 @@ describe('RateStore', () => {
     expect([...(await store.bump(both)).values()]).toEqual([1, 1]);
   });
 
+  it('instances whose clocks straddle a window boundary count on in the later window, not restart each other', async () => {
+    const ahead = new RateStore(redis, PREFIX, { clock: fakeClock(T0 + MIN + 500) });
+    const behind = new RateStore(redis, PREFIX, { clock: fakeClock(T0 + MIN - 500) });
+    const need = perMinute('8613800000017');
+    expect((await ahead.bump([need])).get(need.key)).toBe(1);
+    expect((await behind.bump([need])).get(need.key)).toBe(2);
+    expect((await ahead.bump([need])).get(need.key)).toBe(3);
+    expect(await redis.hget(ahead.keyFor(need), ':60')).toBe(`${T0 + 2 * MIN}:3`);
+  });
+
   it('counts distinct members with a HyperLogLog', async () => {
     const store = new RateStore(redis, PREFIX, { clock: fakeClock() });
     const bump = async (m: string) => (await store.bump([distinctRecipients('1069001', m)])).get('rate:sender-recipients:1069001:3600');
@@ -216,7 +226,7 @@ describe('RateStore', () => {
     const r = await scriptCalls(() => store.bump([a, b]));
     expect(r.calls).toBe(1);
     expect([...r.value.values()]).toEqual([1, 1]);
-    expect(Object.keys(await redis.hgetall(`${PREFIX}{r:42}:n`)).sort()).toEqual(['#', ':rate:recipient-content:abc:60', ':rate:recipient:60', '~']);
+    expect(Object.keys(await redis.hgetall(`${PREFIX}{r:42}:n`)).sort()).toEqual(['#', '{r:42}:rate:recipient-content:abc:60', '{r:42}:rate:recipient:60', '~']);
   });
 
   it('finds the entity: only a trailing segment equal to the window is stripped', () => {

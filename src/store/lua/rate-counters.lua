@@ -5,8 +5,9 @@
   count counters live in ONE hash per entity (the hash tag: a recipient, a sender, …):
     key    <prefix>{<entity>}:n
     field  the counter (":60" a minute, ":86400" a day, ":content:<hash>:60" …)
-    value  "<window end>:<count>"  (window end: epoch ms on the gateway's clock; another end means
-           another window, so the count starts again from 1)
+    value  "<window end>:<count>"  (window end: epoch ms on the gateway's clock; an earlier end
+           means a past window, so the count starts again from 1; a later one, written by an
+           instance whose clock is a little ahead, is counted on)
     "~"    the latest window end the key's TTL covers; the TTL is pushed out (PEXPIRE) only when a
            counter starts a window that ends later
     "#"    fields created since the last purge, minus those the purge kept: past 64, fields of ended
@@ -46,7 +47,15 @@ local function sg_count(key, c, first, last, horizon, out, n)
     local count = 1
     if v then
       local sep = sg_find(v, ':', 1, true)
-      if sep and sg_sub(v, 1, sep - 1) == e then count = sg_num(sg_sub(v, sep + 1)) + 1 end
+      if sep then
+        local stored = sg_sub(v, 1, sep - 1)
+        -- The same window; or a later one another instance (its clock a little ahead) already
+        -- started: count on in that one rather than start the older one again.
+        if stored == e or sg_num(stored) > sg_num(e) then
+          count = sg_num(sg_sub(v, sep + 1)) + 1
+          e = stored
+        end
+      end
     else
       created = created + 1
     end
