@@ -28,19 +28,22 @@
 ]]
 local sg_call, sg_find, sg_sub, sg_num = redis.call, string.find, string.sub, tonumber
 
+-- Argument lists, reused by every group (passed with unpack(t, 1, n): no table per message).
+local sg_fields, sg_set = {}, {}
+
 -- Count counters first..last of list `c` (one entity, hash `key`); values into out[n+1..]; returns n.
 local function sg_count(key, c, first, last, horizon, out, n)
-  local fields, m = {}, 0
+  local fields, m = sg_fields, 0
   for i = first, last do
     m = m + 1
     fields[m] = c.field[i]
   end
   fields[m + 1] = '~'
   fields[m + 2] = '#'
-  local vals = sg_call('HMGET', key, unpack(fields))
+  local vals = sg_call('HMGET', key, unpack(fields, 1, m + 2))
   local top = sg_num(vals[m + 1]) or 0
   local extend, created = nil, 0
-  local set, k = {}, 0
+  local set, k = sg_set, 0
   for j = 1, m do
     local i = first + j - 1
     local v, e = vals[j], c['end'][i]
@@ -84,7 +87,7 @@ local function sg_count(key, c, first, last, horizon, out, n)
     set[k - 1] = '#'
     set[k] = since
   end
-  sg_call('HSET', key, unpack(set))
+  sg_call('HSET', key, unpack(set, 1, k))
   if extend then sg_call('PEXPIRE', key, math.max(1, extend - horizon)) end
   if purge then
     local all = sg_call('HGETALL', key)
