@@ -13,8 +13,8 @@
     "#"    fields created since the last purge, minus those the purge kept: past 64, fields of ended
            windows are deleted (amortised O(1) a new field; bounds a hash whose entity gets many
            distinct contents)
-  One key per entity, not one per counter and window: creating keys is what Redis pays for here
-  (a message to a new recipient touched three new keys, now one).
+  One key per entity, not one per counter and window: a message to a new recipient created three
+  keys (each with its TTL), now one (store/rates.ts has the measured difference).
 
   distinct counters (HyperLogLog) keep a key each:  <prefix>{<entity>}<suffix> (suffix ends ":d:<window>")
 
