@@ -28,6 +28,7 @@ import { Metrics } from '../src/telemetry/metrics.js';
 import { AccountTable } from '../src/upstream/accounts.js';
 import { hashPassword } from '../src/upstream/password.js';
 import { senderValue } from './policy-data.js';
+import { cleanRedis } from './procs.js';
 import { POLICY_PREFIX, preparePolicyData, prepareCnPack, rulesClock, rulesGateway } from './policy-scenario.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -149,4 +150,6 @@ console.log(
 );
 policy.close();
 redis.disconnect();
+// The counters this run made would make the next run's recipients "already counting".
+if (withRules) await cleanRedis(`${POLICY_PREFIX}{rate:*`);
 rmSync(tmp, { recursive: true, force: true });

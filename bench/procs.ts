@@ -1,4 +1,4 @@
-/** Child processes for the benchmark scripts (queue.ts, scale.ts): start, read a line, wait for a port. */
+/** Helpers of the benchmark scripts: child processes (start, read a line, wait for a port), Redis clean-up. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -80,4 +80,23 @@ export function runFlags(argv: string[], script: string, durationMs: number): Ru
     }
   }
   return f;
+}
+
+/** Unlinks the keys matching `pattern` on the local Redis (127.0.0.1:6379); returns how many. */
+export async function cleanRedis(pattern: string): Promise<number> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  let removed = 0;
+  try {
+    await r.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) removed += await r.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+  return removed;
 }

@@ -21,6 +21,7 @@ import { hashPassword } from '../src/upstream/password.js';
 import type { LoadOptions, LoadResult } from './loadgen.js';
 import { POLICY_PREFIX, policyGateway, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGateway, rulesLoad, rulesLoadPerRun } from './policy-scenario.js';
 import { freePort } from '../src/sim/free-port.js';
+import { cleanRedis } from './procs.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -412,24 +413,6 @@ function tail(file: string, n = 20): string {
   } catch {
     return '(no log)';
   }
-}
-
-async function cleanRedis(pattern: string): Promise<number> {
-  const { Redis } = await import('ioredis');
-  const r = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
-  let removed = 0;
-  try {
-    await r.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) removed += await r.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
-  return removed;
 }
 
 let redisPid: number | null = null;
