@@ -6,7 +6,8 @@
  * cn-miit's (identical content a minute, recipient a minute, recipient a day; every message a new
  * recipient, the counters removed between rounds), and prints the script's Redis CPU per message
  * from INFO commandstats (evalsha usec / messages) — the figure to compare when changing the Lua:
- * it hardly depends on the gateway. Medians over the rounds.
+ * it does not depend on the gateway, but does on what else the box runs (compare versions in
+ * alternating runs). Medians over the rounds.
  */
 import { fileURLToPath } from 'node:url';
 import type { RateNeed } from '../src/rules/types.js';
