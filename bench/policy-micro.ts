@@ -28,15 +28,12 @@ import { Metrics } from '../src/telemetry/metrics.js';
 import { AccountTable } from '../src/upstream/accounts.js';
 import { hashPassword } from '../src/upstream/password.js';
 import { senderValue } from './policy-data.js';
-import { cleanRedis } from './procs.js';
+import { cleanRedis, numberFlag } from './procs.js';
 import { POLICY_PREFIX, preparePolicyData, prepareCnPack, rulesClock, rulesGateway } from './policy-scenario.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const argv = process.argv.slice(2);
-const flag = (name: string, dflt: number) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
+const flag = (name: string, dflt: number) => numberFlag(argv, name, dflt);
 const withRules = argv.includes('--rules');
 const seconds = flag('--seconds', 10);
 const batch = flag('--batch', 2048);

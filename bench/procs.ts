@@ -10,6 +10,12 @@ export const ROOT = join(DIST_BENCH, '..', '..');
 export const CLI = join(ROOT, 'dist/src/cli/main.js');
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** `--name N` from argv as a number, else `dflt`. */
+export function numberFlag(argv: readonly string[], name: string, dflt: number): number {
+  const i = argv.indexOf(name);
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
+}
+
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** `node args…` with stdout piped (or both streams to `log`). */

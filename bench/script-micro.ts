@@ -14,14 +14,11 @@ import type { RateNeed } from '../src/rules/types.js';
 import { PolicyStore } from '../src/store/policy-store.js';
 import { RateStore } from '../src/store/rates.js';
 import { connectRedis, createRedis } from '../src/store/redis.js';
-import { cleanRedis, median } from './procs.js';
+import { cleanRedis, median, numberFlag } from './procs.js';
 import { POLICY_PREFIX, preparePolicyData } from './policy-scenario.js';
 
 const argv = process.argv.slice(2);
-const flag = (name: string, dflt: number) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
+const flag = (name: string, dflt: number) => numberFlag(argv, name, dflt);
 const rounds = flag('--rounds', 5);
 const batches = flag('--batches', 300);
 const PER_TURN = 256;
