@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import type { StoreFacts, StoreQuery } from '../policy/decide.js';
 import type { SenderRecord } from '../policy/senders.js';
 import { BUCKET_BITS, bucketOf, Keys } from './keys.js';
-import { counterLine, rateScript, type PlannedCounter, type RateStore } from './rates.js';
+import { counterLines, rateScript, type PlannedCounter, type RateStore } from './rates.js';
 import { luaScript } from './redis.js';
 
 export interface Actor {
@@ -183,7 +183,7 @@ export class PolicyStore {
         }
         lines += `${Math.floor(n / BUCKET_SIZE)} ${n % BUCKET_SIZE} ${q.category ?? 0} ${q.msisdn} ${li} ${nc}\n`;
       } else lines += `0 0 0 0 0 ${nc}\n`;
-      if (cs !== null) for (let c = 0; c < cs.length; c++) counters += counterLine(cs[c]!);
+      if (cs !== null) counters += counterLines(cs);
     }
     (this.redis as ScriptClient).sgPolicyCheckBatch(0, this.keys.prefix, this.dndGen, lists, lines, counters, this.rates ? this.rates.horizon() : 0).then(
       (reply) => {

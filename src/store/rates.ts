@@ -3,38 +3,40 @@
  * and read the values after the bump, in one script call per hash slot.
  *
  * Windows are FIXED and aligned to the window size on the epoch (window = floor(now / windowMs)),
- * so nothing has to be reset: a counter that finds its stored window ended starts again from 1.
- * Cheap, at the usual fixed-window price: a sender can fit up to 2×max into any span of one window
- * length that straddles a boundary. Daily windows (86 400 s) roll over at 00:00 UTC, not local
- * midnight.
+ * so nothing has to be reset: each window is counted on its own. Cheap, at the usual fixed-window
+ * price: a sender can fit up to 2×max into any span of one window length that straddles a
+ * boundary. Daily windows (86 400 s) roll over at 00:00 UTC, not local midnight. Instances count
+ * in the window their own clock says: two whose clocks straddle a boundary count in two windows
+ * for that moment (neither resets the other).
  *
  * Layout. A counter belongs to an entity (who is counted: a recipient, a sender, an account, …) and
  * is a field within it:
  *
  *   count     all count counters of one entity share ONE hash  <prefix>{<entity>}:n
- *             field ":60" (a minute), ":86400" (a day), ":content:<hash>:60", …
- *             value "<window end>:<count>"
+ *             field "<counter>@<window end>" (":60@…" a minute, ":86400@…" a day,
+ *             ":content:<hash>:60@…"), value the count (HINCRBY)
  *   distinct  a HyperLogLog key per counter and window          <prefix>{<entity>}<field>:d:<window>
  *             (PFADD member; PFCOUNT: 12 KB at most, ~0.8 % standard error)
  *
  * One key per entity rather than per counter and window: creating and expiring keys is much of what
- * counters cost Redis, and the three per-recipient counters of cn-miit touched three new keys per
- * message, now one hash. The script's bookkeeping (window ends, TTL and purge fields) takes back
- * much of the saving: measured alone, 17–18 µs of script time a message to a new recipient against
- * 19.5–21 µs with three keys (4.4–4.8 µs without counters); fewer keys also means less memory.
+ * counters cost Redis, and the three per-recipient counters of cn-miit would touch three new keys
+ * per message. The window in the field name makes a bump one HINCRBY (no read, no value to parse
+ * or build in Lua): measured alone, cn-miit's three counters cost 15.6 µs of script time a
+ * message to a new recipient here, against 22 µs when the value held "<window end>:<count>"
+ * (bench/script-micro.js, same run; the box was slow that day).
  *
  * The entity is the hash tag, so an entity's counters share a slot and cost one call on a cluster
  * too. The entity comes with the need when the rule engine made it (RateNeed.entity/field);
  * otherwise it is the key's "{…}" hash tag if it has one (the field is then the whole key), else the
  * key without a trailing window segment (the window in seconds or ms), and the field the rest.
  *
- * Expiry: a count hash lives until the latest window any of its counters is in ends, plus `slackMs`
- * (default 5 s, covering clock differences between gateway instances): its TTL is pushed out only
- * when a counter starts a window ending later than any before ("~" field). TTLs are relative to
- * Redis's own clock, window ends to the gateway's: Redis and gateway clocks need not agree. Fields of
- * ended windows are dead; they are deleted once more than 64 fields were created since the last
- * purge (amortised O(1)), so an entity that gets many distinct contents stays small. A distinct key
- * expires at the end of its window plus the slack.
+ * Expiry: a count hash lives until the latest window any of its fields is in ends, plus `slackMs`
+ * (default 5 s, covering clock differences between gateway instances): a bump that creates a field
+ * sets the TTL on a new key (PEXPIRE NX) or pushes it out, never in (PEXPIRE GT). TTLs are relative
+ * to Redis's own clock, window ends to the gateway's: Redis and gateway clocks need not agree.
+ * Fields of ended windows are dead; they are deleted once more than 64 fields were created in an
+ * existing hash since its last purge (amortised O(1)), so an entity that gets many distinct
+ * contents stays small. A distinct key expires at the end of its window plus the slack.
  *
  * The Lua work lives in rate-counters.lua, shared by rates.lua (this class's own calls) and, on the
  * gateway's hot path, policy-check-batch.lua: plan() turns a message's needs into PlannedCounters and
@@ -83,9 +85,11 @@ export interface PlannedCounter {
    * script's TTL is this minus the horizon (now − slack) the call carries.
    */
   readonly end: string;
+  /** The same as a number. */
+  readonly endMs: number;
   /** The hash tag: what Redis Cluster slots by. */
   readonly entity: string;
-  /** c: the field in the entity's hash; d/r: the key after "{entity}", window included. */
+  /** c: the counter in the entity's hash (the field adds "@" and the end); d/r: the key after "{entity}", window included. */
   readonly field: string;
   /** The member for d, "" otherwise. */
   readonly member: string;
@@ -95,9 +99,44 @@ export interface PlannedCounter {
 
 const hasBreak = (s: string): boolean => s.indexOf('\t') >= 0 || s.indexOf('\n') >= 0;
 
-/** One counter as a line of the scripts' input (rate-counters.lua). */
-export function counterLine(c: PlannedCounter): string {
-  return `${c.op} ${c.end} ${c.entity}\t${c.field}\t${c.member}\n`;
+/**
+ * The script groups of one message's planned counters, in order: consecutive count counters of one
+ * entity form one group (one hash; `last` is the one whose window ends latest), every distinct
+ * counter its own. Calls `fn(first, end, last)` with indexes into `plans` (end exclusive).
+ */
+function forEachGroup(plans: readonly PlannedCounter[], fn: (first: number, end: number, last: PlannedCounter) => void): void {
+  for (let i = 0; i < plans.length; ) {
+    const p = plans[i]!;
+    let j = i + 1;
+    let last = p;
+    if (p.op === 'c') {
+      for (; j < plans.length && plans[j]!.op === 'c' && plans[j]!.entity === p.entity; j++) if (plans[j]!.endMs > last.endMs) last = plans[j]!;
+    }
+    fn(i, j, last);
+    i = j;
+  }
+}
+
+/** A count counter's field in its entity's hash: the counter, then "@" and its window's end. */
+const countField = (c: PlannedCounter): string => `${c.field}@${c.end}`;
+
+/**
+ * One message's counters as lines of policy-check-batch.lua's input, one group a line:
+ * "op end k entity TAB s1 … TAB sk" (rate-counters.lua).
+ */
+export function counterLines(plans: readonly PlannedCounter[]): string {
+  let out = '';
+  forEachGroup(plans, (first, end, last) => {
+    const p = plans[first]!;
+    if (p.op !== 'c') {
+      out += `${p.op} ${p.end} 2 ${p.entity}\t${p.field}\t${p.member}\n`;
+      return;
+    }
+    out += `c ${last.end} ${end - first} ${p.entity}`;
+    for (let i = first; i < end; i++) out += `\t${countField(plans[i]!)}`;
+    out += '\n';
+  });
+  return out;
 }
 
 /** The Redis key a planned counter lives in. */
@@ -171,6 +210,7 @@ export class RateStore {
     }
     const window = Math.floor(now / need.windowMs);
     const end = this.endText(window, need.windowMs);
+    const endMs = (window + 1) * need.windowMs;
     const count = need.kind === 'count';
     const member = !count && need.member !== undefined ? need.member : '';
     if (!count) field = `${field}:d:${window}`;
@@ -178,6 +218,7 @@ export class RateStore {
       needKey: need.key,
       op: count ? 'c' : need.member === undefined ? 'r' : 'd',
       end,
+      endMs,
       entity,
       field,
       member,
@@ -276,20 +317,23 @@ export class RateStore {
     if (batch.length > 0) this.runBatch(batch);
   }
 
-  /** One rates.lua call for the counters of several messages (each message's count in ARGV[3]). */
+  /** One rates.lua call for the counters of several messages (their values come back in order). */
   private call(groups: readonly (readonly PlannedCounter[])[]): Promise<number[]> {
-    let counts = '';
     const keys = new Set<string>();
     const args: (string | number)[] = [];
     for (const plans of groups) {
-      for (const p of plans) {
-        keys.add(redisKeyOf(this.prefix, p));
-        args.push(p.op, p.end, p.entity, p.field, p.member);
-      }
-      counts += `${plans.length} `;
+      for (const p of plans) keys.add(redisKeyOf(this.prefix, p));
+      forEachGroup(plans, (first, end, last) => {
+        const p = plans[first]!;
+        if (p.op !== 'c') args.push(p.op, p.end, 2, p.entity, p.field, p.member);
+        else {
+          args.push('c', last.end, end - first, p.entity);
+          for (let i = first; i < end; i++) args.push(countField(plans[i]!));
+        }
+      });
     }
     // Arrays, not spread: ioredis flattens them (a batch carries thousands of values).
-    return (this.redis as ScriptClient).sgRateBump(keys.size, [...keys], this.prefix, this.horizon(), counts, args);
+    return (this.redis as ScriptClient).sgRateBump(keys.size, [...keys], this.prefix, this.horizon(), args);
   }
 
   private runBatch(batch: PendingBump[]): void {

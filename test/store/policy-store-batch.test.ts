@@ -82,7 +82,7 @@ describe('PolicyStore.fetchThen', () => {
     // The keys are the RateStore's: same layout (one hash per recipient), TTL to the end of the
     // longest window in it (the day's) plus slack; message b's recipient has only a minute.
     const key = rates.keyFor(perMinute('8613900000001'));
-    expect(await redis.hget(key, ':60')).toBe(`${T0 - 30_000 + MIN}:2`);
+    expect(await redis.hget(key, `:60@${T0 - 30_000 + MIN}`)).toBe('2');
     const ttl = await redis.pttl(key);
     expect(ttl).toBeGreaterThan(DAY - 30_000);
     expect(ttl).toBeLessThanOrEqual(DAY - 30_000 + 5_000);

@@ -65,9 +65,9 @@ describe('RateStore', () => {
     expect((await store.bump([need])).get(need.key)).toBe(1);
     expect((await store.bump([need])).get(need.key)).toBe(2);
     expect((await store.bump([need])).get(need.key)).toBe(3);
-    // One hash per entity; the counter is a field holding "<window end>:<count>".
+    // One hash per entity; the counter's field names its window's end and holds the count.
     expect(store.keyFor(need)).toBe(`${PREFIX}{rate:recipient:8613800000001}:n`);
-    expect(await redis.hget(store.keyFor(need), ':60')).toBe(`${T0 + MIN}:3`);
+    expect(await redis.hgetall(store.keyFor(need))).toEqual({ [`:60@${T0 + MIN}`]: '3' });
   });
 
   it('starts a new window at the window boundary (fixed windows aligned to the window size)', async () => {
@@ -85,19 +85,23 @@ describe('RateStore', () => {
     expect(r.get(day.key)).toBe(3);
     // Both counters of the recipient are fields of one key.
     expect(store.keyFor(minute)).toBe(store.keyFor(day));
-    expect(await redis.hgetall(store.keyFor(day))).toMatchObject({ ':60': `${T0 + 2 * MIN}:1`, ':86400': `${T0 + DAY}:3` });
+    expect(await redis.hgetall(store.keyFor(day))).toMatchObject({ [`:60@${T0 + MIN}`]: '2', [`:60@${T0 + 2 * MIN}`]: '1', [`:86400@${T0 + DAY}`]: '3' });
     clock.t = T0 + DAY; // next day
     expect([...(await store.bump(both)).values()]).toEqual([1, 1]);
   });
 
-  it('instances whose clocks straddle a window boundary count on in the later window, not restart each other', async () => {
+  it('instances share a window\'s count; clocks that straddle a boundary each count in their own window, neither resets the other', async () => {
+    const one = new RateStore(redis, PREFIX, { clock: fakeClock(T0 + 10_000) });
+    const other = new RateStore(redis, PREFIX, { clock: fakeClock(T0 + 20_000) });
+    const need = perMinute('8613800000017');
+    expect((await one.bump([need])).get(need.key)).toBe(1);
+    expect((await other.bump([need])).get(need.key)).toBe(2);
     const ahead = new RateStore(redis, PREFIX, { clock: fakeClock(T0 + MIN + 500) });
     const behind = new RateStore(redis, PREFIX, { clock: fakeClock(T0 + MIN - 500) });
-    const need = perMinute('8613800000017');
     expect((await ahead.bump([need])).get(need.key)).toBe(1);
-    expect((await behind.bump([need])).get(need.key)).toBe(2);
-    expect((await ahead.bump([need])).get(need.key)).toBe(3);
-    expect(await redis.hget(ahead.keyFor(need), ':60')).toBe(`${T0 + 2 * MIN}:3`);
+    expect((await behind.bump([need])).get(need.key)).toBe(3);
+    expect((await ahead.bump([need])).get(need.key)).toBe(2);
+    expect(await redis.hgetall(ahead.keyFor(need))).toMatchObject({ [`:60@${T0 + MIN}`]: '3', [`:60@${T0 + 2 * MIN}`]: '2' });
   });
 
   it('counts distinct members with a HyperLogLog', async () => {
@@ -145,12 +149,16 @@ describe('RateStore', () => {
     expect((await store.bump([minute])).get(minute.key)).toBe(1);
     expect(await redis.pttl(store.keyFor(day))).toBeGreaterThan(dayLeft - 1_000);
     expect((await store.bump([day])).get(day.key)).toBe(2);
-    // The next day's first message pushes the deadline to that day's end.
-    clock.t = T0 + DAY + 1_000;
-    await store.bump([minute]);
-    expect(await redis.pttl(store.keyFor(day))).toBeLessThanOrEqual(MIN - 1_000 + 5_000);
-    await store.bump([day]);
-    expect(await redis.pttl(store.keyFor(day))).toBeGreaterThan(DAY - 1_000 + 5_000 - 1_000);
+
+    // The other way round: a hash made by a minute counter lives a minute, until a day counter
+    // starts in it and pushes the deadline out to the day's end.
+    const minute2 = perMinute('8613800000018');
+    const day2 = perDay('8613800000018');
+    clock.t = T0 + 45_000;
+    await store.bump([minute2]);
+    expect(await redis.pttl(store.keyFor(minute2))).toBeLessThanOrEqual(15_000 + 5_000);
+    await store.bump([day2]);
+    expect(await redis.pttl(store.keyFor(day2))).toBeGreaterThan(dayLeft - 1_000);
   });
 
   it('purges fields of ended windows from an entity that gets many distinct counters', async () => {
@@ -169,8 +177,8 @@ describe('RateStore', () => {
       most = Math.max(most, await redis.hlen(store.keyFor(day)));
     }
     // Live: this minute's 40 and the day (41); a purge keeps those and comes again after 64 more
-    // new fields than it kept: at most 41 + 41 + 65, plus "~" and "#".
-    expect(most).toBeLessThanOrEqual(41 + 41 + 65 + 2);
+    // new fields than it kept: at most 41 + 41 + 65, plus "#".
+    expect(most).toBeLessThanOrEqual(41 + 41 + 65 + 1);
     expect(most).toBeGreaterThan(41);
     // A repeated content in the current window counts on.
     expect((await store.bump([content(29 * 1000 + 3)])).get(`rate:recipient:8613800000015:content:${29 * 1000 + 3}:60`)).toBe(2);
@@ -226,7 +234,7 @@ describe('RateStore', () => {
     const r = await scriptCalls(() => store.bump([a, b]));
     expect(r.calls).toBe(1);
     expect([...r.value.values()]).toEqual([1, 1]);
-    expect(Object.keys(await redis.hgetall(`${PREFIX}{r:42}:n`)).sort()).toEqual(['#', '{r:42}:rate:recipient-content:abc:60', '{r:42}:rate:recipient:60', '~']);
+    expect(Object.keys(await redis.hgetall(`${PREFIX}{r:42}:n`)).sort()).toEqual([`{r:42}:rate:recipient-content:abc:60@${T0 + MIN}`, `{r:42}:rate:recipient:60@${T0 + MIN}`]);
   });
 
   it('finds the entity: only a trailing segment equal to the window is stripped', () => {

@@ -18,8 +18,9 @@
     ARGV[3]  the batch's distinct scope lists, one per line, scopes separated by TAB
     ARGV[4]  one line per message: "bucket member category(0 = none) msisdn list-number counters"
              (list-number 0: no policy check, the message only bumps counters)
-    ARGV[5]  the counters, the messages' in message order, one per line (rate-counters.lua, put in
-             front of this script, reads and bumps them)
+    ARGV[5]  the counters, the messages' in message order, one group per line (rate-counters.lua,
+             put in front of this script, reads and bumps them; "counters" in ARGV[4] is how many
+             values a message's groups give)
     ARGV[6]  the counters' horizon (the gateway's now − slack, epoch ms; rate-counters.lua)
   Output:
     one row per message, fields joined by TAB: dnd(0/1), dnd_category(0/1), the consent value or ""
@@ -35,8 +36,8 @@ for line in string.gmatch(ARGV[3], '[^\n]+') do
 end
 local call, concat = redis.call, table.concat
 local dndp, conp, gs = prefix .. 'dnd:{r:', prefix .. 'consent:{r:', '}:g' .. gen
-local counters = string.gmatch(ARGV[5] or '', SG_COUNTER_LINE)
-local horizon, list = tonumber(ARGV[6] or '0'), sg_list()
+local counters, cpos = ARGV[5] or '', 1
+local horizon = tonumber(ARGV[6] or '0')
 -- Values go into one table joined with TAB at the end (no string built per value); a "\n" entry
 -- ends a message's row.
 local out, n = {}, 0
@@ -61,7 +62,7 @@ for b, member, category, msisdn, li, nc in string.gmatch(ARGV[4], '(%d+) (%d+) (
     out[n + 2] = 0
     n = n + 2
   end
-  if nc ~= '0' then n = sg_counters(prefix, horizon, sg_read(counters, tonumber(nc), list), out, n) end
+  if nc ~= '0' then n, cpos = sg_lines(prefix, horizon, counters, cpos, tonumber(nc), out, n) end
   n = n + 1
   out[n] = '\n'
 end

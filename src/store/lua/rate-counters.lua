@@ -4,149 +4,106 @@
 
   count counters live in ONE hash per entity (the hash tag: a recipient, a sender, …):
     key    <prefix>{<entity>}:n
-    field  the counter (":60" a minute, ":86400" a day, ":content:<hash>:60" …)
-    value  "<window end>:<count>"  (window end: epoch ms on the gateway's clock; an earlier end
-           means a past window, so the count starts again from 1; a later one, written by an
-           instance whose clock is a little ahead, is counted on)
-    "~"    the latest window end the key's TTL covers; the TTL is pushed out (PEXPIRE) only when a
-           counter starts a window that ends later
-    "#"    fields created since the last purge, minus those the purge kept: past 64, fields of ended
-           windows are deleted (amortised O(1) a new field; bounds a hash whose entity gets many
-           distinct contents)
-  One key per entity, not one per counter and window: a message to a new recipient created three
-  keys (each with its TTL), now one (store/rates.ts has the measured difference).
+    field  "<counter>@<window end>"  (":60@1700000060000" a minute, ":86400@…" a day,
+           ":content:<hash>:60@…"; window end: epoch ms on the gateway's clock)
+    value  the count, bumped with HINCRBY (the value after the bump is the answer)
+    "#"    fields created since the key was made or last purged, minus those the purge kept:
+           past 64, fields of ended windows are deleted (amortised O(1) a new field; bounds a hash
+           whose entity gets many distinct contents or many short windows)
+  The key's TTL covers the latest window end of its fields plus the slack: when a bump creates a
+  field, PEXPIRE NX (a new key) or else PEXPIRE GT (a later window) — never shortened.
 
   distinct counters (HyperLogLog) keep a key each:  <prefix>{<entity>}<suffix> (suffix ends ":d:<window>")
 
-  A counter is (op, end, entity, field, member): in policy-check-batch.lua one line
-  "op end entity TAB field TAB member", in rates.lua five arguments. end: the window's end; a key
-  gets the TTL end − horizon (the horizon each call carries: the gateway's now − slack, so the TTL
-  is the rest of the window plus the slack). op:
-    c  count
-    d  distinct: PFADD member, PFCOUNT; the TTL set when PFADD changed the key
-    r  distinct, nothing to add: PFADD without a member, PFCOUNT
+  Input, one group per line in policy-check-batch.lua ("op end k entity TAB s1 TAB … sk\n") or
+  the same pieces as arguments in rates.lua:
+    c  count: s1..sk are the fields ("<counter>@<end>") of one entity; end the latest of their
+       window ends
+    d  distinct: k = 2, s1 the key suffix, s2 the member: PFADD, PFCOUNT; TTL set when PFADD
+       changed the key
+    r  distinct, nothing to add: as d with s2 empty (PFADD without a member)
+  A key gets the TTL end − horizon (the horizon each call carries: the gateway's now − slack, so the
+  TTL is the rest of the window plus the slack).
 ]]
-local sg_call, sg_find, sg_sub, sg_num = redis.call, string.find, string.sub, tonumber
+local sg_call, sg_find, sg_sub, sg_num, sg_max = redis.call, string.find, string.sub, tonumber, math.max
 
--- Argument lists, reused by every group (passed with unpack(t, 1, n): no table per message).
-local sg_fields, sg_set = {}, {}
-
--- Count counters first..last of list `c` (one entity, hash `key`); values into out[n+1..]; returns n.
-local function sg_count(key, c, first, last, horizon, out, n)
-  local fields, m = sg_fields, 0
-  for i = first, last do
-    m = m + 1
-    fields[m] = c.field[i]
-  end
-  fields[m + 1] = '~'
-  fields[m + 2] = '#'
-  local vals = sg_call('HMGET', key, unpack(fields, 1, m + 2))
-  local top = sg_num(vals[m + 1]) or 0
-  local extend, created = nil, 0
-  local set, k = sg_set, 0
-  for j = 1, m do
-    local i = first + j - 1
-    local v, e = vals[j], c['end'][i]
-    local count = 1
-    if v then
-      local sep = sg_find(v, ':', 1, true)
-      if sep then
-        local stored = sg_sub(v, 1, sep - 1)
-        -- The same window; or a later one another instance (its clock a little ahead) already
-        -- started: count on in that one rather than start the older one again.
-        if stored == e or sg_num(stored) > sg_num(e) then
-          count = sg_num(sg_sub(v, sep + 1)) + 1
-          e = stored
-        end
-      end
-    else
-      created = created + 1
-    end
-    k = k + 2
-    set[k - 1] = fields[j]
-    set[k] = e .. ':' .. count
-    if count == 1 then
-      local en = sg_num(e)
-      if en > top then
-        top = en
-        extend = en
-      end
-    end
-    out[n + j] = count
-  end
-  if extend then
-    k = k + 2
-    set[k - 1] = '~'
-    set[k] = top
-  end
-  local purge = false
-  if created > 0 then
-    local since = (sg_num(vals[m + 2]) or 0) + created
-    purge = since > 64
-    k = k + 2
-    set[k - 1] = '#'
-    set[k] = since
-  end
-  sg_call('HSET', key, unpack(set, 1, k))
-  if extend then sg_call('PEXPIRE', key, math.max(1, extend - horizon)) end
-  if purge then
-    local all = sg_call('HGETALL', key)
-    local dead, kept = {}, 0
-    for a = 1, #all, 2 do
-      local f = all[a]
-      if f ~= '~' and f ~= '#' then
-        local v = all[a + 1]
-        local sep = sg_find(v, ':', 1, true)
-        if sep and sg_num(sg_sub(v, 1, sep - 1)) < horizon then
-          dead[#dead + 1] = f
-        else
-          kept = kept + 1
-        end
-      end
-    end
-    for a = 1, #dead, 1000 do sg_call('HDEL', key, unpack(dead, a, math.min(a + 999, #dead))) end
-    sg_call('HSET', key, '#', -kept)
-  end
-  return n + m
-end
-
--- One message's counters (list `c`, c.n of them) in order: consecutive count counters of one entity
--- share one HMGET/HSET. Values into out[n+1..]; returns the new n.
-local function sg_counters(prefix, horizon, c, out, n)
-  local i = 1
-  while i <= c.n do
-    local op = c.op[i]
-    if op == 'c' then
-      local j = i
-      while j < c.n and c.op[j + 1] == 'c' and c.entity[j + 1] == c.entity[i] do j = j + 1 end
-      n = sg_count(prefix .. '{' .. c.entity[i] .. '}:n', c, i, j, horizon, out, n)
-      i = j + 1
-    else
-      local key = prefix .. '{' .. c.entity[i] .. '}' .. c.field[i]
-      local changed
-      if op == 'd' then
-        changed = sg_call('PFADD', key, c.member[i])
+-- Deletes the fields of ended windows from count hash `key`; "#" then holds minus the number kept.
+local function sg_purge(key, horizon)
+  local all = sg_call('HKEYS', key)
+  local dead, kept = {}, 0
+  for a = 1, #all do
+    local f = all[a]
+    if f ~= '#' then
+      local e = sg_num(string.match(f, '@(%d+)$') or '')
+      if e and e < horizon then
+        dead[#dead + 1] = f
       else
-        changed = sg_call('PFADD', key)
+        kept = kept + 1
       end
-      if changed == 1 then sg_call('PEXPIRE', key, math.max(1, sg_num(c['end'][i]) - horizon)) end
-      n = n + 1
-      out[n] = sg_call('PFCOUNT', key)
-      i = i + 1
     end
   end
-  return n
+  for a = 1, #dead, 1000 do sg_call('HDEL', key, unpack(dead, a, math.min(a + 999, #dead))) end
+  sg_call('HSET', key, '#', -kept)
 end
 
--- Reads `count` counter lines from the iterator `lines` into the reusable list `c`.
-local function sg_read(lines, count, c)
-  for i = 1, count do
-    local op, e, entity, field, member = lines()
-    c.op[i], c['end'][i], c.entity[i], c.field[i], c.member[i] = op, e, entity, field, member
+-- Count group: bumps fields[1..k] of hash `key` (latest window end `e`, a number); values into
+-- out[n+1..]; returns the new n.
+local function sg_count(key, e, fields, k, horizon, out, n)
+  local created = 0
+  for j = 1, k do
+    local v = sg_call('HINCRBY', key, fields[j], 1)
+    out[n + j] = v
+    if v == 1 then created = created + 1 end
   end
-  c.n = count
-  return c
+  if created > 0 then
+    local ttl = sg_max(1, e - horizon)
+    -- A key just made has no TTL (NX sets it, and it has no other fields to count for the purge).
+    if sg_call('PEXPIRE', key, ttl, 'NX') == 0 then
+      sg_call('PEXPIRE', key, ttl, 'GT')
+      if sg_call('HINCRBY', key, '#', created) > 64 then sg_purge(key, horizon) end
+    end
+  end
+  return n + k
 end
 
-local SG_COUNTER_LINE = '([cdr]) (%d+) ([^\t]*)\t([^\t]*)\t([^\n]*)\n'
-local function sg_list() return { n = 0, op = {}, ['end'] = {}, entity = {}, field = {}, member = {} } end
+-- Distinct group: PFADD `member` (op 'd') or nothing (op 'r'); the count into out[n+1]; returns n + 1.
+local function sg_distinct(key, op, e, member, horizon, out, n)
+  local changed
+  if op == 'd' then
+    changed = sg_call('PFADD', key, member)
+  else
+    changed = sg_call('PFADD', key)
+  end
+  if changed == 1 then sg_call('PEXPIRE', key, sg_max(1, e - horizon)) end
+  out[n + 1] = sg_call('PFCOUNT', key)
+  return n + 1
+end
+
+-- One group: op ('c', 'd' or 'r'), end (number), entity and its k strings s[1..k].
+local function sg_group(prefix, horizon, op, e, entity, s, k, out, n)
+  if op == 'c' then return sg_count(prefix .. '{' .. entity .. '}:n', e, s, k, horizon, out, n) end
+  return sg_distinct(prefix .. '{' .. entity .. '}' .. s[1], op, e, s[2], horizon, out, n)
+end
+
+-- Reads groups from `src` (policy-check-batch.lua's lines) at position `pos` until `values`
+-- counter values are produced; returns the new n and position.
+local sg_strings = {}
+local function sg_lines(prefix, horizon, src, pos, values, out, n)
+  local stop = n + values
+  while n < stop do
+    local sp1 = sg_find(src, ' ', pos + 2, true)
+    local sp2 = sg_find(src, ' ', sp1 + 1, true)
+    local tab = sg_find(src, '\t', sp2 + 1, true)
+    local op, e, k = sg_sub(src, pos, pos), sg_num(sg_sub(src, pos + 2, sp1 - 1)), sg_num(sg_sub(src, sp1 + 1, sp2 - 1))
+    local entity = sg_sub(src, sp2 + 1, tab - 1)
+    local at = tab + 1
+    for j = 1, k do
+      local stop_at = sg_find(src, j < k and '\t' or '\n', at, true)
+      sg_strings[j] = sg_sub(src, at, stop_at - 1)
+      at = stop_at + 1
+    end
+    n = sg_group(prefix, horizon, op, e, entity, sg_strings, k, out, n)
+    pos = at
+  end
+  return n, pos
+end

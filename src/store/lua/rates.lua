@@ -10,20 +10,16 @@
     ARGV[1]    key prefix
     ARGV[2]    horizon (the gateway's now − slack, epoch ms): count fields whose window ended
                before it are dead; a key's TTL is its window end minus it
-    ARGV[3]    how many counters each message has, space-separated
-    ARGV[4..]  five per counter: op, end, entity, field, member (rate-counters.lua)
+    ARGV[3..]  the groups, each: op, end, k, entity, then k strings (rate-counters.lua)
   Output:
-    { value_1, …, value_n }  integers, in counter order
+    { value_1, …, value_n }  integers, one per count field or distinct group, in order
 ]]
 local prefix, horizon = ARGV[1], tonumber(ARGV[2])
-local c, out, n, at = sg_list(), {}, 0, 4
-for count in string.gmatch(ARGV[3], '%d+') do
-  count = tonumber(count)
-  for i = 1, count do
-    c.op[i], c['end'][i], c.entity[i], c.field[i], c.member[i] = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4]
-    at = at + 5
-  end
-  c.n = count
-  n = sg_counters(prefix, horizon, c, out, n)
+local out, n, at, s = {}, 0, 3, {}
+while at <= #ARGV do
+  local k = tonumber(ARGV[at + 2])
+  for j = 1, k do s[j] = ARGV[at + 3 + j] end
+  n = sg_group(prefix, horizon, ARGV[at], tonumber(ARGV[at + 1]), ARGV[at + 3], s, k, out, n)
+  at = at + 4 + k
 end
 return out
