@@ -38,6 +38,34 @@ describe('AuditLog', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('gives each line its own decision when consecutive decisions differ in one field only (the cached middle of a line)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-audit-tuples-'));
+    const file = join(dir, 'audit.log');
+    const log = AuditLog.create(file)!;
+    const base = { account: 'acme', decision: 'forward', reason: 'consent_granted', rule: 'policy/consent', status: 0, class: 'commercial' as string | null, src: '1069', dst: 'x' };
+    const variants = [
+      {},
+      {},
+      { account: 'beta' },
+      { decision: 'reject', status: 69 },
+      { reason: 'no_consent' },
+      { rule: 'cn-quiet-hours' },
+      { status: 0x58 },
+      { class: null },
+      { class: 'transactional' },
+      {},
+      { account: 'beta' },
+    ];
+    variants.forEach((v, seq) => log.write({ ...base, ...v, seq }));
+    log.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual(
+      variants.map((v, seq) => ({ time: expect.any(Number), log: 'audit', ...base, ...v, seq })),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('keeps every line whole and in order across chunks, with multi-byte text and a line longer than a chunk', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-audit-chunks-'));
     const file = join(dir, 'audit.log');
