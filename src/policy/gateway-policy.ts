@@ -24,9 +24,9 @@ import { REASONS, SPOOFING_REASONS, ruleOf, type ReasonCode } from './reasons.js
 import type { SenderRegistry } from './senders.js';
 import type { Policy, SubmitContext, Verdict } from './verdict.js';
 import type { RuleSet } from '../rules/engine.js';
-import type { RuleContext } from '../rules/types.js';
+import type { RateNeed, RuleContext } from '../rules/types.js';
 import { decideWithRulesAsync, decideWithRulesThen, type CallbackDecisionStore, type CounterValues, type PipelineInput, type PipelineOutcome } from '../rules/pipeline.js';
-import type { PlannedCounter, RateStore } from '../store/rates.js';
+import type { RateStore } from '../store/rates.js';
 import type { AuditStream } from '../store/audit-stream.js';
 import { userData } from './reassembly.js';
 import { decodeText } from '../protocol/text.js';
@@ -68,15 +68,15 @@ export interface Explained {
 const NO_COUNTERS: CounterValues = new Map<string, number>();
 
 /** Counter values by need key, read by linear search: a message has a few counters, not worth a Map. */
-class PlannedValues implements CounterValues {
+class NeedValues implements CounterValues {
   constructor(
-    private readonly plans: readonly PlannedCounter[],
+    private readonly needs: readonly RateNeed[],
     private readonly values: readonly number[],
   ) {}
 
   get(key: string): number | undefined {
-    const plans = this.plans;
-    for (let k = 0; k < plans.length; k++) if (plans[k]!.needKey === key) return this.values[k];
+    const needs = this.needs;
+    for (let k = 0; k < needs.length; k++) if (needs[k]!.key === key) return this.values[k];
     return undefined;
   }
 }
@@ -210,22 +210,14 @@ export class GatewayPolicy implements Policy {
   private readonly roundTrip: CallbackDecisionStore = {
     fetchThen: (req, cb) => {
       const t0 = performance.now();
-      const rates = this.d.rates;
-      let plans: PlannedCounter[] | null = null;
-      if (req.needs.length > 0 && rates) {
-        try {
-          plans = rates.plan(req.needs);
-        } catch (err) {
-          return cb(err, null);
-        }
-      }
-      this.d.store.fetchThen(req.query, plans, (err, facts, values) => {
+      const needs = req.needs.length > 0 && this.d.rates ? req.needs : null;
+      this.d.store.fetchThen(req.query, needs, (err, facts, values) => {
         if (err) {
           this.d.metrics.redisErrors.inc({ op: 'policy_check' });
           return cb(err, null);
         }
         this.redisCheck.observe((performance.now() - t0) / 1000);
-        cb(null, { counters: plans !== null && values !== null ? new PlannedValues(plans, values) : NO_COUNTERS, facts });
+        cb(null, { counters: needs !== null && values !== null ? new NeedValues(needs, values) : NO_COUNTERS, facts });
       });
     },
   };

@@ -6,7 +6,8 @@ import type { Redis } from 'ioredis';
 import type { StoreFacts, StoreQuery } from '../policy/decide.js';
 import type { SenderRecord } from '../policy/senders.js';
 import { BUCKET_BITS, bucketOf, Keys } from './keys.js';
-import { counterLines, rateScript, type PlannedCounter, type RateStore } from './rates.js';
+import type { RateNeed } from '../rules/types.js';
+import { rateScript, type RateStore } from './rates.js';
 import { luaScript } from './redis.js';
 
 export interface Actor {
@@ -34,14 +35,16 @@ type ScriptClient = Redis & {
 export type CheckCallback = (err: unknown, facts: StoreFacts | null) => void;
 
 /**
- * Gets the facts (null when nothing was asked) and the counters' values after the bump, in plan
- * order (null when none were planned), or the error when Redis failed or timed out.
+ * Gets the facts (null when nothing was asked) and the counters' values after the bump, one per
+ * need in order (null when none were asked), or the error when Redis failed or timed out.
  */
 export type FetchCallback = (err: unknown, facts: StoreFacts | null, counters: number[] | null) => void;
 
 interface PendingCheck {
   q: StoreQuery | null;
-  counters: readonly PlannedCounter[] | null;
+  needs: readonly RateNeed[] | null;
+  /** The needs as lines of the batched call (RateStore.lines); null: they go on their own (fetchOne). */
+  lines: string | null;
   done: FetchCallback;
 }
 
@@ -60,12 +63,6 @@ function answer(p: PendingCheck, err: unknown, facts: StoreFacts | null, counter
   } catch (e) {
     process.emitWarning(`policy check callback failed: ${String(e)}`);
   }
-}
-
-/** Counters the batched script can carry: its lines are split at TAB and newline. */
-function batchable(counters: readonly PlannedCounter[]): boolean {
-  for (let i = 0; i < counters.length; i++) if (!counters[i]!.plain) return false;
-  return true;
 }
 
 export class PolicyStore {
@@ -101,19 +98,34 @@ export class PolicyStore {
 
   /** check() with a callback: the message hot path, without a promise per message. */
   checkThen(q: StoreQuery, done: CheckCallback): void {
-    this.enqueue({ q, counters: null, done });
+    this.enqueue({ q, needs: null, lines: null, done });
   }
 
   /**
    * One message's whole store round trip: the policy check for `q` (when given) and the bump of its
-   * planned rate counters (when given), batched with every other message of this event-loop turn
-   * into one script call on a single Redis.
+   * rate counters (when given), batched with every other message of this event-loop turn into one
+   * script call on a single Redis.
    */
-  fetchThen(q: StoreQuery | null, counters: readonly PlannedCounter[] | null, done: FetchCallback): void {
-    if (counters !== null && counters.length === 0) counters = null;
-    if (q === null && counters === null) return done(null, null, null);
-    if (counters !== null && this.rates === null) return done(new Error('no rate store for counters'), null, null);
-    this.enqueue({ q, counters, done });
+  fetchThen(q: StoreQuery | null, needs: readonly RateNeed[] | null, done: FetchCallback): void {
+    if (needs !== null && needs.length === 0) needs = null;
+    if (q === null && needs === null) return done(null, null, null);
+    let lines: string | null = null;
+    if (needs !== null) {
+      if (this.rates === null) return done(new Error('no rate store for counters'), null, null);
+      // On Redis Cluster a script's keys must be declared and share a slot: counters go on their own.
+      if (!this.cluster) {
+        try {
+          lines = this.rates.lines(needs);
+        } catch (err) {
+          return done(err, null, null);
+        }
+      }
+    }
+    this.enqueue({ q, needs, lines, done });
+  }
+
+  private get cluster(): boolean {
+    return (this.redis as { isCluster?: boolean }).isCluster === true;
   }
 
   private enqueue(p: PendingCheck): void {
@@ -138,11 +150,11 @@ export class PolicyStore {
     if (this.pending.length === 0) return;
     const pending = this.pending;
     this.pending = [];
-    const cluster = (this.redis as { isCluster?: boolean }).isCluster === true;
+    const cluster = this.cluster;
     let batch: PendingCheck[] = [];
     for (const p of pending) {
       // On Redis Cluster a script's keys must be declared and share a slot: calls per message.
-      if (cluster || (p.counters !== null && !batchable(p.counters))) this.fetchOne(p);
+      if (cluster || (p.needs !== null && p.lines === null)) this.fetchOne(p);
       else {
         batch.push(p);
         if (batch.length === MAX_BATCH) {
@@ -158,7 +170,11 @@ export class PolicyStore {
   private fetchOne(p: PendingCheck): void {
     const facts = p.q ? this.checkOne(p.q) : null;
     let counters: Promise<number[]> | null = null;
-    if (p.counters !== null) counters = this.rates ? this.rates.bumpPlanned(p.counters) : Promise.reject(new Error('no rate store for counters'));
+    const needs = p.needs;
+    if (needs !== null) {
+      // bump() plans once per key; every need gets its key's value.
+      counters = this.rates ? this.rates.bump(needs).then((byKey) => needs.map((n) => byKey.get(n.key)!)) : Promise.reject(new Error('no rate store for counters'));
+    }
     Promise.all([facts, counters]).then(
       ([f, c]) => p.done(null, f, c),
       (err: unknown) => p.done(err, null, null),
@@ -171,8 +187,8 @@ export class PolicyStore {
     let lists = '';
     let lines = '';
     let counters = '';
-    for (const { q, counters: cs } of batch) {
-      const nc = cs === null ? 0 : cs.length;
+    for (const { q, needs, lines: cl } of batch) {
+      const nc = needs === null ? 0 : needs.length;
       if (q !== null) {
         // bucketOf() without its object (the number was checked in enqueue).
         const n = Number(q.msisdn);
@@ -183,7 +199,7 @@ export class PolicyStore {
         }
         lines += `${Math.floor(n / BUCKET_SIZE)} ${n % BUCKET_SIZE} ${q.category ?? 0} ${q.msisdn} ${li} ${nc}\n`;
       } else lines += `0 0 0 0 0 ${nc}\n`;
-      if (cs !== null) counters += counterLines(cs);
+      if (cl !== null) counters += cl;
     }
     (this.redis as ScriptClient).sgPolicyCheckBatch(0, this.keys.prefix, this.dndGen, lists, lines, counters, this.rates ? this.rates.horizon() : 0).then(
       (reply) => {
@@ -212,8 +228,8 @@ export class PolicyStore {
             facts = { dnd, dndCategory, consent };
           }
           let values: number[] | null = null;
-          if (p.counters !== null) {
-            values = new Array<number>(p.counters.length);
+          if (p.needs !== null) {
+            values = new Array<number>(p.needs.length);
             for (let c = 0; c < values.length; c++) {
               let v = 0;
               for (let ch = reply.charCodeAt(at); ch >= 48 && ch <= 57; ch = reply.charCodeAt(++at)) v = v * 10 + (ch - 48);

@@ -39,9 +39,9 @@
  * contents stays small. A distinct key expires at the end of its window plus the slack.
  *
  * The Lua work lives in rate-counters.lua, shared by rates.lua (this class's own calls) and, on the
- * gateway's hot path, policy-check-batch.lua: plan() turns a message's needs into PlannedCounters and
- * PolicyStore.fetchThen() bumps them in the same batched call as the consent/DND check, falling back
- * to bumpPlanned() here on a cluster.
+ * gateway's hot path, policy-check-batch.lua: PolicyStore.fetchThen() puts a message's needs, as
+ * lines(), into the same batched call as the consent/DND check, falling back to bump() here on a
+ * cluster (plan() turns needs into PlannedCounters, bumped per hash slot).
  */
 import type { Redis } from 'ioredis';
 import type { RateNeed } from '../rules/types.js';
@@ -93,8 +93,6 @@ export interface PlannedCounter {
   readonly field: string;
   /** The member for d, "" otherwise. */
   readonly member: string;
-  /** No TAB or newline in entity, field or member (what one line of the batched call's input can carry). */
-  readonly plain: boolean;
 }
 
 const hasBreak = (s: string): boolean => s.indexOf('\t') >= 0 || s.indexOf('\n') >= 0;
@@ -119,25 +117,6 @@ function forEachGroup(plans: readonly PlannedCounter[], fn: (first: number, end:
 
 /** A count counter's field in its entity's hash: the counter, then "@" and its window's end. */
 const countField = (c: PlannedCounter): string => `${c.field}@${c.end}`;
-
-/**
- * One message's counters as lines of policy-check-batch.lua's input, one group a line:
- * "op end k entity TAB s1 … TAB sk" (rate-counters.lua).
- */
-export function counterLines(plans: readonly PlannedCounter[]): string {
-  let out = '';
-  forEachGroup(plans, (first, end, last) => {
-    const p = plans[first]!;
-    if (p.op !== 'c') {
-      out += `${p.op} ${p.end} 2 ${p.entity}\t${p.field}\t${p.member}\n`;
-      return;
-    }
-    out += `c ${last.end} ${end - first} ${p.entity}`;
-    for (let i = first; i < end; i++) out += `\t${countField(plans[i]!)}`;
-    out += '\n';
-  });
-  return out;
-}
 
 /** The Redis key a planned counter lives in. */
 function redisKeyOf(prefix: string, c: PlannedCounter): string {
@@ -191,23 +170,88 @@ export class RateStore {
     return redisKeyOf(this.prefix, this.planOne(need, now));
   }
 
-  private planOne(need: RateNeed, now: number): PlannedCounter {
+  /** A need's entity and field (before a distinct counter's window suffix), set by resolve(): no object per need. */
+  private rEntity = '';
+  private rField = '';
+
+  private resolve(need: RateNeed): void {
     if (!Number.isFinite(need.windowMs) || need.windowMs < 1) {
       throw new RangeError(`rate counter ${need.key}: windowMs must be a positive number, got ${need.windowMs}`);
     }
-    let entity = need.entity;
-    let field = need.field;
-    if (entity === undefined || field === undefined) {
-      const key = need.key;
-      const tag = hashTag(key);
-      if (tag !== key) {
-        entity = tag;
-        field = key;
+    if (need.entity !== undefined && need.field !== undefined) {
+      this.rEntity = need.entity;
+      this.rField = need.field;
+      return;
+    }
+    const key = need.key;
+    const tag = hashTag(key);
+    if (tag !== key) {
+      this.rEntity = tag;
+      this.rField = key;
+    } else {
+      this.rEntity = rateEntity(key, need.windowMs);
+      this.rField = key.slice(this.rEntity.length);
+    }
+  }
+
+  /**
+   * One message's counters as lines of policy-check-batch.lua's input (rate-counters.lua: one line
+   * a group, "op end k entity TAB s1 … TAB sk"), built straight from the needs: plan objects would
+   * live across the round trip, and at tens of thousands of messages a second what lives across it
+   * is what garbage collection costs. The values come back one per need, in order. Null when lines
+   * cannot carry the needs (TAB or newline in a name, or a key listed twice): use plan() then.
+   * Throws RangeError for a need without a usable window.
+   */
+  lines(needs: readonly RateNeed[]): string | null {
+    const now = this.clock.now();
+    let out = '';
+    // The open count group: consecutive count counters of one entity.
+    let entity: string | null = null;
+    let k = 0;
+    let fields = '';
+    let lastMs = 0;
+    let lastText = '';
+    for (let i = 0; i < needs.length; i++) {
+      const need = needs[i]!;
+      for (let j = 0; j < i; j++) if (needs[j]!.key === need.key) return null;
+      this.resolve(need);
+      const e = this.rEntity;
+      const f = this.rField;
+      if (hasBreak(e) || hasBreak(f)) return null;
+      const window = Math.floor(now / need.windowMs);
+      const end = this.endText(window, need.windowMs);
+      if (need.kind === 'count') {
+        if (e !== entity) {
+          if (k > 0) out += `c ${lastText} ${k} ${entity}${fields}\n`;
+          entity = e;
+          k = 0;
+          fields = '';
+          lastMs = 0;
+        }
+        k++;
+        fields += `\t${f}@${end}`;
+        const endMs = (window + 1) * need.windowMs;
+        if (endMs > lastMs) {
+          lastMs = endMs;
+          lastText = end;
+        }
       } else {
-        entity = rateEntity(key, need.windowMs);
-        field = key.slice(entity.length);
+        const member = need.member;
+        if (member !== undefined && hasBreak(member)) return null;
+        if (k > 0) out += `c ${lastText} ${k} ${entity}${fields}\n`;
+        entity = null;
+        k = 0;
+        out += `${member === undefined ? 'r' : 'd'} ${end} 2 ${e}\t${f}:d:${window}\t${member ?? ''}\n`;
       }
     }
+    if (k > 0) out += `c ${lastText} ${k} ${entity}${fields}\n`;
+    return out;
+  }
+
+  private planOne(need: RateNeed, now: number): PlannedCounter {
+    this.resolve(need);
+    const entity = this.rEntity;
+    let field = this.rField;
     const window = Math.floor(now / need.windowMs);
     const end = this.endText(window, need.windowMs);
     const endMs = (window + 1) * need.windowMs;
@@ -222,7 +266,6 @@ export class RateStore {
       entity,
       field,
       member,
-      plain: !hasBreak(entity) && !hasBreak(field) && !hasBreak(member),
     };
   }
 

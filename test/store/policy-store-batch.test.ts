@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StoreFacts, StoreQuery } from '../../src/policy/decide.js';
 import type { RateNeed } from '../../src/rules/types.js';
 import { PolicyStore } from '../../src/store/policy-store.js';
-import { RateStore, type PlannedCounter } from '../../src/store/rates.js';
+import { RateStore } from '../../src/store/rates.js';
 import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
 
 const PREFIX = `test:batch:${process.pid}:${randomBytes(4).toString('hex')}:`;
@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 type Answer = { err: unknown; facts: StoreFacts | null; counters: number[] | null };
-const fetch = (q: StoreQuery | null, counters: PlannedCounter[] | null) =>
+const fetch = (q: StoreQuery | null, counters: RateNeed[] | null) =>
   new Promise<Answer>((resolve) => store.fetchThen(q, counters, (err, facts, c) => resolve({ err, facts, counters: c })));
 
 async function scriptCalls<T>(fn: () => Promise<T>): Promise<{ value: T; calls: number }> {
@@ -63,9 +63,9 @@ describe('PolicyStore.fetchThen', () => {
   it('checks consent and bumps counters of every message of one turn in one script call', async () => {
     await store.setConsent('8613900000001', 'brand:ACME', 'granted', actor);
     await store.addDnd('8613900000002', null, actor);
-    const a = rates.plan([perMinute('8613900000001'), perDay('8613900000001')]);
-    const b = rates.plan([perMinute('8613900000002'), distinct('1069', '8613900000002')]);
-    const c = rates.plan([perMinute('8613900000001')]); // a counter-only message (no policy check)
+    const a = [perMinute('8613900000001'), perDay('8613900000001')];
+    const b = [perMinute('8613900000002'), distinct('1069', '8613900000002')];
+    const c = [perMinute('8613900000001')]; // a counter-only message (no policy check)
     const r = await scriptCalls(() => Promise.all([fetch(query('8613900000001'), a), fetch(query('8613900000002'), b), fetch(null, c), fetch(query('8613900000003'), null)]));
     expect(r.calls).toBe(1);
     const [ra, rb, rc, rd] = r.value;
@@ -95,12 +95,24 @@ describe('PolicyStore.fetchThen', () => {
 
   it('sends counters whose keys the batch cannot carry (TAB, newline) on their own, with the same values', async () => {
     const odd: RateNeed = { key: 'rate:sender:My\tShop:60', windowMs: MIN, kind: 'count' };
-    const plans = rates.plan([odd, perMinute('8613900000009')]);
-    const first = await fetch(query('8613900000009'), plans);
+    const first = await fetch(query('8613900000009'), [odd, perMinute('8613900000009')]);
     expect(first.err).toBeNull();
     expect(first.counters).toEqual([1, 1]);
     expect(first.facts?.consent).toEqual([null, null, null]);
-    expect((await fetch(null, rates.plan([odd]))).counters).toEqual([2]);
+    expect((await fetch(null, [odd]))).toMatchObject({ err: null, counters: [2] });
+    // A key listed twice goes on its own too, bumped once, both needs getting its value.
+    const twice = await scriptCalls(() => fetch(null, [perMinute('8613900000009'), perDay('8613900000009'), perMinute('8613900000009')]));
+    expect(twice.value).toMatchObject({ err: null, counters: [2, 1, 2] });
+    expect(twice.calls).toBe(1); // rates.lua, not the batched policy call
+  });
+
+  it('gives each need its own value when one entity\'s counters are not next to each other', async () => {
+    const sender: RateNeed = { key: 'rate:sender:1069:60', windowMs: MIN, kind: 'count' };
+    const needs = [perMinute('8613900000010'), sender, distinct('1070', '8613900000010'), perDay('8613900000010')];
+    const first = await scriptCalls(() => fetch(query('8613900000010'), needs));
+    expect(first.calls).toBe(1);
+    expect(first.value.counters).toEqual([1, 1, 1, 1]);
+    expect((await fetch(null, [perDay('8613900000010'), sender, perMinute('8613900000010')])).counters).toEqual([2, 2, 2]);
   });
 
   it('answers nothing-to-ask at once, and refuses a number the script could not read', async () => {
