@@ -22,6 +22,7 @@
  * counted. Retention: XADD MINID ~ (retention_days) and optionally XTRIM MAXLEN ~ (entries).
  */
 import type { Redis } from 'ioredis';
+import { DecisionTuples } from '../telemetry/decision-tuples.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { Keys } from './keys.js';
 import { luaScript } from './redis.js';
@@ -66,17 +67,6 @@ interface Block {
   decisions: number;
 }
 
-/**
- * The encoded "account TAB decision TAB reason TAB rule TAB status TAB class TAB" of a verdict,
- * cached per (account, reason, rule): a handful of distinct values carry all the traffic.
- */
-interface Tuple {
-  decision: string;
-  status: number;
-  cls: string | null;
-  bytes: Buffer;
-}
-
 export class AuditStream {
   readonly keys: Keys;
   /**
@@ -92,7 +82,11 @@ export class AuditStream {
   /** Blocks of failed calls, sent again first. */
   private retry: Block[] = [];
   private retryDecisions = 0;
-  private readonly tuples = new Map<string, Map<string, Map<string, Tuple>>>();
+  /** The encoded "account TAB decision TAB reason TAB rule TAB status TAB class TAB" of a verdict, once per tuple. */
+  private readonly tuples = new DecisionTuples((account, decision, reason, rule, status, cls) => {
+    const clean = (v: string) => v.replace(/[\t\n]/g, ' ');
+    return Buffer.from(`${clean(account)}\t${decision}\t${reason}\t${clean(rule)}\t${status}\t${cls ?? ''}\t`, 'latin1');
+  });
   private lastMs = -1;
   private lastMsText = '';
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
@@ -131,21 +125,21 @@ export class AuditStream {
       this.metrics?.auditStream.inc({ outcome: 'dropped' });
       return;
     }
-    const tuple = this.tuple(account, decision, reason, rule, status, cls);
+    const tuple = this.tuples.get(account, decision, reason, rule, status, cls);
     const t = this.now();
     if (t !== this.lastMs) {
       this.lastMs = t;
       this.lastMsText = String(t);
     }
     // time, TAB, tuple (ends in TAB), src, TAB, dst, NL; latin1 keeps one byte per character.
-    const need = this.lastMsText.length + 1 + tuple.bytes.length + src.length + 1 + dst.length + 1;
+    const need = this.lastMsText.length + 1 + tuple.length + src.length + 1 + dst.length + 1;
     if (this.used + need > this.buf.length) this.grow(need);
     const b = this.buf;
     const start = this.used;
     let o = start + b.write(this.lastMsText, start, 'latin1');
     b[o++] = TAB;
-    b.set(tuple.bytes, o);
-    o += tuple.bytes.length;
+    b.set(tuple, o);
+    o += tuple.length;
     const srcStart = o;
     o += b.write(src, o, 'latin1');
     // A sender name from the ESME could hold the separators.
@@ -166,20 +160,6 @@ export class AuditStream {
     if (this.timer === null) {
       this.timer = this.opts.flushMs === 0 ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), this.opts.flushMs);
     }
-  }
-
-  private tuple(account: string, decision: string, reason: string, rule: string, status: number, cls: string | null): Tuple {
-    let byReason = this.tuples.get(account);
-    if (!byReason) this.tuples.set(account, (byReason = new Map()));
-    let byRule = byReason.get(reason);
-    if (!byRule) byReason.set(reason, (byRule = new Map()));
-    let t = byRule.get(rule);
-    if (!t || t.decision !== decision || t.status !== status || t.cls !== cls) {
-      const clean = (v: string) => v.replace(/[\t\n]/g, ' ');
-      t = { decision, status, cls, bytes: Buffer.from(`${clean(account)}\t${decision}\t${reason}\t${clean(rule)}\t${status}\t${cls ?? ''}\t`, 'latin1') };
-      byRule.set(rule, t);
-    }
-    return t;
   }
 
   private grow(need: number): void {

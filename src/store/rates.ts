@@ -118,6 +118,9 @@ function forEachGroup(plans: readonly PlannedCounter[], fn: (first: number, end:
 /** A count counter's field in its entity's hash: the counter, then "@" and its window's end. */
 const countField = (c: PlannedCounter): string => `${c.field}@${c.end}`;
 
+/** A count group as a line of policy-check-batch.lua's input; `fields` is "TAB field" per counter. */
+const countLine = (end: string, k: number, entity: string, fields: string): string => `c ${end} ${k} ${entity}${fields}\n`;
+
 /** The Redis key a planned counter lives in. */
 function redisKeyOf(prefix: string, c: PlannedCounter): string {
   return c.op === 'c' ? `${prefix}{${c.entity}}:n` : `${prefix}{${c.entity}}${c.field}`;
@@ -222,7 +225,7 @@ export class RateStore {
       const end = this.endText(window, need.windowMs);
       if (need.kind === 'count') {
         if (e !== entity) {
-          if (k > 0) out += `c ${lastText} ${k} ${entity}${fields}\n`;
+          if (k > 0) out += countLine(lastText, k, entity!, fields);
           entity = e;
           k = 0;
           fields = '';
@@ -238,13 +241,13 @@ export class RateStore {
       } else {
         const member = need.member;
         if (member !== undefined && hasBreak(member)) return null;
-        if (k > 0) out += `c ${lastText} ${k} ${entity}${fields}\n`;
+        if (k > 0) out += countLine(lastText, k, entity!, fields);
         entity = null;
         k = 0;
         out += `${member === undefined ? 'r' : 'd'} ${end} 2 ${e}\t${f}:d:${window}\t${member ?? ''}\n`;
       }
     }
-    if (k > 0) out += `c ${lastText} ${k} ${entity}${fields}\n`;
+    if (k > 0) out += countLine(lastText, k, entity!, fields);
     return out;
   }
 

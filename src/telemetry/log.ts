@@ -6,6 +6,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import { DecisionTuples } from './decision-tuples.js';
 
 export type { Logger };
 
@@ -77,32 +78,13 @@ export class AuditLog {
     return new AuditLog(createWriteStream(destination, { flags: 'a' }));
   }
 
-  /**
-   * The middle of a line, from "account" to "class", by account, decision, reason, rule, status
-   * and class: a handful of combinations carry all the traffic, so each is built (and its values
-   * JSON-escaped) once, and a line is six pieces, not twenty.
-   */
-  private readonly middles = new Map<string, string>();
-  /** The last line's tuple and middle: consecutive decisions mostly share it (no key string then). */
-  private last: { e: AuditEntry; middle: string } | null = null;
+  /** The middle of a line, from "account" to "class" (values JSON-escaped), once per decision tuple: a line is six pieces, not twenty. */
+  private readonly middles = new DecisionTuples(
+    (account, decision, reason, rule, status, cls) =>
+      `"account":${JSON.stringify(account)},"decision":${JSON.stringify(decision)},"reason":${JSON.stringify(reason)},"rule":${JSON.stringify(rule)},"status":${status},"class":${cls === null ? 'null' : JSON.stringify(cls)},`,
+  );
   private lastMs = -1;
   private lastMsText = '';
-
-  private middle(e: AuditEntry): string {
-    const l = this.last;
-    if (l !== null && l.e.reason === e.reason && l.e.rule === e.rule && l.e.account === e.account && l.e.decision === e.decision && l.e.status === e.status && l.e.class === e.class) {
-      return l.middle;
-    }
-    const key = `${e.account}\t${e.decision}\t${e.reason}\t${e.rule}\t${e.status}\t${e.class}`;
-    let m = this.middles.get(key);
-    if (m === undefined) {
-      m = `"account":${JSON.stringify(e.account)},"decision":${JSON.stringify(e.decision)},"reason":${JSON.stringify(e.reason)},"rule":${JSON.stringify(e.rule)},"status":${e.status},"class":${e.class === null ? 'null' : JSON.stringify(e.class)},`;
-      if (this.middles.size >= 10_000) this.middles.clear();
-      this.middles.set(key, m);
-    }
-    this.last = { e, middle: m };
-    return m;
-  }
 
   write(e: AuditEntry): void {
     const t = Date.now();
@@ -111,7 +93,7 @@ export class AuditLog {
       this.lastMsText = String(t);
     }
     // src and dst come from the ESME: JSON-escaped on every line.
-    const line = `{"time":${this.lastMsText},"log":"audit",${this.middle(e)}"src":${JSON.stringify(e.src)},"dst":${JSON.stringify(e.dst)},"seq":${e.seq}}\n`;
+    const line = `{"time":${this.lastMsText},"log":"audit",${this.middles.get(e.account, e.decision, e.reason, e.rule, e.status, e.class)}"src":${JSON.stringify(e.src)},"dst":${JSON.stringify(e.dst)},"seq":${e.seq}}\n`;
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
     if (this.at + 3 * line.length > this.buf.length) {
       this.flush();
