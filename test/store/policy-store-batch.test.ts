@@ -93,6 +93,22 @@ describe('PolicyStore.fetchThen', () => {
     expect((await rates.bump([perMinute('8613900000001')])).get(perMinute('8613900000001').key)).toBe(3);
   });
 
+  it('writes a full batch to Redis at once, not at the end of the event-loop turn', async () => {
+    // Redis works on the first 256 messages while the gateway decides the rest of a long turn
+    // (auto-pipelining would hold the call until setImmediate).
+    const spy = vi.spyOn(redis, 'sendCommand');
+    try {
+      const answers: Promise<Answer>[] = [];
+      for (let i = 0; i < 255; i++) answers.push(fetch(query(`86139100${String(i).padStart(5, '0')}`), null));
+      expect(spy).not.toHaveBeenCalled();
+      answers.push(fetch(query('8613910099999'), null));
+      expect(spy).toHaveBeenCalledTimes(1); // synchronously, within this turn
+      for (const a of await Promise.all(answers)) expect(a.err).toBeNull();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('sends counters whose keys the batch cannot carry (TAB, newline) on their own, with the same values', async () => {
     const odd: RateNeed = { key: 'rate:sender:My\tShop:60', windowMs: MIN, kind: 'count' };
     const first = await fetch(query('8613900000009'), [odd, perMinute('8613900000009')]);
