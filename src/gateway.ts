@@ -28,6 +28,7 @@ import { ComplaintStore } from './store/complaint-store.js';
 import { ComplaintDesk } from './complaints/desk.js';
 import { HeldStore } from './store/held.js';
 import { connectRedis, createRedis, type Redis } from './store/redis.js';
+import { RespPipe } from './store/resp-pipe.js';
 import { systemClock, type Clock } from './session/clock.js';
 import { AuditLog, createLogger, setMasking, type Logger } from './telemetry/log.js';
 import { Metrics } from './telemetry/metrics.js';
@@ -88,7 +89,13 @@ export class Gateway {
     });
     const held = new HeldStore(redis, cfg.redis.key_prefix);
     const rates = new RateStore(redis, cfg.redis.key_prefix, { clock });
-    const store = new PolicyStore(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000, rates);
+    // The hot path's own connection for plain commands (store/resp-pipe.ts): a single Redis only.
+    const r = cfg.redis;
+    const pipe =
+      cfg.policy.enabled && r.hot_path === 'commands' && !r.sentinel && !r.cluster && RespPipe.supports(r.url)
+        ? new RespPipe(r.url, r.command_timeout_ms, () => metrics.redisErrors.inc({ op: 'connection' }))
+        : null;
+    const store = new PolicyStore(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000, rates, pipe);
     const registry = new SenderRegistry();
     const sync = new PolicySync(store, registry, metrics, log);
     const rules = cfg.policy.enabled && existsSync(cfg.rules.dir) ? new RuleLoader(cfg.rules.dir, { registry: metrics.registry, log, allowQueue: cfg.queue.enabled }) : null;
@@ -220,7 +227,7 @@ export class Gateway {
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: cfg.redis.url }, 'Redis not answering yet; not ready until it does (retrying in the background)');
-    }
+    } else await pipe?.whenReady(1000);
     await sync.start();
     limits.start();
     pool.start();
@@ -252,6 +259,9 @@ export class Gateway {
     } catch (err) {
       redisDetail = String((err as Error).message ?? err);
     }
+    // The hot path's own connection: while it reconnects, checks go as scripts on the main client.
+    const pipe = this.store.pipe;
+    if (redisOk && pipe && !pipe.isReady) redisDetail = 'PONG; hot-path connection reconnecting (checks go as scripts meanwhile)';
     const draining = this.upstream.draining;
     const policyOk = !this.cfg.policy.enabled || this.sync.loaded;
     return {
@@ -298,6 +308,7 @@ export class Gateway {
       this.rules?.close();
       await this.sync.stop();
       this.redis.disconnect();
+      this.store.pipe?.close();
       this.log.info('stopped');
     })();
     return this.stopping;

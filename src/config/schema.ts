@@ -141,6 +141,12 @@ export const ConfigSchema = z.strictObject({
       cluster: z.array(z.strictObject({ host: z.string(), port })).min(1).optional(),
       key_prefix: z.string().default('sg:'),
       command_timeout_ms: ms.default(250),
+      /**
+       * How a message's policy check and counters reach a single Redis: `commands`, plain commands
+       * pipelined on a connection of the hot path's own (less than half the Redis CPU); `script`,
+       * one Lua call per batch on the main connection. Sentinel and Cluster always use scripts.
+       */
+      hot_path: z.enum(['commands', 'script']).default('commands'),
     })
     .refine((r) => !(r.sentinel && r.cluster), 'give sentinel or cluster, not both')
     .prefault({}),

@@ -9,6 +9,7 @@ import { BUCKET_BITS, bucketOf, Keys } from './keys.js';
 import type { RateNeed } from '../rules/types.js';
 import { rateScript, type RateStore } from './rates.js';
 import { luaScript } from './redis.js';
+import { bulk, RespError, RespWriter, type RespPipe } from './resp-pipe.js';
 
 export interface Actor {
   /** Who made the change: an API token's name, "import", "mo-reply", … */
@@ -43,8 +44,13 @@ export type FetchCallback = (err: unknown, facts: StoreFacts | null, counters: n
 interface PendingCheck {
   q: StoreQuery | null;
   needs: readonly RateNeed[] | null;
-  /** The needs as lines of the batched call (RateStore.lines); null: they go on their own (fetchOne). */
+  /**
+   * The needs as the batch carries them: RateStore.commands() on the plain-command pipe, else
+   * RateStore.lines() for the script; null: they go on their own (fetchOne).
+   */
   lines: string | null;
+  /** With the pipe: RateStore.shape of `lines`. */
+  shape: string;
   done: FetchCallback;
 }
 
@@ -55,6 +61,9 @@ const SUBSCRIBER = /^\d{1,15}$/;
 const MAX_BATCH = 512;
 /** Pending checks that are sent at once instead of at the end of the event-loop turn. */
 const EARLY_BATCH = 256;
+/** Count hashes noted for the purge bookkeeping between two batches, at most. */
+const MAX_MADE = 4096;
+const SISMEMBER = '*3\r\n$9\r\nSISMEMBER\r\n';
 
 /** Hands one message its answer; a callback that throws must not leave the rest of the batch unanswered. */
 function answer(p: PendingCheck, err: unknown, facts: StoreFacts | null, counters: number[] | null): void {
@@ -75,13 +84,15 @@ export class PolicyStore {
 
   /**
    * `rates`: the rate counters' own script calls, used where one batched call cannot carry a
-   * message's counters (Redis Cluster, keys with TAB or newline).
+   * message's counters (Redis Cluster, keys with TAB or newline). `pipe`: the hot path's plain-command
+   * connection to a single Redis (resp-pipe.ts); without it a batch is one script call.
    */
   constructor(
     readonly redis: Redis,
     prefix: string,
     private readonly journalRetentionMs: number,
     private readonly rates: RateStore | null = null,
+    readonly pipe: RespPipe | null = null,
   ) {
     this.keys = new Keys(prefix);
     if (!('sgPolicyCheck' in redis)) redis.defineCommand('sgPolicyCheck', { lua: luaScript('policy-check.lua'), numberOfKeys: 3 });
@@ -98,7 +109,7 @@ export class PolicyStore {
 
   /** check() with a callback: the message hot path, without a promise per message. */
   checkThen(q: StoreQuery, done: CheckCallback): void {
-    this.enqueue({ q, needs: null, lines: null, done });
+    this.enqueue({ q, needs: null, lines: null, shape: '', done });
   }
 
   /**
@@ -110,18 +121,22 @@ export class PolicyStore {
     if (needs !== null && needs.length === 0) needs = null;
     if (q === null && needs === null) return done(null, null, null);
     let lines: string | null = null;
+    let shape = '';
     if (needs !== null) {
       if (this.rates === null) return done(new Error('no rate store for counters'), null, null);
       // On Redis Cluster a script's keys must be declared and share a slot: counters go on their own.
       if (!this.cluster) {
         try {
-          lines = this.rates.lines(needs);
+          if (this.pipe !== null) {
+            lines = this.rates.commands(needs);
+            shape = this.rates.shape;
+          } else lines = this.rates.lines(needs);
         } catch (err) {
           return done(err, null, null);
         }
       }
     }
-    this.enqueue({ q, needs, lines, done });
+    this.enqueue({ q, needs, lines, shape, done });
   }
 
   private get cluster(): boolean {
@@ -151,19 +166,31 @@ export class PolicyStore {
     const pending = this.pending;
     this.pending = [];
     const cluster = this.cluster;
+    // While the hot path's own connection is down (reconnecting after an outage), the batch goes as
+    // one script call on the main client, which has its own view of Redis: the counters' commands
+    // are made again as script lines.
+    const fallback = this.pipe !== null && !this.pipe.isReady;
     let batch: PendingCheck[] = [];
     for (const p of pending) {
+      if (fallback && p.needs !== null && p.lines !== null) {
+        try {
+          p.lines = this.rates!.lines(p.needs);
+        } catch (err) {
+          answer(p, err, null, null);
+          continue;
+        }
+      }
       // On Redis Cluster a script's keys must be declared and share a slot: calls per message.
       if (cluster || (p.needs !== null && p.lines === null)) this.fetchOne(p);
       else {
         batch.push(p);
         if (batch.length === MAX_BATCH) {
-          this.runBatch(batch);
+          this.runBatch(batch, fallback);
           batch = [];
         }
       }
     }
-    if (batch.length > 0) this.runBatch(batch);
+    if (batch.length > 0) this.runBatch(batch, fallback);
   }
 
   /** One message on its own: policy-check.lua for the facts, rates.lua per counter slot, concurrently. */
@@ -181,7 +208,9 @@ export class PolicyStore {
     );
   }
 
-  private runBatch(batch: PendingCheck[]): void {
+  /** One batch: plain commands on the pipe, or (no pipe, or `script`) one script call. */
+  private runBatch(batch: PendingCheck[], script: boolean): void {
+    if (this.pipe !== null && !script) return this.runPipe(this.pipe, batch);
     // Scope lists repeat (one per sender registration): each distinct list goes once.
     const listIndex = new Map<readonly string[], number>();
     let lists = '';
@@ -245,6 +274,102 @@ export class PolicyStore {
         for (const p of batch) answer(p, err, null, null);
       },
     );
+  }
+
+  /** Count hashes that got new fields while they existed, and how many (purge bookkeeping; see runPipe). */
+  private madeKeys: string[] = [];
+  private madeCounts: number[] = [];
+  private readonly writer = new RespWriter();
+
+  /**
+   * The batch as plain commands on the pipe: per message SISMEMBER (and the category's), HMGET of
+   * the consent hash, then its counters (RateStore.commands()). What the Lua path does inside its
+   * script after a bump — count the fields made in an existing hash, purge past 64 — is noted from
+   * the replies and done for all of them in one script call when the next batch goes
+   * (RateStore.fieldsMade()).
+   */
+  private runPipe(pipe: RespPipe, batch: PendingCheck[]): void {
+    if (this.madeKeys.length > 0) {
+      this.rates?.fieldsMade(this.madeKeys, this.madeCounts).catch(() => undefined);
+      this.madeKeys = [];
+      this.madeCounts = [];
+    }
+    const w = this.writer;
+    let replies = 0;
+    const gen = this.dndGen;
+    const prefix = this.keys.prefix;
+    for (const p of batch) {
+      const q = p.q;
+      // A message's commands as one short string, into the batch's buffer (resp-pipe.ts: RespWriter).
+      let out = '';
+      if (q !== null) {
+        const n = Number(q.msisdn);
+        const b = Math.floor(n / BUCKET_SIZE);
+        const member = bulk(String(n % BUCKET_SIZE));
+        const dnd = `${prefix}dnd:{r:${b}}:g${gen}`;
+        out += `${SISMEMBER}${bulk(dnd)}${member}`;
+        if (q.category) out += `${SISMEMBER}${bulk(`${dnd}:c${q.category}`)}${member}`;
+        out += `*${2 + q.scopes.length}\r\n$5\r\nHMGET\r\n${bulk(`${prefix}consent:{r:${b}}:${q.msisdn}`)}`;
+        for (const scope of q.scopes) out += bulk(scope);
+        replies += q.category ? 3 : 2;
+      }
+      if (p.lines !== null) {
+        out += p.lines;
+        replies += p.shape.length;
+      }
+      w.append(out);
+    }
+    pipe.send(w.take(), replies, (err, values) => {
+      if (err !== null || values === null) {
+        for (const p of batch) answer(p, err, null, null);
+        return;
+      }
+      let at = 0;
+      for (const p of batch) {
+        let failed: RespError | null = null;
+        let facts: StoreFacts | null = null;
+        const q = p.q;
+        if (q !== null) {
+          const dnd = values[at++];
+          const dndCategory = q.category ? values[at++] : 0;
+          const consent = values[at++];
+          if (dnd instanceof RespError) failed = dnd;
+          else if (dndCategory instanceof RespError) failed = dndCategory;
+          else if (consent instanceof RespError) failed = consent;
+          else facts = { dnd: dnd === 1, dndCategory: dndCategory === 1, consent: consent as (string | null)[] };
+        }
+        let counters: number[] | null = null;
+        if (p.lines !== null) {
+          const needs = p.needs!;
+          counters = new Array<number>(needs.length);
+          const shape = p.shape;
+          let c = 0;
+          let created = 0;
+          for (let s = 0; s < shape.length; s++) {
+            const v = values[at++];
+            if (v instanceof RespError) failed ??= v;
+            const kind = shape.charCodeAt(s);
+            if (kind === 0x76 /* v */) {
+              counters[c++] = v as number;
+              if (v === 1) created++;
+            } else if (kind === 0x6e /* n */) {
+              // PEXPIRE NX answered 0: the hash existed, and `created` fields are new in it.
+              if (v === 0 && created > 0) this.fieldsMade(this.rates!.countKey(needs[c - 1]!), created);
+              created = 0;
+            }
+          }
+        }
+        if (failed !== null) answer(p, failed, null, null);
+        else answer(p, null, facts, counters);
+      }
+    });
+  }
+
+  /** Notes fields made in an existing count hash for the next batch (bounded: past it, a purge just comes later). */
+  private fieldsMade(key: string, created: number): void {
+    if (this.madeKeys.length >= MAX_MADE) return;
+    this.madeKeys.push(key);
+    this.madeCounts.push(created);
   }
 
   /** One message's check as its own script call (explain, tools). */

@@ -47,6 +47,7 @@ import type { Redis } from 'ioredis';
 import type { RateNeed } from '../rules/types.js';
 import { systemClock, type Clock } from '../session/clock.js';
 import { luaScript } from './redis.js';
+import { bulk } from './resp-pipe.js';
 import { hashTag } from './slots.js';
 
 export interface RateStoreOptions {
@@ -56,7 +57,10 @@ export interface RateStoreOptions {
   slackMs?: number;
 }
 
-type ScriptClient = Redis & { sgRateBump(numKeys: number, ...args: (string | number | (string | number)[])[]): Promise<number[]> };
+type ScriptClient = Redis & {
+  sgRateBump(numKeys: number, ...args: (string | number | (string | number)[])[]): Promise<number[]>;
+  sgRateMade(numKeys: number, ...args: (string | number)[]): Promise<number>;
+};
 
 /** The counter's entity: the key without a trailing ":<window>" segment (window in s or ms). */
 export function rateEntity(key: string, windowMs: number): string {
@@ -118,8 +122,89 @@ function forEachGroup(plans: readonly PlannedCounter[], fn: (first: number, end:
 /** A count counter's field in its entity's hash: the counter, then "@" and its window's end. */
 const countField = (c: PlannedCounter): string => `${c.field}@${c.end}`;
 
-/** A count group as a line of policy-check-batch.lua's input; `fields` is "TAB field" per counter. */
-const countLine = (end: string, k: number, entity: string, fields: string): string => `c ${end} ${k} ${entity}${fields}\n`;
+/** Where RateStore.walk() puts one message's groups: a script's input lines, or plain commands. */
+interface GroupSink {
+  /** False once the needs cannot be carried (the caller falls back to plan()). */
+  readonly ok: boolean;
+  start(horizon: number): void;
+  /** One count counter of the open group: its field (counter, "@", window end). */
+  countField(entity: string, field: string): void;
+  /** The open count group ends; `endMs`/`endText` the latest window end of its fields. */
+  endCount(entity: string, endMs: number, endText: string): void;
+  /** A distinct counter: `suffix` the key after "{entity}", window included; no member: nothing to add. */
+  distinct(entity: string, suffix: string, member: string | undefined, endMs: number, endText: string): void;
+}
+
+/** policy-check-batch.lua's counter lines ("op end k entity TAB s1 … TAB sk\n"), which TAB and newline would break. */
+class LineSink implements GroupSink {
+  out = '';
+  ok = true;
+  private k = 0;
+  private fields = '';
+  start(): void {
+    this.out = '';
+    this.ok = true;
+    this.k = 0;
+    this.fields = '';
+  }
+  countField(entity: string, field: string): void {
+    if (hasBreak(entity) || hasBreak(field)) this.ok = false;
+    this.k++;
+    this.fields += `\t${field}`;
+  }
+  endCount(entity: string, _endMs: number, endText: string): void {
+    this.out += `c ${endText} ${this.k} ${entity}${this.fields}\n`;
+    this.k = 0;
+    this.fields = '';
+  }
+  distinct(entity: string, suffix: string, member: string | undefined, _endMs: number, endText: string): void {
+    if (hasBreak(entity) || hasBreak(suffix) || (member !== undefined && hasBreak(member))) this.ok = false;
+    this.out += `${member === undefined ? 'r' : 'd'} ${endText} 2 ${entity}\t${suffix}\t${member ?? ''}\n`;
+  }
+}
+
+const HINCRBY = '*4\r\n$7\r\nHINCRBY\r\n';
+const ONE = '$1\r\n1\r\n';
+const PEXPIRE = '*4\r\n$7\r\nPEXPIRE\r\n';
+const NX = '$2\r\nNX\r\n';
+const GT = '$2\r\nGT\r\n';
+
+/**
+ * The same groups as plain commands: count HINCRBY per field, then PEXPIRE NX (a new hash gets its
+ * TTL) and PEXPIRE GT (a later window pushes it out, never in); distinct PFADD, PEXPIRE NX,
+ * PFCOUNT. RESP is binary-safe: any name goes.
+ */
+class RespSink implements GroupSink {
+  out = '';
+  shape = '';
+  readonly ok = true;
+  private horizon = 0;
+  private key = '';
+  constructor(private readonly prefix: string) {}
+  start(horizon: number): void {
+    this.out = '';
+    this.shape = '';
+    this.horizon = horizon;
+    this.key = '';
+  }
+  countField(entity: string, field: string): void {
+    if (this.key === '') this.key = bulk(`${this.prefix}{${entity}}:n`);
+    this.out += `${HINCRBY}${this.key}${bulk(field)}${ONE}`;
+    this.shape += 'v';
+  }
+  endCount(_entity: string, endMs: number): void {
+    const ttl = bulk(String(Math.max(1, endMs - this.horizon)));
+    this.out += `${PEXPIRE}${this.key}${ttl}${NX}${PEXPIRE}${this.key}${ttl}${GT}`;
+    this.shape += 'ns';
+    this.key = '';
+  }
+  distinct(entity: string, suffix: string, member: string | undefined, endMs: number): void {
+    const key = bulk(`${this.prefix}{${entity}}${suffix}`);
+    const ttl = bulk(String(Math.max(1, endMs - this.horizon)));
+    this.out += `${member === undefined ? `*2\r\n$5\r\nPFADD\r\n${key}` : `*3\r\n$5\r\nPFADD\r\n${key}${bulk(member)}`}${PEXPIRE}${key}${ttl}${NX}*2\r\n$7\r\nPFCOUNT\r\n${key}`;
+    this.shape += 'ssv';
+  }
+}
 
 /** The Redis key a planned counter lives in. */
 function redisKeyOf(prefix: string, c: PlannedCounter): string {
@@ -151,6 +236,7 @@ export class RateStore {
     this.clock = opts.clock ?? systemClock;
     this.slackMs = opts.slackMs ?? 5_000;
     if (!('sgRateBump' in redis)) redis.defineCommand('sgRateBump', { lua: rateScript('rates.lua') });
+    if (!('sgRateMade' in redis)) redis.defineCommand('sgRateMade', { lua: rateScript('rate-made.lua') });
   }
 
   /** The end of window `window` of length `windowMs`, in decimal, built once per window. */
@@ -198,57 +284,90 @@ export class RateStore {
   }
 
   /**
-   * One message's counters as lines of policy-check-batch.lua's input (rate-counters.lua: one line
-   * a group, "op end k entity TAB s1 … TAB sk"), built straight from the needs: plan objects would
-   * live across the round trip, and at tens of thousands of messages a second what lives across it
-   * is what garbage collection costs. The values come back one per need, in order. Null when lines
-   * cannot carry the needs (TAB or newline in a name, or a key listed twice): use plan() then.
-   * Throws RangeError for a need without a usable window.
+   * Walks one message's needs as script groups, in order (consecutive count counters of one entity
+   * form one group; each distinct counter its own), into `sink`, straight from the needs: plan
+   * objects would live across the round trip, and at tens of thousands of messages a second what
+   * lives across it is what garbage collection costs. False when a key is listed twice (use plan()
+   * then). Throws RangeError for a need without a usable window.
    */
-  lines(needs: readonly RateNeed[]): string | null {
+  private walk(needs: readonly RateNeed[], sink: GroupSink): boolean {
     const now = this.clock.now();
-    let out = '';
+    sink.start(now - this.slackMs);
     // The open count group: consecutive count counters of one entity.
     let entity: string | null = null;
-    let k = 0;
-    let fields = '';
     let lastMs = 0;
     let lastText = '';
     for (let i = 0; i < needs.length; i++) {
       const need = needs[i]!;
-      for (let j = 0; j < i; j++) if (needs[j]!.key === need.key) return null;
+      for (let j = 0; j < i; j++) if (needs[j]!.key === need.key) return false;
       this.resolve(need);
       const e = this.rEntity;
-      const f = this.rField;
-      if (hasBreak(e) || hasBreak(f)) return null;
       const window = Math.floor(now / need.windowMs);
       const end = this.endText(window, need.windowMs);
       if (need.kind === 'count') {
         if (e !== entity) {
-          if (k > 0) out += countLine(lastText, k, entity!, fields);
+          if (entity !== null) sink.endCount(entity, lastMs, lastText);
           entity = e;
-          k = 0;
-          fields = '';
           lastMs = 0;
         }
-        k++;
-        fields += `\t${f}@${end}`;
+        sink.countField(e, `${this.rField}@${end}`);
         const endMs = (window + 1) * need.windowMs;
         if (endMs > lastMs) {
           lastMs = endMs;
           lastText = end;
         }
       } else {
-        const member = need.member;
-        if (member !== undefined && hasBreak(member)) return null;
-        if (k > 0) out += countLine(lastText, k, entity!, fields);
+        if (entity !== null) sink.endCount(entity, lastMs, lastText);
         entity = null;
-        k = 0;
-        out += `${member === undefined ? 'r' : 'd'} ${end} 2 ${e}\t${f}:d:${window}\t${member ?? ''}\n`;
+        sink.distinct(e, `${this.rField}:d:${window}`, need.member, (window + 1) * need.windowMs, end);
       }
     }
-    if (k > 0) out += countLine(lastText, k, entity!, fields);
-    return out;
+    if (entity !== null) sink.endCount(entity, lastMs, lastText);
+    return sink.ok;
+  }
+
+  private readonly lineSink = new LineSink();
+  private respSink: RespSink | null = null;
+
+  /**
+   * One message's counters as lines of policy-check-batch.lua's input (rate-counters.lua: one line
+   * a group, "op end k entity TAB s1 … TAB sk"). The values come back one per need, in order. Null
+   * when lines cannot carry the needs (TAB or newline in a name, or a key listed twice): use plan()
+   * then. Throws RangeError for a need without a usable window.
+   */
+  lines(needs: readonly RateNeed[]): string | null {
+    return this.walk(needs, this.lineSink) ? this.lineSink.out : null;
+  }
+
+  /**
+   * One message's counters as plain Redis commands (RESP text, for the hot path's RespPipe), and
+   * in `shape` what their replies are, one character each: "v" a need's value (in need order), "n"
+   * the PEXPIRE NX ending a count group (0: the hash existed; see fieldsMade()), "s" nothing to
+   * read. Null when a key is listed twice (use plan() then). Throws RangeError for a need without a
+   * usable window.
+   */
+  commands(needs: readonly RateNeed[]): string | null {
+    const sink = (this.respSink ??= new RespSink(this.prefix));
+    return this.walk(needs, sink) ? sink.out : null;
+  }
+
+  /** The reply shape of the last commands() (see there). */
+  get shape(): string {
+    return this.respSink?.shape ?? '';
+  }
+
+  /** The Redis key of a count need's hash (the purge bookkeeping of the plain-command path). */
+  countKey(need: RateNeed): string {
+    this.resolve(need);
+    return `${this.prefix}{${this.rEntity}}:n`;
+  }
+
+  /**
+   * Fields made in existing count hashes by the plain-command path (`counts[i]` in `keys[i]`): what
+   * the Lua path does inside its script after a bump, in one call for a batch (rate-made.lua).
+   */
+  fieldsMade(keys: readonly string[], counts: readonly number[]): Promise<number> {
+    return (this.redis as ScriptClient).sgRateMade(keys.length, ...keys, this.horizon(), ...counts);
   }
 
   private planOne(need: RateNeed, now: number): PlannedCounter {

@@ -4,6 +4,7 @@
  * on each. Every command has a timeout and nothing queues while Redis is down (calls fail at once
  * and the caller degrades as configured); reconnects run forever in the background, so recovery
  * (a Sentinel or Cluster failover included) needs no restart.
+ * The hot path's checks on a single Redis go on a connection of their own (resp-pipe.ts).
  */
 import { readFileSync } from 'node:fs';
 import { keySlot } from './slots.js';

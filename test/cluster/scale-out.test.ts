@@ -43,7 +43,7 @@ function onCluster(c: Config): void {
   c.rules = { dir: rulesDir, watch: false };
   // A queued message is on a replica before the ESME hears ESME_ROK.
   c.queue.wait_replicas = 1;
-  c.redis = { url: 'redis://127.0.0.1', cluster: cluster.seeds, key_prefix: prefix, command_timeout_ms: 300 };
+  c.redis = { url: 'redis://127.0.0.1', cluster: cluster.seeds, key_prefix: prefix, command_timeout_ms: 300, hot_path: 'commands' };
   c.policy.enabled = true;
   c.admin.tokens = [{ name: 'ops', sha256: sha256(TOKENS.ops) }];
   c.accounts[0]!.max_binds = 3;

@@ -10,6 +10,7 @@ import type { RateNeed } from '../../src/rules/types.js';
 import { PolicyStore } from '../../src/store/policy-store.js';
 import { RateStore } from '../../src/store/rates.js';
 import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
+import { RespPipe } from '../../src/store/resp-pipe.js';
 
 const PREFIX = `test:batch:${process.pid}:${randomBytes(4).toString('hex')}:`;
 const MIN = 60_000;
@@ -135,5 +136,110 @@ describe('PolicyStore.fetchThen', () => {
     expect(await fetch(null, null)).toEqual({ err: null, facts: null, counters: null });
     const bad = await fetch({ ...query('8613900000001'), msisdn: '0x10' }, null);
     expect(bad.err).toBeInstanceOf(RangeError);
+  });
+});
+
+describe('PolicyStore.fetchThen on the plain-command pipe', () => {
+  const clock = { t: T0, now: () => clock.t };
+  let pipeRates: RateStore;
+  let pipe: RespPipe;
+  let ps: PolicyStore;
+  const pfetch = (q: StoreQuery | null, counters: RateNeed[] | null, s = ps) =>
+    new Promise<Answer>((resolve) => s.fetchThen(q, counters, (err, facts, c) => resolve({ err, facts, counters: c })));
+
+  beforeAll(async () => {
+    pipeRates = new RateStore(redis, `${PREFIX}p:`, { clock });
+    pipe = new RespPipe('redis://127.0.0.1:6379', 2000);
+    expect(await pipe.whenReady(3000)).toBe(true);
+    ps = new PolicyStore(redis, `${PREFIX}p:`, DAY, pipeRates, pipe);
+  });
+  afterAll(() => pipe.close());
+
+  it('answers like the script: one batch of plain commands, same values, key layout and TTLs', async () => {
+    await ps.setConsent('8613900000001', 'brand:ACME', 'granted', actor);
+    await ps.addDnd('8613900000002', null, actor);
+    await ps.addDnd('8613900000002', 3, actor);
+    const a = [perMinute('8613900000001'), perDay('8613900000001')];
+    const b = [perMinute('8613900000002'), distinct('1069', '8613900000002')];
+    const c = [perMinute('8613900000001')];
+    const sends = vi.spyOn(pipe, 'send');
+    const r = await scriptCalls(() =>
+      Promise.all([pfetch(query('8613900000001'), a), pfetch({ ...query('8613900000002'), category: 3 }, b), pfetch(null, c), pfetch(query('8613900000003'), null)]),
+    );
+    const batches = sends.mock.calls.length;
+    sends.mockRestore();
+    expect(r.calls).toBe(0);
+    expect(batches).toBe(1);
+    const [ra, rb, rc, rd] = r.value;
+    expect(ra.err).toBeNull();
+    expect(ra.facts?.consent[1]).toMatch(/^g:\d+$/);
+    expect(ra.counters).toEqual([1, 1]);
+    expect(rb.facts).toEqual({ dnd: true, dndCategory: true, consent: [null, null, null] });
+    expect(rb.counters).toEqual([1, 1]);
+    expect(rc).toEqual({ err: null, facts: null, counters: [2] });
+    expect(rd).toEqual({ err: null, facts: { dnd: false, dndCategory: false, consent: [null, null, null] }, counters: null });
+    const key = pipeRates.keyFor(perMinute('8613900000001'));
+    expect(await redis.hget(key, `:60@${T0 - 30_000 + MIN}`)).toBe('2');
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(DAY - 30_000);
+    expect(ttl).toBeLessThanOrEqual(DAY - 30_000 + 5_000);
+    const ttlB = await redis.pttl(pipeRates.keyFor(perMinute('8613900000002')));
+    expect(ttlB).toBeGreaterThan(30_000);
+    expect(ttlB).toBeLessThanOrEqual(35_000);
+    expect(await redis.pttl(pipeRates.keyFor(distinct('1069', '8613900000002')))).toBeGreaterThan(0);
+    // The script path counts on from the same keys.
+    expect((await pipeRates.bump([perMinute('8613900000001')])).get(perMinute('8613900000001').key)).toBe(3);
+  });
+
+  it('carries any name (TAB, newline, UTF-8) in the batch; a key listed twice goes on its own', async () => {
+    const odd: RateNeed = { key: 'rate:sender:My\tShop\n【店】:60', windowMs: MIN, kind: 'count' };
+    const sends = vi.spyOn(pipe, 'send');
+    const first = await pfetch(query('8613900000009'), [odd, perMinute('8613900000009')]);
+    expect(sends).toHaveBeenCalledTimes(1);
+    sends.mockRestore();
+    expect(first).toMatchObject({ err: null, counters: [1, 1] });
+    expect((await pipeRates.bump([odd])).get(odd.key)).toBe(2);
+    const twice = await pfetch(null, [perMinute('8613900000009'), perDay('8613900000009'), perMinute('8613900000009')]);
+    expect(twice).toMatchObject({ err: null, counters: [2, 1, 2] });
+  });
+
+  it('answers a message whose key has the wrong type with the error, and its neighbours normally', async () => {
+    await redis.set(pipeRates.keyFor(perMinute('8613900000011')), 'not a hash');
+    const [bad, good] = await Promise.all([pfetch(null, [perMinute('8613900000011')]), pfetch(null, [perMinute('8613900000012')])]);
+    expect(String(bad.err)).toMatch(/WRONGTYPE/);
+    expect(good).toEqual({ err: null, facts: null, counters: [1] });
+  });
+
+  it('purges dead fields of an existing hash after 64 made, as the script does', async () => {
+    const entity = 'rate:recipient:8613900000015';
+    const content = (i: number): RateNeed => ({ key: `${entity}:content:${i}:60`, windowMs: MIN, kind: 'count', entity, field: `:content:${i}:60` });
+    const day = perDay('8613900000015');
+    let most = 0;
+    try {
+      for (let m = 0; m < 12; m++) {
+        clock.t = T0 + m * MIN + 10_000; // past the slack: the last minute's fields are dead
+        for (let i = 0; i < 40; i++) expect((await pfetch(null, [content(m * 1000 + i), day])).counters).toEqual([1, m * 40 + i + 1]);
+        most = Math.max(most, await redis.hlen(pipeRates.keyFor(day)));
+      }
+    } finally {
+      clock.t = T0;
+    }
+    // The bookkeeping rides one batch behind: at most one minute more than the script path's bound.
+    expect(most).toBeLessThanOrEqual(41 + 41 + 65 + 40 + 1);
+    expect(most).toBeGreaterThan(41);
+  });
+
+  it('sends the batch as one script call while the pipe is not connected', async () => {
+    const down = new RespPipe('redis://127.0.0.1:1', 200);
+    const fallback = new PolicyStore(redis, `${PREFIX}p:`, DAY, pipeRates, down);
+    try {
+      const r = await scriptCalls(() => Promise.all([pfetch(query('8613900000001'), [perMinute('8613900000020')], fallback), pfetch(null, [perMinute('8613900000020')], fallback)]));
+      expect(r.calls).toBe(1);
+      expect(r.value[0]).toMatchObject({ err: null, counters: [1] });
+      expect(r.value[0]!.facts?.consent[1]).toMatch(/^g:/);
+      expect(r.value[1]).toMatchObject({ err: null, counters: [2] });
+    } finally {
+      down.close();
+    }
   });
 });

@@ -1,0 +1,213 @@
+/**
+ * The hot path's plain-command connection (store/resp-pipe.ts): replies in order against the real
+ * Redis on 127.0.0.1:6379, reply framing split at every byte (a scripted peer on loopback), and
+ * the outage behaviour on a private redis-server (frozen, stopped, password, database).
+ */
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { command, RespError, RespPipe, type RespValue } from '../../src/store/resp-pipe.js';
+import { PrivateRedis } from '../helpers/private-redis.js';
+
+const PREFIX = `test:pipe:${process.pid}:${randomBytes(4).toString('hex')}:`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function send(pipe: RespPipe, cmds: string[][]): Promise<{ err: Error | null; values: RespValue[] | null }> {
+  return new Promise((resolve) => pipe.send(cmds.map((c) => command(...c)).join(''), cmds.length, (err, values) => resolve({ err, values })));
+}
+
+async function until(pred: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+describe('RespPipe on the shared Redis', () => {
+  let pipe: RespPipe;
+  let redis: Redis;
+  beforeAll(async () => {
+    redis = new Redis('redis://127.0.0.1:6379');
+    pipe = new RespPipe('redis://127.0.0.1:6379', 2000);
+    await until(() => pipe.isReady);
+  });
+  afterAll(async () => {
+    pipe.close();
+    const keys = await redis.keys(`${PREFIX}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('answers every reply type in order, an error reply in its own slot only', async () => {
+    await redis.hset(`${PREFIX}h`, '品牌', '【签名】', 'a', '1');
+    await redis.set(`${PREFIX}s`, 'x');
+    const r = await send(pipe, [
+      ['HINCRBY', `${PREFIX}n`, 'f', '1'],
+      ['HMGET', `${PREFIX}h`, 'a', 'missing', '品牌'],
+      ['HMGET', `${PREFIX}none`, 'a', 'b'],
+      ['HINCRBY', `${PREFIX}s`, 'f', '1'], // WRONGTYPE
+      ['SISMEMBER', `${PREFIX}none`, '1'],
+      ['GET', `${PREFIX}s`],
+      ['GET', `${PREFIX}none`],
+      ['PING'],
+      ['HINCRBY', `${PREFIX}n`, 'f', '-5'],
+    ]);
+    expect(r.err).toBeNull();
+    const v = r.values!;
+    expect(v.slice(0, 3)).toEqual([1, ['1', null, '【签名】'], [null, null]]);
+    expect(v[3]).toBeInstanceOf(RespError);
+    expect(String((v[3] as RespError).message)).toMatch(/WRONGTYPE/);
+    expect(v.slice(4)).toEqual([0, 'x', null, 'PONG', -4]);
+  });
+
+  it('keeps many batches in flight and answers each with its own replies', async () => {
+    const batches = Array.from({ length: 300 }, (_, b) => Array.from({ length: 1 + (b % 40) }, () => ['HINCRBY', `${PREFIX}many`, String(b), '1']));
+    const all = await Promise.all(batches.map((cmds) => send(pipe, cmds)));
+    all.forEach((r, b) => expect(r.values).toEqual(Array.from({ length: 1 + (b % 40) }, (_, i) => i + 1)));
+  });
+});
+
+/** A peer that answers each batch it is told about with `replies`, written in the chunks given. */
+async function scriptedPeer(): Promise<{ server: Server; port: number; answer: (chunks: Buffer[]) => Promise<void> }> {
+  let client: import('node:net').Socket | null = null;
+  const server = createServer((s) => {
+    client = s;
+    s.on('data', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    answer: async (chunks) => {
+      await until(() => client !== null);
+      for (const c of chunks) {
+        client!.write(c);
+        await sleep(2); // separate reads
+      }
+    },
+  };
+}
+
+describe('RespPipe reply framing', () => {
+  it('reads replies split at every byte, across batch boundaries, and the batch after', async () => {
+    const first = ':7\r\n*3\r\n$1\r\na\r\n$-1\r\n$6\r\n品牌\r\n$-1\r\n-ERR no\r\n+OK\r\n';
+    const second = ':-12\r\n*0\r\n$0\r\n\r\n';
+    const third = ':3\r\n';
+    const bytes = Buffer.from(first + second, 'utf8');
+    for (let k = 1; k < bytes.length; k++) {
+      const peer = await scriptedPeer();
+      const pipe = new RespPipe(`redis://127.0.0.1:${peer.port}`, 2000);
+      await until(() => pipe.isReady);
+      const a = new Promise<RespValue[] | null>((r) => pipe.send(command('X'), 5, (_e, v) => r(v)));
+      const b = new Promise<RespValue[] | null>((r) => pipe.send(command('Y'), 3, (_e, v) => r(v)));
+      await peer.answer([bytes.subarray(0, k), bytes.subarray(k)]);
+      const va = await a;
+      expect(va?.slice(0, 4), `split at ${k}`).toEqual([7, ['a', null, '品牌'], null, expect.any(RespError)]);
+      expect(va?.[4]).toBe('OK');
+      expect(await b, `split at ${k}`).toEqual([-12, [], '']);
+      const c = new Promise<RespValue[] | null>((r) => pipe.send(command('Z'), 1, (_e, v) => r(v)));
+      await peer.answer([Buffer.from(third)]);
+      expect(await c, `split at ${k}, next batch`).toEqual([3]);
+      pipe.close();
+      peer.server.close();
+    }
+  });
+
+  it('fails what is in flight when the peer hangs up', async () => {
+    let sock: import('node:net').Socket | null = null;
+    const server = createServer((s) => (sock = s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const pipe = new RespPipe(`redis://127.0.0.1:${(server.address() as AddressInfo).port}`, 5000);
+    await until(() => pipe.isReady && sock !== null);
+    const a = new Promise<Error | null>((r) => pipe.send(command('X'), 1, (e) => r(e)));
+    sock!.destroy();
+    expect(await a).toBeInstanceOf(Error); // ECONNRESET or "connection lost"
+    pipe.close();
+    server.close();
+  });
+
+  it('drops the connection on a reply nobody asked for, failing what was in flight', async () => {
+    const peer = await scriptedPeer();
+    const pipe = new RespPipe(`redis://127.0.0.1:${peer.port}`, 2000);
+    await until(() => pipe.isReady);
+    const a = new Promise<Error | null>((r) => pipe.send(command('X'), 2, (e) => r(e)));
+    await peer.answer([Buffer.from(':1\r\n:2\r\n:3\r\n')]);
+    expect(await a).toBeNull();
+    await until(() => !pipe.isReady, 1000);
+    pipe.close();
+    peer.server.close();
+  });
+});
+
+describe('RespPipe when Redis is away', () => {
+  let priv: PrivateRedis;
+  beforeAll(async () => {
+    priv = await PrivateRedis.start();
+  });
+  afterAll(async () => {
+    priv.thaw();
+    await priv.stop();
+  });
+
+  it('fails a batch at once while not connected, and works after Redis comes up', async () => {
+    const pipe = new RespPipe('redis://127.0.0.1:1', 200);
+    const r = await send(pipe, [['PING']]);
+    expect(r.err?.message).toMatch(/not ready/);
+    pipe.close();
+  });
+
+  it('fails every batch in flight within the timeout when Redis freezes, and recovers by itself', async () => {
+    const pipe = new RespPipe(priv.url, 300);
+    await until(() => pipe.isReady);
+    priv.freeze();
+    const t0 = Date.now();
+    const [a, b] = await Promise.all([send(pipe, [['PING']]), send(pipe, [['PING'], ['PING']])]);
+    const took = Date.now() - t0;
+    expect(a.err?.message).toMatch(/did not answer within 300 ms/);
+    expect(b.err).toBe(a.err);
+    expect(took).toBeLessThan(2000);
+    priv.thaw();
+    await until(() => pipe.isReady);
+    expect((await send(pipe, [['PING']])).values).toEqual(['PONG']);
+    pipe.close();
+  });
+
+  it('fails at once while Redis is stopped, and reconnects when it is back', async () => {
+    const pipe = new RespPipe(priv.url, 1000);
+    await until(() => pipe.isReady);
+    await priv.stop();
+    await until(() => !pipe.isReady);
+    expect((await send(pipe, [['PING']])).err?.message).toMatch(/not ready/);
+    await priv.restart();
+    await until(() => pipe.isReady, 8000);
+    expect((await send(pipe, [['PING']])).values).toEqual(['PONG']);
+    pipe.close();
+  });
+
+  it('authenticates and selects the database from the URL; a wrong password gets no answers', async () => {
+    const admin = new Redis(priv.url);
+    await admin.config('SET', 'requirepass', 'sekr1t');
+    try {
+      const good = new RespPipe(`redis://:sekr1t@127.0.0.1:${priv.port}/3`, 1000);
+      await until(() => good.isReady);
+      expect((await send(good, [['HINCRBY', 'k', 'f', '5']])).values).toEqual([5]);
+      const db3 = new Redis(`redis://:sekr1t@127.0.0.1:${priv.port}/3`);
+      expect(await db3.hget('k', 'f')).toBe('5');
+      db3.disconnect();
+      good.close();
+      const bad = new RespPipe(`redis://:wrong@127.0.0.1:${priv.port}`, 1000);
+      await until(() => bad.isReady);
+      const r = await send(bad, [['PING']]);
+      // The refused AUTH drops the connection: the batch fails with the refusal, never PONG.
+      expect(r.values).toBeNull();
+      expect(r.err?.message).toMatch(/WRONGPASS|invalid|NOAUTH/i);
+      bad.close();
+    } finally {
+      await admin.config('SET', 'requirepass', '');
+      admin.disconnect();
+    }
+  });
+});
