@@ -9,7 +9,7 @@ import { BUCKET_BITS, bucketOf, Keys } from './keys.js';
 import type { RateNeed } from '../rules/types.js';
 import { rateScript, type RateStore } from './rates.js';
 import { luaScript } from './redis.js';
-import { bulk, RespError, RespWriter, type RespPipe } from './resp-pipe.js';
+import { bulk, exactly, RespError, RespWriter, type RespPipe } from './resp-pipe.js';
 
 export interface Actor {
   /** Who made the change: an API token's name, "import", "mo-reply", … */
@@ -296,28 +296,14 @@ export class PolicyStore {
     }
     const w = this.writer;
     let replies = 0;
-    const gen = this.dndGen;
-    const prefix = this.keys.prefix;
     for (const p of batch) {
-      const q = p.q;
-      // A message's commands as one short string, into the batch's buffer (resp-pipe.ts: RespWriter).
-      let out = '';
-      if (q !== null) {
-        const n = Number(q.msisdn);
-        const b = Math.floor(n / BUCKET_SIZE);
-        const member = bulk(String(n % BUCKET_SIZE));
-        const dnd = `${prefix}dnd:{r:${b}}:g${gen}`;
-        out += `${SISMEMBER}${bulk(dnd)}${member}`;
-        if (q.category) out += `${SISMEMBER}${bulk(`${dnd}:c${q.category}`)}${member}`;
-        out += `*${2 + q.scopes.length}\r\n$5\r\nHMGET\r\n${bulk(`${prefix}consent:{r:${b}}:${q.msisdn}`)}`;
-        for (const scope of q.scopes) out += bulk(scope);
-        replies += q.category ? 3 : 2;
+      // A message's commands as one short string, into the batch's buffers (RespWriter); built
+      // again with exact byte lengths when a name in it was not ASCII.
+      if (!w.append(this.pipeCommands(p, p.lines))) {
+        w.append(exactly(() => this.pipeCommands(p, p.needs === null ? null : this.rates!.commands(p.needs))), true);
       }
-      if (p.lines !== null) {
-        out += p.lines;
-        replies += p.shape.length;
-      }
-      w.append(out);
+      if (p.q !== null) replies += p.q.category ? 3 : 2;
+      if (p.lines !== null) replies += p.shape.length;
     }
     pipe.send(w.take(), replies, (err, values) => {
       if (err !== null || values === null) {
@@ -363,6 +349,23 @@ export class PolicyStore {
         else answer(p, null, facts, counters);
       }
     });
+  }
+
+  /** A message's commands on the pipe: SISMEMBER (and the category's), HMGET of the consent hash, then `counters`. */
+  private pipeCommands(p: PendingCheck, counters: string | null): string {
+    const q = p.q;
+    let out = '';
+    if (q !== null) {
+      const n = Number(q.msisdn);
+      const b = Math.floor(n / BUCKET_SIZE);
+      const member = bulk(String(n % BUCKET_SIZE));
+      const dnd = `${this.keys.prefix}dnd:{r:${b}}:g${this.dndGen}`;
+      out += `${SISMEMBER}${bulk(dnd)}${member}`;
+      if (q.category) out += `${SISMEMBER}${bulk(`${dnd}:c${q.category}`)}${member}`;
+      out += `*${2 + q.scopes.length}\r\n$5\r\nHMGET\r\n${bulk(`${this.keys.prefix}consent:{r:${b}}:${q.msisdn}`)}`;
+      for (const scope of q.scopes) out += bulk(scope);
+    }
+    return counters === null ? out : out + counters;
   }
 
   /** Notes fields made in an existing count hash for the next batch (bounded: past it, a purge just comes later). */

@@ -30,48 +30,76 @@ interface Batch {
   done: BatchCallback;
 }
 
-/** The byte length of `s` in UTF-8 (RESP counts bytes): its length when it is ASCII, which keys almost always are. */
-function byteLength(s: string): number {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, 'utf8');
-  return s.length;
-}
-
-/** One bulk string of a command. */
-export function bulk(s: string): string {
-  return `$${byteLength(s)}\r\n${s}\r\n`;
-}
-
-/** A whole command (its name and arguments as bulk strings). */
-export function command(...args: string[]): string {
-  let out = `*${args.length}\r\n`;
-  for (const a of args) out += bulk(a);
-  return out;
-}
+/** Byte lengths counted exactly (exactly()); otherwise in UTF-16 units, right for ASCII. */
+let exact = false;
 
 /**
- * A batch of commands collected into one buffer, a message's commands (a short string) at a time.
- * Not one long string: past ~128 KB V8 makes a flat string in large-object space, and flattening a
- * batch's thousands of pieces at the socket cost ~4 µs a message where writing each message's
- * piece into a reused buffer costs ~0.7 µs (measured here with a batch of 256 of cn-miit's).
+ * One bulk string of a command. RESP counts bytes; keys and fields are almost always ASCII, so the
+ * length is the string's own (scanning every string for wider characters, or asking Buffer, cost
+ * more than the rest of a message's encoding). RespWriter.append() notices a string that was not
+ * ASCII, and the caller builds that message again under exactly().
+ */
+export function bulk(s: string): string {
+  return `$${exact ? Buffer.byteLength(s, 'utf8') : s.length}\r\n${s}\r\n`;
+}
+
+/** Runs `build` with bulk() counting bytes exactly (a message with a non-ASCII name). */
+export function exactly<T>(build: () => T): T {
+  exact = true;
+  try {
+    return build();
+  } finally {
+    exact = false;
+  }
+}
+
+/** A whole command (its name and arguments as bulk strings), lengths exact. */
+export function command(...args: string[]): string {
+  return exactly(() => {
+    let out = `*${args.length}\r\n`;
+    for (const a of args) out += bulk(a);
+    return out;
+  });
+}
+
+type Utf8Writable = Buffer & { utf8Write(s: string, offset: number): number };
+
+/** Size of the buffers a batch is written into (below malloc's mmap threshold: no fresh pages each time). */
+const CHUNK = 64 * 1024;
+
+/**
+ * A batch of commands written into buffers, a message's commands (a short string) at a time, and
+ * handed to the socket as they are (one writev). Not one long string: past ~128 KB V8 makes a flat
+ * string in large-object space, and flattening a batch's thousands of pieces cost ~4 µs a message.
  */
 export class RespWriter {
-  private buf = Buffer.allocUnsafe(64 * 1024);
+  private chunks: Buffer[] = [];
+  private buf: Utf8Writable | null = null;
   private at = 0;
 
-  append(s: string): void {
+  /**
+   * Appends `s`, built with bulk(). False, and nothing appended, when `s` was not all ASCII (its
+   * lengths would be wrong): build it again under exactly() and append that with `exactLengths`.
+   */
+  append(s: string, exactLengths = false): boolean {
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-    if (this.at + 3 * s.length > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.at + 3 * s.length));
-      this.buf.copy(bigger, 0, 0, this.at);
-      this.buf = bigger;
+    if (this.buf === null || this.at + 3 * s.length > this.buf.length) {
+      if (this.buf !== null && this.at > 0) this.chunks.push(this.buf.subarray(0, this.at));
+      this.buf = Buffer.allocUnsafe(Math.max(CHUNK, 3 * s.length)) as Utf8Writable;
+      this.at = 0;
     }
-    this.at += this.buf.write(s, this.at, 'utf8');
+    const n = this.buf.utf8Write(s, this.at);
+    if (n !== s.length && !exactLengths) return false;
+    this.at += n;
+    return true;
   }
 
-  /** What was appended, as a buffer of its own (the socket keeps it until written); the writer starts over. */
-  take(): Buffer {
-    const out = Buffer.allocUnsafe(this.at);
-    this.buf.copy(out, 0, 0, this.at);
+  /** What was appended; the writer starts over (the socket keeps these buffers until written). */
+  take(): Buffer[] {
+    if (this.buf !== null && this.at > 0) this.chunks.push(this.buf.subarray(0, this.at));
+    const out = this.chunks;
+    this.chunks = [];
+    this.buf = null;
     this.at = 0;
     return out;
   }
@@ -117,12 +145,16 @@ export class RespPipe {
    * Writes `resp` (`replies` commands) and calls `done` with the replies in order, or with the
    * error when the connection is down, fails or the replies do not come within the timeout.
    */
-  send(resp: string | Buffer, replies: number, done: BatchCallback): void {
+  send(resp: string | Buffer[], replies: number, done: BatchCallback): void {
     if (!this.ready || this.socket === null) return done(new Error('Redis hot-path connection is not ready'), null);
     if (replies === 0) return done(null, []);
     this.queue.push({ replies, values: [], deadline: Date.now() + this.timeoutMs, done });
     if (typeof resp === 'string') this.socket.write(resp, 'utf8');
-    else this.socket.write(resp);
+    else {
+      this.socket.cork();
+      for (const b of resp) this.socket.write(b);
+      this.socket.uncork();
+    }
     if (this.timer === null) this.armTimer();
   }
 
