@@ -9,7 +9,7 @@ import { BUCKET_BITS, bucketOf, Keys } from './keys.js';
 import type { RateNeed } from '../rules/types.js';
 import { rateScript, type RateStore } from './rates.js';
 import { luaScript } from './redis.js';
-import { bulk, exactly, RespError, RespWriter, type RespPipe } from './resp-pipe.js';
+import { bulk, countingExactly, exactly, RespError, RespWriter, type RespPipe } from './resp-pipe.js';
 
 export interface Actor {
   /** Who made the change: an API token's name, "import", "mo-reply", … */
@@ -351,6 +351,18 @@ export class PolicyStore {
     });
   }
 
+  /** Scope lists as bulk strings, kept per list (one list per sender registration, reused by every message). */
+  private readonly scopeLists = new WeakMap<readonly string[], string>();
+  private scopeList(scopes: readonly string[]): string {
+    let s = countingExactly() ? undefined : this.scopeLists.get(scopes);
+    if (s === undefined) {
+      s = '';
+      for (const scope of scopes) s += bulk(scope);
+      if (!countingExactly()) this.scopeLists.set(scopes, s);
+    }
+    return s;
+  }
+
   /** A message's commands on the pipe: SISMEMBER (and the category's), HMGET of the consent hash, then `counters`. */
   private pipeCommands(p: PendingCheck, counters: string | null): string {
     const q = p.q;
@@ -362,8 +374,7 @@ export class PolicyStore {
       const dnd = `${this.keys.prefix}dnd:{r:${b}}:g${this.dndGen}`;
       out += `${SISMEMBER}${bulk(dnd)}${member}`;
       if (q.category) out += `${SISMEMBER}${bulk(`${dnd}:c${q.category}`)}${member}`;
-      out += `*${2 + q.scopes.length}\r\n$5\r\nHMGET\r\n${bulk(`${this.keys.prefix}consent:{r:${b}}:${q.msisdn}`)}`;
-      for (const scope of q.scopes) out += bulk(scope);
+      out += `*${2 + q.scopes.length}\r\n$5\r\nHMGET\r\n${bulk(`${this.keys.prefix}consent:{r:${b}}:${q.msisdn}`)}${this.scopeList(q.scopes)}`;
     }
     return counters === null ? out : out + counters;
   }

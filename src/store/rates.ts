@@ -47,7 +47,7 @@ import type { Redis } from 'ioredis';
 import type { RateNeed } from '../rules/types.js';
 import { systemClock, type Clock } from '../session/clock.js';
 import { luaScript } from './redis.js';
-import { bulk } from './resp-pipe.js';
+import { bulk, countingExactly } from './resp-pipe.js';
 import { hashTag } from './slots.js';
 
 export interface RateStoreOptions {
@@ -127,8 +127,8 @@ interface GroupSink {
   /** False once the needs cannot be carried (the caller falls back to plan()). */
   readonly ok: boolean;
   start(horizon: number): void;
-  /** One count counter of the open group: its field (counter, "@", window end). */
-  countField(entity: string, field: string): void;
+  /** One count counter of the open group: its counter and window end (the field is "<counter>@<end>"). */
+  countField(entity: string, counter: string, end: string): void;
   /** The open count group ends; `endMs`/`endText` the latest window end of its fields. */
   endCount(entity: string, endMs: number, endText: string): void;
   /** A distinct counter: `suffix` the key after "{entity}", window included; no member: nothing to add. */
@@ -147,10 +147,10 @@ class LineSink implements GroupSink {
     this.k = 0;
     this.fields = '';
   }
-  countField(entity: string, field: string): void {
-    if (hasBreak(entity) || hasBreak(field)) this.ok = false;
+  countField(entity: string, counter: string, end: string): void {
+    if (hasBreak(entity) || hasBreak(counter)) this.ok = false;
     this.k++;
-    this.fields += `\t${field}`;
+    this.fields += `\t${counter}@${end}`;
   }
   endCount(entity: string, _endMs: number, endText: string): void {
     this.out += `c ${endText} ${this.k} ${entity}${this.fields}\n`;
@@ -187,10 +187,27 @@ class RespSink implements GroupSink {
     this.horizon = horizon;
     this.key = '';
   }
-  countField(entity: string, field: string): void {
+  countField(entity: string, counter: string, end: string): void {
     if (this.key === '') this.key = bulk(`${this.prefix}{${entity}}:n`);
-    this.out += `${HINCRBY}${this.key}${bulk(field)}${ONE}`;
+    this.out += `${HINCRBY}${this.key}${this.field(counter, end)}${ONE}`;
     this.shape += 'v';
+  }
+
+  /**
+   * A count field as a bulk string, kept per counter while its window lasts: most counters (":60",
+   * ":86400") are the same for every message, only the entity differs.
+   */
+  private readonly fields = new Map<string, { end: string; bulk: string }>();
+  private field(counter: string, end: string): string {
+    if (countingExactly()) return bulk(`${counter}@${end}`);
+    let f = this.fields.get(counter);
+    if (f === undefined || f.end !== end) {
+      f = { end, bulk: bulk(`${counter}@${end}`) };
+      // Content counters (one per text) come and go: bounded, refilled as they recur.
+      if (this.fields.size >= 1024) this.fields.clear();
+      this.fields.set(counter, f);
+    }
+    return f.bulk;
   }
   endCount(_entity: string, endMs: number): void {
     const ttl = bulk(String(Math.max(1, endMs - this.horizon)));
@@ -310,7 +327,7 @@ export class RateStore {
           entity = e;
           lastMs = 0;
         }
-        sink.countField(e, `${this.rField}@${end}`);
+        sink.countField(e, this.rField, end);
         const endMs = (window + 1) * need.windowMs;
         if (endMs > lastMs) {
           lastMs = endMs;

@@ -43,6 +43,11 @@ export function bulk(s: string): string {
   return `$${exact ? Buffer.byteLength(s, 'utf8') : s.length}\r\n${s}\r\n`;
 }
 
+/** True inside exactly(): bulk strings kept from before must not be reused. */
+export function countingExactly(): boolean {
+  return exact;
+}
+
 /** Runs `build` with bulk() counting bytes exactly (a message with a non-ASCII name). */
 export function exactly<T>(build: () => T): T {
   exact = true;

@@ -201,6 +201,14 @@ describe('PolicyStore.fetchThen on the plain-command pipe', () => {
     expect((await pipeRates.bump([odd])).get(odd.key)).toBe(2);
     const twice = await pfetch(null, [perMinute('8613900000009'), perDay('8613900000009'), perMinute('8613900000009')]);
     expect(twice).toMatchObject({ err: null, counters: [2, 1, 2] });
+    // A non-ASCII scope, asked twice (its encoding is kept per scope list): found both times.
+    await ps.setConsent('8613900000019', 'brand:品牌', 'granted', actor);
+    const scopes = ['sender:s1', 'brand:品牌'];
+    for (let i = 0; i < 2; i++) {
+      const r = await pfetch({ msisdn: '8613900000019', scopes, category: null }, [perMinute('8613900000019')]);
+      expect(r).toMatchObject({ err: null, counters: [i + 1] });
+      expect(r.facts?.consent[1]).toMatch(/^g:/);
+    }
   });
 
   it('answers a message whose key has the wrong type with the error, and its neighbours normally', async () => {
