@@ -9,7 +9,7 @@ import { BUCKET_BITS, bucketOf, Keys } from './keys.js';
 import type { RateNeed } from '../rules/types.js';
 import { rateScript, type RateStore } from './rates.js';
 import { luaScript } from './redis.js';
-import { bulk, countingExactly, exactly, RespError, RespWriter, type RespPipe } from './resp-pipe.js';
+import { bulk, RespError, RespWriter, type RespPipe } from './resp-pipe.js';
 
 export interface Actor {
   /** Who made the change: an API token's name, "import", "mo-reply", … */
@@ -44,12 +44,11 @@ export type FetchCallback = (err: unknown, facts: StoreFacts | null, counters: n
 interface PendingCheck {
   q: StoreQuery | null;
   needs: readonly RateNeed[] | null;
-  /**
-   * The needs as the batch carries them: RateStore.commands() on the plain-command pipe, else
-   * RateStore.lines() for the script; null: they go on their own (fetchOne).
-   */
+  /** The needs as the batch script's lines (RateStore.lines()). */
   lines: string | null;
-  /** With the pipe: RateStore.shape of `lines`. */
+  /** The needs go as plain commands on the pipe (RateStore.pipeable()), written when the batch is. */
+  piped: boolean;
+  /** Their reply shape, once written (RateStore.writeCommands()). */
   shape: string;
   done: FetchCallback;
 }
@@ -109,7 +108,7 @@ export class PolicyStore {
 
   /** check() with a callback: the message hot path, without a promise per message. */
   checkThen(q: StoreQuery, done: CheckCallback): void {
-    this.enqueue({ q, needs: null, lines: null, shape: '', done });
+    this.enqueue({ q, needs: null, lines: null, piped: false, shape: '', done });
   }
 
   /**
@@ -121,22 +120,20 @@ export class PolicyStore {
     if (needs !== null && needs.length === 0) needs = null;
     if (q === null && needs === null) return done(null, null, null);
     let lines: string | null = null;
-    let shape = '';
+    let piped = false;
     if (needs !== null) {
       if (this.rates === null) return done(new Error('no rate store for counters'), null, null);
       // On Redis Cluster a script's keys must be declared and share a slot: counters go on their own.
       if (!this.cluster) {
         try {
-          if (this.pipe !== null) {
-            lines = this.rates.commands(needs);
-            shape = this.rates.shape;
-          } else lines = this.rates.lines(needs);
+          if (this.pipe !== null) piped = this.rates.pipeable(needs);
+          else lines = this.rates.lines(needs);
         } catch (err) {
           return done(err, null, null);
         }
       }
     }
-    this.enqueue({ q, needs, lines, shape, done });
+    this.enqueue({ q, needs, lines, piped, shape: '', done });
   }
 
   private get cluster(): boolean {
@@ -172,16 +169,12 @@ export class PolicyStore {
     const fallback = this.pipe !== null && !this.pipe.isReady;
     let batch: PendingCheck[] = [];
     for (const p of pending) {
-      if (fallback && p.needs !== null && p.lines !== null) {
-        try {
-          p.lines = this.rates!.lines(p.needs);
-        } catch (err) {
-          answer(p, err, null, null);
-          continue;
-        }
+      if (fallback && p.piped) {
+        p.lines = this.rates!.lines(p.needs!);
+        p.piped = false;
       }
       // On Redis Cluster a script's keys must be declared and share a slot: calls per message.
-      if (cluster || (p.needs !== null && p.lines === null)) this.fetchOne(p);
+      if (cluster || (p.needs !== null && p.lines === null && !p.piped)) this.fetchOne(p);
       else {
         batch.push(p);
         if (batch.length === MAX_BATCH) {
@@ -283,7 +276,7 @@ export class PolicyStore {
 
   /**
    * The batch as plain commands on the pipe: per message SISMEMBER (and the category's), HMGET of
-   * the consent hash, then its counters (RateStore.commands()). What the Lua path does inside its
+   * the consent hash, then its counters (RateStore.writeCommands()). What the Lua path does inside its
    * script after a bump — count the fields made in an existing hash, purge past 64 — is noted from
    * the replies and done for all of them in one script call when the next batch goes
    * (RateStore.fieldsMade()).
@@ -296,14 +289,31 @@ export class PolicyStore {
     }
     const w = this.writer;
     let replies = 0;
+    const prefix = this.keys.prefix;
     for (const p of batch) {
-      // A message's commands as one short string, into the batch's buffers (RespWriter); built
-      // again with exact byte lengths when a name in it was not ASCII.
-      if (!w.append(this.pipeCommands(p, p.lines))) {
-        w.append(exactly(() => this.pipeCommands(p, p.needs === null ? null : this.rates!.commands(p.needs))), true);
+      const q = p.q;
+      if (q !== null) {
+        const n = Number(q.msisdn);
+        const b = Math.floor(n / BUCKET_SIZE);
+        const member = String(n % BUCKET_SIZE);
+        const dnd = `${prefix}dnd:{r:${b}}:g${this.dndGen}`;
+        w.raw(SISMEMBER);
+        w.bulk(dnd);
+        w.bulk(member);
+        if (q.category) {
+          w.raw(SISMEMBER);
+          w.bulk(`${dnd}:c${q.category}`);
+          w.bulk(member);
+        }
+        w.raw(`*${2 + q.scopes.length}\r\n$5\r\nHMGET\r\n`);
+        w.bulk(`${prefix}consent:{r:${b}}:${q.msisdn}`);
+        w.raw(this.scopeList(q.scopes));
+        replies += q.category ? 3 : 2;
       }
-      if (p.q !== null) replies += p.q.category ? 3 : 2;
-      if (p.lines !== null) replies += p.shape.length;
+      if (p.piped) {
+        p.shape = this.rates!.writeCommands(p.needs!, w);
+        replies += p.shape.length;
+      }
     }
     pipe.send(w.take(), replies, (err, values) => {
       if (err !== null || values === null) {
@@ -325,7 +335,7 @@ export class PolicyStore {
           else facts = { dnd: dnd === 1, dndCategory: dndCategory === 1, consent: consent as (string | null)[] };
         }
         let counters: number[] | null = null;
-        if (p.lines !== null) {
+        if (p.piped) {
           const needs = p.needs!;
           counters = new Array<number>(needs.length);
           const shape = p.shape;
@@ -354,29 +364,13 @@ export class PolicyStore {
   /** Scope lists as bulk strings, kept per list (one list per sender registration, reused by every message). */
   private readonly scopeLists = new WeakMap<readonly string[], string>();
   private scopeList(scopes: readonly string[]): string {
-    let s = countingExactly() ? undefined : this.scopeLists.get(scopes);
+    let s = this.scopeLists.get(scopes);
     if (s === undefined) {
       s = '';
       for (const scope of scopes) s += bulk(scope);
-      if (!countingExactly()) this.scopeLists.set(scopes, s);
+      this.scopeLists.set(scopes, s);
     }
     return s;
-  }
-
-  /** A message's commands on the pipe: SISMEMBER (and the category's), HMGET of the consent hash, then `counters`. */
-  private pipeCommands(p: PendingCheck, counters: string | null): string {
-    const q = p.q;
-    let out = '';
-    if (q !== null) {
-      const n = Number(q.msisdn);
-      const b = Math.floor(n / BUCKET_SIZE);
-      const member = bulk(String(n % BUCKET_SIZE));
-      const dnd = `${this.keys.prefix}dnd:{r:${b}}:g${this.dndGen}`;
-      out += `${SISMEMBER}${bulk(dnd)}${member}`;
-      if (q.category) out += `${SISMEMBER}${bulk(`${dnd}:c${q.category}`)}${member}`;
-      out += `*${2 + q.scopes.length}\r\n$5\r\nHMGET\r\n${bulk(`${this.keys.prefix}consent:{r:${b}}:${q.msisdn}`)}${this.scopeList(q.scopes)}`;
-    }
-    return counters === null ? out : out + counters;
   }
 
   /** Notes fields made in an existing count hash for the next batch (bounded: past it, a purge just comes later). */

@@ -47,7 +47,7 @@ import type { Redis } from 'ioredis';
 import type { RateNeed } from '../rules/types.js';
 import { systemClock, type Clock } from '../session/clock.js';
 import { luaScript } from './redis.js';
-import { bulk, countingExactly } from './resp-pipe.js';
+import { bulk, type RespWriter } from './resp-pipe.js';
 import { hashTag } from './slots.js';
 
 export interface RateStoreOptions {
@@ -170,57 +170,69 @@ const NX = '$2\r\nNX\r\n';
 const GT = '$2\r\nGT\r\n';
 
 /**
- * The same groups as plain commands: count HINCRBY per field, then PEXPIRE NX (a new hash gets its
- * TTL) and PEXPIRE GT (a later window pushes it out, never in); distinct PFADD, PEXPIRE NX,
- * PFCOUNT. RESP is binary-safe: any name goes.
+ * The same groups as plain commands written into a RespWriter: count HINCRBY per field, then
+ * PEXPIRE NX (a new hash gets its TTL) and PEXPIRE GT (a later window pushes it out, never in);
+ * distinct PFADD, PEXPIRE NX, PFCOUNT. RESP is binary-safe: any name goes. `shape` says what the
+ * replies are, one character each: "v" a need's value (in need order), "n" the PEXPIRE NX ending a
+ * count group (0: the hash existed), "s" nothing to read.
  */
-class RespSink implements GroupSink {
-  out = '';
+class WriterSink implements GroupSink {
   shape = '';
   readonly ok = true;
+  w: RespWriter | null = null;
   private horizon = 0;
+  /** The open count group's "HINCRBY <key>" and key as bulk strings. */
+  private bump = '';
   private key = '';
   constructor(private readonly prefix: string) {}
   start(horizon: number): void {
-    this.out = '';
     this.shape = '';
     this.horizon = horizon;
     this.key = '';
   }
   countField(entity: string, counter: string, end: string): void {
-    if (this.key === '') this.key = bulk(`${this.prefix}{${entity}}:n`);
-    this.out += `${HINCRBY}${this.key}${this.field(counter, end)}${ONE}`;
+    if (this.key === '') {
+      this.key = bulk(`${this.prefix}{${entity}}:n`);
+      this.bump = `${HINCRBY}${this.key}`;
+    }
+    this.w!.raw(this.bump);
+    this.w!.raw(this.field(counter, end));
     this.shape += 'v';
   }
 
   /**
-   * A count field as a bulk string, kept per counter while its window lasts: most counters (":60",
-   * ":86400") are the same for every message, only the entity differs.
+   * A count field and the increment as bulk strings, kept per counter while its window lasts: most
+   * counters (":60", ":86400") are the same for every message, only the entity differs.
    */
-  private readonly fields = new Map<string, { end: string; bulk: string }>();
+  private readonly fields = new Map<string, { end: string; text: string }>();
   private field(counter: string, end: string): string {
-    if (countingExactly()) return bulk(`${counter}@${end}`);
     let f = this.fields.get(counter);
     if (f === undefined || f.end !== end) {
-      f = { end, bulk: bulk(`${counter}@${end}`) };
+      f = { end, text: `${bulk(`${counter}@${end}`)}${ONE}` };
       // Content counters (one per text) come and go: bounded, refilled as they recur.
       if (this.fields.size >= 1024) this.fields.clear();
       this.fields.set(counter, f);
     }
-    return f.bulk;
+    return f.text;
   }
   endCount(_entity: string, endMs: number): void {
-    const ttl = bulk(String(Math.max(1, endMs - this.horizon)));
-    this.out += `${PEXPIRE}${this.key}${ttl}${NX}${PEXPIRE}${this.key}${ttl}${GT}`;
+    const ttl = `$${ttlText(endMs, this.horizon)}`;
+    this.w!.raw(`${PEXPIRE}${this.key}${ttl}${NX}${PEXPIRE}${this.key}${ttl}${GT}`);
     this.shape += 'ns';
     this.key = '';
   }
   distinct(entity: string, suffix: string, member: string | undefined, endMs: number): void {
     const key = bulk(`${this.prefix}{${entity}}${suffix}`);
-    const ttl = bulk(String(Math.max(1, endMs - this.horizon)));
-    this.out += `${member === undefined ? `*2\r\n$5\r\nPFADD\r\n${key}` : `*3\r\n$5\r\nPFADD\r\n${key}${bulk(member)}`}${PEXPIRE}${key}${ttl}${NX}*2\r\n$7\r\nPFCOUNT\r\n${key}`;
+    const ttl = `$${ttlText(endMs, this.horizon)}`;
+    this.w!.raw(`${member === undefined ? `*2\r\n$5\r\nPFADD\r\n${key}` : `*3\r\n$5\r\nPFADD\r\n${key}${bulk(member)}`}${PEXPIRE}${key}${ttl}${NX}*2\r\n$7\r\nPFCOUNT\r\n${key}`);
     this.shape += 'ssv';
   }
+}
+
+/** A TTL (ms until `endMs`, from `horizon` = now − slack) as a bulk string's length line and digits, without the "$". */
+function ttlText(endMs: number, horizon: number): string {
+  const t = String(Math.max(1, endMs - horizon));
+  return `${t.length}\r\n${t}\r\n`;
 }
 
 /** The Redis key a planned counter lives in. */
@@ -344,7 +356,7 @@ export class RateStore {
   }
 
   private readonly lineSink = new LineSink();
-  private respSink: RespSink | null = null;
+  private writerSink: WriterSink | null = null;
 
   /**
    * One message's counters as lines of policy-check-batch.lua's input (rate-counters.lua: one line
@@ -357,20 +369,26 @@ export class RateStore {
   }
 
   /**
-   * One message's counters as plain Redis commands (RESP text, for the hot path's RespPipe), and
-   * in `shape` what their replies are, one character each: "v" a need's value (in need order), "n"
-   * the PEXPIRE NX ending a count group (0: the hash existed; see fieldsMade()), "s" nothing to
-   * read. Null when a key is listed twice (use plan() then). Throws RangeError for a need without a
-   * usable window.
+   * Whether one message's needs can go as plain commands (RespWriter): false when a key is listed
+   * twice (use plan() then). Throws RangeError for a need without a usable window. Checked before a
+   * batch is written, so writeCommands() cannot fail half-way through it.
    */
-  commands(needs: readonly RateNeed[]): string | null {
-    const sink = (this.respSink ??= new RespSink(this.prefix));
-    return this.walk(needs, sink) ? sink.out : null;
+  pipeable(needs: readonly RateNeed[]): boolean {
+    for (let i = 0; i < needs.length; i++) {
+      const need = needs[i]!;
+      if (!Number.isFinite(need.windowMs) || need.windowMs < 1) this.resolve(need); // throws
+      for (let j = 0; j < i; j++) if (needs[j]!.key === need.key) return false;
+    }
+    return true;
   }
 
-  /** The reply shape of the last commands() (see there). */
-  get shape(): string {
-    return this.respSink?.shape ?? '';
+  /** Writes one message's counters (pipeable()) as plain commands into `w`; returns their reply shape (WriterSink). */
+  writeCommands(needs: readonly RateNeed[], w: RespWriter): string {
+    const sink = (this.writerSink ??= new WriterSink(this.prefix));
+    sink.w = w;
+    this.walk(needs, sink);
+    sink.w = null;
+    return sink.shape;
   }
 
   /** The Redis key of a count need's hash (the purge bookkeeping of the plain-command path). */

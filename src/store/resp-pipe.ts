@@ -30,41 +30,16 @@ interface Batch {
   done: BatchCallback;
 }
 
-/** Byte lengths counted exactly (exactly()); otherwise in UTF-16 units, right for ASCII. */
-let exact = false;
-
-/**
- * One bulk string of a command. RESP counts bytes; keys and fields are almost always ASCII, so the
- * length is the string's own (scanning every string for wider characters, or asking Buffer, cost
- * more than the rest of a message's encoding). RespWriter.append() notices a string that was not
- * ASCII, and the caller builds that message again under exactly().
- */
+/** One bulk string of a command (RESP counts bytes: UTF-8). */
 export function bulk(s: string): string {
-  return `$${exact ? Buffer.byteLength(s, 'utf8') : s.length}\r\n${s}\r\n`;
+  return `$${Buffer.byteLength(s, 'utf8')}\r\n${s}\r\n`;
 }
 
-/** True inside exactly(): bulk strings kept from before must not be reused. */
-export function countingExactly(): boolean {
-  return exact;
-}
-
-/** Runs `build` with bulk() counting bytes exactly (a message with a non-ASCII name). */
-export function exactly<T>(build: () => T): T {
-  exact = true;
-  try {
-    return build();
-  } finally {
-    exact = false;
-  }
-}
-
-/** A whole command (its name and arguments as bulk strings), lengths exact. */
+/** A whole command (its name and arguments as bulk strings). */
 export function command(...args: string[]): string {
-  return exactly(() => {
-    let out = `*${args.length}\r\n`;
-    for (const a of args) out += bulk(a);
-    return out;
-  });
+  let out = `*${args.length}\r\n`;
+  for (const a of args) out += bulk(a);
+  return out;
 }
 
 type Utf8Writable = Buffer & { utf8Write(s: string, offset: number): number };
@@ -73,33 +48,47 @@ type Utf8Writable = Buffer & { utf8Write(s: string, offset: number): number };
 const CHUNK = 64 * 1024;
 
 /**
- * A batch of commands written into buffers, a message's commands (a short string) at a time, and
- * handed to the socket as they are (one writev). Not one long string: past ~128 KB V8 makes a flat
- * string in large-object space, and flattening a batch's thousands of pieces cost ~4 µs a message.
+ * A batch of commands written straight into buffers that go to the socket as they are (one
+ * writev): no string per message or per batch. One long string was the first version's cost: past
+ * ~128 KB V8 makes a flat string in large-object space, and flattening a batch's thousands of pieces
+ * cost ~4 µs a message; a string per message still made most of what the hot path allocated.
  */
 export class RespWriter {
   private chunks: Buffer[] = [];
   private buf: Utf8Writable | null = null;
   private at = 0;
 
-  /**
-   * Appends `s`, built with bulk(). False, and nothing appended, when `s` was not all ASCII (its
-   * lengths would be wrong): build it again under exactly() and append that with `exactLengths`.
-   */
-  append(s: string, exactLengths = false): boolean {
-    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-    if (this.buf === null || this.at + 3 * s.length > this.buf.length) {
+  /** A buffer with room for `n` more bytes at `at` (a new one when the current is full). */
+  private room(n: number): Utf8Writable {
+    if (this.buf === null || this.at + n > this.buf.length) {
       if (this.buf !== null && this.at > 0) this.chunks.push(this.buf.subarray(0, this.at));
-      this.buf = Buffer.allocUnsafe(Math.max(CHUNK, 3 * s.length)) as Utf8Writable;
+      this.buf = Buffer.allocUnsafe(Math.max(CHUNK, n)) as Utf8Writable;
       this.at = 0;
     }
-    const n = this.buf.utf8Write(s, this.at);
-    if (n !== s.length && !exactLengths) return false;
-    this.at += n;
-    return true;
+    return this.buf;
   }
 
-  /** What was appended; the writer starts over (the socket keeps these buffers until written). */
+  /** Writes RESP text as it is (built with exact lengths: constants, bulk(), command()). */
+  raw(s: string): void {
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8. room() may start a new buffer (at = 0),
+    // so it is asked before `at` is read.
+    const buf = this.room(3 * s.length);
+    this.at += buf.utf8Write(s, this.at);
+  }
+
+  /**
+   * Writes `s` as one bulk string. The length is taken from the string (keys are almost always
+   * ASCII; asking Buffer or scanning costs more than the write) and the bulk is written again with
+   * its byte count when the bytes written say otherwise.
+   */
+  bulk(s: string): void {
+    const head = `$${s.length}\r\n`;
+    const buf = this.room(3 * s.length + 16);
+    const n = buf.utf8Write(`${head}${s}\r\n`, this.at);
+    this.at += n === head.length + s.length + 2 ? n : buf.utf8Write(`$${n - head.length - 2}\r\n${s}\r\n`, this.at);
+  }
+
+  /** What was written; the writer starts over (the socket keeps these buffers until written). */
   take(): Buffer[] {
     if (this.buf !== null && this.at > 0) this.chunks.push(this.buf.subarray(0, this.at));
     const out = this.chunks;

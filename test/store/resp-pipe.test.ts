@@ -7,7 +7,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { command, RespError, RespPipe, type RespValue } from '../../src/store/resp-pipe.js';
+import { bulk, command, RespError, RespPipe, RespWriter, type RespValue } from '../../src/store/resp-pipe.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
 
 const PREFIX = `test:pipe:${process.pid}:${randomBytes(4).toString('hex')}:`;
@@ -62,6 +62,26 @@ describe('RespPipe on the shared Redis', () => {
     expect(v.slice(4)).toEqual([0, 'x', null, 'PONG', -4]);
   });
 
+  it('writes a batch through RespWriter across its buffers, any name at any boundary', async () => {
+    // Over 64 KB (several buffers), bulks of every length, some not ASCII (their length is put right).
+    const w = new RespWriter();
+    const names: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const name = `${PREFIX}w:${'x'.repeat(i % 97)}${i % 5 === 0 ? '品牌' : ''}:${i}`;
+      names.push(name);
+      w.raw('*4\r\n$7\r\nHINCRBY\r\n');
+      w.bulk(name);
+      w.bulk(i % 7 === 0 ? 'fé' : 'f');
+      w.raw(bulk(String(i)));
+    }
+    const chunks = w.take();
+    expect(chunks.length).toBeGreaterThan(1);
+    const values = await new Promise<RespValue[] | null>((r) => pipe.send(chunks, 3000, (_e, v) => r(v)));
+    expect(values).toEqual(names.map((_, i) => i));
+    expect(await redis.hget(names[10]!, 'f')).toBe('10');
+    expect(await redis.hget(names[35]!, 'fé')).toBe('35');
+  });
+
   it('keeps many batches in flight and answers each with its own replies', async () => {
     const batches = Array.from({ length: 300 }, (_, b) => Array.from({ length: 1 + (b % 40) }, () => ['HINCRBY', `${PREFIX}many`, String(b), '1']));
     const all = await Promise.all(batches.map((cmds) => send(pipe, cmds)));
@@ -90,6 +110,28 @@ async function scriptedPeer(): Promise<{ server: Server; port: number; answer: (
     },
   };
 }
+
+describe('RespWriter', () => {
+  it('writes exactly the text given, across buffer boundaries, for raw text and bulks alike', () => {
+    for (const mix of ['raw', 'bulk', 'both'] as const) {
+      const w = new RespWriter();
+      let expected = '';
+      for (let i = 0; i < 3000; i++) {
+        const s = `${'y'.repeat(i % 50)}${i % 9 === 0 ? 'é品' : ''}:${i}`;
+        if (mix === 'raw' || (mix === 'both' && i % 2 === 0)) {
+          w.raw(`*1\r\n${bulk(s)}`);
+          expected += `*1\r\n${bulk(s)}`;
+        } else {
+          w.bulk(s);
+          expected += bulk(s);
+        }
+      }
+      const chunks = w.take();
+      expect(chunks.length, mix).toBeGreaterThan(1);
+      expect(Buffer.concat(chunks).toString('utf8') === expected, mix).toBe(true);
+    }
+  });
+});
 
 describe('RespPipe reply framing', () => {
   it('reads replies split at every byte, across batch boundaries, and the batch after', async () => {
