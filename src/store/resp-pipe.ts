@@ -166,7 +166,6 @@ export class RespPipe {
     this.socket = s;
     s.setNoDelay(true);
     s.once(u.protocol === 'rediss:' ? 'secureConnect' : 'connect', () => {
-      this.attempts = 0;
       const user = decodeURIComponent(u.username);
       const password = decodeURIComponent(u.password);
       const db = u.pathname.slice(1);
@@ -181,12 +180,14 @@ export class RespPipe {
           deadline: Date.now() + Math.max(this.timeoutMs, 1000),
           done: (err, r) => {
             const refused = err ?? r?.find((v): v is RespError => v instanceof RespError);
+            // A refusal backs off like a failed connect (a wrong password is not retried 20 times a second).
             if (refused) this.drop(refused);
+            else this.attempts = 0;
           },
         });
         s.write(setup.join(''));
         this.armTimer();
-      }
+      } else this.attempts = 0;
       this.ready = true;
     });
     s.on('data', (chunk: Buffer) => this.onData(chunk));
