@@ -350,7 +350,7 @@ export class PolicyStore {
               if (v === 1) created++;
             } else if (kind === 0x6e /* n */) {
               // PEXPIRE NX answered 0: the hash existed, and `created` fields are new in it.
-              if (v === 0 && created > 0) this.fieldsMade(this.rates!.countKey(needs[c - 1]!), created);
+              if (v === 0 && created > 0) this.noteFieldsMade(this.rates!.countKey(needs[c - 1]!), created);
               created = 0;
             }
           }
@@ -374,7 +374,7 @@ export class PolicyStore {
   }
 
   /** Notes fields made in an existing count hash for the next batch (bounded: past it, a purge just comes later). */
-  private fieldsMade(key: string, created: number): void {
+  private noteFieldsMade(key: string, created: number): void {
     if (this.madeKeys.length >= MAX_MADE) return;
     this.madeKeys.push(key);
     this.madeCounts.push(created);

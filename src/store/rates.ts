@@ -38,10 +38,12 @@
  * existing hash since its last purge (amortised O(1)), so an entity that gets many distinct
  * contents stays small. A distinct key expires at the end of its window plus the slack.
  *
- * The Lua work lives in rate-counters.lua, shared by rates.lua (this class's own calls) and, on the
- * gateway's hot path, policy-check-batch.lua: PolicyStore.fetchThen() puts a message's needs, as
- * lines(), into the same batched call as the consent/DND check, falling back to bump() here on a
- * cluster (plan() turns needs into PlannedCounters, bumped per hash slot).
+ * On the gateway's hot path PolicyStore.fetchThen() puts a message's needs into the same round trip
+ * as the consent/DND check: on a single Redis as plain commands (writeCommands(), the hash's purge
+ * bookkeeping afterwards with fieldsMade()), or with redis.hot_path: script as lines() of
+ * policy-check-batch.lua; on a cluster through bump() here (plan() turns needs into
+ * PlannedCounters, bumped per hash slot). The Lua work lives in rate-counters.lua, shared by
+ * rates.lua (this class's own calls), policy-check-batch.lua and rate-made.lua.
  */
 import type { Redis } from 'ioredis';
 import type { RateNeed } from '../rules/types.js';
@@ -229,6 +231,13 @@ class WriterSink implements GroupSink {
   }
 }
 
+/** Throws RangeError for a need without a usable window. */
+function checkWindow(need: RateNeed): void {
+  if (!Number.isFinite(need.windowMs) || need.windowMs < 1) {
+    throw new RangeError(`rate counter ${need.key}: windowMs must be a positive number, got ${need.windowMs}`);
+  }
+}
+
 /** A TTL (ms until `endMs`, from `horizon` = now − slack) as a bulk string's length line and digits, without the "$". */
 function ttlText(endMs: number, horizon: number): string {
   const t = String(Math.max(1, endMs - horizon));
@@ -293,9 +302,7 @@ export class RateStore {
   private rField = '';
 
   private resolve(need: RateNeed): void {
-    if (!Number.isFinite(need.windowMs) || need.windowMs < 1) {
-      throw new RangeError(`rate counter ${need.key}: windowMs must be a positive number, got ${need.windowMs}`);
-    }
+    checkWindow(need);
     if (need.entity !== undefined && need.field !== undefined) {
       this.rEntity = need.entity;
       this.rField = need.field;
@@ -376,7 +383,7 @@ export class RateStore {
   pipeable(needs: readonly RateNeed[]): boolean {
     for (let i = 0; i < needs.length; i++) {
       const need = needs[i]!;
-      if (!Number.isFinite(need.windowMs) || need.windowMs < 1) this.resolve(need); // throws
+      checkWindow(need);
       for (let j = 0; j < i; j++) if (needs[j]!.key === need.key) return false;
     }
     return true;

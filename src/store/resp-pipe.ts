@@ -2,7 +2,7 @@
  * The hot path's own connection to a single Redis: plain commands written as RESP text, a batch of
  * them per write, replies parsed in place. At tens of thousands of messages a second the policy
  * check and the rate counters cost Redis less than half as plain pipelined commands as inside one
- * Lua script (bench (d): ~11 against ~25 µs of Redis CPU a message: the script spends most of its
+ * Lua script (bench (d): ~12 against ~25 µs of Redis CPU a message: the script spends most of its
  * time making Lua strings from its input and crossing from Lua into each command), and the gateway
  * makes no ioredis Command, promise or argument array per command.
  *

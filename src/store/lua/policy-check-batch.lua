@@ -1,7 +1,8 @@
 --[[
-  Everything the messages of one event-loop turn ask Redis, in one call: per message the policy
-  check (DND membership and consent records, commercial messages) and the rate counters of the
-  rules it reached (policy-check.lua and rates.lua do one message's share each).
+  Everything the messages of one event-loop turn ask Redis, in one call (redis.hot_path: script,
+  and Sentinel; by default a single Redis gets the same work as plain commands, resp-pipe.ts):
+  per message the policy check (DND membership and consent records, commercial messages) and the
+  rate counters of the rules it reached (policy-check.lua and rates.lua do one message's share each).
 
   Requests and answers travel as one string each: at tens of thousands of messages a second,
   argument and reply handling cost more than the lookups. Consent lives in one hash per recipient

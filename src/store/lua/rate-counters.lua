@@ -46,6 +46,12 @@ local function sg_purge(key, horizon)
   sg_call('HSET', key, '#', -kept)
 end
 
+-- `created` fields were made in the existing count hash `key`: "#" counts them, and past 64 the
+-- fields of ended windows are purged (also the gateway's plain-command path, rate-made.lua).
+local function sg_made(key, created, horizon)
+  if sg_call('HINCRBY', key, '#', created) > 64 then sg_purge(key, horizon) end
+end
+
 -- Count group: bumps fields[1..k] of hash `key` (latest window end `e`, a number); values into
 -- out[n+1..]; returns the new n.
 local function sg_count(key, e, fields, k, horizon, out, n)
@@ -60,7 +66,7 @@ local function sg_count(key, e, fields, k, horizon, out, n)
     -- A key just made has no TTL (NX sets it, and it has no other fields to count for the purge).
     if sg_call('PEXPIRE', key, ttl, 'NX') == 0 then
       sg_call('PEXPIRE', key, ttl, 'GT')
-      if sg_call('HINCRBY', key, '#', created) > 64 then sg_purge(key, horizon) end
+      sg_made(key, created, horizon)
     end
   end
   return n + k
