@@ -60,6 +60,23 @@ const perDay = (msisdn: string): RateNeed => ({ key: `rate:recipient:${msisdn}:8
 const distinct = (sender: string, member: string): RateNeed => ({ key: `rate:sender:${sender}:3600:distinct`, windowMs: 3_600_000, kind: 'distinct', member });
 const query = (msisdn: string): StoreQuery => ({ msisdn, scopes: ['sender:s1', 'brand:ACME', 'account:esme'], category: null });
 
+/**
+ * After the first test's batch (a and c to ...001: a minute bumped twice and a day; b to ...002: a
+ * minute): the keys are the RateStore's (one hash per recipient), the TTL runs to the end of the
+ * longest window in the hash (the day's) plus slack, and rates.lua counts on from the same keys.
+ */
+async function expectRateLayout(rs: RateStore): Promise<void> {
+  const key = rs.keyFor(perMinute('8613900000001'));
+  expect(await redis.hget(key, `:60@${T0 - 30_000 + MIN}`)).toBe('2');
+  const ttl = await redis.pttl(key);
+  expect(ttl).toBeGreaterThan(DAY - 30_000);
+  expect(ttl).toBeLessThanOrEqual(DAY - 30_000 + 5_000);
+  const ttlB = await redis.pttl(rs.keyFor(perMinute('8613900000002')));
+  expect(ttlB).toBeGreaterThan(30_000);
+  expect(ttlB).toBeLessThanOrEqual(35_000);
+  expect((await rs.bump([perMinute('8613900000001')])).get(perMinute('8613900000001').key)).toBe(3);
+}
+
 describe('PolicyStore.fetchThen', () => {
   it('checks consent and bumps counters of every message of one turn in one script call', async () => {
     await store.setConsent('8613900000001', 'brand:ACME', 'granted', actor);
@@ -80,18 +97,7 @@ describe('PolicyStore.fetchThen', () => {
     expect(rc.counters).toEqual([2]); // the same minute counter as message a, bumped after it
     expect(rd.facts).toEqual({ dnd: false, dndCategory: false, consent: [null, null, null] });
     expect(rd.counters).toBeNull();
-    // The keys are the RateStore's: same layout (one hash per recipient), TTL to the end of the
-    // longest window in it (the day's) plus slack; message b's recipient has only a minute.
-    const key = rates.keyFor(perMinute('8613900000001'));
-    expect(await redis.hget(key, `:60@${T0 - 30_000 + MIN}`)).toBe('2');
-    const ttl = await redis.pttl(key);
-    expect(ttl).toBeGreaterThan(DAY - 30_000);
-    expect(ttl).toBeLessThanOrEqual(DAY - 30_000 + 5_000);
-    const ttlB = await redis.pttl(rates.keyFor(perMinute('8613900000002')));
-    expect(ttlB).toBeGreaterThan(30_000);
-    expect(ttlB).toBeLessThanOrEqual(35_000);
-    // rates.lua counts on from the same keys.
-    expect((await rates.bump([perMinute('8613900000001')])).get(perMinute('8613900000001').key)).toBe(3);
+    await expectRateLayout(rates);
   });
 
   it('writes a full batch to Redis at once, not at the end of the event-loop turn', async () => {
@@ -178,17 +184,8 @@ describe('PolicyStore.fetchThen on the plain-command pipe', () => {
     expect(rb.counters).toEqual([1, 1]);
     expect(rc).toEqual({ err: null, facts: null, counters: [2] });
     expect(rd).toEqual({ err: null, facts: { dnd: false, dndCategory: false, consent: [null, null, null] }, counters: null });
-    const key = pipeRates.keyFor(perMinute('8613900000001'));
-    expect(await redis.hget(key, `:60@${T0 - 30_000 + MIN}`)).toBe('2');
-    const ttl = await redis.pttl(key);
-    expect(ttl).toBeGreaterThan(DAY - 30_000);
-    expect(ttl).toBeLessThanOrEqual(DAY - 30_000 + 5_000);
-    const ttlB = await redis.pttl(pipeRates.keyFor(perMinute('8613900000002')));
-    expect(ttlB).toBeGreaterThan(30_000);
-    expect(ttlB).toBeLessThanOrEqual(35_000);
     expect(await redis.pttl(pipeRates.keyFor(distinct('1069', '8613900000002')))).toBeGreaterThan(0);
-    // The script path counts on from the same keys.
-    expect((await pipeRates.bump([perMinute('8613900000001')])).get(perMinute('8613900000001').key)).toBe(3);
+    await expectRateLayout(pipeRates);
   });
 
   it('carries any name (TAB, newline, UTF-8) in the batch; a key listed twice goes on its own', async () => {

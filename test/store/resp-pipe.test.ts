@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { bulk, command, RespError, RespPipe, RespWriter, type RespValue } from '../../src/store/resp-pipe.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
+import { waitFor } from '../helpers/stack.js';
 
 const PREFIX = `test:pipe:${process.pid}:${randomBytes(4).toString('hex')}:`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -17,21 +18,13 @@ function send(pipe: RespPipe, cmds: string[][]): Promise<{ err: Error | null; va
   return new Promise((resolve) => pipe.send(cmds.map((c) => command(...c)).join(''), cmds.length, (err, values) => resolve({ err, values })));
 }
 
-async function until(pred: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
-
 describe('RespPipe on the shared Redis', () => {
   let pipe: RespPipe;
   let redis: Redis;
   beforeAll(async () => {
     redis = new Redis('redis://127.0.0.1:6379');
     pipe = new RespPipe('redis://127.0.0.1:6379', 2000);
-    await until(() => pipe.isReady);
+    await waitFor(() => pipe.isReady, 5000, 'the pipe to connect');
   });
   afterAll(async () => {
     pipe.close();
@@ -102,7 +95,7 @@ async function scriptedPeer(): Promise<{ server: Server; port: number; answer: (
     server,
     port,
     answer: async (chunks) => {
-      await until(() => client !== null);
+      await waitFor(() => client !== null, 5000, 'the peer to see the pipe');
       for (const c of chunks) {
         client!.write(c);
         await sleep(2); // separate reads
@@ -142,7 +135,7 @@ describe('RespPipe reply framing', () => {
     for (let k = 1; k < bytes.length; k++) {
       const peer = await scriptedPeer();
       const pipe = new RespPipe(`redis://127.0.0.1:${peer.port}`, 2000);
-      await until(() => pipe.isReady);
+      await waitFor(() => pipe.isReady, 5000, 'the pipe to connect');
       const a = new Promise<RespValue[] | null>((r) => pipe.send(command('X'), 5, (_e, v) => r(v)));
       const b = new Promise<RespValue[] | null>((r) => pipe.send(command('Y'), 3, (_e, v) => r(v)));
       await peer.answer([bytes.subarray(0, k), bytes.subarray(k)]);
@@ -163,7 +156,7 @@ describe('RespPipe reply framing', () => {
     const server = createServer((s) => (sock = s));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const pipe = new RespPipe(`redis://127.0.0.1:${(server.address() as AddressInfo).port}`, 5000);
-    await until(() => pipe.isReady && sock !== null);
+    await waitFor(() => pipe.isReady && sock !== null, 5000, 'the pipe and the peer to connect');
     const a = new Promise<Error | null>((r) => pipe.send(command('X'), 1, (e) => r(e)));
     sock!.destroy();
     expect(await a).toBeInstanceOf(Error); // ECONNRESET or "connection lost"
@@ -174,11 +167,11 @@ describe('RespPipe reply framing', () => {
   it('drops the connection on a reply nobody asked for, failing what was in flight', async () => {
     const peer = await scriptedPeer();
     const pipe = new RespPipe(`redis://127.0.0.1:${peer.port}`, 2000);
-    await until(() => pipe.isReady);
+    await waitFor(() => pipe.isReady, 5000, 'the pipe to connect');
     const a = new Promise<Error | null>((r) => pipe.send(command('X'), 2, (e) => r(e)));
     await peer.answer([Buffer.from(':1\r\n:2\r\n:3\r\n')]);
     expect(await a).toBeNull();
-    await until(() => !pipe.isReady, 1000);
+    await waitFor(() => !pipe.isReady, 1000, 'the pipe to drop');
     pipe.close();
     peer.server.close();
   });
@@ -203,7 +196,7 @@ describe('RespPipe when Redis is away', () => {
 
   it('fails every batch in flight within the timeout when Redis freezes, and recovers by itself', async () => {
     const pipe = new RespPipe(priv.url, 300);
-    await until(() => pipe.isReady);
+    await waitFor(() => pipe.isReady, 5000, 'the pipe to connect');
     priv.freeze();
     const t0 = Date.now();
     const [a, b] = await Promise.all([send(pipe, [['PING']]), send(pipe, [['PING'], ['PING']])]);
@@ -212,19 +205,19 @@ describe('RespPipe when Redis is away', () => {
     expect(b.err).toBe(a.err);
     expect(took).toBeLessThan(2000);
     priv.thaw();
-    await until(() => pipe.isReady);
+    await waitFor(() => pipe.isReady, 5000, 'the pipe to connect');
     expect((await send(pipe, [['PING']])).values).toEqual(['PONG']);
     pipe.close();
   });
 
   it('fails at once while Redis is stopped, and reconnects when it is back', async () => {
     const pipe = new RespPipe(priv.url, 1000);
-    await until(() => pipe.isReady);
+    await waitFor(() => pipe.isReady, 5000, 'the pipe to connect');
     await priv.stop();
-    await until(() => !pipe.isReady);
+    await waitFor(() => !pipe.isReady, 5000, 'the pipe to drop');
     expect((await send(pipe, [['PING']])).err?.message).toMatch(/not ready/);
     await priv.restart();
-    await until(() => pipe.isReady, 8000);
+    await waitFor(() => pipe.isReady, 8000, 'the pipe to connect');
     expect((await send(pipe, [['PING']])).values).toEqual(['PONG']);
     pipe.close();
   });
@@ -234,14 +227,14 @@ describe('RespPipe when Redis is away', () => {
     await admin.config('SET', 'requirepass', 'sekr1t');
     try {
       const good = new RespPipe(`redis://:sekr1t@127.0.0.1:${priv.port}/3`, 1000);
-      await until(() => good.isReady);
+      await waitFor(() => good.isReady, 5000, 'the pipe to connect');
       expect((await send(good, [['HINCRBY', 'k', 'f', '5']])).values).toEqual([5]);
       const db3 = new Redis(`redis://:sekr1t@127.0.0.1:${priv.port}/3`);
       expect(await db3.hget('k', 'f')).toBe('5');
       db3.disconnect();
       good.close();
       const bad = new RespPipe(`redis://:wrong@127.0.0.1:${priv.port}`, 1000);
-      await until(() => bad.isReady);
+      await waitFor(() => bad.isReady, 5000, 'the pipe to connect');
       const r = await send(bad, [['PING']]);
       // The refused AUTH drops the connection: the batch fails with the refusal, never PONG.
       expect(r.values).toBeNull();
