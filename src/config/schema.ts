@@ -208,7 +208,10 @@ export const ConfigSchema = z.strictObject({
       concurrency: z.number().int().min(1).default(200),
       /** A job whose worker stops renewing its lock for this long (crash) goes back to the queue. */
       lock_duration_ms: ms.min(1000).default(30_000),
-      /** Timeout of one enqueue batch; beyond it the ESME gets ESME_RSYSERR and may retry. */
+      /**
+       * A queued message not stored this long after it arrived is answered ESME_RSYSERR (the ESME may
+       * retry); also the timeout of each queue command.
+       */
       command_timeout_ms: ms.min(1).default(2000),
       /**
        * Replicas that must have a queued message before the ESME gets ESME_ROK (Redis WAIT): with 1,

@@ -75,6 +75,9 @@ export type FinalReport = (m: { id: string; data: JobData; state: 'EXPIRED' | 'R
 interface Pending {
   m: QueuedMessage;
   done: (status: number) => void;
+  /** performance.now() by which the ESME has its answer: enqueue time + queue.command_timeout_ms. */
+  by: number;
+  answered: boolean;
 }
 
 /** Enqueue batches written at once (each: one quota script, then one MULTI per queue). */
@@ -86,6 +89,10 @@ export class MessageQueue {
   readonly prefix: string;
   readonly queues: Record<QueueName, Queue>;
   private pending: Pending[] = [];
+  /** Messages not yet answered, in enqueue order (so in deadline order) from `head` on. */
+  private open: Pending[] = [];
+  private head = 0;
+  private deadlineTimer: NodeJS.Timeout | null = null;
   private scheduled = false;
   private inFlight = 0;
   private readonly idTag = randomBytes(3).toString('hex');
@@ -127,12 +134,57 @@ export class MessageQueue {
 
   /**
    * Stores the message; `done(0)` once it is in Redis, ESME_RMSGQFUL when the account's quota is
-   * full, ESME_RSYSERR when Redis did not take it. Messages are written in one batch per
-   * event-loop turn: one quota script and one MULTI per queue.
+   * full, ESME_RSYSERR when Redis did not take it, or did not answer within queue.command_timeout_ms
+   * of this call (a failover, batches queued behind a slow one): the ESME has its answer within
+   * that time whatever Redis does. Messages are written in one batch per event-loop turn: one quota
+   * script and one MULTI per queue.
    */
   enqueue(m: QueuedMessage, done: (status: number) => void): void {
-    this.pending.push({ m, done });
+    const p: Pending = { m, done, by: performance.now() + this.cfg.queue.command_timeout_ms, answered: false };
+    this.pending.push(p);
+    this.open.push(p);
+    if (this.deadlineTimer === null) this.armDeadline();
     this.schedule();
+  }
+
+  /** The one answer a message gets; later results for it (a batch finishing late) are dropped. */
+  private answer(p: Pending, status: number): void {
+    if (p.answered) return;
+    p.answered = true;
+    p.done(status);
+    // Answers come mostly in enqueue order: drop the answered front, so `open` stays short.
+    while (this.head < this.open.length && this.open[this.head]!.answered) this.head++;
+    if (this.head > 1024 && this.head * 2 > this.open.length) {
+      this.open = this.open.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** One timer, for the oldest unanswered message's deadline. */
+  private armDeadline(): void {
+    const first = this.open[this.head];
+    if (first === undefined) return;
+    this.deadlineTimer = setTimeout(() => this.expire(), Math.max(0, first.by - performance.now())).unref();
+  }
+
+  /**
+   * Answers ESME_RSYSERR to every message past its deadline. One still waiting for its batch is
+   * not written; one in a batch already sent may yet be stored: the ESME's retry can then make a
+   * duplicate, never a loss (as when WAIT is not confirmed in time).
+   */
+  private expire(): void {
+    this.deadlineTimer = null;
+    const now = performance.now();
+    let late = 0;
+    for (let p = this.open[this.head]; p !== undefined && (p.answered || p.by <= now); p = this.open[this.head]) {
+      if (!p.answered) {
+        late++;
+        this.env.metrics.queueJobs.inc({ queue: p.m.queue, outcome: 'timeout' });
+        this.answer(p, Status.ESME_RSYSERR);
+      } else this.head++;
+    }
+    if (late > 0) this.env.log.warn({ messages: late, timeout_ms: this.cfg.queue.command_timeout_ms }, 'queue did not store messages in time: answered ESME_RSYSERR');
+    this.armDeadline();
   }
 
   private schedule(): void {
@@ -141,8 +193,10 @@ export class MessageQueue {
     setImmediate(() => {
       this.scheduled = false;
       if (this.pending.length === 0 || this.inFlight >= BATCHES_IN_FLIGHT) return;
-      const batch = this.pending;
+      // Messages already answered at their deadline are not written.
+      const batch = this.pending.filter((p) => !p.answered);
       this.pending = [];
+      if (batch.length === 0) return;
       this.inFlight++;
       // Batches go out in order on one connection, so queue order follows arrival order.
       void this.store(batch).finally(() => {
@@ -186,7 +240,7 @@ export class MessageQueue {
       if (granted[i] === 1) accepted.push(p);
       else {
         this.env.metrics.queueJobs.inc({ queue: p.m.queue, outcome: 'refused_quota' });
-        p.done(Status.ESME_RMSGQFUL);
+        this.answer(p, Status.ESME_RMSGQFUL);
       }
     });
     if (accepted.length === 0) return;
@@ -216,11 +270,16 @@ export class MessageQueue {
           // Stored on the master but not (yet) on a replica: the ESME retries. The job stays, so
           // this may mean a duplicate, never a loss.
           this.env.metrics.redisErrors.inc({ op: 'queue_wait_replicas' });
-          for (const p of items) p.done(Status.ESME_RSYSERR);
+          for (const p of items) this.answer(p, Status.ESME_RSYSERR);
           return;
         }
-        for (const p of items) p.done(0);
-        this.env.metrics.queueJobs.inc({ queue: name, outcome: 'queued' }, items.length);
+        let queued = 0;
+        for (const p of items) {
+          if (p.answered) continue; // answered 0x08 at its deadline: stored after all, a possible duplicate
+          this.answer(p, 0);
+          queued++;
+        }
+        this.env.metrics.queueJobs.inc({ queue: name, outcome: 'queued' }, queued);
       }),
     );
   }
@@ -239,7 +298,7 @@ export class MessageQueue {
   private failBatch(batch: Pending[], err: unknown): void {
     this.env.metrics.redisErrors.inc({ op: 'queue_add' });
     this.env.log.warn({ err: String(err), messages: batch.length }, 'could not queue messages: answering ESME_RSYSERR');
-    for (const p of batch) p.done(Status.ESME_RSYSERR);
+    for (const p of batch) this.answer(p, Status.ESME_RSYSERR);
   }
 
   private quotaOf(account: string): number {
