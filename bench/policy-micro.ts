@@ -1,8 +1,9 @@
 /**
  * The policy's share of the gateway's CPU, without sockets: `node dist/bench/policy-micro.js
- * [--rules] [--seconds 10] [--batch 2048]`. Builds the gateway's GatewayPolicy (sender registry,
+ * [--rules] [--script] [--seconds 10] [--batch 2048]`. Builds the gateway's GatewayPolicy (sender registry,
  * rules from rules/cn-miit.yaml with --rules, the real PolicyStore on the real Redis with the
- * benchmark's policy data under bench:pd:, audit to a temp file) and decides submit_sm after
+ * benchmark's policy data under bench:pd:, on the gateway's own plain-command connection as
+ * redis.hot_path: commands does (--script: one script call per batch instead), audit to a temp file) and decides submit_sm after
  * submit_sm, `batch` per event-loop turn as a busy gateway sees them, printing decisions per second
  * and this process's CPU µs per decision (the figure to compare: it hardly depends on what else the
  * machine runs). With --cpu-prof the profile shows the policy alone.
@@ -21,6 +22,7 @@ import { MessageView, isScanError } from '../src/protocol/message-view.js';
 import { RuleLoader } from '../src/rules/loader.js';
 import { ShiftedClock, systemClock } from '../src/session/clock.js';
 import { PolicyStore } from '../src/store/policy-store.js';
+import { RespPipe } from '../src/store/resp-pipe.js';
 import { RateStore } from '../src/store/rates.js';
 import { connectRedis, createRedis } from '../src/store/redis.js';
 import { AuditLog } from '../src/telemetry/log.js';
@@ -37,6 +39,7 @@ const flag = (name: string, dflt: number) => numberFlag(argv, name, dflt);
 const withRules = argv.includes('--rules');
 const seconds = flag('--seconds', 10);
 const batch = flag('--batch', 2048);
+const script = argv.includes('--script');
 
 await preparePolicyData(ROOT, (l) => console.error(l));
 if (withRules) await prepareCnPack(ROOT);
@@ -54,7 +57,9 @@ const clock = offset === 0 ? systemClock : new ShiftedClock(offset);
 const redis = createRedis(cfg.redis);
 if (!(await connectRedis(redis, 5000))) throw new Error('no Redis on 127.0.0.1:6379');
 const rates = new RateStore(redis, POLICY_PREFIX, { clock });
-const store = new PolicyStore(redis, POLICY_PREFIX, 86_400_000, rates);
+const pipe = script ? null : new RespPipe(cfg.redis.url, cfg.redis.command_timeout_ms, () => undefined);
+if (pipe && !(await pipe.whenReady(5000))) throw new Error('the plain-command connection did not come up');
+const store = new PolicyStore(redis, POLICY_PREFIX, 86_400_000, rates, pipe);
 await store.refreshDndGeneration();
 const registry = new SenderRegistry();
 const src = senderValue(0);
@@ -141,12 +146,13 @@ const wall = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const cpuUs = (cpu.user + cpu.system) / decided;
 console.log(
-  `${withRules ? 'policy + cn-miit' : 'policy'}: ${decided} decisions in ${wall.toFixed(1)} s = ${Math.round(decided / wall).toLocaleString('en-US')}/s; ` +
+  `${withRules ? 'policy + cn-miit' : 'policy'}${script ? ' (script)' : ''}: ${decided} decisions in ${wall.toFixed(1)} s = ${Math.round(decided / wall).toLocaleString('en-US')}/s; ` +
     `CPU ${cpuUs.toFixed(2)} µs per decision (${((cpu.user + cpu.system) / 1e4 / wall).toFixed(0)} % of a core); ` +
     `${[...mix].map(([k, v]) => `${k} ${v}`).join(', ')}`,
 );
 policy.close();
 redis.disconnect();
+pipe?.close();
 // The counters this run made would make the next run's recipients "already counting".
 if (withRules) await cleanRedis(`${POLICY_PREFIX}{rate:*`);
 rmSync(tmp, { recursive: true, force: true });
