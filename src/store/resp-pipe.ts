@@ -169,7 +169,8 @@ export class RespPipe {
       const user = decodeURIComponent(u.username);
       const password = decodeURIComponent(u.password);
       const db = u.pathname.slice(1);
-      // Ordered before any batch on this socket; a refusal drops the connection (and retries).
+      // Ready once Redis accepted them (until then batches go the fallback way); a refusal drops the
+      // connection and retries after a backoff.
       const setup: string[] = [];
       if (password) setup.push(user ? command('AUTH', user, password) : command('AUTH', password));
       if (db && db !== '0') setup.push(command('SELECT', db));
@@ -181,14 +182,17 @@ export class RespPipe {
           done: (err, r) => {
             const refused = err ?? r?.find((v): v is RespError => v instanceof RespError);
             // A refusal backs off like a failed connect (a wrong password is not retried 20 times a second).
-            if (refused) this.drop(refused);
-            else this.attempts = 0;
+            if (refused) return this.drop(refused);
+            this.attempts = 0;
+            this.ready = true;
           },
         });
         s.write(setup.join(''));
         this.armTimer();
-      } else this.attempts = 0;
-      this.ready = true;
+      } else {
+        this.attempts = 0;
+        this.ready = true;
+      }
     });
     s.on('data', (chunk: Buffer) => this.onData(chunk));
     s.on('error', (err) => this.drop(err));
