@@ -108,11 +108,16 @@ for (let i = 0; i < batch; i++) {
 }
 const dstAt = views[0]!.pdu.indexOf(Buffer.from('86139000000\0', 'latin1')) + 5;
 
+/** Patches the next destinations in; each PDU is parsed again, as the gateway parses every submit_sm it reads. */
 function patchDestinations(): void {
-  for (const v of views) {
+  for (let i = 0; i < views.length; i++) {
+    const pdu = views[i]!.pdu;
     let n = next;
     next = next === 999_999 ? 0 : next + 1;
-    for (let d = 5; d >= 0; d--, n = Math.floor(n / 10)) v.pdu[dstAt + d] = 48 + (n % 10);
+    for (let d = 5; d >= 0; d--, n = Math.floor(n / 10)) pdu[dstAt + d] = 48 + (n % 10);
+    const v = MessageView.parse(pdu);
+    if (isScanError(v)) throw new Error(v.reason);
+    views[i] = v;
   }
 }
 

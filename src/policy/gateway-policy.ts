@@ -65,6 +65,9 @@ export interface Explained {
 }
 
 
+/** A message's sender and recipient as the policy normalised them (the rules' context has both). */
+type Normalised = Pick<RuleContext, 'src' | 'dst'>;
+
 const NO_COUNTERS: CounterValues = new Map<string, number>();
 
 /** Counter values by need key, read by linear search: a message has a few counters, not worth a Map. */
@@ -166,7 +169,7 @@ export class GatewayPolicy implements Policy {
     this.d.metrics.countSenderLookup(input.ctx.sender !== null);
     const settle = (o: PipelineOutcome): Verdict => {
       rules.record(o.hits);
-      return this.finishRule(account, view, o);
+      return this.finishRule(account, view, o, input.ctx);
     };
     const out = decideWithRulesThen(input, this.roundTrip, (o) => {
       let v: Verdict;
@@ -222,10 +225,10 @@ export class GatewayPolicy implements Policy {
     },
   };
 
-  /** A pipeline outcome as a verdict, counted and audited like every other decision. */
-  private finishRule(account: string, view: MessageView, o: PipelineOutcome): Verdict {
+  /** A pipeline outcome as a verdict, counted and audited like every other decision (`addrs`: the addresses already normalised). */
+  private finishRule(account: string, view: MessageView, o: PipelineOutcome, addrs: Normalised): Verdict {
     if (o.reason in REASONS && o.rule.startsWith('policy/')) {
-      return this.finish(account, view, { action: o.action === 'reject' ? 'reject' : 'forward', reason: o.reason as ReasonCode, class: o.class, trace: null });
+      return this.finish(account, view, { action: o.action === 'reject' ? 'reject' : 'forward', reason: o.reason as ReasonCode, class: o.class, trace: null }, addrs);
     }
     const v: Verdict =
       o.action === 'reject'
@@ -233,7 +236,7 @@ export class GatewayPolicy implements Policy {
         : o.action === 'queue'
           ? { action: 'queue', queue: o.queue ?? 'review', reason: o.reason, rule: o.rule, releaseAt: o.releaseAt }
           : { action: 'forward', reason: o.reason };
-    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class);
+    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs);
     return v;
   }
 
@@ -260,14 +263,15 @@ export class GatewayPolicy implements Policy {
     });
   }
 
-  private finish(account: string, view: MessageView, o: Outcome): Verdict {
+  private finish(account: string, view: MessageView, o: Outcome, addrs: Normalised | null = null): Verdict {
     const v = this.verdicts.get(o.reason)!;
     if (SPOOFING_REASONS.has(o.reason)) this.d.metrics.spoofing.inc({ account, reason: o.reason });
-    this.audit(account, view, v.action, o.reason, ruleOf(o.reason), v.action === 'reject' ? v.status : 0, o.class);
+    this.audit(account, view, v.action, o.reason, ruleOf(o.reason), v.action === 'reject' ? v.status : 0, o.class, addrs);
     return v;
   }
 
-  private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null): void {
+  /** `addrs`: the sender and recipient as the decision normalised them; null: normalised here. */
+  private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null, addrs: Normalised | null = null): void {
     // Each address is decoded from the PDU once for all three uses.
     const srcAddr = view.sourceAddr;
     const dstAddr = view.destinationAddr;
@@ -275,7 +279,9 @@ export class GatewayPolicy implements Policy {
     const stream = this.d.auditStream;
     if (stream) {
       const n = this.d.cfg.policy.numbering;
-      stream.add(account, decision, reason, rule, status, cls, normaliseAddress(srcAddr, view.sourceTon, n).value, normaliseAddress(dstAddr, view.destTon, n).value);
+      const src = addrs ? addrs.src.value : normaliseAddress(srcAddr, view.sourceTon, n).value;
+      const dst = addrs ? addrs.dst : normaliseAddress(dstAddr, view.destTon, n).value;
+      stream.add(account, decision, reason, rule, status, cls, src, dst);
     }
     this.d.audit?.write({
       account,

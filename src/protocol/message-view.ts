@@ -44,6 +44,9 @@ export const ESM_CLASS = {
 
 export class MessageView {
   private tlvCache: Tlv[] | null = null;
+  /** The addresses as strings, decoded on first use: policy, rules and the audit line each read them. */
+  private src: string | null = null;
+  private dst: string | null = null;
 
   private constructor(
     readonly pdu: Buffer,
@@ -81,10 +84,10 @@ export class MessageView {
   get serviceType(): string { return this.text(this.ix.service_type); }
   get sourceTon(): number { return this.octet(this.ix.source_addr_ton); }
   get sourceNpi(): number { return this.octet(this.ix.source_addr_npi); }
-  get sourceAddr(): string { return this.text(this.ix.source_addr); }
+  get sourceAddr(): string { return (this.src ??= this.text(this.ix.source_addr)); }
   get destTon(): number { return this.octet(this.ix.dest_addr_ton); }
   get destNpi(): number { return this.octet(this.ix.dest_addr_npi); }
-  get destinationAddr(): string { return this.text(this.ix.destination_addr); }
+  get destinationAddr(): string { return (this.dst ??= this.text(this.ix.destination_addr)); }
   get esmClass(): number { return this.octet(this.ix.esm_class); }
   get registeredDelivery(): number { return this.octet(this.ix.registered_delivery); }
   get dataCoding(): number { return this.octet(this.ix.data_coding); }

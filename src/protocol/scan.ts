@@ -65,7 +65,9 @@ export function scanBody(pdu: Buffer, layout: Layout, out: Offsets): ScanError |
         break;
       }
       case 'octets': {
-        const li = fields.findIndex((g) => g.name === f.lengthOf);
+        // The length field comes before (sm_length right before short_message): found without a closure per scan.
+        let li = i - 1;
+        while (li >= 0 && fields[li]!.name !== f.lengthOf) li--;
         const len = pdu[out[2 * li]!]!;
         if (p + len > end) {
           return { status: FIELD_ERROR[f.name] ?? Status.ESME_RINVMSGLEN, field: f.name, reason: 'runs past the PDU' };
