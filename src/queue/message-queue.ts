@@ -151,12 +151,17 @@ export class MessageQueue {
   private answer(p: Pending, status: number): void {
     if (p.answered) return;
     p.answered = true;
-    p.done(status);
     // Answers come mostly in enqueue order: drop the answered front, so `open` stays short.
     while (this.head < this.open.length && this.open[this.head]!.answered) this.head++;
     if (this.head > 1024 && this.head * 2 > this.open.length) {
       this.open = this.open.slice(this.head);
       this.head = 0;
+    }
+    // A callback that throws must not leave the rest of a batch, or the deadline timer, behind.
+    try {
+      p.done(status);
+    } catch (err) {
+      this.env.log.error({ err: String(err) }, 'queued message answer failed');
     }
   }
 
@@ -176,12 +181,11 @@ export class MessageQueue {
     this.deadlineTimer = null;
     const now = performance.now();
     let late = 0;
-    for (let p = this.open[this.head]; p !== undefined && (p.answered || p.by <= now); p = this.open[this.head]) {
-      if (!p.answered) {
-        late++;
-        this.env.metrics.queueJobs.inc({ queue: p.m.queue, outcome: 'timeout' });
-        this.answer(p, Status.ESME_RSYSERR);
-      } else this.head++;
+    // `head` is always an unanswered message (answer() moves past the answered); answer() moves it on.
+    for (let p = this.open[this.head]; p !== undefined && p.by <= now; p = this.open[this.head]) {
+      late++;
+      this.env.metrics.queueJobs.inc({ queue: p.m.queue, outcome: 'timeout' });
+      this.answer(p, Status.ESME_RSYSERR);
     }
     if (late > 0) this.env.log.warn({ messages: late, timeout_ms: this.cfg.queue.command_timeout_ms }, 'queue did not store messages in time: answered ESME_RSYSERR');
     this.armDeadline();
