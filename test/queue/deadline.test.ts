@@ -58,6 +58,12 @@ it('answers ESME_RSYSERR within queue.command_timeout_ms while Redis is frozen; 
   expect((await enqueue(first)).status).toBe(0);
 
   pr.freeze();
+  // A callback that throws (answered first, at its deadline) does not keep the others from theirs.
+  let thrower = 0;
+  q.enqueue(message('throws'), () => {
+    thrower++;
+    throw new Error('callback failed');
+  });
   // Eight turns: four batches go out and hang, the later ones wait behind them.
   const waves: { m: QueuedMessage; answer: Promise<{ status: number; ms: number }> }[][] = [];
   for (let w = 0; w < 8; w++) {
@@ -65,13 +71,14 @@ it('answers ESME_RSYSERR within queue.command_timeout_ms while Redis is frozen; 
     await turn();
   }
   const answers = await Promise.all(waves.flat().map((x) => x.answer));
+  expect(thrower).toBe(1);
   expect(answers.map((a) => a.status)).toEqual(answers.map(() => Status.ESME_RSYSERR));
   // The deadline, plus room for a busy machine; without it, 10 s.
   expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(DEADLINE + 1500);
 
   pr.thaw();
   // (After the thaw: a scrape asks Redis for the queue depths.)
-  expect(await metrics.text()).toMatch(/smppguard_queue_jobs_total\{queue="review",outcome="timeout"\} 24/);
+  expect(await metrics.text()).toMatch(/smppguard_queue_jobs_total\{queue="review",outcome="timeout"\} 25/);
   // Redis catches up: the batches that were sent complete (stored after their 0x08: the ESME's
   // retry may duplicate, never lose); the ones still waiting were dropped at their deadline.
   const lastSent = waves[3]![0]!.m.id;
