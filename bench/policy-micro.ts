@@ -1,12 +1,13 @@
 /**
  * The policy's share of the gateway's CPU, without sockets: `node dist/bench/policy-micro.js
- * [--rules] [--script] [--seconds 10] [--batch 2048]`. Builds the gateway's GatewayPolicy (sender registry,
- * rules from rules/cn-miit.yaml with --rules, the real PolicyStore on the real Redis with the
- * benchmark's policy data under bench:pd:, on the gateway's own plain-command connection as
- * redis.hot_path: commands does (--script: one script call per batch instead), audit to a temp file) and decides submit_sm after
- * submit_sm, `batch` per event-loop turn as a busy gateway sees them, printing decisions per second
- * and this process's CPU µs per decision (the figure to compare: it hardly depends on what else the
- * machine runs). With --cpu-prof the profile shows the policy alone.
+ * [--rules] [--script] [--seconds 10] [--batch 2048]`. Builds the gateway's GatewayPolicy (sender
+ * registry, rules from rules/cn-miit.yaml with --rules, the real PolicyStore on the real Redis with
+ * the benchmark's policy data under bench:pd:, on the gateway's own plain-command connection as
+ * redis.hot_path: commands does (--script: one script call per batch instead), audit to a temp
+ * file) and decides submit_sm after submit_sm, `batch` per event-loop turn as a busy gateway sees
+ * them, printing decisions per second and this process's CPU µs per decision (the figure to
+ * compare; run node with --no-allocation-site-pretenuring, or it varies 10–36 µs from run to run:
+ * bench/README.md). With --cpu-prof the profile shows the policy alone.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -14,6 +14,7 @@ import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js'
 import { createLogger } from '../../src/telemetry/log.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
+import { secretHash } from '../helpers/stack.js';
 
 const DEADLINE = 300;
 let pr: PrivateRedis;
@@ -23,7 +24,7 @@ let q: MessageQueue;
 
 beforeAll(async () => {
   pr = await PrivateRedis.start();
-  const cfg = parseConfig(`queue: { command_timeout_ms: ${DEADLINE} }\naccounts: [{ system_id: esme, password_hash: 'scrypt$16384$8$1$gmyfBzoe3P30ak/7Pxqs1g==$WiydQf7y53PhMEGz0gRYZSykhx6+dUaNp+MqLStRlbQ=' }]\n`);
+  const cfg = parseConfig(`queue: { command_timeout_ms: ${DEADLINE} }\naccounts: [{ system_id: esme, password_hash: '${await secretHash()}' }]\n`);
   // Commands themselves would wait 10 s: only the deadline can answer in time.
   redis = createRedis({ url: pr.url, command_timeout_ms: 10_000 });
   redis.on('error', () => undefined);
