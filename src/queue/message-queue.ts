@@ -106,7 +106,13 @@ export class MessageQueue {
     private readonly env: { metrics: Metrics; log: Logger; clock?: Clock },
   ) {
     this.prefix = cfg.queue.prefix ?? `${cfg.redis.key_prefix}{q}`;
-    const mk = (name: QueueName) => new Queue(name, { connection: redis, prefix: this.prefix, skipVersionCheck: true });
+    const mk = (name: QueueName) => {
+      const q = new Queue(name, { connection: redis, prefix: this.prefix, skipVersionCheck: true });
+      // The connection's errors are counted where it is made (gateway.ts, op="queue_connection");
+      // without a listener BullMQ prints every one of them to stderr during a Redis outage.
+      q.on('error', () => undefined);
+      return q;
+    };
     this.queues = { window: mk('window'), saf: mk('saf'), review: mk('review') };
     if (!('sgQueueReserve' in redis)) redis.defineCommand('sgQueueReserve', { lua: luaScript('queue-reserve.lua') });
     env.metrics.setQueueProbe(() => this.collect());

@@ -221,13 +221,35 @@ export class DeliveryWorker {
     });
   }
 
-  /** Finishes the jobs in hand that are with the SMSC; returns the waiting ones to the queue. */
-  async close(): Promise<void> {
+  /**
+   * Finishes the jobs in hand that are with the SMSC; returns the waiting ones to the queue. Takes
+   * at most `timeoutMs` (default: an SMSC response's timeout and a second): BullMQ's close waits on
+   * Redis, and with Redis unreachable it would wait for ever. The workers are then closed by force;
+   * a job whose outcome could not be recorded stays in Redis and comes back as stalled (delivered
+   * again, never lost).
+   */
+  async close(timeoutMs = this.d.cfg.downstream.response_timeout_ms + 1000): Promise<void> {
     this.stopping = true;
+    const end = Date.now() + timeoutMs;
     // Stop taking jobs first: a job returned below is due at once and must not be taken again here.
-    await Promise.all(this.workers.map((w) => w.pause(true).catch(() => undefined)));
+    await within(Promise.all(this.workers.map((w) => w.pause(true).catch(() => undefined))), timeoutMs);
     this.linkChanged();
-    await Promise.all(this.workers.map((w) => w.close().catch(() => undefined)));
+    const closed = await within(Promise.all(this.workers.map((w) => w.close().catch(() => undefined))), Math.max(0, end - Date.now()));
+    if (!closed) {
+      this.d.log.warn({ timeout_ms: timeoutMs }, 'queue workers did not close in time (Redis unreachable?); closing them by force');
+      for (const w of this.workers) void w.close(true).catch(() => undefined);
+    }
     for (const c of this.connections) c.disconnect();
+  }
+}
+
+/** Whether `p` settled within `ms` (it is not cancelled either way). */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

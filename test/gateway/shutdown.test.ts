@@ -3,10 +3,11 @@
  * flight get their SMSC answers (up to shutdown.drain_timeout_ms), then unbind every ESME, unbind
  * the SMSC links, and close. /readyz says 503 from the moment draining starts.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Command } from '../../src/protocol/commands.js';
 import { Status } from '../../src/protocol/status.js';
 import { connect } from '../helpers/esme-client.js';
+import { freePort } from '../helpers/private-redis.js';
 import { sm, startStack, waitFor, type Stack } from '../helpers/stack.js';
 
 let stack: Stack | null = null;
@@ -93,6 +94,28 @@ describe('graceful shutdown', () => {
     // response timer decides (the SMSC may or may not deliver them).
     void lost;
   });
+
+  it('stops within bounds while Redis is unreachable, with nothing printed to stderr by the queue', async () => {
+    // Nothing listens on this port: every Redis connection (main, pipe, queue, queue workers) keeps failing.
+    const port = await freePort();
+    const printed = vi.spyOn(console, 'error');
+    try {
+      stack = await startStack({
+        cfg: (c) => {
+          c.redis.url = `redis://127.0.0.1:${port}`;
+          c.policy.enabled = true;
+        },
+      });
+      expect((await stack.gw.readiness()).ready).toBe(false);
+      const t0 = Date.now();
+      await stack.gw.stop();
+      // The queue workers get an SMSC response's timeout (1 s here) and a second, then close by force.
+      expect(Date.now() - t0).toBeLessThan(4000);
+      expect(printed).not.toHaveBeenCalled();
+    } finally {
+      printed.mockRestore();
+    }
+  }, 20_000);
 
   it('stops promptly when idle and a second stop() is the same stop', async () => {
     stack = await startStack();
