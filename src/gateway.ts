@@ -27,7 +27,7 @@ import { AuditStream } from './store/audit-stream.js';
 import { ComplaintStore } from './store/complaint-store.js';
 import { ComplaintDesk } from './complaints/desk.js';
 import { HeldStore } from './store/held.js';
-import { connectRedis, createRedis, type Redis } from './store/redis.js';
+import { connectRedis, createRedis, redisTls, type Redis } from './store/redis.js';
 import { RespPipe } from './store/resp-pipe.js';
 import { systemClock, type Clock } from './session/clock.js';
 import { AuditLog, createLogger, setMasking, type Logger } from './telemetry/log.js';
@@ -93,7 +93,7 @@ export class Gateway {
     const r = cfg.redis;
     const pipe =
       cfg.policy.enabled && r.hot_path === 'commands' && !r.sentinel && !r.cluster && RespPipe.supports(r.url)
-        ? new RespPipe(r.url, r.command_timeout_ms, () => metrics.redisErrors.inc({ op: 'connection' }))
+        ? new RespPipe(r.url, r.command_timeout_ms, () => metrics.redisErrors.inc({ op: 'connection' }), redisTls(r))
         : null;
     const store = new PolicyStore(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000, rates, pipe);
     const registry = new SenderRegistry();

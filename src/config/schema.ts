@@ -147,8 +147,27 @@ export const ConfigSchema = z.strictObject({
        * one Lua call per batch on the main connection. Sentinel and Cluster always use scripts.
        */
       hot_path: z.enum(['commands', 'script']).default('commands'),
+      /**
+       * TLS for every Redis connection (the main client, the hot path's, the queue's; a Sentinel
+       * setup's sentinels and master, a Cluster's nodes). On with a rediss:// URL or with this set;
+       * `ca` (the CA to trust, PEM file; default the system's), `cert`/`key` (a client certificate
+       * for servers with tls-auth-clients), `servername` (the name the certificate must carry).
+       */
+      tls: z
+        .union([
+          z.boolean(),
+          z.strictObject({
+            ca: z.string().optional(),
+            cert: z.string().optional(),
+            key: z.string().optional(),
+            reject_unauthorized: z.boolean().default(true),
+            servername: z.string().optional(),
+          }),
+        ])
+        .default(false),
     })
     .refine((r) => !(r.sentinel && r.cluster), 'give sentinel or cluster, not both')
+    .refine((r) => typeof r.tls !== 'object' || !r.tls.cert === !r.tls.key, { message: 'redis.tls: give cert and key together', path: ['tls'] })
     .prefault({}),
   log: z
     .strictObject({

@@ -7,6 +7,8 @@
  * The hot path's checks on a single Redis go on a connection of their own (resp-pipe.ts).
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { keySlot } from './slots.js';
 import { Cluster, Redis, type ChainableCommander, type ClusterNode, type RedisOptions as IoRedisOptions } from 'ioredis';
 
@@ -17,6 +19,41 @@ export interface RedisOptions {
   command_timeout_ms: number;
   sentinel?: { name: string; sentinels: { host: string; port: number }[] };
   cluster?: { host: string; port: number }[];
+  /** TLS (config `redis.tls`); a rediss:// URL turns it on too. */
+  tls?: boolean | RedisTlsConfig;
+}
+
+export interface RedisTlsConfig {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  reject_unauthorized: boolean;
+  servername?: string;
+}
+
+/**
+ * The TLS options of every Redis connection, or null for plain TCP. Files are read here, once per
+ * client (a missing file stops the start with its config path).
+ */
+export function redisTls(opts: Pick<RedisOptions, 'url' | 'tls'>): ConnectionOptions | null {
+  const t = opts.tls;
+  if (!t && !opts.url.startsWith('rediss://')) return null;
+  if (typeof t !== 'object') return {};
+  const file = (name: 'ca' | 'cert' | 'key'): Buffer | undefined => {
+    const path = t[name];
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`redis.tls.${name}: cannot read ${path}: ${(err as Error).message}`);
+    }
+  };
+  return { rejectUnauthorized: t.reject_unauthorized, ca: file('ca'), cert: file('cert'), key: file('key'), servername: t.servername };
+}
+
+/** A TLS socket's options for `host` (SNI only for a name: an IP address may not be sent as one). */
+export function tlsFor(host: string, tls: ConnectionOptions): ConnectionOptions {
+  return tls.servername !== undefined || isIP(host) !== 0 ? tls : { ...tls, servername: host };
 }
 
 const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000);
@@ -27,6 +64,7 @@ const retryStrategy = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 
  * `over`: options for special connections (BullMQ workers need maxRetriesPerRequest null).
  */
 export function redisClient(opts: RedisOptions, over: IoRedisOptions = {}): Redis {
+  const tls = redisTls(opts);
   const base: IoRedisOptions = {
     commandTimeout: opts.command_timeout_ms,
     maxRetriesPerRequest: 0,
@@ -39,6 +77,7 @@ export function redisClient(opts: RedisOptions, over: IoRedisOptions = {}): Redi
     lazyConnect: true,
     retryStrategy,
     reconnectOnError: () => false,
+    ...(tls ? { tls } : {}),
     ...over,
   };
   if (opts.cluster) {
@@ -64,6 +103,8 @@ export function redisClient(opts: RedisOptions, over: IoRedisOptions = {}): Redi
     const url = new URL(opts.url);
     return new Redis({
       ...base,
+      // TLS to the master and replicas the sentinels name, and to the sentinels themselves.
+      ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
       sentinels: opts.sentinel.sentinels,
       name: opts.sentinel.name,
       ...(url.password ? { password: decodeURIComponent(url.password) } : {}),

@@ -7,13 +7,14 @@
  * makes no ioredis Command, promise or argument array per command.
  *
  * Only for a single Redis given by a redis:// or rediss:// URL (user, password, database number
- * honoured); Sentinel and Cluster keep the script calls (policy-store.ts). Like the main client it
+ * honoured; TLS as configured, redis.ts redisTls()); Sentinel and Cluster keep the script calls (policy-store.ts). Like the main client it
  * never queues while down: a batch sent while disconnected fails at once, a batch not answered
  * within the timeout fails together with every batch behind it (the connection is dropped so no
  * late reply is matched to a later batch), and reconnects run in the background with backoff.
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { tlsFor } from './redis.js';
 
 /** A reply: integer, bulk or simple string, nil, an array of those (one level: HMGET), or the error reply. */
 export type RespValue = number | string | null | (string | null)[] | RespError;
@@ -120,6 +121,8 @@ export class RespPipe {
     private readonly url: string,
     private readonly timeoutMs: number,
     private readonly onError: (err: Error) => void = () => undefined,
+    /** TLS options (redis.ts redisTls(): the config's CA, client certificate, …); null for plain TCP. */
+    private readonly tls: ConnectionOptions | null = url.startsWith('rediss://') ? {} : null,
   ) {
     this.connect();
   }
@@ -162,10 +165,10 @@ export class RespPipe {
     const u = new URL(this.url);
     const port = Number(u.port || 6379);
     const host = u.hostname || '127.0.0.1';
-    const s = u.protocol === 'rediss:' ? tlsConnect({ host, port, servername: host }) : netConnect({ host, port });
+    const s = this.tls !== null ? tlsConnect({ host, port, ...tlsFor(host, this.tls) }) : netConnect({ host, port });
     this.socket = s;
     s.setNoDelay(true);
-    s.once(u.protocol === 'rediss:' ? 'secureConnect' : 'connect', () => {
+    s.once(this.tls !== null ? 'secureConnect' : 'connect', () => {
       const user = decodeURIComponent(u.username);
       const password = decodeURIComponent(u.password);
       const db = u.pathname.slice(1);

@@ -45,7 +45,7 @@ function onCluster(c: Config): void {
   c.queue.wait_replicas = 1;
   // Every answer within 1 s, failover or not (the test ESME gives up after 2 s).
   c.queue.command_timeout_ms = 1000;
-  c.redis = { url: 'redis://127.0.0.1', cluster: cluster.seeds, key_prefix: prefix, command_timeout_ms: 300, hot_path: 'commands' };
+  c.redis = { ...c.redis, url: 'redis://127.0.0.1', cluster: cluster.seeds, key_prefix: prefix, command_timeout_ms: 300, hot_path: 'commands' };
   c.policy.enabled = true;
   c.admin.tokens = [{ name: 'ops', sha256: sha256(TOKENS.ops) }];
   c.accounts[0]!.max_binds = 3;

@@ -3,36 +3,57 @@
  * (the shared one on 6379 must keep running for everything else).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from '../../src/sim/free-port.js';
+import type { RedisTlsFiles } from './redis-cluster.js';
 
 export { freePort };
 
 
 export class PrivateRedis {
   private child: ChildProcess | null = null;
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    readonly tls?: RedisTlsFiles,
+  ) {}
 
+  /** rediss:// for a TLS server. */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'rediss' : 'redis'}://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<PrivateRedis> {
-    const r = new PrivateRedis(await freePort());
+  /** `tls`: the server speaks only TLS and requires a client certificate. */
+  static async start(tls?: RedisTlsFiles): Promise<PrivateRedis> {
+    const r = new PrivateRedis(await freePort(), tls);
     await r.restart();
     return r;
   }
 
+  /** An ioredis client for the test's own use (with the client certificate on a TLS server). */
+  client(): Redis {
+    const t = this.tls;
+    return new Redis(this.url, {
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+      ...(t ? { tls: { ca: readFileSync(t.ca), cert: readFileSync(t.clientCert), key: readFileSync(t.clientKey) } } : {}),
+    });
+  }
+
   async restart(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'sg-redis-'));
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    const t = this.tls;
+    const listen = t
+      ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', t.cert, '--tls-key-file', t.key, '--tls-ca-cert-file', t.ca]
+      : ['--port', String(this.port)];
+    this.child = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
       stdio: 'ignore',
     });
     for (let i = 0; i < 100; i++) {
-      const c = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      const c = this.client();
       c.on('error', () => undefined);
       try {
         await c.connect();

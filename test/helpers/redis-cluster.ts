@@ -14,10 +14,24 @@ export interface ClusterNode {
   proc: ChildProcess;
 }
 
+/** PEM files for Redis servers that speak only TLS (clients, replication, a cluster's bus), client certificates required. */
+export interface RedisTlsFiles {
+  /** The nodes' certificate and key. */
+  cert: string;
+  key: string;
+  /** What the nodes trust (their own certificate and the clients'). */
+  ca: string;
+  /** redis-cli's client certificate and key. */
+  clientCert: string;
+  clientKey: string;
+}
+
 export class LocalRedisCluster {
   private constructor(
     readonly nodes: ClusterNode[],
     private readonly dir: string,
+    /** redis-cli's connection options (TLS ones for a TLS cluster). */
+    private readonly cliOpts: string[],
   ) {}
 
   /** Seed list for the gateway's `redis.cluster`. */
@@ -25,7 +39,14 @@ export class LocalRedisCluster {
     return this.nodes.map((n) => ({ host: '127.0.0.1', port: n.port }));
   }
 
-  static async start(opts: { nodeTimeoutMs?: number } = {}): Promise<LocalRedisCluster> {
+  static async start(opts: { nodeTimeoutMs?: number; tls?: RedisTlsFiles } = {}): Promise<LocalRedisCluster> {
+    const t = opts.tls;
+    const tlsArgs = (port: number) =>
+      t
+        ? ['--port', '0', '--tls-port', String(port), '--tls-cluster', 'yes', '--tls-replication', 'yes',
+           '--tls-cert-file', t.cert, '--tls-key-file', t.key, '--tls-ca-cert-file', t.ca]
+        : ['--port', String(port)];
+    const cliOpts = t ? ['--tls', '--cacert', t.ca, '--cert', t.clientCert, '--key', t.clientKey] : [];
     const dir = mkdtempSync(join(tmpdir(), 'sg-cluster-'));
     const nodes: ClusterNode[] = [];
     for (let i = 0; i < 6; i++) {
@@ -35,7 +56,7 @@ export class LocalRedisCluster {
       const proc = spawn(
         'redis-server',
         [
-          '--port', String(port),
+          ...tlsArgs(port),
           '--bind', '127.0.0.1',
           '--cluster-enabled', 'yes',
           '--cluster-config-file', `nodes-${port}.conf`,
@@ -53,9 +74,9 @@ export class LocalRedisCluster {
       );
       nodes.push({ port, proc });
     }
-    const cluster = new LocalRedisCluster(nodes, dir);
+    const cluster = new LocalRedisCluster(nodes, dir, cliOpts);
     for (const n of nodes) await cluster.waitPing(n.port);
-    const r = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], {
+    const r = spawnSync('redis-cli', [...cliOpts, '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], {
       encoding: 'utf8',
       timeout: 30_000,
     });
@@ -69,7 +90,7 @@ export class LocalRedisCluster {
   }
 
   private cli(port: number, ...args: string[]): string {
-    return spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 }).stdout ?? '';
+    return spawnSync('redis-cli', [...this.cliOpts, '-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 }).stdout ?? '';
   }
 
   private async waitPing(port: number): Promise<void> {
