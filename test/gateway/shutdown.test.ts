@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Command } from '../../src/protocol/commands.js';
 import { Status } from '../../src/protocol/status.js';
 import { connect } from '../helpers/esme-client.js';
-import { freePort } from '../helpers/private-redis.js';
+import { freePort, PrivateRedis } from '../helpers/private-redis.js';
 import { sm, startStack, waitFor, type Stack } from '../helpers/stack.js';
 
 let stack: Stack | null = null;
@@ -114,6 +114,25 @@ describe('graceful shutdown', () => {
       expect(printed).not.toHaveBeenCalled();
     } finally {
       printed.mockRestore();
+    }
+  }, 20_000);
+
+  it('stops within bounds when Redis stops answering (frozen: connections open, no replies)', async () => {
+    const redis = await PrivateRedis.start();
+    try {
+      stack = await startStack({
+        cfg: (c) => {
+          c.redis.url = redis.url;
+          c.policy.enabled = true;
+        },
+      });
+      expect((await stack.gw.readiness()).ready).toBe(true);
+      redis.freeze();
+      const t0 = Date.now();
+      await stack.gw.stop();
+      expect(Date.now() - t0).toBeLessThan(4000);
+    } finally {
+      await redis.stop();
     }
   }, 20_000);
 
