@@ -27,7 +27,7 @@ import { AuditStream } from './store/audit-stream.js';
 import { ComplaintStore } from './store/complaint-store.js';
 import { ComplaintDesk } from './complaints/desk.js';
 import { HeldStore } from './store/held.js';
-import { connectRedis, createRedis, redisTls, type Redis } from './store/redis.js';
+import { connectRedis, ConnectionWatch, createRedis, redisTls, type Redis } from './store/redis.js';
 import { RespPipe } from './store/resp-pipe.js';
 import { systemClock, type Clock } from './session/clock.js';
 import { AuditLog, createLogger, setMasking, type Logger } from './telemetry/log.js';
@@ -69,6 +69,8 @@ export class Gateway {
     /** Complaint intake (null with policy off) and the durable decision stream (null when off). */
     readonly complaints: ComplaintDesk | null,
     readonly auditStream: AuditStream | null,
+    /** Why the main Redis client is down, for /readyz. */
+    private readonly redisWatch: ConnectionWatch,
   ) {}
 
   static async start(cfg: Config, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -79,7 +81,7 @@ export class Gateway {
     const clock = opts.clock ?? systemClock;
     const metrics = new Metrics(opts.processMetrics ?? true);
     const redis = createRedis(cfg.redis);
-    redis.on('error', () => metrics.redisErrors.inc({ op: 'connection' }));
+    const redisWatch = new ConnectionWatch(redis, log, () => metrics.redisErrors.inc({ op: 'connection' }));
     // max_binds and TPS hold over every instance sharing this Redis (upstream/shared-limits.ts).
     const limits = new SharedLimits(redis, cfg.redis.key_prefix, metrics, () => clock.now());
     const accounts = new AccountTable(cfg.accounts, clock.now(), (a) => (a.tps > 0 ? limits.rateFor(a.system_id, a.tps, clock.now()) : undefined));
@@ -223,7 +225,7 @@ export class Gateway {
         audit: auditStream,
       },
     });
-    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, policy, rules, queue, limits, complaints, auditStream);
+    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, policy, rules, queue, limits, complaints, auditStream, redisWatch);
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: cfg.redis.url }, 'Redis not answering yet; not ready until it does (retrying in the background)');
@@ -258,6 +260,9 @@ export class Gateway {
       redisDetail = 'PONG';
     } catch (err) {
       redisDetail = String((err as Error).message ?? err);
+      // "Stream isn't writeable" says little; the connection's own error says why (TLS, auth, refused).
+      const why = this.redisWatch.lastError;
+      if (why !== null && why !== redisDetail) redisDetail = `${redisDetail} (last connection error: ${why})`;
     }
     // The hot path's own connection: while it reconnects, checks go as scripts on the main client.
     const pipe = this.store.pipe;

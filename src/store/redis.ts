@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
+import type { Logger } from '../telemetry/log.js';
 import { keySlot } from './slots.js';
 import { Cluster, Redis, type ChainableCommander, type ClusterNode, type RedisOptions as IoRedisOptions } from 'ioredis';
 
@@ -118,6 +119,33 @@ export function redisClient(opts: RedisOptions, over: IoRedisOptions = {}): Redi
 /** The gateway's main client (every policy, store and queue call). */
 export function createRedis(opts: RedisOptions): Redis {
   return redisClient(opts);
+}
+
+/**
+ * A client's connection errors, for the operator: each is counted (`onError`), a new kind is logged
+ * at once and the same one again at most once a minute, recovery is logged, and `lastError` says
+ * why Redis is not answering (/readyz shows it: "self-signed certificate", "WRONGPASS …").
+ */
+export class ConnectionWatch {
+  lastError: string | null = null;
+  private loggedAt = 0;
+
+  constructor(client: Redis, log: Logger, onError: () => void, now: () => number = Date.now) {
+    client.on('error', (err: Error) => {
+      onError();
+      const msg = err.message;
+      const t = now();
+      if (msg !== this.lastError || t - this.loggedAt >= 60_000) {
+        log.warn({ err: msg }, 'Redis connection failed');
+        this.loggedAt = t;
+      }
+      this.lastError = msg;
+    });
+    client.on('ready', () => {
+      if (this.lastError !== null) log.info('Redis connected');
+      this.lastError = null;
+    });
+  }
 }
 
 /** True for a Redis Cluster client. */

@@ -116,6 +116,8 @@ describe('a single Redis over TLS with client certificates', () => {
       const r = await stack.gw.readiness();
       expect(r.ready).toBe(false);
       expect(r.checks.redis?.ok).toBe(false);
+      // Why, in the operator's words: the TLS error, not only "Stream isn't writeable".
+      expect(r.checks.redis?.detail).toMatch(/last connection error: self[- ]signed certificate/);
       const esme = await stack.esme('transceiver');
       expect((await esme.submit(sm({ source_addr: '8610690012', destination_addr: '8613800138447' }))).status).toBe(Status.ESME_RSYSERR);
     } finally {
