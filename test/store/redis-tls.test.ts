@@ -77,6 +77,9 @@ describe('a single Redis over TLS with client certificates', () => {
       const clients = await admin.client('LIST');
       admin.disconnect();
       expect(clients).toMatch(/cmd=(hmget|sismember)/);
+      // Every other connection is on it too (the server speaks only TLS): pub/sub, both queue workers' blocking pops.
+      expect(clients).toMatch(/cmd=subscribe/);
+      expect(clients.match(/cmd=bzpopmin/g)).toHaveLength(2);
     } finally {
       await stack.stop();
     }
