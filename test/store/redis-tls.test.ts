@@ -74,7 +74,7 @@ describe('a single Redis over TLS with client certificates', () => {
       // The per-message check went as plain commands on the pipe (its own TLS connection), not as a script.
       const admin = server.client();
       await admin.connect();
-      const clients = await admin.client('LIST');
+      const clients = String(await admin.client('LIST'));
       admin.disconnect();
       expect(clients).toMatch(/cmd=(hmget|sismember)/);
       // Every other connection is on it too (the server speaks only TLS): pub/sub, both queue workers' blocking pops.
