@@ -10,13 +10,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigSchema, type Config } from '../../src/config/schema.js';
-import { senderId } from '../../src/policy/senders.js';
-import { parseReceiptText } from '../../src/protocol/receipt.js';
 import { Status } from '../../src/protocol/status.js';
 import { RespPipe, command } from '../../src/store/resp-pipe.js';
 import { connectRedis, createRedis, redisTls } from '../../src/store/redis.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
 import { LocalRedisCluster, type RedisTlsFiles } from '../helpers/redis-cluster.js';
+import { consentFlow } from '../helpers/redis-flow.js';
 import { LocalSentinel } from '../helpers/redis-sentinel.js';
 import { sm, startStack, type Stack, waitFor } from '../helpers/stack.js';
 
@@ -37,20 +36,20 @@ const gatewayTls = { ca: files.cert, cert: files.clientCert, key: files.clientKe
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A sender, a refusal without consent, a forward with it and its receipt: policy, pipe/scripts, queue and receipts on the TLS Redis. */
-async function messageFlow(stack: Stack, user: string): Promise<void> {
-  const SENDER = '8610690012';
-  const id = senderId('number', SENDER);
-  await stack.gw.store.putSender({ id, kind: 'number', value: SENDER, account: 'esme', class: 'commercial', status: 'active', signatures: [] }, { who: 'test' });
-  await waitFor(() => stack.gw.sync.registry.get(id) !== undefined, 3000, 'sender via pub/sub');
-  const esme = await stack.esme('transceiver');
-  expect((await esme.submit(sm({ source_addr: SENDER, destination_addr: user }))).status).toBe(Status.ESME_RSUBMITFAIL);
-  await stack.gw.store.setConsent(user, `sender:${id}`, 'granted', { who: 'test' });
-  const ok = await esme.submit(sm({ source_addr: SENDER, destination_addr: user, registered_delivery: 1 }));
-  expect(ok.status).toBe(0);
-  const [d] = await esme.waitDeliveries(1, 3000);
-  expect(parseReceiptText(d!.view.shortMessage.toString('latin1'))?.id).toBe(ok.messageId);
-  expect(await stack.gw.queue!.store.depth('esme')).toBe(0);
+/** The message flow (helpers/redis-flow.ts) on a gateway whose Redis config `redis` gives; `then` runs before it stops. */
+async function flowOn(redis: (r: Config['redis']) => Config['redis'], user: string, then?: () => Promise<void>): Promise<void> {
+  const stack = await startStack({
+    cfg: (c) => {
+      c.redis = redis(c.redis);
+      c.policy.enabled = true;
+    },
+  });
+  try {
+    await consentFlow(stack, user);
+    await then?.();
+  } finally {
+    await stack.stop();
+  }
 }
 
 describe('a single Redis over TLS with client certificates', () => {
@@ -63,14 +62,7 @@ describe('a single Redis over TLS with client certificates', () => {
   });
 
   it('carries every connection: policy on the hot-path pipe, scripts, pub/sub, the queue and receipts', async () => {
-    const stack = await startStack({
-      cfg: (c) => {
-        c.redis = { ...c.redis, url: server.url, tls: gatewayTls };
-        c.policy.enabled = true;
-      },
-    });
-    try {
-      await messageFlow(stack, '8613800138444');
+    await flowOn((r) => ({ ...r, url: server.url, tls: gatewayTls }), '8613800138444', async () => {
       // The per-message check went as plain commands on the pipe (its own TLS connection), not as a script.
       const admin = server.client();
       await admin.connect();
@@ -80,9 +72,7 @@ describe('a single Redis over TLS with client certificates', () => {
       // Every other connection is on it too (the server speaks only TLS): pub/sub, both queue workers' blocking pops.
       expect(clients).toMatch(/cmd=subscribe/);
       expect(clients.match(/cmd=bzpopmin/g)).toHaveLength(2);
-    } finally {
-      await stack.stop();
-    }
+    });
   });
 
   it('refuses a server whose certificate the CA does not sign, and a client without a certificate', async () => {
@@ -180,17 +170,7 @@ describe('Redis Sentinel over TLS', () => {
   });
 
   it('finds the master through a TLS sentinel and runs the message flow on it', async () => {
-    const stack = await startStack({
-      cfg: (c) => {
-        c.redis = { ...c.redis, url: 'redis://127.0.0.1', tls: gatewayTls, sentinel: { name: 'sgtls', sentinels: [{ host: '127.0.0.1', port: sentinel.sentinelPort }] } };
-        c.policy.enabled = true;
-      },
-    });
-    try {
-      await messageFlow(stack, '8613800138445');
-    } finally {
-      await stack.stop();
-    }
+    await flowOn((r) => ({ ...r, url: 'redis://127.0.0.1', tls: gatewayTls, sentinel: { name: 'sgtls', sentinels: [{ host: '127.0.0.1', port: sentinel.sentinelPort }] } }), '8613800138445');
   });
 });
 
@@ -204,16 +184,6 @@ describe('Redis Cluster over TLS', () => {
   });
 
   it('reaches every node over TLS and runs the message flow', async () => {
-    const stack = await startStack({
-      cfg: (c) => {
-        c.redis = { ...c.redis, url: 'redis://127.0.0.1', tls: gatewayTls, cluster: cluster.seeds };
-        c.policy.enabled = true;
-      },
-    });
-    try {
-      await messageFlow(stack, '8613800138446');
-    } finally {
-      await stack.stop();
-    }
+    await flowOn((r) => ({ ...r, url: 'redis://127.0.0.1', tls: gatewayTls, cluster: cluster.seeds }), '8613800138446');
   });
 });
