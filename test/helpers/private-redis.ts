@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from '../../src/sim/free-port.js';
-import type { RedisTlsFiles } from './redis-cluster.js';
+import { listenArgs, type RedisTlsFiles } from './redis-tls-files.js';
 
 export { freePort };
 
@@ -45,11 +45,7 @@ export class PrivateRedis {
 
   async restart(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'sg-redis-'));
-    const t = this.tls;
-    const listen = t
-      ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', t.cert, '--tls-key-file', t.key, '--tls-ca-cert-file', t.ca]
-      : ['--port', String(this.port)];
-    this.child = spawn('redis-server', [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    this.child = spawn('redis-server', [...listenArgs(this.port, this.tls), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
       stdio: 'ignore',
     });
     for (let i = 0; i < 100; i++) {

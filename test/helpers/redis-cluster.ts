@@ -8,22 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/sim/free-port.js';
+import { cliArgs, listenArgs, type RedisTlsFiles } from './redis-tls-files.js';
 
 export interface ClusterNode {
   port: number;
   proc: ChildProcess;
-}
-
-/** PEM files for Redis servers that speak only TLS (clients, replication, a cluster's bus), client certificates required. */
-export interface RedisTlsFiles {
-  /** The nodes' certificate and key. */
-  cert: string;
-  key: string;
-  /** What the nodes trust (their own certificate and the clients'). */
-  ca: string;
-  /** redis-cli's client certificate and key. */
-  clientCert: string;
-  clientKey: string;
 }
 
 export class LocalRedisCluster {
@@ -40,13 +29,7 @@ export class LocalRedisCluster {
   }
 
   static async start(opts: { nodeTimeoutMs?: number; tls?: RedisTlsFiles } = {}): Promise<LocalRedisCluster> {
-    const t = opts.tls;
-    const tlsArgs = (port: number) =>
-      t
-        ? ['--port', '0', '--tls-port', String(port), '--tls-cluster', 'yes', '--tls-replication', 'yes',
-           '--tls-cert-file', t.cert, '--tls-key-file', t.key, '--tls-ca-cert-file', t.ca]
-        : ['--port', String(port)];
-    const cliOpts = t ? ['--tls', '--cacert', t.ca, '--cert', t.clientCert, '--key', t.clientKey] : [];
+    const cliOpts = cliArgs(opts.tls);
     const dir = mkdtempSync(join(tmpdir(), 'sg-cluster-'));
     const nodes: ClusterNode[] = [];
     for (let i = 0; i < 6; i++) {
@@ -56,7 +39,8 @@ export class LocalRedisCluster {
       const proc = spawn(
         'redis-server',
         [
-          ...tlsArgs(port),
+          ...listenArgs(port, opts.tls),
+          ...(opts.tls ? ['--tls-cluster', 'yes'] : []),
           '--bind', '127.0.0.1',
           '--cluster-enabled', 'yes',
           '--cluster-config-file', `nodes-${port}.conf`,

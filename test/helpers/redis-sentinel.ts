@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/sim/free-port.js';
-import type { RedisTlsFiles } from './redis-cluster.js';
+import { cliArgs, listenArgs, type RedisTlsFiles } from './redis-tls-files.js';
 
 export class LocalSentinel {
   private constructor(
@@ -18,8 +18,7 @@ export class LocalSentinel {
   static async start(name = 'sg', tls?: RedisTlsFiles): Promise<LocalSentinel> {
     const dir = mkdtempSync(join(tmpdir(), 'sg-sentinel-'));
     const [m, r, s] = [await freePort(), await freePort(), await freePort()];
-    const tlsFiles = tls ? ['--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-replication', 'yes'] : [];
-    const listen = (port: number) => (tls ? ['--port', '0', '--tls-port', String(port), ...tlsFiles] : ['--port', String(port)]);
+    const listen = (port: number) => listenArgs(port, tls);
     const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--repl-diskless-sync-delay', '0'];
     const procs = [
       spawn('redis-server', [...listen(m), ...common], { stdio: 'ignore' }),
@@ -29,7 +28,7 @@ export class LocalSentinel {
     writeFileSync(conf, `port ${s}\nbind 127.0.0.1\nsentinel monitor ${name} 127.0.0.1 ${m} 1\nsentinel down-after-milliseconds ${name} 1000\nsentinel failover-timeout ${name} 5000\n`);
     procs.push(spawn('redis-server', [conf, '--sentinel', ...listen(s)], { stdio: 'ignore' }));
     const st = new LocalSentinel(procs, dir, m, s);
-    const cliOpts = tls ? ['--tls', '--cacert', tls.ca, '--cert', tls.clientCert, '--key', tls.clientKey] : [];
+    const cliOpts = cliArgs(tls);
     for (let i = 0; i < 100; i++) {
       const out = spawnSync('redis-cli', [...cliOpts, '-p', String(s), 'sentinel', 'get-master-addr-by-name', name], { encoding: 'utf8' }).stdout;
       if (out.includes(String(m))) return st;
