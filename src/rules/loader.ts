@@ -9,7 +9,7 @@
  *                     (debounced), last good set kept when a reload fails, metrics and log lines.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { compileFile } from './compile.js';
@@ -44,13 +44,27 @@ export function isTestFile(name: string): boolean {
   return /\.test\.ya?ml$/.test(name) && !name.startsWith('.');
 }
 
-/** Rule files of a directory in file-name order (code-unit order, independent of locale). */
+/**
+ * Rule files of a directory in file-name order (code-unit order, independent of locale). A symbolic
+ * link counts as the file it points to: a Kubernetes ConfigMap mounts every file as a link into
+ * `..data/` (which the kubelet swaps on an update). A link that points nowhere throws (the load
+ * fails and the last good rule set stays).
+ */
 export function ruleFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile() && isRuleFile(e.name))
+    .filter((e) => isRuleFile(e.name) && (e.isFile() || (e.isSymbolicLink() && linkedFile(dir, e.name))))
     .map((e) => e.name)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     .map((n) => join(dir, n));
+}
+
+function linkedFile(dir: string, name: string): boolean {
+  const path = join(dir, name);
+  try {
+    return statSync(path).isFile();
+  } catch (e) {
+    throw new Error(`${name} links to ${readlinkSync(path)}, which cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
 }
 
 export function loadRules(dir: string, opts: LoadOptions = {}): LoadResult {

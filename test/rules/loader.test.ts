@@ -1,6 +1,6 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RuleLoader, loadRules, ruleFiles } from '../../src/rules/loader.js';
@@ -110,5 +110,49 @@ describe('RuleLoader', () => {
     } finally {
       loader.close();
     }
+  });
+
+  it('loads a Kubernetes ConfigMap mount (every file a link into ..data/) and follows the kubelet\'s swap', async () => {
+    // The layout the kubelet makes: the files in a timestamped directory, `..data` a link to it, and
+    // every key a link through `..data`. An update writes a new directory, renames a new `..data`
+    // link over the old one (atomic), and removes the old directory.
+    const cm = join(dir, 'cm');
+    mkdirSync(cm);
+    const version = (n: number, listWord: string) => {
+      const d = join(cm, `..2026_11_29_01_00_0${n}.1`);
+      mkdirSync(join(d, 'lists'), { recursive: true });
+      writeFileSync(join(d, '10-spam.yaml'), GOOD);
+      writeFileSync(join(d, 'lists/spam.txt'), `${listWord}\n`);
+      return d;
+    };
+    const first = version(1, 'lottery');
+    symlinkSync(basename(first), join(cm, '..data'));
+    symlinkSync('..data/10-spam.yaml', join(cm, '10-spam.yaml'));
+    symlinkSync('..data/lists', join(cm, 'lists'));
+    const loads: RuleSet[] = [];
+    const loader = new RuleLoader(cm, { debounceMs: 50, log, onLoad: (s) => loads.push(s) });
+    try {
+      expect(loader.start()).toBe(true);
+      expect(loader.current.ruleIds).toEqual(['spam']);
+      const second = version(2, 'jackpot');
+      symlinkSync(basename(second), join(cm, '..data_tmp'));
+      renameSync(join(cm, '..data_tmp'), join(cm, '..data'));
+      rmSync(first, { recursive: true });
+      for (let i = 0; i < 100 && loads.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(loads.length).toBeGreaterThanOrEqual(2);
+      expect(loads.at(-1)!.version).not.toBe(loads[0]!.version);
+      expect(loader.lastOk).toBe(true);
+    } finally {
+      loader.close();
+    }
+  });
+
+  it('a rule file link that points nowhere fails the load by name (the last good set stays)', () => {
+    const loader = new RuleLoader(dir);
+    expect(loader.load()).toBe(true);
+    symlinkSync('gone/20-x.yaml', join(dir, '20-x.yaml'));
+    expect(loader.load()).toBe(false);
+    expect(loader.lastError).toMatch(/20-x\.yaml links to gone\/20-x\.yaml, which cannot be read \(ENOENT\)/);
+    expect(loader.current.ruleIds).toEqual(['spam']);
   });
 });
