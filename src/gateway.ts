@@ -246,6 +246,11 @@ export class Gateway {
     return gw;
   }
 
+  /** Opens the audit file again after log rotation moved it away (SIGUSR2). */
+  reopenLogs(): void {
+    if (this.policy instanceof GatewayPolicy) this.policy.reopenAudit();
+  }
+
   /** Re-reads the rule packs (SIGHUP); false when they are invalid (the last good set stays). */
   reloadRules(): boolean {
     return this.rules?.reload() ?? false;

@@ -63,6 +63,10 @@ program
       gw.log.info('SIGHUP: reloading rules');
       gw.reloadRules();
     });
+    process.on('SIGUSR2', () => {
+      gw.log.info('SIGUSR2: reopening the audit log');
+      gw.reopenLogs();
+    });
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });

@@ -296,6 +296,11 @@ export class GatewayPolicy implements Policy {
     });
   }
 
+  /** Opens the audit file again after log rotation moved it (SIGUSR2). */
+  reopenAudit(): void {
+    this.d.audit?.reopen();
+  }
+
   /** Flushes the audit trail (shutdown). */
   close(): void {
     this.reassembler.flushAll();

@@ -69,13 +69,28 @@ export class AuditLog {
   private at = 0;
   private scheduled = false;
 
-  private constructor(private readonly out: Writable) {}
+  /** `file`: the path appended to (null for stdout), opened again by reopen(). */
+  private constructor(
+    private out: Writable,
+    private readonly file: string | null,
+  ) {}
 
   static create(destination: string): AuditLog | null {
     if (destination === 'off') return null;
-    if (destination === 'stdout') return new AuditLog(process.stdout);
+    if (destination === 'stdout') return new AuditLog(process.stdout, null);
     mkdirSync(dirname(destination), { recursive: true });
-    return new AuditLog(createWriteStream(destination, { flags: 'a' }));
+    return new AuditLog(createWriteStream(destination, { flags: 'a' }), destination);
+  }
+
+  /**
+   * After log rotation moved the file away (logrotate's `create`, then SIGUSR2): the lines so far go
+   * to the old file, the next ones to a new file at the configured path. Nothing for stdout.
+   */
+  reopen(): void {
+    if (this.file === null) return;
+    this.flush();
+    this.out.end();
+    this.out = createWriteStream(this.file, { flags: 'a' });
   }
 
   /** The middle of a line, from "account" to "class" (values JSON-escaped), once per decision tuple: a line is six pieces, not twenty. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog, maskMsisdn, setMasking } from '../../src/telemetry/log.js';
@@ -21,6 +21,26 @@ describe('maskMsisdn', () => {
 });
 
 describe('AuditLog', () => {
+  it('reopen(): after rotation moved the file, earlier lines stay in it and later ones go to a new file at the path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-audit-rotate-'));
+    const file = join(dir, 'audit.log');
+    const log = AuditLog.create(file)!;
+    const line = (seq: number) => ({ account: 'a', decision: 'forward', reason: 'r', rule: 'x', status: 0, class: null, src: 's', dst: 'd', seq });
+    log.write(line(1));
+    log.write(line(2));
+    await new Promise((r) => setTimeout(r, 20)); // written (the chunk goes out at the end of the turn)
+    renameSync(file, `${file}.1`); // logrotate's `create`: the file moves, the path is free
+    log.write(line(3)); // before the signal: still the old file
+    log.reopen();
+    log.write(line(4));
+    log.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const seqs = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq);
+    expect(seqs(`${file}.1`)).toEqual([1, 2, 3]);
+    expect(seqs(file)).toEqual([4]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('writes one JSON line per decision, in a fixed key order, values escaped where they come from the ESME', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-audit-line-'));
     const file = join(dir, 'audit.log');
