@@ -156,7 +156,12 @@ export class Gateway {
             registry,
             store,
             metrics,
-            audit: AuditLog.create(cfg.audit.destination),
+            audit: AuditLog.create(cfg.audit.destination, {
+              failed: (err) =>
+                log.error({ err: err.message, file: cfg.audit.destination }, 'audit log: cannot write; dropping lines until it can (tried again every 5 s and on SIGUSR2)'),
+              dropped: (n) => metrics.auditLogDropped.inc(n),
+              recovered: () => log.warn({ file: cfg.audit.destination }, 'audit log: writing again'),
+            }),
             auditStream,
             clock,
             isLoaded: () => sync.loaded,

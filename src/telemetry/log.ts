@@ -57,29 +57,64 @@ export interface AuditEntry {
 /** Bytes of audit lines collected before they are handed to the stream (more go out at once). */
 const CHUNK_BYTES = 64 * 1024;
 
+/** What the gateway hears about the audit file (it logs them and counts the dropped lines). */
+export interface AuditLogEvents {
+  /** The file could not be written (disk full, file or directory gone, …): lines are dropped until it can. */
+  failed(err: Error): void;
+  /** `n` lines dropped because the file could not be written. */
+  dropped(n: number): void;
+  /** A write succeeded again after a failure. */
+  recovered(): void;
+}
+
 /**
  * The audit trail: one JSON line per decision, to stdout, a file, or nowhere. Each line is one
  * template string (fixed keys; only values that come from the ESME are escaped) encoded straight
  * into a chunk buffer, and the chunk is written once per event-loop turn: a generic logger, an
  * array of pieces joined at flush, or one write per line each cost several µs a line, more than
  * the decision itself at tens of thousands of decisions a second.
+ *
+ * A file that cannot be written never stops the gateway: the failure is reported once, lines are
+ * dropped (and counted, those of a failed write included) meanwhile, and the file is opened again
+ * every `retryMs` and on reopen().
  */
 export class AuditLog {
   private buf = Buffer.allocUnsafe(CHUNK_BYTES);
   private at = 0;
+  /** Lines in `buf`. */
+  private lines = 0;
   private scheduled = false;
+  private out: Writable;
+  /** When writing last failed; null while the file is writable. */
+  private failedAt: number | null = null;
+  /** Opened again after a failure, no write confirmed yet. */
+  private recovering = false;
 
-  /** `file`: the path appended to (null for stdout), opened again by reopen(). */
+  /** `file`: the path appended to (null for stdout), opened again by reopen() and after a failure. */
   private constructor(
-    private out: Writable,
     private readonly file: string | null,
-  ) {}
+    private readonly events: AuditLogEvents | null,
+    private readonly retryMs: number,
+  ) {
+    this.out = file === null ? process.stdout : this.open(file);
+  }
 
-  static create(destination: string): AuditLog | null {
+  static create(destination: string, events: AuditLogEvents | null = null, opts: { retryMs?: number } = {}): AuditLog | null {
     if (destination === 'off') return null;
-    if (destination === 'stdout') return new AuditLog(process.stdout, null);
+    if (destination === 'stdout') return new AuditLog(null, events, 0);
     mkdirSync(dirname(destination), { recursive: true });
-    return new AuditLog(createWriteStream(destination, { flags: 'a' }), destination);
+    return new AuditLog(destination, events, opts.retryMs ?? 5000);
+  }
+
+  private open(file: string): Writable {
+    const out = createWriteStream(file, { flags: 'a' });
+    out.on('error', (err) => {
+      if (out !== this.out) return; // a stream already replaced
+      if (this.failedAt === null && !this.recovering) this.events?.failed(err);
+      this.failedAt = Date.now();
+      this.recovering = false;
+    });
+    return out;
   }
 
   /**
@@ -89,8 +124,15 @@ export class AuditLog {
   reopen(): void {
     if (this.file === null) return;
     this.flush();
-    this.out.end();
-    this.out = createWriteStream(this.file, { flags: 'a' });
+    this.replace(this.file);
+  }
+
+  private replace(file: string): void {
+    const old = this.out;
+    this.out = this.open(file);
+    if (this.failedAt !== null) this.recovering = true;
+    this.failedAt = null;
+    old.end();
   }
 
   /** The middle of a line, from "account" to "class" (values JSON-escaped), once per decision tuple: a line is six pieces, not twenty. */
@@ -113,11 +155,12 @@ export class AuditLog {
     if (this.at + 3 * line.length > this.buf.length) {
       this.flush();
       if (3 * line.length > this.buf.length) {
-        this.out.write(line);
+        this.send(Buffer.from(line, 'utf8'), 1);
         return;
       }
     }
     this.at += this.buf.write(line, this.at, 'utf8');
+    this.lines++;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -130,8 +173,26 @@ export class AuditLog {
     // The stream keeps the chunk until it is written: it gets its own copy, the buffer is reused.
     const chunk = Buffer.allocUnsafe(this.at);
     this.buf.copy(chunk, 0, 0, this.at);
+    const n = this.lines;
     this.at = 0;
-    this.out.write(chunk);
+    this.lines = 0;
+    this.send(chunk, n);
+  }
+
+  /** Writes `n` lines, or drops them while the file cannot be written (retrying every retryMs). */
+  private send(chunk: Buffer, n: number): void {
+    if (this.failedAt !== null) {
+      if (this.file === null || Date.now() - this.failedAt < this.retryMs) return this.events?.dropped(n);
+      this.replace(this.file);
+    }
+    const out = this.out;
+    out.write(chunk, (err) => {
+      if (err) return this.events?.dropped(n);
+      if (out === this.out && this.recovering) {
+        this.recovering = false;
+        this.events?.recovered();
+      }
+    });
   }
 
   close(): void {

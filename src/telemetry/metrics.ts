@@ -56,6 +56,7 @@ export class Metrics {
   readonly complaintsOverdue: Gauge<'deadline'>;
   readonly senderRejections: Counter<'account' | 'sender'>;
   readonly auditStream: Counter<'outcome'>;
+  readonly auditLogDropped: Counter;
   /** Reads the shared case counts at scrape time (set by the gateway when complaints are on). */
   caseStats: (() => Promise<{ open: number; forwarded: number; overdueForward: number; overdueHandle: number }>) | null = null;
   private readonly rejectionCounts = new LabelCounts(['account', 'sender'] as const);
@@ -265,6 +266,11 @@ export class Metrics {
       name: 'smppguard_audit_stream_entries_total',
       help: 'Decisions for the Redis audit stream (evidence): written, or dropped (Redis unavailable longer than the buffer holds)',
       labelNames: ['outcome'],
+      registers: [r],
+    });
+    this.auditLogDropped = new Counter({
+      name: 'smppguard_audit_log_dropped_total',
+      help: 'Audit lines not written to the audit file because it could not be written (disk full, file or directory gone)',
       registers: [r],
     });
     this.policyData = new Gauge({

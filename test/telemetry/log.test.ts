@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog, maskMsisdn, setMasking } from '../../src/telemetry/log.js';
@@ -21,6 +21,56 @@ describe('maskMsisdn', () => {
 });
 
 describe('AuditLog', () => {
+  const entry = (seq: number) => ({ account: 'a', decision: 'forward', reason: 'r', rule: 'x', status: 0, class: null, src: 's', dst: 'd', seq });
+  const recorder = () => {
+    const seen = { failed: [] as string[], dropped: 0, recovered: 0 };
+    return { seen, events: { failed: (e: Error) => seen.failed.push(e.message), dropped: (n: number) => (seen.dropped += n), recovered: () => seen.recovered++ } };
+  };
+  const turn = (ms = 20) => new Promise((r) => setTimeout(r, ms));
+
+  it('a full disk (/dev/full) is reported once and its lines are counted as dropped; the process lives on', async () => {
+    const { seen, events } = recorder();
+    const log = AuditLog.create('/dev/full', events, { retryMs: 60_000 })!;
+    log.write(entry(1));
+    await turn(); // the first chunk goes out and fails with ENOSPC
+    for (let i = 2; i <= 4; i++) log.write(entry(i));
+    log.flush();
+    log.write(entry(5));
+    log.flush();
+    expect(seen.failed).toHaveLength(1);
+    expect(seen.failed[0]).toMatch(/ENOSPC/);
+    // Every line: the chunk whose write failed, and those after it.
+    expect(seen.dropped).toBe(5);
+    log.close();
+  });
+
+  it('a file whose directory vanished is dropped meanwhile, opened again after retryMs, and says when it writes again', async () => {
+    const { seen, events } = recorder();
+    const dir = mkdtempSync(join(tmpdir(), 'sg-audit-gone-'));
+    const file = join(dir, 'audit.log');
+    const log = AuditLog.create(file, events, { retryMs: 100 })!;
+    log.write(entry(1));
+    await turn();
+    rmSync(dir, { recursive: true, force: true });
+    log.reopen(); // rotation's signal, but the directory is gone: the open fails
+    await turn();
+    expect(seen.failed).toHaveLength(1);
+    log.write(entry(2));
+    log.flush();
+    expect(seen.dropped).toBe(1);
+    mkdirSync(dir);
+    await turn(150);
+    log.write(entry(3));
+    log.flush(); // past retryMs: opened again, written
+    await turn();
+    expect(seen.recovered).toBe(1);
+    expect(seen.failed).toHaveLength(1);
+    log.close();
+    await turn(50);
+    expect(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([3]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('reopen(): after rotation moved the file, earlier lines stay in it and later ones go to a new file at the path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-audit-rotate-'));
     const file = join(dir, 'audit.log');
