@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
 import { freePort } from '../../src/sim/free-port.js';
 import { connect } from '../helpers/esme-client.js';
-import { REDIS_URL, secretHash, sm, waitFor } from '../helpers/stack.js';
+import { processConfig, secretHash, sm, waitFor } from '../helpers/stack.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'sg-signals-'));
@@ -40,10 +40,7 @@ it('SIGUSR2 reopens the audit file, SIGHUP reloads the rules, SIGTERM exits 0', 
   writeFileSync(
     config,
     stringify({
-      listen: { host: '127.0.0.1', port: smppPort },
-      http: { host: '127.0.0.1', port: httpPort },
-      redis: { url: REDIS_URL, key_prefix: `test:${randomBytes(4).toString('hex')}:` },
-      log: { level: 'info' },
+      ...processConfig(smppPort, httpPort, `test:${randomBytes(4).toString('hex')}:`, 'info'),
       audit: { destination: audit, stream: { enabled: false } },
       policy: { enabled: true },
       rules: { dir: rules, watch: false },

@@ -133,6 +133,19 @@ export async function startStack(
   };
 }
 
+/**
+ * The common part of a config file for a gateway run as its own process (the real CLI): loopback
+ * ports, the shared Redis under `prefix`, the log level.
+ */
+export function processConfig(smppPort: number, httpPort: number, prefix: string, level = 'warn'): Record<string, unknown> {
+  return {
+    listen: { host: '127.0.0.1', port: smppPort },
+    http: { host: '127.0.0.1', port: httpPort },
+    redis: { url: REDIS_URL, key_prefix: prefix },
+    log: { level },
+  };
+}
+
 export async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {

@@ -18,7 +18,7 @@ import { MessageView, isScanError } from '../../src/protocol/message-view.js';
 import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
 import { freePort } from '../../src/sim/free-port.js';
 import { connect, type EsmeClient } from '../helpers/esme-client.js';
-import { REDIS_URL, secretHash, sm, waitFor } from '../helpers/stack.js';
+import { REDIS_URL, processConfig, secretHash, sm, waitFor } from '../helpers/stack.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const TOTAL = 11_000;
@@ -66,10 +66,7 @@ describe('kill -9', () => {
     writeFileSync(
       configFile,
       stringify({
-        listen: { host: '127.0.0.1', port: smppPort },
-        http: { host: '127.0.0.1', port: httpPort },
-        redis: { url: REDIS_URL, key_prefix: prefix },
-        log: { level: 'warn' },
+        ...processConfig(smppPort, httpPort, prefix),
         audit: { destination: 'off' },
         policy: { enabled: false },
         accounts: [
