@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
+import type { Config } from '../config/schema.js';
 import type { Logger } from '../telemetry/log.js';
 import { keySlot } from './slots.js';
 import { Cluster, Redis, type ChainableCommander, type ClusterNode, type RedisOptions as IoRedisOptions } from 'ioredis';
@@ -21,15 +22,7 @@ export interface RedisOptions {
   sentinel?: { name: string; sentinels: { host: string; port: number }[] };
   cluster?: { host: string; port: number }[];
   /** TLS (config `redis.tls`); a rediss:// URL turns it on too. */
-  tls?: boolean | RedisTlsConfig;
-}
-
-export interface RedisTlsConfig {
-  ca?: string;
-  cert?: string;
-  key?: string;
-  reject_unauthorized: boolean;
-  servername?: string;
+  tls?: Config['redis']['tls'];
 }
 
 /**

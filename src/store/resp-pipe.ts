@@ -15,7 +15,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { tlsFor } from './redis.js';
+import { redisTls, tlsFor } from './redis.js';
 
 /** A reply: integer, bulk or simple string, nil, an array of those (one level: HMGET), or the error reply. */
 export type RespValue = number | string | null | (string | null)[] | RespError;
@@ -123,7 +123,7 @@ export class RespPipe {
     private readonly timeoutMs: number,
     private readonly onError: (err: Error) => void = () => undefined,
     /** TLS options (redis.ts redisTls(): the config's CA, client certificate, …); null for plain TCP. */
-    private readonly tls: ConnectionOptions | null = url.startsWith('rediss://') ? {} : null,
+    private readonly tls: ConnectionOptions | null = redisTls({ url }),
   ) {
     this.connect();
   }
