@@ -12,7 +12,7 @@ import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { senderId } from '../src/policy/senders.js';
+import { senderId } from '../src/domain/sender.js';
 import { freePort } from '../src/sim/free-port.js';
 import { Keys } from '../src/store/keys.js';
 import { createRedis } from '../src/store/redis.js';

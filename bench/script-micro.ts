@@ -10,7 +10,7 @@
  * alternating runs). Medians over the rounds.
  */
 import { fileURLToPath } from 'node:url';
-import type { RateNeed } from '../src/rules/types.js';
+import type { RateNeed } from '../src/domain/store-facts.js';
 import { PolicyStore } from '../src/store/policy-store.js';
 import { RateStore } from '../src/store/rates.js';
 import { connectRedis, createRedis } from '../src/store/redis.js';

@@ -5,7 +5,8 @@
  * (complaints/cases.ts) and the desk, whose errors become the API's {error, message, field}.
  */
 import type { FastifyInstance } from 'fastify';
-import { caseView, complaintFacts, type CaseAction, type CaseState, type ComplaintInput } from '../complaints/cases.js';
+import { caseView, complaintFacts, type ComplaintInput } from '../complaints/cases.js';
+import { type CaseAction, type CaseState } from '../domain/complaint.js';
 import { DeskError, type ComplaintDesk } from '../complaints/desk.js';
 import { collectEvidence } from '../evidence/collect.js';
 import { evidenceTable } from '../evidence/table.js';

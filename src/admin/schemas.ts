@@ -3,7 +3,7 @@
  * turns them into the OpenAPI document served at /openapi.json. Shapes only — meaning (a number
  * that normalises, a range whose ends agree, an account that exists) is checked in api.ts.
  */
-import { CASE_ACTIONS, CASE_STATES, COMPLAINT_SOURCES } from '../complaints/cases.js';
+import { CASE_ACTIONS, CASE_STATES, COMPLAINT_SOURCES } from '../domain/complaint.js';
 import { DND_CATEGORIES } from '../store/keys.js';
 
 const SENDER_KINDS = ['number', 'prefix', 'range', 'alpha'] as const;

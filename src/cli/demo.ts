@@ -20,7 +20,7 @@ import { startSimulator } from '../sim/index.js';
 import { connect } from '../sim/esme-client.js';
 import { GatewayPolicy } from '../policy/gateway-policy.js';
 import { normaliseMsisdn } from '../policy/address.js';
-import { senderId } from '../policy/senders.js';
+import { senderId } from '../domain/sender.js';
 import { decodeText } from '../protocol/text.js';
 import { freePort } from '../sim/free-port.js';
 import { ShiftedClock } from '../session/clock.js';

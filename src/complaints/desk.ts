@@ -13,29 +13,16 @@
  */
 import type { Config } from '../config/schema.js';
 import { normaliseAddress } from '../policy/address.js';
-import type { SenderRecord } from '../policy/senders.js';
+import type { SenderRecord } from '../domain/sender.js';
 import type { ComplaintStore } from '../store/complaint-store.js';
 import type { MappedMessage } from '../store/dlr-map.js';
 import type { Actor, PolicyStore } from '../store/policy-store.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import {
-  applyAction,
-  calendarOf,
-  caseId,
-  countSince,
-  countsToward,
-  deadlinesOf,
-  suspendPolicyOf,
-  suspensionDecision,
-  type CaseAction,
-  type ComplaintCase,
-  type ComplaintFacts,
-  type Problem,
-  type SuspendPolicy,
-} from './cases.js';
+import { applyAction, calendarOf, caseId, countSince, countsToward, deadlinesOf, suspendPolicyOf, suspensionDecision, type ComplaintFacts, type Problem, type SuspendPolicy } from './cases.js';
+import { type CaseAction, type ComplaintCase } from '../domain/complaint.js';
 import type { WorkCalendar } from './deadlines.js';
-import type { NormalAddress } from '../policy/address.js';
+import type { NormalAddress } from '../domain/address.js';
 
 /** Who acts when the desk suspends a sender by itself. */
 export const AUTO_ACTOR = 'auto:complaints';

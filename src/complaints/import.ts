@@ -14,7 +14,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import type { Numbering } from '../policy/address.js';
+import type { Numbering } from '../domain/address.js';
 import { splitCsv } from '../store/importer.js';
 import type { Actor } from '../store/policy-store.js';
 import { complaintFacts } from './cases.js';

@@ -3,9 +3,10 @@
  * as written in config/gateway.yaml; unknown keys are errors so typos do not pass silently.
  */
 import { z } from 'zod';
-import { COMPLAINT_SOURCES } from '../complaints/cases.js';
-import { isValidZone, parseDuration } from '../rules/windows.js';
-import { isPasswordHash } from '../upstream/password.js';
+import { SENDER_CLASSES } from '../domain/sender.js';
+import { COMPLAINT_SOURCES } from '../domain/complaint.js';
+import { isValidZone, parseDuration } from '../domain/time.js';
+import { isPasswordHash } from '../domain/password-hash.js';
 
 const port = z.number().int().min(0).max(65535);
 const ms = z.number().int().min(0);
@@ -19,7 +20,7 @@ export const AccountSchema = z.strictObject({
   /** Submits per second over all the account's binds; 0 = unlimited. */
   tps: z.number().min(0).default(0),
   /** Class of this account's senders registered without one. */
-  default_class: z.enum(['commercial', 'service', 'otp']).default('commercial'),
+  default_class: z.enum(SENDER_CLASSES).default('commercial'),
   /**
    * How long the first part of a concatenated message waits for the others, so content rules see
    * the whole text. 0 for ESMEs that send one part at a time and wait for its answer.
@@ -57,16 +58,16 @@ export const PolicySchema = z.strictObject({
     })
     .prefault({}),
   /** Classes forwarded when the policy store cannot be asked. Only commercial messages ask it. */
-  fail_open_classes: z.array(z.enum(['commercial', 'service', 'otp'])).default([]),
+  fail_open_classes: z.array(z.enum(SENDER_CLASSES)).default([]),
   /** Per reason code, the status to answer instead of the default (e.g. no_consent: 0x401). */
   statuses: ReasonStatuses.default({}),
   classify: z
     .strictObject({
       /** service_type value → class, e.g. { MKT: commercial, OTP: otp }. */
-      service_types: z.record(z.string(), z.enum(['commercial', 'service', 'otp'])).default({}),
+      service_types: z.record(z.string(), z.enum(SENDER_CLASSES)).default({}),
       /** A TLV whose value (as text) names the class, e.g. { tag: 0x1402, values: { P: commercial } }. */
       tlv: z
-        .strictObject({ tag: z.number().int().min(1).max(0xffff), values: z.record(z.string(), z.enum(['commercial', 'service', 'otp'])) })
+        .strictObject({ tag: z.number().int().min(1).max(0xffff), values: z.record(z.string(), z.enum(SENDER_CLASSES)) })
         .optional(),
       /** A TLV carrying the DND category (1–7) as text or one octet. */
       category_tlv: z.number().int().min(1).max(0xffff).optional(),

@@ -12,8 +12,9 @@
  * With a sender, consent is limited to the scopes that sender's messages are checked against
  * (sender, brand, account) and decisions to messages from it.
  */
-import { normaliseAddress, type Numbering, type NormalAddress } from '../policy/address.js';
-import { senderId, type SenderRecord } from '../policy/senders.js';
+import { normaliseAddress } from '../policy/address.js';
+import { type Numbering, type NormalAddress } from '../domain/address.js';
+import { senderId, type SenderRecord } from '../domain/sender.js';
 import { statusName } from '../protocol/status.js';
 import type { AuditStream, DecisionRecord } from '../store/audit-stream.js';
 import type { ComplaintStore } from '../store/complaint-store.js';

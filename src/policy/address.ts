@@ -3,20 +3,7 @@
  * one form — international digits without '+' — or, for alphanumeric senders (TON 5), the upper-
  * cased name. SMPP TON values: 0 unknown, 1 international, 2 national, 5 alphanumeric (3.4 §5.2.5).
  */
-export interface Numbering {
-  /** Default country code for national numbers, e.g. "86". */
-  country_code: string;
-  /** Trunk prefix dialled before national numbers, e.g. "0" (stripped). */
-  national_prefix: string;
-  /** International access prefix, e.g. "00" (stripped, the rest is international). */
-  international_prefix: string;
-}
-
-export type NormalAddress =
-  | { kind: 'number'; value: string }
-  | { kind: 'alpha'; value: string }
-  | { kind: 'empty'; value: '' }
-  | { kind: 'invalid'; value: string };
+import type { NormalAddress, Numbering } from '../domain/address.js';
 
 const TON_INTERNATIONAL = 1;
 const TON_NATIONAL = 2;

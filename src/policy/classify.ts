@@ -4,7 +4,8 @@
  */
 import type { PolicyConfig } from '../config/schema.js';
 import type { MessageView } from '../protocol/message-view.js';
-import type { SenderClass } from './senders.js';
+import { tlvText } from '../protocol/text.js';
+import type { SenderClass } from '../domain/sender.js';
 
 export interface Classifier {
   messageClass(view: MessageView): SenderClass | null;
@@ -35,10 +36,4 @@ export function compileClassifier(c: PolicyConfig['classify']): Classifier {
       return Number.isInteger(n) && n >= 1 && n <= 7 ? n : null;
     },
   };
-}
-
-/** A TLV value as text (C-string TLVs carry a trailing NUL). */
-export function tlvText(v: Buffer): string {
-  const end = v[v.length - 1] === 0 ? v.length - 1 : v.length;
-  return v.toString('latin1', 0, end);
 }

@@ -6,9 +6,10 @@
  * Order (DOMAIN.md §1): a revocation for any scope wins over everything; an explicit grant wins over
  * DND; DND refuses; no record means refusal.
  */
-import type { NormalAddress } from './address.js';
+import type { NormalAddress } from '../domain/address.js';
 import { REASONS, type ReasonCode } from './reasons.js';
-import type { SenderClass, SenderRecord } from './senders.js';
+import type { SenderClass, SenderRecord } from '../domain/sender.js';
+import type { StoreFacts, StoreQuery } from '../domain/store-facts.js';
 
 export interface LocalInput {
   account: string;
@@ -32,14 +33,6 @@ export interface Outcome {
   class: SenderClass | null;
   /** Why, step by step (explain only). */
   trace: string[] | null;
-}
-
-/** What the store must be asked for a commercial message. */
-export interface StoreQuery {
-  msisdn: string;
-  /** Consent scopes, most specific first: sender:…, brand:…, account:… */
-  scopes: string[];
-  category: number | null;
 }
 
 export type LocalResult = { done: Outcome } | { ask: StoreQuery; class: SenderClass; trace: string[] | null };
@@ -112,12 +105,6 @@ export function parseConsent(v: string | null): { state: 'granted' | 'revoked'; 
   return { state: st === 'g' ? 'granted' : 'revoked', at: Number(at), expires: exp ? Number(exp) : null };
 }
 
-export interface StoreFacts {
-  dnd: boolean;
-  dndCategory: boolean;
-  /** Stored consent value per scope, in StoreQuery.scopes order. */
-  consent: (string | null)[];
-}
 
 export function decideStored(q: StoreQuery, cls: SenderClass, t: string[] | null, f: StoreFacts, now: number): Outcome {
   if (t) {

@@ -24,7 +24,8 @@ import { REASONS, SPOOFING_REASONS, ruleOf, type ReasonCode } from './reasons.js
 import type { SenderRegistry } from './senders.js';
 import type { Policy, SubmitContext, Verdict } from './verdict.js';
 import type { RuleSet } from '../rules/engine.js';
-import type { RateNeed, RuleContext } from '../rules/types.js';
+import type { RuleContext } from '../rules/types.js';
+import type { RateNeed } from '../domain/store-facts.js';
 import { decideWithRulesAsync, decideWithRulesThen, type CallbackDecisionStore, type CounterValues, type PipelineInput, type PipelineOutcome } from '../rules/pipeline.js';
 import type { RateStore } from '../store/rates.js';
 import type { AuditStream } from '../store/audit-stream.js';

@@ -14,7 +14,8 @@ import type { Logger } from '../telemetry/log.js';
 import { maskMsisdn } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { normaliseAddress } from './address.js';
-import type { SenderRecord, SenderRegistry } from './senders.js';
+import type { SenderRegistry } from './senders.js';
+import type { SenderRecord } from '../domain/sender.js';
 
 export type ReplyKind = 'opt_out' | 'opt_in' | 'help';
 

@@ -70,3 +70,9 @@ export function encodeText(text: string): { dataCoding: number; bytes: Buffer } 
   }
   return { dataCoding: 8, bytes: le };
 }
+
+/** A TLV value as text (C-string TLVs carry a trailing NUL). */
+export function tlvText(v: Buffer): string {
+  const end = v[v.length - 1] === 0 ? v.length - 1 : v.length;
+  return v.toString('latin1', 0, end);
+}

@@ -6,7 +6,7 @@
  */
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import RE2 from 're2';
-import { tlvText } from '../policy/classify.js';
+import { tlvText } from '../protocol/text.js';
 import { Status, type StatusName } from '../protocol/status.js';
 import { Facts, Hit, RuleCounts, type CompiledRule, type Cond, type RateRule } from './engine.js';
 import { DomainSet, KeywordSet, normaliseDomain, parseListFile, type ListEntry } from './lists.js';
@@ -14,7 +14,8 @@ import { foldChars } from './normalise.js';
 import { pathText, type Located, type MatchSpec, type RuleFile, type YamlPath } from './schema.js';
 import { TemplateIndex, parseTemplates, type TemplateType } from './templates.js';
 import type { RuleAction } from './types.js';
-import { CALLING_CODES, ZoneTable, insideWindow, minuteOfDay, nextOpening, parseDayWindow, parseDuration } from './windows.js';
+import { CALLING_CODES, ZoneTable, insideWindow, minuteOfDay, nextOpening, parseDayWindow } from './windows.js';
+import { parseDuration } from '../domain/time.js';
 
 /** Why a `queue` action is refused when the gateway runs without its queue (queue.enabled: false). */
 export const QUEUE_REFUSED =

@@ -6,11 +6,12 @@
  * Per-rule match counts go into plain number slots shared with the loader's Prometheus counter
  * (RuleCounts), flushed at scrape: no label hashing per message.
  */
-import type { SenderClass } from '../policy/senders.js';
+import type { SenderClass } from '../domain/sender.js';
 import { foldChars, lightOf, normaliseFolded, type NormalText } from './normalise.js';
 import { extractDomains } from './lists.js';
 import type { RatePer } from './schema.js';
-import type { CompiledRuleSet, RateNeed, RuleAction, RuleContext, RuleHit, RuleOutcome, RuleState } from './types.js';
+import type { CompiledRuleSet, RuleAction, RuleContext, RuleHit, RuleOutcome, RuleState } from './types.js';
+import type { RateNeed } from '../domain/store-facts.js';
 
 /** A compiled condition. */
 export type Cond = (f: Facts) => boolean;

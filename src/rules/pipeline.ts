@@ -15,12 +15,14 @@
  * for counters plus — when the message starts out commercial — consent/DND), the rule test runner and
  * explain (sync, in-memory facts): see decideWithRules / decideWithRulesAsync.
  */
-import type { NormalAddress } from '../policy/address.js';
-import { decideLocal, decideStored, type LocalResult, type Outcome, type StoreFacts, type StoreQuery } from '../policy/decide.js';
+import type { NormalAddress } from '../domain/address.js';
+import { decideLocal, decideStored, type LocalResult, type Outcome } from '../policy/decide.js';
+import { type StoreFacts, type StoreQuery } from '../domain/store-facts.js';
 import { REASONS, ruleOf, type ReasonCode } from '../policy/reasons.js';
-import type { SenderClass } from '../policy/senders.js';
+import type { SenderClass } from '../domain/sender.js';
 import { RuleSet, type Facts } from './engine.js';
-import type { CompiledRuleSet, RateNeed, RuleAction, RuleContext, RuleHit, RuleState } from './types.js';
+import type { CompiledRuleSet, RuleAction, RuleContext, RuleHit, RuleState } from './types.js';
+import type { RateNeed } from '../domain/store-facts.js';
 
 export interface PipelineInput {
   /** The message as the rules see it: account, src, sender, senderClass, dst (string), text, TLVs, now. */

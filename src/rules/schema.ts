@@ -5,9 +5,10 @@
  */
 import { LineCounter, isMap, isPair, isScalar, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
-import { SenderInputSchema, SENDER_CLASSES, type SenderClass } from '../policy/senders.js';
+import { SenderInputSchema, SENDER_CLASSES, type SenderClass } from '../domain/sender.js';
 import { TEMPLATE_TYPES, type TemplateType } from './templates.js';
-import { isValidZone, parseDayWindow, parseDuration } from './windows.js';
+import { parseDayWindow } from './windows.js';
+import { isValidZone, parseDuration } from '../domain/time.js';
 
 // ---- helpers -------------------------------------------------------------------------------------
 

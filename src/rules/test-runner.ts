@@ -6,16 +6,19 @@
  * The runner also reports the rules no case touched.
  */
 import { readFileSync } from 'node:fs';
-import { normaliseAddress, type NormalAddress, type Numbering } from '../policy/address.js';
+import { normaliseAddress } from '../policy/address.js';
+import { type NormalAddress, type Numbering } from '../domain/address.js';
 import { compileClassifier } from '../policy/classify.js';
-import type { StoreFacts, StoreQuery } from '../policy/decide.js';
-import { SenderRegistry, senderId, senderProblems, type SenderClass, type SenderRecord } from '../policy/senders.js';
+import type { StoreFacts, StoreQuery } from '../domain/store-facts.js';
+import { SenderRegistry } from '../policy/senders.js';
+import { senderId, senderProblems, type SenderClass, type SenderRecord } from '../domain/sender.js';
 import type { MessageView } from '../protocol/message-view.js';
 import { Status, type StatusName } from '../protocol/status.js';
 import type { RuleSet } from './engine.js';
 import { decideWithRules, type PipelineOutcome, type SyncDecisionStore } from './pipeline.js';
 import { TestFileSchema, parseYaml, type Located, type TestCase, type TestFile } from './schema.js';
-import type { RateNeed, RuleContext } from './types.js';
+import type { RuleContext } from './types.js';
+import type { RateNeed } from '../domain/store-facts.js';
 
 type ConsentFact = TestFile['consent'][number];
 type DndFact = TestFile['dnd'][number];

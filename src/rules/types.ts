@@ -11,8 +11,9 @@
  *      (class, category, labels) seen by later rules and by the consent check; the first matching
  *      enforce-mode forward/reject/queue ends evaluation; monitor-mode hits are only reported.
  */
-import type { NormalAddress } from '../policy/address.js';
-import type { SenderClass, SenderRecord } from '../policy/senders.js';
+import type { NormalAddress } from '../domain/address.js';
+import type { SenderClass, SenderRecord } from '../domain/sender.js';
+import type { RateNeed } from '../domain/store-facts.js';
 
 export interface RuleContext {
   account: string;
@@ -63,25 +64,6 @@ export interface RuleOutcome {
   final: RuleHit | null;
   /** Every rule that matched, in order (tags, monitor-mode would-be actions, the final one). */
   hits: RuleHit[];
-}
-
-/** A counter a rate rule needs: incremented once per message, compared with the rule's max. */
-export interface RateNeed {
-  /**
-   * The counter's name, e.g. "rate:recipient:8613800138000:86400": what its value is looked up by,
-   * and (without `entity`) what the store derives the entity and field from (store/rates.ts).
-   */
-  key: string;
-  windowMs: number;
-  /** count: messages in the window; distinct: distinct `member`s in the window (HyperLogLog). */
-  kind: 'count' | 'distinct';
-  member?: string;
-  /**
-   * Set by the rule engine, which has them at hand: the counter's entity (its hash tag, e.g.
-   * "rate:recipient:8613800138000") and its field within it (":86400"), with key === entity + field.
-   */
-  entity?: string;
-  field?: string;
 }
 
 export interface CompiledRuleSet {

@@ -6,16 +6,6 @@
  * Map lookup and some arithmetic.
  */
 
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** "60s" | "15m" | "1h" | "1d" → milliseconds; null when malformed. */
-export function parseDuration(s: string): number | null {
-  const m = /^(\d{1,6})([smhd])$/.exec(s);
-  if (!m) return null;
-  const ms = Number(m[1]) * UNIT_MS[m[2]!]!;
-  return ms > 0 ? ms : null;
-}
-
 /** Minutes since local midnight, [from, to): to < from wraps past midnight ("21:00-08:00"). */
 export interface DayWindow {
   from: number;
@@ -33,15 +23,6 @@ export function parseDayWindow(s: string): DayWindow | null {
 
 export function insideWindow(minute: number, w: DayWindow): boolean {
   return w.from < w.to ? minute >= w.from && minute < w.to : minute >= w.from || minute < w.to;
-}
-
-export function isValidZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const QUARTER_HOUR = 15 * 60_000;

@@ -11,7 +11,7 @@
  *   sender:<id>   zset  id → received ms, a sender's complaints within the auto-suspend window
  */
 import type { Redis } from 'ioredis';
-import type { CaseState, ComplaintCase } from '../complaints/cases.js';
+import type { CaseState, ComplaintCase } from '../domain/complaint.js';
 import { Keys } from './keys.js';
 
 export interface CaseFilter {

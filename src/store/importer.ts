@@ -28,8 +28,9 @@ import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { bulk, isCluster, scanKeys } from './redis.js';
-import { normaliseMsisdn, type Numbering } from '../policy/address.js';
-import { SenderInputSchema, senderId, senderProblems, type SenderRecord } from '../policy/senders.js';
+import { normaliseMsisdn } from '../policy/address.js';
+import { type Numbering } from '../domain/address.js';
+import { SenderInputSchema, senderId, senderProblems, type SenderRecord } from '../domain/sender.js';
 import { BUCKET_BITS, Keys } from './keys.js';
 
 export type ImportKind = 'dnd' | 'consent' | 'senders';

@@ -3,10 +3,10 @@
  * their journal, the sender registry's records, and change events for other instances.
  */
 import type { Redis } from 'ioredis';
-import type { StoreFacts, StoreQuery } from '../policy/decide.js';
-import type { SenderRecord } from '../policy/senders.js';
+import type { StoreFacts, StoreQuery } from '../domain/store-facts.js';
+import type { SenderRecord } from '../domain/sender.js';
 import { BUCKET_BITS, bucketOf, Keys } from './keys.js';
-import type { RateNeed } from '../rules/types.js';
+import type { RateNeed } from '../domain/store-facts.js';
 import { rateScript, type RateStore } from './rates.js';
 import { luaScript } from './redis.js';
 import { bulk, RespError, RespWriter, type RespPipe } from './resp-pipe.js';

@@ -5,7 +5,8 @@
  * event during a Redis outage cannot leave a stale cache behind.
  */
 import type { Redis } from 'ioredis';
-import { SenderRegistry, type SenderRecord } from '../policy/senders.js';
+import { SenderRegistry } from '../policy/senders.js';
+import { type SenderRecord } from '../domain/sender.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { PolicyStore } from './policy-store.js';

@@ -46,7 +46,7 @@
  * rates.lua (this class's own calls), policy-check-batch.lua and rate-made.lua.
  */
 import type { Redis } from 'ioredis';
-import type { RateNeed } from '../rules/types.js';
+import type { RateNeed } from '../domain/store-facts.js';
 import { systemClock, type Clock } from '../session/clock.js';
 import { luaScript } from './redis.js';
 import { bulk, type RespWriter } from './resp-pipe.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
-import { senderId } from '../../src/policy/senders.js';
+import { senderId } from '../../src/domain/sender.js';
 import { importFile } from '../../src/store/importer.js';
 import { MessageView, isScanError } from '../../src/protocol/message-view.js';
 import { parseReceiptText } from '../../src/protocol/receipt.js';

@@ -3,17 +3,8 @@
  * overdue flags, and the auto-suspension decision with its window and reinstatement.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  applyAction,
-  complaintFacts,
-  countSince,
-  countsToward,
-  deadlinesOf,
-  overdueOf,
-  suspendPolicyOf,
-  suspensionDecision,
-  type ComplaintCase,
-} from '../../src/complaints/cases.js';
+import { applyAction, complaintFacts, countSince, countsToward, deadlinesOf, overdueOf, suspendPolicyOf, suspensionDecision } from '../../src/complaints/cases.js';
+import { type ComplaintCase } from '../../src/domain/complaint.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 
 const cfg = ConfigSchema.parse({});

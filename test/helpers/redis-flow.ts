@@ -5,7 +5,7 @@
  * on the same Redis.
  */
 import { expect } from 'vitest';
-import { senderId } from '../../src/policy/senders.js';
+import { senderId } from '../../src/domain/sender.js';
 import { parseReceiptText } from '../../src/protocol/receipt.js';
 import { Status } from '../../src/protocol/status.js';
 import { sm, waitFor, type Stack } from './stack.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseAddress, normaliseMsisdn } from '../../src/policy/address.js';
 import { decideLocal, decideStored, type LocalInput } from '../../src/policy/decide.js';
-import { SenderRegistry, senderId, senderProblems, type SenderRecord } from '../../src/policy/senders.js';
+import { SenderRegistry } from '../../src/policy/senders.js';
+import { senderId, senderProblems, type SenderRecord } from '../../src/domain/sender.js';
 import { compileReplies, normaliseReply, replyScope } from '../../src/policy/replies.js';
 import { compileClassifier } from '../../src/policy/classify.js';
 import { DEFAULT_REPLY_CONFIG } from './fixtures.js';

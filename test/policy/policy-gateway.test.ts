@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Status } from '../../src/protocol/status.js';
 import { Tag } from '../../src/protocol/tlv.js';
-import { senderId, type SenderRecord } from '../../src/policy/senders.js';
+import { senderId, type SenderRecord } from '../../src/domain/sender.js';
 import type { EsmeClient } from '../helpers/esme-client.js';
 import { sm, startStack, waitFor, type Stack } from '../helpers/stack.js';
 import { mkdtempSync, readFileSync } from 'node:fs';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Status } from '../../src/protocol/status.js';
-import { senderId } from '../../src/policy/senders.js';
+import { senderId } from '../../src/domain/sender.js';
 import type { EsmeClient } from '../helpers/esme-client.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
 import { sm, startStack, waitFor, type Stack } from '../helpers/stack.js';

@@ -13,7 +13,7 @@ import { encodePdu } from '../../src/protocol/encode.js';
 import { MessageView, isScanError } from '../../src/protocol/message-view.js';
 import { parseReceiptText, receiptMessageId } from '../../src/protocol/receipt.js';
 import { Status } from '../../src/protocol/status.js';
-import { senderId } from '../../src/policy/senders.js';
+import { senderId } from '../../src/domain/sender.js';
 import { ShiftedClock } from '../../src/session/clock.js';
 import type { Delivery, EsmeClient } from '../helpers/esme-client.js';
 import { sm, startStack, waitFor, type Stack } from '../helpers/stack.js';

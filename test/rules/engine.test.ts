@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { minuteOfDay, parseDayWindow, parseDuration, insideWindow, ZoneTable } from '../../src/rules/windows.js';
+import { minuteOfDay, parseDayWindow, insideWindow, ZoneTable } from '../../src/rules/windows.js';
+import { parseDuration } from '../../src/domain/time.js';
 import { compileTemplate, parseTemplates, TemplateIndex } from '../../src/rules/templates.js';
 import { RuleLoader } from '../../src/rules/loader.js';
 import { ctx, INITIAL, matches, oneRule, ruleSet, errorsOf } from './helpers.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Command } from '../../src/protocol/commands.js';
 import { Tag } from '../../src/protocol/tlv.js';
-import { senderId } from '../../src/policy/senders.js';
+import { senderId } from '../../src/domain/sender.js';
 import type { EsmeClient } from '../helpers/esme-client.js';
 import { sm, startStack, waitFor, type Stack } from '../helpers/stack.js';
 

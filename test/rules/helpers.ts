@@ -2,7 +2,7 @@
 import { compileSources, type LoadOptions } from '../../src/rules/loader.js';
 import type { RuleSet } from '../../src/rules/engine.js';
 import type { RuleContext, RuleState } from '../../src/rules/types.js';
-import type { SenderRecord } from '../../src/policy/senders.js';
+import type { SenderRecord } from '../../src/domain/sender.js';
 
 export const DIR = '/virtual/rules';
 

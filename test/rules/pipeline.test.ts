@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { StoreFacts, StoreQuery } from '../../src/policy/decide.js';
+import type { StoreFacts, StoreQuery } from '../../src/domain/store-facts.js';
 import { decideWithRules, decideWithRulesAsync, type PipelineInput, type StoreRequest } from '../../src/rules/pipeline.js';
-import type { RateNeed } from '../../src/rules/types.js';
+import type { RateNeed } from '../../src/domain/store-facts.js';
 import type { RuleSet } from '../../src/rules/engine.js';
 import { ctx, ruleSet, sender } from './helpers.js';
 

@@ -14,7 +14,7 @@ import { gzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { normaliseMsisdn } from '../../src/policy/address.js';
-import { senderId } from '../../src/policy/senders.js';
+import { senderId } from '../../src/domain/sender.js';
 import { importFile, ImportError, splitCsv, type ImportOptions } from '../../src/store/importer.js';
 import { bucketOf, Keys } from '../../src/store/keys.js';
 import { PolicyStore } from '../../src/store/policy-store.js';

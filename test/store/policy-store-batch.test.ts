@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { StoreFacts, StoreQuery } from '../../src/policy/decide.js';
-import type { RateNeed } from '../../src/rules/types.js';
+import type { StoreFacts, StoreQuery } from '../../src/domain/store-facts.js';
+import type { RateNeed } from '../../src/domain/store-facts.js';
 import { PolicyStore } from '../../src/store/policy-store.js';
 import { RateStore } from '../../src/store/rates.js';
 import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';

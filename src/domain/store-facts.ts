@@ -1,0 +1,38 @@
+/**
+ * What a decision asks the store and what it gets back: the consent/DND query and facts, and the
+ * rate counters a rule needs. Declared here so that the pure layers (policy/, rules/) and store/
+ * (which answers them) share the shapes without importing each other.
+ */
+/** What the store must be asked for a commercial message. */
+export interface StoreQuery {
+  msisdn: string;
+  /** Consent scopes, most specific first: sender:…, brand:…, account:… */
+  scopes: string[];
+  category: number | null;
+}
+
+export interface StoreFacts {
+  dnd: boolean;
+  dndCategory: boolean;
+  /** Stored consent value per scope, in StoreQuery.scopes order. */
+  consent: (string | null)[];
+}
+
+/** A counter a rate rule needs: incremented once per message, compared with the rule's max. */
+export interface RateNeed {
+  /**
+   * The counter's name, e.g. "rate:recipient:8613800138000:86400": what its value is looked up by,
+   * and (without `entity`) what the store derives the entity and field from (store/rates.ts).
+   */
+  key: string;
+  windowMs: number;
+  /** count: messages in the window; distinct: distinct `member`s in the window (HyperLogLog). */
+  kind: 'count' | 'distinct';
+  member?: string;
+  /**
+   * Set by the rule engine, which has them at hand: the counter's entity (its hash tag, e.g.
+   * "rate:recipient:8613800138000") and its field within it (":86400"), with key === entity + field.
+   */
+  entity?: string;
+  field?: string;
+}
