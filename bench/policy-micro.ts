@@ -1,6 +1,6 @@
 /**
  * The policy's share of the gateway's CPU, without sockets: `node dist/bench/policy-micro.js
- * [--rules] [--script] [--seconds 10] [--batch 2048]`. Builds the gateway's GatewayPolicy (sender
+ * [--rules] [--script] [--seconds 10] [--batch 2048]`. Builds the gateway's DecisionService (sender
  * registry, rules from rules/cn-miit.yaml with --rules, the real PolicyStore on the real Redis with
  * the benchmark's policy data under bench:pd:, on the gateway's own plain-command connection as
  * redis.hot_path: commands does (--script: one script call per batch instead), audit to a temp
@@ -14,14 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigSchema } from '../src/config/schema.js';
-import { GatewayPolicy } from '../src/policy/gateway-policy.js';
+import { DecisionService } from '../src/decision/service.js';
 import { SenderRegistry } from '../src/policy/senders.js';
 import { senderId } from '../src/domain/sender.js';
-import type { Verdict } from '../src/policy/verdict.js';
+import type { Verdict } from '../src/decision/verdict.js';
 import { Command } from '../src/protocol/commands.js';
 import { encodePdu } from '../src/protocol/encode.js';
 import { MessageView, isScanError } from '../src/protocol/message-view.js';
-import { RuleLoader } from '../src/rules/loader.js';
+import { RuleLoader } from '../src/decision/rule-loader.js';
 import { ShiftedClock, systemClock } from '../src/session/clock.js';
 import { PolicyStore } from '../src/store/policy-store.js';
 import { RespPipe } from '../src/store/resp-pipe.js';
@@ -74,7 +74,7 @@ if (withRules) {
   loader.load();
 }
 const audit = AuditLog.create(cfg.audit.destination);
-const policy = new GatewayPolicy({
+const policy = new DecisionService({
   cfg,
   accounts: new AccountTable(cfg.accounts, clock.now()),
   registry,

@@ -1,7 +1,7 @@
 /**
  * The wiring, and nothing else: config in, a running gateway out.
  *
- *   ESME ─submit_sm→ upstream/esme-session ─→ relay/relay (policy/) ─→ downstream/smsc-pool ─→ SMSC
+ *   ESME ─submit_sm→ upstream/esme-session ─→ relay/relay (decision/) ─→ downstream/smsc-pool ─→ SMSC
  *   ESME ←deliver_sm─ upstream/esme-session ←─ relay/relay (store/)  ←─ downstream/smsc-link ←─ SMSC
  */
 import { existsSync } from 'node:fs';
@@ -9,14 +9,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { buildHttp, type Readiness } from './admin/http.js';
 import { SmscPool } from './downstream/smsc-pool.js';
-import { forwardAll, type Policy } from './policy/verdict.js';
-import { GatewayPolicy } from './policy/gateway-policy.js';
-import { ReplyHandler } from './policy/replies.js';
+import { DecisionService } from './decision/service.js';
+import { ReplyHandler } from './decision/replies.js';
 import { SenderRegistry } from './policy/senders.js';
 import { normaliseAddress } from './policy/address.js';
 import { PolicyStore } from './store/policy-store.js';
 import { PolicySync } from './store/policy-sync.js';
-import { RuleLoader } from './rules/loader.js';
+import { RuleLoader } from './decision/rule-loader.js';
 import { RateStore } from './store/rates.js';
 import { Relay } from './relay/relay.js';
 import { MessageQueue } from './queue/message-queue.js';
@@ -38,7 +37,6 @@ import { SharedLimits } from './upstream/shared-limits.js';
 import { UpstreamServer } from './upstream/server.js';
 
 export interface GatewayOptions {
-  policy?: Policy;
   log?: Logger;
   clock?: Clock;
   /** Collect Node process metrics (off in tests that start many gateways). */
@@ -62,7 +60,7 @@ export class Gateway {
     readonly http: FastifyInstance,
     readonly store: PolicyStore,
     readonly sync: PolicySync,
-    readonly policy: Policy,
+    readonly decisions: DecisionService,
     readonly rules: RuleLoader | null,
     readonly queue: { store: MessageQueue; worker: DeliveryWorker; redis: Redis } | null,
     readonly limits: SharedLimits,
@@ -147,28 +145,27 @@ export class Gateway {
       });
       queue = { store, worker, redis: qRedis };
     }
-    const policy =
-      opts.policy ??
-      (cfg.policy.enabled
-        ? new GatewayPolicy({
-            cfg,
-            accounts,
-            registry,
-            store,
-            metrics,
-            audit: AuditLog.create(cfg.audit.destination, {
-              failed: (err) =>
-                log.error({ err: err.message, file: cfg.audit.destination }, 'audit log: cannot write; dropping lines until it can (tried again every 5 s and on SIGUSR2)'),
-              dropped: (n) => metrics.auditLogDropped.inc(n),
-              recovered: () => log.warn({ file: cfg.audit.destination }, 'audit log: writing again'),
-            }),
-            auditStream,
-            clock,
-            isLoaded: () => sync.loaded,
-            rules: rules ? () => rules.current : undefined,
-            rates,
+    // Policy off is a configuration of the decision layer (everything forwarded as policy_off).
+    const decisions = new DecisionService({
+      cfg,
+      accounts,
+      registry,
+      store,
+      metrics,
+      audit: cfg.policy.enabled
+        ? AuditLog.create(cfg.audit.destination, {
+            failed: (err) =>
+              log.error({ err: err.message, file: cfg.audit.destination }, 'audit log: cannot write; dropping lines until it can (tried again every 5 s and on SIGUSR2)'),
+            dropped: (n) => metrics.auditLogDropped.inc(n),
+            recovered: () => log.warn({ file: cfg.audit.destination }, 'audit log: writing again'),
           })
-        : forwardAll);
+        : null,
+      auditStream,
+      clock,
+      isLoaded: () => sync.loaded,
+      rules: rules ? () => rules.current : undefined,
+      rates,
+    });
     const replies = cfg.policy.enabled
       ? new ReplyHandler({
           cfg: cfg.policy,
@@ -181,7 +178,7 @@ export class Gateway {
       : null;
     relay = new Relay({
       pool,
-      policy,
+      policy: decisions,
       accounts,
       dlrMap,
       held,
@@ -223,14 +220,14 @@ export class Gateway {
         cfg,
         store,
         registry,
-        explain: policy instanceof GatewayPolicy ? (m) => policy.explain(m) : null,
+        explain: cfg.policy.enabled ? (m) => decisions.explain(m) : null,
         queue: queue?.store ?? null,
         complaints,
         cases,
         audit: auditStream,
       },
     });
-    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, policy, rules, queue, limits, complaints, auditStream, redisWatch);
+    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch);
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: cfg.redis.url }, 'Redis not answering yet; not ready until it does (retrying in the background)');
@@ -253,7 +250,7 @@ export class Gateway {
 
   /** Opens the audit file again after log rotation moved it away (SIGUSR2). */
   reopenLogs(): void {
-    if (this.policy instanceof GatewayPolicy) this.policy.reopenAudit();
+    this.decisions.reopenAudit();
   }
 
   /** Re-reads the rule packs (SIGHUP); false when they are invalid (the last good set stays). */
@@ -306,7 +303,7 @@ export class Gateway {
       const deadline = Date.now() + this.cfg.shutdown.drain_timeout_ms;
       this.upstream.stopAccepting();
       // Held parts of concatenated messages are decided now rather than waiting out their hold.
-      if (this.policy instanceof GatewayPolicy) this.policy.reassembler.flushAll();
+      this.decisions.flushHeld();
       this.log.info({ in_flight: this.upstream.inFlight }, 'shutting down: draining in-flight submits');
       while (this.upstream.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       await this.upstream.unbindAll(Math.max(200, Math.min(2000, deadline - Date.now())));
@@ -317,7 +314,7 @@ export class Gateway {
       await this.queue?.store.close();
       this.queue?.redis.disconnect();
       await this.http.close();
-      if (this.policy instanceof GatewayPolicy) this.policy.close();
+      this.decisions.close();
       // The last decisions reach the stream before Redis closes.
       await this.auditStream?.close().catch(() => undefined);
       this.rules?.close();

@@ -14,7 +14,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { normaliseMsisdn } from '../policy/address.js';
-import type { Explained, ExplainInput } from '../policy/gateway-policy.js';
+import type { Explained, ExplainInput } from '../decision/service.js';
 import { REASONS } from '../policy/reasons.js';
 import { type SenderRegistry } from '../policy/senders.js';
 import { SenderInputSchema, senderId, senderProblems, type SenderRecord } from '../domain/sender.js';

@@ -18,7 +18,6 @@ import { parseReceiptText } from '../protocol/receipt.js';
 import { statusName } from '../protocol/status.js';
 import { startSimulator } from '../sim/index.js';
 import { connect } from '../sim/esme-client.js';
-import { GatewayPolicy } from '../policy/gateway-policy.js';
 import { normaliseMsisdn } from '../policy/address.js';
 import { senderId } from '../domain/sender.js';
 import { decodeText } from '../protocol/text.js';
@@ -119,7 +118,7 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   const senderNumber = `${moPrefix}01`;
   const consenting = '8613800138001';
   const stranger = '8613800138002';
-  const policyOn = cfg.policy.enabled && gw.policy instanceof GatewayPolicy;
+  const policyOn = cfg.policy.enabled;
   if (policyOn) {
     // Demo data, as an operator would enter it through the admin API or `smppguard import`.
     const n = cfg.policy.numbering;
@@ -150,7 +149,7 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   });
   const why = async (src: string, dst: string) => {
     if (!policyOn) return '';
-    const e = await (gw.policy as GatewayPolicy).explain({ account, source_addr: src, source_addr_ton: 0, destination_addr: dst });
+    const e = await gw.decisions.explain({ account, source_addr: src, source_addr_ton: 0, destination_addr: dst });
     return ` (${e.reason}: ${e.explanation})`;
   };
   const sendOne = async (label: string, src: string, dst: string, text: string) => {

@@ -9,8 +9,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { isTestFile, loadRules } from '../rules/loader.js';
-import { formatReport, runRuleTests } from '../rules/test-runner.js';
+import { isTestFile, loadRules } from '../decision/rule-loader.js';
+import { formatReport, runRuleTests } from '../decision/rule-tests.js';
 
 export interface Output {
   out(line: string): void;

@@ -12,7 +12,7 @@ import { receiptMessageId, responseMessageId, rewriteReceiptId } from '../protoc
 import { Status } from '../protocol/status.js';
 import type { SmscLink } from '../downstream/smsc-link.js';
 import type { SmscPool } from '../downstream/smsc-pool.js';
-import type { Policy, Verdict } from '../policy/verdict.js';
+import type { Policy, Verdict } from '../decision/verdict.js';
 import type { DlrMap } from '../store/dlr-map.js';
 import type { HeldStore } from '../store/held.js';
 import type { AccountTable } from '../upstream/accounts.js';
@@ -20,7 +20,7 @@ import type { EsmeSession, SubmitHandler } from '../upstream/esme-session.js';
 import { maskMsisdn, type Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { PrefixRoutes } from './routes.js';
-import type { ReplyHandler } from '../policy/replies.js';
+import type { ReplyHandler } from '../decision/replies.js';
 import type { MessageQueue, QueueName } from '../queue/message-queue.js';
 import { expiryOf } from '../queue/validity.js';
 import type { DeliveryWorker } from '../queue/worker.js';

@@ -3,7 +3,7 @@ import { normaliseAddress, normaliseMsisdn } from '../../src/policy/address.js';
 import { decideLocal, decideStored, type LocalInput } from '../../src/policy/decide.js';
 import { SenderRegistry } from '../../src/policy/senders.js';
 import { senderId, senderProblems, type SenderRecord } from '../../src/domain/sender.js';
-import { compileReplies, normaliseReply, replyScope } from '../../src/policy/replies.js';
+import { compileReplies, normaliseReply, replyScope } from '../../src/decision/replies.js';
 import { compileClassifier } from '../../src/policy/classify.js';
 import { DEFAULT_REPLY_CONFIG } from './fixtures.js';
 

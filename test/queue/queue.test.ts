@@ -201,7 +201,7 @@ describe('queue', () => {
   it('explain says a message would be queued, and until when', async () => {
     const clock = ShiftedClock.at(QUIET);
     const { stack: s } = await start(clock);
-    const policy = s.gw.policy as unknown as { explain(m: object): Promise<{ action: string; queue?: string; release_at?: string; rule: string }> };
+    const policy = s.gw.decisions;
     const e = await policy.explain({ account: 'esme', source_addr: SENDER, destination_addr: USER, text: 'hi' });
     expect(e).toMatchObject({ action: 'queue', queue: 'until-window', rule: 'quiet-hours', release_at: '2026-11-29T00:00:00.000Z' });
   });

@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { minuteOfDay, parseDayWindow, insideWindow, ZoneTable } from '../../src/rules/windows.js';
 import { parseDuration } from '../../src/domain/time.js';
 import { compileTemplate, parseTemplates, TemplateIndex } from '../../src/rules/templates.js';
-import { RuleLoader } from '../../src/rules/loader.js';
+import { RuleLoader } from '../../src/decision/rule-loader.js';
 import { ctx, INITIAL, matches, oneRule, ruleSet, errorsOf } from './helpers.js';
 
 const PACK = `version: 1

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadRules } from '../../src/rules/loader.js';
+import { loadRules } from '../../src/decision/rule-loader.js';
 import { compile, errorsOf, oneRule } from './helpers.js';
 
 const F = 'test/fixtures/rules';

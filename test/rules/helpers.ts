@@ -1,5 +1,6 @@
 /** Builds rule sets from YAML text in memory (list and template files from a map) for rule tests. */
-import { compileSources, type LoadOptions } from '../../src/rules/loader.js';
+import { type LoadOptions } from '../../src/decision/rule-loader.js';
+import { compileSources } from '../../src/rules/compile-set.js';
 import type { RuleSet } from '../../src/rules/engine.js';
 import type { RuleContext, RuleState } from '../../src/rules/types.js';
 import type { SenderRecord } from '../../src/domain/sender.js';

@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { rulesCheck, rulesTest, type Output } from '../../src/cli/rules.js';
-import { isRuleFile, isTestFile, loadRules } from '../../src/rules/loader.js';
+import { isRuleFile, isTestFile, loadRules } from '../../src/decision/rule-loader.js';
 import { resolveStatus } from '../../src/rules/compile.js';
-import { formatReport, runRuleTests } from '../../src/rules/test-runner.js';
+import { formatReport, runRuleTests } from '../../src/decision/rule-tests.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** As an operator would type it (relative paths keep the report's file:line:col short). */

@@ -17,7 +17,7 @@ it('bench', () => {
   bench('domains', (s) => extractDomains(lightNormalise(s)));
   bench('sha1', (s) => createHash('sha1').update(s).digest('base64url'));
 });
-import { loadRules } from '../../src/rules/loader.js';
+import { loadRules } from '../../src/decision/rule-loader.js';
 import { ctx } from './helpers.js';
 it('bench set', () => {
   const r = loadRules('test/fixtures/rules/examples');

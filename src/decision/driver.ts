@@ -1,30 +1,30 @@
 /**
- * The whole decision for one message with rules, as pure code:
+ * The one driver of a decision, for live traffic, explain, rule tests and queue releases alike:
  *
- *   1. destination and sender authorization (decideLocal's checks): a reject here is final;
+ *   1. destination and sender authorization (policy/decide.ts decideLocal): a reject here is final;
  *   2. rules, in order, from the initial state (class from the classifier, else the sender's
  *      registration or the account default; category from the classifier). Rate rules read counters
  *      the store increments for this message. An enforce-mode reject ends the decision (no store
- *      call); tags change class/category/labels; an enforce-mode forward only means "rules accept";
+ *      call); tags change class/category/labels; an enforce-mode forward only means "rules accept".
+ *      No rule set (or an empty one) is the same path with this step empty;
  *   3. classification with the final class (service port sending commercial content → reject) and,
  *      for commercial messages, consent / do-not-disturb (decideStored);
  *   4. a rule's queue applies to messages step 3 would forward (a message without consent is
  *      rejected, not held).
  *
- * The store is reached through yields, so one generator serves the gateway (async, one round trip
- * for counters plus — when the message starts out commercial — consent/DND), the rule test runner and
- * explain (sync, in-memory facts): see decideWithRules / decideWithRulesAsync.
+ * Pure: the store is reached only through the DecisionStore callback the caller passes
+ * (decision/service.ts: one batched Redis round trip; explain: no counting; rule tests: in memory).
  */
 import type { NormalAddress } from '../domain/address.js';
 import { decideLocal, decideStored, type LocalResult, type Outcome } from '../policy/decide.js';
 import { type StoreFacts, type StoreQuery } from '../domain/store-facts.js';
 import { REASONS, ruleOf, type ReasonCode } from '../policy/reasons.js';
 import type { SenderClass } from '../domain/sender.js';
-import { RuleSet, type Facts } from './engine.js';
-import type { CompiledRuleSet, RuleAction, RuleContext, RuleHit, RuleState } from './types.js';
+import { RuleSet, type Facts } from '../rules/engine.js';
+import type { CompiledRuleSet, RuleAction, RuleContext, RuleHit, RuleState } from '../rules/types.js';
 import type { RateNeed } from '../domain/store-facts.js';
 
-export interface PipelineInput {
+export interface DecisionInput {
   /** The message as the rules see it: account, src, sender, senderClass, dst (string), text, TLVs, now. */
   ctx: RuleContext;
   /** The destination as normalised (decideLocal refuses an invalid one). */
@@ -57,7 +57,7 @@ export interface StoreReply {
   facts: StoreFacts | null;
 }
 
-export interface PipelineOutcome {
+export interface DecisionOutcome {
   action: 'forward' | 'reject' | 'queue';
   /** A policy ReasonCode, a rule's own reason, or queued_until_window / queued_review. */
   reason: string;
@@ -104,6 +104,7 @@ export class Decision {
   /** 0: not started; 1: waiting for counters (and maybe early facts); 2: waiting for facts; 3: done. */
   private phase = 0;
   private first: LocalResult | null = null;
+  private firstTrace: string[] | null = null;
   private senderLine: string | undefined = undefined;
   private initial: RuleState | null = null;
   private facts: Facts | null = null;
@@ -114,7 +115,7 @@ export class Decision {
   private forwardRule: string | null = null;
   private second: { ask: StoreQuery; class: SenderClass; trace: string[] | null } | null = null;
 
-  constructor(private readonly i: PipelineInput) {
+  constructor(private readonly i: DecisionInput) {
     this.trace = i.trace;
     this.statusOf = i.statusOf ?? defaultStatusOf;
     this.ctx = i.ctx;
@@ -135,7 +136,7 @@ export class Decision {
     });
   }
 
-  private policy(o: Outcome, hits: readonly RuleHit[], category: number | null, labels: readonly string[]): PipelineOutcome {
+  private policy(o: Outcome, hits: readonly RuleHit[], category: number | null, labels: readonly string[]): DecisionOutcome {
     return {
       action: o.action,
       reason: o.reason,
@@ -151,7 +152,7 @@ export class Decision {
     };
   }
 
-  private storeFailed(cls: SenderClass, hits: readonly RuleHit[], category: number | null, labels: readonly string[]): PipelineOutcome {
+  private storeFailed(cls: SenderClass, hits: readonly RuleHit[], category: number | null, labels: readonly string[]): DecisionOutcome {
     const trace = this.trace;
     trace?.push('policy store unreachable');
     const reason: ReasonCode = this.i.failOpen?.includes(cls) ? 'fail_open' : 'store_unavailable';
@@ -159,7 +160,7 @@ export class Decision {
   }
 
   /** Runs until the store is needed: the request, or the outcome when none is. */
-  start(): StoreRequest | PipelineOutcome {
+  start(): StoreRequest | DecisionOutcome {
     if (this.phase !== 0) throw new Error('Decision.start() called twice');
     const i = this.i;
     const trace = this.trace;
@@ -173,6 +174,7 @@ export class Decision {
       if (trace) trace.push(...t1!);
       return this.policy(first.done, NO_HITS, i.category, NO_LABELS);
     }
+    this.firstTrace = t1;
     const senderLine = (this.senderLine = t1?.[0]);
     if (trace && senderLine) trace.push(senderLine);
 
@@ -195,7 +197,7 @@ export class Decision {
   }
 
   /** The store's answer to the last request; null when the store failed or timed out. */
-  resume(reply: StoreReply | null): StoreRequest | PipelineOutcome {
+  resume(reply: StoreReply | null): StoreRequest | DecisionOutcome {
     if (this.phase === 1) {
       let counters = NO_COUNTERS;
       let early: StoreFacts | null = null;
@@ -216,7 +218,7 @@ export class Decision {
   }
 
   /** Rules with their counters, then classification with the final class and consent/DND. */
-  private afterRules(counters: CounterValues, early: StoreFacts | null): StoreRequest | PipelineOutcome {
+  private afterRules(counters: CounterValues, early: StoreFacts | null): StoreRequest | DecisionOutcome {
     const i = this.i;
     const trace = this.trace;
     const initial = this.initial!;
@@ -254,9 +256,17 @@ export class Decision {
 
     // 3. classification with the final class, then consent / DND
     const state = this.state!;
-    const t2: string[] | null = trace ? [] : null;
     const changed = state.class !== initial.class;
-    const second = this.local(changed || i.messageClass !== null ? state.class : null, state.category, t2);
+    let second: LocalResult;
+    let t2: string[] | null;
+    if (!changed && state.category === initial.category) {
+      // Rules changed nothing the checks read (or there were none): step 1's result stands.
+      second = this.first!;
+      t2 = this.firstTrace;
+    } else {
+      t2 = trace ? [] : null;
+      second = this.local(changed || i.messageClass !== null ? state.class : null, state.category, t2);
+    }
     if (trace) for (const line of t2!) if (line !== this.senderLine) trace.push(line);
     if ('done' in second) {
       this.phase = 3;
@@ -272,7 +282,7 @@ export class Decision {
   }
 
   /** 4. a rule's queue holds what would be forwarded; otherwise the policy's outcome. */
-  private finishStored(o: Outcome): PipelineOutcome {
+  private finishStored(o: Outcome): DecisionOutcome {
     const state = this.state!;
     const queue = this.queue;
     if (queue && o.action === 'forward') {
@@ -299,101 +309,29 @@ export class Decision {
   }
 }
 
-function isRequest(r: StoreRequest | PipelineOutcome): r is StoreRequest {
+function isRequest(r: StoreRequest | DecisionOutcome): r is StoreRequest {
   return (r as StoreRequest).needs !== undefined;
 }
 
-/** The decision as a generator: yields what it needs from the store, returns the outcome. */
-export function* decisionSteps(i: PipelineInput): Generator<StoreRequest, PipelineOutcome, StoreReply> {
-  const d = new Decision(i);
-  let r = d.start();
-  while (isRequest(r)) {
-    let reply: StoreReply | null;
-    try {
-      reply = yield r;
-    } catch {
-      reply = null;
-    }
-    r = d.resume(reply);
-  }
-  return r;
-}
-
-/** Synchronous store (rule tests, explain with in-memory facts). */
-export interface SyncDecisionStore {
-  /** Increments and reads the counters; may throw (rates then read 0). */
-  counters(needs: RateNeed[]): ReadonlyMap<string, number>;
-  /** Consent/DND facts; may throw (the store-unavailable outcome). */
-  facts(q: StoreQuery): StoreFacts;
-}
-
-export interface AsyncDecisionStore {
-  /** One round trip: increments and reads the counters, and answers the query when there is one. */
-  fetch(req: StoreRequest): StoreReply | Promise<StoreReply>;
-}
-
-/** Runs the decision against a synchronous store. */
-export function decideWithRules(i: PipelineInput, store: SyncDecisionStore): PipelineOutcome {
-  const gen = decisionSteps(i);
-  let step = gen.next();
-  while (!step.done) {
-    const req = step.value;
-    let reply: StoreReply;
-    try {
-      reply = {
-        counters: req.needs.length ? store.counters(req.needs) : NO_COUNTERS,
-        facts: req.query ? store.facts(req.query) : null,
-      };
-    } catch (e) {
-      step = gen.throw(e);
-      continue;
-    }
-    step = gen.next(reply);
-  }
-  return step.value;
-}
-
-/** Runs the decision against the gateway's store: synchronous when no store call is needed. */
-export function decideWithRulesAsync(i: PipelineInput, store: AsyncDecisionStore): PipelineOutcome | Promise<PipelineOutcome> {
-  const gen = decisionSteps(i);
-  const drive = (step: IteratorResult<StoreRequest, PipelineOutcome>): PipelineOutcome | Promise<PipelineOutcome> => {
-    while (!step.done) {
-      let reply: StoreReply | Promise<StoreReply>;
-      try {
-        reply = store.fetch(step.value);
-      } catch (e) {
-        step = gen.throw(e);
-        continue;
-      }
-      if (reply instanceof Promise) {
-        return reply.then(
-          (r) => drive(gen.next(r)),
-          (e: unknown) => drive(gen.throw(e)),
-        );
-      }
-      step = gen.next(reply);
-    }
-    return step.value;
-  };
-  return drive(gen.next());
-}
-
-/** A store that answers by callback (the gateway's batched round trip: no promise per message). */
-export interface CallbackDecisionStore {
-  /** One round trip, as AsyncDecisionStore.fetch; `done` gets the error or the reply, at most once. */
+/**
+ * Where a decision gets its facts: one round trip for the counters and (when asked) consent/DND.
+ * `done` gets the error or the reply, exactly once; it may be called before fetchThen returns
+ * (a synchronous store: rule tests, explain with in-memory facts).
+ */
+export interface DecisionStore {
   fetchThen(req: StoreRequest, done: (err: unknown, reply: StoreReply | null) => void): void;
 }
 
 /**
- * Runs the decision against a callback store: returns the outcome when no store call was needed
- * (or the store answered at once), else null and the outcome comes through `done`, exactly once.
+ * Runs one decision: returns the outcome when no store call was needed (or the store answered at
+ * once), else null and the outcome comes through `done`, exactly once. The only way a decision runs.
  */
-export function decideWithRulesThen(i: PipelineInput, store: CallbackDecisionStore, done: (o: PipelineOutcome) => void): PipelineOutcome | null {
+export function runDecision(i: DecisionInput, store: DecisionStore, done: (o: DecisionOutcome) => void): DecisionOutcome | null {
   const d = new Decision(i);
-  return driveThen(d, d.start(), store, done);
+  return drive(d, d.start(), store, done);
 }
 
-function driveThen(d: Decision, first: StoreRequest | PipelineOutcome, store: CallbackDecisionStore, done: (o: PipelineOutcome) => void): PipelineOutcome | null {
+function drive(d: Decision, first: StoreRequest | DecisionOutcome, store: DecisionStore, done: (o: DecisionOutcome) => void): DecisionOutcome | null {
   let r = first;
   while (isRequest(r)) {
     // A store that answers inside fetchThen is taken synchronously; a later answer resumes here.
@@ -408,7 +346,7 @@ function driveThen(d: Decision, first: StoreRequest | PipelineOutcome, store: Ca
           syncReply = got;
           return;
         }
-        const out = driveThen(d, d.resume(got), store, done);
+        const out = drive(d, d.resume(got), store, done);
         if (out !== null) done(out);
       });
     } catch {

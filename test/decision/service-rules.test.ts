@@ -148,7 +148,7 @@ rules:
 
   it('explains a rule decision with the rule id and the trace', async () => {
     await startWithRules(rulesDir(keywordPack('FREE')));
-    const policy = stack!.gw.policy as import('../../src/policy/gateway-policy.js').GatewayPolicy;
+    const policy = stack!.gw.decisions;
     const e = await policy.explain({ account: 'esme', source_addr: SENDER, destination_addr: USER, text: 'all FREE today' });
     expect(e).toMatchObject({ action: 'reject', reason: 'keyword_free', status: 0x410, rule: 'block-free' });
     expect(e.trace.join('\n')).toMatch(/block-free/);

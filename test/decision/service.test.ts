@@ -112,7 +112,7 @@ describe('consent and DND', () => {
   });
   it('explains a decision without sending anything', async () => {
     const submitsBefore = stack.sim.stats.submits;
-    const explained = await (stack.gw.policy as import('../../src/policy/gateway-policy.js').GatewayPolicy).explain({
+    const explained = await stack.gw.decisions.explain({
       account: 'esme',
       source_addr: SENDER,
       destination_addr: USER,

@@ -1,7 +1,6 @@
 /**
- * policy/: the pure decision for every submit_sm and data_sm. This file is the contract the relay
- * calls: a Policy turns a message and its account into a Verdict. The Core issue ships
- * forward-everything; sender authorization, consent and rules plug in here.
+ * The contract between the relay and the decision layer: a Policy turns a message and its account
+ * into a Verdict (DecisionService is the one implementation; relay tests use their own).
  */
 import type { MessageView } from '../protocol/message-view.js';
 
@@ -24,10 +23,3 @@ export interface Policy {
    */
   decide(ctx: SubmitContext, done: (v: Verdict) => void): Verdict | null;
 }
-
-const FORWARD: Verdict = { action: 'forward', reason: 'policy_off' };
-
-/** Forwards everything: the Core issue's policy, and the benchmark's "policy off" scenario. */
-export const forwardAll: Policy = {
-  decide: () => FORWARD,
-};

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RuleLoader, loadRules, ruleFiles } from '../../src/rules/loader.js';
+import { RuleLoader, loadRules, ruleFiles } from '../../src/decision/rule-loader.js';
 import type { RuleSet } from '../../src/rules/engine.js';
 
 const GOOD = `version: 1

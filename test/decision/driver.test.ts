@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { StoreFacts, StoreQuery } from '../../src/domain/store-facts.js';
-import { decideWithRules, decideWithRulesAsync, type PipelineInput, type StoreRequest } from '../../src/rules/pipeline.js';
+import { runDecision, type DecisionInput, type DecisionOutcome, type StoreReply, type StoreRequest } from '../../src/decision/driver.js';
 import type { RateNeed } from '../../src/domain/store-facts.js';
 import type { RuleSet } from '../../src/rules/engine.js';
-import { ctx, ruleSet, sender } from './helpers.js';
+import { ctx, ruleSet, sender } from '../rules/helpers.js';
 
 const PACK = `version: 1
 rules:
@@ -32,7 +32,7 @@ const set = ruleSet(PACK);
 const GRANTED: StoreFacts = { dnd: false, dndCategory: false, consent: ['g:0', null, null] };
 const NOTHING: StoreFacts = { dnd: false, dndCategory: false, consent: [null, null, null] };
 
-function input(over: Partial<PipelineInput> & { text?: string; cls?: 'commercial' | 'service' | 'otp' } = {}): PipelineInput {
+function input(over: Partial<DecisionInput> & { text?: string; cls?: 'commercial' | 'service' | 'otp' } = {}): DecisionInput {
   const { text = 'hello', cls = 'commercial', ...rest } = over;
   const s = sender({ class: cls });
   return {
@@ -45,6 +45,29 @@ function input(over: Partial<PipelineInput> & { text?: string; cls?: 'commercial
     trace: [],
     ...rest,
   };
+}
+
+/** runDecision against a store that answers at once (as rule tests do): the outcome comes back at once. */
+function decideWithRules(i: DecisionInput, st: ReturnType<typeof store>): DecisionOutcome {
+  let later = false;
+  const o = runDecision(
+    i,
+    {
+      fetchThen: (req, done) =>
+        done(null, { counters: req.needs.length ? st.counters(req.needs) : new Map(), facts: req.query ? st.facts(req.query) : null }),
+    },
+    () => (later = true),
+  );
+  expect(later).toBe(false);
+  return o!;
+}
+
+/** runDecision against a store that answers by promise (as Redis does): the outcome, or at once when no store call was needed. */
+function decideWithRulesAsync(i: DecisionInput, st: { fetch(req: StoreRequest): Promise<StoreReply> }): DecisionOutcome | Promise<DecisionOutcome> {
+  let resolve!: (o: DecisionOutcome) => void;
+  const later = new Promise<DecisionOutcome>((r) => (resolve = r));
+  const now = runDecision(i, { fetchThen: (req, done) => void st.fetch(req).then((r) => done(null, r), (e: unknown) => done(e, null)) }, resolve);
+  return now ?? later;
 }
 
 function store(facts: StoreFacts, counters: Record<string, number> = {}) {

@@ -1,5 +1,6 @@
 /**
- * Loads a rule directory into one CompiledRuleSet and keeps it current.
+ * Reads a rule directory from disk into one CompiledRuleSet (rules/compile-set.ts compiles the
+ * text) and keeps it current: the file-system adapter of the pure rules/ core.
  *
  *   loadRules(dir)  — pure load: every *.yaml / *.yml in dir (not *.test.yaml, not dot files), in
  *                     file-name order; validates everything and returns the set or every problem
@@ -8,31 +9,13 @@
  *   RuleLoader      — the gateway's holder: load() / reload() (SIGHUP), fs.watch on the directory
  *                     (debounced), last good set kept when a reload fails, metrics and log lines.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, readlinkSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { compileFile } from './compile.js';
-import { RuleCounts, RuleSet, type CompiledRule } from './engine.js';
-import { RuleFileSchema, parseYaml } from './schema.js';
+import { compileSources, type CompileOptions, type LoadResult, type RuleSource } from '../rules/compile-set.js';
+import { RuleCounts, RuleSet } from '../rules/engine.js';
 
-export interface LoadOptions {
-  /** Accept `queue` actions (default true; false when the gateway runs without its queue). */
-  allowQueue?: boolean;
-  /** Shared match counters (the loader's, so counts survive reloads). */
-  counts?: RuleCounts;
-  read?: (path: string) => string;
-}
-
-export type LoadResult =
-  | { ok: true; set: RuleSet; deps: string[]; warnings: string[] }
-  | { ok: false; errors: string[] };
-
-export class RulesError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid rules:\n  ${problems.join('\n  ')}`);
-  }
-}
+export type LoadOptions = Omit<CompileOptions, 'read'> & { read?: (path: string) => string };
 
 const readUtf8 = (p: string) => readFileSync(p, 'utf8');
 
@@ -86,50 +69,9 @@ export function loadRules(dir: string, opts: LoadOptions = {}): LoadResult {
     }
   }
   if (errors.length) return { ok: false, errors };
-  const r = compileSources(sources, opts);
+  const r = compileSources(sources, { ...opts, read });
   if (r.ok && files.length === 0) r.warnings.push(`${dir}: no rule files (*.yaml)`);
   return r;
-}
-
-export interface RuleSource {
-  /** The file name shown in errors; lists and templates resolve relative to its directory. */
-  path: string;
-  text: string;
-}
-
-/** Compiles rule files given in memory, in the order given (loadRules sorts by file name). */
-export function compileSources(sources: readonly RuleSource[], opts: LoadOptions = {}): LoadResult {
-  const read = opts.read ?? readUtf8;
-  const counts = opts.counts ?? new RuleCounts();
-  const allowQueue = opts.allowQueue ?? true;
-  const errors: string[] = [];
-  const warnings: string[] = [];
-  const rules: CompiledRule[] = [];
-  const seenIds = new Map<string, string>();
-  const hash = createHash('sha256');
-  const deps = new Set<string>();
-  for (const { path: file, text } of sources) {
-    hash.update(basename(file)).update('\0').update(text).update('\0');
-    const parsed = parseYaml(text, file, RuleFileSchema);
-    if (!parsed.ok) {
-      errors.push(...parsed.errors);
-      continue;
-    }
-    const out = compileFile(parsed.loc, parsed.data, { read, allowQueue, counts }, errors, seenIds);
-    rules.push(...out.rules);
-    for (const d of out.deps) deps.add(d);
-    if (parsed.data.rules.length === 0) warnings.push(`${file}: no rules`);
-  }
-  if (errors.length) return { ok: false, errors };
-  for (const d of [...deps].sort()) {
-    try {
-      hash.update(basename(d)).update('\0').update(read(d)).update('\0');
-    } catch {
-      /* read during compile; a file that vanished since only changes the hash */
-    }
-  }
-  const version = hash.digest('hex').slice(0, 12);
-  return { ok: true, set: new RuleSet(rules, version, sources.map((s) => s.path), counts), deps: [...deps], warnings };
 }
 
 /** Where the loader logs (a pino Logger fits). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { partInfo } from '../../src/policy/concat.js';
-import { messageText, partKey, Reassembler, type Whole } from '../../src/policy/reassembly.js';
+import { partInfo } from '../../src/decision/concat.js';
+import { messageText, partKey, Reassembler, type Whole } from '../../src/decision/reassembly.js';
 import { Command } from '../../src/protocol/commands.js';
 import { encodePdu } from '../../src/protocol/encode.js';
 import { MessageView, isScanError } from '../../src/protocol/message-view.js';

@@ -13,8 +13,8 @@ import type { PolicyStore } from '../store/policy-store.js';
 import type { Logger } from '../telemetry/log.js';
 import { maskMsisdn } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { normaliseAddress } from './address.js';
-import type { SenderRegistry } from './senders.js';
+import { normaliseAddress } from '../policy/address.js';
+import type { SenderRegistry } from '../policy/senders.js';
 import type { SenderRecord } from '../domain/sender.js';
 
 export type ReplyKind = 'opt_out' | 'opt_in' | 'help';

@@ -2,7 +2,7 @@
  * Rule tests, in the manner of `promtool test rules`: a CASES.yaml file declares its fixture data —
  * sender registrations, account default classes, consent records and the DND register — and sample
  * messages with the outcome each must get. Every case runs the full decision (sender authorization →
- * rules → classification → consent/DND, pipeline.ts) against an in-memory store: no Redis.
+ * rules → classification → consent/DND, driver.ts) against an in-memory store: no Redis.
  * The runner also reports the rules no case touched.
  */
 import { readFileSync } from 'node:fs';
@@ -14,10 +14,10 @@ import { SenderRegistry } from '../policy/senders.js';
 import { senderId, senderProblems, type SenderClass, type SenderRecord } from '../domain/sender.js';
 import type { MessageView } from '../protocol/message-view.js';
 import { Status, type StatusName } from '../protocol/status.js';
-import type { RuleSet } from './engine.js';
-import { decideWithRules, type PipelineOutcome, type SyncDecisionStore } from './pipeline.js';
-import { TestFileSchema, parseYaml, type Located, type TestCase, type TestFile } from './schema.js';
-import type { RuleContext } from './types.js';
+import type { RuleSet } from '../rules/engine.js';
+import { runDecision, type DecisionOutcome, type DecisionStore } from './driver.js';
+import { TestFileSchema, parseYaml, type Located, type TestCase, type TestFile } from '../rules/schema.js';
+import type { RuleContext } from '../rules/types.js';
 import type { RateNeed } from '../domain/store-facts.js';
 
 type ConsentFact = TestFile['consent'][number];
@@ -65,7 +65,7 @@ export interface CaseResult {
   pass: boolean;
   /** What differed ("action: want reject, got forward"), or why the case could not run. */
   diffs: string[];
-  got: PipelineOutcome | null;
+  got: DecisionOutcome | null;
 }
 
 export interface TestReport {
@@ -168,14 +168,17 @@ function runCase(set: RuleSet, c: TestCase, i: number, env: CaseEnv): CaseResult
   if (problems.length) return { ...base, pass: false, diffs: problems, got: null };
 
   const facts = c.consent || c.dnd ? new MemoryFacts(c.consent ?? [], c.dnd ?? [], env.n) : env.baseFacts;
-  const store: SyncDecisionStore = {
-    counters: (needs: RateNeed[]) => new Map(needs.map((nd) => [nd.key, counters.get(nd.key) ?? 0])),
-    facts: (q) => facts.facts(q),
+  // The driver's store, answering at once from memory: counters as the case sets them, consent/DND from the fixtures.
+  const store: DecisionStore = {
+    fetchThen: (req, done) =>
+      done(null, {
+        counters: new Map(req.needs.map((nd: RateNeed) => [nd.key, counters.get(nd.key) ?? 0])),
+        facts: req.query ? facts.facts(req.query) : null,
+      }),
   };
-  const got = decideWithRules(
-    { ctx, dst, accountClass, messageClass, category, rules: set, trace: [] },
-    store,
-  );
+  const got = runDecision({ ctx, dst, accountClass, messageClass, category, rules: set, trace: [] }, store, () => {
+    throw new Error('an in-memory store answers at once');
+  })!;
 
   const diffs: string[] = [];
   const e = c.expect;

@@ -1,0 +1,400 @@
+/**
+ * decision/: the one place a decision is made and the only layer that talks to the store on a
+ * decision's behalf. DecisionService is what the relay calls for every submit_sm/data_sm: it
+ * normalises the addresses, finds the sender in the in-process registry, runs the one driver
+ * (driver.ts: sender authorization → rules → classification → consent/DND) against one batched
+ * store round trip, and turns the outcome into a verdict with a reason code, a status from the
+ * catalogue (or config), a metric and an audit line. Policy off is one configuration of it
+ * (everything forwarded as policy_off). Parts of a concatenated message share the first part's
+ * decision (reassembly.ts). explain() runs the same driver without counting or auditing.
+ */
+import type { Config } from '../config/schema.js';
+import type { SenderClass } from '../domain/sender.js';
+import { normaliseAddress } from '../policy/address.js';
+import { compileClassifier, type Classifier } from '../policy/classify.js';
+import { REASONS, SPOOFING_REASONS, ruleOf, type ReasonCode } from '../policy/reasons.js';
+import type { SenderRegistry } from '../policy/senders.js';
+import { Command } from '../protocol/commands.js';
+import { encodePdu } from '../protocol/encode.js';
+import { MessageView, isScanError } from '../protocol/message-view.js';
+import { decodeText, encodeText } from '../protocol/text.js';
+import { Tag } from '../protocol/tlv.js';
+import type { RuleSet } from '../rules/engine.js';
+import type { RateNeed } from '../domain/store-facts.js';
+import type { RuleContext } from '../rules/types.js';
+import type { Clock } from '../session/clock.js';
+import type { AuditStream } from '../store/audit-stream.js';
+import type { PolicyStore } from '../store/policy-store.js';
+import type { RateStore } from '../store/rates.js';
+import { maskMsisdn, type AuditLog } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { AccountTable } from '../upstream/accounts.js';
+import { partInfo } from './concat.js';
+import { runDecision, type CounterValues, type DecisionInput, type DecisionOutcome, type DecisionStore } from './driver.js';
+import { partKey, Reassembler, userData } from './reassembly.js';
+import type { Policy, SubmitContext, Verdict } from './verdict.js';
+
+export interface DecisionDeps {
+  cfg: Config;
+  accounts: AccountTable;
+  registry: SenderRegistry;
+  store: PolicyStore;
+  metrics: Metrics;
+  /** One JSON line per decision; null = off. */
+  audit: AuditLog | null;
+  /** The queryable copy of every decision (evidence); null = off. */
+  auditStream?: AuditStream | null;
+  clock: Clock;
+  /** False until the sender registry has been loaded: everything fails closed until then. */
+  isLoaded(): boolean;
+  /** The active rule set (hot-reloaded); null or empty = no rules. */
+  rules?: () => RuleSet | null;
+  /** Rate counters for rate rules. */
+  rates?: RateStore | null;
+}
+
+export interface Explained {
+  action: 'forward' | 'reject' | 'queue';
+  /** For queue: the queue (until-window, review) and, for until-window, when it would be released. */
+  queue?: 'until-window' | 'review';
+  release_at?: string;
+  /** A policy reason code (policy/reasons.ts) or a rule's own reason. */
+  reason: string;
+  status: number;
+  rule: string;
+  class: string | null;
+  explanation: string;
+  trace: string[];
+}
+
+/** A message's sender and recipient as the decision normalised them (the rules' context has both). */
+type Normalised = Pick<RuleContext, 'src' | 'dst'>;
+
+const NO_COUNTERS: CounterValues = new Map<string, number>();
+const POLICY_OFF: Verdict = { action: 'forward', reason: 'policy_off' };
+
+/** Counter values by need key, read by linear search: a message has a few counters, not worth a Map. */
+class NeedValues implements CounterValues {
+  constructor(
+    private readonly needs: readonly RateNeed[],
+    private readonly values: readonly number[],
+  ) {}
+
+  get(key: string): number | undefined {
+    const needs = this.needs;
+    for (let k = 0; k < needs.length; k++) if (needs[k]!.key === key) return this.values[k];
+    return undefined;
+  }
+}
+
+export class DecisionService implements Policy {
+  private readonly enabled: boolean;
+  private readonly classifier: Classifier;
+  readonly reassembler: Reassembler<Verdict>;
+  /** The verdict of each policy reason, made once (config policy.statuses applied). */
+  private readonly verdicts = new Map<ReasonCode, Verdict>();
+  private readonly redisCheck;
+
+  constructor(private readonly deps: DecisionDeps) {
+    this.enabled = deps.cfg.policy.enabled;
+    this.classifier = compileClassifier(deps.cfg.policy.classify);
+    const ra = deps.cfg.policy.reassembly;
+    this.reassembler = new Reassembler<Verdict>({
+      clock: deps.clock,
+      timeoutMs: ra.hold_ms,
+      maxMessages: ra.max_messages,
+      maxBytes: ra.max_bytes,
+      decidedTtlMs: deps.cfg.policy.concat_ttl_s * 1000,
+      // A temporary failure is not a decision: the ESME's retry must be evaluated afresh.
+      remember: (v) => v.reason !== 'store_unavailable',
+      onSettled: (e) => deps.metrics.partDecisions.inc({ result: e.reason }),
+    });
+    for (const reason of Object.keys(REASONS) as ReasonCode[]) {
+      const status = this.statusOf(reason);
+      this.verdicts.set(
+        reason,
+        status === 0 ? { action: 'forward', reason } : { action: 'reject', status, reason, rule: ruleOf(reason) },
+      );
+    }
+    this.redisCheck = deps.metrics.redisSeconds.labels('policy_check');
+  }
+
+  /**
+   * Single messages are decided at once. Parts of a concatenated message are held until the rest
+   * arrive (or the hold time runs out), decided once on the whole text, and all get that decision.
+   */
+  decide(ctx: SubmitContext, done: (v: Verdict) => void): Verdict | null {
+    if (!this.enabled) return POLICY_OFF;
+    const part = partInfo(ctx.view);
+    if (!part) return this.evaluate(ctx.account, ctx.view, undefined, done);
+    const holdMs = this.deps.accounts.get(ctx.account)?.cfg.concat_hold_ms;
+    this.reassembler
+      .submit(
+        partKey(ctx.account, ctx.view, part),
+        { seq: part.seq, total: part.total, view: ctx.view },
+        (whole) =>
+          new Promise<Verdict>((resolve) => {
+            const v = this.evaluate(ctx.account, whole.views[0]!, whole.text, resolve);
+            if (v) resolve(v);
+          }),
+        holdMs === undefined ? {} : { holdMs },
+      )
+      .then(done, () => done(this.finish(ctx.account, ctx.view, 'store_unavailable', null)));
+    return null;
+  }
+
+  /**
+   * One message through the driver. `text`: the whole message text (all parts); decoded on demand
+   * for single messages. Returns the verdict, or null when it comes later through `done`.
+   */
+  private evaluate(account: string, view: MessageView, text: string | undefined, done: (v: Verdict) => void): Verdict | null {
+    if (!this.deps.isLoaded()) return this.finish(account, view, 'store_unavailable', null);
+    const rules = this.activeRules();
+    const input = this.input(account, view, text, rules, null);
+    this.deps.metrics.countSenderLookup(input.ctx.sender !== null);
+    const out = runDecision(input, this.roundTrip, (o) => {
+      let v: Verdict;
+      try {
+        v = this.settle(account, view, o, input.ctx, rules);
+      } catch {
+        v = this.finish(account, view, 'store_unavailable', null);
+      }
+      done(v);
+    });
+    return out === null ? null : this.settle(account, view, out, input.ctx, rules);
+  }
+
+  /** The loaded rule set, or null when there is none (or it is empty): the driver's step 2 is then empty. */
+  private activeRules(): RuleSet | null {
+    const rules = this.deps.rules?.() ?? null;
+    return rules && rules.ruleIds.length > 0 ? rules : null;
+  }
+
+  /** What the driver needs to know about a message (text decoded only if a rule reads it). */
+  private input(account: string, view: MessageView, text: string | undefined, rules: RuleSet | null, trace: string[] | null): DecisionInput {
+    const { cfg, registry, accounts, clock } = this.deps;
+    const n = cfg.policy.numbering;
+    const src = normaliseAddress(view.sourceAddr, view.sourceTon, n);
+    const dst = normaliseAddress(view.destinationAddr, view.destTon, n);
+    const sender = src.kind === 'number' || src.kind === 'alpha' ? registry.find(src) : null;
+    const accountClass: SenderClass = accounts.get(account)?.cfg.default_class ?? 'commercial';
+    const ctx = new ViewContext(account, src, sender, sender ? (sender.class ?? accountClass) : null, dst.value, view, text, clock.now());
+    return {
+      ctx,
+      dst,
+      accountClass,
+      messageClass: this.classifier.messageClass(view),
+      category: this.classifier.category(view),
+      rules,
+      failOpen: cfg.policy.fail_open_classes,
+      statusOf: this.statusOf,
+      trace,
+    };
+  }
+
+  /** Status per policy reason (config policy.statuses, else the catalogue's); one function, not one per message. */
+  private readonly statusOf = (reason: ReasonCode): number => this.deps.cfg.policy.statuses[reason] ?? REASONS[reason].status;
+
+  /**
+   * Counters and consent facts in one round trip: one batched script call per event-loop turn on a
+   * single Redis (PolicyStore.fetchThen); per message, per hash slot on a cluster.
+   */
+  private readonly roundTrip: DecisionStore = {
+    fetchThen: (req, cb) => {
+      const t0 = performance.now();
+      const needs = req.needs.length > 0 && this.deps.rates ? req.needs : null;
+      this.deps.store.fetchThen(req.query, needs, (err, facts, values) => {
+        if (err) {
+          this.deps.metrics.redisErrors.inc({ op: 'policy_check' });
+          return cb(err, null);
+        }
+        this.redisCheck.observe((performance.now() - t0) / 1000);
+        cb(null, { counters: needs !== null && values !== null ? new NeedValues(needs, values) : NO_COUNTERS, facts });
+      });
+    },
+  };
+
+  /** A driver outcome as a verdict, counted and audited like every other decision. */
+  private settle(account: string, view: MessageView, o: DecisionOutcome, addrs: Normalised, rules: RuleSet | null): Verdict {
+    if (rules !== null && o.hits.length > 0) rules.record(o.hits);
+    if (o.reason in REASONS && o.rule.startsWith('policy/')) return this.finish(account, view, o.reason as ReasonCode, o.class, addrs);
+    const v: Verdict =
+      o.action === 'reject'
+        ? { action: 'reject', status: o.status, reason: o.reason, rule: o.rule }
+        : o.action === 'queue'
+          ? { action: 'queue', queue: o.queue ?? 'review', reason: o.reason, rule: o.rule, releaseAt: o.releaseAt }
+          : { action: 'forward', reason: o.reason };
+    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs);
+    return v;
+  }
+
+  /** A policy reason's verdict (made once), counted and audited. */
+  private finish(account: string, view: MessageView, reason: ReasonCode, cls: SenderClass | null, addrs: Normalised | null = null): Verdict {
+    const v = this.verdicts.get(reason)!;
+    if (SPOOFING_REASONS.has(reason)) this.deps.metrics.spoofing.inc({ account, reason });
+    this.audit(account, view, v.action, reason, ruleOf(reason), v.action === 'reject' ? v.status : 0, cls, addrs);
+    return v;
+  }
+
+  /** `addrs`: the sender and recipient as the decision normalised them; null: normalised here. */
+  private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null, addrs: Normalised | null): void {
+    // Each address is decoded from the PDU once for all three uses.
+    const srcAddr = view.sourceAddr;
+    const dstAddr = view.destinationAddr;
+    if (decision === 'reject') this.deps.metrics.countRejection(account, srcAddr);
+    const stream = this.deps.auditStream;
+    if (stream) {
+      const n = this.deps.cfg.policy.numbering;
+      const src = addrs ? addrs.src.value : normaliseAddress(srcAddr, view.sourceTon, n).value;
+      const dst = addrs ? addrs.dst : normaliseAddress(dstAddr, view.destTon, n).value;
+      stream.add(account, decision, reason, rule, status, cls, src, dst);
+    }
+    this.deps.audit?.write({
+      account,
+      decision,
+      reason,
+      rule,
+      status,
+      class: cls,
+      src: srcAddr,
+      dst: maskMsisdn(dstAddr),
+      seq: view.sequence,
+    });
+  }
+
+  /** Opens the audit file again after log rotation moved it (SIGUSR2). */
+  reopenAudit(): void {
+    this.deps.audit?.reopen();
+  }
+
+  /** Decides the held parts of concatenated messages now rather than after their hold (shutdown). */
+  flushHeld(): void {
+    this.reassembler.flushAll();
+  }
+
+  /** Flushes the audit trail (shutdown). */
+  close(): void {
+    this.reassembler.flushAll();
+    this.deps.audit?.close();
+    void this.deps.auditStream?.close();
+  }
+
+  /**
+   * What would happen to this message, and why: the same driver as live traffic, nothing sent,
+   * counted or audited (rate counters read 0).
+   */
+  async explain(m: ExplainInput): Promise<Explained> {
+    const view = explainView(m);
+    const trace: string[] = [];
+    let o: DecisionOutcome;
+    if (!this.enabled) {
+      trace.push('policy off: every message is forwarded');
+      return { action: 'forward', reason: 'policy_off', status: 0, rule: 'policy/off', class: null, explanation: 'policy is off', trace };
+    }
+    if (!this.deps.isLoaded()) {
+      trace.push('sender registry not loaded yet');
+      o = { action: 'reject', reason: 'store_unavailable', status: this.statusOf('store_unavailable'), rule: ruleOf('store_unavailable'), class: null, category: null, labels: [], queue: null, releaseAt: null, hits: [], trace };
+    } else {
+      const input = this.input(m.account, view, m.text, this.activeRules(), trace);
+      o = await new Promise<DecisionOutcome>((resolve) => {
+        const now = runDecision(input, this.noCounting, resolve);
+        if (now !== null) resolve(now);
+      });
+    }
+    return {
+      action: o.action,
+      ...(o.queue ? { queue: o.queue } : {}),
+      ...(o.releaseAt !== null ? { release_at: new Date(o.releaseAt).toISOString() } : {}),
+      reason: o.reason,
+      status: o.status,
+      rule: o.rule,
+      class: o.class,
+      explanation: o.reason in REASONS ? REASONS[o.reason as ReasonCode].text : `rule ${o.rule}: ${o.reason}`,
+      trace: o.trace ?? trace,
+    };
+  }
+
+  /** explain's store: consent/DND as stored, rate counters not bumped (they read 0). */
+  private readonly noCounting: DecisionStore = {
+    fetchThen: (req, cb) => {
+      if (!req.query) return cb(null, { counters: NO_COUNTERS, facts: null });
+      this.deps.store.check(req.query).then(
+        (facts) => cb(null, { counters: NO_COUNTERS, facts }),
+        (err: unknown) => cb(err, null),
+      );
+    },
+  };
+}
+
+/** explain's message as the PDU live traffic would carry: the whole text in message_payload. */
+function explainView(m: ExplainInput): MessageView {
+  const body = encodeText(m.text ?? '');
+  const pdu = encodePdu(
+    Command.submit_sm,
+    0,
+    1,
+    {
+      service_type: m.service_type ?? '',
+      source_addr_ton: m.source_addr_ton ?? 1,
+      source_addr_npi: 1,
+      source_addr: m.source_addr,
+      dest_addr_ton: m.dest_addr_ton ?? 1,
+      dest_addr_npi: 1,
+      destination_addr: m.destination_addr,
+      data_coding: body.dataCoding,
+    },
+    [
+      // The whole text, however long, so content rules see all of it.
+      { tag: Tag.message_payload, value: body.bytes },
+      ...Object.entries(m.tlvs ?? {}).map(([tag, value]) => ({ tag: Number(tag), value: Buffer.from(value, 'latin1') })),
+    ],
+  );
+  const view = MessageView.parse(pdu);
+  if (isScanError(view)) throw new Error(`${view.field}: ${view.reason}`);
+  return view;
+}
+
+/** The rules' view of one message; the text is decoded on first read (only if a rule reads it). */
+class ViewContext implements RuleContext {
+  readonly serviceType: string;
+  readonly dataCoding: number;
+  readonly esmClass: number;
+  private decoded: string | undefined;
+
+  constructor(
+    readonly account: string,
+    readonly src: RuleContext['src'],
+    readonly sender: RuleContext['sender'],
+    readonly senderClass: RuleContext['senderClass'],
+    readonly dst: string,
+    private readonly view: MessageView,
+    text: string | undefined,
+    readonly now: number,
+  ) {
+    this.serviceType = view.serviceType;
+    this.dataCoding = view.dataCoding;
+    this.esmClass = view.esmClass;
+    this.decoded = text;
+  }
+
+  tlv(tag: number): Buffer | undefined {
+    return this.view.tlv(tag);
+  }
+
+  get text(): string {
+    // One message: what messageText([view]) gives, without its run bookkeeping.
+    return (this.decoded ??= decodeText(userData(this.view), this.dataCoding));
+  }
+}
+
+export interface ExplainInput {
+  account: string;
+  source_addr: string;
+  source_addr_ton?: number;
+  destination_addr: string;
+  dest_addr_ton?: number;
+  service_type?: string;
+  text?: string;
+  /** tag (decimal or 0x…) → value as text */
+  tlvs?: Record<string, string>;
+}
