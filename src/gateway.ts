@@ -139,6 +139,7 @@ export class Gateway {
         pool,
         recordId: (smscId, account, gatewayId, m) => dlrMap.record(smscId, account, m?.sourceTon, m?.sourceAddr, m?.destinationAddr, gatewayId),
         deliverReceipt: (account, pdu) => relay!.deliverOwn(account, pdu),
+        decideRelease: cfg.policy.enabled ? (account, view) => decisions.decideRelease(account, view) : undefined,
         metrics,
         log,
         clock,

@@ -42,6 +42,12 @@ export interface DecisionInput {
   statusOf?: (reason: ReasonCode) => number;
   /** Collects the reasoning (explain, rule tests); null on the hot path. */
   trace: string[] | null;
+  /**
+   * release: a queued message about to leave (its hold ended or a reviewer approved it). The same
+   * checks against the facts as they are now, but its counters were bumped when it arrived (rate
+   * conditions read 0) and a rule's queue no longer applies.
+   */
+  stage?: 'submit' | 'release';
 }
 
 /** What the store is asked: counters to increment and read, and (when known) consent/DND. */
@@ -187,7 +193,7 @@ export class Decision {
       // RuleSet (engine.ts) shares one message's facts (text, rate keys) between needs and evaluation.
       const facts = (this.facts = rules instanceof RuleSet ? rules.facts(ctx, initial) : null);
       const needs = facts ? (rules as RuleSet).needsOf(facts) : rules.rateNeeds(ctx, initial);
-      if (needs.length > 0) {
+      if (needs.length > 0 && i.stage !== 'release') {
         const query = (this.query = 'ask' in first ? first.ask : null);
         this.phase = 1;
         return { needs, query };
@@ -249,7 +255,7 @@ export class Decision {
             trace,
           };
         }
-        if (a.kind === 'queue') this.queue = { rule: fin.rule, action: a };
+        if (a.kind === 'queue' && i.stage !== 'release') this.queue = { rule: fin.rule, action: a };
         if (a.kind === 'forward') this.forwardRule = fin.rule;
       }
     }

@@ -164,6 +164,31 @@ export class DecisionService implements Policy {
     return out === null ? null : this.settle(account, view, out, input.ctx, rules);
   }
 
+  /**
+   * A queued message about to leave: decided again against consent, DND and the sender registry as
+   * they are now (an opt-out or a suspension while it waited stops it), without counting it again
+   * or holding it again. Audited like every decision. Each part of a concatenated message is
+   * decided on its own text.
+   */
+  decideRelease(account: string, view: MessageView): Promise<Verdict> {
+    if (!this.enabled) return Promise.resolve(POLICY_OFF);
+    if (!this.deps.isLoaded()) return Promise.resolve(this.finish(account, view, 'store_unavailable', null));
+    const rules = this.activeRules();
+    const input = this.input(account, view, undefined, rules, null);
+    input.stage = 'release';
+    return new Promise<Verdict>((resolve, reject) => {
+      const settle = (o: DecisionOutcome) => {
+        try {
+          resolve(this.settle(account, view, o, input.ctx, null));
+        } catch (err) {
+          reject(err);
+        }
+      };
+      const now = runDecision(input, this.roundTrip, settle);
+      if (now !== null) settle(now);
+    });
+  }
+
   /** The loaded rule set, or null when there is none (or it is empty): the driver's step 2 is then empty. */
   private activeRules(): RuleSet | null {
     const rules = this.deps.rules?.() ?? null;
@@ -214,7 +239,7 @@ export class DecisionService implements Policy {
     },
   };
 
-  /** A driver outcome as a verdict, counted and audited like every other decision. */
+  /** A driver outcome as a verdict, counted and audited like every other decision (`rules`: where rule matches are counted; null: not counted). */
   private settle(account: string, view: MessageView, o: DecisionOutcome, addrs: Normalised, rules: RuleSet | null): Verdict {
     if (rules !== null && o.hits.length > 0) rules.record(o.hits);
     if (o.reason in REASONS && o.rule.startsWith('policy/')) return this.finish(account, view, o.reason as ReasonCode, o.class, addrs);

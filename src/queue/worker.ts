@@ -32,9 +32,21 @@ export interface WorkerDeps {
   recordId(smscId: string, account: string, gatewayId: string, message: MessageView | null): void;
   /** Hands a receipt the gateway made to the account (a bound receiver, or held in Redis). */
   deliverReceipt(account: string, pdu: Buffer): Promise<void>;
+  /**
+   * The decision layer's word on a message about to leave (decision/service.ts decideRelease):
+   * consent, DND and the sender as they are now. Absent with policy off.
+   */
+  decideRelease?(account: string, view: MessageView): Promise<ReleaseVerdict>;
   metrics: Metrics;
   log: Logger;
   clock?: Clock;
+}
+
+/** What the worker reads of a release decision (decision/verdict.ts's Verdict fits). */
+export interface ReleaseVerdict {
+  action: 'forward' | 'reject' | 'queue';
+  reason: string;
+  status?: number;
 }
 
 class ReturnToQueue extends Error {}
@@ -143,7 +155,8 @@ export class DeliveryWorker {
     const cfg = this.d.cfg.queue;
     const retryOn = this.retryOn.get(data.account) ?? TEMPORARY;
     let backoff = cfg.retry_initial_ms;
-    for (let attempt = 0; ; attempt++) {
+    let decided = false;
+    for (let sent = 0; ; ) {
       if (this.stopping) throw new ReturnToQueue();
       if (this.clock.now() >= data.expiresAt) {
         await this.finish(name, id, data, MESSAGE_STATE.EXPIRED, 0);
@@ -154,7 +167,24 @@ export class DeliveryWorker {
         await this.pause(250);
         continue;
       }
-      if (attempt > 0) this.d.metrics.queueJobs.inc({ queue: name, outcome: 'retried' });
+      if (!decided && this.d.decideRelease && view) {
+        // An opt-out, a DND entry or a suspension while the message waited stops it here.
+        const v = await this.d.decideRelease(data.account, view).catch((): null => null);
+        if (v === null || v.reason === 'store_unavailable') {
+          await this.pause(backoff);
+          backoff = Math.min(backoff * 2, cfg.retry_max_ms);
+          continue;
+        }
+        decided = true;
+        if (v.action === 'reject') {
+          await this.finish(name, id, data, MESSAGE_STATE.REJECTED, v.status ?? 0);
+          this.d.metrics.queueJobs.inc({ queue: name, outcome: 'refused_at_release' });
+          this.d.log.info({ id, account: data.account, reason: v.reason, status: v.status }, 'queued message refused at release');
+          return;
+        }
+        backoff = cfg.retry_initial_ms;
+      }
+      if (sent++ > 0) this.d.metrics.queueJobs.inc({ queue: name, outcome: 'retried' });
       const { resp, status } = await new Promise<{ resp: Buffer | null; status: number }>((resolve) =>
         this.d.pool.submit(pdu, (r, s) => resolve({ resp: r, status: r ? r.readUInt32BE(8) : s })),
       );

@@ -299,7 +299,7 @@ export class Metrics {
     });
     this.queueJobs = new Counter({
       name: 'smppguard_queue_jobs_total',
-      help: 'Queue events by queue and outcome: queued, refused_quota, timeout (not stored in time: answered 0x08), released, retried, expired, approved, rejected, failed (permanent SMSC refusal)',
+      help: 'Queue events by queue and outcome: queued, refused_quota, timeout (not stored in time: answered 0x08), released, refused_at_release (the decision at release refused it: consent withdrawn, DND, sender suspended), retried, expired, approved, rejected, failed (permanent SMSC refusal)',
       labelNames: ['queue', 'outcome'],
       registers: [r],
     });

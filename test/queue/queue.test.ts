@@ -111,6 +111,36 @@ describe('queue', () => {
     expect(metrics).toMatch(/smppguard_decisions_total\{account="esme",action="queue",reason="queued_until_window"\} 1/);
   });
 
+  it('release is a decision: consent withdrawn while the message waited stops it (REJECTD receipt, never sent); consent kept lets it go', async () => {
+    const clock = ShiftedClock.at(QUIET);
+    const { esme, stack: s } = await start(clock);
+    // A commercial sender: its messages need the recipient's consent, at submission and at release.
+    const COMMERCIAL = '8610690003';
+    const OTHER = '8613800138001';
+    const rec = { id: senderId('number', COMMERCIAL), kind: 'number' as const, value: COMMERCIAL, account: 'esme', class: 'commercial' as const, status: 'active' as const, signatures: [] };
+    await s.gw.store.putSender(rec, { who: 'test' });
+    await waitFor(() => s.gw.sync.registry.get(rec.id) !== undefined, 1000, 'sender cached');
+    for (const user of [USER, OTHER]) await s.gw.store.setConsent(user, `sender:${rec.id}`, 'granted', { who: 'test' });
+    const withdrawn = await submit(esme, 'Sale tonight', { source_addr: COMMERCIAL });
+    const kept = await submit(esme, 'Sale tonight too', { source_addr: COMMERCIAL, destination_addr: OTHER });
+    expect([withdrawn.status, kept.status]).toEqual([0, 0]);
+    expect(withdrawn.messageId).toMatch(/^Q/);
+    // The recipient opts out during the night.
+    await s.gw.store.setConsent(USER, `sender:${rec.id}`, 'revoked', { who: 'test' });
+
+    clock.advance(10 * HOUR); // 08:00 Shanghai
+    await waitFor(() => arrived(s).length === 1, 3000, 'the message whose consent stands');
+    const ds = await esme.waitDeliveries(2, 3000);
+    const byId = new Map(ds.map((d) => [receiptOf(d).id, receiptOf(d).stat]));
+    expect(byId.get(withdrawn.messageId)).toBe('REJECTD');
+    expect(byId.get(kept.messageId)).toBe('DELIVRD');
+    expect(arrived(s)).toEqual(['Sale tonight too']);
+    const metrics = await s.gw.metrics.text();
+    expect(metrics).toMatch(/smppguard_queue_jobs_total\{queue="window",outcome="refused_at_release"\} 1/);
+    expect(metrics).toMatch(/smppguard_queue_jobs_total\{queue="window",outcome="released"\} 1/);
+    expect(await s.gw.queue!.store.depth('esme')).toBe(0);
+  });
+
   it('review: approve delivers (receipt with the gateway id), reject sends REJECTD; bulk by rule id', async () => {
     const clock = ShiftedClock.at(QUIET + 12 * HOUR); // 10:00 Shanghai: no quiet hours
     const { esme, stack: s } = await start(clock);
