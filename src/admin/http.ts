@@ -2,7 +2,7 @@
  * admin/: the gateway's HTTP face. Operational endpoints every deployment scrapes or probes, all
  * unauthenticated: /metrics (Prometheus), /healthz (the process is alive), /readyz (it can carry
  * traffic: at least one SMSC bind up and Redis answering), /openapi.json (the API description).
- * Given admin deps, the bearer-token admin API (api.ts) is mounted under /api/v1.
+ * Given admin deps, the bearer-token admin API (api.ts: one plugin per resource) is mounted under /api/v1.
  */
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
