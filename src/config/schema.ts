@@ -3,6 +3,7 @@
  * as written in config/gateway.yaml; unknown keys are errors so typos do not pass silently.
  */
 import { z } from 'zod';
+import { parseCidr } from '../domain/cidr.js';
 import { SENDER_CLASSES } from '../domain/sender.js';
 import { COMPLAINT_SOURCES } from '../domain/complaint.js';
 import { isValidZone, parseDuration } from '../domain/time.js';
@@ -14,7 +15,15 @@ const ms = z.number().int().min(0);
 export const AccountSchema = z.strictObject({
   system_id: z.string().min(1).max(15),
   password_hash: z.string().refine(isPasswordHash, 'must be a scrypt hash from `smppguard hash-password`'),
-  allowed_ips: z.array(z.string()).default(['0.0.0.0/0', '::/0']),
+  /** Source addresses allowed to bind (CIDR or single address; IPv4 also matches its IPv4-mapped IPv6 form). */
+  allowed_ips: z
+    .array(
+      z.string().superRefine((v, ctx) => {
+        const c = parseCidr(v);
+        if (typeof c === 'string') ctx.addIssue({ code: 'custom', message: c });
+      }),
+    )
+    .default(['0.0.0.0/0', '::/0']),
   max_binds: z.number().int().min(1).default(4),
   window: z.number().int().min(1).default(100),
   /** Submits per second over all the account's binds; 0 = unlimited. */

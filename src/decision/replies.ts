@@ -59,8 +59,8 @@ export interface ReplyDeps {
 export class ReplyHandler {
   private readonly classify: (text: string) => ReplyKind | null;
 
-  constructor(private readonly d: ReplyDeps) {
-    this.classify = compileReplies(d.cfg.opt_out);
+  constructor(private readonly deps: ReplyDeps) {
+    this.classify = compileReplies(deps.cfg.opt_out);
   }
 
   /**
@@ -70,33 +70,33 @@ export class ReplyHandler {
   async handle(view: MessageView): Promise<ReplyKind | null> {
     const kind = this.classify(decodeText(view.payload, view.dataCoding));
     if (!kind) return null;
-    const n = this.d.cfg.numbering;
+    const n = this.deps.cfg.numbering;
     const user = normaliseAddress(view.sourceAddr, view.sourceTon, n);
     const to = normaliseAddress(view.destinationAddr, view.destTon, n);
-    const sender = this.d.registry.find(to);
+    const sender = this.deps.registry.find(to);
     if (!sender || user.kind !== 'number' || user.value.length > 15) {
-      this.d.metrics.replies.inc({ kind, outcome: 'unknown_sender' });
+      this.deps.metrics.replies.inc({ kind, outcome: 'unknown_sender' });
       return kind;
     }
-    const scope = replyScope(sender, this.d.cfg.opt_out.scope);
+    const scope = replyScope(sender, this.deps.cfg.opt_out.scope);
     const actor = { who: 'mo-reply', channel: 'sms-reply', evidence: `MO "${view.payload.length <= 40 ? decodeText(view.payload, view.dataCoding) : 'keyword'}" to ${view.destinationAddr}` };
     let reply = '';
     if (kind === 'opt_out') {
-      await this.d.store.setConsent(user.value, scope, 'revoked', actor);
-      reply = this.d.cfg.opt_out.confirm_text;
+      await this.deps.store.setConsent(user.value, scope, 'revoked', actor);
+      reply = this.deps.cfg.opt_out.confirm_text;
     } else if (kind === 'opt_in') {
-      if (!this.d.cfg.opt_out.regrant_on_opt_in) {
-        this.d.metrics.replies.inc({ kind, outcome: 'ignored' });
+      if (!this.deps.cfg.opt_out.regrant_on_opt_in) {
+        this.deps.metrics.replies.inc({ kind, outcome: 'ignored' });
         return kind;
       }
-      await this.d.store.setConsent(user.value, scope, 'granted', actor);
-      reply = this.d.cfg.opt_out.opt_in_text;
+      await this.deps.store.setConsent(user.value, scope, 'granted', actor);
+      reply = this.deps.cfg.opt_out.opt_in_text;
     } else {
-      reply = this.d.cfg.opt_out.help_text;
+      reply = this.deps.cfg.opt_out.help_text;
     }
-    this.d.metrics.replies.inc({ kind, outcome: 'applied' });
-    this.d.log.info({ kind, user: maskMsisdn(user.value), sender: sender.id, scope }, 'subscriber reply applied');
-    if (reply) this.d.sendMt(this.confirmation(view, reply));
+    this.deps.metrics.replies.inc({ kind, outcome: 'applied' });
+    this.deps.log.info({ kind, user: maskMsisdn(user.value), sender: sender.id, scope }, 'subscriber reply applied');
+    if (reply) this.deps.sendMt(this.confirmation(view, reply));
     return kind;
   }
 

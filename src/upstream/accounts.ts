@@ -5,11 +5,12 @@
 import type { AccountConfig } from '../config/schema.js';
 import type { Limiter } from '../session/shared-rate.js';
 import { TokenBucket } from '../session/token-bucket.js';
-import { parseCidr, type Cidr } from './cidr.js';
+import type { BlockList } from 'node:net';
+import { allowList } from './cidr.js';
 import type { EsmeSession } from './esme-session.js';
 
 export class Account {
-  readonly cidrs: Cidr[];
+  readonly cidrs: BlockList;
   readonly bucket: Limiter;
   readonly sessions = new Set<EsmeSession>();
   private rr = 0;
@@ -19,7 +20,7 @@ export class Account {
     now: number,
     limiter?: Limiter,
   ) {
-    this.cidrs = cfg.allowed_ips.map(parseCidr);
+    this.cidrs = allowList(cfg.allowed_ips);
     // Burst of one second's worth (at least 1): an ESME may send its TPS in one go, not more.
     this.bucket = limiter ?? new TokenBucket(cfg.tps, Math.max(1, cfg.tps), now);
   }
