@@ -20,7 +20,8 @@ import { decideLocal, decideStored, type LocalResult, type Outcome } from '../po
 import { type StoreFacts, type StoreQuery } from '../domain/store-facts.js';
 import { REASONS, ruleOf, type ReasonCode } from '../policy/reasons.js';
 import type { SenderClass } from '../domain/sender.js';
-import { RuleSet, type Facts } from '../rules/engine.js';
+import { RuleSet } from '../rules/engine.js';
+import { type Facts } from '../rules/facts.js';
 import type { CompiledRuleSet, RuleAction, RuleContext, RuleHit, RuleState } from '../rules/types.js';
 import type { RateNeed } from '../domain/store-facts.js';
 

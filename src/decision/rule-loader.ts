@@ -12,10 +12,11 @@
 import { readFileSync, readdirSync, readlinkSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { compileSources, type CompileOptions, type LoadResult, type RuleSource } from '../rules/compile-set.js';
-import { RuleCounts, RuleSet } from '../rules/engine.js';
+import { compileSources, type CompileSetOptions, type LoadResult, type RuleSource } from '../rules/compile-set.js';
+import { RuleSet } from '../rules/engine.js';
+import { RuleCounts } from '../rules/counts.js';
 
-export type LoadOptions = Omit<CompileOptions, 'read'> & { read?: (path: string) => string };
+export type LoadOptions = Omit<CompileSetOptions, 'read'> & { read?: (path: string) => string };
 
 const readUtf8 = (p: string) => readFileSync(p, 'utf8');
 

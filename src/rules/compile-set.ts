@@ -6,10 +6,11 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { compileFile } from './compile.js';
-import { RuleCounts, RuleSet, type CompiledRule } from './engine.js';
+import { RuleSet, type CompiledRule } from './engine.js';
+import { RuleCounts } from './counts.js';
 import { RuleFileSchema, parseYaml } from './schema.js';
 
-export interface CompileOptions {
+export interface CompileSetOptions {
   /** Accept `queue` actions (default true; false when the gateway runs without its queue). */
   allowQueue?: boolean;
   /** Shared match counters (the loader's, so counts survive reloads). */
@@ -35,7 +36,7 @@ export interface RuleSource {
 }
 
 /** Compiles rule files given in memory, in the order given (loadRules sorts by file name). */
-export function compileSources(sources: readonly RuleSource[], opts: CompileOptions): LoadResult {
+export function compileSources(sources: readonly RuleSource[], opts: CompileSetOptions): LoadResult {
   const read = opts.read;
   const counts = opts.counts ?? new RuleCounts();
   const allowQueue = opts.allowQueue ?? true;
