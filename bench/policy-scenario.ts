@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Keys } from '../src/store/keys.js';
-import { minuteOfDay } from '../src/rules/windows.js';
+import { minuteOfDay } from '../src/domain/time.js';
 import { senderValue } from './policy-data.js';
 import type { LoadOptions } from './loadgen.js';
 

@@ -6,7 +6,7 @@
  * (调休: a Saturday or Sunday declared a working day) are.
  */
 
-import { offsetMinutes } from '../rules/windows.js';
+import { offsetMinutes } from '../domain/time.js';
 
 export interface WorkCalendar {
   /** IANA zone whose calendar days count, e.g. Asia/Shanghai. */

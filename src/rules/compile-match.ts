@@ -13,7 +13,8 @@ import { foldChars } from './normalise.js';
 import type { RateRule } from './rate-plan.js';
 import type { MatchSpec, YamlPath } from './schema.js';
 import type { TemplateType } from './templates.js';
-import { CALLING_CODES, insideWindow, minuteOfDay, nextOpening, parseDayWindow } from './windows.js';
+import { CALLING_CODES, withinHours, nextOpening, parseHours } from './hours.js';
+import { minuteOfDay } from '../domain/time.js';
 // ---- conditions ----------------------------------------------------------------------------------
 
 const ALWAYS: Cond = () => true;
@@ -204,7 +205,7 @@ function prefixCond(prefixes: string[]): Cond {
 /** For `queue: until-window`: when the rule's time condition stops matching for a recipient. */
 export function opensAt(s: Scope, t: NonNullable<MatchSpec['time']>): (dst: string, now: number) => number {
   const outside = t.outside !== undefined;
-  const w = parseDayWindow((t.outside ?? t.inside)!)!;
+  const w = parseHours((t.outside ?? t.inside)!)!;
   const zones = s.zones;
   const fixed = t.tz === 'recipient' ? null : t.tz;
   return (dst, now) => nextOpening(fixed ?? zones.zoneOf(dst), now, w, outside);
@@ -212,13 +213,13 @@ export function opensAt(s: Scope, t: NonNullable<MatchSpec['time']>): (dst: stri
 
 function timeCond(s: Scope, t: NonNullable<MatchSpec['time']>): Cond {
   const outside = t.outside !== undefined;
-  const w = parseDayWindow((t.outside ?? t.inside)!)!;
+  const w = parseHours((t.outside ?? t.inside)!)!;
   if (t.tz === 'recipient') {
     const zones = s.zones;
-    return (f) => insideWindow(minuteOfDay(zones.zoneOf(f.ctx.dst), f.ctx.now), w) !== outside;
+    return (f) => withinHours(minuteOfDay(zones.zoneOf(f.ctx.dst), f.ctx.now), w) !== outside;
   }
   const zone = t.tz;
-  return (f) => insideWindow(minuteOfDay(zone, f.ctx.now), w) !== outside;
+  return (f) => withinHours(minuteOfDay(zone, f.ctx.now), w) !== outside;
 }
 
 // ---- text and lists ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import type { Cond } from './facts.js';
 import type { DomainSet, KeywordSet, ListEntry } from './lists.js';
 import { pathText, type Located, type RuleFile, type YamlPath } from './schema.js';
 import type { TemplateIndex } from './templates.js';
-import type { ZoneTable } from './windows.js';
+import type { ZoneTable } from './hours.js';
 
 export interface CompileOptions {
   /** Reads a list or template file (absolute path). */

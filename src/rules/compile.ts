@@ -13,7 +13,7 @@ import { KeywordSet, parseListFile } from './lists.js';
 import type { Located, RuleFile, YamlPath } from './schema.js';
 import { TemplateIndex, parseTemplates } from './templates.js';
 import type { RuleAction } from './types.js';
-import { ZoneTable } from './windows.js';
+import { ZoneTable } from './hours.js';
 
 /** Why a `queue` action is refused when the gateway runs without its queue (queue.enabled: false). */
 export const QUEUE_REFUSED =

@@ -7,7 +7,7 @@ import { LineCounter, isMap, isPair, isScalar, parseDocument, type Document } fr
 import { z } from 'zod';
 import { SenderInputSchema, SENDER_CLASSES, type SenderClass } from '../domain/sender.js';
 import { TEMPLATE_TYPES, type TemplateType } from './templates.js';
-import { parseDayWindow } from './windows.js';
+import { parseHours } from './hours.js';
 import { isValidZone, parseDuration } from '../domain/time.js';
 
 // ---- helpers -------------------------------------------------------------------------------------
@@ -151,8 +151,8 @@ export const MatchSchema: z.ZodType<MatchSpec> = z.lazy(() =>
       .optional(),
     time: z
       .strictObject({
-        outside: z.string().refine((s) => parseDayWindow(s) !== null, 'expected HH:MM-HH:MM, e.g. 08:00-21:00').optional(),
-        inside: z.string().refine((s) => parseDayWindow(s) !== null, 'expected HH:MM-HH:MM, e.g. 08:00-21:00').optional(),
+        outside: z.string().refine((s) => parseHours(s) !== null, 'expected HH:MM-HH:MM, e.g. 08:00-21:00').optional(),
+        inside: z.string().refine((s) => parseHours(s) !== null, 'expected HH:MM-HH:MM, e.g. 08:00-21:00').optional(),
         tz: z.string().refine((s) => s === 'recipient' || isValidZone(s), 'expected recipient or an IANA zone such as Asia/Shanghai').default('recipient'),
       })
       .refine((t) => (t.outside === undefined) !== (t.inside === undefined), 'give exactly one of outside, inside')

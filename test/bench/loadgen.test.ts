@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoad } from '../../bench/loadgen.js';
 import { Histogram, bucketOf, boundsOf } from '../../bench/histogram.js';
 import { rulesClock } from '../../bench/policy-scenario.js';
-import { minuteOfDay } from '../../src/rules/windows.js';
+import { minuteOfDay } from '../../src/domain/time.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { MessageView, isScanError } from '../../src/protocol/message-view.js';
 import { DLT_PE_ID, DLT_TEMPLATE_ID, findTlv } from '../../src/protocol/tlv.js';

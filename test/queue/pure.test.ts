@@ -6,7 +6,7 @@ import { MessageView, isScanError } from '../../src/protocol/message-view.js';
 import { MESSAGE_STATE, gatewayReceipt, parseReceiptText, receiptMessageId, rewriteReceiptId } from '../../src/protocol/receipt.js';
 import { Tag } from '../../src/protocol/tlv.js';
 import { expiryOf, smppTime } from '../../src/queue/validity.js';
-import { nextOpening, parseDayWindow } from '../../src/rules/windows.js';
+import { nextOpening, parseHours } from '../../src/rules/hours.js';
 
 const NOW = Date.UTC(2026, 10, 28, 14, 0, 0);
 
@@ -41,10 +41,10 @@ describe('SMPP time fields', () => {
 });
 
 describe('window openings', () => {
-  const day = parseDayWindow('08:00-21:00')!;
+  const day = parseHours('08:00-21:00')!;
   it('outside 08:00-21:00 waits for 08:00 local; inside a quiet window waits for its end', () => {
     expect(nextOpening('Asia/Shanghai', NOW, day, true)).toBe(Date.UTC(2026, 10, 29, 0, 0)); // 22:00 → 08:00
-    expect(nextOpening('Asia/Shanghai', NOW, parseDayWindow('21:00-08:00')!, false)).toBe(Date.UTC(2026, 10, 29, 0, 0));
+    expect(nextOpening('Asia/Shanghai', NOW, parseHours('21:00-08:00')!, false)).toBe(Date.UTC(2026, 10, 29, 0, 0));
     expect(nextOpening('Asia/Kolkata', Date.UTC(2026, 10, 28, 20, 0), day, true)).toBe(Date.UTC(2026, 10, 29, 2, 30)); // 01:30 IST → 08:00 IST
   });
   it('already open: now', () => {

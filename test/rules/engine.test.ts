@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { minuteOfDay, parseDayWindow, insideWindow, ZoneTable } from '../../src/rules/windows.js';
+import { parseHours, withinHours, ZoneTable } from '../../src/rules/hours.js';
+import { minuteOfDay } from '../../src/domain/time.js';
 import { parseDuration } from '../../src/domain/time.js';
 import { compileTemplate, parseTemplates, TemplateIndex } from '../../src/rules/templates.js';
 import { RuleLoader } from '../../src/decision/rule-loader.js';
@@ -228,10 +229,10 @@ describe('time windows', () => {
   });
 
   it('window and zone helpers', () => {
-    const w = parseDayWindow('21:00-08:00')!;
-    expect([insideWindow(22 * 60, w), insideWindow(7 * 60, w), insideWindow(12 * 60, w)]).toEqual([true, true, false]);
-    expect(parseDayWindow('08:00-08:00')).toBe(null);
-    expect(parseDayWindow('8-21')).toBe(null);
+    const w = parseHours('21:00-08:00')!;
+    expect([withinHours(22 * 60, w), withinHours(7 * 60, w), withinHours(12 * 60, w)]).toEqual([true, true, false]);
+    expect(parseHours('08:00-08:00')).toBe(null);
+    expect(parseHours('8-21')).toBe(null);
     const z = new ZoneTable({ '1212': 'America/New_York' }, 'UTC');
     expect([z.zoneOf('8613800138000'), z.zoneOf('12125550100'), z.zoneOf('13105550100')]).toEqual(['Asia/Shanghai', 'America/New_York', 'UTC']);
   });

@@ -1,18 +1,17 @@
 /**
- * Time for rules: rate windows ("60s", "1h", "1d"), allowed hours ("08:00-21:00") in the
- * recipient's time zone (number prefix → IANA zone, longest prefix wins), and the calling-code
- * table behind destination_country. Local time comes from Intl; the zone's UTC offset is cached per
- * zone and quarter hour (offsets only change on quarter-hour boundaries), so the hot path does one
- * Map lookup and some arithmetic.
+ * Allowed hours for rules ("08:00-21:00", the `time:` match and the until-window queue's release)
+ * in the recipient's time zone (number prefix → IANA zone, longest prefix wins), and the
+ * calling-code table behind destination_country. A zone's local time comes from domain/time.ts.
  */
+import { minuteOfDay } from '../domain/time.js';
 
 /** Minutes since local midnight, [from, to): to < from wraps past midnight ("21:00-08:00"). */
-export interface DayWindow {
+export interface DailyHours {
   from: number;
   to: number;
 }
 
-export function parseDayWindow(s: string): DayWindow | null {
+export function parseHours(s: string): DailyHours | null {
   const m = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$/.exec(s);
   if (!m) return null;
   const from = Number(m[1]) * 60 + Number(m[2]);
@@ -21,45 +20,8 @@ export function parseDayWindow(s: string): DayWindow | null {
   return { from, to };
 }
 
-export function insideWindow(minute: number, w: DayWindow): boolean {
+export function withinHours(minute: number, w: DailyHours): boolean {
   return w.from < w.to ? minute >= w.from && minute < w.to : minute >= w.from || minute < w.to;
-}
-
-const QUARTER_HOUR = 15 * 60_000;
-const formats = new Map<string, Intl.DateTimeFormat>();
-const offsets = new Map<string, { quarter: number; offsetMin: number }>();
-
-/** The zone's UTC offset in minutes (east positive) at `now`. */
-export function offsetMinutes(zone: string, now: number): number {
-  const quarter = Math.floor(now / QUARTER_HOUR);
-  const hit = offsets.get(zone);
-  if (hit && hit.quarter === quarter) return hit.offsetMin;
-  let fmt = formats.get(zone);
-  if (!fmt) {
-    fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-    });
-    formats.set(zone, fmt);
-  }
-  const at = quarter * QUARTER_HOUR;
-  const p: Record<string, number> = {};
-  for (const part of fmt.formatToParts(at)) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  const local = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!);
-  const offsetMin = Math.round((local - at) / 60_000);
-  offsets.set(zone, { quarter, offsetMin });
-  return offsetMin;
-}
-
-/** Minutes since local midnight in `zone` at epoch ms `now`. */
-export function minuteOfDay(zone: string, now: number): number {
-  const localMin = Math.floor(now / 60_000) + offsetMinutes(zone, now);
-  return ((localMin % 1440) + 1440) % 1440;
 }
 
 /**
@@ -157,8 +119,8 @@ export const CALLING_CODES: Readonly<Record<string, readonly string[]>> = {
  * (`outside: true`, "outside 08:00-21:00" waits for 08:00) or outside it (`outside: false`,
  * "inside 21:00-08:00" waits for 08:00), in `zone`. Checked minute by minute across DST shifts.
  */
-export function nextOpening(zone: string, now: number, w: DayWindow, outside: boolean): number {
-  const open = (t: number) => insideWindow(minuteOfDay(zone, t), w) === outside;
+export function nextOpening(zone: string, now: number, w: DailyHours, outside: boolean): number {
+  const open = (t: number) => withinHours(minuteOfDay(zone, t), w) === outside;
   if (open(now)) return now;
   const m = minuteOfDay(zone, now);
   const target = outside ? w.from : w.to;
