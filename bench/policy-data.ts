@@ -178,7 +178,7 @@ async function main(): Promise<void> {
   };
 
   // ---- files ---------------------------------------------------------------------------------
-  let t = performance.now();
+  const t = performance.now();
   const dndFile = join(dir, `dnd-${l.dnd}.csv`);
   await writeLines(dndFile, l.dnd, (b) => String(dndNumber(l, b)));
   const consentFile = join(dir, `consent-${l.consent}.csv`);

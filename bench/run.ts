@@ -159,7 +159,7 @@ function parseFlags(argv: string[]): Flags {
       case '-h':
       case '--help':
         console.log(USAGE);
-        process.exit(0);
+        return process.exit(0);
       default:
         throw new Error(`unknown option ${a}\n${USAGE}`);
     }

@@ -262,7 +262,7 @@ export class Gateway {
   async readiness(): Promise<Readiness> {
     const bound = this.pool.boundCount;
     let redisOk = false;
-    let redisDetail: string = this.redis.status;
+    let redisDetail: string;
     try {
       redisOk = (await this.redis.ping()) === 'PONG';
       redisDetail = 'PONG';

@@ -179,7 +179,7 @@ async function runImport(kind: ImportKind, file: string, o: ImportFlags): Promis
 
   if (badTotal > badShown) process.stderr.write(`${label}: ${badTotal - badShown} more bad lines not shown (--show-errors)\n`);
   if (error !== null) {
-    let tail = '';
+    let tail: string;
     if (o.replace) tail = '; the DND generation in use is unchanged';
     else if (o.dryRun || readBeforeError === 0) tail = '; nothing imported';
     else tail = `; rows before the error (${readBeforeError} read) may be written — re-running the file is safe`;

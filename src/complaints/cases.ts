@@ -11,7 +11,7 @@
  *
  * A case is due to be forwarded (to the account that sent the message) within
  * `forward_working_days` and handled (closed with a resolution) within `handle_working_days` of
- * its receipt (DOMAIN.md §1 row 5: 3 and 15 by default). A rejected case (unfounded, duplicate)
+ * its receipt (docs/compliance.md §8: 3 and 15 by default). A rejected case (unfounded, duplicate)
  * stops counting toward its sender's suspension threshold.
  */
 import { COMPLAINT_SOURCES, type CaseAction, type CaseState, type ComplaintCase, type ComplaintSource } from '../domain/complaint.js';

@@ -80,7 +80,7 @@ export class ReplyHandler {
     }
     const scope = replyScope(sender, this.deps.cfg.opt_out.scope);
     const actor = { who: 'mo-reply', channel: 'sms-reply', evidence: `MO "${view.payload.length <= 40 ? decodeText(view.payload, view.dataCoding) : 'keyword'}" to ${view.destinationAddr}` };
-    let reply = '';
+    let reply: string;
     if (kind === 'opt_out') {
       await this.deps.store.setConsent(user.value, scope, 'revoked', actor);
       reply = this.deps.cfg.opt_out.confirm_text;

@@ -47,7 +47,7 @@ function linkedFile(dir: string, name: string): boolean {
   try {
     return statSync(path).isFile();
   } catch (e) {
-    throw new Error(`${name} links to ${readlinkSync(path)}, which cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(`${name} links to ${readlinkSync(path)}, which cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
   }
 }
 

@@ -3,7 +3,7 @@
  *   decideLocal  — destination, sender authorization and classification, from the in-process
  *                  sender registry; says whether the store must be asked (commercial messages).
  *   decideStored — the consent / do-not-disturb outcome, from the facts one store call returned.
- * Order (DOMAIN.md §1): a revocation for any scope wins over everything; an explicit grant wins over
+ * Order (docs/compliance.md §3): a revocation for any scope wins over everything; an explicit grant wins over
  * DND; DND refuses; no record means refusal.
  */
 import type { NormalAddress } from '../domain/address.js';

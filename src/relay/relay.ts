@@ -311,7 +311,7 @@ export class Relay implements SubmitHandler {
       let batch: Buffer[];
       try {
         batch = await this.d.held.peek(account, RELEASE_BATCH);
-      } catch (err) {
+      } catch {
         this.d.metrics.redisErrors.inc({ op: 'release' });
         return;
       }

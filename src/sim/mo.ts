@@ -15,7 +15,7 @@ export interface MoMessage {
   tlvs?: Tlv[];
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^\p{ASCII}*$/u;
 const DIGITS = /^\+?[0-9]+$/;
 const MAX_SHORT_MESSAGE = 254;
 

@@ -1106,7 +1106,7 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
 
   const progress = () => opts.onProgress?.({ bytes: input.bytesRead(), totalBytes: input.totalBytes, rows: c.read, seconds: (performance.now() - t0) / 1000 });
   let lastProgress = 0;
-  let loadSeconds = 0;
+  let loadSeconds: number;
   const warnings: string[] = [];
   let succeeded = false;
   try {

@@ -102,7 +102,7 @@ export class PolicySync {
         await this.store.refreshDndGeneration();
         this.log.info({ dnd_generation: this.store.dndGen }, 'DND generation switched');
       }
-    } catch (err) {
+    } catch {
       this.metrics.redisErrors.inc({ op: 'policy_event' });
       void this.reload();
     }

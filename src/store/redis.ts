@@ -39,7 +39,7 @@ export function redisTls(opts: Pick<RedisOptions, 'url' | 'tls'>): ConnectionOpt
     try {
       return readFileSync(path);
     } catch (err) {
-      throw new Error(`redis.tls.${name}: cannot read ${path}: ${(err as Error).message}`);
+      throw new Error(`redis.tls.${name}: cannot read ${path}: ${(err as Error).message}`, { cause: err });
     }
   };
   return { rejectUnauthorized: t.reject_unauthorized, ca: file('ca'), cert: file('cert'), key: file('key'), servername: t.servername };

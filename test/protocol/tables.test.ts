@@ -72,7 +72,7 @@ describe('statuses', () => {
     expect(statusName(0x09)).toBe('0x09');
   });
 
-  it('has the codes the firewall returns (DOMAIN.md §4)', () => {
+  it('has the codes the firewall returns (docs/compliance.md §10)', () => {
     expect([
       Status.ESME_ROK,
       Status.ESME_RSYSERR,

@@ -18,7 +18,7 @@ import { LocalRedisCluster } from '../helpers/redis-cluster.js';
 import type { RedisTlsFiles } from '../helpers/redis-tls-files.js';
 import { consentFlow } from '../helpers/redis-flow.js';
 import { LocalSentinel } from '../helpers/redis-sentinel.js';
-import { sm, startStack, type Stack, waitFor } from '../helpers/stack.js';
+import { sm, startStack, waitFor } from '../helpers/stack.js';
 
 const FIX = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sg-redis-tls-'));
