@@ -74,9 +74,10 @@ if (withRules) {
   loader.load();
 }
 const audit = AuditLog.create(cfg.audit.destination);
+const accounts = new AccountTable(cfg.accounts, clock.now());
 const policy = new DecisionService({
   cfg,
-  accounts: new AccountTable(cfg.accounts, clock.now()),
+  accountConfig: (id) => accounts.get(id)?.cfg,
   registry,
   store,
   metrics,

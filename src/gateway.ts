@@ -149,7 +149,7 @@ export class Gateway {
     // Policy off is a configuration of the decision layer (everything forwarded as policy_off).
     const decisions = new DecisionService({
       cfg,
-      accounts,
+      accountConfig: (id) => accounts.get(id)?.cfg,
       registry,
       store,
       metrics,

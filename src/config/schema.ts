@@ -3,7 +3,7 @@
  * as written in config/gateway.yaml; unknown keys are errors so typos do not pass silently.
  */
 import { z } from 'zod';
-import { parseCidr } from '../domain/cidr.js';
+import { parseCidr } from './cidr.js';
 import { SENDER_CLASSES } from '../domain/sender.js';
 import { COMPLAINT_SOURCES } from '../domain/complaint.js';
 import { isValidZone, parseDuration } from '../domain/time.js';

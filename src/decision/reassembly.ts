@@ -33,8 +33,8 @@
  * escape split across parts decodes as one character. A missing part shows as U+FFFD, so text from
  * parts on either side of a gap never joins into a false keyword.
  */
-import { ESM_CLASS, type MessageView } from '../protocol/message-view.js';
-import { decodeText } from '../protocol/text.js';
+import type { MessageView } from '../protocol/message-view.js';
+import { messageText } from '../protocol/message-text.js';
 import { systemClock, type Clock, type TimerHandle } from '../session/clock.js';
 import type { PartInfo } from './concat.js';
 
@@ -126,45 +126,6 @@ const DEFAULTS = {
 /** The key that ties a message's parts together (same layout as the gateway policy's part key). */
 export function partKey(account: string, view: MessageView, info: PartInfo): string {
   return `${account}\u0001${view.sourceAddr}\u0001${view.destinationAddr}\u0001${info.ref}\u0001${info.total}`;
-}
-
-const EMPTY = Buffer.alloc(0);
-
-/** A part's user data: the payload without the UDH when esm_class has UDHI. */
-export function userData(view: MessageView): Buffer {
-  const p = view.payload;
-  if (!(view.esmClass & ESM_CLASS.UDHI)) return p;
-  const udhl = p[0];
-  if (udhl === undefined || udhl + 1 > p.length) return EMPTY;
-  return p.subarray(udhl + 1);
-}
-
-/**
- * Text of parts in order. Runs of consecutive seqs with the same data_coding are decoded as one byte
- * string; a gap in seqs (or a change of coding) starts a new run, and a gap is marked with U+FFFD.
- * With `seqs` omitted the views are taken as consecutive parts (or a single message).
- */
-export function messageText(views: readonly MessageView[], seqs?: readonly number[]): string {
-  let out = '';
-  let run: Buffer[] = [];
-  let coding = -1;
-  let prev = Number.NaN;
-  const flush = () => {
-    if (run.length > 0) out += decodeText(run.length === 1 ? run[0]! : Buffer.concat(run), coding);
-    run = [];
-  };
-  for (let i = 0; i < views.length; i++) {
-    const v = views[i]!;
-    const seq = seqs ? seqs[i]! : i + 1;
-    const gap = i > 0 && seq !== prev + 1;
-    if (gap || v.dataCoding !== coding) flush();
-    if (gap) out += '\uFFFD';
-    coding = v.dataCoding;
-    run.push(userData(v));
-    prev = seq;
-  }
-  flush();
-  return out;
 }
 
 interface Held<V> {

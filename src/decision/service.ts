@@ -8,7 +8,7 @@
  * (everything forwarded as policy_off). Parts of a concatenated message share the first part's
  * decision (reassembly.ts). explain() runs the same driver without counting or auditing.
  */
-import type { Config } from '../config/schema.js';
+import type { AccountConfig, Config } from '../config/schema.js';
 import type { SenderClass } from '../domain/sender.js';
 import { normaliseAddress } from '../policy/address.js';
 import { compileClassifier, type Classifier } from '../policy/classify.js';
@@ -28,15 +28,16 @@ import type { PolicyStore } from '../store/policy-store.js';
 import type { RateStore } from '../store/rates.js';
 import { maskMsisdn, type AuditLog } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { AccountTable } from '../upstream/accounts.js';
 import { partInfo } from './concat.js';
 import { runDecision, type CounterValues, type DecisionInput, type DecisionOutcome, type DecisionStore } from './driver.js';
-import { partKey, Reassembler, userData } from './reassembly.js';
+import { partKey, Reassembler } from './reassembly.js';
+import { userData } from '../protocol/message-text.js';
 import type { Policy, SubmitContext, Verdict } from './verdict.js';
 
 export interface DecisionDeps {
   cfg: Config;
-  accounts: AccountTable;
+  /** A bound account's configuration (default_class, concat_hold_ms); undefined for an unknown one. */
+  accountConfig(systemId: string): AccountConfig | undefined;
   registry: SenderRegistry;
   store: PolicyStore;
   metrics: Metrics;
@@ -127,7 +128,7 @@ export class DecisionService implements Policy {
     if (!this.enabled) return POLICY_OFF;
     const part = partInfo(ctx.view);
     if (!part) return this.evaluate(ctx.account, ctx.view, undefined, done);
-    const holdMs = this.deps.accounts.get(ctx.account)?.cfg.concat_hold_ms;
+    const holdMs = this.deps.accountConfig(ctx.account)?.concat_hold_ms;
     this.reassembler
       .submit(
         partKey(ctx.account, ctx.view, part),
@@ -197,12 +198,12 @@ export class DecisionService implements Policy {
 
   /** What the driver needs to know about a message (text decoded only if a rule reads it). */
   private input(account: string, view: MessageView, text: string | undefined, rules: RuleSet | null, trace: string[] | null): DecisionInput {
-    const { cfg, registry, accounts, clock } = this.deps;
+    const { cfg, registry, clock } = this.deps;
     const n = cfg.policy.numbering;
     const src = normaliseAddress(view.sourceAddr, view.sourceTon, n);
     const dst = normaliseAddress(view.destinationAddr, view.destTon, n);
     const sender = src.kind === 'number' || src.kind === 'alpha' ? registry.find(src) : null;
-    const accountClass: SenderClass = accounts.get(account)?.cfg.default_class ?? 'commercial';
+    const accountClass: SenderClass = this.deps.accountConfig(account)?.default_class ?? 'commercial';
     const ctx = new ViewContext(account, src, sender, sender ? (sender.class ?? accountClass) : null, dst.value, view, text, clock.now());
     return {
       ctx,

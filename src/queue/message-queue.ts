@@ -16,7 +16,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.js';
 import { MessageView, isScanError } from '../protocol/message-view.js';
 import { Status } from '../protocol/status.js';
-import { messageText } from '../decision/reassembly.js';
+import { messageText } from '../protocol/message-text.js';
 import { systemClock, type Clock } from '../session/clock.js';
 import { luaScript, masterOf } from '../store/redis.js';
 import type { Logger } from '../telemetry/log.js';

@@ -4,7 +4,7 @@
  * ("::ffff:10.1.2.3") a dual-stack listener reports, and an IPv6 ::/0 covers every address.
  */
 import { BlockList, isIP } from 'node:net';
-import { parseCidr } from '../domain/cidr.js';
+import { parseCidr } from '../config/cidr.js';
 
 /** The allow-list of an account; throws on an entry the config check would have refused. */
 export function allowList(entries: readonly string[]): BlockList {

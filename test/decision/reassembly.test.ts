@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { partInfo } from '../../src/decision/concat.js';
-import { messageText, partKey, Reassembler, type Whole } from '../../src/decision/reassembly.js';
+import { partKey, Reassembler, type Whole } from '../../src/decision/reassembly.js';
+import { messageText } from '../../src/protocol/message-text.js';
 import { Command } from '../../src/protocol/commands.js';
 import { encodePdu } from '../../src/protocol/encode.js';
 import { MessageView, isScanError } from '../../src/protocol/message-view.js';

@@ -3,7 +3,7 @@
  * IPv4-mapped IPv6 included; a bad entry refuses the config by its path.
  */
 import { describe, expect, it } from 'vitest';
-import { parseCidr } from '../../src/domain/cidr.js';
+import { parseCidr } from '../../src/config/cidr.js';
 import { parseConfig } from '../../src/config/load.js';
 import { allowList, ipAllowed } from '../../src/upstream/cidr.js';
 
