@@ -15,7 +15,7 @@ import { PduConnection } from '../session/connection.js';
 import { Window } from '../session/window.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { Account, AccountTable } from './accounts.js';
+import type { Account, AccountTable, BoundSession, DeliverCallback } from './accounts.js';
 import { ipAllowed } from './cidr.js';
 import { verifyPassword } from './password.js';
 
@@ -44,8 +44,6 @@ export interface SessionEnv {
   sharedBinds?: { reserve(account: string, max: number): Promise<boolean>; release(account: string): void };
 }
 
-type DeliverCallback = (status: number | null) => void;
-
 let nextSessionId = 1;
 
 /** Requests that never reach the SMSC through this gateway, with the reason given in logs. */
@@ -57,7 +55,7 @@ const REFUSED_REQUESTS = new Set<number>([
   Command.cancel_broadcast_sm,
 ]);
 
-export class EsmeSession {
+export class EsmeSession implements BoundSession {
   readonly id = nextSessionId++;
   readonly conn: PduConnection;
   state: SessionState = 'OPEN';
