@@ -11,7 +11,7 @@ import { SequenceCounter, setSequence } from '../protocol/header.js';
 import { Status, statusName } from '../protocol/status.js';
 import { Tag } from '../protocol/tlv.js';
 import type { Clock } from '../session/clock.js';
-import { PduConnection } from '../session/connection.js';
+import { PduConnection, type PduSocket } from '../session/connection.js';
 import { Window } from '../session/window.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -69,7 +69,7 @@ export class EsmeSession implements BoundSession {
   private readPaused = false;
 
   constructor(
-    socket: import('node:net').Socket,
+    socket: PduSocket,
     private readonly env: SessionEnv,
     maxPduLength: number,
   ) {
