@@ -30,17 +30,17 @@ export interface RelayDeps {
   pool: SmscPool;
   policy: Policy;
   accounts: AccountTable;
-  dlrMap: DlrMap;
-  held: HeldStore;
+  dlrMap: Pick<DlrMap, 'record' | 'lookupMessage'>;
+  held: Pick<HeldStore, 'hold' | 'peek' | 'ack'>;
   moRoutes: PrefixRoutes;
   /** Owner of a number by the sender registry: MOs to a registered sender number go to its account. */
   numberOwner?(address: string, ton: number): string | null;
   /** Opt-out / opt-in / HELP replies; null when policy is off. */
-  replies?: ReplyHandler | null;
+  replies?: Pick<ReplyHandler, 'handle'> | null;
   /** Tells the other gateway instances that `account` has held deliveries (its receiver may be bound there). */
   announceHeld?(account: string): void;
   /** The durable queue and its worker; null when queue.enabled is false. */
-  queue?: { store: MessageQueue; worker: DeliveryWorker } | null;
+  queue?: { store: Pick<MessageQueue, 'newId' | 'enqueue'>; worker: Pick<DeliveryWorker, 'safBacklog' | 'noteSafQueued'> } | null;
   clock: Clock;
   /** Map every forwarded message's id (complaints quote them), not only those asking for a receipt. */
   mapAllMessageIds?: boolean;
