@@ -37,7 +37,8 @@ export class StreamSide extends Duplex {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     if (chunk.length === 0) return process.nextTick(cb);
-    this.other!.push(chunk);
+    // A copy, as a socket delivers: the reader may rewrite what it got in place (sequence numbers).
+    this.other!.push(Buffer.from(chunk));
     this.other!.readCallback = cb;
   }
 

@@ -3,6 +3,7 @@
  * an in-memory link whose far end the test drives as the ESME.
  */
 import { expect } from 'vitest';
+import type { z } from 'zod';
 import { AccountSchema, type AccountConfig } from '../../src/config/schema.js';
 import type { BindKind } from '../../src/protocol/commands.js';
 import { ManualClock } from '../../src/session/clock.js';
@@ -14,7 +15,8 @@ import { bindPdu } from '../helpers/pdus.js';
 
 export const HASH = quickHash('secret');
 
-export function accountCfg(over: Partial<AccountConfig> & { system_id?: string } = {}): AccountConfig {
+/** An account as config gives it: `over` as written in YAML (defaults filled in by the schema). */
+export function accountCfg(over: Partial<z.input<typeof AccountSchema>> = {}): AccountConfig {
   return AccountSchema.parse({ system_id: 'esme', password_hash: HASH, ...over });
 }
 
