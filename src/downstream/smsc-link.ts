@@ -12,7 +12,7 @@ import { SequenceCounter, setSequence } from '../protocol/header.js';
 import { Status, statusName } from '../protocol/status.js';
 import type { SmscConfig } from '../config/schema.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
-import { PduConnection } from '../session/connection.js';
+import { PduConnection, type PduSocket } from '../session/connection.js';
 import { Window } from '../session/window.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -43,7 +43,34 @@ export interface LinkEnv {
   onDeliver(link: SmscLink, pdu: Buffer): void;
   /** The link became able (or unable) to carry requests: bound, unbound, drained. */
   onReady(link: SmscLink): void;
+  /** Opens the connection to the SMSC (default dialSmsc: TCP or TLS); unit tests pass a stream pair. */
+  dial?: Dialler;
 }
+
+/** Opens a connection to `cfg`'s SMSC and calls `onConnected` once it can carry the bind. */
+export type Dialler = (cfg: SmscConfig, onConnected: () => void) => PduSocket;
+
+/** TCP, or TLS when the SMSC's `tls` is set (CA file, servername and verification from config). */
+export const dialSmsc: Dialler = (cfg, onConnected) => {
+  const { host, port, tls } = cfg;
+  let socket: Socket;
+  if (tls) {
+    const t = typeof tls === 'object' ? tls : { reject_unauthorized: true };
+    socket = tlsConnect({
+      host,
+      port,
+      servername: 'servername' in t ? t.servername : undefined,
+      ca: 'ca' in t && t.ca ? readFileSync(t.ca) : undefined,
+      rejectUnauthorized: t.reject_unauthorized,
+    });
+    socket.once('secureConnect', onConnected);
+  } else {
+    socket = netConnect({ host, port });
+    socket.once('connect', onConnected);
+  }
+  socket.setKeepAlive(true, 30_000);
+  return socket;
+};
 
 /** Backoff for attempt n (0-based): initial·2ⁿ capped at max, then jittered to 50–100 %. */
 export function backoffMs(attempt: number, initial: number, max: number, random = Math.random): number {
@@ -99,23 +126,7 @@ export class SmscLink {
   private connect(): void {
     this.reconnectTimer = null;
     this.state = 'CONNECTING';
-    const { host, port, tls } = this.cfg;
-    let socket: Socket;
-    if (tls) {
-      const t = typeof tls === 'object' ? tls : { reject_unauthorized: true };
-      socket = tlsConnect({
-        host,
-        port,
-        servername: 'servername' in t ? t.servername : undefined,
-        ca: 'ca' in t && t.ca ? readFileSync(t.ca) : undefined,
-        rejectUnauthorized: t.reject_unauthorized,
-      });
-      socket.once('secureConnect', () => this.onConnected());
-    } else {
-      socket = netConnect({ host, port });
-      socket.once('connect', () => this.onConnected());
-    }
-    socket.setKeepAlive(true, 30_000);
+    const socket = (this.env.dial ?? dialSmsc)(this.cfg, () => this.onConnected());
     this.conn = new PduConnection(
       socket,
       {

@@ -10,7 +10,7 @@ import type { Clock, TimerHandle } from '../session/clock.js';
 import { TokenBucket } from '../session/token-bucket.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { SmscLink, type PendingRequest } from './smsc-link.js';
+import { SmscLink, type Dialler, type PendingRequest } from './smsc-link.js';
 
 export type SubmitResult = (resp: Buffer | null, status: number) => void;
 
@@ -38,6 +38,8 @@ export class SmscPool {
       clock: Clock;
       onDeliver(link: SmscLink, pdu: Buffer): void;
       onLinkChange?(): void;
+      /** How links connect (default TCP/TLS); unit tests pass stream pairs. */
+      dial?: Dialler;
     },
   ) {
     this.maxPending = cfg.downstream.max_pending;
@@ -53,6 +55,7 @@ export class SmscPool {
             timings: cfg.downstream,
             maxPduLength: cfg.max_pdu_length,
             onDeliver: env.onDeliver,
+            dial: env.dial,
             onReady: () => {
               this.pump();
               env.onLinkChange?.();

@@ -7,6 +7,7 @@
 import { Command } from '../protocol/commands.js';
 import { MessageView, isScanError } from '../protocol/message-view.js';
 import { decode } from '../protocol/decode.js';
+import { setSequence } from '../protocol/header.js';
 import type { ScanError } from '../protocol/scan.js';
 import { receiptMessageId, responseMessageId, rewriteReceiptId } from '../protocol/receipt.js';
 import { Status } from '../protocol/status.js';
@@ -30,17 +31,17 @@ export interface RelayDeps {
   pool: SmscPool;
   policy: Policy;
   accounts: AccountTable;
-  dlrMap: DlrMap;
-  held: HeldStore;
+  dlrMap: Pick<DlrMap, 'record' | 'lookupMessage'>;
+  held: Pick<HeldStore, 'hold' | 'peek' | 'ack'>;
   moRoutes: PrefixRoutes;
   /** Owner of a number by the sender registry: MOs to a registered sender number go to its account. */
   numberOwner?(address: string, ton: number): string | null;
   /** Opt-out / opt-in / HELP replies; null when policy is off. */
-  replies?: ReplyHandler | null;
+  replies?: Pick<ReplyHandler, 'handle'> | null;
   /** Tells the other gateway instances that `account` has held deliveries (its receiver may be bound there). */
   announceHeld?(account: string): void;
   /** The durable queue and its worker; null when queue.enabled is false. */
-  queue?: { store: MessageQueue; worker: DeliveryWorker } | null;
+  queue?: { store: Pick<MessageQueue, 'newId' | 'enqueue'>; worker: Pick<DeliveryWorker, 'safBacklog' | 'noteSafQueued'> } | null;
   clock: Clock;
   /** Map every forwarded message's id (complaints quote them), not only those asking for a receipt. */
   mapAllMessageIds?: boolean;
@@ -113,7 +114,8 @@ export class Relay implements SubmitHandler {
         const failure = resp ? resp.readUInt32BE(8) : this.d.pool.boundCount === 0 ? 'no_bind' : status === Status.ESME_RSYSERR ? 'timeout' : status;
         if (failure !== 0 && saf.includes(failure)) {
           const reason = typeof failure === 'string' ? failure : `0x${failure.toString(16).padStart(2, '0')}`;
-          return this.enqueue(session, view, 'saf', 'queue/store-and-forward', reason, null);
+          // The pool renumbered view.pdu for the SMSC: the ESME's own sequence goes with it.
+          return this.enqueue(session, view, 'saf', 'queue/store-and-forward', reason, null, sequence);
         }
       }
       session.settle();
@@ -130,23 +132,36 @@ export class Relay implements SubmitHandler {
   /**
    * Stores the message durably and only then answers ESME_ROK with the gateway's message id;
    * ESME_RMSGQFUL past the account's quota, ESME_RSYSERR when it could not be stored.
+   * `sequence`: the ESME's, when view.pdu has since been renumbered for an SMSC (store-and-forward
+   * after the SMSC refused it); the stored copy gets it back, view.pdu itself is not touched (it
+   * may still be in that SMSC socket's write buffer).
    */
-  private enqueue(session: EsmeSession, view: MessageView, queue: QueueName, rule: string, reason: string, releaseAt: number | null): void {
+  private enqueue(
+    session: EsmeSession,
+    view: MessageView,
+    queue: QueueName,
+    rule: string,
+    reason: string,
+    releaseAt: number | null,
+    sequence = view.sequence,
+  ): void {
     const q = this.d.queue;
     if (!q) {
       session.settle();
-      return session.respond(view.commandId, Status.ESME_RSYSERR, view.sequence);
+      return session.respond(view.commandId, Status.ESME_RSYSERR, sequence);
     }
     const acct = session.account!;
     const now = this.d.clock.now();
     const id = q.store.newId();
     if (queue === 'saf') q.worker.noteSafQueued();
+    const pdu = Buffer.from(view.pdu);
+    setSequence(pdu, sequence);
     q.store.enqueue(
       {
         id,
         account: acct.id,
         queue,
-        pdu: Buffer.from(view.pdu),
+        pdu,
         rule,
         reason,
         acceptedAt: now,
@@ -155,7 +170,7 @@ export class Relay implements SubmitHandler {
       },
       (status) => {
         session.settle();
-        session.respond(view.commandId, status, view.sequence, status === 0 ? id : '');
+        session.respond(view.commandId, status, sequence, status === 0 ? id : '');
       },
     );
   }

@@ -4,7 +4,7 @@
  * handler that throws is logged and the connection carries on; an unframeable stream closes this
  * connection only, after a generic_nack.
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Framer, type FrameFatal } from '../protocol/frame.js';
 import { genericNack } from '../protocol/encode.js';
 import { Status } from '../protocol/status.js';
@@ -20,6 +20,16 @@ export interface ConnectionHandlers {
   onHandlerError?(err: unknown): void;
 }
 
+/**
+ * What a connection reads and writes: a net.Socket or tls.TLSSocket in production, any Duplex (one
+ * end of an in-memory stream pair) in unit tests. The socket-only parts are optional for that.
+ */
+export type PduSocket = Duplex & {
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+  setNoDelay?(noDelay?: boolean): unknown;
+};
+
 export class PduConnection {
   private readonly framer: Framer;
   private out: Buffer[] = [];
@@ -34,14 +44,14 @@ export class PduConnection {
   congested = false;
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: PduSocket,
     private readonly handlers: ConnectionHandlers,
     maxPduLength: number,
   ) {
     this.framer = new Framer(maxPduLength);
     this.remoteAddress = normaliseIp(socket.remoteAddress ?? '');
     this.remotePort = socket.remotePort ?? 0;
-    socket.setNoDelay(true);
+    socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       this.congested = false;

@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { checkBehaviourPatch } from './behaviour.js';
 import type { MoMessage } from './mo.js';
-import type { Simulator } from './simulator.js';
+import type { Simulator } from './types.js';
 
 const MAX_BODY = 64 * 1024;
 

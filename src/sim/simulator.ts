@@ -13,47 +13,15 @@ import { Status } from '../protocol/status.js';
 import { applyBehaviour, DEFAULT_BEHAVIOUR, type Behaviour } from './behaviour.js';
 import { startControlApi } from './control-api.js';
 import { SimLink, type LinkHost, type ReceiptJob } from './link.js';
-import { MessageIdSource, type IdFormat, type ReceiptIdFormat } from './message-ids.js';
+import { MessageIdSource, type ReceiptIdFormat } from './message-ids.js';
 import type { MoMessage } from './mo.js';
+import type { BehaviourSettings, Simulator, SimulatorOptions } from './types.js';
 import { ReceiptTextCache } from './receipt-text.js';
-import { newStats, type SimulatorStats } from './stats.js';
+import { newStats } from './stats.js';
 import { TimedQueue } from './timed-queue.js';
 
 export type { SimulatorStats } from './stats.js';
-
-export interface SimulatorOptions {
-  host?: string;
-  port: number;
-  httpPort?: number | null;
-  systemId?: string;
-  password?: string;
-  idFormat?: IdFormat;
-  receiptIdFormat?: ReceiptIdFormat;
-  receiptDelayMs?: number;
-  receiptSuccessRatio?: number;
-  responseDelayMs?: number;
-  errorStatus?: number;
-  errorRatio?: number;
-  blackhole?: boolean;
-  record?: boolean;
-  maxPduLength?: number;
-  log?: (msg: string, fields?: object) => void;
-}
-
-export type BehaviourSettings = Partial<
-  Pick<SimulatorOptions, 'responseDelayMs' | 'errorStatus' | 'errorRatio' | 'receiptDelayMs' | 'receiptSuccessRatio' | 'blackhole'>
->;
-
-export interface Simulator {
-  readonly port: number;
-  readonly httpPort: number | null;
-  readonly received: Buffer[];
-  readonly stats: SimulatorStats;
-  setBehaviour(p: BehaviourSettings): void;
-  injectMo(m: MoMessage): Promise<boolean>;
-  dropLinks(opts?: { refuseMs?: number }): void;
-  close(): Promise<void>;
-}
+export type { BehaviourSettings, Simulator, SimulatorOptions } from './types.js';
 
 /** Period of the one timer that drains deferred responses and due receipts. */
 export const TICK_MS = 10;

@@ -5,14 +5,28 @@
 import type { AccountConfig } from '../config/schema.js';
 import type { Limiter } from '../session/shared-rate.js';
 import { TokenBucket } from '../session/token-bucket.js';
-import type { BlockList } from 'node:net';
-import { allowList } from './cidr.js';
-import type { EsmeSession } from './esme-session.js';
+import { allowList, type AllowList } from './cidr.js';
+
+/** Told the ESME's answer to a deliver_sm: its command_status, or null when it never answered. */
+export type DeliverCallback = (status: number | null) => void;
+
+/**
+ * What an account needs of its bound sessions (EsmeSession is the one implementation; declared here
+ * so this lower module does not import the session module that imports it).
+ */
+export interface BoundSession {
+  /** Bound as receiver or transceiver, and the connection still open. */
+  readonly canReceive: boolean;
+  /** Room in the session's deliver_sm window. */
+  readonly canTakeDeliver: boolean;
+  /** Sends a deliver_sm; false when it cannot go now. */
+  deliver(pdu: Buffer, done: DeliverCallback): boolean;
+}
 
 export class Account {
-  readonly cidrs: BlockList;
+  readonly cidrs: AllowList;
   readonly bucket: Limiter;
-  readonly sessions = new Set<EsmeSession>();
+  readonly sessions = new Set<BoundSession>();
   private rr = 0;
 
   constructor(
@@ -30,7 +44,7 @@ export class Account {
   }
 
   /** A bound receiver or transceiver session with room in its window, round-robin; null if none. */
-  pickReceiver(): EsmeSession | null {
+  pickReceiver(): BoundSession | null {
     const list = [...this.sessions].filter((s) => s.canReceive && s.canTakeDeliver);
     if (list.length === 0) return null;
     this.rr = (this.rr + 1) % list.length;

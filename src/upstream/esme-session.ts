@@ -11,11 +11,11 @@ import { SequenceCounter, setSequence } from '../protocol/header.js';
 import { Status, statusName } from '../protocol/status.js';
 import { Tag } from '../protocol/tlv.js';
 import type { Clock } from '../session/clock.js';
-import { PduConnection } from '../session/connection.js';
+import { PduConnection, type PduSocket } from '../session/connection.js';
 import { Window } from '../session/window.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { Account, AccountTable } from './accounts.js';
+import type { Account, AccountTable, BoundSession, DeliverCallback } from './accounts.js';
 import { ipAllowed } from './cidr.js';
 import { verifyPassword } from './password.js';
 
@@ -44,8 +44,6 @@ export interface SessionEnv {
   sharedBinds?: { reserve(account: string, max: number): Promise<boolean>; release(account: string): void };
 }
 
-type DeliverCallback = (status: number | null) => void;
-
 let nextSessionId = 1;
 
 /** Requests that never reach the SMSC through this gateway, with the reason given in logs. */
@@ -57,7 +55,7 @@ const REFUSED_REQUESTS = new Set<number>([
   Command.cancel_broadcast_sm,
 ]);
 
-export class EsmeSession {
+export class EsmeSession implements BoundSession {
   readonly id = nextSessionId++;
   readonly conn: PduConnection;
   state: SessionState = 'OPEN';
@@ -71,7 +69,7 @@ export class EsmeSession {
   private readPaused = false;
 
   constructor(
-    socket: import('node:net').Socket,
+    socket: PduSocket,
     private readonly env: SessionEnv,
     maxPduLength: number,
   ) {

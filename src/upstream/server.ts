@@ -3,8 +3,13 @@
  * runs the upstream half of graceful shutdown (stop accepting, wait for in-flight submits, unbind).
  */
 import { createServer, type Server } from 'node:net';
+import type { TimerHandle } from '../session/clock.js';
+import type { PduSocket } from '../session/connection.js';
 import type { SessionEnv } from './esme-session.js';
 import { EsmeSession } from './esme-session.js';
+
+/** How often idle sessions and connections that never bound are looked for. */
+const SWEEP_MS = 1000;
 
 export interface UpstreamOptions {
   host: string;
@@ -16,23 +21,30 @@ export interface UpstreamOptions {
 
 export class UpstreamServer {
   private readonly server: Server;
+  private readonly sessionEnv: SessionEnv;
   readonly sessions = new Set<EsmeSession>();
-  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: TimerHandle | null = null;
   draining = false;
 
   constructor(
     private readonly opts: UpstreamOptions,
     private readonly env: Omit<SessionEnv, 'isDraining'>,
   ) {
-    const sessionEnv: SessionEnv = { ...env, isDraining: () => this.draining };
+    this.sessionEnv = { ...env, isDraining: () => this.draining };
     this.server = createServer((socket) => {
       // TCP keepalive finds ESMEs that vanished without a FIN (receivers rarely send anything).
       socket.setKeepAlive(true, 30_000);
-      const s = new EsmeSession(socket, sessionEnv, opts.maxPduLength);
-      this.sessions.add(s);
-      socket.once('close', () => this.sessions.delete(s));
+      this.accept(socket);
     });
     this.server.on('error', (err) => env.log.error({ err }, 'upstream listener error'));
+  }
+
+  /** Starts a session on an accepted connection (the listener's; a stream pair's in unit tests). */
+  accept(socket: PduSocket): EsmeSession {
+    const s = new EsmeSession(socket, this.sessionEnv, this.opts.maxPduLength);
+    this.sessions.add(s);
+    socket.once('close', () => this.sessions.delete(s));
+    return s;
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
@@ -42,11 +54,18 @@ export class UpstreamServer {
       this.server.listen(this.opts.port, this.opts.host, () => {
         this.server.off('error', reject);
         const addr = this.server.address();
-        this.sweepTimer = setInterval(() => this.sweep(), 1000);
-        this.sweepTimer.unref();
+        this.scheduleSweep();
         resolve(typeof addr === 'object' && addr ? addr.port : this.opts.port);
       });
     });
+  }
+
+  /** Every SWEEP_MS on the session clock (the system clock's timers do not hold the process open). */
+  private scheduleSweep(): void {
+    this.sweepTimer = this.env.clock.setTimeout(() => {
+      this.sweep();
+      if (this.sweepTimer) this.scheduleSweep();
+    }, SWEEP_MS);
   }
 
   /** Closes sessions idle past the timeout and connections that never completed a bind. */
@@ -82,6 +101,7 @@ export class UpstreamServer {
     const deadline = Date.now() + ms;
     while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const s of this.sessions) s.conn.destroy('shutdown deadline');
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer?.cancel();
+    this.sweepTimer = null;
   }
 }

@@ -1,11 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runLoad } from '../../bench/loadgen.js';
+import { runLoad, type LoadResult } from '../../bench/loadgen.js';
 import { Histogram, bucketOf, boundsOf } from '../../bench/histogram.js';
 import { rulesClock } from '../../bench/policy-scenario.js';
 import { minuteOfDay } from '../../src/domain/time.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { MessageView, isScanError } from '../../src/protocol/message-view.js';
 import { DLT_PE_ID, DLT_TEMPLATE_ID, findTlv } from '../../src/protocol/tlv.js';
+
+/** msg/s is the answers of the measured interval over its length (which the result gives rounded to 1 ms). */
+function expectRateMatches(r: LoadResult): void {
+  const lo = (r.acked * 1000) / (r.measuredMs + 0.5);
+  const hi = (r.acked * 1000) / Math.max(0.001, r.measuredMs - 0.5);
+  expect(r.msgPerSec).toBeGreaterThanOrEqual(Math.floor(lo));
+  expect(r.msgPerSec).toBeLessThanOrEqual(Math.ceil(hi));
+}
 
 describe('bench load generator against the simulator', () => {
   let sim: Simulator;
@@ -25,14 +33,19 @@ describe('bench load generator against the simulator', () => {
     expect(r.errors).toEqual({});
     expect(r.unacked).toBe(0);
     expect(r.closedEarly).toBe(0);
-    expect(r.msgPerSec).toBeGreaterThan(0);
-    expect(r.measuredMs).toBeGreaterThanOrEqual(0);
+    // No warm-up: the whole run is the measured interval.
+    expect([r.totalSent, r.totalAcked]).toEqual([2000, 2000]);
+    expect(r.measuredMs).toBeGreaterThan(0);
+    expectRateMatches(r);
     const l = r.latencyMs;
     expect(l.p50).toBeGreaterThan(0);
     expect(l.p50).toBeLessThanOrEqual(l.p90);
     expect(l.p90).toBeLessThanOrEqual(l.p99);
     expect(l.p99).toBeLessThanOrEqual(l.max);
-    expect(l.max).toBeLessThan(5000);
+    expect(l.mean).toBeGreaterThan(0);
+    expect(l.mean).toBeLessThanOrEqual(l.max);
+    // In count mode every submit is sent and answered inside the measured interval.
+    expect(l.max).toBeLessThanOrEqual(r.measuredMs + 1);
     expect(phases).toEqual(['bound', 'measure', 'stop']);
     expect(sim.stats.submits).toBeGreaterThanOrEqual(2000);
   });
@@ -86,6 +99,9 @@ describe('bench load generator against the simulator', () => {
     const r = await runLoad({ port: sim.port, binds: 1, window: 32, durationMs: 300, bindType: 'transceiver', registeredDelivery: 1 });
     expect(r.acked).toBeGreaterThan(0);
     expect(r.errors).toEqual({});
+    // Duration mode measures (at least) the requested time; timers never fire early by more than rounding.
+    expect(r.measuredMs).toBeGreaterThanOrEqual(299);
+    expectRateMatches(r);
     expect(r.deliverSm).toBeGreaterThan(0);
     const acked = sim.stats.receiptsAcked - before;
     expect(acked).toBeGreaterThan(0);

@@ -10,6 +10,7 @@ import { encodePdu, type FieldValue } from '../../src/protocol/encode.js';
 import { Status } from '../../src/protocol/status.js';
 import { Tag, type Tlv } from '../../src/protocol/tlv.js';
 import { parseReceiptText } from '../../src/protocol/receipt.js';
+import type { DlrMap } from '../../src/store/dlr-map.js';
 import { connect, type EsmeClient } from '../helpers/esme-client.js';
 import { pkgClosed, pkgConnect, pkgRequest, smpp, startPkgSmsc, type PkgPdu, type PkgSession, type PkgSmsc } from '../helpers/smpp-pkg.js';
 import { startGateway, startStack, waitFor, type GatewayStack, type Stack } from '../helpers/stack.js';
@@ -136,7 +137,7 @@ describe('smpp package as the SMSC behind the gateway', () => {
 
   /** The message id → account entry is written to Redis asynchronously: wait until it is there. */
   async function receiptMapped(messageId: string): Promise<void> {
-    const dlrMap = g.gw.relay['d'].dlrMap;
+    const dlrMap = g.gw.relay['d'].dlrMap as DlrMap;
     const deadline = Date.now() + 2000;
     while ((await dlrMap.lookup(messageId)) !== 'esme') {
       if (Date.now() > deadline) throw new Error(`message id ${messageId} never mapped to its account`);

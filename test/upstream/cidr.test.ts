@@ -47,9 +47,26 @@ describe('allow-list matching', () => {
     expect(ipAllowed('11.9.9.9', mapped)).toBe(false);
   });
 
+  it('keeps the families apart: ::/0 lets no IPv4 address in, 0.0.0.0/0 no IPv6 one', () => {
+    expect(ipAllowed('192.0.2.1', allowList(['::/0']))).toBe(false);
+    expect(ipAllowed('::ffff:192.0.2.1', allowList(['::/0']))).toBe(false);
+    expect(ipAllowed('2001:db8::1', allowList(['0.0.0.0/0']))).toBe(false);
+    expect(ipAllowed('2001:db8::1', allowList(['::/0']))).toBe(true);
+  });
+
+  it('matches IPv6 prefixes, compressed or written in full, with an embedded IPv4 tail', () => {
+    const l = allowList(['2001:db8:abcd::/48']);
+    expect(ipAllowed('2001:db8:abcd:1::2', l)).toBe(true);
+    expect(ipAllowed('2001:0db8:abcd:0000:0000:0000:0000:0001', l)).toBe(true);
+    expect(ipAllowed('2001:db8:abce::1', l)).toBe(false);
+    expect(ipAllowed('64:ff9b::192.0.2.33', allowList(['64:ff9b::c000:200/120']))).toBe(true);
+    expect(ipAllowed('64:ff9b::198.51.100.1', allowList(['64:ff9b::c000:200/120']))).toBe(false);
+  });
+
   it('no entry, no access; garbage addresses never match', () => {
     expect(ipAllowed('10.0.0.1', allowList([]))).toBe(false);
     expect(ipAllowed('not-an-ip', allowList(['0.0.0.0/0', '::/0']))).toBe(false);
+    expect(ipAllowed('', allowList(['0.0.0.0/0', '::/0']))).toBe(false);
   });
 
   it('throws on an entry the config check refuses', () => {
