@@ -63,27 +63,27 @@ export class DeliveryWorker {
   /** Per account: SMSC statuses retried (the temporary ones and its store_and_forward statuses). */
   private readonly retryOn = new Map<string, ReadonlySet<number>>();
 
-  constructor(private readonly d: WorkerDeps) {
-    for (const a of d.cfg.accounts) {
+  constructor(private readonly deps: WorkerDeps) {
+    for (const a of deps.cfg.accounts) {
       this.retryOn.set(a.system_id, new Set([...TEMPORARY, ...a.queue.store_and_forward.filter((c): c is number => typeof c === 'number')]));
     }
-    d.queue.onFinal((m) => this.report(m.id, m.data, m.state === 'EXPIRED' ? MESSAGE_STATE.EXPIRED : MESSAGE_STATE.REJECTED, m.err ?? 0));
+    deps.queue.onFinal((m) => this.report(m.id, m.data, m.state === 'EXPIRED' ? MESSAGE_STATE.EXPIRED : MESSAGE_STATE.REJECTED, m.err ?? 0));
   }
 
   private get clock(): Clock {
-    return this.d.clock ?? systemClock;
+    return this.deps.clock ?? systemClock;
   }
 
   start(): void {
-    const q = this.d.cfg.queue;
+    const q = this.deps.cfg.queue;
     for (const name of ['window', 'saf'] as const) {
       // BullMQ's blocking connection: retries and queues while Redis is away, no command timeout.
-      const connection = redisClient(this.d.cfg.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined, lazyConnect: false });
-      connection.on('error', () => this.d.metrics.redisErrors.inc({ op: 'queue_worker' }));
+      const connection = redisClient(this.deps.cfg.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined, lazyConnect: false });
+      connection.on('error', () => this.deps.metrics.redisErrors.inc({ op: 'queue_worker' }));
       this.connections.push(connection);
       const w = new Worker(name, (job, token) => this.process(name, job, token), {
         connection,
-        prefix: this.d.queue.prefix,
+        prefix: this.deps.queue.prefix,
         concurrency: q.concurrency,
         lockDuration: q.lock_duration_ms,
         stalledInterval: Math.max(1000, Math.floor(q.lock_duration_ms / 2)),
@@ -92,8 +92,8 @@ export class DeliveryWorker {
         skipVersionCheck: true,
       });
       w.on('error', (err) => {
-        this.d.metrics.redisErrors.inc({ op: 'queue_worker' });
-        this.d.log.warn({ err: String(err), queue: name }, 'queue worker error');
+        this.deps.metrics.redisErrors.inc({ op: 'queue_worker' });
+        this.deps.log.warn({ err: String(err), queue: name }, 'queue worker error');
       });
       if (name === 'saf') {
         w.on('drained', () => (this.safDrained = true));
@@ -152,7 +152,7 @@ export class DeliveryWorker {
   }
 
   private async deliver(name: QueueName, id: string, data: JobData, pdu: Buffer, view: MessageView | null): Promise<void> {
-    const cfg = this.d.cfg.queue;
+    const cfg = this.deps.cfg.queue;
     const retryOn = this.retryOn.get(data.account) ?? TEMPORARY;
     let backoff = cfg.retry_initial_ms;
     let decided = false;
@@ -160,16 +160,16 @@ export class DeliveryWorker {
       if (this.stopping) throw new ReturnToQueue();
       if (this.clock.now() >= data.expiresAt) {
         await this.finish(name, id, data, MESSAGE_STATE.EXPIRED, 0);
-        this.d.metrics.queueJobs.inc({ queue: name, outcome: 'expired' });
+        this.deps.metrics.queueJobs.inc({ queue: name, outcome: 'expired' });
         return;
       }
-      if (this.d.pool.boundCount === 0) {
+      if (this.deps.pool.boundCount === 0) {
         await this.pause(250);
         continue;
       }
-      if (!decided && this.d.decideRelease && view) {
+      if (!decided && this.deps.decideRelease && view) {
         // An opt-out, a DND entry or a suspension while the message waited stops it here.
-        const v = await this.d.decideRelease(data.account, view).catch((): null => null);
+        const v = await this.deps.decideRelease(data.account, view).catch((): null => null);
         if (v === null || v.reason === 'store_unavailable') {
           await this.pause(backoff);
           backoff = Math.min(backoff * 2, cfg.retry_max_ms);
@@ -178,21 +178,21 @@ export class DeliveryWorker {
         decided = true;
         if (v.action === 'reject') {
           await this.finish(name, id, data, MESSAGE_STATE.REJECTED, v.status ?? 0);
-          this.d.metrics.queueJobs.inc({ queue: name, outcome: 'refused_at_release' });
-          this.d.log.info({ id, account: data.account, reason: v.reason, status: v.status }, 'queued message refused at release');
+          this.deps.metrics.queueJobs.inc({ queue: name, outcome: 'refused_at_release' });
+          this.deps.log.info({ id, account: data.account, reason: v.reason, status: v.status }, 'queued message refused at release');
           return;
         }
         backoff = cfg.retry_initial_ms;
       }
-      if (sent++ > 0) this.d.metrics.queueJobs.inc({ queue: name, outcome: 'retried' });
+      if (sent++ > 0) this.deps.metrics.queueJobs.inc({ queue: name, outcome: 'retried' });
       const { resp, status } = await new Promise<{ resp: Buffer | null; status: number }>((resolve) =>
-        this.d.pool.submit(pdu, (r, s) => resolve({ resp: r, status: r ? r.readUInt32BE(8) : s })),
+        this.deps.pool.submit(pdu, (r, s) => resolve({ resp: r, status: r ? r.readUInt32BE(8) : s })),
       );
       if (status === 0 && resp) {
         const smscId = responseMessageId(resp);
-        if (smscId) this.d.recordId(smscId, data.account, id, view);
-        await this.d.queue.release([[name, data.account, id]]).catch(() => this.d.metrics.redisErrors.inc({ op: 'queue_release' }));
-        this.d.metrics.queueJobs.inc({ queue: name, outcome: 'released' });
+        if (smscId) this.deps.recordId(smscId, data.account, id, view);
+        await this.deps.queue.release([[name, data.account, id]]).catch(() => this.deps.metrics.redisErrors.inc({ op: 'queue_release' }));
+        this.deps.metrics.queueJobs.inc({ queue: name, outcome: 'released' });
         return;
       }
       if (!resp || retryOn.has(status)) {
@@ -202,8 +202,8 @@ export class DeliveryWorker {
       }
       // Refused for good (bad destination, …): the ESME already has ESME_ROK, so it gets a receipt.
       await this.finish(name, id, data, MESSAGE_STATE.REJECTED, status);
-      this.d.metrics.queueJobs.inc({ queue: name, outcome: 'failed' });
-      this.d.log.info({ id, account: data.account, status }, 'queued message refused by the SMSC');
+      this.deps.metrics.queueJobs.inc({ queue: name, outcome: 'failed' });
+      this.deps.log.info({ id, account: data.account, status }, 'queued message refused by the SMSC');
       return;
     }
   }
@@ -215,12 +215,12 @@ export class DeliveryWorker {
         await this.report(id, data, state, err);
         break;
       } catch {
-        this.d.metrics.redisErrors.inc({ op: 'queue_receipt' });
+        this.deps.metrics.redisErrors.inc({ op: 'queue_receipt' });
         if (this.stopping) throw new ReturnToQueue();
         await this.pause(wait);
       }
     }
-    await this.d.queue.release([[name, data.account, id]]).catch(() => this.d.metrics.redisErrors.inc({ op: 'queue_release' }));
+    await this.deps.queue.release([[name, data.account, id]]).catch(() => this.deps.metrics.redisErrors.inc({ op: 'queue_release' }));
   }
 
   private async report(id: string, data: JobData, state: number, err: number): Promise<void> {
@@ -235,7 +235,7 @@ export class DeliveryWorker {
       state,
       err,
     });
-    await this.d.deliverReceipt(data.account, pdu);
+    await this.deps.deliverReceipt(data.account, pdu);
   }
 
   /** Waits `ms`, or less when a link comes up or the gateway stops. */
@@ -258,7 +258,7 @@ export class DeliveryWorker {
    * a job whose outcome could not be recorded stays in Redis and comes back as stalled (delivered
    * again, never lost).
    */
-  async close(timeoutMs = this.d.cfg.downstream.response_timeout_ms + 1000): Promise<void> {
+  async close(timeoutMs = this.deps.cfg.downstream.response_timeout_ms + 1000): Promise<void> {
     this.stopping = true;
     const end = Date.now() + timeoutMs;
     // Stop taking jobs first: a job returned below is due at once and must not be taken again here.
@@ -266,7 +266,7 @@ export class DeliveryWorker {
     this.linkChanged();
     const closed = await within(Promise.all(this.workers.map((w) => w.close().catch(() => undefined))), Math.max(0, end - Date.now()));
     if (!closed) {
-      this.d.log.warn({ timeout_ms: timeoutMs }, 'queue workers did not close in time (Redis unreachable?); closing them by force');
+      this.deps.log.warn({ timeout_ms: timeoutMs }, 'queue workers did not close in time (Redis unreachable?); closing them by force');
       for (const w of this.workers) void w.close(true).catch(() => undefined);
     }
     for (const c of this.connections) c.disconnect();

@@ -55,7 +55,7 @@ const RELEASE_BATCH = 50;
 export class Relay implements SubmitHandler {
   private readonly releasing = new Set<string>();
 
-  constructor(private readonly d: RelayDeps) {}
+  constructor(private readonly deps: RelayDeps) {}
 
   // ---- ESME → SMSC ----------------------------------------------------------------------------
 
@@ -72,9 +72,9 @@ export class Relay implements SubmitHandler {
     if (isScanError(view)) return this.refuseMalformed(session, commandId, sequence, view);
     let verdict: Verdict | null;
     try {
-      verdict = this.d.policy.decide({ account: session.account!.id, view }, (v) => this.apply(session, view, v));
+      verdict = this.deps.policy.decide({ account: session.account!.id, view }, (v) => this.apply(session, view, v));
     } catch (err) {
-      this.d.log.error({ err }, 'policy failed: answering ESME_RSYSERR');
+      this.deps.log.error({ err }, 'policy failed: answering ESME_RSYSERR');
       verdict = { action: 'reject', status: Status.ESME_RSYSERR, reason: 'policy_error' };
     }
     if (verdict) this.apply(session, view, verdict);
@@ -82,7 +82,7 @@ export class Relay implements SubmitHandler {
 
   /** A body too short for its command gets generic_nack (DOMAIN §3); a bad field, the field's status. */
   private refuseMalformed(session: EsmeSession, commandId: number, sequence: number, e: ScanError): void {
-    this.d.metrics.malformed.inc({ side: 'upstream', reason: e.field });
+    this.deps.metrics.malformed.inc({ side: 'upstream', reason: e.field });
     session.settle();
     if (e.status === Status.ESME_RINVCMDLEN) return session.nack(e.status, sequence);
     session.respond(commandId, e.status, sequence);
@@ -90,10 +90,10 @@ export class Relay implements SubmitHandler {
 
   private apply(session: EsmeSession, view: MessageView, v: Verdict): void {
     const account = session.account!.id;
-    this.d.metrics.countDecision(account, v.action, v.reason);
+    this.deps.metrics.countDecision(account, v.action, v.reason);
     if (v.action === 'forward') {
       // While store-and-forward messages wait, later ones queue behind them: order per recipient.
-      if (this.d.queue?.worker.safBacklog && session.account!.cfg.queue.store_and_forward.length > 0) {
+      if (this.deps.queue?.worker.safBacklog && session.account!.cfg.queue.store_and_forward.length > 0) {
         return this.enqueue(session, view, 'saf', 'queue/store-and-forward', 'backlog', null);
       }
       return this.forward(session, view.pdu, view.sequence, view);
@@ -108,10 +108,10 @@ export class Relay implements SubmitHandler {
   /** `view` is set for submit_sm/data_sm (id mapping, store-and-forward); null for query/cancel. */
   private forward(session: EsmeSession, pdu: Buffer, sequence: number, view: MessageView | null): void {
     const commandId = pdu.readUInt32BE(4);
-    this.d.pool.submit(pdu, (resp, status) => {
-      if (view && this.d.queue) {
+    this.deps.pool.submit(pdu, (resp, status) => {
+      if (view && this.deps.queue) {
         const saf = session.account!.cfg.queue.store_and_forward;
-        const failure = resp ? resp.readUInt32BE(8) : this.d.pool.boundCount === 0 ? 'no_bind' : status === Status.ESME_RSYSERR ? 'timeout' : status;
+        const failure = resp ? resp.readUInt32BE(8) : this.deps.pool.boundCount === 0 ? 'no_bind' : status === Status.ESME_RSYSERR ? 'timeout' : status;
         if (failure !== 0 && saf.includes(failure)) {
           const reason = typeof failure === 'string' ? failure : `0x${failure.toString(16).padStart(2, '0')}`;
           // The pool renumbered view.pdu for the SMSC: the ESME's own sequence goes with it.
@@ -121,9 +121,9 @@ export class Relay implements SubmitHandler {
       session.settle();
       if (!resp) return session.respond(commandId, status, sequence);
       // The id is recorded for receipt routing, and for complaints when map_all is on.
-      if (view && status === 0 && (view.wantsReceipt || this.d.mapAllMessageIds)) {
+      if (view && status === 0 && (view.wantsReceipt || this.deps.mapAllMessageIds)) {
         const id = responseMessageId(resp);
-        if (id) this.d.dlrMap.record(id, session.account!.id, view.sourceTon, view.sourceAddr, view.destinationAddr);
+        if (id) this.deps.dlrMap.record(id, session.account!.id, view.sourceTon, view.sourceAddr, view.destinationAddr);
       }
       session.forwardResponse(resp, sequence);
     });
@@ -145,13 +145,13 @@ export class Relay implements SubmitHandler {
     releaseAt: number | null,
     sequence = view.sequence,
   ): void {
-    const q = this.d.queue;
+    const q = this.deps.queue;
     if (!q) {
       session.settle();
       return session.respond(view.commandId, Status.ESME_RSYSERR, sequence);
     }
     const acct = session.account!;
-    const now = this.d.clock.now();
+    const now = this.deps.clock.now();
     const id = q.store.newId();
     if (queue === 'saf') q.worker.noteSafQueued();
     const pdu = Buffer.from(view.pdu);
@@ -179,17 +179,17 @@ export class Relay implements SubmitHandler {
   deliverOwn(account: string, pdu: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
       const hold = () =>
-        this.d.held.hold(account, pdu).then(() => {
-          this.d.metrics.receipts.inc({ outcome: 'held' });
-          if (this.d.accounts.get(account)?.hasReceiver()) this.release(account);
-          else this.d.announceHeld?.(account);
+        this.deps.held.hold(account, pdu).then(() => {
+          this.deps.metrics.receipts.inc({ outcome: 'held' });
+          if (this.deps.accounts.get(account)?.hasReceiver()) this.release(account);
+          else this.deps.announceHeld?.(account);
           resolve();
         }, reject);
-      const session = this.d.accounts.get(account)?.pickReceiver();
+      const session = this.deps.accounts.get(account)?.pickReceiver();
       const sent =
         session?.deliver(pdu, (status) => {
           if (status !== 0) return void hold();
-          this.d.metrics.receipts.inc({ outcome: 'generated' });
+          this.deps.metrics.receipts.inc({ outcome: 'generated' });
           resolve();
         }) ?? false;
       if (!sent) void hold();
@@ -203,29 +203,29 @@ export class Relay implements SubmitHandler {
     const sequence = pdu.readUInt32BE(12);
     const view = MessageView.parse(pdu);
     if (isScanError(view)) {
-      this.d.metrics.malformed.inc({ side: 'downstream', reason: view.field });
+      this.deps.metrics.malformed.inc({ side: 'downstream', reason: view.field });
       return link.respond(commandId, view.status, sequence);
     }
     if (view.isReceipt) return this.routeReceipt(link, view);
-    const replies = this.d.replies;
+    const replies = this.deps.replies;
     if (!replies) return this.routeMo(link, view);
     // A keyword reply changes consent first; if that cannot be stored the SMSC retries the MO.
     replies.handle(view).then(
       () => this.routeMo(link, view),
       (err) => {
-        this.d.metrics.redisErrors.inc({ op: 'reply' });
-        this.d.metrics.mo.inc({ outcome: 'deferred' });
-        this.d.log.warn({ err: String(err) }, 'could not store a reply opt-out/opt-in: asking the SMSC to retry');
+        this.deps.metrics.redisErrors.inc({ op: 'reply' });
+        this.deps.metrics.mo.inc({ outcome: 'deferred' });
+        this.deps.log.warn({ err: String(err) }, 'could not store a reply opt-out/opt-in: asking the SMSC to retry');
         link.respond(commandId, Status.ESME_RX_T_APPN, sequence);
       },
     );
   }
 
   private routeMo(link: SmscLink, view: MessageView): void {
-    const account = this.d.moRoutes.match(view.destinationAddr) ?? this.d.numberOwner?.(view.destinationAddr, view.destTon) ?? null;
-    if (!account || !this.d.accounts.get(account)) {
-      this.d.metrics.mo.inc({ outcome: 'unroutable' });
-      this.d.log.warn({ dst: view.destinationAddr, src: maskMsisdn(view.sourceAddr) }, 'MO for a destination no account owns');
+    const account = this.deps.moRoutes.match(view.destinationAddr) ?? this.deps.numberOwner?.(view.destinationAddr, view.destTon) ?? null;
+    if (!account || !this.deps.accounts.get(account)) {
+      this.deps.metrics.mo.inc({ outcome: 'unroutable' });
+      this.deps.log.warn({ dst: view.destinationAddr, src: maskMsisdn(view.sourceAddr) }, 'MO for a destination no account owns');
       // Permanent: retrying will not find an owner. The SMSC should not queue it forever.
       return link.respond(view.commandId, Status.ESME_RX_R_APPN, view.sequence);
     }
@@ -235,14 +235,14 @@ export class Relay implements SubmitHandler {
   private routeReceipt(link: SmscLink, view: MessageView): void {
     const id = receiptMessageId(view.tlvs, view.shortMessage);
     if (!id) {
-      this.d.metrics.receipts.inc({ outcome: 'unmatched' });
+      this.deps.metrics.receipts.inc({ outcome: 'unmatched' });
       return link.respond(view.commandId, 0, view.sequence);
     }
-    this.d.dlrMap.lookupMessage(id).then(
+    this.deps.dlrMap.lookupMessage(id).then(
       (entry) => {
-        if (!entry || !this.d.accounts.get(entry.account)) {
-          this.d.metrics.receipts.inc({ outcome: 'unmatched' });
-          this.d.log.warn({ message_id: id }, 'receipt for a message id with no account mapping');
+        if (!entry || !this.deps.accounts.get(entry.account)) {
+          this.deps.metrics.receipts.inc({ outcome: 'unmatched' });
+          this.deps.log.warn({ message_id: id }, 'receipt for a message id with no account mapping');
           return link.respond(view.commandId, 0, view.sequence);
         }
         // A queued message: the ESME knows it by the gateway's id, so the receipt must quote that.
@@ -250,9 +250,9 @@ export class Relay implements SubmitHandler {
         this.deliverTo(entry.account, link, isScanError(out) ? view : out, 'receipt');
       },
       (err) => {
-        this.d.metrics.redisErrors.inc({ op: 'dlr_lookup' });
-        this.d.metrics.receipts.inc({ outcome: 'deferred' });
-        this.d.log.warn({ err: String(err) }, 'receipt lookup failed: asking the SMSC to retry');
+        this.deps.metrics.redisErrors.inc({ op: 'dlr_lookup' });
+        this.deps.metrics.receipts.inc({ outcome: 'deferred' });
+        this.deps.log.warn({ err: String(err) }, 'receipt lookup failed: asking the SMSC to retry');
         link.respond(view.commandId, Status.ESME_RX_T_APPN, view.sequence);
       },
     );
@@ -263,11 +263,11 @@ export class Relay implements SubmitHandler {
    * answer), stores it first and only then answers the SMSC, so nothing acknowledged is lost.
    */
   private deliverTo(account: string, link: SmscLink, view: MessageView, kind: 'receipt' | 'mo'): void {
-    const counter = kind === 'receipt' ? this.d.metrics.receipts : this.d.metrics.mo;
+    const counter = kind === 'receipt' ? this.deps.metrics.receipts : this.deps.metrics.mo;
     const smscSeq = view.sequence;
     const commandId = view.commandId;
     const copy = Buffer.from(view.pdu);
-    const session = this.d.accounts.get(account)!.pickReceiver();
+    const session = this.deps.accounts.get(account)!.pickReceiver();
     const sent =
       session?.deliver(view.pdu, (status) => {
         if (status === null) return this.hold(account, copy, link, commandId, smscSeq, counter);
@@ -286,18 +286,18 @@ export class Relay implements SubmitHandler {
     smscSeq: number,
     counter: Metrics['receipts'],
   ): void {
-    this.d.held.hold(account, pdu).then(
+    this.deps.held.hold(account, pdu).then(
       () => {
         counter.inc({ outcome: 'held' });
         link.respond(commandId, 0, smscSeq);
         // A receiver may have bound while we were storing, here or on another instance.
-        if (this.d.accounts.get(account)?.hasReceiver()) this.release(account);
-        else this.d.announceHeld?.(account);
+        if (this.deps.accounts.get(account)?.hasReceiver()) this.release(account);
+        else this.deps.announceHeld?.(account);
       },
       (err) => {
-        this.d.metrics.redisErrors.inc({ op: 'hold' });
+        this.deps.metrics.redisErrors.inc({ op: 'hold' });
         counter.inc({ outcome: 'deferred' });
-        this.d.log.warn({ account, err: String(err) }, 'could not hold deliver_sm: asking the SMSC to retry');
+        this.deps.log.warn({ account, err: String(err) }, 'could not hold deliver_sm: asking the SMSC to retry');
         link.respond(commandId, Status.ESME_RX_T_APPN, smscSeq);
       },
     );
@@ -309,7 +309,7 @@ export class Relay implements SubmitHandler {
 
   /** Another instance held deliveries for `account`: deliver them if one of its receivers is bound here. */
   onHeldElsewhere(account: string): void {
-    if (this.d.accounts.get(account)?.hasReceiver()) this.release(account);
+    if (this.deps.accounts.get(account)?.hasReceiver()) this.release(account);
   }
 
   /** Sends held PDUs to the account's receivers in order, trimming what they acknowledged. */
@@ -320,14 +320,14 @@ export class Relay implements SubmitHandler {
   }
 
   private async releaseLoop(account: string): Promise<void> {
-    const acct = this.d.accounts.get(account);
+    const acct = this.deps.accounts.get(account);
     if (!acct) return;
     for (;;) {
       let batch: Buffer[];
       try {
-        batch = await this.d.held.peek(account, RELEASE_BATCH);
+        batch = await this.deps.held.peek(account, RELEASE_BATCH);
       } catch {
-        this.d.metrics.redisErrors.inc({ op: 'release' });
+        this.deps.metrics.redisErrors.inc({ op: 'release' });
         return;
       }
       if (batch.length === 0) return;
@@ -345,13 +345,13 @@ export class Relay implements SubmitHandler {
       while (acked < results.length && results[acked] === 0) acked++;
       for (let i = 0; i < acked; i++) {
         const isReceipt = MessageView.parse(batch[i]!);
-        const counter = !isScanError(isReceipt) && isReceipt.isReceipt ? this.d.metrics.receipts : this.d.metrics.mo;
+        const counter = !isScanError(isReceipt) && isReceipt.isReceipt ? this.deps.metrics.receipts : this.deps.metrics.mo;
         counter.inc({ outcome: 'released' });
       }
       try {
-        await this.d.held.ack(account, acked);
+        await this.deps.held.ack(account, acked);
       } catch {
-        this.d.metrics.redisErrors.inc({ op: 'release' });
+        this.deps.metrics.redisErrors.inc({ op: 'release' });
         return;
       }
       if (acked < results.length) return; // the ESME refused or went away; next bind retries

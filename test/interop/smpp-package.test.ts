@@ -137,7 +137,7 @@ describe('smpp package as the SMSC behind the gateway', () => {
 
   /** The message id → account entry is written to Redis asynchronously: wait until it is there. */
   async function receiptMapped(messageId: string): Promise<void> {
-    const dlrMap = g.gw.relay['d'].dlrMap as DlrMap;
+    const dlrMap = g.gw.relay['deps'].dlrMap as DlrMap;
     const deadline = Date.now() + 2000;
     while ((await dlrMap.lookup(messageId)) !== 'esme') {
       if (Date.now() > deadline) throw new Error(`message id ${messageId} never mapped to its account`);
