@@ -26,7 +26,7 @@ import { DlrMap } from './store/dlr-map.js';
 import { AuditStream } from './store/audit-stream.js';
 import { ComplaintStore } from './store/complaint-store.js';
 import { ComplaintDesk } from './complaints/desk.js';
-import { HeldStore } from './store/held.js';
+import { HeldDeliveries } from './store/held-deliveries.js';
 import { connectRedis, ConnectionWatch, createRedis, redisTls, type Redis } from './store/redis.js';
 import { RespPipe } from './store/resp-pipe.js';
 import { systemClock, type Clock } from './session/clock.js';
@@ -89,7 +89,7 @@ export class Gateway {
       metrics.redisErrors.inc({ op: 'dlr_record' });
       log.warn({ err: String(err) }, 'could not record message id for receipt routing');
     });
-    const held = new HeldStore(redis, cfg.redis.key_prefix);
+    const held = new HeldDeliveries(redis, cfg.redis.key_prefix);
     const rates = new RateStore(redis, cfg.redis.key_prefix, { clock });
     // The hot path's own connection for plain commands (store/resp-pipe.ts): a single Redis only.
     const r = cfg.redis;

@@ -14,7 +14,7 @@ import type { SmscLink } from '../downstream/smsc-link.js';
 import type { SmscPool } from '../downstream/smsc-pool.js';
 import type { Policy, Verdict } from '../policy/verdict.js';
 import type { DlrMap } from '../store/dlr-map.js';
-import type { HeldStore } from '../store/held.js';
+import type { HeldDeliveries } from '../store/held-deliveries.js';
 import type { AccountTable } from '../upstream/accounts.js';
 import type { EsmeSession, SubmitHandler } from '../upstream/esme-session.js';
 import { maskMsisdn, type Logger } from '../telemetry/log.js';
@@ -31,7 +31,7 @@ export interface RelayDeps {
   policy: Policy;
   accounts: AccountTable;
   dlrMap: DlrMap;
-  held: HeldStore;
+  held: HeldDeliveries;
   moRoutes: PrefixRoutes;
   /** Owner of a number by the sender registry: MOs to a registered sender number go to its account. */
   numberOwner?(address: string, ton: number): string | null;
