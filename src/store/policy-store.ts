@@ -7,9 +7,9 @@ import type { StoreFacts, StoreQuery } from '../domain/store-facts.js';
 import type { SenderRecord } from '../domain/sender.js';
 import { BUCKET_BITS, bucketOf, Keys } from './keys.js';
 import type { RateNeed } from '../domain/store-facts.js';
-import { rateScript, type RateStore } from './rates.js';
-import { luaScript } from './redis.js';
+import type { RateStore } from './rates.js';
 import { bulk, RespError, RespWriter, type RespPipe } from './resp-pipe.js';
+import { withScripts, type ScriptClient } from './scripts.js';
 
 export interface Actor {
   /** Who made the change: an API token's name, "import", "mo-reply", … */
@@ -26,11 +26,6 @@ export interface ConsentRecord {
   at: number;
   expires: number | null;
 }
-
-type ScriptClient = Redis & {
-  sgPolicyCheck(...args: (string | number)[]): Promise<(number | string | null)[]>;
-  sgPolicyCheckBatch(numKeys: number, ...args: (string | number)[]): Promise<string>;
-};
 
 /** Gets the facts, or the error when Redis failed or timed out. */
 export type CheckCallback = (err: unknown, facts: StoreFacts | null) => void;
@@ -80,6 +75,7 @@ export class PolicyStore {
   dndLoading: number | null = null;
   private pending: PendingCheck[] = [];
   private flushScheduled = false;
+  private readonly scripts: ScriptClient;
 
   /**
    * `rates`: the rate counters' own script calls, used where one batched call cannot carry a
@@ -94,8 +90,7 @@ export class PolicyStore {
     readonly pipe: RespPipe | null = null,
   ) {
     this.keys = new Keys(prefix);
-    if (!('sgPolicyCheck' in redis)) redis.defineCommand('sgPolicyCheck', { lua: luaScript('policy-check.lua'), numberOfKeys: 3 });
-    if (!('sgPolicyCheckBatch' in redis)) redis.defineCommand('sgPolicyCheckBatch', { lua: rateScript('policy-check-batch.lua') });
+    this.scripts = withScripts(redis);
   }
 
   /**
@@ -223,7 +218,7 @@ export class PolicyStore {
       } else lines += `0 0 0 0 0 ${nc}\n`;
       if (cl !== null) counters += cl;
     }
-    (this.redis as ScriptClient).sgPolicyCheckBatch(0, this.keys.prefix, this.dndGen, lists, lines, counters, this.rates ? this.rates.horizon() : 0).then(
+    this.scripts.sgPolicyCheckBatch(this.keys.prefix, this.dndGen, lists, lines, counters, this.rates ? this.rates.horizon() : 0).then(
       (reply) => {
         // Fields joined by TAB, a "\n" field after each message (policy-check-batch.lua), read in
         // place: flags and counters as char codes, only consent values become strings.
@@ -384,7 +379,7 @@ export class PolicyStore {
   async checkOne(q: StoreQuery): Promise<StoreFacts> {
     const { bucket, member } = bucketOf(q.msisdn);
     const dnd = this.keys.dnd(bucket, this.dndGen);
-    const r = await (this.redis as ScriptClient).sgPolicyCheck(
+    const r = await this.scripts.sgPolicyCheck(
       this.keys.consent(q.msisdn),
       dnd,
       q.category ? this.keys.dnd(bucket, this.dndGen, q.category) : dnd,

@@ -43,13 +43,13 @@
  * bookkeeping afterwards with fieldsMade()), or with redis.hot_path: script as lines() of
  * policy-check-batch.lua; on a cluster through bump() here (plan() turns needs into
  * PlannedCounters, bumped per hash slot). The Lua work lives in rate-counters.lua, shared by
- * rates.lua (this class's own calls), policy-check-batch.lua and rate-made.lua.
+ * rates.lua (this class's own calls), policy-check-batch.lua and rate-purge.lua.
  */
 import type { Redis } from 'ioredis';
 import type { RateNeed } from '../domain/store-facts.js';
 import { systemClock, type Clock } from '../session/clock.js';
-import { luaScript } from './redis.js';
 import { bulk, type RespWriter } from './resp-pipe.js';
+import { withScripts, type ScriptClient } from './scripts.js';
 import { hashTag } from './slots.js';
 
 export interface RateStoreOptions {
@@ -58,11 +58,6 @@ export interface RateStoreOptions {
   /** Extra lifetime after a window ends, in ms. Default 5000. */
   slackMs?: number;
 }
-
-type ScriptClient = Redis & {
-  sgRateBump(numKeys: number, ...args: (string | number | (string | number)[])[]): Promise<number[]>;
-  sgRateMade(numKeys: number, ...args: (string | number)[]): Promise<number>;
-};
 
 /** The counter's entity: the key without a trailing ":<window>" segment (window in s or ms). */
 export function rateEntity(key: string, windowMs: number): string {
@@ -260,6 +255,7 @@ const MAX_BATCH_KEYS = 2048;
 
 export class RateStore {
   private readonly clock: Pick<Clock, 'now'>;
+  private readonly scripts: ScriptClient;
   private readonly slackMs: number;
   private pending: PendingBump[] = [];
   private flushScheduled = false;
@@ -273,8 +269,7 @@ export class RateStore {
   ) {
     this.clock = opts.clock ?? systemClock;
     this.slackMs = opts.slackMs ?? 5_000;
-    if (!('sgRateBump' in redis)) redis.defineCommand('sgRateBump', { lua: rateScript('rates.lua') });
-    if (!('sgRateMade' in redis)) redis.defineCommand('sgRateMade', { lua: rateScript('rate-made.lua') });
+    this.scripts = withScripts(redis);
   }
 
   /** The end of window `window` of length `windowMs`, in decimal, built once per window. */
@@ -406,10 +401,10 @@ export class RateStore {
 
   /**
    * Fields made in existing count hashes by the plain-command path (`counts[i]` in `keys[i]`): what
-   * the Lua path does inside its script after a bump, in one call for a batch (rate-made.lua).
+   * the Lua path does inside its script after a bump, in one call for a batch (rate-purge.lua).
    */
   fieldsMade(keys: readonly string[], counts: readonly number[]): Promise<number> {
-    return (this.redis as ScriptClient).sgRateMade(keys.length, ...keys, this.horizon(), ...counts);
+    return this.scripts.sgRatePurge(keys.length, ...keys, this.horizon(), ...counts);
   }
 
   private planOne(need: RateNeed, now: number): PlannedCounter {
@@ -540,7 +535,7 @@ export class RateStore {
       });
     }
     // Arrays, not spread: ioredis flattens them (a batch carries thousands of values).
-    return (this.redis as ScriptClient).sgRateBump(keys.size, [...keys], this.prefix, this.horizon(), args);
+    return this.scripts.sgRateBump(keys.size, [...keys], this.prefix, this.horizon(), args);
   }
 
   private runBatch(batch: PendingBump[]): void {
@@ -576,9 +571,4 @@ export class RateStore {
     );
     return out;
   }
-}
-
-/** A counter script: rate-counters.lua, then the script itself. */
-export function rateScript(name: string): string {
-  return `${luaScript('rate-counters.lua')}\n${luaScript(name)}`;
 }
