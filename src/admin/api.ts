@@ -7,7 +7,7 @@
  * answers 503 — never open by default. Bodies, params and query strings are checked by the route
  * schemas (schemas.ts) and then for meaning here: numbers are normalised with the gateway's
  * numbering plan, senders go through SenderInputSchema and senderProblems, accounts must exist.
- * Every write goes through PolicyStore, which journals it with the token's name as "who" and the
+ * Every write goes through PolicyAdmin, which journals it with the token's name as "who" and the
  * request's channel/evidence. Sender writes also reach every instance's registry via pub/sub; this
  * instance applies them at once so its next submit already sees them.
  */
@@ -19,7 +19,7 @@ import { REASONS } from '../policy/reasons.js';
 import { type SenderRegistry } from '../policy/senders.js';
 import { SenderInputSchema, senderId, senderProblems, type SenderRecord } from '../domain/sender.js';
 import { statusName } from '../protocol/status.js';
-import type { Actor, ConsentRecord, PolicyStore } from '../store/policy-store.js';
+import type { Actor, ConsentRecord, PolicyAdmin } from '../store/policy-admin.js';
 import type { ComplaintDesk } from '../complaints/desk.js';
 import type { AuditStream } from '../store/audit-stream.js';
 import type { ComplaintStore } from '../store/complaint-store.js';
@@ -34,7 +34,7 @@ export const API_PREFIX = '/api/v1';
 
 export interface AdminDeps {
   cfg: Config;
-  store: PolicyStore;
+  store: PolicyAdmin;
   /** This instance's sender registry: updated at once after a sender write (others follow via pub/sub). */
   registry: SenderRegistry;
   /** The running policy's explain; null when the gateway runs with policy off. */

@@ -11,7 +11,7 @@ import { encodeText } from '../protocol/text.js';
 import { Tag } from '../protocol/tlv.js';
 import { MessageView, isScanError } from '../protocol/message-view.js';
 import type { Clock } from '../session/clock.js';
-import type { PolicyStore } from '../store/policy-store.js';
+import type { PolicyCheck } from '../store/policy-check.js';
 import { maskMsisdn, type AuditLog } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { AccountTable } from '../upstream/accounts.js';
@@ -36,7 +36,7 @@ export interface PolicyDeps {
   cfg: Config;
   accounts: AccountTable;
   registry: SenderRegistry;
-  store: PolicyStore;
+  store: PolicyCheck;
   metrics: Metrics;
   /** One JSON line per decision; null = off. */
   audit: AuditLog | null;
@@ -209,7 +209,7 @@ export class GatewayPolicy implements Policy {
 
   /**
    * Counters and consent facts in one round trip: one batched script call per event-loop turn on a
-   * single Redis (PolicyStore.fetchThen); per message, per hash slot on a cluster.
+   * single Redis (PolicyCheck.fetchThen); per message, per hash slot on a cluster.
    */
   private readonly roundTrip: CallbackDecisionStore = {
     fetchThen: (req, cb) => {
