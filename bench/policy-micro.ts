@@ -1,7 +1,7 @@
 /**
  * The policy's share of the gateway's CPU, without sockets: `node dist/bench/policy-micro.js
  * [--rules] [--script] [--seconds 10] [--batch 2048]`. Builds the gateway's DecisionService (sender
- * registry, rules from rules/cn-miit.yaml with --rules, the real PolicyStore on the real Redis with
+ * registry, rules from rules/cn-miit.yaml with --rules, the real PolicyCheck on the real Redis with
  * the benchmark's policy data under bench:pd:, on the gateway's own plain-command connection as
  * redis.hot_path: commands does (--script: one script call per batch instead), audit to a temp
  * file) and decides submit_sm after submit_sm, `batch` per event-loop turn as a busy gateway sees
@@ -23,7 +23,7 @@ import { encodePdu } from '../src/protocol/encode.js';
 import { MessageView, isScanError } from '../src/protocol/message-view.js';
 import { RuleLoader } from '../src/decision/rule-loader.js';
 import { ShiftedClock, systemClock } from '../src/session/clock.js';
-import { PolicyStore } from '../src/store/policy-store.js';
+import { PolicyCheck } from '../src/store/policy-check.js';
 import { RespPipe } from '../src/store/resp-pipe.js';
 import { RateStore } from '../src/store/rates.js';
 import { connectRedis, createRedis } from '../src/store/redis.js';
@@ -61,8 +61,8 @@ if (!(await connectRedis(redis, 5000))) throw new Error('no Redis on 127.0.0.1:6
 const rates = new RateStore(redis, POLICY_PREFIX, { clock });
 const pipe = script ? null : new RespPipe(cfg.redis.url, cfg.redis.command_timeout_ms, () => undefined);
 if (pipe && !(await pipe.whenReady(5000))) throw new Error('the plain-command connection did not come up');
-const store = new PolicyStore(redis, POLICY_PREFIX, 86_400_000, rates, pipe);
-await store.refreshDndGeneration();
+const store = new PolicyCheck(redis, POLICY_PREFIX, undefined, rates, pipe);
+await store.generation.refresh();
 const registry = new SenderRegistry();
 const src = senderValue(0);
 registry.upsert({ id: senderId('number', src), kind: 'number', value: src, account: 'bench', class: 'commercial', status: 'active', signatures: ['BENCH'] });

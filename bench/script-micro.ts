@@ -1,6 +1,6 @@
 /**
  * Redis's side of a policy decision, without the gateway: `node dist/bench/script-micro.js
- * [--rounds 5] [--batches 300]`. Sends PolicyStore.fetchThen() checks for the benchmark's consented
+ * [--rounds 5] [--batches 300]`. Sends PolicyCheck.fetchThen() checks for the benchmark's consented
  * recipients (policy data under bench:pd:, as scenario c/d), 256 per event-loop turn as a busy
  * gateway does, alternating rounds without and with three per-recipient counters shaped like
  * cn-miit's (identical content a minute, recipient a minute, recipient a day; every message a new
@@ -11,7 +11,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { RateNeed } from '../src/domain/store-facts.js';
-import { PolicyStore } from '../src/store/policy-store.js';
+import { PolicyCheck } from '../src/store/policy-check.js';
 import { RateStore } from '../src/store/rates.js';
 import { connectRedis, createRedis } from '../src/store/redis.js';
 import { cleanRedis, median, numberFlag } from './procs.js';
@@ -27,8 +27,8 @@ await preparePolicyData(fileURLToPath(new URL('../../', import.meta.url)), (l) =
 const redis = createRedis({ url: 'redis://127.0.0.1:6379', command_timeout_ms: 10_000 });
 if (!(await connectRedis(redis, 5000))) throw new Error('no Redis on 127.0.0.1:6379');
 const rates = new RateStore(redis, POLICY_PREFIX);
-const store = new PolicyStore(redis, POLICY_PREFIX, 86_400_000, rates);
-await store.refreshDndGeneration();
+const store = new PolicyCheck(redis, POLICY_PREFIX, undefined, rates);
+await store.generation.refresh();
 const scopes = ['sender:bench', 'brand:BENCH', 'account:bench'];
 let next = Math.floor(Math.random() * 1_000_000);
 

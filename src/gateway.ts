@@ -13,7 +13,9 @@ import { DecisionService } from './decision/service.js';
 import { ReplyHandler } from './decision/replies.js';
 import { SenderRegistry } from './policy/senders.js';
 import { normaliseAddress } from './policy/address.js';
-import { PolicyStore } from './store/policy-store.js';
+import { DndGeneration } from './store/dnd-generation.js';
+import { PolicyAdmin } from './store/policy-admin.js';
+import { PolicyCheck } from './store/policy-check.js';
 import { PolicySync } from './store/policy-sync.js';
 import { RuleLoader } from './decision/rule-loader.js';
 import { RateStore } from './store/rates.js';
@@ -25,7 +27,7 @@ import { DlrMap } from './store/dlr-map.js';
 import { AuditStream } from './store/audit-stream.js';
 import { ComplaintStore } from './store/complaint-store.js';
 import { ComplaintDesk } from './complaints/desk.js';
-import { HeldStore } from './store/held.js';
+import { HeldDeliveries } from './store/held-deliveries.js';
 import { connectRedis, ConnectionWatch, createRedis, redisTls, type Redis } from './store/redis.js';
 import { RespPipe } from './store/resp-pipe.js';
 import { systemClock, type Clock } from './session/clock.js';
@@ -58,8 +60,10 @@ export class Gateway {
     readonly relay: Relay,
     readonly upstream: UpstreamServer,
     readonly http: FastifyInstance,
-    readonly store: PolicyStore,
-    readonly sync: PolicySync,
+    readonly store: PolicyAdmin,
+    /** The per-message consent/DND/counter round trip (its pipe is the hot path's connection). */
+    readonly policyCheck: PolicyCheck,
+    readonly sync: PolicySync<SenderRegistry>,
     readonly decisions: DecisionService,
     readonly rules: RuleLoader | null,
     readonly queue: { store: MessageQueue; worker: DeliveryWorker; redis: Redis } | null,
@@ -87,7 +91,7 @@ export class Gateway {
       metrics.redisErrors.inc({ op: 'dlr_record' });
       log.warn({ err: String(err) }, 'could not record message id for receipt routing');
     });
-    const held = new HeldStore(redis, cfg.redis.key_prefix);
+    const held = new HeldDeliveries(redis, cfg.redis.key_prefix);
     const rates = new RateStore(redis, cfg.redis.key_prefix, { clock });
     // The hot path's own connection for plain commands (store/resp-pipe.ts): a single Redis only.
     const r = cfg.redis;
@@ -95,7 +99,9 @@ export class Gateway {
       cfg.policy.enabled && r.hot_path === 'commands' && !r.sentinel && !r.cluster && RespPipe.supports(r.url)
         ? new RespPipe(r.url, r.command_timeout_ms, () => metrics.redisErrors.inc({ op: 'connection' }), redisTls(r))
         : null;
-    const store = new PolicyStore(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000, rates, pipe);
+    const dndGeneration = new DndGeneration(redis, cfg.redis.key_prefix);
+    const policyCheck = new PolicyCheck(redis, cfg.redis.key_prefix, dndGeneration, rates, pipe);
+    const store = new PolicyAdmin(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000, dndGeneration);
     const registry = new SenderRegistry();
     const sync = new PolicySync(store, registry, metrics, log);
     const rules = cfg.policy.enabled && existsSync(cfg.rules.dir) ? new RuleLoader(cfg.rules.dir, { registry: metrics.registry, log, allowQueue: cfg.queue.enabled }) : null;
@@ -151,7 +157,7 @@ export class Gateway {
       cfg,
       accountConfig: (id) => accounts.get(id)?.cfg,
       registry,
-      store,
+      store: policyCheck,
       metrics,
       audit: cfg.policy.enabled
         ? AuditLog.create(cfg.audit.destination, {
@@ -228,7 +234,7 @@ export class Gateway {
         audit: auditStream,
       },
     });
-    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch);
+    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, policyCheck, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch);
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: cfg.redis.url }, 'Redis not answering yet; not ready until it does (retrying in the background)');
@@ -273,14 +279,14 @@ export class Gateway {
       if (why !== null && why !== redisDetail) redisDetail = `${redisDetail} (last connection error: ${why})`;
     }
     // The hot path's own connection: while it reconnects, checks go as scripts on the main client.
-    const pipe = this.store.pipe;
+    const pipe = this.policyCheck.pipe;
     if (redisOk && pipe && !pipe.isReady) redisDetail = 'PONG; hot-path connection reconnecting (checks go as scripts meanwhile)';
     const draining = this.upstream.draining;
     const policyOk = !this.cfg.policy.enabled || this.sync.loaded;
     return {
       ready: bound > 0 && redisOk && !draining && policyOk,
       checks: {
-        policy: { ok: policyOk, detail: this.cfg.policy.enabled ? `${this.sync.registry.size} senders, DND generation ${this.store.dndGen}` : 'policy off' },
+        policy: { ok: policyOk, detail: this.cfg.policy.enabled ? `${this.sync.registry.size} senders, DND generation ${this.store.generation.current}` : 'policy off' },
         // A bad rule file keeps the last good set running: reported here, not a reason to stop traffic.
         rules: {
           ok: true,
@@ -321,7 +327,7 @@ export class Gateway {
       this.rules?.close();
       await this.sync.stop();
       this.redis.disconnect();
-      this.store.pipe?.close();
+      this.policyCheck.pipe?.close();
       this.log.info('stopped');
     })();
     return this.stopping;

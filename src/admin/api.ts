@@ -9,7 +9,7 @@
  * 503 — never open by default. Bodies, params and query strings are checked by each plugin's route
  * schemas and then for meaning (input.ts): numbers are normalised with the gateway's numbering
  * plan, senders go through SenderInputSchema and senderProblems, accounts must exist. Every write
- * goes through PolicyStore, which journals it with the token's name as "who" and the request's
+ * goes through PolicyAdmin, which journals it with the token's name as "who" and the request's
  * channel/evidence. Plugins import shared modules only, never each other.
  */
 import type { FastifyInstance } from 'fastify';
@@ -20,7 +20,7 @@ import type { SenderRegistry } from '../policy/senders.js';
 import type { MessageQueue } from '../queue/message-queue.js';
 import type { AuditStream } from '../store/audit-stream.js';
 import type { ComplaintStore } from '../store/complaint-store.js';
-import type { PolicyStore } from '../store/policy-store.js';
+import type { PolicyAdmin } from '../store/policy-admin.js';
 import { complaintsApi } from './complaints-api.js';
 import { consentApi } from './consent-api.js';
 import { dndApi } from './dnd-api.js';
@@ -35,7 +35,7 @@ export const API_PREFIX = '/api/v1';
 
 export interface AdminDeps {
   cfg: Config;
-  store: PolicyStore;
+  store: PolicyAdmin;
   /** This instance's sender registry: updated at once after a sender write (others follow via pub/sub). */
   registry: SenderRegistry;
   /** The running policy's explain; null when the gateway runs with policy off. */

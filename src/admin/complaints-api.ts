@@ -11,7 +11,7 @@ import { DeskError, type ComplaintDesk } from '../complaints/desk.js';
 import type { Numbering } from '../domain/address.js';
 import { CASE_ACTIONS, CASE_STATES, COMPLAINT_SOURCES, type CaseAction, type CaseState } from '../domain/complaint.js';
 import type { ComplaintStore } from '../store/complaint-store.js';
-import type { PolicyStore } from '../store/policy-store.js';
+import type { PolicyAdmin } from '../store/policy-admin.js';
 import { ApiError, bad } from './errors.js';
 import { actor, msisdn, parseSenderId, time, type ActorFields } from './input.js';
 import { actorFields, datetime, errors, msisdnField, security, senderIdParams, senderRecordSchema, str } from './schemas.js';
@@ -22,7 +22,7 @@ export interface ComplaintsApiOptions {
   /** The case store the list reads; null when policy is off. */
   cases: Pick<ComplaintStore, 'list'> | null;
   /** Where intake reads the complained-about sender's registration back. */
-  store: Pick<PolicyStore, 'getSender'>;
+  store: Pick<PolicyAdmin, 'getSender'>;
   numbering: Numbering;
 }
 

@@ -6,13 +6,13 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Numbering } from '../domain/address.js';
-import type { ConsentRecord, PolicyStore } from '../store/policy-store.js';
+import type { ConsentRecord, PolicyAdmin } from '../store/policy-admin.js';
 import { bad, notFound } from './errors.js';
 import { actor, knownAccount, msisdn, parseSenderId, type ActorFields } from './input.js';
 import { actorFields, datetime, errors, msisdnField, msisdnParams, security, str } from './schemas.js';
 
 export interface ConsentApiOptions {
-  store: Pick<PolicyStore, 'setConsent' | 'consentsOf' | 'deleteConsent'>;
+  store: Pick<PolicyAdmin, 'setConsent' | 'consentsOf' | 'deleteConsent'>;
   numbering: Numbering;
   /** The configured accounts (system_id): an "account:" scope being granted must name one. */
   accounts: ReadonlySet<string>;

@@ -6,13 +6,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Numbering } from '../domain/address.js';
 import { DND_CATEGORIES } from '../store/keys.js';
-import type { PolicyStore } from '../store/policy-store.js';
+import type { PolicyAdmin } from '../store/policy-admin.js';
 import { notFound } from './errors.js';
 import { actor, msisdn, type ActorFields } from './input.js';
 import { actorFields, errors, msisdnField, msisdnParams, security } from './schemas.js';
 
 export interface DndApiOptions {
-  store: Pick<PolicyStore, 'addDnd' | 'dndOf' | 'removeDnd'>;
+  store: Pick<PolicyAdmin, 'addDnd' | 'dndOf' | 'removeDnd'>;
   numbering: Numbering;
 }
 

@@ -8,7 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Numbering } from '../domain/address.js';
 import { SENDER_KINDS, senderId, type SenderKind } from '../domain/sender.js';
 import { normaliseMsisdn } from '../policy/address.js';
-import type { Actor } from '../store/policy-store.js';
+import type { Actor } from '../store/policy-admin.js';
 import { bad } from './errors.js';
 
 /** E.164: at most 15 digits (the store's key layout relies on it). */

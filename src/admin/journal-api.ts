@@ -5,12 +5,12 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Numbering } from '../domain/address.js';
-import type { PolicyStore } from '../store/policy-store.js';
+import type { PolicyAdmin } from '../store/policy-admin.js';
 import { msisdn, parseSenderId } from './input.js';
 import { errors, msisdnField, security, str } from './schemas.js';
 
 export interface JournalApiOptions {
-  store: Pick<PolicyStore, 'journalEntries'>;
+  store: Pick<PolicyAdmin, 'journalEntries'>;
   numbering: Numbering;
 }
 

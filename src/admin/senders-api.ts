@@ -10,13 +10,13 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Numbering } from '../domain/address.js';
 import { SenderInputSchema, senderId, senderProblems, type SenderRecord } from '../domain/sender.js';
 import type { SenderRegistry } from '../policy/senders.js';
-import type { PolicyStore } from '../store/policy-store.js';
+import type { PolicyAdmin } from '../store/policy-admin.js';
 import { ApiError, bad, notFound } from './errors.js';
 import { actor, knownAccount, parseSenderId, senderValue, withoutActor, type ActorFields } from './input.js';
 import { actorFields, errors, nullable, security, senderFields, senderIdParams, senderRecordSchema, str } from './schemas.js';
 
 export interface SendersApiOptions {
-  store: Pick<PolicyStore, 'createSender' | 'putSender' | 'getSender' | 'allSenders' | 'deleteSender'>;
+  store: Pick<PolicyAdmin, 'createSender' | 'putSender' | 'getSender' | 'allSenders' | 'deleteSender'>;
   /** This instance's sender registry: updated at once after a write (others follow via pub/sub). */
   registry: Pick<SenderRegistry, 'upsert' | 'remove'>;
   numbering: Numbering;

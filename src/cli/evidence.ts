@@ -11,7 +11,7 @@ import { normaliseMsisdn } from '../policy/address.js';
 import { SenderRegistry } from '../policy/senders.js';
 import { AuditStream } from '../store/audit-stream.js';
 import { ComplaintStore } from '../store/complaint-store.js';
-import { PolicyStore } from '../store/policy-store.js';
+import { PolicyAdmin } from '../store/policy-admin.js';
 
 interface EvidenceFlags {
   config: string;
@@ -63,7 +63,7 @@ async function runEvidence(raw: string, o: EvidenceFlags): Promise<number> {
   const redis = await toolRedis(cfg, 10_000);
   if (!redis) return fail(`Redis at ${cfg.redis.url} is not reachable`);
   try {
-    const store = new PolicyStore(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000);
+    const store = new PolicyAdmin(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000);
     const senders = new SenderRegistry();
     for (const s of await store.allSenders()) senders.upsert(s);
     const st = cfg.audit.stream;

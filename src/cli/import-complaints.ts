@@ -10,7 +10,7 @@ import { importComplaints } from '../complaints/import.js';
 import { SenderRegistry } from '../policy/senders.js';
 import { ComplaintStore } from '../store/complaint-store.js';
 import { DlrMap } from '../store/dlr-map.js';
-import { PolicyStore } from '../store/policy-store.js';
+import { PolicyAdmin } from '../store/policy-admin.js';
 import type { Redis } from '../store/redis.js';
 
 export interface ComplaintImportFlags {
@@ -35,7 +35,7 @@ export async function runComplaintImport(file: string, o: ComplaintImportFlags):
   if (!o.dryRun) {
     redis = await toolRedis(cfg, 10_000);
     if (!redis) return fatal(`Redis at ${cfg.redis.url} is not reachable; nothing imported`);
-    const store = new PolicyStore(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000);
+    const store = new PolicyAdmin(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000);
     const senders = new SenderRegistry();
     for (const s of await store.allSenders()) senders.upsert(s);
     desk = new ComplaintDesk({

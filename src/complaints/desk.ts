@@ -16,7 +16,7 @@ import { normaliseAddress } from '../policy/address.js';
 import type { SenderRecord } from '../domain/sender.js';
 import type { ComplaintStore } from '../store/complaint-store.js';
 import type { MappedMessage } from '../store/dlr-map.js';
-import type { Actor, PolicyStore } from '../store/policy-store.js';
+import type { Actor, PolicyAdmin } from '../store/policy-admin.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { applyAction, calendarOf, caseId, countSince, countsToward, deadlinesOf, suspendPolicyOf, suspensionDecision, type ComplaintFacts, type Problem, type SuspendPolicy } from './cases.js';
@@ -30,7 +30,7 @@ export const AUTO_ACTOR = 'auto:complaints';
 export interface DeskDeps {
   cfg: Pick<Config, 'complaints' | 'policy'>;
   cases: ComplaintStore;
-  store: PolicyStore;
+  store: PolicyAdmin;
   /** The sender registry (this instance's, or one loaded by a CLI command). */
   senders: { find(addr: NormalAddress): SenderRecord | null; get(id: string): SenderRecord | undefined; upsert(rec: SenderRecord): void };
   /** Message id → account/sender/recipient (null: no id map). */

@@ -16,7 +16,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Numbering } from '../domain/address.js';
 import { splitCsv } from '../store/importer.js';
-import type { Actor } from '../store/policy-store.js';
+import type { Actor } from '../store/policy-admin.js';
 import { complaintFacts } from './cases.js';
 import type { ComplaintDesk } from './desk.js';
 

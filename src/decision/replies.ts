@@ -9,7 +9,7 @@ import { Command } from '../protocol/commands.js';
 import { encodePdu } from '../protocol/encode.js';
 import type { MessageView } from '../protocol/message-view.js';
 import { decodeText, encodeText } from '../protocol/text.js';
-import type { PolicyStore } from '../store/policy-store.js';
+import type { PolicyAdmin } from '../store/policy-admin.js';
 import type { Logger } from '../telemetry/log.js';
 import { maskMsisdn } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -49,7 +49,7 @@ export function replyScope(sender: SenderRecord, mode: PolicyConfig['opt_out']['
 export interface ReplyDeps {
   cfg: PolicyConfig;
   registry: SenderRegistry;
-  store: PolicyStore;
+  store: PolicyAdmin;
   metrics: Metrics;
   log: Logger;
   /** Sends a submit_sm the gateway originates (confirmation / help text) toward the SMSC. */

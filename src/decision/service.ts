@@ -24,7 +24,7 @@ import type { RateNeed } from '../domain/store-facts.js';
 import type { RuleContext } from '../rules/types.js';
 import type { Clock } from '../session/clock.js';
 import type { AuditStream } from '../store/audit-stream.js';
-import type { PolicyStore } from '../store/policy-store.js';
+import type { PolicyCheck } from '../store/policy-check.js';
 import type { RateStore } from '../store/rates.js';
 import { maskMsisdn, type AuditLog } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -39,7 +39,7 @@ export interface DecisionDeps {
   /** A bound account's configuration (default_class, concat_hold_ms); undefined for an unknown one. */
   accountConfig(systemId: string): AccountConfig | undefined;
   registry: SenderRegistry;
-  store: PolicyStore;
+  store: PolicyCheck;
   metrics: Metrics;
   /** One JSON line per decision; null = off. */
   audit: AuditLog | null;
@@ -223,7 +223,7 @@ export class DecisionService implements Policy {
 
   /**
    * Counters and consent facts in one round trip: one batched script call per event-loop turn on a
-   * single Redis (PolicyStore.fetchThen); per message, per hash slot on a cluster.
+   * single Redis (PolicyCheck.fetchThen); per message, per hash slot on a cluster.
    */
   private readonly roundTrip: DecisionStore = {
     fetchThen: (req, cb) => {

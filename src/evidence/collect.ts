@@ -3,7 +3,7 @@
  * did the gateway do with the messages sent to them?" — for a complaint, a regulator's request or
  * a dispute. This file gathers it (thin I/O over the stores); table.ts renders it for people.
  *
- *   consent.current   the recipient's consent records now (store/policy-store.ts)
+ *   consent.current   the recipient's consent records now (store/policy-admin.ts)
  *   consent.journal   every consent and DND change for the number, oldest first (the journal)
  *   dnd               the number's do-not-disturb registrations now
  *   decisions         the gateway's decisions for messages to the number (store/audit-stream.ts)
@@ -18,10 +18,10 @@ import { senderId, type SenderRecord } from '../domain/sender.js';
 import { statusName } from '../protocol/status.js';
 import type { AuditStream, DecisionRecord } from '../store/audit-stream.js';
 import type { ComplaintStore } from '../store/complaint-store.js';
-import type { PolicyStore } from '../store/policy-store.js';
+import type { PolicyAdmin } from '../store/policy-admin.js';
 
 export interface EvidenceDeps {
-  store: PolicyStore;
+  store: PolicyAdmin;
   audit: AuditStream | null;
   cases: ComplaintStore | null;
   senders: { find(addr: NormalAddress): SenderRecord | null; get(id: string): SenderRecord | undefined };

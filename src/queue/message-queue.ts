@@ -18,7 +18,8 @@ import { MessageView, isScanError } from '../protocol/message-view.js';
 import { Status } from '../protocol/status.js';
 import { messageText } from '../protocol/message-text.js';
 import { systemClock, type Clock } from '../session/clock.js';
-import { luaScript, masterOf } from '../store/redis.js';
+import { masterOf } from '../store/redis.js';
+import { withScripts, type ScriptClient } from '../store/scripts.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
@@ -99,6 +100,7 @@ export class MessageQueue {
   private idSeq = 0;
   private timers: NodeJS.Timeout[] = [];
   private finalReport: FinalReport = async () => undefined;
+  private readonly scripts: ScriptClient;
 
   constructor(
     private readonly cfg: Config,
@@ -114,7 +116,7 @@ export class MessageQueue {
       return q;
     };
     this.queues = { window: mk('window'), saf: mk('saf'), review: mk('review') };
-    if (!('sgQueueReserve' in redis)) redis.defineCommand('sgQueueReserve', { lua: luaScript('queue-reserve.lua') });
+    this.scripts = withScripts(redis);
     env.metrics.setQueueProbe(() => this.collect());
   }
 
@@ -237,11 +239,7 @@ export class MessageQueue {
     }
     let granted: number[];
     try {
-      granted = (await (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<number[]>>).sgQueueReserve!(
-        keys.length,
-        ...keys,
-        ...args,
-      )) as number[];
+      granted = await this.scripts.sgQueueReserve(keys.length, ...keys, ...args);
     } catch (err) {
       return this.failBatch(batch, err);
     }

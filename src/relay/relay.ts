@@ -15,7 +15,7 @@ import type { SmscLink } from '../downstream/smsc-link.js';
 import type { SmscPool } from '../downstream/smsc-pool.js';
 import type { Policy, Verdict } from '../decision/verdict.js';
 import type { DlrMap } from '../store/dlr-map.js';
-import type { HeldStore } from '../store/held.js';
+import type { HeldDeliveries } from '../store/held-deliveries.js';
 import type { AccountTable } from '../upstream/accounts.js';
 import type { EsmeSession, SubmitHandler } from '../upstream/esme-session.js';
 import { maskMsisdn, type Logger } from '../telemetry/log.js';
@@ -32,7 +32,7 @@ export interface RelayDeps {
   policy: Policy;
   accounts: AccountTable;
   dlrMap: Pick<DlrMap, 'record' | 'lookupMessage'>;
-  held: Pick<HeldStore, 'hold' | 'peek' | 'ack'>;
+  held: Pick<HeldDeliveries, 'hold' | 'peek' | 'ack'>;
   moRoutes: PrefixRoutes;
   /** Owner of a number by the sender registry: MOs to a registered sender number go to its account. */
   numberOwner?(address: string, ton: number): string | null;

@@ -25,7 +25,7 @@ import type { Redis } from 'ioredis';
 import { DecisionTuples } from '../telemetry/decision-tuples.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { Keys } from './keys.js';
-import { luaScript } from './redis.js';
+import { withScripts, type ScriptClient } from './scripts.js';
 
 export interface AuditStreamOptions {
   shards: number;
@@ -50,8 +50,6 @@ export interface DecisionRecord {
   src: string;
   dst: string;
 }
-
-type ScriptClient = Redis & { sgAuditAppend(numKeys: number, ...args: (string | Buffer)[]): Promise<number> };
 
 /** Decisions per script call at most (bounds the script's run time inside Redis). */
 const MAX_CALL_DECISIONS = 5000;
@@ -92,6 +90,7 @@ export class AuditStream {
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private inFlight: Promise<void> = Promise.resolve();
   private closed = false;
+  private readonly scripts: ScriptClient;
 
   constructor(
     private readonly redis: Redis,
@@ -102,7 +101,7 @@ export class AuditStream {
     private readonly now: () => number = Date.now,
   ) {
     this.keys = new Keys(prefix);
-    if (!('sgAuditAppend' in redis)) redis.defineCommand('sgAuditAppend', { lua: luaScript('audit-append.lua') });
+    this.scripts = withScripts(redis);
   }
 
   /** The shard of a recipient (international digits, at most 15). */
@@ -255,7 +254,7 @@ export class AuditStream {
   }
 
   private append(group: Block[], minId: string): Promise<unknown> {
-    const client = this.redis as ScriptClient;
+    const client = this.scripts;
     const maxLen = String(this.opts.maxLen);
     if (!(this.redis as { isCluster?: boolean }).isCluster) {
       const args: (string | Buffer)[] = [this.keys.prefix, minId, maxLen];

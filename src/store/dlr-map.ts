@@ -10,7 +10,7 @@
  */
 import type { Redis } from 'ioredis';
 import { messageIdCandidates, normaliseMessageId } from '../protocol/receipt.js';
-import { luaScript } from './redis.js';
+import { withScripts, type ScriptClient } from './scripts.js';
 
 const HOUR = 3_600_000;
 
@@ -36,6 +36,7 @@ export class DlrMap {
   private pending: string[] = [];
   private flushScheduled = false;
   private readonly buckets: number;
+  private readonly scripts: ScriptClient;
 
   constructor(
     private readonly redis: Redis,
@@ -45,9 +46,7 @@ export class DlrMap {
     private readonly onError: (err: unknown) => void = () => undefined,
   ) {
     this.buckets = Math.ceil((ttlSeconds * 1000) / HOUR) + 1;
-    if (!('sgDlrLookup' in redis)) {
-      redis.defineCommand('sgDlrLookup', { lua: luaScript('dlr-lookup.lua') });
-    }
+    this.scripts = withScripts(redis);
   }
 
   private key(hour: number): string {
@@ -93,11 +92,7 @@ export class DlrMap {
   async lookupMessage(receiptId: string): Promise<MappedMessage | null> {
     const hour = Math.floor(this.now() / HOUR);
     const keys = Array.from({ length: this.buckets }, (_, i) => this.key(hour - i));
-    const r = (await (this.redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>).sgDlrLookup!(
-      keys.length,
-      ...keys,
-      ...messageIdCandidates(receiptId),
-    )) as [string, string] | null;
+    const r = await this.scripts.sgDlrLookup(keys.length, ...keys, ...messageIdCandidates(receiptId));
     return r ? parseMapped(r[1]) : null;
   }
 }

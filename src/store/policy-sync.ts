@@ -3,19 +3,30 @@
  * and the DND generation at start, follows change events on pub/sub (several instances agree
  * within a second), and reloads everything whenever the subscription (re)connects, so a missed
  * event during a Redis outage cannot leave a stale cache behind.
+ *
+ * The senders go into whatever cache the gateway hands in (the policy's SenderRegistry,
+ * policy/senders.ts): store/ knows only the SenderCache shape below, not the policy.
  */
 import type { Redis } from 'ioredis';
-import { SenderRegistry } from '../policy/senders.js';
-import { type SenderRecord } from '../domain/sender.js';
+import type { SenderRecord } from '../domain/sender.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { PolicyStore } from './policy-store.js';
+import type { PolicyAdmin } from './policy-admin.js';
 import { duplicateClient } from './redis.js';
+
+/** Where this instance keeps the sender registrations (the gateway passes policy/senders.ts's SenderRegistry). */
+export interface SenderCache {
+  readonly size: number;
+  /** A snapshot (the reload removes entries while going through it). */
+  all(): readonly { readonly id: string }[];
+  upsert(rec: SenderRecord): void;
+  remove(id: string): void;
+}
 
 /** How often the DND generation is re-read even without an event (a missed "dnd-gen" message). */
 const GENERATION_POLL_MS = 5000;
 
-export class PolicySync {
+export class PolicySync<C extends SenderCache = SenderCache> {
   loaded = false;
   private sub: Redis | null = null;
   private poll: NodeJS.Timeout | null = null;
@@ -24,14 +35,14 @@ export class PolicySync {
   onHeld: ((account: string) => void) | null = null;
 
   constructor(
-    private readonly store: PolicyStore,
-    readonly registry: SenderRegistry,
+    private readonly store: PolicyAdmin,
+    readonly registry: C,
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
     metrics.onCollect(() => {
       metrics.policyData.set({ kind: 'senders' }, registry.size);
-      metrics.policyData.set({ kind: 'dnd_generation' }, store.dndGen);
+      metrics.policyData.set({ kind: 'dnd_generation' }, store.generation.current);
       metrics.policyData.set({ kind: 'loaded' }, this.loaded ? 1 : 0);
     });
   }
@@ -49,7 +60,7 @@ export class PolicySync {
     if (sub.status === 'wait') await sub.connect().catch(() => undefined);
     await this.reload();
     this.poll = setInterval(() => {
-      this.store.refreshDndGeneration().catch(() => this.metrics.redisErrors.inc({ op: 'dnd_generation' }));
+      this.store.generation.refresh().catch(() => this.metrics.redisErrors.inc({ op: 'dnd_generation' }));
     }, GENERATION_POLL_MS);
     this.poll.unref();
     void this.checkRedisSettings();
@@ -76,11 +87,11 @@ export class PolicySync {
 
   async reload(): Promise<void> {
     try {
-      const [senders] = await Promise.all([this.store.allSenders(), this.store.refreshDndGeneration()]);
+      const [senders] = await Promise.all([this.store.allSenders(), this.store.generation.refresh()]);
       const fresh = new Set(senders.map((s) => s.id));
       for (const old of this.registry.all()) if (!fresh.has(old.id)) this.registry.remove(old.id);
       for (const s of senders) this.registry.upsert(s);
-      if (!this.loaded) this.log.info({ senders: senders.length, dnd_generation: this.store.dndGen }, 'policy data loaded');
+      if (!this.loaded) this.log.info({ senders: senders.length, dnd_generation: this.store.generation.current }, 'policy data loaded');
       this.loaded = true;
     } catch (err) {
       this.metrics.redisErrors.inc({ op: 'policy_reload' });
@@ -99,8 +110,8 @@ export class PolicySync {
       } else if (kind === 'held' && arg) {
         this.onHeld?.(arg);
       } else if (kind === 'dnd-gen') {
-        await this.store.refreshDndGeneration();
-        this.log.info({ dnd_generation: this.store.dndGen }, 'DND generation switched');
+        await this.store.generation.refresh();
+        this.log.info({ dnd_generation: this.store.generation.current }, 'DND generation switched');
       }
     } catch {
       this.metrics.redisErrors.inc({ op: 'policy_event' });

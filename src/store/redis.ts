@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../telemetry/log.js';
+import type { ScriptName } from './scripts.js';
 import { keySlot } from './slots.js';
 import { Cluster, Redis, type ChainableCommander, type ClusterNode, type RedisOptions as IoRedisOptions } from 'ioredis';
 
@@ -67,7 +68,7 @@ export function redisClient(opts: RedisOptions, over: IoRedisOptions = {}): Redi
     // The hot path's batched check is already one call for a whole turn's messages: auto-pipelining
     // would hold it until setImmediate, after the rest of a long I/O turn, and Redis would wait for
     // the gateway and the gateway for Redis (bench (d): ~20 % of both cores idle). It goes out at once.
-    autoPipeliningIgnoredCommands: ['sgPolicyCheckBatch'],
+    autoPipeliningIgnoredCommands: ['sgPolicyCheckBatch' satisfies ScriptName],
     lazyConnect: true,
     retryStrategy,
     reconnectOnError: () => false,
@@ -168,11 +169,6 @@ export async function connectRedis(client: Redis, timeoutMs: number): Promise<bo
   if (client.status === 'wait') client.connect().catch(() => undefined);
   const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
   return Promise.race([ready, timer]);
-}
-
-/** Loads a Lua script shipped beside this module (copied into dist/ by the build). */
-export function luaScript(name: string): string {
-  return readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
 }
 
 /**

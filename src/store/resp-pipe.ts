@@ -8,7 +8,7 @@
  *
  * Only for a single Redis given by a redis:// or rediss:// URL (user, password, database number
  * honoured; TLS as redis.ts redisTls() makes it from the config); Sentinel and Cluster keep the
- * script calls (policy-store.ts). Like the main client it
+ * script calls (policy-check.ts). Like the main client it
  * never queues while down: a batch sent while disconnected fails at once, a batch not answered
  * within the timeout fails together with every batch behind it (the connection is dropped so no
  * late reply is matched to a later batch), and reconnects run in the background with backoff.

@@ -1,25 +1,11 @@
 /**
- * Redis Cluster slots (CRC16/XMODEM of the key's hash tag, mod 16384) and the start-up check that
- * the key layout keeps every multi-key call in one slot: a gateway whose configuration would make
- * a script or transaction cross slots refuses to start rather than fail on every message.
+ * Redis Cluster slots and the start-up check that the key layout keeps every multi-key call in one
+ * slot: a gateway whose configuration would make a script or transaction cross slots refuses to
+ * start rather than fail on every message. The slot itself comes from cluster-key-slot (the CRC16
+ * ioredis routes by), so this check and the client can never disagree.
  */
+import calculateSlot from 'cluster-key-slot';
 import { bucketOf, Keys } from './keys.js';
-
-const TABLE = (() => {
-  const t = new Uint16Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i << 8;
-    for (let k = 0; k < 8; k++) c = c & 0x8000 ? ((c << 1) ^ 0x1021) & 0xffff : (c << 1) & 0xffff;
-    t[i] = c;
-  }
-  return t;
-})();
-
-function crc16(s: string): number {
-  let crc = 0;
-  for (const b of Buffer.from(s, 'utf8')) crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ b) & 0xff]!;
-  return crc;
-}
 
 /** The part of a key Redis Cluster hashes: the first non-empty {…}, else the whole key. */
 export function hashTag(key: string): string {
@@ -31,8 +17,9 @@ export function hashTag(key: string): string {
   return key;
 }
 
+/** The Cluster slot of a key (hash tag included), as CLUSTER KEYSLOT answers it. */
 export function keySlot(key: string): number {
-  return crc16(hashTag(key)) % 16384;
+  return calculateSlot(key);
 }
 
 /**

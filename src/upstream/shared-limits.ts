@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { SharedRate } from '../session/shared-rate.js';
-import { luaScript } from '../store/redis.js';
+import { withScripts, type ScriptClient } from '../store/scripts.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
 /** An instance not heard from for this long no longer counts toward max_binds (it crashed). */
@@ -16,13 +16,12 @@ const HEARTBEAT_MS = 5000;
 /** How often instances report TPS demand and take their share. */
 const SHARE_MS = 500;
 
-type Call = (...a: unknown[]) => Promise<number>;
-
 export class SharedLimits {
   readonly instanceId = randomBytes(6).toString('hex');
   private readonly local = new Map<string, number>();
   private readonly rates = new Map<string, SharedRate>();
   private timers: NodeJS.Timeout[] = [];
+  private readonly scripts: ScriptClient;
 
   constructor(
     private readonly redis: Redis,
@@ -30,12 +29,7 @@ export class SharedLimits {
     private readonly metrics: Metrics,
     private readonly now: () => number = Date.now,
   ) {
-    if (!('sgTpsShare' in redis)) redis.defineCommand('sgTpsShare', { lua: luaScript('tps-share.lua'), numberOfKeys: 1 });
-    if (!('sgBindReserve' in redis)) redis.defineCommand('sgBindReserve', { lua: luaScript('bind-reserve.lua'), numberOfKeys: 1 });
-  }
-
-  private call(name: string): Call {
-    return (this.redis as unknown as Record<string, Call>)[name]!.bind(this.redis);
+    this.scripts = withScripts(redis);
   }
 
   bindsKey(account: string): string {
@@ -50,13 +44,12 @@ export class SharedLimits {
   }
 
   private async shareRates(): Promise<void> {
-    const call = this.call('sgTpsShare');
     const now = Date.now();
     await Promise.all(
       [...this.rates].map(async ([account, rate]) => {
         try {
-          const [mine, total, live] = (await call(`${this.prefix}{tps:${account}}`, this.instanceId, rate.takeDemand(), now, SHARE_MS * 4)) as unknown as number[];
-          rate.setShare(total! > 0 ? mine! / total! : 1 / Math.max(1, live!), this.now());
+          const [mine, total, live] = await this.scripts.sgTpsShare(`${this.prefix}{tps:${account}}`, this.instanceId, rate.takeDemand(), now, SHARE_MS * 4);
+          rate.setShare(total > 0 ? mine / total : 1 / Math.max(1, live), this.now());
         } catch {
           this.metrics.redisErrors.inc({ op: 'tps_share' });
         }
@@ -68,7 +61,7 @@ export class SharedLimits {
   async reserveBind(account: string, max: number): Promise<boolean> {
     let ok: boolean;
     try {
-      ok = (await this.call('sgBindReserve')(this.bindsKey(account), this.instanceId, max, Date.now(), STALE_MS)) === 1;
+      ok = (await this.scripts.sgBindReserve(this.bindsKey(account), this.instanceId, max, Date.now(), STALE_MS)) === 1;
     } catch {
       this.metrics.redisErrors.inc({ op: 'bind_reserve' });
       ok = true; // the local max_binds check still applies

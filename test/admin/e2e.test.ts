@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis, connectRedis } from '../../src/store/redis.js';
-import { PolicyStore } from '../../src/store/policy-store.js';
+import { PolicyAdmin } from '../../src/store/policy-admin.js';
 import { Status } from '../../src/protocol/status.js';
 import { startAdminStack, type AdminStack } from '../helpers/admin.js';
 import { sm, waitFor } from '../helpers/stack.js';
@@ -73,7 +73,7 @@ describe('admin API end to end', () => {
     const redis = createRedis(s.cfg.redis);
     try {
       expect(await connectRedis(redis, 2000)).toBe(true);
-      const other = new PolicyStore(redis, s.prefix, 86_400_000);
+      const other = new PolicyAdmin(redis, s.prefix, 86_400_000);
       const t0 = Date.now();
       await other.putSender(
         { id: 'number:8610690007', kind: 'number', value: '8610690007', account: 'esme', class: 'service', status: 'active', signatures: [] },

@@ -28,7 +28,7 @@ import { Command } from '../../src/protocol/commands.js';
 import { encodePdu } from '../../src/protocol/encode.js';
 import { MessageQueue } from '../../src/queue/message-queue.js';
 import { ComplaintStore } from '../../src/store/complaint-store.js';
-import { PolicyStore } from '../../src/store/policy-store.js';
+import { PolicyAdmin } from '../../src/store/policy-admin.js';
 import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
 import { createLogger } from '../../src/telemetry/log.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
@@ -42,7 +42,7 @@ const SENDER = 'number:8610690001';
 let cfg: Config;
 let prefix: string;
 let redis: Redis;
-let store: PolicyStore;
+let store: PolicyAdmin;
 const apps: FastifyInstance[] = [];
 
 beforeAll(async () => {
@@ -54,7 +54,7 @@ beforeAll(async () => {
   );
   redis = createRedis(cfg.redis);
   expect(await connectRedis(redis, 2000)).toBe(true);
-  store = new PolicyStore(redis, prefix, 86_400_000);
+  store = new PolicyAdmin(redis, prefix, 86_400_000);
 });
 
 afterAll(async () => {

@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComplaintStore } from '../../src/store/complaint-store.js';
-import { PolicyStore } from '../../src/store/policy-store.js';
+import { PolicyAdmin } from '../../src/store/policy-admin.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'dist/src/cli/main.js');
@@ -21,7 +21,7 @@ const prefix = `test:cximp:${randomBytes(4).toString('hex')}:`;
 
 let dir: string;
 let redis: Redis;
-let store: PolicyStore;
+let store: PolicyAdmin;
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
@@ -42,7 +42,7 @@ beforeAll(async () => {
     `redis:\n  url: ${REDIS_URL}\n  key_prefix: "${prefix}"\ncomplaints:\n  auto_suspend:\n    threshold: 2\n    window: 7d\n    mode: enforce\n`,
   );
   redis = new Redis(REDIS_URL);
-  store = new PolicyStore(redis, prefix, 86_400_000);
+  store = new PolicyAdmin(redis, prefix, 86_400_000);
   await store.putSender({ id: 'number:8610690001', kind: 'number', value: '8610690001', account: 'esme', status: 'active', signatures: ['ACME'] }, { who: 'test' });
 });
 

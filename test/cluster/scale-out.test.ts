@@ -100,11 +100,11 @@ describe('scale-out on Redis Cluster', () => {
     const base = { redis: a.gw.redis, prefix, numbering: { country_code: '86', national_prefix: '0', international_prefix: '00' }, graceMs: 0 };
     const d1 = await importFile('dnd', join(dir, 'dnd.csv'), { ...base, replace: true });
     expect(d1.valid).toBe(2000);
-    await a.gw.store.refreshDndGeneration();
+    await a.gw.store.generation.refresh();
     expect(await a.gw.store.dndOf(numbers[1999]!)).toEqual([0]);
     // A second replace: only its 10 numbers remain, the old generation is removed on every master.
     await importFile('dnd', join(dir, 'dnd2.csv'), { ...base, replace: true });
-    await a.gw.store.refreshDndGeneration();
+    await a.gw.store.generation.refresh();
     expect(await a.gw.store.dndOf(numbers[5]!)).toEqual([0]);
     expect(await a.gw.store.dndOf(numbers[1999]!)).toEqual([]);
     const c = await importFile('consent', join(dir, 'consent.csv'), base);

@@ -60,7 +60,7 @@ describe('policy store outage with rules', () => {
   it('counts and checks consent in one round trip per message, fails closed while Redis is frozen, and recovers', async () => {
     // On a single Redis the round trip is one batch of plain commands on the hot path's connection.
     const spy = vi.spyOn(stack.gw.redis, 'sendCommand');
-    const batches = vi.spyOn(stack.gw.store.pipe!, 'send');
+    const batches = vi.spyOn(stack.gw.policyCheck.pipe!, 'send');
     expect(await commercial()).toBe(0);
     const scripts = spy.mock.calls.map((c) => (c[0] as { name: string }).name).filter((n) => n === 'evalsha' || n === 'eval');
     const sent = batches.mock.calls.length;

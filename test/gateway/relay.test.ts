@@ -3,7 +3,7 @@ import { Command } from '../../src/protocol/commands.js';
 import { Status } from '../../src/protocol/status.js';
 import { Tag } from '../../src/protocol/tlv.js';
 import { parseReceiptText } from '../../src/protocol/receipt.js';
-import type { HeldStore } from '../../src/store/held.js';
+import type { HeldDeliveries } from '../../src/store/held-deliveries.js';
 import { connect } from '../helpers/esme-client.js';
 import { sm, startStack, waitFor, type Stack } from '../helpers/stack.js';
 
@@ -87,13 +87,13 @@ describe('receipts and MO', () => {
     const tx = await stack.esme('transmitter');
     const r = await tx.submit(sm({ registered_delivery: 1 }));
     await waitFor(() => stack!.sim.stats.receiptsAcked === 1, 3000, 'receipt acknowledged by the gateway');
-    expect(await (stack.gw.relay['deps'].held as HeldStore).count('esme')).toBe(1);
+    expect(await (stack.gw.relay['deps'].held as HeldDeliveries).count('esme')).toBe(1);
     const rx = await stack.esme('receiver');
     const [d] = await rx.waitDeliveries(1, 3000);
     expect(parseReceiptText(d!.view.shortMessage.toString('latin1'))!.id).toBe(r.messageId);
     await waitFor(() => rx.deliveries.length === 1, 100, 'x');
     await new Promise((res) => setTimeout(res, 50));
-    expect(await (stack.gw.relay['deps'].held as HeldStore).count('esme')).toBe(0);
+    expect(await (stack.gw.relay['deps'].held as HeldDeliveries).count('esme')).toBe(0);
   });
 
   it('routes an MO by destination prefix and refuses one nobody owns', async () => {

@@ -3,7 +3,7 @@
  * these checks SCAN the keyspace, so a shared Redis holding millions of other keys would make the
  * test's time depend on them), each test under a key prefix of its own:
  * formats, gzip, headers, bad lines, counts, idempotence, replace mode (including lookups racing a
- * replace), consent and senders as the gateway's PolicyStore then sees them.
+ * replace), consent and senders as the gateway's PolicyAdmin and PolicyCheck then see them.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,8 @@ import { normaliseMsisdn } from '../../src/policy/address.js';
 import { senderId } from '../../src/domain/sender.js';
 import { importFile, ImportError, splitCsv, type ImportOptions } from '../../src/store/importer.js';
 import { bucketOf, Keys } from '../../src/store/keys.js';
-import { PolicyStore } from '../../src/store/policy-store.js';
+import { PolicyAdmin } from '../../src/store/policy-admin.js';
+import { PolicyCheck } from '../../src/store/policy-check.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
 
 const NUMBERING = { country_code: '86', national_prefix: '0', international_prefix: '00' };
@@ -26,7 +27,8 @@ let redis: Redis;
 let dir: string;
 let prefix: string;
 let keys: Keys;
-let store: PolicyStore;
+let store: PolicyAdmin;
+let check: PolicyCheck;
 let n = 0;
 
 function file(name: string, content: string | Buffer): string {
@@ -79,7 +81,8 @@ beforeAll(async () => {
 beforeEach(async () => {
   prefix = `test:imp:${randomBytes(4).toString('hex')}:`;
   keys = new Keys(prefix);
-  store = new PolicyStore(redis, prefix, 86_400_000);
+  store = new PolicyAdmin(redis, prefix, 86_400_000);
+  check = new PolicyCheck(redis, prefix, store.generation);
 });
 
 afterAll(async () => {
@@ -312,9 +315,9 @@ describe('DND replace mode', () => {
 
     const scopes = ['account:acme'];
     const look = async () => {
-      await store.refreshDndGeneration();
-      const gen = store.dndGen;
-      const [a, b, c] = await Promise.all([BOTH, OLD, NEW].map((msisdn) => store.check({ msisdn, scopes, category: null })));
+      await store.generation.refresh();
+      const gen = store.generation.current;
+      const [a, b, c] = await Promise.all([BOTH, OLD, NEW].map((msisdn) => check.check({ msisdn, scopes, category: null })));
       return { gen, both: a!.dnd, old: b!.dnd, neu: c!.dnd };
     };
     const seen: Awaited<ReturnType<typeof look>>[] = [];
@@ -323,7 +326,7 @@ describe('DND replace mode', () => {
     const watcher = (async () => {
       while (!done) {
         seen.push(await look());
-        if (!liveAdded && store.dndLoading !== null) {
+        if (!liveAdded && store.generation.loading !== null) {
           liveAdded = true;
           await store.addDnd(LIVE, null, { who: 'api' });
         }
@@ -374,10 +377,10 @@ describe('consent import', () => {
     const s = await importFile('consent', f, o);
     expect(s).toMatchObject({ read: 6, imported: 3, skipped: 3, duplicates: 0 });
     expect(o.bad.map((b) => b.line)).toEqual([5, 6, 7]);
-    const facts = await store.check({ msisdn: '8613800138000', scopes: ['sender:number:1', 'brand:ACME'], category: null });
+    const facts = await check.check({ msisdn: '8613800138000', scopes: ['sender:number:1', 'brand:ACME'], category: null });
     expect(facts.consent[0]).toBeNull();
     expect(facts.consent[1]).toMatch(/^g:\d+:4070908800000$/);
-    const r = await store.check({ msisdn: '8613800138001', scopes: ['account:acme'], category: null });
+    const r = await check.check({ msisdn: '8613800138001', scopes: ['account:acme'], category: null });
     expect(r.consent[0]).toMatch(/^r:\d+$/);
     expect((await store.consentsOf('8613800138002'))[0]).toMatchObject({ scope: 'sender:number:8610690001', state: 'granted', expires: 4102444800000 });
     const j = await store.journalEntries({ msisdn: '8613800138001' });

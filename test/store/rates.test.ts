@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RateNeed } from '../../src/domain/store-facts.js';
-import { rateEntity, RateStore } from '../../src/store/rates.js';
+import { rateEntity } from '../../src/store/rate-layout.js';
+import { RateStore } from '../../src/store/rates.js';
 import { hashTag as hashTagOf } from '../../src/store/slots.js';
 import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
 import { freePort, PrivateRedis } from '../helpers/private-redis.js';

@@ -11,6 +11,7 @@
   Blocks come as separate arguments, not one string to split: Lua's pattern matching costs tens
   of nanoseconds a byte (measured 4.3 µs of Redis CPU a decision when the script split one
   payload), while arguments arrive already cut by the protocol.
+  Command: sgAuditAppend (store/scripts.ts).
 
   Input:
     KEYS      none, or the one stream the single block goes to (Cluster)

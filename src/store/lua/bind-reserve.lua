@@ -2,6 +2,7 @@
   Reserves one bind for an account over all gateway instances. The hash has, per instance, its
   bound session count ("<instance>") and when it last said so ("<instance>:seen", ms); instances
   not heard from within the stale time (crashed) are dropped before counting.
+  Command: sgBindReserve (store/scripts.ts).
 
   Input:
     KEYS[1]  <p>{binds:<account>}

@@ -1,6 +1,7 @@
 --[[
   Finds the account that submitted a message, given the id a delivery receipt quotes.
   The map is bucketed by hour (one hash per hour, expiring as a whole), newest bucket first.
+  Command: sgDlrLookup (store/scripts.ts).
 
   Input:
     KEYS[1..n]  hour buckets, newest first (all share the {dlr} hash tag: one slot)

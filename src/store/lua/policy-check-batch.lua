@@ -11,6 +11,7 @@
   slots, are only allowed on a single Redis (or one replica set); on Redis Cluster the gateway sends
   one policy-check.lua call per message and one rates.lua call per counter slot instead, with
   every key declared.
+  Command: sgPolicyCheckBatch (store/scripts.ts).
 
   Input:
     KEYS     none

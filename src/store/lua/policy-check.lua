@@ -1,11 +1,12 @@
 --[[
   The one Redis call of a commercial message's policy check: DND membership and consent records
   for one recipient, all keys in the recipient's bucket (one hash slot).
+  Command: sgPolicyCheck (store/scripts.ts).
 
   Input:
     KEYS[1]  the recipient's consent hash                 <p>consent:{r:B}:<msisdn>
     KEYS[2]  DND set (all commercial) of the bucket       <p>dnd:{r:B}:g<G>
-    KEYS[3]  DND set of the message's category, or ""-less duplicate of KEYS[2] when none
+    KEYS[3]  DND set of the message's category   <p>dnd:{r:B}:g<G>:c<K>, or KEYS[2] again when it has none
     ARGV[1]  the recipient's member number in the bucket
     ARGV[2..n]  consent scopes, most specific first
   Output:

@@ -3,10 +3,12 @@
   quota of messages over its three queues (window, saf, review). A granted message is recorded in
   its queue's per-account sorted set (member = message id, score = accepted time); the gateway
   removes it when the message is delivered, expired or rejected.
+  Command: sgQueueReserve (store/scripts.ts).
 
   Input:
-    KEYS   per account in the batch: its window, saf and review sets (all under the queue's hash tag)
-    ARGV   groups; then per group: quota, n, and n times (queue index 1..3, message id, accepted ms)
+    KEYS       per account in the batch: its window, saf and review sets (all under the queue's hash tag)
+    ARGV[1]    the number of accounts (groups), in KEYS order
+    ARGV[2..]  per group: quota, n, then n times: queue index (1 window, 2 saf, 3 review), message id, accepted ms
   Output:
     1 (granted) or 0 (quota full) per message, in input order
 ]]

@@ -1,6 +1,7 @@
 --[[
-  Rate counters: the part rates.lua and policy-check-batch.lua share (the gateway puts this chunk in
-  front of either script). store/rates.ts explains the model; in short:
+  Rate counters: the Lua functions rates.lua, policy-check-batch.lua and rate-purge.lua share. Not a
+  script of its own: the loader (store/scripts.ts, `counters`) puts this chunk in front of each.
+  store/rate-layout.ts explains the model; in short:
 
   count counters live in ONE hash per entity (the hash tag: a recipient, a sender, …):
     key    <prefix>{<entity>}:n
@@ -24,6 +25,12 @@
     r  distinct, nothing to add: as d with s2 empty (PFADD without a member)
   A key gets the TTL end − horizon (the horizon each call carries: the gateway's now − slack, so the
   TTL is the rest of the window plus the slack).
+
+  Output (the functions' contract; "out" is the caller's reply table, n how much of it is filled):
+    sg_group / sg_count / sg_distinct   append the values after the bump to out, return the new n
+    sg_lines                            the same for `values` values read from lines; returns n and
+                                        the position after the last line read
+    sg_made                             counts fields made in an existing count hash, purges past 64
 ]]
 local sg_call, sg_find, sg_sub, sg_num, sg_max = redis.call, string.find, string.sub, tonumber, math.max
 
@@ -47,7 +54,7 @@ local function sg_purge(key, horizon)
 end
 
 -- `created` fields were made in the existing count hash `key`: "#" counts them, and past 64 the
--- fields of ended windows are purged (also the gateway's plain-command path, rate-made.lua).
+-- fields of ended windows are purged (also the gateway's plain-command path, rate-purge.lua).
 local function sg_made(key, created, horizon)
   if sg_call('HINCRBY', key, '#', created) > 64 then sg_purge(key, horizon) end
 end

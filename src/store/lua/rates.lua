@@ -4,6 +4,7 @@
   Used where the batched policy call cannot carry the counters: Redis Cluster (one call per hash
   slot, with the keys it touches declared) and names holding TAB or newline (arguments carry any
   bytes).
+  Command: sgRateBump (store/scripts.ts).
 
   Input:
     KEYS       the keys the counters touch (routing on Redis Cluster; the script builds them again)

@@ -1,6 +1,7 @@
 --[[
   One gateway instance reports an account's demand (submits attempted in the last interval) and
   learns its share of the account's TPS. Instances not heard from within the stale time are dropped.
+  Command: sgTpsShare (store/scripts.ts).
 
   Input:
     KEYS[1]  <p>{tps:<account>}: per instance "<id>" = demand, "<id>:seen" = ms

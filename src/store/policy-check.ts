@@ -1,36 +1,25 @@
 /**
- * Policy data in Redis: the per-message check (one script call), consent and DND writes with
- * their journal, the sender registry's records, and change events for other instances.
+ * The per-message policy check, the gateway's hot path: DND flags and consent values for a
+ * recipient's scopes, and (fetchThen) the bump of the rate counters the rules reached, every
+ * message of an event-loop turn in one round trip. Three transports, chosen per batch:
+ *
+ *   plain commands  on the hot path's own connection to a single Redis (resp-pipe.ts), the default:
+ *                   SISMEMBER, HMGET and the counters' HINCRBY/PEXPIRE/PFADD, one write per batch
+ *   batched script  policy-check-batch.lua, one call per batch (redis.hot_path: script, Sentinel,
+ *                   and while the pipe reconnects)
+ *   per message     policy-check.lua and RateStore.bump() on Redis Cluster (a script's keys must
+ *                   share a slot) and for counters the batch cannot carry
+ *
+ * Consent/DND/sender writes and the journal are policy-admin.ts; the DND generation the check reads
+ * is dnd-generation.ts.
  */
 import type { Redis } from 'ioredis';
-import type { StoreFacts, StoreQuery } from '../domain/store-facts.js';
-import type { SenderRecord } from '../domain/sender.js';
+import type { RateNeed, StoreFacts, StoreQuery } from '../domain/store-facts.js';
+import { DndGeneration } from './dnd-generation.js';
 import { BUCKET_BITS, bucketOf, Keys } from './keys.js';
-import type { RateNeed } from '../domain/store-facts.js';
-import { rateScript, type RateStore } from './rates.js';
-import { luaScript } from './redis.js';
+import type { RateStore } from './rates.js';
 import { bulk, RespError, RespWriter, type RespPipe } from './resp-pipe.js';
-
-export interface Actor {
-  /** Who made the change: an API token's name, "import", "mo-reply", … */
-  who: string;
-  channel?: string;
-  evidence?: string;
-}
-
-export type ConsentState = 'granted' | 'revoked';
-
-export interface ConsentRecord {
-  scope: string;
-  state: ConsentState;
-  at: number;
-  expires: number | null;
-}
-
-type ScriptClient = Redis & {
-  sgPolicyCheck(...args: (string | number)[]): Promise<(number | string | null)[]>;
-  sgPolicyCheckBatch(numKeys: number, ...args: (string | number)[]): Promise<string>;
-};
+import { withScripts, type ScriptClient } from './scripts.js';
 
 /** Gets the facts, or the error when Redis failed or timed out. */
 export type CheckCallback = (err: unknown, facts: StoreFacts | null) => void;
@@ -73,34 +62,32 @@ function answer(p: PendingCheck, err: unknown, facts: StoreFacts | null, counter
   }
 }
 
-export class PolicyStore {
+export class PolicyCheck {
   readonly keys: Keys;
-  /** Current DND generation; kept current by the events subscription (policy/sender-cache.ts). */
-  dndGen = 1;
-  dndLoading: number | null = null;
+  private readonly scripts: ScriptClient;
   private pending: PendingCheck[] = [];
   private flushScheduled = false;
 
   /**
-   * `rates`: the rate counters' own script calls, used where one batched call cannot carry a
-   * message's counters (Redis Cluster, keys with TAB or newline). `pipe`: the hot path's plain-command
-   * connection to a single Redis (resp-pipe.ts); without it a batch is one script call.
+   * `generation`: the DND generation to read (shared with PolicyAdmin, kept current by
+   * PolicySync). `rates`: the rate counters' own script calls, used where one batched call cannot
+   * carry a message's counters (Redis Cluster, keys with TAB or newline). `pipe`: the hot path's
+   * plain-command connection to a single Redis (resp-pipe.ts); without it a batch is one script call.
    */
   constructor(
     readonly redis: Redis,
     prefix: string,
-    private readonly journalRetentionMs: number,
+    readonly generation: DndGeneration = new DndGeneration(redis, prefix),
     private readonly rates: RateStore | null = null,
     readonly pipe: RespPipe | null = null,
   ) {
     this.keys = new Keys(prefix);
-    if (!('sgPolicyCheck' in redis)) redis.defineCommand('sgPolicyCheck', { lua: luaScript('policy-check.lua'), numberOfKeys: 3 });
-    if (!('sgPolicyCheckBatch' in redis)) redis.defineCommand('sgPolicyCheckBatch', { lua: rateScript('policy-check-batch.lua') });
+    this.scripts = withScripts(redis);
   }
 
   /**
    * The per-message check: DND flags and consent values for the query's scopes. Checks asked in
-   * the same event-loop turn go to Redis together in one script call (one round trip for all).
+   * the same event-loop turn go to Redis together (one round trip for all).
    */
   check(q: StoreQuery): Promise<StoreFacts> {
     return new Promise((resolve, reject) => this.checkThen(q, (err, facts) => (err ? reject(err) : resolve(facts!))));
@@ -114,7 +101,7 @@ export class PolicyStore {
   /**
    * One message's whole store round trip: the policy check for `q` (when given) and the bump of its
    * rate counters (when given), batched with every other message of this event-loop turn into one
-   * script call on a single Redis.
+   * round trip on a single Redis (one write of plain commands on the pipe, or one script call).
    */
   fetchThen(q: StoreQuery | null, needs: readonly RateNeed[] | null, done: FetchCallback): void {
     if (needs !== null && needs.length === 0) needs = null;
@@ -223,7 +210,7 @@ export class PolicyStore {
       } else lines += `0 0 0 0 0 ${nc}\n`;
       if (cl !== null) counters += cl;
     }
-    (this.redis as ScriptClient).sgPolicyCheckBatch(0, this.keys.prefix, this.dndGen, lists, lines, counters, this.rates ? this.rates.horizon() : 0).then(
+    this.scripts.sgPolicyCheckBatch(this.keys.prefix, this.generation.current, lists, lines, counters, this.rates ? this.rates.horizon() : 0).then(
       (reply) => {
         // Fields joined by TAB, a "\n" field after each message (policy-check-batch.lua), read in
         // place: flags and counters as char codes, only consent values become strings.
@@ -290,13 +277,14 @@ export class PolicyStore {
     const w = this.writer;
     let replies = 0;
     const prefix = this.keys.prefix;
+    const gen = this.generation.current;
     for (const p of batch) {
       const q = p.q;
       if (q !== null) {
         const n = Number(q.msisdn);
         const b = Math.floor(n / BUCKET_SIZE);
         const member = String(n % BUCKET_SIZE);
-        const dnd = `${prefix}dnd:{r:${b}}:g${this.dndGen}`;
+        const dnd = `${prefix}dnd:{r:${b}}:g${gen}`;
         w.raw(SISMEMBER);
         w.bulk(dnd);
         w.bulk(member);
@@ -383,164 +371,15 @@ export class PolicyStore {
   /** One message's check as its own script call (explain, tools). */
   async checkOne(q: StoreQuery): Promise<StoreFacts> {
     const { bucket, member } = bucketOf(q.msisdn);
-    const dnd = this.keys.dnd(bucket, this.dndGen);
-    const r = await (this.redis as ScriptClient).sgPolicyCheck(
+    const gen = this.generation.current;
+    const dnd = this.keys.dnd(bucket, gen);
+    const r = await this.scripts.sgPolicyCheck(
       this.keys.consent(q.msisdn),
       dnd,
-      q.category ? this.keys.dnd(bucket, this.dndGen, q.category) : dnd,
+      q.category ? this.keys.dnd(bucket, gen, q.category) : dnd,
       member,
       ...q.scopes,
     );
     return { dnd: r[0] === 1, dndCategory: r[1] === 1, consent: q.scopes.map((_, i) => (r[2 + i] as string | null) ?? null) };
-  }
-
-  async refreshDndGeneration(): Promise<void> {
-    // Two GETs, not MGET: the keys live in different Cluster slots.
-    const [gen, loading] = await Promise.all([this.redis.get(this.keys.dndGen), this.redis.get(this.keys.dndLoading)]);
-    this.dndGen = gen ? Number(gen) : 1;
-    this.dndLoading = loading ? Number(loading) : null;
-  }
-
-  // ---- journal ---------------------------------------------------------------------------------
-
-  /** Appends a change to the journal stream, trimming entries older than the retention. */
-  journal(op: string, actor: Actor, fields: Record<string, string | number | undefined>): Promise<unknown> {
-    const minId = `${Date.now() - this.journalRetentionMs}-0`;
-    const flat: string[] = ['op', op, 'who', actor.who];
-    if (actor.channel) flat.push('channel', actor.channel);
-    if (actor.evidence) flat.push('evidence', actor.evidence);
-    for (const [k, v] of Object.entries(fields)) if (v !== undefined) flat.push(k, String(v));
-    return this.redis.xadd(this.keys.journal, 'MINID', '~', minId, '*', ...flat);
-  }
-
-  /**
-   * Newest first. With a filter, pages back through the stream until `count` entries match or
-   * `scanLimit` entries were read.
-   */
-  async journalEntries(
-    filter: {
-      msisdn?: string;
-      match?: (e: Record<string, string>) => boolean;
-      count?: number;
-      scanLimit?: number;
-      /** Only entries at or after / at or before these times (epoch ms). */
-      from?: number;
-      to?: number;
-    } = {},
-  ): Promise<Record<string, string>[]> {
-    const want = filter.count ?? 1000;
-    const keep = (e: Record<string, string>) => (!filter.msisdn || e.msisdn === filter.msisdn) && (!filter.match || filter.match(e));
-    const out: Record<string, string>[] = [];
-    const start = filter.from === undefined ? '-' : `${filter.from}-0`;
-    let end = filter.to === undefined ? '+' : `${filter.to}-18446744073709551615`;
-    let scanned = 0;
-    const limit = filter.scanLimit ?? 100_000;
-    while (out.length < want && scanned < limit) {
-      const page = await this.redis.xrevrange(this.keys.journal, end, start, 'COUNT', 1000);
-      for (const [id, kv] of page) {
-        const o: Record<string, string> = { id, time: new Date(Number(id.split('-')[0])).toISOString() };
-        for (let i = 0; i < kv.length; i += 2) o[kv[i]!] = kv[i + 1]!;
-        if (keep(o) && out.length < want) out.push(o);
-      }
-      scanned += page.length;
-      if (page.length < 1000) break;
-      end = `(${page[page.length - 1]![0]}`;
-    }
-    return out;
-  }
-
-  // ---- consent ---------------------------------------------------------------------------------
-
-  async setConsent(msisdn: string, scope: string, state: ConsentState, actor: Actor, expires: number | null = null): Promise<void> {
-    const now = Date.now();
-    const value = state === 'granted' ? `g:${now}${expires ? `:${expires}` : ''}` : `r:${now}`;
-    await this.redis.hset(this.keys.consent(msisdn), scope, value);
-    await this.journal(`consent.${state === 'granted' ? 'grant' : 'revoke'}`, actor, { msisdn, scope, expires: expires ?? undefined });
-  }
-
-  async deleteConsent(msisdn: string, scope: string, actor: Actor): Promise<boolean> {
-    const n = await this.redis.hdel(this.keys.consent(msisdn), scope);
-    if (n > 0) await this.journal('consent.delete', actor, { msisdn, scope });
-    return n > 0;
-  }
-
-  async consentsOf(msisdn: string): Promise<ConsentRecord[]> {
-    const all = await this.redis.hgetall(this.keys.consent(msisdn));
-    return Object.entries(all).map(([scope, v]) => {
-      const [st, at, exp] = v.split(':');
-      return { scope, state: st === 'g' ? 'granted' : 'revoked', at: Number(at), expires: exp ? Number(exp) : null };
-    });
-  }
-
-  // ---- DND ---------------------------------------------------------------------------------------
-
-  private dndTargets(msisdn: string, category: number | null): string[] {
-    const { bucket } = bucketOf(msisdn);
-    const gens = [this.dndGen, ...(this.dndLoading && this.dndLoading !== this.dndGen ? [this.dndLoading] : [])];
-    return gens.map((g) => this.keys.dnd(bucket, g, category));
-  }
-
-  async addDnd(msisdn: string, category: number | null, actor: Actor): Promise<void> {
-    await this.refreshDndGeneration();
-    const { member } = bucketOf(msisdn);
-    await Promise.all(this.dndTargets(msisdn, category).map((k) => this.redis.sadd(k, member)));
-    await this.journal('dnd.add', actor, { msisdn, category: category ?? undefined });
-  }
-
-  async removeDnd(msisdn: string, category: number | null, actor: Actor): Promise<boolean> {
-    await this.refreshDndGeneration();
-    const { member } = bucketOf(msisdn);
-    const removed = await Promise.all(this.dndTargets(msisdn, category).map((k) => this.redis.srem(k, member)));
-    const any = removed.some((n) => n > 0);
-    if (any) await this.journal('dnd.remove', actor, { msisdn, category: category ?? undefined });
-    return any;
-  }
-
-  /** Categories (0 = all commercial) the number is registered for in the current generation. */
-  async dndOf(msisdn: string): Promise<number[]> {
-    await this.refreshDndGeneration();
-    const { bucket, member } = bucketOf(msisdn);
-    const cats = [0, 1, 2, 3, 4, 5, 6, 7];
-    const hits = await Promise.all(cats.map((c) => this.redis.sismember(this.keys.dnd(bucket, this.dndGen, c || null), member)));
-    return cats.filter((_, i) => hits[i] === 1);
-  }
-
-  // ---- senders -----------------------------------------------------------------------------------
-
-  /** `op`: the journal operation (sender.put; sender.suspend / sender.reinstate for status changes). */
-  async putSender(rec: SenderRecord, actor: Actor, op = 'sender.put'): Promise<void> {
-    await this.redis.hset(this.keys.senders, rec.id, JSON.stringify(rec));
-    await this.senderChanged(op, rec, actor);
-  }
-
-  /** Creates a registration only if its id is free (HSETNX); false when it already exists. */
-  async createSender(rec: SenderRecord, actor: Actor): Promise<boolean> {
-    if ((await this.redis.hsetnx(this.keys.senders, rec.id, JSON.stringify(rec))) === 0) return false;
-    await this.senderChanged('sender.create', rec, actor);
-    return true;
-  }
-
-  private async senderChanged(op: string, rec: SenderRecord, actor: Actor): Promise<void> {
-    await this.journal(op, actor, { sender: rec.id, account: rec.account, status: rec.status, class: rec.class, reason: rec.status_reason });
-    await this.redis.publish(this.keys.events, `sender ${rec.id}`);
-  }
-
-  async deleteSender(id: string, actor: Actor): Promise<boolean> {
-    const n = await this.redis.hdel(this.keys.senders, id);
-    if (n > 0) {
-      await this.journal('sender.delete', actor, { sender: id });
-      await this.redis.publish(this.keys.events, `sender ${id}`);
-    }
-    return n > 0;
-  }
-
-  async getSender(id: string): Promise<SenderRecord | null> {
-    const v = await this.redis.hget(this.keys.senders, id);
-    return v ? (JSON.parse(v) as SenderRecord) : null;
-  }
-
-  async allSenders(): Promise<SenderRecord[]> {
-    const all = await this.redis.hgetall(this.keys.senders);
-    return Object.values(all).map((v) => JSON.parse(v) as SenderRecord);
   }
 }

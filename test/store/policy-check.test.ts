@@ -1,13 +1,15 @@
 /**
- * The per-turn round trip of the policy store: consent/DND checks and rate counters of every
- * message of one event-loop turn in one script call, against the real Redis on 127.0.0.1:6379
- * (unique key prefix per run).
+ * The per-turn round trip of the policy check: consent/DND checks and rate counters of every
+ * message of one event-loop turn in one script call, or one batch of plain commands on the pipe,
+ * against the real Redis on 127.0.0.1:6379 (unique key prefix per run). The consent and DND
+ * records are written through PolicyAdmin, sharing the check's DND generation.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StoreFacts, StoreQuery } from '../../src/domain/store-facts.js';
 import type { RateNeed } from '../../src/domain/store-facts.js';
-import { PolicyStore } from '../../src/store/policy-store.js';
+import { PolicyAdmin } from '../../src/store/policy-admin.js';
+import { PolicyCheck } from '../../src/store/policy-check.js';
 import { RateStore } from '../../src/store/rates.js';
 import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
 import { RespPipe } from '../../src/store/resp-pipe.js';
@@ -20,14 +22,16 @@ const actor = { who: 'test' };
 
 let redis: Redis;
 let rates: RateStore;
-let store: PolicyStore;
+let store: PolicyCheck;
+let admin: PolicyAdmin;
 
 beforeAll(async () => {
   redis = createRedis({ url: 'redis://127.0.0.1:6379', command_timeout_ms: 2000 });
   redis.on('error', () => undefined);
   expect(await connectRedis(redis, 5000)).toBe(true);
   rates = new RateStore(redis, PREFIX, { clock: { now: () => T0 } });
-  store = new PolicyStore(redis, PREFIX, DAY, rates);
+  admin = new PolicyAdmin(redis, PREFIX, DAY);
+  store = new PolicyCheck(redis, PREFIX, admin.generation, rates);
 });
 
 afterAll(async () => {
@@ -77,10 +81,10 @@ async function expectRateLayout(rs: RateStore): Promise<void> {
   expect((await rs.bump([perMinute('8613900000001')])).get(perMinute('8613900000001').key)).toBe(3);
 }
 
-describe('PolicyStore.fetchThen', () => {
+describe('PolicyCheck.fetchThen', () => {
   it('checks consent and bumps counters of every message of one turn in one script call', async () => {
-    await store.setConsent('8613900000001', 'brand:ACME', 'granted', actor);
-    await store.addDnd('8613900000002', null, actor);
+    await admin.setConsent('8613900000001', 'brand:ACME', 'granted', actor);
+    await admin.addDnd('8613900000002', null, actor);
     const a = [perMinute('8613900000001'), perDay('8613900000001')];
     const b = [perMinute('8613900000002'), distinct('1069', '8613900000002')];
     const c = [perMinute('8613900000001')]; // a counter-only message (no policy check)
@@ -145,11 +149,12 @@ describe('PolicyStore.fetchThen', () => {
   });
 });
 
-describe('PolicyStore.fetchThen on the plain-command pipe', () => {
+describe('PolicyCheck.fetchThen on the plain-command pipe', () => {
   const clock = { t: T0, now: () => clock.t };
   let pipeRates: RateStore;
   let pipe: RespPipe;
-  let ps: PolicyStore;
+  let ps: PolicyCheck;
+  let pAdmin: PolicyAdmin;
   const pfetch = (q: StoreQuery | null, counters: RateNeed[] | null, s = ps) =>
     new Promise<Answer>((resolve) => s.fetchThen(q, counters, (err, facts, c) => resolve({ err, facts, counters: c })));
 
@@ -157,14 +162,15 @@ describe('PolicyStore.fetchThen on the plain-command pipe', () => {
     pipeRates = new RateStore(redis, `${PREFIX}p:`, { clock });
     pipe = new RespPipe('redis://127.0.0.1:6379', 2000);
     expect(await pipe.whenReady(3000)).toBe(true);
-    ps = new PolicyStore(redis, `${PREFIX}p:`, DAY, pipeRates, pipe);
+    pAdmin = new PolicyAdmin(redis, `${PREFIX}p:`, DAY);
+    ps = new PolicyCheck(redis, `${PREFIX}p:`, pAdmin.generation, pipeRates, pipe);
   });
   afterAll(() => pipe.close());
 
   it('answers like the script: one batch of plain commands, same values, key layout and TTLs', async () => {
-    await ps.setConsent('8613900000001', 'brand:ACME', 'granted', actor);
-    await ps.addDnd('8613900000002', null, actor);
-    await ps.addDnd('8613900000002', 3, actor);
+    await pAdmin.setConsent('8613900000001', 'brand:ACME', 'granted', actor);
+    await pAdmin.addDnd('8613900000002', null, actor);
+    await pAdmin.addDnd('8613900000002', 3, actor);
     const a = [perMinute('8613900000001'), perDay('8613900000001')];
     const b = [perMinute('8613900000002'), distinct('1069', '8613900000002')];
     const c = [perMinute('8613900000001')];
@@ -199,7 +205,7 @@ describe('PolicyStore.fetchThen on the plain-command pipe', () => {
     const twice = await pfetch(null, [perMinute('8613900000009'), perDay('8613900000009'), perMinute('8613900000009')]);
     expect(twice).toMatchObject({ err: null, counters: [2, 1, 2] });
     // A non-ASCII scope, asked twice (its encoding is kept per scope list): found both times.
-    await ps.setConsent('8613900000019', 'brand:品牌', 'granted', actor);
+    await pAdmin.setConsent('8613900000019', 'brand:品牌', 'granted', actor);
     const scopes = ['sender:s1', 'brand:品牌'];
     for (let i = 0; i < 2; i++) {
       const r = await pfetch({ msisdn: '8613900000019', scopes, category: null }, [perMinute('8613900000019')]);
@@ -236,7 +242,7 @@ describe('PolicyStore.fetchThen on the plain-command pipe', () => {
 
   it('sends the batch as one script call while the pipe is not connected', async () => {
     const down = new RespPipe('redis://127.0.0.1:1', 200);
-    const fallback = new PolicyStore(redis, `${PREFIX}p:`, DAY, pipeRates, down);
+    const fallback = new PolicyCheck(redis, `${PREFIX}p:`, pAdmin.generation, pipeRates, down);
     try {
       const r = await scriptCalls(() => Promise.all([pfetch(query('8613900000001'), [perMinute('8613900000020')], fallback), pfetch(null, [perMinute('8613900000020')], fallback)]));
       expect(r.calls).toBe(1);

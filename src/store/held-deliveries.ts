@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 
-export class HeldStore {
+export class HeldDeliveries {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,

@@ -1,0 +1,87 @@
+/**
+ * Every Lua script the gateway runs, and the one function that registers them on a client.
+ *
+ * SCRIPTS is the table: per command its file under lua/ (each file starts with its Input/Output:
+ * KEYS, ARGV, return value), its number of keys (absent: every call passes it first, the keys
+ * varying per call), whether rate-counters.lua (the counters' shared Lua functions) goes in front,
+ * and its TypeScript signature. withScripts() defines them all as ioredis commands (EVALSHA, with
+ * EVAL once per connection) and returns the client typed with them; every module that runs a script
+ * calls it, however many share the client.
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+type Arg = string | number;
+
+/** One script of the table; `Call` is its command's signature (a type only: nothing at run time). */
+interface Script<Call> {
+  readonly file: string;
+  /** KEYS per call, when fixed. */
+  readonly numberOfKeys: number | undefined;
+  /** rate-counters.lua goes in front (the script calls its sg_* functions). */
+  readonly counters: boolean;
+  readonly signature?: Call;
+}
+
+function script<Call>(file: string, numberOfKeys?: number, counters = false): Script<Call> {
+  return { file, numberOfKeys, counters };
+}
+
+export const SCRIPTS = {
+  /** One message's consent/DND check (Redis Cluster, explain, tools): store/policy-check.ts. */
+  sgPolicyCheck: script<(consentKey: string, dndKey: string, dndCategoryKey: string, member: number, ...scopes: string[]) => Promise<(number | string | null)[]>>(
+    'policy-check.lua',
+    3,
+  ),
+  /** A turn's checks and counters in one call (hot path on a single Redis, redis.hot_path: script): store/policy-check.ts. */
+  sgPolicyCheckBatch: script<(prefix: string, dndGen: number, scopeLists: string, messages: string, counterLines: string, horizon: number) => Promise<string>>(
+    'policy-check-batch.lua',
+    0,
+    true,
+  ),
+  /** Rate counters' own calls (per slot on a cluster; names the batch cannot carry): store/rates.ts. Arrays are flattened by ioredis. */
+  sgRateBump: script<(numKeys: number, keys: string[], prefix: string, horizon: number, groups: Arg[]) => Promise<number[]>>('rates.lua', undefined, true),
+  /** Purge bookkeeping of count hashes the plain-command path made fields in: store/rates.ts. */
+  sgRatePurge: script<(numKeys: number, ...keysThenHorizonThenCounts: Arg[]) => Promise<number>>('rate-purge.lua', undefined, true),
+  /** A flush of the decision audit (0 keys on a single Redis; the shard's stream on a cluster): store/audit-stream.ts. */
+  sgAuditAppend: script<(numKeys: 0 | 1, ...args: (string | Buffer)[]) => Promise<number>>('audit-append.lua'),
+  /** A receipt's message id in the hour buckets: store/dlr-map.ts. */
+  sgDlrLookup: script<(numKeys: number, ...bucketsThenIds: string[]) => Promise<[string, string] | null>>('dlr-lookup.lua'),
+  /** The per-account queue quota for a batch: queue/message-queue.ts. */
+  sgQueueReserve: script<(numKeys: number, ...keysThenGroups: Arg[]) => Promise<number[]>>('queue-reserve.lua'),
+  /** An instance's share of an account's TPS: upstream/shared-limits.ts. */
+  sgTpsShare: script<(key: string, instance: string, demand: number, now: number, staleMs: number) => Promise<[number, number, number]>>('tps-share.lua', 1),
+  /** One bind of an account over every instance: upstream/shared-limits.ts. */
+  sgBindReserve: script<(key: string, instance: string, maxBinds: number, now: number, staleMs: number) => Promise<number>>('bind-reserve.lua', 1),
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+
+/** A client with every script of the table as a command. */
+export type ScriptClient = Redis & { [K in ScriptName]: (typeof SCRIPTS)[K] extends Script<infer Call> ? Call : never };
+
+const sources = new Map<string, string>();
+
+/** A Lua file shipped beside this module (copied into dist/ by the build), read once. */
+function lua(file: string): string {
+  let text = sources.get(file);
+  if (text === undefined) {
+    text = readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8');
+    sources.set(file, text);
+  }
+  return text;
+}
+
+/** A script's full source: rate-counters.lua first when it uses the counters' functions. */
+export function scriptSource(name: ScriptName): string {
+  const s = SCRIPTS[name];
+  return s.counters ? `${lua('rate-counters.lua')}\n${lua(s.file)}` : lua(s.file);
+}
+
+/** Defines every script of the table on `redis` (those it has already are left alone) and returns it typed with them. */
+export function withScripts(redis: Redis): ScriptClient {
+  for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+    if (!(name in redis)) redis.defineCommand(name, { lua: scriptSource(name), numberOfKeys: SCRIPTS[name].numberOfKeys });
+  }
+  return redis as ScriptClient;
+}
