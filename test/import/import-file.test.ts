@@ -1,5 +1,5 @@
 /**
- * The policy-data importer against a real Redis of its own (a private redis-server: replace mode and
+ * importFile (src/import/import-file.ts), the policy-data importer, against a real Redis of its own (a private redis-server: replace mode and
  * these checks SCAN the keyspace, so a shared Redis holding millions of other keys would make the
  * test's time depend on them), each test under a key prefix of its own:
  * formats, gzip, headers, bad lines, counts, idempotence, replace mode (including lookups racing a
@@ -15,7 +15,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { normaliseMsisdn } from '../../src/policy/address.js';
 import { senderId } from '../../src/domain/sender.js';
-import { importFile, ImportError, splitCsv, type ImportOptions } from '../../src/store/importer.js';
+import { importFile, type ImportOptions } from '../../src/import/import-file.js';
+import { ImportError } from '../../src/import/kinds.js';
 import { bucketOf, Keys } from '../../src/store/keys.js';
 import { PolicyStore } from '../../src/store/policy-store.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
@@ -87,15 +88,6 @@ afterAll(async () => {
   redis.disconnect();
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
-});
-
-describe('splitCsv', () => {
-  it('splits plain and quoted fields', () => {
-    expect(splitCsv('a, b ,c')).toEqual(['a', 'b', 'c']);
-    expect(splitCsv('"x, y",2,"say ""hi"""')).toEqual(['x, y', '2', 'say "hi"']);
-    expect(splitCsv('"open,2')).toBeNull();
-    expect(splitCsv('a,')).toEqual(['a', '']);
-  });
 });
 
 describe('DND import', () => {
