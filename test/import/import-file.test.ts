@@ -152,6 +152,33 @@ describe('DND import', () => {
     expect(await store.dndOf('8613600136101')).toEqual([0]);
   });
 
+  it('reads quoted fields, over several lines too, with the fast path around them; bad rows by the line they start on', async () => {
+    const f = file(
+      'quoted.csv',
+      [
+        'msisdn,category', //   1 header
+        '8613800138100', //     2 fast path
+        '"8613800138101",2', // 3 quoted: csv-parse
+        '8613800138102', //     4
+        '"not', //              5 one field over two lines: not a number
+        'a number",1', //       6
+        '8613800138104,3', //   7
+        '"stray,1', //          8 a quote never closed: one bad row; the line after it is read as it is
+        '8613800138105', //     9
+      ].join('\n'),
+    );
+    const o = opts();
+    const s = await importFile('dnd', f, o);
+    expect(o.bad).toEqual([
+      { line: 5, reason: 'not a phone number: "not\\na number"' },
+      { line: 8, reason: 'unbalanced quotes' },
+    ]);
+    expect(s).toMatchObject({ read: 7, imported: 5, skipped: 2 });
+    expect(await store.dndOf('8613800138101')).toEqual([2]);
+    expect(await store.dndOf('8613800138104')).toEqual([3]);
+    for (const m of ['8613800138100', '8613800138102', '8613800138105']) expect(await isDnd(m), m).toBe(true);
+  });
+
   it('treats a first line of digits as data, not a header', async () => {
     const s = await importFile('dnd', file('nohdr.csv', '8613600136000\n8613600136001\n'), opts());
     expect(s).toMatchObject({ read: 2, imported: 2 });
