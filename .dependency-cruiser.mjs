@@ -23,7 +23,7 @@ const LAYERS = {
   downstream: ['protocol', 'session', 'config', 'telemetry', 'domain'],
   queue: ['downstream', 'store', 'protocol', 'session', 'config', 'telemetry', 'domain'],
   relay: ['upstream', 'downstream', 'queue', 'decision', 'store', 'protocol', 'session', 'config', 'telemetry', 'domain'],
-  complaints: ['store', 'policy', 'domain', 'config', 'telemetry', 'protocol'],
+  complaints: ['store', 'policy', 'import', 'domain', 'config', 'telemetry', 'protocol'], // import: a complaints file is decoded as the bulk loader decodes its input
   evidence: ['store', 'policy', 'domain', 'config', 'telemetry', 'protocol'],
 };
 

@@ -21,7 +21,9 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { Redis } from 'ioredis';
-import { importFile, type ImportKind, type ImportSummary } from '../src/store/importer.js';
+import { importFile } from '../src/import/import-file.js';
+import type { ImportKind } from '../src/import/kinds.js';
+import type { ImportSummary } from '../src/import/summary.js';
 import { BUCKET_BITS, Keys } from '../src/store/keys.js';
 
 export const BASE = 8613000000000;

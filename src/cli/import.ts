@@ -1,5 +1,5 @@
 /**
- * `smppguard import dnd|consent|senders FILE`: bulk-loads policy data through store/importer.ts.
+ * `smppguard import dnd|consent|senders FILE`: bulk-loads policy data through import/import-file.ts.
  * Redis and numbering come from the gateway config; a progress bar shows on a terminal; bad lines go
  * to stderr as FILE:LINE: reason (the first --show-errors of them) and are skipped; one summary line
  * ends the run on stdout. Exit 0 when rows were imported (or, dry run, validated) and nothing fatal
@@ -10,7 +10,9 @@ import cliProgress from 'cli-progress';
 import { readConfig, toolRedis } from './tool.js';
 import type { Redis } from '../store/redis.js';
 import { runComplaintImport } from './import-complaints.js';
-import { formatSummary, importFile, ImportError, IMPORT_KINDS, type ImportFormat, type ImportKind, type ImportSummary } from '../store/importer.js';
+import { importFile } from '../import/import-file.js';
+import { ImportError, IMPORT_KINDS, type ImportFormat, type ImportKind } from '../import/kinds.js';
+import { formatSummary, type ImportSummary } from '../import/summary.js';
 
 interface ImportFlags {
   config: string;

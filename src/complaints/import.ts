@@ -8,14 +8,15 @@
  *         received_at, source, reference, note (unknown columns are an error; empty cells = absent)
  *   JSONL one object per line with the API's fields (POST /api/v1/complaints)
  *
- * Gzip is recognised by its magic bytes. Blank lines and # comments are skipped.
+ * Gzip is recognised by its magic bytes. Blank lines and # comments are skipped. Files are read
+ * and decoded by src/import/ (input.ts, records.ts: CSV by csv-parse, so a quoted text may hold
+ * commas and line breaks).
  */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
 import type { Numbering } from '../domain/address.js';
-import { splitCsv } from '../store/importer.js';
+import { decompress } from '../import/input.js';
+import { readRecords } from '../import/records.js';
 import type { Actor } from '../store/policy-admin.js';
 import { complaintFacts } from './cases.js';
 import type { ComplaintDesk } from './desk.js';
@@ -45,25 +46,6 @@ export interface ComplaintImportOptions {
   now?: () => number;
 }
 
-async function openLines(src: string | Readable): Promise<AsyncIterable<string>> {
-  const raw = typeof src === 'string' ? createReadStream(src) : src;
-  const it = (raw as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  const first = await it.next();
-  const head = first.done ? Buffer.alloc(0) : Buffer.from(first.value);
-  async function* all(): AsyncGenerator<Buffer> {
-    if (head.length) yield head;
-    if (first.done) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield Buffer.from(r.value);
-    }
-  }
-  const gz = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-  const stream = gz ? Readable.from(all()).pipe(createGunzip()) : Readable.from(all());
-  return createInterface({ input: stream, crlfDelay: Infinity });
-}
-
 export async function importComplaints(src: string | Readable, o: ComplaintImportOptions): Promise<ComplaintImportSummary> {
   const s: ComplaintImportSummary = { read: 0, imported: 0, skipped: 0, resolved: 0, suspended: [], wouldSuspend: [], caseIds: [] };
   const bad = (line: number, reason: string) => {
@@ -71,21 +53,18 @@ export async function importComplaints(src: string | Readable, o: ComplaintImpor
     o.onBadLine?.(line, reason);
   };
   const name = typeof src === 'string' ? src : '';
-  let format = o.format ?? (/\.(jsonl|ndjson|json)(\.gz)?$/i.test(name) ? 'jsonl' : /\.(csv|txt)(\.gz)?$/i.test(name) ? 'csv' : null);
+  const format = o.format ?? (/\.(jsonl|ndjson|json)(\.gz)?$/i.test(name) ? 'jsonl' : /\.(csv|txt)(\.gz)?$/i.test(name) ? 'csv' : 'sniff');
   let header: string[] | null = null;
-  let n = 0;
-  for await (const rawLine of await openLines(src)) {
-    n++;
-    const line = (n === 1 ? rawLine.replace(/^\uFEFF/, '') : rawLine).trim();
-    if (line === '' || line.startsWith('#')) continue;
-    format ??= line.startsWith('{') ? 'jsonl' : 'csv';
+  const { chunks } = await decompress(typeof src === 'string' ? createReadStream(src) : src);
+  for await (const rec of readRecords(chunks, { format })) {
+    const n = rec.line;
     let row: Record<string, string>;
-    if (format === 'csv') {
-      const fields = splitCsv(line);
-      if (!fields) {
-        bad(n, 'unbalanced quotes');
-        continue;
-      }
+    if ('bad' in rec) {
+      bad(n, rec.bad);
+      continue;
+    }
+    if ('fields' in rec) {
+      const fields = rec.fields;
       if (!header) {
         const unknown = fields.filter((f) => !(COMPLAINT_COLUMNS as readonly string[]).includes(f));
         if (unknown.length) throw new Error(`line ${n}: the first line must be a header naming columns of ${COMPLAINT_COLUMNS.join(', ')}; unknown: ${unknown.join(', ')}`);
@@ -96,15 +75,14 @@ export async function importComplaints(src: string | Readable, o: ComplaintImpor
       header.forEach((h, i) => {
         if (fields[i]) row[h] = fields[i]!;
       });
+    } else if ('invalid' in rec) {
+      bad(n, `not a JSON object: ${rec.invalid}`);
+      continue;
+    } else if ('notObject' in rec) {
+      bad(n, 'not a JSON object: not an object');
+      continue;
     } else {
-      try {
-        const v = JSON.parse(line) as unknown;
-        if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-        row = v as Record<string, string>;
-      } catch (err) {
-        bad(n, `not a JSON object: ${(err as Error).message}`);
-        continue;
-      }
+      row = rec.object as Record<string, string>;
     }
     s.read++;
     const f = complaintFacts(row, o.numbering, (o.now ?? Date.now)());

@@ -51,6 +51,8 @@ export const SCRIPTS = {
   sgQueueReserve: script<(numKeys: number, ...keysThenGroups: Arg[]) => Promise<number[]>>('queue-reserve.lua'),
   /** An instance's share of an account's TPS: upstream/shared-limits.ts. */
   sgTpsShare: script<(key: string, instance: string, demand: number, now: number, staleMs: number) => Promise<[number, number, number]>>('tps-share.lua', 1),
+  /** A bulk load's journal entries of one pipeline (queued on the pipeline; the reply is not read): store/bulk-load.ts. */
+  sgImportJournal: script<(journalKey: string, minId: string, ...countThenFields: string[]) => unknown>('journal-batch.lua', 1),
   /** One bind of an account over every instance: upstream/shared-limits.ts. */
   sgBindReserve: script<(key: string, instance: string, maxBinds: number, now: number, staleMs: number) => Promise<number>>('bind-reserve.lua', 1),
 } as const;

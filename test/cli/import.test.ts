@@ -47,7 +47,7 @@ const member = async (msisdn: string, gen = 1) => {
 };
 
 beforeAll(async () => {
-  if (!existsSync(MAIN) || !existsSync(join(ROOT, 'dist/src/cli/import.js')) || !existsSync(join(ROOT, 'dist/src/store/importer.js'))) {
+  if (!existsSync(MAIN) || !existsSync(join(ROOT, 'dist/src/cli/import.js')) || !existsSync(join(ROOT, 'dist/src/import/import-file.js'))) {
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
   }
   dir = mkdtempSync(join(os.tmpdir(), 'sg-import-cli-'));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import { senderId } from '../../src/domain/sender.js';
-import { importFile } from '../../src/store/importer.js';
+import { importFile } from '../../src/import/import-file.js';
 import { MessageView, isScanError } from '../../src/protocol/message-view.js';
 import { parseReceiptText } from '../../src/protocol/receipt.js';
 import { Status } from '../../src/protocol/status.js';

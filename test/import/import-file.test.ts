@@ -1,5 +1,5 @@
 /**
- * The policy-data importer against a real Redis of its own (a private redis-server: replace mode and
+ * importFile (src/import/import-file.ts), the policy-data importer, against a real Redis of its own (a private redis-server: replace mode and
  * these checks SCAN the keyspace, so a shared Redis holding millions of other keys would make the
  * test's time depend on them), each test under a key prefix of its own:
  * formats, gzip, headers, bad lines, counts, idempotence, replace mode (including lookups racing a
@@ -15,7 +15,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { normaliseMsisdn } from '../../src/policy/address.js';
 import { senderId } from '../../src/domain/sender.js';
-import { importFile, ImportError, splitCsv, type ImportOptions } from '../../src/store/importer.js';
+import { importFile, type ImportOptions } from '../../src/import/import-file.js';
+import { ImportError } from '../../src/import/kinds.js';
 import { bucketOf, Keys } from '../../src/store/keys.js';
 import { PolicyAdmin } from '../../src/store/policy-admin.js';
 import { PolicyCheck } from '../../src/store/policy-check.js';
@@ -92,15 +93,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('splitCsv', () => {
-  it('splits plain and quoted fields', () => {
-    expect(splitCsv('a, b ,c')).toEqual(['a', 'b', 'c']);
-    expect(splitCsv('"x, y",2,"say ""hi"""')).toEqual(['x, y', '2', 'say "hi"']);
-    expect(splitCsv('"open,2')).toBeNull();
-    expect(splitCsv('a,')).toEqual(['a', '']);
-  });
-});
-
 describe('DND import', () => {
   it('reads CSV with a header, categories and every number form, reporting bad lines by number', async () => {
     const f = file(
@@ -161,6 +153,33 @@ describe('DND import', () => {
     expect(s).toMatchObject({ read: 2, imported: 2, skipped: 0 });
     expect(await store.dndOf('8613600136100')).toEqual([0]);
     expect(await store.dndOf('8613600136101')).toEqual([0]);
+  });
+
+  it('reads quoted fields, over several lines too, with the fast path around them; bad rows by the line they start on', async () => {
+    const f = file(
+      'quoted.csv',
+      [
+        'msisdn,category', //   1 header
+        '8613800138100', //     2 fast path
+        '"8613800138101",2', // 3 quoted: csv-parse
+        '8613800138102', //     4
+        '"not', //              5 one field over two lines: not a number
+        'a number",1', //       6
+        '8613800138104,3', //   7
+        '"stray,1', //          8 a quote never closed: one bad row; the line after it is read as it is
+        '8613800138105', //     9
+      ].join('\n'),
+    );
+    const o = opts();
+    const s = await importFile('dnd', f, o);
+    expect(o.bad).toEqual([
+      { line: 5, reason: 'not a phone number: "not\\na number"' },
+      { line: 8, reason: 'unbalanced quotes' },
+    ]);
+    expect(s).toMatchObject({ read: 7, imported: 5, skipped: 2 });
+    expect(await store.dndOf('8613800138101')).toEqual([2]);
+    expect(await store.dndOf('8613800138104')).toEqual([3]);
+    for (const m of ['8613800138100', '8613800138102', '8613800138105']) expect(await isDnd(m), m).toBe(true);
   });
 
   it('treats a first line of digits as data, not a header', async () => {

@@ -1,0 +1,230 @@
+/**
+ * CSV decoding for imports, by csv-parse: commas, double-quoted fields ("" is a quote inside
+ * quotes; a quoted field may hold commas and line breaks), fields trimmed outside quotes, a quote
+ * inside an unquoted field kept as it is. Lines come from LineSplitter (lines.ts); each record is
+ * numbered with the line it starts on, and blank lines and `#` comments are skipped.
+ *
+ * What this adds around csv-parse (whose grammar it does not repeat):
+ * - line numbers: csv-parse counts lines as it goes (Parser.info.lines, read when it hands a record
+ *   over); the lines given to it are remembered until their record is out.
+ * - a bound on a broken quote: a record csv-parse cannot finish — a quote left open until the input
+ *   ends or the record passes `maxRecordBytes`, or text after a closing quote — is one bad row
+ *   ("unbalanced quotes") at the line it starts on, and the lines after that line are decoded
+ *   again, so a stray quote costs one row, not the rest of the file.
+ * - `open`: whether a quoted field may still be open, i.e. whether the next line belongs to the
+ *   decoder whatever it looks like (the DND fast path reads the other lines itself).
+ *
+ *   const csv = new CsvDecoder();
+ *   csv.line(buf, start, end, lineNo);   // … for each line
+ *   csv.flush();                         // hands the lines to csv-parse
+ *   for (let r; (r = csv.take()); ) use(r);
+ *   await csv.end();                     // the last record (csv-parse holds it until the end)
+ */
+import { finished } from 'node:stream/promises';
+import { Parser, type CsvError, type Options } from 'csv-parse';
+
+/** A record (its fields) or a line that is not one (bad), with the line it starts on. */
+export type CsvItem = { line: number; fields: string[]; bad?: undefined } | { line: number; bad: string; fields?: undefined };
+
+const NL = Buffer.from('\n');
+const QUOTE = 34;
+const CR = 13;
+
+/** csv-parse's Parser, handing each record over synchronously with the line it ends on. */
+class RecordParser extends Parser {
+  constructor(
+    opts: Options,
+    private readonly onRecord: (fields: string[], endLine: number) => void,
+  ) {
+    super(opts);
+  }
+
+  // The Transform's records, taken as csv-parse pushes them (while it parses a write), so the line
+  // count is the one of the record; nothing goes to the readable side.
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk === null) return super.push(chunk, encoding);
+    this.onRecord(chunk as string[], this.info.lines);
+    return true;
+  }
+}
+
+/** Blank or a `#` comment (after whitespace): skipped, as csv-parse (comment '#', trim) skips it. */
+function skippable(b: Buffer): boolean {
+  let i = 0;
+  while (i < b.length && (b[i] === 32 || b[i] === 9 || b[i] === CR)) i++;
+  if (i === b.length) return true;
+  if (b[i] === 35) return true;
+  // Other whitespace (form feed, NBSP, ideographic space, …): decode to be sure.
+  if (b[i]! < 0x80 && b[i]! > 32) return false;
+  const s = b.toString('utf8', i).trim();
+  return s === '' || s[0] === '#';
+}
+
+export class CsvDecoder {
+  private parser!: RecordParser;
+  private readonly out: CsvItem[] = [];
+  private outHead = 0;
+
+  // Lines handed to the current parser whose record is not out yet, oldest first (from `head`):
+  // file line number, bytes, whether skippable, and csv-parse's line count at its end (csv-parse
+  // counts every '\n' and every '\r' it reads, so a line with k carriage returns counts 1 + k).
+  private pLine: number[] = [];
+  private pBytes: Buffer[] = [];
+  private pSkip: boolean[] = [];
+  private pEnd: number[] = [];
+  private head = 0;
+  /** csv-parse's line count at the end of the last line handed over. */
+  private fed = 0;
+  /** The count at the end of the last line with a quote, and at the end of the last record out. */
+  private lastQuote = 0;
+  private lastEnd = 0;
+  private batch: Buffer[] = [];
+  private failed = false;
+  private streamError: Error | null = null;
+
+  constructor(private readonly maxRecordBytes = 1 << 20) {
+    this.reset();
+  }
+
+  /** A quoted field may be open: the next line must come through line(), whatever it looks like. */
+  get open(): boolean {
+    return this.lastQuote > this.lastEnd;
+  }
+
+  /**
+   * One line: bytes start..end of buf, without its '\n' (a '\r' before it is dropped). Returns false
+   * when it was skipped (blank or a comment outside a record).
+   */
+  line(buf: Buffer, start: number, end: number, lineNo: number): boolean {
+    if (end > start && buf[end - 1] === CR) end--;
+    return this.add(buf.subarray(start, end), lineNo);
+  }
+
+  private add(b: Buffer, lineNo: number): boolean {
+    const skip = skippable(b);
+    if (skip && !this.open) return false;
+    let crs = 0;
+    for (let at = b.indexOf(CR); at >= 0; at = b.indexOf(CR, at + 1)) crs++;
+    this.fed += 1 + crs;
+    this.pLine.push(lineNo);
+    this.pBytes.push(b);
+    this.pSkip.push(skip);
+    this.pEnd.push(this.fed);
+    if (b.indexOf(QUOTE) >= 0) this.lastQuote = this.fed;
+    this.batch.push(b, NL);
+    return true;
+  }
+
+  /** Hands the lines given so far to csv-parse; their records (but the last, held until more comes) can then be taken. */
+  flush(): void {
+    while (this.batch.length) {
+      const data = Buffer.concat(this.batch);
+      this.batch = [];
+      this.failed = false;
+      this.parser.write(data);
+      if (this.streamError || this.parser.destroyed) throw this.streamError ?? new Error('CSV parser stopped');
+      if (this.failed) this.recover();
+    }
+  }
+
+  /** The end of the input: the last record, or a quote still open (a bad row, and the lines after it again). */
+  async end(): Promise<void> {
+    for (;;) {
+      this.flush();
+      this.failed = false;
+      this.parser.end();
+      await finished(this.parser, { readable: false });
+      if (!this.failed) return;
+      this.recover();
+    }
+  }
+
+  /** The next record or bad line, in file order. */
+  take(): CsvItem | undefined {
+    if (this.outHead === this.out.length) return undefined;
+    const item = this.out[this.outHead++];
+    if (this.outHead === this.out.length) {
+      this.out.length = 0;
+      this.outHead = 0;
+    }
+    return item;
+  }
+
+  private reset(): void {
+    this.pLine = [];
+    this.pBytes = [];
+    this.pSkip = [];
+    this.pEnd = [];
+    this.head = 0;
+    this.fed = 0;
+    this.lastQuote = 0;
+    this.lastEnd = 0;
+    this.batch = [];
+    const p: RecordParser = new RecordParser(
+      {
+        record_delimiter: '\n',
+        trim: true,
+        relax_quotes: true,
+        relax_column_count: true,
+        skip_empty_lines: true,
+        comment: '#',
+        comment_no_infix: true,
+        max_record_size: this.maxRecordBytes,
+        skip_records_with_error: true,
+        // csv-parse stops reading the write at a bad record; recover() starts a new parser.
+        on_skip: (_err: CsvError | undefined) => {
+          if (p === this.parser) this.failed = true;
+          return undefined;
+        },
+      },
+      (fields, endLine) => {
+        if (p === this.parser && !this.failed) this.record(fields, endLine);
+      },
+    );
+    p.on('error', (err: Error) => {
+      if (p === this.parser) this.streamError = err;
+    });
+    this.parser = p;
+  }
+
+  /** A record ending at csv-parse line `endLine`: it starts on the first of the lines up to there that is not skippable. */
+  private record(fields: string[], endLine: number): void {
+    let line = -1;
+    let i = this.head;
+    for (; i < this.pEnd.length && this.pEnd[i]! <= endLine; i++) {
+      if (line < 0 && !this.pSkip[i]) line = this.pLine[i]!;
+    }
+    if (line < 0) line = this.pLine[Math.max(this.head, i - 1)] ?? 0;
+    this.consume(i);
+    this.lastEnd = endLine;
+    this.out.push({ line, fields });
+  }
+
+  /** Drops the lines before index i (their record is out). */
+  private consume(i: number): void {
+    this.head = i;
+    if (this.head > 4096 && this.head * 2 > this.pEnd.length) {
+      this.pLine.splice(0, this.head);
+      this.pBytes.splice(0, this.head);
+      this.pSkip.splice(0, this.head);
+      this.pEnd.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /**
+   * csv-parse could not finish the record that starts at the first pending line that is not
+   * skippable: that line is a bad row; the lines after it go to a new parser.
+   */
+  private recover(): void {
+    let s = this.head;
+    while (s < this.pSkip.length && this.pSkip[s]) s++;
+    if (s === this.pSkip.length) s = this.head;
+    const redoLines = this.pLine.slice(s + 1);
+    const redoBytes = this.pBytes.slice(s + 1);
+    if (s < this.pLine.length) this.out.push({ line: this.pLine[s]!, bad: 'unbalanced quotes' });
+    this.parser.destroy();
+    this.reset();
+    for (let k = 0; k < redoLines.length; k++) this.add(redoBytes[k]!, redoLines[k]!);
+  }
+}

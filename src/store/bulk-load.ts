@@ -1,0 +1,308 @@
+/**
+ * Bulk writes of policy data, for the importer (src/import/): pipelines kept in flight, the DND
+ * batch, consent and sender records. Redis I/O only — what a row means and whether it is valid is
+ * decided in src/import/; which DND generation a load writes to, the load lock and the switch are
+ * in dnd-replace.ts.
+ *
+ * - DND rows are collected in a Float64Array batch (`category * 10^15 + number`), sorted (which
+ *   groups them by category and bucket and puts repeats side by side) and written as one
+ *   `SADD key m1 m2 …` per (bucket, category), in pipelines of `pipelineCommands`, a few in flight.
+ *   Memory is bounded by the batch and the pipelines in flight, not by the file.
+ * - Consent and sender rows become HSETs in pipelines of `rowsPerPipe` rows, plus one script call
+ *   per pipeline that appends all their journal entries (the journal is one key: cluster-safe).
+ * - Re-runs are idempotent: SADD and HSET of the same values change nothing (the journal gets fresh
+ *   entries, which is fine: it is evidence of the import).
+ */
+import { basename } from 'node:path';
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { SenderRecord } from '../domain/sender.js';
+import { bulk } from './redis.js';
+import { withScripts, type ScriptClient } from './scripts.js';
+import { BUCKET_BITS, Keys } from './keys.js';
+
+/** A fatal problem on the Redis side of a load (a pipeline failed, the lock is taken or lost, …). */
+export class BulkLoadError extends Error {}
+
+const BUCKET_SIZE = 2 ** BUCKET_BITS;
+/** DND batch values are category * CAT_SCALE + number: exact in a double for ≤ 15-digit numbers and categories 0–7. */
+const CAT_SCALE = 1e15;
+/** The longest number a DND batch holds exactly (see CAT_SCALE). */
+export const DND_MAX_DIGITS = 15;
+
+// ---------------------------------------------------------------------------------------------------
+// Pipelines in flight.
+
+export class Pipes {
+  private readonly inflight = new Set<Promise<void>>();
+  private failure: Error | null = null;
+
+  constructor(
+    private readonly max: number,
+    private readonly label: string,
+  ) {}
+
+  /** Sends a pipeline; `onResults` gets the replies. Waits while `max` are in flight. */
+  async send(p: ChainableCommander, onResults: (replies: unknown[]) => void): Promise<void> {
+    if (this.failure) throw this.failure;
+    const done = p.exec().then((res) => {
+      const replies: unknown[] = [];
+      for (const [err, v] of res ?? []) {
+        if (err) throw err;
+        replies.push(v);
+      }
+      onResults(replies);
+    });
+    const tracked = done
+      .catch((err: unknown) => {
+        this.failure ??= new BulkLoadError(`Redis ${this.label} failed: ${(err as Error).message}`);
+      })
+      .finally(() => this.inflight.delete(tracked));
+    this.inflight.add(tracked);
+    while (this.inflight.size >= this.max) await Promise.race(this.inflight);
+    if (this.failure) throw this.failure;
+  }
+
+  async drain(): Promise<void> {
+    while (this.inflight.size) await Promise.race(this.inflight);
+    if (this.failure) throw this.failure;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// DND.
+
+export interface DndTarget {
+  gen: number;
+  /** Counts SADD results toward duplicates (the primary generation only). */
+  count: boolean;
+}
+
+/** The DND batch: `add()` rows until `full`, then `flush()` (sorts, groups per bucket, SADDs). */
+export class DndWriter {
+  full = false;
+  /** Rows repeated inside a batch (sent once). */
+  repeats = 0;
+  /** Members sent to the counted generation, and how many SADD reported as new. */
+  sent = 0;
+  added = 0;
+  /** A uniform sample of the keys written (for encodingCheck at the end). */
+  readonly sample: string[] = [];
+  private readonly vals: Float64Array;
+  private n = 0;
+  private groups = 0;
+
+  constructor(
+    private readonly o: {
+      batchRows: number;
+      keys: Keys;
+      targets: DndTarget[];
+      /** Add mode: re-reads the generations before each batch (a replace may have started or ended). */
+      retarget: (() => Promise<DndTarget[]>) | null;
+      /** Null: a dry run (batches are sorted and counted, nothing is sent). */
+      redis: Redis | null;
+      pipes: Pipes | null;
+      pipelineCommands: number;
+    },
+  ) {
+    this.vals = new Float64Array(o.batchRows);
+  }
+
+  /** One row: a number of at most DND_MAX_DIGITS digits (as a number) and its category 0–7. */
+  add(number: number, category: number): void {
+    this.vals[this.n++] = category * CAT_SCALE + number;
+    if (this.n === this.vals.length) this.full = true;
+  }
+
+  async flush(): Promise<void> {
+    const n = this.n;
+    this.n = 0;
+    this.full = false;
+    if (n === 0) return;
+    const vals = this.vals.subarray(0, n).sort();
+    if (this.o.retarget) this.o.targets = await this.o.retarget();
+    const { keys, targets, redis, pipes, pipelineCommands } = this.o;
+    // Repeats inside the batch are adjacent once sorted: count them, send each value once.
+    let p: ChainableCommander | null = null;
+    let counted: boolean[] = [];
+    let members = 0;
+    const send = async () => {
+      if (!p) return;
+      const which = counted;
+      const pl = p;
+      p = null;
+      counted = [];
+      members = 0;
+      await pipes!.send(pl, (replies) => {
+        for (let k = 0; k < replies.length; k++) if (which[k]) this.added += replies[k] as number;
+      });
+    };
+    let i = 0;
+    while (i < n) {
+      const v0 = vals[i]!;
+      const cat = Math.floor(v0 / CAT_SCALE);
+      const bucket = Math.floor((v0 - cat * CAT_SCALE) / BUCKET_SIZE);
+      const base = cat * CAT_SCALE + bucket * BUCKET_SIZE;
+      const end = base + BUCKET_SIZE;
+      const group: number[] = [];
+      let prev = -1;
+      for (; i < n && vals[i]! < end; i++) {
+        const v = vals[i]!;
+        if (v === prev) {
+          this.repeats++;
+          continue;
+        }
+        prev = v;
+        group.push(v - base);
+      }
+      if (!redis || !pipes) continue;
+      for (const t of targets) {
+        p ??= bulk(redis);
+        const key = keys.dnd(bucket, t.gen, cat || null);
+        if (t.count) {
+          const j = this.groups++;
+          if (j < 256) this.sample.push(key);
+          else if (Math.random() * j < 256) this.sample[Math.floor(Math.random() * 256)] = key;
+        }
+        p.sadd(key, group);
+        counted.push(t.count);
+        if (t.count) this.sent += group.length;
+      }
+      members += group.length * targets.length;
+      if (counted.length >= pipelineCommands || members >= 100 * pipelineCommands) await send();
+    }
+    await send();
+  }
+}
+
+/** One journal entry per DND load (not per number); best effort, as the import itself is done. */
+export async function journalDndLoad(
+  redis: Redis,
+  keys: Keys,
+  e: { replace: boolean; who: string; channel: string; file: string; rows: number; generation: number; category: number; retentionMs: number },
+): Promise<void> {
+  await redis
+    .xadd(keys.journal, 'MINID', '~', `${Date.now() - e.retentionMs}-0`, '*', 'op', e.replace ? 'dnd.replace' : 'dnd.import', 'who', e.who, 'channel', e.channel,
+      'file', basename(e.file), 'rows', String(e.rows), 'generation', String(e.generation), ...(e.category ? ['category', String(e.category)] : []))
+    .catch(() => undefined);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Consent and senders.
+
+/** A consent row as the importer checked it (msisdn normalised, scope canonical). */
+export interface ConsentWrite {
+  msisdn: string;
+  scope: string;
+  state: 'granted' | 'revoked';
+  /** Epoch ms; grants only. */
+  expires: number | null;
+  /** Journal channel (default: the writer's). */
+  channel?: string;
+  evidence?: string;
+}
+
+/**
+ * Consent records and senders: each row becomes a few commands, sent in pipelines of `rowsPerPipe`
+ * rows (`full` asks the caller to await `flush()`); `replaced` counts HSETs of a field that existed.
+ */
+export class RecordWriter {
+  full = false;
+  replaced = 0;
+  private p: ChainableCommander | null = null;
+  private rows = 0;
+  /** Commands queued in `p`, and the indexes of those whose reply 0 means "existed before" (HSET). */
+  private queued = 0;
+  private countIdx: number[] = [];
+  /** Journal entries of this pipeline, flattened as (field count, fields…) for lua/journal-batch.lua. */
+  private jargs: string[] = [];
+
+  constructor(
+    private readonly o: {
+      redis: Redis;
+      pipes: Pipes;
+      keys: Keys;
+      who: string;
+      channel: string;
+      journalRetentionMs: number;
+      rowsPerPipe: number;
+    },
+  ) {
+    withScripts(o.redis);
+  }
+
+  /** HSET consent:<msisdn> scope g:<now>[:<expires>] | r:<now>, as PolicyAdmin.setConsent stores it, journaled. */
+  consent(c: ConsentWrite): void {
+    const now = Date.now();
+    const value = c.state === 'granted' ? `g:${now}${c.expires ? `:${c.expires}` : ''}` : `r:${now}`;
+    this.pipe().hset(this.o.keys.consent(c.msisdn), c.scope, value);
+    this.cmd(true);
+    this.journal(`consent.${c.state === 'granted' ? 'grant' : 'revoke'}`, c.channel ?? this.o.channel, c.evidence, {
+      msisdn: c.msisdn,
+      scope: c.scope,
+      expires: c.expires ?? undefined,
+    });
+    this.rowDone();
+  }
+
+  /** HSET senders id <record JSON>, journaled, and the "sender <id>" event gateways reload on. */
+  sender(rec: SenderRecord): void {
+    const p = this.pipe();
+    p.hset(this.o.keys.senders, rec.id, JSON.stringify(rec));
+    this.cmd(true);
+    this.journal('sender.put', this.o.channel, undefined, { sender: rec.id, account: rec.account, status: rec.status, class: rec.class });
+    p.publish(this.o.keys.events, `sender ${rec.id}`);
+    this.cmd();
+    this.rowDone();
+  }
+
+  async flush(): Promise<void> {
+    this.full = false;
+    this.rows = 0;
+    const p = this.p;
+    const idx = this.countIdx;
+    const jargs = this.jargs;
+    this.p = null;
+    this.countIdx = [];
+    this.jargs = [];
+    this.queued = 0;
+    if (!p) return;
+    if (jargs.length) {
+      (p as ChainableCommander & Pick<ScriptClient, 'sgImportJournal'>).sgImportJournal(
+        this.o.keys.journal,
+        `${Date.now() - this.o.journalRetentionMs}-0`,
+        ...jargs,
+      );
+    }
+    await this.o.pipes.send(p, (replies) => {
+      for (const k of idx) if (replies[k] === 0) this.replaced++;
+    });
+  }
+
+  private pipe(): ChainableCommander {
+    this.p ??= bulk(this.o.redis);
+    return this.p;
+  }
+
+  private cmd(counted = false): void {
+    if (counted) this.countIdx.push(this.queued);
+    this.queued++;
+  }
+
+  private rowDone(): void {
+    if (++this.rows >= this.o.rowsPerPipe) this.full = true;
+  }
+
+  /** Journal entry in the same shape as PolicyAdmin's journal; written by one script call per pipeline. */
+  private journal(op: string, channel: string | undefined, evidence: string | undefined, fields: Record<string, string | number | undefined>): void {
+    const j = this.jargs;
+    const at = j.length;
+    j.push('', 'op', op, 'who', this.o.who);
+    if (channel) j.push('channel', channel);
+    if (evidence) j.push('evidence', evidence);
+    for (const k in fields) {
+      const v = fields[k];
+      if (v !== undefined) j.push(k, String(v));
+    }
+    j[at] = String(j.length - at - 1);
+  }
+}
