@@ -34,7 +34,7 @@ let next = Math.floor(Math.random() * 1_000_000);
 
 function counters(dst: string): RateNeed[] {
   const entity = `rate:recipient:${dst}`;
-  const need = (field: string, windowMs: number): RateNeed => ({ key: entity + field, windowMs, kind: 'count', entity, field });
+  const need = (field: string, periodMs: number): RateNeed => ({ key: entity + field, periodMs, kind: 'count', entity, field });
   return [need(':content:0123456789abcdef:60', 60_000), need(':60', 60_000), need(':86400', 86_400_000)];
 }
 

@@ -4,7 +4,7 @@
  * the gateway config (numbering, deadlines, auto_suspend). Bad lines go to stderr as FILE:LINE:
  * reason; one summary line on stdout; suspensions are listed. Exit 0 when rows were imported.
  */
-import { readConfig, toolRedis } from './tool.js';
+import { readConfig, oneShotRedis } from './one-shot.js';
 import { ComplaintDesk } from '../complaints/desk.js';
 import { importComplaints } from '../complaints/import.js';
 import { SenderRegistry } from '../policy/senders.js';
@@ -33,7 +33,7 @@ export async function runComplaintImport(file: string, o: ComplaintImportFlags):
   let redis: Redis | null = null;
   let desk: ComplaintDesk | null = null;
   if (!o.dryRun) {
-    redis = await toolRedis(cfg, 10_000);
+    redis = await oneShotRedis(cfg, 10_000);
     if (!redis) return fatal(`Redis at ${cfg.redis.url} is not reachable; nothing imported`);
     const store = new PolicyAdmin(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000);
     const senders = new SenderRegistry();

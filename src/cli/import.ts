@@ -7,7 +7,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { readConfig, toolRedis } from './tool.js';
+import { readConfig, oneShotRedis } from './one-shot.js';
 import type { Redis } from '../store/redis.js';
 import { runComplaintImport } from './import-complaints.js';
 import { importFile } from '../import/import-file.js';
@@ -97,7 +97,7 @@ async function runImport(kind: ImportKind, file: string, o: ImportFlags): Promis
   let redis: Redis | null = null;
   if (!o.dryRun) {
     // Pipelines of thousands of commands: a longer timeout than the gateway's per-message one.
-    redis = await toolRedis(cfg, 30_000);
+    redis = await oneShotRedis(cfg, 30_000);
     if (!redis) return fatal(`Redis at ${cfg.redis.url} is not reachable; nothing imported`);
   }
 

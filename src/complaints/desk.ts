@@ -64,18 +64,18 @@ export class ComplaintDesk {
   private readonly now: () => number;
   private lastPrune = 0;
 
-  constructor(private readonly d: DeskDeps) {
-    this.policy = suspendPolicyOf(d.cfg.complaints.auto_suspend);
-    this.cal = calendarOf(d.cfg.complaints.deadlines);
-    this.now = d.now ?? Date.now;
+  constructor(private readonly deps: DeskDeps) {
+    this.policy = suspendPolicyOf(deps.cfg.complaints.auto_suspend);
+    this.cal = calendarOf(deps.cfg.complaints.deadlines);
+    this.now = deps.now ?? Date.now;
   }
 
   /** Opens a case for a validated complaint (complaintFacts), counting it and maybe suspending its sender. */
   async intake(f: ComplaintFacts, actor: Actor): Promise<IntakeResult> {
     const now = this.now();
     const r = await this.resolve(f);
-    const seq = await this.d.cases.nextSeq();
-    const due = deadlinesOf(f.receivedAt, this.d.cfg.complaints.deadlines, this.cal);
+    const seq = await this.deps.cases.nextSeq();
+    const due = deadlinesOf(f.receivedAt, this.deps.cfg.complaints.deadlines, this.cal);
     let c: ComplaintCase = {
       id: caseId(seq, f.receivedAt),
       state: 'open',
@@ -99,8 +99,8 @@ export class ComplaintDesk {
       resolution: null,
       history: [{ at: now, who: actor.who, event: 'received', ...(f.note ? { note: f.note } : {}) }],
     };
-    await this.d.cases.save(c);
-    await this.d.store.journal('complaint.receive', actor, {
+    await this.deps.cases.save(c);
+    await this.deps.store.journal('complaint.receive', actor, {
       case: c.id,
       msisdn: c.recipient,
       sender: c.sender ?? undefined,
@@ -108,16 +108,16 @@ export class ComplaintDesk {
       source: c.source,
       reference: c.reference ?? undefined,
     });
-    this.d.metrics?.complaints.inc({ source: c.source, resolved_by: c.resolved_by });
+    this.deps.metrics?.complaints.inc({ source: c.source, resolved_by: c.resolved_by });
 
     let count: number | null = null;
     let suspension: IntakeResult['suspension'] = 'none';
     if (countsToward(c, this.policy) && c.sender) {
-      const rec = this.d.senders.get(c.sender);
+      const rec = this.deps.senders.get(c.sender);
       const reinstatedAt = rec?.status === 'active' && rec.status_at ? Date.parse(rec.status_at) : null;
-      count = await this.d.cases.countForSender(c.sender, c.id, c.received_at, countSince(now, this.policy, reinstatedAt), this.policy.windowMs, now);
+      count = await this.deps.cases.countForSender(c.sender, c.id, c.received_at, countSince(now, this.policy, reinstatedAt), this.policy.windowMs, now);
       // The registry may lag a write made elsewhere a moment ago: decide on the stored record.
-      const current = rec ? ((await this.d.store.getSender(rec.id)) ?? rec) : null;
+      const current = rec ? ((await this.deps.store.getSender(rec.id)) ?? rec) : null;
       suspension = current ? suspensionDecision(count, current.status, this.policy) : 'none';
       if (current && suspension !== 'none') {
         c = await this.suspend(current, c, count, suspension);
@@ -129,36 +129,36 @@ export class ComplaintDesk {
 
   private async suspend(rec: SenderRecord, c: ComplaintCase, count: number, what: 'suspend' | 'would_suspend'): Promise<ComplaintCase> {
     const now = this.now();
-    const window = this.d.cfg.complaints.auto_suspend.window;
+    const window = this.deps.cfg.complaints.auto_suspend.window;
     const reason = `${count} complaints within ${window} (threshold ${this.policy.threshold}; latest case ${c.id})`;
-    this.d.metrics?.suspensions.inc({ trigger: 'complaints', mode: what === 'suspend' ? 'enforce' : 'monitor' });
+    this.deps.metrics?.suspensions.inc({ trigger: 'complaints', mode: what === 'suspend' ? 'enforce' : 'monitor' });
     if (what === 'would_suspend') {
-      this.d.log?.warn({ sender: rec.id, account: rec.account, count, case: c.id }, `monitor mode: would suspend sender: ${reason}`);
+      this.deps.log?.warn({ sender: rec.id, account: rec.account, count, case: c.id }, `monitor mode: would suspend sender: ${reason}`);
       const next = { ...c, history: [...c.history, { at: now, who: AUTO_ACTOR, event: 'would_suspend', note: `${rec.id}: ${reason}` }] };
-      await this.d.cases.save(next);
+      await this.deps.cases.save(next);
       return next;
     }
     const at = new Date(now).toISOString();
     const suspended: SenderRecord = { ...rec, status: 'suspended', status_reason: reason, status_by: AUTO_ACTOR, status_at: at, updated_at: at, updated_by: AUTO_ACTOR };
-    await this.d.store.putSender(suspended, { who: AUTO_ACTOR, channel: 'complaints', evidence: c.id }, 'sender.suspend');
-    this.d.senders.upsert(suspended);
-    this.d.log?.warn({ sender: rec.id, account: rec.account, count, case: c.id }, `sender suspended: ${reason}`);
+    await this.deps.store.putSender(suspended, { who: AUTO_ACTOR, channel: 'complaints', evidence: c.id }, 'sender.suspend');
+    this.deps.senders.upsert(suspended);
+    this.deps.log?.warn({ sender: rec.id, account: rec.account, count, case: c.id }, `sender suspended: ${reason}`);
     const next = { ...c, history: [...c.history, { at: now, who: AUTO_ACTOR, event: 'suspend', note: `${rec.id}: ${reason}` }] };
-    await this.d.cases.save(next);
+    await this.deps.cases.save(next);
     return next;
   }
 
   private async resolve(f: ComplaintFacts): Promise<{ by: ComplaintCase['resolved_by']; account: string | null; sender: string | null; registered: boolean; remarks: string[] }> {
     const remarks: string[] = [];
-    const numbering = this.d.cfg.policy.numbering;
-    if (f.messageId && this.d.messages) {
-      const m = await this.d.messages.lookupMessage(f.messageId);
+    const numbering = this.deps.cfg.policy.numbering;
+    if (f.messageId && this.deps.messages) {
+      const m = await this.deps.messages.lookupMessage(f.messageId);
       if (m) {
         let sender: string | null = null;
         let registered = false;
         if (m.source !== null) {
           const src = normaliseAddress(m.source, m.sourceTon ?? 0, numbering);
-          const rec = this.d.senders.find(src);
+          const rec = this.deps.senders.find(src);
           sender = rec?.id ?? src.value;
           registered = rec !== null && rec !== undefined;
           if (f.senderAddress && f.senderAddress.value !== src.value) remarks.push(`reported sender ${f.reportedSender} differs from the message's source ${src.value}`);
@@ -174,7 +174,7 @@ export class ComplaintDesk {
       remarks.push(`message id ${f.messageId} is not in the id map (older than receipts.map_ttl_s, or not forwarded here)`);
     }
     if (f.senderAddress) {
-      const rec = this.d.senders.find(f.senderAddress);
+      const rec = this.deps.senders.find(f.senderAddress);
       if (rec) return { by: 'sender', account: rec.account, sender: rec.id, registered: true, remarks };
       remarks.push(`reported sender ${f.senderAddress.value} is not registered to any account`);
       return { by: 'none', account: null, sender: f.senderAddress.value, registered: false, remarks };
@@ -184,13 +184,13 @@ export class ComplaintDesk {
 
   /** forward / handle / reject a case. */
   async act(id: string, action: CaseAction, a: { actor: Actor; note?: string; to?: string; resolution?: string }): Promise<ComplaintCase> {
-    const c = await this.d.cases.get(id);
+    const c = await this.deps.cases.get(id);
     if (!c) throw new DeskError(404, null, `no complaint case ${id}`);
     const r = applyAction(c, action, { who: a.actor.who, at: this.now(), note: a.note, to: a.to, resolution: a.resolution });
     if ('problem' in r) throw problemError(r.problem, 409);
-    await this.d.cases.save(r.ok);
-    if (action === 'reject' && c.sender) await this.d.cases.uncount(c.sender, c.id);
-    await this.d.store.journal(`complaint.${action}`, a.actor, {
+    await this.deps.cases.save(r.ok);
+    if (action === 'reject' && c.sender) await this.deps.cases.uncount(c.sender, c.id);
+    await this.deps.store.journal(`complaint.${action}`, a.actor, {
       case: c.id,
       msisdn: c.recipient,
       sender: c.sender ?? undefined,
@@ -201,7 +201,7 @@ export class ComplaintDesk {
   }
 
   get(id: string): Promise<ComplaintCase | null> {
-    return this.d.cases.get(id);
+    return this.deps.cases.get(id);
   }
 
   /**
@@ -209,15 +209,15 @@ export class ComplaintDesk {
    * before now no longer count toward its threshold.
    */
   async reinstate(id: string, actor: Actor, reason?: string): Promise<SenderRecord> {
-    const rec = await this.d.store.getSender(id);
+    const rec = await this.deps.store.getSender(id);
     if (!rec) throw new DeskError(404, null, `no sender ${id}`);
     if (rec.status !== 'suspended') throw new DeskError(409, 'status', `sender ${id} is ${rec.status}, not suspended`);
     const at = new Date(this.now()).toISOString();
     const next: SenderRecord = { ...rec, status: 'active', status_by: actor.who, status_at: at, updated_at: at, updated_by: actor.who };
     if (reason) next.status_reason = reason;
     else delete next.status_reason;
-    await this.d.store.putSender(next, actor, 'sender.reinstate');
-    this.d.senders.upsert(next);
+    await this.deps.store.putSender(next, actor, 'sender.reinstate');
+    this.deps.senders.upsert(next);
     return next;
   }
 
@@ -226,9 +226,9 @@ export class ComplaintDesk {
     if (now - this.lastPrune < 3_600_000) return;
     this.lastPrune = now;
     try {
-      await this.d.cases.prune(now - this.d.cfg.complaints.retention_days * 86_400_000);
+      await this.deps.cases.prune(now - this.deps.cfg.complaints.retention_days * 86_400_000);
     } catch {
-      this.d.metrics?.redisErrors.inc({ op: 'complaint_prune' });
+      this.deps.metrics?.redisErrors.inc({ op: 'complaint_prune' });
     }
   }
 }

@@ -25,7 +25,7 @@ export interface RateNeed {
    * and (without `entity`) what the store derives the entity and field from (store/rates.ts).
    */
   key: string;
-  windowMs: number;
+  periodMs: number;
   /** count: messages in the window; distinct: distinct `member`s in the window (HyperLogLog). */
   kind: 'count' | 'distinct';
   member?: string;

@@ -19,7 +19,8 @@ import { Status } from '../protocol/status.js';
 import { systemClock, type Clock } from '../session/clock.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { JobData, MessageQueue, QueueName } from './message-queue.js';
+import type { MessageQueue } from './message-queue.js';
+import type { JobData, QueueName } from './jobs.js';
 
 /** SMSC answers worth retrying (besides no bind, timeouts and lost links). */
 const TEMPORARY: ReadonlySet<number> = new Set<number>([Status.ESME_RSYSERR, Status.ESME_RMSGQFUL, Status.ESME_RTHROTTLED]);

@@ -68,7 +68,7 @@ export function compileTop(s: Scope, m: MatchSpec, path: YamlPath): { cond: Cond
   let rate: RateRule | null = null;
   if (m.rate) {
     const r = m.rate;
-    rate = { per: r.per, windowMs: parseDuration(r.window)!, max: r.max, distinct: r.distinct === 'recipient' };
+    rate = { per: r.per, periodMs: parseDuration(r.window)!, max: r.max, distinct: r.distinct === 'recipient' };
   }
   const parts = compileParts(s, m, path, true);
   return { cond: combine(parts), rate, hasTime: m.time !== undefined };

@@ -148,7 +148,7 @@ export class RuleSet implements CompiledRuleSet {
       if (r.rate !== null) {
         const n = counters.get(this.needOf(i, r.rate, f).key) ?? 0;
         if (n <= r.rate.max) continue;
-        trace?.push(`rule ${r.id}: rate ${n} > ${r.rate.max} per ${r.rate.windowMs / 1000}s`);
+        trace?.push(`rule ${r.id}: rate ${n} > ${r.rate.max} per ${r.rate.periodMs / 1000}s`);
         evaluated = 0;
       }
       hits.push(r.hit);

@@ -8,7 +8,7 @@ import type { RatePer } from './schema.js';
 
 export interface RateRule {
   per: RatePer;
-  windowMs: number;
+  periodMs: number;
   max: number;
   /** Count distinct recipients instead of messages. */
   distinct: boolean;
@@ -26,7 +26,7 @@ export interface CounterParts {
 }
 
 export function counterParts(r: RateRule): CounterParts {
-  const field = `:${r.windowMs / 1000}${r.distinct ? ':distinct' : ''}`;
+  const field = `:${r.periodMs / 1000}${r.distinct ? ':distinct' : ''}`;
   const per = r.per === 'content_recipient' ? 'recipient' : r.per;
   return { head: `rate:${per}:`, field, content: r.per === 'content_recipient' };
 }
@@ -57,6 +57,6 @@ export function counterOf(r: RateRule, parts: CounterParts, f: Facts): RateNeed 
   const field = parts.content ? f.text.contentField(parts.field) : parts.field;
   const key = entity + field;
   return r.distinct
-    ? { key, windowMs: r.windowMs, kind: 'distinct', member: f.ctx.dst, entity, field }
-    : { key, windowMs: r.windowMs, kind: 'count', entity, field };
+    ? { key, periodMs: r.periodMs, kind: 'distinct', member: f.ctx.dst, entity, field }
+    : { key, periodMs: r.periodMs, kind: 'count', entity, field };
 }

@@ -22,7 +22,7 @@
  * counted. Retention: XADD MINID ~ (retention_days) and optionally XTRIM MAXLEN ~ (entries).
  */
 import type { Redis } from 'ioredis';
-import { DecisionTuples } from '../telemetry/decision-tuples.js';
+import { DecisionCache } from '../telemetry/decision-cache.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { Keys } from './keys.js';
 import { withScripts, type ScriptClient } from './scripts.js';
@@ -81,7 +81,7 @@ export class AuditStream {
   private retry: Block[] = [];
   private retryDecisions = 0;
   /** The encoded "account TAB decision TAB reason TAB rule TAB status TAB class TAB" of a verdict, once per tuple. */
-  private readonly tuples = new DecisionTuples((account, decision, reason, rule, status, cls) => {
+  private readonly tuples = new DecisionCache((account, decision, reason, rule, status, cls) => {
     const clean = (v: string) => v.replace(/[\t\n]/g, ' ');
     return Buffer.from(`${clean(account)}\t${decision}\t${reason}\t${clean(rule)}\t${status}\t${cls ?? ''}\t`, 'latin1');
   });

@@ -3,7 +3,7 @@
  * message's needs become the groups a script or a batch bumps. No Redis I/O here (rates.ts does
  * the calls; rate-encoding.ts writes a message's groups into the hot path's batch).
  *
- * Windows are FIXED and aligned to the window size on the epoch (window = floor(now / windowMs)),
+ * Windows are FIXED and aligned to the window size on the epoch (window = floor(now / periodMs)),
  * so nothing has to be reset: each window is counted on its own. Cheap, at the usual fixed-window
  * price: a sender can fit up to 2×max into any span of one window length that straddles a
  * boundary. Daily windows (86 400 s) roll over at 00:00 UTC, not local midnight. Instances count
@@ -61,7 +61,7 @@ export interface RateLayoutOptions {
 }
 
 /** The counter's entity: the key without a trailing ":<window>" segment (window in s or ms). */
-export function rateEntity(key: string, windowMs: number): string {
+export function rateEntity(key: string, periodMs: number): string {
   const colon = key.lastIndexOf(':');
   if (colon <= 0) return key;
   // The last segment must be all digits (checked without a regex or a slice: per counter, per message).
@@ -73,7 +73,7 @@ export function rateEntity(key: string, windowMs: number): string {
     n = n * 10 + (c - 0x30);
   }
   if (!Number.isSafeInteger(n)) n = Number(key.slice(colon + 1));
-  return n * 1000 === windowMs || n === windowMs ? key.slice(0, colon) : key;
+  return n * 1000 === periodMs || n === periodMs ? key.slice(0, colon) : key;
 }
 
 /** One counter of one message, ready for a script call (rates.lua, or policy-check-batch.lua with the consent check). */
@@ -99,8 +99,8 @@ export interface PlannedCounter {
 
 /** Throws RangeError for a need without a usable window. */
 function checkWindow(need: RateNeed): void {
-  if (!Number.isFinite(need.windowMs) || need.windowMs < 1) {
-    throw new RangeError(`rate counter ${need.key}: windowMs must be a positive number, got ${need.windowMs}`);
+  if (!Number.isFinite(need.periodMs) || need.periodMs < 1) {
+    throw new RangeError(`rate counter ${need.key}: periodMs must be a positive number, got ${need.periodMs}`);
   }
 }
 
@@ -128,12 +128,12 @@ export class RateLayout {
     this.slackMs = opts.slackMs ?? 5_000;
   }
 
-  /** The end of window `window` of length `windowMs`, in decimal, built once per window. */
-  private endText(window: number, windowMs: number): string {
-    let hit = this.ends.get(windowMs);
+  /** The end of window `window` of length `periodMs`, in decimal, built once per window. */
+  private endText(window: number, periodMs: number): string {
+    let hit = this.ends.get(periodMs);
     if (hit === undefined || hit.window !== window) {
-      hit = { window, text: String((window + 1) * windowMs) };
-      if (this.ends.size < 64 || this.ends.has(windowMs)) this.ends.set(windowMs, hit);
+      hit = { window, text: String((window + 1) * periodMs) };
+      if (this.ends.size < 64 || this.ends.has(periodMs)) this.ends.set(periodMs, hit);
     }
     return hit.text;
   }
@@ -165,7 +165,7 @@ export class RateLayout {
       this.rEntity = tag;
       this.rField = key;
     } else {
-      this.rEntity = rateEntity(key, need.windowMs);
+      this.rEntity = rateEntity(key, need.periodMs);
       this.rField = key.slice(this.rEntity.length);
     }
   }
@@ -189,8 +189,8 @@ export class RateLayout {
       for (let j = 0; j < i; j++) if (needs[j]!.key === need.key) return false;
       this.resolve(need);
       const e = this.rEntity;
-      const window = Math.floor(now / need.windowMs);
-      const end = this.endText(window, need.windowMs);
+      const window = Math.floor(now / need.periodMs);
+      const end = this.endText(window, need.periodMs);
       if (need.kind === 'count') {
         if (e !== entity) {
           if (entity !== null) sink.endCount(entity, lastMs, lastText);
@@ -198,7 +198,7 @@ export class RateLayout {
           lastMs = 0;
         }
         sink.countField(e, this.rField, end);
-        const endMs = (window + 1) * need.windowMs;
+        const endMs = (window + 1) * need.periodMs;
         if (endMs > lastMs) {
           lastMs = endMs;
           lastText = end;
@@ -206,7 +206,7 @@ export class RateLayout {
       } else {
         if (entity !== null) sink.endCount(entity, lastMs, lastText);
         entity = null;
-        sink.distinct(e, `${this.rField}:d:${window}`, need.member, (window + 1) * need.windowMs, end);
+        sink.distinct(e, `${this.rField}:d:${window}`, need.member, (window + 1) * need.periodMs, end);
       }
     }
     if (entity !== null) sink.endCount(entity, lastMs, lastText);
@@ -259,9 +259,9 @@ export class RateLayout {
     this.resolve(need);
     const entity = this.rEntity;
     let field = this.rField;
-    const window = Math.floor(now / need.windowMs);
-    const end = this.endText(window, need.windowMs);
-    const endMs = (window + 1) * need.windowMs;
+    const window = Math.floor(now / need.periodMs);
+    const end = this.endText(window, need.periodMs);
+    const endMs = (window + 1) * need.periodMs;
     const count = need.kind === 'count';
     const member = !count && need.member !== undefined ? need.member : '';
     if (!count) field = `${field}:d:${window}`;

@@ -6,7 +6,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { DecisionTuples } from './decision-tuples.js';
+import { DecisionCache } from './decision-cache.js';
 
 export type { Logger };
 
@@ -136,7 +136,7 @@ export class AuditLog {
   }
 
   /** The middle of a line, from "account" to "class" (values JSON-escaped), once per decision tuple: a line is six pieces, not twenty. */
-  private readonly middles = new DecisionTuples(
+  private readonly middles = new DecisionCache(
     (account, decision, reason, rule, status, cls) =>
       `"account":${JSON.stringify(account)},"decision":${JSON.stringify(decision)},"reason":${JSON.stringify(reason)},"rule":${JSON.stringify(rule)},"status":${status},"class":${cls === null ? 'null' : JSON.stringify(cls)},`,
   );

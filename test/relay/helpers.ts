@@ -8,7 +8,7 @@ import { ConfigSchema, type AccountConfig } from '../../src/config/schema.js';
 import { SmscPool } from '../../src/downstream/smsc-pool.js';
 import type { Policy, SubmitContext, Verdict } from '../../src/decision/verdict.js';
 import type { BindKind } from '../../src/protocol/commands.js';
-import type { QueuedMessage } from '../../src/queue/message-queue.js';
+import type { QueuedMessage } from '../../src/queue/jobs.js';
 import { Relay, type RelayDeps } from '../../src/relay/relay.js';
 import { PrefixRoutes } from '../../src/relay/routes.js';
 import { ManualClock } from '../../src/session/clock.js';

@@ -136,7 +136,7 @@ rules:
 
   it('names the counters the message touches, with their windows', () => {
     const needs = set.rateNeeds(ctx({ text: 'hello' }), INITIAL);
-    expect(needs.map((n) => [n.key.replace(/:content:[0-9a-f]{16}:/, ':content:<hash>:'), n.windowMs, n.kind, n.member])).toEqual([
+    expect(needs.map((n) => [n.key.replace(/:content:[0-9a-f]{16}:/, ':content:<hash>:'), n.periodMs, n.kind, n.member])).toEqual([
       // Content counters live with the recipient's other counters (one Redis hash per recipient).
       ['rate:recipient:8613800138000:content:<hash>:60', 60_000, 'count', undefined],
       ['rate:recipient:8613800138000:86400', 86_400_000, 'count', undefined],

@@ -59,9 +59,9 @@ async function scriptCalls<T>(fn: () => Promise<T>): Promise<{ value: T; calls: 
   }
 }
 
-const perMinute = (msisdn: string): RateNeed => ({ key: `rate:recipient:${msisdn}:60`, windowMs: MIN, kind: 'count' });
-const perDay = (msisdn: string): RateNeed => ({ key: `rate:recipient:${msisdn}:86400`, windowMs: DAY, kind: 'count' });
-const distinct = (sender: string, member: string): RateNeed => ({ key: `rate:sender:${sender}:3600:distinct`, windowMs: 3_600_000, kind: 'distinct', member });
+const perMinute = (msisdn: string): RateNeed => ({ key: `rate:recipient:${msisdn}:60`, periodMs: MIN, kind: 'count' });
+const perDay = (msisdn: string): RateNeed => ({ key: `rate:recipient:${msisdn}:86400`, periodMs: DAY, kind: 'count' });
+const distinct = (sender: string, member: string): RateNeed => ({ key: `rate:sender:${sender}:3600:distinct`, periodMs: 3_600_000, kind: 'distinct', member });
 const query = (msisdn: string): StoreQuery => ({ msisdn, scopes: ['sender:s1', 'brand:ACME', 'account:esme'], category: null });
 
 /**
@@ -121,7 +121,7 @@ describe('PolicyCheck.fetchThen', () => {
   });
 
   it('sends counters whose keys the batch cannot carry (TAB, newline) on their own, with the same values', async () => {
-    const odd: RateNeed = { key: 'rate:sender:My\tShop:60', windowMs: MIN, kind: 'count' };
+    const odd: RateNeed = { key: 'rate:sender:My\tShop:60', periodMs: MIN, kind: 'count' };
     const first = await fetch(query('8613900000009'), [odd, perMinute('8613900000009')]);
     expect(first.err).toBeNull();
     expect(first.counters).toEqual([1, 1]);
@@ -134,7 +134,7 @@ describe('PolicyCheck.fetchThen', () => {
   });
 
   it('gives each need its own value when one entity\'s counters are not next to each other', async () => {
-    const sender: RateNeed = { key: 'rate:sender:1069:60', windowMs: MIN, kind: 'count' };
+    const sender: RateNeed = { key: 'rate:sender:1069:60', periodMs: MIN, kind: 'count' };
     const needs = [perMinute('8613900000010'), sender, distinct('1070', '8613900000010'), perDay('8613900000010')];
     const first = await scriptCalls(() => fetch(query('8613900000010'), needs));
     expect(first.calls).toBe(1);
@@ -195,7 +195,7 @@ describe('PolicyCheck.fetchThen on the plain-command pipe', () => {
   });
 
   it('carries any name (TAB, newline, UTF-8) in the batch; a key listed twice goes on its own', async () => {
-    const odd: RateNeed = { key: 'rate:sender:My\tShop\n【店】:60', windowMs: MIN, kind: 'count' };
+    const odd: RateNeed = { key: 'rate:sender:My\tShop\n【店】:60', periodMs: MIN, kind: 'count' };
     const sends = vi.spyOn(pipe, 'send');
     const first = await pfetch(query('8613900000009'), [odd, perMinute('8613900000009')]);
     expect(sends).toHaveBeenCalledTimes(1);
@@ -223,7 +223,7 @@ describe('PolicyCheck.fetchThen on the plain-command pipe', () => {
 
   it('purges dead fields of an existing hash after 64 made, as the script does', async () => {
     const entity = 'rate:recipient:8613900000015';
-    const content = (i: number): RateNeed => ({ key: `${entity}:content:${i}:60`, windowMs: MIN, kind: 'count', entity, field: `:content:${i}:60` });
+    const content = (i: number): RateNeed => ({ key: `${entity}:content:${i}:60`, periodMs: MIN, kind: 'count', entity, field: `:content:${i}:60` });
     const day = perDay('8613900000015');
     let most = 0;
     try {

@@ -38,11 +38,11 @@ function fakeClock(t = T0) {
   return { t, now() { return this.t; } };
 }
 
-const perMinute = (msisdn: string): RateNeed => ({ key: `rate:recipient:${msisdn}:60`, windowMs: MIN, kind: 'count' });
-const perDay = (msisdn: string): RateNeed => ({ key: `rate:recipient:${msisdn}:86400`, windowMs: DAY, kind: 'count' });
+const perMinute = (msisdn: string): RateNeed => ({ key: `rate:recipient:${msisdn}:60`, periodMs: MIN, kind: 'count' });
+const perDay = (msisdn: string): RateNeed => ({ key: `rate:recipient:${msisdn}:86400`, periodMs: DAY, kind: 'count' });
 const distinctRecipients = (sender: string, member: string): RateNeed => ({
   key: `rate:sender-recipients:${sender}:3600`,
-  windowMs: 3_600_000,
+  periodMs: 3_600_000,
   kind: 'distinct',
   member,
 });
@@ -165,7 +165,7 @@ describe('RateStore', () => {
   it('purges fields of ended windows from an entity that gets many distinct counters', async () => {
     const clock = fakeClock(T0);
     const store = new RateStore(redis, PREFIX, { clock, slackMs: 5_000 });
-    const content = (i: number): RateNeed => ({ key: `rate:recipient:8613800000015:content:${i}:60`, windowMs: MIN, kind: 'count', entity: 'rate:recipient:8613800000015', field: `:content:${i}:60` });
+    const content = (i: number): RateNeed => ({ key: `rate:recipient:8613800000015:content:${i}:60`, periodMs: MIN, kind: 'count', entity: 'rate:recipient:8613800000015', field: `:content:${i}:60` });
     const day = perDay('8613800000015');
     // 30 minutes with 40 distinct contents each: 1,200 fields made, the hash stays small.
     let most = 0;
@@ -188,7 +188,7 @@ describe('RateStore', () => {
   it('keys every window of one entity into one slot, and sends all counters of a turn in one call on one Redis', async () => {
     const store = new RateStore(redis, PREFIX, { clock: fakeClock() });
     const msisdn = '8613800000005';
-    const same = [perMinute(msisdn), perDay(msisdn), { key: `rate:recipient:${msisdn}:3600`, windowMs: 3_600_000, kind: 'count' as const }];
+    const same = [perMinute(msisdn), perDay(msisdn), { key: `rate:recipient:${msisdn}:3600`, periodMs: 3_600_000, kind: 'count' as const }];
     const tags = new Set(same.map((n) => hashTagOf(store.keyFor(n))));
     expect(tags).toEqual(new Set([`rate:recipient:${msisdn}`]));
     const one = await scriptCalls(() => store.bump(same));
@@ -197,7 +197,7 @@ describe('RateStore', () => {
     expect([...one.value.values()]).toEqual([1, 1, 1]);
 
     // Three entities (three slots on a cluster): still one call on a single Redis, each value right.
-    const mixed = [...same, distinctRecipients('1069005', msisdn), { key: 'rate:account:acme:60', windowMs: MIN, kind: 'count' as const }];
+    const mixed = [...same, distinctRecipients('1069005', msisdn), { key: 'rate:account:acme:60', periodMs: MIN, kind: 'count' as const }];
     const three = await scriptCalls(() => store.bump(mixed));
     expect(new Set(mixed.map((n) => hashTagOf(store.keyFor(n)))).size).toBe(3);
     expect(three.calls).toBe(1);
@@ -229,8 +229,8 @@ describe('RateStore', () => {
 
   it('keeps a hash tag the rule already chose, and groups by the slot Redis will compute', async () => {
     const store = new RateStore(redis, PREFIX, { clock: fakeClock() });
-    const a: RateNeed = { key: '{r:42}:rate:recipient:60', windowMs: MIN, kind: 'count' };
-    const b: RateNeed = { key: '{r:42}:rate:recipient-content:abc:60', windowMs: MIN, kind: 'count' };
+    const a: RateNeed = { key: '{r:42}:rate:recipient:60', periodMs: MIN, kind: 'count' };
+    const b: RateNeed = { key: '{r:42}:rate:recipient-content:abc:60', periodMs: MIN, kind: 'count' };
     expect(store.keyFor(a)).toBe(`${PREFIX}{r:42}:n`);
     const r = await scriptCalls(() => store.bump([a, b]));
     expect(r.calls).toBe(1);
@@ -249,7 +249,7 @@ describe('RateStore', () => {
 
   it('rejects a need without a usable window', async () => {
     const store = new RateStore(redis, PREFIX, { clock: fakeClock() });
-    await expect(store.bump([{ key: 'rate:x:0', windowMs: 0, kind: 'count' }])).rejects.toThrow(RangeError);
+    await expect(store.bump([{ key: 'rate:x:0', periodMs: 0, kind: 'count' }])).rejects.toThrow(RangeError);
   });
 
   it('rejects at once when nothing listens where Redis should be', async () => {

@@ -17,7 +17,7 @@ export function readConfig(path: string): { cfg: Config } | { error: string } {
 }
 
 /** A connected client (Redis, Sentinel or Cluster as configured), or null when none answers in 5 s. */
-export async function toolRedis(cfg: Config, timeoutMs: number): Promise<Redis | null> {
+export async function oneShotRedis(cfg: Config, timeoutMs: number): Promise<Redis | null> {
   const redis = createRedis({ ...cfg.redis, command_timeout_ms: Math.max(cfg.redis.command_timeout_ms, timeoutMs) });
   redis.on('error', () => undefined);
   if (await connectRedis(redis, 5000)) return redis;

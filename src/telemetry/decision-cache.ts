@@ -14,7 +14,7 @@ interface Entry<T> {
 /** Entries kept at most; past that the cache starts again (rule ids change with reloads). */
 const MAX_ENTRIES = 10_000;
 
-export class DecisionTuples<T> {
+export class DecisionCache<T> {
   private readonly byAccount = new Map<string, Map<string, Map<string, Entry<T>>>>();
   private size = 0;
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DecisionTuples } from '../../src/telemetry/decision-tuples.js';
+import { DecisionCache } from '../../src/telemetry/decision-cache.js';
 
-describe('DecisionTuples', () => {
+describe('DecisionCache', () => {
   it('makes a value once per tuple and tells tuples apart by every field', () => {
     let made = 0;
-    const t = new DecisionTuples((a, d, r, rule, s, c) => `${++made}:${a}/${d}/${r}/${rule}/${s}/${c}`);
+    const t = new DecisionCache((a, d, r, rule, s, c) => `${++made}:${a}/${d}/${r}/${rule}/${s}/${c}`);
     const one = t.get('acme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial');
     expect(t.get('acme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial')).toBe(one);
     expect(made).toBe(1);
@@ -22,7 +22,7 @@ describe('DecisionTuples', () => {
 
   it('gives the right value past 10,000 tuples, where it starts again', () => {
     let made = 0;
-    const t = new DecisionTuples((a, _d, _r, rule) => (made++, `${a}:${rule}`));
+    const t = new DecisionCache((a, _d, _r, rule) => (made++, `${a}:${rule}`));
     for (let i = 0; i < 25_000; i++) expect(t.get('acme', 'forward', 'r', `rule-${i}`, 0, null)).toBe(`acme:rule-${i}`);
     expect(t.get('acme', 'forward', 'r', 'rule-24999', 0, null)).toBe('acme:rule-24999');
     expect(made).toBe(25_000);
