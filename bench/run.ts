@@ -47,6 +47,8 @@ export interface Scenario {
   loadgenPerRun?: () => Partial<LoadOptions>;
   /** Redis key patterns this scenario's runs leave behind outside the run's own prefix, removed at the end. */
   cleanPatterns?: string[];
+  /** The checkout whose built gateway this scenario runs (default: this one); set by --baseline. */
+  root?: string;
 }
 
 export interface GatewayContext {
@@ -102,6 +104,8 @@ interface Flags {
   profile: string | null;
   sim: Record<string, unknown>;
   loadgen: Partial<LoadOptions>;
+  /** Another checkout (built) whose gateway runs every gateway scenario too, alternating with this one. */
+  baseline: string | null;
 }
 
 const USAGE = `usage: npm run bench -- [options]
@@ -117,6 +121,9 @@ const USAGE = `usage: npm run bench -- [options]
   --keep-tmp          keep the temp dir with gateway configs and logs
   --profile DIR       run every child with node --cpu-prof into DIR
   --write             append the table to bench/RESULTS.md
+  --baseline DIR      also run every gateway scenario on the gateway built in checkout DIR (another
+                      commit, \`npm ci && npm run build\` there), alternating with this one in every
+                      round; prints this build's median over the baseline's per scenario
 scenarios: ${SCENARIOS.map((s) => `${s.id} = ${s.label}`).join('; ')}`;
 
 function parseFlags(argv: string[]): Flags {
@@ -133,6 +140,7 @@ function parseFlags(argv: string[]): Flags {
     profile: null,
     sim: {},
     loadgen: {},
+    baseline: null,
   };
   const int = (name: string, v: string | undefined) => {
     const n = Number(v);
@@ -156,6 +164,7 @@ function parseFlags(argv: string[]): Flags {
       case '--keep-tmp': f.keepTmp = true; break;
       case '--profile': f.profile = resolve(val() ?? 'bench-profiles'); break;
       case '--write': f.write = true; break;
+      case '--baseline': f.baseline = resolve(val() ?? '.'); break;
       case '-h':
       case '--help':
         console.log(USAGE);
@@ -381,7 +390,10 @@ async function startGateway(
     set.add(extra.summary);
   }
   const proc = track(
-    spawn(process.execPath, [...nodeArgs, ...GATEWAY_NODE_ARGS, CLI, 'start', '--config', file, ...(extra?.args ?? [])], { stdio: ['ignore', fd, fd], cwd: ROOT }),
+    spawn(process.execPath, [...nodeArgs, ...GATEWAY_NODE_ARGS, scn.root ? join(scn.root, 'dist/src/cli/main.js') : CLI, 'start', '--config', file, ...(extra?.args ?? [])], {
+      stdio: ['ignore', fd, fd],
+      cwd: scn.root ?? ROOT,
+    }),
   );
   closeSync(fd);
   const deadline = Date.now() + 30_000;
@@ -532,7 +544,13 @@ function findRedisPid(): number | null {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const flags = parseFlags(argv);
-  const scenarios = SCENARIOS.filter((s) => flags.scenarios.includes(s.id));
+  const chosen = SCENARIOS.filter((s) => flags.scenarios.includes(s.id));
+  // With --baseline, every gateway scenario runs twice a round: the baseline's build, then this one.
+  const baselineRoot = flags.baseline;
+  const scenarios = baselineRoot
+    ? chosen.flatMap((s) => (s.gateway ? [{ ...s, id: `${s.id}@base`, label: `${s.label} — baseline build ${baselineRoot}`, root: baselineRoot }, s] : [s]))
+    : chosen;
+  if (baselineRoot && !existsSync(join(baselineRoot, 'dist/src/cli/main.js'))) throw new Error(`${baselineRoot}: no dist/src/cli/main.js (npm ci && npm run build there first)`);
   if (flags.profile) {
     mkdirSync(flags.profile, { recursive: true });
     nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${flags.profile}`];
@@ -597,7 +615,7 @@ async function main(): Promise<void> {
           const opts: LoadOptions = { ...common, ...scn.loadgen, ...scn.loadgenPerRun?.(), port: sim.port };
           const watch: Record<string, number | undefined> = { sim: sim.proc.pid };
           if (scn.gateway) {
-            gw = await startGateway(scn, `${scn.id}${round}`, tmp, { simPort: sim.port, passwordHash, logLevel: flags.logLevel, redisPrefix });
+            gw = await startGateway(scn, `${scn.id.replace('@', '-')}${round}`, tmp, { simPort: sim.port, passwordHash, logLevel: flags.logLevel, redisPrefix });
             opts.port = gw.ctx.listenPort;
             opts.systemId = 'bench';
             opts.password = 'benchpw';
@@ -647,6 +665,15 @@ async function main(): Promise<void> {
     if (scn.id === BASELINE) continue;
     const r = median(samples.filter((s) => s.scenario === scn.id).map((s) => s.result.msgPerSec));
     if (Number.isFinite(r) && base > 0) console.log(`ratio ${scn.id}/${BASELINE}: ${(r / base).toFixed(3)}`);
+  }
+  if (baselineRoot) {
+    for (const scn of scenarios) {
+      if (!scn.root) continue;
+      const id = scn.id.slice(0, -'@base'.length);
+      const mine = median(samples.filter((s) => s.scenario === id).map((s) => s.result.msgPerSec));
+      const theirs = median(samples.filter((s) => s.scenario === scn.id).map((s) => s.result.msgPerSec));
+      if (Number.isFinite(mine) && theirs > 0) console.log(`this build / baseline, (${id}): ${(mine / theirs).toFixed(3)} (${fmtInt(mine)} vs ${fmtInt(theirs)} msg/s)`);
+    }
   }
   if (flags.write) {
     const file = join(ROOT, 'bench/RESULTS.md');

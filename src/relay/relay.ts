@@ -81,7 +81,7 @@ export class Relay implements SubmitHandler {
     if (verdict) this.apply(session, view, verdict);
   }
 
-  /** A body too short for its command gets generic_nack (DOMAIN §3); a bad field, the field's status. */
+  /** A body too short for its command gets generic_nack (docs/architecture.md, SMPP facts); a bad field, the field's status. */
   private refuseMalformed(session: EsmeSession, commandId: number, sequence: number, e: ScanError): void {
     this.deps.metrics.malformed.inc({ side: 'upstream', reason: e.field });
     session.settle();

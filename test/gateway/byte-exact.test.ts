@@ -1,5 +1,5 @@
 /**
- * The proxy must forward what it does not interpret byte for byte (DOMAIN §3): vendor TLVs, UDH,
+ * The proxy must forward what it does not interpret byte for byte (docs/architecture.md, SMPP facts): vendor TLVs, UDH,
  * data_coding, UCS-2 with surrogate pairs, relative validity periods. Requests are sent as raw
  * bytes; what the simulator received (record: true) and what crossed the gateway→SMSC wire (a
  * capture proxy between them) must equal them except for the sequence number (bytes 12..15). The

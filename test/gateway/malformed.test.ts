@@ -1,5 +1,5 @@
 /**
- * Malformed input from a bound ESME, as raw hex fixtures (DOMAIN §3): a length that cannot be
+ * Malformed input from a bound ESME, as raw hex fixtures (docs/architecture.md, SMPP facts): a length that cannot be
  * framed loses the stream, so that session (and only that one) closes after generic_nack; anything
  * that can be framed is answered (generic_nack for an unknown command, submit_sm_resp with the
  * status naming the bad field) and the session carries on.
@@ -181,7 +181,7 @@ describe('framed but malformed PDUs are answered and the session carries on', ()
     await stillWorks(esme);
   });
 
-  it('a submit_sm with an empty body gets generic_nack ESME_RINVCMDLEN (DOMAIN §3), not silence', async () => {
+  it('a submit_sm with an empty body gets generic_nack ESME_RINVCMDLEN (docs/architecture.md, SMPP facts), not silence', async () => {
     stack = await startStack();
     const esme = await stack.esme('transceiver');
     const r = await answerTo(esme, pdu(Command.submit_sm, 0x31));
