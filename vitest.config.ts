@@ -17,12 +17,20 @@ export default defineConfig({
       reportsDirectory: 'coverage',
       // Report even when a test fails: the figures still say what the suite exercised.
       reportOnFailure: true,
+      // Raised to a little under what the suite reaches (the last full run: 91 % of lines overall;
+      // 95–100 % in each folder named here): a change that drops a folder's coverage fails.
       thresholds: {
-        lines: 80,
-        'src/protocol/**': { lines: 85 },
-        'src/session/**': { lines: 85 },
-        'src/policy/**': { lines: 85 },
-        'src/rules/**': { lines: 85 },
+        lines: 88,
+        'src/protocol/**': { lines: 95 },
+        'src/session/**': { lines: 95 },
+        'src/policy/**': { lines: 95 },
+        'src/rules/**': { lines: 95 },
+        'src/decision/**': { lines: 92 },
+        'src/upstream/**': { lines: 95 },
+        'src/downstream/**': { lines: 95 },
+        'src/relay/**': { lines: 95 },
+        'src/config/**': { lines: 95 },
+        'src/store/**': { lines: 92 },
       },
     },
   },
