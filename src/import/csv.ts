@@ -27,6 +27,7 @@ import { Parser, type CsvError, type Options } from 'csv-parse';
 export type CsvItem = { line: number; fields: string[]; bad?: undefined } | { line: number; bad: string; fields?: undefined };
 
 const NL = Buffer.from('\n');
+const EMPTY = Buffer.alloc(0);
 const QUOTE = 34;
 const CR = 13;
 
@@ -231,8 +232,9 @@ export class CsvDecoder {
     this.out.push({ line, fields });
   }
 
-  /** Drops the lines before index i (their record is out). */
+  /** Drops the lines before index i (their record is out), and with them the chunks they hold. */
   private consume(i: number): void {
+    for (let k = this.head; k < i; k++) this.pBuf[k] = EMPTY;
     this.head = i;
     if (this.head > 4096 && this.head * 2 > this.pEnd.length) {
       this.pLine.splice(0, this.head);
