@@ -27,6 +27,7 @@ import { Parser, type CsvError, type Options } from 'csv-parse';
 export type CsvItem = { line: number; fields: string[]; bad?: undefined } | { line: number; bad: string; fields?: undefined };
 
 const NL = Buffer.from('\n');
+const EMPTY = Buffer.alloc(0);
 const QUOTE = 34;
 const CR = 13;
 
@@ -48,15 +49,15 @@ class RecordParser extends Parser {
   }
 }
 
-/** Blank or a `#` comment (after whitespace): skipped, as csv-parse (comment '#', trim) skips it. */
-function skippable(b: Buffer): boolean {
-  let i = 0;
-  while (i < b.length && (b[i] === 32 || b[i] === 9 || b[i] === CR)) i++;
-  if (i === b.length) return true;
+/** Bytes start..end blank or a `#` comment (after whitespace): skipped, as csv-parse (comment '#', trim) skips it. */
+function skippable(b: Buffer, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && (b[i] === 32 || b[i] === 9 || b[i] === CR)) i++;
+  if (i === end) return true;
   if (b[i] === 35) return true;
   // Other whitespace (form feed, NBSP, ideographic space, …): decode to be sure.
   if (b[i]! < 0x80 && b[i]! > 32) return false;
-  const s = b.toString('utf8', i).trim();
+  const s = b.toString('utf8', i, end).trim();
   return s === '' || s[0] === '#';
 }
 
@@ -66,10 +67,13 @@ export class CsvDecoder {
   private outHead = 0;
 
   // Lines handed to the current parser whose record is not out yet, oldest first (from `head`):
-  // file line number, bytes, whether skippable, and csv-parse's line count at its end (csv-parse
-  // counts every '\n' and every '\r' it reads, so a line with k carriage returns counts 1 + k).
+  // file line number, bytes (pBuf from pFrom to pTo), whether skippable, and csv-parse's line count
+  // at its end (csv-parse counts every '\n' and every '\r' it reads: a line with k carriage
+  // returns, a CRLF one included, counts 1 + k).
   private pLine: number[] = [];
-  private pBytes: Buffer[] = [];
+  private pBuf: Buffer[] = [];
+  private pFrom: number[] = [];
+  private pTo: number[] = [];
   private pSkip: boolean[] = [];
   private pEnd: number[] = [];
   private head = 0;
@@ -78,7 +82,12 @@ export class CsvDecoder {
   /** The count at the end of the last line with a quote, and at the end of the last record out. */
   private lastQuote = 0;
   private lastEnd = 0;
+  // Bytes for csv-parse: `batch`, then the run of lines that follow each other in runBuf (with
+  // their '\n'), so a chunk of lines is handed over without copying each.
   private batch: Buffer[] = [];
+  private runBuf: Buffer | null = null;
+  private runFrom = 0;
+  private runTo = 0;
   private failed = false;
   private streamError: Error | null = null;
 
@@ -92,38 +101,58 @@ export class CsvDecoder {
   }
 
   /**
-   * One line: bytes start..end of buf, without its '\n' (a '\r' before it is dropped). Returns false
-   * when it was skipped (blank or a comment outside a record).
+   * One line: bytes start..end of buf, without its '\n'. Returns false when it was skipped (blank
+   * or a comment outside a record).
    */
   line(buf: Buffer, start: number, end: number, lineNo: number): boolean {
-    if (end > start && buf[end - 1] === CR) end--;
-    return this.add(buf.subarray(start, end), lineNo);
-  }
-
-  private add(b: Buffer, lineNo: number): boolean {
-    const skip = skippable(b);
+    const skip = skippable(buf, start, end);
     if (skip && !this.open) return false;
     let crs = 0;
-    for (let at = b.indexOf(CR); at >= 0; at = b.indexOf(CR, at + 1)) crs++;
+    let quote = false;
+    for (let i = start; i < end; i++) {
+      const b = buf[i];
+      if (b === CR) crs++;
+      else if (b === QUOTE) quote = true;
+    }
     this.fed += 1 + crs;
     this.pLine.push(lineNo);
-    this.pBytes.push(b);
+    this.pBuf.push(buf);
+    this.pFrom.push(start);
+    this.pTo.push(end);
     this.pSkip.push(skip);
     this.pEnd.push(this.fed);
-    if (b.indexOf(QUOTE) >= 0) this.lastQuote = this.fed;
-    this.batch.push(b, NL);
+    if (quote) this.lastQuote = this.fed;
+    if (buf === this.runBuf && start === this.runTo && buf[end] === 10) {
+      this.runTo = end + 1;
+    } else {
+      this.endRun();
+      if (buf[end] === 10) {
+        this.runBuf = buf;
+        this.runFrom = start;
+        this.runTo = end + 1;
+      } else {
+        this.batch.push(buf.subarray(start, end), NL);
+      }
+    }
     return true;
+  }
+
+  private endRun(): void {
+    if (this.runBuf) this.batch.push(this.runBuf.subarray(this.runFrom, this.runTo));
+    this.runBuf = null;
   }
 
   /** Hands the lines given so far to csv-parse; their records (but the last, held until more comes) can then be taken. */
   flush(): void {
+    this.endRun();
     while (this.batch.length) {
-      const data = Buffer.concat(this.batch);
+      const data = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch);
       this.batch = [];
       this.failed = false;
       this.parser.write(data);
       if (this.streamError || this.parser.destroyed) throw this.streamError ?? new Error('CSV parser stopped');
       if (this.failed) this.recover();
+      this.endRun();
     }
   }
 
@@ -152,7 +181,9 @@ export class CsvDecoder {
 
   private reset(): void {
     this.pLine = [];
-    this.pBytes = [];
+    this.pBuf = [];
+    this.pFrom = [];
+    this.pTo = [];
     this.pSkip = [];
     this.pEnd = [];
     this.head = 0;
@@ -160,6 +191,7 @@ export class CsvDecoder {
     this.lastQuote = 0;
     this.lastEnd = 0;
     this.batch = [];
+    this.runBuf = null;
     const p: RecordParser = new RecordParser(
       {
         record_delimiter: '\n',
@@ -200,12 +232,15 @@ export class CsvDecoder {
     this.out.push({ line, fields });
   }
 
-  /** Drops the lines before index i (their record is out). */
+  /** Drops the lines before index i (their record is out), and with them the chunks they hold. */
   private consume(i: number): void {
+    for (let k = this.head; k < i; k++) this.pBuf[k] = EMPTY;
     this.head = i;
     if (this.head > 4096 && this.head * 2 > this.pEnd.length) {
       this.pLine.splice(0, this.head);
-      this.pBytes.splice(0, this.head);
+      this.pBuf.splice(0, this.head);
+      this.pFrom.splice(0, this.head);
+      this.pTo.splice(0, this.head);
       this.pSkip.splice(0, this.head);
       this.pEnd.splice(0, this.head);
       this.head = 0;
@@ -220,11 +255,10 @@ export class CsvDecoder {
     let s = this.head;
     while (s < this.pSkip.length && this.pSkip[s]) s++;
     if (s === this.pSkip.length) s = this.head;
-    const redoLines = this.pLine.slice(s + 1);
-    const redoBytes = this.pBytes.slice(s + 1);
+    const redo = { line: this.pLine.slice(s + 1), buf: this.pBuf.slice(s + 1), from: this.pFrom.slice(s + 1), to: this.pTo.slice(s + 1) };
     if (s < this.pLine.length) this.out.push({ line: this.pLine[s]!, bad: 'unbalanced quotes' });
     this.parser.destroy();
     this.reset();
-    for (let k = 0; k < redoLines.length; k++) this.add(redoBytes[k]!, redoLines[k]!);
+    for (let k = 0; k < redo.line.length; k++) this.line(redo.buf[k]!, redo.from[k]!, redo.to[k]!, redo.line[k]!);
   }
 }

@@ -3,10 +3,11 @@
  * `{"msisdn": …, "category": …}` → a number (international digits, at most 15) and a category 0–7
  * (0 = all commercial; rows that give none get the import's default).
  *
- * The hot path: CSV lines of the common shapes (`8613812345678`, `13812345678`, `+8613812345678`,
- * `…,3`, with optional spaces/CR) are read straight from the bytes by fastLine(); anything else
- * (quotes, trunk or international prefixes, a header's other column order) goes through the CSV
- * decoder and csv()/json(), with the same result.
+ * The hot path: CSV lines of digits (`8613812345678`, `13812345678`, `013812345678`,
+ * `008613812345678`, `+8613812345678`, `…,3`, with optional spaces/CR) are read straight from the
+ * bytes by fastLine(), normalised as normaliseMsisdn does; anything else (quotes, separators in
+ * numbers, a header's other column order) goes through the CSV decoder and csv()/json(), with the
+ * same result.
  */
 import type { Numbering } from '../domain/address.js';
 import { DND_MAX_DIGITS } from '../store/bulk-load.js';
@@ -40,6 +41,8 @@ export class DndRows implements RowValidator<DndRow> {
   private readonly ccValue: number;
   private readonly intl: number[];
   private readonly natl: number[];
+  /** The most digits a line may have to be read by the fast path (the longest prefix + 15). */
+  private readonly maxRaw: number;
 
   constructor(
     private readonly numbering: Numbering,
@@ -51,6 +54,13 @@ export class DndRows implements RowValidator<DndRow> {
     this.ccValue = Number(numbering.country_code);
     this.intl = bytes(numbering.international_prefix);
     this.natl = bytes(numbering.national_prefix);
+    this.maxRaw = DND_MAX_DIGITS + Math.max(this.intl.length, this.natl.length);
+  }
+
+  private valueOf(buf: Buffer, from: number, to: number): number {
+    let v = 0;
+    for (let k = from; k < to; k++) v = v * 10 + buf[k]! - 48;
+    return v;
   }
 
   private starts(buf: Buffer, at: number, end: number, p: number[]): boolean {
@@ -81,32 +91,41 @@ export class DndRows implements RowValidator<DndRow> {
       v = v * 10 + d;
       i++;
     }
-    let digits = i - ds;
-    let ok = digits > 0 && digits <= DND_MAX_DIGITS;
-    if (ok && !plus) {
-      if (this.starts(buf, ds, i, this.intl) || this.starts(buf, ds, i, this.natl)) ok = false;
-      else if (!this.starts(buf, ds, i, this.cc)) {
-        digits += this.cc.length;
-        v = this.ccValue * 10 ** (i - ds) + v;
-        ok = digits <= DND_MAX_DIGITS;
+    const digits = i - ds;
+    if (digits === 0 || digits > this.maxRaw) return false;
+    // Normalised as normaliseMsisdn does: after "+" as it is; else without the international
+    // prefix, else the trunk prefix replaced by the country code, else the country code prepended
+    // unless it is there. (v is exact for the at most 15 digits kept.)
+    let n = digits;
+    if (!plus) {
+      if (this.starts(buf, ds, i, this.intl)) {
+        const from = ds + this.intl.length;
+        if (from === i) return false;
+        v = this.valueOf(buf, from, i);
+        n = i - from;
+      } else if (this.starts(buf, ds, i, this.natl)) {
+        const from = ds + this.natl.length;
+        v = this.ccValue * 10 ** (i - from) + this.valueOf(buf, from, i);
+        n = this.cc.length + i - from;
+      } else if (!this.starts(buf, ds, i, this.cc)) {
+        v = this.ccValue * 10 ** digits + v;
+        n = this.cc.length + digits;
       }
     }
+    if (n > DND_MAX_DIGITS) return false;
     let cat = this.dfltCategory;
-    if (ok) {
-      while (i < end && (buf[i] === 32 || buf[i] === 9 || buf[i] === 13)) i++;
-      if (i < end && buf[i] === 44 && this.fastCategory) {
+    while (i < end && (buf[i] === 32 || buf[i] === 9 || buf[i] === 13)) i++;
+    if (i < end && buf[i] === 44 && this.fastCategory) {
+      i++;
+      while (i < end && (buf[i] === 32 || buf[i] === 9)) i++;
+      const d = buf[i]! - 48;
+      if (i < end && d >= 0 && d <= 7) {
+        cat = d;
         i++;
-        while (i < end && (buf[i] === 32 || buf[i] === 9)) i++;
-        const d = buf[i]! - 48;
-        if (i < end && d >= 0 && d <= 7) {
-          cat = d;
-          i++;
-        } else if (i < end && buf[i] !== 13) ok = false;
-        while (i < end && (buf[i] === 32 || buf[i] === 9 || buf[i] === 13)) i++;
-      }
-      if (i !== end) ok = false;
+      } else if (i < end && buf[i] !== 13) return false;
+      while (i < end && (buf[i] === 32 || buf[i] === 9 || buf[i] === 13)) i++;
     }
-    if (!ok) return false;
+    if (i !== end) return false;
     this.number = v;
     this.category = cat;
     return true;

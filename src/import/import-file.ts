@@ -221,15 +221,29 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
         if (full()) await flush();
       }
     };
-    /** One line, but the fast path: true when the caller must await settle() before the next line. */
+    /** A DND line fastLine() has read. */
+    const takeFast = (): Promise<void> | undefined => {
+      started = true;
+      c.read++;
+      c.valid++;
+      dndWriter!.add(dnd!.number, dnd!.category);
+      return dndWriter!.full ? flush() : undefined;
+    };
+    /**
+     * A line fastLine() could read, while a quoted field may be open (the line may be inside it)
+     * or the first record is still in the decoder (a header may change the columns): csv-parse is
+     * given what it has, then fastLine() asked again.
+     */
+    const fastAfterAll = async (): Promise<boolean> => {
+      csv!.flush();
+      await drain();
+      return !firstPending && !csv!.open && dnd!.fastLine(lines.buf, lines.start, lines.end);
+    };
+    /** Any other line: true when the caller must await settle() before the next line. */
     const general = (): boolean => {
       if (lines.overlong) return true;
       if (csv) {
         if (csv.line(lines.buf, lines.start, lines.end, lines.line) && !started) firstPending = true;
-        if (dnd && (firstPending || csv.open)) {
-          csv.flush();
-          return true;
-        }
         return false;
       }
       const j = jsonLine(lines.buf, lines.start, lines.end);
@@ -255,24 +269,24 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
         bad(lines.line, `line longer than ${MAX_LINE} bytes`);
         return;
       }
-      if (csv) await drain();
-      else if (full()) await flush();
+      if (full()) await flush();
+    };
+    const fastPath = dnd !== null && csv !== null;
+    /** One line; a promise only when it has to wait (the batch is full, csv-parse must be asked, …). */
+    const line = (): Promise<void> | undefined => {
+      if (fastPath && !lines.overlong && dnd.fastLine(lines.buf, lines.start, lines.end)) {
+        if (!firstPending && !csv.open) return takeFast();
+        return fastAfterAll().then((yes) => (yes ? takeFast() : general() ? settle() : undefined));
+      }
+      return general() ? settle() : undefined;
     };
     try {
       for await (const chunk of input.chunks) {
         check();
         lines.feed(chunk);
         while (lines.next()) {
-          // The hot path: a DND line read from the bytes, unless a quoted field may be open or the first record is not out.
-          if (dnd && csv && !lines.overlong && !firstPending && !csv.open && dnd.fastLine(lines.buf, lines.start, lines.end)) {
-            started = true;
-            c.read++;
-            c.valid++;
-            dndWriter!.add(dnd.number, dnd.category);
-            if (dndWriter!.full) await flush();
-          } else if (general()) {
-            await settle();
-          }
+          const wait = line();
+          if (wait) await wait;
         }
         if (csv) {
           csv.flush();
@@ -284,7 +298,7 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
           progress();
         }
       }
-      if (lines.last() && general()) await settle();
+      if (lines.last()) await line();
       if (csv) {
         await csv.end();
         await drain();

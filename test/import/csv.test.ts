@@ -60,11 +60,11 @@ describe('CsvDecoder', () => {
     ]);
   });
 
-  it('drops a UTF-8 BOM at the start and reads CRLF line ends (inside quotes too, as \\n)', async () => {
+  it('drops a UTF-8 BOM at the start and reads CRLF line ends (kept inside a quoted field)', async () => {
     expect(await decodeAnyChunks('\uFEFFmsisdn,category\r\n8613800138000,3\r\n"two\r\nlines",4\r\n')).toEqual([
       [1, 'msisdn', 'category'],
       [2, '8613800138000', '3'],
-      [3, 'two\nlines', '4'],
+      [3, 'two\r\nlines', '4'],
     ]);
     // Elsewhere U+FEFF is whitespace, trimmed like any other.
     expect(await decode('a\n\uFEFFb\n')).toEqual([

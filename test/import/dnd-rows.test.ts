@@ -14,7 +14,7 @@ const fast = (v: DndRows, line: string) => (v.fastLine(Buffer.from(line), 0, Buf
 describe('DndRows', () => {
   it('reads the common shapes straight from the bytes, as the general path and normaliseMsisdn do', () => {
     const v = new DndRows(NUMBERING, 0);
-    for (const raw of ['8613912345670', '13912345671', '+8613912345672', '+4915112345673', '4915112345674', ' 8613912345675 ', '8613912345676\r', '1', '99999999999']) {
+    for (const raw of ['8613912345670', '13912345671', '+8613912345672', '+4915112345673', '4915112345674', ' 8613912345675 ', '8613912345676\r', '1', '99999999999', '013912345677', '0086139123456', '00491511234567', '0']) {
       const want = Number(normaliseMsisdn(raw.trim(), NUMBERING));
       expect(fast(v, raw), raw).toEqual({ number: want, category: 0 });
       expect(v.csv([raw.trim()]), raw).toEqual({ ok: { number: want, category: 0 } });
@@ -26,12 +26,34 @@ describe('DndRows', () => {
 
   it('leaves everything else to the general path', () => {
     const v = new DndRows(NUMBERING, 0);
-    // Trunk and international prefixes, quotes, separators, bad categories, too many digits, headers.
-    for (const raw of ['013912345670', '0086139123456', '"8613912345670"', '139-1234-5670', '8613912345670,9', '8613912345670,1,x', '8613912345670123', 'msisdn', '']) {
+    // Quotes, separators, bad categories, too many digits, a bare international prefix, headers.
+    for (const raw of ['"8613912345670"', '139-1234-5670', '0086 139 1234 5670', '8613912345670,9', '8613912345670,1,x', '8613912345670123', '00', 'msisdn', '']) {
       expect(fast(v, raw), raw).toBeNull();
     }
-    expect(v.csv(['013912345670'])).toEqual({ ok: { number: 8613912345670, category: 0 } });
     expect(v.csv(['0086 139 1234 5670', '2'])).toEqual({ ok: { number: 8613912345670, category: 2 } });
+    expect(v.csv(['00'])).toEqual({ bad: 'not a phone number: "00"' });
+  });
+
+  it('agrees with normaliseMsisdn on every run of digits it takes, and takes every one of at most 15 digits once normalised', () => {
+    const numberings = [
+      NUMBERING,
+      { country_code: '1', national_prefix: '1', international_prefix: '011' },
+      { country_code: '44', national_prefix: '', international_prefix: '' },
+      { country_code: '7', national_prefix: '8', international_prefix: '810' },
+    ];
+    let seed = 7;
+    const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+    for (const nb of numberings) {
+      const v = new DndRows(nb, 0);
+      const starts = ['', '+', nb.country_code, nb.national_prefix, nb.international_prefix, `${nb.international_prefix}${nb.country_code}`, '0', '00'];
+      for (let k = 0; k < 3000; k++) {
+        const raw = starts[rnd(starts.length)] + Array.from({ length: rnd(18) }, () => rnd(10)).join('');
+        const want = /^\+?\d+$/.test(raw) ? normaliseMsisdn(raw, nb) : null;
+        const got = fast(v, raw);
+        if (want && want.length <= 15) expect(got, `${raw} with ${JSON.stringify(nb)}`).toEqual({ number: Number(want), category: 0 });
+        else expect(got, `${raw} with ${JSON.stringify(nb)}`).toBeNull();
+      }
+    }
   });
 
   it('gives rows without a category the default, and checks categories 0–7', () => {
