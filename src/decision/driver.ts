@@ -29,7 +29,7 @@ export interface DecisionInput {
   /** The message as the rules see it: account, src, sender, senderClass, dst (string), text, TLVs, now. */
   ctx: RuleContext;
   /** The destination as normalised (decideLocal refuses an invalid one). */
-  dst: NormalAddress;
+  recipient: NormalAddress;
   /** The account's default_class, for senders registered without a class. */
   accountClass: SenderClass;
   /** The classifier's class (service_type / TLV) and DND category; null when it says nothing. */
@@ -57,11 +57,13 @@ export interface StoreRequest {
   query: StoreQuery | null;
 }
 
-export interface StoreReply {
-  /** RateNeed.key → value after counting this message. */
-  counters: CounterValues;
-  /** The facts for StoreRequest.query (null when there was none). */
-  facts: StoreFacts | null;
+/**
+ * Where the store's answer goes: the decision itself, so a request needs no closure. `err` set:
+ * the store failed or timed out. `facts`: the answer to the request's query (null when it had
+ * none); `counters`: RateNeed.key → value after counting this message (null when none were asked).
+ */
+export interface StoreAnswer {
+  answer(err: unknown, facts: StoreFacts | null, counters: CounterValues | null): void;
 }
 
 export interface DecisionOutcome {
@@ -72,6 +74,8 @@ export interface DecisionOutcome {
   status: number;
   /** The rule id that decided, or the policy check (policy/consent, policy/sender-authorization, …). */
   rule: string;
+  /** The policy's reason code when a policy check decided (rule is its policy/… id); null when a rule did. */
+  policyReason: ReasonCode | null;
   class: SenderClass | null;
   category: number | null;
   labels: readonly string[];
@@ -100,14 +104,11 @@ const defaultStatusOf = (r: ReasonCode): number => REASONS[r].status;
 
 /**
  * One message's decision as a small state machine: start() runs until the store is needed and
- * returns what to ask (or the outcome), resume() takes the store's answer (null: the store failed)
- * and does the same. Plain methods and fields, no generator or closures per message: this runs
- * for every message with rules on. decisionSteps() and the drivers below are the ways to run it.
+ * returns what to ask (or the outcome), resume() takes the store's answer and does the same; run()
+ * drives it against a DecisionStore, which answers to the decision itself. Plain methods and
+ * fields, no generator or closures per message: this runs for every message.
  */
-export class Decision {
-  private readonly trace: string[] | null;
-  private readonly statusOf: (reason: ReasonCode) => number;
-  private readonly ctx: RuleContext;
+export class Decision implements StoreAnswer, StoreRequest {
   /** 0: not started; 1: waiting for counters (and maybe early facts); 2: waiting for facts; 3: done. */
   private phase = 0;
   private first: LocalResult | null = null;
@@ -115,17 +116,30 @@ export class Decision {
   private senderLine: string | undefined = undefined;
   private initial: RuleState | null = null;
   private facts: Facts | null = null;
-  private query: StoreQuery | null = null;
+  /** The consent/DND query sent with the counters in phase 1 (its facts may settle phase 2). */
+  private earlyQuery: StoreQuery | null = null;
+  /** The request out now (StoreRequest): the decision itself, so asking allocates nothing. */
+  needs: RateNeed[] = NO_NEEDS;
+  query: StoreQuery | null = null;
   private state: RuleState | null = null;
   private hits: readonly RuleHit[] = NO_HITS;
   private queue: { rule: string; action: Extract<RuleAction, { kind: 'queue' }> } | null = null;
   private forwardRule: string | null = null;
   private second: { ask: StoreQuery; class: SenderClass; trace: string[] | null } | null = null;
 
-  constructor(private readonly i: DecisionInput) {
-    this.trace = i.trace;
-    this.statusOf = i.statusOf ?? defaultStatusOf;
-    this.ctx = i.ctx;
+  constructor(private readonly i: DecisionInput) {}
+
+  private get trace(): string[] | null {
+    return this.i.trace;
+  }
+
+  private get ctx(): RuleContext {
+    return this.i.ctx;
+  }
+
+  private statusOf(reason: ReasonCode): number {
+    const f = this.i.statusOf;
+    return f ? f(reason) : defaultStatusOf(reason);
   }
 
   private local(messageClass: SenderClass | null, category: number | null, t: string[] | null): LocalResult {
@@ -134,7 +148,7 @@ export class Decision {
       account: ctx.account,
       now: ctx.now,
       src: ctx.src,
-      dst: this.i.dst,
+      dst: this.i.recipient,
       sender: ctx.sender,
       messageClass,
       accountClass: this.i.accountClass,
@@ -149,6 +163,7 @@ export class Decision {
       reason: o.reason,
       status: o.action === 'reject' ? this.statusOf(o.reason) : 0,
       rule: ruleOf(o.reason),
+      policyReason: o.reason,
       class: o.class,
       category,
       labels,
@@ -186,51 +201,118 @@ export class Decision {
     if (trace && senderLine) trace.push(senderLine);
 
     // 2. rules: the counters they need (and, when the message starts out commercial, consent/DND in the same round trip)
-    const registered = ctx.sender?.class ?? i.accountClass;
-    const initial: RuleState = (this.initial = { class: i.messageClass ?? registered, category: i.category, labels: NO_LABELS as string[] });
-    this.state = initial;
     const rules = i.rules && i.rules.ruleIds.length > 0 ? i.rules : null;
     if (rules) {
+      // The rules' state starts from the classifier's class, else the sender's registration or the account default.
+      const registered = ctx.sender?.class ?? i.accountClass;
+      const initial: RuleState = (this.initial = { class: i.messageClass ?? registered, category: i.category, labels: NO_LABELS as string[] });
+      this.state = initial;
       // RuleSet (engine.ts) shares one message's facts (text, rate keys) between needs and evaluation.
       const facts = (this.facts = rules instanceof RuleSet ? rules.facts(ctx, initial) : null);
       const needs = facts ? (rules as RuleSet).needsOf(facts) : rules.rateNeeds(ctx, initial);
       if (needs.length > 0 && i.stage !== 'release') {
-        const query = (this.query = 'ask' in first ? first.ask : null);
+        this.earlyQuery = 'ask' in first ? first.ask : null;
         this.phase = 1;
-        return { needs, query };
+        return this.request(needs, this.earlyQuery);
       }
     }
     return this.afterRules(NO_COUNTERS, null);
   }
 
-  /** The store's answer to the last request; null when the store failed or timed out. */
-  resume(reply: StoreReply | null): StoreRequest | DecisionOutcome {
+  private request(needs: RateNeed[], query: StoreQuery | null): StoreRequest {
+    this.needs = needs;
+    this.query = query;
+    return this;
+  }
+
+  /** The store's answer to the last request (`ok` false: the store failed or timed out). */
+  private resume(ok: boolean, answered: StoreFacts | null, values: CounterValues | null): StoreRequest | DecisionOutcome {
     if (this.phase === 1) {
       let counters = NO_COUNTERS;
       let early: StoreFacts | null = null;
-      if (reply) {
-        counters = reply.counters;
-        if (this.query && reply.facts) early = reply.facts;
+      if (ok) {
+        if (values !== null) counters = values;
+        if (this.earlyQuery && answered) early = answered;
       } else this.trace?.push('rate counters unavailable: rate conditions read 0');
       return this.afterRules(counters, early);
     }
     if (this.phase === 2) {
       this.phase = 3;
-      const facts = reply ? reply.facts : null;
-      const state = this.state!;
-      if (!facts) return this.storeFailed(this.second!.class, this.hits, state.category, state.labels);
+      const facts = ok ? answered : null;
+      const state = this.state;
+      if (!facts) return this.storeFailed(this.second!.class, this.hits, state ? state.category : this.i.category, state ? state.labels : NO_LABELS);
       return this.finishStored(decideStored(this.second!.ask, this.second!.class, this.trace, facts, this.ctx.now));
     }
     throw new Error('Decision.resume() without a pending request');
+  }
+
+  // ---- running against a store ------------------------------------------------------------------
+
+  private store: DecisionStore | null = null;
+  private done: ((o: DecisionOutcome, i: DecisionInput) => void) | null = null;
+  /** 0: no request out; 1: inside fetchThen (an answer now is taken synchronously); 2: answer awaited. */
+  private waiting = 0;
+  private syncOk = false;
+  private syncFacts: StoreFacts | null = null;
+  private syncCounters: CounterValues | null = null;
+
+  /** Runs to the outcome, or to a request the store answers later (then null; `done` gets the outcome). */
+  run(store: DecisionStore, done: (o: DecisionOutcome, i: DecisionInput) => void): DecisionOutcome | null {
+    this.store = store;
+    this.done = done;
+    return this.loop(this.start());
+  }
+
+  private loop(first: StoreRequest | DecisionOutcome): DecisionOutcome | null {
+    let r = first;
+    while (isRequest(r)) {
+      this.waiting = 1;
+      this.syncOk = false;
+      let answered = false;
+      try {
+        this.store!.fetchThen(r, this);
+        answered = this.waiting === 0;
+      } catch {
+        // A store that throws instead of answering has failed (unless it answered first).
+        answered = true;
+        if (this.waiting !== 0) this.syncOk = false;
+      }
+      if (!answered) {
+        this.waiting = 2;
+        return null;
+      }
+      this.waiting = 0;
+      const facts = this.syncFacts;
+      const counters = this.syncCounters;
+      this.syncFacts = null;
+      this.syncCounters = null;
+      r = this.resume(this.syncOk, facts, counters);
+    }
+    return r;
+  }
+
+  /** The store's answer (StoreAnswer): taken at once inside fetchThen, else resumes the decision. */
+  answer(err: unknown, facts: StoreFacts | null, counters: CounterValues | null): void {
+    if (this.waiting === 1) {
+      this.waiting = 0;
+      this.syncOk = !err;
+      this.syncFacts = facts;
+      this.syncCounters = counters;
+      return;
+    }
+    if (this.waiting !== 2) return; // a second answer to one request: ignored
+    this.waiting = 0;
+    const out = this.loop(this.resume(!err, err ? null : facts, err ? null : counters));
+    if (out !== null) this.done!(out, this.i);
   }
 
   /** Rules with their counters, then classification with the final class and consent/DND. */
   private afterRules(counters: CounterValues, early: StoreFacts | null): StoreRequest | DecisionOutcome {
     const i = this.i;
     const trace = this.trace;
-    const initial = this.initial!;
+    const initial = this.initial;
     const rules = i.rules && i.rules.ruleIds.length > 0 ? i.rules : null;
-    if (rules) {
+    if (rules && initial) {
       // RuleSet (engine.ts) also explains itself into the trace; any other CompiledRuleSet just decides.
       const facts = this.facts;
       const out = facts ? (rules as RuleSet).decide(facts, counters, trace) : rules.evaluate(this.ctx, initial, counters as ReadonlyMap<string, number>);
@@ -247,6 +329,7 @@ export class Decision {
             reason: a.reason,
             status: a.status,
             rule: fin.rule,
+            policyReason: null,
             class: state.class,
             category: state.category,
             labels: state.labels,
@@ -262,15 +345,15 @@ export class Decision {
     }
 
     // 3. classification with the final class, then consent / DND
-    const state = this.state!;
-    const changed = state.class !== initial.class;
+    const state = this.state;
     let second: LocalResult;
     let t2: string[] | null;
-    if (!changed && state.category === initial.category) {
-      // Rules changed nothing the checks read (or there were none): step 1's result stands.
+    if (state === null || initial === null || (state.class === initial.class && state.category === initial.category)) {
+      // No rules, or they changed nothing the checks read: step 1's result stands.
       second = this.first!;
       t2 = this.firstTrace;
     } else {
+      const changed = state.class !== initial.class;
       t2 = trace ? [] : null;
       second = this.local(changed || i.messageClass !== null ? state.class : null, state.category, t2);
     }
@@ -279,18 +362,20 @@ export class Decision {
       this.phase = 3;
       return this.finishStored(second.done);
     }
-    if (early && this.query && sameQuery(this.query, second.ask)) {
+    if (early && this.earlyQuery && sameQuery(this.earlyQuery, second.ask)) {
       this.phase = 3;
       return this.finishStored(decideStored(second.ask, second.class, trace, early, this.ctx.now));
     }
     this.second = second;
     this.phase = 2;
-    return { needs: NO_NEEDS, query: second.ask };
+    return this.request(NO_NEEDS, second.ask);
   }
 
   /** 4. a rule's queue holds what would be forwarded; otherwise the policy's outcome. */
   private finishStored(o: Outcome): DecisionOutcome {
-    const state = this.state!;
+    const state = this.state;
+    const category = state ? state.category : this.i.category;
+    const labels = state ? state.labels : NO_LABELS;
     const queue = this.queue;
     if (queue && o.action === 'forward') {
       const a = queue.action;
@@ -301,17 +386,21 @@ export class Decision {
         reason: a.queue === 'review' ? 'queued_review' : 'queued_until_window',
         status: 0,
         rule: queue.rule,
+        policyReason: null,
         class: o.class,
-        category: state.category,
-        labels: state.labels,
+        category,
+        labels,
         queue: a.queue,
         releaseAt,
         hits: this.hits,
         trace: this.trace,
       };
     }
-    const result = this.policy(o, this.hits, state.category, state.labels);
-    if (this.forwardRule && result.action === 'forward') result.rule = this.forwardRule;
+    const result = this.policy(o, this.hits, category, labels);
+    if (this.forwardRule && result.action === 'forward') {
+      result.rule = this.forwardRule;
+      result.policyReason = null;
+    }
     return result;
   }
 }
@@ -322,47 +411,19 @@ function isRequest(r: StoreRequest | DecisionOutcome): r is StoreRequest {
 
 /**
  * Where a decision gets its facts: one round trip for the counters and (when asked) consent/DND.
- * `done` gets the error or the reply, exactly once; it may be called before fetchThen returns
- * (a synchronous store: rule tests, explain with in-memory facts).
+ * The answer goes to `to.answer()`, exactly once; it may come before fetchThen returns (a
+ * synchronous store: rule tests, explain with in-memory facts). `req` is read during the call: the
+ * decision reuses it for its next request.
  */
 export interface DecisionStore {
-  fetchThen(req: StoreRequest, done: (err: unknown, reply: StoreReply | null) => void): void;
+  fetchThen(req: StoreRequest, to: StoreAnswer): void;
 }
 
 /**
  * Runs one decision: returns the outcome when no store call was needed (or the store answered at
- * once), else null and the outcome comes through `done`, exactly once. The only way a decision runs.
+ * once), else null and the outcome comes through `done` (with the input, so one callback can serve
+ * every message), exactly once. The only way a decision runs.
  */
-export function runDecision(i: DecisionInput, store: DecisionStore, done: (o: DecisionOutcome) => void): DecisionOutcome | null {
-  const d = new Decision(i);
-  return drive(d, d.start(), store, done);
-}
-
-function drive(d: Decision, first: StoreRequest | DecisionOutcome, store: DecisionStore, done: (o: DecisionOutcome) => void): DecisionOutcome | null {
-  let r = first;
-  while (isRequest(r)) {
-    // A store that answers inside fetchThen is taken synchronously; a later answer resumes here.
-    let pending = true;
-    let answered = false;
-    let syncReply: StoreReply | null = null;
-    try {
-      store.fetchThen(r, (err, reply) => {
-        const got = err ? null : reply;
-        if (pending) {
-          answered = true;
-          syncReply = got;
-          return;
-        }
-        const out = drive(d, d.resume(got), store, done);
-        if (out !== null) done(out);
-      });
-    } catch {
-      answered = true;
-      syncReply = null;
-    }
-    pending = false;
-    if (!answered) return null;
-    r = d.resume(syncReply);
-  }
-  return r;
+export function runDecision(i: DecisionInput, store: DecisionStore, done: (o: DecisionOutcome, i: DecisionInput) => void): DecisionOutcome | null {
+  return new Decision(i).run(store, done);
 }

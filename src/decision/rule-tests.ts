@@ -170,13 +170,10 @@ function runCase(set: RuleSet, c: TestCase, i: number, env: CaseEnv): CaseResult
   const facts = c.consent || c.dnd ? new MemoryFacts(c.consent ?? [], c.dnd ?? [], env.n) : env.baseFacts;
   // The driver's store, answering at once from memory: counters as the case sets them, consent/DND from the fixtures.
   const store: DecisionStore = {
-    fetchThen: (req, done) =>
-      done(null, {
-        counters: new Map(req.needs.map((nd: RateNeed) => [nd.key, counters.get(nd.key) ?? 0])),
-        facts: req.query ? facts.facts(req.query) : null,
-      }),
+    fetchThen: (req, to) =>
+      to.answer(null, req.query ? facts.facts(req.query) : null, new Map(req.needs.map((nd: RateNeed) => [nd.key, counters.get(nd.key) ?? 0]))),
   };
-  const got = runDecision({ ctx, dst, accountClass, messageClass, category, rules: set, trace: [] }, store, () => {
+  const got = runDecision({ ctx, recipient: dst, accountClass, messageClass, category, rules: set, trace: [] }, store, () => {
     throw new Error('an in-memory store answers at once');
   })!;
 

@@ -9,6 +9,7 @@
  * decision (reassembly.ts). explain() runs the same driver without counting or auditing.
  */
 import type { AccountConfig, Config } from '../config/schema.js';
+import type { NormalAddress } from '../domain/address.js';
 import type { SenderClass } from '../domain/sender.js';
 import { normaliseAddress } from '../policy/address.js';
 import { compileClassifier, type Classifier } from '../policy/classify.js';
@@ -153,17 +154,22 @@ export class DecisionService implements Policy {
     const rules = this.activeRules();
     const input = this.input(account, view, text, rules, null);
     this.deps.metrics.countSenderLookup(input.ctx.sender !== null);
-    const out = runDecision(input, this.roundTrip, (o) => {
-      let v: Verdict;
-      try {
-        v = this.settle(account, view, o, input.ctx, rules);
-      } catch {
-        v = this.finish(account, view, 'store_unavailable', null);
-      }
-      done(v);
-    });
+    input.reply = done;
+    const out = runDecision(input, this.roundTrip, this.decidedLater);
     return out === null ? null : this.settle(account, view, out, input.ctx, rules);
   }
+
+  /** A decision that waited for the store: its verdict to the message's callback (one function for every message). */
+  private readonly decidedLater = (o: DecisionOutcome, i: DecisionInput): void => {
+    const m = i as MessageInput;
+    let v: Verdict;
+    try {
+      v = this.settle(m.account, m.view, o, m, m.rules);
+    } catch {
+      v = this.finish(m.account, m.view, 'store_unavailable', null);
+    }
+    m.reply!(v);
+  };
 
   /**
    * A queued message about to leave: decided again against consent, DND and the sender registry as
@@ -197,25 +203,30 @@ export class DecisionService implements Policy {
   }
 
   /** What the driver needs to know about a message (text decoded only if a rule reads it). */
-  private input(account: string, view: MessageView, text: string | undefined, rules: RuleSet | null, trace: string[] | null): DecisionInput {
+  private input(account: string, view: MessageView, text: string | undefined, rules: RuleSet | null, trace: string[] | null): MessageInput {
     const { cfg, registry, clock } = this.deps;
     const n = cfg.policy.numbering;
     const src = normaliseAddress(view.sourceAddr, view.sourceTon, n);
     const dst = normaliseAddress(view.destinationAddr, view.destTon, n);
     const sender = src.kind === 'number' || src.kind === 'alpha' ? registry.find(src) : null;
     const accountClass: SenderClass = this.deps.accountConfig(account)?.default_class ?? 'commercial';
-    const ctx = new ViewContext(account, src, sender, sender ? (sender.class ?? accountClass) : null, dst.value, view, text, clock.now());
-    return {
-      ctx,
+    return new MessageInput(
+      account,
+      src,
+      sender,
+      sender ? (sender.class ?? accountClass) : null,
       dst,
+      view,
+      text,
+      clock.now(),
       accountClass,
-      messageClass: this.classifier.messageClass(view),
-      category: this.classifier.category(view),
+      this.classifier.messageClass(view),
+      this.classifier.category(view),
       rules,
-      failOpen: cfg.policy.fail_open_classes,
-      statusOf: this.statusOf,
+      cfg.policy.fail_open_classes,
+      this.statusOf,
       trace,
-    };
+    );
   }
 
   /** Status per policy reason (config policy.statuses, else the catalogue's); one function, not one per message. */
@@ -226,16 +237,16 @@ export class DecisionService implements Policy {
    * single Redis (PolicyCheck.fetchThen); per message, per hash slot on a cluster.
    */
   private readonly roundTrip: DecisionStore = {
-    fetchThen: (req, cb) => {
+    fetchThen: (req, to) => {
       const t0 = performance.now();
       const needs = req.needs.length > 0 && this.deps.rates ? req.needs : null;
       this.deps.store.fetchThen(req.query, needs, (err, facts, values) => {
         if (err) {
           this.deps.metrics.redisErrors.inc({ op: 'policy_check' });
-          return cb(err, null);
+          return to.answer(err, null, null);
         }
         this.redisCheck.observe((performance.now() - t0) / 1000);
-        cb(null, { counters: needs !== null && values !== null ? new NeedValues(needs, values) : NO_COUNTERS, facts });
+        to.answer(null, facts, needs !== null && values !== null ? new NeedValues(needs, values) : null);
       });
     },
   };
@@ -243,7 +254,7 @@ export class DecisionService implements Policy {
   /** A driver outcome as a verdict, counted and audited like every other decision (`rules`: where rule matches are counted; null: not counted). */
   private settle(account: string, view: MessageView, o: DecisionOutcome, addrs: Normalised, rules: RuleSet | null): Verdict {
     if (rules !== null && o.hits.length > 0) rules.record(o.hits);
-    if (o.reason in REASONS && o.rule.startsWith('policy/')) return this.finish(account, view, o.reason as ReasonCode, o.class, addrs);
+    if (o.policyReason !== null) return this.finish(account, view, o.policyReason, o.class, addrs);
     const v: Verdict =
       o.action === 'reject'
         ? { action: 'reject', status: o.status, reason: o.reason, rule: o.rule }
@@ -319,7 +330,7 @@ export class DecisionService implements Policy {
     }
     if (!this.deps.isLoaded()) {
       trace.push('sender registry not loaded yet');
-      o = { action: 'reject', reason: 'store_unavailable', status: this.statusOf('store_unavailable'), rule: ruleOf('store_unavailable'), class: null, category: null, labels: [], queue: null, releaseAt: null, hits: [], trace };
+      o = { action: 'reject', reason: 'store_unavailable', status: this.statusOf('store_unavailable'), rule: ruleOf('store_unavailable'), policyReason: 'store_unavailable', class: null, category: null, labels: [], queue: null, releaseAt: null, hits: [], trace };
     } else {
       const input = this.input(m.account, view, m.text, this.activeRules(), trace);
       o = await new Promise<DecisionOutcome>((resolve) => {
@@ -342,11 +353,11 @@ export class DecisionService implements Policy {
 
   /** explain's store: consent/DND as stored, rate counters not bumped (they read 0). */
   private readonly noCounting: DecisionStore = {
-    fetchThen: (req, cb) => {
-      if (!req.query) return cb(null, { counters: NO_COUNTERS, facts: null });
+    fetchThen: (req, to) => {
+      if (!req.query) return to.answer(null, null, null);
       this.deps.store.check(req.query).then(
-        (facts) => cb(null, { counters: NO_COUNTERS, facts }),
-        (err: unknown) => cb(err, null),
+        (facts) => to.answer(null, facts, null),
+        (err: unknown) => to.answer(err, null, null),
       );
     },
   };
@@ -380,11 +391,19 @@ function explainView(m: ExplainInput): MessageView {
   return view;
 }
 
-/** The rules' view of one message; the text is decoded on first read (only if a rule reads it). */
-class ViewContext implements RuleContext {
+/**
+ * One live message as the driver and the rules see it: the decision's input and the rules' context
+ * in one object (one allocation per message); the text is decoded on first read (only if a rule
+ * reads it).
+ */
+class MessageInput implements DecisionInput, RuleContext {
+  /** Where a decision that waited for the store sends its verdict (live traffic only). */
+  reply: ((v: Verdict) => void) | null = null;
+  stage: 'submit' | 'release' = 'submit';
   readonly serviceType: string;
   readonly dataCoding: number;
   readonly esmClass: number;
+  readonly dst: string;
   private decoded: string | undefined;
 
   constructor(
@@ -392,15 +411,28 @@ class ViewContext implements RuleContext {
     readonly src: RuleContext['src'],
     readonly sender: RuleContext['sender'],
     readonly senderClass: RuleContext['senderClass'],
-    readonly dst: string,
-    private readonly view: MessageView,
+    readonly recipient: NormalAddress,
+    readonly view: MessageView,
     text: string | undefined,
     readonly now: number,
+    readonly accountClass: SenderClass,
+    readonly messageClass: SenderClass | null,
+    readonly category: number | null,
+    readonly rules: RuleSet | null,
+    readonly failOpen: readonly SenderClass[],
+    readonly statusOf: (reason: ReasonCode) => number,
+    readonly trace: string[] | null,
   ) {
     this.serviceType = view.serviceType;
     this.dataCoding = view.dataCoding;
     this.esmClass = view.esmClass;
+    this.dst = recipient.value;
     this.decoded = text;
+  }
+
+  /** The rules' context: this same object. */
+  get ctx(): RuleContext {
+    return this;
   }
 
   tlv(tag: number): Buffer | undefined {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StoreFacts, StoreQuery } from '../../src/domain/store-facts.js';
-import { runDecision, type DecisionInput, type DecisionOutcome, type StoreReply, type StoreRequest } from '../../src/decision/driver.js';
+import { runDecision, type DecisionInput, type DecisionOutcome, type CounterValues, type StoreRequest } from '../../src/decision/driver.js';
 import type { RateNeed } from '../../src/domain/store-facts.js';
 import type { RuleSet } from '../../src/rules/engine.js';
 import { ctx, ruleSet, sender } from '../rules/helpers.js';
@@ -37,7 +37,7 @@ function input(over: Partial<DecisionInput> & { text?: string; cls?: 'commercial
   const s = sender({ class: cls });
   return {
     ctx: ctx({ text, sender: s, senderClass: cls }),
-    dst: { kind: 'number', value: '8613800138000' },
+    recipient: { kind: 'number', value: '8613800138000' },
     accountClass: 'commercial',
     messageClass: null,
     category: null,
@@ -53,8 +53,7 @@ function decideWithRules(i: DecisionInput, st: ReturnType<typeof store>): Decisi
   const o = runDecision(
     i,
     {
-      fetchThen: (req, done) =>
-        done(null, { counters: req.needs.length ? st.counters(req.needs) : new Map(), facts: req.query ? st.facts(req.query) : null }),
+      fetchThen: (req, to) => to.answer(null, req.query ? st.facts(req.query) : null, req.needs.length ? st.counters(req.needs) : null),
     },
     () => (later = true),
   );
@@ -63,10 +62,19 @@ function decideWithRules(i: DecisionInput, st: ReturnType<typeof store>): Decisi
 }
 
 /** runDecision against a store that answers by promise (as Redis does): the outcome, or at once when no store call was needed. */
-function decideWithRulesAsync(i: DecisionInput, st: { fetch(req: StoreRequest): Promise<StoreReply> }): DecisionOutcome | Promise<DecisionOutcome> {
+interface Reply {
+  counters: CounterValues;
+  facts: StoreFacts | null;
+}
+
+function decideWithRulesAsync(i: DecisionInput, st: { fetch(req: StoreRequest): Promise<Reply> }): DecisionOutcome | Promise<DecisionOutcome> {
   let resolve!: (o: DecisionOutcome) => void;
   const later = new Promise<DecisionOutcome>((r) => (resolve = r));
-  const now = runDecision(i, { fetchThen: (req, done) => void st.fetch(req).then((r) => done(null, r), (e: unknown) => done(e, null)) }, resolve);
+  const now = runDecision(
+    i,
+    { fetchThen: (req, to) => void st.fetch(req).then((r) => to.answer(null, r.facts, r.counters), (e: unknown) => to.answer(e, null, null)) },
+    resolve,
+  );
   return now ?? later;
 }
 
