@@ -268,7 +268,7 @@ export class Decision implements StoreAnswer, StoreRequest {
     while (isRequest(r)) {
       this.waiting = 1;
       this.syncOk = false;
-      let answered = false;
+      let answered: boolean;
       try {
         this.store!.fetchThen(r, this);
         answered = this.waiting === 0;

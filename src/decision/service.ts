@@ -72,7 +72,6 @@ export interface Explained {
 /** A message's sender and recipient as the decision normalised them (the rules' context has both). */
 type Normalised = Pick<RuleContext, 'src' | 'dst'>;
 
-const NO_COUNTERS: CounterValues = new Map<string, number>();
 const POLICY_OFF: Verdict = { action: 'forward', reason: 'policy_off' };
 
 /** Counter values by need key, read by linear search: a message has a few counters, not worth a Map. */
