@@ -50,13 +50,7 @@ export class LineSplitter {
     if (this.carry !== null || this.skipping) {
       const nl = chunk.indexOf(10, pos);
       if (nl < 0) {
-        if (!this.skipping) {
-          this.carry = Buffer.concat([this.carry!, chunk.subarray(pos)]);
-          if (this.carry.length > this.maxLine) {
-            this.skipping = true;
-            this.carry = null;
-          }
-        }
+        if (!this.skipping) this.keep(Buffer.concat([this.carry!, chunk.subarray(pos)]));
         this.pos = chunk.length;
         return false;
       }
@@ -73,13 +67,7 @@ export class LineSplitter {
     }
     const nl = chunk.indexOf(10, pos);
     if (nl < 0) {
-      if (pos < chunk.length) {
-        this.carry = chunk.subarray(pos);
-        if (this.carry.length > this.maxLine) {
-          this.skipping = true;
-          this.carry = null;
-        }
-      }
+      if (pos < chunk.length) this.keep(chunk.subarray(pos));
       this.pos = chunk.length;
       return false;
     }
@@ -99,6 +87,14 @@ export class LineSplitter {
     this.carry = null;
     this.skipping = false;
     return true;
+  }
+
+  /** Keeps the start of a line that goes on in the next chunk; past the line limit, the rest of it is skipped. */
+  private keep(partial: Buffer): void {
+    if (partial.length > this.maxLine) {
+      this.skipping = true;
+      this.carry = null;
+    } else this.carry = partial;
   }
 
   private set(buf: Buffer, start: number, end: number): void {

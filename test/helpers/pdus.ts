@@ -16,7 +16,7 @@ export function bindPdu(kind: BindKind, sequence: number, systemId: string, pass
   });
 }
 
-/** A submit_sm field set with sensible defaults (as test/helpers/stack.ts's sm()). */
+/** A submit_sm field set with sensible defaults (stack.ts's sm()). */
 export function smFields(over: Record<string, FieldValue> = {}): Record<string, FieldValue> {
   return {
     service_type: '',

@@ -11,6 +11,7 @@ import { Gateway, type GatewayOptions } from '../../src/gateway.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/simulator.js';
 import { hashPassword } from '../../src/upstream/password.js';
 import { connect, type EsmeClient } from './esme-client.js';
+import { smFields } from './pdus.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -155,19 +156,4 @@ export async function waitFor(cond: () => boolean, ms: number, what: string): Pr
 }
 
 /** A submit_sm field set with sensible defaults. */
-export function sm(over: Record<string, string | number | Buffer> = {}): Record<string, string | number | Buffer> {
-  return {
-    service_type: '',
-    source_addr_ton: 1,
-    source_addr_npi: 1,
-    source_addr: '10690001',
-    dest_addr_ton: 1,
-    dest_addr_npi: 1,
-    destination_addr: '8613800138000',
-    esm_class: 0,
-    registered_delivery: 0,
-    data_coding: 0,
-    short_message: 'hello',
-    ...over,
-  };
-}
+export const sm = smFields;
