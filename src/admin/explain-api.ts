@@ -4,6 +4,7 @@
  * from an injected function (the running policy's explain); with the policy off every message is
  * forwarded and the answer says so.
  */
+import { HOLD_KINDS } from '../domain/hold.js';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Explained, ExplainInput } from '../decision/service.js';
 import { REASONS } from '../policy/reasons.js';
@@ -48,7 +49,7 @@ const schema = {
       type: 'object',
       properties: {
         action: { type: 'string', enum: ['forward', 'reject', 'queue'] },
-        queue: { type: 'string', enum: ['until-window', 'review'] },
+        queue: { type: 'string', enum: [...HOLD_KINDS] },
         release_at: { type: 'string', format: 'date-time' },
         reason: { type: 'string', description: 'Reason code (policy/reasons.ts).' },
         status: { type: 'integer', description: 'submit_sm_resp command_status (0 when forwarded).' },

@@ -15,6 +15,7 @@
  * Pure: the store is reached only through the DecisionStore callback the caller passes
  * (decision/service.ts: one batched Redis round trip; explain: no counting; rule tests: in memory).
  */
+import type { HoldKind } from '../domain/hold.js';
 import type { NormalAddress } from '../domain/address.js';
 import { decideLocal, decideStored, type LocalResult, type Outcome } from '../policy/decide.js';
 import { type StoreFacts, type StoreQuery } from '../domain/store-facts.js';
@@ -79,7 +80,7 @@ export interface DecisionOutcome {
   class: SenderClass | null;
   category: number | null;
   labels: readonly string[];
-  queue: 'until-window' | 'review' | null;
+  queue: HoldKind | null;
   /** until-window: when the rule's window opens for this recipient (epoch ms); null otherwise. */
   releaseAt: number | null;
   /** Every rule that matched, in order (tags, monitor-mode would-be actions, the final one). */

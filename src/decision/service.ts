@@ -8,6 +8,7 @@
  * (everything forwarded as policy_off). Parts of a concatenated message share the first part's
  * decision (reassembly.ts). explain() runs the same driver without counting or auditing.
  */
+import type { HoldKind } from '../domain/hold.js';
 import type { AccountConfig, Config } from '../config/schema.js';
 import type { NormalAddress } from '../domain/address.js';
 import type { SenderClass } from '../domain/sender.js';
@@ -58,7 +59,7 @@ export interface DecisionDeps {
 export interface Explained {
   action: 'forward' | 'reject' | 'queue';
   /** For queue: the queue (until-window, review) and, for until-window, when it would be released. */
-  queue?: 'until-window' | 'review';
+  queue?: HoldKind;
   release_at?: string;
   /** A policy reason code (policy/reasons.ts) or a rule's own reason. */
   reason: string;

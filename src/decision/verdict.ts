@@ -2,6 +2,7 @@
  * The contract between the relay and the decision layer: a Policy turns a message and its account
  * into a Verdict (DecisionService is the one implementation; relay tests use their own).
  */
+import type { HoldKind } from '../domain/hold.js';
 import type { MessageView } from '../protocol/message-view.js';
 
 export interface SubmitContext {
@@ -14,7 +15,7 @@ export type Verdict =
   | { action: 'forward'; reason: string }
   | { action: 'reject'; status: number; reason: string; rule?: string }
   /** Stored durably and answered ESME_ROK; released when the window opens (releaseAt) or on approval. */
-  | { action: 'queue'; queue: 'until-window' | 'review'; reason: string; rule: string; releaseAt: number | null };
+  | { action: 'queue'; queue: HoldKind; reason: string; rule: string; releaseAt: number | null };
 
 export interface Policy {
   /**

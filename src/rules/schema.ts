@@ -3,6 +3,7 @@
  * problem as file:line:column (the same approach as config/load.ts: a LineCounter, and each zod
  * issue mapped to the YAML node its path names). docs/rules.md documents the formats.
  */
+import { HOLD_KINDS } from '../domain/hold.js';
 import { LineCounter, isMap, isPair, isScalar, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { SenderInputSchema, SENDER_CLASSES, type SenderClass } from '../domain/sender.js';
@@ -172,7 +173,7 @@ export const ActionSchema = z.preprocess(
       {
         forward: z.literal(true).optional(),
         reject: z.strictObject({ status: z.union([z.number().int(), z.string()]).default('ESME_RSUBMITFAIL'), reason }).optional(),
-        queue: z.enum(['until-window', 'review']).optional(),
+        queue: z.enum(HOLD_KINDS).optional(),
         tag: z
           .strictObject({ class: senderClass.optional(), category: category.optional(), label: name.optional() })
           .refine((t) => t.class || t.category || t.label, 'tag sets class, category or label')

@@ -11,6 +11,7 @@
  *      (class, category, labels) seen by later rules and by the consent check; the first matching
  *      enforce-mode forward/reject/queue ends evaluation; monitor-mode hits are only reported.
  */
+import type { HoldKind } from '../domain/hold.js';
 import type { NormalAddress } from '../domain/address.js';
 import type { SenderClass, SenderRecord } from '../domain/sender.js';
 import type { RateNeed } from '../domain/store-facts.js';
@@ -46,7 +47,7 @@ export type RuleAction =
   | { kind: 'reject'; status: number; reason: string }
   | {
       kind: 'queue';
-      queue: 'until-window' | 'review';
+      queue: HoldKind;
       /** until-window: when the rule's time condition stops matching for this recipient (epoch ms). */
       opensAt?: (dst: string, now: number) => number;
     }
