@@ -48,7 +48,7 @@ function input(over: Partial<DecisionInput> & { text?: string; cls?: 'commercial
 }
 
 /** runDecision against a store that answers at once (as rule tests do): the outcome comes back at once. */
-function decideWithRules(i: DecisionInput, st: ReturnType<typeof store>): DecisionOutcome {
+function decideNow(i: DecisionInput, st: ReturnType<typeof store>): DecisionOutcome {
   let later = false;
   const o = runDecision(
     i,
@@ -67,7 +67,7 @@ interface Reply {
   facts: StoreFacts | null;
 }
 
-function decideWithRulesAsync(i: DecisionInput, st: { fetch(req: StoreRequest): Promise<Reply> }): DecisionOutcome | Promise<DecisionOutcome> {
+function decideLater(i: DecisionInput, st: { fetch(req: StoreRequest): Promise<Reply> }): DecisionOutcome | Promise<DecisionOutcome> {
   let resolve!: (o: DecisionOutcome) => void;
   const later = new Promise<DecisionOutcome>((r) => (resolve = r));
   const now = runDecision(
@@ -93,54 +93,54 @@ function store(facts: StoreFacts, counters: Record<string, number> = {}) {
   };
 }
 
-describe('decideWithRules', () => {
+describe('runDecision', () => {
   it('sender authorization comes first: an unregistered sender never reaches the rules', () => {
     const st = store(GRANTED);
-    const o = decideWithRules(input({ text: 'lottery', ctx: ctx({ text: 'lottery', sender: null }) }), st);
+    const o = decideNow(input({ text: 'lottery', ctx: ctx({ text: 'lottery', sender: null }) }), st);
     expect(o).toMatchObject({ action: 'reject', reason: 'sender_unregistered', status: 0x0a, rule: 'policy/sender-authorization', hits: [] });
     expect(st.calls.counters.length + st.calls.facts.length).toBe(0);
   });
 
   it('a rule reject decides with its own status and reason, without asking consent', () => {
     const st = store(GRANTED);
-    const o = decideWithRules(input({ text: 'win the lottery' }), st);
+    const o = decideNow(input({ text: 'win the lottery' }), st);
     expect(o).toMatchObject({ action: 'reject', reason: 'spam_content', status: 0x401, rule: 'spam' });
     expect(st.calls.facts).toHaveLength(0);
   });
 
   it('a rule forward only means "rules accept": consent still applies to commercial messages', () => {
-    const without = decideWithRules(input({ text: '【ACME商城】hi' }), store(NOTHING));
+    const without = decideNow(input({ text: '【ACME商城】hi' }), store(NOTHING));
     expect(without).toMatchObject({ action: 'reject', reason: 'no_consent', rule: 'policy/consent' });
     expect(without.hits.map((h) => h.rule)).toEqual(['accept-brand']);
-    const withConsent = decideWithRules(input({ text: '【ACME商城】hi' }), store(GRANTED));
+    const withConsent = decideNow(input({ text: '【ACME商城】hi' }), store(GRANTED));
     expect(withConsent).toMatchObject({ action: 'forward', reason: 'consent_granted', rule: 'accept-brand', status: 0 });
   });
 
   it('a tag to commercial on a service port is service_port_marketing; the category reaches the consent query', () => {
-    const o = decideWithRules(input({ text: 'big sale', cls: 'service' }), store(GRANTED));
+    const o = decideNow(input({ text: 'big sale', cls: 'service' }), store(GRANTED));
     expect(o).toMatchObject({ action: 'reject', reason: 'service_port_marketing', status: 0x103, class: 'commercial', category: 2 });
     const st = store(NOTHING);
-    decideWithRules(input({ text: 'big sale' }), st);
+    decideNow(input({ text: 'big sale' }), st);
     expect(st.calls.facts.at(-1)).toMatchObject({ msisdn: '8613800138000', category: 2 });
   });
 
   it('a tag to service skips consent', () => {
     const st = store(NOTHING);
-    const o = decideWithRules(input({ text: 'your receipt' }), st);
+    const o = decideNow(input({ text: 'your receipt' }), st);
     expect(o).toMatchObject({ action: 'forward', reason: 'not_commercial', class: 'service', rule: 'policy/classification' });
     expect(st.calls.facts).toHaveLength(0);
   });
 
   it('rates: counters come from the store; over max rejects', () => {
     const key = 'rate:recipient:8613800138000:86400';
-    expect(decideWithRules(input(), store(GRANTED, { [key]: 3 })).action).toBe('forward');
-    const o = decideWithRules(input(), store(GRANTED, { [key]: 4 }));
+    expect(decideNow(input(), store(GRANTED, { [key]: 3 })).action).toBe('forward');
+    const o = decideNow(input(), store(GRANTED, { [key]: 4 }));
     expect(o).toMatchObject({ action: 'reject', reason: 'daily_cap', status: 0x58, rule: 'daily' });
   });
 
   it('counters and consent come in one round trip for a message that starts out commercial', async () => {
     const reqs: StoreRequest[] = [];
-    const o = await decideWithRulesAsync(input(), {
+    const o = await decideLater(input(), {
       fetch: async (req) => {
         reqs.push(req);
         return { counters: new Map(req.needs.map((n) => [n.key, 1])), facts: req.query ? GRANTED : null };
@@ -153,26 +153,26 @@ describe('decideWithRules', () => {
   });
 
   it('is synchronous when the store is not needed', () => {
-    const o = decideWithRulesAsync(input({ text: 'lottery' }), { fetch: () => Promise.reject(new Error('unused')) });
+    const o = decideLater(input({ text: 'lottery' }), { fetch: () => Promise.reject(new Error('unused')) });
     expect(o).toMatchObject({ action: 'reject', reason: 'spam_content' });
   });
 
   it('store failures: rates read 0, consent fails closed or open per class', async () => {
     const down = { fetch: () => Promise.reject(new Error('redis down')) };
-    const closed = await decideWithRulesAsync(input(), down);
+    const closed = await decideLater(input(), down);
     expect(closed).toMatchObject({ action: 'reject', reason: 'store_unavailable', status: 0x08, rule: 'policy/store' });
     expect(closed.trace).toContain('rate counters unavailable: rate conditions read 0');
-    const open = await decideWithRulesAsync(input({ failOpen: ['commercial'] }), down);
+    const open = await decideLater(input({ failOpen: ['commercial'] }), down);
     expect(open).toMatchObject({ action: 'forward', reason: 'fail_open' });
   });
 
   it('config status overrides apply to policy reasons', () => {
-    const o = decideWithRules(input({ statusOf: (r) => (r === 'no_consent' ? 0x420 : 0x45) }), store(NOTHING));
+    const o = decideNow(input({ statusOf: (r) => (r === 'no_consent' ? 0x420 : 0x45) }), store(NOTHING));
     expect(o).toMatchObject({ reason: 'no_consent', status: 0x420 });
   });
 
   it('without rules it is the policy as before', () => {
-    expect(decideWithRules(input({ rules: null, text: 'lottery' }), store(GRANTED))).toMatchObject({ action: 'forward', reason: 'consent_granted' });
+    expect(decideNow(input({ rules: null, text: 'lottery' }), store(GRANTED))).toMatchObject({ action: 'forward', reason: 'consent_granted' });
   });
 
   it('a queue rule holds what would be forwarded and lets consent refuse the rest', () => {
@@ -181,14 +181,14 @@ describe('decideWithRules', () => {
       {},
       { allowQueue: true },
     );
-    const held = decideWithRules(input({ rules: q, text: 'see x.cn/a' }), store(GRANTED));
+    const held = decideNow(input({ rules: q, text: 'see x.cn/a' }), store(GRANTED));
     expect(held).toMatchObject({ action: 'queue', reason: 'queued_review', queue: 'review', rule: 'hold', status: 0 });
-    const refused = decideWithRules(input({ rules: q, text: 'see x.cn/a' }), store(NOTHING));
+    const refused = decideNow(input({ rules: q, text: 'see x.cn/a' }), store(NOTHING));
     expect(refused).toMatchObject({ action: 'reject', reason: 'no_consent' });
   });
 
   it('explains itself step by step', () => {
-    const o = decideWithRules(input({ text: 'big sale 【ACME商城】' }), store(GRANTED));
+    const o = decideNow(input({ text: 'big sale 【ACME商城】' }), store(GRANTED));
     expect(o.trace).toEqual([
       'sender 861069001 matches registration number:861069001 (account acme, class commercial, active)',
       'rule marketing matched: tag class=commercial category=2',
