@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:net';
 import type { TimerHandle } from '../session/clock.js';
 import type { PduSocket } from '../session/connection.js';
+import { PeerLog } from '../telemetry/peer-log.js';
 import type { SessionEnv } from './esme-session.js';
 import { EsmeSession } from './esme-session.js';
 
@@ -22,6 +23,8 @@ export interface UpstreamOptions {
 export class UpstreamServer {
   private readonly server: Server;
   private readonly sessionEnv: SessionEnv;
+  /** Warnings about unauthenticated peers, one per source IP per minute. */
+  readonly peerLog: PeerLog;
   readonly sessions = new Set<EsmeSession>();
   private sweepTimer: TimerHandle | null = null;
   draining = false;
@@ -30,7 +33,8 @@ export class UpstreamServer {
     private readonly opts: UpstreamOptions,
     private readonly env: Omit<SessionEnv, 'isDraining'>,
   ) {
-    this.sessionEnv = { ...env, isDraining: () => this.draining };
+    this.peerLog = env.peerLog ?? new PeerLog(env.log, env.clock, { onSuppressed: () => env.metrics.logSuppressed.inc() });
+    this.sessionEnv = { ...env, peerLog: this.peerLog, isDraining: () => this.draining };
     this.server = createServer((socket) => {
       // TCP keepalive finds ESMEs that vanished without a FIN (receivers rarely send anything).
       socket.setKeepAlive(true, 30_000);

@@ -1,0 +1,153 @@
+/**
+ * The front door (issue 16): what a peer that has not authenticated can cost the gateway. Real TCP
+ * sockets against the upstream listener; time on a manual clock (the sweep, the log's minute).
+ */
+import { connect, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Command, isResponse } from '../../src/protocol/commands.js';
+import { Framer } from '../../src/protocol/frame.js';
+import { ManualClock } from '../../src/session/clock.js';
+import { createLogger } from '../../src/telemetry/log.js';
+import { Metrics } from '../../src/telemetry/metrics.js';
+import { PeerLog } from '../../src/telemetry/peer-log.js';
+import { AccountTable } from '../../src/upstream/accounts.js';
+import { UpstreamServer, type UpstreamOptions } from '../../src/upstream/server.js';
+import { bindPdu, enquireLink, rawPdu } from '../helpers/pdus.js';
+import { accountCfg, RecordingHandler } from '../upstream/helpers.js';
+
+/** Log lines as JSON objects. */
+class LogCapture extends Writable {
+  readonly lines: Record<string, unknown>[] = [];
+  override _write(chunk: Buffer, _enc: string, done: () => void): void {
+    for (const l of chunk.toString().split('\n')) if (l) this.lines.push(JSON.parse(l) as Record<string, unknown>);
+    done();
+  }
+  about(ip: string): Record<string, unknown>[] {
+    return this.lines.filter((l) => JSON.stringify(l).includes(ip));
+  }
+}
+
+let server: UpstreamServer | null = null;
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  server?.stopAccepting();
+  await server?.unbindAll(100);
+  server = null;
+});
+
+async function start(over: Partial<UpstreamOptions> = {}) {
+  const clock = new ManualClock(5_000_000);
+  const capture = new LogCapture();
+  const metrics = new Metrics(false);
+  const s = new UpstreamServer(
+    { host: '127.0.0.1', port: 0, maxPduLength: 4096, idleTimeoutS: 30, bindTimeoutS: 5, ...over },
+    {
+      accounts: new AccountTable([accountCfg({ allowed_ips: ['127.0.0.0/8'] })], clock.now()),
+      handler: new RecordingHandler(),
+      metrics,
+      log: createLogger('info', capture),
+      clock,
+      gatewayId: 'smppguard',
+      deliverTimeoutMs: 1000,
+    },
+  );
+  server = s;
+  const port = await s.listen();
+  return { s, port, clock, capture, metrics };
+}
+
+/** A real client socket: PDUs that arrive, and whether the gateway closed it. */
+class Client {
+  readonly pdus: Buffer[] = [];
+  closed = false;
+  readonly opened: Promise<void>;
+  constructor(
+    port: number,
+    localAddress = '127.0.0.1',
+    readonly socket = connect({ host: '127.0.0.1', port, localAddress }),
+  ) {
+    sockets.push(socket);
+    const framer = new Framer(1 << 20);
+    socket.on('data', (c: Buffer) => framer.push(c, (p) => this.pdus.push(Buffer.from(p))));
+    socket.on('error', () => undefined);
+    socket.on('close', () => (this.closed = true));
+    this.opened = new Promise((r) => socket.once('connect', () => r()));
+  }
+  async until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
+
+const series = (text: string, name: string) => text.split('\n').filter((l) => l.startsWith(`${name}{`));
+
+describe('bounded telemetry', () => {
+  it('20,000 junk PDUs on one unbound socket create no metric series beyond the fixed set and one log line', async () => {
+    const { port, capture, metrics } = await start();
+    const before = series(await metrics.text(), 'smppguard_pdus_total').length;
+    const c = new Client(port);
+    await c.opened;
+    // Random command ids and statuses, header only; binds and unbind left out (they would end the connection).
+    const ends = new Set<number>([Command.bind_receiver, Command.bind_transmitter, Command.bind_transceiver, Command.unbind]);
+    const junk: Buffer[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      let id = (Math.random() * 2 ** 32) >>> 0;
+      if (ends.has(id)) id = 0x99;
+      junk.push(rawPdu(id, i + 1, Buffer.alloc(0), (Math.random() * 2 ** 32) >>> 0));
+    }
+    c.socket.write(Buffer.concat(junk));
+    c.socket.write(enquireLink(0x7fffffff));
+    await c.until(() => c.pdus.some((p) => p.readUInt32BE(4) === Command.enquire_link_resp), 'the enquire_link_resp');
+    expect(junk.filter((p) => !isResponse(p.readUInt32BE(4))).length).toBeGreaterThan(9000); // a real mix
+
+    // Then a stream that cannot be framed (logged), and ten connections that bind with made-up system_ids.
+    const bad = rawPdu(Command.enquire_link, 1);
+    bad.writeUInt32BE(4, 0); // command_length 4: shorter than a header
+    c.socket.write(bad);
+    await c.until(() => c.closed, 'the unframeable connection to close');
+    for (let i = 0; i < 10; i++) {
+      const b = new Client(port);
+      b.socket.write(bindPdu('transceiver', 1, `guess${i}`, 'pw'));
+      await b.until(() => b.closed, 'the refused bind to close');
+    }
+
+    const text = await metrics.text();
+    const pdus = series(text, 'smppguard_pdus_total');
+    expect(pdus.length - before).toBeLessThan(100);
+    expect(pdus.every((l) => /command="([a-z_]+)",status="(ESME_\w+|other)"/.test(l))).toBe(true);
+    // Account labels only for configured accounts.
+    expect(series(text, 'smppguard_bind_attempts_total').map((l) => /account="([^"]*)"/.exec(l)![1])).toEqual(['unknown']);
+    // One line about 127.0.0.1 in the minute; the other ten counted.
+    expect(capture.about('127.0.0.1')).toHaveLength(1);
+    expect(text).toMatch(/^smppguard_log_lines_suppressed_total 10$/m);
+  });
+
+  it('the log limit: one line per IP per minute, the next says how many were held back; the IPs remembered are bounded', () => {
+    const clock = new ManualClock(0);
+    const capture = new LogCapture();
+    let suppressed = 0;
+    const log = new PeerLog(createLogger('info', capture), clock, { maxIps: 3, onSuppressed: () => suppressed++ });
+    log.warn('10.0.0.1', { n: 1 }, 'x');
+    log.warn('10.0.0.1', { n: 2 }, 'x');
+    log.warn('10.0.0.1', { n: 3 }, 'x');
+    clock.advance(59_999);
+    log.warn('10.0.0.1', { n: 4 }, 'x');
+    clock.advance(1);
+    log.warn('10.0.0.1', { n: 5 }, 'x');
+    expect(capture.lines.map((l) => [l.n, l.suppressed])).toEqual([
+      [1, undefined],
+      [5, 3],
+    ]);
+    expect(suppressed).toBe(3);
+    for (let i = 2; i <= 9; i++) log.warn(`10.0.0.${i}`, {}, 'x');
+    expect(log.size).toBe(3);
+    // 10.0.0.1 was forgotten (oldest): its next line goes out at once.
+    log.warn('10.0.0.1', { n: 6 }, 'x');
+    expect(capture.lines.at(-1)!.n).toBe(6);
+  });
+});
