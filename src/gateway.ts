@@ -203,6 +203,8 @@ export class Gateway {
       {
         host: cfg.listen.host,
         port: cfg.listen.port,
+        maxConnections: cfg.listen.max_connections,
+        maxConnectionsPerIp: cfg.listen.max_connections_per_ip,
         maxPduLength: cfg.max_pdu_length,
         idleTimeoutS: cfg.upstream.idle_timeout_s,
         bindTimeoutS: cfg.upstream.bind_timeout_s,

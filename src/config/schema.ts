@@ -136,7 +136,16 @@ export const SmscSchema = z.strictObject({
 });
 
 export const ConfigSchema = z.strictObject({
-  listen: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(2775) }).prefault({}),
+  listen: z
+    .strictObject({
+      host: z.string().default('0.0.0.0'),
+      port: port.default(2775),
+      /** ESME connections open at once; one more is closed on accept (counted, logged once a minute per IP). */
+      max_connections: z.number().int().min(1).default(2000),
+      /** ESME connections open at once from one source IP; one more is closed on accept. */
+      max_connections_per_ip: z.number().int().min(1).default(50),
+    })
+    .prefault({}),
   http: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(9090) }).prefault({}),
   max_pdu_length: z.number().int().min(64).max(16 * 1024 * 1024).default(65536),
   redis: z

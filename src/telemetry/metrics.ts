@@ -84,6 +84,7 @@ export class Metrics {
   readonly auditStream: Counter<'outcome'>;
   readonly auditLogDropped: Counter;
   readonly logSuppressed: Counter;
+  readonly connectionsRefused: Counter<'reason'>;
   /** Reads the shared case counts at scrape time (set by the gateway when complaints are on). */
   caseStats: (() => Promise<{ open: number; forwarded: number; overdueForward: number; overdueHandle: number }>) | null = null;
   private readonly rejectionCounts = new LabelCounts(['account', 'sender'] as const);
@@ -303,6 +304,12 @@ export class Metrics {
     this.logSuppressed = new Counter({
       name: 'smppguard_log_lines_suppressed_total',
       help: 'Log lines about unauthenticated peers not written: at most one per source IP per minute (telemetry/peer-log.ts)',
+      registers: [r],
+    });
+    this.connectionsRefused = new Counter({
+      name: 'smppguard_connections_refused_total',
+      help: 'ESME connections closed on accept, by the limit hit (max_connections, max_connections_per_ip)',
+      labelNames: ['reason'],
       registers: [r],
     });
     this.policyData = new Gauge({

@@ -15,7 +15,7 @@ describe('defaults', () => {
   it('an empty file (or one with only comments) is a complete config', () => {
     const c = parseConfig('');
     expect(parseConfig('# nothing here\n')).toEqual(c);
-    expect(c.listen).toEqual({ host: '0.0.0.0', port: 2775 });
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: 2775, max_connections: 2000, max_connections_per_ip: 50 });
     expect(c.http).toEqual({ host: '0.0.0.0', port: 9090 });
     expect(c.max_pdu_length).toBe(65536);
     expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', key_prefix: 'sg:', command_timeout_ms: 250, hot_path: 'commands', tls: false });
@@ -48,7 +48,7 @@ describe('defaults', () => {
 
   it('fills a partly written section from its defaults', () => {
     const c = parseConfig('listen:\n  port: 2900\ndownstream:\n  enquire_link_s: 10\n');
-    expect(c.listen).toEqual({ host: '0.0.0.0', port: 2900 });
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: 2900, max_connections: 2000, max_connections_per_ip: 50 });
     expect(c.downstream.enquire_link_s).toBe(10);
     expect(c.downstream.response_timeout_ms).toBe(5000);
   });

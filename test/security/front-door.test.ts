@@ -151,3 +151,55 @@ describe('bounded telemetry', () => {
     expect(capture.lines.at(-1)!.n).toBe(6);
   });
 });
+
+describe('connection limits', () => {
+  /** Opens `n` sockets from `from` in batches (the listen backlog) and waits until each is open or closed. */
+  async function open(port: number, n: number, from = '127.0.0.1'): Promise<Client[]> {
+    const all: Client[] = [];
+    for (let i = 0; i < n; i += 250) {
+      const batch = Array.from({ length: Math.min(250, n - i) }, () => new Client(port, from));
+      await Promise.all(batch.map((c) => c.opened));
+      all.push(...batch);
+    }
+    return all;
+  }
+
+  it('3,000 sockets from one IP leave at most max_connections_per_ip open; another IP still connects', async () => {
+    const { s, port, capture, metrics } = await start();
+    const clients = await open(port, 3000);
+    await clients[0]!.until(() => clients.filter((c) => c.closed).length >= 2950, '2,950 refused connections to close', 20_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(clients.filter((c) => !c.closed)).toHaveLength(50);
+    expect(s.sessions.size).toBe(50);
+    // Refused before anything was read: no session was ever made for them, nothing answered.
+    expect(clients.every((c) => c.pdus.length === 0)).toBe(true);
+    const text = await metrics.text();
+    expect(text).toMatch(/^smppguard_connections_refused_total\{reason="max_connections_per_ip"\} 2950$/m);
+    expect(capture.about('127.0.0.1')).toHaveLength(1);
+
+    // A second source IP is not affected: it connects and is answered.
+    const [other] = await open(port, 1, '127.0.0.2');
+    other!.socket.write(enquireLink(7));
+    await other!.until(() => other!.pdus.length === 1, 'the enquire_link_resp');
+    expect(other!.closed).toBe(false);
+
+    // A refused connection's slot is not taken: closing one of the 50 lets one more in.
+    clients.find((c) => !c.closed)!.socket.destroy();
+    await clients[0]!.until(() => s.sessions.size === 50, 'the closed session to go');
+    const [again] = await open(port, 1);
+    again!.socket.write(enquireLink(8));
+    await again!.until(() => again!.pdus.length === 1, 'the enquire_link_resp');
+  });
+
+  it('beyond max_connections over every IP, new connections are refused whatever their source', async () => {
+    const { port, metrics } = await start({ maxConnections: 5, maxConnectionsPerIp: 3 });
+    const a = await open(port, 3, '127.0.0.1');
+    const b = await open(port, 3, '127.0.0.2');
+    const c = await open(port, 1, '127.0.0.3');
+    const all = [...a, ...b, ...c];
+    await all[0]!.until(() => all.filter((x) => x.closed).length === 2, 'two refusals');
+    expect(b.filter((x) => x.closed).length + c.filter((x) => x.closed).length).toBe(2);
+    const text = await metrics.text();
+    expect(text).toMatch(/^smppguard_connections_refused_total\{reason="max_connections"\} 2$/m);
+  });
+});
