@@ -198,7 +198,7 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** Close an ESME session that sends nothing (not even enquire_link) for this long; 0 = never. */
       idle_timeout_s: z.number().min(0).default(120),
-      /** How long a bind request may take to authenticate before the connection is dropped. */
+      /** A connection not bound this long after it was accepted is closed, whatever it sends meanwhile. */
       bind_timeout_s: z.number().min(1).default(30),
     })
     .prefault({}),

@@ -67,6 +67,8 @@ export class EsmeSession implements BoundSession {
   /** Submits forwarded and not yet answered to the ESME. */
   outstanding = 0;
   lastRx: number;
+  /** When the connection was accepted: the bind deadline counts from here, whatever the peer sends. */
+  readonly acceptedAt: number;
   private readonly seq = new SequenceCounter();
   private deliverWindow: Window<DeliverCallback> | null = null;
   private readPaused = false;
@@ -76,7 +78,7 @@ export class EsmeSession implements BoundSession {
     private readonly env: SessionEnv,
     maxPduLength: number,
   ) {
-    this.lastRx = env.clock.now();
+    this.lastRx = this.acceptedAt = env.clock.now();
     this.conn = new PduConnection(
       socket,
       {

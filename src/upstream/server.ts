@@ -110,7 +110,7 @@ export class UpstreamServer {
     }, SWEEP_MS);
   }
 
-  /** Closes sessions idle past the timeout and connections that never completed a bind. */
+  /** Closes sessions idle past the timeout and connections not bound bind_timeout_s after accept. */
   private sweep(): void {
     const now = this.env.clock.now();
     for (const s of this.sessions) {
@@ -118,7 +118,8 @@ export class UpstreamServer {
       if (s.state === 'BOUND' && this.opts.idleTimeoutS > 0 && quiet > this.opts.idleTimeoutS) {
         this.env.log.info({ session: s.id, account: s.account?.id }, 'ESME idle timeout: unbinding');
         s.unbind();
-      } else if ((s.state === 'OPEN' || s.state === 'BINDING') && quiet > this.opts.bindTimeoutS) {
+      } else if ((s.state === 'OPEN' || s.state === 'BINDING') && (now - s.acceptedAt) / 1000 > this.opts.bindTimeoutS) {
+        // From accept, not from the last PDU: enquire_link every second must not keep an unbound socket.
         s.close('no bind in time');
       }
     }

@@ -203,3 +203,33 @@ describe('connection limits', () => {
     expect(text).toMatch(/^smppguard_connections_refused_total\{reason="max_connections"\} 2$/m);
   });
 });
+
+describe('bind deadline', () => {
+  it('an unbound socket sending enquire_link every second is closed bind_timeout_s after accept', async () => {
+    const { s, port, clock } = await start({ bindTimeoutS: 5 });
+    const c = new Client(port);
+    await c.opened;
+    await c.until(() => s.sessions.size === 1, 'the session');
+    for (let i = 1; i <= 5; i++) {
+      clock.advance(1000);
+      c.socket.write(enquireLink(i));
+      await c.until(() => c.pdus.length === i, `enquire_link_resp ${i}`);
+    }
+    expect(c.closed).toBe(false); // 5 s after accept: not yet over
+    clock.advance(1000); // the next sweep is past the deadline, however recent the last PDU
+    await c.until(() => c.closed, 'the gateway to close it');
+    expect(c.pdus).toHaveLength(5);
+  });
+
+  it('a bound session is not held to the bind deadline', async () => {
+    const { s, port, clock } = await start({ bindTimeoutS: 5, idleTimeoutS: 0 });
+    const c = new Client(port);
+    c.socket.write(bindPdu('transceiver', 1, 'esme', 'secret'));
+    await c.until(() => c.pdus.length === 1, 'the bind_resp');
+    expect(c.pdus[0]!.readUInt32BE(8)).toBe(0);
+    clock.advance(60_000);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(c.closed).toBe(false);
+    expect([...s.sessions][0]!.state).toBe('BOUND');
+  });
+});
