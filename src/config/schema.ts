@@ -15,7 +15,11 @@ const ms = z.number().int().min(0);
 export const AccountSchema = z.strictObject({
   system_id: z.string().min(1).max(15),
   password_hash: z.string().refine(isPasswordHash, 'must be a scrypt hash from `smppguard hash-password`'),
-  /** Source addresses allowed to bind (CIDR or single address; IPv4 also matches its IPv4-mapped IPv6 form). */
+  /**
+   * Source addresses allowed to bind (CIDR or single address; IPv4 also matches its IPv4-mapped IPv6
+   * form). Required, not empty: an account without it refuses the config (default deny, below).
+   * 0.0.0.0/0 or ::/0 opens the account to anyone, with a warning at start (config/load.ts).
+   */
   allowed_ips: z
     .array(
       z.string().superRefine((v, ctx) => {
@@ -23,7 +27,7 @@ export const AccountSchema = z.strictObject({
         if (typeof c === 'string') ctx.addIssue({ code: 'custom', message: c });
       }),
     )
-    .default(['0.0.0.0/0', '::/0']),
+    .default([]),
   max_binds: z.number().int().min(1).default(4),
   window: z.number().int().min(1).default(100),
   /** Submits per second over all the account's binds; 0 = unlimited. */
@@ -50,6 +54,15 @@ export const AccountSchema = z.strictObject({
       max_age_s: z.number().int().min(1).default(48 * 3600),
     })
     .prefault({}),
+}).superRefine((a, ctx) => {
+  // Default deny: which addresses may bind is written down for every account.
+  if (a.allowed_ips.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['allowed_ips'],
+      message: `account ${JSON.stringify(a.system_id)} has no allowed_ips: list the addresses it binds from (0.0.0.0/0 and ::/0 allow anyone; not recommended)`,
+    });
+  }
 });
 
 const status = z.number().int().min(0).max(0xffffffff);

@@ -53,12 +53,12 @@ describe('defaults', () => {
     expect(c.downstream.response_timeout_ms).toBe(5000);
   });
 
-  it('gives an account everything but its system_id and password hash', () => {
+  it('gives an account everything but its system_id, password hash and allowed_ips', () => {
     const hash = quickHash('pw');
-    expect(AccountSchema.parse({ system_id: 'a', password_hash: hash })).toEqual({
+    expect(AccountSchema.parse({ system_id: 'a', password_hash: hash, allowed_ips: ['10.0.0.0/8'] })).toEqual({
       system_id: 'a',
       password_hash: hash,
-      allowed_ips: ['0.0.0.0/0', '::/0'],
+      allowed_ips: ['10.0.0.0/8'],
       max_binds: 4,
       window: 100,
       tps: 0,
@@ -85,10 +85,10 @@ describe('defaults', () => {
 
   it('accepts store_and_forward as failure names and SMPP statuses, nothing else', () => {
     const hash = quickHash('pw');
-    const ok = AccountSchema.parse({ system_id: 'a', password_hash: hash, queue: { store_and_forward: ['no_bind', 'timeout', 0x58, 0x14] } });
+    const ok = AccountSchema.parse({ system_id: 'a', password_hash: hash, allowed_ips: ['10.0.0.0/8'], queue: { store_and_forward: ['no_bind', 'timeout', 0x58, 0x14] } });
     expect(ok.queue.store_and_forward).toEqual(['no_bind', 'timeout', 0x58, 0x14]);
     for (const bad of ['sometimes', 0, -1]) {
-      expect(AccountSchema.safeParse({ system_id: 'a', password_hash: hash, queue: { store_and_forward: [bad] } }).success).toBe(false);
+      expect(AccountSchema.safeParse({ system_id: 'a', password_hash: hash, allowed_ips: ['10.0.0.0/8'], queue: { store_and_forward: [bad] } }).success).toBe(false);
     }
   });
 });

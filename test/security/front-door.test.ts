@@ -5,6 +5,7 @@
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { configWarnings, parseConfig } from '../../src/config/load.js';
 import { Command, isResponse } from '../../src/protocol/commands.js';
 import { Framer } from '../../src/protocol/frame.js';
 import { ManualClock } from '../../src/session/clock.js';
@@ -14,7 +15,8 @@ import { PeerLog } from '../../src/telemetry/peer-log.js';
 import { AccountTable } from '../../src/upstream/accounts.js';
 import { UpstreamServer, type UpstreamOptions } from '../../src/upstream/server.js';
 import { bindPdu, enquireLink, rawPdu } from '../helpers/pdus.js';
-import { accountCfg, RecordingHandler } from '../upstream/helpers.js';
+import { startGateway } from '../helpers/stack.js';
+import { accountCfg, HASH, RecordingHandler } from '../upstream/helpers.js';
 
 /** Log lines as JSON objects. */
 class LogCapture extends Writable {
@@ -231,5 +233,34 @@ describe('bind deadline', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(c.closed).toBe(false);
     expect([...s.sessions][0]!.state).toBe('BOUND');
+  });
+});
+
+describe('default deny', () => {
+  const config = (ips: string | null) =>
+    `accounts:\n  - system_id: acme\n    password_hash: "${HASH}"\n` +
+    (ips === null ? '' : `    allowed_ips: ${ips}\n`) +
+    `downstream:\n  smscs: [{ name: s, port: 1, system_id: gw, password: pw }]\n`;
+
+  it('refuses a config with an account that has no allowed_ips (or an empty list), naming the account', () => {
+    const why = 'accounts.0.allowed_ips: account "acme" has no allowed_ips: list the addresses it binds from (0.0.0.0/0 and ::/0 allow anyone; not recommended)';
+    expect(() => parseConfig(config(null), 'gw.yaml')).toThrow(`gw.yaml:2:5: ${why}`); // at the account
+    expect(() => parseConfig(config('[]'), 'gw.yaml')).toThrow(`gw.yaml:4:18: ${why}`); // at the empty list
+    expect(configWarnings(parseConfig(config('[10.1.0.0/16, "2001:db8::/32"]')))).toEqual([]);
+  });
+
+  it('allows an explicit 0.0.0.0/0 or ::/0, and the gateway warns at start naming the account', async () => {
+    expect(configWarnings(parseConfig(config('[0.0.0.0/0, "::/0", 10.0.0.1]')))).toEqual([
+      { account: 'acme', message: 'account acme may bind from any address (allowed_ips: 0.0.0.0/0, ::/0)' },
+    ]);
+    const capture = new LogCapture();
+    const stack = await startGateway(1, {
+      waitBinds: false,
+      gw: { log: createLogger('info', capture) },
+      cfg: (c) => (c.accounts[1]!.allowed_ips = ['::/0']),
+    });
+    await stack.stop();
+    const warned = capture.lines.filter((l) => String(l.msg).includes('may bind from any address'));
+    expect(warned.map((l) => [l.level, l.account, l.msg])).toEqual([[40, 'other', 'account other may bind from any address (allowed_ips: ::/0)']]);
   });
 });
