@@ -49,7 +49,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'sg-policy-micro-'));
 const cfg = ConfigSchema.parse({
   listen: { host: '127.0.0.1', port: 0 },
   redis: { url: 'redis://127.0.0.1:6379', key_prefix: POLICY_PREFIX },
-  accounts: [{ system_id: 'bench', password_hash: await hashPassword('x'), window: 1024, tps: 0 }],
+  accounts: [{ system_id: 'bench', password_hash: await hashPassword('x'), allowed_ips: ['127.0.0.0/8'], window: 1024, tps: 0 }],
   downstream: { smscs: [{ name: 'sim', host: '127.0.0.1', port: 1, system_id: 'x', password: 'x' }] },
   policy: { enabled: true },
   audit: { destination: join(tmp, 'audit.log') },

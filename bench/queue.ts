@@ -39,7 +39,7 @@ async function round(tmp: string, n: number, f: RunFlags, hash: string): Promise
       log: { level: 'warn' },
       audit: { destination: 'off' },
       policy: { enabled: false },
-      accounts: [{ system_id: 'bench', password_hash: hash, max_binds: 64, window: 1024, queue: { store_and_forward: ['no_bind'], max_queued: 10_000_000 } }],
+      accounts: [{ system_id: 'bench', password_hash: hash, allowed_ips: ['127.0.0.0/8'], max_binds: 64, window: 1024, queue: { store_and_forward: ['no_bind'], max_queued: 10_000_000 } }],
       downstream: {
         reconnect_initial_ms: 100,
         reconnect_max_ms: 200,

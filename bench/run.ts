@@ -344,7 +344,7 @@ function baseGatewayConfig(p: { listen: number; http: number; redisPrefix: strin
     http: { host: '127.0.0.1', port: p.http },
     redis: { url: 'redis://127.0.0.1:6379', key_prefix: p.redisPrefix },
     log: { level: p.logLevel },
-    accounts: [{ system_id: 'bench', password_hash: p.passwordHash, max_binds: 64, window: 1024, tps: 0 }],
+    accounts: [{ system_id: 'bench', password_hash: p.passwordHash, allowed_ips: ['127.0.0.0/8'], max_binds: 64, window: 1024, tps: 0 }],
     downstream: {
       smscs: [{ name: 'sim', host: '127.0.0.1', port: p.simPort, system_id: 'smppguard', password: 'simpw', binds: 4, window: 1024 }],
     },

@@ -68,7 +68,7 @@ async function run(n: 1 | 2, tmp: string, cluster: LocalRedisCluster, simPort: n
           log: { level: 'warn' },
           audit: { destination: 'off' },
           rules: { dir: join(tmp, 'no-rules') },
-          accounts: [{ system_id: 'bench', password_hash: hash, max_binds: 64, window: 1024 }],
+          accounts: [{ system_id: 'bench', password_hash: hash, allowed_ips: ['127.0.0.0/8'], max_binds: 64, window: 1024 }],
           downstream: { smscs: [{ name: 'sim', host: '127.0.0.1', port: simPort, system_id: 'smppguard', password: 'simpw', binds: 2, window: 1024 }] },
         }),
       );

@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { configWarnings } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { buildHttp, type Readiness } from './admin/http.js';
 import { SmscPool } from './downstream/smsc-pool.js';
@@ -80,6 +81,7 @@ export class Gateway {
     const layout = layoutProblems(cfg.redis.key_prefix, cfg.queue.prefix ?? `${cfg.redis.key_prefix}{q}`);
     if (layout.length > 0) throw new Error(`the Redis key layout would cross Cluster slots:\n  ${layout.join('\n  ')}`);
     setMasking(cfg.log.mask_msisdn);
+    for (const w of configWarnings(cfg)) log.warn({ account: w.account }, w.message);
     const clock = opts.clock ?? systemClock;
     const metrics = new Metrics(opts.processMetrics ?? true);
     const redis = createRedis(cfg.redis);
@@ -203,6 +205,8 @@ export class Gateway {
       {
         host: cfg.listen.host,
         port: cfg.listen.port,
+        maxConnections: cfg.listen.max_connections,
+        maxConnectionsPerIp: cfg.listen.max_connections_per_ip,
         maxPduLength: cfg.max_pdu_length,
         idleTimeoutS: cfg.upstream.idle_timeout_s,
         bindTimeoutS: cfg.upstream.bind_timeout_s,

@@ -3,6 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
+import { parseCidr } from './cidr.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -59,4 +60,28 @@ function crossCheck(cfg: Config, file: string): Config {
 
 export function loadConfig(file: string): Config {
   return parseConfig(readFileSync(file, 'utf8'), file);
+}
+
+/** A configuration that loads but that the gateway warns about at start. */
+export interface ConfigWarning {
+  account: string;
+  message: string;
+}
+
+/**
+ * Accounts open to every address: an allowed_ips entry with prefix length 0 (0.0.0.0/0, ::/0),
+ * which the config allows when written out but the gateway names at every start.
+ */
+export function configWarnings(cfg: Config): ConfigWarning[] {
+  const out: ConfigWarning[] = [];
+  for (const a of cfg.accounts) {
+    const open = a.allowed_ips.filter((e) => {
+      const c = parseCidr(e);
+      return typeof c !== 'string' && c.prefix === 0;
+    });
+    if (open.length > 0) {
+      out.push({ account: a.system_id, message: `account ${a.system_id} may bind from any address (allowed_ips: ${open.join(', ')})` });
+    }
+  }
+  return out;
 }

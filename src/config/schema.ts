@@ -15,7 +15,11 @@ const ms = z.number().int().min(0);
 export const AccountSchema = z.strictObject({
   system_id: z.string().min(1).max(15),
   password_hash: z.string().refine(isPasswordHash, 'must be a scrypt hash from `smppguard hash-password`'),
-  /** Source addresses allowed to bind (CIDR or single address; IPv4 also matches its IPv4-mapped IPv6 form). */
+  /**
+   * Source addresses allowed to bind (CIDR or single address; IPv4 also matches its IPv4-mapped IPv6
+   * form). Required, not empty: an account without it refuses the config (default deny, below).
+   * 0.0.0.0/0 or ::/0 opens the account to anyone, with a warning at start (config/load.ts).
+   */
   allowed_ips: z
     .array(
       z.string().superRefine((v, ctx) => {
@@ -23,7 +27,7 @@ export const AccountSchema = z.strictObject({
         if (typeof c === 'string') ctx.addIssue({ code: 'custom', message: c });
       }),
     )
-    .default(['0.0.0.0/0', '::/0']),
+    .default([]),
   max_binds: z.number().int().min(1).default(4),
   window: z.number().int().min(1).default(100),
   /** Submits per second over all the account's binds; 0 = unlimited. */
@@ -50,6 +54,15 @@ export const AccountSchema = z.strictObject({
       max_age_s: z.number().int().min(1).default(48 * 3600),
     })
     .prefault({}),
+}).superRefine((a, ctx) => {
+  // Default deny: which addresses may bind is written down for every account.
+  if (a.allowed_ips.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['allowed_ips'],
+      message: `account ${JSON.stringify(a.system_id)} has no allowed_ips: list the addresses it binds from (0.0.0.0/0 and ::/0 allow anyone; not recommended)`,
+    });
+  }
 });
 
 const status = z.number().int().min(0).max(0xffffffff);
@@ -136,7 +149,16 @@ export const SmscSchema = z.strictObject({
 });
 
 export const ConfigSchema = z.strictObject({
-  listen: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(2775) }).prefault({}),
+  listen: z
+    .strictObject({
+      host: z.string().default('0.0.0.0'),
+      port: port.default(2775),
+      /** ESME connections open at once; one more is closed on accept (counted, logged once a minute per IP). */
+      max_connections: z.number().int().min(1).default(2000),
+      /** ESME connections open at once from one source IP; one more is closed on accept. */
+      max_connections_per_ip: z.number().int().min(1).default(50),
+    })
+    .prefault({}),
   http: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(9090) }).prefault({}),
   max_pdu_length: z.number().int().min(64).max(16 * 1024 * 1024).default(65536),
   redis: z
@@ -189,7 +211,7 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** Close an ESME session that sends nothing (not even enquire_link) for this long; 0 = never. */
       idle_timeout_s: z.number().min(0).default(120),
-      /** How long a bind request may take to authenticate before the connection is dropped. */
+      /** A connection not bound this long after it was accepted is closed, whatever it sends meanwhile. */
       bind_timeout_s: z.number().min(1).default(30),
     })
     .prefault({}),

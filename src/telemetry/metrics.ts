@@ -6,8 +6,8 @@
  * only when Prometheus scrapes, so counting costs a Map update rather than label hashing.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { commandName } from '../protocol/commands.js';
-import { statusName } from '../protocol/status.js';
+import { Command } from '../protocol/commands.js';
+import { Status } from '../protocol/status.js';
 import { FastHistogram, LabelCounts } from './fast-metrics.js';
 
 export type Side = 'upstream' | 'downstream';
@@ -16,12 +16,36 @@ export type Direction = 'in' | 'out';
 const SIDES: Side[] = ['upstream', 'downstream'];
 const DIRS: Direction[] = ['in', 'out'];
 
+/*
+ * The label values of smppguard_pdus_total are a fixed set, whatever a peer sends: the command
+ * names of protocol/commands.ts plus "unknown", the status names of protocol/status.ts plus
+ * "other". The vendor range (0x400–0x4FF, the policy's configurable refusals) keeps its names
+ * except on what an ESME sends (upstream, in): an unauthenticated peer chooses those freely.
+ */
+const COMMAND_LABELS: string[] = [...Object.keys(Command), 'unknown'];
+const COMMAND_SLOT = new Map<number, number>(Object.values(Command).map((id, i) => [id, i]));
+const UNKNOWN_COMMAND = COMMAND_LABELS.length - 1;
+const VENDOR_FIRST = 0x400;
+const VENDOR_LAST = 0x4ff;
+const STATUS_LABELS: string[] = [
+  ...Object.keys(Status),
+  ...Array.from({ length: VENDOR_LAST - VENDOR_FIRST + 1 }, (_, i) => `VENDOR_0x${(VENDOR_FIRST + i).toString(16)}`),
+  'other',
+];
+const STATUS_SLOT = new Map<number, number>(Object.values(Status).map((code, i) => [code, i]));
+const VENDOR_SLOT = Object.keys(Status).length;
+const OTHER_STATUS = STATUS_LABELS.length - 1;
+
+function statusSlot(status: number, trusted: boolean): number {
+  const known = STATUS_SLOT.get(status);
+  if (known !== undefined) return known;
+  return trusted && status >= VENDOR_FIRST && status <= VENDOR_LAST ? VENDOR_SLOT + status - VENDOR_FIRST : OTHER_STATUS;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly pduCounts = new Map<number, number>();
   private readonly pduReported = new Map<number, number>();
-  private readonly commandIndex = new Map<number, number>();
-  private readonly commandIds: number[] = [];
   private readonly collectors: (() => void)[] = [];
   private readonly decisionCounts = new LabelCounts(['account', 'action', 'reason'] as const);
 
@@ -59,6 +83,8 @@ export class Metrics {
   readonly senderRejections: Counter<'account' | 'sender'>;
   readonly auditStream: Counter<'outcome'>;
   readonly auditLogDropped: Counter;
+  readonly logSuppressed: Counter;
+  readonly connectionsRefused: Counter<'reason'>;
   /** Reads the shared case counts at scrape time (set by the gateway when complaints are on). */
   caseStats: (() => Promise<{ open: number; forwarded: number; overdueForward: number; overdueHandle: number }>) | null = null;
   private readonly rejectionCounts = new LabelCounts(['account', 'sender'] as const);
@@ -275,6 +301,17 @@ export class Metrics {
       help: 'Audit lines not written to the audit file because it could not be written (disk full, file or directory gone)',
       registers: [r],
     });
+    this.logSuppressed = new Counter({
+      name: 'smppguard_log_lines_suppressed_total',
+      help: 'Log lines about unauthenticated peers not written: at most one per source IP per minute (telemetry/peer-log.ts)',
+      registers: [r],
+    });
+    this.connectionsRefused = new Counter({
+      name: 'smppguard_connections_refused_total',
+      help: 'ESME connections closed on accept, by the limit hit (max_connections, max_connections_per_ip)',
+      labelNames: ['reason'],
+      registers: [r],
+    });
     this.policyData = new Gauge({
       name: 'smppguard_policy_data',
       help: 'Policy data held in process: senders (registry entries), dnd_generation, loaded (1 once the registry is loaded)',
@@ -369,15 +406,11 @@ export class Metrics {
   }
   private readonly decisionKeys = new Map<string, Map<string, Map<string, string>>>();
 
-  /** Counts one PDU; the hot path. */
+  /** Counts one PDU; the hot path. Commands and statuses count under a fixed label set (above). */
   countPdu(side: Side, direction: Direction, commandId: number, status: number): void {
-    let ci = this.commandIndex.get(commandId);
-    if (ci === undefined) {
-      ci = this.commandIds.length;
-      this.commandIds.push(commandId);
-      this.commandIndex.set(commandId, ci);
-    }
-    const key = ((ci * 0x10000 + (status & 0xffff)) * 2 + (side === 'upstream' ? 0 : 1)) * 2 + (direction === 'in' ? 0 : 1);
+    const ci = COMMAND_SLOT.get(commandId) ?? UNKNOWN_COMMAND;
+    const si = status === 0 ? 0 : statusSlot(status, side === 'downstream' || direction === 'out');
+    const key = ((ci * STATUS_LABELS.length + si) * 2 + (side === 'upstream' ? 0 : 1)) * 2 + (direction === 'in' ? 0 : 1);
     this.pduCounts.set(key, (this.pduCounts.get(key) ?? 0) + 1);
   }
 
@@ -388,13 +421,12 @@ export class Metrics {
       const dir = DIRS[key % 2]!;
       const side = SIDES[Math.floor(key / 2) % 2]!;
       const rest = Math.floor(key / 4);
-      const status = rest % 0x10000;
-      const commandId = this.commandIds[Math.floor(rest / 0x10000)]!;
-      this.pdus.inc({ side, direction: dir, command: commandName(commandId), status: statusName(status) }, n - done);
+      const status = STATUS_LABELS[rest % STATUS_LABELS.length]!;
+      const command = COMMAND_LABELS[Math.floor(rest / STATUS_LABELS.length)]!;
+      this.pdus.inc({ side, direction: dir, command, status }, n - done);
       this.pduReported.set(key, n);
     }
   }
-
 
   text(): Promise<string> {
     return this.registry.metrics();

@@ -15,6 +15,7 @@ import { PduConnection, type PduSocket } from '../session/connection.js';
 import { Window } from '../session/window.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { PeerLog } from '../telemetry/peer-log.js';
 import type { Account, AccountTable, BoundSession, DeliverCallback } from './accounts.js';
 import { ipAllowed } from './cidr.js';
 import { verifyPassword } from './password.js';
@@ -42,6 +43,8 @@ export interface SessionEnv {
   isDraining(): boolean;
   /** max_binds over every gateway instance (shared-limits.ts); absent: this instance's count only. */
   sharedBinds?: { reserve(account: string, max: number): Promise<boolean>; release(account: string): void };
+  /** Lines about connections that have not bound: at most one per source IP per minute (absent: all written). */
+  peerLog?: PeerLog;
 }
 
 let nextSessionId = 1;
@@ -64,6 +67,8 @@ export class EsmeSession implements BoundSession {
   /** Submits forwarded and not yet answered to the ESME. */
   outstanding = 0;
   lastRx: number;
+  /** When the connection was accepted: the bind deadline counts from here, whatever the peer sends. */
+  readonly acceptedAt: number;
   private readonly seq = new SequenceCounter();
   private deliverWindow: Window<DeliverCallback> | null = null;
   private readPaused = false;
@@ -73,7 +78,7 @@ export class EsmeSession implements BoundSession {
     private readonly env: SessionEnv,
     maxPduLength: number,
   ) {
-    this.lastRx = env.clock.now();
+    this.lastRx = this.acceptedAt = env.clock.now();
     this.conn = new PduConnection(
       socket,
       {
@@ -82,7 +87,7 @@ export class EsmeSession implements BoundSession {
         onDrain: () => this.resumeIfPossible(),
         onFatal: (f) => {
           env.metrics.malformed.inc({ side: 'upstream', reason: 'unframeable' });
-          env.log.warn({ session: this.id, peer: this.peer, reason: f.reason }, 'closing ESME session: stream cannot be framed');
+          this.warnPeer({ session: this.id, peer: this.peer, reason: f.reason }, 'closing ESME session: stream cannot be framed');
         },
         onHandlerError: (err) => env.log.error({ session: this.id, err }, 'handler error on ESME session (session kept)'),
       },
@@ -296,10 +301,18 @@ export class EsmeSession implements BoundSession {
   private refuseBind(commandId: number, sequence: number, status: number, systemId: string, why: string): void {
     this.state = 'OPEN';
     this.respond(commandId, status, sequence);
-    this.env.metrics.bindAttempts.inc({ account: this.env.accounts.get(systemId) ? systemId : '(unknown)', outcome: statusName(status) });
-    this.env.log.warn({ session: this.id, system_id: systemId, peer: this.peer, status: statusName(status), why }, 'bind refused');
+    // Account labels only for configured accounts: a system_id is the peer's choice.
+    this.env.metrics.bindAttempts.inc({ account: this.env.accounts.get(systemId) ? systemId : 'unknown', outcome: statusName(status) });
+    this.warnPeer({ session: this.id, system_id: systemId, peer: this.peer, status: statusName(status), why }, 'bind refused');
     // Cloudhopper and most SMSCs drop the link after a refused bind; a retry opens a new one.
     this.conn.close('bind refused');
+  }
+
+  /** A warning about this connection; rate-limited per source IP while it is not bound. */
+  private warnPeer(fields: Record<string, unknown>, msg: string): void {
+    const limit = this.env.peerLog;
+    if (limit && this.state !== 'BOUND' && this.state !== 'UNBINDING') limit.warn(this.conn.remoteAddress, fields, msg);
+    else this.env.log.warn(fields, msg);
   }
 
   private onClosed(reason: string): void {

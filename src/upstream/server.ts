@@ -2,9 +2,10 @@
  * The listening socket ESMEs bind to: accepts connections, creates sessions, sweeps idle ones, and
  * runs the upstream half of graceful shutdown (stop accepting, wait for in-flight submits, unbind).
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { TimerHandle } from '../session/clock.js';
-import type { PduSocket } from '../session/connection.js';
+import { normaliseIp, type PduSocket } from '../session/connection.js';
+import { PeerLog } from '../telemetry/peer-log.js';
 import type { SessionEnv } from './esme-session.js';
 import { EsmeSession } from './esme-session.js';
 
@@ -17,11 +18,20 @@ export interface UpstreamOptions {
   maxPduLength: number;
   idleTimeoutS: number;
   bindTimeoutS: number;
+  /** Connections open at once over every source IP; beyond it a new one is closed at once (default 2000). */
+  maxConnections?: number;
+  /** Connections open at once from one source IP (default 50). */
+  maxConnectionsPerIp?: number;
 }
 
 export class UpstreamServer {
   private readonly server: Server;
   private readonly sessionEnv: SessionEnv;
+  /** Warnings about unauthenticated peers, one per source IP per minute. */
+  readonly peerLog: PeerLog;
+  /** Connections the listener holds open, in all and by source IP. */
+  private openConnections = 0;
+  private readonly openByIp = new Map<string, number>();
   readonly sessions = new Set<EsmeSession>();
   private sweepTimer: TimerHandle | null = null;
   draining = false;
@@ -30,13 +40,45 @@ export class UpstreamServer {
     private readonly opts: UpstreamOptions,
     private readonly env: Omit<SessionEnv, 'isDraining'>,
   ) {
-    this.sessionEnv = { ...env, isDraining: () => this.draining };
+    this.peerLog = env.peerLog ?? new PeerLog(env.log, env.clock, { onSuppressed: () => env.metrics.logSuppressed.inc() });
+    this.sessionEnv = { ...env, peerLog: this.peerLog, isDraining: () => this.draining };
     this.server = createServer((socket) => {
+      if (!this.admit(socket)) return;
       // TCP keepalive finds ESMEs that vanished without a FIN (receivers rarely send anything).
       socket.setKeepAlive(true, 30_000);
       this.accept(socket);
     });
     this.server.on('error', (err) => env.log.error({ err }, 'upstream listener error'));
+  }
+
+  /**
+   * The connection limits, checked before anything is read: beyond max_connections (over all) or
+   * max_connections_per_ip the socket is destroyed at once, counted and logged (once a minute per IP).
+   */
+  private admit(socket: Socket): boolean {
+    const ip = normaliseIp(socket.remoteAddress ?? '');
+    const fromIp = this.openByIp.get(ip) ?? 0;
+    const reason =
+      this.openConnections >= (this.opts.maxConnections ?? 2000)
+        ? 'max_connections'
+        : fromIp >= (this.opts.maxConnectionsPerIp ?? 50)
+          ? 'max_connections_per_ip'
+          : null;
+    if (reason) {
+      socket.destroy();
+      this.env.metrics.connectionsRefused.inc({ reason });
+      this.peerLog.warn(ip, { peer: ip, reason }, 'connection refused: too many connections');
+      return false;
+    }
+    this.openConnections++;
+    this.openByIp.set(ip, fromIp + 1);
+    socket.once('close', () => {
+      this.openConnections--;
+      const n = this.openByIp.get(ip)! - 1;
+      if (n === 0) this.openByIp.delete(ip);
+      else this.openByIp.set(ip, n);
+    });
+    return true;
   }
 
   /** Starts a session on an accepted connection (the listener's; a stream pair's in unit tests). */
@@ -68,7 +110,7 @@ export class UpstreamServer {
     }, SWEEP_MS);
   }
 
-  /** Closes sessions idle past the timeout and connections that never completed a bind. */
+  /** Closes sessions idle past the timeout and connections not bound bind_timeout_s after accept. */
   private sweep(): void {
     const now = this.env.clock.now();
     for (const s of this.sessions) {
@@ -76,7 +118,8 @@ export class UpstreamServer {
       if (s.state === 'BOUND' && this.opts.idleTimeoutS > 0 && quiet > this.opts.idleTimeoutS) {
         this.env.log.info({ session: s.id, account: s.account?.id }, 'ESME idle timeout: unbinding');
         s.unbind();
-      } else if ((s.state === 'OPEN' || s.state === 'BINDING') && quiet > this.opts.bindTimeoutS) {
+      } else if ((s.state === 'OPEN' || s.state === 'BINDING') && (now - s.acceptedAt) / 1000 > this.opts.bindTimeoutS) {
+        // From accept, not from the last PDU: enquire_link every second must not keep an unbound socket.
         s.close('no bind in time');
       }
     }

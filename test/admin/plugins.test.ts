@@ -49,7 +49,7 @@ beforeAll(async () => {
   prefix = `test:${randomBytes(4).toString('hex')}:`;
   cfg = parseConfig(
     `redis: { url: "${REDIS_URL}", key_prefix: "${prefix}" }\n` +
-      `accounts: [{ system_id: esme, password_hash: '${await secretHash()}' }]\n` +
+      `accounts: [{ system_id: esme, password_hash: '${await secretHash()}', allowed_ips: [127.0.0.0/8] }]\n` +
       `admin: { tokens: [{ name: ops, sha256: "${sha256(TOKENS.ops)}" }] }\n`,
   );
   redis = createRedis(cfg.redis);

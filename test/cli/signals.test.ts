@@ -44,7 +44,7 @@ it('SIGUSR2 reopens the audit file, SIGHUP reloads the rules, SIGTERM exits 0', 
       audit: { destination: audit, stream: { enabled: false } },
       policy: { enabled: true },
       rules: { dir: rules, watch: false },
-      accounts: [{ system_id: 'esme', password_hash: await secretHash() }],
+      accounts: [{ system_id: 'esme', password_hash: await secretHash(), allowed_ips: ['127.0.0.0/8'] }],
       downstream: { smscs: [{ name: 'sim', host: '127.0.0.1', port: sim.port, system_id: 'gw', password: 'pw' }] },
     }),
   );

@@ -44,14 +44,14 @@ describe('schema errors', () => {
   });
 
   it('index into lists', () => {
-    const yaml = `accounts:\n  - system_id: ok\n    password_hash: "${HASH}"\n  - system_id: bad\n    password_hash: plain-text\n`;
-    expect(problems(yaml)).toEqual(['gw.yaml:5:20: accounts.1.password_hash: must be a scrypt hash from `smppguard hash-password`']);
+    const yaml = `accounts:\n  - system_id: ok\n    password_hash: "${HASH}"\n    allowed_ips: [10.0.0.0/8]\n  - system_id: bad\n    password_hash: plain-text\n    allowed_ips: [10.0.0.0/8]\n`;
+    expect(problems(yaml)).toEqual(['gw.yaml:6:20: accounts.1.password_hash: must be a scrypt hash from `smppguard hash-password`']);
   });
 
   it('refuse unknown keys (typos), at the map that holds them', () => {
     expect(problems('listen:\n  prot: 1\n')).toEqual(['gw.yaml:2:3: listen: Unrecognized key: "prot"']);
     expect(problems('lisen: {}\n')).toEqual(['gw.yaml:1:1: (root): Unrecognized key: "lisen"']);
-    expect(problems(`accounts:\n  - system_id: a\n    password_hash: "${HASH}"\n    windw: 5\n`)).toEqual(['gw.yaml:2:5: accounts.0: Unrecognized key: "windw"']);
+    expect(problems(`accounts:\n  - system_id: a\n    password_hash: "${HASH}"\n    allowed_ips: [10.0.0.0/8]\n    windw: 5\n`)).toEqual(['gw.yaml:2:5: accounts.0: Unrecognized key: "windw"']);
   });
 
   it('report a missing required key at the entry that lacks it', () => {
@@ -92,7 +92,7 @@ describe('schema errors', () => {
 
   it('hold SMPP field limits: system_id 15 octets, SMSC password 8', () => {
     const p = problems(
-      `accounts:\n  - system_id: "${'x'.repeat(16)}"\n    password_hash: "${HASH}"\ndownstream:\n  smscs:\n    - { name: s, port: 1, system_id: gw, password: "123456789" }\n`,
+      `accounts:\n  - system_id: "${'x'.repeat(16)}"\n    password_hash: "${HASH}"\n    allowed_ips: [10.0.0.0/8]\ndownstream:\n  smscs:\n    - { name: s, port: 1, system_id: gw, password: "123456789" }\n`,
     );
     expect(p.map((x) => x.split(': ')[1])).toEqual(['accounts.0.system_id', 'downstream.smscs.0.password']);
   });
@@ -100,7 +100,7 @@ describe('schema errors', () => {
 
 describe('cross-checks', () => {
   it('refuse a system_id given twice', () => {
-    const acct = (id: string) => `  - system_id: ${id}\n    password_hash: "${HASH}"\n`;
+    const acct = (id: string) => `  - system_id: ${id}\n    password_hash: "${HASH}"\n    allowed_ips: [10.0.0.0/8]\n`;
     expect(problems(`accounts:\n${acct('a')}${acct('b')}${acct('a')}`)).toEqual(['gw.yaml: accounts: system_id a appears twice']);
   });
 
@@ -118,7 +118,7 @@ describe('cross-checks', () => {
   });
 
   it('report every cross-check problem together', () => {
-    const yaml = `accounts:\n  - { system_id: a, password_hash: "${HASH}" }\n  - { system_id: a, password_hash: "${HASH}" }\nroutes:\n  mo: [{ prefix: "1", account: b }]\ndownstream:\n  smscs: [{ name: s, port: 1, system_id: x }]\n`;
+    const yaml = `accounts:\n  - { system_id: a, password_hash: "${HASH}", allowed_ips: [10.0.0.0/8] }\n  - { system_id: a, password_hash: "${HASH}", allowed_ips: [10.0.0.0/8] }\nroutes:\n  mo: [{ prefix: "1", account: b }]\ndownstream:\n  smscs: [{ name: s, port: 1, system_id: x }]\n`;
     expect(problems(yaml)).toHaveLength(3);
   });
 
@@ -157,7 +157,7 @@ describe('loadConfig', () => {
   it('returns the validated config of a good file', () => {
     const file = join(dir, 'good.yaml');
     writeFileSync(file, 'listen:\n  port: 12775\n');
-    expect(loadConfig(file).listen).toEqual({ host: '0.0.0.0', port: 12775 });
+    expect(loadConfig(file).listen).toEqual({ host: '0.0.0.0', port: 12775, max_connections: 2000, max_connections_per_ip: 50 });
   });
 
   it('throws the file system error for a missing file', () => {

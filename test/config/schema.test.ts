@@ -15,7 +15,7 @@ describe('defaults', () => {
   it('an empty file (or one with only comments) is a complete config', () => {
     const c = parseConfig('');
     expect(parseConfig('# nothing here\n')).toEqual(c);
-    expect(c.listen).toEqual({ host: '0.0.0.0', port: 2775 });
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: 2775, max_connections: 2000, max_connections_per_ip: 50 });
     expect(c.http).toEqual({ host: '0.0.0.0', port: 9090 });
     expect(c.max_pdu_length).toBe(65536);
     expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', key_prefix: 'sg:', command_timeout_ms: 250, hot_path: 'commands', tls: false });
@@ -48,17 +48,17 @@ describe('defaults', () => {
 
   it('fills a partly written section from its defaults', () => {
     const c = parseConfig('listen:\n  port: 2900\ndownstream:\n  enquire_link_s: 10\n');
-    expect(c.listen).toEqual({ host: '0.0.0.0', port: 2900 });
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: 2900, max_connections: 2000, max_connections_per_ip: 50 });
     expect(c.downstream.enquire_link_s).toBe(10);
     expect(c.downstream.response_timeout_ms).toBe(5000);
   });
 
-  it('gives an account everything but its system_id and password hash', () => {
+  it('gives an account everything but its system_id, password hash and allowed_ips', () => {
     const hash = quickHash('pw');
-    expect(AccountSchema.parse({ system_id: 'a', password_hash: hash })).toEqual({
+    expect(AccountSchema.parse({ system_id: 'a', password_hash: hash, allowed_ips: ['10.0.0.0/8'] })).toEqual({
       system_id: 'a',
       password_hash: hash,
-      allowed_ips: ['0.0.0.0/0', '::/0'],
+      allowed_ips: ['10.0.0.0/8'],
       max_binds: 4,
       window: 100,
       tps: 0,
@@ -85,10 +85,10 @@ describe('defaults', () => {
 
   it('accepts store_and_forward as failure names and SMPP statuses, nothing else', () => {
     const hash = quickHash('pw');
-    const ok = AccountSchema.parse({ system_id: 'a', password_hash: hash, queue: { store_and_forward: ['no_bind', 'timeout', 0x58, 0x14] } });
+    const ok = AccountSchema.parse({ system_id: 'a', password_hash: hash, allowed_ips: ['10.0.0.0/8'], queue: { store_and_forward: ['no_bind', 'timeout', 0x58, 0x14] } });
     expect(ok.queue.store_and_forward).toEqual(['no_bind', 'timeout', 0x58, 0x14]);
     for (const bad of ['sometimes', 0, -1]) {
-      expect(AccountSchema.safeParse({ system_id: 'a', password_hash: hash, queue: { store_and_forward: [bad] } }).success).toBe(false);
+      expect(AccountSchema.safeParse({ system_id: 'a', password_hash: hash, allowed_ips: ['10.0.0.0/8'], queue: { store_and_forward: [bad] } }).success).toBe(false);
     }
   });
 });

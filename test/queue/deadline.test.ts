@@ -25,7 +25,7 @@ let q: MessageQueue;
 
 beforeAll(async () => {
   pr = await PrivateRedis.start();
-  const cfg = parseConfig(`queue: { command_timeout_ms: ${DEADLINE} }\naccounts: [{ system_id: esme, password_hash: '${await secretHash()}' }]\n`);
+  const cfg = parseConfig(`queue: { command_timeout_ms: ${DEADLINE} }\naccounts: [{ system_id: esme, password_hash: '${await secretHash()}', allowed_ips: [127.0.0.0/8] }]\n`);
   // Commands themselves would wait 10 s: only the deadline can answer in time.
   redis = createRedis({ url: pr.url, command_timeout_ms: 10_000 });
   redis.on('error', () => undefined);

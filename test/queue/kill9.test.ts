@@ -70,7 +70,7 @@ describe('kill -9', () => {
         audit: { destination: 'off' },
         policy: { enabled: false },
         accounts: [
-          { system_id: 'esme', password_hash: await secretHash(), window: 1000, queue: { store_and_forward: ['no_bind', 'timeout', 0x58, 0x14, 0x08], max_queued: 100_000 } },
+          { system_id: 'esme', password_hash: await secretHash(), allowed_ips: ['127.0.0.0/8'], window: 1000, queue: { store_and_forward: ['no_bind', 'timeout', 0x58, 0x14, 0x08], max_queued: 100_000 } },
         ],
         downstream: {
           response_timeout_ms: 120_000,

@@ -45,7 +45,7 @@ describe('bind', () => {
   }
 
   const refusals: [string, () => ReturnType<typeof sessionRig>, Buffer, number, string][] = [
-    ['an unknown system_id', () => sessionRig(), bindPdu('transceiver', 3, 'nobody', 'secret'), Status.ESME_RINVSYSID, '(unknown)'],
+    ['an unknown system_id', () => sessionRig(), bindPdu('transceiver', 3, 'nobody', 'secret'), Status.ESME_RINVSYSID, 'unknown'],
     ['a wrong password', () => sessionRig(), bindPdu('transceiver', 3, 'esme', 'wrong'), Status.ESME_RINVPASWD, 'esme'],
     [
       'a source IP outside allowed_ips',
