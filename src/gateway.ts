@@ -34,6 +34,7 @@ import { systemClock, type Clock } from './session/clock.js';
 import { AuditLog, createLogger, setMasking, type Logger } from './telemetry/log.js';
 import { Metrics } from './telemetry/metrics.js';
 import { AccountTable } from './upstream/accounts.js';
+import { BindAuth } from './upstream/bind-auth.js';
 import { layoutProblems } from './store/slots.js';
 import { SharedLimits } from './upstream/shared-limits.js';
 import { UpstreamServer } from './upstream/server.js';
@@ -199,6 +200,8 @@ export class Gateway {
       metrics,
       log,
     });
+    // One answer and one scrypt for every failed bind; the dummy hash for unknown accounts is made here, once.
+    const bindAuth = await BindAuth.create();
     const upstream = new UpstreamServer(
       {
         host: cfg.listen.host,
@@ -215,6 +218,7 @@ export class Gateway {
         clock,
         gatewayId: 'smppguard',
         sharedBinds: { reserve: (a, max) => limits.reserveBind(a, max), release: (a) => limits.releaseBind(a) },
+        bindAuth,
         deliverTimeoutMs: cfg.downstream.response_timeout_ms,
       },
     );
