@@ -14,6 +14,7 @@ import { ReplyHandler } from './decision/replies.js';
 import { SenderRegistry } from './policy/senders.js';
 import { normaliseAddress } from './policy/address.js';
 import { DndGeneration } from './store/dnd-generation.js';
+import { BindThrottleStore } from './store/bind-throttle.js';
 import { PolicyAdmin } from './store/policy-admin.js';
 import { PolicyCheck } from './store/policy-check.js';
 import { PolicySync } from './store/policy-sync.js';
@@ -201,7 +202,19 @@ export class Gateway {
       log,
     });
     // One answer and one scrypt for every failed bind; the dummy hash for unknown accounts is made here, once.
-    const bindAuth = await BindAuth.create();
+    // Failed binds are counted in Redis, shared by every instance (store/bind-throttle.ts).
+    const bt = cfg.upstream.bind_throttle;
+    const throttle = bt.enabled
+      ? new BindThrottleStore(redis, cfg.redis.key_prefix, {
+          windowMs: bt.window_s * 1000,
+          maxFailures: bt.max_failures,
+          maxFailuresPerIp: bt.max_failures_per_ip,
+          lockoutMs: bt.lockout_s * 1000,
+          maxLockoutMs: bt.max_lockout_s * 1000,
+          maxSystemIdsPerIp: bt.max_system_ids_per_ip,
+        })
+      : undefined;
+    const bindAuth = await BindAuth.create({ throttle, metrics, log });
     const upstream = new UpstreamServer(
       {
         host: cfg.listen.host,

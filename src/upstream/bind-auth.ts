@@ -5,8 +5,16 @@
  * An unknown account is checked against a dummy hash made once at start (same scrypt cost as
  * `smppguard hash-password`). The true reason is returned to the session for its log line and
  * the `smppguard_bind_failures_total{reason}` metric (reasons: BIND_FAILURES, a fixed set).
+ *
+ * Throttling (store/bind-throttle.ts, counted in Redis so every instance shares it): a source IP,
+ * or a source IP with one system_id, locked out after too many failures is refused without running
+ * scrypt, whatever the password. Each lockout started gets one metric increment and one log line.
+ * If Redis cannot be asked, binds are checked without throttling (counted in redis errors).
  */
 import { randomBytes } from 'node:crypto';
+import type { BindThrottleStore, LockScope } from '../store/bind-throttle.js';
+import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import type { Account } from './accounts.js';
 import { ipAllowed } from './cidr.js';
 import { hashPassword, verifyPassword } from './password.js';
@@ -22,15 +30,21 @@ export interface BindAuthOptions {
   dummyHash: string;
   /** The password check (upstream/password.ts); tests count calls through it. */
   verify?: VerifyFn;
+  /** Failure counts and lockouts in Redis; absent: no throttling. */
+  throttle?: BindThrottleStore;
+  metrics?: Metrics;
+  log?: Logger;
 }
 
 export class BindAuth {
   private readonly dummyHash: string;
   private readonly verify: VerifyFn;
+  private readonly throttle: BindThrottleStore | null;
 
-  constructor(opts: BindAuthOptions) {
+  constructor(private readonly opts: BindAuthOptions) {
     this.dummyHash = opts.dummyHash;
     this.verify = opts.verify ?? verifyPassword;
+    this.throttle = opts.throttle ?? null;
   }
 
   /** A BindAuth with a fresh dummy hash (a random password nobody knows, standard cost). */
@@ -43,12 +57,45 @@ export class BindAuth {
    * password check runs exactly one scrypt, whether or not the account exists or the IP is allowed.
    */
   async check(ip: string, systemId: string, password: string, account: Account | undefined): Promise<BindFailure | null> {
-    void systemId;
+    if (await this.lockedOut(ip, systemId)) return 'locked_out';
     const hash = account?.cfg.password_hash ?? this.dummyHash;
     const ok = await this.verify(password, hash).catch(() => false);
-    if (!account) return 'unknown_account';
-    if (!ipAllowed(ip, account.cidrs)) return 'ip_not_allowed';
-    return ok ? null : 'bad_password';
+    const failure: BindFailure | null = !account ? 'unknown_account' : !ipAllowed(ip, account.cidrs) ? 'ip_not_allowed' : ok ? null : 'bad_password';
+    if (failure) await this.failed(ip, systemId);
+    else this.throttle?.succeeded(ip, systemId).catch(() => this.redisError());
+    return failure;
+  }
+
+  private async lockedOut(ip: string, systemId: string): Promise<boolean> {
+    if (!this.throttle) return false;
+    try {
+      return (await this.throttle.check(ip, systemId)).locked !== null;
+    } catch {
+      this.redisError();
+      return false;
+    }
+  }
+
+  private async failed(ip: string, systemId: string): Promise<void> {
+    if (!this.throttle) return;
+    try {
+      const st = await this.throttle.fail(ip, systemId);
+      for (const scope of st.started) this.lockout(scope, ip, systemId, st.ms);
+    } catch {
+      this.redisError();
+    }
+  }
+
+  private lockout(scope: LockScope, ip: string, systemId: string, ms: number): void {
+    this.opts.metrics?.bindLockouts.inc({ scope });
+    this.opts.log?.warn(
+      { scope, ip, ...(scope === 'pair' ? { system_id: systemId } : {}), lockout_s: Math.round(ms / 1000) },
+      scope === 'pair' ? 'bind lockout: too many failed binds for this system_id from this IP' : 'bind lockout: too many failed binds from this IP',
+    );
+  }
+
+  private redisError(): void {
+    this.opts.metrics?.redisErrors.inc({ op: 'bind_throttle' });
   }
 }
 

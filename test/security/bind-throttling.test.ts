@@ -4,9 +4,12 @@
  * lockouts, and password checks shared fairly between source IPs. An UpstreamServer on a real
  * loopback port; ESMEs are real TCP clients (127.0.0.2 is a second source IP).
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AccountSchema } from '../../src/config/schema.js';
 import { Status } from '../../src/protocol/status.js';
+import { BindThrottleStore, type ThrottleLimits } from '../../src/store/bind-throttle.js';
+import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
 import { systemClock } from '../../src/session/clock.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { AccountTable } from '../../src/upstream/accounts.js';
@@ -17,10 +20,28 @@ import { connect, type EsmeClient } from '../helpers/esme-client.js';
 import { silentLog, valueOf } from '../helpers/fake-link.js';
 import { RecordingHandler } from '../upstream/helpers.js';
 
+const PREFIX = `test:bind-throttle:${randomBytes(4).toString('hex')}:`;
+/** The configured defaults (config/schema.ts upstream.bind_throttle). */
+const DEFAULTS: ThrottleLimits = { windowMs: 60_000, maxFailures: 5, maxFailuresPerIp: 20, lockoutMs: 60_000, maxLockoutMs: 3_600_000, maxSystemIdsPerIp: 32 };
+
 let hash: string;
+let redis: Redis;
+let prefixes = 0;
 beforeAll(async () => {
+  redis = createRedis({ url: 'redis://127.0.0.1:6379', command_timeout_ms: 2000 });
+  expect(await connectRedis(redis, 5000)).toBe(true);
   hash = await hashPassword('secret');
 });
+afterAll(async () => {
+  const keys = await redis.keys(`${PREFIX}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+
+/** A throttle store under a prefix of its own (tests do not share counts). */
+function throttleStore(limits: Partial<ThrottleLimits> = {}): BindThrottleStore {
+  return new BindThrottleStore(redis, `${PREFIX}${prefixes++}:`, { ...DEFAULTS, ...limits });
+}
 
 const servers: UpstreamServer[] = [];
 const clients: EsmeClient[] = [];
@@ -96,5 +117,78 @@ describe('one answer for every authentication failure', () => {
       expect(await valueOf(r.metrics.bindFailures, { reason }), reason).toBe(1);
     }
     expect(await r.bind('esme', 'secret')).toBe(Status.ESME_ROK);
+  });
+});
+
+describe('bind throttling', () => {
+  it('locks out an IP and system_id after 5 failures: the right password is refused without scrypt, while another account from that IP and the same account from another IP bind at once', async () => {
+    const throttle = throttleStore();
+    const r = await rig(async (verify) => BindAuth.create({ verify, throttle }));
+    for (let i = 0; i < 10; i++) expect(await r.bind('esme', `wrong${i}`)).toBe(Status.ESME_RBINDFAIL);
+    // Five checked, then locked: the other five never reached scrypt.
+    expect(r.verified).toHaveLength(5);
+    expect(await r.bind('esme', 'secret')).toBe(Status.ESME_RBINDFAIL);
+    expect(r.verified).toHaveLength(5);
+    expect(await valueOf(r.metrics.bindFailures, { reason: 'locked_out' })).toBe(6);
+
+    const t0 = performance.now();
+    expect(await r.bind('other', 'secret')).toBe(Status.ESME_ROK);
+    expect(performance.now() - t0).toBeLessThan(200);
+    expect(await r.bind('esme', 'secret', '127.0.0.2')).toBe(Status.ESME_ROK);
+
+    const [lock, ...more] = await throttle.list();
+    expect(more).toEqual([]);
+    expect(lock).toMatchObject({ ip: '127.0.0.1', systemId: 'esme' });
+    expect(lock!.until - Date.now()).toBeGreaterThan(50_000);
+    expect(lock!.until - Date.now()).toBeLessThanOrEqual(60_000);
+  });
+
+  it('counts one metric and one log line per lockout', async () => {
+    const throttle = throttleStore();
+    const metrics = new Metrics(false);
+    const lines: unknown[] = [];
+    const log = { warn: (o: unknown) => lines.push(o) } as unknown as import('../../src/telemetry/log.js').Logger;
+    const r = await rig((verify) => BindAuth.create({ verify, throttle, metrics, log }));
+    for (let i = 0; i < 8; i++) await r.bind('nobody', 'x');
+    expect(await valueOf(metrics.bindLockouts, { scope: 'pair' })).toBe(1);
+    expect(lines).toEqual([{ scope: 'pair', ip: '127.0.0.1', system_id: 'nobody', lockout_s: 60 }]);
+  });
+
+  it('doubles the lockout from the first one up to the longest, and a right password forgets it', async () => {
+    const throttle = throttleStore({ lockoutMs: 1000, maxLockoutMs: 4000, maxFailuresPerIp: 100 });
+    const lockKey = `${PREFIX}${prefixes - 1}:{bind-throttle}:lock:192.0.2.1|esme`;
+    const fiveFailures = async () => {
+      for (let i = 1; i < 5; i++) expect((await throttle.fail('192.0.2.1', 'esme')).started).toEqual([]);
+      return throttle.fail('192.0.2.1', 'esme');
+    };
+    const lengths: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      const st = await fiveFailures();
+      expect(st).toMatchObject({ locked: 'pair', started: ['pair'] });
+      lengths.push(st.ms);
+      expect((await throttle.check('192.0.2.1', 'esme')).locked).toBe('pair');
+      expect(await redis.del(lockKey)).toBe(1); // the lockout ends, as its TTL would end it; the level stays
+    }
+    expect(lengths).toEqual([1000, 2000, 4000, 4000]);
+    await throttle.succeeded('192.0.2.1', 'esme');
+    expect((await fiveFailures()).ms).toBe(1000);
+  });
+
+  it('locks a source IP out over every system_id at 20 failures, and counts at most the cap of system_ids per IP', async () => {
+    const throttle = throttleStore({ maxSystemIdsPerIp: 3 });
+    // 4 failures on each of 5 system_ids: no pair reaches 5, the IP reaches 20.
+    let last;
+    for (let id = 0; id < 5; id++) for (let i = 0; i < 4; i++) last = await throttle.fail('198.51.100.7', `id${id}`);
+    expect(last).toMatchObject({ locked: 'ip', started: ['ip'] });
+    expect((await throttle.check('198.51.100.7', 'anything')).locked).toBe('ip');
+    expect((await throttle.check('198.51.100.8', 'id0')).locked).toBe(null);
+    const keys = await redis.keys(`${PREFIX}${prefixes - 1}:*`);
+    // Only the first 3 system_ids got pair keys (their failure counters); id3 and id4 counted toward the IP only.
+    expect(keys.filter((k) => k.includes('|')).sort()).toEqual([0, 1, 2].map((i) => `${PREFIX}${prefixes - 1}:{bind-throttle}:fail:198.51.100.7|id${i}`));
+    for (const k of keys) expect(await redis.pttl(k), k).toBeGreaterThan(0);
+    expect(await throttle.list()).toEqual([{ ip: '198.51.100.7', systemId: null, until: expect.any(Number) as number }]);
+    expect(await throttle.lift('198.51.100.7', null)).toBe(true);
+    expect((await throttle.check('198.51.100.7', 'anything')).locked).toBe(null);
+    expect(await throttle.list()).toEqual([]);
   });
 });
