@@ -5,6 +5,7 @@
  *   ESME ←deliver_sm─ upstream/esme-session ←─ relay/relay (store/)  ←─ downstream/smsc-link ←─ SMSC
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { buildHttp, type Readiness } from './admin/http.js';
@@ -36,6 +37,7 @@ import { AuditLog, createLogger, setMasking, type Logger } from './telemetry/log
 import { Metrics } from './telemetry/metrics.js';
 import { AccountTable } from './upstream/accounts.js';
 import { BindAuth } from './upstream/bind-auth.js';
+import { FairLimiter } from './upstream/fair-limiter.js';
 import { layoutProblems } from './store/slots.js';
 import { SharedLimits } from './upstream/shared-limits.js';
 import { UpstreamServer } from './upstream/server.js';
@@ -214,7 +216,10 @@ export class Gateway {
           maxSystemIdsPerIp: bt.max_system_ids_per_ip,
         })
       : undefined;
-    const bindAuth = await BindAuth.create({ throttle, metrics, log });
+    // scrypt is CPU-bound: more checks at once than cores only slows each one down.
+    const checks = bt.max_concurrent_checks || Math.min(4, availableParallelism());
+    const limiter = new FairLimiter(checks, bt.max_queued_per_ip);
+    const bindAuth = await BindAuth.create({ throttle, limiter, metrics, log });
     const upstream = new UpstreamServer(
       {
         host: cfg.listen.host,

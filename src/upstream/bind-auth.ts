@@ -10,6 +10,12 @@
  * or a source IP with one system_id, locked out after too many failures is refused without running
  * scrypt, whatever the password. Each lockout started gets one metric increment and one log line.
  * If Redis cannot be asked, binds are checked without throttling (counted in redis errors).
+ *
+ * Password checks run through a FairLimiter (fair-limiter.ts): a few scrypts at a time, queued per
+ * source IP and served round-robin, so a flood from one IP cannot starve binds from another. A bind
+ * whose IP already has a full queue is refused at once (reason `busy`, not counted as a failure).
+ * The lockout is checked when the bind's turn comes, so a flood stops costing scrypt work as soon
+ * as it is locked out.
  */
 import { randomBytes } from 'node:crypto';
 import type { BindThrottleStore, LockScope } from '../store/bind-throttle.js';
@@ -17,6 +23,7 @@ import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Account } from './accounts.js';
 import { ipAllowed } from './cidr.js';
+import type { FairLimiter } from './fair-limiter.js';
 import { hashPassword, verifyPassword } from './password.js';
 
 /** Why a bind was refused (never told to the ESME); the metric's label set. */
@@ -32,6 +39,8 @@ export interface BindAuthOptions {
   verify?: VerifyFn;
   /** Failure counts and lockouts in Redis; absent: no throttling. */
   throttle?: BindThrottleStore;
+  /** Bounded, per-IP fair password checks; absent: unbounded. */
+  limiter?: FairLimiter;
   metrics?: Metrics;
   log?: Logger;
 }
@@ -57,6 +66,13 @@ export class BindAuth {
    * password check runs exactly one scrypt, whether or not the account exists or the IP is allowed.
    */
   async check(ip: string, systemId: string, password: string, account: Account | undefined): Promise<BindFailure | null> {
+    const limiter = this.opts.limiter;
+    if (!limiter) return this.checkNow(ip, systemId, password, account);
+    const queued = limiter.run(ip, () => this.checkNow(ip, systemId, password, account));
+    return queued ?? 'busy';
+  }
+
+  private async checkNow(ip: string, systemId: string, password: string, account: Account | undefined): Promise<BindFailure | null> {
     if (await this.lockedOut(ip, systemId)) return 'locked_out';
     const hash = account?.cfg.password_hash ?? this.dummyHash;
     const ok = await this.verify(password, hash).catch(() => false);

@@ -4,7 +4,8 @@
  * lockouts, and password checks shared fairly between source IPs. An UpstreamServer on a real
  * loopback port; ESMEs are real TCP clients (127.0.0.2 is a second source IP).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, scryptSync } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AccountSchema } from '../../src/config/schema.js';
 import { Status } from '../../src/protocol/status.js';
@@ -14,6 +15,7 @@ import { systemClock } from '../../src/session/clock.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { AccountTable } from '../../src/upstream/accounts.js';
 import { BindAuth, type VerifyFn } from '../../src/upstream/bind-auth.js';
+import { FairLimiter } from '../../src/upstream/fair-limiter.js';
 import { hashPassword, verifyPassword } from '../../src/upstream/password.js';
 import { UpstreamServer } from '../../src/upstream/server.js';
 import { connect, type EsmeClient } from '../helpers/esme-client.js';
@@ -58,7 +60,14 @@ interface Rig {
   bind(systemId: string, password: string, from?: string): Promise<number>;
 }
 
-async function rig(makeAuth: (verify: VerifyFn) => Promise<BindAuth>): Promise<Rig> {
+/** A password hash of a given scrypt cost (hashPassword's is N=16384). */
+function hashWithCost(password: string, n: number): string {
+  const salt = randomBytes(16);
+  return `scrypt$${n}$8$1$${salt.toString('base64')}$${scryptSync(password, salt, 32, { N: n, r: 8, p: 1 }).toString('base64')}`;
+}
+
+async function rig(makeAuth: (verify: VerifyFn) => Promise<BindAuth>, accountHash = hash): Promise<Rig> {
+  const hash = accountHash;
   const metrics = new Metrics(false);
   const accounts = new AccountTable(
     [
@@ -190,5 +199,27 @@ describe('bind throttling', () => {
     expect(await throttle.lift('198.51.100.7', null)).toBe(true);
     expect((await throttle.check('198.51.100.7', 'anything')).locked).toBe(null);
     expect(await throttle.list()).toEqual([]);
+  });
+});
+
+describe('fair password checks', () => {
+  it('answers a legitimate bind from another IP within 200 ms during a 40-way flood of wrong passwords from one IP', async () => {
+    // The gateway's defaults: max_concurrent_checks 0 (CPUs, at most 4), max_queued_per_ip 8.
+    const limiter = new FairLimiter(Math.min(4, availableParallelism()), 8);
+    // Accounts hashed at a quarter of the standard cost: this machine is shared by several test
+    // runs, and a standard scrypt alone can take 100+ ms under that load. The flood still costs
+    // 40 checks; unfairly queued (one FIFO, or none) the bind waits for most of them.
+    const r = await rig((verify) => BindAuth.create({ verify, limiter }), hashWithCost('secret', 4096));
+    const flood = Array.from({ length: 40 }, (_, i) => r.bind('esme', `wrong${i}`));
+    while (r.verified.length < 2) await new Promise((res) => setTimeout(res, 2));
+    const t0 = performance.now();
+    expect(await r.bind('other', 'secret', '127.0.0.2')).toBe(Status.ESME_ROK);
+    expect(performance.now() - t0).toBeLessThan(200);
+    expect(new Set(await Promise.all(flood))).toEqual(new Set([Status.ESME_RBINDFAIL]));
+    // The flood queued at most 8 behind the running checks; binds beyond were refused at once, without scrypt.
+    const checked = await valueOf(r.metrics.bindFailures, { reason: 'bad_password' });
+    expect(checked + (await valueOf(r.metrics.bindFailures, { reason: 'busy' }))).toBe(40);
+    expect(r.verified.length).toBe(checked + 1);
+    expect(checked).toBeLessThan(40);
   });
 });
