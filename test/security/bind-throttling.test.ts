@@ -6,7 +6,11 @@
  */
 import { randomBytes, scryptSync } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import Fastify from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { lockoutsApi } from '../../src/admin/lockouts-api.js';
+import { adminScope } from '../../src/admin/scope.js';
+import { parseConfig } from '../../src/config/load.js';
 import { AccountSchema } from '../../src/config/schema.js';
 import { Status } from '../../src/protocol/status.js';
 import { BindThrottleStore, type ThrottleLimits } from '../../src/store/bind-throttle.js';
@@ -18,6 +22,7 @@ import { BindAuth, type VerifyFn } from '../../src/upstream/bind-auth.js';
 import { FairLimiter } from '../../src/upstream/fair-limiter.js';
 import { hashPassword, verifyPassword } from '../../src/upstream/password.js';
 import { UpstreamServer } from '../../src/upstream/server.js';
+import { sha256, TOKENS } from '../helpers/admin.js';
 import { connect, type EsmeClient } from '../helpers/esme-client.js';
 import { silentLog, valueOf } from '../helpers/fake-link.js';
 import { RecordingHandler } from '../upstream/helpers.js';
@@ -221,5 +226,62 @@ describe('fair password checks', () => {
     expect(checked + (await valueOf(r.metrics.bindFailures, { reason: 'busy' }))).toBe(40);
     expect(r.verified.length).toBe(checked + 1);
     expect(checked).toBeLessThan(40);
+  });
+});
+
+describe('admin API: lockouts', () => {
+  async function app(lockouts: BindThrottleStore | null) {
+    const cfg = parseConfig(`admin: { tokens: [{ name: ops, sha256: "${sha256(TOKENS.ops)}" }] }\n`);
+    const a = Fastify({ logger: false, ajv: { customOptions: { removeAdditional: false } } });
+    await a.register(
+      async (api) => {
+        adminScope(api, cfg.admin.tokens);
+        await api.register(lockoutsApi, { lockouts });
+      },
+      { prefix: '/api/v1' },
+    );
+    await a.ready();
+    const call = async (method: 'GET' | 'DELETE', url: string, token: string | null = TOKENS.ops) => {
+      const r = await a.inject({ method, url, headers: token ? { authorization: `Bearer ${token}` } : {} });
+      return { status: r.statusCode, body: r.json() };
+    };
+    return { a, call };
+  }
+
+  it('lists the lockouts in force and lifts one, after which that pair binds again', async () => {
+    const throttle = throttleStore();
+    const r = await rig(async (verify) => BindAuth.create({ verify, throttle }));
+    for (let i = 0; i < 5; i++) await r.bind('esme', 'wrong');
+    for (let i = 0; i < 20; i++) await throttle.fail('203.0.113.9', `id${i % 5}`); // no pair reaches 5; the IP reaches 20
+    for (let i = 0; i < 5; i++) await throttle.fail('198.51.100.1', 'id0');
+    const { a, call } = await app(throttle);
+    try {
+      const list = await call('GET', '/api/v1/lockouts');
+      expect(list.status).toBe(200);
+      expect(list.body.count).toBe(3);
+      const byKey = Object.fromEntries((list.body.lockouts as { ip: string; system_id: string | null }[]).map((l) => [`${l.ip} ${l.system_id}`, l]));
+      expect(Object.keys(byKey).sort()).toEqual(['127.0.0.1 esme', '198.51.100.1 id0', '203.0.113.9 null'].sort());
+      expect(byKey['127.0.0.1 esme']).toMatchObject({ scope: 'pair', seconds_left: 60 });
+      expect(byKey['203.0.113.9 null']).toMatchObject({ scope: 'ip' });
+      expect(Date.parse((byKey['127.0.0.1 esme'] as unknown as { until: string }).until)).toBeGreaterThan(Date.now() + 50_000);
+
+      expect(await r.bind('esme', 'secret')).toBe(Status.ESME_RBINDFAIL);
+      expect(await call('DELETE', '/api/v1/lockouts?ip=127.0.0.1&system_id=esme')).toEqual({ status: 200, body: { ip: '127.0.0.1', system_id: 'esme', lifted: true } });
+      expect(await r.bind('esme', 'secret')).toBe(Status.ESME_ROK);
+      expect((await call('DELETE', '/api/v1/lockouts?ip=127.0.0.1&system_id=esme')).status).toBe(404);
+
+      expect((await call('DELETE', '/api/v1/lockouts?ip=203.0.113.9')).body.lifted).toBe(true);
+      expect((await call('GET', '/api/v1/lockouts')).body.lockouts).toEqual([expect.objectContaining({ ip: '198.51.100.1', system_id: 'id0', scope: 'pair' })]);
+      expect((await call('DELETE', '/api/v1/lockouts')).status).toBe(400);
+      expect((await call('GET', '/api/v1/lockouts', null)).status).toBe(401);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('answers 503 when bind throttling is off', async () => {
+    const { a, call } = await app(null);
+    expect((await call('GET', '/api/v1/lockouts')).status).toBe(503);
+    await a.close();
   });
 });
