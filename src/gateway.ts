@@ -5,6 +5,7 @@
  *   ESME ←deliver_sm─ upstream/esme-session ←─ relay/relay (store/)  ←─ downstream/smsc-link ←─ SMSC
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { configWarnings } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -15,6 +16,7 @@ import { ReplyHandler } from './decision/replies.js';
 import { SenderRegistry } from './policy/senders.js';
 import { normaliseAddress } from './policy/address.js';
 import { DndGeneration } from './store/dnd-generation.js';
+import { BindThrottleStore } from './store/bind-throttle.js';
 import { PolicyAdmin } from './store/policy-admin.js';
 import { PolicyCheck } from './store/policy-check.js';
 import { PolicySync } from './store/policy-sync.js';
@@ -35,6 +37,8 @@ import { systemClock, type Clock } from './session/clock.js';
 import { AuditLog, createLogger, setMasking, type Logger } from './telemetry/log.js';
 import { Metrics } from './telemetry/metrics.js';
 import { AccountTable } from './upstream/accounts.js';
+import { BindAuth } from './upstream/bind-auth.js';
+import { FairLimiter } from './upstream/fair-limiter.js';
 import { layoutProblems } from './store/slots.js';
 import { SharedLimits } from './upstream/shared-limits.js';
 import { UpstreamServer } from './upstream/server.js';
@@ -201,6 +205,23 @@ export class Gateway {
       metrics,
       log,
     });
+    // One answer and one scrypt for every failed bind; the dummy hash for unknown accounts is made here, once.
+    // Failed binds are counted in Redis, shared by every instance (store/bind-throttle.ts).
+    const bt = cfg.upstream.bind_throttle;
+    const throttle = bt.enabled
+      ? new BindThrottleStore(redis, cfg.redis.key_prefix, {
+          windowMs: bt.window_s * 1000,
+          maxFailures: bt.max_failures,
+          maxFailuresPerIp: bt.max_failures_per_ip,
+          lockoutMs: bt.lockout_s * 1000,
+          maxLockoutMs: bt.max_lockout_s * 1000,
+          maxSystemIdsPerIp: bt.max_system_ids_per_ip,
+        })
+      : undefined;
+    // scrypt is CPU-bound: more checks at once than cores only slows each one down.
+    const checks = bt.max_concurrent_checks || Math.min(4, availableParallelism());
+    const limiter = new FairLimiter(checks, bt.max_queued_per_ip);
+    const bindAuth = await BindAuth.create({ throttle, limiter, metrics, log });
     const upstream = new UpstreamServer(
       {
         host: cfg.listen.host,
@@ -219,6 +240,7 @@ export class Gateway {
         clock,
         gatewayId: 'smppguard',
         sharedBinds: { reserve: (a, max) => limits.reserveBind(a, max), release: (a) => limits.releaseBind(a) },
+        bindAuth,
         deliverTimeoutMs: cfg.downstream.response_timeout_ms,
       },
     );
@@ -236,6 +258,7 @@ export class Gateway {
         complaints,
         cases,
         audit: auditStream,
+        lockouts: throttle ?? null,
       },
     });
     gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, policyCheck, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch);

@@ -3,7 +3,7 @@
  * 404s) holding one fastify plugin per resource, each given only what it needs — senders (码号
  * registrations), consent, the do-not-disturb register, `explain` (the decision for a hypothetical
  * message, nothing sent), the queue's review routes, the change journal, complaints with sender
- * reinstatement, and evidence for a recipient.
+ * reinstatement, evidence for a recipient, and bind lockouts.
  *
  * Every request needs `Authorization: Bearer <token>`; with no tokens configured the API answers
  * 503 — never open by default. Bodies, params and query strings are checked by each plugin's route
@@ -19,6 +19,7 @@ import type { Explained, ExplainInput } from '../decision/service.js';
 import type { SenderRegistry } from '../policy/senders.js';
 import type { MessageQueue } from '../queue/message-queue.js';
 import type { AuditStream } from '../store/audit-stream.js';
+import type { BindThrottleStore } from '../store/bind-throttle.js';
 import type { ComplaintStore } from '../store/complaint-store.js';
 import type { PolicyAdmin } from '../store/policy-admin.js';
 import { complaintsApi } from './complaints-api.js';
@@ -27,6 +28,7 @@ import { dndApi } from './dnd-api.js';
 import { evidenceApi } from './evidence-api.js';
 import { explainApi } from './explain-api.js';
 import { journalApi } from './journal-api.js';
+import { lockoutsApi } from './lockouts-api.js';
 import { queueApi } from './queue-api.js';
 import { adminScope } from './scope.js';
 import { sendersApi } from './senders-api.js';
@@ -47,6 +49,8 @@ export interface AdminDeps {
   cases?: ComplaintStore | null;
   /** The decision stream evidence reads; null when audit.stream is off. */
   audit?: AuditStream | null;
+  /** Bind lockouts (upstream bind throttling); null when it is off. */
+  lockouts?: BindThrottleStore | null;
 }
 
 export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
@@ -67,6 +71,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
       await api.register(journalApi, { store, numbering });
       await api.register(complaintsApi, { desk: deps.complaints ?? null, cases, store, numbering });
       await api.register(evidenceApi, { store, audit: deps.audit ?? null, cases, senders: registry, numbering });
+      await api.register(lockoutsApi, { lockouts: deps.lockouts ?? null });
     },
     { prefix: API_PREFIX },
   );

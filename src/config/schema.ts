@@ -213,6 +213,27 @@ export const ConfigSchema = z.strictObject({
       idle_timeout_s: z.number().min(0).default(120),
       /** A connection not bound this long after it was accepted is closed, whatever it sends meanwhile. */
       bind_timeout_s: z.number().min(1).default(30),
+      /** Failed binds counted in Redis (shared by every instance) and lockouts (docs/security.md, "Bind throttling"). */
+      bind_throttle: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** Failures are counted in a window this long from the first one. */
+          window_s: z.number().int().min(1).default(60),
+          /** Failures per (source IP, system_id) in a window that lock that pair out. */
+          max_failures: z.number().int().min(1).default(5),
+          /** Failures per source IP over every system_id in a window that lock the IP out (stops enumeration). */
+          max_failures_per_ip: z.number().int().min(1).default(20),
+          /** The first lockout; each further one doubles it, up to max_lockout_s. */
+          lockout_s: z.number().int().min(1).default(60),
+          max_lockout_s: z.number().int().min(1).default(3600),
+          /** Distinct system_ids counted per source IP in a window (they are attacker-chosen); beyond them failures count only toward the IP. */
+          max_system_ids_per_ip: z.number().int().min(1).default(32),
+          /** Password checks (scrypt) running at once over every source IP; 0 = the CPU count, at most 4. */
+          max_concurrent_checks: z.number().int().min(0).default(0),
+          /** Binds from one source IP waiting for a password check; beyond them a bind is refused at once. */
+          max_queued_per_ip: z.number().int().min(1).default(8),
+        })
+        .prefault({}),
     })
     .prefault({}),
   accounts: z.array(AccountSchema).default([]),

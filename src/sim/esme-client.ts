@@ -59,11 +59,13 @@ function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 export interface EsmeClientOptions {
   /** How long request() waits for its answer; default 2000 ms. */
   requestTimeoutMs?: number;
+  /** The local address to connect from (e.g. 127.0.0.2: another source IP on loopback). */
+  localAddress?: string;
 }
 
 export function connect(host: string, port: number, opts: EsmeClientOptions = {}): Promise<EsmeClient> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host, port });
+    const socket = netConnect({ host, port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
     socket.once('error', reject);
     socket.once('connect', () => {
       socket.off('error', reject);

@@ -55,6 +55,8 @@ export const SCRIPTS = {
   sgImportJournal: script<(journalKey: string, minId: string, ...countThenFields: string[]) => unknown>('journal-batch.lua', 1),
   /** One bind of an account over every instance: upstream/shared-limits.ts. */
   sgBindReserve: script<(key: string, instance: string, maxBinds: number, now: number, staleMs: number) => Promise<number>>('bind-reserve.lua', 1),
+  /** Bind failures and lockouts per (source IP, system_id) and per source IP: store/bind-throttle.ts. */
+  sgBindThrottle: script<(...keysThenArgs: Arg[]) => Promise<[number, number, number, number]>>('bind-throttle.lua', 8),
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

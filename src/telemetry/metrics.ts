@@ -52,6 +52,10 @@ export class Metrics {
   readonly pdus: Counter<'side' | 'direction' | 'command' | 'status'>;
   readonly bindsActive: Gauge<'account' | 'type'>;
   readonly bindAttempts: Counter<'account' | 'outcome'>;
+  /** Refused binds by their true reason (upstream/bind-auth.ts BIND_FAILURES: a fixed set); the ESME always sees ESME_RBINDFAIL. */
+  readonly bindFailures: Counter<'reason'>;
+  /** Bind lockouts started (upstream/bind-auth.ts): scope pair (source IP + system_id) or ip (every system_id). */
+  readonly bindLockouts: Counter<'scope'>;
   readonly sessionsClosed: Counter<'side' | 'reason'>;
   readonly malformed: Counter<'side' | 'reason'>;
   readonly smscLinkUp: Gauge<'smsc' | 'link'>;
@@ -115,6 +119,18 @@ export class Metrics {
       name: 'smppguard_bind_attempts_total',
       help: 'ESME bind attempts by account and outcome (ok or the refusal status)',
       labelNames: ['account', 'outcome'],
+      registers: [r],
+    });
+    this.bindFailures = new Counter({
+      name: 'smppguard_bind_failures_total',
+      help: 'Refused bind attempts by true reason: unknown_account, ip_not_allowed, bad_password, locked_out, busy',
+      labelNames: ['reason'],
+      registers: [r],
+    });
+    this.bindLockouts = new Counter({
+      name: 'smppguard_bind_lockouts_total',
+      help: 'Bind lockouts started, by scope: pair (source IP and system_id) or ip (source IP, every system_id)',
+      labelNames: ['scope'],
       registers: [r],
     });
     this.sessionsClosed = new Counter({

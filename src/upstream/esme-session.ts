@@ -17,8 +17,7 @@ import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { PeerLog } from '../telemetry/peer-log.js';
 import type { Account, AccountTable, BoundSession, DeliverCallback } from './accounts.js';
-import { ipAllowed } from './cidr.js';
-import { verifyPassword } from './password.js';
+import { defaultBindAuth, type BindAuth, type BindFailure } from './bind-auth.js';
 
 export type SessionState = 'OPEN' | 'BINDING' | 'BOUND' | 'UNBINDING' | 'CLOSED';
 
@@ -45,6 +44,8 @@ export interface SessionEnv {
   sharedBinds?: { reserve(account: string, max: number): Promise<boolean>; release(account: string): void };
   /** Lines about connections that have not bound: at most one per source IP per minute (absent: all written). */
   peerLog?: PeerLog;
+  /** Bind authentication (throttling, fair password checks); absent: defaultBindAuth(), no throttling. */
+  bindAuth?: BindAuth;
 }
 
 let nextSessionId = 1;
@@ -255,14 +256,13 @@ export class EsmeSession implements BoundSession {
     const password = str(decoded.pdu.fields.password);
     if (this.env.isDraining()) return this.refuseBind(commandId, sequence, Status.ESME_RBINDFAIL, systemId, 'shutting down');
     const account = this.env.accounts.get(systemId);
-    if (!account) return this.refuseBind(commandId, sequence, Status.ESME_RINVSYSID, systemId, 'unknown system_id');
-    if (!ipAllowed(this.conn.remoteAddress, account.cidrs)) {
-      return this.refuseBind(commandId, sequence, Status.ESME_RBINDFAIL, systemId, `source IP ${this.conn.remoteAddress} not allowed`);
-    }
     this.state = 'BINDING';
-    const ok = await verifyPassword(password, account.cfg.password_hash).catch(() => false);
+    const auth = this.env.bindAuth ?? (await defaultBindAuth());
+    const failure = await auth.check(this.conn.remoteAddress, systemId, password, account);
     if (!this.conn.isOpen) return;
-    if (!ok) return this.refuseBind(commandId, sequence, Status.ESME_RINVPASWD, systemId, 'bad password');
+    // Every authentication failure gets the same status (docs/security.md, "Bind throttling"):
+    // 0x0D says "bind failed" without saying whether the system_id, password or source IP was wrong.
+    if (failure || !account) return this.refuseAuth(commandId, sequence, systemId, failure ?? 'unknown_account');
     // Shutdown may have started while the password was being checked.
     if (this.env.isDraining()) return this.refuseBind(commandId, sequence, Status.ESME_RBINDFAIL, systemId, 'shutting down');
     if (account.sessions.size >= account.cfg.max_binds) {
@@ -296,6 +296,12 @@ export class EsmeSession implements BoundSession {
     this.env.metrics.bindsActive.inc({ account: systemId, type: kind.name });
     this.env.log.info({ session: this.id, account: systemId, bind: kind.name, peer: this.peer }, 'ESME bound');
     if (kind.canReceive) this.env.handler.onReceiverBound(this);
+  }
+
+  private refuseAuth(commandId: number, sequence: number, systemId: string, failure: BindFailure): void {
+    this.env.metrics.bindFailures.inc({ reason: failure });
+    const why = failure === 'ip_not_allowed' ? `source IP ${this.conn.remoteAddress} not allowed` : failure.replace(/_/g, ' ');
+    this.refuseBind(commandId, sequence, Status.ESME_RBINDFAIL, systemId, why);
   }
 
   private refuseBind(commandId: number, sequence: number, status: number, systemId: string, why: string): void {

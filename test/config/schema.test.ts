@@ -20,7 +20,9 @@ describe('defaults', () => {
     expect(c.max_pdu_length).toBe(65536);
     expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', key_prefix: 'sg:', command_timeout_ms: 250, hot_path: 'commands', tls: false });
     expect(c.log).toEqual({ level: 'info', mask_msisdn: true });
-    expect(c.upstream).toEqual({ idle_timeout_s: 120, bind_timeout_s: 30 });
+    const { bind_throttle, ...upstream } = c.upstream;
+    expect(upstream).toEqual({ idle_timeout_s: 120, bind_timeout_s: 30 });
+    expect(bind_throttle).toEqual({ enabled: true, window_s: 60, max_failures: 5, max_failures_per_ip: 20, lockout_s: 60, max_lockout_s: 3600, max_system_ids_per_ip: 32, max_concurrent_checks: 0, max_queued_per_ip: 8 });
     expect(c.accounts).toEqual([]);
     expect(c.downstream).toEqual({
       response_timeout_ms: 5000,

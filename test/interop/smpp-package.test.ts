@@ -101,20 +101,20 @@ describe('smpp package as ESME → gateway → simulator', () => {
     await pkgClosed(s);
   });
 
-  it('gets 0x0E for a bad password and 0x0F for an unknown system_id, and the link is closed', async () => {
+  it('gets 0x0D for a bad password and for an unknown system_id (one answer for every authentication failure), and the link is closed', async () => {
     stack = await startStack();
     cleanups.push(() => stack.stop());
     const s = await pkgEsme();
     const closed = pkgClosed(s);
     const r = await pkgRequest(s, 'bind_transceiver', { system_id: 'esme', password: 'wrong' });
     expect(r.command).toBe('bind_transceiver_resp');
-    expect(r.command_status).toBe(Status.ESME_RINVPASWD);
+    expect(r.command_status).toBe(Status.ESME_RBINDFAIL);
     await closed;
 
     const s2 = await pkgEsme();
     const r2 = await pkgRequest(s2, 'bind_transmitter', { system_id: 'nobody', password: 'secret' });
     expect(r2.command).toBe('bind_transmitter_resp');
-    expect(r2.command_status).toBe(Status.ESME_RINVSYSID);
+    expect(r2.command_status).toBe(Status.ESME_RBINDFAIL);
     await pkgClosed(s2);
 
     // A good bind still works afterwards.

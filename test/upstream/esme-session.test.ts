@@ -45,8 +45,8 @@ describe('bind', () => {
   }
 
   const refusals: [string, () => ReturnType<typeof sessionRig>, Buffer, number, string][] = [
-    ['an unknown system_id', () => sessionRig(), bindPdu('transceiver', 3, 'nobody', 'secret'), Status.ESME_RINVSYSID, 'unknown'],
-    ['a wrong password', () => sessionRig(), bindPdu('transceiver', 3, 'esme', 'wrong'), Status.ESME_RINVPASWD, 'esme'],
+    ['an unknown system_id', () => sessionRig(), bindPdu('transceiver', 3, 'nobody', 'secret'), Status.ESME_RBINDFAIL, 'unknown'],
+    ['a wrong password', () => sessionRig(), bindPdu('transceiver', 3, 'esme', 'wrong'), Status.ESME_RBINDFAIL, 'esme'],
     [
       'a source IP outside allowed_ips',
       () => sessionRig({ accounts: [accountCfg({ allowed_ips: ['10.0.0.0/8'] })] }),
