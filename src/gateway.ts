@@ -47,6 +47,8 @@ export interface GatewayOptions {
 
 export class Gateway {
   smppPort = 0;
+  /** SMPP over TLS (listen.tls); 0 without it. */
+  smppTlsPort = 0;
   httpPort = 0;
   private stopping: Promise<void> | null = null;
 
@@ -203,6 +205,8 @@ export class Gateway {
       {
         host: cfg.listen.host,
         port: cfg.listen.port,
+        plain: cfg.listen.plain,
+        tls: cfg.listen.tls,
         maxPduLength: cfg.max_pdu_length,
         idleTimeoutS: cfg.upstream.idle_timeout_s,
         bindTimeoutS: cfg.upstream.bind_timeout_s,
@@ -248,10 +252,11 @@ export class Gateway {
       queue.worker.start();
     }
     gw.smppPort = await upstream.listen();
+    gw.smppTlsPort = upstream.tlsPort;
     await gw.http.listen({ host: cfg.http.host, port: cfg.http.port });
     const addr = gw.http.server.address();
     gw.httpPort = typeof addr === 'object' && addr ? addr.port : cfg.http.port;
-    log.info({ smpp: gw.smppPort, http: gw.httpPort, smscs: cfg.downstream.smscs.map((s) => s.name) }, 'smppguard listening');
+    log.info({ smpp: cfg.listen.plain ? gw.smppPort : 'off', smpp_tls: gw.smppTlsPort || 'off', http: gw.httpPort, smscs: cfg.downstream.smscs.map((s) => s.name) }, 'smppguard listening');
     return gw;
   }
 

@@ -5,6 +5,7 @@
  * Not for load: one promise and one timer per request.
  */
 import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { BIND_COMMAND, Command, isResponse, type BindKind } from '../protocol/commands.js';
 import { decode, str, type DecodedPdu } from '../protocol/decode.js';
 import { encodeEmpty, encodePdu, messageResp, INTERFACE_VERSION_34, type FieldValue } from '../protocol/encode.js';
@@ -59,13 +60,15 @@ function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 export interface EsmeClientOptions {
   /** How long request() waits for its answer; default 2000 ms. */
   requestTimeoutMs?: number;
+  /** Connect over TLS with these options (CA, client certificate, servername…); plain TCP without. */
+  tls?: ConnectionOptions;
 }
 
 export function connect(host: string, port: number, opts: EsmeClientOptions = {}): Promise<EsmeClient> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host, port });
+    const socket = opts.tls ? tlsConnect({ host, port, ...opts.tls }) : netConnect({ host, port });
     socket.once('error', reject);
-    socket.once('connect', () => {
+    socket.once(opts.tls ? 'secureConnect' : 'connect', () => {
       socket.off('error', reject);
       resolve(new Client(socket, opts.requestTimeoutMs ?? 2000));
     });

@@ -18,6 +18,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { Account, AccountTable, BoundSession, DeliverCallback } from './accounts.js';
 import { ipAllowed } from './cidr.js';
 import { verifyPassword } from './password.js';
+import { subjectMatches, type TlsPeer } from './tls.js';
 
 export type SessionState = 'OPEN' | 'BINDING' | 'BOUND' | 'UNBINDING' | 'CLOSED';
 
@@ -72,6 +73,8 @@ export class EsmeSession implements BoundSession {
     socket: PduSocket,
     private readonly env: SessionEnv,
     maxPduLength: number,
+    /** The TLS listener's view of the client; null over plain TCP. */
+    readonly tls: TlsPeer | null = null,
   ) {
     this.lastRx = env.clock.now();
     this.conn = new PduConnection(
@@ -258,6 +261,9 @@ export class EsmeSession implements BoundSession {
     const ok = await verifyPassword(password, account.cfg.password_hash).catch(() => false);
     if (!this.conn.isOpen) return;
     if (!ok) return this.refuseBind(commandId, sequence, Status.ESME_RINVPASWD, systemId, 'bad password');
+    // After the password, so these answers tell nothing to whoever does not know it.
+    const tlsRefusal = this.tlsRefusal(account);
+    if (tlsRefusal) return this.refuseBind(commandId, sequence, Status.ESME_RBINDFAIL, systemId, tlsRefusal);
     // Shutdown may have started while the password was being checked.
     if (this.env.isDraining()) return this.refuseBind(commandId, sequence, Status.ESME_RBINDFAIL, systemId, 'shutting down');
     if (account.sessions.size >= account.cfg.max_binds) {
@@ -289,8 +295,20 @@ export class EsmeSession implements BoundSession {
     );
     this.env.metrics.bindAttempts.inc({ account: systemId, outcome: 'ok' });
     this.env.metrics.bindsActive.inc({ account: systemId, type: kind.name });
-    this.env.log.info({ session: this.id, account: systemId, bind: kind.name, peer: this.peer }, 'ESME bound');
+    this.env.log.info({ session: this.id, account: systemId, bind: kind.name, peer: this.peer, tls: this.tls !== null }, 'ESME bound');
     if (kind.canReceive) this.env.handler.onReceiverBound(this);
+  }
+
+  /** Why this connection may not bind `account` (require_tls, tls_subject); null when it may. */
+  private tlsRefusal(account: Account): string | null {
+    const { require_tls: requireTls, tls_subject: subject } = account.cfg;
+    if ((requireTls || subject) && !this.tls) return 'account requires TLS; bind came over plain TCP';
+    if (subject && !subjectMatches(subject, this.tls!)) {
+      const got = this.tls!.subject ? JSON.stringify(this.tls!.subject) : 'no client certificate';
+      const why = this.tls!.subject && !this.tls!.authorized ? ` (not verified: ${this.tls!.authorizationError})` : '';
+      return `client certificate subject ${got}${why} does not match tls_subject "${subject}"`;
+    }
+    return null;
   }
 
   private refuseBind(commandId: number, sequence: number, status: number, systemId: string, why: string): void {

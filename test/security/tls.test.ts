@@ -1,0 +1,245 @@
+/**
+ * issue 16, TLS: SMPP over TLS for ESMEs (listen.tls: client certificates none/optional/require,
+ * per-account require_tls and tls_subject), over real sockets, a real gateway and the real Redis,
+ * with certificates made by openssl for the run (test/helpers/tls-certs.ts).
+ */
+import { connect as netConnect } from 'node:net';
+import { Writable } from 'node:stream';
+import type { ConnectionOptions } from 'node:tls';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccountSchema, ConfigSchema, type Config } from '../../src/config/schema.js';
+import { Command } from '../../src/protocol/commands.js';
+import { Status } from '../../src/protocol/status.js';
+import { connect, type EsmeClient } from '../helpers/esme-client.js';
+import { secretHash, startStack, type Stack } from '../helpers/stack.js';
+import { TestPki, type Cert } from '../helpers/tls-certs.js';
+
+let pki: TestPki;
+let server: Cert;
+let partner: Cert;
+let stranger: Cert;
+let untrusted: Cert;
+const logs: Record<string, unknown>[] = [];
+
+function logSink(): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+}
+
+beforeAll(() => {
+  pki = new TestPki();
+  server = pki.issue('server', '/CN=gw.test', 'server');
+  partner = pki.issue('partner', '/CN=partner.test/O=Partner', 'client');
+  stranger = pki.issue('stranger', '/CN=stranger.test/O=Partner', 'client');
+  // Same subject as the partner's, but from a CA the gateway does not trust.
+  const other = new TestPki('other-ca');
+  untrusted = other.issue('untrusted', '/CN=partner.test/O=Partner', 'client');
+});
+afterAll(() => pki.remove());
+
+/** A gateway with a TLS listener next to the plain one, and accounts that want TLS. */
+async function tlsStack(clientAuth: 'none' | 'optional' | 'require'): Promise<Stack> {
+  const hash = await secretHash();
+  return startStack({
+    gw: { log: pino({ level: 'info' }, logSink()) },
+    cfg: (c: Config) => {
+      c.listen.tls = { port: 0, cert: server.cert, key: server.key, ca: pki.ca.cert, client_auth: clientAuth, min_version: 'TLSv1.2' };
+      c.accounts.push(
+        AccountSchema.parse({ system_id: 'secure', password_hash: hash, allowed_ips: ['127.0.0.0/8'], require_tls: true }),
+        AccountSchema.parse({ system_id: 'pinned', password_hash: hash, allowed_ips: ['127.0.0.0/8'], tls_subject: 'CN=partner.test, O=Partner' }),
+      );
+    },
+  });
+}
+
+/** Connects over TLS trusting the test CA, optionally with a client certificate. */
+function tlsEsme(s: Stack, client?: Cert, extra: ConnectionOptions = {}): Promise<EsmeClient> {
+  const tls: ConnectionOptions = { ca: pki.read(pki.ca.cert), servername: 'localhost', ...extra };
+  if (client) Object.assign(tls, { cert: pki.read(client.cert), key: pki.read(client.key) });
+  return connect('127.0.0.1', s.gw.smppTlsPort, { tls });
+}
+
+/**
+ * How a connection the server refuses in the handshake ends: TLS 1.3 lets the client finish its side
+ * before the server checks the certificate, so the refusal may come as an alert after "connect".
+ */
+async function refusedHandshake(p: Promise<EsmeClient>): Promise<string> {
+  return p.then(
+    (c) => {
+      c.send(Buffer.from('00000010000000150000000000000001', 'hex')); // enquire_link: never answered
+      return c.closed;
+    },
+    (e: Error) => e.message,
+  );
+}
+
+function refusals(systemId: string): string[] {
+  return logs.filter((l) => l.msg === 'bind refused' && l.system_id === systemId).map((l) => String(l.why));
+}
+
+describe('SMPP over TLS, client certificates optional', () => {
+  let s: Stack;
+  const clients: EsmeClient[] = [];
+  beforeAll(async () => {
+    s = await tlsStack('optional');
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await s.stop();
+  });
+  const open = async (p: Promise<EsmeClient>) => {
+    const c = await p;
+    clients.push(c);
+    return c;
+  };
+
+  it('listens on its own port next to the plain one', () => {
+    expect(s.gw.smppTlsPort).toBeGreaterThan(0);
+    expect(s.gw.smppTlsPort).not.toBe(s.gw.smppPort);
+  });
+
+  it('binds over TLS without a client certificate, and carries traffic', async () => {
+    const c = await open(tlsEsme(s));
+    expect(await c.bind('transceiver', 'esme', 'secret')).toBe(0);
+    const answer = await c.request(Command.enquire_link);
+    expect(answer.readUInt32BE(4)).toBe(Command.enquire_link_resp);
+    const session = [...s.gw.upstream.sessions].find((x) => x.state === 'BOUND' && x.tls !== null);
+    expect(session?.tls).toMatchObject({ authorized: false, subject: null });
+  });
+
+  it('binds over TLS with a client certificate, verified against the CA', async () => {
+    const before = new Set(s.gw.upstream.sessions);
+    const c = await open(tlsEsme(s, partner));
+    expect(await c.bind('transmitter', 'esme', 'secret')).toBe(0);
+    const session = [...s.gw.upstream.sessions].find((x) => !before.has(x));
+    expect(session?.tls?.authorized).toBe(true);
+    expect(session?.tls?.subject).toMatchObject({ CN: 'partner.test', O: 'Partner' });
+  });
+
+  it('require_tls: a plain bind is refused (ESME_RBINDFAIL, logged); over TLS the account binds', async () => {
+    const plain = await open(connect('127.0.0.1', s.gw.smppPort));
+    expect(await plain.bind('transceiver', 'secure', 'secret')).toBe(Status.ESME_RBINDFAIL);
+    expect(await plain.closed).toBe('peer closed');
+    expect(refusals('secure')).toEqual(['account requires TLS; bind came over plain TCP']);
+    const overTls = await open(tlsEsme(s));
+    expect(await overTls.bind('transceiver', 'secure', 'secret')).toBe(0);
+    // A wrong password over plain TCP still reads as a wrong password: the TLS refusal comes after it.
+    const guess = await open(connect('127.0.0.1', s.gw.smppPort));
+    expect(await guess.bind('transceiver', 'secure', 'wrong')).toBe(Status.ESME_RINVPASWD);
+  });
+
+  it('tls_subject: only a verified certificate with that subject binds the account', async () => {
+    const right = await open(tlsEsme(s, partner));
+    expect(await right.bind('transceiver', 'pinned', 'secret')).toBe(0);
+
+    const none = await open(tlsEsme(s));
+    expect(await none.bind('transceiver', 'pinned', 'secret')).toBe(Status.ESME_RBINDFAIL);
+    const wrongSubject = await open(tlsEsme(s, stranger));
+    expect(await wrongSubject.bind('transceiver', 'pinned', 'secret')).toBe(Status.ESME_RBINDFAIL);
+    // The right subject from a CA the gateway does not trust (accepted by client_auth: optional, not verified).
+    const forged = await open(tlsEsme(s, untrusted));
+    expect(await forged.bind('transceiver', 'pinned', 'secret')).toBe(Status.ESME_RBINDFAIL);
+    const plain = await open(connect('127.0.0.1', s.gw.smppPort));
+    expect(await plain.bind('transceiver', 'pinned', 'secret')).toBe(Status.ESME_RBINDFAIL);
+
+    const why = refusals('pinned');
+    expect(why).toHaveLength(4);
+    expect(why[0]).toMatch(/no client certificate does not match tls_subject/);
+    expect(why[1]).toMatch(/stranger\.test.*does not match/);
+    expect(why[2]).toMatch(/not verified: .*does not match/);
+    expect(why[3]).toBe('account requires TLS; bind came over plain TCP');
+  });
+});
+
+describe('SMPP over TLS, client certificates required', () => {
+  let s: Stack;
+  beforeAll(async () => {
+    s = await tlsStack('require');
+  });
+  afterAll(() => s.stop());
+
+  it('refuses a connection without a client certificate during the handshake', async () => {
+    const sessionsBefore = s.gw.upstream.sessions.size;
+    // TLS 1.3 finishes the client's side of the handshake before the server checks its certificate:
+    // the refusal then arrives as an alert that ends the connection.
+    const outcome = await refusedHandshake(tlsEsme(s));
+    expect(outcome).toMatch(/certificate required/);
+    expect(s.gw.upstream.sessions.size).toBe(sessionsBefore);
+  });
+
+  it('refuses a certificate from a CA it does not trust', async () => {
+    const sessionsBefore = s.gw.upstream.sessions.size;
+    // Closed (with an "unknown ca" alert, which may race the close) without ever reaching a session.
+    expect(await refusedHandshake(tlsEsme(s, untrusted))).toMatch(/unknown ca|peer closed/);
+    expect(s.gw.upstream.sessions.size).toBe(sessionsBefore);
+  });
+
+  it('binds with a client certificate', async () => {
+    const c = await tlsEsme(s, partner);
+    expect(await c.bind('transceiver', 'pinned', 'secret')).toBe(0);
+    await c.close();
+  });
+});
+
+describe('TLS-only deployment (listen.plain: false)', () => {
+  it('opens no plain listener', async () => {
+    const s = await startStack({
+      cfg: (c) => {
+        c.listen.plain = false;
+        c.listen.tls = { port: 0, cert: server.cert, key: server.key, client_auth: 'none', min_version: 'TLSv1.3' };
+      },
+    });
+    try {
+      expect(s.gw.smppPort).toBe(s.gw.smppTlsPort);
+      const c = await tlsEsme(s);
+      expect(await c.bind('transceiver', 'esme', 'secret')).toBe(0);
+      await c.close();
+      // min_version TLSv1.3: a TLS 1.2 client is refused.
+      await expect(tlsEsme(s, undefined, { maxVersion: 'TLSv1.2' })).rejects.toThrow();
+      // The plain port given in config was never opened: the gateway has one SMPP listener, the TLS one.
+      const plainAttempt = await new Promise<string>((resolve) => {
+        const sock = netConnect({ host: '127.0.0.1', port: s.gw.smppTlsPort }, () => {
+          sock.write(Buffer.from('00000010000000150000000000000001', 'hex'));
+        });
+        sock.on('data', () => resolve('answered in clear'));
+        sock.on('error', () => resolve('refused'));
+        sock.on('close', () => resolve('closed'));
+      });
+      expect(plainAttempt).not.toBe('answered in clear');
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe('config', () => {
+  const account = { system_id: 'a', password_hash: '', allowed_ips: ['127.0.0.1'] };
+  const tls = { cert: 'c.pem', key: 'k.pem' };
+  const parse = async (raw: Record<string, unknown>) => {
+    const hash = await secretHash();
+    const accounts = (raw.accounts as (typeof account)[] | undefined)?.map((a) => ({ ...a, password_hash: hash }));
+    return ConfigSchema.safeParse({ ...raw, ...(accounts ? { accounts } : {}) });
+  };
+
+  it('defaults: plain listener on, no TLS; listen.tls port 3550, client_auth none, TLSv1.2', async () => {
+    const c = ConfigSchema.parse({});
+    expect(c.listen.plain).toBe(true);
+    expect(c.listen.tls).toBeUndefined();
+    expect(c.http.tls).toBeUndefined();
+    expect(ConfigSchema.parse({ listen: { tls } }).listen.tls).toEqual({ ...tls, port: 3550, client_auth: 'none', min_version: 'TLSv1.2' });
+  });
+
+  it('refuses a config that listens nowhere, or accounts that want TLS without a TLS listener', async () => {
+    expect((await parse({ listen: { plain: false } })).error?.message).toMatch(/nothing to listen on/);
+    expect((await parse({ accounts: [{ ...account, require_tls: true }] })).error?.message).toMatch(/account a binds only over TLS but listen.tls is not set/);
+    expect((await parse({ listen: { tls }, accounts: [{ ...account, tls_subject: 'CN=x' }] })).error?.message).toMatch(/client_auth is none/);
+    expect((await parse({ listen: { tls: { ...tls, client_auth: 'require' } }, accounts: [{ ...account, tls_subject: 'nonsense' }] })).success).toBe(false);
+    expect((await parse({ listen: { tls: { ...tls, client_auth: 'require' } }, accounts: [{ ...account, tls_subject: 'CN=x, O=y' }] })).success).toBe(true);
+    expect((await parse({ listen: { tls: { ...tls, min_version: 'TLSv1.1' } } })).success).toBe(false);
+  });
+});
