@@ -270,6 +270,15 @@ export class Gateway {
     return this.rules?.reload() ?? false;
   }
 
+  /**
+   * Loads the TLS certificates again (SIGHUP; file changes are picked up by themselves): new
+   * connections get the new ones, established binds are not touched. False when a listener's new
+   * files are bad (it keeps its certificate; logged) or there is no TLS listener.
+   */
+  reloadCertificates(): boolean {
+    return this.upstream.reloadCertificates();
+  }
+
   async readiness(): Promise<Readiness> {
     const bound = this.pool.boundCount;
     let redisOk = false;

@@ -9,6 +9,7 @@ import type { TlsServerConfig } from '../config/schema.js';
 import type { TimerHandle } from '../session/clock.js';
 import type { PduSocket } from '../session/connection.js';
 import type { SessionEnv } from './esme-session.js';
+import { CertReloader } from './cert-reloader.js';
 import { EsmeSession } from './esme-session.js';
 import { tlsPeer, tlsServerOptions, type TlsPeer } from './tls.js';
 
@@ -33,6 +34,8 @@ export class UpstreamServer {
   readonly tlsServer: TlsServer | null;
   /** The TLS listener's port once listening (0: none). */
   tlsPort = 0;
+  /** Keeps the TLS listener's certificate current (SIGHUP, file changes). */
+  readonly certs: CertReloader | null;
   private readonly sessionEnv: SessionEnv;
   readonly sessions = new Set<EsmeSession>();
   private sweepTimer: TimerHandle | null = null;
@@ -59,6 +62,7 @@ export class UpstreamServer {
         )
       : null;
     this.tlsServer?.on('error', (err) => env.log.error({ err }, 'upstream TLS listener error'));
+    this.certs = t && this.tlsServer ? new CertReloader('smpp', t, this.tlsServer, env.log) : null;
     // Failed handshakes (no or untrusted client certificate under client_auth: require, plain SMPP
     // on the TLS port, scanners): debug only, since any unauthenticated peer can cause them.
     this.tlsServer?.on('tlsClientError', (err, socket) =>
@@ -84,6 +88,7 @@ export class UpstreamServer {
   async listen(): Promise<number> {
     const plain = this.server ? await listenOn(this.server, this.opts.port, this.opts.host) : 0;
     if (this.tlsServer) this.tlsPort = await listenOn(this.tlsServer, this.opts.tls!.port, this.opts.host);
+    this.certs?.watch();
     this.scheduleSweep();
     return this.server ? plain : this.tlsPort;
   }
@@ -110,6 +115,15 @@ export class UpstreamServer {
     }
   }
 
+  /**
+   * Loads the TLS listener's certificate files again (SIGHUP): new connections get the new
+   * certificate, established ones keep theirs. False when there is no TLS listener or the new
+   * files are bad (the certificate in use stays).
+   */
+  reloadCertificates(): boolean {
+    return this.certs?.reload() ?? false;
+  }
+
   get inFlight(): number {
     let n = 0;
     for (const s of this.sessions) n += s.outstanding;
@@ -122,6 +136,7 @@ export class UpstreamServer {
     // close() stops new connections now; its callback would wait for every session to end.
     this.server?.close();
     this.tlsServer?.close();
+    this.certs?.close();
   }
 
   /** Unbinds every session and waits (at most `ms`) for them to go. */

@@ -1,18 +1,21 @@
 /**
  * issue 16, TLS: SMPP over TLS for ESMEs (listen.tls: client certificates none/optional/require,
- * per-account require_tls and tls_subject), over real sockets, a real gateway and the real Redis,
- * with certificates made by openssl for the run (test/helpers/tls-certs.ts).
+ * per-account require_tls and tls_subject), certificates reloaded without dropping binds, over real
+ * sockets, a real gateway and the real Redis, with certificates made by openssl for the run
+ * (test/helpers/tls-certs.ts).
  */
+import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { ConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountSchema, ConfigSchema, type Config } from '../../src/config/schema.js';
 import { Command } from '../../src/protocol/commands.js';
 import { Status } from '../../src/protocol/status.js';
 import { connect, type EsmeClient } from '../helpers/esme-client.js';
-import { secretHash, startStack, type Stack } from '../helpers/stack.js';
+import { secretHash, sm, startStack, type Stack } from '../helpers/stack.js';
 import { TestPki, type Cert } from '../helpers/tls-certs.js';
 
 let pki: TestPki;
@@ -183,6 +186,93 @@ describe('SMPP over TLS, client certificates required', () => {
     const c = await tlsEsme(s, partner);
     expect(await c.bind('transceiver', 'pinned', 'secret')).toBe(0);
     await c.close();
+  });
+});
+
+/** The serial number of the certificate a new TLS connection to `port` is shown. */
+function servedSerial(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = tlsConnect({ host: '127.0.0.1', port, ca: pki.read(pki.ca.cert), servername: 'localhost' }, () => {
+      const serial = sock.getPeerCertificate().serialNumber;
+      sock.destroy();
+      resolve(serial);
+    });
+    sock.on('error', reject);
+  });
+}
+
+describe('certificate rotation', () => {
+  let s: Stack;
+  let files: { cert: string; key: string };
+  let first: Cert;
+  beforeAll(async () => {
+    // Files of its own, replaced during the test (the other suites share `server`).
+    files = { cert: join(pki.dir, 'rotating.crt'), key: join(pki.dir, 'rotating.key') };
+    first = pki.issue('rotating', '/CN=gw.test', 'server', files);
+    s = await startStack({
+      gw: { log: pino({ level: 'info' }, logSink()) },
+      cfg: (c) => {
+        c.listen.tls = { port: 0, ...files, client_auth: 'none', min_version: 'TLSv1.2' };
+      },
+    });
+  });
+  afterAll(() => s.stop());
+
+  /** Issues a new certificate elsewhere and moves it over the configured files (as certbot or a secret mount does). */
+  function rotate(name: string): Cert {
+    const next = pki.issue(name, '/CN=gw.test', 'server');
+    copyFileSync(next.key, `${files.key}.new`);
+    copyFileSync(next.cert, `${files.cert}.new`);
+    renameSync(`${files.key}.new`, files.key);
+    renameSync(`${files.cert}.new`, files.cert);
+    return next;
+  }
+
+  it('a new certificate is picked up when the files change, and an established bind keeps working', async () => {
+    const bound = await tlsEsme(s);
+    expect(await bound.bind('transceiver', 'esme', 'secret')).toBe(0);
+    expect(await servedSerial(s.gw.smppTlsPort)).toBe(first.serial);
+
+    const second = rotate('second');
+    // fs.watch, then a debounce: poll until new connections are shown the new certificate.
+    let seen = first.serial;
+    const deadline = Date.now() + 10_000;
+    while (seen !== second.serial && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      seen = await servedSerial(s.gw.smppTlsPort);
+    }
+    expect(seen).toBe(second.serial);
+    expect(logs.some((l) => l.msg === 'TLS: certificate reloaded' && l.serial === second.serial && l.listener === 'smpp')).toBe(true);
+
+    // The bind made under the old certificate is still up and carries traffic.
+    expect(bound.isOpen).toBe(true);
+    expect((await bound.request(Command.enquire_link)).readUInt32BE(4)).toBe(Command.enquire_link_resp);
+    expect((await bound.submit(sm({ destination_addr: '8613800000001' }))).status).toBe(0);
+    await bound.close();
+  });
+
+  it('SIGHUP (reloadCertificates) uses the new files at once; bad new files keep the certificate in use', async () => {
+    const bound = await tlsEsme(s);
+    expect(await bound.bind('transceiver', 'esme', 'secret')).toBe(0);
+    const third = rotate('third');
+    expect(s.gw.reloadCertificates()).toBe(true);
+    expect(await servedSerial(s.gw.smppTlsPort)).toBe(third.serial);
+
+    // A certificate whose key is not the configured key's, then a file that is no certificate at all.
+    const errorsBefore = logs.filter((l) => l.msg === 'TLS: cannot load the new certificate; keeping the one in use').length;
+    copyFileSync(pki.issue('mismatched', '/CN=gw.test', 'server').cert, files.cert);
+    expect(s.gw.reloadCertificates()).toBe(false);
+    expect(await servedSerial(s.gw.smppTlsPort)).toBe(third.serial);
+    writeFileSync(files.cert, 'not a certificate\n');
+    expect(s.gw.reloadCertificates()).toBe(false);
+    expect(await servedSerial(s.gw.smppTlsPort)).toBe(third.serial);
+    const errors = logs.filter((l) => l.msg === 'TLS: cannot load the new certificate; keeping the one in use');
+    expect(errors.length).toBeGreaterThanOrEqual(errorsBefore + 2);
+    expect(errors.at(-1)).toMatchObject({ level: 50, listener: 'smpp', cert: files.cert });
+
+    expect(bound.isOpen).toBe(true);
+    expect((await bound.request(Command.enquire_link)).readUInt32BE(4)).toBe(Command.enquire_link_resp);
+    await bound.close();
   });
 });
 
