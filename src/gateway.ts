@@ -5,6 +5,7 @@
  *   ESME ←deliver_sm─ upstream/esme-session ←─ relay/relay (store/)  ←─ downstream/smsc-link ←─ SMSC
  */
 import { existsSync } from 'node:fs';
+import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { buildHttp, type Readiness } from './admin/http.js';
@@ -36,6 +37,7 @@ import { Metrics } from './telemetry/metrics.js';
 import { AccountTable } from './upstream/accounts.js';
 import { layoutProblems } from './store/slots.js';
 import { SharedLimits } from './upstream/shared-limits.js';
+import { CertReloader } from './upstream/cert-reloader.js';
 import { UpstreamServer } from './upstream/server.js';
 
 export interface GatewayOptions {
@@ -75,6 +77,8 @@ export class Gateway {
     readonly auditStream: AuditStream | null,
     /** Why the main Redis client is down, for /readyz. */
     private readonly redisWatch: ConnectionWatch,
+    /** The HTTPS port's certificate (http.tls), kept current like the SMPP listener's. */
+    private readonly httpCerts: CertReloader | null,
   ) {}
 
   static async start(cfg: Config, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -226,6 +230,7 @@ export class Gateway {
     let gw: Gateway | null = null;
     const http = buildHttp({
       metrics,
+      tls: cfg.http.tls,
       readiness: () => gw!.readiness(),
       admin: {
         cfg,
@@ -238,7 +243,9 @@ export class Gateway {
         audit: auditStream,
       },
     });
-    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, policyCheck, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch);
+    // HTTPS certificates are reloaded as the SMPP listener's are (SIGHUP, file changes).
+    const httpCerts = cfg.http.tls ? new CertReloader('http', cfg.http.tls, http.server as unknown as TlsServer, log) : null;
+    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, policyCheck, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch, httpCerts);
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: cfg.redis.url }, 'Redis not answering yet; not ready until it does (retrying in the background)');
@@ -256,6 +263,7 @@ export class Gateway {
     await gw.http.listen({ host: cfg.http.host, port: cfg.http.port });
     const addr = gw.http.server.address();
     gw.httpPort = typeof addr === 'object' && addr ? addr.port : cfg.http.port;
+    httpCerts?.watch();
     log.info({ smpp: cfg.listen.plain ? gw.smppPort : 'off', smpp_tls: gw.smppTlsPort || 'off', http: gw.httpPort, smscs: cfg.downstream.smscs.map((s) => s.name) }, 'smppguard listening');
     return gw;
   }
@@ -276,7 +284,9 @@ export class Gateway {
    * files are bad (it keeps its certificate; logged) or there is no TLS listener.
    */
   reloadCertificates(): boolean {
-    return this.upstream.reloadCertificates();
+    const smpp = this.cfg.listen.tls ? this.upstream.reloadCertificates() : true;
+    const http = this.httpCerts?.reload() ?? true;
+    return (!!this.cfg.listen.tls || !!this.httpCerts) && smpp && http;
   }
 
   async readiness(): Promise<Readiness> {
@@ -334,6 +344,7 @@ export class Gateway {
       await this.pool.stop(Math.max(100, deadline - Date.now()));
       await this.queue?.store.close();
       this.queue?.redis.disconnect();
+      this.httpCerts?.close();
       await this.http.close();
       this.decisions.close();
       // The last decisions reach the stream before Redis closes.

@@ -1,10 +1,13 @@
 /**
  * issue 16, TLS: SMPP over TLS for ESMEs (listen.tls: client certificates none/optional/require,
- * per-account require_tls and tls_subject), certificates reloaded without dropping binds, over real
+ * per-account require_tls and tls_subject), certificates reloaded without dropping binds, HTTPS for
+ * the metrics/admin port (http.tls), over real
  * sockets, a real gateway and the real Redis, with certificates made by openssl for the run
  * (test/helpers/tls-certs.ts).
  */
 import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -273,6 +276,81 @@ describe('certificate rotation', () => {
     expect(bound.isOpen).toBe(true);
     expect((await bound.request(Command.enquire_link)).readUInt32BE(4)).toBe(Command.enquire_link_resp);
     await bound.close();
+  });
+});
+
+interface HttpsAnswer {
+  status: number;
+  body: string;
+  serial: string;
+}
+
+/** GET over HTTPS trusting the test CA, optionally with a client certificate. */
+function httpsGetOnce(port: number, path: string, client?: Cert): Promise<HttpsAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        servername: 'localhost',
+        ca: pki.read(pki.ca.cert),
+        ...(client ? { cert: pki.read(client.cert), key: pki.read(client.key) } : {}),
+        agent: false,
+      },
+      (res) => {
+        const serial = (res.socket as import('node:tls').TLSSocket).getPeerCertificate().serialNumber;
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, serial }));
+      },
+    );
+    req.on('error', reject);
+  });
+}
+
+describe('HTTPS for the metrics and admin port (http.tls)', () => {
+  let s: Stack;
+  let files: { cert: string; key: string };
+  let first: Cert;
+  beforeAll(async () => {
+    files = { cert: join(pki.dir, 'http.crt'), key: join(pki.dir, 'http.key') };
+    first = pki.issue('http', '/CN=gw.test', 'server', files);
+    s = await startStack({
+      gw: { log: pino({ level: 'info' }, logSink()) },
+      cfg: (c) => {
+        c.http.tls = { ...files, ca: pki.ca.cert, client_auth: 'require', min_version: 'TLSv1.2' };
+      },
+    });
+  });
+  afterAll(() => s.stop());
+
+  it('serves /metrics over HTTPS to a client with a certificate', async () => {
+    const r = await httpsGetOnce(s.gw.httpPort, '/metrics', partner);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatch(/^smppguard_/m);
+    expect(r.serial).toBe(first.serial);
+  });
+
+  it('refuses a client without a certificate (client_auth: require), and says nothing in clear', async () => {
+    await expect(httpsGetOnce(s.gw.httpPort, '/metrics')).rejects.toThrow();
+    await expect(httpsGetOnce(s.gw.httpPort, '/metrics', untrusted)).rejects.toThrow();
+    const clear = await new Promise<string>((resolve) => {
+      const req = httpGet({ host: '127.0.0.1', port: s.gw.httpPort, path: '/metrics', agent: false }, (res) => resolve(`HTTP ${res.statusCode}`));
+      req.on('error', (e) => resolve(e.message));
+    });
+    expect(clear).not.toMatch(/^HTTP 200/);
+  });
+
+  it('reloads its certificate on SIGHUP (reloadCertificates), as the SMPP listener does', async () => {
+    const next = pki.issue('http-next', '/CN=gw.test', 'server');
+    copyFileSync(next.key, files.key);
+    copyFileSync(next.cert, files.cert);
+    expect(s.gw.reloadCertificates()).toBe(true);
+    const r = await httpsGetOnce(s.gw.httpPort, '/metrics', partner);
+    expect(r.status).toBe(200);
+    expect(r.serial).toBe(next.serial);
+    expect(logs.some((l) => l.msg === 'TLS: certificate reloaded' && l.listener === 'http' && l.serial === next.serial)).toBe(true);
   });
 });
 
