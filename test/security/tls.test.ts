@@ -5,7 +5,8 @@
  * sockets, a real gateway and the real Redis, with certificates made by openssl for the run
  * (test/helpers/tls-certs.ts).
  */
-import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { connect as netConnect } from 'node:net';
@@ -18,7 +19,10 @@ import { AccountSchema, ConfigSchema, type Config } from '../../src/config/schem
 import { Command } from '../../src/protocol/commands.js';
 import { Status } from '../../src/protocol/status.js';
 import { connect, type EsmeClient } from '../helpers/esme-client.js';
-import { secretHash, sm, startStack, type Stack } from '../helpers/stack.js';
+import { stringify } from 'yaml';
+import { freePort } from '../../src/sim/free-port.js';
+import { startSimulator } from '../../src/sim/simulator.js';
+import { processConfig, secretHash, sm, startStack, waitFor, type Stack } from '../helpers/stack.js';
 import { TestPki, type Cert } from '../helpers/tls-certs.js';
 
 let pki: TestPki;
@@ -308,6 +312,52 @@ function httpsGetOnce(port: number, path: string, client?: Cert): Promise<HttpsA
     req.on('error', reject);
   });
 }
+
+it('the CLI reloads the certificates on SIGHUP, keeping the bind (needs npm run build)', async () => {
+  const sim = await startSimulator({ port: 0 });
+  const [smppPort, tlsPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+  const files = { cert: join(pki.dir, 'cli.crt'), key: join(pki.dir, 'cli.key') };
+  const first = pki.issue('cli', '/CN=gw.test', 'server', files);
+  const log = join(pki.dir, 'cli-gateway.log');
+  const config = join(pki.dir, 'cli-gateway.yaml');
+  const base = processConfig(smppPort, httpPort, `test:${Date.now().toString(36)}:`, 'info');
+  writeFileSync(
+    config,
+    stringify({
+      ...base,
+      listen: { ...(base.listen as object), plain: false, tls: { port: tlsPort, ...files } },
+      audit: { destination: 'off' },
+      policy: { enabled: false },
+      accounts: [{ system_id: 'esme', password_hash: await secretHash(), allowed_ips: ['127.0.0.0/8'], require_tls: true }],
+      downstream: { smscs: [{ name: 'sim', host: '127.0.0.1', port: sim.port, system_id: 'gw', password: 'pw' }] },
+    }),
+  );
+  const cli = join(process.cwd(), 'dist/src/cli/main.js');
+  const gw = spawn(process.execPath, [cli, 'start', '--config', config], { stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')] });
+  const reloaded = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('TLS: certificate reloaded')) : []);
+  try {
+    await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes('smppguard listening'), 20_000, 'the gateway to start');
+    const bound = await connect('127.0.0.1', tlsPort, { tls: { ca: pki.read(pki.ca.cert), servername: 'localhost' } });
+    expect(await bound.bind('transceiver', 'esme', 'secret')).toBe(0);
+    expect(await servedSerial(tlsPort)).toBe(first.serial);
+    // Files rewritten in place, then SIGHUP: whichever comes first (watch or signal), both reload.
+    const next = pki.issue('cli-next', '/CN=gw.test', 'server');
+    copyFileSync(next.key, files.key);
+    copyFileSync(next.cert, files.cert);
+    await waitFor(() => reloaded().length >= 1, 5000, 'a reload after the files changed');
+    const before = reloaded().length;
+    gw.kill('SIGHUP');
+    // Nothing changed on disk since: only the signal can cause this reload.
+    await waitFor(() => reloaded().length > before, 5000, 'the SIGHUP reload');
+    expect(reloaded().at(-1)).toContain(`"serial":"${next.serial}"`);
+    expect(await servedSerial(tlsPort)).toBe(next.serial);
+    expect((await bound.request(Command.enquire_link)).readUInt32BE(4)).toBe(Command.enquire_link_resp);
+    await bound.close();
+  } finally {
+    gw.kill('SIGKILL');
+    await sim.close();
+  }
+});
 
 describe('HTTPS for the metrics and admin port (http.tls)', () => {
   let s: Stack;
