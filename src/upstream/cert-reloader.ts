@@ -2,9 +2,9 @@
  * Certificate reloading for the TLS listeners (SMPP and HTTP): on SIGHUP or when the files change,
  * without dropping established connections — server.setSecureContext only affects handshakes to come.
  */
-import { X509Certificate } from 'node:crypto';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { createHash, X509Certificate } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { TlsServerConfig } from '../config/schema.js';
 import type { Logger } from '../telemetry/log.js';
@@ -28,11 +28,21 @@ function describe(certPem: SecureContextOptions['cert']): Record<string, string>
 /** Waits this long after the last change to a watched file (cert and key are often written one after the other). */
 export const RELOAD_DEBOUNCE_MS = 500;
 
+/** One digest of what the files hold, to tell a change from a touch. */
+function digest(o: SecureContextOptions): string {
+  const h = createHash('sha256');
+  for (const part of [o.cert, o.key, o.ca]) h.update(part ? (part as Buffer) : '').update('\0');
+  return h.digest('hex');
+}
+
 /**
  * Keeps a server's certificate current: reload() (SIGHUP) and, once watch() is called, any change
- * to the cert, key or CA file (fs.watch on their directories, so a file replaced by rename — as
- * certbot and Kubernetes secrets do — is seen too; debounced). A new certificate that cannot be
- * loaded (unreadable, not PEM, key not matching) leaves the one in use and logs an error.
+ * in the directories of the cert, key and CA files (debounced). Watching the directories rather
+ * than the files sees a file replaced by rename (certbot) and a Kubernetes secret's symlink swap
+ * (..data → a new directory), where no event names the file itself; so any event there re-reads
+ * the files, and only new contents are loaded (the same contents, or the same bad contents as last
+ * time, are left alone). A new certificate that cannot be loaded (unreadable, not PEM, key not
+ * matching) leaves the one in use and logs an error.
  */
 export class CertReloader {
   private watchers: FSWatcher[] = [];
@@ -40,6 +50,9 @@ export class CertReloader {
   /** Reloads done and refused, for /readyz-style reporting and tests. */
   reloads = 0;
   failures = 0;
+  /** Digest of the files in use, and of the last files refused. */
+  private loaded: string | null = null;
+  private refused: string | null = null;
 
   constructor(
     /** Which listener, in logs: "smpp" or "http". */
@@ -48,41 +61,45 @@ export class CertReloader {
     private readonly target: SecureContextTarget,
     private readonly log: Logger,
   ) {
-    this.log.info({ listener, cert: cfg.cert, client_auth: cfg.client_auth, min_version: cfg.min_version, ...describe(readFileSync(cfg.cert)) }, 'TLS: certificate loaded');
+    const opts = secureContextOptions(cfg);
+    this.loaded = digest(opts);
+    this.log.info({ listener, cert: cfg.cert, client_auth: cfg.client_auth, min_version: cfg.min_version, ...describe(opts.cert) }, 'TLS: certificate loaded');
   }
 
-  /** Loads the files again and uses them for new connections; false (old certificate kept) when they are bad. */
-  reload(): boolean {
+  /**
+   * Loads the files again and uses them for new connections; false (old certificate kept) when they
+   * are bad. `onlyIfChanged` (file events): nothing happens when the contents are the ones in use, or
+   * the ones refused last time.
+   */
+  reload(onlyIfChanged = false): boolean {
     let opts: SecureContextOptions;
+    let sum: string | null = null;
     try {
       opts = secureContextOptions(this.cfg);
+      sum = digest(opts);
+      if (onlyIfChanged && (sum === this.loaded || sum === this.refused)) return sum === this.loaded;
       // Validates the pair before it replaces the one in use: a mismatched key or a broken PEM throws here.
       createSecureContext(opts);
       this.target.setSecureContext(opts);
     } catch (err) {
+      this.refused = sum;
       this.failures++;
       this.log.error({ listener: this.listener, cert: this.cfg.cert, key: this.cfg.key, err: (err as Error).message }, 'TLS: cannot load the new certificate; keeping the one in use');
       return false;
     }
+    this.loaded = sum;
+    this.refused = null;
     this.reloads++;
     this.log.info({ listener: this.listener, cert: this.cfg.cert, ...describe(opts.cert) }, 'TLS: certificate reloaded');
     return true;
   }
 
-  /** Reloads when the cert, key or CA file changes. */
+  /** Reloads when the cert, key or CA file changes (any event in their directories, then compared). */
   watch(): void {
-    const files = [this.cfg.cert, this.cfg.key, this.cfg.ca].filter((f): f is string => !!f).map((f) => resolve(f));
-    const byDir = new Map<string, Set<string>>();
-    for (const f of files) {
-      const names = byDir.get(dirname(f)) ?? new Set<string>();
-      names.add(basename(f));
-      byDir.set(dirname(f), names);
-    }
-    for (const [dir, names] of byDir) {
+    const dirs = new Set([this.cfg.cert, this.cfg.key, this.cfg.ca].filter((f): f is string => !!f).map((f) => dirname(resolve(f))));
+    for (const dir of dirs) {
       try {
-        const w = watch(dir, (_event, name) => {
-          if (name === null || names.has(String(name))) this.schedule();
-        });
+        const w = watch(dir, () => this.schedule());
         w.on('error', (err) => this.log.error({ listener: this.listener, dir, err: err.message }, 'TLS: cannot watch the certificate files; reload with SIGHUP'));
         w.unref();
         this.watchers.push(w);
@@ -96,7 +113,7 @@ export class CertReloader {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.reload();
+      this.reload(true);
     }, RELOAD_DEBOUNCE_MS);
     this.timer.unref();
   }

@@ -6,7 +6,7 @@
  * (test/helpers/tls-certs.ts).
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { connect as netConnect } from 'node:net';
@@ -256,6 +256,39 @@ describe('certificate rotation', () => {
     expect((await bound.request(Command.enquire_link)).readUInt32BE(4)).toBe(Command.enquire_link_resp);
     expect((await bound.submit(sm({ destination_addr: '8613800000001' }))).status).toBe(0);
     await bound.close();
+  });
+
+  it('a Kubernetes secret update (a symlink swap naming neither file) is picked up', async () => {
+    // A secret volume: tls.crt -> ..data/tls.crt, ..data -> ..<timestamp>/; an update writes a new
+    // directory and renames a new ..data link over the old one.
+    const dir = join(pki.dir, 'secret');
+    mkdirSync(join(dir, '..v1'), { recursive: true });
+    const v1 = pki.issue('secret-v1', '/CN=gw.test', 'server', { cert: join(dir, '..v1', 'tls.crt'), key: join(dir, '..v1', 'tls.key') });
+    symlinkSync('..v1', join(dir, '..data'));
+    symlinkSync(join('..data', 'tls.crt'), join(dir, 'tls.crt'));
+    symlinkSync(join('..data', 'tls.key'), join(dir, 'tls.key'));
+    const k = await startStack({
+      cfg: (c) => {
+        c.listen.tls = { port: 0, cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key'), client_auth: 'none', min_version: 'TLSv1.2' };
+      },
+    });
+    try {
+      expect(await servedSerial(k.gw.smppTlsPort)).toBe(v1.serial);
+      mkdirSync(join(dir, '..v2'));
+      const v2 = pki.issue('secret-v2', '/CN=gw.test', 'server', { cert: join(dir, '..v2', 'tls.crt'), key: join(dir, '..v2', 'tls.key') });
+      symlinkSync('..v2', join(dir, '..data_tmp'));
+      renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+      let seen = v1.serial;
+      const deadline = Date.now() + 10_000;
+      while (seen !== v2.serial && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        seen = await servedSerial(k.gw.smppTlsPort);
+      }
+      expect(seen).toBe(v2.serial);
+      expect(k.gw.upstream.certs?.failures).toBe(0);
+    } finally {
+      await k.stop();
+    }
   });
 
   it('SIGHUP (reloadCertificates) uses the new files at once; bad new files keep the certificate in use', async () => {
