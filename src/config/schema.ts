@@ -68,15 +68,14 @@ export const AccountSchema = z.strictObject({
  * and verified against `ca` when given; a connection without one is still accepted), require (a
  * connection without a certificate `ca` verifies is refused during the handshake).
  */
-export const TlsServerSchema = z
-  .strictObject({
-    cert: z.string().min(1),
-    key: z.string().min(1),
-    /** CA(s) that client certificates must chain to (default: the system's). */
-    ca: z.string().min(1).optional(),
-    client_auth: z.enum(['none', 'optional', 'require']).default('none'),
-    min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
-  });
+export const TlsServerSchema = z.strictObject({
+  cert: z.string().min(1),
+  key: z.string().min(1),
+  /** CA(s) that client certificates must chain to (default: the system's). */
+  ca: z.string().min(1).optional(),
+  client_auth: z.enum(['none', 'optional', 'require']).default('none'),
+  min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+});
 
 /** "CN=a,O=b" → [["CN","a"],["O","b"]]; null when malformed. A comma inside a value is written "\,". */
 export function parseSubject(text: string): [string, string][] | null {
