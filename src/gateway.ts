@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { configWarnings } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -41,6 +42,7 @@ import { BindAuth } from './upstream/bind-auth.js';
 import { FairLimiter } from './upstream/fair-limiter.js';
 import { layoutProblems } from './store/slots.js';
 import { SharedLimits } from './upstream/shared-limits.js';
+import { CertReloader } from './upstream/cert-reloader.js';
 import { UpstreamServer } from './upstream/server.js';
 
 export interface GatewayOptions {
@@ -52,6 +54,8 @@ export interface GatewayOptions {
 
 export class Gateway {
   smppPort = 0;
+  /** SMPP over TLS (listen.tls); 0 without it. */
+  smppTlsPort = 0;
   httpPort = 0;
   private stopping: Promise<void> | null = null;
 
@@ -78,6 +82,8 @@ export class Gateway {
     readonly auditStream: AuditStream | null,
     /** Why the main Redis client is down, for /readyz. */
     private readonly redisWatch: ConnectionWatch,
+    /** The HTTPS port's certificate (http.tls), kept current like the SMPP listener's. */
+    private readonly httpCerts: CertReloader | null,
   ) {}
 
   static async start(cfg: Config, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -228,6 +234,8 @@ export class Gateway {
         port: cfg.listen.port,
         maxConnections: cfg.listen.max_connections,
         maxConnectionsPerIp: cfg.listen.max_connections_per_ip,
+        plain: cfg.listen.plain,
+        tls: cfg.listen.tls,
         maxPduLength: cfg.max_pdu_length,
         idleTimeoutS: cfg.upstream.idle_timeout_s,
         bindTimeoutS: cfg.upstream.bind_timeout_s,
@@ -248,6 +256,7 @@ export class Gateway {
     let gw: Gateway | null = null;
     const http = buildHttp({
       metrics,
+      tls: cfg.http.tls,
       readiness: () => gw!.readiness(),
       admin: {
         cfg,
@@ -261,7 +270,9 @@ export class Gateway {
         lockouts: throttle ?? null,
       },
     });
-    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, policyCheck, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch);
+    // HTTPS certificates are reloaded as the SMPP listener's are (SIGHUP, file changes).
+    const httpCerts = cfg.http.tls ? new CertReloader('http', cfg.http.tls, http.server as unknown as TlsServer, log) : null;
+    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, policyCheck, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch, httpCerts);
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: cfg.redis.url }, 'Redis not answering yet; not ready until it does (retrying in the background)');
@@ -275,10 +286,12 @@ export class Gateway {
       queue.worker.start();
     }
     gw.smppPort = await upstream.listen();
+    gw.smppTlsPort = upstream.tlsPort;
     await gw.http.listen({ host: cfg.http.host, port: cfg.http.port });
     const addr = gw.http.server.address();
     gw.httpPort = typeof addr === 'object' && addr ? addr.port : cfg.http.port;
-    log.info({ smpp: gw.smppPort, http: gw.httpPort, smscs: cfg.downstream.smscs.map((s) => s.name) }, 'smppguard listening');
+    httpCerts?.watch();
+    log.info({ smpp: cfg.listen.plain ? gw.smppPort : 'off', smpp_tls: gw.smppTlsPort || 'off', http: gw.httpPort, smscs: cfg.downstream.smscs.map((s) => s.name) }, 'smppguard listening');
     return gw;
   }
 
@@ -290,6 +303,17 @@ export class Gateway {
   /** Re-reads the rule packs (SIGHUP); false when they are invalid (the last good set stays). */
   reloadRules(): boolean {
     return this.rules?.reload() ?? false;
+  }
+
+  /**
+   * Loads the TLS certificates again (SIGHUP; file changes are picked up by themselves): new
+   * connections get the new ones, established binds are not touched. False when a listener's new
+   * files are bad (it keeps its certificate; logged) or there is no TLS listener.
+   */
+  reloadCertificates(): boolean {
+    const smpp = this.cfg.listen.tls ? this.upstream.reloadCertificates() : true;
+    const http = this.httpCerts?.reload() ?? true;
+    return (!!this.cfg.listen.tls || !!this.httpCerts) && smpp && http;
   }
 
   async readiness(): Promise<Readiness> {
@@ -347,6 +371,7 @@ export class Gateway {
       await this.pool.stop(Math.max(100, deadline - Date.now()));
       await this.queue?.store.close();
       this.queue?.redis.disconnect();
+      this.httpCerts?.close();
       await this.http.close();
       this.decisions.close();
       // The last decisions reach the stream before Redis closes.

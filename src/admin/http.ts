@@ -6,7 +6,9 @@
  */
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { TlsServerConfig } from '../config/schema.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { tlsServerOptions } from '../upstream/tls.js';
 import { registerAdminApi, type AdminDeps } from './api.js';
 
 export interface Readiness {
@@ -19,11 +21,16 @@ export interface HttpDeps {
   readiness: () => Promise<Readiness>;
   /** Mounts the admin API (/api/v1) when given. */
   admin?: AdminDeps;
+  /** HTTPS instead of HTTP (http.tls): certificate, client certificates, minimum version. */
+  tls?: TlsServerConfig;
 }
 
 export function buildHttp(deps: HttpDeps): FastifyInstance {
   // Unknown fields are errors (not silently dropped), so a typo in a request is a 400.
-  const app = Fastify({ logger: false, ajv: { customOptions: { removeAdditional: false } } });
+  const opts = { logger: false, ajv: { customOptions: { removeAdditional: false } } };
+  // An https.Server is a tls.Server, so the gateway can hand it new certificates (setSecureContext);
+  // the routes do not care which of the two they are served by.
+  const app = deps.tls ? (Fastify({ ...opts, https: tlsServerOptions(deps.tls) }) as unknown as FastifyInstance) : Fastify(opts);
   void app.register(swagger, {
     // Shared schemas become components named by their $id (ConsentView, DndView) instead of def-N.
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },

@@ -106,7 +106,7 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   cfg.upstream.idle_timeout_s = 0;
   const day = new Date();
   const clock = ShiftedClock.at(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), 2, 0)); // 10:00 Shanghai
-  cfg.listen = { ...cfg.listen, host: '127.0.0.1', port: 0 };
+  cfg.listen = { ...cfg.listen, host: '127.0.0.1', port: 0, plain: true };
   cfg.http = { host: '127.0.0.1', port: 0 };
   cfg.downstream.smscs = cfg.downstream.smscs.slice(0, 1).map((s) => ({ ...s, host: '127.0.0.1', port: sim.port }));
   const gw = await Gateway.start(cfg, { log: pino({ level: 'warn' }), clock });

@@ -60,8 +60,9 @@ program
       );
     };
     process.on('SIGHUP', () => {
-      gw.log.info('SIGHUP: reloading rules');
+      gw.log.info('SIGHUP: reloading rules and TLS certificates');
       gw.reloadRules();
+      gw.reloadCertificates();
     });
     process.on('SIGUSR2', () => {
       gw.log.info('SIGUSR2: reopening the audit log');

@@ -54,6 +54,16 @@ export const AccountSchema = z.strictObject({
       max_age_s: z.number().int().min(1).default(48 * 3600),
     })
     .prefault({}),
+  /** Refuse a bind that does not come over the TLS listener (listen.tls), with ESME_RBINDFAIL. */
+  require_tls: z.boolean().default(false),
+  /**
+   * Bind only over TLS with a verified client certificate whose subject has these attributes, e.g.
+   * "CN=partner.example" or "CN=partner.example,O=Partner Ltd" (every one given must match).
+   */
+  tls_subject: z
+    .string()
+    .refine((v) => parseSubject(v) !== null, 'expected attributes such as "CN=partner.example" or "CN=x,O=y"')
+    .optional(),
 }).superRefine((a, ctx) => {
   // Default deny: which addresses may bind is written down for every account.
   if (a.allowed_ips.length === 0) {
@@ -64,6 +74,33 @@ export const AccountSchema = z.strictObject({
     });
   }
 });
+
+/**
+ * A TLS server's files and settings (listen.tls, http.tls). PEM files, read at start and again on
+ * SIGHUP or when they change. `client_auth`: none (no client certificate asked), optional (asked
+ * and verified against `ca` when given; a connection without one is still accepted), require (a
+ * connection without a certificate `ca` verifies is refused during the handshake).
+ */
+export const TlsServerSchema = z.strictObject({
+  cert: z.string().min(1),
+  key: z.string().min(1),
+  /** CA(s) that client certificates must chain to (default: the system's). */
+  ca: z.string().min(1).optional(),
+  client_auth: z.enum(['none', 'optional', 'require']).default('none'),
+  min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+});
+
+/** "CN=a,O=b" → [["CN","a"],["O","b"]]; null when malformed. A comma inside a value is written "\,". */
+export function parseSubject(text: string): [string, string][] | null {
+  const parts = text.split(/(?<!\\),/).map((p) => p.trim());
+  const out: [string, string][] = [];
+  for (const p of parts) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) return null;
+    out.push([p.slice(0, eq).trim(), p.slice(eq + 1).trim().replace(/\\,/g, ',')]);
+  }
+  return out.length > 0 ? out : null;
+}
 
 const status = z.number().int().min(0).max(0xffffffff);
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD');
@@ -157,9 +194,15 @@ export const ConfigSchema = z.strictObject({
       max_connections: z.number().int().min(1).default(2000),
       /** ESME connections open at once from one source IP; one more is closed on accept. */
       max_connections_per_ip: z.number().int().min(1).default(50),
+      /** The plain-TCP listener on `port`; false for a TLS-only deployment (then listen.tls is required). */
+      plain: z.boolean().default(true),
+      /** SMPP over TLS on its own port (3550 by convention), next to or instead of the plain one. */
+      tls: TlsServerSchema.extend({ port: port.default(3550) }).optional(),
     })
+    .refine((l) => l.plain || l.tls, { message: 'listen.plain is false and listen.tls is not set: nothing to listen on', path: ['plain'] })
     .prefault({}),
-  http: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(9090) }).prefault({}),
+  /** /metrics, probes, the admin API; HTTPS when `tls` is set (same shape as listen.tls, no port). */
+  http: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(9090), tls: TlsServerSchema.optional() }).prefault({}),
   max_pdu_length: z.number().int().min(64).max(16 * 1024 * 1024).default(65536),
   redis: z
     .strictObject({
@@ -367,10 +410,20 @@ export const ConfigSchema = z.strictObject({
       tokens: z.array(z.strictObject({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) })).default([]),
     })
     .prefault({}),
+}).superRefine((c, ctx) => {
+  // An account that may bind only over TLS needs the TLS listener (and, bound to a certificate subject, client certificates).
+  c.accounts.forEach((a, i) => {
+    if ((a.require_tls || a.tls_subject) && !c.listen.tls) {
+      ctx.addIssue({ code: 'custom', path: ['accounts', i], message: `account ${a.system_id} binds only over TLS but listen.tls is not set` });
+    } else if (a.tls_subject && c.listen.tls?.client_auth === 'none') {
+      ctx.addIssue({ code: 'custom', path: ['accounts', i], message: `account ${a.system_id} has tls_subject but listen.tls.client_auth is none (no client certificate is asked for)` });
+    }
+  });
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type AccountConfig = z.infer<typeof AccountSchema>;
 export type SmscConfig = z.infer<typeof SmscSchema>;
+export type TlsServerConfig = z.infer<typeof TlsServerSchema>;
 export type PolicyConfig = z.infer<typeof PolicySchema>;
 export type ComplaintsConfig = Config['complaints'];

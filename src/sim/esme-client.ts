@@ -5,6 +5,7 @@
  * Not for load: one promise and one timer per request.
  */
 import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { BIND_COMMAND, Command, isResponse, type BindKind } from '../protocol/commands.js';
 import { decode, str, type DecodedPdu } from '../protocol/decode.js';
 import { encodeEmpty, encodePdu, messageResp, INTERFACE_VERSION_34, type FieldValue } from '../protocol/encode.js';
@@ -61,13 +62,16 @@ export interface EsmeClientOptions {
   requestTimeoutMs?: number;
   /** The local address to connect from (e.g. 127.0.0.2: another source IP on loopback). */
   localAddress?: string;
+  /** Connect over TLS with these options (CA, client certificate, servername…); plain TCP without. */
+  tls?: ConnectionOptions;
 }
 
 export function connect(host: string, port: number, opts: EsmeClientOptions = {}): Promise<EsmeClient> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host, port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
+    const from = opts.localAddress ? { localAddress: opts.localAddress } : {};
+    const socket = opts.tls ? tlsConnect({ host, port, ...from, ...opts.tls }) : netConnect({ host, port, ...from });
     socket.once('error', reject);
-    socket.once('connect', () => {
+    socket.once(opts.tls ? 'secureConnect' : 'connect', () => {
       socket.off('error', reject);
       resolve(new Client(socket, opts.requestTimeoutMs ?? 2000));
     });

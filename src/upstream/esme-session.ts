@@ -18,6 +18,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { PeerLog } from '../telemetry/peer-log.js';
 import type { Account, AccountTable, BoundSession, DeliverCallback } from './accounts.js';
 import { defaultBindAuth, type BindAuth, type BindFailure } from './bind-auth.js';
+import { subjectMatches, type TlsPeer } from './tls.js';
 
 export type SessionState = 'OPEN' | 'BINDING' | 'BOUND' | 'UNBINDING' | 'CLOSED';
 
@@ -78,6 +79,8 @@ export class EsmeSession implements BoundSession {
     socket: PduSocket,
     private readonly env: SessionEnv,
     maxPduLength: number,
+    /** The TLS listener's view of the client; null over plain TCP. */
+    readonly tls: TlsPeer | null = null,
   ) {
     this.lastRx = this.acceptedAt = env.clock.now();
     this.conn = new PduConnection(
@@ -263,6 +266,10 @@ export class EsmeSession implements BoundSession {
     // Every authentication failure gets the same status (docs/security.md, "Bind throttling"):
     // 0x0D says "bind failed" without saying whether the system_id, password or source IP was wrong.
     if (failure || !account) return this.refuseAuth(commandId, sequence, systemId, failure ?? 'unknown_account');
+    // After authentication, so these answers tell nothing to whoever does not know the password.
+    const tlsRefusal = this.tlsRefusal(account);
+    // The peer knows the password here: its refusal is logged every time, not limited per IP.
+    if (tlsRefusal) return this.refuseBind(commandId, sequence, Status.ESME_RBINDFAIL, systemId, tlsRefusal, true);
     // Shutdown may have started while the password was being checked.
     if (this.env.isDraining()) return this.refuseBind(commandId, sequence, Status.ESME_RBINDFAIL, systemId, 'shutting down');
     if (account.sessions.size >= account.cfg.max_binds) {
@@ -294,7 +301,7 @@ export class EsmeSession implements BoundSession {
     );
     this.env.metrics.bindAttempts.inc({ account: systemId, outcome: 'ok' });
     this.env.metrics.bindsActive.inc({ account: systemId, type: kind.name });
-    this.env.log.info({ session: this.id, account: systemId, bind: kind.name, peer: this.peer }, 'ESME bound');
+    this.env.log.info({ session: this.id, account: systemId, bind: kind.name, peer: this.peer, tls: this.tls !== null }, 'ESME bound');
     if (kind.canReceive) this.env.handler.onReceiverBound(this);
   }
 
@@ -304,12 +311,26 @@ export class EsmeSession implements BoundSession {
     this.refuseBind(commandId, sequence, Status.ESME_RBINDFAIL, systemId, why);
   }
 
-  private refuseBind(commandId: number, sequence: number, status: number, systemId: string, why: string): void {
+  /** Why this connection may not bind `account` (require_tls, tls_subject); null when it may. */
+  private tlsRefusal(account: Account): string | null {
+    const { require_tls: requireTls, tls_subject: subject } = account.cfg;
+    if ((requireTls || subject) && !this.tls) return 'account requires TLS; bind came over plain TCP';
+    if (subject && !subjectMatches(subject, this.tls!)) {
+      const got = this.tls!.subject ? JSON.stringify(this.tls!.subject) : 'no client certificate';
+      const why = this.tls!.subject && !this.tls!.authorized ? ` (not verified: ${this.tls!.authorizationError})` : '';
+      return `client certificate subject ${got}${why} does not match tls_subject "${subject}"`;
+    }
+    return null;
+  }
+
+  private refuseBind(commandId: number, sequence: number, status: number, systemId: string, why: string, authenticated = false): void {
     this.state = 'OPEN';
     this.respond(commandId, status, sequence);
     // Account labels only for configured accounts: a system_id is the peer's choice.
     this.env.metrics.bindAttempts.inc({ account: this.env.accounts.get(systemId) ? systemId : 'unknown', outcome: statusName(status) });
-    this.warnPeer({ session: this.id, system_id: systemId, peer: this.peer, status: statusName(status), why }, 'bind refused');
+    const fields = { session: this.id, system_id: systemId, peer: this.peer, status: statusName(status), why };
+    if (authenticated) this.env.log.warn(fields, 'bind refused');
+    else this.warnPeer(fields, 'bind refused');
     // Cloudhopper and most SMSCs drop the link after a refused bind; a retry opens a new one.
     this.conn.close('bind refused');
   }

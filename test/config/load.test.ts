@@ -157,7 +157,7 @@ describe('loadConfig', () => {
   it('returns the validated config of a good file', () => {
     const file = join(dir, 'good.yaml');
     writeFileSync(file, 'listen:\n  port: 12775\n');
-    expect(loadConfig(file).listen).toEqual({ host: '0.0.0.0', port: 12775, max_connections: 2000, max_connections_per_ip: 50 });
+    expect(loadConfig(file).listen).toEqual({ host: '0.0.0.0', port: 12775, max_connections: 2000, max_connections_per_ip: 50, plain: true });
   });
 
   it('throws the file system error for a missing file', () => {

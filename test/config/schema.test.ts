@@ -15,7 +15,7 @@ describe('defaults', () => {
   it('an empty file (or one with only comments) is a complete config', () => {
     const c = parseConfig('');
     expect(parseConfig('# nothing here\n')).toEqual(c);
-    expect(c.listen).toEqual({ host: '0.0.0.0', port: 2775, max_connections: 2000, max_connections_per_ip: 50 });
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: 2775, max_connections: 2000, max_connections_per_ip: 50, plain: true });
     expect(c.http).toEqual({ host: '0.0.0.0', port: 9090 });
     expect(c.max_pdu_length).toBe(65536);
     expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', key_prefix: 'sg:', command_timeout_ms: 250, hot_path: 'commands', tls: false });
@@ -50,7 +50,7 @@ describe('defaults', () => {
 
   it('fills a partly written section from its defaults', () => {
     const c = parseConfig('listen:\n  port: 2900\ndownstream:\n  enquire_link_s: 10\n');
-    expect(c.listen).toEqual({ host: '0.0.0.0', port: 2900, max_connections: 2000, max_connections_per_ip: 50 });
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: 2900, max_connections: 2000, max_connections_per_ip: 50, plain: true });
     expect(c.downstream.enquire_link_s).toBe(10);
     expect(c.downstream.response_timeout_ms).toBe(5000);
   });
@@ -66,6 +66,7 @@ describe('defaults', () => {
       tps: 0,
       default_class: 'commercial',
       queue: { store_and_forward: [], max_queued: 100_000, max_age_s: 48 * 3600 },
+      require_tls: false,
     });
   });
 
