@@ -232,6 +232,7 @@ export class Gateway {
         complaints,
         cases,
         audit: auditStream,
+        log,
       },
     });
     gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, policyCheck, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch);

@@ -6,7 +6,7 @@
  * reinstatement, and evidence for a recipient.
  *
  * Every request needs `Authorization: Bearer <token>`; with no tokens configured the API answers
- * 503 — never open by default. Bodies, params and query strings are checked by each plugin's route
+ * 503 — never open by default. Each token's role decides which routes it may call (roles.ts). Bodies, params and query strings are checked by each plugin's route
  * schemas and then for meaning (input.ts): numbers are normalised with the gateway's numbering
  * plan, senders go through SenderInputSchema and senderProblems, accounts must exist. Every write
  * goes through PolicyAdmin, which journals it with the token's name as "who" and the request's
@@ -19,6 +19,7 @@ import type { Explained, ExplainInput } from '../decision/service.js';
 import type { SenderRegistry } from '../policy/senders.js';
 import type { MessageQueue } from '../queue/message-queue.js';
 import type { AuditStream } from '../store/audit-stream.js';
+import type { Logger } from '../telemetry/log.js';
 import type { ComplaintStore } from '../store/complaint-store.js';
 import type { PolicyAdmin } from '../store/policy-admin.js';
 import { complaintsApi } from './complaints-api.js';
@@ -47,9 +48,16 @@ export interface AdminDeps {
   cases?: ComplaintStore | null;
   /** The decision stream evidence reads; null when audit.stream is off. */
   audit?: AuditStream | null;
+  /** Start-up warnings (a token without a role). */
+  log?: Logger;
 }
 
 export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
+  for (const t of deps.cfg.admin.tokens) {
+    if (t.role === undefined) {
+      deps.log?.warn({ token: t.name }, 'admin token has no role: read as admin (give it role: read, operate or admin; docs/security.md)');
+    }
+  }
   void app.register(
     async (api) => {
       adminScope(api, deps.cfg.admin.tokens);

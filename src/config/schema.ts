@@ -8,6 +8,7 @@ import { SENDER_CLASSES } from '../domain/sender.js';
 import { COMPLAINT_SOURCES } from '../domain/complaint.js';
 import { isValidZone, parseDuration } from '../domain/time.js';
 import { isPasswordHash } from '../domain/password-hash.js';
+import { ADMIN_ROLES } from '../domain/admin-role.js';
 
 const port = z.number().int().min(0).max(65535);
 const ms = z.number().int().min(0);
@@ -320,8 +321,14 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   admin: z
     .strictObject({
-      /** Bearer tokens for the admin API: name (journaled as "who") and the token's SHA-256 hex. */
-      tokens: z.array(z.strictObject({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) })).default([]),
+      /**
+       * Bearer tokens for the admin API: name (journaled as "who"), the token's SHA-256 hex, and its
+       * role (read | operate | admin; docs/security.md lists what each may call). A token without a
+       * role is read as admin, with a warning at start-up (configs from before roles).
+       */
+      tokens: z
+        .array(z.strictObject({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/), role: z.enum(ADMIN_ROLES).optional() }))
+        .default([]),
     })
     .prefault({}),
 });

@@ -2,9 +2,27 @@
  * Issue 16, "admin API and secrets": admin roles, failed-token slowing, 5xx correlation ids and
  * /readyz details, admin number input, and no secrets in logs.
  */
-import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/admin/errors.js';
 import { msisdn } from '../../src/admin/input.js';
+import { ROUTE_ROLES } from '../../src/admin/roles.js';
+import { ADMIN_ROLES, type AdminRole } from '../../src/domain/admin-role.js';
+import { sha256, startAdminStack, type AdminStack } from '../helpers/admin.js';
+
+/** A pino destination that keeps every line, for checking what was (not) logged. */
+export function captureLog(): { lines: string[]; stream: Writable } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { lines, stream };
+}
 
 const numbering = { country_code: '86', national_prefix: '0', international_prefix: '00' };
 
@@ -31,5 +49,92 @@ describe('admin number input', () => {
     expect(msisdn(numbering, 'm', '+1')).toBe('1');
     expect(msisdn(numbering, 'm', '+123456789012345')).toBe('123456789012345');
     expect(problem('+1234567890123456')).toMatch(/at most 15/);
+  });
+});
+
+describe('admin roles', () => {
+  const ROLE_TOKENS: Record<AdminRole | 'legacy', string> = {
+    read: 'reader-token-000000000000',
+    operate: 'operator-token-0000000000',
+    admin: 'admin-token-0000000000000',
+    legacy: 'legacy-token-000000000000',
+  };
+  let s: AdminStack;
+  const log = captureLog();
+  beforeAll(async () => {
+    s = await startAdminStack({
+      gw: { log: pino({ level: 'info' }, log.stream) },
+      cfg: (c) => {
+        c.admin.tokens = Object.entries(ROLE_TOKENS).map(([role, t]) => ({
+          name: role,
+          sha256: sha256(t),
+          ...(role === 'legacy' ? {} : { role: role as AdminRole }),
+        }));
+      },
+    });
+  });
+  afterAll(async () => {
+    await s?.stop();
+  });
+  const as = (role: keyof typeof ROLE_TOKENS) => ({ token: { raw: ROLE_TOKENS[role] } });
+  const concrete = (path: string) =>
+    '/api/v1' +
+    path
+      .replace(':id', 'number:8610690001')
+      .replace(':msisdn', '8613800138000')
+      .replace(':account', 'esme')
+      .replace(':action', 'forward');
+
+  it('refuses every route outside the token\'s role with 403, and lets it through inside', async () => {
+    for (const [route, needs] of Object.entries(ROUTE_ROLES)) {
+      const [method, path] = route.split(' ') as [string, string];
+      for (const role of ADMIN_ROLES) {
+        const r = await s.api(method, concrete(path), { ...as(role), ...(method === 'GET' || method === 'DELETE' ? {} : { body: {} }) });
+        const allowed = ADMIN_ROLES.indexOf(role) >= ADMIN_ROLES.indexOf(needs);
+        if (allowed) expect(r.status, `${role} ${route}`).not.toBe(403);
+        else {
+          expect(r.status, `${role} ${route}`).toBe(403);
+          expect(r.body).toEqual({ error: 'forbidden', message: `token "${role}" has role ${role}; ${method} /api/v1${path} needs ${needs}` });
+        }
+      }
+    }
+  });
+
+  it('reads a token without a role as admin, with one start-up warning naming it', async () => {
+    expect((await s.api('POST', '/api/v1/dnd', { ...as('legacy'), body: { msisdn: '8613900000009' } })).status).toBe(200);
+    const warnings = log.lines.map((l) => JSON.parse(l)).filter((l) => /admin token has no role/.test(l.msg));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 40, token: 'legacy' });
+  });
+
+  it('the route table covers every registered route, and docs/security.md prints it', async () => {
+    const doc = (await s.api('GET', '/openapi.json', { token: null })).body;
+    const registered: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, object>)) {
+      if (!path.startsWith('/api/v1/')) continue;
+      for (const m of Object.keys(ops)) registered.push(`${m.toUpperCase()} ${path.slice(7).replace(/\{(\w+)\}/g, ':$1')}`);
+    }
+    expect(registered.sort()).toEqual(Object.keys(ROUTE_ROLES).sort());
+    const md = readFileSync(new URL('../../docs/security.md', import.meta.url), 'utf8');
+    const documented = Object.fromEntries([...md.matchAll(/^\| `([A-Z]+) \/api\/v1(\S+)` \| [^|]+ \| (\w+) \|/gm)].map((m) => [`${m[1]} ${m[2]}`, m[3]]));
+    expect(documented).toEqual(ROUTE_ROLES);
+  });
+
+  it('a read token sees subscriber numbers masked; operate and admin see them whole', async () => {
+    const number = '8613812345678';
+    expect((await s.api('POST', '/api/v1/dnd', { ...as('admin'), body: { msisdn: number } })).status).toBe(200);
+    const read = await s.api('GET', `/api/v1/dnd/${number}`, as('read'));
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ msisdn: '86138*****678', registered: true });
+    for (const role of ['operate', 'admin'] as const) expect((await s.api('GET', `/api/v1/dnd/${number}`, as(role))).body.msisdn).toBe(number);
+    const journal = await s.api('GET', `/api/v1/journal?msisdn=${number}`, as('read'));
+    expect(journal.body.entries[0]).toMatchObject({ op: 'dnd.add', msisdn: '86138*****678' });
+    const evidence = await s.api('GET', `/api/v1/evidence/${number}`, as('read'));
+    expect(evidence.body.msisdn).toBe('86138*****678');
+    const table = await s.api('GET', `/api/v1/evidence/${number}?format=table`, as('read'));
+    expect(table.status).toBe(200);
+    expect(table.body).toContain('86138*****678');
+    expect(table.body).not.toContain(number);
+    expect(JSON.stringify([read.body, journal.body, evidence.body])).not.toContain(number);
   });
 });
