@@ -20,6 +20,8 @@ import type { SenderRegistry } from '../policy/senders.js';
 import type { MessageQueue } from '../queue/message-queue.js';
 import type { AuditStream } from '../store/audit-stream.js';
 import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { AuthFailures } from './auth-failures.js';
 import type { ComplaintStore } from '../store/complaint-store.js';
 import type { PolicyAdmin } from '../store/policy-admin.js';
 import { complaintsApi } from './complaints-api.js';
@@ -48,8 +50,10 @@ export interface AdminDeps {
   cases?: ComplaintStore | null;
   /** The decision stream evidence reads; null when audit.stream is off. */
   audit?: AuditStream | null;
-  /** Start-up warnings (a token without a role). */
+  /** Start-up warnings (a token without a role), refused tokens, 5xx errors. */
   log?: Logger;
+  /** Where refused tokens are counted (http.ts passes its own). */
+  metrics?: Metrics;
 }
 
 export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
@@ -58,9 +62,10 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
       deps.log?.warn({ token: t.name }, 'admin token has no role: read as admin (give it role: read, operate or admin; docs/security.md)');
     }
   }
+  const failures = new AuthFailures(deps.cfg.admin.failed_auth, deps.log ?? null, deps.metrics ?? null);
   void app.register(
     async (api) => {
-      adminScope(api, deps.cfg.admin.tokens);
+      adminScope(api, deps.cfg.admin.tokens, failures);
       const { store, registry } = deps;
       const numbering = deps.cfg.policy.numbering;
       const accounts: ReadonlySet<string> = new Set(deps.cfg.accounts.map((a) => a.system_id));

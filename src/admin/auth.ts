@@ -15,7 +15,7 @@ export interface TokenEntry {
   role?: AdminRole;
 }
 
-export type AuthResult = { ok: true; who: string; role: AdminRole } | { ok: false; message: string };
+export type AuthResult = { ok: true; who: string; role: AdminRole } | { ok: false; reason: 'missing' | 'malformed' | 'invalid'; message: string };
 
 export function tokenDigest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
@@ -34,14 +34,14 @@ export class TokenTable {
 
   /** The token's name for an `Authorization: Bearer <token>` header, or why not. */
   authenticate(header: string | undefined): AuthResult {
-    if (!header) return { ok: false, message: 'missing Authorization header (expected "Authorization: Bearer <token>")' };
+    if (!header) return { ok: false, reason: 'missing', message: 'missing Authorization header (expected "Authorization: Bearer <token>")' };
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-    if (!m) return { ok: false, message: 'Authorization header must be "Bearer <token>"' };
+    if (!m) return { ok: false, reason: 'malformed', message: 'Authorization header must be "Bearer <token>"' };
     const digest = tokenDigest(m[1]!);
     let found: (typeof this.entries)[number] | null = null;
     for (const e of this.entries) {
       if (e.digest.length === digest.length && timingSafeEqual(e.digest, digest) && found === null) found = e;
     }
-    return found === null ? { ok: false, message: 'invalid bearer token' } : { ok: true, who: found.name, role: found.role };
+    return found === null ? { ok: false, reason: 'invalid', message: 'invalid bearer token' } : { ok: true, who: found.name, role: found.role };
   }
 }

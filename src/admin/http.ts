@@ -64,6 +64,6 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
       return { status: r.ready ? 'ready' : 'not ready', checks: r.checks };
     });
   });
-  if (deps.admin) registerAdminApi(app, deps.admin);
+  if (deps.admin) registerAdminApi(app, { metrics: deps.metrics, ...deps.admin });
   return app;
 }

@@ -3,13 +3,15 @@
  * the bearer-token check before anything else (401, or 503 when no tokens are configured — never
  * open by default), the token's name on the request (`adminWho`, the journal's "who"), the API's
  * one error shape (errors.ts) and a JSON 404 for unknown endpoints; then the token's role against
- * the route's (roles.ts: 403 outside it), and for a `read` token every subscriber number in the
+ * the route's (roles.ts: 403 outside it). A refused token is counted, logged and slowed per source
+ * address (auth-failures.ts) before its 401., and for a `read` token every subscriber number in the
  * answer masked. It is applied to a scope, not registered as a plugin, so it covers the route
  * plugins registered beside each other inside it.
  */
 import type { FastifyInstance } from 'fastify';
 import { roleAllows, type AdminRole } from '../domain/admin-role.js';
 import { TokenTable, type TokenEntry } from './auth.js';
+import type { AuthFailures } from './auth-failures.js';
 import { errorHandler } from './errors.js';
 import { maskNumbers, maskText, roleFor } from './roles.js';
 
@@ -22,7 +24,7 @@ declare module 'fastify' {
   }
 }
 
-export function adminScope(api: FastifyInstance, tokenEntries: readonly TokenEntry[]): void {
+export function adminScope(api: FastifyInstance, tokenEntries: readonly TokenEntry[], failures: AuthFailures | null = null): void {
   const tokens = new TokenTable(tokenEntries);
   api.decorateRequest('adminWho', '');
   api.decorateRequest('adminRole', 'read');
@@ -38,7 +40,11 @@ export function adminScope(api: FastifyInstance, tokenEntries: readonly TokenEnt
       });
     }
     const r = tokens.authenticate(req.headers.authorization);
-    if (!r.ok) return reply.code(401).header('www-authenticate', 'Bearer realm="smppguard"').send({ error: 'unauthorized', message: r.message });
+    if (!r.ok) {
+      const wait = failures?.fail(req.ip, r.reason) ?? 0;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      return reply.code(401).header('www-authenticate', 'Bearer realm="smppguard"').send({ error: 'unauthorized', message: r.message });
+    }
     req.adminWho = r.who;
     req.adminRole = r.role;
     const path = req.routeOptions.url;

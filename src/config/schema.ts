@@ -329,6 +329,21 @@ export const ConfigSchema = z.strictObject({
       tokens: z
         .array(z.strictObject({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/), role: z.enum(ADMIN_ROLES).optional() }))
         .default([]),
+      /**
+       * Requests without a valid token, per source address: counted, logged at most once a minute,
+       * and slowed — after `free_attempts` failures each 401 waits `delay_ms`, doubling up to
+       * `max_delay_ms`. An address is forgotten `forget_s` after its last failure; at most
+       * `max_addresses` are remembered (the one that failed longest ago is forgotten first).
+       */
+      failed_auth: z
+        .strictObject({
+          free_attempts: z.number().int().min(0).default(5),
+          delay_ms: ms.default(100),
+          max_delay_ms: ms.default(5000),
+          forget_s: z.number().int().min(1).default(300),
+          max_addresses: z.number().int().min(1).default(10_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
 });

@@ -6,10 +6,13 @@ import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthFailures } from '../../src/admin/auth-failures.js';
 import { ApiError } from '../../src/admin/errors.js';
 import { msisdn } from '../../src/admin/input.js';
 import { ROUTE_ROLES } from '../../src/admin/roles.js';
+import { ConfigSchema } from '../../src/config/schema.js';
 import { ADMIN_ROLES, type AdminRole } from '../../src/domain/admin-role.js';
+import { ManualClock } from '../../src/session/clock.js';
 import { sha256, startAdminStack, type AdminStack } from '../helpers/admin.js';
 
 /** A pino destination that keeps every line, for checking what was (not) logged. */
@@ -136,5 +139,46 @@ describe('admin roles', () => {
     expect(table.body).toContain('86138*****678');
     expect(table.body).not.toContain(number);
     expect(JSON.stringify([read.body, journal.body, evidence.body])).not.toContain(number);
+  });
+});
+
+describe('failed admin token attempts', () => {
+  it('are slowed per address after the free ones (doubling, capped), forgotten after a quiet spell, in a bounded table', () => {
+    const clock = new ManualClock();
+    const cfg = { ...ConfigSchema.parse({}).admin.failed_auth, max_addresses: 3 };
+    expect(cfg).toMatchObject({ free_attempts: 5, delay_ms: 100, max_delay_ms: 5000, forget_s: 300 });
+    const f = new AuthFailures(cfg, null, null, () => clock.now());
+    const waits = Array.from({ length: 12 }, () => f.fail('192.0.2.1', 'invalid'));
+    expect(waits).toEqual([0, 0, 0, 0, 0, 100, 200, 400, 800, 1600, 3200, 5000]);
+    expect(f.fail('192.0.2.2', 'invalid')).toBe(0); // another address has its own count
+    clock.advance(299_000);
+    expect(f.fail('192.0.2.1', 'invalid')).toBe(5000); // still remembered
+    clock.advance(301_000);
+    expect(f.fail('192.0.2.1', 'invalid')).toBe(0); // forgotten after 300 s without a failure
+    for (let i = 0; i < 100; i++) f.fail(`198.51.100.${i}`, 'missing');
+    expect(f.size).toBe(3);
+  });
+
+  it('300 wrong tokens: slowed (not answered in 0.5 s), all counted, one log line; the right token still answers at once', async () => {
+    const log = captureLog();
+    const s = await startAdminStack({ gw: { log: pino({ level: 'info' }, log.stream) }, cfg: (c) => void (c.admin.failed_auth.max_delay_ms = 1000) });
+    try {
+      const t0 = performance.now();
+      const answers = await Promise.all(Array.from({ length: 300 }, (_, i) => s.api('GET', '/api/v1/senders', { token: { raw: `wrong-${i}` } })));
+      const elapsed = performance.now() - t0;
+      expect(answers.every((r) => r.status === 401)).toBe(true);
+      expect(elapsed).toBeGreaterThan(500);
+      const metrics = (await s.api('GET', '/metrics', { token: null })).body as string;
+      expect(metrics).toMatch(/^smppguard_admin_auth_failures_total\{reason="invalid"\} 300$/m);
+      const lines = log.lines.map((l) => JSON.parse(l)).filter((l) => /valid bearer token/.test(l.msg));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: 40, reason: 'invalid', failures: 1 });
+      expect(JSON.stringify(lines)).not.toMatch(/wrong-/); // the presented token is never logged
+      const t1 = performance.now();
+      expect((await s.api('GET', '/api/v1/senders')).status).toBe(200);
+      expect(performance.now() - t1).toBeLessThan(900); // this address's next 401 would wait 1000 ms
+    } finally {
+      await s.stop();
+    }
   });
 });
