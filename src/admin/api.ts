@@ -54,6 +54,8 @@ export interface AdminDeps {
   log?: Logger;
   /** Where refused tokens are counted (http.ts passes its own). */
   metrics?: Metrics;
+  /** Refused tokens, shared with /readyz (http.ts); made here when not given. */
+  failures?: AuthFailures;
 }
 
 export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
@@ -62,10 +64,10 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
       deps.log?.warn({ token: t.name }, 'admin token has no role: read as admin (give it role: read, operate or admin; docs/security.md)');
     }
   }
-  const failures = new AuthFailures(deps.cfg.admin.failed_auth, deps.log ?? null, deps.metrics ?? null);
+  const failures = deps.failures ?? new AuthFailures(deps.cfg.admin.failed_auth, deps.log ?? null, deps.metrics ?? null);
   void app.register(
     async (api) => {
-      adminScope(api, deps.cfg.admin.tokens, failures);
+      adminScope(api, deps.cfg.admin.tokens, failures, deps.log ?? null);
       const { store, registry } = deps;
       const numbering = deps.cfg.policy.numbering;
       const accounts: ReadonlySet<string> = new Set(deps.cfg.accounts.map((a) => a.system_id));

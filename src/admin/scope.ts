@@ -12,7 +12,8 @@ import type { FastifyInstance } from 'fastify';
 import { roleAllows, type AdminRole } from '../domain/admin-role.js';
 import { TokenTable, type TokenEntry } from './auth.js';
 import type { AuthFailures } from './auth-failures.js';
-import { errorHandler } from './errors.js';
+import { errorHandlerWith } from './errors.js';
+import type { Logger } from '../telemetry/log.js';
 import { maskNumbers, maskText, roleFor } from './roles.js';
 
 declare module 'fastify' {
@@ -24,11 +25,16 @@ declare module 'fastify' {
   }
 }
 
-export function adminScope(api: FastifyInstance, tokenEntries: readonly TokenEntry[], failures: AuthFailures | null = null): void {
+export function adminScope(
+  api: FastifyInstance,
+  tokenEntries: readonly TokenEntry[],
+  failures: AuthFailures | null = null,
+  log: Logger | null = null,
+): void {
   const tokens = new TokenTable(tokenEntries);
   api.decorateRequest('adminWho', '');
   api.decorateRequest('adminRole', 'read');
-  api.setErrorHandler(errorHandler);
+  api.setErrorHandler(errorHandlerWith(log));
   api.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: 'not_found', message: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` }),
   );

@@ -107,7 +107,7 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   const day = new Date();
   const clock = ShiftedClock.at(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), 2, 0)); // 10:00 Shanghai
   cfg.listen = { host: '127.0.0.1', port: 0 };
-  cfg.http = { host: '127.0.0.1', port: 0 };
+  cfg.http = { ...cfg.http, host: '127.0.0.1', port: 0 };
   cfg.downstream.smscs = cfg.downstream.smscs.slice(0, 1).map((s) => ({ ...s, host: '127.0.0.1', port: sim.port }));
   const gw = await Gateway.start(cfg, { log: pino({ level: 'warn' }), clock });
   say(`gateway    SMPP on 127.0.0.1:${gw.smppPort}, metrics on http://127.0.0.1:${gw.httpPort}/metrics`);

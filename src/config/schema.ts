@@ -138,7 +138,14 @@ export const SmscSchema = z.strictObject({
 
 export const ConfigSchema = z.strictObject({
   listen: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(2775) }).prefault({}),
-  http: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(9090) }).prefault({}),
+  http: z
+    .strictObject({
+      host: z.string().default('0.0.0.0'),
+      port: port.default(9090),
+      /** /readyz shows each check's detail (hosts, errors) to everyone; false: only to a request with a valid admin token. */
+      readyz_details: z.boolean().default(false),
+    })
+    .prefault({}),
   max_pdu_length: z.number().int().min(64).max(16 * 1024 * 1024).default(65536),
   redis: z
     .strictObject({

@@ -16,7 +16,7 @@ describe('defaults', () => {
     const c = parseConfig('');
     expect(parseConfig('# nothing here\n')).toEqual(c);
     expect(c.listen).toEqual({ host: '0.0.0.0', port: 2775 });
-    expect(c.http).toEqual({ host: '0.0.0.0', port: 9090 });
+    expect(c.http).toEqual({ host: '0.0.0.0', port: 9090, readyz_details: false });
     expect(c.max_pdu_length).toBe(65536);
     expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', key_prefix: 'sg:', command_timeout_ms: 250, hot_path: 'commands', tls: false });
     expect(c.log).toEqual({ level: 'info', mask_msisdn: true });

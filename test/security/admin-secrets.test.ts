@@ -7,12 +7,16 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthFailures } from '../../src/admin/auth-failures.js';
+import { buildHttp, type Readiness } from '../../src/admin/http.js';
 import { ApiError } from '../../src/admin/errors.js';
 import { msisdn } from '../../src/admin/input.js';
 import { ROUTE_ROLES } from '../../src/admin/roles.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { ADMIN_ROLES, type AdminRole } from '../../src/domain/admin-role.js';
+import { SenderRegistry } from '../../src/policy/senders.js';
 import { ManualClock } from '../../src/session/clock.js';
+import { Metrics } from '../../src/telemetry/metrics.js';
+import type { PolicyAdmin } from '../../src/store/policy-admin.js';
 import { sha256, startAdminStack, type AdminStack } from '../helpers/admin.js';
 
 /** A pino destination that keeps every line, for checking what was (not) logged. */
@@ -180,5 +184,63 @@ describe('failed admin token attempts', () => {
     } finally {
       await s.stop();
     }
+  });
+});
+
+describe('5xx answers and /readyz say nothing internal', () => {
+  const INTERNAL = 'connect ECONNREFUSED 10.20.30.40:6380';
+  const TOKEN = 'the-admin-token-0123456789';
+  const checks: Readiness['checks'] = { redis: { ok: false, detail: `Stream isn't writeable (last connection error: ${INTERNAL})` } };
+
+  function app(over: { readyzDetails?: boolean; readiness?: () => Promise<Readiness> } = {}) {
+    const log = captureLog();
+    const cfg = ConfigSchema.parse({ http: { readyz_details: over.readyzDetails ?? false }, admin: { tokens: [{ name: 'ops', sha256: sha256(TOKEN), role: 'admin' }] } });
+    const failing = () => Promise.reject(new Error(INTERNAL));
+    const store = { dndOf: failing, consentsOf: failing, journalEntries: failing, allSenders: failing, getSender: failing } as unknown as PolicyAdmin;
+    const http = buildHttp({
+      metrics: new Metrics(false),
+      readiness: over.readiness ?? (async () => ({ ready: false, checks })),
+      admin: { cfg, store, registry: new SenderRegistry(), explain: null, log: pino({ level: 'info' }, log.stream) },
+    });
+    return { http, log };
+  }
+
+  it('a store failure answers 503 with a correlation id, the cause only in the log line with that id', async () => {
+    const { http, log } = app();
+    const r = await http.inject({ method: 'GET', url: '/api/v1/dnd/8613800138000', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(r.statusCode).toBe(503);
+    const body = r.json();
+    expect(body).toMatchObject({ error: 'store_unavailable', correlation_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(r.body).not.toContain('10.20.30.40');
+    const line = log.lines.map((l) => JSON.parse(l)).find((l) => l.correlation_id === body.correlation_id);
+    expect(line).toMatchObject({ level: 50, status: 503, err: INTERNAL, route: '/api/v1/dnd/:msisdn' });
+    await http.close();
+  });
+
+  it('an error outside the admin API (a probe that throws) answers 500 with a correlation id, not its text', async () => {
+    const { http, log } = app({ readiness: () => Promise.reject(new Error(INTERNAL)) });
+    const r = await http.inject({ method: 'GET', url: '/readyz' });
+    expect(r.statusCode).toBe(500);
+    expect(r.body).not.toContain('10.20.30.40');
+    const id = r.json().correlation_id as string;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(log.lines.find((l) => l.includes(id))).toContain(INTERNAL);
+    await http.close();
+  });
+
+  it('/readyz: ready or not only, unless configured or asked with a valid token (a wrong one counts as a failure)', async () => {
+    const { http } = app();
+    const anon = await http.inject({ method: 'GET', url: '/readyz' });
+    expect(anon.statusCode).toBe(503);
+    expect(anon.json()).toEqual({ status: 'not ready' });
+    const wrong = await http.inject({ method: 'GET', url: '/readyz', headers: { authorization: 'Bearer nope' } });
+    expect(wrong.json()).toEqual({ status: 'not ready' });
+    expect(await http.inject({ method: 'GET', url: '/metrics' }).then((m) => m.body)).toMatch(/smppguard_admin_auth_failures_total\{reason="invalid"\} 1$/m);
+    const authed = await http.inject({ method: 'GET', url: '/readyz', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(authed.json()).toEqual({ status: 'not ready', checks });
+    await http.close();
+    const open = app({ readyzDetails: true }).http;
+    expect((await open.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'not ready', checks });
+    await open.close();
   });
 });
