@@ -15,6 +15,9 @@ import { ConfigSchema } from '../../src/config/schema.js';
 import { ADMIN_ROLES, type AdminRole } from '../../src/domain/admin-role.js';
 import { SenderRegistry } from '../../src/policy/senders.js';
 import { ManualClock } from '../../src/session/clock.js';
+import { createLogger } from '../../src/telemetry/log.js';
+import { redactUrl } from '../../src/telemetry/redact.js';
+import { startStack } from '../helpers/stack.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import type { PolicyAdmin } from '../../src/store/policy-admin.js';
 import { sha256, startAdminStack, type AdminStack } from '../helpers/admin.js';
@@ -242,5 +245,62 @@ describe('5xx answers and /readyz say nothing internal', () => {
     const open = app({ readyzDetails: true }).http;
     expect((await open.inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ status: 'not ready', checks });
     await open.close();
+  });
+});
+
+describe('no secrets in logs', () => {
+  const REDIS_PW = 'Redis-Pa55word';
+  const SMSC_PW = 'Smsc-pw8';
+  const ENV = 'SMPPGUARD_TEST_SMSC_PASSWORD';
+
+  it('redacts the password of any URL, and the logger blanks url and password fields however they are logged', () => {
+    expect(redactUrl(`rediss://user:${REDIS_PW}@redis.example:6380/2`)).toBe('rediss://user:***@redis.example:6380/2');
+    expect(redactUrl(`redis://:${REDIS_PW}@10.0.0.1:6379`)).toBe('redis://:***@10.0.0.1:6379');
+    expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+    expect(redactUrl(`not a url //u:${REDIS_PW}@x`)).not.toContain(REDIS_PW);
+    const log = captureLog();
+    const logger = createLogger('info', log.stream);
+    logger.warn({ url: `redis://u:${REDIS_PW}@h:1` }, 'a');
+    logger.warn({ smsc: { name: 's', password: SMSC_PW }, password: SMSC_PW }, 'b');
+    expect(log.lines).toHaveLength(2);
+    expect(log.lines.join('\n')).not.toContain(REDIS_PW);
+    expect(log.lines.join('\n')).not.toContain(SMSC_PW);
+    expect(JSON.parse(log.lines[0]!).url).toBe('redis://u:***@h:1');
+  });
+
+  it('a gateway whose Redis URL and SMSC password carry secrets logs neither (Redis not answering is logged, without the password)', async () => {
+    const log = captureLog();
+    process.env[ENV] = SMSC_PW;
+    try {
+      const s = await startStack({
+        sim: { password: SMSC_PW },
+        gw: { log: createLogger('debug', log.stream) },
+        cfg: (c) => {
+          c.redis.url = `redis://gw:${REDIS_PW}@127.0.0.1:1/0`; // nothing listens: the start logs the URL
+          c.queue.enabled = false;
+          c.downstream.smscs = c.downstream.smscs.map((x) => ({ ...x, password: undefined, password_env: ENV }));
+        },
+      });
+      expect(s.gw.pool.boundCount).toBeGreaterThan(0); // the SMSC took the password from the variable
+      await s.stop();
+    } finally {
+      delete process.env[ENV];
+    }
+    const all = log.lines.join('\n');
+    expect(log.lines.map((l) => JSON.parse(l).msg)).toContain('Redis not answering yet; not ready until it does (retrying in the background)');
+    expect(all).toContain('redis://gw:***@127.0.0.1:1/0');
+    expect(all).not.toContain(REDIS_PW);
+    expect(all).not.toContain(SMSC_PW);
+  });
+
+  it('an SMSC password_env that is unset or empty refuses to start, naming the variable', async () => {
+    for (const value of [undefined, '']) {
+      if (value === undefined) delete process.env[ENV];
+      else process.env[ENV] = value;
+      await expect(
+        startStack({ cfg: (c) => void (c.downstream.smscs = c.downstream.smscs.map((x) => ({ ...x, password: undefined, password_env: ENV }))) }),
+      ).rejects.toThrow(`downstream.smscs sim: password_env names ${ENV}, which is ${value === undefined ? 'not set' : 'empty'}`);
+    }
+    delete process.env[ENV];
   });
 });
