@@ -12,6 +12,7 @@ import { configWarnings } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { buildHttp, type Readiness } from './admin/http.js';
 import { SmscPool } from './downstream/smsc-pool.js';
+import { smscPassword } from './downstream/smsc-link.js';
 import { DecisionService } from './decision/service.js';
 import { ReplyHandler } from './decision/replies.js';
 import { SenderRegistry } from './policy/senders.js';
@@ -36,6 +37,7 @@ import { connectRedis, ConnectionWatch, createRedis, redisTls, type Redis } from
 import { RespPipe } from './store/resp-pipe.js';
 import { systemClock, type Clock } from './session/clock.js';
 import { AuditLog, createLogger, setMasking, type Logger } from './telemetry/log.js';
+import { redactUrl } from './telemetry/redact.js';
 import { Metrics } from './telemetry/metrics.js';
 import { AccountTable } from './upstream/accounts.js';
 import { BindAuth } from './upstream/bind-auth.js';
@@ -88,6 +90,8 @@ export class Gateway {
 
   static async start(cfg: Config, opts: GatewayOptions = {}): Promise<Gateway> {
     const log = opts.log ?? createLogger(cfg.log.level);
+    // An SMSC password_env that is unset or empty stops the start here, naming the variable.
+    for (const s of cfg.downstream.smscs) smscPassword(s);
     const layout = layoutProblems(cfg.redis.key_prefix, cfg.queue.prefix ?? `${cfg.redis.key_prefix}{q}`);
     if (layout.length > 0) throw new Error(`the Redis key layout would cross Cluster slots:\n  ${layout.join('\n  ')}`);
     setMasking(cfg.log.mask_msisdn);
@@ -268,6 +272,7 @@ export class Gateway {
         cases,
         audit: auditStream,
         lockouts: throttle ?? null,
+        log,
       },
     });
     // HTTPS certificates are reloaded as the SMPP listener's are (SIGHUP, file changes).
@@ -275,7 +280,7 @@ export class Gateway {
     gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, policyCheck, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch, httpCerts);
 
     if (!(await connectRedis(redis, 3000))) {
-      log.warn({ url: cfg.redis.url }, 'Redis not answering yet; not ready until it does (retrying in the background)');
+      log.warn({ url: redactUrl(cfg.redis.url) }, 'Redis not answering yet; not ready until it does (retrying in the background)');
     } else await pipe?.whenReady(1000);
     await sync.start();
     limits.start();

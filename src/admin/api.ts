@@ -6,7 +6,7 @@
  * reinstatement, evidence for a recipient, and bind lockouts.
  *
  * Every request needs `Authorization: Bearer <token>`; with no tokens configured the API answers
- * 503 — never open by default. Bodies, params and query strings are checked by each plugin's route
+ * 503 — never open by default. Each token's role decides which routes it may call (roles.ts). Bodies, params and query strings are checked by each plugin's route
  * schemas and then for meaning (input.ts): numbers are normalised with the gateway's numbering
  * plan, senders go through SenderInputSchema and senderProblems, accounts must exist. Every write
  * goes through PolicyAdmin, which journals it with the token's name as "who" and the request's
@@ -20,6 +20,9 @@ import type { SenderRegistry } from '../policy/senders.js';
 import type { MessageQueue } from '../queue/message-queue.js';
 import type { AuditStream } from '../store/audit-stream.js';
 import type { BindThrottleStore } from '../store/bind-throttle.js';
+import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { AuthFailures } from './auth-failures.js';
 import type { ComplaintStore } from '../store/complaint-store.js';
 import type { PolicyAdmin } from '../store/policy-admin.js';
 import { complaintsApi } from './complaints-api.js';
@@ -51,12 +54,24 @@ export interface AdminDeps {
   audit?: AuditStream | null;
   /** Bind lockouts (upstream bind throttling); null when it is off. */
   lockouts?: BindThrottleStore | null;
+  /** Start-up warnings (a token without a role), refused tokens, 5xx errors. */
+  log?: Logger;
+  /** Where refused tokens are counted (http.ts passes its own). */
+  metrics?: Metrics;
+  /** Refused tokens, shared with /readyz (http.ts); made here when not given. */
+  failures?: AuthFailures;
 }
 
 export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
+  for (const t of deps.cfg.admin.tokens) {
+    if (t.role === undefined) {
+      deps.log?.warn({ token: t.name }, 'admin token has no role: read as admin (give it role: read, operate or admin; docs/security.md)');
+    }
+  }
+  const failures = deps.failures ?? new AuthFailures(deps.cfg.admin.failed_auth, deps.log ?? null, deps.metrics ?? null);
   void app.register(
     async (api) => {
-      adminScope(api, deps.cfg.admin.tokens);
+      adminScope(api, deps.cfg.admin.tokens, failures, deps.log ?? null);
       const { store, registry } = deps;
       const numbering = deps.cfg.policy.numbering;
       const accounts: ReadonlySet<string> = new Set(deps.cfg.accounts.map((a) => a.system_id));

@@ -188,6 +188,7 @@ export const complaintsApi: FastifyPluginAsync<ComplaintsApiOptions> = async (ap
   // ---- complaints -------------------------------------------------------------------------------
 
   api.post<{ Body: ComplaintInput }>('/complaints', { schema: schemas.create }, async (req, reply) => {
+    msisdn(numbering, 'recipient', req.body.recipient); // the admin input shape (input.ts): "-1" is not 861
     const f = complaintFacts(req.body, numbering, Date.now());
     if ('problem' in f) throw bad(f.problem.field, f.problem.message);
     try {

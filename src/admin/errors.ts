@@ -2,8 +2,12 @@
  * The admin API's one error shape, {error, message[, field]}, and the translation of everything
  * that can go wrong into it: schema violations (ajv, naming the field), our own checks (ApiError),
  * fastify's parser errors (bad JSON, wrong content type, body too large) and store failures (503).
+ * A 5xx never carries the internal error's text (hosts, ports, Redis replies): its body has a
+ * `correlation_id`, and the log line with the error has the same id.
  */
+import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from '../telemetry/log.js';
 
 export class ApiError extends Error {
   constructor(
@@ -92,20 +96,45 @@ export function formatValidation(errs: readonly AjvError[], context: string | un
   return { field, message: `${where}${field}: ${problem}` };
 }
 
-export function errorHandler(error: FastifyError | ApiError, _req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (error instanceof ApiError) {
-    return reply.code(error.statusCode).send({ error: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) });
-  }
-  const fe = error as FastifyError;
-  if (fe.validation) {
-    const { field, message } = formatValidation(fe.validation as AjvError[], fe.validationContext);
-    return reply.code(400).send({ error: 'bad_request', message, field });
-  }
-  const status = fe.statusCode ?? 0;
-  if (status >= 400 && status < 500) {
-    const message = fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(fe.message) ? `request body is not valid JSON: ${fe.message}` : fe.message;
-    return reply.code(status).send({ error: CODES[status] ?? 'bad_request', message });
-  }
-  // Anything else came from the policy store (Redis down or slow): temporary.
-  return reply.code(503).send({ error: 'store_unavailable', message: `policy store unavailable, try again: ${fe.message ?? String(error)}` });
+/** A 5xx answer: a fixed message and a correlation id, logged with the error's own text. */
+export function serverError(
+  log: Logger | null,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  err: unknown,
+  status: number,
+  code: string,
+  message: string,
+): FastifyReply {
+  const correlation_id = randomUUID();
+  const e = err as Partial<FastifyError> | undefined;
+  log?.error({ correlation_id, status, method: req.method, route: req.routeOptions.url ?? req.url.split('?')[0], err: e?.message ?? String(err), code: e?.code }, `HTTP ${status}: ${message}`);
+  return reply.code(status).send({ error: code, message, correlation_id });
 }
+
+/** The admin API's error handler; 5xx errors go to `log` with their correlation id. */
+export function errorHandlerWith(log: Logger | null) {
+  return (error: FastifyError | ApiError, req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    if (error instanceof ApiError) {
+      const body = { error: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) };
+      // Our own 5xx (a part of the gateway is off) say why in our words; they get an id too.
+      if (error.statusCode >= 500) return serverError(log, req, reply, error, error.statusCode, error.code, error.message);
+      return reply.code(error.statusCode).send(body);
+    }
+    const fe = error as FastifyError;
+    if (fe.validation) {
+      const { field, message } = formatValidation(fe.validation as AjvError[], fe.validationContext);
+      return reply.code(400).send({ error: 'bad_request', message, field });
+    }
+    const status = fe.statusCode ?? 0;
+    if (status >= 400 && status < 500) {
+      const message = fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || /JSON/.test(fe.message) ? `request body is not valid JSON: ${fe.message}` : fe.message;
+      return reply.code(status).send({ error: CODES[status] ?? 'bad_request', message });
+    }
+    // Anything else came from the policy store (Redis down or slow): temporary.
+    return serverError(log, req, reply, error, 503, 'store_unavailable', 'policy store unavailable, try again (the log has the cause under this correlation_id)');
+  };
+}
+
+/** The handler without a logger (tests that mount one plugin). */
+export const errorHandler = errorHandlerWith(null);

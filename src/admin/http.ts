@@ -1,15 +1,20 @@
 /**
  * admin/: the gateway's HTTP face. Operational endpoints every deployment scrapes or probes, all
  * unauthenticated: /metrics (Prometheus), /healthz (the process is alive), /readyz (it can carry
- * traffic: at least one SMSC bind up and Redis answering), /openapi.json (the API description).
+ * traffic: at least one SMSC bind up and Redis answering; each check's detail only with
+ * http.readyz_details or a valid admin token), /openapi.json (the API description). A 5xx says
+ * nothing internal: a correlation id, logged with the error (errors.ts).
  * Given admin deps, the bearer-token admin API (api.ts: one plugin per resource) is mounted under /api/v1.
  */
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { TlsServerConfig } from '../config/schema.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { tlsServerOptions } from '../upstream/tls.js';
 import { registerAdminApi, type AdminDeps } from './api.js';
+import { TokenTable } from './auth.js';
+import { AuthFailures } from './auth-failures.js';
+import { serverError } from './errors.js';
 
 export interface Readiness {
   ready: boolean;
@@ -31,6 +36,13 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   // An https.Server is a tls.Server, so the gateway can hand it new certificates (setSecureContext);
   // the routes do not care which of the two they are served by.
   const app = deps.tls ? (Fastify({ ...opts, https: tlsServerOptions(deps.tls) }) as unknown as FastifyInstance) : Fastify(opts);
+  const cfg = deps.admin?.cfg;
+  const log = deps.admin?.log ?? null;
+  const tokens = new TokenTable(cfg?.admin.tokens ?? []);
+  const failures = cfg ? new AuthFailures(cfg.admin.failed_auth, log, deps.metrics) : null;
+  app.setErrorHandler((err: FastifyError, req, reply) =>
+    (err.statusCode ?? 500) < 500 ? reply.send(err) : serverError(log, req, reply, err, 500, 'internal', 'internal error (the log has the cause under this correlation_id)'),
+  );
   void app.register(swagger, {
     // Shared schemas become components named by their $id (ConsentView, DndView) instead of def-N.
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
@@ -65,12 +77,25 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
       return deps.metrics.text();
     });
     ops.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
-    ops.get('/readyz', { schema: { tags: ['operations'], summary: 'Readiness (SMSC bind, Redis, policy data)' } }, async (_req, reply) => {
-      const r = await deps.readiness();
-      reply.code(r.ready ? 200 : 503);
-      return { status: r.ready ? 'ready' : 'not ready', checks: r.checks };
-    });
+    ops.get(
+      '/readyz',
+      { schema: { tags: ['operations'], summary: 'Readiness (SMSC bind, Redis, policy data); check details with http.readyz_details or an admin token' } },
+      async (req, reply) => {
+        const r = await deps.readiness();
+        reply.code(r.ready ? 200 : 503);
+        const status = r.ready ? 'ready' : 'not ready';
+        if (cfg?.http.readyz_details) return { status, checks: r.checks };
+        // Details name hosts and Redis errors: only for a valid admin token (a wrong one counts as a failed attempt).
+        const header = req.headers.authorization;
+        if (header === undefined || tokens.empty) return { status };
+        const a = tokens.authenticate(header);
+        if (a.ok) return { status, checks: r.checks };
+        const wait = failures?.fail(req.ip, a.reason) ?? 0;
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        return { status };
+      },
+    );
   });
-  if (deps.admin) registerAdminApi(app, deps.admin);
+  if (deps.admin) registerAdminApi(app, { metrics: deps.metrics, ...deps.admin, ...(failures ? { failures } : {}) });
   return app;
 }

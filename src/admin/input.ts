@@ -35,9 +35,17 @@ export function withoutActor<T extends ActorFields>(b: T): Omit<T, 'channel' | '
   return rest;
 }
 
+/**
+ * What an admin may type as a phone number: digits, with the separators people write between them
+ * (space, "-", ".", parentheses) after an optional leading "+". Anything else — a leading "-"
+ * ("-1" would otherwise lose its sign and read as 861), letters, a "+" inside — is refused before
+ * normalisation, which strips separators wherever they are.
+ */
+const NUMBER_SHAPE = /^\+?[ (]*\d[\d ().-]*$/;
+
 /** A phone number in any accepted form → international digits. */
 export function msisdn(numbering: Numbering, field: string, raw: string): string {
-  const v = normaliseMsisdn(raw, numbering);
+  const v = NUMBER_SHAPE.test(raw.trim()) ? normaliseMsisdn(raw, numbering) : null;
   if (v === null) throw bad(field, `"${raw}" is not a phone number (digits, optionally with "+", "${numbering.international_prefix}" or "${numbering.national_prefix}" in front)`);
   if (v.length > MAX_DIGITS) throw bad(field, `"${raw}" is ${v.length} digits in international form; a phone number has at most ${MAX_DIGITS}`);
   return v;

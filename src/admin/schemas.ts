@@ -33,6 +33,7 @@ export const errorSchema = {
     error: { type: 'string', description: 'Machine-readable error code.' },
     message: { type: 'string', description: 'What is wrong, naming the field.' },
     field: { type: 'string', description: 'The offending field, when one is to blame.' },
+    correlation_id: { type: 'string', description: '5xx only: find the cause in the gateway log under this id.' },
   },
 } as const;
 

@@ -5,6 +5,7 @@
  * printing each step so the traffic flow is visible. Exits when done (or runs on with --forever).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { redactUrl } from '../telemetry/redact.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,13 +83,13 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   const redis = await ensureRedis(cfg.redis.url);
   if (!redis) {
     process.stderr.write(
-      `No Redis answers at ${cfg.redis.url} and no redis-server binary was found.\n` +
+      `No Redis answers at ${redactUrl(cfg.redis.url)} and no redis-server binary was found.\n` +
         `Install one (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis),\n` +
         `or point redis.url in ${f.config} at a running Redis, then run the demo again.\n`,
     );
     return 1;
   }
-  say(`redis      ${redis.url}${redis.child ? ' (private, started for this demo)' : ''}`);
+  say(`redis      ${redactUrl(redis.url)}${redis.child ? ' (private, started for this demo)' : ''}`);
   const sim = await startSimulator({ port: 0, receiptDelayMs: 300 });
   say(`smsc-sim   SMPP on 127.0.0.1:${sim.port} (simulated SMSC: answers submits, sends receipts after 300 ms)`);
   cfg.redis.url = redis.url;
@@ -107,7 +108,7 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   const day = new Date();
   const clock = ShiftedClock.at(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), 2, 0)); // 10:00 Shanghai
   cfg.listen = { ...cfg.listen, host: '127.0.0.1', port: 0, plain: true };
-  cfg.http = { host: '127.0.0.1', port: 0 };
+  cfg.http = { ...cfg.http, host: '127.0.0.1', port: 0 };
   cfg.downstream.smscs = cfg.downstream.smscs.slice(0, 1).map((s) => ({ ...s, host: '127.0.0.1', port: sim.port }));
   const gw = await Gateway.start(cfg, { log: pino({ level: 'warn' }), clock });
   say(`gateway    SMPP on 127.0.0.1:${gw.smppPort}, metrics on http://127.0.0.1:${gw.httpPort}/metrics`);

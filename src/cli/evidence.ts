@@ -4,6 +4,7 @@
  * config; a readable table by default, `--json` for the same data as the API returns.
  */
 import type { Command } from 'commander';
+import { redactUrl } from '../telemetry/redact.js';
 import { readConfig, oneShotRedis } from './one-shot.js';
 import { collectEvidence } from '../evidence/collect.js';
 import { evidenceTable } from '../evidence/table.js';
@@ -61,7 +62,7 @@ async function runEvidence(raw: string, o: EvidenceFlags): Promise<number> {
   if (!Number.isInteger(limit) || limit < 1) return fail('--limit must be a whole number >= 1');
 
   const redis = await oneShotRedis(cfg, 10_000);
-  if (!redis) return fail(`Redis at ${cfg.redis.url} is not reachable`);
+  if (!redis) return fail(`Redis at ${redactUrl(cfg.redis.url)} is not reachable`);
   try {
     const store = new PolicyAdmin(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000);
     const senders = new SenderRegistry();

@@ -5,6 +5,7 @@
  * reason; one summary line on stdout; suspensions are listed. Exit 0 when rows were imported.
  */
 import { readConfig, oneShotRedis } from './one-shot.js';
+import { redactUrl } from '../telemetry/redact.js';
 import { ComplaintDesk } from '../complaints/desk.js';
 import { importComplaints } from '../complaints/import.js';
 import { SenderRegistry } from '../policy/senders.js';
@@ -34,7 +35,7 @@ export async function runComplaintImport(file: string, o: ComplaintImportFlags):
   let desk: ComplaintDesk | null = null;
   if (!o.dryRun) {
     redis = await oneShotRedis(cfg, 10_000);
-    if (!redis) return fatal(`Redis at ${cfg.redis.url} is not reachable; nothing imported`);
+    if (!redis) return fatal(`Redis at ${redactUrl(cfg.redis.url)} is not reachable; nothing imported`);
     const store = new PolicyAdmin(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000);
     const senders = new SenderRegistry();
     for (const s of await store.allSenders()) senders.upsert(s);

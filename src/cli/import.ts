@@ -6,6 +6,7 @@
  * happened; 1 on a fatal error (missing file, Redis down, …) or when no row was usable.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { redactUrl } from '../telemetry/redact.js';
 import cliProgress from 'cli-progress';
 import { readConfig, oneShotRedis } from './one-shot.js';
 import type { Redis } from '../store/redis.js';
@@ -98,7 +99,7 @@ async function runImport(kind: ImportKind, file: string, o: ImportFlags): Promis
   if (!o.dryRun) {
     // Pipelines of thousands of commands: a longer timeout than the gateway's per-message one.
     redis = await oneShotRedis(cfg, 30_000);
-    if (!redis) return fatal(`Redis at ${cfg.redis.url} is not reachable; nothing imported`);
+    if (!redis) return fatal(`Redis at ${redactUrl(cfg.redis.url)} is not reachable; nothing imported`);
   }
 
   const label = file === '-' ? '<stdin>' : file;

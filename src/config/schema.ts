@@ -8,6 +8,7 @@ import { SENDER_CLASSES } from '../domain/sender.js';
 import { COMPLAINT_SOURCES } from '../domain/complaint.js';
 import { isValidZone, parseDuration } from '../domain/time.js';
 import { isPasswordHash } from '../domain/password-hash.js';
+import { ADMIN_ROLES } from '../domain/admin-role.js';
 
 const port = z.number().int().min(0).max(65535);
 const ms = z.number().int().min(0);
@@ -202,7 +203,15 @@ export const ConfigSchema = z.strictObject({
     .refine((l) => l.plain || l.tls, { message: 'listen.plain is false and listen.tls is not set: nothing to listen on', path: ['plain'] })
     .prefault({}),
   /** /metrics, probes, the admin API; HTTPS when `tls` is set (same shape as listen.tls, no port). */
-  http: z.strictObject({ host: z.string().default('0.0.0.0'), port: port.default(9090), tls: TlsServerSchema.optional() }).prefault({}),
+  http: z
+    .strictObject({
+      host: z.string().default('0.0.0.0'),
+      port: port.default(9090),
+      tls: TlsServerSchema.optional(),
+      /** /readyz shows each check's detail (hosts, errors) to everyone; false: only to a request with a valid admin token. */
+      readyz_details: z.boolean().default(false),
+    })
+    .prefault({}),
   max_pdu_length: z.number().int().min(64).max(16 * 1024 * 1024).default(65536),
   redis: z
     .strictObject({
@@ -406,8 +415,29 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   admin: z
     .strictObject({
-      /** Bearer tokens for the admin API: name (journaled as "who") and the token's SHA-256 hex. */
-      tokens: z.array(z.strictObject({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) })).default([]),
+      /**
+       * Bearer tokens for the admin API: name (journaled as "who"), the token's SHA-256 hex, and its
+       * role (read | operate | admin; docs/security.md lists what each may call). A token without a
+       * role is read as admin, with a warning at start-up (configs from before roles).
+       */
+      tokens: z
+        .array(z.strictObject({ name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/), role: z.enum(ADMIN_ROLES).optional() }))
+        .default([]),
+      /**
+       * Requests without a valid token, per source address: counted, logged at most once a minute,
+       * and slowed — after `free_attempts` failures each 401 waits `delay_ms`, doubling up to
+       * `max_delay_ms`. An address is forgotten `forget_s` after its last failure; at most
+       * `max_addresses` are remembered (the one that failed longest ago is forgotten first).
+       */
+      failed_auth: z
+        .strictObject({
+          free_attempts: z.number().int().min(0).default(5),
+          delay_ms: ms.default(100),
+          max_delay_ms: ms.default(5000),
+          forget_s: z.number().int().min(1).default(300),
+          max_addresses: z.number().int().min(1).default(10_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
 }).superRefine((c, ctx) => {

@@ -47,6 +47,18 @@ export interface LinkEnv {
   dial?: Dialler;
 }
 
+/**
+ * The password an SMSC bind sends: `password`, or the variable `password_env` names. An unset or
+ * empty variable is an error naming it — never a bind with an empty password.
+ */
+export function smscPassword(cfg: Pick<SmscConfig, 'name' | 'password' | 'password_env'>, env: NodeJS.ProcessEnv = process.env): string {
+  if (cfg.password !== undefined) return cfg.password;
+  const name = cfg.password_env ?? '';
+  const v = env[name];
+  if (!v) throw new Error(`downstream.smscs ${cfg.name}: password_env names ${name || '(nothing)'}, which is ${v === undefined ? 'not set' : 'empty'}`);
+  return v;
+}
+
 /** Opens a connection to `cfg`'s SMSC and calls `onConnected` once it can carry the bind. */
 export type Dialler = (cfg: SmscConfig, onConnected: () => void) => PduSocket;
 
@@ -146,7 +158,16 @@ export class SmscLink {
   private onConnected(): void {
     if (this.state !== 'CONNECTING') return;
     this.state = 'BINDING';
-    const password = this.cfg.password ?? process.env[this.cfg.password_env ?? ''] ?? '';
+    // Read at each bind (a rotated secret is used on reconnect). The gateway checked it at start;
+    // a variable emptied since then drops the connection rather than binding without a password.
+    let password: string;
+    try {
+      password = smscPassword(this.cfg);
+    } catch (err) {
+      this.env.log.error({ smsc: this.name, err: (err as Error).message }, 'SMSC bind not sent: no password');
+      this.conn?.destroy('no password');
+      return;
+    }
     const cmd = BIND_COMMAND[this.cfg.bind];
     this.sendRaw(
       encodePdu(cmd, 0, this.seq.take(), {

@@ -7,11 +7,14 @@ import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { DecisionCache } from './decision-cache.js';
+import { censor } from './redact.js';
 
 export type { Logger };
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  return pino({ level, base: { svc: 'smppguard' } }, destination as never);
+  // A net under the call sites (redact.ts): no URL's password and no `password` field reaches a line.
+  const redact = { paths: ['url', '*.url', 'password', '*.password'], censor };
+  return pino({ level, base: { svc: 'smppguard' }, redact }, destination as never);
 }
 
 let maskingOn = true;

@@ -41,6 +41,7 @@ it('SIGUSR2 reopens the audit file, SIGHUP reloads the rules, SIGTERM exits 0', 
     config,
     stringify({
       ...processConfig(smppPort, httpPort, `test:${randomBytes(4).toString('hex')}:`, 'info'),
+      http: { host: '127.0.0.1', port: httpPort, readyz_details: true }, // the test reads the checks
       audit: { destination: audit, stream: { enabled: false } },
       policy: { enabled: true },
       rules: { dir: rules, watch: false },

@@ -40,6 +40,7 @@ async function startWithRules(dir: string): Promise<{ esme: EsmeClient }> {
     cfg: (c) => {
       c.policy.enabled = true;
       c.rules = { dir, watch: true };
+      c.http.readyz_details = true; // a test reads the checks
     },
   });
   // An OTP sender: forwarded without consent unless a rule says otherwise.

@@ -117,15 +117,21 @@ describe('connect and bind', () => {
     expect(bindFields(await acceptBind(r.dials[0]!)).password).toBe('fromenv');
   });
 
-  it('prefers password over password_env, and sends an empty password when the variable is unset', async () => {
+  it('prefers password over password_env, and never binds with an empty password when the variable is unset or empty (issue 16)', async () => {
     process.env[ENV_NAME] = 'fromenv';
     const both = rig({ password: 'inline', password_env: ENV_NAME });
     both.link.start();
     expect(bindFields(await acceptBind(both.dials[0]!)).password).toBe('inline');
-    delete process.env[ENV_NAME];
-    const unset = rig({ password: undefined, password_env: ENV_NAME });
-    unset.link.start();
-    expect(bindFields(await acceptBind(unset.dials[0]!)).password).toBe('');
+    for (const value of [undefined, '']) {
+      if (value === undefined) delete process.env[ENV_NAME];
+      else process.env[ENV_NAME] = value;
+      const unset = rig({ password: undefined, password_env: ENV_NAME });
+      unset.link.start();
+      unset.dials[0]!.connected();
+      await unset.dials[0]!.smsc.closed; // dropped: no bind went out
+      expect(unset.dials[0]!.smsc.take()).toEqual([]);
+      expect(unset.link.state).not.toBe('BOUND');
+    }
   });
 
   it('reads the password_env variable at each bind, so a rotated secret is used on reconnect', async () => {

@@ -20,7 +20,13 @@ const isUnbind = (p: Buffer) => p.readUInt32BE(4) === Command.unbind;
 
 describe('graceful shutdown', () => {
   it('lets in-flight submits finish, refuses new binds, unbinds bound ESMEs, and /readyz turns 503 while draining', async () => {
-    stack = await startStack({ sim: { responseDelayMs: 300 }, cfg: (c) => void (c.shutdown.drain_timeout_ms = 3000) });
+    stack = await startStack({
+      sim: { responseDelayMs: 300 },
+      cfg: (c) => {
+        c.shutdown.drain_timeout_ms = 3000;
+        c.http.readyz_details = true; // the test reads the checks
+      },
+    });
     const { gw, sim } = stack;
     const esme = await stack.esme('transceiver');
     const rx = await stack.esme('receiver');

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Config } from '../../src/config/schema.js';
+import type { GatewayOptions } from '../../src/gateway.js';
 import { startStack, type Stack } from './stack.js';
 
 /** Plain tokens the tests present; the config holds only their SHA-256. */
@@ -32,7 +33,7 @@ export interface AdminStack extends Stack {
 }
 
 export async function startAdminStack(
-  over: { cfg?: (c: Config) => void; tokens?: boolean; policy?: boolean } = {},
+  over: { cfg?: (c: Config) => void; tokens?: boolean; policy?: boolean; gw?: GatewayOptions } = {},
 ): Promise<AdminStack> {
   const stack = await startStack({
     cfg: (c) => {
@@ -40,6 +41,7 @@ export async function startAdminStack(
       c.admin.tokens = over.tokens === false ? [] : Object.entries(TOKENS).map(([name, t]) => ({ name, sha256: sha256(t) }));
       over.cfg?.(c);
     },
+    gw: over.gw,
   });
   const base = `http://127.0.0.1:${stack.gw.httpPort}`;
   return {
