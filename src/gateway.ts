@@ -91,7 +91,13 @@ export class Gateway {
       metrics.redisErrors.inc({ op: 'dlr_record' });
       log.warn({ err: String(err) }, 'could not record message id for receipt routing');
     });
-    const held = new HeldDeliveries(redis, cfg.redis.key_prefix);
+    const held = new HeldDeliveries(
+      redis,
+      cfg.redis.key_prefix,
+      { ttlMs: cfg.receipts.held_ttl_h * 3_600_000, maxPerAccount: cfg.receipts.held_max_per_account },
+      metrics,
+      () => clock.now(),
+    );
     const rates = new RateStore(redis, cfg.redis.key_prefix, { clock });
     // The hot path's own connection for plain commands (store/resp-pipe.ts): a single Redis only.
     const r = cfg.redis;

@@ -215,6 +215,10 @@ export const ConfigSchema = z.strictObject({
        * (complaints/). Costs one map entry per forwarded message instead of per receipt request.
        */
       map_all: z.boolean().default(false),
+      /** Receipts/MO held for an account with no receiver bound are dropped (and counted) after this many hours. */
+      held_ttl_h: z.number().min(1).default(72),
+      /** Most receipts/MO held per account; beyond it the oldest are dropped (and counted). */
+      held_max_per_account: z.number().int().min(1).default(100_000),
     })
     .prefault({}),
   routes: z

@@ -15,7 +15,7 @@ import type { SmscLink } from '../downstream/smsc-link.js';
 import type { SmscPool } from '../downstream/smsc-pool.js';
 import type { Policy, Verdict } from '../decision/verdict.js';
 import type { DlrMap } from '../store/dlr-map.js';
-import type { HeldDeliveries } from '../store/held-deliveries.js';
+import type { HeldDeliveries, HeldEntry } from '../store/held-deliveries.js';
 import type { AccountTable } from '../upstream/accounts.js';
 import type { EsmeSession, SubmitHandler } from '../upstream/esme-session.js';
 import { maskMsisdn, type Logger } from '../telemetry/log.js';
@@ -324,7 +324,7 @@ export class Relay implements SubmitHandler {
     const acct = this.deps.accounts.get(account);
     if (!acct) return;
     for (;;) {
-      let batch: Buffer[];
+      let batch: HeldEntry[];
       try {
         batch = await this.deps.held.peek(account, RELEASE_BATCH);
       } catch {
@@ -334,7 +334,7 @@ export class Relay implements SubmitHandler {
       if (batch.length === 0) return;
       const results = await Promise.all(
         batch.map(
-          (pdu) =>
+          ({ pdu }) =>
             new Promise<number | null>((resolve) => {
               const s = acct.pickReceiver();
               if (!s || !s.deliver(pdu, resolve)) resolve(null);
@@ -345,12 +345,15 @@ export class Relay implements SubmitHandler {
       let acked = 0;
       while (acked < results.length && results[acked] === 0) acked++;
       for (let i = 0; i < acked; i++) {
-        const isReceipt = MessageView.parse(batch[i]!);
+        const isReceipt = MessageView.parse(batch[i]!.pdu);
         const counter = !isScanError(isReceipt) && isReceipt.isReceipt ? this.deps.metrics.receipts : this.deps.metrics.mo;
         counter.inc({ outcome: 'released' });
       }
       try {
-        await this.deps.held.ack(account, acked);
+        await this.deps.held.ack(
+          account,
+          batch.slice(0, acked).map((e) => e.id),
+        );
       } catch {
         this.deps.metrics.redisErrors.inc({ op: 'release' });
         return;

@@ -59,6 +59,8 @@ export class Metrics {
   readonly senderRejections: Counter<'account' | 'sender'>;
   readonly auditStream: Counter<'outcome'>;
   readonly auditLogDropped: Counter;
+  /** Held receipts/MO dropped: past receipts.held_ttl_h (expired) or over held_max_per_account (cap). */
+  readonly heldDropped: Counter<'account' | 'reason'>;
   /** Reads the shared case counts at scrape time (set by the gateway when complaints are on). */
   caseStats: (() => Promise<{ open: number; forwarded: number; overdueForward: number; overdueHandle: number }>) | null = null;
   private readonly rejectionCounts = new LabelCounts(['account', 'sender'] as const);
@@ -273,6 +275,12 @@ export class Metrics {
     this.auditLogDropped = new Counter({
       name: 'smppguard_audit_log_dropped_total',
       help: 'Audit lines not written to the audit file because it could not be written (disk full, file or directory gone)',
+      registers: [r],
+    });
+    this.heldDropped = new Counter({
+      name: 'smppguard_held_dropped_total',
+      help: 'Held receipts/MO dropped undelivered, by account and reason: expired (older than receipts.held_ttl_h) or cap (over receipts.held_max_per_account)',
+      labelNames: ['account', 'reason'],
       registers: [r],
     });
     this.policyData = new Gauge({

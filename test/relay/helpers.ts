@@ -13,6 +13,7 @@ import { Relay, type RelayDeps } from '../../src/relay/relay.js';
 import { PrefixRoutes } from '../../src/relay/routes.js';
 import { ManualClock } from '../../src/session/clock.js';
 import type { MappedMessage } from '../../src/store/dlr-map.js';
+import type { HeldEntry } from '../../src/store/held-deliveries.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { AccountTable } from '../../src/upstream/accounts.js';
 import { EsmeSession, type SessionEnv } from '../../src/upstream/esme-session.js';
@@ -60,12 +61,13 @@ export class MemoryHeld {
     l.push(Buffer.from(pdu));
     this.lists.set(account, l);
   }
-  async peek(account: string, n: number): Promise<Buffer[]> {
-    return (this.lists.get(account) ?? []).slice(0, n).map((b) => Buffer.from(b));
+  async peek(account: string, n: number): Promise<HeldEntry[]> {
+    return (this.lists.get(account) ?? []).slice(0, n).map((b, i) => ({ id: String(i), pdu: Buffer.from(b), heldAt: null, refusals: 0 }));
   }
-  async ack(account: string, n: number): Promise<void> {
-    this.acks.push([account, n]);
-    this.lists.get(account)?.splice(0, n);
+  /** Ids are positions at peek time: acknowledging n of them trims n. */
+  async ack(account: string, ids: string[]): Promise<void> {
+    this.acks.push([account, ids.length]);
+    this.lists.get(account)?.splice(0, ids.length);
   }
   of(account: string): Buffer[] {
     return this.lists.get(account) ?? [];
