@@ -94,7 +94,7 @@ export class Gateway {
     const held = new HeldDeliveries(
       redis,
       cfg.redis.key_prefix,
-      { ttlMs: cfg.receipts.held_ttl_h * 3_600_000, maxPerAccount: cfg.receipts.held_max_per_account },
+      { ttlMs: cfg.receipts.held_ttl_h * 3_600_000, maxPerAccount: cfg.receipts.held_max_per_account, deadLetterAfter: cfg.receipts.dead_letter_after },
       metrics,
       () => clock.now(),
     );
@@ -202,6 +202,7 @@ export class Gateway {
       queue,
       clock,
       mapAllMessageIds: cfg.receipts.map_all,
+      heldRetryMs: cfg.receipts.held_retry_s * 1000,
       metrics,
       log,
     });
@@ -238,6 +239,12 @@ export class Gateway {
         complaints,
         cases,
         audit: auditStream,
+        held,
+        announceHeld: (account) => {
+          relay!.onHeldElsewhere(account);
+          void redis.publish(store.keys.events, `held ${account}`).catch(() => metrics.redisErrors.inc({ op: 'announce_held' }));
+        },
+        log,
       },
     });
     gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, policyCheck, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch);

@@ -3,7 +3,7 @@
  * 404s) holding one fastify plugin per resource, each given only what it needs — senders (码号
  * registrations), consent, the do-not-disturb register, `explain` (the decision for a hypothetical
  * message, nothing sent), the queue's review routes, the change journal, complaints with sender
- * reinstatement, and evidence for a recipient.
+ * reinstatement, evidence for a recipient, and dead letters (held receipts/MO a receiver refused too often).
  *
  * Every request needs `Authorization: Bearer <token>`; with no tokens configured the API answers
  * 503 — never open by default. Bodies, params and query strings are checked by each plugin's route
@@ -20,9 +20,12 @@ import type { SenderRegistry } from '../policy/senders.js';
 import type { MessageQueue } from '../queue/message-queue.js';
 import type { AuditStream } from '../store/audit-stream.js';
 import type { ComplaintStore } from '../store/complaint-store.js';
+import type { HeldDeliveries } from '../store/held-deliveries.js';
 import type { PolicyAdmin } from '../store/policy-admin.js';
+import { createLogger, type Logger } from '../telemetry/log.js';
 import { complaintsApi } from './complaints-api.js';
 import { consentApi } from './consent-api.js';
+import { deadLettersApi } from './dead-letters-api.js';
 import { dndApi } from './dnd-api.js';
 import { evidenceApi } from './evidence-api.js';
 import { explainApi } from './explain-api.js';
@@ -47,6 +50,10 @@ export interface AdminDeps {
   cases?: ComplaintStore | null;
   /** The decision stream evidence reads; null when audit.stream is off. */
   audit?: AuditStream | null;
+  /** Held receipts/MO (their dead letters: dead-letters-api.ts) and how to tell every instance an account has some. */
+  held?: HeldDeliveries | null;
+  announceHeld?: (account: string) => void;
+  log?: Logger;
 }
 
 export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
@@ -67,6 +74,12 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
       await api.register(journalApi, { store, numbering });
       await api.register(complaintsApi, { desk: deps.complaints ?? null, cases, store, numbering });
       await api.register(evidenceApi, { store, audit: deps.audit ?? null, cases, senders: registry, numbering });
+      await api.register(deadLettersApi, {
+        held: deps.held ?? null,
+        accounts,
+        announceHeld: deps.announceHeld ?? (() => undefined),
+        log: deps.log ?? createLogger('silent'),
+      });
     },
     { prefix: API_PREFIX },
   );

@@ -219,6 +219,13 @@ export const ConfigSchema = z.strictObject({
       held_ttl_h: z.number().min(1).default(72),
       /** Most receipts/MO held per account; beyond it the oldest are dropped (and counted). */
       held_max_per_account: z.number().int().min(1).default(100_000),
+      /**
+       * A held receipt/MO the receiver refuses this many times moves to the account's dead-letter
+       * list (admin API /dead-letters), so it stops blocking the ones behind it.
+       */
+      dead_letter_after: z.number().int().min(1).default(5),
+      /** After a receiver refused a held delivery, delivery of the held list is tried again this much later. */
+      held_retry_s: z.number().min(0.1).default(30),
     })
     .prefault({}),
   routes: z

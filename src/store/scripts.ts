@@ -55,8 +55,8 @@ export const SCRIPTS = {
   sgImportJournal: script<(journalKey: string, minId: string, ...countThenFields: string[]) => unknown>('journal-batch.lua', 1),
   /** One bind of an account over every instance: upstream/shared-limits.ts. */
   sgBindReserve: script<(key: string, instance: string, maxBinds: number, now: number, staleMs: number) => Promise<number>>('bind-reserve.lua', 1),
-  /** Held receipts/MO of one account: hold, read, acknowledge (store/held-deliveries.ts). */
-  sgHeld: script<(key: string, op: string, ...args: (string | number | Buffer)[]) => Promise<unknown>>('held.lua', 1),
+  /** Held receipts/MO of one account and its dead letters: hold, read, acknowledge, refuse, retry (store/held-deliveries.ts). */
+  sgHeld: script<(key: string, deadKey: string, op: string, ...args: (string | number | Buffer)[]) => Promise<unknown>>('held.lua', 2),
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

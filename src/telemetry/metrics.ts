@@ -61,6 +61,8 @@ export class Metrics {
   readonly auditLogDropped: Counter;
   /** Held receipts/MO dropped: past receipts.held_ttl_h (expired) or over held_max_per_account (cap). */
   readonly heldDropped: Counter<'account' | 'reason'>;
+  /** Held receipts/MO moved to the dead-letter list (refused receipts.dead_letter_after times). */
+  readonly deadLetters: Counter<'account'>;
   /** Reads the shared case counts at scrape time (set by the gateway when complaints are on). */
   caseStats: (() => Promise<{ open: number; forwarded: number; overdueForward: number; overdueHandle: number }>) | null = null;
   private readonly rejectionCounts = new LabelCounts(['account', 'sender'] as const);
@@ -188,6 +190,12 @@ export class Metrics {
       name: 'smppguard_spoofing_attempts_total',
       help: 'Submits with a hidden, unregistered or someone else\'s sender number, by account and reason',
       labelNames: ['account', 'reason'],
+      registers: [r],
+    });
+    this.deadLetters = new Counter({
+      name: 'smppguard_dead_letters_total',
+      help: 'Held receipts/MO the receiver refused receipts.dead_letter_after times, moved to the dead-letter list (admin API: /dead-letters)',
+      labelNames: ['account'],
       registers: [r],
     });
     this.replies = new Counter({

@@ -25,7 +25,7 @@ afterAll(async () => {
 function rig(ttlMs: number, maxPerAccount: number) {
   let now = 1_800_000_000_000;
   const metrics = new Metrics(false);
-  const held = new HeldDeliveries(redis, `${PREFIX}${randomBytes(3).toString('hex')}:`, { ttlMs, maxPerAccount }, metrics, () => now);
+  const held = new HeldDeliveries(redis, `${PREFIX}${randomBytes(3).toString('hex')}:`, { ttlMs, maxPerAccount, deadLetterAfter: 5 }, metrics, () => now);
   return { held, metrics, advance: (ms: number) => void (now += ms) };
 }
 
