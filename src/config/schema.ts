@@ -46,6 +46,11 @@ export const AccountSchema = z.strictObject({
       store_and_forward: z.array(z.union([z.enum(['no_bind', 'timeout']), z.number().int().min(1).max(0xffffffff)])).default([]),
       /** Messages this account may have queued at once (all queues); beyond it ESME_RMSGQFUL (0x14). */
       max_queued: z.number().int().min(0).default(100_000),
+      /**
+       * PDU bytes this account may have queued at once (all queues); beyond it ESME_RMSGQFUL (0x14).
+       * Redis holds about 1.4 times this (base64 and the job's fields).
+       */
+      max_queued_bytes: z.number().int().min(0).default(64 * 1024 * 1024),
       /** Oldest a queued message may get before it expires (its validity_period may say sooner). */
       max_age_s: z.number().int().min(1).default(48 * 3600),
     })

@@ -49,6 +49,8 @@ export const SCRIPTS = {
   sgDlrLookup: script<(numKeys: number, ...bucketsThenIds: string[]) => Promise<[string, string] | null>>('dlr-lookup.lua'),
   /** The per-account queue quota for a batch: queue/message-queue.ts. */
   sgQueueReserve: script<(numKeys: number, ...keysThenGroups: Arg[]) => Promise<number[]>>('queue-reserve.lua'),
+  /** Finished messages off the quota's books (messages and bytes): queue/message-queue.ts. */
+  sgQueueRelease: script<(numKeys: number, ...keysThenIds: string[]) => Promise<number>>('queue-release.lua'),
   /** An instance's share of an account's TPS: upstream/shared-limits.ts. */
   sgTpsShare: script<(key: string, instance: string, demand: number, now: number, staleMs: number) => Promise<[number, number, number]>>('tps-share.lua', 1),
   /** A bulk load's journal entries of one pipeline (queued on the pipeline; the reply is not read): store/bulk-load.ts. */
