@@ -98,6 +98,13 @@ export const PolicySchema = z.strictObject({
       /** Bounds on what is held; beyond them the oldest message is decided on what it has. */
       max_messages: z.number().int().min(1).default(10_000),
       max_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+      /**
+       * Each account's share of those bounds; past it the account's own oldest message is decided
+       * early, so one account flooding parts cannot evict another's. Default: the bound divided by
+       * the number of accounts.
+       */
+      max_messages_per_account: z.number().int().min(1).optional(),
+      max_bytes_per_account: z.number().int().min(1024).optional(),
     })
     .prefault({}),
   opt_out: z
