@@ -171,7 +171,7 @@ export class Gateway {
               log.error({ err: err.message, file: cfg.audit.destination }, 'audit log: cannot write; dropping lines until it can (tried again every 5 s and on SIGUSR2)'),
             dropped: (n) => metrics.auditLogDropped.inc(n),
             recovered: () => log.warn({ file: cfg.audit.destination }, 'audit log: writing again'),
-          })
+          }, { maxBufferBytes: cfg.audit.max_buffer_bytes })
         : null,
       auditStream,
       clock,

@@ -290,6 +290,11 @@ export const ConfigSchema = z.strictObject({
       /** One JSON line per decision: a file path, "stdout", or "off". */
       destination: z.string().default('stdout'),
       /**
+       * Audit bytes that may wait for stdout or the file (a pipe nobody reads, a slow disk); beyond
+       * it lines are dropped and counted (smppguard_audit_log_dropped_total).
+       */
+      max_buffer_bytes: z.number().int().min(65536).default(4 * 1024 * 1024),
+      /**
        * The durable, queryable copy of every decision (evidence): Redis streams sharded by recipient
        * (store/audit-stream.ts, docs/operations.md for bytes per entry).
        */

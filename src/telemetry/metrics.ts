@@ -282,7 +282,7 @@ export class Metrics {
     });
     this.auditLogDropped = new Counter({
       name: 'smppguard_audit_log_dropped_total',
-      help: 'Audit lines not written to the audit file because it could not be written (disk full, file or directory gone)',
+      help: 'Audit lines not written because the audit file could not be written (disk full, file or directory gone) or stdout/the file did not keep up (more than audit.max_buffer_bytes waiting, e.g. a pipe nobody reads)',
       registers: [r],
     });
     this.heldDropped = new Counter({
