@@ -107,7 +107,13 @@ export class Gateway {
       metrics.redisErrors.inc({ op: 'dlr_record' });
       log.warn({ err: String(err) }, 'could not record message id for receipt routing');
     });
-    const held = new HeldDeliveries(redis, cfg.redis.key_prefix);
+    const held = new HeldDeliveries(
+      redis,
+      cfg.redis.key_prefix,
+      { ttlMs: cfg.receipts.held_ttl_h * 3_600_000, maxPerAccount: cfg.receipts.held_max_per_account, deadLetterAfter: cfg.receipts.dead_letter_after },
+      metrics,
+      () => clock.now(),
+    );
     const rates = new RateStore(redis, cfg.redis.key_prefix, { clock });
     // The hot path's own connection for plain commands (store/resp-pipe.ts): a single Redis only.
     const r = cfg.redis;
@@ -181,7 +187,7 @@ export class Gateway {
               log.error({ err: err.message, file: cfg.audit.destination }, 'audit log: cannot write; dropping lines until it can (tried again every 5 s and on SIGUSR2)'),
             dropped: (n) => metrics.auditLogDropped.inc(n),
             recovered: () => log.warn({ file: cfg.audit.destination }, 'audit log: writing again'),
-          })
+          }, { maxBufferBytes: cfg.audit.max_buffer_bytes })
         : null,
       auditStream,
       clock,
@@ -212,6 +218,7 @@ export class Gateway {
       queue,
       clock,
       mapAllMessageIds: cfg.receipts.map_all,
+      heldRetryMs: cfg.receipts.held_retry_s * 1000,
       metrics,
       log,
     });
@@ -272,6 +279,11 @@ export class Gateway {
         cases,
         audit: auditStream,
         lockouts: throttle ?? null,
+        held,
+        announceHeld: (account) => {
+          relay!.onHeldElsewhere(account);
+          void redis.publish(store.keys.events, `held ${account}`).catch(() => metrics.redisErrors.inc({ op: 'announce_held' }));
+        },
         log,
       },
     });

@@ -3,7 +3,8 @@
  * 404s) holding one fastify plugin per resource, each given only what it needs — senders (码号
  * registrations), consent, the do-not-disturb register, `explain` (the decision for a hypothetical
  * message, nothing sent), the queue's review routes, the change journal, complaints with sender
- * reinstatement, evidence for a recipient, and bind lockouts.
+ * reinstatement, evidence for a recipient, bind lockouts, and dead letters (held receipts/MO a
+ * receiver refused too often).
  *
  * Every request needs `Authorization: Bearer <token>`; with no tokens configured the API answers
  * 503 — never open by default. Each token's role decides which routes it may call (roles.ts). Bodies, params and query strings are checked by each plugin's route
@@ -20,13 +21,15 @@ import type { SenderRegistry } from '../policy/senders.js';
 import type { MessageQueue } from '../queue/message-queue.js';
 import type { AuditStream } from '../store/audit-stream.js';
 import type { BindThrottleStore } from '../store/bind-throttle.js';
-import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { AuthFailures } from './auth-failures.js';
 import type { ComplaintStore } from '../store/complaint-store.js';
+import type { HeldDeliveries } from '../store/held-deliveries.js';
 import type { PolicyAdmin } from '../store/policy-admin.js';
+import { createLogger, type Logger } from '../telemetry/log.js';
 import { complaintsApi } from './complaints-api.js';
 import { consentApi } from './consent-api.js';
+import { deadLettersApi } from './dead-letters-api.js';
 import { dndApi } from './dnd-api.js';
 import { evidenceApi } from './evidence-api.js';
 import { explainApi } from './explain-api.js';
@@ -60,6 +63,9 @@ export interface AdminDeps {
   metrics?: Metrics;
   /** Refused tokens, shared with /readyz (http.ts); made here when not given. */
   failures?: AuthFailures;
+  /** Held receipts/MO (their dead letters: dead-letters-api.ts) and how to tell every instance an account has some. */
+  held?: HeldDeliveries | null;
+  announceHeld?: (account: string) => void;
 }
 
 export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
@@ -87,6 +93,12 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
       await api.register(complaintsApi, { desk: deps.complaints ?? null, cases, store, numbering });
       await api.register(evidenceApi, { store, audit: deps.audit ?? null, cases, senders: registry, numbering });
       await api.register(lockoutsApi, { lockouts: deps.lockouts ?? null });
+      await api.register(deadLettersApi, {
+        held: deps.held ?? null,
+        accounts,
+        announceHeld: deps.announceHeld ?? (() => undefined),
+        log: deps.log ?? createLogger('silent'),
+      });
     },
     { prefix: API_PREFIX },
   );

@@ -65,6 +65,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
         { name: 'queue', description: 'Messages held for review; queue depth' },
         { name: 'complaints', description: 'Complaint cases (12321, 7726, customer care): intake, deadlines, auto-suspension' },
         { name: 'evidence', description: "A recipient's consent journal and the gateway's decisions for it" },
+        { name: 'dead-letters', description: 'Held receipts/MO a receiver refused too often: list, retry' },
         { name: 'operations', description: 'Metrics and probes (no authentication)' },
       ],
     },

@@ -37,6 +37,8 @@ export const ROUTE_ROLES: Readonly<Record<string, AdminRole>> = {
   'GET /evidence/:msisdn': 'read',
   'GET /lockouts': 'read',
   'DELETE /lockouts': 'admin',
+  'GET /dead-letters/:account': 'operate',
+  'POST /dead-letters/:account/:id/retry': 'operate',
 };
 
 /** The role a route needs (`admin` when it is not in the table). */

@@ -14,11 +14,15 @@ import { loadConfig, ConfigError } from '../config/load.js';
 import { Gateway } from '../gateway.js';
 import { hashPassword } from '../upstream/password.js';
 import { ShiftedClock } from '../session/clock.js';
+import { stdoutDrained } from '../telemetry/log.js';
 import { registerSmscSim } from './smsc-sim.js';
 import { registerDemo } from './demo.js';
 import { registerImport } from './import.js';
 import { registerRules } from './rules.js';
 import { registerEvidence } from './evidence.js';
+
+/** How long after the drain timeout a stopping gateway exits anyway (docs/security.md). */
+const SHUTDOWN_GRACE_MS = 5000;
 
 
 const program = new Program('smppguard').description('Carrier-side inline SMS filtering gateway (SMPP proxy)');
@@ -54,8 +58,11 @@ program
       if (stopping) return;
       stopping = true;
       gw.log.info({ signal }, 'signal received: graceful shutdown');
+      // Whatever hangs (a peer, Redis), the process ends within the drain timeout plus a few seconds.
+      setTimeout(() => process.exit(1), cfg.shutdown.drain_timeout_ms + SHUTDOWN_GRACE_MS).unref();
       gw.stop().then(
-        () => process.exit(0),
+        // The last log lines, if stdout takes them soon (a pipe nobody reads does not hold the exit).
+        () => stdoutDrained(2000).then(() => process.exit(0)),
         () => process.exit(1),
       );
     };

@@ -51,6 +51,11 @@ export const AccountSchema = z.strictObject({
       store_and_forward: z.array(z.union([z.enum(['no_bind', 'timeout']), z.number().int().min(1).max(0xffffffff)])).default([]),
       /** Messages this account may have queued at once (all queues); beyond it ESME_RMSGQFUL (0x14). */
       max_queued: z.number().int().min(0).default(100_000),
+      /**
+       * PDU bytes this account may have queued at once (all queues); beyond it ESME_RMSGQFUL (0x14).
+       * Redis holds about 1.4 times this (base64 and the job's fields).
+       */
+      max_queued_bytes: z.number().int().min(0).default(64 * 1024 * 1024),
       /** Oldest a queued message may get before it expires (its validity_period may say sooner). */
       max_age_s: z.number().int().min(1).default(48 * 3600),
     })
@@ -144,6 +149,13 @@ export const PolicySchema = z.strictObject({
       /** Bounds on what is held; beyond them the oldest message is decided on what it has. */
       max_messages: z.number().int().min(1).default(10_000),
       max_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+      /**
+       * Each account's share of those bounds; past it the account's own oldest message is decided
+       * early, so one account flooding parts cannot evict another's. Default: the bound divided by
+       * the number of accounts.
+       */
+      max_messages_per_account: z.number().int().min(1).optional(),
+      max_bytes_per_account: z.number().int().min(1024).optional(),
     })
     .prefault({}),
   opt_out: z
@@ -310,6 +322,17 @@ export const ConfigSchema = z.strictObject({
        * (complaints/). Costs one map entry per forwarded message instead of per receipt request.
        */
       map_all: z.boolean().default(false),
+      /** Receipts/MO held for an account with no receiver bound are dropped (and counted) after this many hours. */
+      held_ttl_h: z.number().min(1).default(72),
+      /** Most receipts/MO held per account; beyond it the oldest are dropped (and counted). */
+      held_max_per_account: z.number().int().min(1).default(100_000),
+      /**
+       * A held receipt/MO the receiver refuses this many times moves to the account's dead-letter
+       * list (admin API /dead-letters), so it stops blocking the ones behind it.
+       */
+      dead_letter_after: z.number().int().min(1).default(5),
+      /** After a receiver refused a held delivery, delivery of the held list is tried again this much later. */
+      held_retry_s: z.number().min(0.1).default(30),
     })
     .prefault({}),
   routes: z
@@ -361,6 +384,11 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** One JSON line per decision: a file path, "stdout", or "off". */
       destination: z.string().default('stdout'),
+      /**
+       * Audit bytes that may wait for stdout or the file (a pipe nobody reads, a slow disk); beyond
+       * it lines are dropped and counted (smppguard_audit_log_dropped_total).
+       */
+      max_buffer_bytes: z.number().int().min(65536).default(4 * 1024 * 1024),
       /**
        * The durable, queryable copy of every decision (evidence): Redis streams sharded by recipient
        * (store/audit-stream.ts, docs/operations.md for bytes per entry).

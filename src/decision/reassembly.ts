@@ -20,6 +20,10 @@
  *     parts then reuse that decision), or call flushGroup() when the session's window is full.
  *   - memory: at most `maxMessages` messages and `maxBytes` PDU bytes held; past a bound the oldest
  *     held message is decided early on what it has (never refused, never dropped).
+ *   - a share per owner (the account, SubmitOptions.owner): at most `maxMessagesPerOwner` messages
+ *     and `maxBytesPerOwner` bytes each; past its share an owner's own oldest message is decided
+ *     early. When the overall bound is reached, the oldest message of the owner holding the most
+ *     bytes goes, so one account flooding parts evicts its own, never another's.
  * One clock timer covers the earliest deadline (a min-heap of deadlines), not one timer per message.
  *
  * Decisions are remembered for `decidedTtlMs` (bounded by `maxDecided`), so a part arriving after
@@ -68,6 +72,8 @@ export interface SubmitOptions {
   holdMs?: number;
   /** A label (e.g. the account or session) that flushGroup() decides early. */
   group?: string;
+  /** Whose share of the buffer the message counts against (the account); none: a share of its own. */
+  owner?: string;
 }
 
 export interface SettledEvent {
@@ -88,6 +94,10 @@ export interface ReassemblyOptions<V> {
   maxMessages?: number;
   /** Most PDU bytes held at once. Default 16 MiB. */
   maxBytes?: number;
+  /** Most messages one owner (account) may hold. Default: maxMessages. */
+  maxMessagesPerOwner?: number;
+  /** Most PDU bytes one owner (account) may hold. Default: maxBytes. */
+  maxBytesPerOwner?: number;
   /** How long a decision is kept for late parts. Default 120 000 (policy.concat_ttl_s). */
   decidedTtlMs?: number;
   /** Most decisions kept. Default 100 000. */
@@ -131,6 +141,7 @@ export function partKey(account: string, view: MessageView, info: PartInfo): str
 interface Held<V> {
   key: string;
   group: string | undefined;
+  owner: Owner<V>;
   total: number;
   first: number;
   deadline: number;
@@ -141,6 +152,13 @@ interface Held<V> {
   decide: (whole: Whole) => V | Promise<V>;
   promise: Promise<V>;
   resolve: (v: V | Promise<V>) => void;
+}
+
+/** One owner's share: its held messages, oldest first, and their bytes. */
+interface Owner<V> {
+  name: string;
+  held: Map<string, Held<V>>;
+  bytes: number;
 }
 
 interface Deadline<V> {
@@ -155,6 +173,8 @@ export class Reassembler<V> {
   private readonly timeoutMs: number;
   private readonly maxMessages: number;
   private readonly maxBytes: number;
+  private readonly maxMessagesPerOwner: number;
+  private readonly maxBytesPerOwner: number;
   private readonly decidedTtlMs: number;
   private readonly maxDecided: number;
   private readonly remember: (value: V) => boolean;
@@ -163,6 +183,8 @@ export class Reassembler<V> {
   /** Held messages, oldest first (Map insertion order). */
   private readonly held = new Map<string, Held<V>>();
   private bytes = 0;
+  /** Owners with messages held (an owner is dropped when its last message is decided). */
+  private readonly owners = new Map<string, Owner<V>>();
   private readonly deciding = new Map<string, Promise<V>>();
   private readonly decided = new Map<string, { value: V; expires: number }>();
   /** Min-heap of deadlines; entries of messages decided early or re-dated are skipped lazily. */
@@ -175,6 +197,8 @@ export class Reassembler<V> {
     this.timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
     this.maxMessages = Math.max(1, opts.maxMessages ?? DEFAULTS.maxMessages);
     this.maxBytes = opts.maxBytes ?? DEFAULTS.maxBytes;
+    this.maxMessagesPerOwner = Math.max(1, opts.maxMessagesPerOwner ?? this.maxMessages);
+    this.maxBytesPerOwner = opts.maxBytesPerOwner ?? this.maxBytes;
     this.decidedTtlMs = opts.decidedTtlMs ?? DEFAULTS.decidedTtlMs;
     this.maxDecided = Math.max(1, opts.maxDecided ?? DEFAULTS.maxDecided);
     this.remember = opts.remember ?? (() => true);
@@ -218,9 +242,16 @@ export class Reassembler<V> {
     } else {
       let resolve!: (v: V | Promise<V>) => void;
       const promise = new Promise<V>((r) => (resolve = r));
+      const name = opts.owner ?? '';
+      let owner = this.owners.get(name);
+      if (!owner) {
+        owner = { name, held: new Map(), bytes: 0 };
+        this.owners.set(name, owner);
+      }
       h = {
         key,
         group: opts.group,
+        owner,
         total: part.total,
         first: now,
         deadline: Number.POSITIVE_INFINITY,
@@ -232,11 +263,14 @@ export class Reassembler<V> {
         resolve,
       };
       this.held.set(key, h);
+      owner.held.set(key, h);
     }
     h.parts.set(part.seq, part.view);
     if (part.seq >= 1 && part.seq <= h.total) h.have++;
     h.bytes += part.view.pdu.length;
+    h.owner.bytes += part.view.pdu.length;
     this.bytes += part.view.pdu.length;
+    const owner = h.owner;
     const promise = h.promise;
 
     if (h.have >= h.total) this.settle(h, 'complete');
@@ -245,7 +279,7 @@ export class Reassembler<V> {
       h.deadline = now + hold;
       this.push({ at: h.deadline, held: h });
     }
-    this.enforceBounds();
+    this.enforceBounds(owner);
     this.arm();
     return promise;
   }
@@ -308,6 +342,9 @@ export class Reassembler<V> {
   private settle(h: Held<V>, reason: SettleReason): void {
     this.held.delete(h.key);
     this.bytes -= h.bytes;
+    h.owner.held.delete(h.key);
+    h.owner.bytes -= h.bytes;
+    if (h.owner.held.size === 0) this.owners.delete(h.owner.name);
     if (reason === 'complete') this.stats.completed++;
     else if (reason === 'timeout') this.stats.timedOut++;
     else if (reason === 'evicted') this.stats.evicted++;
@@ -347,10 +384,17 @@ export class Reassembler<V> {
     h.resolve(p);
   }
 
-  private enforceBounds(): void {
+  private enforceBounds(owner: Owner<V>): void {
+    // The owner's own share first: past it, its own oldest message goes.
+    while (owner.held.size > this.maxMessagesPerOwner || (owner.bytes > this.maxBytesPerOwner && owner.held.size > 0)) {
+      this.settle(owner.held.values().next().value as Held<V>, 'evicted');
+    }
+    // Then the overall bound: the oldest message of whoever holds the most (messages or bytes, the bound reached).
     while (this.held.size > this.maxMessages || (this.bytes > this.maxBytes && this.held.size > 0)) {
-      const oldest = this.held.values().next().value as Held<V>;
-      this.settle(oldest, 'evicted');
+      const size = this.held.size > this.maxMessages ? (o: Owner<V>) => o.held.size : (o: Owner<V>) => o.bytes;
+      let biggest: Owner<V> | null = null;
+      for (const o of this.owners.values()) if (!biggest || size(o) > size(biggest)) biggest = o;
+      this.settle(biggest!.held.values().next().value as Held<V>, 'evicted');
     }
   }
 

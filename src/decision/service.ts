@@ -101,11 +101,15 @@ export class DecisionService implements Policy {
     this.enabled = deps.cfg.policy.enabled;
     this.classifier = compileClassifier(deps.cfg.policy.classify);
     const ra = deps.cfg.policy.reassembly;
+    // Each account's share of the buffer: by default an equal part of it, so one cannot evict another's parts.
+    const accounts = Math.max(1, deps.cfg.accounts.length);
     this.reassembler = new Reassembler<Verdict>({
       clock: deps.clock,
       timeoutMs: ra.hold_ms,
       maxMessages: ra.max_messages,
       maxBytes: ra.max_bytes,
+      maxMessagesPerOwner: ra.max_messages_per_account ?? Math.floor(ra.max_messages / accounts),
+      maxBytesPerOwner: ra.max_bytes_per_account ?? Math.floor(ra.max_bytes / accounts),
       decidedTtlMs: deps.cfg.policy.concat_ttl_s * 1000,
       // A temporary failure is not a decision: the ESME's retry must be evaluated afresh.
       remember: (v) => v.reason !== 'store_unavailable',
@@ -139,7 +143,7 @@ export class DecisionService implements Policy {
             const v = this.evaluate(ctx.account, whole.views[0]!, whole.text, resolve);
             if (v) resolve(v);
           }),
-        holdMs === undefined ? {} : { holdMs },
+        holdMs === undefined ? { owner: ctx.account } : { holdMs, owner: ctx.account },
       )
       .then(done, () => done(this.finish(ctx.account, ctx.view, 'store_unavailable', null)));
     return null;

@@ -89,6 +89,11 @@ export class MessageQueue {
     return `${this.prefix}:acct:${queue}:${account}`;
   }
 
+  /** The per-account hash of queued PDU sizes (field per message id, "#total" their sum): the byte quota's books. */
+  bytesKey(account: string): string {
+    return `${this.prefix}:acct:bytes:${account}`;
+  }
+
   /**
    * Stores the message; `done(0)` once it is in Redis, ESME_RMSGQFUL when the account's quota is
    * full, ESME_RSYSERR when Redis did not take it, or did not answer within queue.command_timeout_ms
@@ -180,9 +185,11 @@ export class MessageQueue {
     const ordered: Pending[] = [];
     for (const [account, items] of groups) {
       for (const q of QUEUE_NAMES) keys.push(this.accountKey(q, account));
-      args.push(this.quotaOf(account), items.length);
+      keys.push(this.bytesKey(account));
+      const quota = this.quotaOf(account);
+      args.push(quota.messages, quota.bytes, items.length);
       for (const p of items) {
-        args.push(QUEUE_NAMES.indexOf(p.m.queue) + 1, p.m.id, p.m.acceptedAt);
+        args.push(QUEUE_NAMES.indexOf(p.m.queue) + 1, p.m.id, p.m.acceptedAt, p.m.pdu.length);
         ordered.push(p);
       }
     }
@@ -258,15 +265,16 @@ export class MessageQueue {
     for (const p of batch) this.answer(p, Status.ESME_RSYSERR);
   }
 
-  private quotaOf(account: string): number {
-    return this.cfg.accounts.find((a) => a.system_id === account)?.queue.max_queued ?? 0;
+  private quotaOf(account: string): { messages: number; bytes: number } {
+    const q = this.cfg.accounts.find((a) => a.system_id === account)?.queue;
+    return { messages: q?.max_queued ?? 0, bytes: q?.max_queued_bytes ?? 0 };
   }
 
-  /** Takes finished messages off the quota's books (before their job is acknowledged). */
+  /** Takes finished messages off the quota's books, messages and bytes (before their job is acknowledged). */
   release(items: readonly (readonly [QueueName, string, string])[]): Promise<unknown> {
-    const m = this.redis.multi();
-    for (const [q, account, id] of items) m.zrem(this.accountKey(q, account), id);
-    return m.exec();
+    if (items.length === 0) return Promise.resolve(0);
+    const keys = items.flatMap(([q, account]) => [this.accountKey(q, account), this.bytesKey(account)]);
+    return this.scripts.sgQueueRelease(keys.length, ...keys, ...items.map(([, , id]) => id));
   }
 
   // ---- review -----------------------------------------------------------------------------------
@@ -393,7 +401,7 @@ export class MessageQueue {
         const ids = await this.redis.zrange(key, '0', '99');
         for (const id of ids) {
           const exists = await this.redis.exists(`${this.prefix}:${q}:${id}`);
-          if (!exists) await this.redis.zrem(key, id);
+          if (!exists) await this.release([[q, a.system_id, id]]);
         }
       }
     }

@@ -15,7 +15,7 @@ import type { SmscLink } from '../downstream/smsc-link.js';
 import type { SmscPool } from '../downstream/smsc-pool.js';
 import type { Policy, Verdict } from '../decision/verdict.js';
 import type { DlrMap } from '../store/dlr-map.js';
-import type { HeldDeliveries } from '../store/held-deliveries.js';
+import type { HeldDeliveries, HeldEntry } from '../store/held-deliveries.js';
 import type { AccountTable } from '../upstream/accounts.js';
 import type { EsmeSession, SubmitHandler } from '../upstream/esme-session.js';
 import { maskMsisdn, type Logger } from '../telemetry/log.js';
@@ -26,14 +26,16 @@ import type { MessageQueue } from '../queue/message-queue.js';
 import type { QueueName } from '../queue/jobs.js';
 import { expiryOf } from '../queue/validity.js';
 import type { DeliveryWorker } from '../queue/worker.js';
-import type { Clock } from '../session/clock.js';
+import type { Clock, TimerHandle } from '../session/clock.js';
 
 export interface RelayDeps {
   pool: SmscPool;
   policy: Policy;
   accounts: AccountTable;
   dlrMap: Pick<DlrMap, 'record' | 'lookupMessage'>;
-  held: Pick<HeldDeliveries, 'hold' | 'peek' | 'ack'>;
+  held: Pick<HeldDeliveries, 'hold' | 'peek' | 'ack' | 'refused'>;
+  /** After a receiver refused a held delivery, try the held list again this much later (default 30 s). */
+  heldRetryMs?: number;
   moRoutes: PrefixRoutes;
   /** Owner of a number by the sender registry: MOs to a registered sender number go to its account. */
   numberOwner?(address: string, ton: number): string | null;
@@ -52,9 +54,13 @@ export interface RelayDeps {
 
 /** How many held PDUs one release round sends before waiting for the ESME's answers. */
 const RELEASE_BATCH = 50;
+/** After a receiver refused a held delivery, the held list is tried again this much later (receipts.held_retry_s). */
+const DEFAULT_HELD_RETRY_MS = 30_000;
 
 export class Relay implements SubmitHandler {
   private readonly releasing = new Set<string>();
+  /** Per account, the pending retry after a receiver refused a held delivery. */
+  private readonly retryTimers = new Map<string, TimerHandle>();
 
   constructor(private readonly deps: RelayDeps) {}
 
@@ -324,7 +330,7 @@ export class Relay implements SubmitHandler {
     const acct = this.deps.accounts.get(account);
     if (!acct) return;
     for (;;) {
-      let batch: Buffer[];
+      let batch: HeldEntry[];
       try {
         batch = await this.deps.held.peek(account, RELEASE_BATCH);
       } catch {
@@ -334,28 +340,67 @@ export class Relay implements SubmitHandler {
       if (batch.length === 0) return;
       const results = await Promise.all(
         batch.map(
-          (pdu) =>
+          ({ pdu }) =>
             new Promise<number | null>((resolve) => {
               const s = acct.pickReceiver();
               if (!s || !s.deliver(pdu, resolve)) resolve(null);
             }),
         ),
       );
-      // Trim only the acknowledged prefix: order is kept and nothing unacknowledged is dropped.
-      let acked = 0;
-      while (acked < results.length && results[acked] === 0) acked++;
-      for (let i = 0; i < acked; i++) {
-        const isReceipt = MessageView.parse(batch[i]!);
-        const counter = !isScanError(isReceipt) && isReceipt.isReceipt ? this.deps.metrics.receipts : this.deps.metrics.mo;
-        counter.inc({ outcome: 'released' });
+      // Trim only acknowledged prefixes: order is kept and nothing unacknowledged is dropped. An
+      // entry refused dead_letter_after times moves to the dead-letter list, and the prefix the
+      // receiver took behind it is trimmed too, so it stops blocking them.
+      let i = 0;
+      for (;;) {
+        let acked = i;
+        while (acked < results.length && results[acked] === 0) acked++;
+        for (let k = i; k < acked; k++) {
+          const v = MessageView.parse(batch[k]!.pdu);
+          const counter = !isScanError(v) && v.isReceipt ? this.deps.metrics.receipts : this.deps.metrics.mo;
+          counter.inc({ outcome: 'released' });
+        }
+        try {
+          await this.deps.held.ack(
+            account,
+            batch.slice(i, acked).map((e) => e.id),
+          );
+        } catch {
+          this.deps.metrics.redisErrors.inc({ op: 'release' });
+          return;
+        }
+        i = acked;
+        if (i === results.length) break; // all taken: the next batch
+        const status = results[i];
+        if (status === null || status === undefined) return; // the receiver went away or did not answer: next bind retries
+        if (!(await this.refused(account, batch[i]!, status))) return;
+        i++;
       }
-      try {
-        await this.deps.held.ack(account, acked);
-      } catch {
-        this.deps.metrics.redisErrors.inc({ op: 'release' });
-        return;
-      }
-      if (acked < results.length) return; // the ESME refused or went away; next bind retries
     }
+  }
+
+  /** The receiver refused a held entry: true if it moved to the dead-letter list (go on behind it), else retried later. */
+  private async refused(account: string, entry: HeldEntry, status: number): Promise<boolean> {
+    let r: Awaited<ReturnType<RelayDeps['held']['refused']>>;
+    try {
+      r = await this.deps.held.refused(account, entry.id, status);
+    } catch {
+      this.deps.metrics.redisErrors.inc({ op: 'release' });
+      return false;
+    }
+    if (r.outcome === 'dead') {
+      this.deps.metrics.deadLetters.inc({ account });
+      this.deps.log.warn({ account, id: entry.id, status }, 'held delivery refused too often: moved to the dead-letter list');
+      return true;
+    }
+    if (r.outcome === 'kept' && !this.retryTimers.has(account)) {
+      this.retryTimers.set(
+        account,
+        this.deps.clock.setTimeout(() => {
+          this.retryTimers.delete(account);
+          if (this.deps.accounts.get(account)?.hasReceiver()) this.release(account);
+        }, this.deps.heldRetryMs ?? DEFAULT_HELD_RETRY_MS),
+      );
+    }
+    return false;
   }
 }

@@ -49,6 +49,8 @@ export const SCRIPTS = {
   sgDlrLookup: script<(numKeys: number, ...bucketsThenIds: string[]) => Promise<[string, string] | null>>('dlr-lookup.lua'),
   /** The per-account queue quota for a batch: queue/message-queue.ts. */
   sgQueueReserve: script<(numKeys: number, ...keysThenGroups: Arg[]) => Promise<number[]>>('queue-reserve.lua'),
+  /** Finished messages off the quota's books (messages and bytes): queue/message-queue.ts. */
+  sgQueueRelease: script<(numKeys: number, ...keysThenIds: string[]) => Promise<number>>('queue-release.lua'),
   /** An instance's share of an account's TPS: upstream/shared-limits.ts. */
   sgTpsShare: script<(key: string, instance: string, demand: number, now: number, staleMs: number) => Promise<[number, number, number]>>('tps-share.lua', 1),
   /** A bulk load's journal entries of one pipeline (queued on the pipeline; the reply is not read): store/bulk-load.ts. */
@@ -57,6 +59,8 @@ export const SCRIPTS = {
   sgBindReserve: script<(key: string, instance: string, maxBinds: number, now: number, staleMs: number) => Promise<number>>('bind-reserve.lua', 1),
   /** Bind failures and lockouts per (source IP, system_id) and per source IP: store/bind-throttle.ts. */
   sgBindThrottle: script<(...keysThenArgs: Arg[]) => Promise<[number, number, number, number]>>('bind-throttle.lua', 8),
+  /** Held receipts/MO of one account and its dead letters: hold, read, acknowledge, refuse, retry (store/held-deliveries.ts). */
+  sgHeld: script<(key: string, deadKey: string, op: string, ...args: (string | number | Buffer)[]) => Promise<unknown>>('held.lua', 2),
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -11,10 +11,42 @@ import { censor } from './redact.js';
 
 export type { Logger };
 
+/** Log bytes allowed to wait for stdout; beyond it log lines are dropped (a pipe nobody reads). */
+const LOG_BUFFER_BYTES = 1024 * 1024;
+
+/**
+ * Log lines to stdout through a bounded buffer. pino's own stdout destination buffers without
+ * bound while a pipe is not read, and flushes synchronously at exit — forever, on a full pipe, so
+ * SIGTERM never ended. Here a line is dropped when the pipe already has LOG_BUFFER_BYTES waiting,
+ * and nothing runs at exit (main.ts waits a bounded time for stdout to drain before exiting).
+ */
+export const boundedStdout = {
+  dropped: 0,
+  write(line: string): boolean {
+    if (process.stdout.writableLength > LOG_BUFFER_BYTES) {
+      this.dropped++;
+      return false;
+    }
+    return process.stdout.write(line);
+  },
+};
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   // A net under the call sites (redact.ts): no URL's password and no `password` field reaches a line.
   const redact = { paths: ['url', '*.url', 'password', '*.password'], censor };
-  return pino({ level, base: { svc: 'smppguard' }, redact }, destination as never);
+  return pino({ level, base: { svc: 'smppguard' }, redact }, (destination ?? boundedStdout) as never);
+}
+
+/** Resolves once stdout has written what waits for it, or after `ms` (a pipe nobody reads). */
+export function stdoutDrained(ms: number): Promise<void> {
+  if (process.stdout.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    process.stdout.once('drain', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
 }
 
 let maskingOn = true;
@@ -59,12 +91,14 @@ export interface AuditEntry {
 
 /** Bytes of audit lines collected before they are handed to the stream (more go out at once). */
 const CHUNK_BYTES = 64 * 1024;
+/** Default bound on audit bytes waiting for stdout or the file (audit.max_buffer_bytes). */
+export const AUDIT_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** What the gateway hears about the audit file (it logs them and counts the dropped lines). */
 export interface AuditLogEvents {
   /** The file could not be written (disk full, file or directory gone, …): lines are dropped until it can. */
   failed(err: Error): void;
-  /** `n` lines dropped because the file could not be written. */
+  /** `n` lines dropped because the file could not be written, or stdout/the file is not keeping up (buffer full). */
   dropped(n: number): void;
   /** A write succeeded again after a failure. */
   recovered(): void;
@@ -80,6 +114,10 @@ export interface AuditLogEvents {
  * A file that cannot be written never stops the gateway: the failure is reported once, lines are
  * dropped (and counted, those of a failed write included) meanwhile, and the file is opened again
  * every `retryMs` and on reopen().
+ *
+ * Bounded: at most `maxBufferBytes` wait in the stream for stdout or the file. A pipe nobody reads
+ * (or a file slower than the decisions) does not grow memory: chunks beyond the bound are dropped
+ * and counted through `dropped` (smppguard_audit_log_dropped_total).
  */
 export class AuditLog {
   private buf = Buffer.allocUnsafe(CHUNK_BYTES);
@@ -98,15 +136,17 @@ export class AuditLog {
     private readonly file: string | null,
     private readonly events: AuditLogEvents | null,
     private readonly retryMs: number,
+    private readonly maxBufferBytes: number,
   ) {
     this.out = file === null ? process.stdout : this.open(file);
   }
 
-  static create(destination: string, events: AuditLogEvents | null = null, opts: { retryMs?: number } = {}): AuditLog | null {
+  static create(destination: string, events: AuditLogEvents | null = null, opts: { retryMs?: number; maxBufferBytes?: number } = {}): AuditLog | null {
     if (destination === 'off') return null;
-    if (destination === 'stdout') return new AuditLog(null, events, 0);
+    const max = opts.maxBufferBytes ?? AUDIT_BUFFER_BYTES;
+    if (destination === 'stdout') return new AuditLog(null, events, 0, max);
     mkdirSync(dirname(destination), { recursive: true });
-    return new AuditLog(destination, events, opts.retryMs ?? 5000);
+    return new AuditLog(destination, events, opts.retryMs ?? 5000, max);
   }
 
   private open(file: string): Writable {
@@ -189,6 +229,8 @@ export class AuditLog {
       this.replace(this.file);
     }
     const out = this.out;
+    // Not read (a pipe nobody drains) or not keeping up: drop rather than grow without bound.
+    if (out.writableLength + chunk.length > this.maxBufferBytes) return this.events?.dropped(n);
     out.write(chunk, (err) => {
       if (err) return this.events?.dropped(n);
       if (out === this.out && this.recovering) {

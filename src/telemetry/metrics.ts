@@ -89,6 +89,10 @@ export class Metrics {
   readonly auditLogDropped: Counter;
   readonly logSuppressed: Counter;
   readonly connectionsRefused: Counter<'reason'>;
+  /** Held receipts/MO dropped: past receipts.held_ttl_h (expired) or over held_max_per_account (cap). */
+  readonly heldDropped: Counter<'account' | 'reason'>;
+  /** Held receipts/MO moved to the dead-letter list (refused receipts.dead_letter_after times). */
+  readonly deadLetters: Counter<'account'>;
   /** Reads the shared case counts at scrape time (set by the gateway when complaints are on). */
   caseStats: (() => Promise<{ open: number; forwarded: number; overdueForward: number; overdueHandle: number }>) | null = null;
   private readonly rejectionCounts = new LabelCounts(['account', 'sender'] as const);
@@ -230,6 +234,12 @@ export class Metrics {
       labelNames: ['account', 'reason'],
       registers: [r],
     });
+    this.deadLetters = new Counter({
+      name: 'smppguard_dead_letters_total',
+      help: 'Held receipts/MO the receiver refused receipts.dead_letter_after times, moved to the dead-letter list (admin API: /dead-letters)',
+      labelNames: ['account'],
+      registers: [r],
+    });
     this.replies = new Counter({
       name: 'smppguard_replies_total',
       help: 'MO replies recognised as opt-out / opt-in / help keywords, by outcome',
@@ -314,7 +324,13 @@ export class Metrics {
     });
     this.auditLogDropped = new Counter({
       name: 'smppguard_audit_log_dropped_total',
-      help: 'Audit lines not written to the audit file because it could not be written (disk full, file or directory gone)',
+      help: 'Audit lines not written because the audit file could not be written (disk full, file or directory gone) or stdout/the file did not keep up (more than audit.max_buffer_bytes waiting, e.g. a pipe nobody reads)',
+      registers: [r],
+    });
+    this.heldDropped = new Counter({
+      name: 'smppguard_held_dropped_total',
+      help: 'Held receipts/MO dropped undelivered, by account and reason: expired (older than receipts.held_ttl_h) or cap (over receipts.held_max_per_account)',
+      labelNames: ['account', 'reason'],
       registers: [r],
     });
     this.logSuppressed = new Counter({

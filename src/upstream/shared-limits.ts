@@ -13,6 +13,11 @@ import type { Metrics } from '../telemetry/metrics.js';
 /** An instance not heard from for this long no longer counts toward max_binds (it crashed). */
 const STALE_MS = 15_000;
 const HEARTBEAT_MS = 5000;
+/**
+ * A {binds:…} key lives this long after its last reservation or heartbeat (refreshed every
+ * HEARTBEAT_MS while any instance holding binds is alive): when every instance died, it goes.
+ */
+export const BINDS_TTL_MS = STALE_MS * 4;
 /** How often instances report TPS demand and take their share. */
 const SHARE_MS = 500;
 
@@ -73,7 +78,13 @@ export class SharedLimits {
   releaseBind(account: string): void {
     const n = (this.local.get(account) ?? 1) - 1;
     this.local.set(account, Math.max(0, n));
-    this.redis.hincrby(this.bindsKey(account), this.instanceId, -1).catch(() => this.metrics.redisErrors.inc({ op: 'bind_release' }));
+    this.redis
+      .multi()
+      .hincrby(this.bindsKey(account), this.instanceId, -1)
+      .pexpire(this.bindsKey(account), BINDS_TTL_MS)
+      .exec()
+      .then((r) => (r?.some(([err]) => err) ? this.metrics.redisErrors.inc({ op: 'bind_release' }) : undefined))
+      .catch(() => this.metrics.redisErrors.inc({ op: 'bind_release' }));
   }
 
   /** Keeps this instance's counts alive (and corrects them) every few seconds. */
@@ -88,7 +99,10 @@ export class SharedLimits {
       const now = Date.now();
       for (const [account, n] of this.local) {
         this.redis
+          .multi()
           .hset(this.bindsKey(account), this.instanceId, n, `${this.instanceId}:seen`, now)
+          .pexpire(this.bindsKey(account), BINDS_TTL_MS)
+          .exec()
           .catch(() => this.metrics.redisErrors.inc({ op: 'bind_heartbeat' }));
       }
     }, HEARTBEAT_MS);

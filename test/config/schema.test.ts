@@ -33,7 +33,7 @@ describe('defaults', () => {
       max_pending: 10000,
       smscs: [],
     });
-    expect(c.receipts).toEqual({ map_ttl_s: 72 * 3600, map_all: false });
+    expect(c.receipts).toEqual({ map_ttl_s: 72 * 3600, map_all: false, held_ttl_h: 72, held_max_per_account: 100_000, dead_letter_after: 5, held_retry_s: 30 });
     expect(c.routes).toEqual({ mo: [] });
     expect(c.shutdown).toEqual({ drain_timeout_ms: 5000 });
     expect(c.queue).toMatchObject({ enabled: true, concurrency: 200, wait_replicas: 0 });
@@ -65,7 +65,7 @@ describe('defaults', () => {
       window: 100,
       tps: 0,
       default_class: 'commercial',
-      queue: { store_and_forward: [], max_queued: 100_000, max_age_s: 48 * 3600 },
+      queue: { store_and_forward: [], max_queued: 100_000, max_queued_bytes: 64 * 1024 * 1024, max_age_s: 48 * 3600 },
       require_tls: false,
     });
   });

@@ -13,6 +13,7 @@ import { Relay, type RelayDeps } from '../../src/relay/relay.js';
 import { PrefixRoutes } from '../../src/relay/routes.js';
 import { ManualClock } from '../../src/session/clock.js';
 import type { MappedMessage } from '../../src/store/dlr-map.js';
+import type { HeldEntry, Refusal } from '../../src/store/held-deliveries.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { AccountTable } from '../../src/upstream/accounts.js';
 import { EsmeSession, type SessionEnv } from '../../src/upstream/esme-session.js';
@@ -52,20 +53,36 @@ export class MemoryDlrMap {
 
 export class MemoryHeld {
   readonly lists = new Map<string, Buffer[]>();
+  private readonly ids = new Map<Buffer, { id: string; refusals: number }>();
+  private n = 0;
   failHold = false;
   readonly acks: [string, number][] = [];
+  readonly dead: [string, Buffer][] = [];
   async hold(account: string, pdu: Buffer): Promise<void> {
     if (this.failHold) throw new Error('redis down');
     const l = this.lists.get(account) ?? [];
-    l.push(Buffer.from(pdu));
+    const copy = Buffer.from(pdu);
+    this.ids.set(copy, { id: String(++this.n), refusals: 0 });
+    l.push(copy);
     this.lists.set(account, l);
   }
-  async peek(account: string, n: number): Promise<Buffer[]> {
-    return (this.lists.get(account) ?? []).slice(0, n).map((b) => Buffer.from(b));
+  async peek(account: string, n: number): Promise<HeldEntry[]> {
+    return (this.lists.get(account) ?? []).slice(0, n).map((b) => ({ id: this.ids.get(b)!.id, pdu: Buffer.from(b), heldAt: null, refusals: this.ids.get(b)!.refusals }));
   }
-  async ack(account: string, n: number): Promise<void> {
-    this.acks.push([account, n]);
-    this.lists.get(account)?.splice(0, n);
+  /** Removes the acknowledged ids from the head, in order (as the Redis script does). */
+  async ack(account: string, ids: string[]): Promise<void> {
+    this.acks.push([account, ids.length]);
+    const l = this.lists.get(account) ?? [];
+    for (const id of ids) if (l[0] && this.ids.get(l[0])!.id === id) l.shift();
+  }
+  /** Dead after 5 refusals (the default). */
+  async refused(account: string, id: string): Promise<Refusal> {
+    const l = this.lists.get(account) ?? [];
+    const head = l[0] && this.ids.get(l[0]);
+    if (!head || head.id !== id) return { outcome: 'gone' };
+    if (++head.refusals < 5) return { outcome: 'kept', refusals: head.refusals };
+    this.dead.push([account, l.shift()!]);
+    return { outcome: 'dead' };
   }
   of(account: string): Buffer[] {
     return this.lists.get(account) ?? [];

@@ -1,7 +1,8 @@
 --[[
   Reserves one bind for an account over all gateway instances. The hash has, per instance, its
   bound session count ("<instance>") and when it last said so ("<instance>:seen", ms); instances
-  not heard from within the stale time (crashed) are dropped before counting.
+  not heard from within the stale time (crashed) are dropped before counting. The key expires
+  four stale times after the last reservation or heartbeat, so it goes when every instance has died.
   Command: sgBindReserve (store/scripts.ts).
 
   Input:
@@ -25,8 +26,10 @@ for i = 1, #h, 2 do
   end
 end
 if total >= max then
+  redis.call('PEXPIRE', KEYS[1], stale * 4)
   return 0
 end
 redis.call('HINCRBY', KEYS[1], me, 1)
 redis.call('HSET', KEYS[1], me .. ':seen', now)
+redis.call('PEXPIRE', KEYS[1], stale * 4)
 return 1
