@@ -2,6 +2,7 @@
  * `smppguard import` as a user runs it: the built CLI (dist/, built first when missing) as a child
  * process with a temp config pointing at the real Redis under a prefix of its own.
  */
+import { scanKeys } from '../../src/store/redis.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,12 +59,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, ks] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (ks.length) await redis.unlink(...ks);
-  } while (cursor !== '0');
+  await scanKeys(redis, `${prefix}*`, async (ks) => void (await redis.unlink(...ks)));
   redis.disconnect();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -5,6 +5,7 @@
  * formats, gzip, headers, bad lines, counts, idempotence, replace mode (including lookups racing a
  * replace), consent and senders as the gateway's PolicyAdmin and PolicyCheck then see them.
  */
+import { scanKeys } from '../../src/store/redis.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -49,22 +50,12 @@ function opts(over: Partial<ImportOptions> = {}): ImportOptions & { bad: Bad[] }
 }
 
 async function wipe(p: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, ks] = await redis.scan(cursor, 'MATCH', `${p}*`, 'COUNT', 5000);
-    cursor = next;
-    if (ks.length) await redis.unlink(...ks);
-  } while (cursor !== '0');
+  await scanKeys(redis, `${p}*`, async (ks) => void (await redis.unlink(...ks)));
 }
 
 async function dndKeys(): Promise<string[]> {
   const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, ks] = await redis.scan(cursor, 'MATCH', `${prefix}dnd:{r:*`, 'COUNT', 5000);
-    cursor = next;
-    out.push(...ks);
-  } while (cursor !== '0');
+  await scanKeys(redis, `${prefix}dnd:{r:*`, (ks) => void out.push(...ks));
   return out.sort();
 }
 

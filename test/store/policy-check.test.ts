@@ -11,7 +11,7 @@ import type { RateNeed } from '../../src/domain/store-facts.js';
 import { PolicyAdmin } from '../../src/store/policy-admin.js';
 import { PolicyCheck } from '../../src/store/policy-check.js';
 import { RateStore } from '../../src/store/rates.js';
-import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
+import { connectRedis, createRedis, type Redis, scanKeys } from '../../src/store/redis.js';
 import { RespPipe } from '../../src/store/resp-pipe.js';
 
 const PREFIX = `test:batch:${process.pid}:${randomBytes(4).toString('hex')}:`;
@@ -35,12 +35,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await scanKeys(redis, `${PREFIX}*`, async (keys) => void (await redis.del(...keys)));
   redis.disconnect();
 });
 

@@ -8,7 +8,7 @@ import type { RateNeed } from '../../src/domain/store-facts.js';
 import { rateEntity } from '../../src/store/rate-layout.js';
 import { RateStore } from '../../src/store/rates.js';
 import { hashTag as hashTagOf } from '../../src/store/slots.js';
-import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
+import { connectRedis, createRedis, type Redis, scanKeys } from '../../src/store/redis.js';
 import { freePort, PrivateRedis } from '../helpers/private-redis.js';
 
 const PREFIX = `test:rates:${process.pid}:${randomBytes(4).toString('hex')}:`;
@@ -25,12 +25,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await scanKeys(redis, `${PREFIX}*`, async (keys) => void (await redis.del(...keys)));
   redis.disconnect();
 });
 
