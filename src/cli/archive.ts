@@ -30,6 +30,15 @@ export function registerArchive(program: Command): void {
 }
 
 async function runArchive(o: ArchiveFlags): Promise<number> {
+  // A signal during the start stops the writer as soon as it runs.
+  let stopSignal: string | null = null;
+  let onStop: ((signal: string) => void) | null = null;
+  const signalled = (signal: string) => {
+    stopSignal ??= signal;
+    onStop?.(signal);
+  };
+  process.once('SIGTERM', () => signalled('SIGTERM'));
+  process.once('SIGINT', () => signalled('SIGINT'));
   const read = readConfig(o.config);
   if ('error' in read) {
     process.stderr.write(`smppguard archive: ${read.error}\n`);
@@ -56,14 +65,13 @@ async function runArchive(o: ArchiveFlags): Promise<number> {
   archive.start();
   log.info({ dir: cfg.archive.dir, shards: cfg.audit.stream.shards, pid: process.pid }, 'archive writer running');
   await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
+    onStop = (signal: string) => {
       log.info({ signal }, 'archive writer: stopping after the batch in hand');
       // Whatever hangs, the process ends.
       setTimeout(() => process.exit(1), 30_000).unref();
       resolve();
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    if (stopSignal) onStop(stopSignal);
   });
   await archive.stop();
   server?.close();
