@@ -25,6 +25,7 @@
  * one script call, at most ~MAX_CALL_DECISIONS a call. When Redis fails the blocks are kept for
  * the next flush; beyond `max_buffer` decisions new ones are dropped and counted.
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DecisionCache } from '../telemetry/decision-cache.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -98,6 +99,8 @@ const NL = 10;
 /** One shard's block of a flush, ready to append (kept for a retry when the call failed). */
 interface Block {
   shard: number;
+  /** The flush it was taken in: a retried block keeps it, so Redis can tell a block it already took. */
+  seq: number;
   bytes: Buffer;
   decisions: number;
 }
@@ -124,6 +127,8 @@ export class AuditStream {
   });
   readonly instance: string;
   private lastMs = -1;
+  /** Flushes so far (each block's seq). */
+  private flushSeq = 0;
   private lastMsText = '';
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private inFlight: Promise<void> = Promise.resolve();
@@ -140,7 +145,8 @@ export class AuditStream {
   ) {
     this.keys = new Keys(prefix);
     this.scripts = withScripts(redis);
-    this.instance = opts.instance ?? '';
+    // Without an id of its own (tools, tests) a stream still needs one: retried flushes are told apart by it.
+    this.instance = opts.instance ?? randomBytes(6).toString('hex');
   }
 
   /** The shard of a recipient (international digits, at most 15). */
@@ -262,10 +268,11 @@ export class AuditStream {
     }
     const out = Buffer.allocUnsafe(this.used);
     const blocks: Block[] = [];
+    const seq = ++this.flushSeq;
     let offset = 0;
     for (const [shard, e] of byShard) {
       e.at = offset;
-      blocks.push({ shard, bytes: out.subarray(offset, offset + e.bytes), decisions: e.decisions });
+      blocks.push({ shard, seq, bytes: out.subarray(offset, offset + e.bytes), decisions: e.decisions });
       offset += e.bytes;
     }
     for (let k = 0; k < 3 * n; k += 3) {
@@ -296,15 +303,16 @@ export class AuditStream {
   /** Resolves to the decisions the bounds dropped before the archive had them. */
   private async append(group: Block[]): Promise<number> {
     const client = this.scripts;
-    const bounds = [String(this.shardBytes), String(this.opts.maxAgeMs), '0', String(BUFFER_TTL_MS)];
+    const bounds = [String(this.shardBytes), String(this.opts.maxAgeMs), this.instance, String(BUFFER_TTL_MS)];
     if (!(this.redis as { isCluster?: boolean }).isCluster) {
       const args: (string | Buffer)[] = [this.keys.prefix, ...bounds];
-      for (const b of group) args.push(String(b.shard), String(b.decisions), b.bytes);
+      for (const b of group) args.push(String(b.shard), String(b.seq), String(b.decisions), b.bytes);
       return (await client.sgAuditAppend(0, ...args))[1];
     }
     // Cluster: one call per shard, its stream and meta hash declared.
     const r = await Promise.all(
-      group.map((b) => client.sgAuditAppend(2, this.keys.audit(b.shard), this.keys.auditMeta(b.shard), this.keys.prefix, ...bounds, String(b.shard), String(b.decisions), b.bytes)),
+      group.map((b) => client.sgAuditAppend(2, this.keys.audit(b.shard), this.keys.auditMeta(b.shard), this.keys.prefix, ...bounds, String(b.shard), String(b.seq), String(b.decisions), b.bytes),
+      ),
     );
     return r.reduce((sum, x) => sum + x[1], 0);
   }

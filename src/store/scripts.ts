@@ -44,7 +44,7 @@ export const SCRIPTS = {
   /** Purge bookkeeping of count hashes the plain-command path made fields in: store/rates.ts. */
   sgRatePurge: script<(numKeys: number, ...keysThenHorizonThenCounts: Arg[]) => Promise<number>>('rate-purge.lua', undefined, true),
   /** A flush of the decision buffer, held in its bounds (0 keys on a single Redis; the shard's stream and meta on a cluster): store/audit-stream.ts. */
-  sgAuditAppend: script<(numKeys: 0 | 2, ...args: (string | Buffer)[]) => Promise<[number, number]>>('audit-append.lua'),
+  sgAuditAppend: script<(numKeys: 0 | 2, ...args: (string | Buffer)[]) => Promise<[number, number, number]>>('audit-append.lua'),
   /** The archive writer's cursor and trim of one shard, under its lease: store/archive-buffer.ts. */
   sgAuditArchived: script<(stream: string, meta: string, lease: string, token: string, cursor: string, upto: string, ttlMs: number) => Promise<[number, number, number]>>(
     'audit-trim.lua',

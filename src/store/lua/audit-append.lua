@@ -8,6 +8,11 @@
     b   the bytes of "d" fields the stream holds
     o   the stream id time (ms) of its oldest entry
     c   the archive cursor: the last stream id the archive writer has published (archive/writer.ts)
+    x   decisions dropped by the bounds before the archive had them
+    s:<instance>  "<flush seq>:<ms>": the last flush of that gateway instance this shard took
+  A flush whose call timed out is sent again; if Redis had executed it after all (it was slow, not
+  down), the block's flush seq is not above the one recorded and it is skipped: no decision is
+  buffered, and so archived, twice. Fields of instances gone for a day are pruned.
   When a shard holds more than its byte bound, or its oldest entry is older than the age bound, the
   oldest entries are trimmed here, in the same call; the decisions among them the archive has not
   published (id > c) are dropped and returned, so the gateway counts them. Both keys expire
@@ -26,16 +31,17 @@
     ARGV[1]   key prefix
     ARGV[2]   byte bound per shard (sum of "d" lengths; 0 = none)
     ARGV[3]   age bound in ms (0 = none)
-    ARGV[4]   unused (0)
+    ARGV[4]   the sending instance's id
     ARGV[5]   TTL of the stream and its meta hash, ms
-    ARGV[6..] triples: shard, decisions in the block, block; a block is lines
+    ARGV[6..] quadruples: shard, flush seq, decisions in the block, block; a block is lines
               "time TAB instance TAB account TAB action TAB reason TAB rule TAB status TAB class TAB
                sender TAB recipient TAB msg_id TAB fingerprint TAB score TAB model_version\n"
               (store/audit-stream.ts LINE_FIELDS)
   Output:
-    { entries added, decisions dropped by the bounds (not yet archived) }
+    { entries added, decisions dropped by the bounds (not yet archived), blocks skipped as already taken }
 ]]
 local prefix, maxBytes, maxAge, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[5]
+local seqField = 's:' .. ARGV[4]
 local call = redis.call
 local t = call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -92,9 +98,9 @@ local function hold(key, meta, bytes, oldest, cursor)
   return dropped
 end
 
-local added, dropped = 0, 0
+local added, dropped, skipped = 0, 0, 0
 local fixed = #KEYS > 0
-for i = 6, #ARGV - 2, 3 do
+for i = 6, #ARGV - 3, 4 do
   local key, meta
   if fixed then
     key, meta = KEYS[1], KEYS[2]
@@ -102,22 +108,36 @@ for i = 6, #ARGV - 2, 3 do
     key = prefix .. 'audit:{a:' .. ARGV[i] .. '}'
     meta = prefix .. 'auditm:{a:' .. ARGV[i] .. '}'
   end
-  local block = ARGV[i + 2]
-  local id = call('XADD', key, '*', 'n', ARGV[i + 1], 'd', block)
-  added = added + 1
-  local m = call('HMGET', meta, 'b', 'o', 'c')
-  local bytes = tonumber(m[1] or '0') + #block
-  local oldest = tonumber(m[2] or '')
-  if not oldest then
-    oldest = parts(id)
-    call('HSET', meta, 'b', bytes, 'o', oldest)
+  local seq = tonumber(ARGV[i + 1])
+  local block = ARGV[i + 3]
+  local m = call('HMGET', meta, 'b', 'o', 'c', seqField)
+  local last = m[4] and tonumber(string.match(m[4], '^(%d+)')) or -1
+  if seq <= last then
+    skipped = skipped + 1
   else
-    call('HSET', meta, 'b', bytes)
+    local id = call('XADD', key, '*', 'n', ARGV[i + 2], 'd', block)
+    added = added + 1
+    local bytes = tonumber(m[1] or '0') + #block
+    local oldest = tonumber(m[2] or '')
+    if not oldest then
+      oldest = parts(id)
+      call('HSET', meta, 'b', bytes, 'o', oldest, seqField, seq .. ':' .. now)
+    else
+      call('HSET', meta, 'b', bytes, seqField, seq .. ':' .. now)
+    end
+    if (maxBytes > 0 and bytes > maxBytes) or (maxAge > 0 and oldest < now - maxAge) then
+      dropped = dropped + hold(key, meta, bytes, oldest, m[3] or false)
+    end
+    if call('HLEN', meta) > 40 then
+      -- Instances that have not written for a day are gone (restarted with a new id).
+      local all = call('HGETALL', meta)
+      for j = 1, #all, 2 do
+        local at = string.match(all[j + 1], ':(%d+)$')
+        if string.sub(all[j], 1, 2) == 's:' and at and tonumber(at) < now - 86400000 then call('HDEL', meta, all[j]) end
+      end
+    end
+    call('PEXPIRE', key, ttl)
+    call('PEXPIRE', meta, ttl)
   end
-  if (maxBytes > 0 and bytes > maxBytes) or (maxAge > 0 and oldest < now - maxAge) then
-    dropped = dropped + hold(key, meta, bytes, oldest, m[3] or false)
-  end
-  call('PEXPIRE', key, ttl)
-  call('PEXPIRE', meta, ttl)
 end
-return { added, dropped }
+return { added, dropped, skipped }
