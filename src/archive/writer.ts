@@ -240,6 +240,11 @@ export class ArchiveWriter {
     if (entries.length === 0) return false;
     const due = force || decisions >= this.opts.batchDecisions || this.now() - oldest >= this.opts.batchMs;
     if (!due) return false;
+    // A fresh lease for the batch (seconds of work), so that it cannot lapse while the files are written.
+    if (!(await this.buffer.renew(shard, this.token, this.opts.leaseMs))) {
+      this.held.delete(shard);
+      return false;
+    }
     const t0 = performance.now();
     const firstId = entries[0]!.id;
     const lastId = entries[entries.length - 1]!.id;
