@@ -25,6 +25,7 @@ const LAYERS = {
   relay: ['upstream', 'downstream', 'queue', 'decision', 'store', 'protocol', 'session', 'config', 'telemetry', 'domain'],
   complaints: ['store', 'policy', 'import', 'domain', 'config', 'telemetry', 'protocol'], // import: a complaints file is decoded as the bulk loader decodes its input
   evidence: ['store', 'policy', 'domain', 'config', 'telemetry', 'protocol'],
+  archive: ['store', 'domain', 'config', 'telemetry'], // the decision archive: fs + DuckDB, Redis only through store/
 };
 
 /** Layers that must stay pure: no sockets, files, Redis, queues, HTTP, logs or metrics. */

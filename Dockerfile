@@ -19,6 +19,8 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY config ./config
 COPY rules ./rules
+# The decision archive's directory (a volume in deploy/docker-compose.yml), writable by the gateway.
+RUN mkdir -p /data/archive /app/config/data/archive && chown -R node:node /data /app/config/data
 USER node
 # 2775: SMPP for ESMEs; 9090: /metrics, /healthz, /readyz
 EXPOSE 2775 9090

@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['dist/**', 'node_modules/**'],
+    // test/long: runs of minutes, `npm run test:long` (vitest.long.config.ts), after `npm test` in CI.
+    exclude: ['dist/**', 'node_modules/**', 'test/long/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Coverage gate (issue 15): `npm test` runs with --coverage, so the whole suite must keep these

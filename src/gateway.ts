@@ -30,6 +30,7 @@ import { DeliveryWorker } from './queue/worker.js';
 import { PrefixRoutes } from './relay/routes.js';
 import { DlrMap } from './store/dlr-map.js';
 import { AuditStream } from './store/audit-stream.js';
+import { Archive } from './archive/service.js';
 import { ComplaintStore } from './store/complaint-store.js';
 import { ComplaintDesk } from './complaints/desk.js';
 import { HeldDeliveries } from './store/held-deliveries.js';
@@ -86,6 +87,8 @@ export class Gateway {
     private readonly redisWatch: ConnectionWatch,
     /** The HTTPS port's certificate (http.tls), kept current like the SMPP listener's. */
     private readonly httpCerts: CertReloader | null,
+    /** The decision archive (reader; writer when archive.enabled); null when decisions are not recorded. */
+    readonly archive: Archive | null = null,
   ) {}
 
   static async start(cfg: Config, opts: GatewayOptions = {}): Promise<Gateway> {
@@ -137,10 +140,15 @@ export class Gateway {
         ? new AuditStream(
             redis,
             cfg.redis.key_prefix,
-            { shards: st.shards, retentionMs: st.retention_days * 86_400_000, maxLen: st.max_len, flushMs: st.flush_ms, maxBuffer: st.max_buffer },
+            { shards: st.shards, maxBytes: st.buffer_max_bytes, maxAgeMs: st.buffer_max_age_s * 1000, flushMs: st.flush_ms, maxBuffer: st.max_buffer, instance: limits.instanceId },
             metrics,
           )
         : null;
+    // The decision archive: evidence reads it (and the buffer); its writer runs here when archive.enabled.
+    // Its own connection: reads of thousands of entries and file-sized work want a longer timeout than a message's check.
+    const archiveRedis = auditStream ? createRedis({ ...cfg.redis, command_timeout_ms: Math.max(cfg.redis.command_timeout_ms, 10_000) }) : null;
+    archiveRedis?.on('error', () => metrics.redisErrors.inc({ op: 'archive_connection' }));
+    const archive = archiveRedis ? new Archive(cfg, archiveRedis, { stream: auditStream!, runWriter: cfg.archive.enabled, metrics, log, ownsRedis: true }) : null;
     const cases = cfg.policy.enabled ? new ComplaintStore(redis, cfg.redis.key_prefix) : null;
     const complaints = cases
       ? new ComplaintDesk({ cfg, cases, store, senders: registry, messages: dlrMap, metrics, log, now: () => clock.now() })
@@ -277,7 +285,7 @@ export class Gateway {
         queue: queue?.store ?? null,
         complaints,
         cases,
-        audit: auditStream,
+        audit: archive?.reader ?? null,
         lockouts: throttle ?? null,
         held,
         announceHeld: (account) => {
@@ -289,13 +297,14 @@ export class Gateway {
     });
     // HTTPS certificates are reloaded as the SMPP listener's are (SIGHUP, file changes).
     const httpCerts = cfg.http.tls ? new CertReloader('http', cfg.http.tls, http.server as unknown as TlsServer, log) : null;
-    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, policyCheck, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch, httpCerts);
+    gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, policyCheck, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch, httpCerts, archive);
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: redactUrl(cfg.redis.url) }, 'Redis not answering yet; not ready until it does (retrying in the background)');
     } else await pipe?.whenReady(1000);
     await sync.start();
     limits.start();
+    archive?.start();
     pool.start();
     if (queue) {
       await connectRedis(queue.redis, 3000);
@@ -393,6 +402,8 @@ export class Gateway {
       this.decisions.close();
       // The last decisions reach the stream before Redis closes.
       await this.auditStream?.close().catch(() => undefined);
+      // The writer finishes its batch in hand (or leaves it to the next writer) and gives its leases back.
+      await this.archive?.stop().catch(() => undefined);
       this.rules?.close();
       await this.sync.stop();
       this.redis.disconnect();

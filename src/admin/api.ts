@@ -19,7 +19,7 @@ import type { Config } from '../config/schema.js';
 import type { Explained, ExplainInput } from '../decision/service.js';
 import type { SenderRegistry } from '../policy/senders.js';
 import type { MessageQueue } from '../queue/message-queue.js';
-import type { AuditStream } from '../store/audit-stream.js';
+import type { DecisionSource } from '../evidence/collect.js';
 import type { BindThrottleStore } from '../store/bind-throttle.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { AuthFailures } from './auth-failures.js';
@@ -54,7 +54,7 @@ export interface AdminDeps {
   complaints?: ComplaintDesk | null;
   cases?: ComplaintStore | null;
   /** The decision stream evidence reads; null when audit.stream is off. */
-  audit?: AuditStream | null;
+  audit?: DecisionSource | null;
   /** Bind lockouts (upstream bind throttling); null when it is off. */
   lockouts?: BindThrottleStore | null;
   /** Start-up warnings (a token without a role), refused tokens, 5xx errors. */

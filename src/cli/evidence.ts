@@ -1,16 +1,16 @@
 /**
  * `smppguard evidence MSISDN [--sender S] [--from T] [--to T]`: the consent journal and the
- * gateway's decisions for one recipient (evidence/), read straight from Redis with the gateway's
- * config; a readable table by default, `--json` for the same data as the API returns.
+ * gateway's decisions for one recipient (evidence/), read from Redis and the decision archive
+ * (archive.dir) with the gateway's config; a readable table by default, `--json` for the same data as the API returns.
  */
 import type { Command } from 'commander';
 import { redactUrl } from '../telemetry/redact.js';
 import { readConfig, oneShotRedis } from './one-shot.js';
+import { Archive } from '../archive/service.js';
 import { collectEvidence } from '../evidence/collect.js';
 import { evidenceTable } from '../evidence/table.js';
 import { normaliseMsisdn } from '../policy/address.js';
 import { SenderRegistry } from '../policy/senders.js';
-import { AuditStream } from '../store/audit-stream.js';
 import { ComplaintStore } from '../store/complaint-store.js';
 import { PolicyAdmin } from '../store/policy-admin.js';
 
@@ -28,7 +28,7 @@ export function registerEvidence(program: Command): void {
     .command('evidence')
     .description("a recipient's consent journal and the gateway's decisions for messages to it")
     .argument('<msisdn>', 'the recipient (any accepted number form: +86…, 0086…, 0…, national)')
-    .option('-c, --config <file>', 'gateway configuration (redis, numbering, audit.stream.shards)', 'config/gateway.yaml')
+    .option('-c, --config <file>', 'gateway configuration (redis, numbering, audit.stream.shards, archive.dir)', 'config/gateway.yaml')
     .option('--sender <sender>', 'only this sender: a sender id (number:8610690001) or an address as sent')
     .option('--from <time>', 'from this time (ISO 8601, e.g. 2026-11-01 or 2026-11-01T08:00:00+08:00)')
     .option('--to <time>', 'up to this time (ISO 8601)')
@@ -67,7 +67,8 @@ async function runEvidence(raw: string, o: EvidenceFlags): Promise<number> {
     const store = new PolicyAdmin(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000);
     const senders = new SenderRegistry();
     for (const s of await store.allSenders()) senders.upsert(s);
-    const st = cfg.audit.stream;
+    // The archive's files (archive.dir) and the Redis buffer's decisions not yet archived.
+    const archive = cfg.audit.stream.enabled ? new Archive(cfg, redis, { runWriter: false }) : null;
     const e = await collectEvidence(
       { msisdn, sender: o.sender, from, to, limit },
       {
@@ -75,11 +76,10 @@ async function runEvidence(raw: string, o: EvidenceFlags): Promise<number> {
         senders,
         numbering: cfg.policy.numbering,
         cases: new ComplaintStore(redis, cfg.redis.key_prefix),
-        audit: st.enabled
-          ? new AuditStream(redis, cfg.redis.key_prefix, { shards: st.shards, retentionMs: 0, maxLen: 0, flushMs: 0, maxBuffer: 1000 })
-          : null,
+        audit: archive?.reader ?? null,
       },
     );
+    await archive?.stop();
     process.stdout.write(o.json ? `${JSON.stringify(e, null, 2)}\n` : evidenceTable(e));
     return 0;
   } catch (err) {

@@ -2,6 +2,7 @@
  * Reads a YAML config file, validates it, and reports every problem with its file:line:column.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { parseCidr } from './cidr.js';
 import { ConfigSchema, type Config } from './schema.js';
@@ -59,7 +60,10 @@ function crossCheck(cfg: Config, file: string): Config {
 }
 
 export function loadConfig(file: string): Config {
-  return parseConfig(readFileSync(file, 'utf8'), file);
+  const cfg = parseConfig(readFileSync(file, 'utf8'), file);
+  // The archive directory is the config file's business, wherever the gateway starts from.
+  cfg.archive.dir = resolve(dirname(file), cfg.archive.dir);
+  return cfg;
 }
 
 /** A configuration that loads but that the gateway warns about at start. */

@@ -390,24 +390,57 @@ export const ConfigSchema = z.strictObject({
        */
       max_buffer_bytes: z.number().int().min(65536).default(4 * 1024 * 1024),
       /**
-       * The durable, queryable copy of every decision (evidence): Redis streams sharded by recipient
-       * (store/audit-stream.ts, docs/operations.md for bytes per entry).
+       * Every decision's record (evidence) goes first to a bounded buffer of Redis streams sharded by
+       * recipient (store/audit-stream.ts), from which the archive writer moves it to Parquet files
+       * (`archive:`; docs/evidence.md).
        */
       stream: z
         .strictObject({
           enabled: z.boolean().default(true),
-          /** Streams the recipients are spread over (recipient number mod shards); evidence reads one. */
-          shards: z.number().int().min(1).max(65536).default(1024),
-          /** Decisions older than this are trimmed (XADD MINID ~). */
-          retention_days: z.number().int().min(1).default(30),
-          /** Also cap each shard at about this many entries (XTRIM MAXLEN ~; one entry per shard and flush); 0 = no cap. */
-          max_len: z.number().int().min(0).default(0),
+          /**
+           * Streams the recipients are spread over (recipient number mod shards); evidence reads one,
+           * the archive writes one file per shard and batch (64: ~16 ms of DuckDB per file, measured;
+           * docs/evidence.md).
+           */
+          shards: z.number().int().min(1).max(65536).default(64),
+          /** Bytes of decision lines the buffer may hold, all shards together; beyond, the oldest are dropped and counted. */
+          buffer_max_bytes: z.number().int().min(1024 * 1024).default(512 * 1024 * 1024),
+          /** Entries older than this are dropped (counted when the archive did not have them yet), seconds. */
+          buffer_max_age_s: z.number().int().min(10).default(600),
           /** Decisions are collected this long and written as one entry per shard in one script call; 0 = every event-loop turn. */
           flush_ms: z.number().int().min(0).max(10_000).default(250),
-          /** Decisions held while Redis cannot take them; beyond this new ones are dropped and counted. */
+          /** Decisions held in this process while Redis cannot take them; beyond this new ones are dropped and counted. */
           max_buffer: z.number().int().min(1000).default(200_000),
         })
         .prefault({}),
+    })
+    .prefault({}),
+  /**
+   * The decision archive: Parquet files, partitioned by day and shard, written from the buffer
+   * (archive/writer.ts; docs/evidence.md).
+   */
+  archive: z
+    .strictObject({
+      /** Run the archive writer inside the gateway (else run `smppguard archive` somewhere). Evidence reads the files either way. */
+      enabled: z.boolean().default(true),
+      /** The archive directory (relative: to the config file's directory); one shared volume for every instance. */
+      dir: z.string().min(1).default('data/archive'),
+      /** Day partitions older than this are deleted (the consent journal's 150 days by default). */
+      retention_days: z.number().int().min(1).default(150),
+      /** A batch is written when its oldest decision is this old … */
+      batch_seconds: z.number().int().min(1).max(3600).default(60),
+      /** … or it holds this many decisions. */
+      batch_decisions: z.number().int().min(1000).default(1_000_000),
+      /** A shard's writer lease; another instance takes over this long after a writer died. */
+      lease_seconds: z.number().int().min(5).default(30),
+      /** Archived entries stay in the buffer this long (longer than an evidence read takes). */
+      trim_grace_seconds: z.number().int().min(5).default(60),
+      /** A shard-day's small files are merged once this many have piled up (and when the day has closed). */
+      compact_files: z.number().int().min(2).default(16),
+      /** Files of at least this size are not merged again, MB. */
+      compact_target_mb: z.number().int().min(1).default(64),
+      /** DuckDB threads for the writer (and evidence reads). */
+      threads: z.number().int().min(1).max(64).default(1),
     })
     .prefault({}),
   complaints: z

@@ -6,7 +6,8 @@
  *   consent.current   the recipient's consent records now (store/policy-admin.ts)
  *   consent.journal   every consent and DND change for the number, oldest first (the journal)
  *   dnd               the number's do-not-disturb registrations now
- *   decisions         the gateway's decisions for messages to the number (store/audit-stream.ts)
+ *   decisions         the gateway's decisions for messages to the number: the archive and the
+ *                     buffer not yet archived (archive/reader.ts; store/audit-stream.ts alone works too)
  *   complaints        complaint cases the number raised (store/complaint-store.ts)
  *
  * With a sender, consent is limited to the scopes that sender's messages are checked against
@@ -16,13 +17,21 @@ import { normaliseAddress } from '../policy/address.js';
 import { type Numbering, type NormalAddress } from '../domain/address.js';
 import { senderId, type SenderRecord } from '../domain/sender.js';
 import { statusName } from '../protocol/status.js';
-import type { AuditStream, DecisionRecord } from '../store/audit-stream.js';
+import type { DecisionRecord } from '../store/audit-stream.js';
 import type { ComplaintStore } from '../store/complaint-store.js';
 import type { PolicyAdmin } from '../store/policy-admin.js';
 
+/** Where a recipient's decisions are read: archive/reader.ts (archive + buffer), or a store/audit-stream.ts buffer alone. */
+export interface DecisionSource {
+  decisionsFor(
+    msisdn: string,
+    q: { from?: number; to?: number; limit?: number; match?: (d: DecisionRecord) => boolean },
+  ): Promise<{ decisions: DecisionRecord[]; truncated: boolean }>;
+}
+
 export interface EvidenceDeps {
   store: PolicyAdmin;
-  audit: AuditStream | null;
+  audit: DecisionSource | null;
   cases: ComplaintStore | null;
   senders: { find(addr: NormalAddress): SenderRecord | null; get(id: string): SenderRecord | undefined };
   numbering: Numbering;

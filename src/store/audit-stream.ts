@@ -1,15 +1,20 @@
 /**
- * The durable decision audit: every decision also goes to a Redis stream, where evidence queries
- * find the decisions for one recipient (evidence/). telemetry/log.ts's AuditLog stays the
- * line-per-decision trail for log shipping; this is the queryable copy.
+ * The decision buffer: every decision goes to a Redis stream first, and from there the archive
+ * writer (archive/writer.ts) moves it to Parquet files; evidence reads both (archive/reader.ts).
+ * telemetry/log.ts's AuditLog stays the line-per-decision trail for log shipping.
  *
  * Layout: recipients are spread over `audit.stream.shards` streams by number mod shards
- * (`<p>audit:{a:<S>}`). Every `flush_ms` each shard that had decisions gets one entry whose field
- * `d` holds them, one line each: time (the decision's, on the gateway), account, decision, reason,
- * rule, status, class, src and dst (normalised sender and full recipient: this is evidence, not a
- * log line, and lives beside the consent data), TAB-separated. The entry id is when Redis appended
- * it (`flush_ms` after the decision, more while Redis was unavailable); queries select entries by
- * id with a margin of APPEND_MARGIN_MS, then decisions by their own time.
+ * (`<p>audit:{a:<S>}`, with its meta hash `<p>auditm:{a:<S>}`: bytes, oldest entry, archive
+ * cursor, dropped). Every `flush_ms` each shard that had decisions gets one entry: field `n` how
+ * many, field `d` the decisions one line each, TAB-separated in LINE_FIELDS order (time is the
+ * decision's, on the gateway; sender and recipient normalised, the full recipient: this is
+ * evidence, not a log line). The entry id is when Redis appended it (`flush_ms` after the decision,
+ * more while Redis was unavailable).
+ *
+ * Bounded: the append script (audit-append.lua) holds every shard under `buffer_max_bytes /
+ * shards` bytes of lines and `buffer_max_age` of age by trimming its oldest entries; decisions
+ * trimmed before the archive had them are counted (smppguard_audit_buffer_dropped_total). The
+ * buffer never grows with the retention: that is the archive's.
  *
  * Why packed: Redis CPU goes per command. One XADD per decision measured 5.4 µs of Redis CPU per
  * decision, as much as the policy check, and cut the policy benchmark from ~60k to ~37k msg/s;
@@ -17,10 +22,10 @@
  *
  * Hot path: add() encodes the decision's line into one reusable byte buffer (no string kept per
  * decision); the flush groups the lines by shard and sends every shard's block as an argument of
- * one script call (audit-append.lua), at most ~MAX_CALL_DECISIONS a call. When Redis fails the
- * blocks are kept for the next flush; beyond `max_buffer` decisions new ones are dropped and
- * counted. Retention: XADD MINID ~ (retention_days) and optionally XTRIM MAXLEN ~ (entries).
+ * one script call, at most ~MAX_CALL_DECISIONS a call. When Redis fails the blocks are kept for
+ * the next flush; beyond `max_buffer` decisions new ones are dropped and counted.
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DecisionCache } from '../telemetry/decision-cache.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -29,18 +34,48 @@ import { withScripts, type ScriptClient } from './scripts.js';
 
 export interface AuditStreamOptions {
   shards: number;
-  retentionMs: number;
-  /** Per-shard cap in entries (one entry = one flush's decisions of that shard); 0 = none. */
-  maxLen: number;
+  /** Bytes of decision lines the buffer holds over all shards (each shard a 1/shards share); 0 = no bound. */
+  maxBytes: number;
+  /** Entries older than this are trimmed (ms); 0 = no bound. */
+  maxAgeMs: number;
   /** 0 = flush every event-loop turn. */
   flushMs: number;
+  /** Decisions held in this process while Redis cannot take them. */
   maxBuffer: number;
+  /** This gateway instance's id, the record's `instance` column. */
+  instance?: string;
 }
+
+/**
+ * The columns of a decision line, in order (audit-append.lua, archive/schema.ts). The last four
+ * are filled by later features; empty now (an empty field is NULL in the archive).
+ */
+export const LINE_FIELDS = [
+  'time',
+  'instance',
+  'account',
+  'action',
+  'reason',
+  'rule',
+  'status',
+  'class',
+  'sender',
+  'recipient',
+  'msg_id',
+  'fingerprint',
+  'score',
+  'model_version',
+] as const;
+
+/** Keys of the stream's TTL: idle this long after its last append, a shard's buffer and meta expire. */
+export const BUFFER_TTL_MS = 7 * 86_400_000;
 
 /** One decision as the stream holds it. */
 export interface DecisionRecord {
+  /** The stream entry's id (buffer) or "" (archive). */
   id: string;
   time: number;
+  instance: string;
   account: string;
   decision: string;
   reason: string;
@@ -50,6 +85,9 @@ export interface DecisionRecord {
   src: string;
   dst: string;
 }
+
+/** Optional fields at the end of a line, empty until later features fill them. */
+const OPTIONAL_EMPTY = Buffer.from('\t\t\t\t\n', 'latin1');
 
 /** Decisions per script call at most (bounds the script's run time inside Redis). */
 const MAX_CALL_DECISIONS = 5000;
@@ -61,6 +99,8 @@ const NL = 10;
 /** One shard's block of a flush, ready to append (kept for a retry when the call failed). */
 interface Block {
   shard: number;
+  /** The flush it was taken in: a retried block keeps it, so Redis can tell a block it already took. */
+  seq: number;
   bytes: Buffer;
   decisions: number;
 }
@@ -80,12 +120,15 @@ export class AuditStream {
   /** Blocks of failed calls, sent again first. */
   private retry: Block[] = [];
   private retryDecisions = 0;
-  /** The encoded "account TAB decision TAB reason TAB rule TAB status TAB class TAB" of a verdict, once per tuple. */
+  /** The encoded "instance TAB account TAB decision TAB reason TAB rule TAB status TAB class TAB" of a verdict, once per tuple. */
   private readonly tuples = new DecisionCache((account, decision, reason, rule, status, cls) => {
     const clean = (v: string) => v.replace(/[\t\n]/g, ' ');
-    return Buffer.from(`${clean(account)}\t${decision}\t${reason}\t${clean(rule)}\t${status}\t${cls ?? ''}\t`, 'latin1');
+    return Buffer.from(`${clean(this.instance)}\t${clean(account)}\t${decision}\t${reason}\t${clean(rule)}\t${status}\t${cls ?? ''}\t`, 'latin1');
   });
+  readonly instance: string;
   private lastMs = -1;
+  /** Flushes so far (each block's seq). */
+  private flushSeq = 0;
   private lastMsText = '';
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   private inFlight: Promise<void> = Promise.resolve();
@@ -102,6 +145,8 @@ export class AuditStream {
   ) {
     this.keys = new Keys(prefix);
     this.scripts = withScripts(redis);
+    // Without an id of its own (tools, tests) a stream still needs one: retried flushes are told apart by it.
+    this.instance = opts.instance ?? randomBytes(6).toString('hex');
   }
 
   /** The shard of a recipient (international digits, at most 15). */
@@ -130,8 +175,8 @@ export class AuditStream {
       this.lastMs = t;
       this.lastMsText = String(t);
     }
-    // time, TAB, tuple (ends in TAB), src, TAB, dst, NL; latin1 keeps one byte per character.
-    const need = this.lastMsText.length + 1 + tuple.length + src.length + 1 + dst.length + 1;
+    // time, TAB, tuple (ends in TAB), src, TAB, dst, optional fields, NL; latin1 keeps one byte per character.
+    const need = this.lastMsText.length + 1 + tuple.length + src.length + 1 + dst.length + OPTIONAL_EMPTY.length;
     if (this.used + need > this.buf.length) this.grow(need);
     const b = this.buf;
     const start = this.used;
@@ -145,7 +190,8 @@ export class AuditStream {
     for (let i = srcStart; i < o; i++) if (b[i] === TAB || b[i] === NL) b[i] = 32;
     b[o++] = TAB;
     o += b.write(dst, o, 'latin1');
-    b[o++] = NL;
+    b.set(OPTIONAL_EMPTY, o);
+    o += OPTIONAL_EMPTY.length;
     this.used = o;
     if (3 * this.count + 3 > this.index.length) {
       const bigger = new Int32Array(this.index.length * 2);
@@ -176,9 +222,6 @@ export class AuditStream {
     const blocks = this.retry.concat(this.takeBlocks());
     this.retry = [];
     this.retryDecisions = 0;
-    // Stream ids are Redis wall-clock times: retention is measured on the wall clock too.
-    const cut = Date.now() - this.opts.retentionMs;
-    const minId = this.opts.retentionMs > 0 && cut > 0 ? `${cut}-0` : '0';
     const calls: Promise<void>[] = [];
     let group: Block[] = [];
     let groupSize = 0;
@@ -188,8 +231,11 @@ export class AuditStream {
       group = [];
       groupSize = 0;
       calls.push(
-        this.append(g, minId).then(
-          () => void this.metrics?.auditStream.inc({ outcome: 'written' }, n),
+        this.append(g).then(
+          (dropped) => {
+            this.metrics?.auditStream.inc({ outcome: 'written' }, n);
+            if (dropped > 0) this.metrics?.auditBufferDropped.inc(dropped);
+          },
           () => {
             this.metrics?.redisErrors.inc({ op: 'audit_stream' });
             this.keepForRetry(g);
@@ -222,10 +268,11 @@ export class AuditStream {
     }
     const out = Buffer.allocUnsafe(this.used);
     const blocks: Block[] = [];
+    const seq = ++this.flushSeq;
     let offset = 0;
     for (const [shard, e] of byShard) {
       e.at = offset;
-      blocks.push({ shard, bytes: out.subarray(offset, offset + e.bytes), decisions: e.decisions });
+      blocks.push({ shard, seq, bytes: out.subarray(offset, offset + e.bytes), decisions: e.decisions });
       offset += e.bytes;
     }
     for (let k = 0; k < 3 * n; k += 3) {
@@ -253,16 +300,26 @@ export class AuditStream {
     if (!this.closed && this.timer === null && this.retry.length > 0) this.timer = setTimeout(() => this.flush(), Math.max(this.opts.flushMs, 1000));
   }
 
-  private append(group: Block[], minId: string): Promise<unknown> {
+  /** Resolves to the decisions the bounds dropped before the archive had them. */
+  private async append(group: Block[]): Promise<number> {
     const client = this.scripts;
-    const maxLen = String(this.opts.maxLen);
+    const bounds = [String(this.shardBytes), String(this.opts.maxAgeMs), this.instance, String(BUFFER_TTL_MS)];
     if (!(this.redis as { isCluster?: boolean }).isCluster) {
-      const args: (string | Buffer)[] = [this.keys.prefix, minId, maxLen];
-      for (const b of group) args.push(String(b.shard), b.bytes);
-      return client.sgAuditAppend(0, ...args);
+      const args: (string | Buffer)[] = [this.keys.prefix, ...bounds];
+      for (const b of group) args.push(String(b.shard), String(b.seq), String(b.decisions), b.bytes);
+      return (await client.sgAuditAppend(0, ...args))[1];
     }
-    // Cluster: one call per shard, its stream declared.
-    return Promise.all(group.map((b) => client.sgAuditAppend(1, this.keys.audit(b.shard), this.keys.prefix, minId, maxLen, String(b.shard), b.bytes)));
+    // Cluster: one call per shard, its stream and meta hash declared.
+    const r = await Promise.all(
+      group.map((b) => client.sgAuditAppend(2, this.keys.audit(b.shard), this.keys.auditMeta(b.shard), this.keys.prefix, ...bounds, String(b.shard), String(b.seq), String(b.decisions), b.bytes),
+      ),
+    );
+    return r.reduce((sum, x) => sum + x[1], 0);
+  }
+
+  /** Each shard's byte bound. */
+  get shardBytes(): number {
+    return this.opts.maxBytes > 0 ? Math.max(1, Math.floor(this.opts.maxBytes / this.opts.shards)) : 0;
   }
 
   /** Flushes and stops taking decisions (shutdown). */
@@ -276,32 +333,36 @@ export class AuditStream {
   }
 
   /**
-   * Decisions for one recipient, oldest first: the newest `limit` within [from, to] (epoch ms),
-   * reading at most `scanLimit` entries of the recipient's shard.
+   * Decisions for one recipient in the buffer, oldest first: those in entries after `after` (a
+   * stream id: the archive cursor; absent = all), with decision times within [from, to], reading
+   * at most `scanLimit` entries of the recipient's shard. Every match is returned (the caller
+   * merges them with the archive's and applies its limit).
    */
-  async decisionsFor(
+  async bufferedFor(
     msisdn: string,
-    q: { from?: number; to?: number; limit?: number; scanLimit?: number; match?: (d: DecisionRecord) => boolean } = {},
+    q: { after?: string | null; from?: number; to?: number; scanLimit?: number; match?: (d: DecisionRecord) => boolean } = {},
   ): Promise<{ decisions: DecisionRecord[]; truncated: boolean; scanned: number }> {
     const key = this.keys.audit(this.shardOf(msisdn));
-    const limit = q.limit ?? 1000;
     const scanLimit = q.scanLimit ?? 200_000;
-    const start = q.from === undefined ? '-' : `${q.from}-0`;
-    let end = q.to === undefined ? '+' : `${q.to + APPEND_MARGIN_MS}-18446744073709551615`;
+    let start = q.after ? `(${q.after}` : q.from === undefined ? '-' : `${q.from}-0`;
+    if (q.after && q.from !== undefined && q.from > Number(q.after.split('-')[0])) start = `${q.from}-0`;
+    const end = q.to === undefined ? '+' : `${q.to + APPEND_MARGIN_MS}-18446744073709551615`;
     const found: DecisionRecord[] = [];
     let scanned = 0;
+    let truncated = false;
     const PAGE = 500;
-    const tail = `\t${msisdn}`;
+    const needle = `\t${msisdn}\t`;
     for (;;) {
-      const page = await this.redis.xrevrange(key, end, start, 'COUNT', PAGE);
+      const page = await this.redis.xrange(key, start, end, 'COUNT', PAGE);
       scanned += page.length;
       for (const [id, kv] of page) {
-        const d = kv[1] ?? '';
+        const d = kv[kv.indexOf('d') + 1] ?? '';
         // Cheap test before splitting: the block names the recipient at all.
-        if (!d.includes(tail)) continue;
+        if (!d.includes(needle)) continue;
         for (const line of d.split('\n')) {
-          if (!line.endsWith(tail)) continue;
+          if (!line.includes(needle)) continue;
           const r = recordOf(id, line);
+          if (r === null || r.dst !== msisdn) continue;
           if ((q.from !== undefined && r.time < q.from) || (q.to !== undefined && r.time > q.to)) continue;
           if (q.match && !q.match(r)) continue;
           found.push(r);
@@ -309,35 +370,47 @@ export class AuditStream {
       }
       if (page.length < PAGE) break;
       if (scanned >= scanLimit) {
-        found.push(TRUNCATED);
+        truncated = true;
         break;
       }
-      end = `(${page[page.length - 1]![0]}`;
+      start = `(${page[page.length - 1]![0]}`;
     }
-    const hitScanLimit = found.at(-1) === TRUNCATED;
-    if (hitScanLimit) found.pop();
-    // Appended in flush order; shown in decision order, the newest `limit`.
+    // Appended in flush order; shown in decision order.
     found.sort((a, b) => a.time - b.time);
-    const truncated = hitScanLimit || found.length > limit;
-    return { decisions: found.length > limit ? found.slice(found.length - limit) : found, truncated, scanned };
+    return { decisions: found, truncated, scanned };
+  }
+
+  /**
+   * Decisions for one recipient in the buffer alone, oldest first: the newest `limit` within
+   * [from, to] (epoch ms). Evidence reads archive and buffer together (archive/reader.ts).
+   */
+  async decisionsFor(
+    msisdn: string,
+    q: { from?: number; to?: number; limit?: number; scanLimit?: number; match?: (d: DecisionRecord) => boolean } = {},
+  ): Promise<{ decisions: DecisionRecord[]; truncated: boolean; scanned: number }> {
+    const limit = q.limit ?? 1000;
+    const r = await this.bufferedFor(msisdn, q);
+    const over = r.decisions.length > limit;
+    return { decisions: over ? r.decisions.slice(r.decisions.length - limit) : r.decisions, truncated: r.truncated || over, scanned: r.scanned };
   }
 }
 
-const TRUNCATED = { id: '', time: 0 } as DecisionRecord;
-
-function recordOf(id: string, line: string): DecisionRecord {
+/** A decision line as a record; null for a line of another kind (none yet) or a torn one. */
+export function recordOf(id: string, line: string): DecisionRecord | null {
   const f = line.split('\t');
+  if (f.length < 10) return null;
   return {
     id,
     time: Number(f[0]),
-    account: f[1] ?? '',
-    decision: f[2] ?? '',
-    reason: f[3] ?? '',
-    rule: f[4] ?? '',
-    status: Number(f[5] ?? 0),
-    class: f[6] ? f[6] : null,
-    src: f[7] ?? '',
-    dst: f[8] ?? '',
+    instance: f[1]!,
+    account: f[2]!,
+    decision: f[3]!,
+    reason: f[4]!,
+    rule: f[5]!,
+    status: Number(f[6]),
+    class: f[7] ? f[7] : null,
+    src: f[8]!,
+    dst: f[9]!,
   };
 }
 

@@ -16,7 +16,10 @@
  *   <p>senders                 hash sender id → JSON registration
  *   <p>journal                 stream: every consent/DND/sender change with who, when, channel, evidence
  *   <p>events                  pub/sub channel: "sender <id>", "dnd-gen <G>"
- *   <p>audit:{a:<S>}           stream: decisions for recipients n with n mod shards = S, one entry per flush (audit-stream.ts)
+ *   <p>audit:{a:<S>}           stream: decisions for recipients n with n mod shards = S, one entry per flush (audit-stream.ts);
+ *                              a bounded buffer (bytes, age), drained by the archive writer (archive/writer.ts)
+ *   <p>auditm:{a:<S>}          hash: that stream's bytes, oldest entry, archive cursor, dropped count (same TTL)
+ *   <p>auditlease:{a:<S>}      the shard's archive writer lease (SET NX PX, renewed)
  *   <p>{complaints}:cases      hash case id → JSON case (complaint-store.ts; all complaint keys share one slot)
  *   <p>{complaints}:index      zset case id → received ms
  *   <p>{complaints}:due:forward, :due:handle   zsets case id → deadline ms, while that step is to do
@@ -71,6 +74,14 @@ export class Keys {
   /** One decision stream per recipient shard. */
   audit(shard: number): string {
     return `${this.prefix}audit:{a:${shard}}`;
+  }
+  /** A decision stream's meta hash: b bytes, o oldest entry ms, c archive cursor, x dropped (audit-append.lua). */
+  auditMeta(shard: number): string {
+    return `${this.prefix}auditm:{a:${shard}}`;
+  }
+  /** The lease of the one archive writer of a shard (archive/lease.ts). */
+  auditLease(shard: number): string {
+    return `${this.prefix}auditlease:{a:${shard}}`;
   }
   /** Complaint keys (one hash slot: a case and its indexes change in one MULTI). */
   complaints(part: string): string {

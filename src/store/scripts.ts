@@ -43,8 +43,13 @@ export const SCRIPTS = {
   sgRateBump: script<(numKeys: number, keys: string[], prefix: string, horizon: number, groups: Arg[]) => Promise<number[]>>('rates.lua', undefined, true),
   /** Purge bookkeeping of count hashes the plain-command path made fields in: store/rates.ts. */
   sgRatePurge: script<(numKeys: number, ...keysThenHorizonThenCounts: Arg[]) => Promise<number>>('rate-purge.lua', undefined, true),
-  /** A flush of the decision audit (0 keys on a single Redis; the shard's stream on a cluster): store/audit-stream.ts. */
-  sgAuditAppend: script<(numKeys: 0 | 1, ...args: (string | Buffer)[]) => Promise<number>>('audit-append.lua'),
+  /** A flush of the decision buffer, held in its bounds (0 keys on a single Redis; the shard's stream and meta on a cluster): store/audit-stream.ts. */
+  sgAuditAppend: script<(numKeys: 0 | 2, ...args: (string | Buffer)[]) => Promise<[number, number, number]>>('audit-append.lua'),
+  /** The archive writer's cursor and trim of one shard, under its lease: store/archive-buffer.ts. */
+  sgAuditArchived: script<(stream: string, meta: string, lease: string, token: string, cursor: string, upto: string, ttlMs: number) => Promise<[number, number, number]>>(
+    'audit-trim.lua',
+    3,
+  ),
   /** A receipt's message id in the hour buckets: store/dlr-map.ts. */
   sgDlrLookup: script<(numKeys: number, ...bucketsThenIds: string[]) => Promise<[string, string] | null>>('dlr-lookup.lua'),
   /** The per-account queue quota for a batch: queue/message-queue.ts. */

@@ -86,6 +86,17 @@ export class Metrics {
   readonly complaintsOverdue: Gauge<'deadline'>;
   readonly senderRejections: Counter<'account' | 'sender'>;
   readonly auditStream: Counter<'outcome'>;
+  readonly auditBufferDropped: Counter;
+  readonly auditBufferBytes: Gauge;
+  readonly auditBufferAge: Gauge;
+  readonly archiveLag: Gauge;
+  readonly archiveShardsHeld: Gauge;
+  readonly archiveBatches: Counter<'outcome'>;
+  readonly archiveDecisions: Counter;
+  readonly archiveBytes: Counter;
+  readonly archiveFiles: Counter;
+  readonly archiveMerges: Counter;
+  readonly archiveDaysDropped: Counter;
   readonly auditLogDropped: Counter;
   readonly logSuppressed: Counter;
   readonly connectionsRefused: Counter<'reason'>;
@@ -320,6 +331,63 @@ export class Metrics {
       name: 'smppguard_audit_stream_entries_total',
       help: 'Decisions for the Redis audit stream (evidence): written, or dropped (Redis unavailable longer than the buffer holds)',
       labelNames: ['outcome'],
+      registers: [r],
+    });
+    // The decision buffer and its archive (docs/evidence.md).
+    this.auditBufferDropped = new Counter({
+      name: 'smppguard_audit_buffer_dropped_total',
+      help: 'Decisions trimmed from the Redis decision buffer by its bounds (audit.stream.buffer_max_bytes / buffer_max_age) before the archive had them',
+      registers: [r],
+    });
+    this.auditBufferBytes = new Gauge({
+      name: 'smppguard_audit_buffer_bytes',
+      help: 'Bytes of decision lines in the Redis decision buffer, all shards (read by the archive writer; the same on every instance that runs one)',
+      registers: [r],
+    });
+    this.auditBufferAge = new Gauge({
+      name: 'smppguard_audit_buffer_age_seconds',
+      help: 'Age of the oldest entry in the Redis decision buffer, all shards (archived entries stay for trim_grace_seconds)',
+      registers: [r],
+    });
+    this.archiveLag = new Gauge({
+      name: 'smppguard_archive_lag_seconds',
+      help: 'How far behind this archive writer is: the age of the oldest not yet archived decision entry of the shards it holds',
+      registers: [r],
+    });
+    this.archiveShardsHeld = new Gauge({
+      name: 'smppguard_archive_shards_held',
+      help: 'Buffer shards whose archive lease this instance holds',
+      registers: [r],
+    });
+    this.archiveBatches = new Counter({
+      name: 'smppguard_archive_batches_total',
+      help: 'Archive writer batches: ok (files published, cursor advanced) or error (retried next cycle)',
+      labelNames: ['outcome'],
+      registers: [r],
+    });
+    this.archiveDecisions = new Counter({
+      name: 'smppguard_archive_decisions_total',
+      help: 'Decisions written to archive files',
+      registers: [r],
+    });
+    this.archiveBytes = new Counter({
+      name: 'smppguard_archive_bytes_total',
+      help: 'Bytes of archive files published by batches (bytes per decision: rate of this over rate of smppguard_archive_decisions_total)',
+      registers: [r],
+    });
+    this.archiveFiles = new Counter({
+      name: 'smppguard_archive_files_total',
+      help: 'Archive files published by batches',
+      registers: [r],
+    });
+    this.archiveMerges = new Counter({
+      name: 'smppguard_archive_merges_total',
+      help: "Compactions: a shard-day's small archive files merged into one",
+      registers: [r],
+    });
+    this.archiveDaysDropped = new Counter({
+      name: 'smppguard_archive_partitions_dropped_total',
+      help: 'Archive day partitions (per shard) deleted by retention (archive.retention_days)',
       registers: [r],
     });
     this.auditLogDropped = new Counter({

@@ -42,7 +42,8 @@ describe('defaults', () => {
     expect(c.policy.opt_out.keywords).toContain('退订');
     expect(c.rules).toEqual({ dir: 'rules', watch: true });
     expect(c.audit.destination).toBe('stdout');
-    expect(c.audit.stream).toMatchObject({ enabled: true, shards: 1024, retention_days: 30 });
+    expect(c.audit.stream).toMatchObject({ enabled: true, shards: 64, buffer_max_bytes: 512 * 1024 * 1024, buffer_max_age_s: 600 });
+    expect(c.archive).toMatchObject({ enabled: true, dir: 'data/archive', retention_days: 150 });
     expect(c.complaints.deadlines).toMatchObject({ forward_working_days: 3, handle_working_days: 15, time_zone: 'Asia/Shanghai' });
     expect(c.complaints.auto_suspend).toMatchObject({ threshold: 5, window: '7d', mode: 'monitor' });
     expect(c.admin).toMatchObject({ tokens: [] });

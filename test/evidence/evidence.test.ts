@@ -4,7 +4,7 @@
  * child process against the same Redis data), against a real gateway, simulator and Redis.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +40,7 @@ describe('evidence for a recipient', () => {
     s = await startAdminStack();
     esme = await s.esme('transceiver');
     dir = mkdtempSync(join(os.tmpdir(), 'sg-evidence-'));
-    writeFileSync(join(dir, 'gateway.yaml'), `redis:\n  url: ${REDIS_URL}\n  key_prefix: "${s.prefix}"\n`);
+    writeFileSync(join(dir, 'gateway.yaml'), `redis:\n  url: ${REDIS_URL}\n  key_prefix: "${s.prefix}"\narchive:\n  dir: "${s.cfg.archive.dir}"\n`);
     t0 = Date.now();
     expect((await s.api('POST', '/api/v1/senders', { body: { kind: 'number', value: SENDER, account: 'esme', class: 'commercial', signatures: ['ACME'] } })).status).toBe(201);
     // 1. consent granted through the API
@@ -137,5 +137,27 @@ describe('evidence for a recipient', () => {
     const bad = await cli(['evidence', 'nobody', '--config', 'gateway.yaml'], dir);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/"nobody" is not a phone number/);
+  });
+
+  it('the same evidence, API and CLI, before and after the decisions moved to the archive', async () => {
+    const api = async () => {
+      const r = await s.api('GET', `/api/v1/evidence/${USER}`);
+      expect(r.status).toBe(200);
+      return { ...r.body, generated_at: '' };
+    };
+    const viaCli = async () => {
+      const r = await cli(['evidence', USER, '--json', '--config', 'gateway.yaml'], dir);
+      expect(r.stderr).toBe('');
+      return { ...JSON.parse(r.stdout), generated_at: '' };
+    };
+    const before = await api();
+    const beforeCli = await viaCli();
+    expect(before.decisions).toHaveLength(3);
+    expect(beforeCli).toEqual(before);
+    // The gateway's own writer publishes the shard's batch now (rather than after batch_seconds).
+    await s.gw.archive!.writer!.tick(true);
+    expect(readdirSync(join(s.cfg.archive.dir, 'decisions'), { recursive: true }).some((f) => String(f).endsWith('.parquet'))).toBe(true);
+    expect(await api()).toEqual(before);
+    expect(await viaCli()).toEqual(before);
   });
 });

@@ -3,6 +3,7 @@
  * the real Redis on 127.0.0.1:6379 under a key prefix of its own. Ports are ephemeral.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -74,6 +75,8 @@ export async function startGateway(smscPort: number, over: GatewayOverrides = {}
     // No rule packs unless a test points at some (the repository's rules/ would load by default).
     rules: { dir: join(tmpdir(), 'smppguard-no-rules'), watch: false },
     shutdown: { drain_timeout_ms: 1000 },
+    // The decision archive in a directory of its own (never the repository's data/).
+    archive: { dir: join(tmpdir(), `sg-archive-${prefix.slice(5, -1)}`) },
   };
   const cfg = ConfigSchema.parse(raw);
   over.cfg?.(cfg);
@@ -99,6 +102,7 @@ export async function startGateway(smscPort: number, over: GatewayOverrides = {}
     async stop() {
       await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
       await gw.stop();
+      rmSync(cfg.archive.dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,26 +1,27 @@
 /**
- * The decision stream (store/audit-stream.ts) on the real Redis: sharding by recipient, queries by
- * recipient and time (the decision's time, not the append time), limits, MAXLEN and MINID trimming,
- * and what happens while Redis cannot take the entries.
+ * The decision buffer (store/audit-stream.ts) on the real Redis: sharding by recipient, the line
+ * format, queries by recipient and time (the decision's time, not the append time), limits, the
+ * bounds by bytes and by age with their drop counting, and what happens while Redis cannot take
+ * the entries.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditStream } from '../../src/store/audit-stream.js';
-import { createRedis } from '../../src/store/redis.js';
+import { AuditStream, LINE_FIELDS } from '../../src/store/audit-stream.js';
+import { createRedis, scanKeys } from '../../src/store/redis.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { freePort } from '../helpers/private-redis.js';
 import { REDIS_URL } from '../helpers/stack.js';
 
 const prefix = `test:audit:${randomBytes(4).toString('hex')}:`;
 let redis: Redis;
-const opts = { shards: 8, retentionMs: 86_400_000, maxLen: 0, flushMs: 0, maxBuffer: 10_000 };
+const opts = { shards: 8, maxBytes: 0, maxAgeMs: 0, flushMs: 0, maxBuffer: 10_000, instance: 'gw1' };
 
 beforeAll(() => {
   redis = new Redis(REDIS_URL);
 });
 afterAll(async () => {
-  await redis.unlink(...Array.from({ length: 8 }, (_, i) => `${prefix}audit:{a:${i}}`));
+  await scanKeys(redis, `${prefix}*`, (keys) => void (keys.length && redis.unlink(...keys)));
   redis.disconnect();
 });
 
@@ -43,13 +44,19 @@ describe('audit stream', () => {
     expect(await redis.xlen(`${prefix}audit:{a:0}`)).toBe(1);
     expect(await redis.xlen(`${prefix}audit:{a:1}`)).toBe(1);
     const [[, fields]] = (await redis.xrange(`${prefix}audit:{a:0}`, '-', '+')) as [string, string[]][];
-    expect(fields[0]).toBe('d');
-    expect(fields[1]!.split('\n')).toEqual([
-      `${T}\tesme\tforward\tconsent_granted\tpolicy/consent\t0\tcommercial\t8610690001\t8613800138000`,
-      `${T + 10}\tesme\treject\tno_consent\tpolicy/consent\t69\tcommercial\t8610690001\t8613800138008`,
-      `${T + 20}\tother\treject\tsender_unregistered\tpolicy/sender-authorization\t10\t\tACME BANK\t8613800138000`,
+    // n: decisions in the entry; d: one line each (LINE_FIELDS; the last four are for later features).
+    expect(fields.slice(0, 3)).toEqual(['n', '3', 'd']);
+    expect(fields[3]!.split('\n')).toEqual([
+      `${T}\tgw1\tesme\tforward\tconsent_granted\tpolicy/consent\t0\tcommercial\t8610690001\t8613800138000\t\t\t\t`,
+      `${T + 10}\tgw1\tesme\treject\tno_consent\tpolicy/consent\t69\tcommercial\t8610690001\t8613800138008\t\t\t\t`,
+      `${T + 20}\tgw1\tother\treject\tsender_unregistered\tpolicy/sender-authorization\t10\t\tACME BANK\t8613800138000\t\t\t\t`,
       '',
     ]);
+    expect(fields[3]!.split('\n')[0]!.split('\t')).toHaveLength(LINE_FIELDS.length);
+    // The meta hash counts the bytes; both keys expire when idle.
+    expect(Number(await redis.hget(`${prefix}auditm:{a:0}`, 'b'))).toBe(Buffer.byteLength(fields[3]!));
+    expect(await redis.pttl(`${prefix}audit:{a:0}`)).toBeGreaterThan(0);
+    expect(await redis.pttl(`${prefix}auditm:{a:0}`)).toBeGreaterThan(0);
     const r = await a.decisionsFor('8613800138000');
     expect(r.decisions.map((d) => [d.time, d.account, d.reason, d.status, d.class, d.src])).toEqual([
       [T, 'esme', 'consent_granted', 0, 'commercial', '8610690001'],
@@ -63,29 +70,47 @@ describe('audit stream', () => {
     expect(limited).toMatchObject({ truncated: true, decisions: [{ reason: 'sender_unregistered' }] });
   });
 
-  it('MAXLEN caps each shard (in entries, one per flush); MINID drops whole old nodes', async () => {
-    const capped = new AuditStream(redis, prefix, { ...opts, maxLen: 10 });
+  it('holds each shard under its byte bound: oldest entries trimmed, their decisions counted dropped', async () => {
+    const metrics = new Metrics(false);
+    // 8 shards of 4 KiB each.
+    const a = new AuditStream(redis, prefix, { ...opts, maxBytes: 8 * 4096 }, metrics);
+    let lineBytes = 0;
     for (let i = 0; i < 300; i++) {
-      capped.add('esme', 'forward', 'not_commercial', 'policy/classification', 0, null, '1', '8613800000002');
-      await capped.flush();
+      a.add('esme', 'forward', 'not_commercial', 'policy/classification', 0, null, '1', '8613800000002');
+      await a.flush();
+      if (i === 0) lineBytes = Number(await redis.hget(`${prefix}auditm:{a:2}`, 'b'));
     }
-    const len = await redis.xlen(`${prefix}audit:{a:2}`);
-    expect(len).toBeGreaterThanOrEqual(10);
-    expect(len).toBeLessThan(150);
-    // MINID: 300 entries in shard 4 (three stream nodes of 100); with a 1 ms retention, once the
-    // clock has moved on, one more entry trims every full node before it.
-    const plain = new AuditStream(redis, prefix, opts);
-    for (let i = 0; i < 300; i++) {
-      plain.add('esme', 'forward', 'not_commercial', 'policy/classification', 0, null, '1', '8613800000004');
-      await plain.flush();
-    }
-    expect(await redis.xlen(`${prefix}audit:{a:4}`)).toBe(300);
-    const later = new AuditStream(redis, prefix, { ...opts, retentionMs: 1 });
-    const last = (await redis.xrevrange(`${prefix}audit:{a:4}`, '+', '-', 'COUNT', 1))[0]![0];
-    while (Date.now() <= Number(last.split('-')[0]) + 1) await new Promise((r) => setTimeout(r, 2));
-    later.add('esme', 'forward', 'not_commercial', 'policy/classification', 0, null, '1', '8613800000004');
-    await later.flush();
-    expect(await redis.xlen(`${prefix}audit:{a:4}`)).toBeLessThanOrEqual(101);
+    const bytes = Number(await redis.hget(`${prefix}auditm:{a:2}`, 'b'));
+    expect(bytes).toBeLessThanOrEqual(4096);
+    expect(bytes).toBeGreaterThan(4096 - lineBytes - 1);
+    const kept = await redis.xlen(`${prefix}audit:{a:2}`);
+    expect(kept).toBe(Math.floor(4096 / lineBytes));
+    // Nothing was archived: every trimmed decision counts as dropped, in Redis and in the metric.
+    expect(Number(await redis.hget(`${prefix}auditm:{a:2}`, 'x'))).toBe(300 - kept);
+    expect(await metrics.text()).toMatch(new RegExp(`smppguard_audit_buffer_dropped_total ${300 - kept}\n`));
+    // The buffer's own byte count matches what it holds.
+    const held = (await redis.xrange(`${prefix}audit:{a:2}`, '-', '+')).reduce((s, [, f]) => s + Buffer.byteLength(f[3]!), 0);
+    expect(held).toBe(bytes);
+  });
+
+  it('trims entries older than the age bound; archived ones (≤ the cursor) are not counted as dropped', async () => {
+    const metrics = new Metrics(false);
+    const a = new AuditStream(redis, prefix, { ...opts, maxAgeMs: 300 }, metrics);
+    for (let i = 0; i < 4; i++) a.add('esme', 'forward', 'x', 'y', 0, null, '1', '8613800000005');
+    await a.flush();
+    a.add('esme', 'forward', 'x', 'y', 0, null, '1', '8613800000005');
+    await a.flush();
+    // The archive has the first entry (4 decisions) but not the second (1).
+    const [first] = (await redis.xrange(`${prefix}audit:{a:5}`, '-', '+', 'COUNT', 1))[0]!;
+    await redis.hset(`${prefix}auditm:{a:5}`, 'c', first);
+    await new Promise((r) => setTimeout(r, 400));
+    a.add('esme', 'forward', 'x', 'y', 0, null, '1', '8613800000005');
+    await a.flush();
+    expect(await redis.xlen(`${prefix}audit:{a:5}`)).toBe(1);
+    expect(await metrics.text()).toMatch(/smppguard_audit_buffer_dropped_total 1\n/);
+    const [o] = await redis.hmget(`${prefix}auditm:{a:5}`, 'o');
+    const [last] = (await redis.xrange(`${prefix}audit:{a:5}`, '-', '+'))[0]!;
+    expect(o).toBe(last.split('-')[0]);
   });
 
   it('a flush of many decisions is one entry per shard, in calls of bounded size', async () => {

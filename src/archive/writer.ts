@@ -1,0 +1,422 @@
+/**
+ * The archive writer: moves decisions from the Redis buffer (store/audit-stream.ts) to Parquet
+ * files under `archive.dir` (docs/evidence.md). It runs inside the gateway (archive.enabled) or
+ * alone (`smppguard archive`); with several of them on one Redis each shard has exactly one writer
+ * at a time (a lease, store/archive-buffer.ts).
+ *
+ * Per shard it holds:
+ *   1. a batch = the buffer's entries after the cursor, once the oldest is `batch_seconds` old or
+ *      they hold `batch_decisions`; their lines go to a temp TSV file and DuckDB writes them as
+ *      zstd Parquet sorted by recipient then time, one file per day the decisions fall in
+ *      (`<first id>_<last id>[-<k>of<n>].parquet` under `decisions/day=…/shard=…/`);
+ *   2. each file written under a hidden temp name, fsync'd, renamed, its directory fsync'd (a
+ *      reader never sees a partial file);
+ *   3. THEN the cursor advances in Redis (fenced by the lease);
+ *   4. THEN, `trim_grace_seconds` later (longer than an evidence read may take), the archived
+ *      entries are trimmed from the buffer. A reader that read the old cursor still finds them.
+ * On taking a shard's lease it recovers: cursor = max(Redis cursor, newest complete batch in the
+ * file names); temp files and incomplete k-of-n batches after it are removed (a writer killed
+ * mid-batch), and so are files a finished merge contains.
+ * Housekeeping: day partitions older than `retention_days` are deleted whole; a shard-day's small
+ * files are merged into one (when `compact_files` have piled up, and when the day has closed).
+ *
+ * Nothing here holds the event loop: DuckDB and the file writes are asynchronous, directory
+ * listings are one shard at a time.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { open, readdir, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { compareIds, type ArchiveBuffer, type BufferEntry } from '../store/archive-buffer.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { Duck, sqlList, sqlString } from './duck.js';
+import { listDays, listPartition, partitionDir, withoutContained, type ListedFile } from './layout.js';
+import { CSV_OPTIONS, PARQUET_OPTIONS, PARQUET_SELECT, SORT, dayOf, fileName, tempName } from './schema.js';
+
+export interface ArchiveWriterOptions {
+  dir: string;
+  shards: number;
+  batchDecisions: number;
+  batchMs: number;
+  leaseMs: number;
+  graceMs: number;
+  retentionDays: number;
+  compactFiles: number;
+  compactTargetBytes: number;
+  threads: number;
+  /** How often the loop runs. */
+  tickMs: number;
+  /** Test only: pause this long after writing a temp file and before its rename (kill -9 tests). */
+  slowPublishMs?: number;
+}
+
+interface Held {
+  cursor: string | null;
+  /** Cursors advanced and when: trimmed once older than the grace. */
+  advanced: { at: number; id: string }[];
+  lastHousekeeping: number;
+}
+
+const DAY_MS = 86_400_000;
+/** Entries read from the buffer per XRANGE. */
+const PAGE = 2000;
+
+export class ArchiveWriter {
+  readonly token = randomBytes(8).toString('hex');
+  private readonly held = new Map<number, Held>();
+  private readonly duck: Duck;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private readonly pendingDeletes = new Set<NodeJS.Timeout>();
+  /** For the lag gauge: per held shard, the append time of its oldest unarchived entry (null: none). */
+  private readonly oldestPending = new Map<number, number | null>();
+
+  constructor(
+    private readonly buffer: ArchiveBuffer,
+    readonly opts: ArchiveWriterOptions,
+    private readonly deps: { metrics?: Metrics | null; log?: Logger | null; now?: () => number } = {},
+  ) {
+    this.duck = new Duck(opts.threads);
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  /** Shards this writer holds now. */
+  get shards(): number[] {
+    return [...this.held.keys()].sort((a, b) => a - b);
+  }
+
+  start(): void {
+    mkdirSync(this.opts.dir, { recursive: true });
+    const loop = () => {
+      this.timer = null;
+      if (this.stopped) return;
+      this.running = this.tick()
+        .catch((err: unknown) => {
+          this.deps.metrics?.archiveBatches.inc({ outcome: 'error' });
+          this.deps.log?.warn({ err }, 'archive writer: cycle failed');
+        })
+        .finally(() => {
+          this.running = null;
+          if (!this.stopped) this.timer = setTimeout(loop, this.opts.tickMs);
+        });
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  /**
+   * Stops after the batch in hand (its files published and the cursor advanced, or left for the
+   * next writer), and gives the leases back.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    for (const t of this.pendingDeletes) clearTimeout(t);
+    await Promise.all([...this.held.keys()].map((s) => this.buffer.release(s, this.token).catch(() => undefined)));
+    this.held.clear();
+    this.duck.close();
+  }
+
+  /** One round: leases, a batch for every held shard that is due, trims, housekeeping. */
+  async tick(force = false): Promise<void> {
+    for (let s = 0; s < this.opts.shards && !this.stopped; s++) {
+      if (this.held.has(s)) {
+        if (!(await this.buffer.renew(s, this.token, this.opts.leaseMs))) {
+          this.deps.log?.warn({ shard: s }, 'archive writer: lost the lease of a shard');
+          this.held.delete(s);
+          this.oldestPending.delete(s);
+        }
+      } else if (await this.buffer.acquire(s, this.token, this.opts.leaseMs)) {
+        try {
+          await this.recover(s);
+        } catch (err) {
+          await this.buffer.release(s, this.token).catch(() => undefined);
+          throw err;
+        }
+      }
+    }
+    for (const s of this.shards) {
+      if (this.stopped) break;
+      const h = this.held.get(s);
+      if (!h) continue;
+      // A batch at a time while the shard is due (a backlog drains at full speed).
+      for (let i = 0; i < 1000 && !this.stopped; i++) {
+        if (!(await this.batch(s, h, force))) break;
+      }
+      await this.trim(s, h);
+      if (this.now() - h.lastHousekeeping >= Math.min(60_000, this.opts.batchMs) || force) {
+        h.lastHousekeeping = this.now();
+        await this.housekeeping(s, h.cursor);
+      }
+    }
+    await this.updateGauges();
+  }
+
+  /** Takes over a shard: the cursor from Redis and the file names, leftovers of a dead writer removed. */
+  private async recover(shard: number): Promise<void> {
+    const redisCursor = await this.buffer.cursor(shard);
+    const files: ListedFile[] = [];
+    for (const day of listDays(this.opts.dir)) {
+      const dir = partitionDir(this.opts.dir, day, shard, this.opts.shards);
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch {
+        continue;
+      }
+      // Temp files: a writer died before their rename.
+      for (const n of names) if (n.startsWith('.')) await unlink(join(dir, n)).catch(() => undefined);
+      const listed = listPartition(this.opts.dir, day, shard, this.opts.shards);
+      const { live, contained } = withoutContained(listed);
+      // Merged away: a merge finished but its sources were not yet deleted.
+      for (const f of contained) await unlink(f.path).catch(() => undefined);
+      files.push(...live);
+    }
+    // Batches split over n days are complete when all n pieces are there.
+    const pieces = new Map<string, ListedFile[]>();
+    let newest: string | null = null;
+    for (const f of files) {
+      if (f.n === null) {
+        if (newest === null || compareIds(f.last, newest) > 0) newest = f.last;
+        continue;
+      }
+      const key = `${f.first}_${f.last}`;
+      pieces.set(key, [...(pieces.get(key) ?? []), f]);
+    }
+    for (const group of pieces.values()) {
+      const f = group[0]!;
+      if (group.length === f.n && (newest === null || compareIds(f.last, newest) > 0)) newest = f.last;
+    }
+    let cursor = redisCursor;
+    if (newest !== null && (cursor === null || compareIds(newest, cursor) > 0)) cursor = newest;
+    for (const group of pieces.values()) {
+      const f = group[0]!;
+      // Published pieces of a batch whose other pieces never were, after the cursor: written again.
+      if (group.length < f.n! && (cursor === null || compareIds(f.last, cursor) > 0)) {
+        for (const g of group) await unlink(g.path).catch(() => undefined);
+        this.deps.log?.warn({ shard, batch: `${f.first}_${f.last}`, pieces: group.length, of: f.n }, 'archive writer: removed an incomplete batch');
+      }
+    }
+    if (cursor !== null && cursor !== redisCursor) {
+      if (!(await this.buffer.archived(shard, this.token, cursor, '', this.opts.leaseMs * 4 + DAY_MS))) return;
+    }
+    this.held.set(shard, { cursor, advanced: cursor ? [{ at: this.now(), id: cursor }] : [], lastHousekeeping: 0 });
+    this.deps.log?.info({ shard, cursor, redis_cursor: redisCursor }, 'archive writer: took a shard');
+  }
+
+  /** One batch of a shard if due; true when one was written (another may be due). */
+  private async batch(shard: number, h: Held, force: boolean): Promise<boolean> {
+    const first = await this.buffer.entriesAfter(shard, h.cursor, 1);
+    if (first.length === 0) {
+      this.oldestPending.set(shard, null);
+      return false;
+    }
+    const oldest = Number(first[0]!.id.split('-')[0]);
+    this.oldestPending.set(shard, oldest);
+    if (!force && this.now() - oldest < this.opts.batchMs) {
+      // Not due by age: due by size only when the shard holds about batch_decisions' bytes.
+      const { bytes } = await this.buffer.meta(shard);
+      if (bytes < this.opts.batchDecisions * 60) return false;
+    }
+    const entries: BufferEntry[] = [];
+    let decisions = 0;
+    let after = h.cursor;
+    while (decisions < this.opts.batchDecisions) {
+      const page = await this.buffer.entriesAfter(shard, after, PAGE);
+      for (const e of page) {
+        entries.push(e);
+        decisions += e.n;
+        if (decisions >= this.opts.batchDecisions) break;
+      }
+      if (page.length < PAGE) break;
+      after = entries[entries.length - 1]!.id;
+    }
+    if (entries.length === 0) return false;
+    const due = force || decisions >= this.opts.batchDecisions || this.now() - oldest >= this.opts.batchMs;
+    if (!due) return false;
+    // A fresh lease for the batch (seconds of work), so that it cannot lapse while the files are written.
+    if (!(await this.buffer.renew(shard, this.token, this.opts.leaseMs))) {
+      this.held.delete(shard);
+      return false;
+    }
+    const t0 = performance.now();
+    const firstId = entries[0]!.id;
+    const lastId = entries[entries.length - 1]!.id;
+    const { bytes, files, rows } = await this.publish(shard, entries, firstId, lastId);
+    // Only now, with every file of the batch published, does the cursor move.
+    const ok = await this.buffer.archived(shard, this.token, lastId, '', this.opts.leaseMs * 4 + DAY_MS);
+    if (!ok) {
+      this.deps.log?.warn({ shard }, 'archive writer: lost the lease before advancing the cursor; the next writer recovers the batch from its files');
+      this.held.delete(shard);
+      return false;
+    }
+    h.cursor = lastId;
+    h.advanced.push({ at: this.now(), id: lastId });
+    const m = this.deps.metrics;
+    m?.archiveBatches.inc({ outcome: 'ok' });
+    m?.archiveDecisions.inc(rows);
+    m?.archiveBytes.inc(bytes);
+    m?.archiveFiles.inc(files);
+    this.deps.log?.debug({ shard, first: firstId, last: lastId, decisions: rows, files, bytes, ms: Math.round(performance.now() - t0) }, 'archive writer: batch published');
+    return true;
+  }
+
+  /** Writes a batch's files (one per day); resolves to rows and bytes written. */
+  private async publish(shard: number, entries: BufferEntry[], firstId: string, lastId: string): Promise<{ bytes: number; files: number; rows: number }> {
+    // The lines, and the days their decisions fall in (a line starts with its time in ms).
+    const blocks: Buffer[] = [];
+    const days = new Set<string>();
+    let lastDayStart = -1;
+    for (const e of entries) {
+      blocks.push(e.d);
+      const d = e.d;
+      let i = 0;
+      while (i < d.length) {
+        let t = 0;
+        let j = i;
+        while (j < d.length && d[j]! >= 48 && d[j]! <= 57) t = t * 10 + (d[j++]! - 48);
+        if (j > i && (t < lastDayStart || t >= lastDayStart + DAY_MS)) {
+          lastDayStart = t - (t % DAY_MS);
+          days.add(dayOf(t));
+        }
+        const nl = d.indexOf(10, j);
+        if (nl < 0) break;
+        i = nl + 1;
+      }
+    }
+    const tsv = join(tmpdir(), `smppguard-archive-${process.pid}-${this.token}-${shard}.tsv`);
+    await writeFile(tsv, Buffer.concat(blocks));
+    try {
+      const sorted = [...days].sort();
+      const source = `read_csv(${sqlString(tsv)}, ${CSV_OPTIONS}, ignore_errors = true)`;
+      let rows = 0;
+      let bytes = 0;
+      const n = sorted.length;
+      if (n > 1) await this.duck.run(`CREATE OR REPLACE TEMP TABLE batch AS SELECT * FROM ${source}`);
+      for (let k = 0; k < n; k++) {
+        const day = sorted[k]!;
+        const dir = partitionDir(this.opts.dir, day, shard, this.opts.shards);
+        mkdirSync(dir, { recursive: true });
+        const name = fileName(firstId, lastId, k + 1, n);
+        const tmp = join(dir, tempName(name));
+        const start = Date.parse(`${day}T00:00:00Z`);
+        const select =
+          n > 1
+            ? `SELECT ${PARQUET_SELECT} FROM batch WHERE time >= ${start} AND time < ${start + DAY_MS} ORDER BY ${SORT}`
+            : `SELECT ${PARQUET_SELECT} FROM ${source} ORDER BY ${SORT}`;
+        rows += await this.duck.run(`COPY (${select}) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
+        bytes += await this.commit(tmp, join(dir, name), dir);
+      }
+      if (n > 1) await this.duck.run('DROP TABLE IF EXISTS batch');
+      return { bytes, files: n, rows };
+    } finally {
+      await unlink(tsv).catch(() => undefined);
+    }
+  }
+
+  /** fsync the temp file, rename it to its published name, fsync the directory; resolves to its size. */
+  private async commit(tmp: string, final: string, dir: string): Promise<number> {
+    const fh = await open(tmp, 'r+');
+    let size: number;
+    try {
+      await fh.sync();
+      size = (await fh.stat()).size;
+    } finally {
+      await fh.close();
+    }
+    if (this.opts.slowPublishMs) await new Promise((r) => setTimeout(r, this.opts.slowPublishMs));
+    await rename(tmp, final);
+    const d = await open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+    return size;
+  }
+
+  /** Trims the buffer up to the newest cursor advanced at least the grace ago. */
+  private async trim(shard: number, h: Held): Promise<void> {
+    const cut = this.now() - this.opts.graceMs;
+    let upto: string | null = null;
+    while (h.advanced.length > 0 && h.advanced[0]!.at <= cut) upto = h.advanced.shift()!.id;
+    if (upto === null) return;
+    const r = await this.buffer.archived(shard, this.token, '', upto, this.opts.leaseMs * 4 + DAY_MS);
+    if (!r) this.held.delete(shard);
+  }
+
+  /** Retention and compaction of one shard. */
+  private async housekeeping(shard: number, cursor: string | null): Promise<void> {
+    const days = listDays(this.opts.dir);
+    const today = dayOf(this.now());
+    const oldestKept = dayOf(this.now() - this.opts.retentionDays * DAY_MS);
+    for (const day of days) {
+      if (day < oldestKept) {
+        await rm(partitionDir(this.opts.dir, day, shard, this.opts.shards), { recursive: true, force: true });
+        // The day's directory goes with its last shard.
+        await rmdir(join(partitionDir(this.opts.dir, day, shard, this.opts.shards), '..')).catch(() => undefined);
+        this.deps.metrics?.archiveDaysDropped.inc();
+      }
+    }
+    if (cursor === null) return;
+    // Recent days: today, and the days before it that late decisions may still reach.
+    for (const day of days.filter((d) => d >= oldestKept).slice(-3)) {
+      await this.compact(shard, day, day < today, cursor);
+    }
+  }
+
+  /**
+   * Merges a shard-day's trailing run of small, archived files into one named by the run's range;
+   * the sources are deleted after the grace (a reader listing both ignores the contained ones).
+   */
+  private async compact(shard: number, day: string, closed: boolean, cursor: string): Promise<void> {
+    const { live } = withoutContained(listPartition(this.opts.dir, day, shard, this.opts.shards, true));
+    const run: ListedFile[] = [];
+    for (const f of live) {
+      if (compareIds(f.last, cursor) > 0) break;
+      if (f.bytes >= this.opts.compactTargetBytes) run.length = 0;
+      else run.push(f);
+    }
+    if (run.length < 2 || (!closed && run.length < this.opts.compactFiles)) return;
+    const dir = partitionDir(this.opts.dir, day, shard, this.opts.shards);
+    const name = fileName(run[0]!.first, run[run.length - 1]!.last);
+    const tmp = join(dir, tempName(name));
+    await this.duck.run(`COPY (SELECT * FROM read_parquet(${sqlList(run.map((f) => f.path))}) ORDER BY ${SORT}) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
+    await this.commit(tmp, join(dir, name), dir);
+    this.deps.metrics?.archiveMerges.inc();
+    const t = setTimeout(() => {
+      this.pendingDeletes.delete(t);
+      for (const f of run) void unlink(f.path).catch(() => undefined);
+    }, this.opts.graceMs);
+    t.unref();
+    this.pendingDeletes.add(t);
+  }
+
+  private async updateGauges(): Promise<void> {
+    const m = this.deps.metrics;
+    if (!m) return;
+    const now = this.now();
+    const metas = await this.buffer.metas(this.opts.shards);
+    let bytes = 0;
+    let age = 0;
+    for (const x of metas) {
+      bytes += x.bytes;
+      if (x.oldestMs !== null) age = Math.max(age, (now - x.oldestMs) / 1000);
+    }
+    m.auditBufferBytes.set(bytes);
+    m.auditBufferAge.set(age);
+    let lag = 0;
+    for (const s of this.held.keys()) {
+      const o = this.oldestPending.get(s);
+      if (o) lag = Math.max(lag, (now - o) / 1000);
+    }
+    m.archiveLag.set(lag);
+    m.archiveShardsHeld.set(this.held.size);
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * The archive writer (archive/writer.ts) and reader (archive/reader.ts) on the real Redis and a
+ * temp directory: files DuckDB reads, no duplicate and no gap, resume after a restart, recovery from
+ * a dead writer's leftovers, trim only after the grace, two writers on one directory, batches over
+ * two days, compaction, retention, and evidence identical before and after archiving.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listDays, listPartition, partitionDir } from '../../src/archive/layout.js';
+import { ArchiveReader } from '../../src/archive/reader.js';
+import { ArchiveWriter, type ArchiveWriterOptions } from '../../src/archive/writer.js';
+import { ArchiveBuffer } from '../../src/store/archive-buffer.js';
+import { AuditStream } from '../../src/store/audit-stream.js';
+import { scanKeys } from '../../src/store/redis.js';
+import { Metrics } from '../../src/telemetry/metrics.js';
+import { REDIS_URL } from '../helpers/stack.js';
+
+const SHARDS = 4;
+let redis: Redis;
+const prefixes: string[] = [];
+const dirs: string[] = [];
+
+function setup(over: Partial<ArchiveWriterOptions> = {}, now: () => number = Date.now) {
+  const prefix = `test:archive:${randomBytes(4).toString('hex')}:`;
+  prefixes.push(prefix);
+  const dir = mkdtempSync(join(tmpdir(), 'sg-archive-'));
+  dirs.push(dir);
+  const stream = new AuditStream(redis, prefix, { shards: SHARDS, maxBytes: 0, maxAgeMs: 0, flushMs: 0, maxBuffer: 1_000_000, instance: 'gw1' }, null, now);
+  const buffer = new ArchiveBuffer(redis, prefix);
+  const opts: ArchiveWriterOptions = {
+    dir,
+    shards: SHARDS,
+    batchDecisions: 1_000_000,
+    batchMs: 60_000,
+    leaseMs: 10_000,
+    graceMs: 0,
+    retentionDays: 150,
+    compactFiles: 16,
+    compactTargetBytes: 64 << 20,
+    threads: 1,
+    tickMs: 50,
+    ...over,
+  };
+  const writer = (o: Partial<ArchiveWriterOptions> = {}, metrics: Metrics | null = null) => new ArchiveWriter(new ArchiveBuffer(redis, prefix), { ...opts, ...o }, { metrics });
+  const reader = new ArchiveReader(stream, buffer, dir);
+  return { prefix, dir, stream, buffer, writer, reader };
+}
+
+/** Every decision in the archive, through DuckDB's own glob over the hive layout. */
+async function allRows(dir: string): Promise<{ recipient: bigint; t: bigint; account: string; day: string; shard: bigint }[]> {
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  const r = await c.runAndReadAll(
+    `SELECT recipient, epoch_ms(time) AS t, account, CAST(day AS VARCHAR) AS day, shard FROM read_parquet('${dir}/decisions/**/*.parquet', hive_partitioning = true) ORDER BY t, recipient`,
+  );
+  const rows = r.getRowObjectsJS() as { recipient: bigint; t: bigint; account: string; day: string; shard: bigint }[];
+  c.closeSync();
+  db.closeSync();
+  return rows;
+}
+
+function addMany(stream: AuditStream, n: number, base: number, tag = 'esme') {
+  for (let i = 0; i < n; i++) stream.add(tag, 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', String(base + i));
+}
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+});
+afterAll(async () => {
+  for (const p of prefixes) await scanKeys(redis, `${p}*`, (keys) => void (keys.length && redis.unlink(...keys)));
+  redis.disconnect();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('archive writer', () => {
+  it('writes each decision once into hive-partitioned Parquet DuckDB reads, and resumes after a restart', async () => {
+    const { dir, stream, writer, buffer, prefix } = setup();
+    addMany(stream, 1000, 8613800000000);
+    await stream.flush();
+    const metrics = new Metrics(false);
+    const w1 = writer({}, metrics);
+    await w1.tick(true);
+    expect(w1.shards).toEqual([0, 1, 2, 3]);
+    let rows = await allRows(dir);
+    expect(rows).toHaveLength(1000);
+    expect(new Set(rows.map((r) => r.recipient)).size).toBe(1000);
+    // Partitions: day=…/shard=…, the shard being recipient mod shards.
+    for (const r of rows) expect(Number(r.recipient % 4n)).toBe(Number(r.shard));
+    expect(rows[0]!.day).toBe(new Date().toISOString().slice(0, 10));
+    // Each file is named by the stream-id range it holds; the cursor is its end.
+    const day = listDays(dir)[0]!;
+    const files = listPartition(dir, day, 0, SHARDS);
+    expect(files).toHaveLength(1);
+    expect(await buffer.cursor(0)).toBe(files[0]!.last);
+    const text = await metrics.text();
+    expect(text).toMatch(/smppguard_archive_decisions_total 1000\n/);
+    expect(text).toMatch(/smppguard_archive_files_total 4\n/);
+    // Nothing new: nothing written again.
+    await w1.tick(true);
+    expect(await allRows(dir)).toHaveLength(1000);
+    await w1.stop();
+    // The leases are given back; a new writer resumes from the cursor.
+    expect(await redis.exists(`${prefix}auditlease:{a:0}`)).toBe(0);
+    addMany(stream, 500, 8613900000000);
+    await stream.flush();
+    const w2 = writer();
+    await w2.tick(true);
+    rows = await allRows(dir);
+    expect(rows).toHaveLength(1500);
+    expect(new Set(rows.map((r) => r.recipient)).size).toBe(1500);
+    await w2.stop();
+  });
+
+  it('trims archived entries only after the grace, and never those after the cursor', async () => {
+    const { stream, writer, prefix } = setup();
+    addMany(stream, 100, 8613800000000);
+    await stream.flush();
+    const w = writer({ graceMs: 400 });
+    await w.tick(true);
+    addMany(stream, 10, 8613700000000);
+    await stream.flush();
+    const before = await redis.xlen(`${prefix}audit:{a:0}`);
+    expect(before).toBe(2);
+    await w.tick(false); // within the grace: nothing trimmed (the new entry is not due)
+    expect(await redis.xlen(`${prefix}audit:{a:0}`)).toBe(2);
+    await new Promise((r) => setTimeout(r, 450));
+    await w.tick(false);
+    // The archived entry is gone, the one after the cursor stays.
+    expect(await redis.xlen(`${prefix}audit:{a:0}`)).toBe(1);
+    const [b] = await redis.hmget(`${prefix}auditm:{a:0}`, 'b');
+    const [[, f]] = (await redis.xrange(`${prefix}audit:{a:0}`, '-', '+')) as [string, string[]][];
+    expect(Number(b)).toBe(Buffer.byteLength(f[3]!));
+    await w.stop();
+  });
+
+  it('recovers from a dead writer: temp files and incomplete batches after the cursor removed, a published batch not written twice', async () => {
+    const { dir, stream, writer, buffer, prefix } = setup();
+    addMany(stream, 40, 8613800000000);
+    await stream.flush();
+    const w1 = writer();
+    await w1.tick(true);
+    const cursor = (await buffer.cursor(0))!;
+    // A writer died after publishing a batch but before moving the cursor: put the cursor back.
+    await redis.hdel(`${prefix}auditm:{a:0}`, 'c');
+    // … and it left a temp file and one piece of a two-day batch after the cursor.
+    const pdir = partitionDir(dir, listDays(dir)[0]!, 0, SHARDS);
+    writeFileSync(join(pdir, '.9999999999999-0_9999999999999-1.parquet.tmp'), 'partial');
+    writeFileSync(join(pdir, '9999999999999-0_9999999999999-1-2of2.parquet'), 'not a parquet file');
+    await w1.stop();
+    const w2 = writer();
+    await w2.tick(true);
+    expect(readdirSync(pdir).sort()).toEqual([`${listPartition(dir, listDays(dir)[0]!, 0, SHARDS)[0]!.name}`]);
+    // The cursor comes back from the file names; the batch is not written again.
+    expect(await buffer.cursor(0)).toBe(cursor);
+    expect(await allRows(dir)).toHaveLength(40);
+    await w2.stop();
+  });
+
+  it('two writers on one directory and one Redis: shards split by lease, each decision archived once', async () => {
+    const { dir, stream, writer } = setup();
+    const a = writer();
+    const b = writer();
+    // a takes every free shard; b waits; a stops; b takes over.
+    await a.tick(true);
+    await b.tick(true);
+    expect(a.shards).toEqual([0, 1, 2, 3]);
+    expect(b.shards).toEqual([]);
+    addMany(stream, 300, 8613800000000, 'one');
+    await stream.flush();
+    await Promise.all([a.tick(true), b.tick(true)]);
+    await a.stop();
+    addMany(stream, 300, 8613900000000, 'two');
+    await stream.flush();
+    await b.tick(true);
+    expect(b.shards).toEqual([0, 1, 2, 3]);
+    await b.tick(true);
+    const rows = await allRows(dir);
+    expect(rows).toHaveLength(600);
+    expect(new Set(rows.map((r) => r.recipient)).size).toBe(600);
+    await b.stop();
+  });
+
+  it('a batch over two days is one file per day, k of n, with one stream-id range', async () => {
+    const dayStart = Date.UTC(2026, 10, 30);
+    let clock = dayStart - 1000;
+    const { dir, stream, writer, reader } = setup({}, () => clock);
+    addMany(stream, 10, 8613800000000);
+    clock = dayStart + 1000;
+    addMany(stream, 10, 8613800000100);
+    await stream.flush();
+    const w = writer();
+    await w.tick(true);
+    expect(listDays(dir)).toEqual(['2026-11-29', '2026-11-30']);
+    const [p1] = listPartition(dir, '2026-11-29', 0, SHARDS);
+    const [p2] = listPartition(dir, '2026-11-30', 0, SHARDS);
+    expect([p1!.k, p1!.n, p2!.k, p2!.n]).toEqual([1, 2, 2, 2]);
+    expect(p1!.first).toBe(p2!.first);
+    expect((await allRows(dir)).map((r) => r.day)).toEqual([...Array(10).fill('2026-11-29'), ...Array(10).fill('2026-11-30')]);
+    const r = await reader.decisionsFor('8613800000100');
+    expect(r.decisions.map((d) => d.time)).toEqual([dayStart + 1000]);
+    await w.stop();
+  });
+
+  it('merges a shard-day of small files into one; readers ignore the merged-away files, which go after the grace', async () => {
+    const { dir, stream, writer, reader } = setup({ compactFiles: 3, graceMs: 300 });
+    const w = writer();
+    for (let i = 0; i < 3; i++) {
+      addMany(stream, 4, 8613800000000 + i * 4);
+      await stream.flush();
+      await w.tick(true);
+    }
+    const day = listDays(dir)[0]!;
+    const files = listPartition(dir, day, 0, SHARDS);
+    // Three batches and the merged file, whose range covers them.
+    expect(files).toHaveLength(4);
+    expect(files[0]!.first).toBe(files[1]!.first);
+    expect(files[0]!.last).toBe(files[3]!.last);
+    const r = await reader.decisionsFor('8613800000004');
+    expect(r.decisions).toHaveLength(1);
+    await new Promise((res) => setTimeout(res, 400));
+    expect(listPartition(dir, day, 0, SHARDS)).toHaveLength(1);
+    expect(await allRows(dir)).toHaveLength(12);
+    await w.stop();
+  });
+
+  it('retention deletes whole day partitions older than retention_days', async () => {
+    const { dir, stream, writer } = setup({ retentionDays: 2 });
+    const old = join(dir, 'decisions', 'day=2001-01-01', 'shard=0');
+    mkdirSync(old, { recursive: true });
+    writeFileSync(join(old, '1-0_2-0.parquet'), 'x');
+    addMany(stream, 4, 8613800000000);
+    await stream.flush();
+    const w = writer();
+    await w.tick(true);
+    expect(existsSync(join(dir, 'decisions', 'day=2001-01-01'))).toBe(false);
+    expect(listDays(dir)).toHaveLength(1);
+    await w.stop();
+  });
+});
+
+describe('archive reader', () => {
+  it('archive + buffer: the same decisions before and after they move to the archive, no duplicate', async () => {
+    const T = Date.now() - 5000;
+    let clock = T;
+    const { stream, writer, reader } = setup({ graceMs: 0 }, () => clock);
+    const who = '8613800138000';
+    for (let i = 0; i < 5; i++) {
+      clock = T + i * 10;
+      stream.add('esme', i % 2 ? 'reject' : 'forward', i % 2 ? 'no_consent' : 'consent_granted', i === 3 ? '' : 'policy/consent', i % 2 ? 69 : 0, i === 4 ? null : 'commercial', 'ACME BANK', who);
+      stream.add('esme', 'forward', 'x', 'y', 0, null, '1', '8613800138004'); // same shard, other number
+    }
+    await stream.flush();
+    const before = await reader.decisionsFor(who);
+    expect(before.decisions).toHaveLength(5);
+    const w = writer();
+    await w.tick(true);
+    const after = await reader.decisionsFor(who);
+    await w.tick(false); // grace 0: the archived entries leave the buffer
+    const trimmed = await reader.decisionsFor(who);
+    const strip = (r: typeof before) => r.decisions.map((d) => ({ ...d, id: '' }));
+    expect(strip(after)).toEqual(strip(before));
+    expect(strip(trimmed)).toEqual(strip(before));
+    // One more decision in the buffer, after the cursor: read once.
+    clock = T + 100;
+    stream.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', 'ACME BANK', who);
+    await stream.flush();
+    const mixed = await reader.decisionsFor(who, { limit: 3 });
+    expect(mixed.truncated).toBe(true);
+    expect(mixed.decisions.map((d) => d.time)).toEqual([T + 30, T + 40, T + 100]);
+    expect((await reader.decisionsFor(who, { from: T + 15, to: T + 35 })).decisions.map((d) => d.time)).toEqual([T + 20, T + 30]);
+    await w.stop();
+  });
+});
