@@ -341,7 +341,7 @@ function urlParts(s: Scope, u: NonNullable<MatchSpec['urls']>, path: YamlPath): 
   }
   if (u.domains_in !== undefined) {
     const set = domainSet(s, u.domains_in, [...path, 'domains_in']);
-    if (set) parts.push({ cost: 3, cond: textOnly((f) => f.domains.some((d) => set.has(d))) });
+    if (set) parts.push({ cost: 3, cond: textOnly((f) => f.text.domainCandidates.some((d) => set.has(d))) });
   }
   if (u.domains_not_in !== undefined) {
     const set = domainSet(s, u.domains_not_in, [...path, 'domains_not_in']);

@@ -5,6 +5,7 @@
  */
 import type { RateNeed } from '../domain/store-facts.js';
 import { extractDomains } from './lists.js';
+import { deobfuscateLinks, domainCandidates } from './links.js';
 import { foldChars, lightOf, normaliseFolded, type NormalText } from './normalise.js';
 import type { RuleAction, RuleContext, RuleState } from './types.js';
 
@@ -31,6 +32,7 @@ export class TextFacts {
   private foldedText: string | null = null;
   private normText: NormalText | null = null;
   private domainList: string[] | null = null;
+  private candidateList: string[] | null = null;
   private sig: string | null | undefined = undefined;
   private hash: string | null = null;
   /** Results of conditions that read the text only (keyed by the compiled condition). */
@@ -46,8 +48,14 @@ export class TextFacts {
     return (this.normText ??= normaliseFolded(this.folded));
   }
 
+  /** Domains of the text's links, obfuscated dots read as dots (links.ts, the strict reading). */
   get domains(): readonly string[] {
-    return (this.domainList ??= extractDomains(lightOf(this.folded)));
+    return (this.domainList ??= extractDomains(deobfuscateLinks(lightOf(this.folded))));
+  }
+
+  /** What blocked-domain checks look at: every reading of links.ts (spaces inside hosts too). */
+  get domainCandidates(): readonly string[] {
+    return (this.candidateList ??= domainCandidates(lightOf(this.folded), this.domains));
   }
 
   get signature(): string | null {
