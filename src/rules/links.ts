@@ -68,22 +68,38 @@ function runStart(s: string, end: number): number {
 
 /** Reading 0: strict, 1: spaced, 2: joined (with `cuts`: positions in the output where spaces were dropped). */
 function read(s: string, mode: 0 | 1 | 2, cuts: number[] | null): string {
+  // Unchanged stretches are copied in slices: `out` holds what is written, s[from, i) is pending.
   let out = '';
+  let from = 0;
   const n = s.length;
   let i = 0;
   while (i < n) {
-    const prev = out.length > 0 ? out.charCodeAt(out.length - 1) : 0;
+    const c = s.charCodeAt(i);
+    const space = isSpace(c);
+    if (!space && !mayStartToken(c)) {
+      i++;
+      continue;
+    }
+    const prev = i > from ? s.charCodeAt(i - 1) : out.length > 0 ? out.charCodeAt(out.length - 1) : 0;
+    if (!isAlnum(prev)) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < n && isSpace(s.charCodeAt(j))) j++;
     // A dot token (after optional spaces) between letters or digits.
-    if (isAlnum(prev) && j < n) {
+    if (j < n) {
       const t = tokenAt(s, j);
       if (t !== null && !(t.plain && mode === 0)) {
         let k = t.end;
         while (k < n && isSpace(s.charCodeAt(k))) k++;
         if (isAlnum(s.charCodeAt(k))) {
-          out += '.';
-          i = k;
+          if (t.plain && j === i && k === t.end) {
+            i = k; // a plain dot with no spaces: nothing to change
+            continue;
+          }
+          out += `${s.slice(from, i)}.`;
+          from = i = k;
           continue;
         }
       }
@@ -91,28 +107,32 @@ function read(s: string, mode: 0 | 1 | 2, cuts: number[] | null): string {
     if (j > i) {
       // A run of spaces between letters or digits, in the joined reading: dropped when a spaced-out
       // single character is on either side, or the word after it holds a dot (the host goes on).
-      if (mode === 2 && isAlnum(prev) && j < n && isAlnum(s.charCodeAt(j))) {
+      if (mode === 2 && j < n && isAlnum(s.charCodeAt(j))) {
         let r = j;
         let dotted = false;
-        while (r < n && !isSpace(s.charCodeAt(r))) {
+        while (r < n && r - j < 64 && !isSpace(s.charCodeAt(r))) {
           const d = s.charCodeAt(r++);
           if (d === DOT || d === DIAN) dotted = true;
         }
         const before = i - runStart(s, i);
         if (before === 1 || r - j === 1 || dotted) {
-          if (cuts !== null && before > 1 && cuts.length < 32) cuts.push(out.length);
-          i = j;
+          out += s.slice(from, i);
+          if (cuts !== null && before > 1 && cuts.length < 8) cuts.push(out.length);
+          from = i = j;
           continue;
         }
       }
-      out += s.slice(i, j);
       i = j;
       continue;
     }
-    out += s[i];
     i++;
   }
-  return out;
+  return from === 0 ? s : out + s.slice(from);
+}
+
+/** Characters a dot token can start with: . 点 d and the brackets. */
+function mayStartToken(c: number): boolean {
+  return c === DOT || c === DIAN || c === 0x64 || c === 0x5b || c === 0x28 || c === 0x7b || c === 0x3c || c === 0x3010;
 }
 
 /** The strict reading (see above): what `urls` extracts the text's domains from. */
@@ -138,7 +158,7 @@ export function domainCandidates(light: string, strict: readonly string[]): stri
   const joined = read(light, 2, cuts);
   for (const d of extractDomains(joined)) out.add(d);
   for (const at of cuts) {
-    const rest = joined.slice(at, at + 253);
+    const rest = joined.slice(at, at + 128);
     for (const d of extractDomains(rest)) if (rest.startsWith(d) || rest.startsWith(`www.${d}`)) out.add(d);
   }
   return [...out];
