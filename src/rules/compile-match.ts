@@ -66,6 +66,8 @@ function combine(parts: Part[]): Cond {
 }
 
 export interface TopMatch {
+  /** The rule's traffic-intelligence keys at the top level (metrics). */
+  intelKeys: string[];
   cond: Cond;
   rate: RateRule | null;
   campaign: CampaignRule | null;
@@ -81,7 +83,8 @@ export function compileTop(s: Scope, m: MatchSpec, path: YamlPath): TopMatch {
     rate = { per: r.per, periodMs: parseDuration(r.window)!, max: r.max, distinct: r.distinct === 'recipient' };
   }
   const parts = compileParts(s, m, path, true);
-  return { cond: combine(parts), rate, campaign: campaignRule(m), evidence: evidenceOf(m), hasTime: m.time !== undefined };
+  const intelKeys = [...new Set(intelKeysOf(m))];
+  return { cond: combine(parts), rate, campaign: campaignRule(m), evidence: evidenceOf(m), intelKeys, hasTime: m.time !== undefined };
 }
 
 // ---- campaign and content (campaign.ts) ----------------------------------------------------------
@@ -96,7 +99,32 @@ function campaignRule(m: MatchSpec): CampaignRule | null {
   return limits.length === 0 ? null : { periodMs: parseDuration(c.window)!, near: c.near, limits };
 }
 
+/** The campaign/content keys of a match, its any/all branches included (not under not). */
+function intelKeysOf(m: MatchSpec): string[] {
+  const out: string[] = [];
+  for (const k of ['senders_over', 'accounts_over', 'recipients_over', 'complained'] as const) if (m.campaign?.[k] !== undefined) out.push(`campaign.${k}`);
+  for (const k of ['numbers_in', 'domains_in'] as const) if (m.content?.[k] !== undefined) out.push(`content.${k}`);
+  for (const sub of [...(m.any ?? []), ...(m.all ?? [])]) out.push(...intelKeysOf(sub));
+  return out;
+}
+
+/** What the campaign/content keys found, its any/all branches included. */
 function evidenceOf(m: MatchSpec): ((f: Facts) => string | null) | null {
+  const own = ownEvidenceOf(m);
+  const subs = [...(m.any ?? []), ...(m.all ?? [])].map(evidenceOf).filter((e): e is (f: Facts) => string | null => e !== null);
+  if (subs.length === 0) return own;
+  const all = own ? [own, ...subs] : subs;
+  return (f) => {
+    const out: string[] = [];
+    for (const e of all) {
+      const x = e(f);
+      if (x !== null && !out.includes(x)) out.push(x);
+    }
+    return out.length > 0 ? out.join('; ') : null;
+  };
+}
+
+function ownEvidenceOf(m: MatchSpec): ((f: Facts) => string | null) | null {
   const c = m.campaign;
   const t = m.content;
   const complained = c?.complained === true ? c.near : null;

@@ -26,6 +26,8 @@ export interface CompiledRule {
   readonly campaign?: CampaignRule | null;
   /** What its campaign/content keys found, for explain and the audit line. */
   readonly evidence?: ((f: Facts) => string | null) | null;
+  /** Its traffic-intelligence keys ("campaign.senders_over", "content.numbers_in", …), for metrics. */
+  readonly intelKeys?: readonly string[];
 }
 
 export function describeAction(a: RuleAction): string {
