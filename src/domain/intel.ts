@@ -39,6 +39,15 @@ export interface IntelView {
   firstIn(kind: ReputationKind, name: string, values: readonly string[], now: number): string | null;
 }
 
+/** "https://www.Example.com/x" → "example.com"; null when it is not a domain (rule lists and reputation sets). */
+export function normaliseDomainEntry(entry: string): string | null {
+  let d = entry.trim().toLowerCase();
+  d = d.replace(/^[a-z][a-z0-9+.-]*:\/\//, '');
+  d = d.replace(/[/?#:].*$/, '');
+  d = d.replace(/^\*\./, '').replace(/^www\./, '').replace(/\.$/, '');
+  return /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z][a-z0-9-]*$/.test(d) ? d : null;
+}
+
 /** Numbers as reputation sets keep them: digits only, without a leading + or 00. */
 export function normaliseNumber(s: string): string | null {
   let d = s.replace(/[^\d]/g, '');

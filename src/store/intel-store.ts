@@ -153,7 +153,7 @@ export class IntelStore {
     if (!names.includes(`${kind}:${name}`) && names.length >= MAX_SETS) throw new RangeError(`at most ${MAX_SETS} reputation sets`);
     const before = opts.add ? await this.redis.zcard(key) : 0;
     if (before + entries.length > this.maxEntries) {
-      throw new RangeError(`reputation set ${kind}:${name} would hold ${before + entries.length} entries, more than intel.reputation.max_entries (${this.maxEntries})`);
+      throw new RangeError(`reputation set ${kind}:${name} would hold ${before + entries.length} entries, more than intel.max_reputation_entries (${this.maxEntries})`);
     }
     const score = opts.expires === undefined || opts.expires === Infinity ? '+inf' : String(opts.expires);
     const tmp = opts.add ? key : `${key}:loading`;
