@@ -4,6 +4,10 @@
  *   ESME ─submit_sm→ upstream/esme-session ─→ relay/relay (decision/) ─→ downstream/smsc-pool ─→ SMSC
  *   ESME ←deliver_sm─ upstream/esme-session ←─ relay/relay (store/)  ←─ downstream/smsc-link ←─ SMSC
  */
+import { IntelStore } from './store/intel-store.js';
+import { Feedback } from './decision/feedback.js';
+import { IntelMetrics } from './telemetry/intel-metrics.js';
+import type { ComplaintCase } from './domain/complaint.js';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Server as TlsServer } from 'node:tls';
@@ -61,6 +65,8 @@ export class Gateway {
   smppTlsPort = 0;
   httpPort = 0;
   private stopping: Promise<void> | null = null;
+  /** Traffic intelligence (marks, reputation, memory; issue 18); null with policy or intel off. */
+  intel: IntelStore | null = null;
 
   private constructor(
     readonly cfg: Config,
@@ -150,8 +156,41 @@ export class Gateway {
     archiveRedis?.on('error', () => metrics.redisErrors.inc({ op: 'archive_connection' }));
     const archive = archiveRedis ? new Archive(cfg, archiveRedis, { stream: auditStream!, runWriter: cfg.archive.enabled, metrics, log, ownsRedis: true }) : null;
     const cases = cfg.policy.enabled ? new ComplaintStore(redis, cfg.redis.key_prefix) : null;
+    // Traffic intelligence (issue 18): marks, reputation sets and the per-message memory; the rules read its index.
+    const ic = cfg.intel;
+    const intel =
+      cfg.policy.enabled && ic.enabled
+        ? new IntelStore(redis, cfg.redis.key_prefix, { maxMarks: ic.max_marks, maxEntries: ic.max_reputation_entries, memoryTtlS: ic.memory_retention_s, now: () => clock.now() })
+        : null;
+    const intelMetrics = intel ? new IntelMetrics(metrics.registry, () => clock.now()) : null;
+    if (intel && intelMetrics) {
+      metrics.onCollect(() => {
+        intelMetrics.collect();
+        intelMetrics.marks.set(intel.index.markCount);
+        for (const [set, n] of intel.index.setSizes()) intelMetrics.reputation.set({ set }, n);
+      });
+    }
+    const feedback = intel ? new Feedback(intel, { markTtlMs: ic.mark_ttl_s * 1000, learn: ic.learn, now: () => clock.now() }) : null;
+    const complaintFeedback = feedback
+      ? async (c: ComplaintCase) => {
+          const r = await feedback.complaint(c);
+          intelMetrics?.feedback.inc({ source: 'complaint', verdict: 'complained', found: r.from });
+          log.info({ case: c.id, fingerprint: r.fingerprint, from: r.from, numbers: r.numbers.length, domains: r.domains.length }, 'complaint: campaign fingerprint marked');
+        }
+      : null;
+    const reviewFeedback = feedback
+      ? async (id: string, text: string, decision: 'approve' | 'reject') => {
+          try {
+            const r = await feedback.review(id, text, decision);
+            intelMetrics?.feedback.inc({ source: 'review', verdict: decision === 'approve' ? 'allowed' : 'rejected', found: r.from });
+          } catch (err) {
+            metrics.redisErrors.inc({ op: 'intel_feedback' });
+            log.warn({ id, err: String(err) }, 'review feedback (campaign marks) failed');
+          }
+        }
+      : null;
     const complaints = cases
-      ? new ComplaintDesk({ cfg, cases, store, senders: registry, messages: dlrMap, metrics, log, now: () => clock.now() })
+      ? new ComplaintDesk({ cfg, cases, store, senders: registry, messages: dlrMap, metrics, log, now: () => clock.now(), feedback: complaintFeedback })
       : null;
     if (cases) metrics.caseStats = () => cases.stats(clock.now());
     let relay: Relay | null = null;
@@ -202,6 +241,9 @@ export class Gateway {
       isLoaded: () => sync.loaded,
       rules: rules ? () => rules.current : undefined,
       rates,
+      intel: intel?.index ?? null,
+      remember: intel !== null && ic.memory_retention_s > 0,
+      intelMetrics,
     });
     const replies = cfg.policy.enabled
       ? new ReplyHandler({
@@ -226,6 +268,7 @@ export class Gateway {
       queue,
       clock,
       mapAllMessageIds: cfg.receipts.map_all,
+      remember: intel ? (id, memo) => intel.remember(id, memo.fingerprint, memo.bands, memo.text) : null,
       heldRetryMs: cfg.receipts.held_retry_s * 1000,
       metrics,
       log,
@@ -288,6 +331,7 @@ export class Gateway {
         audit: archive?.reader ?? null,
         lockouts: throttle ?? null,
         held,
+        reviewFeedback,
         announceHeld: (account) => {
           relay!.onHeldElsewhere(account);
           void redis.publish(store.keys.events, `held ${account}`).catch(() => metrics.redisErrors.inc({ op: 'announce_held' }));
@@ -298,11 +342,13 @@ export class Gateway {
     // HTTPS certificates are reloaded as the SMPP listener's are (SIGHUP, file changes).
     const httpCerts = cfg.http.tls ? new CertReloader('http', cfg.http.tls, http.server as unknown as TlsServer, log) : null;
     gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, policyCheck, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch, httpCerts, archive);
+    gw.intel = intel;
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: redactUrl(cfg.redis.url) }, 'Redis not answering yet; not ready until it does (retrying in the background)');
     } else await pipe?.whenReady(1000);
     await sync.start();
+    await intel?.start();
     limits.start();
     archive?.start();
     pool.start();
@@ -406,6 +452,7 @@ export class Gateway {
       await this.archive?.stop().catch(() => undefined);
       this.rules?.close();
       await this.sync.stop();
+      await this.intel?.stop();
       this.redis.disconnect();
       this.policyCheck.pipe?.close();
       this.log.info('stopped');

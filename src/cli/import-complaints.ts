@@ -13,6 +13,17 @@ import { ComplaintStore } from '../store/complaint-store.js';
 import { DlrMap } from '../store/dlr-map.js';
 import { PolicyAdmin } from '../store/policy-admin.js';
 import type { Redis } from '../store/redis.js';
+import type { Config } from '../config/schema.js';
+import type { ComplaintCase } from '../domain/complaint.js';
+import { Feedback } from '../decision/feedback.js';
+import { IntelStore } from '../store/intel-store.js';
+
+function feedbackOf(redis: Redis, cfg: Config): (c: ComplaintCase) => Promise<unknown> {
+  const ic = cfg.intel;
+  const intel = new IntelStore(redis, cfg.redis.key_prefix, { maxMarks: ic.max_marks, maxEntries: ic.max_reputation_entries, memoryTtlS: ic.memory_retention_s });
+  const fb = new Feedback(intel, { markTtlMs: ic.mark_ttl_s * 1000, learn: ic.learn });
+  return (c) => fb.complaint(c);
+}
 
 export interface ComplaintImportFlags {
   config: string;
@@ -45,6 +56,8 @@ export async function runComplaintImport(file: string, o: ComplaintImportFlags):
       store,
       senders,
       messages: new DlrMap(redis, cfg.redis.key_prefix, cfg.receipts.map_ttl_s),
+      // As at the API: each case marks its campaign fingerprint (every running gateway follows via pub/sub).
+      feedback: cfg.intel.enabled ? feedbackOf(redis, cfg) : null,
     });
   }
   let shown = 0;

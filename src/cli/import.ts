@@ -11,6 +11,7 @@ import cliProgress from 'cli-progress';
 import { readConfig, oneShotRedis } from './one-shot.js';
 import type { Redis } from '../store/redis.js';
 import { runComplaintImport } from './import-complaints.js';
+import { runReputationImport } from './import-reputation.js';
 import { importFile } from '../import/import-file.js';
 import { ImportError, IMPORT_KINDS, type ImportFormat, type ImportKind } from '../import/kinds.js';
 import { formatSummary, type ImportSummary } from '../import/summary.js';
@@ -25,6 +26,10 @@ interface ImportFlags {
   graceMs: number;
   showErrors: number;
   progress: boolean;
+  set?: string;
+  kind?: string;
+  add?: boolean;
+  expiresDays?: number;
 }
 
 function parseCategory(v: string): number {
@@ -43,7 +48,7 @@ export function registerImport(program: Command): void {
   program
     .command('import')
     .description('bulk-load policy data — DND register, consent records, sender registry — or complaint files, from CSV or JSON lines (gzip too)')
-    .addArgument(program.createArgument('<kind>', 'what the file holds').choices([...IMPORT_KINDS, 'complaints']))
+    .addArgument(program.createArgument('<kind>', 'what the file holds').choices([...IMPORT_KINDS, 'complaints', 'reputation']))
     .argument('<file>', 'the file (.csv, .txt, .jsonl, optionally .gz); "-" reads stdin')
     .option('-c, --config <file>', 'gateway configuration (redis url and key prefix, policy.numbering)', 'config/gateway.yaml')
     .addOption(new Option('--format <format>', 'file format (default: from the extension, else sniffed)').choices(['csv', 'jsonl']))
@@ -54,6 +59,10 @@ export function registerImport(program: Command): void {
     .option('--grace-ms <ms>', 'replace: wait this long after switching before deleting the old generation (gateways re-read the generation every 5 s even if they miss the event)', parseCount, 15_000)
     .option('--show-errors <n>', 'print at most this many bad lines (all are counted)', parseCount, 100)
     .option('--no-progress', 'no progress bar even on a terminal')
+    .option('--set <name>', 'reputation: the set to load (rules name it in content: {numbers_in/domains_in})')
+    .addOption(new Option('--kind <kind>', 'reputation: what the set holds').choices(['number', 'domain']))
+    .option('--add', 'reputation: add to the set instead of replacing it')
+    .option('--expires-days <n>', 'reputation: the entries count this many days (default: until replaced)', parseCount)
     .addHelpText(
       'after',
       `
@@ -64,13 +73,19 @@ Formats (a header line is optional and detected; with one, columns may come in a
            account:<id>; expires_at ISO 8601 or epoch ms, grants only)
   senders  JSONL the admin API's sender objects     CSV kind,value,account,class,status,valid_from,
            valid_until,signatures (signatures separated by |)
+  reputation  one number or domain a line (or the first CSV column, or JSONL {"value": …}); with
+           --set <name> --kind number|domain; numbers as digits (+ and 00 dropped), domains as hosts
   complaints  CSV with a header: recipient,sender,message_id,text,time,received_at,source,reference,note
            JSONL the admin API's complaint objects (POST /api/v1/complaints); source 12321|7726|customer_care
 Numbers are normalised with policy.numbering (+86…, 0086…, 0…, national). Re-running a policy data
 file is harmless; re-running a complaints file opens its cases again.
 `,
     )
-    .action(async (kind: ImportKind | 'complaints', file: string, o: ImportFlags) => {
+    .action(async (kind: ImportKind | 'complaints' | 'reputation', file: string, o: ImportFlags) => {
+      if (kind === 'reputation') {
+        process.exitCode = await runReputationImport(file, { config: o.config, set: o.set, kind: o.kind, add: o.add, expiresDays: o.expiresDays, dryRun: o.dryRun, showErrors: o.showErrors });
+        return;
+      }
       if (kind === 'complaints') {
         if (o.replace || o.category) {
           process.stderr.write('smppguard import: fatal: --replace and --category apply to dnd imports only\n');

@@ -38,6 +38,12 @@ export interface DeskDeps {
   metrics?: Metrics | null;
   log?: Logger | null;
   now?: () => number;
+  /**
+   * Traffic intelligence (decision/feedback.ts): marks the complained message's campaign
+   * fingerprint and learns its callback numbers and links, on every instance within a second.
+   * Its failure does not fail the intake (the case is stored; logged).
+   */
+  feedback?: ((c: ComplaintCase) => Promise<unknown>) | null;
 }
 
 export interface IntakeResult {
@@ -109,6 +115,13 @@ export class ComplaintDesk {
       reference: c.reference ?? undefined,
     });
     this.deps.metrics?.complaints.inc({ source: c.source, resolved_by: c.resolved_by });
+    if (this.deps.feedback) {
+      try {
+        await this.deps.feedback(c);
+      } catch (err) {
+        this.deps.log?.warn({ case: c.id, err: String(err) }, 'complaint feedback (campaign marks) failed');
+      }
+    }
 
     let count: number | null = null;
     let suspension: IntakeResult['suspension'] = 'none';

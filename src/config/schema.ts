@@ -501,6 +501,22 @@ export const ConfigSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** Traffic intelligence (issue 18, docs/intelligence.md): campaign marks, reputation sets, per-message memory. */
+  intel: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Keep each forwarded commercial message's fingerprint and folded text this long (0: off; complaints by message id then find nothing). */
+      memory_retention_s: z.number().int().min(0).default(3 * 86_400),
+      /** A complaint or review mark (and a learned number/domain) counts this long. */
+      mark_ttl_s: z.number().int().min(60).default(30 * 86_400),
+      /** Marks kept at most (beyond, the soonest to expire go first). */
+      max_marks: z.number().int().min(100).default(100_000),
+      /** Entries per reputation set at most (imports beyond are refused). */
+      max_reputation_entries: z.number().int().min(1).default(1_000_000),
+      /** Learn callback numbers and link domains from complaints and reviewer rejects (set "complained"). */
+      learn: z.boolean().default(true),
+    })
+    .prefault({}),
 }).superRefine((c, ctx) => {
   // An account that may bind only over TLS needs the TLS listener (and, bound to a certificate subject, client certificates).
   c.accounts.forEach((a, i) => {

@@ -86,6 +86,8 @@ export interface DecisionOutcome {
   /** Every rule that matched, in order (tags, monitor-mode would-be actions, the final one). */
   hits: readonly RuleHit[];
   trace: string[] | null;
+  /** What decided beyond the rule id (campaign counts, mark, reputation entry); absent when nothing. */
+  evidence?: string | null;
 }
 
 
@@ -124,7 +126,7 @@ export class Decision implements StoreAnswer, StoreRequest {
   query: StoreQuery | null = null;
   private state: RuleState | null = null;
   private hits: readonly RuleHit[] = NO_HITS;
-  private queue: { rule: string; action: Extract<RuleAction, { kind: 'queue' }> } | null = null;
+  private queue: { rule: string; action: Extract<RuleAction, { kind: 'queue' }>; evidence: string | null } | null = null;
   private forwardRule: string | null = null;
   private second: { ask: StoreQuery; class: SenderClass; trace: string[] | null } | null = null;
 
@@ -338,9 +340,10 @@ export class Decision implements StoreAnswer, StoreRequest {
             releaseAt: null,
             hits: out.hits,
             trace,
+            evidence: out.evidence ?? null,
           };
         }
-        if (a.kind === 'queue' && i.stage !== 'release') this.queue = { rule: fin.rule, action: a };
+        if (a.kind === 'queue' && i.stage !== 'release') this.queue = { rule: fin.rule, action: a, evidence: out.evidence ?? null };
         if (a.kind === 'forward') this.forwardRule = fin.rule;
       }
     }
@@ -395,6 +398,7 @@ export class Decision implements StoreAnswer, StoreRequest {
         releaseAt,
         hits: this.hits,
         trace: this.trace,
+        evidence: queue.evidence,
       };
     }
     const result = this.policy(o, this.hits, category, labels);

@@ -19,6 +19,10 @@ import { runDecision, type DecisionOutcome, type DecisionStore } from './driver.
 import { TestFileSchema, parseYaml, type Located, type TestCase, type TestFile } from '../rules/schema.js';
 import type { RuleContext } from '../rules/types.js';
 import type { RateNeed } from '../domain/store-facts.js';
+import { IntelIndex, normaliseNumber, type ReputationKind } from '../domain/intel.js';
+import { fingerprintOf } from '../rules/fingerprint.js';
+import { normaliseDomain } from '../rules/lists.js';
+import { foldChars } from '../rules/normalise.js';
 
 type ConsentFact = TestFile['consent'][number];
 type DndFact = TestFile['dnd'][number];
@@ -108,16 +112,56 @@ export function runCaseFile(set: RuleSet, file: string, source: string): { resul
   const accountClass = new Map<string, SenderClass>(tf.accounts.map((a) => [a.system_id, a.default_class]));
   const classifier = compileClassifier(tf.classify);
   const baseFacts = new MemoryFacts(tf.consent, tf.dnd, n);
+  const intel = fileIntel(tf);
 
   const results = tf.cases.map((c, i) => {
-    const r = runCase(set, c, i, { loc, n, registry, accountClass, classifier, baseFacts, file });
+    const r = runCase(set, c, i, { file_: intel, loc, n, registry, accountClass, classifier, baseFacts, file });
     for (const h of r.got?.hits ?? []) touched.add(h.rule);
     return r;
   });
   return { results, touched, errors };
 }
 
+/** The case's marks and reputation sets: the file's fixtures, plus the case's own complained texts. */
+function intelOf(f: FileIntel, complained: readonly string[] | undefined): IntelIndex {
+  if (!complained || complained.length === 0) return f.index;
+  const index = new IntelIndex();
+  for (const [kind, name, entry] of f.entries) index.addEntry(kind, name, entry);
+  for (const t of [...f.complained, ...complained]) markText(index, t);
+  return index;
+}
+
+/** Marks a complained text's fingerprint and bands, as a complaint does (intel/feedback). */
+function markText(index: IntelIndex, text: string): void {
+  const fp = fingerprintOf(foldChars(text));
+  for (const key of [fp.id, ...fp.bands]) index.putMark({ key, verdict: 'complained', count: 1, expires: Infinity, source: 'case file' });
+}
+
+interface FileIntel {
+  index: IntelIndex;
+  entries: [ReputationKind, string, string][];
+  complained: string[];
+}
+
+function fileIntel(tf: TestFile): FileIntel {
+  const index = new IntelIndex();
+  const entries: [ReputationKind, string, string][] = [];
+  for (const [name, values] of Object.entries(tf.reputation)) {
+    for (const v of values) {
+      // A set holds numbers and domains alike: each value goes where its form says.
+      const d = normaliseDomain(v);
+      const n = normaliseNumber(v);
+      if (d !== null && !/^[\d.+ -]+$/.test(v)) entries.push(['domain', name, d]);
+      else if (n !== null) entries.push(['number', name, n]);
+    }
+  }
+  for (const [kind, name, entry] of entries) index.addEntry(kind, name, entry);
+  for (const t of tf.complained) markText(index, t);
+  return { index, entries, complained: tf.complained };
+}
+
 interface CaseEnv {
+  file_: FileIntel;
   loc: Located;
   file: string;
   n: Numbering;
@@ -150,6 +194,7 @@ function runCase(set: RuleSet, c: TestCase, i: number, env: CaseEnv): CaseResult
     tlv: (t) => tlvs.get(t),
     text: c.text,
     now: Date.parse(c.time),
+    intel: intelOf(env.file_, c.complained),
   };
 
   // Counters: the value each named rule's rate reads for this message.
@@ -162,8 +207,10 @@ function runCase(set: RuleSet, c: TestCase, i: number, env: CaseEnv): CaseResult
       continue;
     }
     const need = set.rateNeedOf(ruleId, ctx, initial);
-    if (!need) problems.push(`${env.loc.at(['cases', i, 'counters'], ruleId)}: counters: rule ${ruleId} has no rate`);
-    else counters.set(need.key, value);
+    const campaign = set.campaignNeedsOf(ruleId, ctx, initial);
+    if (need) counters.set(need.key, value);
+    for (const nd of campaign ?? []) counters.set(nd.key, value);
+    if (!need && !campaign) problems.push(`${env.loc.at(['cases', i, 'counters'], ruleId)}: counters: rule ${ruleId} has no rate or campaign counts`);
   }
   if (problems.length) return { ...base, pass: false, diffs: problems, got: null };
 

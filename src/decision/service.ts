@@ -34,7 +34,11 @@ import { partInfo } from './concat.js';
 import { runDecision, type CounterValues, type DecisionInput, type DecisionOutcome, type DecisionStore } from './driver.js';
 import { partKey, Reassembler } from './reassembly.js';
 import { userData } from '../protocol/message-text.js';
-import type { Policy, SubmitContext, Verdict } from './verdict.js';
+import type { MessageMemo, Policy, SubmitContext, Verdict } from './verdict.js';
+import type { IntelView } from '../domain/intel.js';
+import type { IntelMetrics } from '../telemetry/intel-metrics.js';
+import { fingerprintOf } from '../rules/fingerprint.js';
+import { foldChars } from '../rules/normalise.js';
 
 export interface DecisionDeps {
   cfg: Config;
@@ -54,6 +58,12 @@ export interface DecisionDeps {
   rules?: () => RuleSet | null;
   /** Rate counters for rate rules. */
   rates?: RateStore | null;
+  /** Campaign marks and reputation sets the rules read (issue 18; the IntelStore's index); null: none. */
+  intel?: IntelView | null;
+  /** Keep every forwarded commercial message's fingerprint and text (intel.memory_retention_s > 0). */
+  remember?: boolean;
+  /** Traffic-intelligence metrics (per key, top campaigns); null: none. */
+  intelMetrics?: IntelMetrics | null;
 }
 
 export interface Explained {
@@ -67,6 +77,8 @@ export interface Explained {
   rule: string;
   class: string | null;
   explanation: string;
+  /** What decided beyond the rule id: fingerprint, mark, reputation entry and counts (issue 18). */
+  evidence?: string;
   trace: string[];
 }
 
@@ -230,6 +242,7 @@ export class DecisionService implements Policy {
       cfg.policy.fail_open_classes,
       this.statusOf,
       trace,
+      this.deps.intel ?? null,
     );
   }
 
@@ -257,16 +270,45 @@ export class DecisionService implements Policy {
 
   /** A driver outcome as a verdict, counted and audited like every other decision (`rules`: where rule matches are counted; null: not counted). */
   private settle(account: string, view: MessageView, o: DecisionOutcome, addrs: Normalised, rules: RuleSet | null): Verdict {
-    if (rules !== null && o.hits.length > 0) rules.record(o.hits);
-    if (o.policyReason !== null) return this.finish(account, view, o.policyReason, o.class, addrs);
+    if (rules !== null && o.hits.length > 0) {
+      rules.record(o.hits);
+      const im = this.deps.intelMetrics;
+      if (im) for (const h of o.hits) for (const key of rules.rule(h.rule)?.intelKeys ?? []) im.keyMatches.inc({ key, mode: h.mode });
+    }
+    if (o.policyReason !== null) return this.remembered(this.finish(account, view, o.policyReason, o.class, addrs), o, addrs);
     const v: Verdict =
       o.action === 'reject'
         ? { action: 'reject', status: o.status, reason: o.reason, rule: o.rule }
         : o.action === 'queue'
           ? { action: 'queue', queue: o.queue ?? 'review', reason: o.reason, rule: o.rule, releaseAt: o.releaseAt }
           : { action: 'forward', reason: o.reason };
-    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs);
-    return v;
+    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs, o.evidence ?? null);
+    return this.remembered(v, o, addrs);
+  }
+
+  /** A forwarded commercial message carries its fingerprint and text for the per-message memory (issue 18). */
+  private remembered(v: Verdict, o: DecisionOutcome, addrs: Normalised): Verdict {
+    if (v.action !== 'forward' || !this.deps.remember || o.class !== 'commercial' || !(addrs instanceof MessageInput)) return v;
+    const memo = this.memoOf(addrs.text);
+    this.deps.intelMetrics?.countCampaign(memo.fingerprint);
+    // Policy verdicts are shared objects: the memo goes on a copy.
+    return { ...v, memo };
+  }
+
+  /** Fingerprints of recent texts (bulk traffic repeats one text to many numbers). */
+  private readonly memos = new Map<string, MessageMemo>();
+
+  /** A forwarded commercial message's fingerprint and folded text, for the per-message memory. */
+  private memoOf(text: string): MessageMemo {
+    let m = this.memos.get(text);
+    if (m === undefined) {
+      const folded = foldChars(text);
+      const fp = fingerprintOf(folded);
+      m = { fingerprint: fp.id, bands: fp.bands, text: folded };
+      if (this.memos.size >= 512) this.memos.delete(this.memos.keys().next().value!);
+      if (text.length <= 2048) this.memos.set(text, m);
+    }
+    return m;
   }
 
   /** A policy reason's verdict (made once), counted and audited. */
@@ -278,7 +320,7 @@ export class DecisionService implements Policy {
   }
 
   /** `addrs`: the sender and recipient as the decision normalised them; null: normalised here. */
-  private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null, addrs: Normalised | null): void {
+  private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null, addrs: Normalised | null, evidence: string | null = null): void {
     // Each address is decoded from the PDU once for all three uses.
     const srcAddr = view.sourceAddr;
     const dstAddr = view.destinationAddr;
@@ -300,6 +342,7 @@ export class DecisionService implements Policy {
       src: srcAddr,
       dst: maskMsisdn(dstAddr),
       seq: view.sequence,
+      ...(evidence !== null ? { evidence } : {}),
     });
   }
 
@@ -350,7 +393,8 @@ export class DecisionService implements Policy {
       status: o.status,
       rule: o.rule,
       class: o.class,
-      explanation: o.reason in REASONS ? REASONS[o.reason as ReasonCode].text : `rule ${o.rule}: ${o.reason}`,
+      explanation: o.reason in REASONS ? REASONS[o.reason as ReasonCode].text : `rule ${o.rule}: ${o.reason}${o.evidence ? ` (${o.evidence})` : ''}`,
+      ...(o.evidence ? { evidence: o.evidence } : {}),
       trace: o.trace ?? trace,
     };
   }
@@ -426,6 +470,7 @@ class MessageInput implements DecisionInput, RuleContext {
     readonly failOpen: readonly SenderClass[],
     readonly statusOf: (reason: ReasonCode) => number,
     readonly trace: string[] | null,
+    readonly intel: IntelView | null,
   ) {
     this.serviceType = view.serviceType;
     this.dataCoding = view.dataCoding;

@@ -11,8 +11,15 @@ export interface SubmitContext {
   view: MessageView;
 }
 
+/** What the per-message memory keeps about a forwarded message (issue 18): its fingerprint and folded text. */
+export interface MessageMemo {
+  fingerprint: string;
+  bands: readonly string[];
+  text: string;
+}
+
 export type Verdict =
-  | { action: 'forward'; reason: string }
+  | { action: 'forward'; reason: string; memo?: MessageMemo }
   | { action: 'reject'; status: number; reason: string; rule?: string }
   /** Stored durably and answered ESME_ROK; released when the window opens (releaseAt) or on approval. */
   | { action: 'queue'; queue: HoldKind; reason: string; rule: string; releaseAt: number | null };

@@ -13,7 +13,7 @@ import { receiptMessageId, responseMessageId, rewriteReceiptId } from '../protoc
 import { Status } from '../protocol/status.js';
 import type { SmscLink } from '../downstream/smsc-link.js';
 import type { SmscPool } from '../downstream/smsc-pool.js';
-import type { Policy, Verdict } from '../decision/verdict.js';
+import type { MessageMemo, Policy, Verdict } from '../decision/verdict.js';
 import type { DlrMap } from '../store/dlr-map.js';
 import type { HeldDeliveries, HeldEntry } from '../store/held-deliveries.js';
 import type { AccountTable } from '../upstream/accounts.js';
@@ -48,6 +48,8 @@ export interface RelayDeps {
   clock: Clock;
   /** Map every forwarded message's id (complaints quote them), not only those asking for a receipt. */
   mapAllMessageIds?: boolean;
+  /** The per-message memory (issue 18): a forwarded message's fingerprint and text under its SMSC message id. */
+  remember?: ((messageId: string, memo: MessageMemo) => void) | null;
   metrics: Metrics;
   log: Logger;
 }
@@ -103,7 +105,7 @@ export class Relay implements SubmitHandler {
       if (this.deps.queue?.worker.safBacklog && session.account!.cfg.queue.store_and_forward.length > 0) {
         return this.enqueue(session, view, 'saf', 'queue/store-and-forward', 'backlog', null);
       }
-      return this.forward(session, view.pdu, view.sequence, view);
+      return this.forward(session, view.pdu, view.sequence, view, v.memo);
     }
     if (v.action === 'queue') {
       return this.enqueue(session, view, v.queue === 'review' ? 'review' : 'window', v.rule, v.reason, v.releaseAt);
@@ -113,7 +115,7 @@ export class Relay implements SubmitHandler {
   }
 
   /** `view` is set for submit_sm/data_sm (id mapping, store-and-forward); null for query/cancel. */
-  private forward(session: EsmeSession, pdu: Buffer, sequence: number, view: MessageView | null): void {
+  private forward(session: EsmeSession, pdu: Buffer, sequence: number, view: MessageView | null, memo?: MessageMemo): void {
     const commandId = pdu.readUInt32BE(4);
     this.deps.pool.submit(pdu, (resp, status) => {
       if (view && this.deps.queue) {
@@ -128,9 +130,10 @@ export class Relay implements SubmitHandler {
       session.settle();
       if (!resp) return session.respond(commandId, status, sequence);
       // The id is recorded for receipt routing, and for complaints when map_all is on.
-      if (view && status === 0 && (view.wantsReceipt || this.deps.mapAllMessageIds)) {
+      if (view && status === 0 && (view.wantsReceipt || this.deps.mapAllMessageIds || memo)) {
         const id = responseMessageId(resp);
-        if (id) this.deps.dlrMap.record(id, session.account!.id, view.sourceTon, view.sourceAddr, view.destinationAddr);
+        if (id && (view.wantsReceipt || this.deps.mapAllMessageIds)) this.deps.dlrMap.record(id, session.account!.id, view.sourceTon, view.sourceAddr, view.destinationAddr);
+        if (id && memo) this.deps.remember?.(id, memo);
       }
       session.forwardResponse(resp, sequence);
     });

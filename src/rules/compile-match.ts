@@ -11,6 +11,7 @@ import type { Cond, Facts } from './facts.js';
 import { DomainSet, KeywordSet, normaliseDomain } from './lists.js';
 import { foldChars } from './normalise.js';
 import type { RateRule } from './rate-plan.js';
+import { complainedCond, describeMark, markOf, reputationHit, type CampaignKind, type CampaignRule } from './campaign.js';
 import type { MatchSpec, YamlPath } from './schema.js';
 import type { TemplateType } from './templates.js';
 import { CALLING_CODES, withinHours, nextOpening, parseHours } from './hours.js';
@@ -64,14 +65,86 @@ function combine(parts: Part[]): Cond {
   }
 }
 
-export function compileTop(s: Scope, m: MatchSpec, path: YamlPath): { cond: Cond; rate: RateRule | null; hasTime: boolean } {
+export interface TopMatch {
+  /** The rule's traffic-intelligence keys at the top level (metrics). */
+  intelKeys: string[];
+  cond: Cond;
+  rate: RateRule | null;
+  campaign: CampaignRule | null;
+  /** What the top-level campaign/content keys found, for explain and the audit line (null: nothing). */
+  evidence: ((f: Facts) => string | null) | null;
+  hasTime: boolean;
+}
+
+export function compileTop(s: Scope, m: MatchSpec, path: YamlPath): TopMatch {
   let rate: RateRule | null = null;
   if (m.rate) {
     const r = m.rate;
     rate = { per: r.per, periodMs: parseDuration(r.window)!, max: r.max, distinct: r.distinct === 'recipient' };
   }
   const parts = compileParts(s, m, path, true);
-  return { cond: combine(parts), rate, hasTime: m.time !== undefined };
+  const intelKeys = [...new Set(intelKeysOf(m))];
+  return { cond: combine(parts), rate, campaign: campaignRule(m), evidence: evidenceOf(m), intelKeys, hasTime: m.time !== undefined };
+}
+
+// ---- campaign and content (campaign.ts) ----------------------------------------------------------
+
+function campaignRule(m: MatchSpec): CampaignRule | null {
+  const c = m.campaign;
+  if (!c) return null;
+  const limits: { kind: CampaignKind; max: number }[] = [];
+  if (c.senders_over !== undefined) limits.push({ kind: 'senders', max: c.senders_over });
+  if (c.accounts_over !== undefined) limits.push({ kind: 'accounts', max: c.accounts_over });
+  if (c.recipients_over !== undefined) limits.push({ kind: 'recipients', max: c.recipients_over });
+  return limits.length === 0 ? null : { periodMs: parseDuration(c.window)!, near: c.near, limits };
+}
+
+/** The campaign/content keys of a match, its any/all branches included (not under not). */
+function intelKeysOf(m: MatchSpec): string[] {
+  const out: string[] = [];
+  for (const k of ['senders_over', 'accounts_over', 'recipients_over', 'complained'] as const) if (m.campaign?.[k] !== undefined) out.push(`campaign.${k}`);
+  for (const k of ['numbers_in', 'domains_in'] as const) if (m.content?.[k] !== undefined) out.push(`content.${k}`);
+  for (const sub of [...(m.any ?? []), ...(m.all ?? [])]) out.push(...intelKeysOf(sub));
+  return out;
+}
+
+/** What the campaign/content keys found, its any/all branches included. */
+function evidenceOf(m: MatchSpec): ((f: Facts) => string | null) | null {
+  const own = ownEvidenceOf(m);
+  const subs = [...(m.any ?? []), ...(m.all ?? [])].map(evidenceOf).filter((e): e is (f: Facts) => string | null => e !== null);
+  if (subs.length === 0) return own;
+  const all = own ? [own, ...subs] : subs;
+  return (f) => {
+    const out: string[] = [];
+    for (const e of all) {
+      const x = e(f);
+      if (x !== null && !out.includes(x)) out.push(x);
+    }
+    return out.length > 0 ? out.join('; ') : null;
+  };
+}
+
+function ownEvidenceOf(m: MatchSpec): ((f: Facts) => string | null) | null {
+  const c = m.campaign;
+  const t = m.content;
+  const complained = c?.complained === true ? c.near : null;
+  if (complained === null && !t) return null;
+  return (f) => {
+    const out: string[] = [];
+    if (complained !== null) {
+      const mark = markOf(f, complained);
+      if (mark) out.push(describeMark(mark));
+    }
+    if (t?.numbers_in) {
+      const hit = reputationHit(f, 'number', t.numbers_in);
+      if (hit) out.push(`number in ${hit}`);
+    }
+    if (t?.domains_in) {
+      const hit = reputationHit(f, 'domain', t.domains_in);
+      if (hit) out.push(`domain in ${hit}`);
+    }
+    return out.length > 0 ? out.join('; ') : null;
+  };
 }
 
 function compileMatch(s: Scope, m: MatchSpec, path: YamlPath): Part {
@@ -158,6 +231,21 @@ function compileParts(s: Scope, m: MatchSpec, path: YamlPath, top: boolean): Par
   if (m.urls) for (const p of urlParts(s, m.urls, at('urls'))) parts.push(p);
   if (m.template) add(4, templateCond(s, m.template, at('template')));
   if (m.rate && !top) err(s, at('rate'), 'rate is only allowed at the top level of a rule match (not inside any, all or not)');
+  if (m.campaign) {
+    const c = m.campaign;
+    const counted = c.senders_over !== undefined || c.accounts_over !== undefined || c.recipients_over !== undefined;
+    if (counted && !top) {
+      err(s, at('campaign'), 'campaign counts (senders_over, accounts_over, recipients_over) are only allowed at the top level of a rule match (not inside any, all or not)');
+    }
+    // Marks change while the text does not: never kept with the text's facts.
+    if (c.complained !== undefined) add(4, complainedCond(c.near, c.complained));
+  }
+  if (m.content) {
+    const numbers = m.content.numbers_in;
+    const domains = m.content.domains_in;
+    if (numbers) add(4, (f) => reputationHit(f, 'number', numbers) !== null);
+    if (domains) add(4, (f) => reputationHit(f, 'domain', domains) !== null);
+  }
   if (m.any) {
     const subs = m.any.map((x, i) => compileMatch(s, x, [...at('any'), i]));
     const conds = subs.map((p) => p.cond);
@@ -341,7 +429,7 @@ function urlParts(s: Scope, u: NonNullable<MatchSpec['urls']>, path: YamlPath): 
   }
   if (u.domains_in !== undefined) {
     const set = domainSet(s, u.domains_in, [...path, 'domains_in']);
-    if (set) parts.push({ cost: 3, cond: textOnly((f) => f.domains.some((d) => set.has(d))) });
+    if (set) parts.push({ cost: 3, cond: textOnly((f) => f.text.domainCandidates.some((d) => set.has(d))) });
   }
   if (u.domains_not_in !== undefined) {
     const set = domainSet(s, u.domains_not_in, [...path, 'domains_not_in']);

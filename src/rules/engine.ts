@@ -10,6 +10,7 @@ import { counterOf, counterParts, type CounterParts, type RateRule } from './rat
 import { Hit, RuleCounts } from './counts.js';
 import type { CompiledRuleSet, RuleAction, RuleContext, RuleHit, RuleOutcome, RuleState } from './types.js';
 import type { RateNeed } from '../domain/store-facts.js';
+import { campaignHolds, campaignNeeds, type CampaignRule } from './campaign.js';
 
 export interface CompiledRule {
   readonly id: string;
@@ -21,6 +22,12 @@ export interface CompiledRule {
   /** Every condition but the rate. */
   readonly cond: Cond;
   readonly rate: RateRule | null;
+  /** Campaign counters (campaign.ts): every limit must be exceeded, like a rate. */
+  readonly campaign?: CampaignRule | null;
+  /** What its campaign/content keys found, for explain and the audit line. */
+  readonly evidence?: ((f: Facts) => string | null) | null;
+  /** Its traffic-intelligence keys ("campaign.senders_over", "content.numbers_in", …), for metrics. */
+  readonly intelKeys?: readonly string[];
 }
 
 export function describeAction(a: RuleAction): string {
@@ -67,6 +74,22 @@ export class RuleSet implements CompiledRuleSet {
     return new Facts(ctx, initial, this.texts);
   }
 
+  /** The campaign counters of rule `i` for this message, built once per message. */
+  private campaignOf(i: number, r: CampaignRule, f: Facts): RateNeed[] {
+    let all = f.campaignNeeds;
+    if (all === null) all = f.campaignNeeds = new Array<RateNeed[] | undefined>(this.rules.length);
+    let n = all[i];
+    if (n === undefined) n = all[i] = campaignNeeds(r, f);
+    return n;
+  }
+
+  /** The campaign counters one rule reads for this message (rule tests set them by rule id). */
+  campaignNeedsOf(ruleId: string, ctx: RuleContext, initial: RuleState): RateNeed[] | null {
+    const r = this.byId.get(ruleId);
+    if (!r?.campaign) return null;
+    return this.campaignOf(this.rules.indexOf(r), r.campaign, this.facts(ctx, initial));
+  }
+
   /** The counter of rule `i` (which has a rate) for this message, built once per message. */
   private needOf(i: number, r: RateRule, f: Facts): RateNeed {
     let needs = f.needs;
@@ -102,6 +125,15 @@ export class RuleSet implements CompiledRuleSet {
         f.held = held;
       }
       if (!holds) continue;
+      const campaign = r.campaign ?? null;
+      if (campaign !== null) {
+        for (const need of this.campaignOf(i, campaign, f)) {
+          let dup = false;
+          for (const n of needs) if (n.key === need.key) dup = true;
+          if (!dup) needs.push(need);
+        }
+        if (r.rate === null) continue;
+      }
       if (r.rate !== null) {
         const need = this.needOf(i, r.rate, f);
         let dup = false;
@@ -136,6 +168,7 @@ export class RuleSet implements CompiledRuleSet {
     f.reset();
     const hits: RuleHit[] = [];
     let final: RuleHit | null = null;
+    let evidence: string | null = null;
     const rules = this.rules;
     // needsOf()'s condition results hold while this walk is the same as its walk: the same rules
     // in the same state, which changes only when a rate rule fires (needsOf cannot know it would).
@@ -151,6 +184,22 @@ export class RuleSet implements CompiledRuleSet {
         trace?.push(`rule ${r.id}: rate ${n} > ${r.rate.max} per ${r.rate.periodMs / 1000}s`);
         evaluated = 0;
       }
+      let said: string | null = null;
+      const campaign = r.campaign ?? null;
+      if (campaign !== null) {
+        const c = campaignHolds(campaign, this.campaignOf(i, campaign, f), counters);
+        if (!c.holds) continue;
+        said = c.evidence;
+        trace?.push(`rule ${r.id}: ${c.evidence}`);
+        evaluated = 0;
+      }
+      if (r.evidence) {
+        const e = r.evidence(f);
+        if (e !== null) {
+          said = said === null ? e : `${said}; ${e}`;
+          trace?.push(`rule ${r.id}: ${e}`);
+        }
+      }
       hits.push(r.hit);
       if (r.mode === 'monitor') {
         trace?.push(`rule ${r.id} matched (monitor, not applied): would ${describeAction(r.action)}`);
@@ -160,10 +209,11 @@ export class RuleSet implements CompiledRuleSet {
       if (r.action.kind === 'tag') f.apply(r.action);
       else {
         final = r.hit;
+        evidence = said;
         break;
       }
     }
-    return { state: f.state, final, hits };
+    return { state: f.state, final, hits, evidence };
   }
 
   /** Counts the hits of a decision in smppguard_rule_matches_total (live traffic only, not explain). */

@@ -5,6 +5,9 @@
  */
 import type { RateNeed } from '../domain/store-facts.js';
 import { extractDomains } from './lists.js';
+import { fingerprintOf, type Fingerprint } from './fingerprint.js';
+import { deobfuscateLinks, domainCandidates } from './links.js';
+import { extractNumbers } from './numbers.js';
 import { foldChars, lightOf, normaliseFolded, type NormalText } from './normalise.js';
 import type { RuleAction, RuleContext, RuleState } from './types.js';
 
@@ -31,6 +34,9 @@ export class TextFacts {
   private foldedText: string | null = null;
   private normText: NormalText | null = null;
   private domainList: string[] | null = null;
+  private candidateList: string[] | null = null;
+  private fp: Fingerprint | null = null;
+  private numberList: string[] | null = null;
   private sig: string | null | undefined = undefined;
   private hash: string | null = null;
   /** Results of conditions that read the text only (keyed by the compiled condition). */
@@ -46,8 +52,24 @@ export class TextFacts {
     return (this.normText ??= normaliseFolded(this.folded));
   }
 
+  /** Domains of the text's links, obfuscated dots read as dots (links.ts, the strict reading). */
   get domains(): readonly string[] {
-    return (this.domainList ??= extractDomains(lightOf(this.folded)));
+    return (this.domainList ??= extractDomains(deobfuscateLinks(lightOf(this.folded))));
+  }
+
+  /** What blocked-domain checks look at: every reading of links.ts (spaces inside hosts too). */
+  get domainCandidates(): readonly string[] {
+    return (this.candidateList ??= domainCandidates(lightOf(this.folded), this.domains));
+  }
+
+  /** The campaign fingerprint (fingerprint.ts), taken once per text: only when a rule asks. */
+  get fingerprint(): Fingerprint {
+    return (this.fp ??= fingerprintOf(this.folded));
+  }
+
+  /** Phone numbers in the text (numbers.ts), digits only. */
+  get numbers(): readonly string[] {
+    return (this.numberList ??= extractNumbers(this.folded));
   }
 
   get signature(): string | null {
@@ -130,6 +152,8 @@ export class Facts {
   private t: TextFacts | null = null;
   /** Rate counters by rule index, built once per message (needsOf and decide share them). */
   needs: (RateNeed | undefined)[] | null = null;
+  /** Campaign counters by rule index, built once per message. */
+  campaignNeeds: (RateNeed[] | undefined)[] | null = null;
   /** The last counter entity built, and the head it was built from (rules of one entity share it). */
   lastHead: string | null = null;
   lastEntity = '';

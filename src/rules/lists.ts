@@ -3,6 +3,7 @@
  * (URL allow/deny), and URL extraction. List files hold one entry a line; blank lines and lines
  * starting with # are skipped.
  */
+import { normaliseDomainEntry } from '../domain/intel.js';
 import { normaliseKeyword, type NormalText } from './normalise.js';
 
 export interface ListEntry {
@@ -159,14 +160,8 @@ export class KeywordSet {
   }
 }
 
-/** "https://www.Example.com/x" → "example.com"; null when it is not a domain. */
-export function normaliseDomain(entry: string): string | null {
-  let d = entry.trim().toLowerCase();
-  d = d.replace(/^[a-z][a-z0-9+.-]*:\/\//, '');
-  d = d.replace(/[/?#:].*$/, '');
-  d = d.replace(/^\*\./, '').replace(/^www\./, '').replace(/\.$/, '');
-  return /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z][a-z0-9-]*$/.test(d) ? d : null;
-}
+/** "https://www.Example.com/x" → "example.com"; null when it is not a domain (domain/intel.ts, shared with reputation imports). */
+export const normaliseDomain = normaliseDomainEntry;
 
 /** A domain is in the set when it or any parent domain is listed (m.example.com ∈ {example.com}). */
 export class DomainSet {

@@ -1,8 +1,10 @@
 /**
  * Text normalisation for keyword matching. Spam is written to slip past filters: full-width forms
  * (ＦＲＥＥ), zero-width characters inside words (fr\u200bee), Cyrillic/Greek letters that look Latin
- * (frее with Cyrillic е), letters split by separators (f.r.e.e, 免 费) and leetspeak (fr33, v1agra).
- * Message text and every keyword are normalised the same way, so matching is plain substring search.
+ * (frее with Cyrillic е), traditional characters (免費), letters split by separators, symbols or
+ * emoji (f.r.e.e, 免 费, 免★费, 贷🔥款) and leetspeak (fr33, v1agra). Message text and every keyword are
+ * normalised the same way, so matching is plain substring search. Links written to dodge domain
+ * lists (bit点ly, fraud[.]com) are the business of links.ts. docs/rules.md lists every form.
  *
  * Two forms come out:
  *   plain — compatibility-folded (NFKC-like), accents and zero-width characters removed, look-alikes
@@ -14,6 +16,16 @@
  * leet form: real numbers ("10086", "50%") keep matching in the plain form, disguised words are
  * caught in the leet form.
  */
+
+import { simplifiedAstral, simplifiedBmp } from './chinese-variants.js';
+
+/**
+ * Changes whenever the output of this file (or links.ts, fingerprint.ts) can change for some input:
+ * fingerprints and models record it, so stored ones from another version are known to be stale.
+ * 1: full-width, zero-width, look-alikes, separators, leet. 2: traditional → simplified (OpenCC),
+ * symbols and emoji as separators, de-obfuscated links.
+ */
+export const NORMALISER_VERSION = 2;
 
 export interface NormalText {
   plain: string;
@@ -53,7 +65,15 @@ const LOOKALIKE = new Map(Object.entries(LOOKALIKES));
 
 const ASCII = /^[\x20-\x7e\t\n\r]*$/;
 
-/** Compatibility folding, accents, zero-width characters, look-alikes, lower case; no separator work. */
+/** Combining marks drawn on symbols (keycap ⃣, enclosing circle ⃝): dropped like accents. */
+function isCombining(c: number): boolean {
+  return (c >= 0x300 && c <= 0x36f) || (c >= 0x20d0 && c <= 0x20ff);
+}
+
+/**
+ * Compatibility folding, accents, zero-width characters, look-alikes, traditional → simplified
+ * Chinese, emoji outside the BMP as a separator (·), lower case; no separator work.
+ */
 export function foldChars(s: string): string {
   if (ASCII.test(s)) return s.toLowerCase();
   // NFKD splits full-width and compatibility forms (Ａ → A, ﬁ → fi, ① → 1) and accents from letters;
@@ -64,11 +84,25 @@ export function foldChars(s: string): string {
   for (let i = 0; i < d.length; i++) {
     const c = d.charCodeAt(i);
     if (c < 0x80) continue;
-    const drop = (c >= 0x300 && c <= 0x36f) || INVISIBLE.has(c);
-    const swap = drop ? undefined : LOOKALIKE.get(d[i]!);
-    if (!drop && swap === undefined) continue;
+    let swap: string | undefined;
+    let width = 1;
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < d.length) {
+      // Astral: emoji and pictographs (U+1F000–U+1FBFF) separate; a few ideographs have simplified forms.
+      width = 2;
+      if (c >= 0xd83c && c <= 0xd83e) swap = '\u00b7';
+      else swap = simplifiedAstral(d.codePointAt(i)!);
+      if (swap === undefined) {
+        i++;
+        continue;
+      }
+    } else if (isCombining(c) || INVISIBLE.has(c)) swap = '';
+    else {
+      swap = c >= 0x3400 ? simplifiedBmp(c) : LOOKALIKE.get(d[i]!);
+      if (swap === undefined) continue;
+    }
     out += d.slice(from, i);
-    if (swap !== undefined) out += swap;
+    out += swap;
+    i += width - 1;
     from = i + 1;
   }
   out += d.slice(from);
@@ -88,14 +122,25 @@ export function lightOf(folded: string): string {
   return folded.indexOf('。') < 0 && folded.indexOf('｡') < 0 ? folded : folded.replace(/[。｡]/g, '.');
 }
 
-/** Characters used to split words apart ("f.r.e.e", "免 费"): ASCII after compatibility folding. */
-const SEPARATORS = ' \t\n\r\f\v.-_*·•,/\\|~+\'"`:;。、，…‥—–−=^\u3000\u00a0';
-const SEP = new Set<number>([...SEPARATORS].map((c) => c.charCodeAt(0)));
-const ASCII_SEP = new Uint8Array(128);
-for (const c of SEP) if (c < 128) ASCII_SEP[c] = 1;
+/**
+ * Characters used to split words apart ("f.r.e.e", "免 费", "免★费"): the ASCII ones below (after
+ * compatibility folding; @ $ % # & stay, leet and amounts need them), and every non-ASCII
+ * punctuation mark or symbol (Unicode categories P and S: ★ ♥ ※ ☎ 【 】 、 …; emoji outside the BMP
+ * become · in foldChars).
+ */
+const SEPARATORS = ' \t\n\r\f\v.-_*·•,/\\|~+\'"`:;!?()[]{}<>#&。、，…‥—–−=^\u3000\u00a0';
+const SEP = new Uint8Array(0x10000);
+for (const c of SEPARATORS) SEP[c.charCodeAt(0)] = 1;
+{
+  const symbol = /[\p{P}\p{S}]/u;
+  for (let c = 0x80; c < 0x10000; c++) {
+    if (c >= 0xd800 && c <= 0xdfff) continue;
+    if (symbol.test(String.fromCharCode(c))) SEP[c] = 1;
+  }
+}
 
 function isSep(c: number): boolean {
-  return c < 128 ? ASCII_SEP[c] === 1 : SEP.has(c);
+  return SEP[c] === 1;
 }
 
 function isSpace(c: number): boolean {

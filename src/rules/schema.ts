@@ -69,6 +69,19 @@ export interface TimeSpec {
   tz: string;
 }
 
+export interface CampaignSpec {
+  senders_over?: number;
+  accounts_over?: number;
+  recipients_over?: number;
+  window: string;
+  near: boolean;
+  complained?: boolean;
+}
+export interface ContentSpec {
+  numbers_in?: string[];
+  domains_in?: string[];
+}
+
 export interface MatchSpec {
   account?: string[];
   sender?: string[];
@@ -88,6 +101,8 @@ export interface MatchSpec {
   label?: string[];
   rate?: RateSpec;
   time?: TimeSpec;
+  campaign?: CampaignSpec;
+  content?: ContentSpec;
   any?: MatchSpec[];
   all?: MatchSpec[];
   not?: MatchSpec;
@@ -157,6 +172,24 @@ export const MatchSchema: z.ZodType<MatchSpec> = z.lazy(() =>
         tz: z.string().refine((s) => s === 'recipient' || isValidZone(s), 'expected recipient or an IANA zone such as Asia/Shanghai').default('recipient'),
       })
       .refine((t) => (t.outside === undefined) !== (t.inside === undefined), 'give exactly one of outside, inside')
+      .optional(),
+    campaign: z
+      .strictObject({
+        senders_over: z.number().int().min(0).optional(),
+        accounts_over: z.number().int().min(0).optional(),
+        recipients_over: z.number().int().min(0).optional(),
+        window: z.string().refine((s) => parseDuration(s) !== null, 'expected a window such as 60s, 15m, 1h, 1d').default('10m'),
+        near: z.boolean().default(true),
+        complained: z.boolean().optional(),
+      })
+      .refine(
+        (c) => c.senders_over !== undefined || c.accounts_over !== undefined || c.recipients_over !== undefined || c.complained !== undefined,
+        'give senders_over, accounts_over, recipients_over or complained',
+      )
+      .optional(),
+    content: z
+      .strictObject({ numbers_in: oneOrMany(name).optional(), domains_in: oneOrMany(name).optional() })
+      .refine((c) => c.numbers_in || c.domains_in, 'give numbers_in or domains_in (reputation set names)')
       .optional(),
     any: z.array(MatchSchema).min(1).optional(),
     all: z.array(MatchSchema).min(1).optional(),
@@ -244,6 +277,8 @@ export const TestCaseSchema = z.strictObject({
   counters: z.record(z.string(), z.number().int().min(0)).default({}),
   /** Replace the file's consent / DND facts for this case. */
   consent: z.array(ConsentFact).optional(),
+  /** Texts complained about (or reviewer-rejected) before this message: their fingerprints are marked. */
+  complained: z.array(z.string().min(1)).optional(),
   dnd: z.array(DndFact).optional(),
   expect: z.strictObject({
     action: z.enum(['forward', 'reject', 'queue']),
@@ -276,6 +311,10 @@ export const TestFileSchema = z.strictObject({
   senders: z.array(SenderInputSchema).default([]),
   consent: z.array(ConsentFact).default([]),
   dnd: z.array(DndFact).default([]),
+  /** Reputation sets (content: numbers_in / domains_in) by name: numbers and domains. */
+  reputation: z.record(name, z.array(text())).default({}),
+  /** Texts complained about before every case (see the case's own `complained`). */
+  complained: z.array(z.string().min(1)).default([]),
   cases: z.array(TestCaseSchema).min(1),
 });
 export type TestFile = z.output<typeof TestFileSchema>;

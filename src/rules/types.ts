@@ -15,6 +15,7 @@ import type { HoldKind } from '../domain/hold.js';
 import type { NormalAddress } from '../domain/address.js';
 import type { SenderClass, SenderRecord } from '../domain/sender.js';
 import type { RateNeed } from '../domain/store-facts.js';
+import type { IntelView } from '../domain/intel.js';
 
 export interface RuleContext {
   account: string;
@@ -33,6 +34,8 @@ export interface RuleContext {
   text: string;
   /** Epoch ms. */
   now: number;
+  /** Campaign marks and reputation sets (issue 18); absent: those conditions never hold. */
+  intel?: IntelView | null;
 }
 
 /** What tag rules set; starts from the classifier's view (service_type / TLV / sender class). */
@@ -61,6 +64,8 @@ export interface RuleHit {
 
 export interface RuleOutcome {
   state: RuleState;
+  /** What decided the final hit beyond its rule id: the fingerprint, mark or reputation entry and counts (null: nothing more to say). */
+  evidence?: string | null;
   /** The enforce-mode forward/reject/queue that ended evaluation, if any. */
   final: RuleHit | null;
   /** Every rule that matched, in order (tags, monitor-mode would-be actions, the final one). */

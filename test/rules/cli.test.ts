@@ -68,7 +68,7 @@ describe('smppguard rules test', () => {
     const c = capture();
     expect(rulesTest(`${F}/failing`, [`${F}/bad-counters.test.yaml`], { allowUntested: true }, c.io)).toBe(1);
     expect(c.out).toContain(`    ${F}/bad-counters.test.yaml:9:17: counters: no rule nope`);
-    expect(c.out).toContain(`    ${F}/bad-counters.test.yaml:9:26: counters: rule no-lottery has no rate`);
+    expect(c.out).toContain(`    ${F}/bad-counters.test.yaml:9:26: counters: rule no-lottery has no rate or campaign counts`);
   });
 });
 
