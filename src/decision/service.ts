@@ -23,12 +23,13 @@ import { decodeText, encodeText } from '../protocol/text.js';
 import { Tag } from '../protocol/tlv.js';
 import type { RuleSet } from '../rules/engine.js';
 import type { RateNeed } from '../domain/store-facts.js';
-import type { RuleContext } from '../rules/types.js';
+import type { RuleContext, RuleEvidence } from '../rules/types.js';
+import type { BehaviourActions } from './behaviour-actions.js';
 import type { Clock } from '../session/clock.js';
 import type { AuditStream } from '../store/audit-stream.js';
 import type { PolicyCheck } from '../store/policy-check.js';
 import type { RateStore } from '../store/rates.js';
-import { maskMsisdn, type AuditLog } from '../telemetry/log.js';
+import { maskMsisdn, type AuditEntry, type AuditLog } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { partInfo } from './concat.js';
 import { runDecision, type CounterValues, type DecisionInput, type DecisionOutcome, type DecisionStore } from './driver.js';
@@ -54,6 +55,8 @@ export interface DecisionDeps {
   rules?: () => RuleSet | null;
   /** Rate counters for rate rules. */
   rates?: RateStore | null;
+  /** Metrics, log lines and suspensions for behaviour rules' evidence (null: counted nowhere). */
+  behaviour?: BehaviourActions | null;
 }
 
 export interface Explained {
@@ -71,7 +74,7 @@ export interface Explained {
 }
 
 /** A message's sender and recipient as the decision normalised them (the rules' context has both). */
-type Normalised = Pick<RuleContext, 'src' | 'dst'>;
+type Normalised = Pick<RuleContext, 'src' | 'dst' | 'sender'>;
 
 const POLICY_OFF: Verdict = { action: 'forward', reason: 'policy_off' };
 
@@ -258,27 +261,30 @@ export class DecisionService implements Policy {
   /** A driver outcome as a verdict, counted and audited like every other decision (`rules`: where rule matches are counted; null: not counted). */
   private settle(account: string, view: MessageView, o: DecisionOutcome, addrs: Normalised, rules: RuleSet | null): Verdict {
     if (rules !== null && o.hits.length > 0) rules.record(o.hits);
-    if (o.policyReason !== null) return this.finish(account, view, o.policyReason, o.class, addrs);
+    const evidence = o.evidence;
+    if (evidence !== undefined && rules !== null) this.deps.behaviour?.note(account, addrs.src, addrs.sender, evidence, o.hits, o.suspend === true, o.rule);
+    const why = evidence === undefined ? undefined : evidenceText(evidence);
+    if (o.policyReason !== null) return this.finish(account, view, o.policyReason, o.class, addrs, why);
     const v: Verdict =
       o.action === 'reject'
         ? { action: 'reject', status: o.status, reason: o.reason, rule: o.rule }
         : o.action === 'queue'
           ? { action: 'queue', queue: o.queue ?? 'review', reason: o.reason, rule: o.rule, releaseAt: o.releaseAt }
           : { action: 'forward', reason: o.reason };
-    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs);
+    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs, why);
     return v;
   }
 
   /** A policy reason's verdict (made once), counted and audited. */
-  private finish(account: string, view: MessageView, reason: ReasonCode, cls: SenderClass | null, addrs: Normalised | null = null): Verdict {
+  private finish(account: string, view: MessageView, reason: ReasonCode, cls: SenderClass | null, addrs: Normalised | null = null, evidence?: string): Verdict {
     const v = this.verdicts.get(reason)!;
     if (SPOOFING_REASONS.has(reason)) this.deps.metrics.spoofing.inc({ account, reason });
-    this.audit(account, view, v.action, reason, ruleOf(reason), v.action === 'reject' ? v.status : 0, cls, addrs);
+    this.audit(account, view, v.action, reason, ruleOf(reason), v.action === 'reject' ? v.status : 0, cls, addrs, evidence);
     return v;
   }
 
   /** `addrs`: the sender and recipient as the decision normalised them; null: normalised here. */
-  private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null, addrs: Normalised | null): void {
+  private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null, addrs: Normalised | null, evidence?: string): void {
     // Each address is decoded from the PDU once for all three uses.
     const srcAddr = view.sourceAddr;
     const dstAddr = view.destinationAddr;
@@ -290,17 +296,11 @@ export class DecisionService implements Policy {
       const dst = addrs ? addrs.dst : normaliseAddress(dstAddr, view.destTon, n).value;
       stream.add(account, decision, reason, rule, status, cls, src, dst);
     }
-    this.deps.audit?.write({
-      account,
-      decision,
-      reason,
-      rule,
-      status,
-      class: cls,
-      src: srcAddr,
-      dst: maskMsisdn(dstAddr),
-      seq: view.sequence,
-    });
+    const log = this.deps.audit;
+    if (!log) return;
+    const entry: AuditEntry = { account, decision, reason, rule, status, class: cls, src: srcAddr, dst: maskMsisdn(dstAddr), seq: view.sequence };
+    if (evidence !== undefined) entry.evidence = evidence;
+    log.write(entry);
   }
 
   /** Opens the audit file again after log rotation moved it (SIGUSR2). */
@@ -365,6 +365,11 @@ export class DecisionService implements Policy {
       );
     },
   };
+}
+
+/** A decision's behaviour evidence as one audit field: "rule: what it saw" per condition, monitor ones marked. */
+function evidenceText(evidence: readonly RuleEvidence[]): string {
+  return evidence.map((e) => `${e.rule}${e.mode === 'monitor' ? ' (monitor)' : ''}: ${e.text}`).join('; ');
 }
 
 /** explain's message as the PDU live traffic would carry: the whole text in message_payload. */

@@ -14,7 +14,7 @@ import { Status } from '../protocol/status.js';
 import type { SmscLink } from '../downstream/smsc-link.js';
 import type { SmscPool } from '../downstream/smsc-pool.js';
 import type { Policy, Verdict } from '../decision/verdict.js';
-import type { DlrMap } from '../store/dlr-map.js';
+import type { DlrMap, MappedMessage } from '../store/dlr-map.js';
 import type { HeldDeliveries, HeldEntry } from '../store/held-deliveries.js';
 import type { AccountTable } from '../upstream/accounts.js';
 import type { EsmeSession, SubmitHandler } from '../upstream/esme-session.js';
@@ -48,6 +48,8 @@ export interface RelayDeps {
   clock: Clock;
   /** Map every forwarded message's id (complaints quote them), not only those asking for a receipt. */
   mapAllMessageIds?: boolean;
+  /** Sender behaviour profiles: every matched receipt (decision/behaviour-feed.ts); never throws. */
+  onReceipt?(message: MappedMessage, view: MessageView): void;
   metrics: Metrics;
   log: Logger;
 }
@@ -252,6 +254,7 @@ export class Relay implements SubmitHandler {
           this.deps.log.warn({ message_id: id }, 'receipt for a message id with no account mapping');
           return link.respond(view.commandId, 0, view.sequence);
         }
+        this.deps.onReceipt?.(entry, view);
         // A queued message: the ESME knows it by the gateway's id, so the receipt must quote that.
         const out = entry.gatewayId ? MessageView.parse(rewriteReceiptId(view.pdu, view.shortMessageSpan, view.tlvStart, entry.gatewayId)) : view;
         this.deliverTo(entry.account, link, isScanError(out) ? view : out, 'receipt');

@@ -5,6 +5,7 @@
  */
 import RE2 from 're2';
 import { parseDuration } from '../domain/time.js';
+import { compileBehaviour, type BehaviourRule } from './behaviour.js';
 import { tlvText } from '../protocol/text.js';
 import { err, type Part, type Scope } from './compile-scope.js';
 import type { Cond, Facts } from './facts.js';
@@ -64,14 +65,21 @@ function combine(parts: Part[]): Cond {
   }
 }
 
-export function compileTop(s: Scope, m: MatchSpec, path: YamlPath): { cond: Cond; rate: RateRule | null; hasTime: boolean } {
+export function compileTop(
+  s: Scope,
+  m: MatchSpec,
+  path: YamlPath,
+): { cond: Cond; rate: RateRule | null; hasTime: boolean; behaviour: BehaviourRule | null } {
   let rate: RateRule | null = null;
   if (m.rate) {
     const r = m.rate;
     rate = { per: r.per, periodMs: parseDuration(r.window)!, max: r.max, distinct: r.distinct === 'recipient' };
   }
+  // A rule reads one counter: a rate or a behaviour profile value, not both.
+  if (m.rate && m.behaviour) err(s, [...path, 'behaviour'], 'a rule has either rate or behaviour (put the other in a rule of its own)');
+  const behaviour = m.behaviour ? compileBehaviour(m.behaviour) : null;
   const parts = compileParts(s, m, path, true);
-  return { cond: combine(parts), rate, hasTime: m.time !== undefined };
+  return { cond: combine(parts), rate, hasTime: m.time !== undefined, behaviour };
 }
 
 function compileMatch(s: Scope, m: MatchSpec, path: YamlPath): Part {
@@ -158,6 +166,7 @@ function compileParts(s: Scope, m: MatchSpec, path: YamlPath, top: boolean): Par
   if (m.urls) for (const p of urlParts(s, m.urls, at('urls'))) parts.push(p);
   if (m.template) add(4, templateCond(s, m.template, at('template')));
   if (m.rate && !top) err(s, at('rate'), 'rate is only allowed at the top level of a rule match (not inside any, all or not)');
+  if (m.behaviour && !top) err(s, at('behaviour'), 'behaviour is only allowed at the top level of a rule match (not inside any, all or not)');
   if (m.any) {
     const subs = m.any.map((x, i) => compileMatch(s, x, [...at('any'), i]));
     const conds = subs.map((p) => p.cond);
