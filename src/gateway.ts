@@ -213,6 +213,7 @@ export class Gateway {
       rules: rules ? () => rules.current : undefined,
       rates,
       behaviour: new BehaviourActions({ admin: store, registry, metrics, log, now: () => clock.now() }),
+      profiles: { peek: (needs, now) => behaviourStore.peek(needs, now, bcfg.baseline_min_days) },
     });
     const behaviourFeed = new BehaviourFeed({
       cfg,

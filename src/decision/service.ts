@@ -57,6 +57,8 @@ export interface DecisionDeps {
   rates?: RateStore | null;
   /** Metrics, log lines and suspensions for behaviour rules' evidence (null: counted nowhere). */
   behaviour?: BehaviourActions | null;
+  /** explain reads behaviour profiles as stored (nothing counted); absent: they read 0. */
+  profiles?: { peek(needs: readonly RateNeed[], now: number): Promise<Map<string, number>> } | null;
 }
 
 export interface Explained {
@@ -355,12 +357,13 @@ export class DecisionService implements Policy {
     };
   }
 
-  /** explain's store: consent/DND as stored, rate counters not bumped (they read 0). */
+  /** explain's store: consent/DND as stored, rate counters not bumped (they read 0), behaviour profiles as stored. */
   private readonly noCounting: DecisionStore = {
     fetchThen: (req, to) => {
-      if (!req.query) return to.answer(null, null, null);
-      this.deps.store.check(req.query).then(
-        (facts) => to.answer(null, facts, null),
+      const profiles = this.deps.profiles;
+      const peek = profiles && req.needs.length > 0 ? profiles.peek(req.needs, this.deps.clock.now()) : Promise.resolve(null);
+      Promise.all([req.query ? this.deps.store.check(req.query) : null, peek]).then(
+        ([facts, values]) => to.answer(null, facts, values),
         (err: unknown) => to.answer(err, null, null),
       );
     },

@@ -10,7 +10,8 @@
  *   - a whole profile as plain values (explain, the admin view, the bytes bench).
  */
 import type { Redis } from 'ioredis';
-import { PROFILE_FIELD, RING_FIELD, profileEntity } from '../domain/behaviour.js';
+import { PROFILE_FIELD, RING_FIELD, packBaseline, packReceipts, profileEntity } from '../domain/behaviour.js';
+import type { RateNeed } from '../domain/store-facts.js';
 import { withScripts, type ScriptClient } from './scripts.js';
 
 export interface BehaviourStoreOptions {
@@ -106,6 +107,35 @@ export class BehaviourStore {
     if (!Number.isInteger(hourOfDay) || hourOfDay < 0 || hourOfDay > 23) throw new RangeError(`hour of day 0-23, got ${hourOfDay}`);
     const key = this.profileKey(account, sender);
     await this.redis.multi().hset(key, `b${hourOfDay}`, `${ewma.toFixed(3)} ${Math.max(0, Math.floor(days))}`).pexpire(key, Math.round(this.opts.ttlMs)).exec();
+  }
+
+  /**
+   * What the hot path would answer for these needs, without counting anything (explain): the
+   * profile values as stored, packed as behaviour.lua packs them; the baseline's count includes
+   * the message explained. Needs that are not behaviour profiles are left out (they read 0).
+   */
+  async peek(needs: readonly RateNeed[], now: number, minDays: number): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const n of needs) {
+      if (n.entity === undefined || n.field === undefined || !n.entity.startsWith('bhv:')) continue;
+      const head = `${this.prefix}{${n.entity}}`;
+      const window = Math.floor(now / n.periodMs);
+      if (n.kind === 'distinct') out.set(n.key, await this.redis.pfcount(`${head}${n.field}:d:${window}`));
+      else if (n.kind === 'sequence') {
+        const st = await this.redis.get(`${head}${n.field}:${window}`);
+        out.set(n.key, st === null ? 0 : Number(st.split(' ')[6] ?? 0));
+      } else if (n.kind === 'receipts') {
+        const [un, ub] = await this.redis.hmget(`${head}${n.field}`, 'un', 'ub');
+        out.set(n.key, packReceipts(Number(un ?? 0), Number(ub ?? 0)));
+      } else if (n.kind === 'baseline') {
+        const hour = Math.floor(now / 3_600_000);
+        const [h, c, slot] = await this.redis.hmget(`${head}${n.field}`, 'h', 'c', `b${hour % 24}`);
+        const count = (Number(h) === hour ? Number(c ?? 0) : 0) + 1;
+        const [ew, days] = (slot ?? '').split(' ');
+        out.set(n.key, packBaseline(count, slot !== null && Number(days) >= minDays ? Math.round(Number(ew) * 10) / 10 : null));
+      }
+    }
+    return out;
   }
 
   /** A sender's profile as values (null: none stored). */

@@ -38,7 +38,7 @@ rules:
     action: { suspend: { reason: behaviour_scan } }
 `;
 
-async function start(yaml: string, over: { sim?: Parameters<typeof startStack>[0]['sim']; audit?: string } = {}): Promise<EsmeClient> {
+async function start(yaml: string, over: { sim?: NonNullable<Parameters<typeof startStack>[0]>['sim']; audit?: string } = {}): Promise<EsmeClient> {
   stack = await startStack({
     sim: over.sim,
     cfg: (c) => {
@@ -70,6 +70,12 @@ describe('behaviour rules on live traffic', () => {
     expect(await metric(/smppguard_sender_suspensions_total\{trigger="behaviour",mode="monitor"\} (\d+)/)).toBe(1);
     expect(await metric(/smppguard_rule_matches_total\{rule="scan-suspend",action="suspend",mode="monitor"\} (\d+)/)).toBe(20);
     expect((await stack!.gw.store.getSender(senderId('number', SENDER)))!.status).toBe('active');
+    // explain reads the profile as stored (nothing counted) and says which value decided.
+    const ex = await stack!.gw.decisions.explain({ account: 'esme', source_addr: SENDER, destination_addr: consecutive(40), text: 'x' });
+    expect(ex.action).toBe('forward');
+    expect(ex.trace).toContain('rule scan-suspend: behaviour sequential recipients: longest run 40 > 20 in 10m (gap 2)');
+    expect(ex.trace.some((l) => l.startsWith('rule scan-suspend matched (monitor, not applied): would suspend the sender'))).toBe(true);
+    expect(await metric(/smppguard_behaviour_flags_total\{signal="sequential_recipients",mode="monitor"\} (\d+)/)).toBe(20);
   });
 
   it('enforce mode: the 21st consecutive recipient is refused, the sender suspended everywhere, the audit line names the run', async () => {
