@@ -215,6 +215,11 @@ function runCase(set: RuleSet, c: TestCase, i: number, env: CaseEnv): CaseResult
     const have = [...got.labels].sort().join(',');
     if (want !== have) diffs.push(`labels: want [${want}], got [${have}]`);
   }
+  if (e.monitor !== undefined) {
+    const want = [...e.monitor].sort().join(',');
+    const have = got.hits.filter((h) => h.mode === 'monitor').map((h) => h.rule).sort().join(',');
+    if (want !== have) diffs.push(`monitor: want [${want}], got [${have}]`);
+  }
   return { ...base, pass: diffs.length === 0, diffs, got };
 }
 

@@ -300,6 +300,8 @@ export const TestCaseSchema = z.strictObject({
     rule: z.string().optional(),
     class: senderClass.optional(),
     labels: z.array(z.string()).optional(),
+    /** The monitor-mode rules that matched (would-be actions), in any order; [] for none. */
+    monitor: z.array(z.string()).optional(),
   }),
 });
 export type TestCase = z.output<typeof TestCaseSchema>;
