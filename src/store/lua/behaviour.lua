@@ -101,8 +101,9 @@ local function sg_baseline(key, e, params)
   a, mind, ttl = sg_num(a), sg_num(mind), sg_num(ttl)
   local hour = math.floor(e / 3600000) - 1
   local hd = hour % 24
-  local st = sg_call('HMGET', key, 'h', 'c')
-  local h, c = sg_num(st[1]), sg_num(st[2]) or 0
+  -- One read for the usual case (same hour): the hour, its count and this hour of day's slot.
+  local st = sg_call('HMGET', key, 'h', 'c', 'b' .. hd)
+  local h, c, slot = sg_num(st[1]), sg_num(st[2]) or 0, st[3]
   if h == nil then
     sg_call('HSET', key, 'h', hour, 'c', 1)
     sg_call('PEXPIRE', key, ttl)
@@ -118,19 +119,20 @@ local function sg_baseline(key, e, params)
         local s = 'b' .. ((h + 1 + i) % 24)
         local k = base + ((i < rem) and 1 or 0)
         local old = sg_call('HGET', key, s)
-        -- An hour of day never seen stays unseen until the sender's first fold reaches it.
+        -- An hour of day not seen before: silent, k days of 0 (a sender quiet at night has a known 0 baseline there).
         if old then sg_call('HSET', key, s, sg_fold(old, 0, k, a)) else sg_call('HSET', key, s, string.format('0 %d', math.min(k, 9999))) end
       end
     end
     sg_call('HSET', key, 'h', hour, 'c', 1)
     sg_call('PEXPIRE', key, ttl)
     c = 1
+    -- The folds may have changed this hour of day's slot.
+    slot = sg_call('HGET', key, 'b' .. hd)
   else
     -- This hour (or an instance whose clock lags into the last one: counted in the current hour).
     c = sg_call('HINCRBY', key, 'c', 1)
   end
   local lo = 0
-  local slot = sg_call('HGET', key, 'b' .. hd)
   if slot then
     local s1, s2 = string.match(slot, '^(%S+) (%S+)$')
     if (sg_num(s2) or 0) >= mind then lo = math.min(SG_MAXV, 1 + math.floor((sg_num(s1) or 0) * 10 + 0.5)) end
