@@ -287,6 +287,17 @@ rules:
     }
   });
 
+  it('peek (explain) reads what the hot path answered, counting nothing (the baseline with the explained message)', async () => {
+    const c = msg('861069500', randomRecipient());
+    const needs = set.rateNeeds(c, INITIAL);
+    const hot = await new Promise<number[]>((resolve, reject) => scripted.fetchThen(null, needs, (err, _f, v) => (err ? reject(err as Error) : resolve(v!))));
+    const peeked = await profiles.peek(needs, now, 3);
+    const again = await profiles.peek(needs, now, 3);
+    expect(again).toEqual(peeked);
+    expect(needs.map((n) => n.kind)).toEqual(['sequence', 'distinct', 'receipts', 'baseline']);
+    expect(needs.map((n) => peeked.get(n.key))).toEqual([hot[0], hot[1], hot[2], hot[3]! + 10_000_000]);
+  });
+
   it('every behaviour key has a TTL', async () => {
     const keys: string[] = [];
     await scanKeys(redis, `${PREFIX}{bhv:*`, async (k) => void keys.push(...k));
