@@ -51,6 +51,10 @@ import { layoutProblems } from './store/slots.js';
 import { SharedLimits } from './upstream/shared-limits.js';
 import { CertReloader } from './upstream/cert-reloader.js';
 import { UpstreamServer } from './upstream/server.js';
+import { parseDuration } from './domain/time.js';
+import { BehaviourStore } from './store/behaviour-store.js';
+import { BehaviourActions } from './decision/behaviour-actions.js';
+import { BehaviourFeed } from './decision/behaviour-feed.js';
 
 export interface GatewayOptions {
   log?: Logger;
@@ -123,7 +127,21 @@ export class Gateway {
       metrics,
       () => clock.now(),
     );
-    const rates = new RateStore(redis, cfg.redis.key_prefix, { clock });
+    const bcfg = cfg.behaviour;
+    const profileTtlMs = parseDuration(bcfg.profile_ttl)!;
+    const rates = new RateStore(redis, cfg.redis.key_prefix, {
+      clock,
+      behaviour: { alpha: 2 / (bcfg.baseline_days + 1), minDays: bcfg.baseline_min_days, ttlMs: profileTtlMs },
+    });
+    const behaviourStore = new BehaviourStore(redis, cfg.redis.key_prefix, {
+      receiptsWindow: bcfg.receipts_window,
+      ttlMs: profileTtlMs,
+      onError: () => {
+        metrics.redisErrors.inc({ op: 'behaviour_receipts' });
+        metrics.behaviourReceipts.inc({ outcome: 'failed' });
+      },
+      onDropped: (n) => metrics.behaviourReceipts.inc({ outcome: 'dropped' }, n),
+    });
     // The hot path's own connection for plain commands (store/resp-pipe.ts): a single Redis only.
     const r = cfg.redis;
     const pipe =
@@ -244,6 +262,14 @@ export class Gateway {
       intel: intel?.index ?? null,
       remember: intel !== null && ic.memory_retention_s > 0,
       intelMetrics,
+      behaviour: new BehaviourActions({ admin: store, registry, metrics, log, now: () => clock.now() }),
+      profiles: { peek: (needs, now) => behaviourStore.peek(needs, now, bcfg.baseline_min_days) },
+    });
+    const behaviourFeed = new BehaviourFeed({
+      cfg,
+      store: behaviourStore,
+      metrics,
+      wanted: () => rules?.current?.signals.has('undeliverable_share') === true,
     });
     const replies = cfg.policy.enabled
       ? new ReplyHandler({
@@ -269,6 +295,7 @@ export class Gateway {
       clock,
       mapAllMessageIds: cfg.receipts.map_all,
       remember: intel ? (id, memo) => intel.remember(id, memo.fingerprint, memo.bands, memo.text) : null,
+      onReceipt: cfg.policy.enabled ? (m, view) => behaviourFeed.receipt(m, view) : undefined,
       heldRetryMs: cfg.receipts.held_retry_s * 1000,
       metrics,
       log,

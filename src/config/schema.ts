@@ -517,6 +517,23 @@ export const ConfigSchema = z.strictObject({
       learn: z.boolean().default(true),
     })
     .prefault({}),
+  /** Sender behaviour profiles for `behaviour:` rule conditions (docs/intelligence-behaviour.md). */
+  behaviour: z
+    .strictObject({
+      /** The undeliverable share is over each sender's last this many receipts (a ring of bits). */
+      receipts_window: z.number().int().min(10).max(100_000).default(500),
+      /** Receipt states (stat: text, or message_state) that count as undeliverable. */
+      undeliverable_states: z.array(z.enum(['UNDELIV', 'REJECTD', 'EXPIRED', 'DELETED', 'UNKNOWN'])).default(['UNDELIV', 'REJECTD', 'EXPIRED']),
+      /** Receipt err: codes that count as undeliverable whatever the state (e.g. "001" for an unknown subscriber on some SMSCs). */
+      undeliverable_errors: z.array(z.string().regex(/^[0-9A-Za-z]{1,8}$/)).default([]),
+      /** A profile (baseline, receipt ring) is forgotten this long after its sender's last hour or receipt. */
+      profile_ttl: z.string().refine((s) => parseDuration(s) !== null, 'expected a duration such as 8d').default('8d'),
+      /** The hourly baseline's memory in days (EWMA weight 2 / (days + 1)). */
+      baseline_days: z.number().min(1).max(90).default(7),
+      /** Days an hour of the day must have been seen before its baseline is used. */
+      baseline_min_days: z.number().int().min(1).max(90).default(3),
+    })
+    .prefault({}),
 }).superRefine((c, ctx) => {
   // An account that may bind only over TLS needs the TLS listener (and, bound to a certificate subject, client certificates).
   c.accounts.forEach((a, i) => {

@@ -23,7 +23,7 @@ import { REASONS, ruleOf, type ReasonCode } from '../policy/reasons.js';
 import type { SenderClass } from '../domain/sender.js';
 import { RuleSet } from '../rules/engine.js';
 import { type Facts } from '../rules/facts.js';
-import type { CompiledRuleSet, RuleAction, RuleContext, RuleHit, RuleState } from '../rules/types.js';
+import type { CompiledRuleSet, RuleAction, RuleContext, RuleEvidence, RuleHit, RuleState } from '../rules/types.js';
 import type { RateNeed } from '../domain/store-facts.js';
 
 export interface DecisionInput {
@@ -88,6 +88,10 @@ export interface DecisionOutcome {
   trace: string[] | null;
   /** What decided beyond the rule id (campaign counts, mark, reputation entry); absent when nothing. */
   evidence?: string | null;
+  /** Behaviour conditions that matched, with the profile values (set only when there are some). */
+  behaviour?: readonly RuleEvidence[];
+  /** A `suspend` rule decided: the service suspends the sender (set only then). */
+  suspend?: boolean;
 }
 
 
@@ -128,6 +132,7 @@ export class Decision implements StoreAnswer, StoreRequest {
   private hits: readonly RuleHit[] = NO_HITS;
   private queue: { rule: string; action: Extract<RuleAction, { kind: 'queue' }>; evidence: string | null } | null = null;
   private forwardRule: string | null = null;
+  private behaviour: readonly RuleEvidence[] | null = null;
   private second: { ask: StoreQuery; class: SenderClass; trace: string[] | null } | null = null;
 
   constructor(private readonly i: DecisionInput) {}
@@ -243,7 +248,7 @@ export class Decision implements StoreAnswer, StoreRequest {
       this.phase = 3;
       const facts = ok ? answered : null;
       const state = this.state;
-      if (!facts) return this.storeFailed(this.second!.class, this.hits, state ? state.category : this.i.category, state ? state.labels : NO_LABELS);
+      if (!facts) return this.withEvidence(this.storeFailed(this.second!.class, this.hits, state ? state.category : this.i.category, state ? state.labels : NO_LABELS));
       return this.finishStored(decideStored(this.second!.ask, this.second!.class, this.trace, facts, this.ctx.now));
     }
     throw new Error('Decision.resume() without a pending request');
@@ -321,13 +326,14 @@ export class Decision implements StoreAnswer, StoreRequest {
       const out = facts ? (rules as RuleSet).decide(facts, counters, trace) : rules.evaluate(this.ctx, initial, counters as ReadonlyMap<string, number>);
       const state = (this.state = out.state);
       this.hits = out.hits;
+      if (out.behaviour) this.behaviour = out.behaviour;
       const fin = out.final;
       if (fin) {
         const a = fin.action;
-        if (a.kind === 'reject') {
+        if (a.kind === 'reject' || a.kind === 'suspend') {
           this.phase = 3;
-          trace?.push(`reject: rule ${fin.rule} (${a.reason})`);
-          return {
+          trace?.push(`${a.kind === 'suspend' ? 'suspend the sender and reject' : 'reject'}: rule ${fin.rule} (${a.reason})`);
+          return this.withEvidence({
             action: 'reject',
             reason: a.reason,
             status: a.status,
@@ -341,7 +347,8 @@ export class Decision implements StoreAnswer, StoreRequest {
             hits: out.hits,
             trace,
             evidence: out.evidence ?? null,
-          };
+            ...(a.kind === 'suspend' ? { suspend: true } : {}),
+          });
         }
         if (a.kind === 'queue' && i.stage !== 'release') this.queue = { rule: fin.rule, action: a, evidence: out.evidence ?? null };
         if (a.kind === 'forward') this.forwardRule = fin.rule;
@@ -375,8 +382,18 @@ export class Decision implements StoreAnswer, StoreRequest {
     return this.request(NO_NEEDS, second.ask);
   }
 
+  /** The outcome with the behaviour evidence of this decision, when there is some. */
+  private withEvidence(o: DecisionOutcome): DecisionOutcome {
+    if (this.behaviour !== null) o.behaviour = this.behaviour;
+    return o;
+  }
+
   /** 4. a rule's queue holds what would be forwarded; otherwise the policy's outcome. */
   private finishStored(o: Outcome): DecisionOutcome {
+    return this.withEvidence(this.finishStoredBare(o));
+  }
+
+  private finishStoredBare(o: Outcome): DecisionOutcome {
     const state = this.state;
     const category = state ? state.category : this.i.category;
     const labels = state ? state.labels : NO_LABELS;

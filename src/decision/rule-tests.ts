@@ -18,6 +18,7 @@ import type { RuleSet } from '../rules/engine.js';
 import { runDecision, type DecisionOutcome, type DecisionStore } from './driver.js';
 import { TestFileSchema, parseYaml, type Located, type TestCase, type TestFile } from '../rules/schema.js';
 import type { RuleContext } from '../rules/types.js';
+import { packBaseline, packReceipts } from '../domain/behaviour.js';
 import type { RateNeed } from '../domain/store-facts.js';
 import { IntelIndex, normaliseNumber, type ReputationKind } from '../domain/intel.js';
 import { fingerprintOf } from '../rules/fingerprint.js';
@@ -171,6 +172,24 @@ interface CaseEnv {
   baseFacts: MemoryFacts;
 }
 
+/** A behaviour profile need's value from the case's `profile` (0 for anything else). */
+function profileValue(c: TestCase, nd: RateNeed): number {
+  const p = c.profile;
+  if (!p || !nd.entity?.startsWith('bhv:')) return 0;
+  switch (nd.kind) {
+    case 'distinct':
+      return p.distinct_recipients ?? 0;
+    case 'sequence':
+      return p.sequential_run ?? 0;
+    case 'receipts':
+      return packReceipts(p.receipts ?? 0, p.undeliverable ?? 0);
+    case 'baseline':
+      return packBaseline(p.hour_count ?? 0, p.baseline ?? null);
+    default:
+      return 0;
+  }
+}
+
 function runCase(set: RuleSet, c: TestCase, i: number, env: CaseEnv): CaseResult {
   const where = env.loc.at(['cases', i]);
   const base = { file: env.file, name: c.name, where };
@@ -218,7 +237,7 @@ function runCase(set: RuleSet, c: TestCase, i: number, env: CaseEnv): CaseResult
   // The driver's store, answering at once from memory: counters as the case sets them, consent/DND from the fixtures.
   const store: DecisionStore = {
     fetchThen: (req, to) =>
-      to.answer(null, req.query ? facts.facts(req.query) : null, new Map(req.needs.map((nd: RateNeed) => [nd.key, counters.get(nd.key) ?? 0]))),
+      to.answer(null, req.query ? facts.facts(req.query) : null, new Map(req.needs.map((nd: RateNeed) => [nd.key, counters.get(nd.key) ?? profileValue(c, nd)]))),
   };
   const got = runDecision({ ctx, recipient: dst, accountClass, messageClass, category, rules: set, trace: [] }, store, () => {
     throw new Error('an in-memory store answers at once');
@@ -242,6 +261,11 @@ function runCase(set: RuleSet, c: TestCase, i: number, env: CaseEnv): CaseResult
     const want = [...e.labels].sort().join(',');
     const have = [...got.labels].sort().join(',');
     if (want !== have) diffs.push(`labels: want [${want}], got [${have}]`);
+  }
+  if (e.monitor !== undefined) {
+    const want = [...e.monitor].sort().join(',');
+    const have = got.hits.filter((h) => h.mode === 'monitor').map((h) => h.rule).sort().join(',');
+    if (want !== have) diffs.push(`monitor: want [${want}], got [${have}]`);
   }
   return { ...base, pass: diffs.length === 0, diffs, got };
 }

@@ -23,7 +23,8 @@ import { decodeText, encodeText } from '../protocol/text.js';
 import { Tag } from '../protocol/tlv.js';
 import type { RuleSet } from '../rules/engine.js';
 import type { RateNeed } from '../domain/store-facts.js';
-import type { RuleContext } from '../rules/types.js';
+import type { RuleContext, RuleEvidence } from '../rules/types.js';
+import type { BehaviourActions } from './behaviour-actions.js';
 import type { Clock } from '../session/clock.js';
 import type { AuditStream } from '../store/audit-stream.js';
 import type { PolicyCheck } from '../store/policy-check.js';
@@ -64,6 +65,10 @@ export interface DecisionDeps {
   remember?: boolean;
   /** Traffic-intelligence metrics (per key, top campaigns); null: none. */
   intelMetrics?: IntelMetrics | null;
+  /** Metrics, log lines and suspensions for behaviour rules' evidence (null: counted nowhere). */
+  behaviour?: BehaviourActions | null;
+  /** explain reads behaviour profiles as stored (nothing counted); absent: they read 0. */
+  profiles?: { peek(needs: readonly RateNeed[], now: number): Promise<Map<string, number>> } | null;
 }
 
 export interface Explained {
@@ -83,7 +88,7 @@ export interface Explained {
 }
 
 /** A message's sender and recipient as the decision normalised them (the rules' context has both). */
-type Normalised = Pick<RuleContext, 'src' | 'dst'>;
+type Normalised = Pick<RuleContext, 'src' | 'dst' | 'sender'>;
 
 const POLICY_OFF: Verdict = { action: 'forward', reason: 'policy_off' };
 
@@ -275,14 +280,17 @@ export class DecisionService implements Policy {
       const im = this.deps.intelMetrics;
       if (im) for (const h of o.hits) for (const key of rules.rule(h.rule)?.intelKeys ?? []) im.keyMatches.inc({ key, mode: h.mode });
     }
-    if (o.policyReason !== null) return this.remembered(this.finish(account, view, o.policyReason, o.class, addrs), o, addrs);
+    const behaviour = o.behaviour;
+    if (behaviour !== undefined && rules !== null) this.deps.behaviour?.note(account, addrs.src, addrs.sender, behaviour, o.hits, o.suspend === true, o.rule);
+    const why = joinEvidence(o.evidence ?? null, behaviour === undefined ? null : evidenceText(behaviour));
+    if (o.policyReason !== null) return this.remembered(this.finish(account, view, o.policyReason, o.class, addrs, why), o, addrs);
     const v: Verdict =
       o.action === 'reject'
         ? { action: 'reject', status: o.status, reason: o.reason, rule: o.rule }
         : o.action === 'queue'
           ? { action: 'queue', queue: o.queue ?? 'review', reason: o.reason, rule: o.rule, releaseAt: o.releaseAt }
           : { action: 'forward', reason: o.reason };
-    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs, o.evidence ?? null);
+    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs, why);
     return this.remembered(v, o, addrs);
   }
 
@@ -312,10 +320,10 @@ export class DecisionService implements Policy {
   }
 
   /** A policy reason's verdict (made once), counted and audited. */
-  private finish(account: string, view: MessageView, reason: ReasonCode, cls: SenderClass | null, addrs: Normalised | null = null): Verdict {
+  private finish(account: string, view: MessageView, reason: ReasonCode, cls: SenderClass | null, addrs: Normalised | null = null, evidence: string | null = null): Verdict {
     const v = this.verdicts.get(reason)!;
     if (SPOOFING_REASONS.has(reason)) this.deps.metrics.spoofing.inc({ account, reason });
-    this.audit(account, view, v.action, reason, ruleOf(reason), v.action === 'reject' ? v.status : 0, cls, addrs);
+    this.audit(account, view, v.action, reason, ruleOf(reason), v.action === 'reject' ? v.status : 0, cls, addrs, evidence);
     return v;
   }
 
@@ -399,16 +407,27 @@ export class DecisionService implements Policy {
     };
   }
 
-  /** explain's store: consent/DND as stored, rate counters not bumped (they read 0). */
+  /** explain's store: consent/DND as stored, rate counters not bumped (they read 0), behaviour profiles as stored. */
   private readonly noCounting: DecisionStore = {
     fetchThen: (req, to) => {
-      if (!req.query) return to.answer(null, null, null);
-      this.deps.store.check(req.query).then(
-        (facts) => to.answer(null, facts, null),
+      const profiles = this.deps.profiles;
+      const peek = profiles && req.needs.length > 0 ? profiles.peek(req.needs, this.deps.clock.now()) : Promise.resolve(null);
+      Promise.all([req.query ? this.deps.store.check(req.query) : null, peek]).then(
+        ([facts, values]) => to.answer(null, facts, values),
         (err: unknown) => to.answer(err, null, null),
       );
     },
   };
+}
+
+/** A decision's behaviour evidence as one audit field: "rule: what it saw" per condition, monitor ones marked. */
+/** The audit line's one evidence field: what the campaign/content keys found, then the behaviour conditions. */
+function joinEvidence(a: string | null, b: string | null): string | null {
+  return a === null ? b : b === null ? a : `${a}; ${b}`;
+}
+
+function evidenceText(evidence: readonly RuleEvidence[]): string {
+  return evidence.map((e) => `${e.rule}${e.mode === 'monitor' ? ' (monitor)' : ''}: ${e.text}`).join('; ');
 }
 
 /** explain's message as the PDU live traffic would carry: the whole text in message_payload. */

@@ -26,8 +26,14 @@ export interface RateNeed {
    */
   key: string;
   periodMs: number;
-  /** count: messages in the window; distinct: distinct `member`s in the window (HyperLogLog). */
-  kind: 'count' | 'distinct';
+  /**
+   * count: messages in the window; distinct: distinct `member`s in the window (HyperLogLog).
+   * Sender behaviour profiles (domain/behaviour.ts, store/lua/behaviour.lua): sequence: the
+   * longest run of near-consecutive recipients in the window (`member` the recipient); baseline:
+   * this hour's count and the sender's baseline for the hour, packed; receipts: the last receipts'
+   * total and undeliverable count, packed (read only).
+   */
+  kind: 'count' | 'distinct' | 'sequence' | 'baseline' | 'receipts';
   member?: string;
   /**
    * Set by the rule engine, which has them at hand: the counter's entity (its hash tag, e.g.

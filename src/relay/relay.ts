@@ -14,7 +14,7 @@ import { Status } from '../protocol/status.js';
 import type { SmscLink } from '../downstream/smsc-link.js';
 import type { SmscPool } from '../downstream/smsc-pool.js';
 import type { MessageMemo, Policy, Verdict } from '../decision/verdict.js';
-import type { DlrMap } from '../store/dlr-map.js';
+import type { DlrMap, MappedMessage } from '../store/dlr-map.js';
 import type { HeldDeliveries, HeldEntry } from '../store/held-deliveries.js';
 import type { AccountTable } from '../upstream/accounts.js';
 import type { EsmeSession, SubmitHandler } from '../upstream/esme-session.js';
@@ -50,6 +50,8 @@ export interface RelayDeps {
   mapAllMessageIds?: boolean;
   /** The per-message memory (issue 18): a forwarded message's fingerprint and text under its SMSC message id. */
   remember?: ((messageId: string, memo: MessageMemo) => void) | null;
+  /** Sender behaviour profiles: every matched receipt (decision/behaviour-feed.ts); never throws. */
+  onReceipt?(message: MappedMessage, view: MessageView): void;
   metrics: Metrics;
   log: Logger;
 }
@@ -255,6 +257,7 @@ export class Relay implements SubmitHandler {
           this.deps.log.warn({ message_id: id }, 'receipt for a message id with no account mapping');
           return link.respond(view.commandId, 0, view.sequence);
         }
+        this.deps.onReceipt?.(entry, view);
         // A queued message: the ESME knows it by the gateway's id, so the receipt must quote that.
         const out = entry.gatewayId ? MessageView.parse(rewriteReceiptId(view.pdu, view.shortMessageSpan, view.tlvStart, entry.gatewayId)) : view;
         this.deliverTo(entry.account, link, isScanError(out) ? view : out, 'receipt');

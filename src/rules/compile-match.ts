@@ -5,6 +5,7 @@
  */
 import RE2 from 're2';
 import { parseDuration } from '../domain/time.js';
+import { compileBehaviour, type BehaviourRule } from './behaviour.js';
 import { tlvText } from '../protocol/text.js';
 import { err, type Part, type Scope } from './compile-scope.js';
 import type { Cond, Facts } from './facts.js';
@@ -74,6 +75,7 @@ export interface TopMatch {
   /** What the top-level campaign/content keys found, for explain and the audit line (null: nothing). */
   evidence: ((f: Facts) => string | null) | null;
   hasTime: boolean;
+  behaviour: BehaviourRule | null;
 }
 
 export function compileTop(s: Scope, m: MatchSpec, path: YamlPath): TopMatch {
@@ -82,9 +84,12 @@ export function compileTop(s: Scope, m: MatchSpec, path: YamlPath): TopMatch {
     const r = m.rate;
     rate = { per: r.per, periodMs: parseDuration(r.window)!, max: r.max, distinct: r.distinct === 'recipient' };
   }
+  // A rule reads one counter: a rate or a behaviour profile value, not both.
+  if (m.rate && m.behaviour) err(s, [...path, 'behaviour'], 'a rule has either rate or behaviour (put the other in a rule of its own)');
+  const behaviour = m.behaviour ? compileBehaviour(m.behaviour) : null;
   const parts = compileParts(s, m, path, true);
   const intelKeys = [...new Set(intelKeysOf(m))];
-  return { cond: combine(parts), rate, campaign: campaignRule(m), evidence: evidenceOf(m), intelKeys, hasTime: m.time !== undefined };
+  return { cond: combine(parts), rate, campaign: campaignRule(m), evidence: evidenceOf(m), intelKeys, hasTime: m.time !== undefined, behaviour };
 }
 
 // ---- campaign and content (campaign.ts) ----------------------------------------------------------
@@ -246,6 +251,7 @@ function compileParts(s: Scope, m: MatchSpec, path: YamlPath, top: boolean): Par
     if (numbers) add(4, (f) => reputationHit(f, 'number', numbers) !== null);
     if (domains) add(4, (f) => reputationHit(f, 'domain', domains) !== null);
   }
+  if (m.behaviour && !top) err(s, at('behaviour'), 'behaviour is only allowed at the top level of a rule match (not inside any, all or not)');
   if (m.any) {
     const subs = m.any.map((x, i) => compileMatch(s, x, [...at('any'), i]));
     const conds = subs.map((p) => p.cond);

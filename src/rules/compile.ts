@@ -100,14 +100,14 @@ export function compileFile(loc: Located, data: RuleFile, opts: CompileOptions, 
     else seenIds.set(r.id, where);
     const before = errors.length;
     const action = compileAction(s, r.action, [...path, 'action']);
-    const { cond, rate, campaign, evidence, intelKeys, hasTime } = compileTop(s, r.match, [...path, 'match']);
+    const { cond, rate, campaign, evidence, intelKeys, hasTime, behaviour } = compileTop(s, r.match, [...path, 'match']);
     if (action?.kind === 'queue' && action.queue === 'until-window' && !hasTime) {
       err(s, [...path, 'action', 'queue'], 'queue: until-window needs a time condition in the same rule (which window to wait for)');
     }
     if (errors.length > before || !action) return;
     if (action.kind === 'queue' && action.queue === 'until-window') action.opensAt = opensAt(s, r.match.time!);
     const slot = opts.counts.slot(r.id, action.kind, r.mode);
-    rules.push({ id: r.id, where, mode: r.mode, action, hit: new Hit(r.id, action, r.mode, slot), cond, rate, campaign, evidence, intelKeys });
+    rules.push({ id: r.id, where, mode: r.mode, action, hit: new Hit(r.id, action, r.mode, slot), cond, rate, campaign, evidence, intelKeys, behaviour });
   });
   return { rules, deps: s.deps };
 }
@@ -148,6 +148,14 @@ function compileAction(s: Scope, a: import('./schema.js').ActionSpec, path: Yaml
       return null;
     }
     return { kind: 'queue', queue: a.queue };
+  }
+  if (a.suspend) {
+    const st = resolveStatus(a.suspend.status);
+    if (typeof st === 'string') {
+      err(s, [...path, 'suspend', 'status'], st);
+      return null;
+    }
+    return { kind: 'suspend', status: st, reason: a.suspend.reason };
   }
   const t = a.tag!;
   const out: RuleAction = { kind: 'tag' };

@@ -7,8 +7,9 @@
 import type { SenderClass } from '../domain/sender.js';
 import { Facts, MEMO_RULES, TextCache, type Cond } from './facts.js';
 import { counterOf, counterParts, type CounterParts, type RateRule } from './rate-plan.js';
+import { behaviourNeed, judge, type BehaviourRule } from './behaviour.js';
 import { Hit, RuleCounts } from './counts.js';
-import type { CompiledRuleSet, RuleAction, RuleContext, RuleHit, RuleOutcome, RuleState } from './types.js';
+import type { CompiledRuleSet, RuleAction, RuleContext, RuleEvidence, RuleHit, RuleOutcome, RuleState } from './types.js';
 import type { RateNeed } from '../domain/store-facts.js';
 import { campaignHolds, campaignNeeds, type CampaignRule } from './campaign.js';
 
@@ -28,6 +29,8 @@ export interface CompiledRule {
   readonly evidence?: ((f: Facts) => string | null) | null;
   /** Its traffic-intelligence keys ("campaign.senders_over", "content.numbers_in", …), for metrics. */
   readonly intelKeys?: readonly string[];
+  /** A sender behaviour profile condition (behaviour.ts); never with a rate. */
+  readonly behaviour?: BehaviourRule | null;
 }
 
 export function describeAction(a: RuleAction): string {
@@ -38,6 +41,8 @@ export function describeAction(a: RuleAction): string {
       return `reject ${a.reason} (status 0x${a.status.toString(16)})`;
     case 'queue':
       return `queue ${a.queue}`;
+    case 'suspend':
+      return `suspend the sender and reject ${a.reason} (status 0x${a.status.toString(16)})`;
     case 'tag':
       return `tag ${[a.class && `class=${a.class}`, a.category && `category=${a.category}`, a.label && `label=${a.label}`].filter(Boolean).join(' ')}`;
   }
@@ -45,6 +50,8 @@ export function describeAction(a: RuleAction): string {
 
 export class RuleSet implements CompiledRuleSet {
   readonly ruleIds: readonly string[];
+  /** The behaviour signals the loaded rules read (the receipt feed writes only when one reads receipts). */
+  readonly signals: ReadonlySet<string>;
   private readonly byId: Map<string, CompiledRule>;
   /** Per rule: the message-independent parts of its counter (null: no rate). */
   private readonly counterParts: (CounterParts | null)[];
@@ -57,6 +64,7 @@ export class RuleSet implements CompiledRuleSet {
     readonly counts: RuleCounts,
   ) {
     this.ruleIds = rules.map((r) => r.id);
+    this.signals = new Set(rules.flatMap((r) => (r.behaviour ? [r.behaviour.signal] : [])));
     this.byId = new Map(rules.map((r) => [r.id, r]));
     this.counterParts = rules.map((r) => (r.rate ? counterParts(r.rate) : null));
   }
@@ -90,12 +98,15 @@ export class RuleSet implements CompiledRuleSet {
     return this.campaignOf(this.rules.indexOf(r), r.campaign, this.facts(ctx, initial));
   }
 
-  /** The counter of rule `i` (which has a rate) for this message, built once per message. */
-  private needOf(i: number, r: RateRule, f: Facts): RateNeed {
+  /** The counter of rule `i` (which has a rate or a behaviour condition) for this message, built once per message. */
+  private needOf(i: number, f: Facts): RateNeed {
     let needs = f.needs;
     if (needs === null) needs = f.needs = new Array<RateNeed | undefined>(this.rules.length);
     let n = needs[i];
-    if (n === undefined) n = needs[i] = counterOf(r, this.counterParts[i]!, f);
+    if (n === undefined) {
+      const r = this.rules[i]!;
+      n = needs[i] = r.rate !== null ? counterOf(r.rate, this.counterParts[i]!, f) : behaviourNeed(r.behaviour!, f);
+    }
     return n;
   }
 
@@ -132,10 +143,10 @@ export class RuleSet implements CompiledRuleSet {
           for (const n of needs) if (n.key === need.key) dup = true;
           if (!dup) needs.push(need);
         }
-        if (r.rate === null) continue;
+        if (r.rate === null && !r.behaviour) continue;
       }
-      if (r.rate !== null) {
-        const need = this.needOf(i, r.rate, f);
+      if (r.rate !== null || r.behaviour) {
+        const need = this.needOf(i, f);
         let dup = false;
         for (const n of needs) if (n.key === need.key) dup = true;
         if (!dup) needs.push(need);
@@ -151,8 +162,8 @@ export class RuleSet implements CompiledRuleSet {
   /** The counter one rule reads for this message (null: not a rate rule). */
   rateNeedOf(ruleId: string, ctx: RuleContext, initial: RuleState): RateNeed | null {
     const r = this.byId.get(ruleId);
-    if (!r?.rate) return null;
-    return this.needOf(this.rules.indexOf(r), r.rate, this.facts(ctx, initial));
+    if (!r?.rate && !r?.behaviour) return null;
+    return this.needOf(this.rules.indexOf(r), this.facts(ctx, initial));
   }
 
   /**
@@ -167,6 +178,7 @@ export class RuleSet implements CompiledRuleSet {
   decide(f: Facts, counters: Pick<ReadonlyMap<string, number>, 'get'>, trace: string[] | null = null): RuleOutcome {
     f.reset();
     const hits: RuleHit[] = [];
+    let behaviour: RuleEvidence[] | null = null;
     let final: RuleHit | null = null;
     let evidence: string | null = null;
     const rules = this.rules;
@@ -179,9 +191,16 @@ export class RuleSet implements CompiledRuleSet {
       const bit = 1 << i;
       if ((evaluated & bit) !== 0 ? (held & bit) === 0 : !r.cond(f)) continue;
       if (r.rate !== null) {
-        const n = counters.get(this.needOf(i, r.rate, f).key) ?? 0;
+        const n = counters.get(this.needOf(i, f).key) ?? 0;
         if (n <= r.rate.max) continue;
         trace?.push(`rule ${r.id}: rate ${n} > ${r.rate.max} per ${r.rate.periodMs / 1000}s`);
+        evaluated = 0;
+      } else if (r.behaviour) {
+        const b = r.behaviour;
+        const j = judge(b, counters.get(this.needOf(i, f).key) ?? 0);
+        trace?.push(`rule ${r.id}: behaviour ${j.text}`);
+        if (!j.hit) continue;
+        (behaviour ??= []).push({ rule: r.id, signal: b.signal, mode: r.mode, text: j.text });
         evaluated = 0;
       }
       let said: string | null = null;
@@ -213,7 +232,7 @@ export class RuleSet implements CompiledRuleSet {
         break;
       }
     }
-    return { state: f.state, final, hits, evidence };
+    return behaviour === null ? { state: f.state, final, hits, evidence } : { state: f.state, final, hits, evidence, behaviour };
   }
 
   /** Counts the hits of a decision in smppguard_rule_matches_total (live traffic only, not explain). */

@@ -10,6 +10,8 @@ import { SenderInputSchema, SENDER_CLASSES, type SenderClass } from '../domain/s
 import { TEMPLATE_TYPES, type TemplateType } from './templates.js';
 import { parseHours } from './hours.js';
 import { isValidZone, parseDuration } from '../domain/time.js';
+import { BEHAVIOUR_SIGNALS } from '../domain/behaviour.js';
+import type { BehaviourSpec } from './behaviour.js';
 
 // ---- helpers -------------------------------------------------------------------------------------
 
@@ -106,7 +108,36 @@ export interface MatchSpec {
   any?: MatchSpec[];
   all?: MatchSpec[];
   not?: MatchSpec;
+  behaviour?: BehaviourSpec;
 }
+
+const windowText = z.string().refine((s) => parseDuration(s) !== null, 'expected a window such as 60s, 15m, 1h, 1d');
+
+/** `behaviour:` (rules/behaviour.ts): exactly one signal, and only the settings that signal reads. */
+const BehaviourSchema = z
+  .strictObject({
+    distinct_recipients_over: z.number().int().min(1).optional(),
+    sequential_recipients_over: z.number().int().min(2).optional(),
+    undeliverable_share_over: z.number().gt(0).lt(1).optional(),
+    volume_over_baseline: z.number().gt(1).optional(),
+    window: windowText.optional(),
+    gap: z.number().int().min(1).max(31).optional(),
+    min_receipts: z.number().int().min(1).optional(),
+    min_baseline: z.number().min(0).optional(),
+  })
+  .superRefine((b, ctx) => {
+    const signals = BEHAVIOUR_SIGNALS.filter((k) => b[(k === 'volume_over_baseline' ? k : `${k}_over`) as keyof typeof b] !== undefined);
+    if (signals.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of distinct_recipients_over, sequential_recipients_over, undeliverable_share_over, volume_over_baseline' });
+      return;
+    }
+    const windowed = signals[0] === 'distinct_recipients' || signals[0] === 'sequential_recipients';
+    if (windowed && b.window === undefined) ctx.addIssue({ code: 'custom', path: ['window'], message: `${signals[0]} is counted per window: give window, e.g. 10m` });
+    if (!windowed && b.window !== undefined) ctx.addIssue({ code: 'custom', path: ['window'], message: `${signals[0]} has no window (receipts: the last N; baseline: this hour)` });
+    if (b.gap !== undefined && signals[0] !== 'sequential_recipients') ctx.addIssue({ code: 'custom', path: ['gap'], message: 'gap applies to sequential_recipients_over' });
+    if (b.min_receipts !== undefined && signals[0] !== 'undeliverable_share') ctx.addIssue({ code: 'custom', path: ['min_receipts'], message: 'min_receipts applies to undeliverable_share_over' });
+    if (b.min_baseline !== undefined && signals[0] !== 'volume_over_baseline') ctx.addIssue({ code: 'custom', path: ['min_baseline'], message: 'min_baseline applies to volume_over_baseline' });
+  });
 
 const listRef = z.union([name, z.array(z.string().min(1)).min(1)], {
   error: 'expected a list name or a list of domains',
@@ -194,10 +225,11 @@ export const MatchSchema: z.ZodType<MatchSpec> = z.lazy(() =>
     any: z.array(MatchSchema).min(1).optional(),
     all: z.array(MatchSchema).min(1).optional(),
     not: MatchSchema.optional(),
+    behaviour: BehaviourSchema.optional(),
   }),
 );
 
-const ACTION_HELP = 'action is forward, {reject: {status, reason}}, {queue: until-window|review} or {tag: {class, category, label}}';
+const ACTION_HELP = 'action is forward, {reject: {status, reason}}, {queue: until-window|review}, {tag: {class, category, label}} or {suspend: {status, reason}}';
 
 export const ActionSchema = z.preprocess(
   (v) => (v === 'forward' ? { forward: true } : v),
@@ -211,10 +243,14 @@ export const ActionSchema = z.preprocess(
           .strictObject({ class: senderClass.optional(), category: category.optional(), label: name.optional() })
           .refine((t) => t.class || t.category || t.label, 'tag sets class, category or label')
           .optional(),
+        /** Suspends the sender's registration (enforce) and refuses the message; monitor: counted and logged only. */
+        suspend: z
+          .strictObject({ status: z.union([z.number().int(), z.string()]).default('ESME_RINVSRCADR'), reason: reason.default('sender_suspended_behaviour') })
+          .optional(),
       },
       { error: (iss) => (iss.code === 'invalid_type' ? ACTION_HELP : undefined) },
     )
-    .refine((a) => [a.forward, a.reject, a.queue, a.tag].filter((x) => x !== undefined).length === 1, ACTION_HELP),
+    .refine((a) => [a.forward, a.reject, a.queue, a.tag, a.suspend].filter((x) => x !== undefined).length === 1, ACTION_HELP),
 );
 export type ActionSpec = z.output<typeof ActionSchema>;
 
@@ -275,6 +311,18 @@ export const TestCaseSchema = z.strictObject({
   category: category.optional(),
   /** Rule id → counter value this message sees for that rule's rate (after counting itself). */
   counters: z.record(z.string(), z.number().int().min(0)).default({}),
+  /** The sender's behaviour profile as this message sees it (behaviour: rules), after counting it. */
+  profile: z
+    .strictObject({
+      distinct_recipients: z.number().int().min(0).optional(),
+      sequential_run: z.number().int().min(0).optional(),
+      receipts: z.number().int().min(0).optional(),
+      undeliverable: z.number().int().min(0).optional(),
+      hour_count: z.number().int().min(0).optional(),
+      /** The sender's baseline for this hour of the day; absent: no history yet. */
+      baseline: z.number().min(0).optional(),
+    })
+    .optional(),
   /** Replace the file's consent / DND facts for this case. */
   consent: z.array(ConsentFact).optional(),
   /** Texts complained about (or reviewer-rejected) before this message: their fingerprints are marked. */
@@ -287,6 +335,8 @@ export const TestCaseSchema = z.strictObject({
     rule: z.string().optional(),
     class: senderClass.optional(),
     labels: z.array(z.string()).optional(),
+    /** The monitor-mode rules that matched (would-be actions), in any order; [] for none. */
+    monitor: z.array(z.string()).optional(),
   }),
 });
 export type TestCase = z.output<typeof TestCaseSchema>;

@@ -54,7 +54,17 @@ export type RuleAction =
       /** until-window: when the rule's time condition stops matching for this recipient (epoch ms). */
       opensAt?: (dst: string, now: number) => number;
     }
-  | { kind: 'tag'; class?: SenderClass; category?: number; label?: string };
+  | { kind: 'tag'; class?: SenderClass; category?: number; label?: string }
+  /** Refuses the message like reject and suspends the sender's registration (decision/behaviour-actions.ts). */
+  | { kind: 'suspend'; status: number; reason: string };
+
+/** What a behaviour condition saw when its rule matched (explain, audit line, metrics). */
+export interface RuleEvidence {
+  rule: string;
+  signal: string;
+  mode: 'enforce' | 'monitor';
+  text: string;
+}
 
 export interface RuleHit {
   rule: string;
@@ -70,6 +80,8 @@ export interface RuleOutcome {
   final: RuleHit | null;
   /** Every rule that matched, in order (tags, monitor-mode would-be actions, the final one). */
   hits: RuleHit[];
+  /** The behaviour conditions among the hits, with the profile values that tripped them. */
+  behaviour?: RuleEvidence[];
 }
 
 export interface CompiledRuleSet {

@@ -17,6 +17,7 @@ import type { Redis } from 'ioredis';
 import type { RateNeed, StoreFacts, StoreQuery } from '../domain/store-facts.js';
 import { DndGeneration } from './dnd-generation.js';
 import { BUCKET_BITS, bucketOf, Keys } from './keys.js';
+import { hasBehaviour } from './rate-layout.js';
 import type { RateStore } from './rates.js';
 import { bulk, RespError, RespWriter, type RespPipe } from './resp-pipe.js';
 import { withScripts, type ScriptClient } from './scripts.js';
@@ -113,7 +114,8 @@ export class PolicyCheck {
       // On Redis Cluster a script's keys must be declared and share a slot: counters go on their own.
       if (!this.cluster) {
         try {
-          if (this.pipe !== null) piped = this.rates.pipeable(needs);
+          // Behaviour profiles (hasBehaviour) are Lua work: such a message rides a batched script call.
+          if (this.pipe !== null && !hasBehaviour(needs)) piped = this.rates.pipeable(needs);
           else lines = this.rates.lines(needs);
         } catch (err) {
           return done(err, null, null);
@@ -155,6 +157,9 @@ export class PolicyCheck {
     // are made again as script lines.
     const fallback = this.pipe !== null && !this.pipe.isReady;
     let batch: PendingCheck[] = [];
+    // With the pipe up, messages whose counters include a behaviour profile (lines, not piped) go
+    // in one script call of their own: still one round trip per message.
+    let scripted: PendingCheck[] = [];
     for (const p of pending) {
       if (fallback && p.piped) {
         p.lines = this.rates!.lines(p.needs!);
@@ -162,7 +167,13 @@ export class PolicyCheck {
       }
       // On Redis Cluster a script's keys must be declared and share a slot: calls per message.
       if (cluster || (p.needs !== null && p.lines === null && !p.piped)) this.fetchOne(p);
-      else {
+      else if (this.pipe !== null && !fallback && p.lines !== null) {
+        scripted.push(p);
+        if (scripted.length === MAX_BATCH) {
+          this.runBatch(scripted, true);
+          scripted = [];
+        }
+      } else {
         batch.push(p);
         if (batch.length === MAX_BATCH) {
           this.runBatch(batch, fallback);
@@ -171,6 +182,7 @@ export class PolicyCheck {
       }
     }
     if (batch.length > 0) this.runBatch(batch, fallback);
+    if (scripted.length > 0) this.runBatch(scripted, true);
   }
 
   /** One message on its own: policy-check.lua for the facts, rates.lua per counter slot, concurrently. */

@@ -17,6 +17,8 @@ export interface GroupSink {
   endCount(entity: string, endMs: number, endText: string): void;
   /** A distinct counter: `suffix` the key after "{entity}", window included; no member: nothing to add. */
   distinct(entity: string, suffix: string, member: string | undefined, endMs: number, endText: string): void;
+  /** A behaviour profile need (store/lua/behaviour.lua): script only. */
+  behaviour(op: string, entity: string, suffix: string, member: string, endText: string): void;
 }
 
 const hasBreak = (s: string): boolean => s.indexOf('\t') >= 0 || s.indexOf('\n') >= 0;
@@ -46,6 +48,10 @@ export class LineSink implements GroupSink {
   distinct(entity: string, suffix: string, member: string | undefined, _endMs: number, endText: string): void {
     if (hasBreak(entity) || hasBreak(suffix) || (member !== undefined && hasBreak(member))) this.ok = false;
     this.out += `${member === undefined ? 'r' : 'd'} ${endText} 2 ${entity}\t${suffix}\t${member ?? ''}\n`;
+  }
+  behaviour(op: string, entity: string, suffix: string, member: string, endText: string): void {
+    if (hasBreak(entity) || hasBreak(suffix) || hasBreak(member)) this.ok = false;
+    this.out += `${op} ${endText} 2 ${entity}\t${suffix}\t${member}\n`;
   }
 }
 
@@ -112,6 +118,10 @@ export class WriterSink implements GroupSink {
     const ttl = `$${ttlText(endMs, this.horizon)}`;
     this.w!.raw(`${member === undefined ? `*2\r\n$5\r\nPFADD\r\n${key}` : `*3\r\n$5\r\nPFADD\r\n${key}${bulk(member)}`}${PEXPIRE}${key}${ttl}${NX}*2\r\n$7\r\nPFCOUNT\r\n${key}`);
     this.shape += 'ssv';
+  }
+  behaviour(): void {
+    // pipeable() refuses behaviour needs: their work is Lua (behaviour.lua), never plain commands.
+    throw new Error('behaviour profile needs go in the batched script, not as plain commands');
   }
 }
 

@@ -58,6 +58,30 @@ export interface RateLayoutOptions {
   clock?: Pick<Clock, 'now'>;
   /** Extra lifetime after a window ends, in ms. Default 5000. */
   slackMs?: number;
+  /** Sender behaviour profiles' baseline (config `behaviour`); defaults in BEHAVIOUR_DEFAULTS. */
+  behaviour?: Partial<BaselineParams>;
+}
+
+/** The baseline's parameters (config `behaviour`), read by behaviour.lua's baseline function. */
+export interface BaselineParams {
+  /** EWMA weight of the newest day, 2 / (days + 1) for a ~days-long memory. */
+  alpha: number;
+  /** Days an hour of the day must have been seen before its baseline counts. */
+  minDays: number;
+  /** Lifetime of a profile after its last hour roll or receipt, ms. */
+  ttlMs: number;
+}
+
+export const BEHAVIOUR_DEFAULTS: BaselineParams = { alpha: 0.25, minDays: 3, ttlMs: 8 * 86_400_000 };
+
+/** The script op of each behaviour need (store/lua/behaviour.lua). */
+export const BEHAVIOUR_OPS = { sequence: 'q', baseline: 'b', receipts: 'u' } as const;
+export type BehaviourOp = (typeof BEHAVIOUR_OPS)[keyof typeof BEHAVIOUR_OPS];
+
+/** Whether a message's needs include a behaviour profile (those go in the batched script, never as plain commands). */
+export function hasBehaviour(needs: readonly RateNeed[]): boolean {
+  for (const n of needs) if (n.kind !== 'count' && n.kind !== 'distinct') return true;
+  return false;
 }
 
 /** The counter's entity: the key without a trailing ":<window>" segment (window in s or ms). */
@@ -80,8 +104,8 @@ export function rateEntity(key: string, periodMs: number): string {
 export interface PlannedCounter {
   /** RateNeed.key: what the rules look the value up by. */
   readonly needKey: string;
-  /** c: count; d: distinct, add `member`; r: distinct, nothing to add. */
-  readonly op: 'c' | 'd' | 'r';
+  /** c: count; d: distinct, add `member`; r: distinct, nothing to add; q, b, u: behaviour (BEHAVIOUR_OPS). */
+  readonly op: 'c' | 'd' | 'r' | BehaviourOp;
   /**
    * The window's end (epoch ms on the gateway's clock, in decimal): identifies the window; the
    * script's TTL is this minus the horizon (now − slack) the call carries.
@@ -126,7 +150,12 @@ export class RateLayout {
   ) {
     this.clock = opts.clock ?? systemClock;
     this.slackMs = opts.slackMs ?? 5_000;
+    const b = { ...BEHAVIOUR_DEFAULTS, ...opts.behaviour };
+    this.baselineParams = `${b.alpha} ${b.minDays} ${Math.round(b.ttlMs)}`;
   }
+
+  /** The baseline's parameters as behaviour.lua reads them: "alpha min_days ttl_ms". */
+  private readonly baselineParams: string;
 
   /** The end of window `window` of length `periodMs`, in decimal, built once per window. */
   private endText(window: number, periodMs: number): string {
@@ -206,7 +235,8 @@ export class RateLayout {
       } else {
         if (entity !== null) sink.endCount(entity, lastMs, lastText);
         entity = null;
-        sink.distinct(e, `${this.rField}:d:${window}`, need.member, (window + 1) * need.periodMs, end);
+        if (need.kind === 'distinct') sink.distinct(e, `${this.rField}:d:${window}`, need.member, (window + 1) * need.periodMs, end);
+        else sink.behaviour(BEHAVIOUR_OPS[need.kind], e, this.behaviourSuffix(need, window), this.behaviourMember(need), end);
       }
     }
     if (entity !== null) sink.endCount(entity, lastMs, lastText);
@@ -235,6 +265,7 @@ export class RateLayout {
     for (let i = 0; i < needs.length; i++) {
       const need = needs[i]!;
       checkWindow(need);
+      if (need.kind !== 'count' && need.kind !== 'distinct') return false;
       for (let j = 0; j < i; j++) if (needs[j]!.key === need.key) return false;
     }
     return true;
@@ -255,6 +286,17 @@ export class RateLayout {
     return `${this.prefix}{${this.rEntity}}:n`;
   }
 
+  /** A behaviour need's key suffix after "{entity}": the sequence state is per window, the profile hash is one key. */
+  private behaviourSuffix(need: RateNeed, window: number): string {
+    return need.kind === 'sequence' ? `${this.rField}:${window}` : this.rField;
+  }
+
+  /** What a behaviour need's script function reads besides its key: the recipient, or the baseline's parameters. */
+  private behaviourMember(need: RateNeed): string {
+    if (need.kind === 'sequence') return need.member ?? '';
+    return need.kind === 'baseline' ? this.baselineParams : '';
+  }
+
   private planOne(need: RateNeed, now: number): PlannedCounter {
     this.resolve(need);
     const entity = this.rEntity;
@@ -262,6 +304,9 @@ export class RateLayout {
     const window = Math.floor(now / need.periodMs);
     const end = this.endText(window, need.periodMs);
     const endMs = (window + 1) * need.periodMs;
+    if (need.kind !== 'count' && need.kind !== 'distinct') {
+      return { needKey: need.key, op: BEHAVIOUR_OPS[need.kind], end, endMs, entity, field: this.behaviourSuffix(need, window), member: this.behaviourMember(need) };
+    }
     const count = need.kind === 'count';
     const member = !count && need.member !== undefined ? need.member : '';
     if (!count) field = `${field}:d:${window}`;

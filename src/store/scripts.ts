@@ -66,6 +66,8 @@ export const SCRIPTS = {
   sgBindThrottle: script<(...keysThenArgs: Arg[]) => Promise<[number, number, number, number]>>('bind-throttle.lua', 8),
   /** Held receipts/MO of one account and its dead letters: hold, read, acknowledge, refuse, retry (store/held-deliveries.ts). */
   sgHeld: script<(key: string, deadKey: string, op: string, ...args: (string | number | Buffer)[]) => Promise<unknown>>('held.lua', 2),
+  /** Receipts into sender behaviour profiles (the undeliverable share's ring): store/behaviour-store.ts. */
+  sgBehaviourReceipts: script<(numKeys: number, ...keysThenArgs: Arg[]) => Promise<number>>('behaviour-receipts.lua'),
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -85,10 +87,10 @@ function lua(file: string): string {
   return text;
 }
 
-/** A script's full source: rate-counters.lua first when it uses the counters' functions. */
+/** A script's full source: rate-counters.lua and behaviour.lua (the behaviour profiles' ops) first when it uses the counters' functions. */
 export function scriptSource(name: ScriptName): string {
   const s = SCRIPTS[name];
-  return s.counters ? `${lua('rate-counters.lua')}\n${lua(s.file)}` : lua(s.file);
+  return s.counters ? `${lua('rate-counters.lua')}\n${lua('behaviour.lua')}\n${lua(s.file)}` : lua(s.file);
 }
 
 /** Defines every script of the table on `redis` (those it has already are left alone) and returns it typed with them. */

@@ -87,6 +87,8 @@ export interface AuditEntry {
   /** Already masked. */
   dst: string;
   seq: number;
+  /** Sender behaviour evidence: which profile value decided, with its counts (only when a behaviour rule matched). */
+  evidence?: string;
 }
 
 /** Bytes of audit lines collected before they are handed to the stream (more go out at once). */
@@ -193,7 +195,8 @@ export class AuditLog {
       this.lastMsText = String(t);
     }
     // src and dst come from the ESME: JSON-escaped on every line.
-    const line = `{"time":${this.lastMsText},"log":"audit",${this.middles.get(e.account, e.decision, e.reason, e.rule, e.status, e.class)}"src":${JSON.stringify(e.src)},"dst":${JSON.stringify(e.dst)},"seq":${e.seq}}\n`;
+    const extra = e.evidence === undefined ? '' : `,"evidence":${JSON.stringify(e.evidence)}`;
+    const line = `{"time":${this.lastMsText},"log":"audit",${this.middles.get(e.account, e.decision, e.reason, e.rule, e.status, e.class)}"src":${JSON.stringify(e.src)},"dst":${JSON.stringify(e.dst)},"seq":${e.seq}${extra}}\n`;
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
     if (this.at + 3 * line.length > this.buf.length) {
       this.flush();

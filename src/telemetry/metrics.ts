@@ -104,6 +104,12 @@ export class Metrics {
   readonly heldDropped: Counter<'account' | 'reason'>;
   /** Held receipts/MO moved to the dead-letter list (refused receipts.dead_letter_after times). */
   readonly deadLetters: Counter<'account'>;
+  /** Sender behaviour conditions that matched, per signal and mode (issue 18). */
+  readonly behaviourFlags: Counter<'signal' | 'mode'>;
+  /** Senders flagged by a behaviour rule: once per sender and rule an hour (this instance). */
+  readonly behaviourSenders: Counter<'signal' | 'mode'>;
+  /** Receipts for behaviour profiles: recorded, ignored (not final), dropped (buffer full), failed (Redis). */
+  readonly behaviourReceipts: Counter<'outcome'>;
   /** Reads the shared case counts at scrape time (set by the gateway when complaints are on). */
   caseStats: (() => Promise<{ open: number; forwarded: number; overdueForward: number; overdueHandle: number }>) | null = null;
   private readonly rejectionCounts = new LabelCounts(['account', 'sender'] as const);
@@ -251,6 +257,24 @@ export class Metrics {
       labelNames: ['account'],
       registers: [r],
     });
+    this.behaviourFlags = new Counter({
+      name: 'smppguard_behaviour_flags_total',
+      help: 'Messages on which a sender behaviour rule matched, by signal (distinct_recipients, sequential_recipients, undeliverable_share, volume_over_baseline) and mode',
+      labelNames: ['signal', 'mode'],
+      registers: [r],
+    });
+    this.behaviourSenders = new Counter({
+      name: 'smppguard_behaviour_senders_flagged_total',
+      help: 'Senders flagged by a behaviour rule, counted once per sender and rule an hour on each instance, by signal and mode',
+      labelNames: ['signal', 'mode'],
+      registers: [r],
+    });
+    this.behaviourReceipts = new Counter({
+      name: 'smppguard_behaviour_receipts_total',
+      help: 'Receipts fed to sender behaviour profiles: recorded, not_final (intermediate states), unmapped (no sender known), dropped (buffer full), failed (Redis)',
+      labelNames: ['outcome'],
+      registers: [r],
+    });
     this.replies = new Counter({
       name: 'smppguard_replies_total',
       help: 'MO replies recognised as opt-out / opt-in / help keywords, by outcome',
@@ -282,7 +306,7 @@ export class Metrics {
     });
     this.suspensions = new Counter({
       name: 'smppguard_sender_suspensions_total',
-      help: 'Automatic sender suspensions by trigger (complaints) and mode (enforce: done; monitor: would have)',
+      help: 'Automatic sender suspensions by trigger (complaints, behaviour) and mode (enforce: done; monitor: would have)',
       labelNames: ['trigger', 'mode'],
       registers: [r],
     });

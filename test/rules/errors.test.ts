@@ -20,7 +20,7 @@ describe('rule files are validated with file:line:col in every error', () => {
       `${F}/bad-schema/rules.yaml:6:20: rules[0].match.data_coding[0]: Invalid input: expected number, received string`,
       `${F}/bad-schema/rules.yaml:11:7: rules[1].match.txt: unknown key`,
       `${F}/bad-schema/rules.yaml:15:11: rules[2].mode: Invalid option: expected one of "enforce"|"monitor"`,
-      `${F}/bad-schema/rules.yaml:19:13: rules[3].action: action is forward, {reject: {status, reason}}, {queue: until-window|review} or {tag: {class, category, label}}`,
+      `${F}/bad-schema/rules.yaml:19:13: rules[3].action: action is forward, {reject: {status, reason}}, {queue: until-window|review}, {tag: {class, category, label}} or {suspend: {status, reason}}`,
     ]);
   });
 

@@ -28,10 +28,10 @@ afterAll(async () => {
 });
 
 describe('the script table', () => {
-  it('names every .lua file once (rate-counters.lua is the counters\' shared prelude)', () => {
+  it('names every .lua file once (rate-counters.lua and behaviour.lua are the counters\' shared prelude)', () => {
     const files = names.map((n) => SCRIPTS[n].file);
     expect(new Set(files).size).toBe(files.length);
-    expect([...files, 'rate-counters.lua'].sort()).toEqual(readdirSync(LUA).filter((f) => f.endsWith('.lua')).sort());
+    expect([...files, 'rate-counters.lua', 'behaviour.lua'].sort()).toEqual(readdirSync(LUA).filter((f) => f.endsWith('.lua')).sort());
   });
 
   it('each file opens with a header naming its command, Input and Output', () => {

@@ -33,6 +33,8 @@
     sg_made                             counts fields made in an existing count hash, purges past 64
 ]]
 local sg_call, sg_find, sg_sub, sg_num, sg_max = redis.call, string.find, string.sub, tonumber, math.max
+-- Sender behaviour profiles' ops (q, b, u): defined by behaviour.lua, which the loader puts right after this chunk.
+local sg_behaviour
 
 -- Deletes the fields of ended windows from count hash `key`; "#" then holds minus the number kept.
 local function sg_purge(key, horizon)
@@ -95,6 +97,8 @@ end
 -- One group: op ('c', 'd' or 'r'), end (number), entity and its k strings s[1..k].
 local function sg_group(prefix, horizon, op, e, entity, s, k, out, n)
   if op == 'c' then return sg_count(prefix .. '{' .. entity .. '}:n', e, s, k, horizon, out, n) end
+  -- q, b, u: sender behaviour profiles (behaviour.lua, put in front of this chunk).
+  if op ~= 'd' and op ~= 'r' then return sg_behaviour(prefix, horizon, op, e, entity, s, out, n) end
   return sg_distinct(prefix .. '{' .. entity .. '}' .. s[1], op, e, s[2], horizon, out, n)
 end
 
