@@ -238,3 +238,10 @@ export function normaliseFolded(folded: string): NormalText {
 
 /** Keywords and list entries go through the same normalisation as message text. */
 export const normaliseKeyword = normaliseText;
+
+/**
+ * The version of this normalisation. A learned model (src/model/) is trained on normalised text and
+ * records the version it was trained with; a model of another version is refused at load. Bump it
+ * whenever normaliseText's output changes for some input.
+ */
+export const NORMALISER_VERSION = 1;
