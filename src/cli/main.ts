@@ -8,6 +8,7 @@
  *   import       bulk policy data and complaint files (cli/import.ts)
  *   rules        check and test rule packs (cli/rules.ts)
  *   evidence     a recipient's consent journal and decisions (cli/evidence.ts)
+ *   model        split, train and test the learned content score; export the gateway's labels (cli/model.ts)
  */
 import { Command as Program } from 'commander';
 import { loadConfig, ConfigError } from '../config/load.js';
@@ -20,6 +21,7 @@ import { registerDemo } from './demo.js';
 import { registerImport } from './import.js';
 import { registerRules } from './rules.js';
 import { registerEvidence } from './evidence.js';
+import { registerModel } from './model.js';
 
 /** How long after the drain timeout a stopping gateway exits anyway (docs/security.md). */
 const SHUTDOWN_GRACE_MS = 5000;
@@ -99,6 +101,7 @@ registerDemo(program);
 registerImport(program);
 registerRules(program);
 registerEvidence(program);
+registerModel(program);
 
 
 program.parseAsync().catch((err) => {

@@ -2,6 +2,7 @@
  * Reads a YAML config file, validates it, and reports every problem with its file:line:column.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { parseCidr } from './cidr.js';
 import { ConfigSchema, type Config } from './schema.js';
@@ -36,7 +37,14 @@ export function parseConfig(text: string, file = '<config>'): Config {
       }),
     );
   }
-  return crossCheck(result.data, file);
+  return resolveModels(crossCheck(result.data, file), file);
+}
+
+/** Model files are relative to the config file's directory (like a path written in it reads). */
+function resolveModels(cfg: Config, file: string): Config {
+  const dir = dirname(resolve(file));
+  for (const [name, path] of Object.entries(cfg.models)) cfg.models[name] = resolve(dir, path);
+  return cfg;
 }
 
 function crossCheck(cfg: Config, file: string): Config {

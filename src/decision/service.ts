@@ -23,7 +23,8 @@ import { decodeText, encodeText } from '../protocol/text.js';
 import { Tag } from '../protocol/tlv.js';
 import type { RuleSet } from '../rules/engine.js';
 import type { RateNeed } from '../domain/store-facts.js';
-import type { RuleContext } from '../rules/types.js';
+import type { RuleContext, ScoreRecord } from '../rules/types.js';
+import { normaliseText } from '../rules/normalise.js';
 import type { Clock } from '../session/clock.js';
 import type { AuditStream } from '../store/audit-stream.js';
 import type { PolicyCheck } from '../store/policy-check.js';
@@ -68,6 +69,8 @@ export interface Explained {
   class: string | null;
   explanation: string;
   trace: string[];
+  /** Content scores the rules computed, with the n-grams that pushed each most (absent: none). */
+  scores?: { model: string; p: number; top: { ngram: string; push: number }[] }[];
 }
 
 /** A message's sender and recipient as the decision normalised them (the rules' context has both). */
@@ -258,27 +261,27 @@ export class DecisionService implements Policy {
   /** A driver outcome as a verdict, counted and audited like every other decision (`rules`: where rule matches are counted; null: not counted). */
   private settle(account: string, view: MessageView, o: DecisionOutcome, addrs: Normalised, rules: RuleSet | null): Verdict {
     if (rules !== null && o.hits.length > 0) rules.record(o.hits);
-    if (o.policyReason !== null) return this.finish(account, view, o.policyReason, o.class, addrs);
+    if (o.policyReason !== null) return this.finish(account, view, o.policyReason, o.class, addrs, scoreLine(addrs, o.hits.length > 0));
     const v: Verdict =
       o.action === 'reject'
         ? { action: 'reject', status: o.status, reason: o.reason, rule: o.rule }
         : o.action === 'queue'
           ? { action: 'queue', queue: o.queue ?? 'review', reason: o.reason, rule: o.rule, releaseAt: o.releaseAt }
           : { action: 'forward', reason: o.reason };
-    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs);
+    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs, scoreLine(addrs, o.hits.length > 0));
     return v;
   }
 
   /** A policy reason's verdict (made once), counted and audited. */
-  private finish(account: string, view: MessageView, reason: ReasonCode, cls: SenderClass | null, addrs: Normalised | null = null): Verdict {
+  private finish(account: string, view: MessageView, reason: ReasonCode, cls: SenderClass | null, addrs: Normalised | null = null, score: string | null = null): Verdict {
     const v = this.verdicts.get(reason)!;
     if (SPOOFING_REASONS.has(reason)) this.deps.metrics.spoofing.inc({ account, reason });
-    this.audit(account, view, v.action, reason, ruleOf(reason), v.action === 'reject' ? v.status : 0, cls, addrs);
+    this.audit(account, view, v.action, reason, ruleOf(reason), v.action === 'reject' ? v.status : 0, cls, addrs, score);
     return v;
   }
 
   /** `addrs`: the sender and recipient as the decision normalised them; null: normalised here. */
-  private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null, addrs: Normalised | null): void {
+  private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null, addrs: Normalised | null, score: string | null = null): void {
     // Each address is decoded from the PDU once for all three uses.
     const srcAddr = view.sourceAddr;
     const dstAddr = view.destinationAddr;
@@ -288,7 +291,7 @@ export class DecisionService implements Policy {
       const n = this.deps.cfg.policy.numbering;
       const src = addrs ? addrs.src.value : normaliseAddress(srcAddr, view.sourceTon, n).value;
       const dst = addrs ? addrs.dst : normaliseAddress(dstAddr, view.destTon, n).value;
-      stream.add(account, decision, reason, rule, status, cls, src, dst);
+      stream.add(account, decision, reason, rule, status, cls, src, dst, score);
     }
     this.deps.audit?.write({
       account,
@@ -300,6 +303,7 @@ export class DecisionService implements Policy {
       src: srcAddr,
       dst: maskMsisdn(dstAddr),
       seq: view.sequence,
+      ...(score !== null ? { score } : {}),
     });
   }
 
@@ -328,6 +332,7 @@ export class DecisionService implements Policy {
     const view = explainView(m);
     const trace: string[] = [];
     let o: DecisionOutcome;
+    let scored: Explained['scores'];
     if (!this.enabled) {
       trace.push('policy off: every message is forwarded');
       return { action: 'forward', reason: 'policy_off', status: 0, rule: 'policy/off', class: null, explanation: 'policy is off', trace };
@@ -341,8 +346,16 @@ export class DecisionService implements Policy {
         const now = runDecision(input, this.noCounting, resolve);
         if (now !== null) resolve(now);
       });
+      if (input.scores) {
+        const norm = normaliseText(input.text);
+        scored = input.scores.map((s) => {
+          const e = s.of.explain(norm, 5);
+          return { model: s.model, p: s.p, top: e.top };
+        });
+      }
     }
     return {
+      ...(scored ? { scores: scored } : {}),
       action: o.action,
       ...(o.queue ? { queue: o.queue } : {}),
       ...(o.releaseAt !== null ? { release_at: new Date(o.releaseAt).toISOString() } : {}),
@@ -365,6 +378,26 @@ export class DecisionService implements Policy {
       );
     },
   };
+}
+
+/**
+ * The audit's score field: each model's score, and — when a rule matched (enforce or monitor), so
+ * the decision may need explaining — the three n-grams that pushed it most. null when no rule
+ * scored the message. Computed off the rules' path, only for scored messages.
+ */
+function scoreLine(ctx: Normalised, withNgrams: boolean): string | null {
+  const scores = (ctx as Partial<MessageInput>).scores;
+  if (!scores) return null;
+  let norm: ReturnType<typeof normaliseText> | null = null;
+  let out = '';
+  for (const s of scores) {
+    if (out !== '') out += ' ';
+    out += `${s.model}=${s.p.toFixed(4)}`;
+    if (!withNgrams) continue;
+    norm ??= normaliseText((ctx as MessageInput).text);
+    for (const t of s.of.explain(norm, 3).top) out += ` ${JSON.stringify(t.ngram)}${t.push >= 0 ? '+' : ''}${t.push.toFixed(2)}`;
+  }
+  return out;
 }
 
 /** explain's message as the PDU live traffic would carry: the whole text in message_payload. */
@@ -403,6 +436,8 @@ function explainView(m: ExplainInput): MessageView {
 class MessageInput implements DecisionInput, RuleContext {
   /** Where a decision that waited for the store sends its verdict (live traffic only). */
   reply: ((v: Verdict) => void) | null = null;
+  /** Content scores the rules computed for this message (rules/facts.ts Facts.scoreOf fills it). */
+  scores: ScoreRecord[] | null = null;
   stage: 'submit' | 'release' = 'submit';
   readonly serviceType: string;
   readonly dataCoding: number;

@@ -63,6 +63,10 @@ export interface RateSpec {
   max: number;
   distinct?: 'recipient';
 }
+export interface ScoreSpec {
+  model: string;
+  above: number;
+}
 export interface TimeSpec {
   outside?: string;
   inside?: string;
@@ -88,6 +92,7 @@ export interface MatchSpec {
   label?: string[];
   rate?: RateSpec;
   time?: TimeSpec;
+  score?: ScoreSpec;
   any?: MatchSpec[];
   all?: MatchSpec[];
   not?: MatchSpec;
@@ -157,6 +162,12 @@ export const MatchSchema: z.ZodType<MatchSpec> = z.lazy(() =>
         tz: z.string().refine((s) => s === 'recipient' || isValidZone(s), 'expected recipient or an IANA zone such as Asia/Shanghai').default('recipient'),
       })
       .refine((t) => (t.outside === undefined) !== (t.inside === undefined), 'give exactly one of outside, inside')
+      .optional(),
+    score: z
+      .strictObject({
+        model: name,
+        above: z.number().min(0, 'above is a probability in [0, 1)').lt(1, 'above is a probability in [0, 1)'),
+      })
       .optional(),
     any: z.array(MatchSchema).min(1).optional(),
     all: z.array(MatchSchema).min(1).optional(),

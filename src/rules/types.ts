@@ -15,6 +15,7 @@ import type { HoldKind } from '../domain/hold.js';
 import type { NormalAddress } from '../domain/address.js';
 import type { SenderClass, SenderRecord } from '../domain/sender.js';
 import type { RateNeed } from '../domain/store-facts.js';
+import type { NormalText } from './normalise.js';
 
 export interface RuleContext {
   account: string;
@@ -33,6 +34,34 @@ export interface RuleContext {
   text: string;
   /** Epoch ms. */
   now: number;
+  /** Where explain's reasoning goes (score conditions add their score and n-grams); null or absent on the hot path. */
+  readonly trace?: string[] | null;
+  /** The content scores this message's rules computed (null: none yet; absent: not collected), for audit and evidence. */
+  scores?: ScoreRecord[] | null;
+}
+
+/** A learned content score as rules use it (model/model.ts LinearModel is one). */
+export interface ScoreModel {
+  /** Spam probability of a normalised text (NormalText.plain). */
+  score(plain: string): number;
+  /** The score and the n-grams that pushed it most (explain, evidence). */
+  explain(norm: NormalText, k?: number): { p: number; top: { ngram: string; push: number }[] };
+}
+
+/** The models rules may name (`score: {model: <name>, …}`): the gateway's, from its config. */
+export interface ScoreModels {
+  /** Whether a model of this name is configured (an unknown name is a rule load error). */
+  has(name: string): boolean;
+  /** The active model (null: configured but not loaded; score conditions on it do not hold). */
+  get(name: string): ScoreModel | null;
+}
+
+/** One model's score of one message. */
+export interface ScoreRecord {
+  model: string;
+  p: number;
+  /** The model instance that scored (to explain the score later). */
+  of: ScoreModel;
 }
 
 /** What tag rules set; starts from the classifier's view (service_type / TLV / sender class). */

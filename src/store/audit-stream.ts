@@ -49,6 +49,8 @@ export interface DecisionRecord {
   class: string | null;
   src: string;
   dst: string;
+  /** The content scores the decision's rules computed, e.g. `spam-en=0.9731 "free"+0.41 …` (null: none). */
+  score: string | null;
 }
 
 /** Decisions per script call at most (bounds the script's run time inside Redis). */
@@ -118,7 +120,7 @@ export class AuditStream {
    * Records one decision. `dst`: the normalised recipient; decisions without a valid one
    * (invalid_destination) have no recipient to find them by and are not streamed.
    */
-  add(account: string, decision: string, reason: string, rule: string, status: number, cls: string | null, src: string, dst: string): void {
+  add(account: string, decision: string, reason: string, rule: string, status: number, cls: string | null, src: string, dst: string, score: string | null = null): void {
     if (this.closed || dst.length === 0 || dst.length > 15 || !isDigits(dst)) return;
     if (this.count + this.retryDecisions >= this.opts.maxBuffer) {
       this.metrics?.auditStream.inc({ outcome: 'dropped' });
@@ -131,7 +133,7 @@ export class AuditStream {
       this.lastMsText = String(t);
     }
     // time, TAB, tuple (ends in TAB), src, TAB, dst, NL; latin1 keeps one byte per character.
-    const need = this.lastMsText.length + 1 + tuple.length + src.length + 1 + dst.length + 1;
+    const need = this.lastMsText.length + 1 + tuple.length + src.length + 1 + dst.length + 1 + (score === null ? 0 : 1 + Buffer.byteLength(score));
     if (this.used + need > this.buf.length) this.grow(need);
     const b = this.buf;
     const start = this.used;
@@ -145,6 +147,13 @@ export class AuditStream {
     for (let i = srcStart; i < o; i++) if (b[i] === TAB || b[i] === NL) b[i] = 32;
     b[o++] = TAB;
     o += b.write(dst, o, 'latin1');
+    if (score !== null) {
+      // Optional tenth field (UTF-8: n-grams may be Chinese); a score line has no TAB or NL of its own.
+      b[o++] = TAB;
+      const scoreStart = o;
+      o += b.write(score, o, 'utf8');
+      for (let i = scoreStart; i < o; i++) if (b[i] === TAB || b[i] === NL) b[i] = 32;
+    }
     b[o++] = NL;
     this.used = o;
     if (3 * this.count + 3 > this.index.length) {
@@ -338,6 +347,7 @@ function recordOf(id: string, line: string): DecisionRecord {
     class: f[6] ? f[6] : null,
     src: f[7] ?? '',
     dst: f[8] ?? '',
+    score: f[9] ? f[9] : null,
   };
 }
 
