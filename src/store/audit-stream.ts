@@ -309,8 +309,11 @@ export class AuditStream {
         // Cheap test before splitting: the block names the recipient at all.
         if (!d.includes(tail)) continue;
         for (const line of d.split('\n')) {
-          if (!line.endsWith(tail)) continue;
+          // The recipient ends the line, or comes before the optional score field.
+          const last = line.endsWith(tail);
+          if (!last && !line.includes(`${tail}\t`)) continue;
           const r = recordOf(id, line);
+          if (!last && r.dst !== msisdn) continue;
           if ((q.from !== undefined && r.time < q.from) || (q.to !== undefined && r.time > q.to)) continue;
           if (q.match && !q.match(r)) continue;
           found.push(r);
