@@ -23,8 +23,11 @@ export function confusionAt(scored: readonly Scored[], threshold: number): Confu
   const c: Confusion = { tp: 0, fp: 0, tn: 0, fn: 0 };
   for (const s of scored) {
     const called = s.p > threshold;
-    if (s.spam) called ? c.tp++ : c.fn++;
-    else called ? c.fp++ : c.tn++;
+    if (s.spam) {
+      if (called) c.tp++;
+      else c.fn++;
+    } else if (called) c.fp++;
+    else c.tn++;
   }
   return c;
 }

@@ -6,7 +6,7 @@
  *
  * Layout: one Redis stream `<p>labels`, one entry per label with fields label, text, source
  * (review | complaint), ref (queue message id or case id), account. Bounded twice: entries older
- * than labels.retention_days are trimmed (XADD MINID ~) and the stream is capped at about
+ * than labels.retention_days are trimmed (XTRIM MINID, exactly) and the stream is capped at about
  * labels.max_entries (MAXLEN ~); a text is cut at MAX_TEXT characters. Appends are off the
  * message path (an operator's action), one XADD each; a failure is counted and logged, never
  * thrown at the reviewer.
@@ -69,8 +69,9 @@ export class LabelStore {
         'account',
         account ?? '',
       );
-      // MINID and MAXLEN cannot be given together in one XADD: the age bound is its own trim.
-      await this.redis.xtrim(this.key, 'MINID', '~', String(minId));
+      // MINID and MAXLEN cannot be given together in one XADD: the age bound is its own, exact trim
+      // (labels come at the pace of people, so trimming exactly costs nothing).
+      await this.redis.xtrim(this.key, 'MINID', String(minId));
       return true;
     } catch (err) {
       this.onError(err);
