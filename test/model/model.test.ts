@@ -125,6 +125,25 @@ describe('training', () => {
     expect(LinearModel.describe(e.top)).toMatch(/^".+"\(\+\d/);
   });
 
+  it('reads CSV (columns by header, quoted text) gzipped the same as TSV', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sg-model-'));
+    const csv = ['id,text,label', ...EN.map(([l, t], i) => `${i},"${t.replace(/"/g, '""')}, ok",${l}`), '99,"two, ""quoted"" lines",spam', '100,no label,'].join('\n');
+    writeFileSync(join(dir, 'en.csv.gz'), gzipSync(csv));
+    writeFileSync(join(dir, 'en.txt'), `${EN.map(([l, t]) => `${l.toUpperCase()}\t${t}, ok`).join('\r\n')}\r\nspam\ttwo, "quoted" lines`);
+    const a = quietIo();
+    expect(await modelTrain([join(dir, 'en.csv.gz')], flags(join(dir, 'csv.model'), { epochs: 2 }), a.io)).toBe(0);
+    expect(a.err.join('\n')).toMatch(/1 record skipped[\s\S]*label is neither ham nor spam/);
+    const b = quietIo();
+    // Sniffed as TSV (a tab on the first line), CRLF line ends, labels in any case.
+    expect(await modelTrain([join(dir, 'en.txt')], flags(join(dir, 'tsv.model'), { epochs: 2 }), b.io)).toBe(0);
+    const ha = LinearModel.decode(readFileSync(join(dir, 'csv.model'))).header;
+    const hb = LinearModel.decode(readFileSync(join(dir, 'tsv.model'))).header;
+    expect(ha.training.rows).toBe(EN.length + 1);
+    // The same records whatever the format: the same data digest.
+    expect(hb.training.rows).toBe(EN.length + 1);
+    expect(ha.training.data_sha256).toBe(hb.training.data_sha256);
+  });
+
   it('refuses impossible settings and one-class data', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-model-'));
     writeFileSync(join(dir, 'ham.tsv'), tsvOf(EN.filter(([l]) => l === 'ham')));
