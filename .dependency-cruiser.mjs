@@ -18,7 +18,7 @@ const LAYERS = {
   rules: ['domain', 'protocol', 'config', 'session/clock.ts'], // pure
   store: ['domain', 'config', 'telemetry', 'session', 'protocol'], // Redis I/O only
   import: ['store', 'policy', 'domain', 'config', 'telemetry'],
-  decision: ['policy', 'rules', 'store', 'domain', 'protocol', 'session', 'config', 'telemetry'],
+  decision: ['policy', 'rules', 'store', 'domain', 'protocol', 'session', 'config', 'telemetry', 'model'],
   upstream: ['protocol', 'session', 'config', 'telemetry', 'domain', 'store'], // store: shared limits
   downstream: ['protocol', 'session', 'config', 'telemetry', 'domain'],
   queue: ['downstream', 'store', 'protocol', 'session', 'config', 'telemetry', 'domain'],
@@ -26,10 +26,11 @@ const LAYERS = {
   complaints: ['store', 'policy', 'import', 'domain', 'config', 'telemetry', 'protocol'], // import: a complaints file is decoded as the bulk loader decodes its input
   evidence: ['store', 'policy', 'domain', 'config', 'telemetry', 'protocol'],
   archive: ['store', 'domain', 'config', 'telemetry'], // the decision archive: fs + DuckDB, Redis only through store/
+  model: ['rules/normalise.ts'], // pure: the learned content score, on the gateway's own normaliser
 };
 
 /** Layers that must stay pure: no sockets, files, Redis, queues, HTTP, logs or metrics. */
-const PURE = ['protocol', 'domain', 'policy', 'rules'];
+const PURE = ['protocol', 'domain', 'policy', 'rules', 'model'];
 const IO_BUILTINS = ['fs', 'fs/promises', 'net', 'tls', 'http', 'https', 'http2', 'dgram', 'dns', 'child_process', 'cluster', 'worker_threads', 'readline'];
 const IO_PACKAGES = ['ioredis', 'bullmq', 'fastify', '@fastify', 'pino', 'prom-client'];
 

@@ -27,6 +27,7 @@ import { PolicyAdmin } from './store/policy-admin.js';
 import { PolicyCheck } from './store/policy-check.js';
 import { PolicySync } from './store/policy-sync.js';
 import { RuleLoader } from './decision/rule-loader.js';
+import { ModelLoader } from './decision/model-loader.js';
 import { RateStore } from './store/rates.js';
 import { Relay } from './relay/relay.js';
 import { MessageQueue } from './queue/message-queue.js';
@@ -36,6 +37,7 @@ import { DlrMap } from './store/dlr-map.js';
 import { AuditStream } from './store/audit-stream.js';
 import { Archive } from './archive/service.js';
 import { ComplaintStore } from './store/complaint-store.js';
+import { LabelStore } from './store/label-store.js';
 import { ComplaintDesk } from './complaints/desk.js';
 import { HeldDeliveries } from './store/held-deliveries.js';
 import { connectRedis, ConnectionWatch, createRedis, redisTls, type Redis } from './store/redis.js';
@@ -71,6 +73,10 @@ export class Gateway {
   private stopping: Promise<void> | null = null;
   /** Traffic intelligence (marks, reputation, memory; issue 18); null with policy or intel off. */
   intel: IntelStore | null = null;
+  /** Content-score models (config models:; null with policy off). */
+  models: ModelLoader | null = null;
+  /** The labelled store reviewers and complaints feed (null when labels.enabled is false or policy off). */
+  labels: LabelStore | null = null;
 
   private constructor(
     readonly cfg: Config,
@@ -153,7 +159,16 @@ export class Gateway {
     const store = new PolicyAdmin(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000, dndGeneration);
     const registry = new SenderRegistry();
     const sync = new PolicySync(store, registry, metrics, log);
-    const rules = cfg.policy.enabled && existsSync(cfg.rules.dir) ? new RuleLoader(cfg.rules.dir, { registry: metrics.registry, log, allowQueue: cfg.queue.enabled }) : null;
+    // Content-score models first: rules naming one are checked against them (decision/model-loader.ts).
+    const models = cfg.policy.enabled ? new ModelLoader(cfg.models, { registry: metrics.registry, log }) : null;
+    if (models) {
+      if (cfg.rules.watch) models.start();
+      else models.load();
+    }
+    const rules =
+      cfg.policy.enabled && existsSync(cfg.rules.dir)
+        ? new RuleLoader(cfg.rules.dir, { registry: metrics.registry, log, allowQueue: cfg.queue.enabled, models: models ?? undefined })
+        : null;
     if (rules) {
       if (cfg.rules.watch) rules.start();
       else rules.load();
@@ -207,8 +222,15 @@ export class Gateway {
           }
         }
       : null;
+    const labels =
+      cfg.policy.enabled && cfg.labels.enabled
+        ? new LabelStore(redis, cfg.redis.key_prefix, { retentionMs: cfg.labels.retention_days * 86_400_000, maxEntries: cfg.labels.max_entries }, (err) => {
+            metrics.redisErrors.inc({ op: 'label_add' });
+            log.warn({ err: String(err) }, 'labels: could not keep a label');
+          })
+        : null;
     const complaints = cases
-      ? new ComplaintDesk({ cfg, cases, store, senders: registry, messages: dlrMap, metrics, log, now: () => clock.now(), feedback: complaintFeedback })
+      ? new ComplaintDesk({ cfg, cases, store, senders: registry, messages: dlrMap, metrics, log, now: () => clock.now(), feedback: complaintFeedback, labels })
       : null;
     if (cases) metrics.caseStats = () => cases.stats(clock.now());
     let relay: Relay | null = null;
@@ -226,6 +248,8 @@ export class Gateway {
       const qRedis = createRedis({ ...cfg.redis, command_timeout_ms: cfg.queue.command_timeout_ms });
       qRedis.on('error', () => metrics.redisErrors.inc({ op: 'queue_connection' }));
       const store = new MessageQueue(cfg, qRedis, { metrics, log, clock });
+      // A reviewer's decision is a label: approve → ham, reject → spam (docs/model.md).
+      if (labels) store.onReviewed((decision, m) => void labels.add(decision === 'approve' ? 'ham' : 'spam', m.text, 'review', m.id, m.account));
       worker = new DeliveryWorker({
         cfg,
         queue: store,
@@ -370,6 +394,8 @@ export class Gateway {
     const httpCerts = cfg.http.tls ? new CertReloader('http', cfg.http.tls, http.server as unknown as TlsServer, log) : null;
     gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, policyCheck, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch, httpCerts, archive);
     gw.intel = intel;
+    gw.models = models;
+    gw.labels = labels;
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: redactUrl(cfg.redis.url) }, 'Redis not answering yet; not ready until it does (retrying in the background)');
@@ -401,6 +427,8 @@ export class Gateway {
 
   /** Re-reads the rule packs (SIGHUP); false when they are invalid (the last good set stays). */
   reloadRules(): boolean {
+    // Models first: a rule set naming a model is compiled against the configured names.
+    this.models?.reload();
     return this.rules?.reload() ?? false;
   }
 
@@ -444,6 +472,17 @@ export class Gateway {
             ? `version ${this.rules.version}, ${this.rules.current.ruleIds.length} rules${this.rules.lastError ? `; last reload failed: ${this.rules.lastError}` : ''}`
             : 'no rules',
         },
+        // Like rules: a model that failed to load keeps its last good version; reported, not fatal.
+        models: {
+          ok: true,
+          detail:
+            this.models && this.models.names().length > 0
+              ? this.models
+                  .status()
+                  .map((m) => `${m.name}: ${m.version ?? 'not loaded'}${m.problem ? ` (last load failed: ${m.problem})` : ''}`)
+                  .join('; ')
+              : 'no models',
+        },
         smsc: { ok: bound > 0, detail: `${bound}/${this.pool.links.length} binds up` },
         redis: { ok: redisOk, detail: redisDetail },
         accepting: { ok: !draining, detail: draining ? 'shutting down' : 'accepting binds' },
@@ -478,6 +517,7 @@ export class Gateway {
       // The writer finishes its batch in hand (or leaves it to the next writer) and gives its leases back.
       await this.archive?.stop().catch(() => undefined);
       this.rules?.close();
+      this.models?.close();
       await this.sync.stop();
       await this.intel?.stop();
       this.redis.disconnect();

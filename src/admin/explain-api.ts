@@ -58,6 +58,18 @@ const schema = {
         class: { type: ['string', 'null'] },
         explanation: { type: 'string' },
         trace: { type: 'array', items: { type: 'string' } },
+        scores: {
+          type: 'array',
+          description: 'Content scores the rules computed (score conditions), each with the n-grams that pushed it most (push: change of the log-odds; positive: towards spam).',
+          items: {
+            type: 'object',
+            properties: {
+              model: { type: 'string' },
+              p: { type: 'number' },
+              top: { type: 'array', items: { type: 'object', properties: { ngram: { type: 'string' }, push: { type: 'number' } } } },
+            },
+          },
+        },
       },
     },
     ...errors(400, 401, 503),

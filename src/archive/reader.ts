@@ -66,7 +66,7 @@ export class ArchiveReader {
     if (q.from !== undefined) where.push(`time >= epoch_ms(${Math.trunc(q.from)})`);
     if (q.to !== undefined) where.push(`time <= epoch_ms(${Math.trunc(q.to)})`);
     const rows = await this.duck.rows(
-      `SELECT epoch_ms(time) AS t, instance, account, action, reason, rule, status, class, sender
+      `SELECT epoch_ms(time) AS t, instance, account, action, reason, rule, status, class, sender, score_detail
        FROM read_parquet(${sqlList(files.map((f) => f.path))})
        WHERE ${where.join(' AND ')} ORDER BY time DESC LIMIT ${MAX_ROWS + 1}`,
     );
@@ -85,6 +85,7 @@ export class ArchiveReader {
         class: (r.class as string | null) ?? null,
         src: (r.sender as string | null) ?? '',
         dst: msisdn,
+        score: (r.score_detail as string | null) ?? null,
       };
       if (q.match && !q.match(d)) continue;
       out.push(d);

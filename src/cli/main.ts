@@ -9,6 +9,7 @@
  *   rules        check and test rule packs (cli/rules.ts)
  *   evidence     a recipient's consent journal and decisions (cli/evidence.ts)
  *   archive      the decision archive writer on its own (cli/archive.ts)
+ *   model        split, train and test the learned content score; export the gateway's labels (cli/model.ts)
  */
 import { Command as Program } from 'commander';
 import { loadConfig, ConfigError } from '../config/load.js';
@@ -22,6 +23,7 @@ import { registerImport } from './import.js';
 import { registerRules } from './rules.js';
 import { registerEvidence } from './evidence.js';
 import { registerArchive } from './archive.js';
+import { registerModel } from './model.js';
 
 /** How long after the drain timeout a stopping gateway exits anyway (docs/security.md). */
 const SHUTDOWN_GRACE_MS = 5000;
@@ -102,6 +104,7 @@ registerImport(program);
 registerRules(program);
 registerEvidence(program);
 registerArchive(program);
+registerModel(program);
 
 
 program.parseAsync().catch((err) => {

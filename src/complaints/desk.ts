@@ -44,6 +44,8 @@ export interface DeskDeps {
    * Its failure does not fail the intake (the case is stored; logged).
    */
   feedback?: ((c: ComplaintCase) => Promise<unknown>) | null;
+  /** Where a handled (founded) complaint's text goes as a spam label (store/label-store.ts); null: nowhere. */
+  labels?: { add(label: 'spam', text: string, source: 'complaint', ref: string, account: string | null): Promise<boolean> } | null;
 }
 
 export interface IntakeResult {
@@ -203,6 +205,8 @@ export class ComplaintDesk {
     if ('problem' in r) throw problemError(r.problem, 409);
     await this.deps.cases.save(r.ok);
     if (action === 'reject' && c.sender) await this.deps.cases.uncount(c.sender, c.id);
+    // A handled case is a confirmed complaint: its text is a spam example for the next model.
+    if (action === 'handle' && c.text && this.deps.labels) await this.deps.labels.add('spam', c.text, 'complaint', c.id, c.account);
     await this.deps.store.journal(`complaint.${action}`, a.actor, {
       case: c.id,
       msisdn: c.recipient,

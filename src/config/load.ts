@@ -37,7 +37,14 @@ export function parseConfig(text: string, file = '<config>'): Config {
       }),
     );
   }
-  return crossCheck(result.data, file);
+  return resolveModels(crossCheck(result.data, file), file);
+}
+
+/** Model files are relative to the config file's directory (like a path written in it reads). */
+function resolveModels(cfg: Config, file: string): Config {
+  const dir = dirname(resolve(file));
+  for (const [name, path] of Object.entries(cfg.models)) cfg.models[name] = resolve(dir, path);
+  return cfg;
 }
 
 function crossCheck(cfg: Config, file: string): Config {

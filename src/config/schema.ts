@@ -534,6 +534,25 @@ export const ConfigSchema = z.strictObject({
       baseline_min_days: z.number().int().min(1).max(90).default(3),
     })
     .prefault({}),
+  /**
+   * Content-score models (`smppguard model train`, docs/model.md): name → model file, relative to
+   * this config file's directory. Rules read them as `score: {model: <name>, above: <p>}`; each file
+   * is reloaded when it changes (and on SIGHUP), the last good model staying on a bad file.
+   */
+  models: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'model names are letters, digits, _ . - (at most 64)'), z.string().min(1)).default({}),
+  /**
+   * The labelled store (store/label-store.ts): reviewers' approve/reject and handled complaints keep
+   * the message text with a label (ham/spam) for `smppguard model export-labels`.
+   */
+  labels: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Labels older than this are trimmed. */
+      retention_days: z.number().int().min(1).default(180),
+      /** And at most about this many are kept (the oldest go first). */
+      max_entries: z.number().int().min(1000).default(1_000_000),
+    })
+    .prefault({}),
 }).superRefine((c, ctx) => {
   // An account that may bind only over TLS needs the TLS listener (and, bound to a certificate subject, client certificates).
   c.accounts.forEach((a, i) => {

@@ -15,6 +15,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { compileSources, type CompileSetOptions, type LoadResult, type RuleSource } from '../rules/compile-set.js';
 import { RuleSet } from '../rules/engine.js';
 import { RuleCounts } from '../rules/counts.js';
+import type { ScoreModels } from '../rules/types.js';
 
 export type LoadOptions = Omit<CompileSetOptions, 'read'> & { read?: (path: string) => string };
 
@@ -87,6 +88,8 @@ export interface RuleLoaderOptions {
   /** Wait this long after the last file event before reloading (default 200 ms). */
   debounceMs?: number;
   allowQueue?: boolean;
+  /** The gateway's content-score models, for rules' `score` conditions (model-loader.ts). */
+  models?: ScoreModels;
   /** Called after every successful (re)load with the new set. */
   onLoad?: (set: RuleSet) => void;
 }
@@ -170,7 +173,7 @@ export class RuleLoader {
 
   /** Loads the directory now; on failure the previous set stays active. Returns whether it loaded. */
   load(): boolean {
-    const r = loadRules(this.dir, { allowQueue: this.opts.allowQueue, counts: this.counts });
+    const r = loadRules(this.dir, { allowQueue: this.opts.allowQueue, counts: this.counts, models: this.opts.models });
     if (!r.ok) {
       this.failures++;
       this.lastOk = false;

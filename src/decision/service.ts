@@ -23,8 +23,9 @@ import { decodeText, encodeText } from '../protocol/text.js';
 import { Tag } from '../protocol/tlv.js';
 import type { RuleSet } from '../rules/engine.js';
 import type { RateNeed } from '../domain/store-facts.js';
-import type { RuleContext, RuleEvidence } from '../rules/types.js';
+import type { RuleContext, RuleEvidence, ScoreRecord } from '../rules/types.js';
 import type { BehaviourActions } from './behaviour-actions.js';
+import { normaliseText } from '../rules/normalise.js';
 import type { Clock } from '../session/clock.js';
 import type { AuditStream } from '../store/audit-stream.js';
 import type { PolicyCheck } from '../store/policy-check.js';
@@ -85,6 +86,8 @@ export interface Explained {
   /** What decided beyond the rule id: fingerprint, mark, reputation entry and counts (issue 18). */
   evidence?: string;
   trace: string[];
+  /** Content scores the rules computed, with the n-grams that pushed each most (absent: none). */
+  scores?: { model: string; p: number; top: { ngram: string; push: number }[] }[];
 }
 
 /** A message's sender and recipient as the decision normalised them (the rules' context has both). */
@@ -283,14 +286,14 @@ export class DecisionService implements Policy {
     const behaviour = o.behaviour;
     if (behaviour !== undefined && rules !== null) this.deps.behaviour?.note(account, addrs.src, addrs.sender, behaviour, o.hits, o.suspend === true, o.rule);
     const why = joinEvidence(o.evidence ?? null, behaviour === undefined ? null : evidenceText(behaviour));
-    if (o.policyReason !== null) return this.remembered(this.finish(account, view, o.policyReason, o.class, addrs, why), o, addrs);
+    if (o.policyReason !== null) return this.remembered(this.finish(account, view, o.policyReason, o.class, addrs, why, o.hits.length > 0), o, addrs);
     const v: Verdict =
       o.action === 'reject'
         ? { action: 'reject', status: o.status, reason: o.reason, rule: o.rule }
         : o.action === 'queue'
           ? { action: 'queue', queue: o.queue ?? 'review', reason: o.reason, rule: o.rule, releaseAt: o.releaseAt }
           : { action: 'forward', reason: o.reason };
-    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs, why);
+    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs, why, o.hits.length > 0);
     return this.remembered(v, o, addrs);
   }
 
@@ -320,15 +323,18 @@ export class DecisionService implements Policy {
   }
 
   /** A policy reason's verdict (made once), counted and audited. */
-  private finish(account: string, view: MessageView, reason: ReasonCode, cls: SenderClass | null, addrs: Normalised | null = null, evidence: string | null = null): Verdict {
+  private finish(account: string, view: MessageView, reason: ReasonCode, cls: SenderClass | null, addrs: Normalised | null = null, evidence: string | null = null, matched = false): Verdict {
     const v = this.verdicts.get(reason)!;
     if (SPOOFING_REASONS.has(reason)) this.deps.metrics.spoofing.inc({ account, reason });
-    this.audit(account, view, v.action, reason, ruleOf(reason), v.action === 'reject' ? v.status : 0, cls, addrs, evidence);
+    this.audit(account, view, v.action, reason, ruleOf(reason), v.action === 'reject' ? v.status : 0, cls, addrs, evidence, matched);
     return v;
   }
 
   /** `addrs`: the sender and recipient as the decision normalised them; null: normalised here. */
-  private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null, addrs: Normalised | null, evidence: string | null = null): void {
+  private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null, addrs: Normalised | null, evidence: string | null = null, matched = false): void {
+    // Content scores the rules computed (absent on most messages): the audit line's and the decision record's.
+    const scores = addrs ? (addrs as Partial<MessageInput>).scores : undefined;
+    const score = scores ? scoreLine(addrs!, matched) : null;
     // Each address is decoded from the PDU once for all three uses.
     const srcAddr = view.sourceAddr;
     const dstAddr = view.destinationAddr;
@@ -338,7 +344,7 @@ export class DecisionService implements Policy {
       const n = this.deps.cfg.policy.numbering;
       const src = addrs ? addrs.src.value : normaliseAddress(srcAddr, view.sourceTon, n).value;
       const dst = addrs ? addrs.dst : normaliseAddress(dstAddr, view.destTon, n).value;
-      stream.add(account, decision, reason, rule, status, cls, src, dst);
+      stream.add(account, decision, reason, rule, status, cls, src, dst, scores && scores.length > 0 ? { score: scores[0]!.p, modelVersion: `${scores[0]!.model}@${scores[0]!.of.version ?? '?'}`, scoreDetail: score! } : null);
     }
     this.deps.audit?.write({
       account,
@@ -351,6 +357,7 @@ export class DecisionService implements Policy {
       dst: maskMsisdn(dstAddr),
       seq: view.sequence,
       ...(evidence !== null ? { evidence } : {}),
+      ...(score !== null ? { score } : {}),
     });
   }
 
@@ -379,6 +386,7 @@ export class DecisionService implements Policy {
     const view = explainView(m);
     const trace: string[] = [];
     let o: DecisionOutcome;
+    let scored: Explained['scores'];
     if (!this.enabled) {
       trace.push('policy off: every message is forwarded');
       return { action: 'forward', reason: 'policy_off', status: 0, rule: 'policy/off', class: null, explanation: 'policy is off', trace };
@@ -392,8 +400,16 @@ export class DecisionService implements Policy {
         const now = runDecision(input, this.noCounting, resolve);
         if (now !== null) resolve(now);
       });
+      if (input.scores) {
+        const norm = normaliseText(input.text);
+        scored = input.scores.map((s) => {
+          const e = s.of.explain(norm, 5);
+          return { model: s.model, p: s.p, top: e.top };
+        });
+      }
     }
     return {
+      ...(scored ? { scores: scored } : {}),
       action: o.action,
       ...(o.queue ? { queue: o.queue } : {}),
       ...(o.releaseAt !== null ? { release_at: new Date(o.releaseAt).toISOString() } : {}),
@@ -420,14 +436,34 @@ export class DecisionService implements Policy {
   };
 }
 
-/** A decision's behaviour evidence as one audit field: "rule: what it saw" per condition, monitor ones marked. */
 /** The audit line's one evidence field: what the campaign/content keys found, then the behaviour conditions. */
 function joinEvidence(a: string | null, b: string | null): string | null {
   return a === null ? b : b === null ? a : `${a}; ${b}`;
 }
 
+/** A decision's behaviour evidence as one audit field: "rule: what it saw" per condition, monitor ones marked. */
 function evidenceText(evidence: readonly RuleEvidence[]): string {
   return evidence.map((e) => `${e.rule}${e.mode === 'monitor' ? ' (monitor)' : ''}: ${e.text}`).join('; ');
+}
+
+/**
+ * The audit's score field: each model's score, and — when a rule matched (enforce or monitor), so
+ * the decision may need explaining — the three n-grams that pushed it most. null when no rule
+ * scored the message. Computed off the rules' path, only for scored messages.
+ */
+function scoreLine(ctx: Normalised, withNgrams: boolean): string | null {
+  const scores = (ctx as Partial<MessageInput>).scores;
+  if (!scores) return null;
+  let norm: ReturnType<typeof normaliseText> | null = null;
+  let out = '';
+  for (const s of scores) {
+    if (out !== '') out += ' ';
+    out += `${s.model}=${s.p.toFixed(4)}`;
+    if (!withNgrams) continue;
+    norm ??= normaliseText((ctx as MessageInput).text);
+    for (const t of s.of.explain(norm, 3).top) out += ` ${JSON.stringify(t.ngram)}${t.push >= 0 ? '+' : ''}${t.push.toFixed(2)}`;
+  }
+  return out;
 }
 
 /** explain's message as the PDU live traffic would carry: the whole text in message_payload. */
@@ -466,6 +502,8 @@ function explainView(m: ExplainInput): MessageView {
 class MessageInput implements DecisionInput, RuleContext {
   /** Where a decision that waited for the store sends its verdict (live traffic only). */
   reply: ((v: Verdict) => void) | null = null;
+  /** Content scores the rules computed for this message (rules/facts.ts Facts.scoreOf fills it). */
+  scores: ScoreRecord[] | null = null;
   stage: 'submit' | 'release' = 'submit';
   readonly serviceType: string;
   readonly dataCoding: number;

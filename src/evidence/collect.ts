@@ -70,6 +70,8 @@ export interface Evidence {
     status_name: string;
     rule: string;
     class: string | null;
+    /** Content scores and the n-grams that pushed them most (only when a score rule read one). */
+    score?: string;
   }[];
   complaints: { id: string; state: string; source: string; received_at: string; sender: string | null; account: string | null }[];
   truncated: { journal: boolean; decisions: boolean };
@@ -171,6 +173,7 @@ export async function collectEvidence(q: EvidenceQuery, deps: EvidenceDeps): Pro
       status_name: d.decision === 'reject' ? statusName(d.status) : 'ESME_ROK',
       rule: d.rule,
       class: d.class,
+      ...(d.score ? { score: d.score } : {}),
     })),
     complaints: cases
       .filter((c) => !sender || c.sender === sender.id || (c.sender !== null && sender.matches(c.sender)))

@@ -22,6 +22,9 @@ import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { QUEUE_NAMES, infoOf, jobData, type FinalReport, type JobData, type QueueName, type QueuedInfo, type QueuedMessage } from './jobs.js';
 
+/** A reviewer's decision on a held message (MessageQueue.onReviewed). */
+export type ReviewHook = (decision: 'approve' | 'reject', m: QueuedInfo) => void;
+
 interface Pending {
   m: QueuedMessage;
   done: (status: number) => void;
@@ -49,6 +52,7 @@ export class MessageQueue {
   private idSeq = 0;
   private timers: NodeJS.Timeout[] = [];
   private finalReport: FinalReport = async () => undefined;
+  private reviewed: ReviewHook | null = null;
   private readonly scripts: ScriptClient;
 
   constructor(
@@ -71,6 +75,25 @@ export class MessageQueue {
 
   private get clock(): Clock {
     return this.env.clock ?? systemClock;
+  }
+
+  /**
+   * Called after a reviewer approved or rejected a held message, with its decoded text (the
+   * gateway keeps it as a label for the next content model: store/label-store.ts). Errors are the
+   * hook's to handle; they never fail the reviewer's action.
+   */
+  onReviewed(fn: ReviewHook): void {
+    this.reviewed = fn;
+  }
+
+  private tellReviewed(decision: 'approve' | 'reject', id: string, data: JobData): void {
+    const hook = this.reviewed;
+    if (!hook) return;
+    try {
+      hook(decision, infoOf('review', id, data));
+    } catch {
+      /* a label is worth less than the reviewer's action */
+    }
   }
 
   /** Where the gateway's own receipts (expired, rejected in review) go; set by the relay. */
@@ -319,6 +342,7 @@ export class MessageQueue {
     await job.remove();
     this.env.metrics.queueJobs.inc({ queue: 'review', outcome: 'approved' });
     this.env.log.info({ id, account: data.account, rule: data.rule, who }, 'review: approved');
+    this.tellReviewed('approve', id, data);
     return true;
   }
 
@@ -332,6 +356,7 @@ export class MessageQueue {
     await job.remove();
     this.env.metrics.queueJobs.inc({ queue: 'review', outcome: 'rejected' });
     this.env.log.info({ id, account: data.account, rule: data.rule, who }, 'review: rejected');
+    this.tellReviewed('reject', id, data);
     return true;
   }
 

@@ -235,6 +235,7 @@ function compileParts(s: Scope, m: MatchSpec, path: YamlPath, top: boolean): Par
   if (m.text) for (const p of textParts(s, m.text, at('text'))) parts.push(p);
   if (m.urls) for (const p of urlParts(s, m.urls, at('urls'))) parts.push(p);
   if (m.template) add(4, templateCond(s, m.template, at('template')));
+  if (m.score) add(5, scoreCond(s, m.score, at('score')));
   if (m.rate && !top) err(s, at('rate'), 'rate is only allowed at the top level of a rule match (not inside any, all or not)');
   if (m.campaign) {
     const c = m.campaign;
@@ -460,5 +461,31 @@ function templateCond(s: Scope, t: NonNullable<MatchSpec['template']>, path: Yam
       if (v !== undefined) id = tlvText(v).trim();
     }
     return (idx.match(f.ctx.text, f.ctx.src.value, id, types) !== null) === want;
+  };
+}
+
+// ---- learned score -------------------------------------------------------------------------------
+
+/**
+ * `score: {model, above}`: the model's spam probability of the normalised text is above `above`.
+ * The most expensive condition (cost 5), so a rule's cheaper conditions decide first and the model
+ * runs only for messages they let through; scored at most once per message (Facts.scoreOf). The
+ * model is looked up per message: a reloaded model applies from the next message on.
+ */
+function scoreCond(s: Scope, spec: NonNullable<MatchSpec['score']>, path: YamlPath): Cond | null {
+  const models = s.opts.models;
+  const name = spec.model;
+  if (models && !models.has(name)) {
+    err(s, [...path, 'model'], `unknown model ${name} (declare it under models: in the gateway configuration)`);
+    return null;
+  }
+  const above = spec.above;
+  return (f) => {
+    const model = models?.get(name) ?? null;
+    if (model === null) {
+      f.ctx.trace?.push(`score ${name}: model not loaded; the condition does not hold`);
+      return false;
+    }
+    return f.scoreOf(name, model) > above;
   };
 }

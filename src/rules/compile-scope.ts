@@ -9,12 +9,15 @@ import type { DomainSet, KeywordSet, ListEntry } from './lists.js';
 import { pathText, type Located, type RuleFile, type YamlPath } from './schema.js';
 import type { TemplateIndex } from './templates.js';
 import type { ZoneTable } from './hours.js';
+import type { ScoreModels } from './types.js';
 
 export interface CompileOptions {
   /** Reads a list or template file (absolute path). */
   read(path: string): string;
   allowQueue: boolean;
   counts: RuleCounts;
+  /** The models `score` conditions may name; absent: any name is accepted and no model is loaded (rules check). */
+  models?: ScoreModels;
 }
 
 /** What compiling one file needs and collects. */

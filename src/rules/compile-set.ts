@@ -9,6 +9,7 @@ import { compileFile } from './compile.js';
 import { RuleSet, type CompiledRule } from './engine.js';
 import { RuleCounts } from './counts.js';
 import { RuleFileSchema, parseYaml } from './schema.js';
+import type { ScoreModels } from './types.js';
 
 export interface CompileSetOptions {
   /** Accept `queue` actions (default true; false when the gateway runs without its queue). */
@@ -17,6 +18,8 @@ export interface CompileSetOptions {
   counts?: RuleCounts;
   /** Reads a list or template file a rule names (the caller's file system; tests pass a map). */
   read: (path: string) => string;
+  /** The gateway's content-score models (`score` conditions); absent: names are not checked. */
+  models?: ScoreModels;
 }
 
 export type LoadResult =
@@ -53,7 +56,7 @@ export function compileSources(sources: readonly RuleSource[], opts: CompileSetO
       errors.push(...parsed.errors);
       continue;
     }
-    const out = compileFile(parsed.loc, parsed.data, { read, allowQueue, counts }, errors, seenIds);
+    const out = compileFile(parsed.loc, parsed.data, { read, allowQueue, counts, models: opts.models }, errors, seenIds);
     rules.push(...out.rules);
     for (const d of out.deps) deps.add(d);
     if (parsed.data.rules.length === 0) warnings.push(`${file}: no rules`);

@@ -9,7 +9,7 @@ import { fingerprintOf, type Fingerprint } from './fingerprint.js';
 import { deobfuscateLinks, domainCandidates } from './links.js';
 import { extractNumbers } from './numbers.js';
 import { foldChars, lightOf, normaliseFolded, type NormalText } from './normalise.js';
-import type { RuleAction, RuleContext, RuleState } from './types.js';
+import type { RuleAction, RuleContext, RuleState, ScoreModel, ScoreRecord } from './types.js';
 
 /** A compiled condition. */
 export type Cond = (f: Facts) => boolean;
@@ -95,6 +95,20 @@ export class TextFacts {
       this.cfTail = tail;
     }
     return this.cf;
+  }
+
+  private scoreMemo: Map<ScoreModel, number> | null = null;
+
+  /** A model's score of this text, computed once per model instance (a reloaded model is a new one). */
+  score(model: ScoreModel): number {
+    let m = this.scoreMemo;
+    if (m === null) m = this.scoreMemo = new Map();
+    let p = m.get(model);
+    if (p === undefined) {
+      p = model.score(this.norm.plain);
+      m.set(model, p);
+    }
+    return p;
   }
 
   /** `cond` (which reads nothing but the text) for this text, computed once. */
@@ -205,6 +219,34 @@ export class Facts {
     return this.text.contentHash;
   }
 
+
+  /** Scores this message's rules asked for (per message: explain and the audit see each once). */
+  private scored: ScoreRecord[] | null = null;
+
+  /**
+   * The model's score of this message: once per message (and per text across messages), recorded in
+   * ctx.scores for the audit and, under explain, traced with the n-grams that pushed it most.
+   */
+  scoreOf(name: string, model: ScoreModel): number {
+    const scored = this.scored;
+    if (scored !== null) for (const r of scored) if (r.of === model) return r.p;
+    const p = this.text.score(model);
+    const rec: ScoreRecord = { model: name, p, of: model };
+    if (scored === null) this.scored = [rec];
+    else scored.push(rec);
+    const ctx = this.ctx;
+    if (ctx.scores !== undefined) {
+      if (ctx.scores === null) ctx.scores = [rec];
+      else ctx.scores.push(rec);
+    }
+    const trace = ctx.trace;
+    if (trace) {
+      const top = model.explain(this.norm, 5).top;
+      const pushes = top.map((t) => `${JSON.stringify(t.ngram)} ${t.push >= 0 ? '+' : ''}${t.push.toFixed(2)}`).join(', ');
+      trace.push(`score ${name}: ${p.toFixed(4)}; n-grams that pushed it most: ${pushes || '(none)'}`);
+    }
+    return p;
+  }
 
   /** Back to the initial state (evaluate after rateNeeds on the same facts). */
   reset(): void {

@@ -65,6 +65,10 @@ export interface RateSpec {
   max: number;
   distinct?: 'recipient';
 }
+export interface ScoreSpec {
+  model: string;
+  above: number;
+}
 export interface TimeSpec {
   outside?: string;
   inside?: string;
@@ -105,6 +109,7 @@ export interface MatchSpec {
   time?: TimeSpec;
   campaign?: CampaignSpec;
   content?: ContentSpec;
+  score?: ScoreSpec;
   any?: MatchSpec[];
   all?: MatchSpec[];
   not?: MatchSpec;
@@ -221,6 +226,12 @@ export const MatchSchema: z.ZodType<MatchSpec> = z.lazy(() =>
     content: z
       .strictObject({ numbers_in: oneOrMany(name).optional(), domains_in: oneOrMany(name).optional() })
       .refine((c) => c.numbers_in || c.domains_in, 'give numbers_in or domains_in (reputation set names)')
+      .optional(),
+    score: z
+      .strictObject({
+        model: name,
+        above: z.number().min(0, 'above is a probability in [0, 1)').lt(1, 'above is a probability in [0, 1)'),
+      })
       .optional(),
     any: z.array(MatchSchema).min(1).optional(),
     all: z.array(MatchSchema).min(1).optional(),

@@ -16,6 +16,7 @@ import type { NormalAddress } from '../domain/address.js';
 import type { SenderClass, SenderRecord } from '../domain/sender.js';
 import type { RateNeed } from '../domain/store-facts.js';
 import type { IntelView } from '../domain/intel.js';
+import type { NormalText } from './normalise.js';
 
 export interface RuleContext {
   account: string;
@@ -36,6 +37,36 @@ export interface RuleContext {
   now: number;
   /** Campaign marks and reputation sets (issue 18); absent: those conditions never hold. */
   intel?: IntelView | null;
+  /** Where explain's reasoning goes (score conditions add their score and n-grams); null or absent on the hot path. */
+  readonly trace?: string[] | null;
+  /** The content scores this message's rules computed (null: none yet; absent: not collected), for audit and evidence. */
+  scores?: ScoreRecord[] | null;
+}
+
+/** A learned content score as rules use it (model/model.ts LinearModel is one). */
+export interface ScoreModel {
+  /** Which weights scored (the decision record's model_version), e.g. a digest prefix. */
+  readonly version?: string;
+  /** Spam probability of a normalised text (NormalText.plain). */
+  score(plain: string): number;
+  /** The score and the n-grams that pushed it most (explain, evidence). */
+  explain(norm: NormalText, k?: number): { p: number; top: { ngram: string; push: number }[] };
+}
+
+/** The models rules may name (`score: {model: <name>, …}`): the gateway's, from its config. */
+export interface ScoreModels {
+  /** Whether a model of this name is configured (an unknown name is a rule load error). */
+  has(name: string): boolean;
+  /** The active model (null: configured but not loaded; score conditions on it do not hold). */
+  get(name: string): ScoreModel | null;
+}
+
+/** One model's score of one message. */
+export interface ScoreRecord {
+  model: string;
+  p: number;
+  /** The model instance that scored (to explain the score later). */
+  of: ScoreModel;
 }
 
 /** What tag rules set; starts from the classifier's view (service_type / TLV / sender class). */

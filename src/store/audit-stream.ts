@@ -65,7 +65,24 @@ export const LINE_FIELDS = [
   'fingerprint',
   'score',
   'model_version',
+  'score_detail',
 ] as const;
+
+/** The optional columns a decision may fill (empty: NULL in the archive). */
+export interface DecisionExtra {
+  msgId?: string;
+  fingerprint?: string;
+  /** The first content score the decision's rules computed, its model (name@weights digest) and every score with its n-grams. */
+  score?: number;
+  modelVersion?: string;
+  scoreDetail?: string;
+}
+
+/** The optional fields of a line as text: TAB before each, NL at the end; TAB/NL inside a value become spaces. */
+function extraFields(e: DecisionExtra): string {
+  const clean = (v: string | undefined) => (v === undefined ? '' : v.replace(/[\t\n]/g, ' '));
+  return `\t${clean(e.msgId)}\t${clean(e.fingerprint)}\t${e.score === undefined ? '' : e.score.toFixed(4)}\t${clean(e.modelVersion)}\t${clean(e.scoreDetail)}\n`;
+}
 
 /** Keys of the stream's TTL: idle this long after its last append, a shard's buffer and meta expire. */
 export const BUFFER_TTL_MS = 7 * 86_400_000;
@@ -84,10 +101,12 @@ export interface DecisionRecord {
   class: string | null;
   src: string;
   dst: string;
+  /** The content scores the decision's rules computed, e.g. `spam-en=0.9731 "free"+0.41 …` (null: none). */
+  score: string | null;
 }
 
 /** Optional fields at the end of a line, empty until later features fill them. */
-const OPTIONAL_EMPTY = Buffer.from('\t\t\t\t\n', 'latin1');
+const OPTIONAL_EMPTY = Buffer.from('\t\t\t\t\t\n', 'latin1');
 
 /** Decisions per script call at most (bounds the script's run time inside Redis). */
 const MAX_CALL_DECISIONS = 5000;
@@ -163,7 +182,7 @@ export class AuditStream {
    * Records one decision. `dst`: the normalised recipient; decisions without a valid one
    * (invalid_destination) have no recipient to find them by and are not streamed.
    */
-  add(account: string, decision: string, reason: string, rule: string, status: number, cls: string | null, src: string, dst: string): void {
+  add(account: string, decision: string, reason: string, rule: string, status: number, cls: string | null, src: string, dst: string, extra: DecisionExtra | null = null): void {
     if (this.closed || dst.length === 0 || dst.length > 15 || !isDigits(dst)) return;
     if (this.count + this.retryDecisions >= this.opts.maxBuffer) {
       this.metrics?.auditStream.inc({ outcome: 'dropped' });
@@ -176,7 +195,8 @@ export class AuditStream {
       this.lastMsText = String(t);
     }
     // time, TAB, tuple (ends in TAB), src, TAB, dst, optional fields, NL; latin1 keeps one byte per character.
-    const need = this.lastMsText.length + 1 + tuple.length + src.length + 1 + dst.length + OPTIONAL_EMPTY.length;
+    const tail = extra === null ? null : extraFields(extra);
+    const need = this.lastMsText.length + 1 + tuple.length + src.length + 1 + dst.length + (tail === null ? OPTIONAL_EMPTY.length : Buffer.byteLength(tail));
     if (this.used + need > this.buf.length) this.grow(need);
     const b = this.buf;
     const start = this.used;
@@ -190,8 +210,10 @@ export class AuditStream {
     for (let i = srcStart; i < o; i++) if (b[i] === TAB || b[i] === NL) b[i] = 32;
     b[o++] = TAB;
     o += b.write(dst, o, 'latin1');
-    b.set(OPTIONAL_EMPTY, o);
-    o += OPTIONAL_EMPTY.length;
+    if (tail === null) {
+      b.set(OPTIONAL_EMPTY, o);
+      o += OPTIONAL_EMPTY.length;
+    } else o += b.write(tail, o, 'utf8');
     this.used = o;
     if (3 * this.count + 3 > this.index.length) {
       const bigger = new Int32Array(this.index.length * 2);
@@ -411,6 +433,7 @@ export function recordOf(id: string, line: string): DecisionRecord | null {
     class: f[7] ? f[7] : null,
     src: f[8]!,
     dst: f[9]!,
+    score: f[14] ? f[14] : null,
   };
 }
 

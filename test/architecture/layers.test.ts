@@ -59,7 +59,7 @@ describe('src/ layering (.dependency-cruiser.mjs)', () => {
   const ruleNames = [
     'layer-protocol', 'layer-domain', 'layer-config', 'layer-session', 'layer-telemetry', 'layer-policy',
     'layer-rules', 'layer-store', 'layer-import', 'layer-decision', 'layer-upstream', 'layer-downstream',
-    'layer-queue', 'layer-relay', 'layer-complaints', 'layer-evidence', 'layer-archive',
+    'layer-queue', 'layer-relay', 'layer-complaints', 'layer-evidence', 'layer-archive', 'layer-model',
     'pure-no-io', 'no-circular', 'not-to-unresolvable',
   ];
 
