@@ -44,12 +44,12 @@ describe('audit stream', () => {
     expect(await redis.xlen(`${prefix}audit:{a:0}`)).toBe(1);
     expect(await redis.xlen(`${prefix}audit:{a:1}`)).toBe(1);
     const [[, fields]] = (await redis.xrange(`${prefix}audit:{a:0}`, '-', '+')) as [string, string[]][];
-    // n: decisions in the entry; d: one line each (LINE_FIELDS; the last four are for later features).
+    // n: decisions in the entry; d: one line each (LINE_FIELDS; the last five are for later features).
     expect(fields.slice(0, 3)).toEqual(['n', '3', 'd']);
     expect(fields[3]!.split('\n')).toEqual([
-      `${T}\tgw1\tesme\tforward\tconsent_granted\tpolicy/consent\t0\tcommercial\t8610690001\t8613800138000\t\t\t\t`,
-      `${T + 10}\tgw1\tesme\treject\tno_consent\tpolicy/consent\t69\tcommercial\t8610690001\t8613800138008\t\t\t\t`,
-      `${T + 20}\tgw1\tother\treject\tsender_unregistered\tpolicy/sender-authorization\t10\t\tACME BANK\t8613800138000\t\t\t\t`,
+      `${T}\tgw1\tesme\tforward\tconsent_granted\tpolicy/consent\t0\tcommercial\t8610690001\t8613800138000\t\t\t\t\t`,
+      `${T + 10}\tgw1\tesme\treject\tno_consent\tpolicy/consent\t69\tcommercial\t8610690001\t8613800138008\t\t\t\t\t`,
+      `${T + 20}\tgw1\tother\treject\tsender_unregistered\tpolicy/sender-authorization\t10\t\tACME BANK\t8613800138000\t\t\t\t\t`,
       '',
     ]);
     expect(fields[3]!.split('\n')[0]!.split('\t')).toHaveLength(LINE_FIELDS.length);
