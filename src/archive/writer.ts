@@ -66,7 +66,8 @@ const PAGE = 2000;
 export class ArchiveWriter {
   readonly token = randomBytes(8).toString('hex');
   private readonly held = new Map<number, Held>();
-  private readonly duck: Duck;
+  /** One DuckDB per lane: `threads` shards are worked on at once (a file's work is mostly one thread's). */
+  private readonly ducks: Duck[];
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
@@ -79,7 +80,7 @@ export class ArchiveWriter {
     readonly opts: ArchiveWriterOptions,
     private readonly deps: { metrics?: Metrics | null; log?: Logger | null; now?: () => number } = {},
   ) {
-    this.duck = new Duck(opts.threads);
+    this.ducks = Array.from({ length: Math.max(1, opts.threads) }, () => new Duck(1));
   }
 
   private now(): number {
@@ -120,7 +121,7 @@ export class ArchiveWriter {
     for (const t of this.pendingDeletes) clearTimeout(t);
     await Promise.all([...this.held.keys()].map((s) => this.buffer.release(s, this.token).catch(() => undefined)));
     this.held.clear();
-    this.duck.close();
+    for (const d of this.ducks) d.close();
   }
 
   /** One round: leases, a batch for every held shard that is due, trims, housekeeping. */
@@ -141,20 +142,26 @@ export class ArchiveWriter {
         }
       }
     }
-    for (const s of this.shards) {
-      if (this.stopped) break;
-      const h = this.held.get(s);
-      if (!h) continue;
-      // A batch at a time while the shard is due (a backlog drains at full speed).
-      for (let i = 0; i < 1000 && !this.stopped; i++) {
-        if (!(await this.batch(s, h, force))) break;
-      }
-      await this.trim(s, h);
-      if (this.now() - h.lastHousekeeping >= Math.min(60_000, this.opts.batchMs) || force) {
-        h.lastHousekeeping = this.now();
-        await this.housekeeping(s, h.cursor);
-      }
-    }
+    // The held shards in `threads` lanes, each with its own DuckDB: while one lane waits for an
+    // fsync or Redis, another writes.
+    const queue = this.shards;
+    await Promise.all(
+      this.ducks.map(async (duck) => {
+        for (let s = queue.shift(); s !== undefined && !this.stopped; s = queue.shift()) {
+          const h = this.held.get(s);
+          if (!h) continue;
+          // A batch at a time while the shard is due (a backlog drains at full speed).
+          for (let i = 0; i < 1000 && !this.stopped; i++) {
+            if (!(await this.batch(duck, s, h, force))) break;
+          }
+          await this.trim(s, h);
+          if (this.now() - h.lastHousekeeping >= Math.min(60_000, this.opts.batchMs) || force) {
+            h.lastHousekeeping = this.now();
+            await this.housekeeping(duck, s, h.cursor);
+          }
+        }
+      }),
+    );
     await this.updateGauges();
   }
 
@@ -211,7 +218,7 @@ export class ArchiveWriter {
   }
 
   /** One batch of a shard if due; true when one was written (another may be due). */
-  private async batch(shard: number, h: Held, force: boolean): Promise<boolean> {
+  private async batch(duck: Duck, shard: number, h: Held, force: boolean): Promise<boolean> {
     const first = await this.buffer.entriesAfter(shard, h.cursor, 1);
     if (first.length === 0) {
       this.oldestPending.set(shard, null);
@@ -248,7 +255,7 @@ export class ArchiveWriter {
     const t0 = performance.now();
     const firstId = entries[0]!.id;
     const lastId = entries[entries.length - 1]!.id;
-    const { bytes, files, rows } = await this.publish(shard, entries, firstId, lastId);
+    const { bytes, files, rows } = await this.publish(duck, shard, entries, firstId, lastId);
     // Only now, with every file of the batch published, does the cursor move.
     const ok = await this.buffer.archived(shard, this.token, lastId, '', this.opts.leaseMs * 4 + DAY_MS);
     if (!ok) {
@@ -268,7 +275,7 @@ export class ArchiveWriter {
   }
 
   /** Writes a batch's files (one per day); resolves to rows and bytes written. */
-  private async publish(shard: number, entries: BufferEntry[], firstId: string, lastId: string): Promise<{ bytes: number; files: number; rows: number }> {
+  private async publish(duck: Duck, shard: number, entries: BufferEntry[], firstId: string, lastId: string): Promise<{ bytes: number; files: number; rows: number }> {
     // The lines, and the days their decisions fall in (a line starts with its time in ms).
     const blocks: Buffer[] = [];
     const days = new Set<string>();
@@ -298,7 +305,7 @@ export class ArchiveWriter {
       let rows = 0;
       let bytes = 0;
       const n = sorted.length;
-      if (n > 1) await this.duck.run(`CREATE OR REPLACE TEMP TABLE batch AS SELECT * FROM ${source}`);
+      if (n > 1) await duck.run(`CREATE OR REPLACE TEMP TABLE batch AS SELECT * FROM ${source}`);
       for (let k = 0; k < n; k++) {
         const day = sorted[k]!;
         const dir = partitionDir(this.opts.dir, day, shard, this.opts.shards);
@@ -310,10 +317,10 @@ export class ArchiveWriter {
           n > 1
             ? `SELECT ${PARQUET_SELECT} FROM batch WHERE time >= ${start} AND time < ${start + DAY_MS} ORDER BY ${SORT}`
             : `SELECT ${PARQUET_SELECT} FROM ${source} ORDER BY ${SORT}`;
-        rows += await this.duck.run(`COPY (${select}) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
+        rows += await duck.run(`COPY (${select}) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
         bytes += await this.commit(tmp, join(dir, name), dir);
       }
-      if (n > 1) await this.duck.run('DROP TABLE IF EXISTS batch');
+      if (n > 1) await duck.run('DROP TABLE IF EXISTS batch');
       return { bytes, files: n, rows };
     } finally {
       await unlink(tsv).catch(() => undefined);
@@ -352,7 +359,7 @@ export class ArchiveWriter {
   }
 
   /** Retention and compaction of one shard. */
-  private async housekeeping(shard: number, cursor: string | null): Promise<void> {
+  private async housekeeping(duck: Duck, shard: number, cursor: string | null): Promise<void> {
     const days = listDays(this.opts.dir);
     const today = dayOf(this.now());
     const oldestKept = dayOf(this.now() - this.opts.retentionDays * DAY_MS);
@@ -367,7 +374,7 @@ export class ArchiveWriter {
     if (cursor === null) return;
     // Recent days: today, and the days before it that late decisions may still reach.
     for (const day of days.filter((d) => d >= oldestKept).slice(-3)) {
-      await this.compact(shard, day, day < today, cursor);
+      await this.compact(duck, shard, day, day < today, cursor);
     }
   }
 
@@ -375,7 +382,7 @@ export class ArchiveWriter {
    * Merges a shard-day's trailing run of small, archived files into one named by the run's range;
    * the sources are deleted after the grace (a reader listing both ignores the contained ones).
    */
-  private async compact(shard: number, day: string, closed: boolean, cursor: string): Promise<void> {
+  private async compact(duck: Duck, shard: number, day: string, closed: boolean, cursor: string): Promise<void> {
     const { live } = withoutContained(listPartition(this.opts.dir, day, shard, this.opts.shards, true));
     const run: ListedFile[] = [];
     for (const f of live) {
@@ -387,7 +394,7 @@ export class ArchiveWriter {
     const dir = partitionDir(this.opts.dir, day, shard, this.opts.shards);
     const name = fileName(run[0]!.first, run[run.length - 1]!.last);
     const tmp = join(dir, tempName(name));
-    await this.duck.run(`COPY (SELECT * FROM read_parquet(${sqlList(run.map((f) => f.path))}) ORDER BY ${SORT}) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
+    await duck.run(`COPY (SELECT * FROM read_parquet(${sqlList(run.map((f) => f.path))}) ORDER BY ${SORT}) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
     await this.commit(tmp, join(dir, name), dir);
     this.deps.metrics?.archiveMerges.inc();
     const t = setTimeout(() => {

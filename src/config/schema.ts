@@ -439,7 +439,7 @@ export const ConfigSchema = z.strictObject({
       compact_files: z.number().int().min(2).default(16),
       /** Files of at least this size are not merged again, MB. */
       compact_target_mb: z.number().int().min(1).default(64),
-      /** DuckDB threads for the writer (and evidence reads). */
+      /** Shards the writer works on at once, one DuckDB thread each (evidence reads use at least 2). */
       threads: z.number().int().min(1).max(64).default(1),
     })
     .prefault({}),

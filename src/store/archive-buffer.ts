@@ -81,15 +81,9 @@ export class ArchiveBuffer {
     return { bytes: Number(b ?? 0), oldestMs: o ? Number(o) : null, cursor: c, dropped: Number(x ?? 0) };
   }
 
-  /** Every shard's meta in one pipeline. */
+  /** Every shard's meta (separate commands, sent together: on a Cluster the shards live in different slots). */
   async metas(shards: number): Promise<BufferMeta[]> {
-    const p = this.redis.pipeline();
-    for (let s = 0; s < shards; s++) p.hmget(this.keys.auditMeta(s), 'b', 'o', 'c', 'x');
-    const r = (await p.exec()) ?? [];
-    return r.map(([err, v]) => {
-      const [b, o, c, x] = (err ? [] : (v as (string | null)[])) as (string | null)[];
-      return { bytes: Number(b ?? 0), oldestMs: o ? Number(o) : null, cursor: c ?? null, dropped: Number(x ?? 0) };
-    });
+    return Promise.all(Array.from({ length: shards }, (_, s) => this.meta(s)));
   }
 
   /** Entries after `after` (null: from the start), at most `count`. */

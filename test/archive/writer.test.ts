@@ -120,7 +120,7 @@ describe('archive writer', () => {
     const { stream, writer, prefix } = setup();
     addMany(stream, 100, 8613800000000);
     await stream.flush();
-    const w = writer({ graceMs: 400 });
+    const w = writer({ graceMs: 3000 });
     await w.tick(true);
     addMany(stream, 10, 8613700000000);
     await stream.flush();
@@ -128,7 +128,7 @@ describe('archive writer', () => {
     expect(before).toBe(2);
     await w.tick(false); // within the grace: nothing trimmed (the new entry is not due)
     expect(await redis.xlen(`${prefix}audit:{a:0}`)).toBe(2);
-    await new Promise((r) => setTimeout(r, 450));
+    await new Promise((r) => setTimeout(r, 3100));
     await w.tick(false);
     // The archived entry is gone, the one after the cursor stays.
     expect(await redis.xlen(`${prefix}audit:{a:0}`)).toBe(1);
@@ -207,7 +207,7 @@ describe('archive writer', () => {
   });
 
   it('merges a shard-day of small files into one; readers ignore the merged-away files, which go after the grace', async () => {
-    const { dir, stream, writer, reader } = setup({ compactFiles: 3, graceMs: 300 });
+    const { dir, stream, writer, reader } = setup({ compactFiles: 3, graceMs: 3000 });
     const w = writer();
     for (let i = 0; i < 3; i++) {
       addMany(stream, 4, 8613800000000 + i * 4);
@@ -222,7 +222,7 @@ describe('archive writer', () => {
     expect(files[0]!.last).toBe(files[3]!.last);
     const r = await reader.decisionsFor('8613800000004');
     expect(r.decisions).toHaveLength(1);
-    await new Promise((res) => setTimeout(res, 400));
+    await new Promise((res) => setTimeout(res, 3100));
     expect(listPartition(dir, day, 0, SHARDS)).toHaveLength(1);
     expect(await allRows(dir)).toHaveLength(12);
     await w.stop();

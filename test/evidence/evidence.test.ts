@@ -137,7 +137,7 @@ describe('evidence for a recipient', () => {
     const bad = await cli(['evidence', 'nobody', '--config', 'gateway.yaml'], dir);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/"nobody" is not a phone number/);
-  });
+  }, 120_000);
 
   it('the same evidence, API and CLI, before and after the decisions moved to the archive', async () => {
     const api = async () => {
@@ -159,5 +159,5 @@ describe('evidence for a recipient', () => {
     expect(readdirSync(join(s.cfg.archive.dir, 'decisions'), { recursive: true }).some((f) => String(f).endsWith('.parquet'))).toBe(true);
     expect(await api()).toEqual(before);
     expect(await viaCli()).toEqual(before);
-  });
+  }, 120_000); // two CLI runs: a node start each, slow on a loaded machine
 });
