@@ -23,7 +23,7 @@ import { decodeText, encodeText } from '../protocol/text.js';
 import { Tag } from '../protocol/tlv.js';
 import type { RuleSet } from '../rules/engine.js';
 import type { RateNeed } from '../domain/store-facts.js';
-import type { RuleContext, RuleEvidence } from '../rules/types.js';
+import type { RuleContext, RuleEvidence, RuleHit } from '../rules/types.js';
 import type { BehaviourActions } from './behaviour-actions.js';
 import type { Clock } from '../session/clock.js';
 import type { AuditStream } from '../store/audit-stream.js';
@@ -79,6 +79,8 @@ export interface Explained {
 type Normalised = Pick<RuleContext, 'src' | 'dst' | 'sender'>;
 
 const POLICY_OFF: Verdict = { action: 'forward', reason: 'policy_off' };
+const NO_EVIDENCE: readonly RuleEvidence[] = [];
+const isSuspend = (h: RuleHit): boolean => h.action.kind === 'suspend';
 
 /** Counter values by need key, read by linear search: a message has a few counters, not worth a Map. */
 class NeedValues implements CounterValues {
@@ -264,7 +266,10 @@ export class DecisionService implements Policy {
   private settle(account: string, view: MessageView, o: DecisionOutcome, addrs: Normalised, rules: RuleSet | null): Verdict {
     if (rules !== null && o.hits.length > 0) rules.record(o.hits);
     const evidence = o.evidence;
-    if (evidence !== undefined && rules !== null) this.deps.behaviour?.note(account, addrs.src, addrs.sender, evidence, o.hits, o.suspend === true, o.rule);
+    // A suspend rule may match on anything (text, a rate), not only on behaviour: it suspends without evidence too.
+    if (rules !== null && (evidence !== undefined || o.suspend === true || (o.hits.length > 0 && o.hits.some(isSuspend)))) {
+      this.deps.behaviour?.note(account, addrs.src, addrs.sender, evidence ?? NO_EVIDENCE, o.hits, o.suspend === true, o.rule);
+    }
     const why = evidence === undefined ? undefined : evidenceText(evidence);
     if (o.policyReason !== null) return this.finish(account, view, o.policyReason, o.class, addrs, why);
     const v: Verdict =
