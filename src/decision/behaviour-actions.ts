@@ -1,5 +1,5 @@
 /**
- * What a decision's sender behaviour evidence sets off (issue 18), after the verdict: the metrics
+ * What a decision's sender behaviour evidence and `suspend` hits set off (issue 18), after the verdict: the metrics
  * per signal, a log line per flagged sender (at most one per sender and rule an hour: a scanning
  * sender's thousand messages are one line), and the `suspend` action — in enforce mode the sender's
  * registration is suspended through the same registry write as the complaint desk's automatic
@@ -54,7 +54,17 @@ export class BehaviourActions {
         would ? `monitor mode: would suspend sender: ${e.text}` : `sender flagged by behaviour: ${e.text}`,
       );
     }
-    if (suspend) this.suspend(account, src, sender, rule, evidence.find((e) => e.rule === rule)?.text ?? `rule ${rule}`);
+    // A suspend rule that matched on something else than behaviour (text, a rate): trigger "rules".
+    for (const h of hits) {
+      if (h.mode !== 'monitor' || h.action.kind !== 'suspend' || evidence.some((e) => e.rule === h.rule)) continue;
+      if (!this.firstIn(`${account}\u0001${src.value}\u0001${h.rule}`, now)) continue;
+      metrics.suspensions.inc({ trigger: 'rules', mode: 'monitor' });
+      log?.warn({ account, sender: src.value, registration: sender?.id ?? null, rule: h.rule, mode: 'monitor' }, `monitor mode: would suspend sender: rule ${h.rule}`);
+    }
+    if (suspend) {
+      const e = evidence.find((x) => x.rule === rule);
+      this.suspend(account, src, sender, rule, e ? e.text : 'its conditions matched', e ? 'behaviour' : 'rules');
+    }
   }
 
   /** True the first time `key` is seen within NOTE_EVERY_MS. */
@@ -66,7 +76,7 @@ export class BehaviourActions {
     return true;
   }
 
-  private suspend(account: string, src: NormalAddress, sender: SenderRecord | null, rule: string, why: string): void {
+  private suspend(account: string, src: NormalAddress, sender: SenderRecord | null, rule: string, why: string, trigger: 'behaviour' | 'rules'): void {
     const { admin, registry, metrics, log } = this.deps;
     if (sender === null) {
       // Nothing registered to suspend (an unregistered sender is refused by sender authorization
@@ -83,12 +93,12 @@ export class BehaviourActions {
       const current = (await admin.getSender(sender.id)) ?? sender;
       if (current.status !== 'active') return;
       const at = new Date(this.deps.now()).toISOString();
-      const reason = `behaviour rule ${rule}: ${why}`.slice(0, 500);
+      const reason = `${trigger === 'behaviour' ? 'behaviour rule' : 'rule'} ${rule}: ${why}`.slice(0, 500);
       const rec: SenderRecord = { ...current, status: 'suspended', status_reason: reason, status_by: BEHAVIOUR_ACTOR, status_at: at, updated_at: at, updated_by: BEHAVIOUR_ACTOR };
       const actor: Actor = { who: BEHAVIOUR_ACTOR, channel: 'rules', evidence: rule };
       await admin.putSender(rec, actor, 'sender.suspend');
       registry.upsert(rec);
-      metrics.suspensions.inc({ trigger: 'behaviour', mode: 'enforce' });
+      metrics.suspensions.inc({ trigger, mode: 'enforce' });
       log?.warn({ account, sender: src.value, registration: rec.id, rule }, `sender suspended: ${reason}`);
     };
     run()

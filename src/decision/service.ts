@@ -23,7 +23,7 @@ import { decodeText, encodeText } from '../protocol/text.js';
 import { Tag } from '../protocol/tlv.js';
 import type { RuleSet } from '../rules/engine.js';
 import type { RateNeed } from '../domain/store-facts.js';
-import type { RuleContext, RuleEvidence, ScoreRecord } from '../rules/types.js';
+import type { RuleContext, RuleEvidence, RuleHit, ScoreRecord } from '../rules/types.js';
 import type { BehaviourActions } from './behaviour-actions.js';
 import { normaliseText } from '../rules/normalise.js';
 import type { Clock } from '../session/clock.js';
@@ -94,6 +94,8 @@ export interface Explained {
 type Normalised = Pick<RuleContext, 'src' | 'dst' | 'sender'>;
 
 const POLICY_OFF: Verdict = { action: 'forward', reason: 'policy_off' };
+const NO_EVIDENCE: readonly RuleEvidence[] = [];
+const isSuspend = (h: RuleHit): boolean => h.action.kind === 'suspend';
 
 /** Counter values by need key, read by linear search: a message has a few counters, not worth a Map. */
 class NeedValues implements CounterValues {
@@ -284,7 +286,10 @@ export class DecisionService implements Policy {
       if (im) for (const h of o.hits) for (const key of rules.rule(h.rule)?.intelKeys ?? []) im.keyMatches.inc({ key, mode: h.mode });
     }
     const behaviour = o.behaviour;
-    if (behaviour !== undefined && rules !== null) this.deps.behaviour?.note(account, addrs.src, addrs.sender, behaviour, o.hits, o.suspend === true, o.rule);
+    // A suspend rule may match on anything (text, a rate), not only on behaviour: it suspends without evidence too.
+    if (rules !== null && (behaviour !== undefined || o.suspend === true || (o.hits.length > 0 && o.hits.some(isSuspend)))) {
+      this.deps.behaviour?.note(account, addrs.src, addrs.sender, behaviour ?? NO_EVIDENCE, o.hits, o.suspend === true, o.rule);
+    }
     const why = joinEvidence(o.evidence ?? null, behaviour === undefined ? null : evidenceText(behaviour));
     if (o.policyReason !== null) return this.remembered(this.finish(account, view, o.policyReason, o.class, addrs, why, o.hits.length > 0), o, addrs);
     const v: Verdict =

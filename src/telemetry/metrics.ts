@@ -306,7 +306,7 @@ export class Metrics {
     });
     this.suspensions = new Counter({
       name: 'smppguard_sender_suspensions_total',
-      help: 'Automatic sender suspensions by trigger (complaints, behaviour) and mode (enforce: done; monitor: would have)',
+      help: 'Automatic sender suspensions by trigger (complaints; behaviour: a behaviour rule\'s suspend action; rules: a suspend rule matching on anything else) and mode (enforce: done; monitor: would have)',
       labelNames: ['trigger', 'mode'],
       registers: [r],
     });

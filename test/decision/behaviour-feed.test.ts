@@ -115,6 +115,18 @@ describe('BehaviourActions', () => {
     expect(t.counts).toContain('suspensions behaviour enforce');
   });
 
+  it('a suspend rule matching on something else (no behaviour evidence): trigger "rules", in both modes', async () => {
+    const t = actions(rec);
+    t.a.note('acme', src, rec, [], hit('monitor'), false, 'scan');
+    t.a.note('acme', src, rec, [], hit('monitor'), false, 'scan');
+    expect(t.counts).toEqual(['suspensions rules monitor']);
+    expect(t.warns).toEqual(['monitor mode: would suspend sender: rule scan']);
+    t.a.note('acme', src, rec, [], hit('enforce'), true, 'scan');
+    await settle();
+    expect(t.puts[0]![0].status_reason).toBe('rule scan: its conditions matched');
+    expect(t.counts).toContain('suspensions rules enforce');
+  });
+
   it('enforce: nothing to suspend for an unregistered sender, or one the store already has suspended', async () => {
     const t = actions(null);
     t.a.note('acme', src, null, ev('enforce'), hit('enforce'), true, 'scan');
