@@ -8,7 +8,9 @@
  * by context (乾 → 干 or 乾) still folds the same way on both sides. One table lookup a character:
  * linear in the text, whatever it holds.
  */
-import { from, to } from 'opencc-js/preset';
+import { Locale } from 'opencc-js';
+
+const { from, to } = Locale;
 
 /** BMP code → folded string (set bit in HAS first: most characters have no entry). */
 const HAS = new Uint8Array(0x10000);

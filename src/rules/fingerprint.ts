@@ -5,8 +5,9 @@
  *
  *   1. mask the variable parts of the folded text (normalise.ts foldChars: width, case,
  *      traditional → simplified): the 【signature】 at the start or end, links (links.ts reads
- *      obfuscated dots first) → ℓ, and every run of letters and digits that holds a digit (numbers,
- *      codes, amounts, callback numbers) → ϑ;
+ *      obfuscated dots first) → ℓ, every run of letters and digits that holds a digit (numbers,
+ *      codes, amounts, callback numbers) and every run of 5+ Latin letters glued to Chinese text
+ *      (contact ids: 微信wxabcdef) → ϑ;
  *   2. normalise the masked text (separators, symbols and emoji runs collapsed) and cut it into
  *      character 3-grams (shingles);
  *   3. MinHash: BANDS × ROWS minimums of independent 32-bit hashes of the shingles; LSH: each band
@@ -50,6 +51,13 @@ function isDigit(c: number): boolean {
 /** URL characters besides letters and digits (a run of them with a dot between alnums is a link). */
 function isUrlChar(c: number): boolean {
   return isAlnum(c) || c === 0x2e || c === 0x2f || c === 0x3a || c === 0x2d || c === 0x5f || c === 0x3f || c === 0x3d || c === 0x26 || c === 0x25 || c === 0x23 || c === 0x7e || c === 0x2b;
+}
+
+/** A CJK ideograph at `i` (false outside the string). */
+function isCjkAt(t: string, i: number): boolean {
+  if (i < 0 || i >= t.length) return false;
+  const c = t.charCodeAt(i);
+  return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf);
 }
 
 /** Placeholders: one character each, kept by the normaliser (not separators). */
@@ -106,6 +114,10 @@ export function maskVariable(folded: string): string {
         out += hasDigit ? NUMBER : t.slice(k, e);
         k = e;
       }
+      from = j;
+    } else if (j - i >= 5 && (isCjkAt(t, i - 1) || isCjkAt(t, j))) {
+      // Latin letters glued to Chinese text: a contact id or code (微信wxabcdef领取), masked like a number.
+      out += `${t.slice(from, i)}${NUMBER}`;
       from = j;
     }
     i = j;

@@ -76,7 +76,8 @@ function read(s: string, mode: 0 | 1 | 2, cuts: number[] | null): string {
   while (i < n) {
     const c = s.charCodeAt(i);
     const space = isSpace(c);
-    if (!space && !mayStartToken(c)) {
+    // A plain dot never changes in the strict reading (spaces before one are looked at from the space).
+    if ((!space && !mayStartToken(c)) || (mode === 0 && c === DOT)) {
       i++;
       continue;
     }
