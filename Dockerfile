@@ -19,6 +19,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY config ./config
 COPY rules ./rules
+COPY models ./models
 USER node
 # 2775: SMPP for ESMEs; 9090: /metrics, /healthz, /readyz
 EXPOSE 2775 9090
