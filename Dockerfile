@@ -21,6 +21,7 @@ COPY config ./config
 COPY rules ./rules
 # The decision archive's directory (a volume in deploy/docker-compose.yml), writable by the gateway.
 RUN mkdir -p /data/archive /app/config/data/archive && chown -R node:node /data /app/config/data
+COPY models ./models
 USER node
 # 2775: SMPP for ESMEs; 9090: /metrics, /healthz, /readyz
 EXPOSE 2775 9090
