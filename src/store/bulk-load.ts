@@ -10,14 +10,20 @@
  *   Memory is bounded by the batch and the pipelines in flight, not by the file.
  * - Consent and sender rows become HSETs in pipelines of `rowsPerPipe` rows, plus one script call
  *   per pipeline that appends all their journal entries (the journal is one key: cluster-safe).
+ *   On a single Redis over plain TCP, consent rows skip ioredis: the HSETs and the journal call are
+ *   written as RESP straight into buffers on a connection of their own (resp-pipe.ts), with no
+ *   Command object, promise and argument array per row (the profile's largest cost, most of it
+ *   garbage collection).
  * - Re-runs are idempotent: SADD and HSET of the same values change nothing (the journal gets fresh
  *   entries, which is fine: it is evidence of the import).
  */
+import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { SenderRecord } from '../domain/sender.js';
-import { bulk } from './redis.js';
-import { withScripts, type ScriptClient } from './scripts.js';
+import { bulk, isCluster } from './redis.js';
+import { RespError, RespPipe, RespWriter } from './resp-pipe.js';
+import { scriptSource, withScripts, type ScriptClient } from './scripts.js';
 import { BUCKET_BITS, Keys } from './keys.js';
 
 /** A fatal problem on the Redis side of a load (a pipeline failed, the lock is taken or lost, …). */
@@ -52,6 +58,12 @@ export class Pipes {
       }
       onResults(replies);
     });
+    await this.track(done);
+  }
+
+  /** Counts `done` (any write in flight: a pipeline, a RESP batch) toward `max`; waits while `max` are in flight. */
+  async track(done: Promise<void>): Promise<void> {
+    if (this.failure) throw this.failure;
     const tracked = done
       .catch((err: unknown) => {
         this.failure ??= new BulkLoadError(`Redis ${this.label} failed: ${(err as Error).message}`);
@@ -202,12 +214,41 @@ export interface ConsentWrite {
 }
 
 /**
+ * The redis:// URL of a single Redis over plain TCP that `redis` talks to, for a RESP connection of
+ * the importer's own; null for TLS, a Unix socket, Sentinel or Cluster (they keep ioredis).
+ */
+export function plainRedisUrl(redis: Redis): string | null {
+  if (isCluster(redis)) return null;
+  const o = redis.options;
+  if (o.tls || o.path || (o.sentinels && o.sentinels.length > 0)) return null;
+  const auth = o.password ? `${encodeURIComponent(o.username ?? '')}:${encodeURIComponent(o.password)}@` : '';
+  return `redis://${auth}${o.host ?? '127.0.0.1'}:${o.port ?? 6379}/${o.db ?? 0}`;
+}
+
+/** The consent rows' RESP path (see the header): its connection, the batch being written, the journal script's SHA. */
+interface RawPath {
+  pipe: RespPipe;
+  w: RespWriter;
+  sha: string;
+  /** HSETs in the batch being written. */
+  hsets: number;
+  /** The journal script is known to Redis (SCRIPT LOAD once, before the first batch). */
+  loaded: boolean;
+}
+
+/** How long the importer waits for its RESP connection, and for a batch's replies. */
+const RAW_READY_MS = 5000;
+const RAW_TIMEOUT_MS = 60_000;
+
+/**
  * Consent records and senders: each row becomes a few commands, sent in pipelines of `rowsPerPipe`
  * rows (`full` asks the caller to await `flush()`); `replaced` counts HSETs of a field that existed.
+ * `close()` when done (the consent rows' connection).
  */
 export class RecordWriter {
   full = false;
   replaced = 0;
+  private raw: RawPath | null = null;
   private p: ChainableCommander | null = null;
   private rows = 0;
   /** Commands queued in `p`, and the indexes of those whose reply 0 means "existed before" (HSET). */
@@ -225,17 +266,39 @@ export class RecordWriter {
       channel: string;
       journalRetentionMs: number;
       rowsPerPipe: number;
+      /** false: always through ioredis (tests of that path). Default: RESP for consent rows when plainRedisUrl() gives a URL. */
+      raw?: boolean;
     },
   ) {
     withScripts(o.redis);
+    const url = o.raw === false ? null : plainRedisUrl(o.redis);
+    if (url) {
+      const sha = createHash('sha1').update(scriptSource('sgImportJournal')).digest('hex');
+      this.raw = { pipe: new RespPipe(url, RAW_TIMEOUT_MS, () => undefined, null), w: new RespWriter(), sha, hsets: 0, loaded: false };
+    }
+  }
+
+  /** Closes the consent rows' connection (after the last flush has been answered). */
+  close(): void {
+    this.raw?.pipe.close();
   }
 
   /** HSET consent:<msisdn> scope g:<now>[:<expires>] | r:<now>, as PolicyAdmin.setConsent stores it, journaled. */
   consent(c: ConsentWrite): void {
     const now = Date.now();
     const value = c.state === 'granted' ? `g:${now}${c.expires ? `:${c.expires}` : ''}` : `r:${now}`;
-    this.pipe().hset(this.o.keys.consent(c.msisdn), c.scope, value);
-    this.cmd(true);
+    const raw = this.raw;
+    if (raw) {
+      const w = raw.w;
+      w.raw('*4\r\n$4\r\nHSET\r\n');
+      w.bulk(this.o.keys.consent(c.msisdn));
+      w.bulk(c.scope);
+      w.bulk(value);
+      raw.hsets++;
+    } else {
+      this.pipe().hset(this.o.keys.consent(c.msisdn), c.scope, value);
+      this.cmd(true);
+    }
     this.journal(`consent.${c.state === 'granted' ? 'grant' : 'revoke'}`, c.channel ?? this.o.channel, c.evidence, {
       msisdn: c.msisdn,
       scope: c.scope,
@@ -258,6 +321,7 @@ export class RecordWriter {
   async flush(): Promise<void> {
     this.full = false;
     this.rows = 0;
+    if (this.raw && this.raw.hsets > 0) await this.flushRaw(this.raw);
     const p = this.p;
     const idx = this.countIdx;
     const jargs = this.jargs;
@@ -276,6 +340,40 @@ export class RecordWriter {
     await this.o.pipes.send(p, (replies) => {
       for (const k of idx) if (replies[k] === 0) this.replaced++;
     });
+  }
+
+  /** The batch's HSETs and its journal call (EVALSHA of journal-batch.lua) as one RESP write. */
+  private async flushRaw(raw: RawPath): Promise<void> {
+    const hsets = raw.hsets;
+    const jargs = this.jargs;
+    raw.hsets = 0;
+    this.jargs = [];
+    const w = raw.w;
+    const minId = `${Date.now() - this.o.journalRetentionMs}-0`;
+    w.raw(`*${5 + jargs.length}\r\n$7\r\nEVALSHA\r\n`);
+    w.bulk(raw.sha);
+    w.raw('$1\r\n1\r\n');
+    w.bulk(this.o.keys.journal);
+    w.bulk(minId);
+    for (let i = 0; i < jargs.length; i++) w.bulk(jargs[i]!);
+    const resp = w.take();
+    if (!raw.loaded) {
+      if (!(await raw.pipe.whenReady(RAW_READY_MS))) throw new BulkLoadError(`Redis write connection not ready within ${RAW_READY_MS} ms`);
+      await this.o.redis.script('LOAD', scriptSource('sgImportJournal'));
+      raw.loaded = true;
+    }
+    const done = new Promise<void>((resolve, reject) => {
+      raw.pipe.send(resp, hsets + 1, (err, replies) => {
+        if (err || !replies) return reject(err ?? new Error('no replies'));
+        for (let k = 0; k < replies.length; k++) {
+          const v = replies[k];
+          if (v instanceof RespError) return reject(v);
+          if (k < hsets && v === 0) this.replaced++;
+        }
+        resolve();
+      });
+    });
+    await this.o.pipes.track(done);
   }
 
   private pipe(): ChainableCommander {
