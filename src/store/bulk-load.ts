@@ -10,20 +10,20 @@
  *   Memory is bounded by the batch and the pipelines in flight, not by the file.
  * - Consent and sender rows become HSETs in pipelines of `rowsPerPipe` rows, plus one script call
  *   per pipeline that appends all their journal entries (the journal is one key: cluster-safe).
- *   On a single Redis over plain TCP, consent rows skip ioredis: the HSETs and the journal call are
- *   written as RESP straight into buffers on a connection of their own (resp-pipe.ts), with no
- *   Command object, promise and argument array per row (the profile's largest cost, most of it
- *   garbage collection).
+ *   On a single Redis over plain TCP, consent rows skip ioredis: each row's HSET and its journal
+ *   XADD are written as RESP straight into buffers on a connection of their own (resp-pipe.ts), with
+ *   no Command object, promise and argument array per row (the profile's largest cost, most of it
+ *   garbage collection); without ioredis's per-command cost the journal needs no script either
+ *   (plain XADDs cost Redis less than the same XADDs made from Lua, see resp-pipe.ts).
  * - Re-runs are idempotent: SADD and HSET of the same values change nothing (the journal gets fresh
  *   entries, which is fine: it is evidence of the import).
  */
-import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { SenderRecord } from '../domain/sender.js';
 import { bulk, isCluster } from './redis.js';
 import { RespError, RespPipe, RespWriter } from './resp-pipe.js';
-import { scriptSource, withScripts, type ScriptClient } from './scripts.js';
+import { withScripts, type ScriptClient } from './scripts.js';
 import { BUCKET_BITS, Keys } from './keys.js';
 
 /** A fatal problem on the Redis side of a load (a pipeline failed, the lock is taken or lost, …). */
@@ -225,15 +225,17 @@ export function plainRedisUrl(redis: Redis): string | null {
   return `redis://${auth}${o.host ?? '127.0.0.1'}:${o.port ?? 6379}/${o.db ?? 0}`;
 }
 
-/** The consent rows' RESP path (see the header): its connection, the batch being written, the journal script's SHA. */
+/** The consent rows' RESP path (see the header): its connection and the batch being written. */
 interface RawPath {
   pipe: RespPipe;
   w: RespWriter;
-  sha: string;
-  /** HSETs in the batch being written. */
-  hsets: number;
-  /** The journal script is known to Redis (SCRIPT LOAD once, before the first batch). */
-  loaded: boolean;
+  /** Rows in the batch being written (an HSET and an XADD each). */
+  rows: number;
+  /** The batch's journal trim point, XADD … MINID ~ <this> (the journal's retention, as of the batch's first row). */
+  minId: string;
+  /** The bulk-string prefix of every XADD of this writer: *<n> is per row, then XADD <journal> MINID ~. */
+  xaddHead: string;
+  ready: boolean;
 }
 
 /** How long the importer waits for its RESP connection, and for a batch's replies. */
@@ -273,8 +275,9 @@ export class RecordWriter {
     withScripts(o.redis);
     const url = o.raw === false ? null : plainRedisUrl(o.redis);
     if (url) {
-      const sha = createHash('sha1').update(scriptSource('sgImportJournal')).digest('hex');
-      this.raw = { pipe: new RespPipe(url, RAW_TIMEOUT_MS, () => undefined, null), w: new RespWriter(), sha, hsets: 0, loaded: false };
+      const j = o.keys.journal;
+      const xaddHead = `$4\r\nXADD\r\n$${Buffer.byteLength(j)}\r\n${j}\r\n$5\r\nMINID\r\n$1\r\n~\r\n`;
+      this.raw = { pipe: new RespPipe(url, RAW_TIMEOUT_MS, () => undefined, null), w: new RespWriter(), rows: 0, minId: '', xaddHead, ready: false };
     }
   }
 
@@ -290,15 +293,40 @@ export class RecordWriter {
     const raw = this.raw;
     if (raw) {
       const w = raw.w;
+      if (raw.rows++ === 0) raw.minId = `${now - this.o.journalRetentionMs}-0`;
       w.raw('*4\r\n$4\r\nHSET\r\n');
       w.bulk(this.o.keys.consent(c.msisdn));
       w.bulk(c.scope);
       w.bulk(value);
-      raw.hsets++;
-    } else {
-      this.pipe().hset(this.o.keys.consent(c.msisdn), c.scope, value);
-      this.cmd(true);
+      // XADD journal MINID ~ <minId> * op … who … [channel …] [evidence …] msisdn … scope … [expires …]:
+      // the fields journal() gives the script path, in the same order.
+      const channel = c.channel ?? this.o.channel;
+      const pairs = 4 + (channel ? 1 : 0) + (c.evidence ? 1 : 0) + (c.expires != null ? 1 : 0);
+      w.raw(`*${6 + 2 * pairs}\r\n${raw.xaddHead}`);
+      w.bulk(raw.minId);
+      w.raw(c.state === 'granted' ? '$1\r\n*\r\n$2\r\nop\r\n$13\r\nconsent.grant\r\n$3\r\nwho\r\n' : '$1\r\n*\r\n$2\r\nop\r\n$14\r\nconsent.revoke\r\n$3\r\nwho\r\n');
+      w.bulk(this.o.who);
+      if (channel) {
+        w.raw('$7\r\nchannel\r\n');
+        w.bulk(channel);
+      }
+      if (c.evidence) {
+        w.raw('$8\r\nevidence\r\n');
+        w.bulk(c.evidence);
+      }
+      w.raw('$6\r\nmsisdn\r\n');
+      w.bulk(c.msisdn);
+      w.raw('$5\r\nscope\r\n');
+      w.bulk(c.scope);
+      if (c.expires != null) {
+        w.raw('$7\r\nexpires\r\n');
+        w.bulk(String(c.expires));
+      }
+      this.rowDone();
+      return;
     }
+    this.pipe().hset(this.o.keys.consent(c.msisdn), c.scope, value);
+    this.cmd(true);
     this.journal(`consent.${c.state === 'granted' ? 'grant' : 'revoke'}`, c.channel ?? this.o.channel, c.evidence, {
       msisdn: c.msisdn,
       scope: c.scope,
@@ -321,7 +349,7 @@ export class RecordWriter {
   async flush(): Promise<void> {
     this.full = false;
     this.rows = 0;
-    if (this.raw && this.raw.hsets > 0) await this.flushRaw(this.raw);
+    if (this.raw && this.raw.rows > 0) await this.flushRaw(this.raw);
     const p = this.p;
     const idx = this.countIdx;
     const jargs = this.jargs;
@@ -342,33 +370,22 @@ export class RecordWriter {
     });
   }
 
-  /** The batch's HSETs and its journal call (EVALSHA of journal-batch.lua) as one RESP write. */
+  /** The batch's HSETs and XADDs as one RESP write; every second reply is an HSET's. */
   private async flushRaw(raw: RawPath): Promise<void> {
-    const hsets = raw.hsets;
-    const jargs = this.jargs;
-    raw.hsets = 0;
-    this.jargs = [];
-    const w = raw.w;
-    const minId = `${Date.now() - this.o.journalRetentionMs}-0`;
-    w.raw(`*${5 + jargs.length}\r\n$7\r\nEVALSHA\r\n`);
-    w.bulk(raw.sha);
-    w.raw('$1\r\n1\r\n');
-    w.bulk(this.o.keys.journal);
-    w.bulk(minId);
-    for (let i = 0; i < jargs.length; i++) w.bulk(jargs[i]!);
-    const resp = w.take();
-    if (!raw.loaded) {
+    const rows = raw.rows;
+    raw.rows = 0;
+    const resp = raw.w.take();
+    if (!raw.ready) {
       if (!(await raw.pipe.whenReady(RAW_READY_MS))) throw new BulkLoadError(`Redis write connection not ready within ${RAW_READY_MS} ms`);
-      await this.o.redis.script('LOAD', scriptSource('sgImportJournal'));
-      raw.loaded = true;
+      raw.ready = true;
     }
     const done = new Promise<void>((resolve, reject) => {
-      raw.pipe.send(resp, hsets + 1, (err, replies) => {
+      raw.pipe.send(resp, 2 * rows, (err, replies) => {
         if (err || !replies) return reject(err ?? new Error('no replies'));
         for (let k = 0; k < replies.length; k++) {
           const v = replies[k];
           if (v instanceof RespError) return reject(v);
-          if (k < hsets && v === 0) this.replaced++;
+          if ((k & 1) === 0 && v === 0) this.replaced++;
         }
         resolve();
       });

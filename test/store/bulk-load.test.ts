@@ -26,7 +26,7 @@ const rows: ConsentWrite[] = [
   { msisdn: '8613800000001', scope: 'account:a', state: 'granted', expires: null },
   { msisdn: '8613800000001', scope: 'brand:B', state: 'granted', expires: 1_900_000_000_000, evidence: 'form:7' },
   { msisdn: '8613800000002', scope: 'account:a', state: 'revoked', expires: null, channel: 'sms' },
-  { msisdn: '8613800000003', scope: 'account:a', state: 'granted', expires: null },
+  { msisdn: '8613800000003', scope: 'account:a', state: 'granted', expires: null, evidence: '纸质表单 №7' },
 ];
 
 async function load(raw: boolean): Promise<{ fields: Record<string, Record<string, string>>; journal: string[][]; replaced: number }> {
@@ -66,6 +66,7 @@ describe('RecordWriter consent rows', () => {
     expect(viaRaw.journal).toHaveLength(4);
     expect(viaRaw.journal[1]).toEqual(['op', 'consent.grant', 'who', 'tester', 'channel', 'import', 'evidence', 'form:7', 'msisdn', '8613800000001', 'scope', 'brand:B', 'expires', '1900000000000']);
     expect(viaRaw.journal[2]).toContain('sms');
+    expect(viaRaw.journal[3]).toContain('纸质表单 №7');
   });
 
   it('takes the RESP path only for a plain single Redis', () => {
