@@ -105,11 +105,12 @@ export interface LoadResult {
   closedEarly: number;
 }
 
-const SEQ_LIMIT = 0x7fffffff;
+export const SEQ_LIMIT = 0x7fffffff;
 /** deliver_sm_resp, status 0, empty message_id; the sequence is patched per receipt. */
-const DELIVER_RESP = messageResp(Command.deliver_sm_resp, 0, 0);
+export const DELIVER_RESP = messageResp(Command.deliver_sm_resp, 0, 0);
 
-class Template {
+/** The submit_sm encoded once; per message only the destination (and text variant) digits are patched. Shared with open-loop.ts. */
+export class Template {
   readonly len: number;
   readonly destOff: number;
   readonly destDigits: number;

@@ -28,7 +28,7 @@ import { BUCKET_BITS, Keys } from '../src/store/keys.js';
 
 export const BASE = 8613000000000;
 export const RANGE = 1_000_000_000;
-const NUMBERING = { country_code: '86', national_prefix: '0', international_prefix: '00' };
+export const NUMBERING = { country_code: '86', national_prefix: '0', international_prefix: '00' };
 
 /** murmur3 fmix32 of (seed, i): a stateless hash, so membership can be computed for any number. */
 export function mix(seed: number, i: number): number {
@@ -92,7 +92,7 @@ export function consentRecord(l: Layout, j: number): ConsentRow {
 
 // ---------------------------------------------------------------------------------------------------
 
-async function writeLines(path: string, count: number, line: (i: number) => string, gzip = false): Promise<void> {
+export async function writeLines(path: string, count: number, line: (i: number) => string, gzip = false): Promise<void> {
   const file = createWriteStream(path, { highWaterMark: 1 << 20 });
   const gz = gzip ? createGzip({ level: 1 }) : null;
   gz?.pipe(file);

@@ -48,7 +48,9 @@ async function round(tmp: string, n: number, f: RunFlags, hash: string): Promise
       queue: { concurrency: 2000 },
     }),
   );
-  const gw = child(['--max-semi-space-size=64', CLI, 'start', '--config', cfgFile], join(tmp, `gateway-${n}.log`));
+  // BENCH_PROFILE=DIR: the gateway runs with node --cpu-prof into DIR (the release path's profile).
+  const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const gw = child([...prof, '--max-semi-space-size=64', CLI, 'start', '--config', cfgFile], join(tmp, `gateway-${n}.log`));
   const redis = new Redis(REDIS_URL);
   let sim: ChildProcess | null = null;
   try {

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { hashPassword } from '../src/upstream/password.js';
 import type { LoadOptions, LoadResult } from './loadgen.js';
+import type { OpenLoopOptions, OpenLoopResult } from './open-loop.js';
 import { POLICY_PREFIX, policyGateway, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGateway, rulesLoad, rulesLoadPerRun } from './policy-scenario.js';
 import { freePort } from '../src/sim/free-port.js';
 import { cleanRedis } from './procs.js';
@@ -106,6 +107,12 @@ interface Flags {
   loadgen: Partial<LoadOptions>;
   /** Another checkout (built) whose gateway runs every gateway scenario too, alternating with this one. */
   baseline: string | null;
+  /** Offered rates (msg/s) of the open-loop table; null: closed-loop runs only. */
+  openLoop: number[] | null;
+  openLoopBinds: number;
+  openLoopWindow: number;
+  /** Node flags for the gateway process (default none: started as `npm start` starts it). */
+  gatewayNodeArgs: string[];
 }
 
 const USAGE = `usage: npm run bench -- [options]
@@ -121,6 +128,11 @@ const USAGE = `usage: npm run bench -- [options]
   --keep-tmp          keep the temp dir with gateway configs and logs
   --profile DIR       run every child with node --cpu-prof into DIR
   --write             append the table to bench/RESULTS.md
+  --open-loop R1,R2   instead of the closed-loop table: an open-loop run of every scenario at each
+                      offered rate (msg/s), latency from the scheduled send time, added latency vs (a)
+  --open-loop-binds N binds of the open-loop generator (default 4)
+  --open-loop-window N  outstanding submits per bind in open loop (default 1000)
+  --gateway-node-args '--flag …'  node flags for the gateway (default none, as \`npm start\`)
   --baseline DIR      also run every gateway scenario on the gateway built in checkout DIR (another
                       commit, \`npm ci && npm run build\` there), alternating with this one in every
                       round; prints this build's median over the baseline's per scenario
@@ -141,6 +153,10 @@ function parseFlags(argv: string[]): Flags {
     sim: {},
     loadgen: {},
     baseline: null,
+    openLoop: null,
+    openLoopBinds: 4,
+    openLoopWindow: 1000,
+    gatewayNodeArgs: [],
   };
   const int = (name: string, v: string | undefined) => {
     const n = Number(v);
@@ -165,6 +181,13 @@ function parseFlags(argv: string[]): Flags {
       case '--profile': f.profile = resolve(val() ?? 'bench-profiles'); break;
       case '--write': f.write = true; break;
       case '--baseline': f.baseline = resolve(val() ?? '.'); break;
+      case '--open-loop':
+        f.openLoop = (val() ?? '').split(',').map((r) => int(k, r.trim().replace(/_/g, ''))).filter((r) => r > 0);
+        if (f.openLoop.length === 0) throw new Error('--open-loop needs rates, e.g. 5000,20000,50000');
+        break;
+      case '--open-loop-binds': f.openLoopBinds = Math.max(1, int(k, val())); break;
+      case '--open-loop-window': f.openLoopWindow = Math.max(1, int(k, val())); break;
+      case '--gateway-node-args': f.gatewayNodeArgs = (val() ?? '').split(/\s+/).filter(Boolean); break;
       case '-h':
       case '--help':
         console.log(USAGE);
@@ -187,11 +210,11 @@ const children = new Set<ChildProcess>();
 /** Extra node flags for every child (set by --profile). */
 let nodeArgs: string[] = [];
 /**
- * A larger young generation: at tens of thousands of messages a second, objects of requests in
- * flight (~100 ms) outlive the default 16 MB semi-space and get promoted, making old-generation GC
- * the gateway's largest cost. Same value as Dockerfile's NODE_OPTIONS.
+ * Node flags of the gateway process. Empty by default: the gateway runs as `npm start` runs it, so
+ * the figures are what an operator gets (flags the gateway needs must be set by the gateway or its
+ * start script). `--gateway-node-args '--max-semi-space-size=64'` reproduces the Dockerfile's NODE_OPTIONS.
  */
-const GATEWAY_NODE_ARGS = ['--max-semi-space-size=64'];
+let gatewayNodeArgs: string[] = [];
 
 function track(cp: ChildProcess): ChildProcess {
   children.add(cp);
@@ -288,20 +311,33 @@ function machineTicks(): number | null {
   }
 }
 
-interface RunOutcome {
-  result: LoadResult;
+/** Seconds of CPU the Redis server has used (INFO cpu: used_cpu_user + used_cpu_sys, all its threads), or null. */
+let redisCpuSeconds: () => Promise<number | null> = async () => null;
+
+interface RunOutcome<R> {
+  result: R;
   /** CPU % (100 = one core) over the measured interval, by role. */
   cpu: Record<string, number | null>;
+  /** CPU seconds over the measured interval: the gateway's (/proc/<pid>/stat) and Redis's (INFO cpu). */
+  cpuSec: { gateway: number | null; redis: number | null };
 }
 
-async function runLoadgen(opts: LoadOptions, watch: Record<string, number | undefined>, timeoutMs: number): Promise<RunOutcome> {
+async function runLoadgen<R extends LoadResult | OpenLoopResult>(
+  script: 'loadgen.js' | 'open-loop.js',
+  opts: LoadOptions | OpenLoopOptions,
+  watch: Record<string, number | undefined>,
+  timeoutMs: number,
+): Promise<RunOutcome<R>> {
   const { onPhase: _drop, ...plain } = opts;
-  const proc = track(spawn(process.execPath, [...nodeArgs, join(DIST_BENCH, 'loadgen.js'), '--json', JSON.stringify(plain)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const proc = track(spawn(process.execPath, [...nodeArgs, join(DIST_BENCH, script), '--json', JSON.stringify(plain)], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   const start: Record<string, number | null> = {};
   let t0 = 0;
   const cpu: Record<string, number | null> = {};
+  const cpuSec: { gateway: number | null; redis: number | null } = { gateway: null, redis: null };
+  let redis0: Promise<number | null> = Promise.resolve(null);
+  let redis1: Promise<number | null> = Promise.resolve(null);
   const errLines: string[] = [];
   lines(proc.stderr!, (line) => {
     let phase: string | undefined;
@@ -315,25 +351,33 @@ async function runLoadgen(opts: LoadOptions, watch: Record<string, number | unde
       t0 = performance.now();
       for (const [role, pid] of Object.entries(watch)) start[role] = cpuTicks(pid);
       start.machine = machineTicks();
+      if (watch.gateway) redis0 = redisCpuSeconds();
     } else if (phase === 'stop' && t0) {
       const sec = (performance.now() - t0) / 1000;
       const pct = (a: number | null | undefined, b: number | null) => (a == null || b == null ? null : Math.round(((b - a) / CLK_TCK / sec) * 1000) / 10);
-      for (const [role, pid] of Object.entries(watch)) cpu[role] = pct(start[role], cpuTicks(pid));
+      const end: Record<string, number | null> = {};
+      for (const [role, pid] of Object.entries(watch)) cpu[role] = pct(start[role], (end[role] = cpuTicks(pid)));
       cpu.machine = pct(start.machine, machineTicks());
+      if (watch.gateway) redis1 = redisCpuSeconds();
+      const g0 = start.gateway;
+      const g1 = end.gateway;
+      if (g0 != null && g1 != null) cpuSec.gateway = (g1 - g0) / CLK_TCK;
     }
   });
   const killer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
   const [code] = (await once(proc, 'exit')) as [number | null];
   clearTimeout(killer);
   const last = out.trim().split('\n').pop() ?? '';
-  let parsed: LoadResult | { error: string };
+  let parsed: R | { error: string };
   try {
-    parsed = JSON.parse(last) as LoadResult;
+    parsed = JSON.parse(last) as R;
   } catch {
     throw new Error(`loadgen exited ${code} without a result${errLines.length ? `: ${errLines.slice(-5).join(' | ')}` : ''}`);
   }
   if ('error' in parsed) throw new Error(`loadgen: ${parsed.error}`);
-  return { result: parsed, cpu };
+  const [r0, r1] = await Promise.all([redis0, redis1]);
+  if (r0 != null && r1 != null) cpuSec.redis = r1 - r0;
+  return { result: parsed, cpu, cpuSec };
 }
 
 // ---- gateway ----
@@ -381,7 +425,6 @@ async function startGateway(
   writeFileSync(file, toYaml(config));
   const logFile = join(tmp, `gateway-${tag}.log`);
   const fd = openSync(logFile, 'a');
-  // The gateway runs with the V8 setting the README and Dockerfile recommend for production.
   const extra = scn.gatewayArgs?.();
   if (extra) {
     console.log(`(${scn.id}) ${extra.note}`);
@@ -390,7 +433,7 @@ async function startGateway(
     set.add(extra.summary);
   }
   const proc = track(
-    spawn(process.execPath, [...nodeArgs, ...GATEWAY_NODE_ARGS, scn.root ? join(scn.root, 'dist/src/cli/main.js') : CLI, 'start', '--config', file, ...(extra?.args ?? [])], {
+    spawn(process.execPath, [...nodeArgs, ...gatewayNodeArgs, scn.root ? join(scn.root, 'dist/src/cli/main.js') : CLI, 'start', '--config', file, ...(extra?.args ?? [])], {
       stdio: ['ignore', fd, fd],
       cwd: scn.root ?? ROOT,
     }),
@@ -467,8 +510,24 @@ interface Sample {
   round: number;
   result: LoadResult;
   cpu: Record<string, number | null>;
+  /** µs of CPU per answered message over the measured interval: gateway (/proc) and Redis (INFO cpu). */
+  us: { gateway: number | null; redis: number | null };
   /** Gateway decisions by action/reason (policy scenarios). */
   mix: Record<string, number> | null;
+}
+
+interface OpenSample {
+  scenario: string;
+  round: number;
+  rate: number;
+  result: OpenLoopResult;
+  us: { gateway: number | null; redis: number | null };
+}
+
+/** µs of CPU per message, from CPU seconds over the measured interval and the messages answered in it. */
+function perMessage(cpuSec: { gateway: number | null; redis: number | null }, messages: number): { gateway: number | null; redis: number | null } {
+  const us = (sec: number | null) => (sec == null || messages <= 0 ? null : Math.round(((sec * 1e6) / messages) * 100) / 100);
+  return { gateway: us(cpuSec.gateway), redis: us(cpuSec.redis) };
 }
 
 const median = (xs: number[]): number => {
@@ -485,11 +544,55 @@ const fmtCpu = (xs: (number | null | undefined)[]) => {
   return v.length ? String(Math.round(median(v))) : '–';
 };
 
+const fmtUs = (xs: { gateway: number | null; redis: number | null }[]) => {
+  const m = (v: (number | null)[]) => {
+    const n = v.filter((x): x is number => typeof x === 'number');
+    return n.length ? median(n).toFixed(1) : '–';
+  };
+  return `${m(xs.map((x) => x.gateway))} / ${m(xs.map((x) => x.redis))}`;
+};
+
+/**
+ * The open-loop table: per offered rate, every scenario's achieved rate and latency percentiles
+ * (medians over rounds), the latency each adds over the direct run (a) per percentile, and µs of
+ * gateway / Redis CPU per message.
+ */
+function openTable(samples: OpenSample[], scenarios: Scenario[], rates: number[]): string {
+  const rows = [
+    '| offered msg/s | scenario | achieved msg/s | p50 ms | p99 ms | p99.9 ms | added p50 / p99 / p99.9 ms | µs CPU/msg gateway / redis | send lag max ms | errors |',
+    '|---:|---|---:|---:|---:|---:|---|---:|---:|---|',
+  ];
+  for (const rate of rates) {
+    const pick = (id: string) => samples.filter((s) => s.rate === rate && s.scenario === id);
+    const pct = (ss: OpenSample[], k: 'p50' | 'p99' | 'p999') => median(ss.map((s) => s.result.latencyMs[k]));
+    const base = pick(BASELINE);
+    for (const scn of scenarios) {
+      const ss = pick(scn.id);
+      if (ss.length === 0) continue;
+      const added = (k: 'p50' | 'p99' | 'p999') => {
+        if (scn.id === BASELINE || base.length === 0) return '–';
+        const d = pct(ss, k) - pct(base, k);
+        return `${d >= 0 ? '+' : ''}${d.toFixed(2)}`;
+      };
+      const errs = new Map<string, number>();
+      for (const s of ss) for (const [k, v] of Object.entries(s.result.errors)) errs.set(k, (errs.get(k) ?? 0) + v);
+      const unacked = ss.reduce((a, s) => a + s.result.unacked, 0);
+      const errText = [...[...errs].map(([k, v]) => `${k}: ${v}`), ...(unacked ? [`unacked: ${unacked}`] : [])].join(', ') || '0';
+      rows.push(
+        `| ${fmtInt(rate)} | (${scn.id}) ${scn.label} | ${fmtInt(median(ss.map((s) => s.result.achievedPerSec)))} | ` +
+          `${fmtMs(pct(ss, 'p50'))} | ${fmtMs(pct(ss, 'p99'))} | ${fmtMs(pct(ss, 'p999'))} | ${added('p50')} / ${added('p99')} / ${added('p999')} | ` +
+          `${scn.gateway ? fmtUs(ss.map((s) => s.us)) : '–'} | ${fmtMs(Math.max(...ss.map((s) => s.result.sendLagMs.max)))} | ${errText} |`,
+      );
+    }
+  }
+  return rows.join('\n');
+}
+
 function table(samples: Sample[], scenarios: Scenario[]): string {
   const base = median(samples.filter((s) => s.scenario === BASELINE).map((s) => s.result.msgPerSec));
   const rows = [
-    '| scenario | msg/s (median) | msg/s per round | p50 ms | p99 ms | vs (a) | CPU % loadgen / gateway / sim / redis / other | errors |',
-    '|---|---:|---|---:|---:|---:|---|---|',
+    '| scenario | msg/s (median) | µs CPU/msg gateway / redis | msg/s per round | p50 ms | p99 ms | vs (a) | CPU % loadgen / gateway / sim / redis / other | errors |',
+    '|---|---:|---:|---|---:|---:|---:|---|---|',
   ];
   for (const scn of scenarios) {
     const ss = samples.filter((s) => s.scenario === scn.id);
@@ -500,7 +603,7 @@ function table(samples: Sample[], scenarios: Scenario[]): string {
     const unacked = ss.reduce((a, s) => a + s.result.unacked, 0);
     const errText = [...[...errs].map(([k, v]) => `${k}: ${v}`), ...(unacked ? [`unacked: ${unacked}`] : [])].join(', ') || '0';
     rows.push(
-      `| (${scn.id}) ${scn.label} | ${fmtInt(rate)} | ${ss.map((s) => fmtInt(s.result.msgPerSec)).join(', ')} | ` +
+      `| (${scn.id}) ${scn.label} | ${fmtInt(rate)} | ${scn.gateway ? fmtUs(ss.map((s) => s.us)) : '–'} | ${ss.map((s) => fmtInt(s.result.msgPerSec)).join(', ')} | ` +
         `${fmtMs(median(ss.map((s) => s.result.latencyMs.p50)))} | ${fmtMs(median(ss.map((s) => s.result.latencyMs.p99)))} | ` +
         `${Number.isFinite(base) && base > 0 ? (rate / base).toFixed(2) : '–'} | ` +
         `${fmtCpu(ss.map((s) => s.cpu.loadgen))} / ${scn.gateway ? fmtCpu(ss.map((s) => s.cpu.gateway)) : '–'} / ${fmtCpu(ss.map((s) => s.cpu.sim))} / ` +
@@ -561,18 +664,34 @@ async function main(): Promise<void> {
   console.log(`load average at start: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`command: ${command}`);
   console.log(
-    `per run: ${flags.binds} binds × window ${flags.window}, warm-up ${flags.warmupMs} ms, measured ${flags.durationMs} ms; ` +
+    `per run: ${flags.openLoop ? `open loop at ${flags.openLoop.join(', ')} msg/s, ${flags.openLoopBinds} binds × window ${flags.openLoopWindow}` : `${flags.binds} binds × window ${flags.window}`}, ` +
+      `warm-up ${flags.warmupMs} ms, measured ${flags.durationMs} ms, gateway node flags ${flags.gatewayNodeArgs.join(' ') || 'none'}; ` +
       `${flags.rounds} round(s) of ${scenarios.map((s) => s.id).join(', ')}`,
   );
 
   const needGateway = scenarios.some((s) => s.gateway);
   redisPid = needGateway ? findRedisPid() : null;
+  gatewayNodeArgs = flags.gatewayNodeArgs;
+  let infoRedis: { disconnect(): void } | null = null;
+  if (needGateway) {
+    const { Redis } = await import('ioredis');
+    const r = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1, connectTimeout: 2000 });
+    infoRedis = r;
+    redisCpuSeconds = async () => {
+      try {
+        return parseRedisCpu(await r.info('cpu'));
+      } catch {
+        return null;
+      }
+    };
+  }
   if (needGateway && !existsSync(CLI)) throw new Error(`${CLI} not built: gateway scenarios need the gateway CLI (run with --scenarios a)`);
 
   const tmp = mkdtempSync(join(os.tmpdir(), 'smppguard-bench-'));
   const redisPrefix = `sgbench:${process.pid}-${Date.now()}:`;
   const cleanup = async () => {
     killAll();
+    infoRedis?.disconnect();
     if (needGateway) {
       try {
         for (const pattern of [`${redisPrefix}*`, ...scenarios.flatMap((s) => s.cleanPatterns ?? [])]) {
@@ -594,6 +713,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
 
   const samples: Sample[] = [];
+  const openSamples: OpenSample[] = [];
   try {
     const passwordHash = needGateway ? await hashPassword('benchpw') : '';
     const sim = await startSimulator(flags.sim);
@@ -608,48 +728,71 @@ async function main(): Promise<void> {
     };
     const timeoutMs = flags.warmupMs + flags.durationMs + 60_000;
     for (const scn of scenarios) await scn.prepare?.();
-    for (let round = 1; round <= flags.rounds; round++) {
-      for (const scn of scenarios) {
-        let gw: Gateway | null = null;
-        try {
-          const opts: LoadOptions = { ...common, ...scn.loadgen, ...scn.loadgenPerRun?.(), port: sim.port };
-          const watch: Record<string, number | undefined> = { sim: sim.proc.pid };
-          if (scn.gateway) {
-            gw = await startGateway(scn, `${scn.id.replace('@', '-')}${round}`, tmp, { simPort: sim.port, passwordHash, logLevel: flags.logLevel, redisPrefix });
-            opts.port = gw.ctx.listenPort;
-            opts.systemId = 'bench';
-            opts.password = 'benchpw';
-            watch.gateway = gw.proc.pid;
-            watch.redis = redisPid ?? undefined;
-          }
-          const { result, cpu } = await runLoadgen(opts, watch, timeoutMs);
-          cpu.loadgen = result.cpuPct;
-          let mix: Record<string, number> | null = null;
-          if (gw && (gw.ctx.config.policy as { enabled?: boolean } | undefined)?.enabled) {
-            try {
-              mix = await decisionMix(gw.ctx.httpPort);
-            } catch (err) {
-              console.error(`round ${round} (${scn.id}): could not read the decision mix: ${(err as Error).message}`);
-            }
-          }
-          // Everything else on the box (the harness, other users): the noise in this run.
-          if (cpu.machine != null) {
-            cpu.other = Math.max(0, Math.round((cpu.machine - result.cpuPct - (cpu.gateway ?? 0) - (cpu.sim ?? 0) - (cpu.redis ?? 0)) * 10) / 10);
-          }
-          samples.push({ scenario: scn.id, round, result, cpu, mix });
-          const errs = Object.entries(result.errors).map(([k, v]) => `${k}=${v}`).join(' ');
-          console.log(
-            `round ${round} (${scn.id}): ${fmtInt(result.msgPerSec)} msg/s, p50 ${fmtMs(result.latencyMs.p50)} ms, p99 ${fmtMs(result.latencyMs.p99)} ms, ` +
-              `max ${fmtMs(result.latencyMs.max)} ms; CPU loadgen ${result.cpuPct}% (ELU ${result.elu})` +
-              `${cpu.gateway != null ? `, gateway ${cpu.gateway}%` : ''}, sim ${cpu.sim ?? '?'}%${cpu.redis != null ? `, redis ${cpu.redis}%` : ''}, other ${cpu.other ?? '?'}%` +
-              `${errs ? `; errors ${errs}` : ''}${result.unacked ? `; unacked ${result.unacked}` : ''}${result.closedEarly ? `; ${result.closedEarly} binds closed early` : ''}`,
-          );
-          if (mix) console.log(`round ${round} (${scn.id}) decisions (whole run): ${fmtMix(mix)}`);
-        } catch (err) {
-          console.error(`round ${round} (${scn.id}) failed: ${(err as Error).message}`);
-        } finally {
-          if (gw) await stopChild(gw.proc);
+    /** One run of `scn`: a fresh gateway (gateway scenarios), then the closed-loop generator, or the open-loop one at `rate`. */
+    const runOne = async (scn: Scenario, round: number, rate: number | null): Promise<void> => {
+      let gw: Gateway | null = null;
+      const tag = `${scn.id}${rate ? `@${rate}` : ''}`;
+      try {
+        const opts: LoadOptions = { ...common, ...scn.loadgen, ...scn.loadgenPerRun?.(), port: sim.port };
+        const watch: Record<string, number | undefined> = { sim: sim.proc.pid };
+        if (scn.gateway) {
+          gw = await startGateway(scn, `${scn.id.replace('@', '-')}${rate ? `-${rate}` : ''}-${round}`, tmp, { simPort: sim.port, passwordHash, logLevel: flags.logLevel, redisPrefix });
+          opts.port = gw.ctx.listenPort;
+          opts.systemId = 'bench';
+          opts.password = 'benchpw';
+          watch.gateway = gw.proc.pid;
+          watch.redis = redisPid ?? undefined;
         }
+        if (rate) {
+          const open: OpenLoopOptions = { ...opts, rate, binds: flags.openLoopBinds, window: flags.openLoopWindow };
+          const { result, cpuSec } = await runLoadgen<OpenLoopResult>('open-loop.js', open, watch, timeoutMs);
+          const us = perMessage(cpuSec, result.acked);
+          openSamples.push({ scenario: scn.id, round, rate, result, us });
+          const errs = Object.entries(result.errors).map(([k, v]) => `${k}=${v}`).join(' ');
+          const l = result.latencyMs;
+          console.log(
+            `round ${round} (${tag}): offered ${fmtInt(rate)}, achieved ${fmtInt(result.achievedPerSec)} msg/s, p50 ${fmtMs(l.p50)} p99 ${fmtMs(l.p99)} p99.9 ${fmtMs(l.p999)} max ${fmtMs(l.max)} ms; ` +
+              `send lag max ${fmtMs(result.sendLagMs.max)} ms, backlog max ${result.maxBacklog}` +
+              `${scn.gateway ? `; µs CPU/msg gateway ${us.gateway ?? '?'}, redis ${us.redis ?? '?'}` : ''}${errs ? `; errors ${errs}` : ''}${result.unacked ? `; unacked ${result.unacked}` : ''}`,
+          );
+          return;
+        }
+        const { result, cpu, cpuSec } = await runLoadgen<LoadResult>('loadgen.js', opts, watch, timeoutMs);
+        cpu.loadgen = result.cpuPct;
+        const us = perMessage(cpuSec, result.acked);
+        let mix: Record<string, number> | null = null;
+        if (gw && (gw.ctx.config.policy as { enabled?: boolean } | undefined)?.enabled) {
+          try {
+            mix = await decisionMix(gw.ctx.httpPort);
+          } catch (err) {
+            console.error(`round ${round} (${scn.id}): could not read the decision mix: ${(err as Error).message}`);
+          }
+        }
+        // Everything else on the box (the harness, other users): the noise in this run.
+        if (cpu.machine != null) {
+          cpu.other = Math.max(0, Math.round((cpu.machine - result.cpuPct - (cpu.gateway ?? 0) - (cpu.sim ?? 0) - (cpu.redis ?? 0)) * 10) / 10);
+        }
+        samples.push({ scenario: scn.id, round, result, cpu, us, mix });
+        const errs = Object.entries(result.errors).map(([k, v]) => `${k}=${v}`).join(' ');
+        console.log(
+          `round ${round} (${scn.id}): ${fmtInt(result.msgPerSec)} msg/s, p50 ${fmtMs(result.latencyMs.p50)} ms, p99 ${fmtMs(result.latencyMs.p99)} ms, ` +
+            `max ${fmtMs(result.latencyMs.max)} ms; CPU loadgen ${result.cpuPct}% (ELU ${result.elu})` +
+            `${cpu.gateway != null ? `, gateway ${cpu.gateway}%` : ''}, sim ${cpu.sim ?? '?'}%${cpu.redis != null ? `, redis ${cpu.redis}%` : ''}, other ${cpu.other ?? '?'}%` +
+            `${scn.gateway ? `; µs CPU/msg gateway ${us.gateway ?? '?'}, redis ${us.redis ?? '?'}` : ''}` +
+            `${errs ? `; errors ${errs}` : ''}${result.unacked ? `; unacked ${result.unacked}` : ''}${result.closedEarly ? `; ${result.closedEarly} binds closed early` : ''}`,
+        );
+        if (mix) console.log(`round ${round} (${scn.id}) decisions (whole run): ${fmtMix(mix)}`);
+      } catch (err) {
+        console.error(`round ${round} (${tag}) failed: ${(err as Error).message}`);
+      } finally {
+        if (gw) await stopChild(gw.proc);
+      }
+    };
+    for (let round = 1; round <= flags.rounds; round++) {
+      if (flags.openLoop) {
+        for (const rate of flags.openLoop) for (const scn of scenarios) await runOne(scn, round, rate);
+      } else {
+        for (const scn of scenarios) await runOne(scn, round, null);
       }
     }
     await stopChild(sim.proc);
@@ -657,6 +800,23 @@ async function main(): Promise<void> {
     await cleanup();
   }
 
+  if (flags.openLoop) {
+    if (openSamples.length === 0) throw new Error('no run succeeded');
+    const out = openTable(openSamples, scenarios, flags.openLoop);
+    console.log(`\n${out}\n`);
+    if (flags.write) {
+      const file = join(ROOT, 'bench/RESULTS.md');
+      const stamp = new Date().toISOString().replace('T', ' ').slice(0, 16);
+      appendFileSync(
+        file,
+        `\n## ${stamp} UTC — open loop\n\n- machine: ${machine}\n- command: \`${command}\`\n- per run: ${flags.openLoopBinds} binds × window ${flags.openLoopWindow}, ` +
+          `warm-up ${flags.warmupMs} ms, measured ${flags.durationMs} ms, ${flags.rounds} round(s), gateway node flags ${gatewayNodeArgs.join(' ') || 'none'}; ` +
+          `latency from the scheduled send time, medians over rounds; added = through the gateway minus direct (a), same rate, same run\n\n${out}\n`,
+      );
+      console.log(`appended to ${file}`);
+    }
+    return;
+  }
   if (samples.length === 0) throw new Error('no run succeeded');
   const out = table(samples, scenarios);
   console.log(`\n${out}\n`);
@@ -682,10 +842,17 @@ async function main(): Promise<void> {
     appendFileSync(
       file,
       `${header}\n## ${stamp} UTC\n\n- machine: ${machine}\n- command: \`${command}\`\n- per run: ${flags.binds} binds × window ${flags.window}, ` +
-        `warm-up ${flags.warmupMs} ms, measured ${flags.durationMs} ms, ${flags.rounds} round(s), gateway log level ${flags.logLevel}\n\n${out}\n`,
+        `warm-up ${flags.warmupMs} ms, measured ${flags.durationMs} ms, ${flags.rounds} round(s), gateway log level ${flags.logLevel}, gateway node flags ${gatewayNodeArgs.join(' ') || 'none'}\n\n${out}\n`,
     );
     console.log(`appended to ${file}`);
   }
+}
+
+/** used_cpu_user + used_cpu_sys (seconds) from an INFO cpu reply, or null. */
+function parseRedisCpu(info: string): number | null {
+  const user = /^used_cpu_user:([\d.]+)/m.exec(info);
+  const sys = /^used_cpu_sys:([\d.]+)/m.exec(info);
+  return user && sys ? Number(user[1]) + Number(sys[1]) : null;
 }
 
 function shellQuote(s: string): string {

@@ -337,6 +337,7 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
     e.read = c.read;
     throw e;
   } finally {
+    records?.close();
     if (lock && redis && !succeeded) {
       lock.stop();
       await pipes?.drain().catch(() => undefined);

@@ -17,6 +17,8 @@ export class SenderRegistry {
   private readonly alpha = new Map<string, SenderRecord>();
   private readonly prefixes = new Map<string, SenderRecord>();
   private prefixLengths: number[] = [];
+  /** Prefix registrations by prefix length: prefixLengths is rebuilt only when a length appears or goes (not on every upsert of thousands). */
+  private readonly prefixLengthCount = new Map<number, number>();
   private ranges: Range[] = [];
   private readonly byId = new Map<string, SenderRecord>();
 
@@ -44,7 +46,7 @@ export class SenderRegistry {
         break;
       case 'prefix':
         this.prefixes.set(rec.value, rec);
-        this.prefixLengths = [...new Set([...this.prefixes.keys()].map((p) => p.length))].sort((a, b) => b - a);
+        this.countPrefixLength(rec.value.length, 1);
         break;
       case 'range': {
         const [from, to] = rec.value.split('-') as [string, string];
@@ -62,8 +64,15 @@ export class SenderRegistry {
     else if (old.kind === 'alpha') this.alpha.delete(old.value.toUpperCase());
     else if (old.kind === 'prefix') {
       this.prefixes.delete(old.value);
-      this.prefixLengths = [...new Set([...this.prefixes.keys()].map((p) => p.length))].sort((a, b) => b - a);
+      this.countPrefixLength(old.value.length, -1);
     } else this.ranges = this.ranges.filter((r) => r.rec.id !== id);
+  }
+
+  private countPrefixLength(len: number, delta: 1 | -1): void {
+    const n = (this.prefixLengthCount.get(len) ?? 0) + delta;
+    if (n > 0) this.prefixLengthCount.set(len, n);
+    else this.prefixLengthCount.delete(len);
+    if ((delta === 1 && n === 1) || n === 0) this.prefixLengths = [...this.prefixLengthCount.keys()].sort((a, b) => b - a);
   }
 
   /** The registration covering an address: exact number, then the longest prefix, then a range. */

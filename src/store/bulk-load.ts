@@ -10,13 +10,19 @@
  *   Memory is bounded by the batch and the pipelines in flight, not by the file.
  * - Consent and sender rows become HSETs in pipelines of `rowsPerPipe` rows, plus one script call
  *   per pipeline that appends all their journal entries (the journal is one key: cluster-safe).
+ *   On a single Redis over plain TCP, consent rows skip ioredis: each row's HSET and its journal
+ *   XADD are written as RESP straight into buffers on a connection of their own (resp-pipe.ts), with
+ *   no Command object, promise and argument array per row (the profile's largest cost, most of it
+ *   garbage collection); without ioredis's per-command cost the journal needs no script either
+ *   (plain XADDs cost Redis less than the same XADDs made from Lua, see resp-pipe.ts).
  * - Re-runs are idempotent: SADD and HSET of the same values change nothing (the journal gets fresh
  *   entries, which is fine: it is evidence of the import).
  */
 import { basename } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { SenderRecord } from '../domain/sender.js';
-import { bulk } from './redis.js';
+import { bulk, isCluster } from './redis.js';
+import { RespError, RespPipe, RespWriter } from './resp-pipe.js';
 import { withScripts, type ScriptClient } from './scripts.js';
 import { BUCKET_BITS, Keys } from './keys.js';
 
@@ -52,6 +58,12 @@ export class Pipes {
       }
       onResults(replies);
     });
+    await this.track(done);
+  }
+
+  /** Counts `done` (any write in flight: a pipeline, a RESP batch) toward `max`; waits while `max` are in flight. */
+  async track(done: Promise<void>): Promise<void> {
+    if (this.failure) throw this.failure;
     const tracked = done
       .catch((err: unknown) => {
         this.failure ??= new BulkLoadError(`Redis ${this.label} failed: ${(err as Error).message}`);
@@ -202,12 +214,43 @@ export interface ConsentWrite {
 }
 
 /**
+ * The redis:// URL of a single Redis over plain TCP that `redis` talks to, for a RESP connection of
+ * the importer's own; null for TLS, a Unix socket, Sentinel or Cluster (they keep ioredis).
+ */
+export function plainRedisUrl(redis: Redis): string | null {
+  if (isCluster(redis)) return null;
+  const o = redis.options;
+  if (o.tls || o.path || (o.sentinels && o.sentinels.length > 0)) return null;
+  const auth = o.password ? `${encodeURIComponent(o.username ?? '')}:${encodeURIComponent(o.password)}@` : '';
+  return `redis://${auth}${o.host ?? '127.0.0.1'}:${o.port ?? 6379}/${o.db ?? 0}`;
+}
+
+/** The consent rows' RESP path (see the header): its connection and the batch being written. */
+interface RawPath {
+  pipe: RespPipe;
+  w: RespWriter;
+  /** Rows in the batch being written (an HSET and an XADD each). */
+  rows: number;
+  /** The batch's journal trim point, XADD … MINID ~ <this> (the journal's retention, as of the batch's first row). */
+  minId: string;
+  /** The bulk-string prefix of every XADD of this writer: *<n> is per row, then XADD <journal> MINID ~. */
+  xaddHead: string;
+  ready: boolean;
+}
+
+/** How long the importer waits for its RESP connection, and for a batch's replies. */
+const RAW_READY_MS = 5000;
+const RAW_TIMEOUT_MS = 60_000;
+
+/**
  * Consent records and senders: each row becomes a few commands, sent in pipelines of `rowsPerPipe`
  * rows (`full` asks the caller to await `flush()`); `replaced` counts HSETs of a field that existed.
+ * `close()` when done (the consent rows' connection).
  */
 export class RecordWriter {
   full = false;
   replaced = 0;
+  private raw: RawPath | null = null;
   private p: ChainableCommander | null = null;
   private rows = 0;
   /** Commands queued in `p`, and the indexes of those whose reply 0 means "existed before" (HSET). */
@@ -225,15 +268,63 @@ export class RecordWriter {
       channel: string;
       journalRetentionMs: number;
       rowsPerPipe: number;
+      /** false: always through ioredis (tests of that path). Default: RESP for consent rows when plainRedisUrl() gives a URL. */
+      raw?: boolean;
     },
   ) {
     withScripts(o.redis);
+    const url = o.raw === false ? null : plainRedisUrl(o.redis);
+    if (url) {
+      const j = o.keys.journal;
+      const xaddHead = `$4\r\nXADD\r\n$${Buffer.byteLength(j)}\r\n${j}\r\n$5\r\nMINID\r\n$1\r\n~\r\n`;
+      this.raw = { pipe: new RespPipe(url, RAW_TIMEOUT_MS, () => undefined, null), w: new RespWriter(), rows: 0, minId: '', xaddHead, ready: false };
+    }
+  }
+
+  /** Closes the consent rows' connection (after the last flush has been answered). */
+  close(): void {
+    this.raw?.pipe.close();
   }
 
   /** HSET consent:<msisdn> scope g:<now>[:<expires>] | r:<now>, as PolicyAdmin.setConsent stores it, journaled. */
   consent(c: ConsentWrite): void {
     const now = Date.now();
     const value = c.state === 'granted' ? `g:${now}${c.expires ? `:${c.expires}` : ''}` : `r:${now}`;
+    const raw = this.raw;
+    if (raw) {
+      const w = raw.w;
+      if (raw.rows++ === 0) raw.minId = `${now - this.o.journalRetentionMs}-0`;
+      w.raw('*4\r\n$4\r\nHSET\r\n');
+      w.bulk(this.o.keys.consent(c.msisdn));
+      w.bulk(c.scope);
+      w.bulk(value);
+      // XADD journal MINID ~ <minId> * op … who … [channel …] [evidence …] msisdn … scope … [expires …]:
+      // the fields journal() gives the script path, in the same order.
+      const channel = c.channel ?? this.o.channel;
+      const pairs = 4 + (channel ? 1 : 0) + (c.evidence ? 1 : 0) + (c.expires != null ? 1 : 0);
+      w.raw(`*${6 + 2 * pairs}\r\n${raw.xaddHead}`);
+      w.bulk(raw.minId);
+      w.raw(c.state === 'granted' ? '$1\r\n*\r\n$2\r\nop\r\n$13\r\nconsent.grant\r\n$3\r\nwho\r\n' : '$1\r\n*\r\n$2\r\nop\r\n$14\r\nconsent.revoke\r\n$3\r\nwho\r\n');
+      w.bulk(this.o.who);
+      if (channel) {
+        w.raw('$7\r\nchannel\r\n');
+        w.bulk(channel);
+      }
+      if (c.evidence) {
+        w.raw('$8\r\nevidence\r\n');
+        w.bulk(c.evidence);
+      }
+      w.raw('$6\r\nmsisdn\r\n');
+      w.bulk(c.msisdn);
+      w.raw('$5\r\nscope\r\n');
+      w.bulk(c.scope);
+      if (c.expires != null) {
+        w.raw('$7\r\nexpires\r\n');
+        w.bulk(String(c.expires));
+      }
+      this.rowDone();
+      return;
+    }
     this.pipe().hset(this.o.keys.consent(c.msisdn), c.scope, value);
     this.cmd(true);
     this.journal(`consent.${c.state === 'granted' ? 'grant' : 'revoke'}`, c.channel ?? this.o.channel, c.evidence, {
@@ -258,6 +349,7 @@ export class RecordWriter {
   async flush(): Promise<void> {
     this.full = false;
     this.rows = 0;
+    if (this.raw && this.raw.rows > 0) await this.flushRaw(this.raw);
     const p = this.p;
     const idx = this.countIdx;
     const jargs = this.jargs;
@@ -276,6 +368,29 @@ export class RecordWriter {
     await this.o.pipes.send(p, (replies) => {
       for (const k of idx) if (replies[k] === 0) this.replaced++;
     });
+  }
+
+  /** The batch's HSETs and XADDs as one RESP write; every second reply is an HSET's. */
+  private async flushRaw(raw: RawPath): Promise<void> {
+    const rows = raw.rows;
+    raw.rows = 0;
+    const resp = raw.w.take();
+    if (!raw.ready) {
+      if (!(await raw.pipe.whenReady(RAW_READY_MS))) throw new BulkLoadError(`Redis write connection not ready within ${RAW_READY_MS} ms`);
+      raw.ready = true;
+    }
+    const done = new Promise<void>((resolve, reject) => {
+      raw.pipe.send(resp, 2 * rows, (err, replies) => {
+        if (err || !replies) return reject(err ?? new Error('no replies'));
+        for (let k = 0; k < replies.length; k++) {
+          const v = replies[k];
+          if (v instanceof RespError) return reject(v);
+          if ((k & 1) === 0 && v === 0) this.replaced++;
+        }
+        resolve();
+      });
+    });
+    await this.o.pipes.track(done);
   }
 
   private pipe(): ChainableCommander {

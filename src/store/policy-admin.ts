@@ -181,4 +181,20 @@ export class PolicyAdmin {
     const all = await this.redis.hgetall(this.keys.senders);
     return Object.values(all).map((v) => JSON.parse(v) as SenderRecord);
   }
+
+  /**
+   * The registrations a page at a time (HSCAN, ~`count` a page), for a caller that yields the event
+   * loop between pages: HGETALL of 10,000+ registrations is one reply to parse in one go. A
+   * registration present throughout the scan is returned at least once (HSCAN's guarantee).
+   */
+  async *senderPages(count = 500): AsyncGenerator<SenderRecord[]> {
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(this.keys.senders, cursor, 'COUNT', count);
+      cursor = next;
+      const page: SenderRecord[] = [];
+      for (let i = 1; i < flat.length; i += 2) page.push(JSON.parse(flat[i]!) as SenderRecord);
+      if (page.length) yield page;
+    } while (cursor !== '0');
+  }
 }

@@ -25,6 +25,13 @@ export interface SenderCache {
 
 /** How often the DND generation is re-read even without an event (a missed "dnd-gen" message). */
 const GENERATION_POLL_MS = 5000;
+/**
+ * Registrations per slice of a reload: read (HSCAN page), parsed and applied, then the loop is
+ * yielded (setImmediate) so traffic runs between slices. ~0.5 ms of work a slice (bench/stalls.ts).
+ */
+const RELOAD_SLICE = 500;
+
+const yieldLoop = () => new Promise<void>((r) => setImmediate(r));
 
 export class PolicySync<C extends SenderCache = SenderCache> {
   loaded = false;
@@ -87,11 +94,24 @@ export class PolicySync<C extends SenderCache = SenderCache> {
 
   async reload(): Promise<void> {
     try {
-      const [senders] = await Promise.all([this.store.allSenders(), this.store.generation.refresh()]);
-      const fresh = new Set(senders.map((s) => s.id));
-      for (const old of this.registry.all()) if (!fresh.has(old.id)) this.registry.remove(old.id);
-      for (const s of senders) this.registry.upsert(s);
-      if (!this.loaded) this.log.info({ senders: senders.length, dnd_generation: this.store.generation.current }, 'policy data loaded');
+      // In slices: a reload on every reconnect must not hold the loop while traffic flows. The
+      // registry stays whole meanwhile (upserts replace; what is gone goes at the end).
+      const generation = this.store.generation.refresh();
+      const fresh = new Set<string>();
+      for await (const page of this.store.senderPages(RELOAD_SLICE)) {
+        for (const s of page) {
+          fresh.add(s.id);
+          this.registry.upsert(s);
+        }
+        await yieldLoop();
+      }
+      await generation;
+      const stale = this.registry.all().filter((old) => !fresh.has(old.id));
+      for (let i = 0; i < stale.length; i++) {
+        this.registry.remove(stale[i]!.id);
+        if (i % RELOAD_SLICE === RELOAD_SLICE - 1) await yieldLoop();
+      }
+      if (!this.loaded) this.log.info({ senders: fresh.size, dnd_generation: this.store.generation.current }, 'policy data loaded');
       this.loaded = true;
     } catch (err) {
       this.metrics.redisErrors.inc({ op: 'policy_reload' });

@@ -92,4 +92,45 @@ describe('PolicySync', () => {
       await sync.stop();
     }
   });
+
+  it('reloads thousands of senders in slices, yielding the event loop between them', async () => {
+    const many: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const s = sender(String(8613800000000 + i));
+      many.push(s.id, JSON.stringify(s));
+    }
+    await redis.hset(admin.keys.senders, ...many);
+    // Upserts in runs: a new run starts whenever another callback (the probe) ran since the last upsert.
+    let probed = false;
+    let runs = 0;
+    class ProbedCache extends MapCache {
+      override upsert(rec: SenderRecord): void {
+        if (probed) runs++;
+        probed = false;
+        super.upsert(rec);
+      }
+    }
+    const cache = new ProbedCache();
+    cache.upsert(sender('8610690098')); // stale
+    const sync = new PolicySync(admin, cache, new Metrics(false), createLogger('silent'));
+    let probing = true;
+    const probe = () => {
+      probed = true;
+      if (probing) setImmediate(probe);
+    };
+    setImmediate(probe);
+    try {
+      runs = 0;
+      await sync.reload();
+    } finally {
+      probing = false;
+    }
+    // 2,000+ registrations in slices of 500: the event loop turned between the slices (one HGETALL
+    // applied in one go would be a single run).
+    expect(runs).toBeGreaterThanOrEqual(4);
+    expect(cache.size).toBe((await redis.hlen(admin.keys.senders)));
+    expect(cache.byId.has(senderId('number', '8613800001999'))).toBe(true);
+    expect(cache.byId.has(senderId('number', '8610690098'))).toBe(false);
+    await sync.stop();
+  });
 });

@@ -1,0 +1,96 @@
+/**
+ * RecordWriter's consent rows on both paths, against the real Redis on 127.0.0.1:6379 (a unique
+ * prefix per path, removed at the end): RESP on the writer's own connection (a plain single Redis)
+ * and ioredis pipelines (TLS, Sentinel, Cluster) store the same fields and journal the same entries.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Pipes, RecordWriter, plainRedisUrl, type ConsentWrite } from '../../src/store/bulk-load.js';
+import { Keys } from '../../src/store/keys.js';
+import { scanKeys } from '../../src/store/redis.js';
+
+const BASE = `test:bulk:${process.pid}:${randomBytes(4).toString('hex')}:`;
+let redis: Redis;
+
+beforeAll(() => {
+  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+});
+
+afterAll(async () => {
+  await scanKeys(redis, `${BASE}*`, async (keys) => void (await redis.unlink(...keys)));
+  redis.disconnect();
+});
+
+const rows: ConsentWrite[] = [
+  { msisdn: '8613800000001', scope: 'account:a', state: 'granted', expires: null },
+  { msisdn: '8613800000001', scope: 'brand:B', state: 'granted', expires: 1_900_000_000_000, evidence: 'form:7' },
+  { msisdn: '8613800000002', scope: 'account:a', state: 'revoked', expires: null, channel: 'sms' },
+  { msisdn: '8613800000003', scope: 'account:a', state: 'granted', expires: null, evidence: '纸质表单 №7' },
+];
+
+async function load(raw: boolean): Promise<{ fields: Record<string, Record<string, string>>; journal: string[][]; replaced: number }> {
+  const keys = new Keys(`${BASE}${raw ? 'raw' : 'ioredis'}:`);
+  // One row exists before: its HSET replaces a field.
+  await redis.hset(keys.consent('8613800000003'), 'account:a', 'r:1');
+  const pipes = new Pipes(2, 'write');
+  const w = new RecordWriter({ redis, pipes, keys, who: 'tester', channel: 'import', journalRetentionMs: 86_400_000, rowsPerPipe: 3, raw });
+  try {
+    for (const r of rows) {
+      w.consent(r);
+      if (w.full) await w.flush();
+    }
+    await w.flush();
+    await pipes.drain();
+  } finally {
+    w.close();
+  }
+  const fields: Record<string, Record<string, string>> = {};
+  for (const m of ['8613800000001', '8613800000002', '8613800000003']) {
+    const h = await redis.hgetall(keys.consent(m));
+    // Values carry the time of the write: keep their shape.
+    fields[m] = Object.fromEntries(Object.entries(h).map(([k, v]) => [k, v.replace(/\d{13}/g, 'T')]));
+  }
+  const journal = (await redis.xrange(keys.journal, '-', '+')).map(([, f]) => f);
+  return { fields, journal, replaced: w.replaced };
+}
+
+describe('RecordWriter consent rows', () => {
+  it('stores and journals the same on the RESP path as through ioredis pipelines', async () => {
+    const viaRaw = await load(true);
+    const viaIoredis = await load(false);
+    expect(viaRaw).toEqual(viaIoredis);
+    expect(viaRaw.replaced).toBe(1);
+    expect(viaRaw.fields['8613800000001']).toEqual({ 'account:a': 'g:T', 'brand:B': 'g:T:T' });
+    expect(viaRaw.fields['8613800000002']).toEqual({ 'account:a': 'r:T' });
+    expect(viaRaw.journal).toHaveLength(4);
+    expect(viaRaw.journal[1]).toEqual(['op', 'consent.grant', 'who', 'tester', 'channel', 'import', 'evidence', 'form:7', 'msisdn', '8613800000001', 'scope', 'brand:B', 'expires', '1900000000000']);
+    expect(viaRaw.journal[2]).toContain('sms');
+    expect(viaRaw.journal[3]).toContain('纸质表单 №7');
+  });
+
+  it('takes the RESP path only for a plain single Redis', () => {
+    expect(plainRedisUrl(redis)).toBe('redis://127.0.0.1:6379/0');
+    const withAuth = new Redis({ host: '10.0.0.1', port: 6380, username: 'u', password: 'p@ss', db: 2, lazyConnect: true });
+    expect(plainRedisUrl(withAuth)).toBe('redis://u:p%40ss@10.0.0.1:6380/2');
+    const tls = new Redis({ host: 'r.example', tls: {}, lazyConnect: true });
+    expect(plainRedisUrl(tls)).toBeNull();
+    const sentinel = new Redis({ sentinels: [{ host: '127.0.0.1', port: 26379 }], name: 'm', lazyConnect: true });
+    expect(plainRedisUrl(sentinel)).toBeNull();
+    for (const c of [withAuth, tls, sentinel]) c.disconnect();
+  });
+
+  it('fails the load when Redis refuses a batch (RESP path)', async () => {
+    const keys = new Keys(`${BASE}wrongtype:`);
+    await redis.set(keys.consent('8613800000009'), 'not a hash');
+    const pipes = new Pipes(2, 'write');
+    const w = new RecordWriter({ redis, pipes, keys, who: 't', channel: 'import', journalRetentionMs: 86_400_000, rowsPerPipe: 10 });
+    try {
+      w.consent({ msisdn: '8613800000009', scope: 'account:a', state: 'granted', expires: null });
+      await w.flush();
+      await expect(pipes.drain()).rejects.toThrow(/WRONGTYPE/);
+    } finally {
+      w.close();
+    }
+  });
+});
