@@ -4,11 +4,11 @@
  *   ESME ─submit_sm→ upstream/esme-session ─→ relay/relay (decision/) ─→ downstream/smsc-pool ─→ SMSC
  *   ESME ←deliver_sm─ upstream/esme-session ←─ relay/relay (store/)  ←─ downstream/smsc-link ←─ SMSC
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { configWarnings } from './config/load.js';
+import { missingPaths } from './config/paths.js';
 import type { Config } from './config/schema.js';
 import { buildHttp, type Readiness } from './admin/http.js';
 import { SmscPool } from './downstream/smsc-pool.js';
@@ -92,6 +92,9 @@ export class Gateway {
     const log = opts.log ?? createLogger(cfg.log.level);
     // An SMSC password_env that is unset or empty stops the start here, naming the variable.
     for (const s of cfg.downstream.smscs) smscPassword(s);
+    // A rules directory or TLS file that is not there stops the start, naming it (never "no rules").
+    const missing = missingPaths(cfg);
+    if (missing.length > 0) throw new Error(`the config names paths that do not exist:\n  ${missing.join('\n  ')}`);
     const layout = layoutProblems(cfg.redis.key_prefix, cfg.queue.prefix ?? `${cfg.redis.key_prefix}{q}`);
     if (layout.length > 0) throw new Error(`the Redis key layout would cross Cluster slots:\n  ${layout.join('\n  ')}`);
     setMasking(cfg.log.mask_msisdn);
@@ -126,7 +129,7 @@ export class Gateway {
     const store = new PolicyAdmin(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000, dndGeneration);
     const registry = new SenderRegistry();
     const sync = new PolicySync(store, registry, metrics, log);
-    const rules = cfg.policy.enabled && existsSync(cfg.rules.dir) ? new RuleLoader(cfg.rules.dir, { registry: metrics.registry, log, allowQueue: cfg.queue.enabled }) : null;
+    const rules = cfg.policy.enabled ? new RuleLoader(cfg.rules.dir, { registry: metrics.registry, log, allowQueue: cfg.queue.enabled }) : null;
     if (rules) {
       if (cfg.rules.watch) rules.start();
       else rules.load();

@@ -2,9 +2,11 @@
  * Reads a YAML config file, validates it, and reports every problem with its file:line:column.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { parseCidr } from './cidr.js';
 import { ConfigSchema, type Config } from './schema.js';
+import { resolveConfigPaths } from './paths.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -58,8 +60,9 @@ function crossCheck(cfg: Config, file: string): Config {
   return cfg;
 }
 
+/** Reads and validates `file`; relative paths in it are resolved against the file's directory (config/paths.ts). */
 export function loadConfig(file: string): Config {
-  return parseConfig(readFileSync(file, 'utf8'), file);
+  return resolveConfigPaths(parseConfig(readFileSync(file, 'utf8'), file), dirname(resolve(file)));
 }
 
 /** A configuration that loads but that the gateway warns about at start. */

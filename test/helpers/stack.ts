@@ -3,6 +3,7 @@
  * the real Redis on 127.0.0.1:6379 under a key prefix of its own. Ports are ephemeral.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -14,6 +15,13 @@ import { connect, type EsmeClient } from './esme-client.js';
 import { smFields } from './pdus.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** An empty rules directory: a configured one must exist (config/paths.ts), and these tests want none. */
+export function noRulesDir(): string {
+  const dir = join(tmpdir(), 'smppguard-no-rules');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
 
 let cachedHash: Promise<string> | null = null;
 /** The hash of "secret", computed once per test file (scrypt is deliberately slow). */
@@ -72,7 +80,7 @@ export async function startGateway(smscPort: number, over: GatewayOverrides = {}
     policy: { enabled: false },
     audit: { destination: 'off' },
     // No rule packs unless a test points at some (the repository's rules/ would load by default).
-    rules: { dir: join(tmpdir(), 'smppguard-no-rules'), watch: false },
+    rules: { dir: noRulesDir(), watch: false },
     shutdown: { drain_timeout_ms: 1000 },
   };
   const cfg = ConfigSchema.parse(raw);
@@ -144,6 +152,7 @@ export function processConfig(smppPort: number, httpPort: number, prefix: string
     http: { host: '127.0.0.1', port: httpPort },
     redis: { url: REDIS_URL, key_prefix: prefix },
     log: { level },
+    rules: { dir: noRulesDir(), watch: false },
   };
 }
 
