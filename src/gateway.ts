@@ -14,6 +14,7 @@ import { buildHttp, type Readiness } from './admin/http.js';
 import { SmscPool } from './downstream/smsc-pool.js';
 import { smscPassword } from './downstream/smsc-link.js';
 import { DecisionService } from './decision/service.js';
+import { MtRouter } from './decision/mt-router.js';
 import { ReplyHandler } from './decision/replies.js';
 import { SenderRegistry } from './policy/senders.js';
 import { normaliseAddress } from './policy/address.js';
@@ -46,6 +47,11 @@ import { layoutProblems } from './store/slots.js';
 import { SharedLimits } from './upstream/shared-limits.js';
 import { CertReloader } from './upstream/cert-reloader.js';
 import { UpstreamServer } from './upstream/server.js';
+
+/** The live MT routing table (swapped on reload). */
+export interface Routing {
+  router: MtRouter | null;
+}
 
 export interface GatewayOptions {
   log?: Logger;
@@ -151,6 +157,8 @@ export class Gateway {
     if (cases) metrics.caseStats = () => cases.stats(clock.now());
     let relay: Relay | null = null;
     let worker: DeliveryWorker | null = null;
+    // The MT routing table (routes.mt; docs/routing.md); null: every SMSC shares every message.
+    const routing: Routing = { router: cfg.routes.mt.length > 0 ? new MtRouter(cfg.routes.mt) : null };
     const pool = new SmscPool(cfg, {
       metrics,
       log,
@@ -170,7 +178,8 @@ export class Gateway {
         pool,
         recordId: (smscId, account, gatewayId, m) => dlrMap.record(smscId, account, m?.sourceTon, m?.sourceAddr, m?.destinationAddr, gatewayId),
         deliverReceipt: (account, pdu) => relay!.deliverOwn(account, pdu),
-        decideRelease: cfg.policy.enabled ? (account, view) => decisions.decideRelease(account, view) : undefined,
+        // With policy off too: a queued message still takes its MT route.
+        decideRelease: (account, view) => decisions.decideRelease(account, view),
         metrics,
         log,
         clock,
@@ -197,6 +206,7 @@ export class Gateway {
       isLoaded: () => sync.loaded,
       rules: rules ? () => rules.current : undefined,
       rates,
+      router: () => routing.router,
     });
     const replies = cfg.policy.enabled
       ? new ReplyHandler({
@@ -276,7 +286,7 @@ export class Gateway {
         cfg,
         store,
         registry,
-        explain: cfg.policy.enabled ? (m) => decisions.explain(m) : null,
+        explain: (m) => decisions.explain(m),
         queue: queue?.store ?? null,
         complaints,
         cases,

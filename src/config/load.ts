@@ -7,6 +7,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { parseCidr } from './cidr.js';
 import { ConfigSchema, type Config } from './schema.js';
 import { resolveConfigPaths } from './paths.js';
+import { routingProblems } from './routing-check.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -56,6 +57,7 @@ function crossCheck(cfg: Config, file: string): Config {
       problems.push(`${file}: downstream.smscs ${s.name}: give password or password_env`);
     }
   }
+  problems.push(...routingProblems(cfg, file));
   if (problems.length) throw new ConfigError(problems);
   return cfg;
 }

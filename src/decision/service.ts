@@ -35,6 +35,7 @@ import { runDecision, type CounterValues, type DecisionInput, type DecisionOutco
 import { partKey, Reassembler } from './reassembly.js';
 import { userData } from '../protocol/message-text.js';
 import type { Policy, SubmitContext, Verdict } from './verdict.js';
+import type { MtRouter } from './mt-router.js';
 
 export interface DecisionDeps {
   cfg: Config;
@@ -54,6 +55,8 @@ export interface DecisionDeps {
   rules?: () => RuleSet | null;
   /** Rate counters for rate rules. */
   rates?: RateStore | null;
+  /** The MT routing table (live: swapped on reload); null or absent: no routes.mt, every SMSC. */
+  router?: () => MtRouter | null;
 }
 
 export interface Explained {
@@ -66,6 +69,8 @@ export interface Explained {
   status: number;
   rule: string;
   class: string | null;
+  /** The MT route and SMSC group a forward would take (absent without routes.mt). */
+  route?: { name: string; group: string } | null;
   explanation: string;
   trace: string[];
 }
@@ -74,6 +79,8 @@ export interface Explained {
 type Normalised = Pick<RuleContext, 'src' | 'dst'>;
 
 const POLICY_OFF: Verdict = { action: 'forward', reason: 'policy_off' };
+/** The rule id no_route refusals are audited under. */
+const NO_ROUTE_RULE = 'routing/mt';
 
 /** Counter values by need key, read by linear search: a message has a few counters, not worth a Map. */
 class NeedValues implements CounterValues {
@@ -130,7 +137,7 @@ export class DecisionService implements Policy {
    * arrive (or the hold time runs out), decided once on the whole text, and all get that decision.
    */
   decide(ctx: SubmitContext, done: (v: Verdict) => void): Verdict | null {
-    if (!this.enabled) return POLICY_OFF;
+    if (!this.enabled) return this.deps.router?.() ? this.routeOff(ctx.account, ctx.view) : POLICY_OFF;
     const part = partInfo(ctx.view);
     if (!part) return this.evaluate(ctx.account, ctx.view, undefined, done);
     const holdMs = this.deps.accountConfig(ctx.account)?.concat_hold_ms;
@@ -182,7 +189,7 @@ export class DecisionService implements Policy {
    * decided on its own text.
    */
   decideRelease(account: string, view: MessageView): Promise<Verdict> {
-    if (!this.enabled) return Promise.resolve(POLICY_OFF);
+    if (!this.enabled) return Promise.resolve(this.deps.router?.() ? this.routeOff(account, view) : POLICY_OFF);
     if (!this.deps.isLoaded()) return Promise.resolve(this.finish(account, view, 'store_unavailable', null));
     const rules = this.activeRules();
     const input = this.input(account, view, undefined, rules, null);
@@ -259,21 +266,58 @@ export class DecisionService implements Policy {
   private settle(account: string, view: MessageView, o: DecisionOutcome, addrs: Normalised, rules: RuleSet | null): Verdict {
     if (rules !== null && o.hits.length > 0) rules.record(o.hits);
     if (o.policyReason !== null) return this.finish(account, view, o.policyReason, o.class, addrs);
-    const v: Verdict =
+    let v: Verdict =
       o.action === 'reject'
         ? { action: 'reject', status: o.status, reason: o.reason, rule: o.rule }
         : o.action === 'queue'
           ? { action: 'queue', queue: o.queue ?? 'review', reason: o.reason, rule: o.rule, releaseAt: o.releaseAt }
           : { action: 'forward', reason: o.reason };
+    if (v.action === 'forward') {
+      v = this.routed(account, view, v, o.class, addrs.src, addrs.dst);
+      if (v.action === 'reject') return this.auditNoRoute(account, view, v, o.class, addrs);
+    }
     this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs);
     return v;
   }
 
   /** A policy reason's verdict (made once), counted and audited. */
   private finish(account: string, view: MessageView, reason: ReasonCode, cls: SenderClass | null, addrs: Normalised | null = null): Verdict {
-    const v = this.verdicts.get(reason)!;
+    let v = this.verdicts.get(reason)!;
     if (SPOOFING_REASONS.has(reason)) this.deps.metrics.spoofing.inc({ account, reason });
+    if (v.action === 'forward' && this.deps.router?.()) {
+      const n = this.deps.cfg.policy.numbering;
+      const src = addrs ? addrs.src : normaliseAddress(view.sourceAddr, view.sourceTon, n);
+      const dst = addrs ? addrs.dst : normaliseAddress(view.destinationAddr, view.destTon, n).value;
+      v = this.routed(account, view, v, cls, src, dst);
+      if (v.action === 'reject') return this.auditNoRoute(account, view, v, cls, addrs);
+    }
     this.audit(account, view, v.action, reason, ruleOf(reason), v.action === 'reject' ? v.status : 0, cls, addrs);
+    return v;
+  }
+
+  /**
+   * A forward verdict with its MT route (routes.mt), or the no_route refusal. Unchanged without a
+   * routing table (every SMSC shares the traffic).
+   */
+  private routed(account: string, view: MessageView, v: Verdict & { action: 'forward' }, cls: SenderClass | null, src: NormalAddress, dst: string): Verdict {
+    const router = this.deps.router?.();
+    if (!router) return v;
+    const route = router.route({ account, dst, src, cls, dataCoding: view.dataCoding, ported: null });
+    if (route === null) return { action: 'reject', status: this.deps.cfg.routes.no_route_status, reason: 'no_route', rule: NO_ROUTE_RULE };
+    return { action: 'forward', reason: v.reason, route };
+  }
+
+  /** Policy off with a routing table: the class as service_type/TLV or the account's default say, then the route. */
+  private routeOff(account: string, view: MessageView): Verdict {
+    const n = this.deps.cfg.policy.numbering;
+    const cls = this.classifier.messageClass(view) ?? this.deps.accountConfig(account)?.default_class ?? 'commercial';
+    const v = this.routed(account, view, POLICY_OFF as Verdict & { action: 'forward' }, cls, normaliseAddress(view.sourceAddr, view.sourceTon, n), normaliseAddress(view.destinationAddr, view.destTon, n).value);
+    return v.action === 'reject' ? this.auditNoRoute(account, view, v, cls, null) : v;
+  }
+
+  /** A message the policy would forward that no MT route takes: audited as such. */
+  private auditNoRoute(account: string, view: MessageView, v: Verdict & { action: 'reject' }, cls: SenderClass | null, addrs: Normalised | null): Verdict {
+    this.audit(account, view, 'reject', 'no_route', NO_ROUTE_RULE, v.status, cls, addrs);
     return v;
   }
 
@@ -330,7 +374,10 @@ export class DecisionService implements Policy {
     let o: DecisionOutcome;
     if (!this.enabled) {
       trace.push('policy off: every message is forwarded');
-      return { action: 'forward', reason: 'policy_off', status: 0, rule: 'policy/off', class: null, explanation: 'policy is off', trace };
+      const off: Explained = { action: 'forward', reason: 'policy_off', status: 0, rule: 'policy/off', class: null, explanation: 'policy is off', trace };
+      const n = this.deps.cfg.policy.numbering;
+      const cls = this.classifier.messageClass(view) ?? this.deps.accountConfig(m.account)?.default_class ?? 'commercial';
+      return this.explainRoute(off, m.account, view, cls, normaliseAddress(view.sourceAddr, view.sourceTon, n), normaliseAddress(view.destinationAddr, view.destTon, n).value);
     }
     if (!this.deps.isLoaded()) {
       trace.push('sender registry not loaded yet');
@@ -342,7 +389,8 @@ export class DecisionService implements Policy {
         if (now !== null) resolve(now);
       });
     }
-    return {
+    const n = this.deps.cfg.policy.numbering;
+    const explained: Explained = {
       action: o.action,
       ...(o.queue ? { queue: o.queue } : {}),
       ...(o.releaseAt !== null ? { release_at: new Date(o.releaseAt).toISOString() } : {}),
@@ -353,6 +401,19 @@ export class DecisionService implements Policy {
       explanation: o.reason in REASONS ? REASONS[o.reason as ReasonCode].text : `rule ${o.rule}: ${o.reason}`,
       trace: o.trace ?? trace,
     };
+    if (o.action !== 'forward') return explained;
+    return this.explainRoute(explained, m.account, view, o.class, normaliseAddress(view.sourceAddr, view.sourceTon, n), normaliseAddress(view.destinationAddr, view.destTon, n).value);
+  }
+
+  /** A forward's MT route in explain: the route and group, or no_route with its status; the reasons in the trace. */
+  private explainRoute(e: Explained, account: string, view: MessageView, cls: SenderClass | null, src: NormalAddress, dst: string): Explained {
+    const router = this.deps.router?.();
+    if (!router) return e;
+    const { route, trace } = router.explain({ account, dst, src, cls, dataCoding: view.dataCoding, ported: null });
+    e.trace.push(...trace);
+    if (route) return { ...e, route: { name: route.name, group: route.group } };
+    const status = this.deps.cfg.routes.no_route_status;
+    return { ...e, action: 'reject', reason: 'no_route', status, rule: NO_ROUTE_RULE, route: null, explanation: 'no MT route takes this message (routes.mt)' };
   }
 
   /** explain's store: consent/DND as stored, rate counters not bumped (they read 0). */

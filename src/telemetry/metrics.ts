@@ -9,6 +9,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { Command } from '../protocol/commands.js';
 import { Status } from '../protocol/status.js';
 import { FastHistogram, LabelCounts } from './fast-metrics.js';
+import { RoutingMetrics } from './routing-metrics.js';
 
 export type Side = 'upstream' | 'downstream';
 export type Direction = 'in' | 'out';
@@ -44,6 +45,8 @@ function statusSlot(status: number, trusted: boolean): number {
 
 export class Metrics {
   readonly registry = new Registry();
+  /** MT routing: per route and per SMSC (telemetry/routing-metrics.ts). */
+  readonly routing: RoutingMetrics;
   private readonly pduCounts = new Map<number, number>();
   private readonly pduReported = new Map<number, number>();
   private readonly collectors: (() => void)[] = [];
@@ -103,6 +106,7 @@ export class Metrics {
   constructor(collectDefaults = true) {
     const r = this.registry;
     if (collectDefaults) collectDefaultMetrics({ register: r, prefix: 'smppguard_' });
+    this.routing = new RoutingMetrics(r);
     const self = this;
     this.pdus = new Counter({
       name: 'smppguard_pdus_total',
