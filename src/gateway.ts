@@ -7,7 +7,8 @@
 import { availableParallelism } from 'node:os';
 import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
-import { configWarnings } from './config/load.js';
+import { ConfigError, configWarnings, loadConfig } from './config/load.js';
+import { reloadPlan, type ReloadPlan } from './config/reload-plan.js';
 import { missingPaths } from './config/paths.js';
 import type { Config } from './config/schema.js';
 import { buildHttp, type Readiness } from './admin/http.js';
@@ -40,7 +41,8 @@ import { systemClock, type Clock } from './session/clock.js';
 import { AuditLog, createLogger, setMasking, type Logger } from './telemetry/log.js';
 import { redactUrl } from './telemetry/redact.js';
 import { Metrics } from './telemetry/metrics.js';
-import { AccountTable } from './upstream/accounts.js';
+import { AccountTable, type Account } from './upstream/accounts.js';
+import { ipAllowed } from './upstream/cidr.js';
 import { BindAuth } from './upstream/bind-auth.js';
 import { FairLimiter } from './upstream/fair-limiter.js';
 import { layoutProblems } from './store/slots.js';
@@ -66,6 +68,12 @@ export class Gateway {
   smppTlsPort = 0;
   httpPort = 0;
   private stopping: Promise<void> | null = null;
+  /** The live MT routing table (set by start). */
+  private routing: Routing = { router: null };
+  /** Why the last config reload was refused (null: it was applied, or none yet). */
+  private configError: string | null = null;
+  private configLoadedAt = Date.now();
+  private clock: Clock = systemClock;
 
   private constructor(
     readonly cfg: Config,
@@ -303,6 +311,8 @@ export class Gateway {
     // HTTPS certificates are reloaded as the SMPP listener's are (SIGHUP, file changes).
     const httpCerts = cfg.http.tls ? new CertReloader('http', cfg.http.tls, http.server as unknown as TlsServer, log) : null;
     gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, policyCheck, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch, httpCerts);
+    gw.routing = routing;
+    gw.clock = clock;
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: redactUrl(cfg.redis.url) }, 'Redis not answering yet; not ready until it does (retrying in the background)');
@@ -323,6 +333,100 @@ export class Gateway {
     httpCerts?.watch();
     log.info({ smpp: cfg.listen.plain ? gw.smppPort : 'off', smpp_tls: gw.smppTlsPort || 'off', http: gw.httpPort, smscs: cfg.downstream.smscs.map((s) => s.name) }, 'smppguard listening');
     return gw;
+  }
+
+  /**
+   * Reads the config file again (SIGHUP, file watch) and applies what changed as a diff
+   * (config/reload-plan.ts): an invalid file keeps the last good config (logged with file:line,
+   * counted, shown in /readyz). Returns the plan applied, or the problems.
+   */
+  reloadConfig(file: string): { ok: true; plan: ReloadPlan } | { ok: false; problems: string[] } {
+    const rm = this.metrics.routing;
+    let next: Config;
+    try {
+      next = loadConfig(file);
+      const missing = missingPaths(next);
+      for (const s of next.downstream.smscs) smscPassword(s);
+      if (missing.length > 0) throw new ConfigError(missing.map((m) => `${file}: ${m}`));
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [`${file}: ${(err as Error).message}`];
+      this.configError = problems.join('; ');
+      rm.configReloads.inc({ result: 'invalid' });
+      rm.configLastReloadOk.set(0);
+      this.log.error({ file, problems }, 'config reload: the file is invalid; the last good config stays');
+      return { ok: false, problems };
+    }
+    const plan = this.reconfigure(next);
+    this.configError = null;
+    this.configLoadedAt = Date.now();
+    rm.configReloads.inc({ result: plan.changes > 0 ? 'applied' : 'unchanged' });
+    rm.configLastReloadOk.set(1);
+    return { ok: true, plan };
+  }
+
+  /**
+   * Applies a new config as a diff. The live config object is updated in place for the sections
+   * that apply at once (everything holding it sees them); the rest is named in a warning and kept.
+   */
+  reconfigure(next: Config): ReloadPlan {
+    const cfg = this.cfg;
+    const plan = reloadPlan(cfg, next);
+    const now = this.clock.now();
+    const a = plan.accounts;
+    if (a.added.length + a.changed.length + a.removed.length + a.rebind.length > 0) {
+      const gone = new Set<Account>(this.accounts.apply({ added: a.added, changed: a.changed, replaced: a.rebind, removed: a.removed }, now));
+      cfg.accounts = next.accounts;
+      const changed = new Set(a.changed.map((c) => c.system_id));
+      const perAccount = new Map<string, number>();
+      for (const s of this.upstream.sessions) {
+        const acct = s.account;
+        if (!acct) continue;
+        if (gone.has(acct)) {
+          s.unbind();
+          continue;
+        }
+        if (!changed.has(acct.id)) continue;
+        // New limits hold for the binds already up: an address no longer allowed, or binds beyond max_binds, are unbound.
+        const n = (perAccount.get(acct.id) ?? 0) + 1;
+        perAccount.set(acct.id, n);
+        if (!ipAllowed(s.remoteAddress, acct.cidrs) || n > acct.cfg.max_binds) s.unbind();
+      }
+    }
+    if (plan.smscs.added.length + plan.smscs.changed.length + plan.smscs.removed.length > 0 || plan.groupsOrRoutes) {
+      cfg.downstream.smscs = next.downstream.smscs;
+      cfg.downstream.groups = next.downstream.groups;
+      void this.pool.reconfigure(cfg, plan.smscs, cfg.shutdown.drain_timeout_ms);
+    }
+    if (plan.groupsOrRoutes) {
+      cfg.routes = next.routes;
+      this.routing.router = next.routes.mt.length > 0 ? new MtRouter(next.routes.mt) : null;
+      this.relay.setMoRoutes(new PrefixRoutes(next.routes.mo));
+    }
+    if (plan.adminTokens) cfg.admin.tokens = next.admin.tokens;
+    if (plan.logLevel) {
+      cfg.log.level = next.log.level;
+      this.log.level = next.log.level;
+    }
+    if (plan.policy) {
+      Object.assign(cfg.policy, { ...next.policy, enabled: cfg.policy.enabled, reassembly: cfg.policy.reassembly });
+      this.decisions.reconfigure(cfg);
+    }
+    for (const w of configWarnings(next)) this.log.warn({ account: w.account }, w.message);
+    if (plan.restartNeeded.length > 0) {
+      this.log.warn({ settings: plan.restartNeeded }, 'config reload: these settings change only with a restart; they stay as they are');
+    }
+    this.log.info(
+      {
+        accounts: { added: a.added.map((x) => x.system_id), changed: a.changed.map((x) => x.system_id), rebound: a.rebind.map((x) => x.system_id), removed: a.removed },
+        smscs: { added: plan.smscs.added.map((x) => x.name), changed: plan.smscs.changed.map((x) => x.name), removed: plan.smscs.removed },
+        routes: plan.groupsOrRoutes,
+        admin_tokens: plan.adminTokens,
+        log_level: plan.logLevel,
+        policy: plan.policy,
+      },
+      'config reloaded',
+    );
+    return plan;
   }
 
   /** Opens the audit file again after log rotation moved it away (SIGUSR2). */
@@ -378,6 +482,11 @@ export class Gateway {
         smsc: { ok: bound > 0, detail: `${bound}/${this.pool.links.length} binds up` },
         redis: { ok: redisOk, detail: redisDetail },
         accepting: { ok: !draining, detail: draining ? 'shutting down' : 'accepting binds' },
+        // A refused reload keeps the last good config running: reported, not a reason to stop traffic.
+        config: {
+          ok: true,
+          detail: `loaded ${new Date(this.configLoadedAt).toISOString()}${this.configError ? `; last reload failed: ${this.configError}` : ''}`,
+        },
       },
     };
   }

@@ -98,7 +98,7 @@ class NeedValues implements CounterValues {
 
 export class DecisionService implements Policy {
   private readonly enabled: boolean;
-  private readonly classifier: Classifier;
+  private classifier: Classifier;
   readonly reassembler: Reassembler<Verdict>;
   /** The verdict of each policy reason, made once (config policy.statuses applied). */
   private readonly verdicts = new Map<ReasonCode, Verdict>();
@@ -130,6 +130,20 @@ export class DecisionService implements Policy {
       );
     }
     this.redisCheck = deps.metrics.redisSeconds.labels('policy_check');
+  }
+
+  /**
+   * New policy settings (live reload): numbering, classification, statuses, fail-open classes and
+   * the rest are read from `cfg` from the next message on. policy.enabled and the reassembly
+   * bounds need a restart.
+   */
+  reconfigure(cfg: Config): void {
+    this.deps.cfg = cfg;
+    this.classifier = compileClassifier(cfg.policy.classify);
+    for (const reason of Object.keys(REASONS) as ReasonCode[]) {
+      const status = this.statusOf(reason);
+      this.verdicts.set(reason, status === 0 ? { action: 'forward', reason } : { action: 'reject', status, reason, rule: ruleOf(reason) });
+    }
   }
 
   /**

@@ -9,7 +9,7 @@
  * retry_on_timeout) sends the message once more to another SMSC of the group — never to the same
  * one, never after ESME_ROK.
  */
-import type { Config } from '../config/schema.js';
+import type { Config, SmscConfig } from '../config/schema.js';
 import { Status } from '../protocol/status.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
 import type { Logger } from '../telemetry/log.js';
@@ -114,7 +114,40 @@ export class SmscPool {
   }
 
   start(): void {
+    this.started = true;
     for (const l of this.links) l.start();
+  }
+  private started = false;
+
+  /**
+   * A live reload: SMSC connections added, changed or removed, groups rebuilt. Only the links of
+   * SMSCs that were added or changed (re)connect; the others and their in-flight requests are not
+   * touched. The links of a changed or removed SMSC unbind after their in-flight requests are
+   * answered (up to `drainMs`); parked requests move to the group of the same name (or every SMSC).
+   */
+  reconfigure(cfg: Config, change: { added: readonly SmscConfig[]; changed: readonly SmscConfig[]; removed: readonly string[] }, drainMs: number): Promise<void> {
+    const retired: SmscLink[] = [];
+    for (const name of [...change.removed, ...change.changed.map((c) => c.name)]) {
+      const t = this.targets.get(name);
+      if (t) retired.push(...t.links);
+      this.targets.delete(name);
+    }
+    const fresh: SmscLink[] = [];
+    for (const c of [...change.changed, ...change.added]) {
+      const t = this.newTarget(cfg, c);
+      this.targets.set(c.name, t);
+      fresh.push(...t.links);
+    }
+    // Keep the config's order of SMSCs.
+    const order = new Map(cfg.downstream.smscs.map((c, i) => [c.name, i]));
+    const targets = [...this.targets.entries()].sort((a, b) => (order.get(a[0]) ?? 0) - (order.get(b[0]) ?? 0));
+    this.targets.clear();
+    for (const [k, v] of targets) this.targets.set(k, v);
+    this.links = [...this.targets.values()].flatMap((t) => t.links);
+    this.buildGroups(cfg);
+    if (this.started) for (const l of fresh) l.start();
+    this.pump();
+    return Promise.all(retired.map((l) => l.stop(drainMs))).then(() => undefined);
   }
 
   get boundCount(): number {
@@ -194,6 +227,8 @@ export class SmscPool {
 
   /** An SMSC's answer (resp null: no answer in time, or the link was lost). */
   private answered(req: GroupRequest, m: GroupMember, resp: Buffer | null, status: number): void {
+    // A reload rebuilt the groups while this was in flight: a retry goes by the new one.
+    if (this.groups.get(req.group.name) !== req.group) req.group = this.groups.get(req.group.name) ?? this.allGroup;
     const g = req.group;
     const now = this.env.clock.now();
     const smsc = m.target.name;

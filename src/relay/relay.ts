@@ -66,6 +66,11 @@ export class Relay implements SubmitHandler {
 
   constructor(private readonly deps: RelayDeps) {}
 
+  /** New MO routes (live reload). */
+  setMoRoutes(routes: PrefixRoutes): void {
+    this.deps.moRoutes = routes;
+  }
+
   // ---- ESME → SMSC ----------------------------------------------------------------------------
 
   onSubmit(session: EsmeSession, pdu: Buffer): void {

@@ -25,6 +25,9 @@ export class RoutingMetrics {
   readonly groupPriority: Gauge<'group'>;
   readonly groupOnBackup: Gauge<'group'>;
   readonly memberHeldDown: Gauge<'group' | 'smsc'>;
+  /** Live reconfiguration (SIGHUP, file watch): reloads by result, and whether the last one was good. */
+  readonly configReloads: Counter<'result'>;
+  readonly configLastReloadOk: Gauge;
 
   constructor(r: Registry) {
     const self = this;
@@ -83,6 +86,18 @@ export class RoutingMetrics {
       labelNames: ['group', 'smsc'],
       registers: [r],
     });
+    this.configReloads = new Counter({
+      name: 'smppguard_config_reloads_total',
+      help: 'Config file reloads (SIGHUP, file change) by result: applied, unchanged, invalid (the last good config stays)',
+      labelNames: ['result'],
+      registers: [r],
+    });
+    this.configLastReloadOk = new Gauge({
+      name: 'smppguard_config_last_reload_ok',
+      help: '0 when the last config reload found the file invalid (the gateway runs on the last good config)',
+      registers: [r],
+    });
+    this.configLastReloadOk.set(1);
   }
 
   /** One message's final outcome on its route. `smsc` null: never sent. */
