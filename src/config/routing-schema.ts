@@ -62,7 +62,10 @@ export const MtRouteSchema = z.strictObject({
   /** Match the message class as the decision found it (policy off: from service_type/TLV, else the account's default). */
   class: oneOrMany(z.enum(SENDER_CLASSES)).optional(),
   data_coding: oneOrMany(z.number().int().min(0).max(255)).optional(),
-  /** Match a ported number's network tag (routes.ported); an unported number matches no ported_to route. */
+  /**
+   * Match a ported number's network tag; an unported number matches no ported_to route. Refused by
+   * the config check until the portability table exists (config/routing-check.ts).
+   */
   ported_to: oneOrMany(z.string().min(1)).optional(),
   /** The SMSC group (downstream.groups), or an SMSC's name for a group of that one SMSC. */
   group: z.string().min(1),

@@ -18,7 +18,7 @@ function statusLabel(status: number): string {
 export class RoutingMetrics {
   private readonly routeCounts = new LabelCounts<'route' | 'smsc' | 'status'>(['route', 'smsc', 'status']);
   private readonly smscCounts = new LabelCounts<'smsc' | 'status'>(['smsc', 'status']);
-  private readonly keys = new Map<string, string>();
+  private readonly keys = new Map<string, Map<string, Map<string, string>>>();
   readonly routeSeconds: FastHistogram;
   readonly failovers: Counter<'group' | 'reason'>;
   readonly retries: Counter<'group' | 'from' | 'to'>;
@@ -100,12 +100,17 @@ export class RoutingMetrics {
     this.configLastReloadOk.set(1);
   }
 
-  /** One message's final outcome on its route. `smsc` null: never sent. */
+  /** One message's final outcome on its route. `smsc` null: never sent. The label key is built once per (route, smsc, status). */
   countRoute(route: string, smsc: string | null, status: number | string): void {
+    let bySmsc = this.keys.get(route);
+    if (!bySmsc) this.keys.set(route, (bySmsc = new Map()));
+    const sm = smsc ?? 'none';
+    let byStatus = bySmsc.get(sm);
+    if (!byStatus) bySmsc.set(sm, (byStatus = new Map()));
+    // Folded first, so SMSC statuses outside the catalogue cannot grow the cache.
     const s = typeof status === 'string' ? status : status === 0 ? 'ESME_ROK' : statusLabel(status);
-    const k = `${route}\u0001${smsc ?? 'none'}\u0001${s}`;
-    let key = this.keys.get(k);
-    if (key === undefined) this.keys.set(k, (key = k));
+    let key = byStatus.get(s);
+    if (key === undefined) byStatus.set(s, (key = `${route}\u0001${sm}\u0001${s}`));
     this.routeCounts.add(key);
   }
 

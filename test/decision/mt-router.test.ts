@@ -93,10 +93,10 @@ routes:
     expect(() =>
       parseConfig(`${base}  groups: [{ name: g, members: [{ smsc: a }, { smsc: zz }, { smsc: a }] }]
 routes:
-  mt: [{ name: r1, group: nope }, { name: r1, account: ghost, group: g }]
+  mt: [{ name: r1, group: nope }, { name: r1, account: ghost, group: g }, { name: p, ported_to: cmcc, group: a }]
 `, 'gw.yaml'),
     ).toThrow(
-      /member zz is not an SMSC[\s\S]*member a appears twice[\s\S]*group nope is neither[\s\S]*name r1 appears twice[\s\S]*unknown account ghost/,
+      /member zz is not an SMSC[\s\S]*member a appears twice[\s\S]*group nope is neither[\s\S]*name r1 appears twice[\s\S]*unknown account ghost[\s\S]*routes.mt p: ported_to needs the number portability table/,
     );
   });
 });
