@@ -42,6 +42,9 @@ export function reloadPlan(old: Config, next: Config): ReloadPlan {
   if (old.policy.enabled !== next.policy.enabled) restartNeeded.push('policy.enabled');
   if (!same(old.policy.reassembly, next.policy.reassembly)) restartNeeded.push('policy.reassembly');
   if (old.log.mask_msisdn !== next.log.mask_msisdn) restartNeeded.push('log.mask_msisdn');
+  // Reply keywords are compiled once (decision/replies.ts); the reply texts are read live.
+  const kw = (c: Config) => [c.policy.opt_out.keywords, c.policy.opt_out.opt_in_keywords, c.policy.opt_out.help_keywords];
+  if (!same(kw(old), kw(next))) restartNeeded.push('policy.opt_out keywords');
   if (!same(old.admin.failed_auth, next.admin.failed_auth)) restartNeeded.push('admin.failed_auth');
 
   const oldAccounts = new Map(old.accounts.map((a) => [a.system_id, a]));

@@ -100,3 +100,21 @@ routes:
     );
   });
 });
+
+describe("docs/routing.md's worked example", () => {
+  it('routes as the page says', async () => {
+    const { readFileSync } = await import('node:fs');
+    const md = readFileSync(new URL('../../docs/routing.md', import.meta.url), 'utf8');
+    const example = [...md.matchAll(/```yaml\n([\s\S]*?)```/g)][2]![1]!;
+    const cfg = parseConfig(`accounts: [{ system_id: bank, password_hash: '${(await import('../helpers/fake-link.js')).quickHash('pw')}', allowed_ips: [10.0.0.0/8] }]\n${example}`);
+    const r = new MtRouter(cfg.routes.mt);
+    const to = (dst: string, over: Partial<RouteFacts> = {}) => r.route(facts({ account: 'shop', dst, ...over }))?.name;
+    expect(to('8613812345678')).toBe('north');
+    expect(to('8615012345678')).toBe('south');
+    expect(to('8617012345678')).toBe('domestic-other');
+    expect(to('447700900123')).toBe('international');
+    expect(to('447700900123', { account: 'bank', cls: 'otp' })).toBe('otp');
+    expect(to('8615012345678', { account: 'bank', cls: 'commercial' })).toBe('south');
+    expect(cfg.downstream.groups.map((g) => g.name)).toEqual(['north', 'south', 'otp']);
+  });
+});

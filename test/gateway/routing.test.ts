@@ -77,6 +77,16 @@ describe('MT routes', () => {
     const text = await m.text();
     expect(text).toMatch(/smppguard_route_messages_total\{route="cn-139",smsc="b",status="ESME_ROK"\} 3/);
     expect(text).toMatch(/smppguard_route_seconds_count\{route="uk"\} 1/);
+    // explain names the route and why, or no_route.
+    const ex = await stack!.gw.decisions.explain({ account: 'esme', source_addr: '10690001', destination_addr: '8613900000001' });
+    expect(ex).toMatchObject({ action: 'forward', route: { name: 'cn-139', group: 'b' } });
+    expect(ex.trace.at(-1)).toBe('route cn-139 (order 0, destination prefix of 5 digits) → group b; also matched at this order: cn');
+    expect(await stack!.gw.decisions.explain({ account: 'esme', source_addr: '10690001', destination_addr: '33612345678' })).toMatchObject({
+      action: 'reject',
+      reason: 'no_route',
+      status: 0x0b,
+      route: null,
+    });
   });
 
   it('the no-route status is configurable; an account route outranks by order', async () => {
