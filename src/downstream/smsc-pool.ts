@@ -162,11 +162,6 @@ export class SmscPool {
     return n;
   }
 
-  /** The group a route names exists (a configured group or an SMSC). */
-  hasGroup(name: string): boolean {
-    return this.groups.has(name);
-  }
-
   inFlightBySmsc(): Map<string, number> {
     const m = new Map<string, number>();
     for (const l of this.links) m.set(l.cfg.name, (m.get(l.cfg.name) ?? 0) + l.inFlight);
