@@ -94,11 +94,15 @@ export function prepareCnPack(root: string): Promise<void> {
   return Promise.resolve();
 }
 
+/** An empty rules directory (a configured one must exist). */
+const NO_RULES_DIR = join(tmpdir(), 'smppguard-bench-no-rules');
+mkdirSync(NO_RULES_DIR, { recursive: true });
+
 export const policyGateway = {
   redis: { key_prefix: POLICY_PREFIX },
   policy: { enabled: true },
   // Policy only: no rule packs (scenario d adds them).
-  rules: { dir: join(tmpdir(), 'smppguard-bench-no-rules') },
+  rules: { dir: NO_RULES_DIR },
   audit: { destination: join(tmpdir(), `smppguard-bench-audit-${process.pid}.log`) },
 };
 

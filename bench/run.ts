@@ -20,6 +20,7 @@ import { stringify as toYaml } from 'yaml';
 import { hashPassword } from '../src/upstream/password.js';
 import type { LoadOptions, LoadResult } from './loadgen.js';
 import type { OpenLoopOptions, OpenLoopResult } from './open-loop.js';
+import { routingGateway } from './routing-scenario.js';
 import { POLICY_PREFIX, policyGateway, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGateway, rulesLoad, rulesLoadPerRun } from './policy-scenario.js';
 import { freePort } from '../src/sim/free-port.js';
 import { cleanRedis } from './procs.js';
@@ -62,6 +63,8 @@ export interface GatewayContext {
 export const SCENARIOS: Scenario[] = [
   { id: 'a', label: 'loadgen → simulator (direct)' },
   { id: 'b', label: 'loadgen → gateway → simulator, policy off', gateway: { policy: { enabled: false }, audit: { destination: 'off' } } },
+  // (b) with 10 MT routes over 3 SMSC groups (bench/routing-scenario.ts): what routing adds.
+  { id: 'r', label: 'loadgen → gateway → simulator, policy off, 10 MT routes / 3 groups', gateway: routingGateway },
   {
     id: 'c',
     label: 'loadgen → gateway → simulator, policy on (10M DND, 1M consent, 10k senders)',

@@ -8,7 +8,7 @@
  * share two cores: the ratio shows what a second instance costs or gains here, not on real hosts.
  */
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -116,6 +116,7 @@ async function run(n: 1 | 2, tmp: string, cluster: LocalRedisCluster, simPort: n
 async function main(): Promise<void> {
   const f = runFlags(process.argv.slice(2), 'bench:scale', 6000);
   const tmp = mkdtempSync(join(tmpdir(), 'sg-bench-scale-'));
+  mkdirSync(join(tmp, 'no-rules'));
   console.log('starting a local Redis Cluster (3 masters + 3 replicas)');
   const cluster = await LocalRedisCluster.start();
   let sim: ChildProcess | null = null;

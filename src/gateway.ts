@@ -8,16 +8,18 @@ import { IntelStore } from './store/intel-store.js';
 import { Feedback } from './decision/feedback.js';
 import { IntelMetrics } from './telemetry/intel-metrics.js';
 import type { ComplaintCase } from './domain/complaint.js';
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
-import { configWarnings } from './config/load.js';
+import { ConfigError, configWarnings, loadConfig } from './config/load.js';
+import { reloadPlan, type ReloadPlan } from './config/reload-plan.js';
+import { missingPaths } from './config/paths.js';
 import type { Config } from './config/schema.js';
 import { buildHttp, type Readiness } from './admin/http.js';
 import { SmscPool } from './downstream/smsc-pool.js';
 import { smscPassword } from './downstream/smsc-link.js';
 import { DecisionService } from './decision/service.js';
+import { MtRouter } from './decision/mt-router.js';
 import { ReplyHandler } from './decision/replies.js';
 import { SenderRegistry } from './policy/senders.js';
 import { normaliseAddress } from './policy/address.js';
@@ -46,7 +48,8 @@ import { systemClock, type Clock } from './session/clock.js';
 import { AuditLog, createLogger, setMasking, type Logger } from './telemetry/log.js';
 import { redactUrl } from './telemetry/redact.js';
 import { Metrics } from './telemetry/metrics.js';
-import { AccountTable } from './upstream/accounts.js';
+import { AccountTable, type Account } from './upstream/accounts.js';
+import { ipAllowed } from './upstream/cidr.js';
 import { BindAuth } from './upstream/bind-auth.js';
 import { FairLimiter } from './upstream/fair-limiter.js';
 import { layoutProblems } from './store/slots.js';
@@ -57,6 +60,11 @@ import { parseDuration } from './domain/time.js';
 import { BehaviourStore } from './store/behaviour-store.js';
 import { BehaviourActions } from './decision/behaviour-actions.js';
 import { BehaviourFeed } from './decision/behaviour-feed.js';
+
+/** The live MT routing table (swapped on reload). */
+export interface Routing {
+  router: MtRouter | null;
+}
 
 export interface GatewayOptions {
   log?: Logger;
@@ -77,6 +85,12 @@ export class Gateway {
   models: ModelLoader | null = null;
   /** The labelled store reviewers and complaints feed (null when labels.enabled is false or policy off). */
   labels: LabelStore | null = null;
+  /** The live MT routing table (set by start). */
+  private routing: Routing = { router: null };
+  /** Why the last config reload was refused (null: it was applied, or none yet). */
+  private configError: string | null = null;
+  private configLoadedAt = Date.now();
+  private clock: Clock = systemClock;
 
   private constructor(
     readonly cfg: Config,
@@ -111,6 +125,9 @@ export class Gateway {
     const log = opts.log ?? createLogger(cfg.log.level);
     // An SMSC password_env that is unset or empty stops the start here, naming the variable.
     for (const s of cfg.downstream.smscs) smscPassword(s);
+    // A rules directory or TLS file that is not there stops the start, naming it (never "no rules").
+    const missing = missingPaths(cfg);
+    if (missing.length > 0) throw new Error(`the config names paths that do not exist:\n  ${missing.join('\n  ')}`);
     const layout = layoutProblems(cfg.redis.key_prefix, cfg.queue.prefix ?? `${cfg.redis.key_prefix}{q}`);
     if (layout.length > 0) throw new Error(`the Redis key layout would cross Cluster slots:\n  ${layout.join('\n  ')}`);
     setMasking(cfg.log.mask_msisdn);
@@ -165,10 +182,7 @@ export class Gateway {
       if (cfg.rules.watch) models.start();
       else models.load();
     }
-    const rules =
-      cfg.policy.enabled && existsSync(cfg.rules.dir)
-        ? new RuleLoader(cfg.rules.dir, { registry: metrics.registry, log, allowQueue: cfg.queue.enabled, models: models ?? undefined })
-        : null;
+    const rules = cfg.policy.enabled ? new RuleLoader(cfg.rules.dir, { registry: metrics.registry, log, allowQueue: cfg.queue.enabled, models: models ?? undefined }) : null;
     if (rules) {
       if (cfg.rules.watch) rules.start();
       else rules.load();
@@ -235,6 +249,8 @@ export class Gateway {
     if (cases) metrics.caseStats = () => cases.stats(clock.now());
     let relay: Relay | null = null;
     let worker: DeliveryWorker | null = null;
+    // The MT routing table (routes.mt; docs/routing.md); null: every SMSC shares every message.
+    const routing: Routing = { router: cfg.routes.mt.length > 0 ? new MtRouter(cfg.routes.mt) : null };
     const pool = new SmscPool(cfg, {
       metrics,
       log,
@@ -256,7 +272,8 @@ export class Gateway {
         pool,
         recordId: (smscId, account, gatewayId, m) => dlrMap.record(smscId, account, m?.sourceTon, m?.sourceAddr, m?.destinationAddr, gatewayId),
         deliverReceipt: (account, pdu) => relay!.deliverOwn(account, pdu),
-        decideRelease: cfg.policy.enabled ? (account, view) => decisions.decideRelease(account, view) : undefined,
+        // With policy off too: a queued message still takes its MT route.
+        decideRelease: (account, view) => decisions.decideRelease(account, view),
         metrics,
         log,
         clock,
@@ -288,6 +305,7 @@ export class Gateway {
       intelMetrics,
       behaviour: new BehaviourActions({ admin: store, registry, metrics, log, now: () => clock.now() }),
       profiles: { peek: (needs, now) => behaviourStore.peek(needs, now, bcfg.baseline_min_days) },
+      router: () => routing.router,
     });
     const behaviourFeed = new BehaviourFeed({
       cfg,
@@ -375,7 +393,7 @@ export class Gateway {
         cfg,
         store,
         registry,
-        explain: cfg.policy.enabled ? (m) => decisions.explain(m) : null,
+        explain: (m) => decisions.explain(m),
         queue: queue?.store ?? null,
         complaints,
         cases,
@@ -396,6 +414,8 @@ export class Gateway {
     gw.intel = intel;
     gw.models = models;
     gw.labels = labels;
+    gw.routing = routing;
+    gw.clock = clock;
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: redactUrl(cfg.redis.url) }, 'Redis not answering yet; not ready until it does (retrying in the background)');
@@ -418,6 +438,100 @@ export class Gateway {
     httpCerts?.watch();
     log.info({ smpp: cfg.listen.plain ? gw.smppPort : 'off', smpp_tls: gw.smppTlsPort || 'off', http: gw.httpPort, smscs: cfg.downstream.smscs.map((s) => s.name) }, 'smppguard listening');
     return gw;
+  }
+
+  /**
+   * Reads the config file again (SIGHUP, file watch) and applies what changed as a diff
+   * (config/reload-plan.ts): an invalid file keeps the last good config (logged with file:line,
+   * counted, shown in /readyz). Returns the plan applied, or the problems.
+   */
+  reloadConfig(file: string): { ok: true; plan: ReloadPlan } | { ok: false; problems: string[] } {
+    const rm = this.metrics.routing;
+    let next: Config;
+    try {
+      next = loadConfig(file);
+      const missing = missingPaths(next);
+      for (const s of next.downstream.smscs) smscPassword(s);
+      if (missing.length > 0) throw new ConfigError(missing.map((m) => `${file}: ${m}`));
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [`${file}: ${(err as Error).message}`];
+      this.configError = problems.join('; ');
+      rm.configReloads.inc({ result: 'invalid' });
+      rm.configLastReloadOk.set(0);
+      this.log.error({ file, problems }, 'config reload: the file is invalid; the last good config stays');
+      return { ok: false, problems };
+    }
+    const plan = this.reconfigure(next);
+    this.configError = null;
+    this.configLoadedAt = Date.now();
+    rm.configReloads.inc({ result: plan.changes > 0 ? 'applied' : 'unchanged' });
+    rm.configLastReloadOk.set(1);
+    return { ok: true, plan };
+  }
+
+  /**
+   * Applies a new config as a diff. The live config object is updated in place for the sections
+   * that apply at once (everything holding it sees them); the rest is named in a warning and kept.
+   */
+  reconfigure(next: Config): ReloadPlan {
+    const cfg = this.cfg;
+    const plan = reloadPlan(cfg, next);
+    const now = this.clock.now();
+    const a = plan.accounts;
+    if (a.added.length + a.changed.length + a.removed.length + a.rebind.length > 0) {
+      const gone = new Set<Account>(this.accounts.apply({ added: a.added, changed: a.changed, replaced: a.rebind, removed: a.removed }, now));
+      cfg.accounts = next.accounts;
+      const changed = new Set(a.changed.map((c) => c.system_id));
+      const perAccount = new Map<string, number>();
+      for (const s of this.upstream.sessions) {
+        const acct = s.account;
+        if (!acct) continue;
+        if (gone.has(acct)) {
+          s.unbind();
+          continue;
+        }
+        if (!changed.has(acct.id)) continue;
+        // New limits hold for the binds already up: an address no longer allowed, or binds beyond max_binds, are unbound.
+        const n = (perAccount.get(acct.id) ?? 0) + 1;
+        perAccount.set(acct.id, n);
+        if (!ipAllowed(s.remoteAddress, acct.cidrs) || n > acct.cfg.max_binds) s.unbind();
+      }
+    }
+    if (plan.smscs.added.length + plan.smscs.changed.length + plan.smscs.removed.length > 0 || plan.groupsOrRoutes) {
+      cfg.downstream.smscs = next.downstream.smscs;
+      cfg.downstream.groups = next.downstream.groups;
+      void this.pool.reconfigure(cfg, plan.smscs, cfg.shutdown.drain_timeout_ms);
+    }
+    if (plan.groupsOrRoutes) {
+      cfg.routes = next.routes;
+      this.routing.router = next.routes.mt.length > 0 ? new MtRouter(next.routes.mt) : null;
+      this.relay.setMoRoutes(new PrefixRoutes(next.routes.mo));
+    }
+    if (plan.adminTokens) cfg.admin.tokens = next.admin.tokens;
+    if (plan.logLevel) {
+      cfg.log.level = next.log.level;
+      this.log.level = next.log.level;
+    }
+    if (plan.policy) {
+      Object.assign(cfg.policy, { ...next.policy, enabled: cfg.policy.enabled, reassembly: cfg.policy.reassembly });
+      this.decisions.reconfigure(cfg);
+    }
+    for (const w of configWarnings(next)) this.log.warn({ account: w.account }, w.message);
+    if (plan.restartNeeded.length > 0) {
+      this.log.warn({ settings: plan.restartNeeded }, 'config reload: these settings change only with a restart; they stay as they are');
+    }
+    this.log.info(
+      {
+        accounts: { added: a.added.map((x) => x.system_id), changed: a.changed.map((x) => x.system_id), rebound: a.rebind.map((x) => x.system_id), removed: a.removed },
+        smscs: { added: plan.smscs.added.map((x) => x.name), changed: plan.smscs.changed.map((x) => x.name), removed: plan.smscs.removed },
+        routes: plan.groupsOrRoutes,
+        admin_tokens: plan.adminTokens,
+        log_level: plan.logLevel,
+        policy: plan.policy,
+      },
+      'config reloaded',
+    );
+    return plan;
   }
 
   /** Opens the audit file again after log rotation moved it away (SIGUSR2). */
@@ -486,6 +600,11 @@ export class Gateway {
         smsc: { ok: bound > 0, detail: `${bound}/${this.pool.links.length} binds up` },
         redis: { ok: redisOk, detail: redisDetail },
         accepting: { ok: !draining, detail: draining ? 'shutting down' : 'accepting binds' },
+        // A refused reload keeps the last good config running: reported, not a reason to stop traffic.
+        config: {
+          ok: true,
+          detail: `loaded ${new Date(this.configLoadedAt).toISOString()}${this.configError ? `; last reload failed: ${this.configError}` : ''}`,
+        },
       },
     };
   }

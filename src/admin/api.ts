@@ -29,6 +29,7 @@ import type { PolicyAdmin } from '../store/policy-admin.js';
 import { createLogger, type Logger } from '../telemetry/log.js';
 import { complaintsApi } from './complaints-api.js';
 import { consentApi } from './consent-api.js';
+import { configApi } from './config-api.js';
 import { deadLettersApi } from './dead-letters-api.js';
 import { dndApi } from './dnd-api.js';
 import { evidenceApi } from './evidence-api.js';
@@ -70,6 +71,20 @@ export interface AdminDeps {
   reviewFeedback?: ((id: string, text: string, decision: 'approve' | 'reject') => Promise<void>) | null;
 }
 
+/**
+ * The configured accounts as the admin API checks names against them (`has` only): read from the
+ * config at every call, since a live reload adds and removes accounts.
+ */
+class ConfiguredAccounts extends Set<string> {
+  constructor(private readonly list: () => readonly { system_id: string }[]) {
+    super();
+  }
+
+  override has(id: string): boolean {
+    return this.list().some((a) => a.system_id === id);
+  }
+}
+
 export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
   for (const t of deps.cfg.admin.tokens) {
     if (t.role === undefined) {
@@ -79,10 +94,10 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
   const failures = deps.failures ?? new AuthFailures(deps.cfg.admin.failed_auth, deps.log ?? null, deps.metrics ?? null);
   void app.register(
     async (api) => {
-      adminScope(api, deps.cfg.admin.tokens, failures, deps.log ?? null);
+      adminScope(api, () => deps.cfg.admin.tokens, failures, deps.log ?? null);
       const { store, registry } = deps;
       const numbering = deps.cfg.policy.numbering;
-      const accounts: ReadonlySet<string> = new Set(deps.cfg.accounts.map((a) => a.system_id));
+      const accounts: ReadonlySet<string> = new ConfiguredAccounts(() => deps.cfg.accounts);
       const cases = deps.cases ?? null;
 
       // In this order: the OpenAPI document lists paths in registration order.
@@ -101,6 +116,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
         announceHeld: deps.announceHeld ?? (() => undefined),
         log: deps.log ?? createLogger('silent'),
       });
+      await api.register(configApi, { config: () => deps.cfg });
     },
     { prefix: API_PREFIX },
   );

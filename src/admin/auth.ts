@@ -22,10 +22,19 @@ export function tokenDigest(token: string): Buffer {
 }
 
 export class TokenTable {
-  private readonly entries: { name: string; digest: Buffer; role: AdminRole }[];
+  private list: readonly TokenEntry[] = [];
+  private cache: { name: string; digest: Buffer; role: AdminRole }[] = [];
 
-  constructor(tokens: readonly TokenEntry[]) {
-    this.entries = tokens.map((t) => ({ name: t.name, digest: Buffer.from(t.sha256, 'hex'), role: t.role ?? 'admin' }));
+  /** `tokens`: the list, or where to read the current one (a live reload replaces admin.tokens). */
+  constructor(private readonly tokens: readonly TokenEntry[] | (() => readonly TokenEntry[])) {}
+
+  private get entries(): { name: string; digest: Buffer; role: AdminRole }[] {
+    const list = typeof this.tokens === 'function' ? this.tokens() : this.tokens;
+    if (list !== this.list) {
+      this.list = list;
+      this.cache = list.map((t) => ({ name: t.name, digest: Buffer.from(t.sha256, 'hex'), role: t.role ?? 'admin' }));
+    }
+    return this.cache;
   }
 
   get empty(): boolean {

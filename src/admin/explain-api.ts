@@ -56,6 +56,11 @@ const schema = {
         status_name: { type: 'string' },
         rule: { type: 'string', description: 'The check that decided, e.g. policy/sender-authorization.' },
         class: { type: ['string', 'null'] },
+        route: {
+          type: ['object', 'null'],
+          description: 'The MT route and SMSC group a forward takes (routes.mt; absent without routes); null: no_route.',
+          properties: { name: { type: 'string' }, group: { type: 'string' } },
+        },
         explanation: { type: 'string' },
         trace: { type: 'array', items: { type: 'string' } },
         scores: {

@@ -39,6 +39,7 @@ export const ROUTE_ROLES: Readonly<Record<string, AdminRole>> = {
   'DELETE /lockouts': 'admin',
   'GET /dead-letters/:account': 'operate',
   'POST /dead-letters/:account/:id/retry': 'operate',
+  'GET /config': 'operate',
 };
 
 /** The role a route needs (`admin` when it is not in the table). */

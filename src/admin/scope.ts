@@ -27,7 +27,7 @@ declare module 'fastify' {
 
 export function adminScope(
   api: FastifyInstance,
-  tokenEntries: readonly TokenEntry[],
+  tokenEntries: readonly TokenEntry[] | (() => readonly TokenEntry[]),
   failures: AuthFailures | null = null,
   log: Logger | null = null,
 ): void {

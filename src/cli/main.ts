@@ -10,9 +10,12 @@
  *   evidence     a recipient's consent journal and decisions (cli/evidence.ts)
  *   archive      the decision archive writer on its own (cli/archive.ts)
  *   model        split, train and test the learned content score; export the gateway's labels (cli/model.ts)
+ *   config       check a config file offline (cli/config.ts)
  */
 import { Command as Program } from 'commander';
 import { loadConfig, ConfigError } from '../config/load.js';
+import { ConfigWatch } from '../config/watch.js';
+import { registerConfig } from './config.js';
 import { Gateway } from '../gateway.js';
 import { hashPassword } from '../upstream/password.js';
 import { ShiftedClock } from '../session/clock.js';
@@ -70,8 +73,16 @@ program
         () => process.exit(1),
       );
     };
+    // Live reconfiguration: the config file on SIGHUP and whenever it changes (docs/routing.md "Reload").
+    const watch = new ConfigWatch(o.config, () => {
+      gw.log.info({ file: o.config }, 'config file changed: reloading');
+      gw.reloadConfig(o.config);
+    }, (err) => gw.log.error({ file: o.config, err: err.message }, 'config: cannot watch the file; reload with SIGHUP'));
+    watch.start();
     process.on('SIGHUP', () => {
-      gw.log.info('SIGHUP: reloading rules and TLS certificates');
+      gw.log.info('SIGHUP: reloading the config, rules and TLS certificates');
+      watch.seen();
+      gw.reloadConfig(o.config);
       gw.reloadRules();
       gw.reloadCertificates();
     });
@@ -105,6 +116,7 @@ registerRules(program);
 registerEvidence(program);
 registerArchive(program);
 registerModel(program);
+registerConfig(program);
 
 
 program.parseAsync().catch((err) => {

@@ -6,6 +6,8 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { parseCidr } from './cidr.js';
 import { ConfigSchema, type Config } from './schema.js';
+import { resolveConfigPaths } from './paths.js';
+import { routingProblems } from './routing-check.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -62,14 +64,16 @@ function crossCheck(cfg: Config, file: string): Config {
       problems.push(`${file}: downstream.smscs ${s.name}: give password or password_env`);
     }
   }
+  problems.push(...routingProblems(cfg, file));
   if (problems.length) throw new ConfigError(problems);
   return cfg;
 }
 
+/** Reads and validates `file`; relative paths in it are resolved against the file's directory (config/paths.ts). */
 export function loadConfig(file: string): Config {
-  const cfg = parseConfig(readFileSync(file, 'utf8'), file);
-  // The archive directory is the config file's business, wherever the gateway starts from.
-  cfg.archive.dir = resolve(dirname(file), cfg.archive.dir);
+  const cfg = resolveConfigPaths(parseConfig(readFileSync(file, 'utf8'), file), dirname(resolve(file)));
+  // The archive directory is the config file's business too, wherever the gateway starts from.
+  cfg.archive.dir = resolve(dirname(resolve(file)), cfg.archive.dir);
   return cfg;
 }
 

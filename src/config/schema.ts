@@ -9,6 +9,7 @@ import { COMPLAINT_SOURCES } from '../domain/complaint.js';
 import { isValidZone, parseDuration } from '../domain/time.js';
 import { isPasswordHash } from '../domain/password-hash.js';
 import { ADMIN_ROLES } from '../domain/admin-role.js';
+import { MtRouteSchema, SmscGroupSchema } from './routing-schema.js';
 
 const port = z.number().int().min(0).max(65535);
 const ms = z.number().int().min(0);
@@ -311,6 +312,8 @@ export const ConfigSchema = z.strictObject({
       /** Submits waiting for window or throughput on every SMSC before new ones are refused with 0x58. */
       max_pending: z.number().int().min(0).default(10000),
       smscs: z.array(SmscSchema).default([]),
+      /** SMSC groups that MT routes name (docs/routing.md); without routes.mt every SMSC shares the traffic. */
+      groups: z.array(SmscGroupSchema).default([]),
     })
     .prefault({}),
   receipts: z
@@ -339,6 +342,10 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** MO routing: the account that owns a destination prefix (longest prefix wins). */
       mo: z.array(z.strictObject({ prefix: z.string().min(1), account: z.string().min(1) })).default([]),
+      /** MT routing (docs/routing.md): ordered routes to SMSC groups. Empty: every SMSC shares every message. */
+      mt: z.array(MtRouteSchema).default([]),
+      /** The status a message no MT route matches is refused with (reason no_route). */
+      no_route_status: z.number().int().min(1).max(0xffffffff).default(0x0b),
     })
     .prefault({}),
   shutdown: z.strictObject({ drain_timeout_ms: ms.default(5000) }).prefault({}),

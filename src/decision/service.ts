@@ -41,6 +41,7 @@ import type { IntelView } from '../domain/intel.js';
 import type { IntelMetrics } from '../telemetry/intel-metrics.js';
 import { fingerprintOf } from '../rules/fingerprint.js';
 import { foldChars } from '../rules/normalise.js';
+import type { MtRouter } from './mt-router.js';
 
 export interface DecisionDeps {
   cfg: Config;
@@ -70,6 +71,8 @@ export interface DecisionDeps {
   behaviour?: BehaviourActions | null;
   /** explain reads behaviour profiles as stored (nothing counted); absent: they read 0. */
   profiles?: { peek(needs: readonly RateNeed[], now: number): Promise<Map<string, number>> } | null;
+  /** The MT routing table (live: swapped on reload); null or absent: no routes.mt, every SMSC. */
+  router?: () => MtRouter | null;
 }
 
 export interface Explained {
@@ -82,6 +85,8 @@ export interface Explained {
   status: number;
   rule: string;
   class: string | null;
+  /** The MT route and SMSC group a forward would take (absent without routes.mt). */
+  route?: { name: string; group: string } | null;
   explanation: string;
   /** What decided beyond the rule id: fingerprint, mark, reputation entry and counts (issue 18). */
   evidence?: string;
@@ -96,6 +101,8 @@ type Normalised = Pick<RuleContext, 'src' | 'dst' | 'sender'>;
 const POLICY_OFF: Verdict = { action: 'forward', reason: 'policy_off' };
 const NO_EVIDENCE: readonly RuleEvidence[] = [];
 const isSuspend = (h: RuleHit): boolean => h.action.kind === 'suspend';
+/** The rule id no_route refusals are audited under. */
+const NO_ROUTE_RULE = 'routing/mt';
 
 /** Counter values by need key, read by linear search: a message has a few counters, not worth a Map. */
 class NeedValues implements CounterValues {
@@ -113,7 +120,7 @@ class NeedValues implements CounterValues {
 
 export class DecisionService implements Policy {
   private readonly enabled: boolean;
-  private readonly classifier: Classifier;
+  private classifier: Classifier;
   readonly reassembler: Reassembler<Verdict>;
   /** The verdict of each policy reason, made once (config policy.statuses applied). */
   private readonly verdicts = new Map<ReasonCode, Verdict>();
@@ -148,11 +155,25 @@ export class DecisionService implements Policy {
   }
 
   /**
+   * New policy settings (live reload): numbering, classification, statuses, fail-open classes and
+   * the rest are read from `cfg` from the next message on. policy.enabled and the reassembly
+   * bounds need a restart.
+   */
+  reconfigure(cfg: Config): void {
+    this.deps.cfg = cfg;
+    this.classifier = compileClassifier(cfg.policy.classify);
+    for (const reason of Object.keys(REASONS) as ReasonCode[]) {
+      const status = this.statusOf(reason);
+      this.verdicts.set(reason, status === 0 ? { action: 'forward', reason } : { action: 'reject', status, reason, rule: ruleOf(reason) });
+    }
+  }
+
+  /**
    * Single messages are decided at once. Parts of a concatenated message are held until the rest
    * arrive (or the hold time runs out), decided once on the whole text, and all get that decision.
    */
   decide(ctx: SubmitContext, done: (v: Verdict) => void): Verdict | null {
-    if (!this.enabled) return POLICY_OFF;
+    if (!this.enabled) return this.deps.router?.() ? this.routeOff(ctx.account, ctx.view) : POLICY_OFF;
     const part = partInfo(ctx.view);
     if (!part) return this.evaluate(ctx.account, ctx.view, undefined, done);
     const holdMs = this.deps.accountConfig(ctx.account)?.concat_hold_ms;
@@ -204,7 +225,7 @@ export class DecisionService implements Policy {
    * decided on its own text.
    */
   decideRelease(account: string, view: MessageView): Promise<Verdict> {
-    if (!this.enabled) return Promise.resolve(POLICY_OFF);
+    if (!this.enabled) return Promise.resolve(this.deps.router?.() ? this.routeOff(account, view) : POLICY_OFF);
     if (!this.deps.isLoaded()) return Promise.resolve(this.finish(account, view, 'store_unavailable', null));
     const rules = this.activeRules();
     const input = this.input(account, view, undefined, rules, null);
@@ -292,12 +313,16 @@ export class DecisionService implements Policy {
     }
     const why = joinEvidence(o.evidence ?? null, behaviour === undefined ? null : evidenceText(behaviour));
     if (o.policyReason !== null) return this.remembered(this.finish(account, view, o.policyReason, o.class, addrs, why, o.hits.length > 0), o, addrs);
-    const v: Verdict =
+    let v: Verdict =
       o.action === 'reject'
         ? { action: 'reject', status: o.status, reason: o.reason, rule: o.rule }
         : o.action === 'queue'
           ? { action: 'queue', queue: o.queue ?? 'review', reason: o.reason, rule: o.rule, releaseAt: o.releaseAt }
           : { action: 'forward', reason: o.reason };
+    if (v.action === 'forward') {
+      v = this.routed(account, view, v, o.class, addrs.src, addrs.dst);
+      if (v.action === 'reject') return this.auditNoRoute(account, view, v, o.class, addrs);
+    }
     this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs, why, o.hits.length > 0);
     return this.remembered(v, o, addrs);
   }
@@ -329,9 +354,42 @@ export class DecisionService implements Policy {
 
   /** A policy reason's verdict (made once), counted and audited. */
   private finish(account: string, view: MessageView, reason: ReasonCode, cls: SenderClass | null, addrs: Normalised | null = null, evidence: string | null = null, matched = false): Verdict {
-    const v = this.verdicts.get(reason)!;
+    let v = this.verdicts.get(reason)!;
     if (SPOOFING_REASONS.has(reason)) this.deps.metrics.spoofing.inc({ account, reason });
+    if (v.action === 'forward' && this.deps.router?.()) {
+      const n = this.deps.cfg.policy.numbering;
+      const src = addrs ? addrs.src : normaliseAddress(view.sourceAddr, view.sourceTon, n);
+      const dst = addrs ? addrs.dst : normaliseAddress(view.destinationAddr, view.destTon, n).value;
+      v = this.routed(account, view, v, cls, src, dst);
+      if (v.action === 'reject') return this.auditNoRoute(account, view, v, cls, addrs);
+    }
     this.audit(account, view, v.action, reason, ruleOf(reason), v.action === 'reject' ? v.status : 0, cls, addrs, evidence, matched);
+    return v;
+  }
+
+  /**
+   * A forward verdict with its MT route (routes.mt), or the no_route refusal. Unchanged without a
+   * routing table (every SMSC shares the traffic).
+   */
+  private routed(account: string, view: MessageView, v: Verdict & { action: 'forward' }, cls: SenderClass | null, src: NormalAddress, dst: string): Verdict {
+    const router = this.deps.router?.();
+    if (!router) return v;
+    const route = router.route({ account, dst, src, cls, dataCoding: view.dataCoding, ported: null });
+    if (route === null) return { action: 'reject', status: this.deps.cfg.routes.no_route_status, reason: 'no_route', rule: NO_ROUTE_RULE };
+    return { action: 'forward', reason: v.reason, route };
+  }
+
+  /** Policy off with a routing table: the class as service_type/TLV or the account's default say, then the route. */
+  private routeOff(account: string, view: MessageView): Verdict {
+    const n = this.deps.cfg.policy.numbering;
+    const cls = this.classifier.messageClass(view) ?? this.deps.accountConfig(account)?.default_class ?? 'commercial';
+    const v = this.routed(account, view, POLICY_OFF as Verdict & { action: 'forward' }, cls, normaliseAddress(view.sourceAddr, view.sourceTon, n), normaliseAddress(view.destinationAddr, view.destTon, n).value);
+    return v.action === 'reject' ? this.auditNoRoute(account, view, v, cls, null) : v;
+  }
+
+  /** A message the policy would forward that no MT route takes: audited as such. */
+  private auditNoRoute(account: string, view: MessageView, v: Verdict & { action: 'reject' }, cls: SenderClass | null, addrs: Normalised | null): Verdict {
+    this.audit(account, view, 'reject', 'no_route', NO_ROUTE_RULE, v.status, cls, addrs);
     return v;
   }
 
@@ -394,7 +452,10 @@ export class DecisionService implements Policy {
     let scored: Explained['scores'];
     if (!this.enabled) {
       trace.push('policy off: every message is forwarded');
-      return { action: 'forward', reason: 'policy_off', status: 0, rule: 'policy/off', class: null, explanation: 'policy is off', trace };
+      const off: Explained = { action: 'forward', reason: 'policy_off', status: 0, rule: 'policy/off', class: null, explanation: 'policy is off', trace };
+      const n = this.deps.cfg.policy.numbering;
+      const cls = this.classifier.messageClass(view) ?? this.deps.accountConfig(m.account)?.default_class ?? 'commercial';
+      return this.explainRoute(off, m.account, view, cls, normaliseAddress(view.sourceAddr, view.sourceTon, n), normaliseAddress(view.destinationAddr, view.destTon, n).value);
     }
     if (!this.deps.isLoaded()) {
       trace.push('sender registry not loaded yet');
@@ -413,7 +474,8 @@ export class DecisionService implements Policy {
         });
       }
     }
-    return {
+    const n = this.deps.cfg.policy.numbering;
+    const explained: Explained = {
       ...(scored ? { scores: scored } : {}),
       action: o.action,
       ...(o.queue ? { queue: o.queue } : {}),
@@ -426,6 +488,19 @@ export class DecisionService implements Policy {
       ...(o.evidence ? { evidence: o.evidence } : {}),
       trace: o.trace ?? trace,
     };
+    if (o.action !== 'forward') return explained;
+    return this.explainRoute(explained, m.account, view, o.class, normaliseAddress(view.sourceAddr, view.sourceTon, n), normaliseAddress(view.destinationAddr, view.destTon, n).value);
+  }
+
+  /** A forward's MT route in explain: the route and group, or no_route with its status; the reasons in the trace. */
+  private explainRoute(e: Explained, account: string, view: MessageView, cls: SenderClass | null, src: NormalAddress, dst: string): Explained {
+    const router = this.deps.router?.();
+    if (!router) return e;
+    const { route, trace } = router.explain({ account, dst, src, cls, dataCoding: view.dataCoding, ported: null });
+    e.trace.push(...trace);
+    if (route) return { ...e, route: { name: route.name, group: route.group } };
+    const status = this.deps.cfg.routes.no_route_status;
+    return { ...e, action: 'reject', reason: 'no_route', status, rule: NO_ROUTE_RULE, route: null, explanation: 'no MT route takes this message (routes.mt)' };
   }
 
   /** explain's store: consent/DND as stored, rate counters not bumped (they read 0), behaviour profiles as stored. */

@@ -4,6 +4,7 @@
  */
 import type { HoldKind } from '../domain/hold.js';
 import type { MessageView } from '../protocol/message-view.js';
+import type { RouteTarget } from './mt-router.js';
 
 export interface SubmitContext {
   /** system_id of the bound account that sent the message. */
@@ -19,7 +20,8 @@ export interface MessageMemo {
 }
 
 export type Verdict =
-  | { action: 'forward'; reason: string; memo?: MessageMemo }
+  /** `memo`: the per-message memory's fingerprint and text (issue 18); `route`: the MT route and SMSC group (decision/mt-router.ts), absent without routes.mt (every SMSC). */
+  | { action: 'forward'; reason: string; memo?: MessageMemo; route?: RouteTarget }
   | { action: 'reject'; status: number; reason: string; rule?: string }
   /** Stored durably and answered ESME_ROK; released when the window opens (releaseAt) or on approval. */
   | { action: 'queue'; queue: HoldKind; reason: string; rule: string; releaseAt: number | null };

@@ -1,34 +1,36 @@
 /**
- * The set of SMSC binds: spreads requests round-robin over links that are bound, have window room
- * and throughput tokens (one token bucket per SMSC, shared by its binds); parks what cannot go yet
- * in a bounded FIFO that drains as windows free and tokens refill, and fails it with ESME_RSYSERR
- * when it waits longer than the response timeout.
+ * The SMSC connections and their groups (docs/routing.md). A request names a group (the MT route's;
+ * none: every SMSC, weighted by its binds); the group picks a member (smsc-groups.ts: priority,
+ * weight, members set aside), the member's SMSC one of its binds with window room and a throughput
+ * token (one token bucket per SMSC, shared by its binds). What cannot go yet waits in the group's
+ * bounded FIFO, drained as windows free and tokens refill, and fails with ESME_RSYSERR when it waits
+ * longer than the response timeout; beyond the group's pending limit the next priority takes it, or
+ * it is refused with ESME_RTHROTTLED. An answer in the group's retry_on (or a timeout, with
+ * retry_on_timeout) sends the message once more to another SMSC of the group — never to the same
+ * one, never after ESME_ROK.
  */
-import type { Config } from '../config/schema.js';
+import type { Config, SmscConfig } from '../config/schema.js';
 import { Status } from '../protocol/status.js';
 import type { Clock, TimerHandle } from '../session/clock.js';
-import { TokenBucket } from '../session/token-bucket.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { SmscLink, type Dialler, type PendingRequest } from './smsc-link.js';
+import { GroupMember, SmscGroup, SmscTarget, type GroupRequest } from './smsc-groups.js';
 
-export type SubmitResult = (resp: Buffer | null, status: number) => void;
+/** `smsc`: the SMSC that gave the answer (null: none did — no bind, timed out in the pool, throttled). */
+export type SubmitResult = (resp: Buffer | null, status: number, smsc: string | null) => void;
 
-interface Parked {
-  pdu: Buffer;
-  onResult: SubmitResult;
-  deadline: number;
-}
+/** The group of every SMSC (requests naming no group): its metric label. */
+export const ALL_SMSCS = '(all)';
 
 export class SmscPool {
-  readonly links: SmscLink[] = [];
-  private readonly buckets = new Map<string, TokenBucket>();
-  private parked: Parked[] = [];
-  private parkedHead = 0;
-  private rr = 0;
+  links: SmscLink[] = [];
+  private readonly targets = new Map<string, SmscTarget>();
+  private groups = new Map<string, SmscGroup>();
+  private allGroup!: SmscGroup;
   private wakeTimer: TimerHandle | null = null;
-  private readonly maxPending: number;
   private readonly timeoutMs: number;
+  private readonly why: { skipped: 'down' | 'busy' | null } = { skipped: null };
 
   constructor(
     cfg: Config,
@@ -42,36 +44,110 @@ export class SmscPool {
       dial?: Dialler;
     },
   ) {
-    this.maxPending = cfg.downstream.max_pending;
     this.timeoutMs = cfg.downstream.response_timeout_ms;
-    for (const smsc of cfg.downstream.smscs) {
-      this.buckets.set(smsc.name, new TokenBucket(smsc.tps, Math.max(1, smsc.tps / 10), env.clock.now()));
-      for (let i = 0; i < smsc.binds; i++) {
-        this.links.push(
-          new SmscLink(smsc, i, {
-            metrics: env.metrics,
-            log: env.log,
-            clock: env.clock,
-            timings: cfg.downstream,
-            maxPduLength: cfg.max_pdu_length,
-            onDeliver: env.onDeliver,
-            dial: env.dial,
-            onReady: () => {
-              this.pump();
-              env.onLinkChange?.();
-            },
-          }),
-        );
-      }
-    }
+    for (const smsc of cfg.downstream.smscs) this.targets.set(smsc.name, this.newTarget(cfg, smsc));
+    this.links = [...this.targets.values()].flatMap((t) => t.links);
+    this.buildGroups(cfg);
+    const rm = env.metrics.routing;
     env.metrics.onCollect(() => {
       for (const [smsc, n] of this.inFlightBySmsc()) env.metrics.smscInFlight.set({ smsc }, n);
       env.metrics.pendingSubmits.set(this.pendingCount);
+      const now = env.clock.now();
+      for (const g of this.groups.values()) {
+        if (g.name === ALL_SMSCS) continue;
+        const p = g.activePriority(now);
+        rm.groupPriority.set({ group: g.name }, p);
+        rm.groupOnBackup.set({ group: g.name }, p !== 0 && p !== g.tiers[0]![0]!.priority ? 1 : 0);
+        for (const tier of g.tiers) for (const m of tier) rm.memberHeldDown.set({ group: g.name, smsc: m.target.name }, m.downUntil > now ? 1 : 0);
+      }
     });
   }
 
+  private newTarget(cfg: Config, smsc: Config['downstream']['smscs'][number]): SmscTarget {
+    const t = new SmscTarget(smsc, this.env.clock.now());
+    for (let i = 0; i < smsc.binds; i++) {
+      t.links.push(
+        new SmscLink(smsc, i, {
+          metrics: this.env.metrics,
+          log: this.env.log,
+          clock: this.env.clock,
+          timings: cfg.downstream,
+          maxPduLength: cfg.max_pdu_length,
+          onDeliver: this.env.onDeliver,
+          dial: this.env.dial,
+          onReady: () => {
+            this.pump();
+            this.env.onLinkChange?.();
+          },
+        }),
+      );
+    }
+    return t;
+  }
+
+  /**
+   * The groups from config: the configured ones, one per SMSC (a route may name an SMSC), and the
+   * group of every SMSC (weighted by binds). Requests parked in a group of the same name move over.
+   */
+  private buildGroups(cfg: Config): void {
+    const old = this.groups;
+    const groups = new Map<string, SmscGroup>();
+    const defaults = { failover_on: [], failover_after: 1, hold_down_s: 1, retry_on: [], retry_on_timeout: false };
+    const maxPending = cfg.downstream.max_pending;
+    for (const t of this.targets.values()) groups.set(t.name, new SmscGroup(t.name, [new GroupMember(t, 1, 1)], defaults, maxPending));
+    for (const g of cfg.downstream.groups) {
+      const members = g.members.map((m) => new GroupMember(this.targets.get(m.smsc)!, m.priority, m.weight));
+      groups.set(g.name, new SmscGroup(g.name, members, g, g.max_pending ?? maxPending));
+    }
+    const all = [...this.targets.values()].map((t) => new GroupMember(t, 1, Math.max(1, t.links.length)));
+    groups.set(ALL_SMSCS, new SmscGroup(ALL_SMSCS, all, defaults, maxPending));
+    for (const [name, g] of old) {
+      const to = groups.get(name) ?? groups.get(ALL_SMSCS)!;
+      for (let i = g.parkedHead; i < g.parked.length; i++) {
+        const r = g.parked[i]!;
+        r.group = to;
+        to.parked.push(r);
+      }
+    }
+    this.groups = groups;
+    this.allGroup = groups.get(ALL_SMSCS)!;
+  }
+
   start(): void {
+    this.started = true;
     for (const l of this.links) l.start();
+  }
+  private started = false;
+
+  /**
+   * A live reload: SMSC connections added, changed or removed, groups rebuilt. Only the links of
+   * SMSCs that were added or changed (re)connect; the others and their in-flight requests are not
+   * touched. The links of a changed or removed SMSC unbind after their in-flight requests are
+   * answered (up to `drainMs`); parked requests move to the group of the same name (or every SMSC).
+   */
+  reconfigure(cfg: Config, change: { added: readonly SmscConfig[]; changed: readonly SmscConfig[]; removed: readonly string[] }, drainMs: number): Promise<void> {
+    const retired: SmscLink[] = [];
+    for (const name of [...change.removed, ...change.changed.map((c) => c.name)]) {
+      const t = this.targets.get(name);
+      if (t) retired.push(...t.links);
+      this.targets.delete(name);
+    }
+    const fresh: SmscLink[] = [];
+    for (const c of [...change.changed, ...change.added]) {
+      const t = this.newTarget(cfg, c);
+      this.targets.set(c.name, t);
+      fresh.push(...t.links);
+    }
+    // Keep the config's order of SMSCs.
+    const order = new Map(cfg.downstream.smscs.map((c, i) => [c.name, i]));
+    const targets = [...this.targets.entries()].sort((a, b) => (order.get(a[0]) ?? 0) - (order.get(b[0]) ?? 0));
+    this.targets.clear();
+    for (const [k, v] of targets) this.targets.set(k, v);
+    this.links = [...this.targets.values()].flatMap((t) => t.links);
+    this.buildGroups(cfg);
+    if (this.started) for (const l of fresh) l.start();
+    this.pump();
+    return Promise.all(retired.map((l) => l.stop(drainMs))).then(() => undefined);
   }
 
   get boundCount(): number {
@@ -81,7 +157,9 @@ export class SmscPool {
   }
 
   get pendingCount(): number {
-    return this.parked.length - this.parkedHead;
+    let n = 0;
+    for (const g of this.groups.values()) n += g.pendingCount;
+    return n;
   }
 
   inFlightBySmsc(): Map<string, number> {
@@ -91,63 +169,117 @@ export class SmscPool {
   }
 
   /**
-   * Forwards a request. `onResult` gets the SMSC's response PDU, or null and the status the ESME
-   * should see: ESME_RSYSERR (no bind up, timed out, link lost) or ESME_RTHROTTLED (too much parked).
+   * Forwards a request to `group` (a configured group or an SMSC's name; null: every SMSC).
+   * `onResult` gets the SMSC's response PDU, or null and the status the ESME should see:
+   * ESME_RSYSERR (no bind up, timed out, link lost) or ESME_RTHROTTLED (too much parked).
    */
-  submit(pdu: Buffer, onResult: SubmitResult): void {
-    if (this.pendingCount === 0 && this.trySend(pdu, onResult)) return;
-    if (this.boundCount === 0) return onResult(null, Status.ESME_RSYSERR);
-    if (this.pendingCount >= this.maxPending) return onResult(null, Status.ESME_RTHROTTLED);
-    this.parked.push({ pdu, onResult, deadline: this.env.clock.now() + this.timeoutMs });
+  submit(pdu: Buffer, onResult: SubmitResult, group: string | null = null): void {
+    const g = group === null ? this.allGroup : (this.groups.get(group) ?? this.allGroup);
+    const req: GroupRequest = { pdu, onResult, group: g, tried: null, retried: false, fallback: null, deadline: 0 };
+    this.place(req);
+  }
+
+  /** Sends at once, parks, spills to a later priority or refuses: the request's next step. */
+  private place(req: GroupRequest): void {
+    const g = req.group;
+    const now = this.env.clock.now();
+    if (g.pendingCount === 0) {
+      const m = this.attempt(req, now, false);
+      if (m === true) return;
+      if (m === 'down') return this.fail(req, Status.ESME_RSYSERR);
+    } else if (!g.anyUp(now)) return this.fail(req, Status.ESME_RSYSERR);
+    if (g.pendingCount >= g.maxPending) {
+      // Throttled beyond the pending limit: a later priority takes it if it can, else 0x58.
+      if (this.attempt(req, now, true) === true) return;
+      return this.fail(req, Status.ESME_RTHROTTLED);
+    }
+    req.deadline = now + this.timeoutMs;
+    g.parked.push(req);
     this.scheduleWake(10);
   }
 
-  private trySend(pdu: Buffer, onResult: SubmitResult): boolean {
-    const n = this.links.length;
-    for (let i = 0; i < n; i++) {
-      this.rr = this.rr + 1 >= n ? 0 : this.rr + 1;
-      const link = this.links[this.rr]!;
-      if (!link.available) continue;
-      const bucket = this.buckets.get(link.cfg.name)!;
-      if (!bucket.unlimited && !bucket.take(this.env.clock.now())) continue;
-      const pending: PendingRequest = { onResult, sentAt: performance.now() };
-      if (link.submit(pdu, pending)) return true;
+  /** A request the pool gives up on: the first attempt's answer when a retry could not be made, else `status`. */
+  private fail(req: GroupRequest, status: number): void {
+    const f = req.fallback;
+    if (f) req.onResult(f.resp, f.status, f.smsc);
+    else req.onResult(null, status, null);
+  }
+
+  /** true: sent; else why not. */
+  private attempt(req: GroupRequest, now: number, spill: boolean): true | 'busy' | 'down' {
+    const g = req.group;
+    const m = g.pick(now, req.tried, spill, this.why);
+    if (typeof m === 'string') return m;
+    const pending: PendingRequest = {
+      onResult: (resp, status) => this.answered(req, m, resp, status),
+      sentAt: performance.now(),
+    };
+    if (!m.target.send(req.pdu, pending, now)) return 'busy';
+    if (this.why.skipped !== null && g.name !== ALL_SMSCS) this.env.metrics.routing.failovers.inc({ group: g.name, reason: this.why.skipped });
+    if (req.tried) this.env.metrics.routing.retries.inc({ group: g.name, from: req.tried.name, to: m.target.name });
+    return true;
+  }
+
+  /** An SMSC's answer (resp null: no answer in time, or the link was lost). */
+  private answered(req: GroupRequest, m: GroupMember, resp: Buffer | null, status: number): void {
+    // A reload rebuilt the groups while this was in flight: a retry goes by the new one.
+    if (this.groups.get(req.group.name) !== req.group) req.group = this.groups.get(req.group.name) ?? this.allGroup;
+    const g = req.group;
+    const now = this.env.clock.now();
+    const smsc = m.target.name;
+    if (resp) {
+      this.env.metrics.routing.countSmsc(smsc, status);
+      if (g.noteAnswer(m, status, now)) {
+        this.env.log.warn({ group: g.name, smsc, status, hold_down_s: g.settings.hold_down_s }, 'SMSC set aside in its group: failover_on answers in a row');
+        this.scheduleWake(Math.ceil(g.settings.hold_down_s * 1000));
+      }
     }
-    return false;
+    const retry = !req.retried && (resp ? status !== 0 && g.retryOn.has(status) : g.settings.retry_on_timeout);
+    if (!retry) return req.onResult(resp, status, smsc);
+    req.retried = true;
+    req.tried = m.target;
+    req.fallback = { resp, status, smsc };
+    // The first copy may still sit in that SMSC socket's write buffer: the retry gets its own.
+    req.pdu = Buffer.from(req.pdu);
+    if (!g.anyUp(now)) return this.fail(req, status);
+    this.place(req);
   }
 
   /** Sends parked requests while links can take them; fails the expired ones. */
   private pump(): void {
     const now = this.env.clock.now();
-    while (this.parkedHead < this.parked.length) {
-      const p = this.parked[this.parkedHead]!;
-      if (p.deadline <= now) {
-        this.parkedHead++;
-        p.onResult(null, Status.ESME_RSYSERR);
-        continue;
+    let waiting = false;
+    for (const g of this.groups.values()) {
+      while (g.parkedHead < g.parked.length) {
+        const p = g.parked[g.parkedHead]!;
+        if (p.deadline <= now) {
+          g.parkedHead++;
+          this.fail(p, Status.ESME_RSYSERR);
+          continue;
+        }
+        if (this.attempt(p, now, false) !== true) break;
+        g.parkedHead++;
       }
-      if (!this.trySend(p.pdu, p.onResult)) break;
-      this.parkedHead++;
-    }
-    if (this.parkedHead > 1024 && this.parkedHead * 2 > this.parked.length) {
-      this.parked = this.parked.slice(this.parkedHead);
-      this.parkedHead = 0;
-    }
-    if (this.pendingCount > 0) {
-      if (this.boundCount === 0) {
-        // Nothing will come back up soon enough to help the parked ones: fail them now.
-        for (let i = this.parkedHead; i < this.parked.length; i++) this.parked[i]!.onResult(null, Status.ESME_RSYSERR);
-        this.parked = [];
-        this.parkedHead = 0;
-      } else {
-        this.scheduleWake(this.tokenWaitMs(now));
+      if (g.parkedHead > 1024 && g.parkedHead * 2 > g.parked.length) {
+        g.parked = g.parked.slice(g.parkedHead);
+        g.parkedHead = 0;
+      }
+      if (g.pendingCount > 0) {
+        if (!g.anyUp(now)) {
+          // Nothing will come back up soon enough to help the parked ones: fail them now.
+          const failed = g.parked.slice(g.parkedHead);
+          g.parked = [];
+          g.parkedHead = 0;
+          for (const p of failed) this.fail(p, Status.ESME_RSYSERR);
+        } else waiting = true;
       }
     }
+    if (waiting) this.scheduleWake(this.tokenWaitMs(now));
   }
 
   private tokenWaitMs(now: number): number {
     let best = 50;
-    for (const b of this.buckets.values()) best = Math.min(best, Math.max(1, b.waitMs(now)));
+    for (const t of this.targets.values()) best = Math.min(best, Math.max(1, t.bucket.waitMs(now)));
     return best;
   }
 

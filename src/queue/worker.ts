@@ -48,6 +48,8 @@ export interface ReleaseVerdict {
   action: 'forward' | 'reject' | 'queue';
   reason: string;
   status?: number;
+  /** The MT route's SMSC group (routes.mt); absent: every SMSC. */
+  route?: { group: string };
 }
 
 class ReturnToQueue extends Error {}
@@ -157,6 +159,7 @@ export class DeliveryWorker {
     const retryOn = this.retryOn.get(data.account) ?? TEMPORARY;
     let backoff = cfg.retry_initial_ms;
     let decided = false;
+    let group: string | null = null;
     for (let sent = 0; ; ) {
       if (this.stopping) throw new ReturnToQueue();
       if (this.clock.now() >= data.expiresAt) {
@@ -177,6 +180,7 @@ export class DeliveryWorker {
           continue;
         }
         decided = true;
+        group = v.action === 'forward' ? (v.route?.group ?? null) : null;
         if (v.action === 'reject') {
           await this.finish(name, id, data, MESSAGE_STATE.REJECTED, v.status ?? 0);
           this.deps.metrics.queueJobs.inc({ queue: name, outcome: 'refused_at_release' });
@@ -187,7 +191,7 @@ export class DeliveryWorker {
       }
       if (sent++ > 0) this.deps.metrics.queueJobs.inc({ queue: name, outcome: 'retried' });
       const { resp, status } = await new Promise<{ resp: Buffer | null; status: number }>((resolve) =>
-        this.deps.pool.submit(pdu, (r, s) => resolve({ resp: r, status: r ? r.readUInt32BE(8) : s })),
+        this.deps.pool.submit(pdu, (r, s) => resolve({ resp: r, status: r ? r.readUInt32BE(8) : s }), group),
       );
       if (status === 0 && resp) {
         const smscId = responseMessageId(resp);

@@ -12,8 +12,9 @@ import type { ScanError } from '../protocol/scan.js';
 import { receiptMessageId, responseMessageId, rewriteReceiptId } from '../protocol/receipt.js';
 import { Status } from '../protocol/status.js';
 import type { SmscLink } from '../downstream/smsc-link.js';
-import type { SmscPool } from '../downstream/smsc-pool.js';
+import { ALL_SMSCS, type SmscPool } from '../downstream/smsc-pool.js';
 import type { MessageMemo, Policy, Verdict } from '../decision/verdict.js';
+import type { RouteTarget } from '../decision/mt-router.js';
 import type { DlrMap, MappedMessage } from '../store/dlr-map.js';
 import type { HeldDeliveries, HeldEntry } from '../store/held-deliveries.js';
 import type { AccountTable } from '../upstream/accounts.js';
@@ -65,8 +66,14 @@ export class Relay implements SubmitHandler {
   private readonly releasing = new Set<string>();
   /** Per account, the pending retry after a receiver refused a held delivery. */
   private readonly retryTimers = new Map<string, TimerHandle>();
+  private readonly routeTimers = new Map<string, { observe(v: number): void }>();
 
   constructor(private readonly deps: RelayDeps) {}
+
+  /** New MO routes (live reload). */
+  setMoRoutes(routes: PrefixRoutes): void {
+    this.deps.moRoutes = routes;
+  }
 
   // ---- ESME → SMSC ----------------------------------------------------------------------------
 
@@ -107,7 +114,7 @@ export class Relay implements SubmitHandler {
       if (this.deps.queue?.worker.safBacklog && session.account!.cfg.queue.store_and_forward.length > 0) {
         return this.enqueue(session, view, 'saf', 'queue/store-and-forward', 'backlog', null);
       }
-      return this.forward(session, view.pdu, view.sequence, view, v.memo);
+      return this.forward(session, view.pdu, view.sequence, view, v.route ?? null, v.memo);
     }
     if (v.action === 'queue') {
       return this.enqueue(session, view, v.queue === 'review' ? 'review' : 'window', v.rule, v.reason, v.releaseAt);
@@ -116,10 +123,18 @@ export class Relay implements SubmitHandler {
     session.respond(view.commandId, v.status, view.sequence);
   }
 
-  /** `view` is set for submit_sm/data_sm (id mapping, store-and-forward); null for query/cancel. */
-  private forward(session: EsmeSession, pdu: Buffer, sequence: number, view: MessageView | null, memo?: MessageMemo): void {
+  /**
+   * `view` is set for submit_sm/data_sm (id mapping, store-and-forward); null for query/cancel.
+   * `route`: the MT route's SMSC group; null: every SMSC (no routes.mt, or query/cancel).
+   * `memo`: what the per-message memory keeps of a forwarded commercial message (issue 18).
+   */
+  private forward(session: EsmeSession, pdu: Buffer, sequence: number, view: MessageView | null, route: RouteTarget | null = null, memo?: MessageMemo): void {
     const commandId = pdu.readUInt32BE(4);
-    this.deps.pool.submit(pdu, (resp, status) => {
+    const routeName = route?.name ?? ALL_SMSCS;
+    const t0 = performance.now();
+    this.deps.pool.submit(pdu, (resp, status, smsc) => {
+      this.deps.metrics.routing.countRoute(routeName, smsc, resp ? status : smsc === null ? (status === Status.ESME_RTHROTTLED ? 'throttled' : 'not_sent') : 'timeout');
+      this.routeTimer(routeName).observe((performance.now() - t0) / 1000);
       if (view && this.deps.queue) {
         const saf = session.account!.cfg.queue.store_and_forward;
         const failure = resp ? resp.readUInt32BE(8) : this.deps.pool.boundCount === 0 ? 'no_bind' : status === Status.ESME_RSYSERR ? 'timeout' : status;
@@ -138,7 +153,14 @@ export class Relay implements SubmitHandler {
         if (id && memo) this.deps.remember?.(id, memo);
       }
       session.forwardResponse(resp, sequence);
-    });
+    }, route?.group ?? null);
+  }
+
+  /** The latency recorder of a route (one per route name, kept). */
+  private routeTimer(route: string): { observe(v: number): void } {
+    let t = this.routeTimers.get(route);
+    if (!t) this.routeTimers.set(route, (t = this.deps.metrics.routing.routeSeconds.labels(route)));
+    return t;
   }
 
   /**

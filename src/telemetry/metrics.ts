@@ -9,6 +9,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { Command } from '../protocol/commands.js';
 import { Status } from '../protocol/status.js';
 import { FastHistogram, LabelCounts } from './fast-metrics.js';
+import { RoutingMetrics } from './routing-metrics.js';
 
 export type Side = 'upstream' | 'downstream';
 export type Direction = 'in' | 'out';
@@ -47,6 +48,8 @@ export const GC_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0
 
 export class Metrics {
   readonly registry = new Registry();
+  /** MT routing: per route and per SMSC (telemetry/routing-metrics.ts). */
+  readonly routing: RoutingMetrics;
   private readonly pduCounts = new Map<number, number>();
   private readonly pduReported = new Map<number, number>();
   private readonly collectors: (() => void)[] = [];
@@ -125,6 +128,7 @@ export class Metrics {
     // GC pauses in smppguard_nodejs_gc_duration_seconds{kind}: finer buckets than prom-client's
     // (0.001, 0.01, 0.1, …), so a 2–5 ms scavenge that shows up in the p99 shows up here too.
     if (collectDefaults) collectDefaultMetrics({ register: r, prefix: 'smppguard_', gcDurationBuckets: GC_BUCKETS });
+    this.routing = new RoutingMetrics(r);
     const self = this;
     this.pdus = new Counter({
       name: 'smppguard_pdus_total',

@@ -24,19 +24,28 @@ export interface BoundSession {
 }
 
 export class Account {
-  readonly cidrs: AllowList;
-  readonly bucket: Limiter;
+  /** Replaced on a live reload that changes the account's limits (binds read them at every use). */
+  cidrs: AllowList;
+  bucket: Limiter;
   readonly sessions = new Set<BoundSession>();
   private rr = 0;
 
   constructor(
-    readonly cfg: AccountConfig,
+    public cfg: AccountConfig,
     now: number,
     limiter?: Limiter,
   ) {
     this.cidrs = allowList(cfg.allowed_ips);
     // Burst of one second's worth (at least 1): an ESME may send its TPS in one go, not more.
     this.bucket = limiter ?? new TokenBucket(cfg.tps, Math.max(1, cfg.tps), now);
+  }
+
+  /** New limits and settings for the same credentials (live reload): they apply to the bound sessions at once. */
+  update(cfg: AccountConfig, now: number, limiter?: Limiter): void {
+    const tpsChanged = cfg.tps !== this.cfg.tps;
+    this.cfg = cfg;
+    this.cidrs = allowList(cfg.allowed_ips);
+    if (tpsChanged) this.bucket = limiter ?? new TokenBucket(cfg.tps, Math.max(1, cfg.tps), now);
   }
 
   get id(): string {
@@ -61,8 +70,37 @@ export class AccountTable {
   private readonly byId = new Map<string, Account>();
 
   /** `limiter`: the TPS limit for an account (shared over instances); default a local token bucket. */
-  constructor(accounts: readonly AccountConfig[], now: number, limiter?: (a: AccountConfig) => Limiter | undefined) {
+  constructor(
+    accounts: readonly AccountConfig[],
+    now: number,
+    private readonly limiter?: (a: AccountConfig) => Limiter | undefined,
+  ) {
     for (const a of accounts) this.byId.set(a.system_id, new Account(a, now, limiter?.(a)));
+  }
+
+  /**
+   * A live reload's account changes: `added` can bind at once; `changed` keep their binds with the
+   * new limits; `replaced` (new credentials) and `removed` leave the table — the caller unbinds
+   * their sessions. Returns the Account objects that went away.
+   */
+  apply(change: { added: readonly AccountConfig[]; changed: readonly AccountConfig[]; replaced: readonly AccountConfig[]; removed: readonly string[] }, now: number): Account[] {
+    const gone: Account[] = [];
+    for (const id of change.removed) {
+      const a = this.byId.get(id);
+      if (a) gone.push(a);
+      this.byId.delete(id);
+    }
+    for (const c of change.replaced) {
+      const a = this.byId.get(c.system_id);
+      if (a) gone.push(a);
+      this.byId.set(c.system_id, new Account(c, now, this.limiter?.(c)));
+    }
+    for (const c of change.added) this.byId.set(c.system_id, new Account(c, now, this.limiter?.(c)));
+    for (const c of change.changed) {
+      const a = this.byId.get(c.system_id);
+      if (a) a.update(c, now, c.tps !== a.cfg.tps ? this.limiter?.(c) : undefined);
+    }
+    return gone;
   }
 
   get(systemId: string): Account | undefined {

@@ -100,6 +100,11 @@ export class EsmeSession implements BoundSession {
     if (env.isDraining()) this.conn.close('shutting down');
   }
 
+  /** The ESME's IP address (allow-list checks after a live reload). */
+  get remoteAddress(): string {
+    return this.conn.remoteAddress;
+  }
+
   get peer(): string {
     return `${this.conn.remoteAddress}:${this.conn.remotePort}`;
   }

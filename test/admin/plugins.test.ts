@@ -26,6 +26,7 @@ import type { Explained } from '../../src/decision/service.js';
 import { SenderRegistry } from '../../src/policy/senders.js';
 import { Command } from '../../src/protocol/commands.js';
 import { encodePdu } from '../../src/protocol/encode.js';
+import { configApi } from '../../src/admin/config-api.js';
 import { MessageQueue } from '../../src/queue/message-queue.js';
 import { ComplaintStore } from '../../src/store/complaint-store.js';
 import { PolicyAdmin } from '../../src/store/policy-admin.js';
@@ -211,12 +212,35 @@ describe('admin route plugins, each on its own fastify instance', () => {
     expect(table.body).toMatch(/form-7/);
     await othersAbsent(app, 'evidence');
   });
+
+  it('config: needs only the live config; every secret is redacted', async () => {
+    const live = parseConfig(
+      `redis: { url: "redis://u:hunter2@redis:6379" }\n` +
+        `accounts: [{ system_id: esme, password_hash: '${await secretHash()}', allowed_ips: [127.0.0.0/8] }]\n` +
+        `downstream: { smscs: [{ name: a, port: 1, system_id: gw, password: smscpw }, { name: b, port: 2, system_id: gw, password_env: B_PW }] }\n` +
+        `admin: { tokens: [{ name: ops, sha256: "${sha256(TOKENS.ops)}", role: admin }] }\n`,
+    );
+    const app = await alone(configApi, { config: () => live });
+    const r = await call(app, 'GET', '/api/v1/config');
+    expect(r.status).toBe(200);
+    const text = JSON.stringify(r.body);
+    for (const secret of ['hunter2', 'smscpw', sha256(TOKENS.ops), live.accounts[0]!.password_hash]) expect(text).not.toContain(secret);
+    expect(r.body).toMatchObject({
+      redis: { url: 'redis://u:***@redis:6379' },
+      accounts: [{ system_id: 'esme', password_hash: '[redacted]', allowed_ips: ['127.0.0.0/8'] }],
+      downstream: { smscs: [{ name: 'a', password: '[redacted]' }, { name: 'b', password_env: 'B_PW' }] },
+      admin: { tokens: [{ name: 'ops', sha256: '[redacted]', role: 'admin' }] },
+    });
+    // Live: what a reload changes shows at once.
+    live.log.level = 'debug';
+    expect((await call(app, 'GET', '/api/v1/config')).body).toMatchObject({ log: { level: 'debug' } });
+  });
 });
 
 describe('admin plugin files', () => {
   it('import shared modules only: no plugin imports another plugin, api.ts or http.ts', () => {
     const plugins = readdirSync(ADMIN).filter((f) => f.endsWith('-api.ts'));
-    expect(plugins.sort()).toEqual(['complaints-api.ts', 'consent-api.ts', 'dead-letters-api.ts', 'dnd-api.ts', 'evidence-api.ts', 'explain-api.ts', 'journal-api.ts', 'lockouts-api.ts', 'queue-api.ts', 'senders-api.ts']);
+    expect(plugins.sort()).toEqual(['complaints-api.ts', 'config-api.ts', 'consent-api.ts', 'dead-letters-api.ts', 'dnd-api.ts', 'evidence-api.ts', 'explain-api.ts', 'journal-api.ts', 'lockouts-api.ts', 'queue-api.ts', 'senders-api.ts']);
     for (const f of plugins) {
       const local = [...readFileSync(join(ADMIN, f), 'utf8').matchAll(/from '\.\/([^']+)\.js'/g)].map((m) => m[1]!);
       expect(local.filter((m) => m.endsWith('-api') || m === 'api' || m === 'http'), f).toEqual([]);

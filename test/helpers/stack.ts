@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -15,6 +16,13 @@ import { connect, type EsmeClient } from './esme-client.js';
 import { smFields } from './pdus.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** An empty rules directory: a configured one must exist (config/paths.ts), and these tests want none. */
+export function noRulesDir(): string {
+  const dir = join(tmpdir(), 'smppguard-no-rules');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
 
 let cachedHash: Promise<string> | null = null;
 /** The hash of "secret", computed once per test file (scrypt is deliberately slow). */
@@ -73,7 +81,7 @@ export async function startGateway(smscPort: number, over: GatewayOverrides = {}
     policy: { enabled: false },
     audit: { destination: 'off' },
     // No rule packs unless a test points at some (the repository's rules/ would load by default).
-    rules: { dir: join(tmpdir(), 'smppguard-no-rules'), watch: false },
+    rules: { dir: noRulesDir(), watch: false },
     shutdown: { drain_timeout_ms: 1000 },
     // The decision archive in a directory of its own (never the repository's data/).
     archive: { dir: join(tmpdir(), `sg-archive-${prefix.slice(5, -1)}`) },
@@ -148,6 +156,7 @@ export function processConfig(smppPort: number, httpPort: number, prefix: string
     http: { host: '127.0.0.1', port: httpPort },
     redis: { url: REDIS_URL, key_prefix: prefix },
     log: { level },
+    rules: { dir: noRulesDir(), watch: false },
   };
 }
 

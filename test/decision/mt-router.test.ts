@@ -1,0 +1,120 @@
+/**
+ * The MT routing table on its own: order, longest prefix within an order, every condition, and
+ * explain's words; the config cross-checks of groups and routes.
+ */
+import { describe, expect, it } from 'vitest';
+import { MtRouteSchema } from '../../src/config/routing-schema.js';
+import { parseConfig } from '../../src/config/load.js';
+import { MtRouter, type RouteFacts } from '../../src/decision/mt-router.js';
+
+const router = (routes: unknown[]) => new MtRouter(routes.map((r) => MtRouteSchema.parse(r)));
+const facts = (over: Partial<RouteFacts> = {}): RouteFacts => ({
+  account: 'esme',
+  dst: '8613800138000',
+  src: { kind: 'number', value: '10690001' },
+  cls: 'commercial',
+  dataCoding: 0,
+  ported: null,
+  ...over,
+});
+
+describe('MtRouter', () => {
+  it('longest destination prefix wins within an order; a lower order wins over a longer prefix; then file order', () => {
+    const r = router([
+      { name: 'cn', destination_prefix: '86', group: 'g1' },
+      { name: 'cn-138', destination_prefix: ['86138', '8615'], group: 'g2' },
+      { name: 'catch-all', group: 'g3' },
+      { name: 'first-catch-all', order: 5, group: 'g9' },
+    ]);
+    expect(r.route(facts())?.name).toBe('cn-138');
+    expect(r.route(facts({ dst: '8615012345678' }))?.name).toBe('cn-138');
+    expect(r.route(facts({ dst: '8613912345678' }))?.name).toBe('cn');
+    expect(r.route(facts({ dst: '4477' }))?.name).toBe('catch-all');
+    const o = router([
+      { name: 'vip', order: -1, account: 'vip', group: 'a' },
+      { name: 'cn-138', destination_prefix: '86138', group: 'b' },
+      { name: 'same-a', group: 'x' },
+      { name: 'same-b', group: 'y' },
+    ]);
+    expect(o.route(facts({ account: 'vip' }))?.name).toBe('vip');
+    expect(o.route(facts({ dst: '49' }))?.name).toBe('same-a');
+  });
+
+  it('matches account, sender (numeric prefix or alphanumeric id), class, data_coding and ported tag; none matching: null', () => {
+    const r = router([
+      { name: 'otp', class: 'otp', group: 'fast' },
+      { name: 'bank', source: ['BANK', '+10690'], class: 'service', group: 'b' },
+      { name: 'ucs2', data_coding: [8], account: ['x', 'y'], group: 'u' },
+      { name: 'ported-cm', ported_to: 'cmcc', group: 'cm' },
+    ]);
+    expect(r.route(facts({ cls: 'otp' }))?.name).toBe('otp');
+    expect(r.route(facts({ cls: 'service', src: { kind: 'alpha', value: 'BANK' } }))?.name).toBe('bank');
+    expect(r.route(facts({ cls: 'service' }))?.name).toBe('bank');
+    expect(r.route(facts({ cls: 'service', src: { kind: 'alpha', value: 'SHOP' } }))).toBeNull();
+    expect(r.route(facts({ cls: null }))).toBeNull();
+    expect(r.route(facts({ account: 'y', dataCoding: 8 }))?.name).toBe('ucs2');
+    expect(r.route(facts({ account: 'z', dataCoding: 8 }))).toBeNull();
+    expect(r.route(facts({ ported: 'cmcc' }))?.name).toBe('ported-cm');
+    expect(r.needsPorted).toBe(true);
+    expect(router([{ name: 'x', group: 'g' }]).needsPorted).toBe(false);
+  });
+
+  it('explains the winner, the others that matched, and no_route', () => {
+    const r = router([
+      { name: 'cn', destination_prefix: '86', group: 'g1' },
+      { name: 'cn-138', destination_prefix: '86138', group: 'g2' },
+    ]);
+    expect(r.explain(facts()).trace).toEqual(['route cn-138 (order 0, destination prefix of 5 digits) → group g2; also matched at this order: cn']);
+    const none = r.explain(facts({ dst: '4477' }));
+    expect(none.route).toBeNull();
+    expect(none.trace[0]).toMatch(/no MT route matches .*destination 4477.*: no_route/);
+  });
+});
+
+describe('routing config cross-checks', () => {
+  const base = `
+accounts: []
+downstream:
+  smscs:
+    - { name: a, port: 1, system_id: x, password: p }
+    - { name: b, port: 2, system_id: x, password: p }
+`;
+  it('accepts a group of SMSCs and routes to a group or an SMSC', () => {
+    const c = parseConfig(`${base}  groups: [{ name: g, members: [{ smsc: a, weight: 3 }, { smsc: b, priority: 2 }], retry_on: [0x58] }]
+routes:
+  mt: [{ name: r1, destination_prefix: "86", group: g }, { name: r2, group: b }]
+`);
+    expect(c.downstream.groups[0]).toMatchObject({ name: 'g', failover_after: 5, hold_down_s: 30, retry_on: [0x58], retry_on_timeout: false });
+    expect(c.routes.mt.map((r) => r.destination_prefix ?? null)).toEqual([['86'], null]);
+    expect(c.routes.no_route_status).toBe(0x0b);
+  });
+
+  it('names unknown SMSCs, groups and accounts, and duplicates', () => {
+    expect(() =>
+      parseConfig(`${base}  groups: [{ name: g, members: [{ smsc: a }, { smsc: zz }, { smsc: a }] }]
+routes:
+  mt: [{ name: r1, group: nope }, { name: r1, account: ghost, group: g }, { name: p, ported_to: cmcc, group: a }]
+`, 'gw.yaml'),
+    ).toThrow(
+      /member zz is not an SMSC[\s\S]*member a appears twice[\s\S]*group nope is neither[\s\S]*name r1 appears twice[\s\S]*unknown account ghost[\s\S]*routes.mt p: ported_to needs the number portability table/,
+    );
+  });
+});
+
+describe("docs/routing.md's worked example", () => {
+  it('routes as the page says', async () => {
+    const { readFileSync } = await import('node:fs');
+    const md = readFileSync(new URL('../../docs/routing.md', import.meta.url), 'utf8');
+    const example = [...md.matchAll(/```yaml\n([\s\S]*?)```/g)][2]![1]!;
+    const cfg = parseConfig(`accounts: [{ system_id: bank, password_hash: '${(await import('../helpers/fake-link.js')).quickHash('pw')}', allowed_ips: [10.0.0.0/8] }]\n${example}`);
+    const r = new MtRouter(cfg.routes.mt);
+    const to = (dst: string, over: Partial<RouteFacts> = {}) => r.route(facts({ account: 'shop', dst, ...over }))?.name;
+    expect(to('8613812345678')).toBe('north');
+    expect(to('8615012345678')).toBe('south');
+    expect(to('8617012345678')).toBe('domestic-other');
+    expect(to('447700900123')).toBe('international');
+    expect(to('447700900123', { account: 'bank', cls: 'otp' })).toBe('otp');
+    expect(to('8615012345678', { account: 'bank', cls: 'commercial' })).toBe('south');
+    expect(cfg.downstream.groups.map((g) => g.name)).toEqual(['north', 'south', 'otp']);
+  });
+});
