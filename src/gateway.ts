@@ -269,6 +269,7 @@ export class Gateway {
       metrics,
       tls: cfg.http.tls,
       readiness: () => gw!.readiness(),
+      consoleRedis: redis,
       admin: {
         cfg,
         store,

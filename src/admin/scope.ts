@@ -14,6 +14,7 @@ import { TokenTable, type TokenEntry } from './auth.js';
 import type { AuthFailures } from './auth-failures.js';
 import { errorHandlerWith } from './errors.js';
 import type { Logger } from '../telemetry/log.js';
+import { GRANT_HEADER, type ConsoleGrants } from '../console/grants.js';
 import { maskNumbers, maskText, roleFor } from './roles.js';
 
 declare module 'fastify' {
@@ -30,6 +31,8 @@ export function adminScope(
   tokenEntries: readonly TokenEntry[],
   failures: AuthFailures | null = null,
   log: Logger | null = null,
+  /** The web console's one-shot grants (console/grants.ts): its injected requests carry one instead of a token. */
+  grants: ConsoleGrants | null = null,
 ): void {
   const tokens = new TokenTable(tokenEntries);
   api.decorateRequest('adminWho', '');
@@ -45,7 +48,8 @@ export function adminScope(
         message: 'no admin tokens are configured (admin.tokens in the config file): the admin API is disabled',
       });
     }
-    const r = tokens.authenticate(req.headers.authorization);
+    const granted = grants?.take(req.headers[GRANT_HEADER]) ?? null;
+    const r = granted ? ({ ok: true, ...granted } as const) : tokens.authenticate(req.headers.authorization);
     if (!r.ok) {
       const wait = failures?.fail(req.ip, r.reason) ?? 0;
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
