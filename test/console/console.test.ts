@@ -113,13 +113,17 @@ describe.skipIf(!haveChromium)('compliance console in Chromium', () => {
     await addSender(s, REVIEW_SENDER, 'otp');
     const a = await esme.submit(sm({ source_addr: REVIEW_SENDER, destination_addr: '8613800000001', short_message: 'see http://a.example' }));
     const b = await esme.submit(sm({ source_addr: REVIEW_SENDER, destination_addr: '8613800000002', short_message: 'see http://b.example' }));
-    expect([a.status, b.status]).toEqual([0, 0]);
+    // Message text is data, never markup.
+    const c = await esme.submit(sm({ source_addr: REVIEW_SENDER, destination_addr: '8613800000002', short_message: '<img src=x onerror=alert(1)> http://c.example' }));
+    expect([a.status, b.status, c.status]).toEqual([0, 0, 0]);
     expect(reached('http://a.example')).toBe(false);
 
     await nav(page, 'Review queue', 'Review queue');
     await page.locator('code', { hasText: a.messageId }).first().waitFor();
-    expect(await page.locator('mark.rule').allTextContents()).toEqual(['hold-links', 'hold-links']);
+    expect(await page.locator('mark.rule').allTextContents()).toEqual(['hold-links', 'hold-links', 'hold-links']);
     await page.getByText('see http://a.example').waitFor();
+    await page.getByText('<img src=x onerror=alert(1)> http://c.example').waitFor();
+    expect(await page.locator('main img').count()).toBe(0);
     await accessible(page, 'review queue');
     await screenshot(page, 'review');
 
