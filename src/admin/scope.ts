@@ -6,7 +6,9 @@
  * the route's (roles.ts: 403 outside it). A refused token is counted, logged and slowed per source
  * address (auth-failures.ts) before its 401., and for a `read` token every subscriber number in the
  * answer masked. It is applied to a scope, not registered as a plugin, so it covers the route
- * plugins registered beside each other inside it.
+ * plugins registered beside each other inside it. The web console's requests (console/grants.ts)
+ * come injected in-process with a one-shot grant naming the signed-in operator instead of a token;
+ * from then on they are checked, masked and journaled exactly as a token's.
  */
 import type { FastifyInstance } from 'fastify';
 import { roleAllows, type AdminRole } from '../domain/admin-role.js';

@@ -21,7 +21,8 @@ const CONSENT_SENDER = '8610690003';
 const COMPLAINED_SENDER = '8610690004';
 const RECIPIENT = '8613800000004';
 
-describe.skipIf(!haveChromium)('compliance console in Chromium', () => {
+// Generous per-test limits: axe and a browser on a loaded CI machine can take tens of seconds; nothing here is about time.
+describe.skipIf(!haveChromium)('compliance console in Chromium', { timeout: 120_000 }, () => {
   let s: Stack & { base: string };
   let browser: Browser;
   let ops: BrowserContext;

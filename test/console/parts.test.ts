@@ -205,6 +205,15 @@ describe('over HTTPS', () => {
     try {
       const form = await http.inject({ method: 'GET', url: '/console/login' });
       expect(form.headers['strict-transport-security']).toContain('max-age=31536000');
+      expect(form.headers).toMatchObject({
+        'content-security-policy':
+          "default-src 'none';script-src 'self';style-src 'self';img-src 'self';connect-src 'self';form-action 'self';frame-ancestors 'none';base-uri 'none';object-src 'none'",
+        'x-frame-options': 'SAMEORIGIN',
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-resource-policy': 'same-origin',
+        'cross-origin-embedder-policy': 'require-corp',
+        'cache-control': 'no-store',
+      });
       const nonce = /name="_login" value="([^"]+)"/.exec(form.body)![1]!;
       const loginCookie = String(form.headers['set-cookie']);
       expect(loginCookie).toMatch(/Secure/);
