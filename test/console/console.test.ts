@@ -260,6 +260,52 @@ describe.skipIf(!haveChromium)('compliance console in Chromium', { timeout: 120_
     await screenshot(page, 'overview');
   });
 
+  it('the other writes — DND, sender registration and edits, bulk review, refusals — reach the store through the API', async () => {
+    const csrf = (await page.locator('meta[name="csrf-token"]').getAttribute('content'))!;
+    const post = async (path: string, form: Record<string, string>) => {
+      const r = await page.request.post(`${s.base}/console${path}`, { form: { _csrf: csrf, ...form }, maxRedirects: 0 });
+      return { status: r.status(), location: r.headers().location, text: r.status() === 303 ? '' : await r.text() };
+    };
+    const DND = '8613800000010';
+    expect((await post('/numbers/dnd', { msisdn: DND, category: '', op: 'add', channel: 'console', evidence: 'call-1' })).status).toBe(303);
+    expect(await s.gw.store.dndOf(DND)).toEqual([0]);
+    expect((await post('/numbers/dnd', { msisdn: DND, category: '3', op: 'add' })).status).toBe(303);
+    expect((await post('/numbers/dnd', { msisdn: DND, category: '', op: 'remove' })).status).toBe(303);
+    expect(await s.gw.store.dndOf(DND)).toEqual([3]);
+    const notThere = await post('/numbers/dnd', { msisdn: DND, category: '5', op: 'remove' });
+    expect([notThere.status, notThere.text.includes('is not on the do-not-disturb register for category 5')]).toEqual([404, true]);
+
+    const id = 'number:8610690099';
+    const created = await post('/senders/create', { kind: 'number', value: '+86 10690099', account: 'esme', class: 'otp', signatures: 'ACME, BETA' });
+    expect([created.status, created.location]).toEqual([303, `/console/senders/view?id=${encodeURIComponent(id)}`]);
+    expect(s.gw.sync.registry.get(id)).toMatchObject({ account: 'esme', class: 'otp', signatures: ['ACME', 'BETA'] });
+    const again = await post('/senders/create', { kind: 'number', value: '8610690099', account: 'esme' });
+    expect([again.status, again.text.includes('already exists')]).toEqual([409, true]);
+    expect((await post('/senders/update', { id, account: 'other', class: '', signatures: 'ACME', valid_from: '2026-01-01T08:00', valid_until: '' })).status).toBe(303);
+    // valid_from was typed in the operator's zone (Asia/Shanghai, UTC+8).
+    expect(await s.gw.store.getSender(id)).toMatchObject({ account: 'other', signatures: ['ACME'], valid_from: '2026-01-01T00:00:00.000Z', updated_by: 'ops' });
+    expect((await s.gw.store.getSender(id))!.class).toBeUndefined();
+    await page.goto(`${s.base}/console/senders/view?id=${encodeURIComponent(id)}`);
+    expect(await page.getByLabel('Valid from (Asia/Shanghai)').inputValue()).toBe('2026-01-01T08:00');
+    expect((await post('/senders/status', { id, status: 'revoked', reason: 'contract ended' })).status).toBe(303);
+    expect(s.gw.sync.registry.get(id)?.status).toBe('revoked');
+    expect((await post('/senders/status', { id, status: 'active' })).status).toBe(303);
+    expect(s.gw.sync.registry.get(id)?.status).toBe('active');
+
+    // Every held message of a rule at once: the one still held since the review test reaches the SMSC.
+    const bulk = await post('/review/bulk', { rule: 'hold-links', decision: 'approve' });
+    expect(bulk.status).toBe(303);
+    await expect.poll(() => reached('http://c.example'), { timeout: 5000 }).toBe(true);
+    expect((await post('/review/decide', { decision: 'approve' })).location).toBe('/console/review');
+    const gone = await post('/review/decide', { one: 'approve Qnope' });
+    expect([gone.status, gone.text.includes('no message Qnope waits for review')]).toEqual([404, true]);
+
+    const explain = await post('/explain', { account: 'nobody', source_addr: '1', destination_addr: '2' });
+    expect([explain.status, explain.text.includes('no account')]).toEqual([400, true]);
+    expect((await page.request.get(`${s.base}/console/no-such-page`)).status()).toBe(404);
+    expect((await page.request.get(`${s.base}/console/complaints/C-none`)).status()).toBe(404);
+  });
+
   it('CSRF: a write without the session token, or from another origin, is refused and changes nothing', async () => {
     const csrf = await page.locator('meta[name="csrf-token"]').getAttribute('content');
     expect(csrf).toMatch(/^[\w-]{43}$/);
