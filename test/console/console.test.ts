@@ -327,7 +327,21 @@ describe.skipIf(!haveChromium)('compliance console in Chromium', { timeout: 120_
   it('a read token finds no write control, sees numbers masked, and a forged write is refused by the API', async () => {
     const viewer = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
-      const p = await signIn(viewer, s.base, TOKENS.viewer);
+      // Keyboard only: Tab to each field, Enter to sign in; the skip link leads into the page.
+      const p = await viewer.newPage();
+      await p.goto(`${s.base}/console/login`);
+      await p.keyboard.press('Tab');
+      expect(await p.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('token');
+      await p.keyboard.type(TOKENS.viewer);
+      await p.keyboard.press('Tab');
+      expect(await p.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('tz');
+      await p.keyboard.press('Tab');
+      await p.keyboard.press('Enter');
+      await heading1(p, 'Overview');
+      await p.keyboard.press('Tab');
+      expect(await p.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+      await p.keyboard.press('Enter');
+      expect(await p.evaluate(() => document.activeElement?.id)).toBe('main');
       const caseId = (await api('GET', '/api/v1/complaints?count=1')).body.cases[0].id as string;
       const pages = [
         '/console/',
