@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Status } from '../../src/protocol/status.js';
+import { DlrMap } from '../../src/store/dlr-map.js';
 import { scanKeys } from '../../src/store/redis.js';
 import type { EsmeClient } from '../helpers/esme-client.js';
 import { sm, type Stack } from '../helpers/stack.js';
@@ -148,9 +149,13 @@ describe.skipIf(!haveChromium)('compliance console in Chromium', { timeout: 120_
 
   it('complaints desk: overdue first; suspending the sender from the case makes the next submit refused', async () => {
     await addSender(s, COMPLAINED_SENDER, 'service');
-    expect((await esme.submit(sm({ source_addr: COMPLAINED_SENDER, destination_addr: '8613800000003', short_message: 'your parcel' }))).status).toBe(0);
+    const sent = await esme.submit(sm({ source_addr: COMPLAINED_SENDER, destination_addr: '8613800000003', registered_delivery: 1, short_message: 'your parcel' }));
+    expect(sent.status).toBe(0);
+    // The complaint names the message by its id: account, sender and recipient come from the gateway's id map.
+    const ids = new DlrMap(s.gw.redis, s.prefix, s.cfg.receipts.map_ttl_s);
+    await expect.poll(() => ids.lookupMessage(sent.messageId), { timeout: 5000 }).not.toBeNull();
     const old = new Date(Date.now() - 30 * 86_400_000).toISOString();
-    const late = await api('POST', '/api/v1/complaints', { recipient: '8613800000003', source: '12321', sender: COMPLAINED_SENDER, text: 'your parcel', reported_at: undefined, received_at: old, time: old, reference: 'R-1' });
+    const late = await api('POST', '/api/v1/complaints', { recipient: '8613800000003', source: '12321', message_id: sent.messageId, text: 'your parcel', received_at: old, time: old, reference: 'R-1' });
     expect(late.status).toBe(201);
     const fresh = await api('POST', '/api/v1/complaints', { recipient: '8613800000005', source: 'customer_care', sender: COMPLAINED_SENDER, text: 'again' });
     expect(fresh.status).toBe(201);
@@ -166,6 +171,7 @@ describe.skipIf(!haveChromium)('compliance console in Chromium', { timeout: 120_
     await page.getByRole('link', { name: caseId }).click();
     await heading1(page, `Complaint case ${caseId}`);
     await page.getByText('your parcel').first().waitFor();
+    await page.getByText(`message id ${sent.messageId}: account, sender and recipient as the gateway saw them`).waitFor();
     await accessible(page, 'complaint case');
     await screenshot(page, 'complaint-case');
 

@@ -1,6 +1,7 @@
 /**
  * The complaints desk (/console/complaints): cases with their forward and handle deadlines and
- * state, overdue first; one case with the message the gateway saw (resolved from the message id),
+ * state, overdue first; one case with the message as the gateway saw it (account, sender and
+ * recipient resolved from the message id when the complaint gives one; the text as reported),
  * sender, account, recipient (masked for a `read` role by the API), remarks and history; moving it on
  * (forward, handle, reject) and suspending or reinstating its sender — each through the admin API.
  */
@@ -89,7 +90,13 @@ ${select('Deadline', 'overdue', [['', 'any'], ['true', 'overdue only']], overdue
 <dt>Recipient (complainant)</dt><dd>${c.recipient}</dd>
 <dt>Sender</dt><dd>${c.sender ?? '—'}${c.reported_sender && c.reported_sender !== c.sender ? ` (reported as ${c.reported_sender})` : ''}${senderRec ? html` · ${badge(senderRec.status, senderRec.status === 'active' ? 'ok' : 'bad')} <a href="${BASE}/senders/view${query({ id: senderRec.id })}">registration</a>` : c.sender && !c.sender_registered ? ' (not registered)' : ''}</dd>
 <dt>Account</dt><dd>${c.account ?? '—'}</dd>
-<dt>Message the gateway saw</dt><dd>${c.text ? html`<q class="text">${c.text}</q>` : '—'}${c.message_id ? html`<br><small>message id ${c.message_id}; resolved by ${c.resolved_by}</small>` : html`<br><small>resolved by ${c.resolved_by}</small>`}</dd>
+<dt>Message</dt><dd>${c.text ? html`<q class="text">${c.text}</q> <small>(text as reported)</small>` : '—'}<br><small>${
+      c.resolved_by === 'message_id'
+        ? `message id ${c.message_id}: account, sender and recipient as the gateway saw them`
+        : c.resolved_by === 'sender'
+          ? 'resolved from the reported sender (no message id matched)'
+          : 'not resolved to a sender or account'
+    }</small></dd>
 <dt>Reported</dt><dd>${time(c.reported_at, v.tz)}; received ${time(c.received_at, v.tz)}</dd>
 <dt>Forward by</dt><dd>${time(c.forward_due, v.tz)}${c.overdue.forward ? html` ${badge('overdue', 'bad')}` : ''}${c.forwarded_at ? html` — forwarded ${time(c.forwarded_at, v.tz)} to ${c.forwarded_to ?? '—'}` : ''}</dd>
 <dt>Handle by</dt><dd>${time(c.handle_due, v.tz)}${c.overdue.handle ? html` ${badge('overdue', 'bad')}` : ''}${c.handled_at ? html` — handled ${time(c.handled_at, v.tz)}` : ''}</dd>
