@@ -5,7 +5,7 @@
 // Each layer below names the src/ folders it MAY import; anything else in src/ is forbidden
 // (a whitelist, so a new folder is forbidden everywhere until it is placed here). Type-only
 // imports count: a type pulled from a higher layer couples the layers just the same.
-// admin/, cli/, sim/ and gateway.ts sit on top and may import what they need; no cycles anywhere.
+// admin/, console/, cli/, sim/ and gateway.ts sit on top and may import what they need; no cycles anywhere.
 
 /** Folders under src/ each layer may import (besides itself). */
 const LAYERS = {

@@ -389,6 +389,7 @@ export class Gateway {
       metrics,
       tls: cfg.http.tls,
       readiness: () => gw!.readiness(),
+      consoleRedis: redis,
       admin: {
         cfg,
         store,

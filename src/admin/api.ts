@@ -25,6 +25,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { AuthFailures } from './auth-failures.js';
 import type { ComplaintStore } from '../store/complaint-store.js';
 import type { HeldDeliveries } from '../store/held-deliveries.js';
+import type { ConsoleGrants } from '../console/grants.js';
 import type { PolicyAdmin } from '../store/policy-admin.js';
 import { createLogger, type Logger } from '../telemetry/log.js';
 import { complaintsApi } from './complaints-api.js';
@@ -69,6 +70,8 @@ export interface AdminDeps {
   announceHeld?: (account: string) => void;
   /** A reviewer's approve/reject as campaign feedback (issue 18; decision/feedback.ts); never throws. */
   reviewFeedback?: ((id: string, text: string, decision: 'approve' | 'reject') => Promise<void>) | null;
+  /** The web console's one-shot grants (console/grants.ts), when the console is on. */
+  grants?: ConsoleGrants;
 }
 
 /**
@@ -94,7 +97,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
   const failures = deps.failures ?? new AuthFailures(deps.cfg.admin.failed_auth, deps.log ?? null, deps.metrics ?? null);
   void app.register(
     async (api) => {
-      adminScope(api, () => deps.cfg.admin.tokens, failures, deps.log ?? null);
+      adminScope(api, () => deps.cfg.admin.tokens, failures, deps.log ?? null, deps.grants ?? null);
       const { store, registry } = deps;
       const numbering = deps.cfg.policy.numbering;
       const accounts: ReadonlySet<string> = new ConfiguredAccounts(() => deps.cfg.accounts);

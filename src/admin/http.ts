@@ -4,7 +4,8 @@
  * traffic: at least one SMSC bind up and Redis answering; each check's detail only with
  * http.readyz_details or a valid admin token), /openapi.json (the API description). A 5xx says
  * nothing internal: a correlation id, logged with the error (errors.ts).
- * Given admin deps, the bearer-token admin API (api.ts: one plugin per resource) is mounted under /api/v1.
+ * Given admin deps, the bearer-token admin API (api.ts: one plugin per resource) is mounted under /api/v1,
+ * and with console.enabled the web console under /console (console/plugin.ts).
  */
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
@@ -15,6 +16,9 @@ import { registerAdminApi, type AdminDeps } from './api.js';
 import { TokenTable } from './auth.js';
 import { AuthFailures } from './auth-failures.js';
 import { serverError } from './errors.js';
+import { ConsoleGrants } from '../console/grants.js';
+import { registerConsole } from '../console/plugin.js';
+import type { Redis } from '../store/redis.js';
 
 export interface Readiness {
   ready: boolean;
@@ -28,6 +32,8 @@ export interface HttpDeps {
   admin?: AdminDeps;
   /** HTTPS instead of HTTP (http.tls): certificate, client certificates, minimum version. */
   tls?: TlsServerConfig;
+  /** Where the web console keeps its sessions (console.enabled needs it and admin). */
+  consoleRedis?: Redis;
 }
 
 export function buildHttp(deps: HttpDeps): FastifyInstance {
@@ -97,6 +103,11 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
       },
     );
   });
-  if (deps.admin) registerAdminApi(app, { metrics: deps.metrics, ...deps.admin, ...(failures ? { failures } : {}) });
+  // The web console (console/plugin.ts) calls the admin API with one-shot grants instead of tokens.
+  const grants = cfg?.console.enabled && deps.consoleRedis ? new ConsoleGrants() : undefined;
+  if (deps.admin) registerAdminApi(app, { metrics: deps.metrics, ...deps.admin, ...(failures ? { failures } : {}), ...(grants ? { grants } : {}) });
+  if (cfg && grants && deps.consoleRedis) {
+    registerConsole(app, { cfg, redis: deps.consoleRedis, metrics: deps.metrics, readiness: deps.readiness, grants, failures, log, tls: !!deps.tls });
+  }
   return app;
 }

@@ -6,7 +6,9 @@
  * the route's (roles.ts: 403 outside it). A refused token is counted, logged and slowed per source
  * address (auth-failures.ts) before its 401., and for a `read` token every subscriber number in the
  * answer masked. It is applied to a scope, not registered as a plugin, so it covers the route
- * plugins registered beside each other inside it.
+ * plugins registered beside each other inside it. The web console's requests (console/grants.ts)
+ * come injected in-process with a one-shot grant naming the signed-in operator instead of a token;
+ * from then on they are checked, masked and journaled exactly as a token's.
  */
 import type { FastifyInstance } from 'fastify';
 import { roleAllows, type AdminRole } from '../domain/admin-role.js';
@@ -14,6 +16,7 @@ import { TokenTable, type TokenEntry } from './auth.js';
 import type { AuthFailures } from './auth-failures.js';
 import { errorHandlerWith } from './errors.js';
 import type { Logger } from '../telemetry/log.js';
+import { GRANT_HEADER, type ConsoleGrants } from '../console/grants.js';
 import { maskNumbers, maskText, roleFor } from './roles.js';
 
 declare module 'fastify' {
@@ -30,6 +33,8 @@ export function adminScope(
   tokenEntries: readonly TokenEntry[] | (() => readonly TokenEntry[]),
   failures: AuthFailures | null = null,
   log: Logger | null = null,
+  /** The web console's one-shot grants (console/grants.ts): its injected requests carry one instead of a token. */
+  grants: ConsoleGrants | null = null,
 ): void {
   const tokens = new TokenTable(tokenEntries);
   api.decorateRequest('adminWho', '');
@@ -45,7 +50,8 @@ export function adminScope(
         message: 'no admin tokens are configured (admin.tokens in the config file): the admin API is disabled',
       });
     }
-    const r = tokens.authenticate(req.headers.authorization);
+    const granted = grants?.take(req.headers[GRANT_HEADER]) ?? null;
+    const r = granted ? ({ ok: true, ...granted } as const) : tokens.authenticate(req.headers.authorization);
     if (!r.ok) {
       const wait = failures?.fail(req.ip, r.reason) ?? 0;
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));

@@ -560,6 +560,21 @@ export const ConfigSchema = z.strictObject({
       max_entries: z.number().int().min(1000).default(1_000_000),
     })
     .prefault({}),
+  /**
+   * The compliance web console under /console on the HTTP port (docs/console.md): sign-in with an
+   * admin token, sessions in Redis. Off by default; needs admin.tokens.
+   */
+  console: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** A session ends after this long without a request. */
+      session_idle_s: z.number().int().min(60).default(1800),
+      /** A session ends this long after sign-in, used or not. */
+      session_max_s: z.number().int().min(60).default(8 * 3600),
+      /** Dates are shown in this zone unless the operator picks another at sign-in. */
+      time_zone: z.string().refine(isValidZone, 'not an IANA time zone, e.g. Asia/Shanghai').default('Asia/Shanghai'),
+    })
+    .prefault({}),
 }).superRefine((c, ctx) => {
   // An account that may bind only over TLS needs the TLS listener (and, bound to a certificate subject, client certificates).
   c.accounts.forEach((a, i) => {
