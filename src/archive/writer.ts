@@ -60,6 +60,8 @@ interface Held {
 }
 
 const DAY_MS = 86_400_000;
+/** How long stop() waits for the batch in hand, and then for the leases' release. */
+const STOP_WAIT_MS = 3000;
 /** Entries read from the buffer per XRANGE. */
 const PAGE = 2000;
 
@@ -117,11 +119,18 @@ export class ArchiveWriter {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    // The batch in hand gets a few seconds; past them (Redis unreachable, a slow disk) it is left to
+    // the next writer, which recovers it from the buffer and the file names. A shutdown never waits long.
+    let wait: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([(this.running ?? Promise.resolve()).then(() => true), new Promise<boolean>((r) => (wait = setTimeout(() => r(false), STOP_WAIT_MS)))]);
+    clearTimeout(wait);
     for (const t of this.pendingDeletes) clearTimeout(t);
-    await Promise.all([...this.held.keys()].map((s) => this.buffer.release(s, this.token).catch(() => undefined)));
+    const release = Promise.all([...this.held.keys()].map((s) => this.buffer.release(s, this.token).catch(() => undefined)));
+    await Promise.race([release, new Promise((r) => (wait = setTimeout(r, STOP_WAIT_MS)))]);
+    clearTimeout(wait);
     this.held.clear();
-    for (const d of this.ducks) d.close();
+    // DuckDB is closed only when no statement of the batch is still running on it.
+    if (settled) for (const d of this.ducks) d.close();
   }
 
   /** One round: leases, a batch for every held shard that is due, trims, housekeeping. */
