@@ -300,6 +300,7 @@ export class DecisionService implements Policy {
       src: srcAddr,
       dst: maskMsisdn(dstAddr),
       seq: view.sequence,
+      id: view.gatewayId,
     });
   }
 

@@ -102,7 +102,7 @@ export class Metrics {
 
   constructor(collectDefaults = true) {
     const r = this.registry;
-    if (collectDefaults) collectDefaultMetrics({ register: r, prefix: 'smppguard_' });
+    if (collectDefaults) collectDefaultMetrics({ register: r });
     const self = this;
     this.pdus = new Counter({
       name: 'smppguard_pdus_total',
