@@ -11,6 +11,7 @@
  */
 import { Command as Program } from 'commander';
 import { loadConfig, ConfigError } from '../config/load.js';
+import { ENV_PREFIX } from '../config/env.js';
 import { Gateway } from '../gateway.js';
 import { hashPassword } from '../upstream/password.js';
 import { ShiftedClock } from '../session/clock.js';
@@ -30,15 +31,19 @@ const program = new Program('smppguard').description('Carrier-side inline SMS fi
 program
   .command('start')
   .description('run the gateway')
-  .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+  .option('-c, --config <file>', 'configuration file (YAML); SMPPGUARD_* environment variables override it, or replace it when it is not given (docs/operations.md)')
   .option(
     '--clock-offset-ms <ms>',
     'shift the gateway clock by this many ms (benchmarks, rehearsals: time windows, rate windows and validity as at another time; never in production)',
   )
-  .action(async (o: { config: string; clockOffsetMs?: string }) => {
+  .action(async (o: { config?: string; clockOffsetMs?: string }) => {
     let cfg;
     try {
-      cfg = loadConfig(o.config);
+      if (o.config === undefined && !Object.keys(process.env).some((k) => k.startsWith(ENV_PREFIX))) {
+        process.stderr.write(`give --config <file>, or the configuration as ${ENV_PREFIX}* environment variables (docs/operations.md, Configuration from the environment)\n`);
+        process.exit(2);
+      }
+      cfg = loadConfig(o.config ?? null);
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`${err.message}\n`);

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { parseCidr } from './cidr.js';
+import { withEnv, varFor, type EnvRecord } from './env.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -12,7 +13,8 @@ export class ConfigError extends Error {
   }
 }
 
-export function parseConfig(text: string, file = '<config>'): Config {
+/** `env`: SMPPGUARD_* variables applied over the file (config/env.ts); none by default. */
+export function parseConfig(text: string, file = '<config>', env: EnvRecord = {}): Config {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -23,11 +25,13 @@ export function parseConfig(text: string, file = '<config>'): Config {
       }),
     );
   }
-  const raw = doc.toJS() ?? {};
-  const result = ConfigSchema.safeParse(raw);
+  const raw = withEnv(doc.toJS() ?? {}, env, ConfigSchema, (problems) => new ConfigError(problems));
+  const result = ConfigSchema.safeParse(raw.value);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => {
+        const name = varFor(raw, issue as { path: PropertyKey[]; keys?: string[] });
+        if (name !== undefined) return `${name}: ${issue.path.join('.')}: ${issue.message}`;
         const node = doc.getIn(issue.path as (string | number)[], true) as { range?: [number, number] } | undefined;
         const parentNode =
           node?.range === undefined ? (doc.getIn(issue.path.slice(0, -1) as (string | number)[], true) as typeof node) : node;
@@ -58,8 +62,9 @@ function crossCheck(cfg: Config, file: string): Config {
   return cfg;
 }
 
-export function loadConfig(file: string): Config {
-  return parseConfig(readFileSync(file, 'utf8'), file);
+/** The file (null: none, the environment only) with the process's SMPPGUARD_* variables over it. */
+export function loadConfig(file: string | null, env: EnvRecord = process.env): Config {
+  return parseConfig(file === null ? '' : readFileSync(file, 'utf8'), file ?? '<environment>', env);
 }
 
 /** A configuration that loads but that the gateway warns about at start. */
