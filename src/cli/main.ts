@@ -9,9 +9,10 @@
  *   rules        check and test rule packs (cli/rules.ts)
  *   evidence     a recipient's consent journal and decisions (cli/evidence.ts)
  */
+import { readFileSync } from 'node:fs';
 import { Command as Program } from 'commander';
 import { loadConfig, ConfigError } from '../config/load.js';
-import { ENV_PREFIX } from '../config/env.js';
+import { ENV_PREFIX, configFile, hasEnvConfig } from '../config/env.js';
 import { Gateway } from '../gateway.js';
 import { hashPassword } from '../upstream/password.js';
 import { ShiftedClock } from '../session/clock.js';
@@ -21,17 +22,29 @@ import { registerDemo } from './demo.js';
 import { registerImport } from './import.js';
 import { registerRules } from './rules.js';
 import { registerEvidence } from './evidence.js';
+import { registerHealthcheck } from './healthcheck.js';
 
 /** How long after the drain timeout a stopping gateway exits anyway (docs/security.md). */
 const SHUTDOWN_GRACE_MS = 5000;
 
 
-const program = new Program('smppguard').description('Carrier-side inline SMS filtering gateway (SMPP proxy)');
+/** The version in package.json (next to dist/ in a checkout, an npm install and the image). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const program = new Program('smppguard')
+  .description('Carrier-side inline SMS filtering gateway (SMPP proxy)')
+  .version(packageVersion(), '-V, --version', 'print the version and exit');
 
 program
   .command('start')
   .description('run the gateway')
-  .option('-c, --config <file>', 'configuration file (YAML); SMPPGUARD_* environment variables override it, or replace it when it is not given (docs/operations.md)')
+  .option('-c, --config <file>', 'configuration file (YAML; default $SMPPGUARD_CONFIG); SMPPGUARD_* environment variables override it, or replace it when there is none (docs/operations.md)')
   .option(
     '--clock-offset-ms <ms>',
     'shift the gateway clock by this many ms (benchmarks, rehearsals: time windows, rate windows and validity as at another time; never in production)',
@@ -39,11 +52,11 @@ program
   .action(async (o: { config?: string; clockOffsetMs?: string }) => {
     let cfg;
     try {
-      if (o.config === undefined && !Object.keys(process.env).some((k) => k.startsWith(ENV_PREFIX))) {
+      if (o.config === undefined && !hasEnvConfig(process.env)) {
         process.stderr.write(`give --config <file>, or the configuration as ${ENV_PREFIX}* environment variables (docs/operations.md, Configuration from the environment)\n`);
         process.exit(2);
       }
-      cfg = loadConfig(o.config ?? null);
+      cfg = loadConfig(configFile(o.config, process.env));
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`${err.message}\n`);
@@ -104,6 +117,7 @@ registerDemo(program);
 registerImport(program);
 registerRules(program);
 registerEvidence(program);
+registerHealthcheck(program);
 
 
 program.parseAsync().catch((err) => {

@@ -19,6 +19,11 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 
 export const ENV_PREFIX = 'SMPPGUARD_';
+/**
+ * Not a key: the configuration file `start` (and the container's healthcheck) reads when no
+ * `--config` is given; empty or unset, none (the environment alone).
+ */
+export const CONFIG_FILE_VAR = 'SMPPGUARD_CONFIG';
 const FILE_SUFFIX = '_FILE';
 
 export type EnvRecord = Record<string, string | undefined>;
@@ -108,7 +113,7 @@ export function overlayEnv(base: unknown, env: EnvRecord, readFile: (path: strin
   const value = (isObject(base) ? structuredClone(base) : {}) as Record<string, unknown>;
   const problems: string[] = [];
   const names = Object.keys(env)
-    .filter((n) => n.startsWith(ENV_PREFIX) && env[n] !== undefined)
+    .filter((n) => n.startsWith(ENV_PREFIX) && n !== CONFIG_FILE_VAR && env[n] !== undefined)
     .sort();
   for (const name of names) {
     const at = envPath(name);
@@ -191,4 +196,16 @@ export function withEnv(raw: unknown, env: EnvRecord, schema: z.ZodType, toError
   } catch (err) {
     throw err instanceof EnvConfigError ? toError(err.problems) : err;
   }
+}
+
+/** The file to read: `--config` if given, else $SMPPGUARD_CONFIG if set and not empty, else none. */
+export function configFile(option: string | undefined, env: EnvRecord): string | null {
+  if (option !== undefined) return option;
+  const v = env[CONFIG_FILE_VAR];
+  return v === undefined || v === '' ? null : v;
+}
+
+/** Whether `env` configures anything (a file by SMPPGUARD_CONFIG or keys by SMPPGUARD_*). */
+export function hasEnvConfig(env: EnvRecord): boolean {
+  return Object.keys(env).some((k) => k.startsWith(ENV_PREFIX) && env[k] !== undefined);
 }
