@@ -23,6 +23,8 @@ import { registerImport } from './import.js';
 import { registerRules } from './rules.js';
 import { registerEvidence } from './evidence.js';
 import { registerHealthcheck } from './healthcheck.js';
+import { registerSend } from './send.js';
+import { registerSim } from './sim.js';
 
 /** How long after the drain timeout a stopping gateway exits anyway (docs/security.md). */
 const SHUTDOWN_GRACE_MS = 5000;
@@ -118,6 +120,8 @@ registerImport(program);
 registerRules(program);
 registerEvidence(program);
 registerHealthcheck(program);
+registerSend(program);
+registerSim(program);
 
 
 program.parseAsync().catch((err) => {
