@@ -25,6 +25,7 @@ import { registerEvidence } from './evidence.js';
 import { registerHealthcheck } from './healthcheck.js';
 import { registerSend } from './send.js';
 import { registerSim } from './sim.js';
+import { registerExplain } from './explain.js';
 
 /** How long after the drain timeout a stopping gateway exits anyway (docs/security.md). */
 const SHUTDOWN_GRACE_MS = 5000;
@@ -122,6 +123,7 @@ registerEvidence(program);
 registerHealthcheck(program);
 registerSend(program);
 registerSim(program);
+registerExplain(program);
 
 
 program.parseAsync().catch((err) => {
