@@ -167,7 +167,7 @@ describe('explain as at another time (at, RFC 3339)', () => {
       });
     const night = await run('2026-12-05T22:00:00+08:00');
     expect(night.code).toBe(0);
-    expect(night.out).toMatch(/^decision   reject\nreason     quiet_hours: /);
-    expect(night.out).toMatch(/\nrule       quiet-hours\ntrace\n  decided as at 2026-12-05T14:00:00\.000Z/);
+    expect(night.out).toMatch(/^decision {3}reject\nreason {5}quiet_hours: /);
+    expect(night.out).toMatch(/\nrule {7}quiet-hours\ntrace\n {2}decided as at 2026-12-05T14:00:00\.000Z/);
   });
 });
