@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importFile } from '../../src/import/import-file.js';
 import { Status } from '../../src/protocol/status.js';
 import { startAdminStack, type AdminStack } from '../helpers/admin.js';
-import { sm, waitFor } from '../helpers/stack.js';
+import { sm } from '../helpers/stack.js';
 
 const NATIONAL_1 = '8613800138101';
 const NATIONAL_2 = '8613800138102';
