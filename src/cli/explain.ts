@@ -23,7 +23,7 @@ export function registerExplain(program: Program): void {
   program
     .command('explain')
     .description('what the running gateway would do with a message, and why (admin API; nothing is sent)')
-    .option('--url <url>', 'the gateway\'s HTTP address (http.host/port)', 'http://127.0.0.1:9090')
+    .option('--url <url>', "the gateway's HTTP address (http.host/port); default $GW or http://127.0.0.1:9090", process.env.GW ?? 'http://127.0.0.1:9090')
     .option('--token-env <name>', 'environment variable holding an admin API token (any role)', 'ADMIN_TOKEN')
     .requiredOption('-a, --account <system_id>', 'the account the message would be submitted on')
     .requiredOption('-f, --from <addr>', 'source_addr')

@@ -32,8 +32,8 @@ export interface SendFlags {
   text?: string;
   hex?: string;
   coding: 'auto' | TextCoding;
-  sourceTon: number;
-  sourceNpi: number;
+  sourceTon?: number;
+  sourceNpi?: number;
   destTon: number;
   destNpi: number;
   serviceType: string;
@@ -137,9 +137,9 @@ export async function send(f: SendFlags, password: string): Promise<SentPart[]> 
               .submit(
                 {
                   service_type: f.serviceType,
-                  source_addr_ton: f.sourceTon,
-                  source_addr_npi: f.sourceNpi,
-                  source_addr: f.from,
+                  source_addr_ton: f.sourceTon ?? (/^\+?\d+$/.test(f.from) ? (f.from.startsWith('+') ? 1 : 0) : 5),
+                  source_addr_npi: f.sourceNpi ?? (/^\+?\d+$/.test(f.from) ? 1 : 0),
+                  source_addr: f.from.replace(/^\+/, ''),
                   dest_addr_ton: f.destTon,
                   dest_addr_npi: f.destNpi,
                   destination_addr: to,
@@ -213,8 +213,8 @@ export function registerSend(program: Program): void {
   program
     .command('send')
     .description('bind as an account and submit test messages; wait for their receipts and print them')
-    .option('--host <host>', 'the gateway (or any SMSC)', '127.0.0.1')
-    .option('--port <n>', 'SMPP port', int(1, 65535, 'a port'), 2775)
+    .option('--host <host>', 'the gateway (or any SMSC); default $SMPP_HOST or 127.0.0.1', process.env.SMPP_HOST ?? '127.0.0.1')
+    .option('--port <n>', 'SMPP port; default $SMPP_PORT or 2775', int(1, 65535, 'a port'), process.env.SMPP_PORT ? Number(process.env.SMPP_PORT) : 2775)
     .requiredOption('-u, --system-id <id>', 'account to bind as')
     .option('-p, --password <pw>', 'password (better: the variable named by --password-env)')
     .option('--password-env <name>', 'environment variable holding the password', 'SMPP_PASSWORD')
@@ -230,8 +230,8 @@ export function registerSend(program: Program): void {
       if (!['auto', 'gsm7', 'ucs2'].includes(v)) throw new InvalidArgumentError('expected auto, gsm7 or ucs2');
       return v;
     }, 'auto')
-    .option('--source-ton <n>', 'source_addr_ton', int(0, 255, 'a TON'), 1)
-    .option('--source-npi <n>', 'source_addr_npi', int(0, 255, 'an NPI'), 1)
+    .option('--source-ton <n>', 'source_addr_ton (default: 5 for a name, 1 for +digits, else 0 as short codes are sent)', int(0, 255, 'a TON'))
+    .option('--source-npi <n>', 'source_addr_npi (default: 1 for digits, 0 for a name)', int(0, 255, 'an NPI'))
     .option('--dest-ton <n>', 'dest_addr_ton', int(0, 255, 'a TON'), 1)
     .option('--dest-npi <n>', 'dest_addr_npi', int(0, 255, 'an NPI'), 1)
     .option('--service-type <type>', 'service_type', '')

@@ -35,7 +35,7 @@ export function registerSim(program: Program): void {
   sim
     .command('mo')
     .description('inject an MO (a user\'s message to a sender number): the simulator delivers it to the gateway over SMPP')
-    .option('--api <url>', 'the simulator control API', 'http://127.0.0.1:2777')
+    .option('--api <url>', 'the simulator control API; default $SMSC_SIM_API or http://127.0.0.1:2777', process.env.SMSC_SIM_API ?? 'http://127.0.0.1:2777')
     .requiredOption('-f, --from <msisdn>', 'the user (source_addr)')
     .requiredOption('-t, --to <addr>', 'the number replied to (destination_addr), e.g. a sender number')
     .requiredOption('--text <text>', 'message text (ASCII as data_coding 0, anything else as UCS-2)')
@@ -55,7 +55,7 @@ export function registerSim(program: Program): void {
   sim
     .command('stats')
     .description("the simulator's counters (binds, submits, receipts, MOs) as JSON")
-    .option('--api <url>', 'the simulator control API', 'http://127.0.0.1:2777')
+    .option('--api <url>', 'the simulator control API; default $SMSC_SIM_API or http://127.0.0.1:2777', process.env.SMSC_SIM_API ?? 'http://127.0.0.1:2777')
     .addHelpText('after', '\nExample:\n  $ smppguard sim stats --api http://127.0.0.1:2777\n')
     .action(async (o: ApiFlags) => {
       const r = await call(o.api, 'GET', '/stats').catch(fail);

@@ -32,7 +32,7 @@ describe('the OpenAPI document', () => {
   it('passes Redocly lint (recommended rules, no warnings)', () => {
     const file = join(dir, 'openapi.json');
     writeFileSync(file, JSON.stringify(doc, null, 2));
-    let out = '';
+    let out: string;
     try {
       out = execFileSync(join(ROOT, 'node_modules/.bin/redocly'), ['lint', '--config', join(ROOT, 'redocly.yaml'), '--format', 'stylish', '--max-problems', '50', file], {
         encoding: 'utf8',
@@ -41,7 +41,7 @@ describe('the OpenAPI document', () => {
       });
     } catch (err) {
       const e = err as { stdout: string; stderr: string };
-      throw new Error(`redocly lint failed:\n${e.stdout}\n${e.stderr}`);
+      throw new Error(`redocly lint failed:\n${e.stdout}\n${e.stderr}`, { cause: err });
     }
     expect(out + '').not.toMatch(/warning/i);
   });
