@@ -260,6 +260,14 @@ export class Gateway {
     });
     // The queue: its own connection, with a longer timeout than the per-message checks.
     let queue: { store: MessageQueue; worker: DeliveryWorker; redis: Redis } | null = null;
+    const auditLog = cfg.policy.enabled
+      ? AuditLog.create(cfg.audit.destination, {
+          failed: (err) =>
+            log.error({ err: err.message, file: cfg.audit.destination }, 'audit log: cannot write; dropping lines until it can (tried again every 5 s and on SIGUSR2)'),
+          dropped: (n) => metrics.auditLogDropped.inc(n),
+          recovered: () => log.warn({ file: cfg.audit.destination }, 'audit log: writing again'),
+        }, { maxBufferBytes: cfg.audit.max_buffer_bytes })
+      : null;
     if (cfg.queue.enabled) {
       const qRedis = createRedis({ ...cfg.redis, command_timeout_ms: cfg.queue.command_timeout_ms });
       qRedis.on('error', () => metrics.redisErrors.inc({ op: 'queue_connection' }));
@@ -270,7 +278,10 @@ export class Gateway {
         cfg,
         queue: store,
         pool,
-        recordId: (smscId, account, gatewayId, m) => dlrMap.record(smscId, account, m?.sourceTon, m?.sourceAddr, m?.destinationAddr, gatewayId),
+        recordId: (smscId, account, gatewayId, m) => {
+          auditLog?.writeSmscId(gatewayId, smscId, account);
+          dlrMap.record(smscId, account, m?.sourceTon, m?.sourceAddr, m?.destinationAddr, gatewayId);
+        },
         deliverReceipt: (account, pdu) => relay!.deliverOwn(account, pdu),
         // With policy off too: a queued message still takes its MT route.
         decideRelease: (account, view) => decisions.decideRelease(account, view),
@@ -287,14 +298,7 @@ export class Gateway {
       registry,
       store: policyCheck,
       metrics,
-      audit: cfg.policy.enabled
-        ? AuditLog.create(cfg.audit.destination, {
-            failed: (err) =>
-              log.error({ err: err.message, file: cfg.audit.destination }, 'audit log: cannot write; dropping lines until it can (tried again every 5 s and on SIGUSR2)'),
-            dropped: (n) => metrics.auditLogDropped.inc(n),
-            recovered: () => log.warn({ file: cfg.audit.destination }, 'audit log: writing again'),
-          }, { maxBufferBytes: cfg.audit.max_buffer_bytes })
-        : null,
+      audit: auditLog,
       auditStream,
       clock,
       isLoaded: () => sync.loaded,
@@ -338,6 +342,7 @@ export class Gateway {
       mapAllMessageIds: cfg.receipts.map_all,
       remember: intel ? (id, memo) => intel.remember(id, memo.fingerprint, memo.bands, memo.text) : null,
       onReceipt: cfg.policy.enabled ? (m, view) => behaviourFeed.receipt(m, view) : undefined,
+      audit: auditLog,
       heldRetryMs: cfg.receipts.held_retry_s * 1000,
       metrics,
       log,

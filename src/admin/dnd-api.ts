@@ -12,7 +12,7 @@ import { actor, msisdn, type ActorFields } from './input.js';
 import { actorFields, errors, msisdnField, msisdnParams, security } from './schemas.js';
 
 export interface DndApiOptions {
-  store: Pick<PolicyAdmin, 'addDnd' | 'dndOf' | 'removeDnd'>;
+  store: Pick<PolicyAdmin, 'addDnd' | 'dndOf' | 'dndLists' | 'removeDnd'>;
   numbering: Numbering;
 }
 
@@ -31,13 +31,31 @@ export const dndViewSchema = {
     registered: { type: 'boolean', description: 'On the register at all (fully or for some category).' },
     all: { type: 'boolean', description: 'Refuses all commercial messages.' },
     categories: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 7 } },
+    lists: {
+      type: 'array',
+      items: { type: 'string', enum: ['national', 'operator'] },
+      description: 'Which lists have the number: the national register (bulk import, replaced daily) and/or the operator list (numbers added through this API, kept across national replaces).',
+    },
+    national: { $ref: 'DndListView#' },
+    operator: { $ref: 'DndListView#' },
+  },
+} as const;
+
+/** One list's registrations of a number. */
+export const dndListViewSchema = {
+  $id: 'DndListView',
+  title: 'DndListView',
+  type: 'object',
+  properties: {
+    all: { type: 'boolean', description: 'Refuses all commercial messages on this list.' },
+    categories: { type: 'array', items: { type: 'integer', minimum: 1, maximum: 7 } },
   },
 } as const;
 
 const schemas = {
   add: {
     tags: ['dnd'],
-    summary: 'Register a number on the do-not-disturb register (all commercial, or one category)',
+    summary: "Add a number to the operator's do-not-disturb list (all commercial, or one category); kept when the national list is replaced",
     security,
     body: {
       type: 'object',
@@ -68,7 +86,8 @@ const schemas = {
   delete: {
     tags: ['dnd'],
     summary: 'Remove a do-not-disturb registration',
-    description: 'No category: the all-commercial registration; 1–7: that category; "all": every registration of the number.',
+    description:
+      'No category: the all-commercial registration; 1–7: that category; "all": every registration of the number. Removed from both lists (a number still on the national register comes back with its next import).',
     security,
     params: msisdnParams,
     querystring: {
@@ -82,11 +101,22 @@ const schemas = {
 
 export const dndApi: FastifyPluginAsync<DndApiOptions> = async (api, o) => {
   const { store, numbering } = o;
+  api.addSchema(dndListViewSchema);
   api.addSchema(dndViewSchema);
 
   const dndView = async (number: string) => {
-    const cats = await store.dndOf(number);
-    return { msisdn: number, registered: cats.length > 0, all: cats.includes(0), categories: cats.filter((c) => c > 0) };
+    const { national, operator } = await store.dndLists(number);
+    const cats = [...new Set([...national, ...operator])].sort((a, b) => a - b);
+    const list = (c: number[]) => ({ all: c.includes(0), categories: c.filter((k) => k > 0) });
+    return {
+      msisdn: number,
+      registered: cats.length > 0,
+      all: cats.includes(0),
+      categories: cats.filter((c) => c > 0),
+      lists: [...(national.length ? ['national'] : []), ...(operator.length ? ['operator'] : [])],
+      national: list(national),
+      operator: list(operator),
+    };
   };
 
   api.post<{ Body: DndBody }>('/dnd', { schema: schemas.add }, async (req) => {

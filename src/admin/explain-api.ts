@@ -6,7 +6,7 @@
  */
 import { HOLD_KINDS } from '../domain/hold.js';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Explained, ExplainInput } from '../decision/service.js';
+import { explainAt, type Explained, type ExplainInput } from '../decision/service.js';
 import { REASONS } from '../policy/reasons.js';
 import { statusName } from '../protocol/status.js';
 import { bad } from './errors.js';
@@ -36,6 +36,12 @@ const schema = {
       dest_addr_ton: { type: 'integer', minimum: 0, maximum: 6, description: 'Default 1 (international).' },
       service_type: str(0, 5),
       text: str(0, 254, 'short_message as UTF-8 text.'),
+      at: {
+        type: 'string',
+        format: 'date-time',
+        description: 'Decide as at this time (RFC 3339 with an offset, e.g. 2026-12-05T10:00:00+08:00): time windows, sender validity and consent expiry are judged then; consent and DND as stored now. Default: now.',
+        examples: ['2026-12-05T10:00:00+08:00'],
+      },
       tlvs: {
         type: 'object',
         description: 'Optional TLVs: tag (decimal or 0x…) → value as text, e.g. {"0x1400": "1201160000000001"}.',
@@ -96,6 +102,13 @@ export const explainApi: FastifyPluginAsync<ExplainApiOptions> = async (api, o) 
   api.post<{ Body: ExplainInput }>('/explain', { schema }, async (req) => {
     const b = req.body;
     knownAccount(o.accounts, 'account', b.account);
+    if (b.at !== undefined) {
+      try {
+        explainAt(b.at, 0);
+      } catch (err) {
+        throw bad('at', (err as Error).message.replace(/^at: /, ''));
+      }
+    }
     for (const tag of Object.keys(b.tlvs ?? {})) {
       const n = Number(tag);
       if (!(n >= 1 && n <= 0xffff)) throw bad(`tlvs.${tag}`, 'TLV tag must be 1–0xFFFF');

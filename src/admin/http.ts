@@ -8,6 +8,8 @@
  * and with console.enabled the web console under /console (console/plugin.ts).
  */
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { documentRoute } from './openapi.js';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { TlsServerConfig } from '../config/schema.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -52,11 +54,24 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   void app.register(swagger, {
     // Shared schemas become components named by their $id (ConsentView, DndView) instead of def-N.
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    transform: documentRoute as never,
     openapi: {
       openapi: '3.1.0',
+      servers: [
+        {
+          url: '{scheme}://{host}:{port}',
+          description: "A gateway's HTTP listener (http.host/port; https when http.tls is set)",
+          variables: {
+            scheme: { default: 'http', enum: ['http', 'https'] },
+            host: { default: 'localhost' },
+            port: { default: '9090' },
+          },
+        },
+      ],
       info: {
         title: 'smppguard admin API',
         version: '1',
+        license: { name: 'Proprietary (UNLICENSED)', identifier: 'UNLICENSED' },
         description:
           'Senders, consent, do-not-disturb, explain, the change journal, complaints and evidence. Every /api/v1 call needs "Authorization: Bearer <token>"; ' +
           'errors are JSON {error, message, field?}. See docs/admin-api.md.',
@@ -76,6 +91,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
       ],
     },
   });
+  // The API reference, browsable: Swagger UI from the package's own assets (no CDN), reading /openapi.json.
+  void app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, tryItOutEnabled: false }, staticCSP: true });
   // Registered as a plugin so the routes are added after @fastify/swagger starts collecting them.
   void app.register(async (ops) => {
     ops.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -231,6 +231,10 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   await sim.close();
   redis.child?.kill();
   say('done');
+  say('next steps');
+  say('           run a gateway of your own and send to it: README.md, "Walk-through" (smppguard send, smppguard sim mo)');
+  say('           ask why a message is refused, or what if it were 10:00: smppguard explain … --at 2026-12-05T10:00:00+08:00');
+  say('           watch it: /metrics and the Grafana dashboard in deploy/grafana/ (docker compose -f deploy/docker-compose.yml up)');
   return 0;
 }
 

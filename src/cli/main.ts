@@ -12,10 +12,12 @@
  *   model        split, train and test the learned content score; export the gateway's labels (cli/model.ts)
  *   config       check a config file offline (cli/config.ts)
  */
+import { readFileSync } from 'node:fs';
 import { Command as Program } from 'commander';
 import { loadConfig, ConfigError } from '../config/load.js';
 import { ConfigWatch } from '../config/watch.js';
 import { registerConfig } from './config.js';
+import { ENV_PREFIX, configFile, hasEnvConfig } from '../config/env.js';
 import { Gateway } from '../gateway.js';
 import { hashPassword } from '../upstream/password.js';
 import { ShiftedClock } from '../session/clock.js';
@@ -27,25 +29,46 @@ import { registerRules } from './rules.js';
 import { registerEvidence } from './evidence.js';
 import { registerArchive } from './archive.js';
 import { registerModel } from './model.js';
+import { registerHealthcheck } from './healthcheck.js';
+import { registerSend } from './send.js';
+import { registerSim } from './sim.js';
+import { registerExplain } from './explain.js';
 
 /** How long after the drain timeout a stopping gateway exits anyway (docs/security.md). */
 const SHUTDOWN_GRACE_MS = 5000;
 
 
-const program = new Program('smppguard').description('Carrier-side inline SMS filtering gateway (SMPP proxy)');
+/** The version in package.json (next to dist/ in a checkout, an npm install and the image). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const program = new Program('smppguard')
+  .description('Carrier-side inline SMS filtering gateway (SMPP proxy)')
+  .version(packageVersion(), '-V, --version', 'print the version and exit');
 
 program
   .command('start')
   .description('run the gateway')
-  .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+  .option('-c, --config <file>', 'configuration file (YAML; default $SMPPGUARD_CONFIG); SMPPGUARD_* environment variables override it, or replace it when there is none (docs/operations.md)')
   .option(
     '--clock-offset-ms <ms>',
     'shift the gateway clock by this many ms (benchmarks, rehearsals: time windows, rate windows and validity as at another time; never in production)',
   )
-  .action(async (o: { config: string; clockOffsetMs?: string }) => {
+  .action(async (o: { config?: string; clockOffsetMs?: string }) => {
     let cfg;
+    let file: string | null | undefined;
     try {
-      cfg = loadConfig(o.config);
+      if (o.config === undefined && !hasEnvConfig(process.env)) {
+        process.stderr.write(`give --config <file>, or the configuration as ${ENV_PREFIX}* environment variables (docs/operations.md, Configuration from the environment)\n`);
+        process.exit(2);
+      }
+      file = configFile(o.config, process.env);
+      cfg = loadConfig(file);
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`${err.message}\n`);
@@ -73,16 +96,21 @@ program
         () => process.exit(1),
       );
     };
-    // Live reconfiguration: the config file on SIGHUP and whenever it changes (docs/routing.md "Reload").
-    const watch = new ConfigWatch(o.config, () => {
-      gw.log.info({ file: o.config }, 'config file changed: reloading');
-      gw.reloadConfig(o.config);
-    }, (err) => gw.log.error({ file: o.config, err: err.message }, 'config: cannot watch the file; reload with SIGHUP'));
-    watch.start();
+    // Live reconfiguration: the config file on SIGHUP and whenever it changes (docs/routing.md "Reload");
+    // a gateway configured from the environment alone has no file to re-read.
+    const cfgFile = file ?? null;
+    const watch =
+      cfgFile === null
+        ? null
+        : new ConfigWatch(cfgFile, () => {
+            gw.log.info({ file: cfgFile }, 'config file changed: reloading');
+            gw.reloadConfig(cfgFile);
+          }, (err) => gw.log.error({ file: cfgFile, err: err.message }, 'config: cannot watch the file; reload with SIGHUP'));
+    watch?.start();
     process.on('SIGHUP', () => {
       gw.log.info('SIGHUP: reloading the config, rules and TLS certificates');
-      watch.seen();
-      gw.reloadConfig(o.config);
+      watch?.seen();
+      if (cfgFile !== null) gw.reloadConfig(cfgFile);
       gw.reloadRules();
       gw.reloadCertificates();
     });
@@ -117,6 +145,10 @@ registerEvidence(program);
 registerArchive(program);
 registerModel(program);
 registerConfig(program);
+registerHealthcheck(program);
+registerSend(program);
+registerSim(program);
+registerExplain(program);
 
 
 program.parseAsync().catch((err) => {

@@ -7,7 +7,8 @@ import type { Config } from '../config/schema.js';
 import { connectRedis, createRedis, type Redis } from '../store/redis.js';
 
 /** The configuration, or the one-line reason it cannot be read. */
-export function readConfig(path: string): { cfg: Config } | { error: string } {
+/** `path`: null for the environment alone (SMPPGUARD_* variables apply either way). */
+export function readConfig(path: string | null): { cfg: Config } | { error: string } {
   try {
     return { cfg: loadConfig(path) };
   } catch (err) {

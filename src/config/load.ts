@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { parseCidr } from './cidr.js';
+import { withEnv, varFor, type EnvRecord } from './env.js';
 import { ConfigSchema, type Config } from './schema.js';
 import { resolveConfigPaths } from './paths.js';
 import { routingProblems } from './routing-check.js';
@@ -15,7 +16,8 @@ export class ConfigError extends Error {
   }
 }
 
-export function parseConfig(text: string, file = '<config>'): Config {
+/** `env`: SMPPGUARD_* variables applied over the file (config/env.ts); none by default. */
+export function parseConfig(text: string, file = '<config>', env: EnvRecord = {}): Config {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -26,11 +28,13 @@ export function parseConfig(text: string, file = '<config>'): Config {
       }),
     );
   }
-  const raw = doc.toJS() ?? {};
-  const result = ConfigSchema.safeParse(raw);
+  const raw = withEnv(doc.toJS() ?? {}, env, ConfigSchema, (problems) => new ConfigError(problems));
+  const result = ConfigSchema.safeParse(raw.value);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => {
+        const name = varFor(raw, issue as { path: PropertyKey[]; keys?: string[] });
+        if (name !== undefined) return `${name}: ${issue.path.join('.')}: ${issue.message}`;
         const node = doc.getIn(issue.path as (string | number)[], true) as { range?: [number, number] } | undefined;
         const parentNode =
           node?.range === undefined ? (doc.getIn(issue.path.slice(0, -1) as (string | number)[], true) as typeof node) : node;
@@ -69,11 +73,15 @@ function crossCheck(cfg: Config, file: string): Config {
   return cfg;
 }
 
-/** Reads and validates `file`; relative paths in it are resolved against the file's directory (config/paths.ts). */
-export function loadConfig(file: string): Config {
-  const cfg = resolveConfigPaths(parseConfig(readFileSync(file, 'utf8'), file), dirname(resolve(file)));
+/**
+ * The file (null: none, the environment only) with the process's SMPPGUARD_* variables over it;
+ * relative paths resolve against the file's directory (config/paths.ts), the working directory without a file.
+ */
+export function loadConfig(file: string | null, env: EnvRecord = process.env): Config {
+  const base = file === null ? process.cwd() : dirname(resolve(file));
+  const cfg = resolveConfigPaths(parseConfig(file === null ? '' : readFileSync(file, 'utf8'), file ?? '<environment>', env), base);
   // The archive directory is the config file's business too, wherever the gateway starts from.
-  cfg.archive.dir = resolve(dirname(resolve(file)), cfg.archive.dir);
+  cfg.archive.dir = resolve(base, cfg.archive.dir);
   return cfg;
 }
 

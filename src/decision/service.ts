@@ -250,7 +250,7 @@ export class DecisionService implements Policy {
   }
 
   /** What the driver needs to know about a message (text decoded only if a rule reads it). */
-  private input(account: string, view: MessageView, text: string | undefined, rules: RuleSet | null, trace: string[] | null): MessageInput {
+  private input(account: string, view: MessageView, text: string | undefined, rules: RuleSet | null, trace: string[] | null, now?: number): MessageInput {
     const { cfg, registry, clock } = this.deps;
     const n = cfg.policy.numbering;
     const src = normaliseAddress(view.sourceAddr, view.sourceTon, n);
@@ -265,7 +265,7 @@ export class DecisionService implements Policy {
       dst,
       view,
       text,
-      clock.now(),
+      now ?? clock.now(),
       accountClass,
       this.classifier.messageClass(view),
       this.classifier.category(view),
@@ -421,6 +421,7 @@ export class DecisionService implements Policy {
       seq: view.sequence,
       ...(evidence !== null ? { evidence } : {}),
       ...(score !== null ? { score } : {}),
+      id: view.gatewayId,
     });
   }
 
@@ -461,7 +462,9 @@ export class DecisionService implements Policy {
       trace.push('sender registry not loaded yet');
       o = { action: 'reject', reason: 'store_unavailable', status: this.statusOf('store_unavailable'), rule: ruleOf('store_unavailable'), policyReason: 'store_unavailable', class: null, category: null, labels: [], queue: null, releaseAt: null, hits: [], trace };
     } else {
-      const input = this.input(m.account, view, m.text, this.activeRules(), trace);
+      const now = explainAt(m.at, this.deps.clock.now());
+      if (m.at !== undefined) trace.push(`decided as at ${new Date(now).toISOString()} (at: ${m.at})`);
+      const input = this.input(m.account, view, m.text, this.activeRules(), trace, now);
       o = await new Promise<DecisionOutcome>((resolve) => {
         const now = runDecision(input, this.noCounting, resolve);
         if (now !== null) resolve(now);
@@ -641,4 +644,17 @@ export interface ExplainInput {
   text?: string;
   /** tag (decimal or 0x…) → value as text */
   tlvs?: Record<string, string>;
+  /**
+   * RFC 3339 time to decide as at ("what if it were 10:00?"): time windows, validity and consent
+   * expiry are judged then; consent and DND are read as stored now. Default: now.
+   */
+  at?: string;
+}
+
+/** An explain's `at` as epoch ms; throws on a time that is not RFC 3339 (date, time and offset). */
+export function explainAt(at: string | undefined, now: number): number {
+  if (at === undefined) return now;
+  const ms = /^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d:\d\d)$/.test(at) ? Date.parse(at) : NaN;
+  if (!Number.isFinite(ms)) throw new RangeError(`at: not an RFC 3339 time with an offset (e.g. 2026-12-05T10:00:00+08:00): ${at}`);
+  return ms;
 }

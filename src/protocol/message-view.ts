@@ -47,6 +47,12 @@ export class MessageView {
   /** The addresses as strings, decoded on first use: policy, rules and the audit line each read them. */
   private src: string | null = null;
   private dst: string | null = null;
+  /**
+   * The gateway's own id for this message, set by the relay (or the queue worker) before the
+   * decision: the audit lines carry it, so a decision and the SMSC's id for it can be joined.
+   * Empty when nobody gave one (explain, tests).
+   */
+  gatewayId = '';
 
   private constructor(
     readonly pdu: Buffer,

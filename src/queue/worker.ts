@@ -172,6 +172,7 @@ export class DeliveryWorker {
         continue;
       }
       if (!decided && this.deps.decideRelease && view) {
+        view.gatewayId = id;
         // An opt-out, a DND entry or a suspension while the message waited stops it here.
         const v = await this.deps.decideRelease(data.account, view).catch((): null => null);
         if (v === null || v.reason === 'store_unavailable') {

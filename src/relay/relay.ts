@@ -19,7 +19,7 @@ import type { DlrMap, MappedMessage } from '../store/dlr-map.js';
 import type { HeldDeliveries, HeldEntry } from '../store/held-deliveries.js';
 import type { AccountTable } from '../upstream/accounts.js';
 import type { EsmeSession, SubmitHandler } from '../upstream/esme-session.js';
-import { maskMsisdn, type Logger } from '../telemetry/log.js';
+import { maskMsisdn, type AuditLog, type Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { PrefixRoutes } from './routes.js';
 import type { ReplyHandler } from '../decision/replies.js';
@@ -53,6 +53,8 @@ export interface RelayDeps {
   remember?: ((messageId: string, memo: MessageMemo) => void) | null;
   /** Sender behaviour profiles: every matched receipt (decision/behaviour-feed.ts); never throws. */
   onReceipt?(message: MappedMessage, view: MessageView): void;
+  /** The audit trail's SMSC-id lines (joined with the decision line on the gateway id); null when audit is off. */
+  audit?: Pick<AuditLog, 'writeSmscId'> | null;
   metrics: Metrics;
   log: Logger;
 }
@@ -68,7 +70,13 @@ export class Relay implements SubmitHandler {
   private readonly retryTimers = new Map<string, TimerHandle>();
   private readonly routeTimers = new Map<string, { observe(v: number): void }>();
 
-  constructor(private readonly deps: RelayDeps) {}
+  /** The gateway's id for each submit (the queue's ids when there is a queue, so a queued message keeps the id its ESME got). */
+  private readonly newId: () => string;
+
+  constructor(private readonly deps: RelayDeps) {
+    const q = deps.queue;
+    this.newId = q ? () => q.store.newId() : localIds();
+  }
 
   /** New MO routes (live reload). */
   setMoRoutes(routes: PrefixRoutes): void {
@@ -88,6 +96,7 @@ export class Relay implements SubmitHandler {
     }
     const view = MessageView.parse(pdu);
     if (isScanError(view)) return this.refuseMalformed(session, commandId, sequence, view);
+    view.gatewayId = this.newId();
     let verdict: Verdict | null;
     try {
       verdict = this.deps.policy.decide({ account: session.account!.id, view }, (v) => this.apply(session, view, v));
@@ -147,10 +156,16 @@ export class Relay implements SubmitHandler {
       session.settle();
       if (!resp) return session.respond(commandId, status, sequence);
       // The id is recorded for receipt routing, and for complaints when map_all is on.
-      if (view && status === 0 && (view.wantsReceipt || this.deps.mapAllMessageIds || memo)) {
-        const id = responseMessageId(resp);
-        if (id && (view.wantsReceipt || this.deps.mapAllMessageIds)) this.deps.dlrMap.record(id, session.account!.id, view.sourceTon, view.sourceAddr, view.destinationAddr);
-        if (id && memo) this.deps.remember?.(id, memo);
+      if (view && status === 0) {
+        const audit = this.deps.audit;
+        if (audit || memo || view.wantsReceipt || this.deps.mapAllMessageIds) {
+          const id = responseMessageId(resp);
+          if (id && (view.wantsReceipt || this.deps.mapAllMessageIds)) {
+            this.deps.dlrMap.record(id, session.account!.id, view.sourceTon, view.sourceAddr, view.destinationAddr);
+          }
+          if (id && memo) this.deps.remember?.(id, memo);
+          if (id && audit) audit.writeSmscId(view.gatewayId, id, session.account!.id);
+        }
       }
       session.forwardResponse(resp, sequence);
     }, route?.group ?? null);
@@ -186,7 +201,7 @@ export class Relay implements SubmitHandler {
     }
     const acct = session.account!;
     const now = this.deps.clock.now();
-    const id = q.store.newId();
+    const id = view.gatewayId || q.store.newId();
     if (queue === 'saf') q.worker.noteSafQueued();
     const pdu = Buffer.from(view.pdu);
     setSequence(pdu, sequence);
@@ -431,4 +446,14 @@ export class Relay implements SubmitHandler {
     }
     return false;
   }
+}
+
+/** Gateway ids without a queue: "G", a per-process tag, the time and a counter, all base 36 (unique across instances and restarts). */
+function localIds(): () => string {
+  const tag = Math.floor(Math.random() * 46_656).toString(36).padStart(3, '0');
+  let seq = 0;
+  return () => {
+    seq = (seq + 1) % 1_679_616;
+    return `G${tag}${Date.now().toString(36)}${seq.toString(36).padStart(4, '0')}`;
+  };
 }

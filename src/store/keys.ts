@@ -10,6 +10,9 @@
  *
  *   <p>dnd:{r:B}:g<G>          set of members refusing all commercial messages (generation G)
  *   <p>dnd:{r:B}:g<G>:c<K>     set of members refusing category K (1–7)
+ *   <p>dnd:{r:B}:op            the operator's own DND list (numbers added through the API): not
+ *                              touched by the national list's replace; checked beside it
+ *   <p>dnd:{r:B}:op:c<K>       the operator list's category K registrations
  *   <p>dnd:gen                 current DND generation (the import's replace mode bumps it)
  *   <p>dnd:loading             generation being loaded, if any (live writes go to both)
  *   <p>consent:{r:B}:<msisdn>  hash per recipient: "<scope>" → "g:<ms>[:<expires ms>]" | "r:<ms>"
@@ -51,6 +54,10 @@ export class Keys {
   constructor(readonly prefix: string) {}
   dnd(bucket: number, gen: number, category: number | null = null): string {
     return `${this.prefix}dnd:{r:${bucket}}:g${gen}${category ? `:c${category}` : ''}`;
+  }
+  /** The operator's own DND list (admin API writes), beside the national generations. */
+  dndOperator(bucket: number, category: number | null = null): string {
+    return `${this.prefix}dnd:{r:${bucket}}:op${category ? `:c${category}` : ''}`;
   }
   /** One hash per recipient, fields = consent scopes (the check reads them with one HMGET). */
   consent(msisdn: string): string {

@@ -111,6 +111,7 @@ export class PolicyAdmin {
 
   // ---- DND ---------------------------------------------------------------------------------------
 
+  /** The national list's sets for a number: the current generation and the one being loaded. */
   private dndTargets(msisdn: string, category: number | null): string[] {
     const { bucket } = bucketOf(msisdn);
     const { current, loading } = this.generation;
@@ -118,29 +119,46 @@ export class PolicyAdmin {
     return gens.map((g) => this.keys.dnd(bucket, g, category));
   }
 
+  /**
+   * Adds a number to the operator's own DND list (beside the national one, which only the bulk
+   * import writes): the national list's `--replace` leaves it alone.
+   */
   async addDnd(msisdn: string, category: number | null, actor: Actor): Promise<void> {
-    await this.generation.refresh();
-    const { member } = bucketOf(msisdn);
-    await Promise.all(this.dndTargets(msisdn, category).map((k) => this.redis.sadd(k, member)));
-    await this.journal('dnd.add', actor, { msisdn, category: category ?? undefined });
+    const { bucket, member } = bucketOf(msisdn);
+    await this.redis.sadd(this.keys.dndOperator(bucket, category), member);
+    await this.journal('dnd.add', actor, { msisdn, category: category ?? undefined, list: 'operator' });
   }
 
+  /**
+   * Removes a registration from both lists (the operator's, and the national one until its next
+   * import brings it back if the national register still has it). False when neither had it.
+   */
   async removeDnd(msisdn: string, category: number | null, actor: Actor): Promise<boolean> {
     await this.generation.refresh();
-    const { member } = bucketOf(msisdn);
-    const removed = await Promise.all(this.dndTargets(msisdn, category).map((k) => this.redis.srem(k, member)));
+    const { bucket, member } = bucketOf(msisdn);
+    const keys = [this.keys.dndOperator(bucket, category), ...this.dndTargets(msisdn, category)];
+    const removed = await Promise.all(keys.map((k) => this.redis.srem(k, member)));
     const any = removed.some((n) => n > 0);
     if (any) await this.journal('dnd.remove', actor, { msisdn, category: category ?? undefined });
     return any;
   }
 
-  /** Categories (0 = all commercial) the number is registered for in the current generation. */
+  /** Categories (0 = all commercial) the number is registered for, on either list. */
   async dndOf(msisdn: string): Promise<number[]> {
+    const { national, operator } = await this.dndLists(msisdn);
+    return [...new Set([...national, ...operator])].sort((a, b) => a - b);
+  }
+
+  /** Categories (0 = all commercial) per list: the national register (current generation) and the operator's own. */
+  async dndLists(msisdn: string): Promise<{ national: number[]; operator: number[] }> {
     await this.generation.refresh();
     const { bucket, member } = bucketOf(msisdn);
     const cats = [0, 1, 2, 3, 4, 5, 6, 7];
-    const hits = await Promise.all(cats.map((c) => this.redis.sismember(this.keys.dnd(bucket, this.generation.current, c || null), member)));
-    return cats.filter((_, i) => hits[i] === 1);
+    const [nat, op] = await Promise.all([
+      Promise.all(cats.map((c) => this.redis.sismember(this.keys.dnd(bucket, this.generation.current, c || null), member))),
+      Promise.all(cats.map((c) => this.redis.sismember(this.keys.dndOperator(bucket, c || null), member))),
+    ]);
+    return { national: cats.filter((_, i) => nat[i] === 1), operator: cats.filter((_, i) => op[i] === 1) };
   }
 
   // ---- senders -----------------------------------------------------------------------------------

@@ -297,18 +297,26 @@ export class PolicyCheck {
         const b = Math.floor(n / BUCKET_SIZE);
         const member = String(n % BUCKET_SIZE);
         const dnd = `${prefix}dnd:{r:${b}}:g${gen}`;
+        const op = `${prefix}dnd:{r:${b}}:op`;
+        // The national list and the operator's own: each a SISMEMBER (and the category's).
         w.raw(SISMEMBER);
         w.bulk(dnd);
+        w.bulk(member);
+        w.raw(SISMEMBER);
+        w.bulk(op);
         w.bulk(member);
         if (q.category) {
           w.raw(SISMEMBER);
           w.bulk(`${dnd}:c${q.category}`);
           w.bulk(member);
+          w.raw(SISMEMBER);
+          w.bulk(`${op}:c${q.category}`);
+          w.bulk(member);
         }
         w.raw(`*${2 + q.scopes.length}\r\n$5\r\nHMGET\r\n`);
         w.bulk(`${prefix}consent:{r:${b}}:${q.msisdn}`);
         w.raw(this.scopeList(q.scopes));
-        replies += q.category ? 3 : 2;
+        replies += q.category ? 5 : 3;
       }
       if (p.piped) {
         p.shape = this.rates!.writeCommands(p.needs!, w);
@@ -327,12 +335,16 @@ export class PolicyCheck {
         const q = p.q;
         if (q !== null) {
           const dnd = values[at++];
+          const dndOp = values[at++];
           const dndCategory = q.category ? values[at++] : 0;
+          const dndCategoryOp = q.category ? values[at++] : 0;
           const consent = values[at++];
           if (dnd instanceof RespError) failed = dnd;
+          else if (dndOp instanceof RespError) failed = dndOp;
           else if (dndCategory instanceof RespError) failed = dndCategory;
+          else if (dndCategoryOp instanceof RespError) failed = dndCategoryOp;
           else if (consent instanceof RespError) failed = consent;
-          else facts = { dnd: dnd === 1, dndCategory: dndCategory === 1, consent: consent as (string | null)[] };
+          else facts = { dnd: dnd === 1 || dndOp === 1, dndCategory: dndCategory === 1 || dndCategoryOp === 1, consent: consent as (string | null)[] };
         }
         let counters: number[] | null = null;
         if (p.piped) {
@@ -385,10 +397,13 @@ export class PolicyCheck {
     const { bucket, member } = bucketOf(q.msisdn);
     const gen = this.generation.current;
     const dnd = this.keys.dnd(bucket, gen);
+    const op = this.keys.dndOperator(bucket);
     const r = await this.scripts.sgPolicyCheck(
       this.keys.consent(q.msisdn),
       dnd,
       q.category ? this.keys.dnd(bucket, gen, q.category) : dnd,
+      op,
+      q.category ? this.keys.dndOperator(bucket, q.category) : op,
       member,
       ...q.scopes,
     );

@@ -29,9 +29,9 @@ function script<Call>(file: string, numberOfKeys?: number, counters = false): Sc
 
 export const SCRIPTS = {
   /** One message's consent/DND check (Redis Cluster, explain, tools): store/policy-check.ts. */
-  sgPolicyCheck: script<(consentKey: string, dndKey: string, dndCategoryKey: string, member: number, ...scopes: string[]) => Promise<(number | string | null)[]>>(
+  sgPolicyCheck: script<(consentKey: string, dndKey: string, dndCategoryKey: string, opKey: string, opCategoryKey: string, member: number, ...scopes: string[]) => Promise<(number | string | null)[]>>(
     'policy-check.lua',
-    3,
+    5,
   ),
   /** A turn's checks and counters in one call (hot path on a single Redis, redis.hot_path: script): store/policy-check.ts. */
   sgPolicyCheckBatch: script<(prefix: string, dndGen: number, scopeLists: string, messages: string, counterLines: string, horizon: number) => Promise<string>>(

@@ -31,10 +31,20 @@ export const boundedStdout = {
   },
 };
 
+/**
+ * What every smppguard log line shares with the audit lines: `time` as ISO-8601 UTC
+ * ("2026-12-05T02:08:30.123Z") and `level` as its name ("info", "warn", …), so lines from both
+ * sort and filter together in any log shipper without a lookup table.
+ */
+export const LOG_OPTIONS = {
+  timestamp: pino.stdTimeFunctions.isoTime,
+  formatters: { level: (label: string) => ({ level: label }) },
+} as const;
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   // A net under the call sites (redact.ts): no URL's password and no `password` field reaches a line.
   const redact = { paths: ['url', '*.url', 'password', '*.password'], censor };
-  return pino({ level, base: { svc: 'smppguard' }, redact }, (destination ?? boundedStdout) as never);
+  return pino({ level, base: { svc: 'smppguard' }, redact, ...LOG_OPTIONS }, (destination ?? boundedStdout) as never);
 }
 
 /** Resolves once stdout has written what waits for it, or after `ms` (a pipe nobody reads). */
@@ -89,6 +99,10 @@ export interface AuditEntry {
   seq: number;
   /** Sender behaviour evidence: which profile value decided, with its counts (only when a behaviour rule matched). */
   evidence?: string;
+  /** Content scores the rules computed, with the n-grams that pushed each most (only when a score rule read one). */
+  score?: string;
+  /** The gateway's id for the message (relay/ gives one to every submit; a queued message's is the id its ESME got). */
+  id?: string;
 }
 
 /** Bytes of audit lines collected before they are handed to the stream (more go out at once). */
@@ -188,15 +202,38 @@ export class AuditLog {
   private lastMs = -1;
   private lastMsText = '';
 
-  write(e: AuditEntry): void {
+  /** `"time":"<ISO-8601>","level":"info"`, formatted once per millisecond. */
+  private head(): string {
     const t = Date.now();
     if (t !== this.lastMs) {
       this.lastMs = t;
-      this.lastMsText = String(t);
+      this.lastMsText = `"time":"${new Date(t).toISOString()}","level":"info"`;
     }
-    // src and dst come from the ESME: JSON-escaped on every line.
-    const extra = e.evidence === undefined ? '' : `,"evidence":${JSON.stringify(e.evidence)}`;
-    const line = `{"time":${this.lastMsText},"log":"audit",${this.middles.get(e.account, e.decision, e.reason, e.rule, e.status, e.class)}"src":${JSON.stringify(e.src)},"dst":${JSON.stringify(e.dst)},"seq":${e.seq}${extra}}\n`;
+    return this.lastMsText;
+  }
+
+  /**
+   * A decision: `{"time":…,"level":"info","log":"audit","id":<gateway id>,"account":…,"decision":…,
+   * "reason":…,"rule":…,"status":…,"class":…,"src":…,"dst":…,"seq":…}`.
+   */
+  write(e: AuditEntry): void {
+    // src and dst come from the ESME, the id from the gateway: JSON-escaped on every line.
+    let extra = e.evidence === undefined ? '' : `,"evidence":${JSON.stringify(e.evidence)}`;
+    if (e.score !== undefined) extra += `,"score":${JSON.stringify(e.score)}`;
+    const line = `{${this.head()},"log":"audit","id":${JSON.stringify(e.id ?? '')},${this.middles.get(e.account, e.decision, e.reason, e.rule, e.status, e.class)}"src":${JSON.stringify(e.src)},"dst":${JSON.stringify(e.dst)},"seq":${e.seq}${extra}}\n`;
+    this.append(line);
+  }
+
+  /**
+   * The SMSC accepted a message and named its own id for it (the id receipts and complaints quote):
+   * `{"time":…,"level":"info","log":"audit_smsc","id":<gateway id>,"smsc_id":…,"account":…}`.
+   * Joined with the decision line on `id`.
+   */
+  writeSmscId(id: string, smscId: string, account: string): void {
+    this.append(`{${this.head()},"log":"audit_smsc","id":${JSON.stringify(id)},"smsc_id":${JSON.stringify(smscId)},"account":${JSON.stringify(account)}}\n`);
+  }
+
+  private append(line: string): void {
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
     if (this.at + 3 * line.length > this.buf.length) {
       this.flush();

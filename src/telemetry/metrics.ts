@@ -125,9 +125,9 @@ export class Metrics {
 
   constructor(collectDefaults = true) {
     const r = this.registry;
-    // GC pauses in smppguard_nodejs_gc_duration_seconds{kind}: finer buckets than prom-client's
+    // GC pauses in nodejs_gc_duration_seconds{kind}: finer buckets than prom-client's
     // (0.001, 0.01, 0.1, …), so a 2–5 ms scavenge that shows up in the p99 shows up here too.
-    if (collectDefaults) collectDefaultMetrics({ register: r, prefix: 'smppguard_', gcDurationBuckets: GC_BUCKETS });
+    if (collectDefaults) collectDefaultMetrics({ register: r, gcDurationBuckets: GC_BUCKETS });
     this.routing = new RoutingMetrics(r);
     const self = this;
     this.pdus = new Counter({

@@ -120,13 +120,21 @@ describe('admin API: do-not-disturb', () => {
   });
 
   it('adds a number for all commercial messages and for categories, and looks it up', async () => {
-    expect((await s.api('GET', '/api/v1/dnd/8613800138001')).body).toEqual({ msisdn: '8613800138001', registered: false, all: false, categories: [] });
+    expect((await s.api('GET', '/api/v1/dnd/8613800138001')).body).toMatchObject({ msisdn: '8613800138001', registered: false, all: false, categories: [] });
     const add = await s.api('POST', '/api/v1/dnd', { body: { msisdn: '+86 138 0013 8001', channel: 'national-list' } });
     expect(add.status).toBe(200);
-    expect(add.body).toEqual({ msisdn: '8613800138001', registered: true, all: true, categories: [] });
+    expect(add.body).toMatchObject({ msisdn: '8613800138001', registered: true, all: true, categories: [] });
     await s.api('POST', '/api/v1/dnd', { body: { msisdn: '013800138001', category: 3 } });
     await s.api('POST', '/api/v1/dnd', { body: { msisdn: '013800138001', category: 7 }, token: 'crm' });
-    expect((await s.api('GET', '/api/v1/dnd/013800138001')).body).toEqual({ msisdn: '8613800138001', registered: true, all: true, categories: [3, 7] });
+    expect((await s.api('GET', '/api/v1/dnd/013800138001')).body).toEqual({
+      msisdn: '8613800138001',
+      registered: true,
+      all: true,
+      categories: [3, 7],
+      lists: ['operator'],
+      national: { all: false, categories: [] },
+      operator: { all: true, categories: [3, 7] },
+    });
   });
 
   it('400 for a bad number or category', async () => {
@@ -147,12 +155,12 @@ describe('admin API: do-not-disturb', () => {
     expect(c.body.categories).toEqual([7]);
     expect((await s.api('DELETE', '/api/v1/dnd/8613800138001?category=3')).status).toBe(404);
     const full = await s.api('DELETE', '/api/v1/dnd/8613800138001');
-    expect(full.body).toEqual({ msisdn: '8613800138001', registered: true, all: false, categories: [7] });
+    expect(full.body).toMatchObject({ msisdn: '8613800138001', registered: true, all: false, categories: [7] });
     const again = await s.api('DELETE', '/api/v1/dnd/8613800138001');
     expect(again.status).toBe(404);
     expect(again.body.message).toMatch(/not on the do-not-disturb register for all commercial messages/);
     const all = await s.api('DELETE', '/api/v1/dnd/8613800138001?category=all');
-    expect(all.body).toEqual({ msisdn: '8613800138001', registered: false, all: false, categories: [] });
+    expect(all.body).toMatchObject({ msisdn: '8613800138001', registered: false, all: false, categories: [] });
     expect((await s.api('DELETE', '/api/v1/dnd/8613800138001?category=all')).status).toBe(404);
   });
 

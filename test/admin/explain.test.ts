@@ -3,7 +3,11 @@
  * through the API itself (senders, consent, DND), with nothing sent to the SMSC.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAdminStack, type AdminStack } from '../helpers/admin.js';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TOKENS, startAdminStack, type AdminStack } from '../helpers/admin.js';
 
 describe('admin API: explain', () => {
   let s: AdminStack;
@@ -110,5 +114,60 @@ describe('admin API: explain', () => {
     const ton = await explain(msg({ source_addr_ton: 9 }));
     expect(ton.body.field).toBe('source_addr_ton');
     expect((await explain({ source_addr: '1' })).body.message).toMatch(/^(account|destination_addr): is required$/);
+  });
+});
+
+describe('explain as at another time (at, RFC 3339)', () => {
+  let s: AdminStack;
+  const dir = mkdtempSync(join(tmpdir(), 'sg-explain-at-'));
+  beforeAll(async () => {
+    writeFileSync(
+      join(dir, 'quiet.yaml'),
+      'version: 1\nrules:\n  - id: quiet-hours\n    description: marketing only 08:00-21:00 Beijing time\n    match:\n      destination_country: CN\n      class: commercial\n      time: { outside: "08:00-21:00", tz: Asia/Shanghai }\n    action: { reject: { status: 0x404, reason: quiet_hours } }\n',
+    );
+    s = await startAdminStack({ cfg: (c) => void (c.rules = { ...c.rules, dir, watch: false }) });
+    for (const [path, body] of [
+      ['/api/v1/senders', { kind: 'number', value: '8610690001', account: 'esme', class: 'commercial', signatures: ['ACME'] }],
+      ['/api/v1/consent', { msisdn: '8613800138010', scope: 'sender:number:8610690001', state: 'granted', channel: 'web', evidence: 'f-1' }],
+    ] as const) {
+      expect((await s.api('POST', path, { body })).status).toBeLessThan(300);
+    }
+  });
+  afterAll(async () => {
+    await s?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const msg = { account: 'esme', source_addr: '8610690001', destination_addr: '8613800138010', text: '【ACME】 sale' };
+
+  it('the same message explains as forwarded at 10:00 and as quiet hours at 22:00 Shanghai time', async () => {
+    const day = await s.api('POST', '/api/v1/explain', { body: { ...msg, at: '2026-12-05T10:00:00+08:00' } });
+    expect(day.status).toBe(200);
+    expect(day.body).toMatchObject({ action: 'forward', reason: 'consent_granted' });
+    expect(day.body.trace[0]).toBe('decided as at 2026-12-05T02:00:00.000Z (at: 2026-12-05T10:00:00+08:00)');
+    const night = await s.api('POST', '/api/v1/explain', { body: { ...msg, at: '2026-12-05T14:00:00Z' } });
+    expect(night.body).toMatchObject({ action: 'reject', reason: 'quiet_hours', rule: 'quiet-hours', status: 0x404 });
+  });
+
+  it('refuses a time that is not RFC 3339 with an offset', async () => {
+    for (const at of ['2026-12-05 10:00', '2026-12-05T10:00:00', 'tomorrow']) {
+      const r = await s.api('POST', '/api/v1/explain', { body: { ...msg, at } });
+      expect(r.status, at).toBe(400);
+    }
+  });
+
+  it('smppguard explain --at asks the API and prints the decision and its trace', async () => {
+    const run = (at: string) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const p = spawn(process.execPath, [join(process.cwd(), 'dist/src/cli/main.js'), 'explain', '--url', s.base, '-a', 'esme', '-f', '8610690001', '-t', '8613800138010', '--text', '【ACME】 sale', '--at', at], {
+          env: { PATH: process.env.PATH ?? '', ADMIN_TOKEN: TOKENS.ops },
+        });
+        let out = '';
+        p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        p.once('exit', (code) => resolve({ code, out }));
+      });
+    const night = await run('2026-12-05T22:00:00+08:00');
+    expect(night.code).toBe(0);
+    expect(night.out).toMatch(/^decision {3}reject\nreason {5}quiet_hours: /);
+    expect(night.out).toMatch(/\nrule {7}quiet-hours\ntrace\n {2}decided as at 2026-12-05T14:00:00\.000Z/);
   });
 });

@@ -137,7 +137,28 @@ describe('audit trail', () => {
       status: Status.ESME_RINVSRCADR,
       dst: '86138*****000',
     });
-    expect(typeof line.time).toBe('number');
+    // ISO-8601 UTC and a level name, like every other log line.
+    expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Math.abs(Date.parse(line.time) - Date.now())).toBeLessThan(60_000);
+    expect(line.level).toBe('info');
+    expect(line.id).toMatch(/^[GQ][0-9a-z]+$/);
+  });
+
+  it('carries the gateway id on the decision line and, once the SMSC answered, a line joining it to the SMSC id', async () => {
+    await putSender(rec({ class: 'otp' }));
+    const r = await esme.submit(sm({ source_addr: SENDER, destination_addr: '8613800138111' }));
+    expect(r.status).toBe(0);
+    expect(r.messageId).not.toBe('');
+    const lines = () => readFileSync(AUDIT, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    await waitFor(() => lines().some((l) => l.log === 'audit_smsc' && l.smsc_id === r.messageId), 2000, 'audit_smsc line');
+    const joined = lines().find((l) => l.log === 'audit_smsc' && l.smsc_id === r.messageId);
+    expect(joined).toMatchObject({ level: 'info', account: 'esme' });
+    const decision = lines().filter((l) => l.log === 'audit' && l.id === joined.id);
+    expect(decision).toHaveLength(1);
+    expect(decision[0]).toMatchObject({ decision: 'forward', dst: '86138*****111' });
+    // Every decision has its own id.
+    const ids = lines().filter((l) => l.log === 'audit').map((l) => l.id);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });
 

@@ -6,7 +6,7 @@
  * the gateway config, prometheus.yml and Grafana provisioning), and that the image runs the
  * commands the compose file gives it.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -77,12 +77,28 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  /** The gateway's environment as compose gives it, with deploy/.env.example's names set (test values). */
+  const gatewayEnv = (): Record<string, string> => {
+    const dotenv = { ADMIN_TOKEN_SHA256: 'a'.repeat(64), SMSC_PASSWORD: 'secret' } as Record<string, string>;
+    const example = readFileSync(join(DEPLOY, '.env.example'), 'utf8');
+    for (const name of Object.keys(dotenv)) expect(example, `deploy/.env.example names ${name}`).toMatch(new RegExp(`^${name}=`, 'm'));
+    return Object.fromEntries(
+      Object.entries(svc.gateway!.environment ?? {}).map(([k, v]) => [
+        k,
+        // ${VAR}, ${VAR:-default}, ${VAR:?message}
+        String(v).replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_m, name: string, op?: string, arg?: string) => dotenv[name] ?? (op === '-' ? arg! : '')),
+      ]),
+    );
+  };
+
   it('the gateway config is valid and points at the Redis and simulator services', () => {
     const g = svc.gateway!;
-    const cfgPath = g.command![g.command!.indexOf('--config') + 1]!;
+    expect(g.command).toEqual(['start']);
+    const env = gatewayEnv();
+    const cfgPath = env.SMPPGUARD_CONFIG!;
     const mount = mounts(g).find((m) => m.target === cfgPath);
     expect(mount, `the config ${cfgPath} is mounted`).toBeDefined();
-    const cfg = loadConfig(resolve(DEPLOY, mount!.source));
+    const cfg = loadConfig(resolve(DEPLOY, mount!.source), env);
     expect(new URL(cfg.redis.url).hostname).toBe('redis');
     const smsc = cfg.downstream.smscs[0]!;
     expect(smsc.host).toBe('smsc-sim');
@@ -95,6 +111,13 @@ describe('docker-compose.yml', () => {
     expect(cfg.shutdown.drain_timeout_ms).toBeLessThan(15_000);
     expect(g.depends_on).toMatchObject({ redis: { condition: 'service_healthy' }, 'smsc-sim': { condition: 'service_healthy' } });
     expect(svc['smsc-sim']!.healthcheck).toBeDefined();
+  });
+
+  it('gives the admin API a token from deploy/.env (its SHA-256, required: no default token)', () => {
+    const cfg = loadConfig(join(DEPLOY, 'gateway.compose.yaml'), gatewayEnv());
+    expect(cfg.admin.tokens).toEqual([{ name: 'ops', role: 'admin', sha256: 'a'.repeat(64) }]);
+    expect(svc.gateway!.environment?.SMPPGUARD_ADMIN__TOKENS__0__SHA256).toMatch(/^\$\{ADMIN_TOKEN_SHA256:\?/);
+    expect(readFileSync(join(ROOT, '.gitignore'), 'utf8')).toMatch(/^\.env$/m);
   });
 
   it('Prometheus scrapes the gateway and loads the alert rules; Grafana gets the data source and the dashboard', () => {
@@ -159,26 +182,78 @@ describe('Dockerfile', () => {
   }
   const final = stages.at(-1)!;
 
-  it('builds in one stage and runs a slim Node 20 image as a non-root user', () => {
+  const build = stages[0]!;
+  const runs = build.filter((i) => i.op === 'RUN').map((i) => i.arg);
+
+  it('builds in one stage, native modules from source, and runs a slim Node 20 image as a non-root user', () => {
     expect(stages.length).toBe(2);
-    expect(stages[0]![0]!.arg).toMatch(/^node:20[\w.-]* AS build$/);
+    expect(build[0]!.arg).toMatch(/^node:20[\w.-]* AS build$/);
     expect(final[0]!.arg).toMatch(/^node:20[\w.-]*$/);
     expect(final.find((i) => i.op === 'USER')?.arg).toBe('node');
-    expect(stages[0]!.some((i) => i.op === 'RUN' && /npm ci/.test(i.arg))).toBe(true);
-    expect(stages[0]!.some((i) => i.op === 'RUN' && /npm run build/.test(i.arg) && /npm prune --omit=dev/.test(i.arg))).toBe(true);
+    // The compilers re2 needs, then an install that builds it instead of downloading a binary.
+    expect(runs[0]).toMatch(/apt-get install .*python3 .*make .*g\+\+/);
+    const ci = runs.find((r) => /npm ci/.test(r))!;
+    expect(ci).toMatch(/DOWNLOAD_FORCE_BUILD=1/);
+    expect(ci).toMatch(/npm_config_nodedir=/);
+    expect(JSON.parse(readFileSync(join(ROOT, 'node_modules/re2/package.json'), 'utf8')).scripts.install).toMatch(/install-from-cache .*\|\| node-gyp/);
+    expect(runs.some((r) => /tsc -p tsconfig\.image\.json/.test(r) && /npm prune --omit=dev/.test(r))).toBe(true);
   });
 
-  it('copies only what exists, exposes SMPP and HTTP, checks health, and starts the gateway', () => {
+  it('compiles src only; the runtime image holds dist/src, config, rules, models and production modules, no test or bench', () => {
+    const image = JSON.parse(readFileSync(join(ROOT, 'tsconfig.image.json'), 'utf8')) as { include: string[] };
+    expect(image.include).toEqual(['src/**/*.ts']);
+    const copies = final.filter((i) => i.op === 'COPY').map((i) => i.arg.split(/\s+/));
+    const targets = copies.map((c) => c.at(-1));
+    expect(targets.sort()).toEqual(['./', './config', './dist/src', './models', './node_modules', './rules'].sort());
+    expect(copies.flat().join(' ')).not.toMatch(/\b(test|bench)\b/);
+    for (const ignored of ['test', 'bench', 'node_modules', 'dist', '.env']) {
+      expect(readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n'), `.dockerignore: ${ignored}`).toContain(ignored);
+    }
+  });
+
+  it('copies only what exists, exposes SMPP and HTTP, checks health on the configured port, and starts the gateway', () => {
     for (const i of ins.filter((x) => x.op === 'COPY' && !x.arg.startsWith('--from'))) {
       const parts = i.arg.split(/\s+/);
-      for (const src of parts.slice(0, -1)) expect(existsSync(join(ROOT, src)), src).toBe(true);
+      for (const src of parts.slice(0, -1)) if (src !== '.') expect(existsSync(join(ROOT, src)), src).toBe(true);
     }
     expect(final.find((i) => i.op === 'EXPOSE')?.arg.split(/\s+/).sort()).toEqual(['2775', '9090']);
-    expect(final.find((i) => i.op === 'HEALTHCHECK')?.arg).toMatch(/http:\/\/127\.0\.0\.1:9090\/healthz/);
+    const hc = final.find((i) => i.op === 'HEALTHCHECK')!.arg;
+    expect(JSON.parse(hc.slice(hc.indexOf('CMD ') + 4))).toEqual(['node', 'dist/src/cli/main.js', 'healthcheck']);
+    expect(hc).not.toMatch(/9090/);
     expect(JSON.parse(final.find((i) => i.op === 'ENTRYPOINT')!.arg)).toEqual(['node', 'dist/src/cli/main.js']);
-    expect(JSON.parse(final.find((i) => i.op === 'CMD')!.arg)).toEqual(['start', '--config', 'config/gateway.yaml']);
+    expect(JSON.parse(final.find((i) => i.op === 'CMD')!.arg)).toEqual(['start']);
+    expect(final.some((i) => i.op === 'ENV' && i.arg === 'SMPPGUARD_CONFIG=config/gateway.yaml')).toBe(true);
     expect(final.some((i) => i.op === 'ENV' && /--max-semi-space-size=64/.test(i.arg))).toBe(true);
-    expect(existsSync(join(ROOT, 'config/gateway.yaml'))).toBe(true);
     expect(() => loadConfig(join(ROOT, 'config/gateway.yaml'))).not.toThrow();
+  });
+
+  it('`smppguard healthcheck` asks /healthz on the port the configuration (file and environment) names', async () => {
+    const { createServer } = await import('node:http');
+    const { freePort } = await import('../../src/sim/free-port.js');
+    const port = await freePort();
+    let status = 200;
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.statusCode = status;
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    const run = () =>
+      new Promise<number | null>((resolve) => {
+        const env = { PATH: process.env.PATH ?? '', SMPPGUARD_CONFIG: join(ROOT, 'config/gateway.yaml'), SMPPGUARD_HTTP__PORT: String(port) };
+        const p = spawn(process.execPath, [MAIN, 'healthcheck'], { env, stdio: 'ignore' });
+        p.once('exit', resolve);
+      });
+    try {
+      expect(await run()).toBe(0);
+      status = 503;
+      expect(await run()).toBe(1);
+      expect(seen).toEqual(['/healthz', '/healthz']);
+    } finally {
+      server.close();
+    }
+    const down = spawn(process.execPath, [MAIN, 'healthcheck'], { env: { PATH: process.env.PATH ?? '', SMPPGUARD_HTTP__PORT: String(port) }, stdio: 'ignore' });
+    expect(await new Promise((r) => down.once('exit', r))).toBe(1);
   });
 });

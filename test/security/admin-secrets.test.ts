@@ -199,7 +199,7 @@ describe('5xx answers and /readyz say nothing internal', () => {
     const log = captureLog();
     const cfg = ConfigSchema.parse({ http: { readyz_details: over.readyzDetails ?? false }, admin: { tokens: [{ name: 'ops', sha256: sha256(TOKEN), role: 'admin' }] } });
     const failing = () => Promise.reject(new Error(INTERNAL));
-    const store = { dndOf: failing, consentsOf: failing, journalEntries: failing, allSenders: failing, getSender: failing } as unknown as PolicyAdmin;
+    const store = { dndOf: failing, dndLists: failing, consentsOf: failing, journalEntries: failing, allSenders: failing, getSender: failing } as unknown as PolicyAdmin;
     const http = buildHttp({
       metrics: new Metrics(false),
       readiness: over.readiness ?? (async () => ({ ready: false, checks })),

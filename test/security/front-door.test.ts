@@ -261,6 +261,6 @@ describe('default deny', () => {
     });
     await stack.stop();
     const warned = capture.lines.filter((l) => String(l.msg).includes('may bind from any address'));
-    expect(warned.map((l) => [l.level, l.account, l.msg])).toEqual([[40, 'other', 'account other may bind from any address (allowed_ips: ::/0)']]);
+    expect(warned.map((l) => [l.level, l.account, l.msg])).toEqual([['warn', 'other', 'account other may bind from any address (allowed_ips: ::/0)']]);
   });
 });

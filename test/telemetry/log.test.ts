@@ -95,16 +95,20 @@ describe('AuditLog', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-audit-line-'));
     const file = join(dir, 'audit.log');
     const log = AuditLog.create(file)!;
-    log.write({ account: 'acme', decision: 'reject', reason: 'no_consent', rule: 'policy/consent', status: 69, class: 'commercial', src: '10690"01', dst: '86138*****678', seq: 7 });
+    log.write({ account: 'acme', decision: 'reject', reason: 'no_consent', rule: 'policy/consent', status: 69, class: 'commercial', src: '10690"01', dst: '86138*****678', seq: 7, id: 'Gabc1' });
     log.write({ account: 'acme', decision: 'forward', reason: 'not_commercial', rule: 'policy/class', status: 0, class: null, src: 'ACME\\x', dst: 'x', seq: 8 });
+    log.writeSmscId('Gabc1', 'smsc"7', 'acme');
     log.close();
     await new Promise((r) => setTimeout(r, 50));
     const lines = readFileSync(file, 'utf8').trim().split('\n');
-    expect(lines).toHaveLength(2);
-    expect(lines[0]!.replace(/^\{"time":\d+,/, '{')).toBe(
-      '{"log":"audit","account":"acme","decision":"reject","reason":"no_consent","rule":"policy/consent","status":69,"class":"commercial","src":"10690\\"01","dst":"86138*****678","seq":7}',
+    expect(lines).toHaveLength(3);
+    const ISO = /^\{"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","level":"info",/;
+    expect(lines[0]).toMatch(ISO);
+    expect(lines[0]!.replace(ISO, '{')).toBe(
+      '{"log":"audit","id":"Gabc1","account":"acme","decision":"reject","reason":"no_consent","rule":"policy/consent","status":69,"class":"commercial","src":"10690\\"01","dst":"86138*****678","seq":7}',
     );
-    expect(JSON.parse(lines[1]!)).toMatchObject({ log: 'audit', class: null, src: 'ACME\\x', seq: 8 });
+    expect(JSON.parse(lines[1]!)).toMatchObject({ log: 'audit', id: '', class: null, src: 'ACME\\x', seq: 8 });
+    expect(lines[2]!.replace(ISO, '{')).toBe('{"log":"audit_smsc","id":"Gabc1","smsc_id":"smsc\\"7","account":"acme"}');
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -131,7 +135,7 @@ describe('AuditLog', () => {
     await new Promise((r) => setTimeout(r, 50));
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual(
-      variants.map((v, seq) => ({ time: expect.any(Number), log: 'audit', ...base, ...v, seq })),
+      variants.map((v, seq) => ({ time: expect.any(String), level: 'info', log: 'audit', id: '', ...base, ...v, seq })),
     );
     rmSync(dir, { recursive: true, force: true });
   });
@@ -154,5 +158,23 @@ describe('AuditLog', () => {
       expect(o.src).toBe(srcOf(i));
     });
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('createLogger', () => {
+  it('writes ISO-8601 UTC times and level names, like the audit lines', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { createLogger } = await import('../../src/telemetry/log.js');
+    const sink = new PassThrough();
+    const chunks: string[] = [];
+    sink.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
+    const log = createLogger('info', sink);
+    log.warn({ account: 'demo' }, 'hello');
+    log.debug('not written at info');
+    await new Promise((r) => setTimeout(r, 20));
+    const lines = chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 'warn', svc: 'smppguard', account: 'demo', msg: 'hello' });
+    expect(lines[0]!.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 });

@@ -46,9 +46,12 @@ local out, n = {}, 0
 for b, member, category, msisdn, li, nc in string.gmatch(ARGV[4], '(%d+) (%d+) (%d+) (%d+) (%d+) (%d+)\n') do
   if li ~= '0' then
     local dnd = dndp .. b .. gs
+    -- The national list, then the operator's own (dnd:{r:B}:op, same slot).
     out[n + 1] = call('SISMEMBER', dnd, member)
+    if out[n + 1] == 0 then out[n + 1] = call('SISMEMBER', dndp .. b .. '}:op', member) end
     if category ~= '0' then
       out[n + 2] = call('SISMEMBER', dnd .. ':c' .. category, member)
+      if out[n + 2] == 0 then out[n + 2] = call('SISMEMBER', dndp .. b .. '}:op:c' .. category, member) end
     else
       out[n + 2] = 0
     end
