@@ -524,7 +524,7 @@ export const ConfigSchema = z.strictObject({
       learn: z.boolean().default(true),
     })
     .prefault({}),
-  /** Sender behaviour profiles for `behaviour:` rule conditions (docs/intelligence-behaviour.md). */
+  /** Sender behaviour profiles for `behaviour:` rule conditions (docs/intelligence.md#sender-behaviour). */
   behaviour: z
     .strictObject({
       /** The undeliverable share is over each sender's last this many receipts (a ring of bits). */

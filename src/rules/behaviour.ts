@@ -3,7 +3,7 @@
  * Pure: a rule's condition becomes one profile need per message (store/rate-layout.ts and
  * store/lua/behaviour.lua answer it in the message's one round trip, like a rate counter), and
  * the value that comes back is judged here, with the words explain, the audit line and the
- * metrics use. docs/intelligence-behaviour.md documents each signal.
+ * metrics use. docs/intelligence.md#sender-behaviour documents each signal.
  */
 import { PROFILE_FIELD, baselineOf, profileEntity, receiptsOf, type BehaviourSignal } from '../domain/behaviour.js';
 import type { RateNeed } from '../domain/store-facts.js';

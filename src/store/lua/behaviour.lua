@@ -2,7 +2,7 @@
   Sender behaviour profiles (issue 18): the Lua functions behind the rate-counter ops q, b and u.
   Not a script of its own: the loader (store/scripts.ts) puts this chunk right after
   rate-counters.lua, whose sg_group hands these ops to sg_behaviour (declared there, defined
-  here). domain/behaviour.ts and docs/intelligence-behaviour.md describe the model; the keys of
+  here). domain/behaviour.ts and docs/intelligence.md#sender-behaviour describe the model; the keys of
   one sender share the hash tag {bhv:<account>:<sender>}:
 
     <p>{bhv:…}:p              hash, the profile (TTL: config behaviour.profile_ttl, pushed on use)
