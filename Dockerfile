@@ -15,7 +15,7 @@ COPY tsconfig.json tsconfig.image.json ./
 COPY src ./src
 COPY rules ./rules
 COPY . /tmp/context
-RUN npx tsc -p tsconfig.image.json && cp -r src/store/lua dist/src/store/ \
+RUN npx tsc -p tsconfig.image.json && cp -r src/store/lua dist/src/store/ && cp -r src/console/assets dist/src/console/ \
   && mkdir -p models && if [ -d /tmp/context/models ]; then cp -r /tmp/context/models/. models/; fi \
   && rm -rf /tmp/context && npm prune --omit=dev --no-audit --no-fund
 
@@ -35,7 +35,6 @@ COPY config ./config
 COPY rules ./rules
 # The decision archive's directory (a volume in deploy/docker-compose.yml), writable by the gateway.
 RUN mkdir -p /data/archive /app/config/data/archive && chown -R node:node /data /app/config/data
-COPY models ./models
 USER node
 # 2775: SMPP for ESMEs; 9090: /metrics, /healthz, /readyz, the admin API (http.port)
 EXPOSE 2775 9090
