@@ -637,10 +637,9 @@ export class Gateway {
       this.httpCerts?.close();
       await this.http.close();
       this.decisions.close();
-      // The last decisions reach the stream before Redis closes.
-      await this.auditStream?.close().catch(() => undefined);
-      // The writer finishes its batch in hand (or leaves it to the next writer) and gives its leases back.
-      await this.archive?.stop().catch(() => undefined);
+      // The last decisions reach the stream before Redis closes; meanwhile the archive writer finishes
+      // its batch in hand (or leaves it to the next writer) and gives its leases back.
+      await Promise.all([this.auditStream?.close().catch(() => undefined), this.archive?.stop().catch(() => undefined)]);
       this.rules?.close();
       this.models?.close();
       await this.sync.stop();

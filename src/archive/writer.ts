@@ -60,8 +60,8 @@ interface Held {
 }
 
 const DAY_MS = 86_400_000;
-/** How long stop() waits for the batch in hand, and then for the leases' release. */
-const STOP_WAIT_MS = 3000;
+/** How long stop() waits, in all, for the batch in hand and the leases' release (a shutdown stays within its bound; an unfinished batch is the next writer's). */
+const STOP_WAIT_MS = 1000;
 /** Entries read from the buffer per XRANGE. */
 const PAGE = 2000;
 
@@ -121,12 +121,14 @@ export class ArchiveWriter {
     if (this.timer) clearTimeout(this.timer);
     // The batch in hand gets a few seconds; past them (Redis unreachable, a slow disk) it is left to
     // the next writer, which recovers it from the buffer and the file names. A shutdown never waits long.
+    // One deadline for both steps: the batch in hand, then giving the leases back.
+    const deadline = Date.now() + STOP_WAIT_MS;
     let wait: NodeJS.Timeout | undefined;
     const settled = await Promise.race([(this.running ?? Promise.resolve()).then(() => true), new Promise<boolean>((r) => (wait = setTimeout(() => r(false), STOP_WAIT_MS)))]);
     clearTimeout(wait);
     for (const t of this.pendingDeletes) clearTimeout(t);
     const release = Promise.all([...this.held.keys()].map((s) => this.buffer.release(s, this.token).catch(() => undefined)));
-    await Promise.race([release, new Promise((r) => (wait = setTimeout(r, STOP_WAIT_MS)))]);
+    await Promise.race([release, new Promise((r) => (wait = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
     clearTimeout(wait);
     this.held.clear();
     // DuckDB is closed only when no statement of the batch is still running on it.
