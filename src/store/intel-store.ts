@@ -279,7 +279,7 @@ export class IntelStore {
     this.sub = sub;
     sub.on('error', () => undefined);
     sub.on('message', (_channel: string, msg: string) => void this.onEvent(msg));
-    sub.on('ready', () => void sub.subscribe(this.channel).then(() => this.reload()));
+    sub.on('ready', () => void sub.subscribe(this.channel).then(() => this.reload(), () => undefined));
     if (sub.status === 'wait') await sub.connect().catch(() => undefined);
     await this.reload();
   }

@@ -97,6 +97,8 @@ export class PolicySync<C extends SenderCache = SenderCache> {
       // In slices: a reload on every reconnect must not hold the loop while traffic flows. The
       // registry stays whole meanwhile (upserts replace; what is gone goes at the end).
       const generation = this.store.generation.refresh();
+      // Awaited after the pages; handled now so that a failed page read does not leave it unhandled.
+      generation.catch(() => undefined);
       const fresh = new Set<string>();
       for await (const page of this.store.senderPages(RELOAD_SLICE)) {
         for (const s of page) {
