@@ -11,10 +11,10 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { ArchiveReader } from './reader.js';
 import { ArchiveWriter, type ArchiveWriterOptions } from './writer.js';
 
-/** The writer's options from the configuration; `env` for the test-only SMPPGUARD_ARCHIVE_TEST_SLOW_PUBLISH_MS. */
+/** The writer's options from the configuration; `env` for the test-only SG_TEST_ARCHIVE_SLOW_PUBLISH_MS. */
 export function writerOptions(cfg: Config, env: NodeJS.ProcessEnv = process.env): ArchiveWriterOptions {
   const a = cfg.archive;
-  const slow = Number(env.SMPPGUARD_ARCHIVE_TEST_SLOW_PUBLISH_MS ?? 0);
+  const slow = Number(env.SG_TEST_ARCHIVE_SLOW_PUBLISH_MS ?? 0);
   return {
     dir: a.dir,
     shards: cfg.audit.stream.shards,

@@ -100,7 +100,7 @@ it('a writer killed -9 mid-file leaves no partial file visible; restarted, it ar
   await stream.flush();
   // Slow: each file waits 3 s between its fsync and its rename.
   const log = join(root, 'kill.log');
-  const w1 = writer(file, log, { SMPPGUARD_ARCHIVE_TEST_SLOW_PUBLISH_MS: '3000' });
+  const w1 = writer(file, log, { SG_TEST_ARCHIVE_SLOW_PUBLISH_MS: '3000' });
   await until(() => temps(dir).length > 0, 20_000, 'a temp file being written');
   w1.kill('SIGKILL');
   await exited(w1);

@@ -65,7 +65,7 @@ function pending() {
   return { results, req: { onResult: (resp: Buffer | null, status: number) => void results.push({ resp: resp && Buffer.from(resp), status }), sentAt: 0 } };
 }
 
-const ENV_NAME = 'SMPPGUARD_UNIT_SMSC_PW';
+const ENV_NAME = 'SG_UNIT_SMSC_PW';
 afterEach(() => {
   delete process.env[ENV_NAME];
 });

@@ -251,7 +251,7 @@ describe('5xx answers and /readyz say nothing internal', () => {
 describe('no secrets in logs', () => {
   const REDIS_PW = 'Redis-Pa55word';
   const SMSC_PW = 'Smsc-pw8';
-  const ENV = 'SMPPGUARD_TEST_SMSC_PASSWORD';
+  const ENV = 'SG_TEST_SMSC_PASSWORD';
 
   it('redacts the password of any URL, and the logger blanks url and password fields however they are logged', () => {
     expect(redactUrl(`rediss://user:${REDIS_PW}@redis.example:6380/2`)).toBe('rediss://user:***@redis.example:6380/2');
