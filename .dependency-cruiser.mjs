@@ -26,7 +26,7 @@ const LAYERS = {
   complaints: ['store', 'policy', 'import', 'domain', 'config', 'telemetry', 'protocol'], // import: a complaints file is decoded as the bulk loader decodes its input
   evidence: ['store', 'policy', 'domain', 'config', 'telemetry', 'protocol'],
   archive: ['store', 'domain', 'config', 'telemetry'], // the decision archive: fs + DuckDB, Redis only through store/
-  model: ['rules/normalise.ts'], // pure: the learned content score, on the gateway's own normaliser
+  model: ['rules/normalise.ts', 'domain'], // pure: the learned content score, on the gateway's own normaliser
 };
 
 /** Layers that must stay pure: no sockets, files, Redis, queues, HTTP, logs or metrics. */

@@ -19,6 +19,7 @@
  *      fingerprint.
  */
 import { readFileSync } from 'node:fs';
+import { fmix32 as fmix } from '../src/domain/hash.js';
 import * as OpenCC from 'opencc-js';
 import { bandKeys, fingerprintOf, minHash, shingleHashes, shingleText } from '../src/rules/fingerprint.js';
 import { domainCandidates, deobfuscateLinks } from '../src/rules/links.js';
@@ -55,14 +56,6 @@ const SCHEMES: [number, number][] = [
 ];
 const MAXK = 50;
 
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** 64-bit SimHash as two 32-bit halves. */
 function simHash(hashes: Uint32Array): [number, number] {

@@ -9,6 +9,8 @@
  * Hand-written: no library does hashed character n-grams without allocating a string per n-gram,
  * and this runs on the gateway's hot path (once per message that a score rule reads).
  */
+// murmur3's finaliser spreads FNV's low-entropy high bits over the bucket index.
+import { fmix32 as fmix } from '../domain/hash.js';
 
 export interface FeatureSpec {
   /** Shortest and longest n-gram, in UTF-16 code units. */
@@ -21,15 +23,6 @@ export interface FeatureSpec {
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
-/** murmur3's 32-bit finaliser: spreads FNV's low-entropy high bits over the bucket index. */
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** The padded text the n-grams are taken from. */
 export function padded(plain: string): string {

@@ -20,6 +20,7 @@
  * shingle.
  */
 import { deobfuscateLinks } from './links.js';
+import { fmix32 as fmix } from '../domain/hash.js';
 import { lightOf, normaliseFolded, NORMALISER_VERSION } from './normalise.js';
 
 /** LSH bands and rows per band (bench/campaign-grouping.ts). Changing them changes every key: bump FINGERPRINT_VERSION. */
@@ -125,15 +126,6 @@ export function maskVariable(folded: string): string {
   return from === 0 ? t : out + t.slice(from);
 }
 
-/** murmur3's 32-bit finaliser: a fast, well-mixed hash of a 32-bit value. */
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 const SEEDS = new Uint32Array(64);
 for (let i = 0; i < SEEDS.length; i++) SEEDS[i] = fmix(0x9e3779b9 + i * 0x7f4a7c15);
