@@ -7,13 +7,16 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { Keys } from '../src/store/keys.js';
 import { minuteOfDay } from '../src/domain/time.js';
 import { senderValue } from './policy-data.js';
+import { ROOT } from './procs.js';
 import type { LoadOptions } from './loadgen.js';
 
 export const POLICY_PREFIX = 'bench:pd:';
@@ -81,15 +84,45 @@ export function rulesClock(now = Date.now()): { args: string[]; note: string; su
   };
 }
 
-/** Only cn-miit.yaml (with the lists and templates it reads) is active in scenario (d). */
-const CN_RULES_DIR = join(tmpdir(), `smppguard-bench-cn-miit-${process.pid}`);
+/**
+ * What of rules/cn-miit.yaml a (d) scenario runs: the pack as shipped; the pack without its traffic
+ * intelligence rules (every rule whose match uses `behaviour`, `campaign` or `content`: what issue 18
+ * added, for the ≥ 0.8× comparison); or the pack plus one `score` rule on the shipped spam-en model
+ * (above 0.99, so the bench's texts are still forwarded and (d) keeps measuring the forward path).
+ */
+export type CnVariant = 'pack' | 'no-intel' | 'score';
 
-export function prepareCnPack(root: string): Promise<void> {
-  rmSync(CN_RULES_DIR, { recursive: true, force: true });
-  mkdirSync(CN_RULES_DIR, { recursive: true });
-  copyFileSync(join(root, 'rules/cn-miit.yaml'), join(CN_RULES_DIR, 'cn-miit.yaml'));
+const INTEL_KEYS = ['behaviour', 'campaign', 'content'];
+
+/** The rules directory of one variant of the pack as one build (`root`) ships it. */
+function cnRulesDir(variant: CnVariant, root: string): string {
+  return join(tmpdir(), `smppguard-bench-cn-miit-${process.pid}-${variant}-${createHash('sha1').update(resolve(root)).digest('hex').slice(0, 8)}`);
+}
+
+function usesIntel(match: Record<string, unknown>): boolean {
+  return Object.entries(match).some(([k, v]) =>
+    INTEL_KEYS.includes(k) || ((k === 'any' || k === 'all') && Array.isArray(v) && v.some((m) => usesIntel(m as Record<string, unknown>))),
+  );
+}
+
+/** Only cn-miit.yaml (with the lists and templates it reads) of `root`'s rules/, in the variant's form. */
+export function prepareCnPack(root: string, variant: CnVariant = 'pack'): Promise<void> {
+  const dir = cnRulesDir(variant, root);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const pack = parseYaml(readFileSync(join(root, 'rules/cn-miit.yaml'), 'utf8')) as { rules: { match: Record<string, unknown> }[] };
+  if (variant === 'no-intel') pack.rules = pack.rules.filter((r) => !usesIntel(r.match));
+  if (variant === 'score') {
+    pack.rules.push({
+      id: 'bench-spam-score',
+      description: 'the learned spam score (never above 0.99 for the bench texts: every message is still forwarded)',
+      match: { destination_country: 'CN', score: { model: 'spam-en', above: 0.99 } },
+      action: { reject: { status: 'ESME_RSUBMITFAIL', reason: 'spam_score' } },
+    } as never);
+  }
+  writeFileSync(join(dir, 'cn-miit.yaml'), stringifyYaml(pack));
   for (const sub of ['lists', 'templates']) {
-    if (existsSync(join(root, 'rules', sub))) cpSync(join(root, 'rules', sub), join(CN_RULES_DIR, sub), { recursive: true });
+    if (existsSync(join(root, 'rules', sub))) cpSync(join(root, 'rules', sub), join(dir, sub), { recursive: true });
   }
   return Promise.resolve();
 }
@@ -142,4 +175,32 @@ export async function preparePolicyData(root: string, log: (s: string) => void):
   }
 }
 
-export const rulesGateway = { ...policyGateway, rules: { dir: CN_RULES_DIR, watch: false } };
+/**
+ * This build's archive writer writes a batch every 10 s rather than the default 60 s, so a measured
+ * run of 20 s or more pays for at least one write of every shard (more, smaller files than in
+ * production: the conservative side). A baseline build (`root`) from before the archive gets none.
+ */
+function withArchive(config: Record<string, unknown>, root: string | undefined): Record<string, unknown> {
+  return root ? config : { ...config, archive: { batch_seconds: 10 } };
+}
+
+/** Scenario (c)'s gateway for this build (root undefined) or a baseline build. */
+export function policyGatewayFor(root: string | undefined): Record<string, unknown> {
+  return withArchive(policyGateway, root);
+}
+
+/** A (d) scenario's gateway: policy on and the variant of cn-miit, as this build or a baseline build (`root`) ships it. */
+export function rulesGatewayFor(variant: CnVariant): (root: string | undefined) => Record<string, unknown> {
+  return (root) =>
+    withArchive(
+      {
+        ...policyGateway,
+        rules: { dir: cnRulesDir(variant, root ?? ROOT), watch: false },
+        ...(variant === 'score' ? { models: { 'spam-en': join(root ?? ROOT, 'models/spam-en.model') } } : {}),
+      },
+      root,
+    );
+}
+
+/** The plain (d) gateway of this build (bench/policy-micro.ts reads its rules directory). */
+export const rulesGateway = rulesGatewayFor('pack')(undefined) as typeof policyGateway;

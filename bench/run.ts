@@ -21,7 +21,7 @@ import { hashPassword } from '../src/upstream/password.js';
 import type { LoadOptions, LoadResult } from './loadgen.js';
 import type { OpenLoopOptions, OpenLoopResult } from './open-loop.js';
 import { routingGateway } from './routing-scenario.js';
-import { POLICY_PREFIX, policyGateway, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGateway, rulesLoad, rulesLoadPerRun } from './policy-scenario.js';
+import { POLICY_PREFIX, policyGatewayFor, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGatewayFor, rulesLoad, rulesLoadPerRun, type CnVariant } from './policy-scenario.js';
 import { freePort } from '../src/sim/free-port.js';
 import { cleanRedis } from './procs.js';
 
@@ -32,14 +32,15 @@ export interface Scenario {
   id: string;
   label: string;
   /** Absent: the load generator talks to the simulator directly. Present: through a gateway whose
-   * base config (see baseGatewayConfig) is deep-merged with these overrides (arrays replace). */
-  gateway?: Record<string, unknown>;
+   * base config (see baseGatewayConfig) is deep-merged with these overrides (arrays replace); a
+   * function gives them for the build that runs (root undefined: this one; else a --baseline). */
+  gateway?: Record<string, unknown> | ((root: string | undefined) => Record<string, unknown>);
   /** Load generator options for this scenario (merged over the common ones). */
   loadgen?: Partial<LoadOptions>;
   /** Runs once per gateway start, after /readyz is 200 and before load (e.g. seed Redis). */
   setup?: (ctx: GatewayContext) => Promise<void>;
-  /** Runs once before the first round (e.g. seed data every gateway of this scenario reads). */
-  prepare?: () => Promise<void>;
+  /** Runs once before the first round (e.g. seed data every gateway of this scenario reads), with the build's checkout. */
+  prepare?: (root: string) => Promise<void>;
   /**
    * Per gateway start: extra `smppguard start` arguments (e.g. --clock-offset-ms) and a line saying
    * what the run measures because of them.
@@ -49,6 +50,8 @@ export interface Scenario {
   loadgenPerRun?: () => Partial<LoadOptions>;
   /** Redis key patterns this scenario's runs leave behind outside the run's own prefix, removed at the end. */
   cleanPatterns?: string[];
+  /** Only this build runs it (what it measures did not exist before), even with --baseline. */
+  thisBuildOnly?: boolean;
   /** The checkout whose built gateway this scenario runs (default: this one); set by --baseline. */
   root?: string;
 }
@@ -68,28 +71,36 @@ export const SCENARIOS: Scenario[] = [
   {
     id: 'c',
     label: 'loadgen → gateway → simulator, policy on (10M DND, 1M consent, 10k senders)',
-    gateway: policyGateway,
+    gateway: policyGatewayFor,
     loadgen: policyLoad,
     prepare: () => preparePolicyData(ROOT, (l) => console.log(l)),
   },
-  {
-    id: 'd',
-    label: 'loadgen → gateway → simulator, policy on + rules/cn-miit.yaml',
-    gateway: rulesGateway,
+  rulesScenario('d', 'loadgen → gateway → simulator, policy on + rules/cn-miit.yaml', 'pack'),
+  // (d) without the pack's traffic intelligence rules, and (d) with a learned-score rule added: what each costs.
+  rulesScenario('d0', 'loadgen → gateway → simulator, policy on + rules/cn-miit.yaml without behaviour/campaign/content rules', 'no-intel'),
+  rulesScenario('ds', 'loadgen → gateway → simulator, policy on + rules/cn-miit.yaml + a score rule (spam-en)', 'score'),
+];
+
+const BASELINE = 'a';
+
+function rulesScenario(id: string, label: string, variant: CnVariant): Scenario {
+  return {
+    id,
+    thisBuildOnly: variant !== 'pack',
+    label,
+    gateway: rulesGatewayFor(variant),
     loadgen: rulesLoad,
     gatewayArgs: rulesClock,
     loadgenPerRun: rulesLoadPerRun,
     // The rate counters of the shared policy data: otherwise later benchmarks of the day would
     // meet the daily cap (50 per recipient) their predecessors filled.
     cleanPatterns: [`${POLICY_PREFIX}{rate:*`],
-    prepare: async () => {
+    prepare: async (root) => {
       await preparePolicyData(ROOT, (l) => console.log(l));
-      await prepareCnPack(ROOT);
+      await prepareCnPack(root, variant);
     },
-  },
-];
-
-const BASELINE = 'a';
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Flags
@@ -108,6 +119,8 @@ interface Flags {
   profile: string | null;
   sim: Record<string, unknown>;
   loadgen: Partial<LoadOptions>;
+  /** Configuration merged over this build's gateway in every gateway scenario (not a baseline's). */
+  gateway: Record<string, unknown>;
   /** Another checkout (built) whose gateway runs every gateway scenario too, alternating with this one. */
   baseline: string | null;
   /** Offered rates (msg/s) of the open-loop table; null: closed-loop runs only. */
@@ -128,6 +141,7 @@ const USAGE = `usage: npm run bench -- [options]
   --log-level L       gateway log level (default warn)
   --sim JSON          extra simulator options, e.g. '{"responseDelayMs":1}'
   --loadgen JSON      extra load generator options, e.g. '{"registeredDelivery":1}'
+  --gateway JSON      configuration merged over this build's gateways, e.g. '{"intel":{"memory_retention_s":0}}'
   --keep-tmp          keep the temp dir with gateway configs and logs
   --profile DIR       run every child with node --cpu-prof into DIR
   --write             append the table to bench/RESULTS.md
@@ -155,6 +169,7 @@ function parseFlags(argv: string[]): Flags {
     profile: null,
     sim: {},
     loadgen: {},
+    gateway: {},
     baseline: null,
     openLoop: null,
     openLoopBinds: 4,
@@ -180,6 +195,7 @@ function parseFlags(argv: string[]): Flags {
       case '--log-level': f.logLevel = val() ?? 'warn'; break;
       case '--sim': f.sim = JSON.parse(val() ?? '{}'); break;
       case '--loadgen': f.loadgen = JSON.parse(val() ?? '{}'); break;
+      case '--gateway': f.gateway = JSON.parse(val() ?? '{}'); break;
       case '--keep-tmp': f.keepTmp = true; break;
       case '--profile': f.profile = resolve(val() ?? 'bench-profiles'); break;
       case '--write': f.write = true; break;
@@ -218,6 +234,8 @@ let nodeArgs: string[] = [];
  * start script). `--gateway-node-args '--max-semi-space-size=64'` reproduces the Dockerfile's NODE_OPTIONS.
  */
 let gatewayNodeArgs: string[] = [];
+/** Configuration merged over this build's gateways (--gateway). */
+let gatewayOverrides: Record<string, unknown> = {};
 
 function track(cp: ChildProcess): ChildProcess {
   children.add(cp);
@@ -423,7 +441,8 @@ async function startGateway(
   const listen = await freePort();
   const http = await freePort();
   const redisPrefix = `${common.redisPrefix}${tag}:`;
-  const config = deepMerge(baseGatewayConfig({ ...common, listen, http, redisPrefix }), scn.gateway ?? {});
+  const overrides = typeof scn.gateway === 'function' ? scn.gateway(scn.root) : (scn.gateway ?? {});
+  const config = deepMerge(deepMerge(baseGatewayConfig({ ...common, listen, http, redisPrefix }), overrides), scn.root ? {} : gatewayOverrides);
   const file = join(tmp, `gateway-${tag}.yaml`);
   writeFileSync(file, toYaml(config));
   const logFile = join(tmp, `gateway-${tag}.log`);
@@ -654,7 +673,7 @@ async function main(): Promise<void> {
   // With --baseline, every gateway scenario runs twice a round: the baseline's build, then this one.
   const baselineRoot = flags.baseline;
   const scenarios = baselineRoot
-    ? chosen.flatMap((s) => (s.gateway ? [{ ...s, id: `${s.id}@base`, label: `${s.label} — baseline build ${baselineRoot}`, root: baselineRoot }, s] : [s]))
+    ? chosen.flatMap((s) => (s.gateway && !s.thisBuildOnly ? [{ ...s, id: `${s.id}@base`, label: `${s.label} — baseline build ${baselineRoot}`, root: baselineRoot }, s] : [s]))
     : chosen;
   if (baselineRoot && !existsSync(join(baselineRoot, 'dist/src/cli/main.js'))) throw new Error(`${baselineRoot}: no dist/src/cli/main.js (npm ci && npm run build there first)`);
   if (flags.profile) {
@@ -675,6 +694,7 @@ async function main(): Promise<void> {
   const needGateway = scenarios.some((s) => s.gateway);
   redisPid = needGateway ? findRedisPid() : null;
   gatewayNodeArgs = flags.gatewayNodeArgs;
+  gatewayOverrides = flags.gateway;
   let infoRedis: { disconnect(): void } | null = null;
   if (needGateway) {
     const { Redis } = await import('ioredis');
@@ -730,7 +750,7 @@ async function main(): Promise<void> {
       ...flags.loadgen,
     };
     const timeoutMs = flags.warmupMs + flags.durationMs + 60_000;
-    for (const scn of scenarios) await scn.prepare?.();
+    for (const scn of scenarios) await scn.prepare?.(scn.root ?? ROOT);
     /** One run of `scn`: a fresh gateway (gateway scenarios), then the closed-loop generator, or the open-loop one at `rate`. */
     const runOne = async (scn: Scenario, round: number, rate: number | null): Promise<void> => {
       let gw: Gateway | null = null;
