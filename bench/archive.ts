@@ -6,7 +6,7 @@
  *       writes that many synthetic decisions straight into the archive layout with DuckDB (one
  *       file per shard and day, sorted by recipient then time, named by a stream-id range as the
  *       writer names them), and prints bytes per decision. --optional fills msg_id, fingerprint,
- *       score and model_version too.
+ *       score and model_version too; --smsc-ids adds the smsc_id record of every forwarded decision.
  *   query --dir D [--shards 64] [--rounds 5]
  *       evidence for one MSISDN over the whole retention through archive/reader.ts (the code the
  *       API and CLI run), timed: first (cold) and the median of the rest, for numbers picked from
@@ -63,27 +63,39 @@ async function generate(): Promise<void> {
   const t0 = performance.now();
   // Value mixes like live traffic: a few dozen accounts, a thousand senders, a handful of outcomes.
   const opt = optional
-    ? `printf('%010x', i) AS msg_id, printf('%016x', hash(i)) AS fingerprint, CAST((hash(i) % 1000) / 1000.0 AS FLOAT) AS score, 'spam-v3' AS model_version`
-    : 'NULL::VARCHAR AS msg_id, NULL::VARCHAR AS fingerprint, NULL::FLOAT AS score, NULL::VARCHAR AS model_version';
+    ? `printf('%016x', i) AS msg_id, NULL::VARCHAR AS smsc_id, printf('%016x', hash(i)) AS fingerprint, CAST((hash(i) % 1000) / 1000.0 AS FLOAT) AS score, 'spam-v3' AS model_version`
+    : 'NULL::VARCHAR AS msg_id, NULL::VARCHAR AS smsc_id, NULL::VARCHAR AS fingerprint, NULL::FLOAT AS score, NULL::VARCHAR AS model_version';
+  // --smsc-ids: every forwarded decision's second record (action smsc_id: its msg_id and the SMSC's id, 10 hex digits as SMSCs give them).
+  const smscIds = has('smsc-ids');
   for (let d = 0; d < days; d++) {
     const dayStart = end - (days - d) * DAY;
     const day = new Date(dayStart).toISOString().slice(0, 10);
     const tmp = join(dir, `.gen-${day}`);
-    await duck.run(
-      `COPY (
-        SELECT epoch_ms(${dayStart} + (i * ${DAY}) // ${perDay}) AS time,
+    const range = `range(${d * perDay}, ${Math.min(total, (d + 1) * perDay)}) t(i)`;
+    const time = `epoch_ms(${dayStart} + (i * ${DAY}) // ${perDay})`;
+    const recipient = `8613000000000 + hash(i * 13) % ${subs}`;
+    const decisions = `
+        SELECT ${time} AS time,
                'gw' || (i % 3) AS instance,
                'esme' || (hash(i * 7) % 40) AS account,
                '10690' || (hash(i * 11) % 1000) AS sender,
-               8613000000000 + hash(i * 13) % ${subs} AS recipient,
+               ${recipient} AS recipient,
                CASE WHEN i % 5 = 0 THEN 'service' ELSE 'commercial' END AS class,
                CASE WHEN i % 9 = 0 THEN 'reject' ELSE 'forward' END AS action,
                CASE WHEN i % 9 = 0 THEN 'no_consent' WHEN i % 5 = 0 THEN 'not_commercial' ELSE 'consent_granted' END AS reason,
                'policy/consent' AS rule,
                CASE WHEN i % 9 = 0 THEN 69 ELSE 0 END AS status,
                ${opt},
-               (8613000000000 + hash(i * 13) % ${subs}) % ${shards} AS shard
-        FROM range(${d * perDay}, ${Math.min(total, (d + 1) * perDay)}) t(i)
+               (${recipient}) % ${shards} AS shard
+        FROM ${range}`;
+    const smsc = `
+        SELECT ${time} + INTERVAL 40 MILLISECOND, 'gw' || (i % 3), 'esme' || (hash(i * 7) % 40), '10690' || (hash(i * 11) % 1000), ${recipient},
+               NULL, 'smsc_id', NULL, NULL, 0, printf('%016x', i), printf('%010x', hash(i * 17) % 1099511627776), NULL, NULL, NULL,
+               (${recipient}) % ${shards}
+        FROM ${range} WHERE i % 9 <> 0`;
+    await duck.run(
+      `COPY (
+        ${decisions}${smscIds ? ` UNION ALL ${smsc}` : ''}
         ORDER BY shard, recipient, time
       ) TO ${sqlString(tmp)} (${PARQUET_OPTIONS}, PARTITION_BY (shard), OVERWRITE_OR_IGNORE)`,
     );
@@ -101,7 +113,7 @@ async function generate(): Promise<void> {
   duck.close();
   const s = du(dir);
   console.log(
-    `generated ${total.toLocaleString('en')} decisions (${optional ? 'optional columns filled' : 'base fields'}) over ${days} days × ${shards} shards in ${((performance.now() - t0) / 1000).toFixed(1)} s: ` +
+    `generated ${total.toLocaleString('en')} decisions (${optional ? 'optional columns filled' : 'base fields'}${smscIds ? ', plus an smsc_id record per forwarded one' : ''}) over ${days} days × ${shards} shards in ${((performance.now() - t0) / 1000).toFixed(1)} s: ` +
       `${s.files} files, ${(s.bytes / 1e6).toFixed(0)} MB, ${(s.bytes / total).toFixed(2)} B/decision`,
   );
 }

@@ -23,6 +23,7 @@ import { MtRouter } from './decision/mt-router.js';
 import { ReplyHandler } from './decision/replies.js';
 import { SenderRegistry } from './policy/senders.js';
 import { normaliseAddress } from './policy/address.js';
+import type { MessageView } from './protocol/message-view.js';
 import { DndGeneration } from './store/dnd-generation.js';
 import { BindThrottleStore } from './store/bind-throttle.js';
 import { PolicyAdmin } from './store/policy-admin.js';
@@ -203,11 +204,17 @@ export class Gateway {
     archiveRedis?.on('error', () => metrics.redisErrors.inc({ op: 'archive_connection' }));
     const archive = archiveRedis ? new Archive(cfg, archiveRedis, { stream: auditStream!, runWriter: cfg.archive.enabled, metrics, log, ownsRedis: true }) : null;
     const cases = cfg.policy.enabled ? new ComplaintStore(redis, cfg.redis.key_prefix) : null;
-    // Traffic intelligence (issue 18): marks, reputation sets and the per-message memory; the rules read its index.
+    // Traffic intelligence (issue 18): marks, reputation sets and the memory's campaign texts; the rules read its index.
     const ic = cfg.intel;
     const intel =
       cfg.policy.enabled && ic.enabled
-        ? new IntelStore(redis, cfg.redis.key_prefix, { maxMarks: ic.max_marks, maxEntries: ic.max_reputation_entries, memoryTtlS: ic.memory_retention_s, now: () => clock.now() })
+        ? new IntelStore(redis, cfg.redis.key_prefix, {
+            maxMarks: ic.max_marks,
+            maxEntries: ic.max_reputation_entries,
+            memoryTtlS: ic.memory_retention_s,
+            maxTexts: ic.memory_max_texts,
+            now: () => clock.now(),
+          })
         : null;
     const intelMetrics = intel ? new IntelMetrics(metrics.registry, () => clock.now()) : null;
     if (intel && intelMetrics) {
@@ -217,7 +224,7 @@ export class Gateway {
         for (const [set, n] of intel.index.setSizes()) intelMetrics.reputation.set({ set }, n);
       });
     }
-    const feedback = intel ? new Feedback(intel, { markTtlMs: ic.mark_ttl_s * 1000, learn: ic.learn, now: () => clock.now() }) : null;
+    const feedback = intel ? new Feedback(intel, { markTtlMs: ic.mark_ttl_s * 1000, learn: ic.learn, decisions: archive?.reader ?? null, now: () => clock.now() }) : null;
     const complaintFeedback = feedback
       ? async (c: ComplaintCase) => {
           const r = await feedback.complaint(c);
@@ -268,6 +275,19 @@ export class Gateway {
           recovered: () => log.warn({ file: cfg.audit.destination }, 'audit log: writing again'),
         }, { maxBufferBytes: cfg.audit.max_buffer_bytes })
       : null;
+    // The SMSC's id for a message it took, joined with the decision on the gateway id: the audit trail's
+    // line, and the decision record's smsc_id record under the decision's sender and recipient.
+    const recordSmscId =
+      auditLog || auditStream
+        ? (gatewayId: string, smscId: string, account: string, m: MessageView | null) => {
+            auditLog?.writeSmscId(gatewayId, smscId, account);
+            if (!auditStream || !m) return;
+            const n = cfg.policy.numbering;
+            const dst = m.recordDst || normaliseAddress(m.destinationAddr, m.destTon, n).value;
+            const src = m.recordSrc || normaliseAddress(m.sourceAddr, m.sourceTon, n).value;
+            auditStream.addSmscId(account, src, dst, gatewayId, smscId);
+          }
+        : null;
     if (cfg.queue.enabled) {
       const qRedis = createRedis({ ...cfg.redis, command_timeout_ms: cfg.queue.command_timeout_ms });
       qRedis.on('error', () => metrics.redisErrors.inc({ op: 'queue_connection' }));
@@ -279,7 +299,7 @@ export class Gateway {
         queue: store,
         pool,
         recordId: (smscId, account, gatewayId, m) => {
-          auditLog?.writeSmscId(gatewayId, smscId, account);
+          recordSmscId?.(gatewayId, smscId, account, m);
           dlrMap.record(smscId, account, m?.sourceTon, m?.sourceAddr, m?.destinationAddr, gatewayId);
         },
         deliverReceipt: (account, pdu) => relay!.deliverOwn(account, pdu),
@@ -305,7 +325,7 @@ export class Gateway {
       rules: rules ? () => rules.current : undefined,
       rates,
       intel: intel?.index ?? null,
-      remember: intel !== null && ic.memory_retention_s > 0,
+      rememberText: intel !== null && ic.memory_retention_s > 0 ? (memo) => intel.rememberText(memo.fingerprint, memo.bands, memo.text) : null,
       intelMetrics,
       behaviour: new BehaviourActions({ admin: store, registry, metrics, log, now: () => clock.now() }),
       profiles: { peek: (needs, now) => behaviourStore.peek(needs, now, bcfg.baseline_min_days) },
@@ -340,9 +360,8 @@ export class Gateway {
       queue,
       clock,
       mapAllMessageIds: cfg.receipts.map_all,
-      remember: intel ? (id, memo) => intel.remember(id, memo.fingerprint, memo.bands, memo.text) : null,
       onReceipt: cfg.policy.enabled ? (m, view) => behaviourFeed.receipt(m, view) : undefined,
-      audit: auditLog,
+      recordSmscId: recordSmscId ? (view, smscId, account) => recordSmscId(view.gatewayId, smscId, account, view) : null,
       heldRetryMs: cfg.receipts.held_retry_s * 1000,
       metrics,
       log,

@@ -66,7 +66,7 @@ export class ArchiveReader {
     if (q.from !== undefined) where.push(`time >= epoch_ms(${Math.trunc(q.from)})`);
     if (q.to !== undefined) where.push(`time <= epoch_ms(${Math.trunc(q.to)})`);
     const rows = await this.duck.rows(
-      `SELECT epoch_ms(time) AS t, instance, account, action, reason, rule, status, class, sender, score_detail
+      `SELECT epoch_ms(time) AS t, instance, account, action, reason, rule, status, class, sender, msg_id, smsc_id, fingerprint, score_detail
        FROM read_parquet(${sqlList(files.map((f) => f.path))})
        WHERE ${where.join(' AND ')} ORDER BY time DESC LIMIT ${MAX_ROWS + 1}`,
     );
@@ -86,6 +86,9 @@ export class ArchiveReader {
         src: (r.sender as string | null) ?? '',
         dst: msisdn,
         score: (r.score_detail as string | null) ?? null,
+        msgId: (r.msg_id as string | null) ?? '',
+        smscId: (r.smsc_id as string | null) ?? null,
+        fingerprint: (r.fingerprint as string | null) ?? null,
       };
       if (q.match && !q.match(d)) continue;
       out.push(d);

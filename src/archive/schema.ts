@@ -22,6 +22,7 @@ export const LINE_TYPES: Record<(typeof LINE_FIELDS)[number], string> = {
   sender: 'VARCHAR',
   recipient: 'BIGINT',
   msg_id: 'VARCHAR',
+  smsc_id: 'VARCHAR',
   fingerprint: 'VARCHAR',
   score: 'FLOAT',
   model_version: 'VARCHAR',
@@ -39,7 +40,7 @@ export const CSV_OPTIONS = `delim = '\t', header = false, quote = '', escape = '
  * rest as they are. The file's column order is this one.
  */
 export const PARQUET_SELECT =
-  'epoch_ms(time) AS time, instance, account, sender, recipient, class, action, reason, rule, status, msg_id, fingerprint, score, model_version, score_detail';
+  'epoch_ms(time) AS time, instance, account, sender, recipient, class, action, reason, rule, status, msg_id, smsc_id, fingerprint, score, model_version, score_detail';
 
 /** COPY options of every file. */
 export const PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION V2";

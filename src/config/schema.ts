@@ -508,12 +508,18 @@ export const ConfigSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
-  /** Traffic intelligence (issue 18, docs/intelligence.md): campaign marks, reputation sets, per-message memory. */
+  /** Traffic intelligence (issue 18, docs/intelligence.md): campaign marks, reputation sets, the memory (campaign texts; the fingerprints are in the decision record). */
   intel: z
     .strictObject({
       enabled: z.boolean().default(true),
-      /** Keep each forwarded commercial message's fingerprint and folded text this long (0: off; complaints by message id then find nothing). */
+      /**
+       * How far back a complaint naming a message id finds it (its fingerprint in the decision
+       * record), and how long the text of each campaign fingerprint is kept (0: off; complaints by
+       * message id then find nothing and mark by their own text).
+       */
       memory_retention_s: z.number().int().min(0).default(3 * 86_400),
+      /** Texts (distinct fingerprints) one instance keeps an hour at most; beyond, that hour's other texts are not kept (counted). */
+      memory_max_texts: z.number().int().min(100).default(50_000),
       /** A complaint or review mark (and a learned number/domain) counts this long. */
       mark_ttl_s: z.number().int().min(60).default(30 * 86_400),
       /** Marks kept at most (beyond, the soonest to expire go first). */

@@ -63,8 +63,12 @@ export interface DecisionDeps {
   rates?: RateStore | null;
   /** Campaign marks and reputation sets the rules read (issue 18; the IntelStore's index); null: none. */
   intel?: IntelView | null;
-  /** Keep every forwarded commercial message's fingerprint and text (intel.memory_retention_s > 0). */
-  remember?: boolean;
+  /**
+   * Keep a forwarded commercial message's text, once per fingerprint (intel.memory_retention_s > 0;
+   * IntelStore.rememberText): the decision record carries the fingerprint, and a complaint naming
+   * the message finds it through evidence (decision/feedback.ts).
+   */
+  rememberText?: ((memo: MessageMemo) => void) | null;
   /** Traffic-intelligence metrics (per key, top campaigns); null: none. */
   intelMetrics?: IntelMetrics | null;
   /** Metrics, log lines and suspensions for behaviour rules' evidence (null: counted nowhere). */
@@ -312,7 +316,10 @@ export class DecisionService implements Policy {
       this.deps.behaviour?.note(account, addrs.src, addrs.sender, behaviour ?? NO_EVIDENCE, o.hits, o.suspend === true, o.rule);
     }
     const why = joinEvidence(o.evidence ?? null, behaviour === undefined ? null : evidenceText(behaviour));
-    if (o.policyReason !== null) return this.remembered(this.finish(account, view, o.policyReason, o.class, addrs, why, o.hits.length > 0), o, addrs);
+    if (o.policyReason !== null) {
+      const fp = this.verdicts.get(o.policyReason)!.action === 'forward' ? this.fingerprinted(o, addrs) : '';
+      return this.finish(account, view, o.policyReason, o.class, addrs, why, o.hits.length > 0, fp);
+    }
     let v: Verdict =
       o.action === 'reject'
         ? { action: 'reject', status: o.status, reason: o.reason, rule: o.rule }
@@ -323,23 +330,27 @@ export class DecisionService implements Policy {
       v = this.routed(account, view, v, o.class, addrs.src, addrs.dst);
       if (v.action === 'reject') return this.auditNoRoute(account, view, v, o.class, addrs);
     }
-    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs, why, o.hits.length > 0);
-    return this.remembered(v, o, addrs);
+    this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs, why, o.hits.length > 0, v.action === 'forward' ? this.fingerprinted(o, addrs) : '');
+    return v;
   }
 
-  /** A forwarded commercial message carries its fingerprint and text for the per-message memory (issue 18). */
-  private remembered(v: Verdict, o: DecisionOutcome, addrs: Normalised): Verdict {
-    if (v.action !== 'forward' || !this.deps.remember || o.class !== 'commercial' || !(addrs instanceof MessageInput)) return v;
+  /**
+   * A forwarded commercial message's fingerprint for its decision record, its text kept once per
+   * fingerprint (issue 18's memory); "" when the memory is off or the message is not commercial.
+   */
+  private fingerprinted(o: DecisionOutcome, addrs: Normalised): string {
+    const keep = this.deps.rememberText;
+    if (!keep || o.class !== 'commercial' || !(addrs instanceof MessageInput)) return '';
     const memo = this.memoOf(addrs.text);
     this.deps.intelMetrics?.countCampaign(memo.fingerprint);
-    // Policy verdicts are shared objects: the memo goes on a copy.
-    return { ...v, memo };
+    keep(memo);
+    return memo.fingerprint;
   }
 
   /** Fingerprints of recent texts (bulk traffic repeats one text to many numbers). */
   private readonly memos = new Map<string, MessageMemo>();
 
-  /** A forwarded commercial message's fingerprint and folded text, for the per-message memory. */
+  /** A forwarded commercial message's fingerprint and folded text, recorded with its decision (cached by text: bulk traffic repeats one). */
   private memoOf(text: string): MessageMemo {
     let m = this.memos.get(text);
     if (m === undefined) {
@@ -353,7 +364,7 @@ export class DecisionService implements Policy {
   }
 
   /** A policy reason's verdict (made once), counted and audited. */
-  private finish(account: string, view: MessageView, reason: ReasonCode, cls: SenderClass | null, addrs: Normalised | null = null, evidence: string | null = null, matched = false): Verdict {
+  private finish(account: string, view: MessageView, reason: ReasonCode, cls: SenderClass | null, addrs: Normalised | null = null, evidence: string | null = null, matched = false, fingerprint = ''): Verdict {
     let v = this.verdicts.get(reason)!;
     if (SPOOFING_REASONS.has(reason)) this.deps.metrics.spoofing.inc({ account, reason });
     if (v.action === 'forward' && this.deps.router?.()) {
@@ -363,7 +374,7 @@ export class DecisionService implements Policy {
       v = this.routed(account, view, v, cls, src, dst);
       if (v.action === 'reject') return this.auditNoRoute(account, view, v, cls, addrs);
     }
-    this.audit(account, view, v.action, reason, ruleOf(reason), v.action === 'reject' ? v.status : 0, cls, addrs, evidence, matched);
+    this.audit(account, view, v.action, reason, ruleOf(reason), v.action === 'reject' ? v.status : 0, cls, addrs, evidence, matched, fingerprint);
     return v;
   }
 
@@ -394,7 +405,19 @@ export class DecisionService implements Policy {
   }
 
   /** `addrs`: the sender and recipient as the decision normalised them; null: normalised here. */
-  private audit(account: string, view: MessageView, decision: string, reason: string, rule: string, status: number, cls: string | null, addrs: Normalised | null, evidence: string | null = null, matched = false): void {
+  private audit(
+    account: string,
+    view: MessageView,
+    decision: string,
+    reason: string,
+    rule: string,
+    status: number,
+    cls: string | null,
+    addrs: Normalised | null,
+    evidence: string | null = null,
+    matched = false,
+    fingerprint = '',
+  ): void {
     // Content scores the rules computed (absent on most messages): the audit line's and the decision record's.
     const scores = addrs ? (addrs as Partial<MessageInput>).scores : undefined;
     const score = scores ? scoreLine(addrs!, matched) : null;
@@ -407,7 +430,11 @@ export class DecisionService implements Policy {
       const n = this.deps.cfg.policy.numbering;
       const src = addrs ? addrs.src.value : normaliseAddress(srcAddr, view.sourceTon, n).value;
       const dst = addrs ? addrs.dst : normaliseAddress(dstAddr, view.destTon, n).value;
-      stream.add(account, decision, reason, rule, status, cls, src, dst, scores && scores.length > 0 ? { score: scores[0]!.p, modelVersion: `${scores[0]!.model}@${scores[0]!.of.version ?? '?'}`, scoreDetail: score! } : null);
+      const extra = scores && scores.length > 0 ? { score: scores[0]!.p, modelVersion: `${scores[0]!.model}@${scores[0]!.of.version ?? '?'}`, scoreDetail: score! } : null;
+      stream.add(account, decision, reason, rule, status, cls, src, dst, view.gatewayId, fingerprint, extra);
+      // The SMSC's id, when one takes the message, is recorded under the same sender and recipient (relay/relay.ts).
+      view.recordSrc = src;
+      view.recordDst = dst;
     }
     this.deps.audit?.write({
       account,

@@ -12,7 +12,7 @@ export interface SubmitContext {
   view: MessageView;
 }
 
-/** What the per-message memory keeps about a forwarded message (issue 18): its fingerprint and folded text. */
+/** What the memory keeps about a forwarded commercial message's text (issue 18): its fingerprint, bands and folded text. */
 export interface MessageMemo {
   fingerprint: string;
   bands: readonly string[];
@@ -20,8 +20,8 @@ export interface MessageMemo {
 }
 
 export type Verdict =
-  /** `memo`: the per-message memory's fingerprint and text (issue 18); `route`: the MT route and SMSC group (decision/mt-router.ts), absent without routes.mt (every SMSC). */
-  | { action: 'forward'; reason: string; memo?: MessageMemo; route?: RouteTarget }
+  /** `route`: the MT route and SMSC group (decision/mt-router.ts), absent without routes.mt (every SMSC). */
+  | { action: 'forward'; reason: string; route?: RouteTarget }
   | { action: 'reject'; status: number; reason: string; rule?: string }
   /** Stored durably and answered ESME_ROK; released when the window opens (releaseAt) or on approval. */
   | { action: 'queue'; queue: HoldKind; reason: string; rule: string; releaseAt: number | null };

@@ -17,7 +17,7 @@ import { normaliseAddress } from '../policy/address.js';
 import { type Numbering, type NormalAddress } from '../domain/address.js';
 import { senderId, type SenderRecord } from '../domain/sender.js';
 import { statusName } from '../protocol/status.js';
-import type { DecisionRecord } from '../store/audit-stream.js';
+import { SMSC_ID_ACTION, type DecisionRecord } from '../store/audit-stream.js';
 import type { ComplaintStore } from '../store/complaint-store.js';
 import type { PolicyAdmin } from '../store/policy-admin.js';
 
@@ -70,6 +70,12 @@ export interface Evidence {
     status_name: string;
     rule: string;
     class: string | null;
+    /** The gateway's message id (absent on records from before it was kept). */
+    message_id?: string;
+    /** The SMSC's message id, when an SMSC took the message (its receipts and complaints name it). */
+    smsc_message_id?: string;
+    /** The message's campaign fingerprint (forwarded commercial messages; docs/intelligence.md). */
+    fingerprint?: string;
     /** Content scores and the n-grams that pushed them most (only when a score rule read one). */
     score?: string;
   }[];
@@ -126,14 +132,17 @@ export async function collectEvidence(q: EvidenceQuery, deps: EvidenceDeps): Pro
       match: (e) => (e.op.startsWith('consent.') && inScope(e.scope)) || e.op.startsWith('dnd.'),
     }),
     deps.store.dndOf(q.msisdn),
+    // Twice the limit: a forwarded message has two records (its decision and its SMSC id), folded into one below.
     deps.audit
-      ? deps.audit.decisionsFor(q.msisdn, { from: q.from, to: q.to, limit, match: sender ? (d: DecisionRecord) => sender.matches(d.src) : undefined })
+      ? deps.audit.decisionsFor(q.msisdn, { from: q.from, to: q.to, limit: 2 * limit, match: sender ? (d: DecisionRecord) => sender.matches(d.src) : undefined })
       : Promise.resolve(null),
     deps.cases ? deps.cases.list({ recipient: q.msisdn, from: q.from, to: q.to, count: limit }) : Promise.resolve([]),
   ]);
   if (!decided) notes.push('decisions are not recorded: audit.stream.enabled is false');
 
   const journalTrunc = journal.length > limit;
+  const decisions = decided ? withSmscIds(decided.decisions) : [];
+  const decisionsTrunc = decisions.length > limit || (decided?.truncated ?? false);
   const entries = journal.slice(0, limit).reverse();
   return {
     msisdn: q.msisdn,
@@ -163,7 +172,7 @@ export async function collectEvidence(q: EvidenceQuery, deps: EvidenceDeps): Pro
       })),
     },
     dnd: { all: dndCats.includes(0), categories: dndCats.filter((c) => c > 0) },
-    decisions: (decided?.decisions ?? []).map((d) => ({
+    decisions: decisions.slice(Math.max(0, decisions.length - limit)).map(({ d, smscId }) => ({
       time: iso(d.time),
       account: d.account,
       sender: d.src,
@@ -173,13 +182,25 @@ export async function collectEvidence(q: EvidenceQuery, deps: EvidenceDeps): Pro
       status_name: d.decision === 'reject' ? statusName(d.status) : 'ESME_ROK',
       rule: d.rule,
       class: d.class,
+      ...(d.msgId ? { message_id: d.msgId } : {}),
+      ...(smscId ? { smsc_message_id: smscId } : {}),
+      ...(d.fingerprint ? { fingerprint: d.fingerprint } : {}),
       ...(d.score ? { score: d.score } : {}),
     })),
     complaints: cases
       .filter((c) => !sender || c.sender === sender.id || (c.sender !== null && sender.matches(c.sender)))
       .reverse()
       .map((c) => ({ id: c.id, state: c.state, source: c.source, received_at: iso(c.received_at), sender: c.sender, account: c.account })),
-    truncated: { journal: journalTrunc, decisions: decided?.truncated ?? false },
+    truncated: { journal: journalTrunc, decisions: decisionsTrunc },
     notes,
   };
+}
+
+/** The decisions, oldest first, each with the SMSC's id its `smsc_id` record gave (joined on the gateway's message id). */
+function withSmscIds(records: DecisionRecord[]): { d: DecisionRecord; smscId: string | null }[] {
+  const smsc = new Map<string, string>();
+  for (const r of records) if (r.decision === SMSC_ID_ACTION && r.smscId !== null) smsc.set(r.msgId, r.smscId);
+  const out: { d: DecisionRecord; smscId: string | null }[] = [];
+  for (const d of records) if (d.decision !== SMSC_ID_ACTION) out.push({ d, smscId: d.msgId ? (smsc.get(d.msgId) ?? null) : null });
+  return out;
 }

@@ -53,6 +53,12 @@ export class MessageView {
    * Empty when nobody gave one (explain, tests).
    */
   gatewayId = '';
+  /**
+   * The sender and recipient as the decision record has them (normalised), set when the decision
+   * was recorded: the SMSC's id for the message is recorded under them. Empty: not recorded.
+   */
+  recordSrc = '';
+  recordDst = '';
 
   private constructor(
     readonly pdu: Buffer,

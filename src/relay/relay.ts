@@ -13,13 +13,13 @@ import { receiptMessageId, responseMessageId, rewriteReceiptId } from '../protoc
 import { Status } from '../protocol/status.js';
 import type { SmscLink } from '../downstream/smsc-link.js';
 import { ALL_SMSCS, type SmscPool } from '../downstream/smsc-pool.js';
-import type { MessageMemo, Policy, Verdict } from '../decision/verdict.js';
+import type { Policy, Verdict } from '../decision/verdict.js';
 import type { RouteTarget } from '../decision/mt-router.js';
 import type { DlrMap, MappedMessage } from '../store/dlr-map.js';
 import type { HeldDeliveries, HeldEntry } from '../store/held-deliveries.js';
 import type { AccountTable } from '../upstream/accounts.js';
 import type { EsmeSession, SubmitHandler } from '../upstream/esme-session.js';
-import { maskMsisdn, type AuditLog, type Logger } from '../telemetry/log.js';
+import { maskMsisdn, type Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { PrefixRoutes } from './routes.js';
 import type { ReplyHandler } from '../decision/replies.js';
@@ -49,12 +49,13 @@ export interface RelayDeps {
   clock: Clock;
   /** Map every forwarded message's id (complaints quote them), not only those asking for a receipt. */
   mapAllMessageIds?: boolean;
-  /** The per-message memory (issue 18): a forwarded message's fingerprint and text under its SMSC message id. */
-  remember?: ((messageId: string, memo: MessageMemo) => void) | null;
   /** Sender behaviour profiles: every matched receipt (decision/behaviour-feed.ts); never throws. */
   onReceipt?(message: MappedMessage, view: MessageView): void;
-  /** The audit trail's SMSC-id lines (joined with the decision line on the gateway id); null when audit is off. */
-  audit?: Pick<AuditLog, 'writeSmscId'> | null;
+  /**
+   * The SMSC's id for a message it took, joined with the decision on the gateway id: the audit
+   * trail's line and the decision record's `smsc_id` record; null when neither is kept.
+   */
+  recordSmscId?: ((view: MessageView, smscId: string, account: string) => void) | null;
   metrics: Metrics;
   log: Logger;
 }
@@ -123,7 +124,7 @@ export class Relay implements SubmitHandler {
       if (this.deps.queue?.worker.safBacklog && session.account!.cfg.queue.store_and_forward.length > 0) {
         return this.enqueue(session, view, 'saf', 'queue/store-and-forward', 'backlog', null);
       }
-      return this.forward(session, view.pdu, view.sequence, view, v.route ?? null, v.memo);
+      return this.forward(session, view.pdu, view.sequence, view, v.route ?? null);
     }
     if (v.action === 'queue') {
       return this.enqueue(session, view, v.queue === 'review' ? 'review' : 'window', v.rule, v.reason, v.releaseAt);
@@ -135,9 +136,8 @@ export class Relay implements SubmitHandler {
   /**
    * `view` is set for submit_sm/data_sm (id mapping, store-and-forward); null for query/cancel.
    * `route`: the MT route's SMSC group; null: every SMSC (no routes.mt, or query/cancel).
-   * `memo`: what the per-message memory keeps of a forwarded commercial message (issue 18).
    */
-  private forward(session: EsmeSession, pdu: Buffer, sequence: number, view: MessageView | null, route: RouteTarget | null = null, memo?: MessageMemo): void {
+  private forward(session: EsmeSession, pdu: Buffer, sequence: number, view: MessageView | null, route: RouteTarget | null = null): void {
     const commandId = pdu.readUInt32BE(4);
     const routeName = route?.name ?? ALL_SMSCS;
     const t0 = performance.now();
@@ -157,14 +157,13 @@ export class Relay implements SubmitHandler {
       if (!resp) return session.respond(commandId, status, sequence);
       // The id is recorded for receipt routing, and for complaints when map_all is on.
       if (view && status === 0) {
-        const audit = this.deps.audit;
-        if (audit || memo || view.wantsReceipt || this.deps.mapAllMessageIds) {
+        const record = this.deps.recordSmscId;
+        if (record || view.wantsReceipt || this.deps.mapAllMessageIds) {
           const id = responseMessageId(resp);
           if (id && (view.wantsReceipt || this.deps.mapAllMessageIds)) {
             this.deps.dlrMap.record(id, session.account!.id, view.sourceTon, view.sourceAddr, view.destinationAddr);
           }
-          if (id && memo) this.deps.remember?.(id, memo);
-          if (id && audit) audit.writeSmscId(view.gatewayId, id, session.account!.id);
+          if (id && record) record(view, id, session.account!.id);
         }
       }
       session.forwardResponse(resp, sequence);

@@ -47,8 +47,11 @@ export interface AuditStreamOptions {
 }
 
 /**
- * The columns of a decision line, in order (audit-append.lua, archive/schema.ts). The last four
- * are filled by later features; empty now (an empty field is NULL in the archive).
+ * The columns of a line, in order (archive/schema.ts). An empty field is NULL in the archive.
+ * Two kinds of line: a decision (msg_id the gateway's message id; fingerprint when the message was
+ * fingerprinted, the score columns when a score rule ran), and, for a message an SMSC took, a
+ * second small line known only after the decision: action `smsc_id`, the same msg_id and
+ * recipient, and the SMSC's id in smsc_id (the decision's own line never has it).
  */
 export const LINE_FIELDS = [
   'time',
@@ -62,27 +65,29 @@ export const LINE_FIELDS = [
   'sender',
   'recipient',
   'msg_id',
+  'smsc_id',
   'fingerprint',
   'score',
   'model_version',
   'score_detail',
 ] as const;
 
-/** The optional columns a decision may fill (empty: NULL in the archive). */
+/** The score columns a decision may fill (empty: NULL in the archive). */
 export interface DecisionExtra {
-  msgId?: string;
-  fingerprint?: string;
   /** The first content score the decision's rules computed, its model (name@weights digest) and every score with its n-grams. */
   score?: number;
   modelVersion?: string;
   scoreDetail?: string;
 }
 
-/** The optional fields of a line as text: TAB before each, NL at the end; TAB/NL inside a value become spaces. */
-function extraFields(e: DecisionExtra): string {
+/** The score fields of a line as text: TAB before each, NL at the end; TAB/NL inside a value become spaces. */
+function scoreFields(e: DecisionExtra): string {
   const clean = (v: string | undefined) => (v === undefined ? '' : v.replace(/[\t\n]/g, ' '));
-  return `\t${clean(e.msgId)}\t${clean(e.fingerprint)}\t${e.score === undefined ? '' : e.score.toFixed(4)}\t${clean(e.modelVersion)}\t${clean(e.scoreDetail)}\n`;
+  return `\t${e.score === undefined ? '' : e.score.toFixed(4)}\t${clean(e.modelVersion)}\t${clean(e.scoreDetail)}\n`;
 }
+
+/** The action of the second line kind: the SMSC's message id for a decision's msg_id. */
+export const SMSC_ID_ACTION = 'smsc_id';
 
 /** Keys of the stream's TTL: idle this long after its last append, a shard's buffer and meta expire. */
 export const BUFFER_TTL_MS = 7 * 86_400_000;
@@ -103,10 +108,16 @@ export interface DecisionRecord {
   dst: string;
   /** The content scores the decision's rules computed, e.g. `spam-en=0.9731 "free"+0.41 …` (null: none). */
   score: string | null;
+  /** The gateway's message id ("" on records from before it was kept). */
+  msgId: string;
+  /** The SMSC's message id: only on `smsc_id` records (decision `smsc_id`). */
+  smscId: string | null;
+  /** The message's campaign fingerprint, when it was fingerprinted. */
+  fingerprint: string | null;
 }
 
-/** Optional fields at the end of a line, empty until later features fill them. */
-const OPTIONAL_EMPTY = Buffer.from('\t\t\t\t\t\n', 'latin1');
+/** The score fields at the end of a line when no score rule ran. */
+const SCORE_EMPTY = Buffer.from('\t\t\t\n', 'latin1');
 
 /** Decisions per script call at most (bounds the script's run time inside Redis). */
 const MAX_CALL_DECISIONS = 5000;
@@ -180,23 +191,45 @@ export class AuditStream {
 
   /**
    * Records one decision. `dst`: the normalised recipient; decisions without a valid one
-   * (invalid_destination) have no recipient to find them by and are not streamed.
+   * (invalid_destination) have no recipient to find them by and are not streamed. `msgId`: the
+   * gateway's message id; `fingerprint`: the campaign fingerprint, "" when none was computed.
    */
-  add(account: string, decision: string, reason: string, rule: string, status: number, cls: string | null, src: string, dst: string, extra: DecisionExtra | null = null): void {
+  add(
+    account: string,
+    decision: string,
+    reason: string,
+    rule: string,
+    status: number,
+    cls: string | null,
+    src: string,
+    dst: string,
+    msgId = '',
+    fingerprint = '',
+    scores: DecisionExtra | null = null,
+  ): void {
+    this.line(this.tuples.get(account, decision, reason, rule, status, cls), src, dst, msgId, '', fingerprint, scores);
+  }
+
+  /** Records the SMSC's id of a message the SMSC took (the second line kind; see LINE_FIELDS). */
+  addSmscId(account: string, src: string, dst: string, msgId: string, smscId: string): void {
+    this.line(this.tuples.get(account, SMSC_ID_ACTION, '', '', 0, null), src, dst, msgId, smscId, '', null);
+  }
+
+  /** Appends one line: time, TAB, tuple (ends in TAB), src, dst, ids, score fields, NL (latin1: one byte a character but in the scores). */
+  private line(tuple: Buffer, src: string, dst: string, msgId: string, smscId: string, fingerprint: string, scores: DecisionExtra | null): void {
     if (this.closed || dst.length === 0 || dst.length > 15 || !isDigits(dst)) return;
     if (this.count + this.retryDecisions >= this.opts.maxBuffer) {
       this.metrics?.auditStream.inc({ outcome: 'dropped' });
       return;
     }
-    const tuple = this.tuples.get(account, decision, reason, rule, status, cls);
     const t = this.now();
     if (t !== this.lastMs) {
       this.lastMs = t;
       this.lastMsText = String(t);
     }
-    // time, TAB, tuple (ends in TAB), src, TAB, dst, optional fields, NL; latin1 keeps one byte per character.
-    const tail = extra === null ? null : extraFields(extra);
-    const need = this.lastMsText.length + 1 + tuple.length + src.length + 1 + dst.length + (tail === null ? OPTIONAL_EMPTY.length : Buffer.byteLength(tail));
+    const tail = scores === null ? null : scoreFields(scores);
+    const need =
+      this.lastMsText.length + 1 + tuple.length + src.length + dst.length + msgId.length + smscId.length + fingerprint.length + 4 + (tail === null ? SCORE_EMPTY.length : Buffer.byteLength(tail));
     if (this.used + need > this.buf.length) this.grow(need);
     const b = this.buf;
     const start = this.used;
@@ -204,15 +237,19 @@ export class AuditStream {
     b[o++] = TAB;
     b.set(tuple, o);
     o += tuple.length;
-    const srcStart = o;
-    o += b.write(src, o, 'latin1');
-    // A sender name from the ESME could hold the separators.
-    for (let i = srcStart; i < o; i++) if (b[i] === TAB || b[i] === NL) b[i] = 32;
+    // The sender as the ESME gave it and the ids an SMSC gave could hold the separators.
+    o = writeClean(b, o, src);
     b[o++] = TAB;
     o += b.write(dst, o, 'latin1');
+    b[o++] = TAB;
+    o = writeClean(b, o, msgId);
+    b[o++] = TAB;
+    o = writeClean(b, o, smscId);
+    b[o++] = TAB;
+    o += b.write(fingerprint, o, 'latin1');
     if (tail === null) {
-      b.set(OPTIONAL_EMPTY, o);
-      o += OPTIONAL_EMPTY.length;
+      b.set(SCORE_EMPTY, o);
+      o += SCORE_EMPTY.length;
     } else o += b.write(tail, o, 'utf8');
     this.used = o;
     if (3 * this.count + 3 > this.index.length) {
@@ -417,10 +454,10 @@ export class AuditStream {
   }
 }
 
-/** A decision line as a record; null for a line of another kind (none yet) or a torn one. */
+/** A line as a record (a decision, or an `smsc_id` record); null for a torn one. */
 export function recordOf(id: string, line: string): DecisionRecord | null {
   const f = line.split('\t');
-  if (f.length < 10) return null;
+  if (f.length < LINE_FIELDS.length) return null;
   return {
     id,
     time: Number(f[0]),
@@ -433,8 +470,18 @@ export function recordOf(id: string, line: string): DecisionRecord | null {
     class: f[7] ? f[7] : null,
     src: f[8]!,
     dst: f[9]!,
-    score: f[14] ? f[14] : null,
+    msgId: f[10]!,
+    smscId: f[11] ? f[11] : null,
+    fingerprint: f[12] ? f[12] : null,
+    score: f[15] ? f[15] : null,
   };
+}
+
+/** Writes `v` as latin1 at `o` with TAB and NL made spaces; returns the end. */
+function writeClean(b: Buffer, o: number, v: string): number {
+  const end = o + b.write(v, o, 'latin1');
+  for (let i = o; i < end; i++) if (b[i] === TAB || b[i] === NL) b[i] = 32;
+  return end;
 }
 
 function isDigits(s: string): boolean {

@@ -11,9 +11,12 @@
  *               complaints and reviewer rejects
  *                 <prefix>{intel}:rep:<kind>:<name>  ZSET  entry → expires (+inf: a feed's entry)
  *                 <prefix>{intel}:rep:names          SET   "<kind>:<name>" (at most MAX_SETS)
- *   memory      what each forwarded commercial message was, for feedback: message id →
- *               fingerprint id, bands and folded text, in hour buckets that expire whole
- *                 <prefix>{msg}:<hour>  HASH  id → "fp TAB band,band,… TAB text"  (TTL retention + 1 h)
+ *   memory      the texts of forwarded commercial messages, for feedback: once per campaign
+ *               fingerprint an hour (at most maxTexts an hour per instance), in hour buckets that
+ *               expire whole. Which message had which fingerprint is in the decision record
+ *               (store/audit-stream.ts: msg_id, smsc_id, fingerprint), not here: per message,
+ *               Redis keeps nothing (decision/feedback.ts joins the two).
+ *                 <prefix>{txt}:<hour>  HASH  fingerprint → "band,band,… TAB text"  (TTL retention + 1 h)
  *
  * Every key expires or is bounded: marks and learned entries expire and are capped, feeds are
  * capped at import. Changes are published on <prefix>intel ("m" a mark, "r <kind> <name>" a set);
@@ -23,7 +26,6 @@
  */
 import type { Redis } from 'ioredis';
 import { IntelIndex, type IntelMark, type MarkVerdict, type ReputationKind } from '../domain/intel.js';
-import { normaliseMessageId, messageIdCandidates } from '../protocol/receipt.js';
 import { duplicateClient } from './redis.js';
 
 const HOUR = 3_600_000;
@@ -37,14 +39,15 @@ export interface IntelOptions {
   maxMarks?: number;
   /** Entries per reputation set at most (an import beyond is refused; learned entries beyond are dropped). */
   maxEntries?: number;
-  /** How long per-message memory is kept, in seconds (0: off). */
+  /** How long the memory's texts are kept, in seconds (0: off). */
   memoryTtlS?: number;
+  /** Texts (distinct fingerprints) this instance keeps an hour at most; beyond, the hour's others are not kept. */
+  maxTexts?: number;
   now?: () => number;
 }
 
-/** What the memory kept about a forwarded message. */
-export interface RememberedMessage {
-  id: string;
+/** What the memory kept of a forwarded message's text. */
+export interface RememberedText {
   fingerprint: string;
   bands: string[];
   /** The folded text (width, case, traditional → simplified): numbers and links are read from it. */
@@ -56,10 +59,17 @@ export class IntelStore {
   readonly maxMarks: number;
   readonly maxEntries: number;
   readonly memoryTtlS: number;
+  readonly maxTexts: number;
   private readonly now: () => number;
   private sub: Redis | null = null;
   private pending: string[] = [];
+  private pendingHour = 0;
   private flushScheduled = false;
+  /** The fingerprints whose text this instance kept in the hour `keptHour` (the bucket's fields). */
+  private kept = new Set<string>();
+  private keptHour = -1;
+  /** Texts not kept because the hour's maxTexts were reached (a metric reads it). */
+  textsSkipped = 0;
   /** Loaded once from Redis (until then the index is empty: campaign/content keys do not hold). */
   loaded = false;
   /** Called after a change was applied from pub/sub (tests, metrics). */
@@ -73,6 +83,7 @@ export class IntelStore {
     this.maxMarks = opts.maxMarks ?? 100_000;
     this.maxEntries = opts.maxEntries ?? 1_000_000;
     this.memoryTtlS = opts.memoryTtlS ?? 0;
+    this.maxTexts = opts.maxTexts ?? 50_000;
     this.now = opts.now ?? Date.now;
     this.index = new IntelIndex(Math.max(this.maxMarks, this.maxEntries));
   }
@@ -217,18 +228,33 @@ export class IntelStore {
     this.index.replaceSet(kind, name, entries);
   }
 
-  // ---- per-message memory ------------------------------------------------------------------------
+  // ---- the memory's texts ----------------------------------------------------------------------
 
-  private memKey(hour: number): string {
-    return `${this.prefix}{msg}:${hour}`;
+  private textKey(hour: number): string {
+    return `${this.prefix}{txt}:${hour}`;
   }
 
-  /** Remembers a forwarded message (buffered: one HSET per event-loop turn). No-op when memory is off. */
-  remember(messageId: string, fingerprint: string, bands: readonly string[], folded: string): void {
+  /**
+   * Keeps a forwarded message's folded text under its fingerprint, once an hour per instance (bulk
+   * traffic repeats one campaign to many numbers: one entry, not one per message); buffered, one
+   * HSET per event-loop turn. No-op when the memory is off.
+   */
+  rememberText(fingerprint: string, bands: readonly string[], folded: string): void {
     if (this.memoryTtlS <= 0) return;
-    const id = normaliseMessageId(messageId);
-    if (id === '') return;
-    this.pending.push(id, `${fingerprint}\t${bands.join(',')}\t${folded.slice(0, 2000)}`);
+    const hour = Math.floor(this.now() / HOUR);
+    if (hour !== this.keptHour) {
+      this.keptHour = hour;
+      this.kept = new Set();
+    }
+    if (this.kept.has(fingerprint)) return;
+    if (this.kept.size >= this.maxTexts) {
+      this.textsSkipped++;
+      return;
+    }
+    this.kept.add(fingerprint);
+    if (this.pending.length > 0 && hour !== this.pendingHour) void this.flush();
+    this.pendingHour = hour;
+    this.pending.push(fingerprint, `${bands.join(',')}\t${folded.slice(0, 2000)}`);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => void this.flush());
@@ -240,32 +266,28 @@ export class IntelStore {
     if (this.pending.length === 0) return;
     const fields = this.pending;
     this.pending = [];
-    const key = this.memKey(Math.floor(this.now() / HOUR));
+    const key = this.textKey(this.pendingHour);
     try {
       await this.redis.multi().hset(key, ...fields).expire(key, this.memoryTtlS + 3600).exec();
     } catch {
-      // Memory is best effort: a lost entry only means a complaint naming that id finds no text.
+      // Best effort: a lost text only means a complaint about that campaign marks its fingerprint alone.
+      for (let i = 0; i < fields.length; i += 2) this.kept.delete(fields[i]!);
     }
   }
 
-  /** What was forwarded under this message id (any of its usual spellings), null when unknown or expired. */
-  async recall(messageId: string): Promise<RememberedMessage | null> {
+  /** The newest text kept under a fingerprint within the retention; null when none (expired, never kept, memory off). */
+  async textOf(fingerprint: string): Promise<RememberedText | null> {
     if (this.memoryTtlS <= 0) return null;
     const hour = Math.floor(this.now() / HOUR);
     const buckets = Math.ceil((this.memoryTtlS * 1000) / HOUR) + 1;
-    const ids = messageIdCandidates(messageId);
     const p = this.redis.pipeline();
-    for (let b = 0; b < buckets; b++) p.hmget(this.memKey(hour - b), ...ids);
-    const res = (await p.exec()) ?? [];
-    for (const [err, values] of res) {
+    for (let b = 0; b < buckets; b++) p.hget(this.textKey(hour - b), fingerprint);
+    for (const [err, v] of (await p.exec()) ?? []) {
       if (err) throw err;
-      const vs = values as (string | null)[];
-      for (let i = 0; i < vs.length; i++) {
-        const v = vs[i];
-        if (v) {
-          const [fp, bands, text] = v.split('\t') as [string, string, string];
-          return { id: ids[i]!, fingerprint: fp, bands: bands ? bands.split(',') : [], text: text ?? '' };
-        }
+      if (typeof v === 'string') {
+        const tab = v.indexOf('\t');
+        const bands = v.slice(0, tab);
+        return { fingerprint, bands: bands ? bands.split(',') : [], text: v.slice(tab + 1) };
       }
     }
     return null;

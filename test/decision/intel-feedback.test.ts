@@ -108,7 +108,9 @@ describe('complaint feedback', () => {
     // The variant: digits changed, one word swapped (当天 → 当日), traditional characters, another signature.
     const variant = '【好運來】急用錢？無抵押無擔保，最高可借8萬元，當日到賬，詳詢 13700001111，回T退訂';
     expect((await send(e2, '8610693000', variant)).status).toBe(0); // not known yet
-    for (let i = 0; i < 100 && (await one.gw.intel!.recall(sent.messageId)) === null; i++) await new Promise((r) => setTimeout(r, 20));
+    // The decision record and the SMSC's id for it reach the buffer within a flush (250 ms).
+    const recorded = async () => (await one.gw.archive!.reader.decisionsFor(USER, { match: (d) => d.smscId === sent.messageId })).decisions.length > 0;
+    for (let i = 0; i < 100 && !(await recorded()); i++) await new Promise((r) => setTimeout(r, 20));
 
     const complaint = await one.gw.complaints!.intake(
       {

@@ -35,6 +35,7 @@ describe('evidence for a recipient', () => {
   let esme: EsmeClient;
   let t0: number;
   let dir: string;
+  let smscId: string;
 
   beforeAll(async () => {
     s = await startAdminStack();
@@ -49,7 +50,9 @@ describe('evidence for a recipient', () => {
     });
     expect(g.status).toBe(200);
     // 2. decision: forwarded with consent
-    expect((await esme.submit(sm({ source_addr: SENDER, destination_addr: USER, short_message: '【ACME】 50% off today' }))).status).toBe(Status.ESME_ROK);
+    const forwarded = await esme.submit(sm({ source_addr: SENDER, destination_addr: USER, short_message: '【ACME】 50% off today' }));
+    expect(forwarded.status).toBe(Status.ESME_ROK);
+    smscId = forwarded.messageId;
     // 3. revocation by reply: the user answers "TD"; the MO still reaches the account
     const before = esme.deliveries.length;
     expect(await s.sim.injectMo({ source: USER, destination: SENDER, text: 'TD' })).toBe(true);
@@ -79,6 +82,10 @@ describe('evidence for a recipient', () => {
       expect.objectContaining({ account: 'esme', sender: SENDER, decision: 'forward', reason: 'consent_granted', status: 0, status_name: 'ESME_ROK', rule: 'policy/consent', class: 'commercial' }),
       expect.objectContaining({ account: 'esme', sender: SENDER, decision: 'reject', reason: 'consent_revoked', status: Status.ESME_RSUBMITFAIL, status_name: 'ESME_RSUBMITFAIL', rule: 'policy/consent' }),
     ]);
+    // The forwarded one: the gateway's id, the SMSC's id its second record gave (the id the ESME got), its campaign fingerprint.
+    expect(e.decisions[0]).toMatchObject({ message_id: expect.stringMatching(/^\S+$/), smsc_message_id: smscId, fingerprint: expect.stringMatching(/^[0-9a-f]+$/) });
+    expect(e.decisions[1].message_id).not.toBe(e.decisions[0].message_id);
+    expect(e.decisions[1].smsc_message_id).toBeUndefined();
     const [d1, d2] = e.decisions.map((d: { time: string }) => Date.parse(d.time));
     const [grant, revoke] = e.consent.journal.map((j: { time: string }) => Date.parse(j.time));
     // The order of events is the order of the record: grant ≤ forward ≤ revoke ≤ reject.

@@ -32,8 +32,11 @@ describe('audit stream', () => {
     let clock = T;
     const a = new AuditStream(redis, prefix, opts, null, () => clock);
     // 8613800138000 and 8613800138008 share shard 0 (mod 8); 8613800138001 is in shard 1.
-    a.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', '8613800138000');
-    clock += 10;
+    a.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', '8613800138000', 'G1', 'fp1');
+    clock += 5;
+    // The SMSC took G1: the second record kind, under the same recipient.
+    a.addSmscId('esme', '8610690001', '8613800138000', 'G1', '0A1B\t2C');
+    clock += 5;
     a.add('esme', 'reject', 'no_consent', 'policy/consent', 69, 'commercial', '8610690001', '8613800138008');
     a.add('esme', 'reject', 'invalid_destination', 'policy/destination', 11, null, '8610690001', 'abc');
     clock += 10;
@@ -44,12 +47,13 @@ describe('audit stream', () => {
     expect(await redis.xlen(`${prefix}audit:{a:0}`)).toBe(1);
     expect(await redis.xlen(`${prefix}audit:{a:1}`)).toBe(1);
     const [[, fields]] = (await redis.xrange(`${prefix}audit:{a:0}`, '-', '+')) as [string, string[]][];
-    // n: decisions in the entry; d: one line each (LINE_FIELDS; the last five are for later features).
-    expect(fields.slice(0, 3)).toEqual(['n', '3', 'd']);
+    // n: records in the entry; d: one line each (LINE_FIELDS: msg_id, smsc_id, fingerprint, then the score columns).
+    expect(fields.slice(0, 3)).toEqual(['n', '4', 'd']);
     expect(fields[3]!.split('\n')).toEqual([
-      `${T}\tgw1\tesme\tforward\tconsent_granted\tpolicy/consent\t0\tcommercial\t8610690001\t8613800138000\t\t\t\t\t`,
-      `${T + 10}\tgw1\tesme\treject\tno_consent\tpolicy/consent\t69\tcommercial\t8610690001\t8613800138008\t\t\t\t\t`,
-      `${T + 20}\tgw1\tother\treject\tsender_unregistered\tpolicy/sender-authorization\t10\t\tACME BANK\t8613800138000\t\t\t\t\t`,
+      `${T}\tgw1\tesme\tforward\tconsent_granted\tpolicy/consent\t0\tcommercial\t8610690001\t8613800138000\tG1\t\tfp1\t\t\t`,
+      `${T + 5}\tgw1\tesme\tsmsc_id\t\t\t0\t\t8610690001\t8613800138000\tG1\t0A1B 2C\t\t\t\t`,
+      `${T + 10}\tgw1\tesme\treject\tno_consent\tpolicy/consent\t69\tcommercial\t8610690001\t8613800138008\t\t\t\t\t\t`,
+      `${T + 20}\tgw1\tother\treject\tsender_unregistered\tpolicy/sender-authorization\t10\t\tACME BANK\t8613800138000\t\t\t\t\t\t`,
       '',
     ]);
     expect(fields[3]!.split('\n')[0]!.split('\t')).toHaveLength(LINE_FIELDS.length);
@@ -58,14 +62,15 @@ describe('audit stream', () => {
     expect(await redis.pttl(`${prefix}audit:{a:0}`)).toBeGreaterThan(0);
     expect(await redis.pttl(`${prefix}auditm:{a:0}`)).toBeGreaterThan(0);
     const r = await a.decisionsFor('8613800138000');
-    expect(r.decisions.map((d) => [d.time, d.account, d.reason, d.status, d.class, d.src])).toEqual([
-      [T, 'esme', 'consent_granted', 0, 'commercial', '8610690001'],
-      [T + 20, 'other', 'sender_unregistered', 10, null, 'ACME BANK'],
+    expect(r.decisions.map((d) => [d.time, d.account, d.decision, d.reason, d.status, d.class, d.src, d.msgId, d.smscId, d.fingerprint])).toEqual([
+      [T, 'esme', 'forward', 'consent_granted', 0, 'commercial', '8610690001', 'G1', null, 'fp1'],
+      [T + 5, 'esme', 'smsc_id', '', 0, null, '8610690001', 'G1', '0A1B 2C', null],
+      [T + 20, 'other', 'reject', 'sender_unregistered', 10, null, 'ACME BANK', '', null, null],
     ]);
     expect(r.truncated).toBe(false);
     // from/to select by the decision's time.
-    expect((await a.decisionsFor('8613800138000', { from: T + 1 })).decisions.map((d) => d.reason)).toEqual(['sender_unregistered']);
-    expect((await a.decisionsFor('8613800138000', { from: T - 1000, to: T + 19 })).decisions.map((d) => d.reason)).toEqual(['consent_granted']);
+    expect((await a.decisionsFor('8613800138000', { from: T + 6 })).decisions.map((d) => d.reason)).toEqual(['sender_unregistered']);
+    expect((await a.decisionsFor('8613800138000', { from: T - 1000, to: T + 4 })).decisions.map((d) => d.reason)).toEqual(['consent_granted']);
     const limited = await a.decisionsFor('8613800138000', { limit: 1 });
     expect(limited).toMatchObject({ truncated: true, decisions: [{ reason: 'sender_unregistered' }] });
   });

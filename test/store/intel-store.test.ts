@@ -1,7 +1,8 @@
 /**
  * IntelStore against the real Redis on 127.0.0.1:6379 (unique key prefix): marks (counts, expiry,
- * the cap), reputation sets (replace, add, the entry cap), learned entries, per-message memory, and
- * two instances kept in step through pub/sub; and the feedback a reviewer gives (decision/feedback.ts);
+ * the cap), reputation sets (replace, add, the entry cap), learned entries, the memory's texts, and
+ * two instances kept in step through pub/sub; and the feedback a reviewer or a complaint gives
+ * (decision/feedback.ts; a complaint's message id found through the decision records, store/audit-stream.ts);
  * and `smppguard import reputation` (cli/import-reputation.ts) on a file.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,6 +15,7 @@ import { Feedback } from '../../src/decision/feedback.js';
 import { reputationEntry } from '../../src/import/reputation-rows.js';
 import { fingerprintOf } from '../../src/rules/fingerprint.js';
 import { foldChars } from '../../src/rules/normalise.js';
+import { AuditStream } from '../../src/store/audit-stream.js';
 import { IntelStore } from '../../src/store/intel-store.js';
 import { connectRedis, createRedis, scanKeys, type Redis } from '../../src/store/redis.js';
 
@@ -94,23 +96,62 @@ describe('reputation sets', () => {
   });
 });
 
-describe('per-message memory', () => {
-  it('keeps a forwarded message under its id (any spelling), with a TTL', async () => {
-    a.remember('0A1B2C', 'fp1', ['0.x', '1.y'], '急用钱 详询 13912345678');
+describe("the memory's texts", () => {
+  it('keeps a text once per fingerprint and hour, with a TTL; another instance reads it', async () => {
+    a.rememberText('fp1', ['0.x', '1.y'], '急用钱 详询 13912345678');
+    a.rememberText('fp1', ['0.x', '1.y'], 'a later text of the same campaign is not stored again');
     await a.flush();
-    const m = await b.recall('0a1b2c');
-    expect(m).toMatchObject({ fingerprint: 'fp1', bands: ['0.x', '1.y'], text: '急用钱 详询 13912345678' });
-    expect(await b.recall('nope')).toBeNull();
+    expect(await b.textOf('fp1')).toEqual({ fingerprint: 'fp1', bands: ['0.x', '1.y'], text: '急用钱 详询 13912345678' });
+    expect(await b.textOf('nope')).toBeNull();
     const keys: string[] = [];
-    await scanKeys(redis, `${PREFIX}{msg}:*`, (k) => void keys.push(...k));
+    await scanKeys(redis, `${PREFIX}{txt}:*`, (k) => void keys.push(...k));
+    expect(keys).toHaveLength(1);
+    expect(await redis.hlen(keys[0]!)).toBe(1);
     for (const k of keys) expect(await redis.ttl(k)).toBeGreaterThan(3600);
+  });
+
+  it('keeps at most maxTexts an hour, counting the rest', async () => {
+    const small = new IntelStore(redis, `${PREFIX}small:`, { memoryTtlS: 3600, maxTexts: 100 });
+    for (let i = 0; i < 150; i++) small.rememberText(`fp${i}`, [], `text ${i}`);
+    await small.flush();
+    expect(small.textsSkipped).toBe(50);
+    expect(await small.textOf('fp99')).not.toBeNull();
+    expect(await small.textOf('fp100')).toBeNull();
   });
 
   it('is off with retention 0', async () => {
     const off = new IntelStore(redis, PREFIX, { memoryTtlS: 0 });
-    off.remember('X1', 'fp', [], 'text');
+    off.rememberText('fp-off', [], 'text');
     await off.flush();
-    expect(await off.recall('X1')).toBeNull();
+    expect(await off.textOf('fp-off')).toBeNull();
+    expect(await a.textOf('fp-off')).toBeNull();
+  });
+});
+
+describe('complaint feedback by message id', () => {
+  const text = '【速贷通】急用钱？无抵押无担保，详询 13912345678，回T退订';
+  const recipient = '8613900001234';
+
+  it("finds the message's fingerprint by the SMSC's id (the smsc_id record joins it to the decision), and its text in the memory", async () => {
+    const stream = new AuditStream(redis, PREFIX, { shards: 4, maxBytes: 0, maxAgeMs: 0, flushMs: 0, maxBuffer: 1000 });
+    const fp = fingerprintOf(foldChars(text));
+    // Another message to the same number first, then the one complained about.
+    stream.add('esme1', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', recipient, 'G0', 'other-fp');
+    stream.add('esme1', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', recipient, 'G1', fp.id);
+    stream.addSmscId('esme1', '8610690001', recipient, 'G0', '0A1B2B');
+    stream.addSmscId('esme1', '8610690001', recipient, 'G1', '0A1B2C');
+    await stream.flush();
+    a.rememberText(fp.id, fp.bands, foldChars(text));
+    await a.flush();
+    const fb = new Feedback(a, { markTtlMs: 60_000, learn: true, decisions: stream });
+    // The SMSC's id in another spelling (the decimal of its hex).
+    const r = await fb.complaint({ id: 'C1', recipient, message_id: String(0x0a1b2c), text: null });
+    expect(r).toMatchObject({ from: 'memory', fingerprint: fp.id, keys: 1 + fp.bands.length, numbers: ['13912345678'] });
+    // The gateway's own id (a queued message's ESME got it) works too.
+    expect((await fb.complaint({ id: 'C2', recipient, message_id: 'G1', text: null })).fingerprint).toBe(fp.id);
+    // Another recipient's complaint naming the same id finds nothing.
+    expect((await fb.complaint({ id: 'C3', recipient: '8613900009999', message_id: '0A1B2C', text: null })).from).toBe('none');
+    await stream.close();
   });
 });
 
@@ -129,8 +170,8 @@ describe('review feedback', () => {
 
   it('a complaint with neither a remembered id nor a text marks nothing', async () => {
     const fb = new Feedback(a, { markTtlMs: 60_000, learn: false });
-    expect((await fb.complaint({ id: 'C9', message_id: 'unknown', text: null })).from).toBe('none');
-    expect((await fb.complaint({ id: 'C9', message_id: null, text })).from).toBe('text');
+    expect((await fb.complaint({ id: 'C9', recipient: '8613900001234', message_id: 'unknown', text: null })).from).toBe('none');
+    expect((await fb.complaint({ id: 'C9', recipient: '8613900001234', message_id: null, text })).from).toBe('text');
   });
 });
 
