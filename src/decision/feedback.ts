@@ -66,9 +66,8 @@ export class Feedback {
   async complaint(c: { id: string; recipient: string; message_id: string | null; text: string | null }): Promise<FeedbackResult> {
     let folded: string | null = null;
     let keys: string[] | null = null;
-    let fp: string | null = null;
     let from: FeedbackResult['from'] = 'none';
-    fp = c.message_id ? await this.fingerprintOf(c.recipient, c.message_id) : null;
+    const fp = c.message_id ? await this.fingerprintOf(c.recipient, c.message_id) : null;
     if (fp !== null) {
       const m = await this.store.textOf(fp);
       from = 'memory';
