@@ -54,6 +54,8 @@ export interface Scenario {
   thisBuildOnly?: boolean;
   /** The checkout whose built gateway this scenario runs (default: this one); set by --baseline. */
   root?: string;
+  /** Configuration merged over this scenario's gateway last (the `~` copy --compare adds). */
+  compare?: Record<string, unknown>;
 }
 
 export interface GatewayContext {
@@ -121,6 +123,8 @@ interface Flags {
   loadgen: Partial<LoadOptions>;
   /** Configuration merged over this build's gateway in every gateway scenario (not a baseline's). */
   gateway: Record<string, unknown>;
+  /** With it, every gateway scenario of this build runs a second time (id `<id>~`) with this configuration merged over it. */
+  compare: Record<string, unknown> | null;
   /** Another checkout (built) whose gateway runs every gateway scenario too, alternating with this one. */
   baseline: string | null;
   /** Offered rates (msg/s) of the open-loop table; null: closed-loop runs only. */
@@ -142,6 +146,8 @@ const USAGE = `usage: npm run bench -- [options]
   --sim JSON          extra simulator options, e.g. '{"responseDelayMs":1}'
   --loadgen JSON      extra load generator options, e.g. '{"registeredDelivery":1}'
   --gateway JSON      configuration merged over this build's gateways, e.g. '{"intel":{"memory_retention_s":0}}'
+  --compare JSON      run every gateway scenario twice a round, the second time (id <id>~) with this
+                      configuration merged over it, e.g. '{"archive":{"enabled":false}}'
   --keep-tmp          keep the temp dir with gateway configs and logs
   --profile DIR       run every child with node --cpu-prof into DIR
   --write             append the table to bench/RESULTS.md
@@ -170,6 +176,7 @@ function parseFlags(argv: string[]): Flags {
     sim: {},
     loadgen: {},
     gateway: {},
+    compare: null,
     baseline: null,
     openLoop: null,
     openLoopBinds: 4,
@@ -196,6 +203,7 @@ function parseFlags(argv: string[]): Flags {
       case '--sim': f.sim = JSON.parse(val() ?? '{}'); break;
       case '--loadgen': f.loadgen = JSON.parse(val() ?? '{}'); break;
       case '--gateway': f.gateway = JSON.parse(val() ?? '{}'); break;
+      case '--compare': f.compare = JSON.parse(val() ?? '{}'); break;
       case '--keep-tmp': f.keepTmp = true; break;
       case '--profile': f.profile = resolve(val() ?? 'bench-profiles'); break;
       case '--write': f.write = true; break;
@@ -442,7 +450,7 @@ async function startGateway(
   const http = await freePort();
   const redisPrefix = `${common.redisPrefix}${tag}:`;
   const overrides = typeof scn.gateway === 'function' ? scn.gateway(scn.root) : (scn.gateway ?? {});
-  const config = deepMerge(deepMerge(baseGatewayConfig({ ...common, listen, http, redisPrefix }), overrides), scn.root ? {} : gatewayOverrides);
+  const config = deepMerge(deepMerge(deepMerge(baseGatewayConfig({ ...common, listen, http, redisPrefix }), overrides), scn.root ? {} : gatewayOverrides), scn.compare ?? {});
   const file = join(tmp, `gateway-${tag}.yaml`);
   writeFileSync(file, toYaml(config));
   const logFile = join(tmp, `gateway-${tag}.log`);
@@ -672,9 +680,11 @@ async function main(): Promise<void> {
   const chosen = SCENARIOS.filter((s) => flags.scenarios.includes(s.id));
   // With --baseline, every gateway scenario runs twice a round: the baseline's build, then this one.
   const baselineRoot = flags.baseline;
+  const compare = flags.compare;
+  const compared = compare ? chosen.flatMap((s) => (s.gateway ? [s, { ...s, id: `${s.id}~`, label: `${s.label}, with ${JSON.stringify(compare)}`, compare }] : [s])) : chosen;
   const scenarios = baselineRoot
-    ? chosen.flatMap((s) => (s.gateway && !s.thisBuildOnly ? [{ ...s, id: `${s.id}@base`, label: `${s.label} — baseline build ${baselineRoot}`, root: baselineRoot }, s] : [s]))
-    : chosen;
+    ? compared.flatMap((s) => (s.gateway && !s.thisBuildOnly && !s.compare ? [{ ...s, id: `${s.id}@base`, label: `${s.label} — baseline build ${baselineRoot}`, root: baselineRoot }, s] : [s]))
+    : compared;
   if (baselineRoot && !existsSync(join(baselineRoot, 'dist/src/cli/main.js'))) throw new Error(`${baselineRoot}: no dist/src/cli/main.js (npm ci && npm run build there first)`);
   if (flags.profile) {
     mkdirSync(flags.profile, { recursive: true });
@@ -856,6 +866,20 @@ async function main(): Promise<void> {
       const mine = median(samples.filter((s) => s.scenario === id).map((s) => s.result.msgPerSec));
       const theirs = median(samples.filter((s) => s.scenario === scn.id).map((s) => s.result.msgPerSec));
       if (Number.isFinite(mine) && theirs > 0) console.log(`this build / baseline, (${id}): ${(mine / theirs).toFixed(3)} (${fmtInt(mine)} vs ${fmtInt(theirs)} msg/s)`);
+    }
+  }
+  // What the intelligence rules and a score rule cost (issues 18, 19): (d) over (d0), (ds) over (d).
+  const med = (id: string) => median(samples.filter((s) => s.scenario === id).map((s) => s.result.msgPerSec));
+  for (const [x, y, what] of [['d', 'd0', 'with the intelligence rules / without'], ['ds', 'd', 'with a score rule / without']] as const) {
+    if (Number.isFinite(med(x)) && med(y) > 0) console.log(`(${x}) / (${y}), ${what}: ${(med(x) / med(y)).toFixed(3)} (${fmtInt(med(x))} vs ${fmtInt(med(y))} msg/s)`);
+  }
+  if (compare) {
+    for (const scn of scenarios) {
+      if (!scn.compare) continue;
+      const id = scn.id.slice(0, -1);
+      const plain = median(samples.filter((s) => s.scenario === id).map((s) => s.result.msgPerSec));
+      const other = median(samples.filter((s) => s.scenario === scn.id).map((s) => s.result.msgPerSec));
+      if (Number.isFinite(plain) && other > 0) console.log(`(${id}) / (${scn.id}): ${(plain / other).toFixed(3)} (${fmtInt(plain)} vs ${fmtInt(other)} msg/s)`);
     }
   }
   if (flags.write) {

@@ -50,6 +50,8 @@ export class MessageQueue {
   private inFlight = 0;
   private readonly idTag = randomBytes(3).toString('hex');
   private idSeq = 0;
+  private idMs = -1;
+  private idHead = '';
   private timers: NodeJS.Timeout[] = [];
   private finalReport: FinalReport = async () => undefined;
   private reviewed: ReviewHook | null = null;
@@ -104,7 +106,13 @@ export class MessageQueue {
   /** A message id unique across instances and restarts: instance tag, time, sequence. */
   newId(): string {
     this.idSeq = (this.idSeq + 1) % 1_679_616;
-    return `Q${this.idTag}${Date.now().toString(36)}${this.idSeq.toString(36).padStart(4, '0')}`;
+    // The tag and time part once per millisecond (every forwarded message gets an id).
+    const now = Date.now();
+    if (now !== this.idMs) {
+      this.idMs = now;
+      this.idHead = `Q${this.idTag}${now.toString(36)}`;
+    }
+    return this.idHead + this.idSeq.toString(36).padStart(4, '0');
   }
 
   /** The per-account key that counts an account's messages in one queue (the quota's books). */

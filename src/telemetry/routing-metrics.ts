@@ -19,6 +19,8 @@ export class RoutingMetrics {
   private readonly routeCounts = new LabelCounts<'route' | 'smsc' | 'status'>(['route', 'smsc', 'status']);
   private readonly smscCounts = new LabelCounts<'smsc' | 'status'>(['smsc', 'status']);
   private readonly keys = new Map<string, Map<string, Map<string, string>>>();
+  /** Per SMSC (configured names: bounded), its ESME_ROK key. */
+  private readonly okKeys = new Map<string, string>();
   readonly routeSeconds: FastHistogram;
   readonly failovers: Counter<'group' | 'reason'>;
   readonly retries: Counter<'group' | 'from' | 'to'>;
@@ -116,6 +118,10 @@ export class RoutingMetrics {
 
   /** One answer from an SMSC. */
   countSmsc(smsc: string, status: number): void {
-    this.smscCounts.add(`${smsc}\u0001${status === 0 ? 'ESME_ROK' : statusLabel(status)}`);
+    if (status !== 0) return this.smscCounts.add(`${smsc}\u0001${statusLabel(status)}`);
+    // The common answer's key once per SMSC, not a new string per message.
+    let key = this.okKeys.get(smsc);
+    if (key === undefined) this.okKeys.set(smsc, (key = `${smsc}\u0001ESME_ROK`));
+    this.smscCounts.add(key);
   }
 }
