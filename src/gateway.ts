@@ -292,8 +292,14 @@ export class Gateway {
       const qRedis = createRedis({ ...cfg.redis, command_timeout_ms: cfg.queue.command_timeout_ms });
       qRedis.on('error', () => metrics.redisErrors.inc({ op: 'queue_connection' }));
       const store = new MessageQueue(cfg, qRedis, { metrics, log, clock });
-      // A reviewer's decision is a label: approve → ham, reject → spam (docs/model.md).
-      if (labels) store.onReviewed((decision, m) => void labels.add(decision === 'approve' ? 'ham' : 'spam', m.text, 'review', m.id, m.account));
+      // A reviewer's decision (one message, a bulk decision, the console) is a label — approve → ham,
+      // reject → spam (docs/model.md) — and campaign feedback: it marks the text's fingerprint (docs/intelligence.md).
+      if (labels || reviewFeedback) {
+        store.onReviewed((decision, m) => {
+          if (labels) void labels.add(decision === 'approve' ? 'ham' : 'spam', m.text, 'review', m.id, m.account);
+          if (reviewFeedback) void reviewFeedback(m.id, m.text, decision);
+        });
+      }
       worker = new DeliveryWorker({
         cfg,
         queue: store,
@@ -425,7 +431,6 @@ export class Gateway {
         audit: archive?.reader ?? null,
         lockouts: throttle ?? null,
         held,
-        reviewFeedback,
         announceHeld: (account) => {
           relay!.onHeldElsewhere(account);
           void redis.publish(store.keys.events, `held ${account}`).catch(() => metrics.redisErrors.inc({ op: 'announce_held' }));

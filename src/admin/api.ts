@@ -68,8 +68,6 @@ export interface AdminDeps {
   /** Held receipts/MO (their dead letters: dead-letters-api.ts) and how to tell every instance an account has some. */
   held?: HeldDeliveries | null;
   announceHeld?: (account: string) => void;
-  /** A reviewer's approve/reject as campaign feedback (issue 18; decision/feedback.ts); never throws. */
-  reviewFeedback?: ((id: string, text: string, decision: 'approve' | 'reject') => Promise<void>) | null;
   /** The web console's one-shot grants (console/grants.ts), when the console is on. */
   grants?: ConsoleGrants;
 }
@@ -108,7 +106,7 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
       await api.register(consentApi, { store, numbering, accounts });
       await api.register(dndApi, { store, numbering });
       await api.register(explainApi, { explain: deps.explain, accounts });
-      await api.register(queueApi, { queue: deps.queue ?? null, accounts, feedback: deps.reviewFeedback ?? null });
+      await api.register(queueApi, { queue: deps.queue ?? null, accounts });
       await api.register(journalApi, { store, numbering });
       await api.register(complaintsApi, { desk: deps.complaints ?? null, cases, store, numbering });
       await api.register(evidenceApi, { store, audit: deps.audit ?? null, cases, senders: registry, numbering });

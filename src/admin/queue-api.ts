@@ -14,8 +14,6 @@ export interface QueueApiOptions {
   queue: Pick<MessageQueue, 'listReview' | 'inspect' | 'approve' | 'reject' | 'decideRule' | 'depth'> | null;
   /** The configured accounts (system_id): an account filter or path must name one. */
   accounts: ReadonlySet<string>;
-  /** A reviewer's approve/reject marks the message's campaign fingerprint (decision/feedback.ts); never throws. */
-  feedback?: ((id: string, text: string, decision: 'approve' | 'reject') => Promise<void>) | null;
 }
 
 /** The queue routes' error responses: the error shape without a description (as they have always been documented). */
@@ -115,11 +113,9 @@ export const queueApi: FastifyPluginAsync<QueueApiOptions> = async (api, o) => {
 
   for (const decision of ['approve', 'reject'] as const) {
     api.post<{ Params: { id: string } }>(`/queue/review/:id/${decision}`, { schema: schemas.decide(decision) }, async (req) => {
-      // The text, before the message leaves review: the reviewer's verdict marks its campaign fingerprint.
-      const held = o.feedback ? await q().inspect(req.params.id) : null;
+      // The queue tells the gateway (labels, campaign feedback: MessageQueue.onReviewed), for bulk decisions too.
       const ok = await (decision === 'approve' ? q().approve(req.params.id, req.adminWho) : q().reject(req.params.id, req.adminWho));
       if (!ok) throw notFound(`no message ${req.params.id} waits for review`);
-      if (held && o.feedback) await o.feedback(req.params.id, held.text, decision);
       return { id: req.params.id, decision };
     });
   }

@@ -1,9 +1,11 @@
-/** The queue's admin routes over real HTTP: list review, inspect, approve, reject, bulk, depth, errors. */
+/** The queue's admin routes over real HTTP: list review, inspect, approve, reject, bulk, depth, errors; a verdict's campaign mark. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { senderId } from '../../src/domain/sender.js';
+import { fingerprintOf } from '../../src/rules/fingerprint.js';
+import { foldChars } from '../../src/rules/normalise.js';
 import { startAdminStack, type AdminStack } from '../helpers/admin.js';
 import { sm, waitFor } from '../helpers/stack.js';
 
@@ -76,6 +78,25 @@ describe('queue admin API', () => {
     expect((await s.api('GET', '/api/v1/queue/review', { token: null })).status).toBe(401);
     const doc = await s.api('GET', '/openapi.json', { token: null });
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/v1/queue/review', '/api/v1/queue/review/bulk', '/api/v1/queue/messages/{id}']));
+  });
+
+  it("a reviewer's verdict marks the campaign fingerprint, one by one and in bulk", async () => {
+    const s = await start();
+    const esme = await s.esme('transmitter');
+    // GSM 7-bit texts (sm() sends data_coding 0); the last two one campaign.
+    const texts = ['ACME: Win a phone, details at http://x.example/1 now', 'ACME: Free gift card, claim at http://y.example/2 today', 'ACME: Free gift card, claim at http://y.example/3 today'];
+    for (const t of texts) expect((await esme.submit(sm({ source_addr: SENDER, short_message: t }))).status).toBe(0);
+    const [first] = (await s.api('GET', '/api/v1/queue/review?rule=hold-links')).body.messages as { id: string }[];
+    const markOf = (t: string) => {
+      const fp = fingerprintOf(foldChars(t));
+      return s.gw.intel!.index.markOf(fp.id, fp.bands, Date.now())?.verdict ?? null;
+    };
+    expect(markOf(texts[0]!)).toBeNull();
+    expect((await s.api('POST', `/api/v1/queue/review/${first!.id}/approve`)).status).toBe(200);
+    await waitFor(() => markOf(texts[0]!) === 'allowed', 1000, 'approve marks allowed');
+    const bulk = await s.api('POST', '/api/v1/queue/review/bulk', { body: { rule: 'hold-links', decision: 'reject' } });
+    expect(bulk.body.count).toBe(2);
+    await waitFor(() => markOf(texts[1]!) === 'rejected' && markOf(texts[2]!) === 'rejected', 1000, 'bulk reject marks rejected');
   });
 
   it('without the queue the routes answer 503 with the reason', async () => {
