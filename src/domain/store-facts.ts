@@ -18,6 +18,9 @@ export interface StoreFacts {
   consent: (string | null)[];
 }
 
+/** Members a `recent` counter keeps at most (the oldest go first): its value never reads above this (rate-counters.lua SG_RECENT_CAP). */
+export const RECENT_CAP = 1000;
+
 /** A counter a rate rule needs: incremented once per message, compared with the rule's max. */
 export interface RateNeed {
   /**
@@ -27,13 +30,15 @@ export interface RateNeed {
   key: string;
   periodMs: number;
   /**
-   * count: messages in the window; distinct: distinct `member`s in the window (HyperLogLog).
+   * count: messages in the window; distinct: distinct `member`s in the window (HyperLogLog);
+   * recent: distinct `member`s seen within the last periodMs, a sliding window (exact, a sorted set
+   * of at most RECENT_CAP members: campaign senders and accounts).
    * Sender behaviour profiles (domain/behaviour.ts, store/lua/behaviour.lua): sequence: the
    * longest run of near-consecutive recipients in the window (`member` the recipient); baseline:
    * this hour's count and the sender's baseline for the hour, packed; receipts: the last receipts'
    * total and undeliverable count, packed (read only).
    */
-  kind: 'count' | 'distinct' | 'sequence' | 'baseline' | 'receipts';
+  kind: 'count' | 'distinct' | 'recent' | 'sequence' | 'baseline' | 'receipts';
   member?: string;
   /**
    * Set by the rule engine, which has them at hand: the counter's entity (its hash tag, e.g.

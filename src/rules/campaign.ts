@@ -2,9 +2,9 @@
  * Campaign and content-reputation conditions (issue 18), pure:
  *
  *   campaign: {senders_over, accounts_over, recipients_over, window, near}  — counters per
- *     fingerprint, shared by every instance: distinct sender numbers (HyperLogLog), distinct
- *     accounts (HyperLogLog) and messages (one per recipient) seen with this fingerprint in the
- *     window. They ride the message's one Redis round trip as rate counters do (RateNeed): one
+ *     fingerprint, shared by every instance: distinct sender numbers and distinct accounts seen
+ *     with this fingerprint within the last `window` (sliding: a sorted set of when each was last
+ *     seen, RateNeed kind `recent`), and messages (one per recipient) in fixed windows. They ride the message's one Redis round trip as rate counters do (RateNeed): one
  *     entity per LSH band (near: true, the default, so a variant that shares any band is counted
  *     with its original) or the exact masked fingerprint only (near: false: one entity, the cheapest).
  *     The value a rule reads is the highest over the entities; every limit given must be exceeded.
@@ -50,7 +50,8 @@ export function campaignNeeds(r: CampaignRule, f: Facts): RateNeed[] {
       const field = `${FIELD[l.kind]}${sec}`;
       const needKey = entity + field;
       if (l.kind === 'recipients') out.push({ key: needKey, periodMs: r.periodMs, kind: 'count', entity, field });
-      else out.push({ key: needKey, periodMs: r.periodMs, kind: 'distinct', member: l.kind === 'senders' ? f.ctx.src.value : f.ctx.account, entity, field });
+      // Distinct senders and accounts over a sliding window (exact; few members a campaign).
+      else out.push({ key: needKey, periodMs: r.periodMs, kind: 'recent', member: l.kind === 'senders' ? f.ctx.src.value : f.ctx.account, entity, field });
     }
   }
   return out;

@@ -11,6 +11,7 @@ import { TEMPLATE_TYPES, type TemplateType } from './templates.js';
 import { parseHours } from './hours.js';
 import { isValidZone, parseDuration } from '../domain/time.js';
 import { BEHAVIOUR_SIGNALS } from '../domain/behaviour.js';
+import { RECENT_CAP } from '../domain/store-facts.js';
 import type { BehaviourSpec } from './behaviour.js';
 
 // ---- helpers -------------------------------------------------------------------------------------
@@ -211,8 +212,9 @@ export const MatchSchema: z.ZodType<MatchSpec> = z.lazy(() =>
       .optional(),
     campaign: z
       .strictObject({
-        senders_over: z.number().int().min(0).optional(),
-        accounts_over: z.number().int().min(0).optional(),
+        // Counted exactly up to RECENT_CAP members (sliding window): a limit must be below it.
+        senders_over: z.number().int().min(0).max(RECENT_CAP - 1).optional(),
+        accounts_over: z.number().int().min(0).max(RECENT_CAP - 1).optional(),
         recipients_over: z.number().int().min(0).optional(),
         window: z.string().refine((s) => parseDuration(s) !== null, 'expected a window such as 60s, 15m, 1h, 1d').default('10m'),
         near: z.boolean().default(true),

@@ -74,11 +74,11 @@ export interface BaselineParams {
 
 export const BEHAVIOUR_DEFAULTS: BaselineParams = { alpha: 0.25, minDays: 3, ttlMs: 8 * 86_400_000 };
 
-/** The script op of each behaviour need (store/lua/behaviour.lua). */
-export const BEHAVIOUR_OPS = { sequence: 'q', baseline: 'b', receipts: 'u' } as const;
+/** The script op of each need that only the scripts count (store/lua/behaviour.lua; z: rate-counters.lua's sliding distinct). */
+export const BEHAVIOUR_OPS = { sequence: 'q', baseline: 'b', receipts: 'u', recent: 'z' } as const;
 export type BehaviourOp = (typeof BEHAVIOUR_OPS)[keyof typeof BEHAVIOUR_OPS];
 
-/** Whether a message's needs include a behaviour profile (those go in the batched script, never as plain commands). */
+/** Whether a message's needs include a behaviour profile or a sliding distinct counter (those go in the batched script, never as plain commands). */
 export function hasBehaviour(needs: readonly RateNeed[]): boolean {
   for (const n of needs) if (n.kind !== 'count' && n.kind !== 'distinct') return true;
   return false;
@@ -236,7 +236,7 @@ export class RateLayout {
         if (entity !== null) sink.endCount(entity, lastMs, lastText);
         entity = null;
         if (need.kind === 'distinct') sink.distinct(e, `${this.rField}:d:${window}`, need.member, (window + 1) * need.periodMs, end);
-        else sink.behaviour(BEHAVIOUR_OPS[need.kind], e, this.behaviourSuffix(need, window), this.behaviourMember(need), end);
+        else sink.behaviour(BEHAVIOUR_OPS[need.kind], e, this.behaviourSuffix(need, window), this.behaviourMember(need), need.kind === 'recent' ? String(now) : end);
       }
     }
     if (entity !== null) sink.endCount(entity, lastMs, lastText);
@@ -288,12 +288,13 @@ export class RateLayout {
 
   /** A behaviour need's key suffix after "{entity}": the sequence state is per window, the profile hash is one key. */
   private behaviourSuffix(need: RateNeed, window: number): string {
+    if (need.kind === 'recent') return `${this.rField}:z:${need.periodMs}`;
     return need.kind === 'sequence' ? `${this.rField}:${window}` : this.rField;
   }
 
   /** What a behaviour need's script function reads besides its key: the recipient, or the baseline's parameters. */
   private behaviourMember(need: RateNeed): string {
-    if (need.kind === 'sequence') return need.member ?? '';
+    if (need.kind === 'sequence' || need.kind === 'recent') return need.member ?? '';
     return need.kind === 'baseline' ? this.baselineParams : '';
   }
 
@@ -305,7 +306,17 @@ export class RateLayout {
     const end = this.endText(window, need.periodMs);
     const endMs = (window + 1) * need.periodMs;
     if (need.kind !== 'count' && need.kind !== 'distinct') {
-      return { needKey: need.key, op: BEHAVIOUR_OPS[need.kind], end, endMs, entity, field: this.behaviourSuffix(need, window), member: this.behaviourMember(need) };
+      // A sliding counter's "end" is now: the script keeps members seen after now − period.
+      const recent = need.kind === 'recent';
+      return {
+        needKey: need.key,
+        op: BEHAVIOUR_OPS[need.kind],
+        end: recent ? String(now) : end,
+        endMs: recent ? now : endMs,
+        entity,
+        field: this.behaviourSuffix(need, window),
+        member: this.behaviourMember(need),
+      };
     }
     const count = need.kind === 'count';
     const member = !count && need.member !== undefined ? need.member : '';

@@ -23,12 +23,12 @@ function marked(text: string, verdict: 'complained' | 'allowed' = 'complained', 
 describe('campaign counters', () => {
   const set = ruleSet(reject('{ campaign: { senders_over: 5, accounts_over: 1, window: 10m } }'));
 
-  it('ask one distinct counter per band and limit, members sender and account', () => {
+  it('ask one sliding distinct counter per band and limit, members sender and account', () => {
     const needs = set.rateNeeds(ctx({ text: SPAM }), INITIAL);
     expect(needs).toHaveLength(12);
     expect(needs.filter((n) => n.member === '861069001')).toHaveLength(6);
     expect(needs.filter((n) => n.member === 'acme')).toHaveLength(6);
-    expect(needs.every((n) => n.kind === 'distinct' && n.periodMs === 600_000 && n.entity!.startsWith('camp:'))).toBe(true);
+    expect(needs.every((n) => n.kind === 'recent' && n.periodMs === 600_000 && n.entity!.startsWith('camp:'))).toBe(true);
   });
 
   it('near: false counts the exact fingerprint only', () => {

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { RateNeed } from '../../src/domain/store-facts.js';
+import { RECENT_CAP, type RateNeed } from '../../src/domain/store-facts.js';
 import { rateEntity } from '../../src/store/rate-layout.js';
 import { RateStore } from '../../src/store/rates.js';
 import { hashTag as hashTagOf } from '../../src/store/slots.js';
@@ -98,6 +98,29 @@ describe('RateStore', () => {
     expect((await behind.bump([need])).get(need.key)).toBe(3);
     expect((await ahead.bump([need])).get(need.key)).toBe(2);
     expect(await redis.hgetall(ahead.keyFor(need))).toMatchObject({ [`:60@${T0 + MIN}`]: '3', [`:60@${T0 + 2 * MIN}`]: '2' });
+  });
+
+  it('counts distinct members over a sliding window (recent): who left the window stops counting, a burst across a boundary counts whole', async () => {
+    const clock = fakeClock(T0 + 9 * MIN);
+    const store = new RateStore(redis, PREFIX, { clock });
+    const need = (m: string): RateNeed => ({ key: 'camp:t:x:s:600', periodMs: 10 * MIN, kind: 'recent', member: m, entity: 'camp:t:x', field: ':s:600' });
+    const bump = async (m: string) => (await store.bump([need(m)])).get('camp:t:x:s:600');
+    expect(await bump('a')).toBe(1);
+    expect(await bump('b')).toBe(2);
+    // Across the 10-minute boundary: a fixed window would start again at 1.
+    clock.t = T0 + 11 * MIN;
+    expect(await bump('c')).toBe(3);
+    expect(await bump('a')).toBe(3); // seen again: still 3, and a's time renewed
+    // b (last seen at 9 min) is more than 10 minutes old now; a was renewed at 11.
+    clock.t = T0 + 19 * MIN + 1;
+    expect(await bump('d')).toBe(3); // a, c, d
+    const ttl = await redis.pttl(store.keyFor(need('x')));
+    expect(ttl).toBeGreaterThan(10 * MIN);
+    expect(ttl).toBeLessThanOrEqual(10 * MIN + 5_000);
+    // Bounded: beyond RECENT_CAP members the oldest go, and the count reads the cap.
+    for (let i = 0; i < RECENT_CAP + 5; i++) await store.bump([need(`m${i}`)]);
+    expect(await redis.zcard(store.keyFor(need('x')))).toBe(RECENT_CAP);
+    expect(await bump('last')).toBe(RECENT_CAP);
   });
 
   it('counts distinct members with a HyperLogLog', async () => {

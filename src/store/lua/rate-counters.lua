@@ -16,6 +16,10 @@
 
   distinct counters (HyperLogLog) keep a key each:  <prefix>{<entity>}<suffix> (suffix ends ":d:<window>")
 
+  sliding distinct counters keep a sorted set each:  <prefix>{<entity>}<suffix> (suffix ends ":z:<period ms>"),
+  member → when last seen (gateway clock ms); members older than the period are removed on every use,
+  and beyond SG_RECENT_CAP (rate-layout.ts RECENT_CAP) the oldest. Exact, and the window slides.
+
   Input, one group per line in policy-check-batch.lua ("op end k entity TAB s1 TAB … sk\n") or
   the same pieces as arguments in rates.lua:
     c  count: s1..sk are the fields ("<counter>@<end>") of one entity; end the latest of their
@@ -23,6 +27,8 @@
     d  distinct: k = 2, s1 the key suffix, s2 the member: PFADD, PFCOUNT; TTL set when PFADD
        changed the key
     r  distinct, nothing to add: as d with s2 empty (PFADD without a member)
+    z  sliding distinct: k = 2, end is NOW (not a window end), s1 the key suffix, s2 the member:
+       ZADD now, ZREMRANGEBYSCORE what is older than the period, ZCARD; TTL the period plus the slack
   A key gets the TTL end − horizon (the horizon each call carries: the gateway's now − slack, so the
   TTL is the rest of the window plus the slack).
 
@@ -94,9 +100,32 @@ local function sg_distinct(key, op, e, member, horizon, out, n)
   return n + 1
 end
 
--- One group: op ('c', 'd' or 'r'), end (number), entity and its k strings s[1..k].
+-- Sliding distinct group: `member` seen at `now`; the distinct members of the last `period` ms into out[n+1].
+local SG_RECENT_CAP = 1000
+local function sg_recent(key, now, period, member, horizon, out, n)
+  sg_call('ZADD', key, now, member)
+  sg_call('ZREMRANGEBYSCORE', key, '-inf', now - period)
+  local c = sg_call('ZCARD', key)
+  if c > SG_RECENT_CAP then
+    sg_call('ZREMRANGEBYRANK', key, 0, c - SG_RECENT_CAP - 1)
+    c = SG_RECENT_CAP
+  end
+  sg_call('PEXPIRE', key, period + sg_max(1, now - horizon))
+  out[n + 1] = c
+  return n + 1
+end
+
+-- One group: op ('c', 'd', 'r', 'z' or a behaviour op), end (number), entity and its k strings s[1..k].
 local function sg_group(prefix, horizon, op, e, entity, s, k, out, n)
   if op == 'c' then return sg_count(prefix .. '{' .. entity .. '}:n', e, s, k, horizon, out, n) end
+  if op == 'z' then
+    local period = sg_num(string.match(s[1], ':z:(%d+)$') or '')
+    if not period then
+      out[n + 1] = 0
+      return n + 1
+    end
+    return sg_recent(prefix .. '{' .. entity .. '}' .. s[1], e, period, s[2], horizon, out, n)
+  end
   -- q, b, u: sender behaviour profiles (behaviour.lua, put in front of this chunk).
   if op ~= 'd' and op ~= 'r' then return sg_behaviour(prefix, horizon, op, e, entity, s, out, n) end
   return sg_distinct(prefix .. '{' .. entity .. '}' .. s[1], op, e, s[2], horizon, out, n)
