@@ -246,6 +246,7 @@ export function registerDemo(program: Program): void {
     .option('-n, --count <n>', 'messages to send', (v) => Number(v), 5)
     .option('--forever', 'keep sending one message a second until Ctrl-C')
     .option('--with-rules', 'also load the rule packs in rules/ (results then depend on the time of day: quiet hours)')
+    .addHelpText('after', '\nExamples:\n  $ smppguard demo\n  $ smppguard demo --count 20 --forever     # keep traffic flowing until Ctrl-C\n')
     .action(async (f: DemoFlags) => {
       process.exitCode = await runDemo(f);
     });
