@@ -2,7 +2,7 @@
  * Every command's `--help` ends with a working example: the test walks the whole command tree
  * (cli/program.ts), so a new command without one fails here. An example line is
  * `$ [VAR=value …] smppguard <this command's path> …`; each option it uses must be one the command
- * it names declares. `smppguard --version` prints the package's version.
+ * it names declares (test/helpers/cli-examples.ts). `smppguard --version` prints the package's version.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
+import { exampleCommand, resolveExample } from '../helpers/cli-examples.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 
@@ -25,29 +26,6 @@ function helpOf(cmd: Command): string {
   cmd.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });
   cmd.outputHelp();
   return out;
-}
-
-/** A shell line's words up to the first `&&`, `|`, `;` or `#` (quotes kept together, unquoted). */
-function words(line: string): string[] {
-  const out: string[] = [];
-  for (const m of line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)) {
-    const w = m[3];
-    if (w !== undefined && (w === '&&' || w === '|' || w === ';' || w === '||' || w.startsWith('#'))) break;
-    out.push(m[1] ?? m[2] ?? w!);
-  }
-  return out;
-}
-
-const EXAMPLE = /^\s*\$ (?:[A-Z_][A-Z0-9_]*=\S+ )*(smppguard(?: .*)?)$/;
-
-/** The option names a command accepts (its own, plus -h/--help; --version on the program). */
-function optionNames(cmd: Command): Set<string> {
-  const names = new Set(['-h', '--help']);
-  for (const o of cmd.options) {
-    if (o.short) names.add(o.short);
-    if (o.long) names.add(o.long);
-  }
-  return names;
 }
 
 describe('smppguard --help', () => {
@@ -68,29 +46,17 @@ describe('smppguard --help', () => {
       expect(help, help).toMatch(/^Examples?\b.*:$/m);
       const examples = help
         .split('\n')
-        .map((l) => EXAMPLE.exec(l)?.[1])
-        .filter((l): l is string => l !== undefined);
+        .map(exampleCommand)
+        .filter((l): l is string => l !== null);
       const mine = examples.filter((e) => `${e} `.startsWith(`${name} `));
       expect(mine, `no "$ ${name} …" line in:\n${help}`).not.toEqual([]);
       for (const e of mine) {
-        // Resolve the command the example runs, then check every option it gives exists there.
-        const ws = words(e).slice(1);
-        let target: Command = program;
-        while (ws.length && !ws[0]!.startsWith('-')) {
-          const sub = target.commands.find((c) => c.name() === ws[0]);
-          if (!sub) break;
-          target = sub;
-          ws.shift();
-        }
+        const { target, problems } = resolveExample(program, e);
+        expect(problems).toEqual([]);
+        // The example runs this command or one of its subcommands.
         let up: Command | null = target;
         while (up && up !== cmd) up = up.parent;
         expect(up === cmd, `${e} runs ${target.name()}, not ${name} or one of its subcommands`).toBe(true);
-        const known = optionNames(target);
-        for (const w of ws) {
-          if (!w.startsWith('-') || w === '-') continue;
-          const flag = w.split('=')[0]!;
-          expect(known.has(flag) || (target === program && (flag === '-V' || flag === '--version')), `${e}: ${target.name()} has no option ${flag}`).toBe(true);
-        }
       }
     });
   }
