@@ -5,7 +5,7 @@
  */
 import type { caseView } from './cases.js';
 import { isoInZone } from '../domain/time.js';
-import { renderTable } from '../evidence/table.js';
+import { renderTable } from '../domain/text-table.js';
 
 export type CaseView = ReturnType<typeof caseView>;
 
