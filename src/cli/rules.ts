@@ -91,7 +91,7 @@ export function registerRules(program: Command): void {
     .argument('[cases...]', 'case files (default: every *.test.yaml in DIR)')
     .option('--allow-untested', 'do not fail when some rule is touched by no case')
     .option('-v, --verbose', 'show the decision trace of passing cases too')
-    .addHelpText('after', '\nExamples:\n  $ smppguard rules test rules/\n  $ smppguard rules test rules/ rules/cn-miit.test.yaml --verbose\n')
+    .addHelpText('after', '\nExamples:\n  $ smppguard rules test rules/\n  $ smppguard rules test rules/ rules/cn-miit.test.yaml --allow-untested    # only the cases of that file\n')
     .action((dir: string, cases: string[], o: TestFlags) => {
       process.exitCode = rulesTest(dir, cases, o);
     });
