@@ -24,6 +24,7 @@ export function registerArchive(program: Command): void {
     .description('run the decision archive writer (Redis buffer → Parquet files in archive.dir) outside the gateway')
     .requiredOption('-c, --config <file>', 'gateway configuration (redis, audit.stream, archive)')
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port (127.0.0.1 only: put a proxy in front to expose it)')
+    .addHelpText('after', '\nExample:\n  $ smppguard archive -c config/gateway.yaml --metrics-port 9091\n')
     .action(async (o: ArchiveFlags) => {
       process.exitCode = await runArchive(o);
     });

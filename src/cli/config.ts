@@ -28,11 +28,15 @@ export function checkConfigFile(file: string): { problems: string[]; warnings: s
 }
 
 export function registerConfig(program: Program): void {
-  const config = program.command('config').description('configuration files');
+  const config = program
+    .command('config')
+    .description('configuration files')
+    .addHelpText('after', '\nExample:\n  $ smppguard config check config/gateway.yaml\n');
   config
     .command('check')
     .description('validate a config file offline (exit 0: good; 2: problems, each with file:line)')
     .argument('<file>')
+    .addHelpText('after', '\nExample:\n  $ smppguard config check config/gateway.yaml\n')
     .action((file: string) => {
       const { problems, warnings } = checkConfigFile(file);
       for (const w of warnings) process.stderr.write(`warning: ${w}\n`);

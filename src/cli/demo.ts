@@ -3,6 +3,8 @@
  * configured one if it answers, else a private `redis-server` on a free port), the gateway in front,
  * and a demo ESME that submits messages, receives their delivery receipts and an MO reply,
  * printing each step so the traffic flow is visible. Exits when done (or runs on with --forever).
+ * Its output is for people: one line a step, every time in Beijing time (the demo's rule zone), the
+ * gateway's warnings as one readable line each (never raw log JSON), and next steps at the end.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { redactUrl } from '../telemetry/redact.js';
@@ -11,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command as Program } from 'commander';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig } from '../config/load.js';
 import { Gateway } from '../gateway.js';
 import { scanKeys } from '../store/redis.js';
@@ -21,13 +23,26 @@ import { startSimulator } from '../sim/index.js';
 import { connect } from '../sim/esme-client.js';
 import { normaliseMsisdn } from '../policy/address.js';
 import { senderId } from '../domain/sender.js';
-import { decodeText } from '../protocol/text.js';
+import { decodeText, encodeText } from '../protocol/text.js';
 import { freePort } from '../sim/free-port.js';
 import { ShiftedClock } from '../session/clock.js';
+import { formatInZone } from '../domain/time.js';
 
-/** The demo's own rule: commercial messages to Chinese numbers wait for 08:00–21:00 Beijing time. */
+/** The one zone the demo shows times in: its rules' zone. */
+const ZONE = 'Asia/Shanghai';
+
+/**
+ * The demo's own rules: a content rule (instant-loan ads are refused, whoever sends them), and
+ * commercial messages to Chinese numbers wait for 08:00–21:00 Beijing time.
+ */
 const DEMO_RULES = `version: 1
 rules:
+  - id: demo-no-loans
+    description: instant-loan ads are refused, whoever sends them and whatever the consent
+    match:
+      destination_country: CN
+      text: { contains_any: [贷款, instant loan] }
+    action: { reject: { status: ESME_RSUBMITFAIL, reason: spam_content } }
   - id: demo-quiet-hours
     description: marketing only 08:00-21:00 Beijing time; outside it, hold until the window opens
     match:
@@ -45,6 +60,33 @@ interface DemoFlags {
 }
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
+
+/**
+ * The gateway's log for the demo: warnings and errors as one readable line each ("warning    …"),
+ * each message once (a lost archive lease on 64 shards is one line, not 64); never pino's JSON.
+ */
+function demoLog(): Logger {
+  const seen = new Set<string>();
+  return pino(
+    { level: 'warn', base: undefined, timestamp: false },
+    {
+      write(line: string) {
+        let msg = line.trim();
+        let level = 'warning';
+        try {
+          const o = JSON.parse(line) as { msg?: string; level?: number; err?: { message?: string } };
+          msg = `${o.msg ?? ''}${o.err?.message ? `: ${o.err.message}` : ''}`;
+          if ((o.level ?? 40) >= 50) level = 'error';
+        } catch {
+          // not JSON: shown as it is
+        }
+        if (seen.has(msg)) return;
+        seen.add(msg);
+        say(`${level.padEnd(10)} ${msg}`);
+      },
+    },
+  );
+}
 
 async function redisAnswers(url: string): Promise<boolean> {
   const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
@@ -96,6 +138,9 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   // Demo data lives under its own prefix and is removed at the end.
   cfg.redis.key_prefix = `${cfg.redis.key_prefix}demo:${process.pid}:`;
   cfg.audit.destination = 'off';
+  // No archive writer: the demo's decisions are removed at the end, and its clock jumps by hours
+  // (leases would lapse). Nothing is written under archive.dir.
+  cfg.archive.enabled = false;
   // Without --with-rules the demo loads one rule of its own (quiet hours that queue) and runs on a
   // shifted clock that starts at 10:00 in Shanghai, so what it shows does not depend on the time of day.
   if (!f.withRules) {
@@ -106,12 +151,14 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   // The demo moves its clock by hours; sessions must not count that as idleness.
   cfg.upstream.idle_timeout_s = 0;
   const day = new Date();
-  const clock = ShiftedClock.at(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), 2, 0)); // 10:00 Shanghai
+  const start = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), 2, 0); // 10:00 Shanghai
+  const clock = ShiftedClock.at(start);
   cfg.listen = { ...cfg.listen, host: '127.0.0.1', port: 0, plain: true };
   cfg.http = { ...cfg.http, host: '127.0.0.1', port: 0 };
   cfg.downstream.smscs = cfg.downstream.smscs.slice(0, 1).map((s) => ({ ...s, host: '127.0.0.1', port: sim.port }));
-  const gw = await Gateway.start(cfg, { log: pino({ level: 'warn' }), clock });
+  const gw = await Gateway.start(cfg, { log: demoLog(), clock });
   say(`gateway    SMPP on 127.0.0.1:${gw.smppPort}, metrics on http://127.0.0.1:${gw.httpPort}/metrics`);
+  say(`clock      ${formatInZone(clock.now(), ZONE)} (the demo's clock starts at 10:00 in Shanghai; every time shown is ${ZONE})`);
   for (let i = 0; i < 100 && gw.pool.boundCount === 0; i++) await new Promise((r) => setTimeout(r, 50));
 
   const account = cfg.accounts[0]!.system_id;
@@ -119,6 +166,7 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   const senderNumber = `${moPrefix}01`;
   const consenting = '8613800138001';
   const stranger = '8613800138002';
+  const dndNumber = '8613800138003';
   const policyOn = cfg.policy.enabled;
   if (policyOn) {
     // Demo data, as an operator would enter it through the admin API or `smppguard import`.
@@ -130,8 +178,10 @@ export async function runDemo(f: DemoFlags): Promise<number> {
       actor,
     );
     await gw.store.setConsent(consenting, 'brand:DemoShop', 'granted', actor);
+    await gw.store.addDnd(dndNumber, null, actor);
     for (let i = 0; i < 40 && !gw.sync.registry.get(senderId('number', value)); i++) await new Promise((r) => setTimeout(r, 25));
     say(`policy     sender ${senderNumber} registered to "${account}" (brand DemoShop); ${consenting} consented to DemoShop`);
+    say(`policy     ${dndNumber} on the operator's do-not-disturb list (all commercial messages)`);
   }
   const esme = await connect('127.0.0.1', gw.smppPort);
   const bindStatus = await esme.bind('transceiver', account, 'demo');
@@ -148,9 +198,9 @@ export async function runDemo(f: DemoFlags): Promise<number> {
       say(`esme    <- deliver_sm MO from ${d.view.sourceAddr} to ${d.view.destinationAddr}: "${text}"`);
     }
   });
-  const why = async (src: string, dst: string) => {
+  const why = async (src: string, dst: string, text: string) => {
     if (!policyOn) return '';
-    const e = await gw.decisions.explain({ account, source_addr: src, source_addr_ton: 0, destination_addr: dst });
+    const e = await gw.decisions.explain({ account, source_addr: src, source_addr_ton: 0, destination_addr: dst, dest_addr_ton: 1, text, at: new Date(clock.now()).toISOString() });
     return ` (${e.reason}: ${e.explanation})`;
   };
   const sendOne = async (label: string, src: string, dst: string, text: string) => {
@@ -162,9 +212,11 @@ export async function runDemo(f: DemoFlags): Promise<number> {
       dest_addr_npi: 1,
       destination_addr: dst,
       registered_delivery: 1,
-      short_message: text,
+      // GSM 7-bit when it fits, else UCS-2 (data_coding 8), as a real ESME sends Chinese text.
+      data_coding: encodeText(text).dataCoding,
+      short_message: encodeText(text).bytes,
     });
-    const outcome = r.status === 0 ? `ESME_ROK message_id=${r.messageId}` : `${statusName(r.status)}${await why(src, dst)}`;
+    const outcome = r.status === 0 ? `ESME_ROK message_id=${r.messageId}` : `${statusName(r.status)}${await why(src, dst, text)}`;
     say(`esme    -> submit_sm ${label}: ${src} -> ${dst} -> ${outcome}`);
     return r.status;
   };
@@ -176,6 +228,8 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   if (policyOn) {
     await sendOne('(no consent)', senderNumber, stranger, '【DemoShop】Offer');
     await sendOne('(spoofed sender)', '10690999', consenting, '【DemoShop】Offer');
+    await sendOne('(do-not-disturb)', senderNumber, dndNumber, '【DemoShop】Offer');
+    if (!f.withRules) await sendOne('(content rule)', senderNumber, consenting, '【DemoShop】Instant 贷款 approved in 5 minutes');
   }
   say(`smsc-sim   injecting an MO reply "TD" from ${consenting} to ${senderNumber}`);
   await sim.injectMo({ source: consenting, destination: senderNumber, text: 'TD' });
@@ -186,7 +240,7 @@ export async function runDemo(f: DemoFlags): Promise<number> {
     // out when the window opens at 08:00, and its receipt carries the id the ESME was given.
     await gw.store.setConsent(consenting, 'brand:DemoShop', 'granted', { who: 'demo', channel: 'demo' });
     clock.advance(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate(), 13, 0) - clock.now());
-    say(`clock      21:00 in Shanghai (quiet hours: rule demo-quiet-hours queues until 08:00)`);
+    say(`clock      ${formatInZone(clock.now(), ZONE)}: quiet hours (rule demo-quiet-hours queues until 08:00)`);
     const before = esme.deliveries.length;
     const r = await esme.submit({
       source_addr_ton: 0,
@@ -200,9 +254,9 @@ export async function runDemo(f: DemoFlags): Promise<number> {
     });
     const info = r.status === 0 ? await gw.queue.store.inspect(r.messageId) : null;
     say(`esme    -> submit_sm (quiet hours): ${senderNumber} -> ${consenting} -> ${r.status === 0 ? `ESME_ROK message_id=${r.messageId}` : statusName(r.status)}`);
-    if (info) say(`queue      ${info.id} in queue "${info.queue}" (rule ${info.rule}), release at ${info.release_at}`);
+    if (info) say(`queue      ${info.id} in queue "${info.queue}" (rule ${info.rule}), release at ${formatInZone(Date.parse(info.release_at), ZONE)}`);
     clock.advance(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() + 1, 0, 0) - 3000 - clock.now());
-    say('clock      07:59:57 in Shanghai: the window opens in 3 s');
+    say(`clock      ${formatInZone(clock.now(), ZONE)}: the window opens in 3 s`);
     await esme.waitDeliveries(before + 1, 10_000).catch(() => undefined);
   }
   const sendLoop = (i: number) => sendOne(`#${i}`, senderNumber, consenting, `Demo message ${i}`);
@@ -231,10 +285,18 @@ export async function runDemo(f: DemoFlags): Promise<number> {
   await sim.close();
   redis.child?.kill();
   say('done');
-  say('next steps');
-  say('           run a gateway of your own and send to it: README.md, "Walk-through" (smppguard send, smppguard sim mo)');
-  say('           ask why a message is refused, or what if it were 10:00: smppguard explain … --at 2026-12-05T10:00:00+08:00');
-  say('           watch it: /metrics and the Grafana dashboard in deploy/grafana/ (docker compose -f deploy/docker-compose.yml up)');
+  const tenAm = `${formatInZone(start, ZONE).slice(0, 10)}T10:00:00+08:00`;
+  say('');
+  say('next steps (smppguard is `npm link`ed, or node dist/src/cli/main.js)');
+  say('  run a gateway of your own in front of the simulator, register the sender and a consent through its admin API');
+  say('  (README.md, "Walk-through"), and send it a message:');
+  say('    $ smppguard smsc-sim --port 2776 --http-port 2777 &');
+  say('    $ smppguard start --config config/gateway.yaml &');
+  say(`    $ SMPP_PASSWORD=demo smppguard send -u ${account} -f ${senderNumber} -t ${consenting} --text "【DemoShop】您的订单已发货，回T退订"`);
+  say(`  ask it why a message would be refused, and what if it were 10:00 (an admin API token in $ADMIN_TOKEN):`);
+  say(`    $ smppguard explain -a ${account} -f ${senderNumber} --source-ton 0 -t ${stranger} --text "【DemoShop】今日特价，回T退订" --at ${tenAm}`);
+  say('  watch it in Grafana (gateway, Redis, simulator, Prometheus and the dashboard; then http://localhost:3000):');
+  say('    $ docker compose -f deploy/docker-compose.yml up -d --build');
   return 0;
 }
 
@@ -246,6 +308,7 @@ export function registerDemo(program: Program): void {
     .option('-n, --count <n>', 'messages to send', (v) => Number(v), 5)
     .option('--forever', 'keep sending one message a second until Ctrl-C')
     .option('--with-rules', 'also load the rule packs in rules/ (results then depend on the time of day: quiet hours)')
+    .addHelpText('after', '\nExamples:\n  $ smppguard demo\n  $ smppguard demo --count 20 --forever     # keep traffic flowing until Ctrl-C\n')
     .action(async (f: DemoFlags) => {
       process.exitCode = await runDemo(f);
     });

@@ -1,7 +1,8 @@
 /**
- * `smppguard evidence MSISDN [--sender S] [--from T] [--to T]`: the consent journal and the
+ * `smppguard evidence MSISDN [--sender S] [--from T] [--to T] [--tz ZONE]`: the consent journal and the
  * gateway's decisions for one recipient (evidence/), read from Redis and the decision archive
- * (archive.dir) with the gateway's config; a readable table by default, `--json` for the same data as the API returns.
+ * (archive.dir) with the gateway's config; a readable table by default (times in --tz, default UTC),
+ * `--json` for the same data as the API returns (ISO UTC).
  */
 import type { Command } from 'commander';
 import { redactUrl } from '../telemetry/redact.js';
@@ -9,6 +10,7 @@ import { readConfig, oneShotRedis } from './one-shot.js';
 import { Archive } from '../archive/service.js';
 import { collectEvidence } from '../evidence/collect.js';
 import { evidenceTable } from '../evidence/table.js';
+import { isValidZone } from '../domain/time.js';
 import { normaliseMsisdn } from '../policy/address.js';
 import { SenderRegistry } from '../policy/senders.js';
 import { ComplaintStore } from '../store/complaint-store.js';
@@ -20,6 +22,7 @@ interface EvidenceFlags {
   from?: string;
   to?: string;
   limit: string;
+  tz: string;
   json?: boolean;
 }
 
@@ -33,8 +36,21 @@ export function registerEvidence(program: Command): void {
     .option('--from <time>', 'from this time (ISO 8601, e.g. 2026-11-01 or 2026-11-01T08:00:00+08:00)')
     .option('--to <time>', 'up to this time (ISO 8601)')
     .option('--limit <n>', 'at most this many decisions and journal entries (newest kept)', '1000')
+    .option('--tz <zone>', 'show the table\'s times in this IANA zone, e.g. Asia/Shanghai (--json stays UTC)', 'UTC')
     .option('--json', 'print JSON (the API\'s shape) instead of a table')
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ smppguard evidence +8613800138000 --sender number:8610690001 --from 2026-11-01 --tz Asia/Shanghai -c config/gateway.yaml
+`,
+    )
     .action(async (msisdn: string, o: EvidenceFlags) => {
+      if (!isValidZone(o.tz)) {
+        process.stderr.write(`smppguard evidence: --tz "${o.tz}" is not an IANA time zone (e.g. Asia/Shanghai, UTC)\n`);
+        process.exitCode = 2;
+        return;
+      }
       process.exitCode = await runEvidence(msisdn, o);
     });
 }
@@ -80,7 +96,7 @@ async function runEvidence(raw: string, o: EvidenceFlags): Promise<number> {
       },
     );
     await archive?.stop();
-    process.stdout.write(o.json ? `${JSON.stringify(e, null, 2)}\n` : evidenceTable(e));
+    process.stdout.write(o.json ? `${JSON.stringify(e, null, 2)}\n` : evidenceTable(e, o.tz));
     return 0;
   } catch (err) {
     return fail((err as Error).message);

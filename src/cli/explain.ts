@@ -37,8 +37,8 @@ export function registerExplain(program: Program): void {
     .addHelpText(
       'after',
       `
-Example:
-  $ ADMIN_TOKEN=… smppguard explain -a demo -f 1069001 -t 8613800138001 --text "【DemoShop】Sale, reply TD to stop" --at 2026-12-05T10:00:00+08:00
+Example (an admin API token in $ADMIN_TOKEN; the gateway at $GW or http://127.0.0.1:9090):
+  $ smppguard explain -a demo -f 1069001 --source-ton 0 -t 8613800138001 --text "【DemoShop】Sale, reply TD to stop" --at 2026-12-05T10:00:00+08:00
 `,
     )
     .action(async (o: ExplainFlags) => {

@@ -79,6 +79,11 @@ Formats (a header line is optional and detected; with one, columns may come in a
            JSONL the admin API's complaint objects (POST /api/v1/complaints); source 12321|7726|customer_care
 Numbers are normalised with policy.numbering (+86…, 0086…, 0…, national). Re-running a policy data
 file is harmless; re-running a complaints file opens its cases again.
+
+Examples:
+  $ smppguard import dnd national-dnd.csv.gz --replace -c config/gateway.yaml
+  $ smppguard import consent consents.jsonl --dry-run
+  $ smppguard import reputation fraud-numbers.txt --set fraud-numbers --kind number
 `,
     )
     .action(async (kind: ImportKind | 'complaints' | 'reputation', file: string, o: ImportFlags) => {

@@ -398,7 +398,10 @@ function parsed<T>(name: string, min: number, max: number, int: boolean, fallbac
 }
 
 export function registerModel(program: Command): void {
-  const model = program.command('model').description('train, test and feed the learned content score (docs/model.md)');
+  const model = program
+    .command('model')
+    .description('train, test and feed the learned content score (docs/model.md)')
+    .addHelpText('after', '\nExamples:\n  $ smppguard model test models/spam-en.model data/sms-spam-en/split/test.tsv\n  $ smppguard model export-labels -c config/gateway.yaml --since 30d -o labels.tsv\n');
 
   model
     .command('split')
@@ -408,6 +411,7 @@ export function registerModel(program: Command): void {
     .option('--seed <n>', 'random seed', parsed('--seed', 0, 2 ** 32 - 1, true, 1), 1)
     .option('--validation <pct>', 'percent of each label for validation', parsed('--validation', 0, 99, false, 15), 15)
     .option('--test <pct>', 'percent of each label held out for the final test', parsed('--test', 0, 99, false, 15), 15)
+    .addHelpText('after', '\nExample:\n  $ smppguard model split data/sms-spam-en/sms-spam-en.tsv -o data/sms-spam-en/split --seed 1\n')
     .action(async (file: string, o: { outDir: string; seed: number; validation: number; test: number }) => {
       process.exitCode = await modelSplit(file, { outDir: o.outDir, seed: o.seed, validationPct: o.validation, testPct: o.test });
     });
@@ -434,6 +438,10 @@ export function registerModel(program: Command): void {
     .option('--target-ham-blocked <pct>', 'with --validation: the threshold keeps ham wrongly blocked at or under this percent', parsed('--target-ham-blocked', 0, 100, false, 0.3), 0.3)
     .option('--threshold <p>', 'the threshold to record instead of choosing one', parsed('--threshold', 0, 1, false, 0.5))
     .option('-q, --quiet', 'no progress lines')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ smppguard model train data/sms-spam-en/split/train.tsv data/sms-spam-en/split/validation.tsv --folds 5 -o models/spam-en.model\n',
+    )
     .action(async (files: string[], o: TrainFlags & { algorithm: string }) => {
       if (o.algorithm !== 'lr' && o.algorithm !== 'nb' && o.algorithm !== 'nblr') {
         process.stderr.write(`--algorithm is lr, nb or nblr, got ${String(o.algorithm)}\n`);
@@ -452,6 +460,7 @@ export function registerModel(program: Command): void {
     .option('--target-ham-blocked <pct>', 'also report the threshold that keeps ham wrongly blocked at or under this percent', parsed('--target-ham-blocked', 0, 100, false, 0.3), 0.3)
     .option('--json', 'the figures as JSON')
     .option('-q, --quiet', 'no progress lines')
+    .addHelpText('after', '\nExample:\n  $ smppguard model test models/spam-en.model data/sms-spam-en/split/test.tsv\n')
     .action(async (modelFile: string, files: string[], o: TestFlags) => {
       process.exitCode = await modelTest(modelFile, files, o);
     });
@@ -464,6 +473,7 @@ export function registerModel(program: Command): void {
     .option('--format <tsv|jsonl>', 'tsv: label<TAB>text (what train reads); jsonl: with source, ref, account, time', 'tsv')
     .option('--source <review|complaint>', 'only labels from reviewers or from complaints')
     .option('-o, --out <file>', 'write here instead of stdout')
+    .addHelpText('after', '\nExamples:\n  $ smppguard model export-labels -c config/gateway.yaml --since 30d -o labels.tsv\n  $ smppguard model export-labels -c config/gateway.yaml --format jsonl --source complaint\n')
     .action(async (o: ExportFlags) => {
       if (o.format !== 'tsv' && o.format !== 'jsonl') {
         process.stderr.write(`--format is tsv or jsonl, got ${String(o.format)}\n`);

@@ -72,11 +72,15 @@ export function rulesTest(dir: string, cases: readonly string[], flags: TestFlag
 }
 
 export function registerRules(program: Command): void {
-  const rules = program.command('rules').description('validate and test rule packs (rules/*.yaml)');
+  const rules = program
+    .command('rules')
+    .description('validate and test rule packs (rules/*.yaml)')
+    .addHelpText('after', '\nExamples:\n  $ smppguard rules check rules/\n  $ smppguard rules test rules/\n');
   rules
     .command('check')
     .description('validate every rule file in DIR; prints file:line:col for each problem')
     .argument('<dir>', 'rule directory')
+    .addHelpText('after', '\nExample:\n  $ smppguard rules check rules/\n')
     .action((dir: string) => {
       process.exitCode = rulesCheck(dir);
     });
@@ -87,6 +91,7 @@ export function registerRules(program: Command): void {
     .argument('[cases...]', 'case files (default: every *.test.yaml in DIR)')
     .option('--allow-untested', 'do not fail when some rule is touched by no case')
     .option('-v, --verbose', 'show the decision trace of passing cases too')
+    .addHelpText('after', '\nExamples:\n  $ smppguard rules test rules/\n  $ smppguard rules test rules/ rules/cn-miit.test.yaml --allow-untested    # only the cases of that file\n')
     .action((dir: string, cases: string[], o: TestFlags) => {
       process.exitCode = rulesTest(dir, cases, o);
     });

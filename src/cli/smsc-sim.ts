@@ -110,5 +110,6 @@ export function registerSmscSim(program: Command): void {
     .option('--error-status <status>', 'status for the erroring share of submits (e.g. 0x58)', parseStatusArg, 0)
     .option('--error-ratio <ratio>', 'share of submits answered with --error-status (needs a non-zero --error-status)', parseRatio, 0)
     .option('--verbose', 'log connections and binds to stderr')
+    .addHelpText('after', '\nExamples:\n  $ smppguard smsc-sim --port 2776 --http-port 2777\n  $ smppguard smsc-sim --receipt-delay-ms 200 --receipt-success 0.9 --error-status 0x58 --error-ratio 0.01\n')
     .action((flags: SmscSimFlags) => run(flags));
 }

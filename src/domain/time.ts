@@ -58,3 +58,22 @@ export function minuteOfDay(zone: string, now: number): number {
   const localMin = Math.floor(now / 60_000) + offsetMinutes(zone, now);
   return ((localMin % 1440) + 1440) % 1440;
 }
+
+/**
+ * "2026-12-05 13:15:02 +08:00": epoch ms `t` as the wall clock in `zone`, with the offset shown so
+ * the instant stays unambiguous (tables for people; JSON keeps ISO UTC).
+ */
+export function formatInZone(t: number, zone: string): string {
+  const off = offsetMinutes(zone, t);
+  const local = new Date(Math.floor(t / 1000) * 1000 + off * 60_000).toISOString();
+  const a = Math.abs(off);
+  const sign = off < 0 ? '-' : '+';
+  return `${local.slice(0, 10)} ${local.slice(11, 19)} ${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+}
+
+/** An ISO (or other Date.parse-able) time in `zone` (formatInZone); null/empty → null; unparsable text as given. */
+export function isoInZone(iso: string | null | undefined, zone: string): string | null {
+  if (iso === null || iso === undefined || iso === '') return null;
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? formatInZone(t, zone) : iso;
+}

@@ -1,44 +1,26 @@
 /**
  * Evidence as a readable report (pure): a heading, then one aligned table per section. The same
- * text comes from `smppguard evidence` and from the API with `format=table`.
+ * text comes from `smppguard evidence` and from the API with `format=table`. Times are shown in one
+ * IANA zone (default UTC) with the offset, e.g. "2026-12-05 13:15:02 +08:00"; the JSON stays ISO UTC.
  */
 import type { Evidence } from './collect.js';
-
-/** Rows under headers, columns padded to their widest cell; "-" for empty cells. */
-export function renderTable(headers: readonly string[], rows: readonly (readonly (string | number | null | undefined)[])[], indent = '  '): string {
-  const cells = rows.map((r) => headers.map((_, i) => cellText(r[i])));
-  const widths = headers.map((h, i) => Math.max(width(h), ...cells.map((r) => width(r[i]!))));
-  const line = (r: readonly string[]) => indent + r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - width(c)))).join('  ');
-  return [line(headers), ...cells.map(line)].join('\n');
-}
-
-function cellText(v: string | number | null | undefined): string {
-  if (v === null || v === undefined || v === '') return '-';
-  return String(v).replace(/\s+/g, ' ');
-}
-
-/** Display width: CJK and full-width characters take two columns. */
-function width(s: string): number {
-  let w = 0;
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    w += (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) || (c >= 0xffe0 && c <= 0xffe6) ? 2 : 1;
-  }
-  return w;
-}
+import { isoInZone } from '../domain/time.js';
+import { renderTable } from '../domain/text-table.js';
 
 const none = (what: string) => `  (no ${what})`;
 
-export function evidenceTable(e: Evidence): string {
+/** `tz`: the IANA zone the times are shown in (the caller checks it: isValidZone). */
+export function evidenceTable(e: Evidence, tz = 'UTC'): string {
+  const t = (iso: string | null | undefined) => isoInZone(iso, tz);
   const out: string[] = [];
   out.push(`Evidence for ${e.msisdn}${e.sender ? `, sender ${e.sender.id ?? e.sender.query}${e.sender.account ? ` (account ${e.sender.account})` : ' (not registered)'}` : ''}`);
-  out.push(`Period: ${e.from ?? 'beginning'} .. ${e.to ?? 'now'}   generated ${e.generated_at}`);
+  out.push(`Period: ${t(e.from) ?? 'beginning'} .. ${t(e.to) ?? 'now'}   generated ${t(e.generated_at)}   (times in ${tz})`);
   if (e.sender) out.push(`Consent scopes checked for this sender: ${e.sender.scopes.join(', ') || '-'}`);
   out.push('');
   out.push('Consent now');
   out.push(
     e.consent.current.length
-      ? renderTable(['SCOPE', 'STATE', 'SINCE', 'EXPIRES', 'EFFECTIVE'], e.consent.current.map((c) => [c.scope, c.state, c.at, c.expires_at, c.effective]))
+      ? renderTable(['SCOPE', 'STATE', 'SINCE', 'EXPIRES', 'EFFECTIVE'], e.consent.current.map((c) => [c.scope, c.state, t(c.at), t(c.expires_at), c.effective]))
       : none('consent records'),
   );
   out.push(`Do-not-disturb: ${e.dnd.all ? 'all commercial messages' : e.dnd.categories.length ? `categories ${e.dnd.categories.join(', ')}` : 'not registered'}`);
@@ -48,7 +30,7 @@ export function evidenceTable(e: Evidence): string {
     e.consent.journal.length
       ? renderTable(
           ['TIME', 'CHANGE', 'SCOPE / CATEGORY', 'WHO', 'CHANNEL', 'EVIDENCE'],
-          e.consent.journal.map((j) => [j.time, j.op, j.scope ?? (j.category ? `category ${j.category}` : null), j.who, j.channel, j.evidence]),
+          e.consent.journal.map((j) => [t(j.time), j.op, j.scope ?? (j.category ? `category ${j.category}` : null), j.who, j.channel, j.evidence]),
         )
       : none('changes in the journal'),
   );
@@ -58,14 +40,14 @@ export function evidenceTable(e: Evidence): string {
     e.decisions.length
       ? renderTable(
           ['TIME', 'ACCOUNT', 'SENDER', 'DECISION', 'REASON', 'STATUS', 'RULE'],
-          e.decisions.map((d) => [d.time, d.account, d.sender, d.decision, d.reason, d.decision === 'reject' ? `${d.status_name} (0x${d.status.toString(16)})` : 'ESME_ROK', d.rule]),
+          e.decisions.map((d) => [t(d.time), d.account, d.sender, d.decision, d.reason, d.decision === 'reject' ? `${d.status_name} (0x${d.status.toString(16)})` : 'ESME_ROK', d.rule]),
         )
       : none('decisions recorded'),
   );
   if (e.complaints.length) {
     out.push('');
     out.push('Complaints raised by this number');
-    out.push(renderTable(['CASE', 'RECEIVED', 'SOURCE', 'STATE', 'SENDER', 'ACCOUNT'], e.complaints.map((c) => [c.id, c.received_at, c.source, c.state, c.sender, c.account])));
+    out.push(renderTable(['CASE', 'RECEIVED', 'SOURCE', 'STATE', 'SENDER', 'ACCOUNT'], e.complaints.map((c) => [c.id, t(c.received_at), c.source, c.state, c.sender, c.account])));
   }
   for (const n of e.notes) out.push('', `Note: ${n}`);
   return `${out.join('\n')}\n`;

@@ -101,11 +101,19 @@ describe('evidence for a recipient', () => {
     expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await r.text();
     expect(text).toMatch(new RegExp(`^Evidence for ${USER}\\n`));
-    expect(text).toMatch(/Consent now\n\s+SCOPE\s+STATE\s+SINCE\s+EXPIRES\s+EFFECTIVE\n\s+brand:ACME\s+revoked\s+\S+\s+-\s+revoked\n/);
+    expect(text).toMatch(/Consent now\n\s+SCOPE\s+STATE\s+SINCE\s+EXPIRES\s+EFFECTIVE\n\s+brand:ACME\s+revoked\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+00:00\s+-\s+revoked\n/);
     expect(text).toMatch(/consent\.grant\s+brand:ACME\s+ops\s+web-form\s+form-991 2026-11-28 10:02\n/);
     expect(text).toMatch(/consent\.revoke\s+brand:ACME\s+mo-reply\s+sms-reply\s+MO "TD" to 8610690001\n/);
     expect(text).toMatch(/esme\s+8610690001\s+forward\s+consent_granted\s+ESME_ROK\s+policy\/consent\n/);
     expect(text).toMatch(/esme\s+8610690001\s+reject\s+consent_revoked\s+ESME_RSUBMITFAIL \(0x45\)\s+policy\/consent\n/);
+    expect(text).toMatch(/\n\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+00:00\s+esme\s+8610690001\s+forward/); // UTC by default
+    // tz=: the same report with its times in that zone, offset shown; a zone that is none is a 400.
+    const auth = { authorization: 'Bearer ops-token-0123456789abcdef' };
+    const sh = await (await fetch(`${s.base}/api/v1/evidence/${USER}?format=table&tz=Asia/Shanghai`, { headers: auth })).text();
+    expect(sh).toContain('(times in Asia/Shanghai)');
+    expect(sh).toMatch(/\n\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+08:00\s+esme\s+8610690001\s+forward/);
+    expect(sh).not.toContain('+00:00');
+    expect((await fetch(`${s.base}/api/v1/evidence/${USER}?format=table&tz=Mars/Olympus`, { headers: auth })).status).toBe(400);
   });
 
   it('filters by sender and time: another sender and an earlier window show nothing of these', async () => {
@@ -136,6 +144,10 @@ describe('evidence for a recipient', () => {
     expect(table.stdout).toMatch(/consent\.revoke\s+brand:ACME\s+mo-reply/);
     expect(table.stdout).toMatch(/reject\s+consent_revoked/);
     expect(table.stdout).not.toMatch(/8610699999/);
+    const sh = await cli(['evidence', USER, '--tz', 'Asia/Shanghai', '--config', 'gateway.yaml'], dir);
+    expect(sh.code).toBe(0);
+    expect(sh.stdout).toMatch(/\n\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+08:00\s+esme\s+8610690001\s+forward\s+consent_granted/);
+    expect(sh.stdout).not.toContain('+00:00');
     const json = await cli(['evidence', USER, '--json', '--from', new Date(t0 - 1000).toISOString(), '--config', 'gateway.yaml'], dir);
     expect(json.code).toBe(0);
     const e = JSON.parse(json.stdout);
