@@ -39,8 +39,17 @@ export function evidenceTable(e: Evidence, tz = 'UTC'): string {
   out.push(
     e.decisions.length
       ? renderTable(
-          ['TIME', 'ACCOUNT', 'SENDER', 'DECISION', 'REASON', 'STATUS', 'RULE'],
-          e.decisions.map((d) => [t(d.time), d.account, d.sender, d.decision, d.reason, d.decision === 'reject' ? `${d.status_name} (0x${d.status.toString(16)})` : 'ESME_ROK', d.rule]),
+          ['TIME', 'ACCOUNT', 'SENDER', 'DECISION', 'REASON', 'STATUS', 'RULE', 'SMSC ID'],
+          e.decisions.map((d) => [
+            t(d.time),
+            d.account,
+            d.sender,
+            d.decision,
+            d.reason,
+            d.decision === 'reject' ? `${d.status_name} (0x${d.status.toString(16)})` : 'ESME_ROK',
+            d.rule,
+            d.smsc_message_id ?? null,
+          ]),
         )
       : none('decisions recorded'),
   );

@@ -104,8 +104,10 @@ describe('evidence for a recipient', () => {
     expect(text).toMatch(/Consent now\n\s+SCOPE\s+STATE\s+SINCE\s+EXPIRES\s+EFFECTIVE\n\s+brand:ACME\s+revoked\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+00:00\s+-\s+revoked\n/);
     expect(text).toMatch(/consent\.grant\s+brand:ACME\s+ops\s+web-form\s+form-991 2026-11-28 10:02\n/);
     expect(text).toMatch(/consent\.revoke\s+brand:ACME\s+mo-reply\s+sms-reply\s+MO "TD" to 8610690001\n/);
-    expect(text).toMatch(/esme\s+8610690001\s+forward\s+consent_granted\s+ESME_ROK\s+policy\/consent\n/);
-    expect(text).toMatch(/esme\s+8610690001\s+reject\s+consent_revoked\s+ESME_RSUBMITFAIL \(0x45\)\s+policy\/consent\n/);
+    // The forwarded message with the SMSC's id for it; the refused one has none.
+    expect(text).toContain(smscId);
+    expect(text).toMatch(new RegExp(`esme\\s+8610690001\\s+forward\\s+consent_granted\\s+ESME_ROK\\s+policy/consent\\s+${smscId}\\n`));
+    expect(text).toMatch(/esme\s+8610690001\s+reject\s+consent_revoked\s+ESME_RSUBMITFAIL \(0x45\)\s+policy\/consent\s+-\n/);
     expect(text).toMatch(/\n\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+00:00\s+esme\s+8610690001\s+forward/); // UTC by default
     // tz=: the same report with its times in that zone, offset shown; a zone that is none is a 400.
     const auth = { authorization: 'Bearer ops-token-0123456789abcdef' };
