@@ -125,6 +125,6 @@ describe('smppguard import', () => {
 
     const r4 = await cli(['import', 'consent', 'one.csv', '--config', cfg, '--replace']);
     expect(r4.code).toBe(1);
-    expect(r4.stderr).toMatch(/--replace applies to dnd imports only/);
+    expect(r4.stderr).toMatch(/--replace applies to dnd and ported imports only/);
   });
 });
