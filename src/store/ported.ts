@@ -20,7 +20,7 @@ import { basename } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { bulk as pipelineOf } from './redis.js';
 import { BulkLoadError, plainRedisUrl, type DndTarget, type Pipes } from './bulk-load.js';
-import { currentGen, PORTED_REGISTER, type DndGeneration } from './dnd-generation.js';
+import { currentGen, PORTED_REGISTER } from './dnd-generation.js';
 import { addTargets } from './dnd-replace.js';
 import { Keys, portedSlot } from './keys.js';
 import { bulk, RespError, RespPipe, RespWriter } from './resp-pipe.js';
@@ -245,12 +245,4 @@ export class PortedAdmin {
     for (const [k, v] of Object.entries(fields)) flat.push(k, v);
     return m.xadd(this.keys.journal, 'MINID', '~', `${Date.now() - this.journalRetentionMs}-0`, '*', ...flat);
   }
-}
-
-/** The hot path's copy of the ported table's generation: re-read every `pollMs` (and on "ported-gen" events, policy-sync.ts). */
-export function pollGeneration(gen: DndGeneration, pollMs = 5000, onError: () => void = () => undefined): () => void {
-  gen.refresh().catch(onError);
-  const t = setInterval(() => gen.refresh().catch(onError), pollMs);
-  t.unref();
-  return () => clearInterval(t);
 }
