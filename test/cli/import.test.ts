@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketOf, Keys } from '../../src/store/keys.js';
+import { bucketOf, Keys, portedSlot } from '../../src/store/keys.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'dist/src/cli/main.js');
@@ -103,6 +103,22 @@ describe('smppguard import', () => {
     expect(r.stderr).toContain('25 more bad lines not shown');
     expect(r.stdout).toMatch(/^dnd \(dry run\): read 31, valid 1, skipped 30,/);
     expect(await member('8613800138777', 2)).toBe(0);
+  });
+
+  it('imports ported numbers (CSV, then --replace from gzipped JSONL) and prints the summary', async () => {
+    writeFileSync(join(dir, 'ported.csv'), 'msisdn,network\n8613800138001,cu\n13800138002,ct\n8613800138003,c u\n');
+    const r = await cli(['import', 'ported', 'ported.csv', '--config', cfg]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/ported\.csv:4: network must be/);
+    expect(r.stdout).toMatch(/^ported: read 3, imported 2, skipped 1, already present 0, [\d.]+ s, \d+ rows\/s, generation 1\n$/);
+    const slot = portedSlot(8613800138001);
+    expect(await redis.hget(keys.ported(slot.bucket, slot.sub, 1), String(slot.field))).toBe('cu');
+    writeFileSync(join(dir, 'ported.jsonl.gz'), gzipSync('{"msisdn":"8613800138002","network":"cmcc"}\n'));
+    const rr = await cli(['import', 'ported', 'ported.jsonl.gz', '--config', cfg, '--replace', '--grace-ms', '0']);
+    expect(rr.code).toBe(0);
+    expect(rr.stdout).toMatch(/^ported \(replace\): read 1, imported 1, .* generation 1 -> 2, 1 old keys removed\n$/);
+    expect(await redis.hget(keys.ported(slot.bucket, slot.sub, 2), String(slot.field))).toBeNull();
+    expect(await redis.hget(keys.ported(slot.bucket, slot.sub, 2), String(slot.field + 1))).toBe('cmcc');
   });
 
   it('exits 1 with a fatal message: missing file, Redis down, no usable rows, --replace on consent', async () => {
