@@ -168,15 +168,16 @@ export class Gateway {
     });
     // The hot path's own connection for plain commands (store/resp-pipe.ts): a single Redis only.
     const r = cfg.redis;
+    // Policy off: only when a route needs the ported lookup (its one pipelined lookup a message).
     const pipe =
-      cfg.policy.enabled && r.hot_path === 'commands' && !r.sentinel && !r.cluster && RespPipe.supports(r.url)
+      (cfg.policy.enabled || cfg.routes.mt.some((m) => m.ported_to !== undefined)) && r.hot_path === 'commands' && !r.sentinel && !r.cluster && RespPipe.supports(r.url)
         ? new RespPipe(r.url, r.command_timeout_ms, () => metrics.redisErrors.inc({ op: 'connection' }), redisTls(r))
         : null;
     const dndGeneration = new DndGeneration(redis, cfg.redis.key_prefix);
     const policyCheck = new PolicyCheck(redis, cfg.redis.key_prefix, dndGeneration, rates, pipe);
     const store = new PolicyAdmin(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000, dndGeneration);
     const registry = new SenderRegistry();
-    const sync = new PolicySync(store, registry, metrics, log);
+    const sync = new PolicySync(store, registry, metrics, log, policyCheck.ported);
     // Content-score models first: rules naming one are checked against them (decision/model-loader.ts).
     const models = cfg.policy.enabled ? new ModelLoader(cfg.models, { registry: metrics.registry, log }) : null;
     if (models) {

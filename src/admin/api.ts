@@ -1,7 +1,7 @@
 /**
  * The admin API (/api/v1): one authenticated scope (scope.ts: bearer tokens, the error shape, JSON
  * 404s) holding one fastify plugin per resource, each given only what it needs — senders (码号
- * registrations), consent, the do-not-disturb register, `explain` (the decision for a hypothetical
+ * registrations), consent, the do-not-disturb register, the number portability table, `explain` (the decision for a hypothetical
  * message, nothing sent), the queue's review routes, the change journal, complaints with sender
  * reinstatement, evidence for a recipient, bind lockouts, and dead letters (held receipts/MO a
  * receiver refused too often).
@@ -33,6 +33,8 @@ import { consentApi } from './consent-api.js';
 import { configApi } from './config-api.js';
 import { deadLettersApi } from './dead-letters-api.js';
 import { dndApi } from './dnd-api.js';
+import { portedApi } from './ported-api.js';
+import { PortedAdmin } from '../store/ported.js';
 import { evidenceApi } from './evidence-api.js';
 import { explainApi } from './explain-api.js';
 import { journalApi } from './journal-api.js';
@@ -70,6 +72,8 @@ export interface AdminDeps {
   announceHeld?: (account: string) => void;
   /** The web console's one-shot grants (console/grants.ts), when the console is on. */
   grants?: ConsoleGrants;
+  /** The number portability table's single-number edits; default: on the policy store's Redis and prefix. */
+  ported?: PortedAdmin;
 }
 
 /**
@@ -105,6 +109,13 @@ export function registerAdminApi(app: FastifyInstance, deps: AdminDeps): void {
       await api.register(sendersApi, { store, registry, numbering, accounts });
       await api.register(consentApi, { store, numbering, accounts });
       await api.register(dndApi, { store, numbering });
+      // Made on first use: on the policy store's Redis and key prefix unless given.
+      let made: PortedAdmin | null = deps.ported ?? null;
+      const ported = () => (made ??= new PortedAdmin(store.redis, store.keys.prefix, deps.cfg.policy.journal_retention_days * 86_400_000));
+      await api.register(portedApi, {
+        ported: { get: (n) => ported().get(n), set: (n, t, a) => ported().set(n, t, a), remove: (n, a) => ported().remove(n, a) },
+        numbering,
+      });
       await api.register(explainApi, { explain: deps.explain, accounts });
       await api.register(queueApi, { queue: deps.queue ?? null, accounts });
       await api.register(journalApi, { store, numbering });

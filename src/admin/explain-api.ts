@@ -65,7 +65,16 @@ const schema = {
         route: {
           type: ['object', 'null'],
           description: 'The MT route and SMSC group a forward takes (routes.mt; absent without routes); null: no_route.',
-          properties: { name: { type: 'string' }, group: { type: 'string' } },
+          properties: {
+            name: { type: 'string' },
+            group: { type: 'string' },
+            ported_to: { type: 'string', description: 'The ported network tag that chose this route (a ported_to route won).' },
+          },
+        },
+        portability: {
+          type: 'object',
+          description: 'Number portability, when a route uses ported_to: the recipient\'s network tag (null: not ported), whether it decided the route, and the lookup error when Redis failed.',
+          properties: { network: { type: ['string', 'null'] }, decided: { type: 'boolean' }, error: { type: 'string' } },
         },
         explanation: { type: 'string' },
         trace: { type: 'array', items: { type: 'string' } },

@@ -1,5 +1,6 @@
 /**
- * `smppguard import dnd|consent|senders FILE`: bulk-loads policy data through import/import-file.ts.
+ * `smppguard import dnd|consent|senders|ported FILE`: bulk-loads policy data and the number
+ * portability table through import/import-file.ts.
  * Redis and numbering come from the gateway config; a progress bar shows on a terminal; bad lines go
  * to stderr as FILE:LINE: reason (the first --show-errors of them) and are skipped; one summary line
  * ends the run on stdout. Exit 0 when rows were imported (or, dry run, validated) and nothing fatal
@@ -13,7 +14,7 @@ import type { Redis } from '../store/redis.js';
 import { runComplaintImport } from './import-complaints.js';
 import { runReputationImport } from './import-reputation.js';
 import { importFile } from '../import/import-file.js';
-import { ImportError, IMPORT_KINDS, type ImportFormat, type ImportKind } from '../import/kinds.js';
+import { GENERATION_KINDS, ImportError, IMPORT_KINDS, type ImportFormat, type ImportKind } from '../import/kinds.js';
 import { formatSummary, type ImportSummary } from '../import/summary.js';
 
 interface ImportFlags {
@@ -47,12 +48,12 @@ function parseCount(v: string): number {
 export function registerImport(program: Command): void {
   program
     .command('import')
-    .description('bulk-load policy data — DND register, consent records, sender registry — or complaint files, from CSV or JSON lines (gzip too)')
+    .description('bulk-load policy data — DND register, consent records, sender registry —, the number portability table, or complaint files, from CSV or JSON lines (gzip too)')
     .addArgument(program.createArgument('<kind>', 'what the file holds').choices([...IMPORT_KINDS, 'complaints', 'reputation']))
     .argument('<file>', 'the file (.csv, .txt, .jsonl, optionally .gz); "-" reads stdin')
     .option('-c, --config <file>', 'gateway configuration (redis url and key prefix, policy.numbering)', 'config/gateway.yaml')
     .addOption(new Option('--format <format>', 'file format (default: from the extension, else sniffed)').choices(['csv', 'jsonl']))
-    .option('--replace', 'dnd: load the file as a new generation and switch to it atomically; numbers absent from the file are dropped')
+    .option('--replace', 'dnd, ported: load the file as a new generation and switch to it atomically; numbers absent from the file are dropped')
     .option('--category <n>', 'dnd: category of rows that give none (1–7; 0 = all commercial messages)', parseCategory, 0)
     .option('--dry-run', 'parse and validate only; write nothing')
     .option('--who <name>', 'actor recorded in the journal', 'import')
@@ -75,6 +76,8 @@ Formats (a header line is optional and detected; with one, columns may come in a
            valid_until,signatures (signatures separated by |)
   reputation  one number or domain a line (or the first CSV column, or JSONL {"value": …}); with
            --set <name> --kind number|domain; numbers as digits (+ and 00 dropped), domains as hosts
+  ported   CSV  msisdn,network              JSONL {"msisdn":"8613812345678","network":"cu"}
+           (network: the tag MT routes match with ported_to, 1–32 letters, digits, _ . -)
   complaints  CSV with a header: recipient,sender,message_id,text,time,received_at,source,reference,note
            JSONL the admin API's complaint objects (POST /api/v1/complaints); source 12321|7726|customer_care
 Numbers are normalised with policy.numbering (+86…, 0086…, 0…, national). Re-running a policy data
@@ -93,7 +96,7 @@ Examples:
       }
       if (kind === 'complaints') {
         if (o.replace || o.category) {
-          process.stderr.write('smppguard import: fatal: --replace and --category apply to dnd imports only\n');
+          process.stderr.write('smppguard import: fatal: --replace applies to dnd and ported imports, --category to dnd imports only\n');
           process.exitCode = 1;
           return;
         }
@@ -109,7 +112,7 @@ async function runImport(kind: ImportKind, file: string, o: ImportFlags): Promis
     process.stderr.write(`smppguard import: fatal: ${msg}\n`);
     return 1;
   };
-  if (o.replace && kind !== 'dnd') return fatal('--replace applies to dnd imports only');
+  if (o.replace && !GENERATION_KINDS.includes(kind)) return fatal('--replace applies to dnd and ported imports only');
   if (o.category && kind !== 'dnd') return fatal('--category applies to dnd imports only');
   const read = readConfig(o.config);
   if ('error' in read) return fatal(read.error);
@@ -203,7 +206,7 @@ async function runImport(kind: ImportKind, file: string, o: ImportFlags): Promis
   if (badTotal > badShown) process.stderr.write(`${label}: ${badTotal - badShown} more bad lines not shown (--show-errors)\n`);
   if (error !== null) {
     let tail: string;
-    if (o.replace) tail = '; the DND generation in use is unchanged';
+    if (o.replace) tail = `; the ${kind === 'ported' ? 'ported-number' : 'DND'} generation in use is unchanged`;
     else if (o.dryRun || readBeforeError === 0) tail = '; nothing imported';
     else tail = `; rows before the error (${readBeforeError} read) may be written — re-running the file is safe`;
     return fatal(`${error}${tail}`);

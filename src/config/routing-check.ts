@@ -29,9 +29,6 @@ export function routingProblems(cfg: Config, file: string): string[] {
     names.add(r.name);
     if (!groups.has(r.group) && !smscs.has(r.group)) out.push(`${file}: routes.mt ${r.name}: group ${r.group} is neither a group in downstream.groups nor an SMSC`);
     for (const a of r.account ?? []) if (!accounts.has(a)) out.push(`${file}: routes.mt ${r.name}: unknown account ${a}`);
-    // The router matches ported_to (decision/mt-router.ts), but nothing loads ported numbers yet: a
-    // route that could never match is refused rather than silently ignored.
-    if (r.ported_to) out.push(`${file}: routes.mt ${r.name}: ported_to needs the number portability table, which this version does not have yet`);
   }
   return out;
 }

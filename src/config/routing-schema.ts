@@ -4,6 +4,7 @@
  * forwarded message to a group. Its own file so the main schema only names these.
  */
 import { z } from 'zod';
+import { NETWORK_TAG, NETWORK_TAG_TEXT } from '../domain/ported.js';
 import { SENDER_CLASSES } from '../domain/sender.js';
 
 const status = z.number().int().min(1).max(0xffffffff);
@@ -63,13 +64,27 @@ export const MtRouteSchema = z.strictObject({
   class: oneOrMany(z.enum(SENDER_CLASSES)).optional(),
   data_coding: oneOrMany(z.number().int().min(0).max(255)).optional(),
   /**
-   * Match a ported number's network tag; an unported number matches no ported_to route. Refused by
-   * the config check until the portability table exists (config/routing-check.ts).
+   * Match a ported number's network tag (the number portability table: `smppguard import ported`,
+   * the admin API); an unported number matches no ported_to route. Within one order a route that
+   * matches by ported_to wins over the original range's prefix routes.
    */
-  ported_to: oneOrMany(z.string().min(1)).optional(),
+  ported_to: oneOrMany(z.string().regex(NETWORK_TAG, NETWORK_TAG_TEXT)).optional(),
   /** The SMSC group (downstream.groups), or an SMSC's name for a group of that one SMSC. */
   group: z.string().min(1),
 });
+
+/** routes.portability: the number portability table's lookups (used only when some MT route matches ported_to). */
+export const PortabilitySchema = z
+  .strictObject({
+    /**
+     * When the ported lookup fails (Redis down or slow): `original` routes the message by its
+     * original range, as if it were not ported (the default: a ported number may then reach its old
+     * network, which usually forwards it); `reject` refuses it (store_unavailable, rule
+     * routing/ported), so the ESME retries later.
+     */
+    on_redis_error: z.enum(['original', 'reject']).default('original'),
+  })
+  .prefault({});
 
 export type SmscGroupConfig = z.infer<typeof SmscGroupSchema>;
 export type MtRouteConfig = z.infer<typeof MtRouteSchema>;

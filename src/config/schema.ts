@@ -9,7 +9,7 @@ import { COMPLAINT_SOURCES } from '../domain/complaint.js';
 import { isValidZone, parseDuration } from '../domain/time.js';
 import { isPasswordHash } from '../domain/password-hash.js';
 import { ADMIN_ROLES } from '../domain/admin-role.js';
-import { MtRouteSchema, SmscGroupSchema } from './routing-schema.js';
+import { MtRouteSchema, PortabilitySchema, SmscGroupSchema } from './routing-schema.js';
 
 const port = z.number().int().min(0).max(65535);
 const ms = z.number().int().min(0);
@@ -346,6 +346,8 @@ export const ConfigSchema = z.strictObject({
       mt: z.array(MtRouteSchema).default([]),
       /** The status a message no MT route matches is refused with (reason no_route). */
       no_route_status: z.number().int().min(1).max(0xffffffff).default(0x0b),
+      /** Number portability (docs/routing.md): used only when some MT route matches ported_to. */
+      portability: PortabilitySchema,
     })
     .prefault({}),
   shutdown: z.strictObject({ drain_timeout_ms: ms.default(5000) }).prefault({}),

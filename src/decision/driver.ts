@@ -65,6 +65,8 @@ export interface StoreRequest {
  */
 export interface StoreAnswer {
   answer(err: unknown, facts: StoreFacts | null, counters: CounterValues | null): void;
+  /** The decision's input, for a store that asks more on the message's behalf (the ported lookup, service.ts). */
+  readonly input?: DecisionInput;
 }
 
 export interface DecisionOutcome {
@@ -136,6 +138,11 @@ export class Decision implements StoreAnswer, StoreRequest {
   private second: { ask: StoreQuery; class: SenderClass; trace: string[] | null } | null = null;
 
   constructor(private readonly i: DecisionInput) {}
+
+  /** StoreAnswer.input: what this decision is about. */
+  get input(): DecisionInput {
+    return this.i;
+  }
 
   private get trace(): string[] | null {
     return this.i.trace;

@@ -4,8 +4,10 @@
  * matching destination prefix wins (a route without destination_prefix counts as length 0), then
  * the one written first. A route matches when every condition it gives matches (each a list of
  * alternatives): account, destination prefix (international digits), sender (numeric prefix or
- * alphanumeric id), message class, data_coding, and the ported network tag. Pure: compiled once
- * per config, asked once per message (a few comparisons per route).
+ * alphanumeric id), message class, data_coding, and the ported network tag. A route that matches
+ * by ported_to ranks above every route of its order that does not (a ported number's new network
+ * beats its original range's prefix), then the longest prefix as above. Pure: compiled once per
+ * config, asked once per message (a few comparisons per route).
  */
 import type { MtRouteConfig } from '../config/routing-schema.js';
 import type { NormalAddress } from '../domain/address.js';
@@ -27,7 +29,12 @@ export interface RouteFacts {
 export interface RouteTarget {
   readonly name: string;
   readonly group: string;
+  /** The route matches on ported_to (when it won, the ported tag decided). */
+  readonly portedTo: boolean;
 }
+
+/** A ported_to match ranks above any destination prefix (at most 15 digits). */
+const PORTED_RANK = 100;
 
 class CompiledRoute implements RouteTarget {
   readonly name: string;
@@ -41,6 +48,7 @@ class CompiledRoute implements RouteTarget {
   private readonly classes: ReadonlySet<string> | null;
   private readonly codings: ReadonlySet<number> | null;
   readonly ported: ReadonlySet<string> | null;
+  readonly portedTo: boolean;
 
   constructor(r: MtRouteConfig) {
     this.name = r.name;
@@ -55,10 +63,16 @@ class CompiledRoute implements RouteTarget {
     this.classes = r.class ? new Set(r.class) : null;
     this.codings = r.data_coding ? new Set(r.data_coding) : null;
     this.ported = r.ported_to ? new Set(r.ported_to) : null;
+    this.portedTo = this.ported !== null;
   }
 
-  /** The length of the destination prefix it matched by (0 without one); -1 when it does not match. */
+  /** The rank of a match: the destination prefix's length (0 without one), plus PORTED_RANK for a ported_to route; -1 when it does not match. */
   match(f: RouteFacts): number {
+    const len = this.prefixMatch(f);
+    return len >= 0 && this.ported !== null ? len + PORTED_RANK : len;
+  }
+
+  private prefixMatch(f: RouteFacts): number {
     if (this.accounts !== null && !this.accounts.has(f.account)) return -1;
     if (this.classes !== null && (f.cls === null || !this.classes.has(f.cls))) return -1;
     if (this.codings !== null && !this.codings.has(f.dataCoding)) return -1;
@@ -119,8 +133,14 @@ export class MtRouter {
       let [best, bestLen] = matched[0]!;
       for (const [r, len] of matched) if (len > bestLen) [best, bestLen] = [r, len];
       const others = matched.filter(([r]) => r !== best).map(([r]) => r.name);
+      const prefixLen = best.portedTo ? bestLen - PORTED_RANK : bestLen;
+      const why = best.portedTo
+        ? `, ported_to ${f.ported}: the number moved to network ${f.ported}, so this route beats the original range's`
+        : f.ported !== null
+          ? `; the number is ported to ${f.ported}, but no route of this order matches ported_to ${f.ported}: routed as its original range`
+          : '';
       trace.push(
-        `route ${best.name} (order ${best.order}${bestLen > 0 ? `, destination prefix of ${bestLen} digits` : ''}${f.ported !== null ? `, ported to ${f.ported}` : ''}) → group ${best.group}` +
+        `route ${best.name} (order ${best.order}${prefixLen > 0 ? `, destination prefix of ${prefixLen} digits` : ''}${best.portedTo ? why : ''})${best.portedTo ? '' : why} → group ${best.group}` +
           (others.length > 0 ? `; also matched at this order: ${others.join(', ')}` : ''),
       );
       return { route: best, trace };

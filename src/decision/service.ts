@@ -7,6 +7,11 @@
  * catalogue (or config), a metric and an audit line. Policy off is one configuration of it
  * (everything forwarded as policy_off). Parts of a concatenated message share the first part's
  * decision (reassembly.ts). explain() runs the same driver without counting or auditing.
+ *
+ * A forward gets its MT route (routes.mt); when a route matches on ported_to, the recipient's
+ * ported network tag is asked in the message's own store round trip (or, for a message that asks
+ * the store nothing, in one lookup batched with the turn's others), and a failed lookup routes by
+ * the original range or refuses the message (routes.portability.on_redis_error).
  */
 import type { HoldKind } from '../domain/hold.js';
 import type { AccountConfig, Config } from '../config/schema.js';
@@ -89,8 +94,13 @@ export interface Explained {
   status: number;
   rule: string;
   class: string | null;
-  /** The MT route and SMSC group a forward would take (absent without routes.mt). */
-  route?: { name: string; group: string } | null;
+  /** The MT route and SMSC group a forward would take (absent without routes.mt); ported_to: the tag that chose it. */
+  route?: { name: string; group: string; ported_to?: string } | null;
+  /**
+   * Number portability, when a route uses ported_to: the recipient's network tag (null: not ported),
+   * whether it decided the route, and the lookup's error when Redis failed.
+   */
+  portability?: { network: string | null; decided: boolean; error?: string };
   explanation: string;
   /** What decided beyond the rule id: fingerprint, mark, reputation entry and counts (issue 18). */
   evidence?: string;
@@ -107,6 +117,18 @@ const NO_EVIDENCE: readonly RuleEvidence[] = [];
 const isSuspend = (h: RuleHit): boolean => h.action.kind === 'suspend';
 /** The rule id no_route refusals are audited under. */
 const NO_ROUTE_RULE = 'routing/mt';
+/** The rule id of a refusal because the ported lookup failed (routes.portability.on_redis_error: reject). */
+const PORTED_RULE = 'routing/ported';
+
+/**
+ * A message's ported network tag as far as it is known: state 0 not wanted (no route uses
+ * ported_to), 1 wanted and not asked yet, 4 asked, 2 answered (`ported`: the tag, null: not ported),
+ * 3 the lookup failed.
+ */
+interface PortedFact {
+  ported: string | null;
+  portedState: number;
+}
 
 /** Counter values by need key, read by linear search: a message has a few counters, not worth a Map. */
 class NeedValues implements CounterValues {
@@ -177,7 +199,7 @@ export class DecisionService implements Policy {
    * arrive (or the hold time runs out), decided once on the whole text, and all get that decision.
    */
   decide(ctx: SubmitContext, done: (v: Verdict) => void): Verdict | null {
-    if (!this.enabled) return this.deps.router?.() ? this.routeOff(ctx.account, ctx.view) : POLICY_OFF;
+    if (!this.enabled) return this.deps.router?.() ? this.routeOff(ctx.account, ctx.view, done) : POLICY_OFF;
     const part = partInfo(ctx.view);
     if (!part) return this.evaluate(ctx.account, ctx.view, undefined, done);
     const holdMs = this.deps.accountConfig(ctx.account)?.concat_hold_ms;
@@ -206,13 +228,49 @@ export class DecisionService implements Policy {
     const input = this.input(account, view, text, rules, null);
     this.deps.metrics.countSenderLookup(input.ctx.sender !== null);
     input.reply = done;
+    this.wantPorted(input, input.recipient);
     const out = runDecision(input, this.roundTrip, this.decidedLater);
-    return out === null ? null : this.settle(account, view, out, input.ctx, rules);
+    if (out === null) return null;
+    // Decided without the store: a forward whose route needs the ported tag asks it now.
+    if (out.action === 'forward' && this.lookupPorted(input, input.dst, () => this.decidedLater(out, input))) return null;
+    return this.settle(account, view, out, input.ctx, rules);
+  }
+
+  /** Marks a message whose route may depend on its ported tag (a route uses ported_to); not a number: not ported. */
+  private wantPorted(pf: PortedFact, recipient: NormalAddress): void {
+    if (!this.deps.router?.()?.needsPorted) return;
+    pf.portedState = recipient.kind === 'number' && /^\d{1,15}$/.test(recipient.value) ? 1 : 2;
+  }
+
+  /**
+   * A forward whose route needs the ported tag, not asked yet (the decision made no store round
+   * trip): one lookup, batched with the turn's others, then `then`. False when nothing is to ask.
+   */
+  private lookupPorted(pf: PortedFact, dst: string, then: () => void): boolean {
+    if (pf.portedState !== 1) return false;
+    pf.portedState = 4;
+    this.deps.store.fetchThen(
+      null,
+      null,
+      (err, _f, _c, tag) => {
+        if (err) {
+          this.deps.metrics.redisErrors.inc({ op: 'ported_lookup' });
+          pf.portedState = 3;
+        } else {
+          pf.ported = tag ?? null;
+          pf.portedState = 2;
+        }
+        then();
+      },
+      dst,
+    );
+    return true;
   }
 
   /** A decision that waited for the store: its verdict to the message's callback (one function for every message). */
   private readonly decidedLater = (o: DecisionOutcome, i: DecisionInput): void => {
     const m = i as MessageInput;
+    if (o.action === 'forward' && this.lookupPorted(m, m.dst, () => this.decidedLater(o, i))) return;
     let v: Verdict;
     try {
       v = this.settle(m.account, m.view, o, m, m.rules);
@@ -229,13 +287,21 @@ export class DecisionService implements Policy {
    * decided on its own text.
    */
   decideRelease(account: string, view: MessageView): Promise<Verdict> {
-    if (!this.enabled) return Promise.resolve(this.deps.router?.() ? this.routeOff(account, view) : POLICY_OFF);
+    if (!this.enabled) {
+      if (!this.deps.router?.()) return Promise.resolve(POLICY_OFF);
+      return new Promise<Verdict>((resolve) => {
+        const v = this.routeOff(account, view, resolve);
+        if (v !== null) resolve(v);
+      });
+    }
     if (!this.deps.isLoaded()) return Promise.resolve(this.finish(account, view, 'store_unavailable', null));
     const rules = this.activeRules();
     const input = this.input(account, view, undefined, rules, null);
     input.stage = 'release';
+    this.wantPorted(input, input.recipient);
     return new Promise<Verdict>((resolve, reject) => {
       const settle = (o: DecisionOutcome) => {
+        if (o.action === 'forward' && this.lookupPorted(input, input.dst, () => settle(o))) return;
         try {
           resolve(this.settle(account, view, o, input.ctx, null));
         } catch (err) {
@@ -292,14 +358,27 @@ export class DecisionService implements Policy {
     fetchThen: (req, to) => {
       const t0 = performance.now();
       const needs = req.needs.length > 0 && this.deps.rates ? req.needs : null;
-      this.deps.store.fetchThen(req.query, needs, (err, facts, values) => {
-        if (err) {
-          this.deps.metrics.redisErrors.inc({ op: 'policy_check' });
-          return to.answer(err, null, null);
-        }
-        this.redisCheck.observe((performance.now() - t0) / 1000);
-        to.answer(null, facts, needs !== null && values !== null ? new NeedValues(needs, values) : null);
-      });
+      // The ported tag rides the message's first round trip when its route may need it.
+      const m = to.input as MessageInput | undefined;
+      const pf = m !== undefined && m.portedState === 1 ? m : null;
+      if (pf !== null) pf.portedState = 4;
+      this.deps.store.fetchThen(
+        req.query,
+        needs,
+        (err, facts, values, tag) => {
+          if (pf !== null) {
+            pf.portedState = err ? 3 : 2;
+            pf.ported = err ? null : (tag ?? null);
+          }
+          if (err) {
+            this.deps.metrics.redisErrors.inc({ op: 'policy_check' });
+            return to.answer(err, null, null);
+          }
+          this.redisCheck.observe((performance.now() - t0) / 1000);
+          to.answer(null, facts, needs !== null && values !== null ? new NeedValues(needs, values) : null);
+        },
+        pf !== null ? pf.dst : null,
+      );
     },
   };
 
@@ -327,7 +406,7 @@ export class DecisionService implements Policy {
           ? { action: 'queue', queue: o.queue ?? 'review', reason: o.reason, rule: o.rule, releaseAt: o.releaseAt }
           : { action: 'forward', reason: o.reason };
     if (v.action === 'forward') {
-      v = this.routed(account, view, v, o.class, addrs.src, addrs.dst);
+      v = this.routed(account, view, v, o.class, addrs.src, addrs.dst, addrs instanceof MessageInput ? addrs : null);
       if (v.action === 'reject') return this.auditNoRoute(account, view, v, o.class, addrs);
     }
     this.audit(account, view, v.action, o.reason, o.rule, o.action === 'reject' ? o.status : 0, o.class, addrs, why, o.hits.length > 0, v.action === 'forward' ? this.fingerprinted(o, addrs) : '');
@@ -371,7 +450,7 @@ export class DecisionService implements Policy {
       const n = this.deps.cfg.policy.numbering;
       const src = addrs ? addrs.src : normaliseAddress(view.sourceAddr, view.sourceTon, n);
       const dst = addrs ? addrs.dst : normaliseAddress(view.destinationAddr, view.destTon, n).value;
-      v = this.routed(account, view, v, cls, src, dst);
+      v = this.routed(account, view, v, cls, src, dst, addrs instanceof MessageInput ? addrs : null);
       if (v.action === 'reject') return this.auditNoRoute(account, view, v, cls, addrs);
     }
     this.audit(account, view, v.action, reason, ruleOf(reason), v.action === 'reject' ? v.status : 0, cls, addrs, evidence, matched, fingerprint);
@@ -380,27 +459,42 @@ export class DecisionService implements Policy {
 
   /**
    * A forward verdict with its MT route (routes.mt), or the no_route refusal. Unchanged without a
-   * routing table (every SMSC shares the traffic).
+   * routing table (every SMSC shares the traffic). `pf`: the recipient's ported tag as looked up
+   * (null: not looked up, as not ported); a failed lookup routes by the original range, or refuses
+   * the message with routes.portability.on_redis_error: reject.
    */
-  private routed(account: string, view: MessageView, v: Verdict & { action: 'forward' }, cls: SenderClass | null, src: NormalAddress, dst: string): Verdict {
+  private routed(account: string, view: MessageView, v: Verdict & { action: 'forward' }, cls: SenderClass | null, src: NormalAddress, dst: string, pf: PortedFact | null): Verdict {
     const router = this.deps.router?.();
     if (!router) return v;
-    const route = router.route({ account, dst, src, cls, dataCoding: view.dataCoding, ported: null });
+    if (pf !== null && pf.portedState === 3 && router.needsPorted && this.deps.cfg.routes.portability.on_redis_error === 'reject') {
+      return { action: 'reject', status: this.statusOf('store_unavailable'), reason: 'store_unavailable', rule: PORTED_RULE };
+    }
+    const route = router.route({ account, dst, src, cls, dataCoding: view.dataCoding, ported: pf !== null && pf.portedState === 2 ? pf.ported : null });
     if (route === null) return { action: 'reject', status: this.deps.cfg.routes.no_route_status, reason: 'no_route', rule: NO_ROUTE_RULE };
     return { action: 'forward', reason: v.reason, route };
   }
 
-  /** Policy off with a routing table: the class as service_type/TLV or the account's default say, then the route. */
-  private routeOff(account: string, view: MessageView): Verdict {
+  /**
+   * Policy off with a routing table: the class as service_type/TLV or the account's default say, then
+   * the route; when a route uses ported_to, after one ported lookup (then null, and `done` gets it).
+   */
+  private routeOff(account: string, view: MessageView, done: (v: Verdict) => void): Verdict | null {
     const n = this.deps.cfg.policy.numbering;
     const cls = this.classifier.messageClass(view) ?? this.deps.accountConfig(account)?.default_class ?? 'commercial';
-    const v = this.routed(account, view, POLICY_OFF as Verdict & { action: 'forward' }, cls, normaliseAddress(view.sourceAddr, view.sourceTon, n), normaliseAddress(view.destinationAddr, view.destTon, n).value);
-    return v.action === 'reject' ? this.auditNoRoute(account, view, v, cls, null) : v;
+    const dst = normaliseAddress(view.destinationAddr, view.destTon, n);
+    const pf: PortedFact = { ported: null, portedState: 0 };
+    this.wantPorted(pf, dst);
+    const route = (): Verdict => {
+      const v = this.routed(account, view, POLICY_OFF as Verdict & { action: 'forward' }, cls, normaliseAddress(view.sourceAddr, view.sourceTon, n), dst.value, pf);
+      return v.action === 'reject' ? this.auditNoRoute(account, view, v, cls, null) : v;
+    };
+    if (this.lookupPorted(pf, dst.value, () => done(route()))) return null;
+    return route();
   }
 
-  /** A message the policy would forward that no MT route takes: audited as such. */
+  /** A message the policy would forward that no MT route takes (or whose ported lookup failed, fail closed): audited as such. */
   private auditNoRoute(account: string, view: MessageView, v: Verdict & { action: 'reject' }, cls: SenderClass | null, addrs: Normalised | null): Verdict {
-    this.audit(account, view, 'reject', 'no_route', NO_ROUTE_RULE, v.status, cls, addrs);
+    this.audit(account, view, 'reject', v.reason, v.rule ?? NO_ROUTE_RULE, v.status, cls, addrs);
     return v;
   }
 
@@ -483,7 +577,7 @@ export class DecisionService implements Policy {
       const off: Explained = { action: 'forward', reason: 'policy_off', status: 0, rule: 'policy/off', class: null, explanation: 'policy is off', trace };
       const n = this.deps.cfg.policy.numbering;
       const cls = this.classifier.messageClass(view) ?? this.deps.accountConfig(m.account)?.default_class ?? 'commercial';
-      return this.explainRoute(off, m.account, view, cls, normaliseAddress(view.sourceAddr, view.sourceTon, n), normaliseAddress(view.destinationAddr, view.destTon, n).value);
+      return this.explainRoute(off, m.account, view, cls, normaliseAddress(view.sourceAddr, view.sourceTon, n), normaliseAddress(view.destinationAddr, view.destTon, n));
     }
     if (!this.deps.isLoaded()) {
       trace.push('sender registry not loaded yet');
@@ -519,18 +613,62 @@ export class DecisionService implements Policy {
       trace: o.trace ?? trace,
     };
     if (o.action !== 'forward') return explained;
-    return this.explainRoute(explained, m.account, view, o.class, normaliseAddress(view.sourceAddr, view.sourceTon, n), normaliseAddress(view.destinationAddr, view.destTon, n).value);
+    return this.explainRoute(explained, m.account, view, o.class, normaliseAddress(view.sourceAddr, view.sourceTon, n), normaliseAddress(view.destinationAddr, view.destTon, n));
   }
 
-  /** A forward's MT route in explain: the route and group, or no_route with its status; the reasons in the trace. */
-  private explainRoute(e: Explained, account: string, view: MessageView, cls: SenderClass | null, src: NormalAddress, dst: string): Explained {
+  /**
+   * A forward's MT route in explain: the route and group, or no_route with its status; the reasons
+   * in the trace. When a route uses ported_to, the recipient's ported tag is looked up first (as
+   * live traffic does) and shown under `portability`.
+   */
+  private async explainRoute(e: Explained, account: string, view: MessageView, cls: SenderClass | null, src: NormalAddress, dstAddr: NormalAddress): Promise<Explained> {
     const router = this.deps.router?.();
     if (!router) return e;
-    const { route, trace } = router.explain({ account, dst, src, cls, dataCoding: view.dataCoding, ported: null });
+    const dst = dstAddr.value;
+    let ported: string | null = null;
+    let portability: Explained['portability'];
+    if (router.needsPorted) {
+      const pf: PortedFact = { ported: null, portedState: 0 };
+      this.wantPorted(pf, dstAddr);
+      if (pf.portedState === 1) {
+        try {
+          ported = await this.deps.store.portedOf(dst);
+          e.trace.push(
+            ported !== null
+              ? `number portability: ${dst} is in the ported-number table with network ${ported}`
+              : `number portability: ${dst} is not in the ported-number table: routed as its original range`,
+          );
+          portability = { network: ported, decided: false };
+        } catch (err) {
+          const onError = this.deps.cfg.routes.portability.on_redis_error;
+          const msg = err instanceof Error ? err.message : String(err);
+          e.trace.push(
+            `number portability: the lookup failed (${msg}); routes.portability.on_redis_error is ${onError}: ` +
+              (onError === 'reject' ? 'the message is refused' : 'routed as its original range'),
+          );
+          portability = { network: null, decided: false, error: msg };
+          if (onError === 'reject') {
+            const status = this.statusOf('store_unavailable');
+            return { ...e, action: 'reject', reason: 'store_unavailable', status, rule: PORTED_RULE, route: null, portability, explanation: 'the ported-number lookup failed and routes.portability.on_redis_error is reject' };
+          }
+        }
+      } else {
+        e.trace.push(`number portability: ${dst} is not a subscriber number: routed as its original range`);
+        portability = { network: null, decided: false };
+      }
+    }
+    const { route, trace } = router.explain({ account, dst, src, cls, dataCoding: view.dataCoding, ported });
     e.trace.push(...trace);
-    if (route) return { ...e, route: { name: route.name, group: route.group } };
+    if (route) {
+      const decided = ported !== null && route.portedTo;
+      return {
+        ...e,
+        route: { name: route.name, group: route.group, ...(decided ? { ported_to: ported! } : {}) },
+        ...(portability ? { portability: { ...portability, decided } } : {}),
+      };
+    }
     const status = this.deps.cfg.routes.no_route_status;
-    return { ...e, action: 'reject', reason: 'no_route', status, rule: NO_ROUTE_RULE, route: null, explanation: 'no MT route takes this message (routes.mt)' };
+    return { ...e, action: 'reject', reason: 'no_route', status, rule: NO_ROUTE_RULE, route: null, ...(portability ? { portability } : {}), explanation: 'no MT route takes this message (routes.mt)' };
   }
 
   /** explain's store: consent/DND as stored, rate counters not bumped (they read 0), behaviour profiles as stored. */
@@ -609,9 +747,12 @@ function explainView(m: ExplainInput): MessageView {
  * in one object (one allocation per message); the text is decoded on first read (only if a rule
  * reads it).
  */
-class MessageInput implements DecisionInput, RuleContext {
+class MessageInput implements DecisionInput, RuleContext, PortedFact {
   /** Where a decision that waited for the store sends its verdict (live traffic only). */
   reply: ((v: Verdict) => void) | null = null;
+  /** The recipient's ported network tag (PortedFact). */
+  ported: string | null = null;
+  portedState = 0;
   /** Content scores the rules computed for this message (rules/facts.ts Facts.scoreOf fills it). */
   scores: ScoreRecord[] | null = null;
   stage: 'submit' | 'release' = 'submit';

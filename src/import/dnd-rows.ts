@@ -70,12 +70,11 @@ export class DndRows implements RowValidator<DndRow> {
   }
 
   /**
-   * The hot path: `[+]digits[,category]` with optional spaces/CR in bytes start..end of buf. True
-   * when it read a valid row (then in `number` and `category`); false: the line needs the general
-   * path (which decides whether it is valid).
+   * `[+]digits` (after optional spaces) at bytes start..end of buf, normalised as normaliseMsisdn
+   * does: the index after the digits, with the number in `number`; -1 when the line needs the
+   * general path. Shared with the ported-number rows (ported-rows.ts).
    */
-  fastLine(buf: Buffer, start: number, end: number): boolean {
-    if (!this.fast) return false;
+  readNumber(buf: Buffer, start: number, end: number): number {
     let i = start;
     while (i < end && (buf[i] === 32 || buf[i] === 9)) i++;
     let plus = false;
@@ -92,7 +91,7 @@ export class DndRows implements RowValidator<DndRow> {
       i++;
     }
     const digits = i - ds;
-    if (digits === 0 || digits > this.maxRaw) return false;
+    if (digits === 0 || digits > this.maxRaw) return -1;
     // Normalised as normaliseMsisdn does: after "+" as it is; else without the international
     // prefix, else the trunk prefix replaced by the country code, else the country code prepended
     // unless it is there. (v is exact for the at most 15 digits kept.)
@@ -100,7 +99,7 @@ export class DndRows implements RowValidator<DndRow> {
     if (!plus) {
       if (this.starts(buf, ds, i, this.intl)) {
         const from = ds + this.intl.length;
-        if (from === i) return false;
+        if (from === i) return -1;
         v = this.valueOf(buf, from, i);
         n = i - from;
       } else if (this.starts(buf, ds, i, this.natl)) {
@@ -112,7 +111,20 @@ export class DndRows implements RowValidator<DndRow> {
         n = this.cc.length + digits;
       }
     }
-    if (n > DND_MAX_DIGITS) return false;
+    if (n > DND_MAX_DIGITS) return -1;
+    this.number = v;
+    return i;
+  }
+
+  /**
+   * The hot path: `[+]digits[,category]` with optional spaces/CR in bytes start..end of buf. True
+   * when it read a valid row (then in `number` and `category`); false: the line needs the general
+   * path (which decides whether it is valid).
+   */
+  fastLine(buf: Buffer, start: number, end: number): boolean {
+    if (!this.fast) return false;
+    let i = this.readNumber(buf, start, end);
+    if (i < 0) return false;
     let cat = this.dfltCategory;
     while (i < end && (buf[i] === 32 || buf[i] === 9 || buf[i] === 13)) i++;
     if (i < end && buf[i] === 44 && this.fastCategory) {
@@ -126,7 +138,6 @@ export class DndRows implements RowValidator<DndRow> {
       while (i < end && (buf[i] === 32 || buf[i] === 9 || buf[i] === 13)) i++;
     }
     if (i !== end) return false;
-    this.number = v;
     this.category = cat;
     return true;
   }

@@ -1,24 +1,29 @@
 /**
  * importFile: bulk import of policy data — the do-not-disturb register, consent records, the sender
- * registry — from CSV or JSON-lines files (gzip or plain), streaming in constant memory.
+ * registry — and the number portability table, from CSV or JSON-lines files (gzip or plain),
+ * streaming in constant memory.
  *
  *   importFile('dnd', 'national-dnd-2026-05-01.csv.gz', { redis, prefix, numbering, replace: true })
  *
  * The driver: the input (input.ts: gzip, format) is split into lines (lines.ts); DND lines of the
- * common shapes are read straight from the bytes (dnd-rows.ts fastLine), every other line becomes a
- * CSV record (csv.ts, csv-parse) or a JSON object (jsonl.ts); one validator per kind (dnd-rows.ts,
- * consent-rows.ts, sender-rows.ts) checks it as the admin API would, and a good row goes to the
- * writers of store/bulk-load.ts, which the driver awaits when their batch is full. A bad row is
- * reported (onBadLine(line, reason)) and skipped; the summary (summary.ts) counts everything.
- * Replace mode (DND) loads a new generation under a lock and switches to it at the end
- * (store/dnd-replace.ts); a failed or aborted replace leaves the current generation in use.
+ * common shapes, and ported-number lines `msisdn,network`, are read straight from the bytes
+ * (dnd-rows.ts, ported-rows.ts fastLine), every other line becomes a CSV record (csv.ts, csv-parse)
+ * or a JSON object (jsonl.ts); one validator per kind (dnd-rows.ts, consent-rows.ts,
+ * sender-rows.ts, ported-rows.ts) checks it as the admin API would, and a good row goes to the
+ * writers of store/bulk-load.ts and store/ported.ts, which the driver awaits when their batch is
+ * full. A bad row is reported (onBadLine(line, reason)) and skipped; the summary (summary.ts)
+ * counts everything. Replace mode (DND, ported) loads a new generation under a lock and switches to
+ * it at the end (store/dnd-replace.ts); a failed or aborted replace leaves the current generation
+ * in use.
  */
 import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import type { Numbering } from '../domain/address.js';
 import { BulkLoadError, DndWriter, journalDndLoad, Pipes, RecordWriter, type DndTarget } from '../store/bulk-load.js';
 import { abandonReplace, addTargets, beginReplace, encodingCheck, removeDndGenerations, switchGeneration, type LoadLock } from '../store/dnd-replace.js';
-import { currentGen, type DndGenerations } from '../store/dnd-generation.js';
+import { currentGen, DND_REGISTER, PORTED_REGISTER, type DndGenerations } from '../store/dnd-generation.js';
+import { journalPortedLoad, listpackCheck, PortedWriter } from '../store/ported.js';
+import { PortedRows } from './ported-rows.js';
 import { Keys } from '../store/keys.js';
 import { ConsentRows } from './consent-rows.js';
 import { CsvDecoder, type CsvItem } from './csv.js';
@@ -26,7 +31,7 @@ import { DndRows } from './dnd-rows.js';
 import type { Checked, RowValidator } from './fields.js';
 import { formatOf, openInput } from './input.js';
 import { jsonLine } from './jsonl.js';
-import { ImportError, IMPORT_KINDS, type ImportFormat, type ImportKind } from './kinds.js';
+import { GENERATION_KINDS, ImportError, IMPORT_KINDS, type ImportFormat, type ImportKind } from './kinds.js';
 import { LineSplitter, MAX_LINE } from './lines.js';
 import { SenderRows } from './sender-rows.js';
 import type { ImportSummary } from './summary.js';
@@ -51,7 +56,7 @@ export interface ImportOptions {
   format?: ImportFormat;
   /** Default: detected from the gzip magic bytes. */
   gzip?: boolean;
-  /** DND only: load a new generation and switch to it atomically (numbers absent from the file disappear). */
+  /** DND and ported only: load a new generation and switch to it atomically (numbers absent from the file disappear). */
   replace?: boolean;
   /** DND only: category of rows that give none (0 or null = all commercial; 1–7). */
   category?: number | null;
@@ -111,8 +116,8 @@ function asImportError(err: unknown, prefix: string): ImportError {
 }
 
 export async function importFile(kind: ImportKind, src: string | Readable, opts: ImportOptions): Promise<ImportSummary> {
-  if (!IMPORT_KINDS.includes(kind)) throw new ImportError(`unknown import kind ${kind} (dnd, consent, senders)`);
-  if (opts.replace && kind !== 'dnd') throw new ImportError('--replace applies to dnd imports only');
+  if (!IMPORT_KINDS.includes(kind)) throw new ImportError(`unknown import kind ${kind} (${IMPORT_KINDS.join(', ')})`);
+  if (opts.replace && !GENERATION_KINDS.includes(kind)) throw new ImportError('--replace applies to dnd and ported imports only');
   const category = opts.category ?? 0;
   if (!Number.isInteger(category) || category < 0 || category > 7) throw new ImportError('category must be 0–7 (0 = all commercial)');
   const dryRun = opts.dryRun ?? false;
@@ -131,21 +136,23 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
     c.skipped++;
     opts.onBadLine?.(line, reason);
   };
-  const pipes = redis ? new Pipes(opts.inFlight ?? 4, kind === 'dnd' ? 'SADD' : 'write') : null;
+  const pipes = redis ? new Pipes(opts.inFlight ?? 4, kind === 'dnd' ? 'SADD' : kind === 'ported' ? 'HSET' : 'write') : null;
 
-  // Where DND rows go.
+  // Where DND and ported rows go: which generation(s).
+  const generations = GENERATION_KINDS.includes(kind);
+  const reg = kind === 'ported' ? PORTED_REGISTER : DND_REGISTER;
   let gens: DndGenerations = { gen: 1, loading: null };
   let lock: LoadLock | null = null;
   let targets: DndTarget[] = [];
-  if (redis && kind === 'dnd') {
+  if (redis && generations) {
     try {
       if (opts.replace) {
-        const r = await beginReplace(redis, keys, opts.prefix, opts.lockTtlMs ?? 60_000);
+        const r = await beginReplace(redis, keys, opts.prefix, opts.lockTtlMs ?? 60_000, reg);
         lock = r.lock;
         gens = r.previous;
         targets = [{ gen: lock.gen, count: true }];
       } else {
-        gens = await currentGen(redis, keys);
+        gens = await currentGen(redis, keys, reg);
         targets = addTargets(gens);
       }
     } catch (err) {
@@ -169,13 +176,27 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
         pipelineCommands,
       })
     : null;
-  const records = redis && pipes && !dnd ? new RecordWriter({ redis, pipes, keys, who, channel, journalRetentionMs, rowsPerPipe: pipelineCommands }) : null;
+  const ported = kind === 'ported' ? new PortedRows(opts.numbering) : null;
+  const portedWriter = ported
+    ? new PortedWriter({
+        batchRows: opts.batchRows ?? 500_000,
+        keys,
+        targets,
+        retarget: redis && !lock ? async () => addTargets(await currentGen(redis, keys, reg)) : null,
+        redis,
+        pipes,
+        pipelineCommands,
+      })
+    : null;
+  const records = redis && pipes && !dnd && !ported ? new RecordWriter({ redis, pipes, keys, who, channel, journalRetentionMs, rowsPerPipe: pipelineCommands }) : null;
   const rows: Lane = dnd
     ? lane(dnd, (r) => dndWriter!.add(r.number, r.category))
-    : kind === 'consent'
+    : ported
+      ? lane(ported, (r) => portedWriter!.add(r.number, r.network))
+      : kind === 'consent'
       ? lane(new ConsentRows(opts.numbering, accounts), (r) => records?.consent(r))
       : lane(new SenderRows(opts.numbering, accounts, who), (r) => records?.sender(r));
-  const full = () => dndWriter?.full || records?.full;
+  const full = () => dndWriter?.full || portedWriter?.full || records?.full;
 
   const progress = () => opts.onProgress?.({ bytes: input.bytesRead(), totalBytes: input.totalBytes, rows: c.read, seconds: (performance.now() - t0) / 1000 });
   let lastProgress = 0;
@@ -189,7 +210,7 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
     };
     const flush = async () => {
       check();
-      await (dndWriter ?? records)?.flush();
+      await (dndWriter ?? portedWriter ?? records)?.flush();
     };
 
     // ---- the line loop -------------------------------------------------------------------------
@@ -221,13 +242,16 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
         if (full()) await flush();
       }
     };
-    /** A DND line fastLine() has read. */
+    /** The kind whose lines fastLine() reads straight from the bytes (DND, ported), if any. */
+    const fast = dnd ?? ported;
+    /** A line fastLine() has read. */
     const takeFast = (): Promise<void> | undefined => {
       started = true;
       c.read++;
       c.valid++;
-      dndWriter!.add(dnd!.number, dnd!.category);
-      return dndWriter!.full ? flush() : undefined;
+      if (dnd) dndWriter!.add(dnd.number, dnd.category);
+      else portedWriter!.add(ported!.number, ported!.network);
+      return full() ? flush() : undefined;
     };
     /**
      * A line fastLine() could read, while a quoted field may be open (the line may be inside it)
@@ -237,7 +261,7 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
     const fastAfterAll = async (): Promise<boolean> => {
       csv!.flush();
       await drain();
-      return !firstPending && !csv!.open && dnd!.fastLine(lines.buf, lines.start, lines.end);
+      return !firstPending && !csv!.open && fast!.fastLine(lines.buf, lines.start, lines.end);
     };
     /** Any other line: true when the caller must await settle() before the next line. */
     const general = (): boolean => {
@@ -271,10 +295,10 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
       }
       if (full()) await flush();
     };
-    const fastPath = dnd !== null && csv !== null;
+    const fastPath = fast !== null && csv !== null;
     /** One line; a promise only when it has to wait (the batch is full, csv-parse must be asked, …). */
     const line = (): Promise<void> | undefined => {
-      if (fastPath && !lines.overlong && dnd.fastLine(lines.buf, lines.start, lines.end)) {
+      if (fastPath && !lines.overlong && fast.fastLine(lines.buf, lines.start, lines.end)) {
         if (!firstPending && !csv.open) return takeFast();
         return fastAfterAll().then((yes) => (yes ? takeFast() : general() ? settle() : undefined));
       }
@@ -312,10 +336,11 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
     progress();
 
     if (dndWriter && redis) warnings.push(...(await encodingCheck(redis, dndWriter.sample)));
+    if (portedWriter && redis) warnings.push(...(await listpackCheck(redis, portedWriter.sample)));
 
     // ---- replace: switch ------------------------------------------------------------------------
     if (lock && redis) {
-      if (c.valid === 0) throw new ImportError('replace refused: the file has no valid rows (the DND list would be emptied)');
+      if (c.valid === 0) throw new ImportError(`replace refused: the file has no valid rows (the ${kind === 'ported' ? 'ported-number table' : 'DND list'} would be emptied)`);
       await switchGeneration(redis, keys, lock);
     }
     loadSeconds = (performance.now() - t0) / 1000;
@@ -331,6 +356,9 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
         retentionMs: journalRetentionMs,
       });
     }
+    if (redis && kind === 'ported') {
+      await journalPortedLoad(redis, keys, { replace: opts.replace ?? false, who, channel, file: input.name, rows: c.valid, generation: lock ? lock.gen : gens.gen, retentionMs: journalRetentionMs });
+    }
     succeeded = true;
   } catch (err) {
     const e = asImportError(err, 'Redis: ');
@@ -338,6 +366,7 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
     throw e;
   } finally {
     records?.close();
+    portedWriter?.close();
     if (lock && redis && !succeeded) {
       lock.stop();
       await pipes?.drain().catch(() => undefined);
@@ -357,13 +386,13 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
     imported: dryRun ? 0 : c.valid,
     skipped: c.skipped,
     // DND: repeats inside a batch, and members SADD found present; consent and senders: HSETs of an existing field.
-    duplicates: dryRun ? null : dndWriter ? dndWriter.repeats + dndWriter.sent - dndWriter.added : (records?.replaced ?? 0),
+    duplicates: dryRun ? null : dndWriter ? dndWriter.repeats + dndWriter.sent - dndWriter.added : portedWriter ? portedWriter.sent - portedWriter.added : (records?.replaced ?? 0),
     seconds: loadSeconds,
     rowsPerSec: loadSeconds > 0 ? Math.round(c.read / loadSeconds) : 0,
     bytes: input.bytesRead(),
     warnings,
   };
-  if (kind === 'dnd' && redis) {
+  if (generations && redis) {
     summary.generation = lock ? lock.gen : gens.gen;
     if (lock) summary.previousGeneration = gens.gen;
   }
@@ -372,7 +401,7 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
     if (graceMs > 0) await new Promise((r) => setTimeout(r, graceMs));
     const t1 = performance.now();
     const current = lock.gen;
-    summary.removedKeys = await removeDndGenerations(redis, opts.prefix, (g) => g < current);
+    summary.removedKeys = await removeDndGenerations(redis, opts.prefix, (g) => g < current, reg);
     summary.cleanupSeconds = (performance.now() - t1) / 1000;
   }
   return summary;

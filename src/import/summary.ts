@@ -45,7 +45,7 @@ export function formatSummary(s: ImportSummary): string {
     s.dryRun ? `valid ${s.valid}` : `imported ${s.imported}`,
     `skipped ${s.skipped}`,
   ];
-  if (s.duplicates !== null) parts.push(`${s.kind === 'dnd' ? 'already present' : 'replaced existing'} ${s.duplicates}`);
+  if (s.duplicates !== null) parts.push(`${s.kind === 'dnd' || s.kind === 'ported' ? 'already present' : 'replaced existing'} ${s.duplicates}`);
   parts.push(`${s.seconds.toFixed(2)} s`, `${s.rowsPerSec} rows/s`);
   if (s.replace && s.generation !== undefined) parts.push(`generation ${s.previousGeneration} -> ${s.generation}, ${s.removedKeys ?? 0} old keys removed`);
   else if (s.generation !== undefined) parts.push(`generation ${s.generation}`);

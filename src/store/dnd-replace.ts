@@ -15,7 +15,7 @@ import type { Redis } from 'ioredis';
 import { bulk, isCluster, scanKeys } from './redis.js';
 import { BUCKET_BITS, Keys } from './keys.js';
 import { BulkLoadError, type DndTarget } from './bulk-load.js';
-import { currentGen, type DndGenerations } from './dnd-generation.js';
+import { currentGen, DND_REGISTER, type DndGenerations, type GenRegister } from './dnd-generation.js';
 
 const BUCKET_SIZE = 2 ** BUCKET_BITS;
 
@@ -28,10 +28,10 @@ function globEscape(s: string): string {
   return s.replace(/[*?[\]\\]/g, '\\$&');
 }
 
-/** Calls `each` with every DND key name and its generation, as SCAN finds them. */
-async function scanDndKeys(redis: Redis, prefix: string, each: (keys: string[], gens: number[]) => Promise<void> | void): Promise<void> {
-  const re = /:g(\d+)(?::c\d+)?$/;
-  await scanKeys(redis, `${globEscape(prefix)}dnd:{r:*}:g*`, async (found) => {
+/** Calls `each` with every key name of the register's generations and its generation, as SCAN finds them. */
+async function scanDndKeys(redis: Redis, prefix: string, each: (keys: string[], gens: number[]) => Promise<void> | void, reg: GenRegister = DND_REGISTER): Promise<void> {
+  const re = reg.genOf;
+  await scanKeys(redis, reg.glob(globEscape(prefix)), async (found) => {
     const keys: string[] = [];
     const gens: number[] = [];
     for (const k of found) {
@@ -45,8 +45,8 @@ async function scanDndKeys(redis: Redis, prefix: string, each: (keys: string[], 
   });
 }
 
-/** UNLINKs (in batches) every DND key of a generation matching `which`; returns how many. */
-export async function removeDndGenerations(redis: Redis, prefix: string, which: (gen: number) => boolean): Promise<number> {
+/** UNLINKs (in batches) every key of the register (default DND) of a generation matching `which`; returns how many. */
+export async function removeDndGenerations(redis: Redis, prefix: string, which: (gen: number) => boolean, reg: GenRegister = DND_REGISTER): Promise<number> {
   let removed = 0;
   await scanDndKeys(redis, prefix, async (keys, gens) => {
     const doomed = keys.filter((_, i) => which(gens[i]!));
@@ -55,16 +55,16 @@ export async function removeDndGenerations(redis: Redis, prefix: string, which: 
       // One UNLINK per key on a Cluster (keys of many slots), one per 1000 keys otherwise.
       removed += isCluster(redis) ? (await Promise.all(slice.map((k) => redis.unlink(k)))).reduce((a, b) => a + b, 0) : await redis.unlink(...slice);
     }
-  });
+  }, reg);
   return removed;
 }
 
-/** The highest generation any DND key has (0 when none). */
-async function highestDndGeneration(redis: Redis, prefix: string): Promise<number> {
+/** The highest generation any key of the register has (0 when none). */
+async function highestDndGeneration(redis: Redis, prefix: string, reg: GenRegister): Promise<number> {
   let max = 0;
   await scanDndKeys(redis, prefix, (_, gens) => {
     for (const g of gens) if (g > max) max = g;
-  });
+  }, reg);
   return max;
 }
 
@@ -97,27 +97,31 @@ export async function encodingCheck(redis: Redis, sample: string[]): Promise<str
   }
 }
 
-const lockedMessage = (keys: Keys, gen: number | string | null, ttlMs: number) =>
-  `another replace import is loading DND generation ${gen} (${keys.dndLoading} is set; it expires ${Math.round(ttlMs / 1000)} s after that import stops)`;
+const lockedMessage = (keys: Keys, gen: number | string | null, ttlMs: number, reg: GenRegister) =>
+  `another replace import is loading ${reg.label} generation ${gen} (${reg.loadingKey(keys)} is set; it expires ${Math.round(ttlMs / 1000)} s after that import stops)`;
 
-/** Holds dnd:loading = gen with a TTL, refreshed until released; `lost` once someone else's value is there. */
+/** Holds dnd:loading (ported:loading, …) = gen with a TTL, refreshed until released; `lost` once someone else's value is there. */
 export class LoadLock {
   lost = false;
   private timer: NodeJS.Timeout | null = null;
+  private readonly loadingKey: string;
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
     readonly gen: number,
     private readonly ttlMs: number,
-  ) {}
+    readonly reg: GenRegister = DND_REGISTER,
+  ) {
+    this.loadingKey = reg.loadingKey(keys);
+  }
 
   async acquire(expectGen: number): Promise<void> {
-    const ok = await this.redis.set(this.keys.dndLoading, String(this.gen), 'PX', this.ttlMs, 'NX');
-    if (ok !== 'OK') throw new BulkLoadError(lockedMessage(this.keys, await this.redis.get(this.keys.dndLoading), this.ttlMs));
-    const { gen } = await currentGen(this.redis, this.keys);
+    const ok = await this.redis.set(this.loadingKey, String(this.gen), 'PX', this.ttlMs, 'NX');
+    if (ok !== 'OK') throw new BulkLoadError(lockedMessage(this.keys, await this.redis.get(this.loadingKey), this.ttlMs, this.reg));
+    const { gen } = await currentGen(this.redis, this.keys, this.reg);
     if (gen !== expectGen) {
       await this.release();
-      throw new BulkLoadError(`DND generation changed from ${expectGen} to ${gen} while starting; run again`);
+      throw new BulkLoadError(`${this.reg.label} generation changed from ${expectGen} to ${gen} while starting; run again`);
     }
     this.timer = setInterval(() => void this.refresh(), Math.max(50, Math.floor(this.ttlMs / 3)));
     this.timer.unref();
@@ -125,9 +129,9 @@ export class LoadLock {
 
   async refresh(): Promise<void> {
     try {
-      const v = await this.redis.get(this.keys.dndLoading);
+      const v = await this.redis.get(this.loadingKey);
       if (v !== String(this.gen)) this.lost = true;
-      else await this.redis.pexpire(this.keys.dndLoading, this.ttlMs);
+      else await this.redis.pexpire(this.loadingKey, this.ttlMs);
     } catch {
       // Redis trouble: the load itself will fail; the TTL then frees the lock.
     }
@@ -135,7 +139,7 @@ export class LoadLock {
 
   /** Throws once the lock is lost: the generation being loaded may then be incomplete. */
   check(): void {
-    if (this.lost) throw new BulkLoadError(`lost the ${this.keys.dndLoading} lock (expired or taken over); the new generation is incomplete`);
+    if (this.lost) throw new BulkLoadError(`lost the ${this.loadingKey} lock (expired or taken over); the new generation is incomplete`);
   }
 
   stop(): void {
@@ -143,11 +147,11 @@ export class LoadLock {
     this.timer = null;
   }
 
-  /** Removes dnd:loading if it is still ours. */
+  /** Removes the loading key if it is still ours. */
   async release(): Promise<void> {
     this.stop();
-    const v = await this.redis.get(this.keys.dndLoading);
-    if (v === String(this.gen)) await this.redis.del(this.keys.dndLoading);
+    const v = await this.redis.get(this.loadingKey);
+    if (v === String(this.gen)) await this.redis.del(this.loadingKey);
   }
 }
 
@@ -156,11 +160,11 @@ export class LoadLock {
  * yet (leftovers of a crashed load — an abandoned higher generation — are never mixed into this one,
  * and the cleanup after the switch removes them) and takes the lock on it.
  */
-export async function beginReplace(redis: Redis, keys: Keys, prefix: string, lockTtlMs: number): Promise<{ lock: LoadLock; previous: DndGenerations }> {
-  const gens = await currentGen(redis, keys);
-  if (gens.loading !== null) throw new BulkLoadError(lockedMessage(keys, gens.loading, lockTtlMs));
-  const next = Math.max(gens.gen, await highestDndGeneration(redis, prefix)) + 1;
-  const lock = new LoadLock(redis, keys, next, lockTtlMs);
+export async function beginReplace(redis: Redis, keys: Keys, prefix: string, lockTtlMs: number, reg: GenRegister = DND_REGISTER): Promise<{ lock: LoadLock; previous: DndGenerations }> {
+  const gens = await currentGen(redis, keys, reg);
+  if (gens.loading !== null) throw new BulkLoadError(lockedMessage(keys, gens.loading, lockTtlMs, reg));
+  const next = Math.max(gens.gen, await highestDndGeneration(redis, prefix, reg)) + 1;
+  const lock = new LoadLock(redis, keys, next, lockTtlMs, reg);
   await lock.acquire(gens.gen);
   return { lock, previous: gens };
 }
@@ -170,9 +174,9 @@ export async function switchGeneration(redis: Redis, keys: Keys, lock: LoadLock)
   await lock.refresh();
   lock.check();
   lock.stop();
-  await redis.set(keys.dndGen, String(lock.gen));
-  await redis.del(keys.dndLoading);
-  await redis.publish(keys.events, `dnd-gen ${lock.gen}`);
+  await redis.set(lock.reg.genKey(keys), String(lock.gen));
+  await redis.del(lock.reg.loadingKey(keys));
+  await redis.publish(keys.events, `${lock.reg.event} ${lock.gen}`);
 }
 
 /**
@@ -183,6 +187,6 @@ export async function abandonReplace(redis: Redis, keys: Keys, prefix: string, l
   lock.stop();
   await lock.release().catch(() => undefined);
   // Unless the lock was lost to another import now loading into the same number.
-  const other = await redis.get(keys.dndLoading).catch(() => null);
-  if (other !== String(lock.gen)) await removeDndGenerations(redis, prefix, (g) => g === lock.gen).catch(() => undefined);
+  const other = await redis.get(lock.reg.loadingKey(keys)).catch(() => null);
+  if (other !== String(lock.gen)) await removeDndGenerations(redis, prefix, (g) => g === lock.gen, lock.reg).catch(() => undefined);
 }

@@ -15,10 +15,14 @@
  *   <p>dnd:{r:B}:op:c<K>       the operator list's category K registrations
  *   <p>dnd:gen                 current DND generation (the import's replace mode bumps it)
  *   <p>dnd:loading             generation being loaded, if any (live writes go to both)
+ *   <p>ported:{r:B}:g<G>:<S>   number portability table (store/ported.ts), generation G: a hash per
+ *                              4096 numbers (S = floor(n / 4096) mod 8 within the bucket), field
+ *                              n mod 4096 → the network tag
+ *   <p>ported:gen, ported:loading  its current generation and the one a replace loads (as dnd:…)
  *   <p>consent:{r:B}:<msisdn>  hash per recipient: "<scope>" → "g:<ms>[:<expires ms>]" | "r:<ms>"
  *   <p>senders                 hash sender id → JSON registration
  *   <p>journal                 stream: every consent/DND/sender change with who, when, channel, evidence
- *   <p>events                  pub/sub channel: "sender <id>", "dnd-gen <G>"
+ *   <p>events                  pub/sub channel: "sender <id>", "dnd-gen <G>", "ported-gen <G>"
  *   <p>audit:{a:<S>}           stream: decisions for recipients n with n mod shards = S, one entry per flush (audit-stream.ts);
  *                              a bounded buffer (bytes, age), drained by the archive writer (archive/writer.ts)
  *   <p>auditm:{a:<S>}          hash: that stream's bytes, oldest entry, archive cursor, dropped count (same TTL)
@@ -50,6 +54,17 @@ export function msisdnOf(bucket: number, member: number): string {
   return String(bucket * BUCKET_SIZE + member);
 }
 
+/** Numbers per ported-table hash: few enough that a hash stays a listpack at realistic densities (docs/routing.md). */
+export const PORTED_BITS = 12;
+const PORTED_SIZE = 2 ** PORTED_BITS;
+const PORTED_SUBS = BUCKET_SIZE / PORTED_SIZE;
+
+/** Where a number (at most 15 digits, as a number) lives in the ported table: bucket, sub-hash, field. */
+export function portedSlot(n: number): { bucket: number; sub: number; field: number } {
+  const q = Math.floor(n / PORTED_SIZE);
+  return { bucket: Math.floor(q / PORTED_SUBS), sub: q % PORTED_SUBS, field: n % PORTED_SIZE };
+}
+
 export class Keys {
   constructor(readonly prefix: string) {}
   dnd(bucket: number, gen: number, category: number | null = null): string {
@@ -62,6 +77,16 @@ export class Keys {
   /** One hash per recipient, fields = consent scopes (the check reads them with one HMGET). */
   consent(msisdn: string): string {
     return `${this.prefix}consent:{r:${bucketOf(msisdn).bucket}}:${msisdn}`;
+  }
+  /** The number portability table's hash of (bucket, sub) in generation `gen`. */
+  ported(bucket: number, sub: number, gen: number): string {
+    return `${this.prefix}ported:{r:${bucket}}:g${gen}:${sub}`;
+  }
+  get portedGen(): string {
+    return `${this.prefix}ported:gen`;
+  }
+  get portedLoading(): string {
+    return `${this.prefix}ported:loading`;
   }
   get dndGen(): string {
     return `${this.prefix}dnd:gen`;

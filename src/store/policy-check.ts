@@ -11,12 +11,16 @@
  *                   share a slot) and for counters the batch cannot carry
  *
  * Consent/DND/sender writes and the journal are policy-admin.ts; the DND generation the check reads
- * is dnd-generation.ts.
+ * is dnd-generation.ts. A message whose route may depend on number portability (a route uses
+ * ported_to, docs/routing.md) also asks for its recipient's network tag in the same round trip: one
+ * HGET more on the pipe, a line more in the script call (only when some message of the batch asks),
+ * an HGET beside the per-message calls on a Cluster; a message that asks nothing else pays that one
+ * lookup, batched with the turn's others.
  */
 import type { Redis } from 'ioredis';
 import type { RateNeed, StoreFacts, StoreQuery } from '../domain/store-facts.js';
-import { DndGeneration } from './dnd-generation.js';
-import { BUCKET_BITS, bucketOf, Keys } from './keys.js';
+import { DndGeneration, PORTED_REGISTER } from './dnd-generation.js';
+import { BUCKET_BITS, bucketOf, Keys, portedSlot } from './keys.js';
 import { hasBehaviour } from './rate-layout.js';
 import type { RateStore } from './rates.js';
 import { bulk, RespError, RespWriter, type RespPipe } from './resp-pipe.js';
@@ -27,9 +31,10 @@ export type CheckCallback = (err: unknown, facts: StoreFacts | null) => void;
 
 /**
  * Gets the facts (null when nothing was asked) and the counters' values after the bump, one per
- * need in order (null when none were asked), or the error when Redis failed or timed out.
+ * need in order (null when none were asked), and the recipient's ported network tag (null: not
+ * ported, or not asked), or the error when Redis failed or timed out.
  */
-export type FetchCallback = (err: unknown, facts: StoreFacts | null, counters: number[] | null) => void;
+export type FetchCallback = (err: unknown, facts: StoreFacts | null, counters: number[] | null, ported?: string | null) => void;
 
 interface PendingCheck {
   q: StoreQuery | null;
@@ -40,6 +45,8 @@ interface PendingCheck {
   piped: boolean;
   /** Their reply shape, once written (RateStore.writeCommands()). */
   shape: string;
+  /** The number whose ported network tag is asked (digits as a number); -1: not asked. */
+  port: number;
   done: FetchCallback;
 }
 
@@ -55,9 +62,9 @@ const MAX_MADE = 4096;
 const SISMEMBER = '*3\r\n$9\r\nSISMEMBER\r\n';
 
 /** Hands one message its answer; a callback that throws must not leave the rest of the batch unanswered. */
-function answer(p: PendingCheck, err: unknown, facts: StoreFacts | null, counters: number[] | null): void {
+function answer(p: PendingCheck, err: unknown, facts: StoreFacts | null, counters: number[] | null, ported: string | null = null): void {
   try {
-    p.done(err, facts, counters);
+    p.done(err, facts, counters, ported);
   } catch (e) {
     process.emitWarning(`policy check callback failed: ${String(e)}`);
   }
@@ -81,6 +88,8 @@ export class PolicyCheck {
     readonly generation: DndGeneration = new DndGeneration(redis, prefix),
     private readonly rates: RateStore | null = null,
     readonly pipe: RespPipe | null = null,
+    /** The number portability table's generation (store/ported.ts); its own poll keeps it current. */
+    readonly ported: DndGeneration = new DndGeneration(redis, prefix, PORTED_REGISTER),
   ) {
     this.keys = new Keys(prefix);
     this.scripts = withScripts(redis);
@@ -96,17 +105,19 @@ export class PolicyCheck {
 
   /** check() with a callback: the message hot path, without a promise per message. */
   checkThen(q: StoreQuery, done: CheckCallback): void {
-    this.enqueue({ q, needs: null, lines: null, piped: false, shape: '', done });
+    this.enqueue({ q, needs: null, lines: null, piped: false, shape: '', port: -1, done });
   }
 
   /**
    * One message's whole store round trip: the policy check for `q` (when given) and the bump of its
    * rate counters (when given), batched with every other message of this event-loop turn into one
    * round trip on a single Redis (one write of plain commands on the pipe, or one script call).
+   * `ported`: also the ported network tag of this number (international digits), in the same trip.
    */
-  fetchThen(q: StoreQuery | null, needs: readonly RateNeed[] | null, done: FetchCallback): void {
+  fetchThen(q: StoreQuery | null, needs: readonly RateNeed[] | null, done: FetchCallback, ported: string | null = null): void {
     if (needs !== null && needs.length === 0) needs = null;
-    if (q === null && needs === null) return done(null, null, null);
+    const port = ported !== null && SUBSCRIBER.test(ported) ? Number(ported) : -1;
+    if (q === null && needs === null && port < 0) return done(null, null, null, null);
     let lines: string | null = null;
     let piped = false;
     if (needs !== null) {
@@ -122,7 +133,12 @@ export class PolicyCheck {
         }
       }
     }
-    this.enqueue({ q, needs, lines, piped, shape: '', done });
+    this.enqueue({ q, needs, lines, piped, shape: '', port, done });
+  }
+
+  /** The ported network tag of one number (international digits); null when it is not ported. Batched with the turn's checks. */
+  portedOf(msisdn: string): Promise<string | null> {
+    return new Promise((resolve, reject) => this.fetchThen(null, null, (err, _f, _c, tag) => (err ? reject(err) : resolve(tag ?? null)), msisdn));
   }
 
   private get cluster(): boolean {
@@ -185,18 +201,23 @@ export class PolicyCheck {
     if (scripted.length > 0) this.runBatch(scripted, true);
   }
 
-  /** One message on its own: policy-check.lua for the facts, rates.lua per counter slot, concurrently. */
+  /** One message on its own: policy-check.lua for the facts, rates.lua per counter slot, the ported HGET, concurrently. */
   private fetchOne(p: PendingCheck): void {
     const facts = p.q ? this.checkOne(p.q) : null;
+    let tag: Promise<string | null> | null = null;
+    if (p.port >= 0) {
+      const { bucket, sub, field } = portedSlot(p.port);
+      tag = this.redis.hget(this.keys.ported(bucket, sub, this.ported.current), String(field));
+    }
     let counters: Promise<number[]> | null = null;
     const needs = p.needs;
     if (needs !== null) {
       // bump() plans once per key; every need gets its key's value.
       counters = this.rates ? this.rates.bump(needs).then((byKey) => needs.map((n) => byKey.get(n.key)!)) : Promise.reject(new Error('no rate store for counters'));
     }
-    Promise.all([facts, counters]).then(
-      ([f, c]) => p.done(null, f, c),
-      (err: unknown) => p.done(err, null, null),
+    Promise.all([facts, counters, tag]).then(
+      ([f, c, t]) => p.done(null, f, c, t),
+      (err: unknown) => p.done(err, null, null, null),
     );
   }
 
@@ -208,7 +229,17 @@ export class PolicyCheck {
     let lists = '';
     let lines = '';
     let counters = '';
-    for (const { q, needs, lines: cl } of batch) {
+    // The ported lookups, a line per message ("bucket sub field", "-": none), only when one asks.
+    let asked = false;
+    for (const p of batch) if (p.port >= 0) asked = true;
+    let ported = '';
+    for (const { q, needs, lines: cl, port } of batch) {
+      if (asked) {
+        if (port >= 0) {
+          const { bucket, sub, field } = portedSlot(port);
+          ported += `${bucket} ${sub} ${field}\n`;
+        } else ported += '-\n';
+      }
       const nc = needs === null ? 0 : needs.length;
       if (q !== null) {
         // bucketOf() without its object (the number was checked in enqueue).
@@ -222,7 +253,10 @@ export class PolicyCheck {
       } else lines += `0 0 0 0 0 ${nc}\n`;
       if (cl !== null) counters += cl;
     }
-    this.scripts.sgPolicyCheckBatch(this.keys.prefix, this.generation.current, lists, lines, counters, this.rates ? this.rates.horizon() : 0).then(
+    const call = asked
+      ? this.scripts.sgPolicyCheckBatch(this.keys.prefix, this.generation.current, lists, lines, counters, this.rates ? this.rates.horizon() : 0, ported, this.ported.current)
+      : this.scripts.sgPolicyCheckBatch(this.keys.prefix, this.generation.current, lists, lines, counters, this.rates ? this.rates.horizon() : 0);
+    call.then(
       (reply) => {
         // Fields joined by TAB, a "\n" field after each message (policy-check-batch.lua), read in
         // place: flags and counters as char codes, only consent values become strings.
@@ -258,8 +292,15 @@ export class PolicyCheck {
               at++; // the TAB
             }
           }
+          let tag: string | null = null;
+          if (asked) {
+            // Every message's row has the tag field when the batch asked (empty: not ported or not asked).
+            const e = reply.indexOf('\t', at);
+            if (e > at) tag = reply.slice(at, e);
+            at = e + 1;
+          }
           skip(); // the "\n" field
-          answer(p, null, facts, values);
+          answer(p, null, facts, values, tag);
         }
       },
       (err) => {
@@ -290,6 +331,7 @@ export class PolicyCheck {
     let replies = 0;
     const prefix = this.keys.prefix;
     const gen = this.generation.current;
+    const portedGen = this.ported.current;
     for (const p of batch) {
       const q = p.q;
       if (q !== null) {
@@ -321,6 +363,13 @@ export class PolicyCheck {
       if (p.piped) {
         p.shape = this.rates!.writeCommands(p.needs!, w);
         replies += p.shape.length;
+      }
+      if (p.port >= 0) {
+        const { bucket, sub, field } = portedSlot(p.port);
+        w.raw('*3\r\n$4\r\nHGET\r\n');
+        w.bulk(`${prefix}ported:{r:${bucket}}:g${portedGen}:${sub}`);
+        w.bulk(String(field));
+        replies++;
       }
     }
     pipe.send(w.take(), replies, (err, values) => {
@@ -367,8 +416,14 @@ export class PolicyCheck {
             }
           }
         }
+        let tag: string | null = null;
+        if (p.port >= 0) {
+          const v = values[at++];
+          if (v instanceof RespError) failed ??= v;
+          else if (typeof v === 'string') tag = v;
+        }
         if (failed !== null) answer(p, failed, null, null);
-        else answer(p, null, facts, counters);
+        else answer(p, null, facts, counters, tag);
       }
     });
   }

@@ -1,6 +1,6 @@
 /**
  * Keeps this instance's copy of rarely-changing policy data current: loads the sender registry
- * and the DND generation at start, follows change events on pub/sub (several instances agree
+ * and the DND generation (and the number portability table's) at start, follows change events on pub/sub (several instances agree
  * within a second), and reloads everything whenever the subscription (re)connects, so a missed
  * event during a Redis outage cannot leave a stale cache behind.
  *
@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import type { SenderRecord } from '../domain/sender.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { DndGeneration } from './dnd-generation.js';
 import type { PolicyAdmin } from './policy-admin.js';
 import { duplicateClient } from './redis.js';
 
@@ -46,6 +47,8 @@ export class PolicySync<C extends SenderCache = SenderCache> {
     readonly registry: C,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** The number portability table's generation the hot path reads (store/ported.ts); null: not kept. */
+    private readonly ported: DndGeneration | null = null,
   ) {
     metrics.onCollect(() => {
       metrics.policyData.set({ kind: 'senders' }, registry.size);
@@ -68,6 +71,7 @@ export class PolicySync<C extends SenderCache = SenderCache> {
     await this.reload();
     this.poll = setInterval(() => {
       this.store.generation.refresh().catch(() => this.metrics.redisErrors.inc({ op: 'dnd_generation' }));
+      this.ported?.refresh().catch(() => this.metrics.redisErrors.inc({ op: 'ported_generation' }));
     }, GENERATION_POLL_MS);
     this.poll.unref();
     void this.checkRedisSettings();
@@ -96,7 +100,7 @@ export class PolicySync<C extends SenderCache = SenderCache> {
     try {
       // In slices: a reload on every reconnect must not hold the loop while traffic flows. The
       // registry stays whole meanwhile (upserts replace; what is gone goes at the end).
-      const generation = this.store.generation.refresh();
+      const generation = Promise.all([this.store.generation.refresh(), this.ported?.refresh()]);
       // Awaited after the pages; handled now so that a failed page read does not leave it unhandled.
       generation.catch(() => undefined);
       const fresh = new Set<string>();
@@ -134,6 +138,9 @@ export class PolicySync<C extends SenderCache = SenderCache> {
       } else if (kind === 'dnd-gen') {
         await this.store.generation.refresh();
         this.log.info({ dnd_generation: this.store.generation.current }, 'DND generation switched');
+      } else if (kind === 'ported-gen' && this.ported) {
+        await this.ported.refresh();
+        this.log.info({ ported_generation: this.ported.current }, 'ported-number generation switched');
       }
     } catch {
       this.metrics.redisErrors.inc({ op: 'policy_event' });

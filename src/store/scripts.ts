@@ -34,7 +34,7 @@ export const SCRIPTS = {
     5,
   ),
   /** A turn's checks and counters in one call (hot path on a single Redis, redis.hot_path: script): store/policy-check.ts. */
-  sgPolicyCheckBatch: script<(prefix: string, dndGen: number, scopeLists: string, messages: string, counterLines: string, horizon: number) => Promise<string>>(
+  sgPolicyCheckBatch: script<(prefix: string, dndGen: number, scopeLists: string, messages: string, counterLines: string, horizon: number, portedLines?: string, portedGen?: number) => Promise<string>>(
     'policy-check-batch.lua',
     0,
     true,

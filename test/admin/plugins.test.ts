@@ -13,6 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { complaintsApi } from '../../src/admin/complaints-api.js';
 import { consentApi } from '../../src/admin/consent-api.js';
 import { dndApi } from '../../src/admin/dnd-api.js';
+import { portedApi } from '../../src/admin/ported-api.js';
+import { PortedAdmin } from '../../src/store/ported.js';
+import { Keys, portedSlot } from '../../src/store/keys.js';
 import { evidenceApi } from '../../src/admin/evidence-api.js';
 import { explainApi } from '../../src/admin/explain-api.js';
 import { journalApi } from '../../src/admin/journal-api.js';
@@ -30,7 +33,7 @@ import { configApi } from '../../src/admin/config-api.js';
 import { MessageQueue } from '../../src/queue/message-queue.js';
 import { ComplaintStore } from '../../src/store/complaint-store.js';
 import { PolicyAdmin } from '../../src/store/policy-admin.js';
-import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
+import { connectRedis, createRedis, scanKeys, type Redis } from '../../src/store/redis.js';
 import { createLogger } from '../../src/telemetry/log.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { sha256, TOKENS } from '../helpers/admin.js';
@@ -60,6 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(apps.map((a) => a.close()));
+  await scanKeys(redis, `${prefix}*`, async (ks) => void (await redis.unlink(...ks)));
   redis?.disconnect();
 });
 
@@ -78,7 +82,7 @@ async function alone<O extends FastifyPluginOptions>(plugin: FastifyPluginAsync<
   return app;
 }
 
-async function call(app: FastifyInstance, method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown) {
+async function call(app: FastifyInstance, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) {
   const r = await app.inject({ method, url, headers: { authorization: `Bearer ${TOKENS.ops}` }, ...(body === undefined ? {} : { payload: body as object }) });
   return { status: r.statusCode, headers: r.headers, body: String(r.headers['content-type']).startsWith('application/json') ? r.json() : r.body };
 }
@@ -89,6 +93,7 @@ async function othersAbsent(app: FastifyInstance, own: string): Promise<void> {
     senders: '/api/v1/senders',
     consent: `/api/v1/consent/${USER}`,
     dnd: `/api/v1/dnd/${USER}`,
+    ported: `/api/v1/ported/${USER}`,
     explain: '/api/v1/explain',
     queue: '/api/v1/queue/review',
     journal: '/api/v1/journal',
@@ -133,6 +138,26 @@ describe('admin route plugins, each on its own fastify instance', () => {
     expect((await call(app, 'POST', '/api/v1/dnd', { msisdn: '+8613800138000', category: 3 })).body).toMatchObject({ msisdn: USER, registered: true, all: false, categories: [3] });
     expect((await call(app, 'DELETE', `/api/v1/dnd/${USER}?category=3`)).body.registered).toBe(false);
     await othersAbsent(app, 'dnd');
+  });
+
+  it('ported: needs only the ported-number table and the numbering plan; PUT, GET and DELETE one number, journaled', async () => {
+    const app = await alone(portedApi, { ported: new PortedAdmin(redis, prefix, 86_400_000), numbering: cfg.policy.numbering });
+    expect((await call(app, 'GET', `/api/v1/ported/${USER}`)).body).toEqual({ msisdn: USER, ported: false, network: null });
+    expect((await call(app, 'PUT', '/api/v1/ported/013800138000', { network: 'cu', channel: 'mnp-feed' })).body).toEqual({ msisdn: USER, ported: true, network: 'cu', previous: null });
+    expect((await call(app, 'PUT', `/api/v1/ported/+${USER}`, { network: 'ct' })).body).toEqual({ msisdn: USER, ported: true, network: 'ct', previous: 'cu' });
+    expect((await call(app, 'GET', `/api/v1/ported/${USER}`)).body).toEqual({ msisdn: USER, ported: true, network: 'ct' });
+    // Stored where the hot path looks: generation 1's hash of the number's 4096, field n mod 4096.
+    const slot = portedSlot(Number(USER));
+    expect(await redis.hget(new Keys(prefix).ported(slot.bucket, slot.sub, 1), String(slot.field))).toBe('ct');
+    const bad = await call(app, 'PUT', `/api/v1/ported/${USER}`, { network: 'c u' });
+    expect(bad.status).toBe(400);
+    expect((await call(app, 'PUT', '/api/v1/ported/12ab', { network: 'cu' })).body.field).toBe('msisdn');
+    expect((await call(app, 'DELETE', `/api/v1/ported/${USER}`)).body).toEqual({ msisdn: USER, ported: false, network: null });
+    expect((await call(app, 'DELETE', `/api/v1/ported/${USER}`)).status).toBe(404);
+    expect((await app.inject({ method: 'PUT', url: `/api/v1/ported/${USER}`, payload: { network: 'cu' } })).statusCode).toBe(401);
+    const ops = (await redis.xrange(new Keys(prefix).journal, '-', '+')).map(([, kv]) => kv[1]).filter((op) => op!.startsWith('ported.'));
+    expect(ops).toEqual(['ported.set', 'ported.set', 'ported.remove']);
+    await othersAbsent(app, 'ported');
   });
 
   it('explain: needs only an explain function (or none: policy off) and the accounts', async () => {
@@ -240,7 +265,7 @@ describe('admin route plugins, each on its own fastify instance', () => {
 describe('admin plugin files', () => {
   it('import shared modules only: no plugin imports another plugin, api.ts or http.ts', () => {
     const plugins = readdirSync(ADMIN).filter((f) => f.endsWith('-api.ts'));
-    expect(plugins.sort()).toEqual(['complaints-api.ts', 'config-api.ts', 'consent-api.ts', 'dead-letters-api.ts', 'dnd-api.ts', 'evidence-api.ts', 'explain-api.ts', 'journal-api.ts', 'lockouts-api.ts', 'queue-api.ts', 'senders-api.ts']);
+    expect(plugins.sort()).toEqual(['complaints-api.ts', 'config-api.ts', 'consent-api.ts', 'dead-letters-api.ts', 'dnd-api.ts', 'evidence-api.ts', 'explain-api.ts', 'journal-api.ts', 'lockouts-api.ts', 'ported-api.ts', 'queue-api.ts', 'senders-api.ts']);
     for (const f of plugins) {
       const local = [...readFileSync(join(ADMIN, f), 'utf8').matchAll(/from '\.\/([^']+)\.js'/g)].map((m) => m[1]!);
       expect(local.filter((m) => m.endsWith('-api') || m === 'api' || m === 'http'), f).toEqual([]);

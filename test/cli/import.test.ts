@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketOf, Keys } from '../../src/store/keys.js';
+import { bucketOf, Keys, portedSlot } from '../../src/store/keys.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'dist/src/cli/main.js');
@@ -105,6 +105,22 @@ describe('smppguard import', () => {
     expect(await member('8613800138777', 2)).toBe(0);
   });
 
+  it('imports ported numbers (CSV, then --replace from gzipped JSONL) and prints the summary', async () => {
+    writeFileSync(join(dir, 'ported.csv'), 'msisdn,network\n8613800138001,cu\n13800138002,ct\n8613800138003,c u\n');
+    const r = await cli(['import', 'ported', 'ported.csv', '--config', cfg]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/ported\.csv:4: network must be/);
+    expect(r.stdout).toMatch(/^ported: read 3, imported 2, skipped 1, already present 0, [\d.]+ s, \d+ rows\/s, generation 1\n$/);
+    const slot = portedSlot(8613800138001);
+    expect(await redis.hget(keys.ported(slot.bucket, slot.sub, 1), String(slot.field))).toBe('cu');
+    writeFileSync(join(dir, 'ported.jsonl.gz'), gzipSync('{"msisdn":"8613800138002","network":"cmcc"}\n'));
+    const rr = await cli(['import', 'ported', 'ported.jsonl.gz', '--config', cfg, '--replace', '--grace-ms', '0']);
+    expect(rr.code).toBe(0);
+    expect(rr.stdout).toMatch(/^ported \(replace\): read 1, imported 1, .* generation 1 -> 2, 1 old keys removed\n$/);
+    expect(await redis.hget(keys.ported(slot.bucket, slot.sub, 2), String(slot.field))).toBeNull();
+    expect(await redis.hget(keys.ported(slot.bucket, slot.sub, 2), String(slot.field + 1))).toBe('cmcc');
+  });
+
   it('exits 1 with a fatal message: missing file, Redis down, no usable rows, --replace on consent', async () => {
     const missing = await cli(['import', 'dnd', 'nope.csv', '--config', cfg]);
     expect(missing.code).toBe(1);
@@ -125,6 +141,6 @@ describe('smppguard import', () => {
 
     const r4 = await cli(['import', 'consent', 'one.csv', '--config', cfg, '--replace']);
     expect(r4.code).toBe(1);
-    expect(r4.stderr).toMatch(/--replace applies to dnd imports only/);
+    expect(r4.stderr).toMatch(/--replace applies to dnd and ported imports only/);
   });
 });

@@ -35,7 +35,7 @@ describe('defaults', () => {
       groups: [],
     });
     expect(c.receipts).toEqual({ map_ttl_s: 72 * 3600, map_all: false, held_ttl_h: 72, held_max_per_account: 100_000, dead_letter_after: 5, held_retry_s: 30 });
-    expect(c.routes).toEqual({ mo: [], mt: [], no_route_status: 0x0b });
+    expect(c.routes).toEqual({ mo: [], mt: [], no_route_status: 0x0b, portability: { on_redis_error: 'original' } });
     expect(c.shutdown).toEqual({ drain_timeout_ms: 5000 });
     expect(c.queue).toMatchObject({ enabled: true, concurrency: 200, wait_replicas: 0 });
     expect(c.queue.prefix).toBeUndefined();

@@ -59,6 +59,24 @@ describe('MtRouter', () => {
     expect(router([{ name: 'x', group: 'g' }]).needsPorted).toBe(false);
   });
 
+  it("a ported_to route beats its order's prefix routes; lower orders still win; unported numbers keep the original range", () => {
+    const r = router([
+      { name: 'otp', order: -1, class: 'otp', group: 'fast' },
+      { name: 'north', destination_prefix: ['86138', '86139'], group: 'n' },
+      { name: 'to-cu', ported_to: 'cu', group: 'cu' },
+      { name: 'to-ct-86', destination_prefix: '86', ported_to: 'ct', group: 'ct' },
+    ]);
+    expect(r.route(facts())?.name).toBe('north');
+    expect(r.route(facts({ ported: 'cu' }))?.name).toBe('to-cu');
+    expect(r.route(facts({ ported: 'ct' }))?.name).toBe('to-ct-86');
+    expect(r.route(facts({ ported: 'xx' }))?.name).toBe('north');
+    expect(r.route(facts({ ported: 'cu', cls: 'otp' }))?.name).toBe('otp');
+    const e = r.explain(facts({ ported: 'cu' }));
+    expect(e.route).toMatchObject({ name: 'to-cu', portedTo: true });
+    expect(e.trace[0]).toMatch(/^route to-cu \(order 0, ported_to cu: the number moved to network cu, so this route beats the original range's\) → group cu; also matched at this order: north$/);
+    expect(r.explain(facts({ ported: 'xx' })).trace[0]).toMatch(/route north .*ported to xx, but no route of this order matches ported_to xx: routed as its original range → group n/);
+  });
+
   it('explains the winner, the others that matched, and no_route', () => {
     const r = router([
       { name: 'cn', destination_prefix: '86', group: 'g1' },
@@ -93,11 +111,21 @@ routes:
     expect(() =>
       parseConfig(`${base}  groups: [{ name: g, members: [{ smsc: a }, { smsc: zz }, { smsc: a }] }]
 routes:
-  mt: [{ name: r1, group: nope }, { name: r1, account: ghost, group: g }, { name: p, ported_to: cmcc, group: a }]
+  mt: [{ name: r1, group: nope }, { name: r1, account: ghost, group: g }]
 `, 'gw.yaml'),
-    ).toThrow(
-      /member zz is not an SMSC[\s\S]*member a appears twice[\s\S]*group nope is neither[\s\S]*name r1 appears twice[\s\S]*unknown account ghost[\s\S]*routes.mt p: ported_to needs the number portability table/,
-    );
+    ).toThrow(/member zz is not an SMSC[\s\S]*member a appears twice[\s\S]*group nope is neither[\s\S]*name r1 appears twice[\s\S]*unknown account ghost/);
+  });
+
+  it('accepts ported_to routes (the portability table exists) with routes.portability, and refuses a tag that is not one', () => {
+    const c = parseConfig(`${base}routes:
+  mt: [{ name: p, ported_to: [cmcc, cu], group: a }]
+  portability: { on_redis_error: reject }
+`);
+    expect(c.routes.mt[0]!.ported_to).toEqual(['cmcc', 'cu']);
+    expect(c.routes.portability.on_redis_error).toBe('reject');
+    expect(parseConfig(base).routes.portability.on_redis_error).toBe('original');
+    expect(() => parseConfig(`${base}routes:\n  mt: [{ name: p, ported_to: "c m", group: a }]\n`)).toThrow(/ported_to/);
+    expect(() => parseConfig(`${base}routes:\n  portability: { on_redis_error: maybe }\n`)).toThrow(/on_redis_error/);
   });
 });
 

@@ -487,6 +487,6 @@ describe('senders import', () => {
   });
 
   it('rejects --replace for anything but DND', async () => {
-    await expect(importFile('senders', file('r.jsonl', '{}\n'), opts({ replace: true }))).rejects.toThrow(/dnd imports only/);
+    await expect(importFile('senders', file('r.jsonl', '{}\n'), opts({ replace: true }))).rejects.toThrow(/dnd and ported imports only/);
   });
 });

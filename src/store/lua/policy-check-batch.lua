@@ -24,10 +24,13 @@
              put in front of this script, reads and bumps them; "counters" in ARGV[4] is how many
              values a message's groups give)
     ARGV[6]  the counters' horizon (the gateway's now − slack, epoch ms; rate-counters.lua)
+    ARGV[7]  optional, only when some message asks for its recipient's ported network tag (a route
+             uses ported_to): one line per message, "bucket sub field" (store/ported.ts) or "-"
+    ARGV[8]  with ARGV[7]: the ported table's generation
   Output:
     one row per message, fields joined by TAB: dnd(0/1), dnd_category(0/1), the consent value or ""
-    per scope (when checked), the value after the bump per counter, then "\n" (so every row after
-    the first starts with TAB, and the reply ends with "\n")
+    per scope (when checked), the value after the bump per counter, with ARGV[7] the ported tag or
+    "", then "\n" (so every row after the first starts with TAB, and the reply ends with "\n")
 ]]
 local prefix, gen = ARGV[1], ARGV[2]
 local lists = {}
@@ -40,6 +43,9 @@ local call, concat = redis.call, table.concat
 local dndp, conp, gs = prefix .. 'dnd:{r:', prefix .. 'consent:{r:', '}:g' .. gen
 local counters, cpos = ARGV[5] or '', 1
 local horizon = tonumber(ARGV[6] or '0')
+local ported = ARGV[7] and string.gmatch(ARGV[7], '([^\n]*)\n')
+local portp = prefix .. 'ported:{r:'
+local portg = '}:g' .. (ARGV[8] or '1') .. ':'
 -- Values go into one table joined with TAB at the end (no string built per value); a "\n" entry
 -- ends a message's row.
 local out, n = {}, 0
@@ -68,6 +74,11 @@ for b, member, category, msisdn, li, nc in string.gmatch(ARGV[4], '(%d+) (%d+) (
     n = n + 2
   end
   if nc ~= '0' then n, cpos = sg_lines(prefix, horizon, counters, cpos, tonumber(nc), out, n) end
+  if ported then
+    local pb, ps, pf = string.match(ported() or '-', '^(%d+) (%d+) (%d+)$')
+    n = n + 1
+    out[n] = pb and (call('HGET', portp .. pb .. portg .. ps, pf) or '') or ''
+  end
   n = n + 1
   out[n] = '\n'
 end
