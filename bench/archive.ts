@@ -63,8 +63,8 @@ async function generate(): Promise<void> {
   const t0 = performance.now();
   // Value mixes like live traffic: a few dozen accounts, a thousand senders, a handful of outcomes.
   const opt = optional
-    ? `printf('%016x', i) AS msg_id, NULL::VARCHAR AS smsc_id, printf('%016x', hash(i)) AS fingerprint, CAST((hash(i) % 1000) / 1000.0 AS FLOAT) AS score, 'spam-v3' AS model_version`
-    : 'NULL::VARCHAR AS msg_id, NULL::VARCHAR AS smsc_id, NULL::VARCHAR AS fingerprint, NULL::FLOAT AS score, NULL::VARCHAR AS model_version';
+    ? `printf('%016x', i) AS msg_id, NULL::VARCHAR AS smsc_id, printf('%016x', hash(i)) AS fingerprint, CAST((hash(i) % 1000) / 1000.0 AS FLOAT) AS score, 'spam-v3' AS model_version, NULL::VARCHAR AS score_detail`
+    : 'NULL::VARCHAR AS msg_id, NULL::VARCHAR AS smsc_id, NULL::VARCHAR AS fingerprint, NULL::FLOAT AS score, NULL::VARCHAR AS model_version, NULL::VARCHAR AS score_detail';
   // --smsc-ids: every forwarded decision's second record (action smsc_id: its msg_id and the SMSC's id, 10 hex digits as SMSCs give them).
   const smscIds = has('smsc-ids');
   for (let d = 0; d < days; d++) {
@@ -90,7 +90,7 @@ async function generate(): Promise<void> {
         FROM ${range}`;
     const smsc = `
         SELECT ${time} + INTERVAL 40 MILLISECOND, 'gw' || (i % 3), 'esme' || (hash(i * 7) % 40), '10690' || (hash(i * 11) % 1000), ${recipient},
-               NULL, 'smsc_id', NULL, NULL, 0, printf('%016x', i), printf('%010x', hash(i * 17) % 1099511627776), NULL, NULL, NULL,
+               NULL, 'smsc_id', NULL, NULL, 0, printf('%016x', i), printf('%010x', hash(i * 17) % 1099511627776), NULL, NULL, NULL, NULL,
                (${recipient}) % ${shards}
         FROM ${range} WHERE i % 9 <> 0`;
     await duck.run(

@@ -66,8 +66,10 @@ export class ArchiveReader {
     if (q.from !== undefined) where.push(`time >= epoch_ms(${Math.trunc(q.from)})`);
     if (q.to !== undefined) where.push(`time <= epoch_ms(${Math.trunc(q.to)})`);
     const rows = await this.duck.rows(
-      `SELECT epoch_ms(time) AS t, instance, account, action, reason, rule, status, class, sender, msg_id, smsc_id, fingerprint, score_detail
-       FROM read_parquet(${sqlList(files.map((f) => f.path))})
+      // Every column, by name across files: a file written before a column existed (the schema grows
+      // at its end, docs/evidence.md) reads it as NULL instead of failing the query.
+      `SELECT epoch_ms(time) AS t, * EXCLUDE (time)
+       FROM read_parquet(${sqlList(files.map((f) => f.path))}, union_by_name = true)
        WHERE ${where.join(' AND ')} ORDER BY time DESC LIMIT ${MAX_ROWS + 1}`,
     );
     const truncated = rows.length > MAX_ROWS;
@@ -85,10 +87,10 @@ export class ArchiveReader {
         class: (r.class as string | null) ?? null,
         src: (r.sender as string | null) ?? '',
         dst: msisdn,
-        score: (r.score_detail as string | null) ?? null,
-        msgId: (r.msg_id as string | null) ?? '',
-        smscId: (r.smsc_id as string | null) ?? null,
-        fingerprint: (r.fingerprint as string | null) ?? null,
+        score: (r.score_detail as string | null | undefined) ?? null,
+        msgId: (r.msg_id as string | null | undefined) ?? '',
+        smscId: (r.smsc_id as string | null | undefined) ?? null,
+        fingerprint: (r.fingerprint as string | null | undefined) ?? null,
       };
       if (q.match && !q.match(d)) continue;
       out.push(d);

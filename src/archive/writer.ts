@@ -405,7 +405,7 @@ export class ArchiveWriter {
     const dir = partitionDir(this.opts.dir, day, shard, this.opts.shards);
     const name = fileName(run[0]!.first, run[run.length - 1]!.last);
     const tmp = join(dir, tempName(name));
-    await duck.run(`COPY (SELECT * FROM read_parquet(${sqlList(run.map((f) => f.path))}) ORDER BY ${SORT}) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
+    await duck.run(`COPY (SELECT * FROM read_parquet(${sqlList(run.map((f) => f.path))}, union_by_name = true) ORDER BY ${SORT}) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
     await this.commit(tmp, join(dir, name), dir);
     this.deps.metrics?.archiveMerges.inc();
     const t = setTimeout(() => {

@@ -228,6 +228,41 @@ describe('archive writer', () => {
     await w.stop();
   });
 
+  it('a file written before later columns existed reads them as NULL, alone and merged with newer files', async () => {
+    const { dir, stream, writer, reader } = setup({ compactFiles: 2 });
+    const w = writer();
+    const who = '8613800000008'; // shard 0
+    stream.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', who, 'G1', 'fp1');
+    await stream.flush();
+    await w.tick(true);
+    // Rewrite that file as an older gateway wrote it: the base columns only.
+    const day = listDays(dir)[0]!;
+    const [old] = listPartition(dir, day, 0, SHARDS);
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    const tmp = join(dir, 'old.parquet');
+    await c.run(`COPY (SELECT * EXCLUDE (msg_id, smsc_id, fingerprint, score, model_version, score_detail) FROM read_parquet('${old!.path}')) TO '${tmp}' (FORMAT parquet)`);
+    await c.run(`COPY (SELECT * FROM read_parquet('${tmp}')) TO '${old!.path}' (FORMAT parquet)`);
+    rmSync(tmp);
+    const cols = (await c.runAndReadAll(`SELECT name FROM parquet_schema('${old!.path}')`)).getRowObjectsJS().map((r) => r.name);
+    c.closeSync();
+    db.closeSync();
+    expect(cols).not.toContain('msg_id');
+    let r = await reader.decisionsFor(who);
+    expect(r.decisions.map((d) => [d.reason, d.msgId, d.smscId, d.fingerprint])).toEqual([['consent_granted', '', null, null]]);
+    // A newer file beside it: both read, and the merge of the two keeps every column.
+    stream.addSmscId('esme', '8610690001', who, 'G1', '0A1B2C');
+    await stream.flush();
+    await w.tick(true);
+    r = await reader.decisionsFor(who);
+    expect(r.decisions.map((d) => [d.decision, d.msgId, d.smscId])).toEqual([
+      ['forward', '', null],
+      ['smsc_id', 'G1', '0A1B2C'],
+    ]);
+    expect(listPartition(dir, day, 0, SHARDS).some((f) => f.first === old!.first && f.last !== old!.last)).toBe(true);
+    await w.stop();
+  });
+
   it('retention deletes whole day partitions older than retention_days', async () => {
     const { dir, stream, writer } = setup({ retentionDays: 2 });
     const old = join(dir, 'decisions', 'day=2001-01-01', 'shard=0');
