@@ -90,19 +90,22 @@ export function rulesClock(now = Date.now()): { args: string[]; note: string; su
  * added, for the ≥ 0.8× comparison); or the pack plus one `score` rule on the shipped spam-en model
  * (above 0.99, so the bench's texts are still forwarded and (d) keeps measuring the forward path).
  */
-export type CnVariant = 'pack' | 'no-intel' | 'score';
+export type CnVariant = 'pack' | 'no-intel' | 'no-behaviour' | 'no-campaign' | 'score';
 
-const INTEL_KEYS = ['behaviour', 'campaign', 'content'];
+/** The match keys each variant takes out (rules using any of them are dropped). */
+const DROPPED: Partial<Record<CnVariant, string[]>> = {
+  'no-intel': ['behaviour', 'campaign', 'content'],
+  'no-behaviour': ['behaviour'],
+  'no-campaign': ['campaign'],
+};
 
 /** The rules directory of one variant of the pack as one build (`root`) ships it. */
 function cnRulesDir(variant: CnVariant, root: string): string {
   return join(tmpdir(), `smppguard-bench-cn-miit-${process.pid}-${variant}-${createHash('sha1').update(resolve(root)).digest('hex').slice(0, 8)}`);
 }
 
-function usesIntel(match: Record<string, unknown>): boolean {
-  return Object.entries(match).some(([k, v]) =>
-    INTEL_KEYS.includes(k) || ((k === 'any' || k === 'all') && Array.isArray(v) && v.some((m) => usesIntel(m as Record<string, unknown>))),
-  );
+function uses(match: Record<string, unknown>, keys: readonly string[]): boolean {
+  return Object.entries(match).some(([k, v]) => keys.includes(k) || ((k === 'any' || k === 'all') && Array.isArray(v) && v.some((m) => uses(m as Record<string, unknown>, keys))));
 }
 
 /** Only cn-miit.yaml (with the lists and templates it reads) of `root`'s rules/, in the variant's form. */
@@ -111,7 +114,8 @@ export function prepareCnPack(root: string, variant: CnVariant = 'pack'): Promis
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const pack = parseYaml(readFileSync(join(root, 'rules/cn-miit.yaml'), 'utf8')) as { rules: { match: Record<string, unknown> }[] };
-  if (variant === 'no-intel') pack.rules = pack.rules.filter((r) => !usesIntel(r.match));
+  const dropped = DROPPED[variant];
+  if (dropped) pack.rules = pack.rules.filter((r) => !uses(r.match, dropped));
   if (variant === 'score') {
     pack.rules.push({
       id: 'bench-spam-score',

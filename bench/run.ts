@@ -81,6 +81,9 @@ export const SCENARIOS: Scenario[] = [
   // (d) without the pack's traffic intelligence rules, and (d) with a learned-score rule added: what each costs.
   rulesScenario('d0', 'loadgen → gateway → simulator, policy on + rules/cn-miit.yaml without behaviour/campaign/content rules', 'no-intel'),
   rulesScenario('ds', 'loadgen → gateway → simulator, policy on + rules/cn-miit.yaml + a score rule (spam-en)', 'score'),
+  // Which intelligence rules cost what: (d) without the behaviour rules, without the campaign rules.
+  rulesScenario('db', 'loadgen → gateway → simulator, policy on + rules/cn-miit.yaml without behaviour rules', 'no-behaviour'),
+  rulesScenario('dc', 'loadgen → gateway → simulator, policy on + rules/cn-miit.yaml without campaign rules', 'no-campaign'),
 ];
 
 const BASELINE = 'a';

@@ -40,8 +40,29 @@ function keysOf(r: CampaignRule, f: Facts): readonly string[] {
   return r.near && fp.bands.length > 0 ? fp.bands : [fp.id];
 }
 
+/**
+ * The counters of recent (fingerprint, sender, account) triples per rule: bulk traffic repeats one
+ * campaign from one sender, and a dozen need objects and their key strings a message were a third
+ * of the gateway's garbage-collection time in scenario (d). Read-only once made.
+ */
+const RECENT_NEEDS = 256;
+const recentNeeds = new WeakMap<CampaignRule, Map<string, RateNeed[]>>();
+
 /** One message's campaign counters for rule `r`: per entity, per limit. */
 export function campaignNeeds(r: CampaignRule, f: Facts): RateNeed[] {
+  let cache = recentNeeds.get(r);
+  if (cache === undefined) recentNeeds.set(r, (cache = new Map()));
+  const id = `${f.text.fingerprint.id}\u0000${f.ctx.src.value}\u0000${f.ctx.account}`;
+  let needs = cache.get(id);
+  if (needs === undefined) {
+    needs = buildNeeds(r, f);
+    if (cache.size >= RECENT_NEEDS) cache.delete(cache.keys().next().value!);
+    cache.set(id, needs);
+  }
+  return needs;
+}
+
+function buildNeeds(r: CampaignRule, f: Facts): RateNeed[] {
   const out: RateNeed[] = [];
   const sec = r.periodMs / 1000;
   for (const key of keysOf(r, f)) {
