@@ -200,6 +200,12 @@ export const SmscSchema = z.strictObject({
 });
 
 export const ConfigSchema = z.strictObject({
+  /**
+   * Gateway processes on this box (docs/scaling.md, "All cores of one box"): 1 is one process; N
+   * forks N workers sharing the SMPP and HTTP ports (node:cluster), each a full gateway with its
+   * share of the SMSC binds, SMSC TPS and connection caps; `auto` is one per core. Restart to change.
+   */
+  workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
   listen: z
     .strictObject({
       host: z.string().default('0.0.0.0'),
