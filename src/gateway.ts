@@ -404,8 +404,8 @@ export class Gateway {
           maxSystemIdsPerIp: bt.max_system_ids_per_ip,
         })
       : undefined;
-    // scrypt is CPU-bound: more checks at once than cores only slows each one down.
-    const checks = bt.max_concurrent_checks || Math.min(4, availableParallelism());
+    // scrypt is CPU-bound: more checks at once than cores only slows each one down (workers share the cores).
+    const checks = bt.max_concurrent_checks || Math.max(1, Math.floor(Math.min(4, availableParallelism()) / (opts.worker?.count ?? 1)));
     const limiter = new FairLimiter(checks, bt.max_queued_per_ip);
     const bindAuth = await BindAuth.create({ throttle, limiter, metrics, log });
     const upstream = new UpstreamServer(
