@@ -44,6 +44,11 @@ export function workerPlace(env: NodeJS.ProcessEnv = process.env): { index: numb
   return m ? { index: Number(m[1]), count: Number(m[2]) } : null;
 }
 
+/** How long the primary waits before starting a worker again after its `failures`-th quick death in a row (0: the first). */
+export function restartDelayMs(failures: number): number {
+  return Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.min(failures, 16));
+}
+
 interface Slot {
   index: number;
   worker: Worker | null;
@@ -88,7 +93,7 @@ export function runPrimary(count: number, log: Logger, shutdownMs: number): void
         return;
       }
       slot.failures = Date.now() - slot.startedAt >= HEALTHY_AFTER_MS ? 0 : slot.failures;
-      const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** slot.failures);
+      const delay = restartDelayMs(slot.failures);
       slot.failures++;
       restarts.inc();
       log.error({ worker: slot.index, pid: worker.process.pid, code, signal, restart_in_ms: delay }, 'worker died: starting it again');

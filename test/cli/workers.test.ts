@@ -3,8 +3,8 @@
  * and two gateway workers sharing the SMPP and HTTP ports, the simulator as SMSC, the real Redis.
  * What a single process promises holds for the box: the SMSC sees the configured binds (not 2×),
  * an account's max_binds and TPS hold over both workers, /metrics counts both workers' traffic, a
- * worker killed with SIGKILL loses no message the ESME got ESME_ROK for and is started again, and
- * SIGTERM to the primary drains every worker and exits 0.
+ * worker killed with SIGKILL loses no message the ESME got ESME_ROK for and is started again,
+ * SIGHUP reaches every worker, and SIGTERM to the primary drains every worker and exits 0.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -233,6 +233,16 @@ describe('workers: 2', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(sample(await metrics(), 'smppguard_smsc_link_up', { smsc: 'sim' })).toBe(SMSC_BINDS);
   }, 40_000);
+
+  it('SIGHUP to the primary reloads every worker, each with its share (nothing flagged as needing a restart)', async () => {
+    const reloads = () => lines().filter((l) => l.msg === 'config reloaded');
+    const before = reloads().length;
+    gw!.kill('SIGHUP');
+    await waitFor(() => reloads().length >= before + 2, 10_000, 'both workers reloaded');
+    expect(new Set(reloads().slice(before).map((l) => l.worker))).toEqual(new Set([0, 1]));
+    expect(lines().some((l) => l.msg === 'config reload: these settings change only with a restart')).toBe(false);
+    expect(sim.stats.binds).toBe(SMSC_BINDS + 2); // no SMSC rebound by the reload
+  });
 
   it('SIGTERM to the primary drains every worker and exits 0', async () => {
     const { client, status } = await esme('count');
