@@ -16,7 +16,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import type { Readiness } from '../admin/http.js';
-import type { Logger } from '../telemetry/log.js';
+import { stdoutDrained, type Logger } from '../telemetry/log.js';
 
 /** The environment variable a forked worker finds its place in ("index/count"). */
 export const WORKER_ENV = 'SG_WORKER';
@@ -88,8 +88,9 @@ export function runPrimary(count: number, log: Logger, shutdownMs: number): void
       for (const [id, ask] of asks) if (ask.pending.delete(slot.index)) settle(id);
       if (stopping) {
         log.info({ worker: slot.index, pid: worker.process.pid, code, signal }, 'worker stopped');
-        if (code !== 0) exitCode = 1;
-        if (live() === 0) process.exit(exitCode);
+        // A worker still starting has no handler yet: SIGTERM ends it at once, with nothing to drain.
+        if (code !== 0 && signal !== 'SIGTERM') exitCode = 1;
+        if (live() === 0) void stdoutDrained(2000).then(() => process.exit(exitCode));
         return;
       }
       slot.failures = Date.now() - slot.startedAt >= HEALTHY_AFTER_MS ? 0 : slot.failures;
