@@ -15,6 +15,7 @@ import { ConfigError, configWarnings, loadConfig } from './config/load.js';
 import { reloadPlan, type ReloadPlan } from './config/reload-plan.js';
 import { missingPaths } from './config/paths.js';
 import type { Config } from './config/schema.js';
+import { applyWorkerShare, smscsWithoutBind } from './config/workers.js';
 import { buildHttp, type Readiness } from './admin/http.js';
 import { SmscPool } from './downstream/smsc-pool.js';
 import { smscPassword } from './downstream/smsc-link.js';
@@ -72,6 +73,15 @@ export interface GatewayOptions {
   clock?: Clock;
   /** Collect Node process metrics (off in tests that start many gateways). */
   processMetrics?: boolean;
+  /**
+   * Worker `index` of `count` (config `workers`, cli/workers.ts): the config given is the box's and
+   * is cut to this worker's share here and on every reload (config/workers.ts).
+   */
+  worker?: { index: number; count: number };
+  /** Serves /metrics (workers: the box's, aggregated by the primary); default this process's registry. */
+  metricsText?: () => Promise<string>;
+  /** Answers /readyz (workers: the box's readiness, asked of every worker); default this process's. */
+  readiness?: (own: () => Promise<Readiness>) => Promise<Readiness>;
 }
 
 export class Gateway {
@@ -92,6 +102,9 @@ export class Gateway {
   private configError: string | null = null;
   private configLoadedAt = Date.now();
   private clock: Clock = systemClock;
+  /** This process's place among the box's workers (null: the only process). */
+  private worker: { index: number; count: number } | null = null;
+  private firstLink = new Map<string, number>();
 
   private constructor(
     readonly cfg: Config,
@@ -124,6 +137,11 @@ export class Gateway {
 
   static async start(cfg: Config, opts: GatewayOptions = {}): Promise<Gateway> {
     const log = opts.log ?? createLogger(cfg.log.level);
+    const { firstLink } = opts.worker ? applyWorkerShare(cfg, opts.worker.index, opts.worker.count) : { firstLink: new Map<string, number>() };
+    if (opts.worker) {
+      const none = smscsWithoutBind(cfg, opts.worker.index, opts.worker.count);
+      if (none.length > 0) log.warn({ smscs: none, workers: opts.worker.count }, 'these SMSCs have fewer binds than there are workers: this worker has none to them (their traffic from its ESMEs waits for, or fails over to, the SMSCs it has)');
+    }
     // An SMSC password_env that is unset or empty stops the start here, naming the variable.
     for (const s of cfg.downstream.smscs) smscPassword(s);
     // A rules directory or TLS file that is not there stops the start, naming it (never "no rules").
@@ -265,6 +283,7 @@ export class Gateway {
       clock,
       onDeliver: (link, pdu) => relay!.onDeliver(link, pdu),
       onLinkChange: () => worker?.linkChanged(),
+      firstLink: (smsc) => firstLink.get(smsc) ?? 0,
     });
     // The queue: its own connection, with a longer timeout than the per-message checks.
     let queue: { store: MessageQueue; worker: DeliveryWorker; redis: Redis } | null = null;
@@ -386,8 +405,8 @@ export class Gateway {
           maxSystemIdsPerIp: bt.max_system_ids_per_ip,
         })
       : undefined;
-    // scrypt is CPU-bound: more checks at once than cores only slows each one down.
-    const checks = bt.max_concurrent_checks || Math.min(4, availableParallelism());
+    // scrypt is CPU-bound: more checks at once than cores only slows each one down (workers share the cores).
+    const checks = bt.max_concurrent_checks || Math.max(1, Math.floor(Math.min(4, availableParallelism()) / (opts.worker?.count ?? 1)));
     const limiter = new FairLimiter(checks, bt.max_queued_per_ip);
     const bindAuth = await BindAuth.create({ throttle, limiter, metrics, log });
     const upstream = new UpstreamServer(
@@ -418,8 +437,9 @@ export class Gateway {
     let gw: Gateway | null = null;
     const http = buildHttp({
       metrics,
+      ...(opts.metricsText ? { metricsText: opts.metricsText } : {}),
       tls: cfg.http.tls,
-      readiness: () => gw!.readiness(),
+      readiness: opts.readiness ? () => opts.readiness!(() => gw!.readiness()) : () => gw!.readiness(),
       consoleRedis: redis,
       admin: {
         cfg,
@@ -447,6 +467,8 @@ export class Gateway {
     gw.labels = labels;
     gw.routing = routing;
     gw.clock = clock;
+    gw.worker = opts.worker ?? null;
+    gw.firstLink = firstLink;
 
     if (!(await connectRedis(redis, 3000))) {
       log.warn({ url: redactUrl(cfg.redis.url) }, 'Redis not answering yet; not ready until it does (retrying in the background)');
@@ -481,6 +503,10 @@ export class Gateway {
     let next: Config;
     try {
       next = loadConfig(file);
+      if (this.worker) {
+        // Link numbers of SMSCs whose binds change follow the new shares (updated in place: the pool reads this map).
+        for (const [smsc, n] of applyWorkerShare(next, this.worker.index, this.worker.count).firstLink) this.firstLink.set(smsc, n);
+      }
       const missing = missingPaths(next);
       for (const s of next.downstream.smscs) smscPassword(s);
       if (missing.length > 0) throw new ConfigError(missing.map((m) => `${file}: ${m}`));

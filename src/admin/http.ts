@@ -29,6 +29,8 @@ export interface Readiness {
 
 export interface HttpDeps {
   metrics: Metrics;
+  /** The /metrics text (workers: the box's, aggregated by the primary); default `metrics`'s. */
+  metricsText?: () => Promise<string>;
   readiness: () => Promise<Readiness>;
   /** Mounts the admin API (/api/v1) when given. */
   admin?: AdminDeps;
@@ -98,7 +100,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     ops.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     ops.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
       reply.type(deps.metrics.registry.contentType);
-      return deps.metrics.text();
+      return (deps.metricsText ?? (() => deps.metrics.text()))();
     });
     ops.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
     ops.get(

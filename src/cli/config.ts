@@ -7,6 +7,8 @@
 import type { Command as Program } from 'commander';
 import { ConfigError, configWarnings, loadConfig } from '../config/load.js';
 import { missingPaths } from '../config/paths.js';
+import { workerCount, workerProblems } from '../config/workers.js';
+import { availableParallelism } from 'node:os';
 import { smscPassword } from '../downstream/smsc-link.js';
 
 /** The problems in `file` (empty: good) and the warnings the gateway would log at start. */
@@ -21,6 +23,8 @@ export function checkConfigFile(file: string): { problems: string[]; warnings: s
         problems.push(`${file}: ${(err as Error).message}`);
       }
     }
+    // workers: auto counts this machine's cores (the gateway's may have others).
+    problems.push(...workerProblems(cfg, workerCount(cfg.workers, availableParallelism())).map((p) => `${file}: ${p}`));
     return { problems, warnings: configWarnings(cfg).map((w) => w.message) };
   } catch (err) {
     return { problems: err instanceof ConfigError ? err.problems : [`${file}: ${(err as Error).message}`], warnings: [] };

@@ -1,6 +1,6 @@
 /**
  * cli/: the `smppguard` command. Each subcommand is a thin adapter over a module:
- *   start        run the gateway (gateway.ts)
+ *   start        run the gateway (gateway.ts); with workers: N, a primary and N gateway workers (workers.ts)
  *   smsc-sim     run the SMSC simulator (sim/)
  *   demo         gateway + simulator + private Redis + a demo ESME, showing traffic flow (cli/demo.ts)
  *   hash-password  print the scrypt hash an account's password_hash needs
@@ -18,7 +18,10 @@
  * Every command's --help ends with a working example (test/cli/help.test.ts checks there is one).
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Command as Program } from 'commander';
+import { workerCount, workerProblems } from '../config/workers.js';
+import { runPrimary, workerPlace, WorkerLink } from './workers.js';
 import { loadConfig, ConfigError } from '../config/load.js';
 import { ConfigWatch } from '../config/watch.js';
 import { registerConfig } from './config.js';
@@ -26,7 +29,7 @@ import { ENV_PREFIX, configFile, hasEnvConfig } from '../config/env.js';
 import { Gateway } from '../gateway.js';
 import { hashPassword } from '../upstream/password.js';
 import { ShiftedClock } from '../session/clock.js';
-import { stdoutDrained } from '../telemetry/log.js';
+import { createLogger, stdoutDrained } from '../telemetry/log.js';
 import { registerSmscSim } from './smsc-sim.js';
 import { registerDemo } from './demo.js';
 import { registerImport } from './import.js';
@@ -91,7 +94,35 @@ export function buildProgram(): Program {
         process.stderr.write(`--clock-offset-ms needs a whole number of ms, got ${o.clockOffsetMs}\n`);
         process.exit(2);
       }
-      const gw = await Gateway.start(cfg, offset === 0 ? {} : { clock: new ShiftedClock(offset) });
+      // workers: N — this process is the primary (forks the workers, runs no gateway) or one of them.
+      const place = workerPlace();
+      const count = place ? place.count : workerCount(cfg.workers, availableParallelism());
+      if (!place && count > 1) {
+        const problems = workerProblems(cfg, count);
+        if (problems.length > 0) {
+          process.stderr.write(`${problems.join('\n')}\n`);
+          process.exit(2);
+        }
+        runPrimary(count, createLogger(cfg.log.level).child({ role: 'primary' }), cfg.shutdown.drain_timeout_ms + SHUTDOWN_GRACE_MS + 2000);
+        return;
+      }
+      const link = place ? new WorkerLink() : null;
+      const gw = await Gateway.start(cfg, {
+        ...(offset === 0 ? {} : { clock: new ShiftedClock(offset) }),
+        ...(place && link
+          ? {
+              worker: place,
+              log: createLogger(cfg.log.level).child({ worker: place.index }),
+              metricsText: () => link.metrics(),
+              readiness: (own) => link.readiness(own),
+            }
+          : {}),
+      });
+      if (link) {
+        link.serve(gw.metrics.registry);
+        link.answerWith(() => gw.readiness());
+        link.up();
+      }
       if (offset !== 0) gw.log.warn({ clock_offset_ms: offset }, 'gateway clock shifted (--clock-offset-ms)');
       let stopping = false;
       const stop = (signal: string) => {

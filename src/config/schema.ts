@@ -200,6 +200,12 @@ export const SmscSchema = z.strictObject({
 });
 
 export const ConfigSchema = z.strictObject({
+  /**
+   * Gateway processes on this box (docs/scaling.md, "All cores of one box"): 1 is one process; N
+   * forks N workers sharing the SMPP and HTTP ports (node:cluster), each a full gateway with its
+   * share of the SMSC binds, SMSC TPS and connection caps; `auto` is one per core. Restart to change.
+   */
+  workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
   listen: z
     .strictObject({
       host: z.string().default('0.0.0.0'),
@@ -293,7 +299,7 @@ export const ConfigSchema = z.strictObject({
           max_lockout_s: z.number().int().min(1).default(3600),
           /** Distinct system_ids counted per source IP in a window (they are attacker-chosen); beyond them failures count only toward the IP. */
           max_system_ids_per_ip: z.number().int().min(1).default(32),
-          /** Password checks (scrypt) running at once over every source IP; 0 = the CPU count, at most 4. */
+          /** Password checks (scrypt) running at once over every source IP, per process; 0 = the CPU count, at most 4 (with workers: divided among them). */
           max_concurrent_checks: z.number().int().min(0).default(0),
           /** Binds from one source IP waiting for a password check; beyond them a bind is refused at once. */
           max_queued_per_ip: z.number().int().min(1).default(8),

@@ -66,14 +66,14 @@ export class ModelLoader implements ScoreModels {
           labelNames: ['model'],
           registers: [r],
         }),
-        success: new Gauge({ name: 'smppguard_model_last_reload_success', help: '1 when the last load of the model file succeeded', labelNames: ['model'], registers: [r] }),
+        success: new Gauge({ name: 'smppguard_model_last_reload_success', aggregator: 'min', help: '1 when the last load of the model file succeeded', labelNames: ['model'], registers: [r] }),
         info: new Gauge({
-          name: 'smppguard_model_info',
+          name: 'smppguard_model_info', aggregator: 'max',
           help: 'The active model per name: its version (first 12 hex digits of its weights_sha256) and algorithm as labels',
           labelNames: ['model', 'version', 'algorithm'],
           registers: [r],
         }),
-        loadedAt: new Gauge({ name: 'smppguard_model_loaded_timestamp_seconds', help: 'When the active model was loaded', labelNames: ['model'], registers: [r] }),
+        loadedAt: new Gauge({ name: 'smppguard_model_loaded_timestamp_seconds', aggregator: 'max', help: 'When the active model was loaded', labelNames: ['model'], registers: [r] }),
       };
     }
   }

@@ -42,6 +42,8 @@ export class SmscPool {
       onLinkChange?(): void;
       /** How links connect (default TCP/TLS); unit tests pass stream pairs. */
       dial?: Dialler;
+      /** The number of an SMSC's first link here (workers: each worker numbers its share after the others'). */
+      firstLink?: (smsc: string) => number;
     },
   ) {
     this.timeoutMs = cfg.downstream.response_timeout_ms;
@@ -65,9 +67,10 @@ export class SmscPool {
 
   private newTarget(cfg: Config, smsc: Config['downstream']['smscs'][number]): SmscTarget {
     const t = new SmscTarget(smsc, this.env.clock.now());
+    const first = this.env.firstLink?.(smsc.name) ?? 0;
     for (let i = 0; i < smsc.binds; i++) {
       t.links.push(
-        new SmscLink(smsc, i, {
+        new SmscLink(smsc, first + i, {
           metrics: this.env.metrics,
           log: this.env.log,
           clock: this.env.clock,

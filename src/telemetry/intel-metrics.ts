@@ -37,8 +37,8 @@ export class IntelMetrics {
       labelNames: ['source', 'verdict', 'found'],
       registers: r,
     });
-    this.marks = new Gauge({ name: 'smppguard_intel_marks', help: 'Live campaign fingerprint marks (complained, rejected, allowed) in this instance', registers: r });
-    this.reputation = new Gauge({ name: 'smppguard_intel_reputation_entries', help: 'Entries per reputation set (kind:name) in this instance', labelNames: ['set'], registers: r });
+    this.marks = new Gauge({ name: 'smppguard_intel_marks', aggregator: 'max', help: 'Live campaign fingerprint marks (complained, rejected, allowed) in this instance', registers: r });
+    this.reputation = new Gauge({ name: 'smppguard_intel_reputation_entries', aggregator: 'max', help: 'Entries per reputation set (kind:name) in this instance', labelNames: ['set'], registers: r });
     this.top = new Gauge({
       name: 'smppguard_campaign_top_messages',
       help: 'Forwarded commercial messages in the last full minute, for the 20 busiest campaign fingerprints',

@@ -338,14 +338,14 @@ export class Metrics {
       return casesRead;
     };
     this.complaintCases = new Gauge({
-      name: 'smppguard_complaint_cases',
+      name: 'smppguard_complaint_cases', aggregator: 'max',
       help: 'Complaint cases not yet handled, by state (open, forwarded); shared by every instance (read from Redis: use max, not sum)',
       labelNames: ['state'],
       registers: [r],
       collect: onceper,
     });
     this.complaintsOverdue = new Gauge({
-      name: 'smppguard_complaint_cases_overdue',
+      name: 'smppguard_complaint_cases_overdue', aggregator: 'max',
       help: 'Complaint cases past a deadline (forward: not forwarded in time; handle: not handled in time); shared by every instance',
       labelNames: ['deadline'],
       registers: [r],
@@ -373,17 +373,17 @@ export class Metrics {
       registers: [r],
     });
     this.auditBufferBytes = new Gauge({
-      name: 'smppguard_audit_buffer_bytes',
+      name: 'smppguard_audit_buffer_bytes', aggregator: 'max',
       help: 'Bytes of decision lines in the Redis decision buffer, all shards (read by the archive writer; the same on every instance that runs one)',
       registers: [r],
     });
     this.auditBufferAge = new Gauge({
-      name: 'smppguard_audit_buffer_age_seconds',
+      name: 'smppguard_audit_buffer_age_seconds', aggregator: 'max',
       help: 'Age of the oldest entry in the Redis decision buffer, all shards (archived entries stay for trim_grace_seconds)',
       registers: [r],
     });
     this.archiveLag = new Gauge({
-      name: 'smppguard_archive_lag_seconds',
+      name: 'smppguard_archive_lag_seconds', aggregator: 'max',
       help: 'How far behind this archive writer is: the age of the oldest not yet archived decision entry of the shards it holds',
       registers: [r],
     });
@@ -446,13 +446,13 @@ export class Metrics {
       registers: [r],
     });
     this.policyData = new Gauge({
-      name: 'smppguard_policy_data',
+      name: 'smppguard_policy_data', aggregator: 'min',
       help: 'Policy data held in process: senders (registry entries), dnd_generation, loaded (1 once the registry is loaded)',
       labelNames: ['kind'],
       registers: [r],
     });
     this.queueDepth = new Gauge({
-      name: 'smppguard_queue_depth',
+      name: 'smppguard_queue_depth', aggregator: 'max',
       help: 'Messages queued (answered ESME_ROK, not yet delivered) by queue (window, saf, review) and account',
       labelNames: ['queue', 'account'],
       registers: [r],
@@ -461,7 +461,7 @@ export class Metrics {
       },
     });
     this.queueOldestAge = new Gauge({
-      name: 'smppguard_queue_oldest_age_seconds',
+      name: 'smppguard_queue_oldest_age_seconds', aggregator: 'max',
       help: 'Age of the oldest queued message by queue',
       labelNames: ['queue'],
       registers: [r],

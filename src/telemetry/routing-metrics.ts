@@ -71,19 +71,19 @@ export class RoutingMetrics {
       registers: [r],
     });
     this.groupPriority = new Gauge({
-      name: 'smppguard_smsc_group_priority',
+      name: 'smppguard_smsc_group_priority', aggregator: 'max',
       help: 'The priority an SMSC group sends on now (its lowest priority with a member up); 0 when none is up',
       labelNames: ['group'],
       registers: [r],
     });
     this.groupOnBackup = new Gauge({
-      name: 'smppguard_smsc_group_on_backup',
+      name: 'smppguard_smsc_group_on_backup', aggregator: 'max',
       help: '1 while an SMSC group sends on a priority after its first (its primary members are all down or set aside)',
       labelNames: ['group'],
       registers: [r],
     });
     this.memberHeldDown = new Gauge({
-      name: 'smppguard_smsc_group_member_held_down',
+      name: 'smppguard_smsc_group_member_held_down', aggregator: 'max',
       help: '1 while a group member is set aside after failover_after failover_on answers in a row',
       labelNames: ['group', 'smsc'],
       registers: [r],
@@ -95,7 +95,7 @@ export class RoutingMetrics {
       registers: [r],
     });
     this.configLastReloadOk = new Gauge({
-      name: 'smppguard_config_last_reload_ok',
+      name: 'smppguard_config_last_reload_ok', aggregator: 'min',
       help: '0 when the last config reload found the file invalid (the gateway runs on the last good config)',
       registers: [r],
     });
