@@ -321,12 +321,23 @@ const CLK_TCK = (() => {
   }
 })();
 
-function cpuTicks(pid: number | undefined): number | null {
+/** Busy ticks of a process and its live children (a gateway with workers: N is a primary and N workers). */
+function cpuTicks(pid: number | undefined, depth = 2): number | null {
   if (!pid) return null;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(rest[11]) + Number(rest[12]); // utime + stime (fields 14, 15)
+    let ticks = Number(rest[11]) + Number(rest[12]); // utime + stime (fields 14, 15)
+    if (depth > 0) {
+      let kids: string[] = [];
+      try {
+        kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      } catch {
+        /* no children file (old kernel): the process alone */
+      }
+      for (const k of kids) ticks += cpuTicks(Number(k), depth - 1) ?? 0;
+    }
+    return ticks;
   } catch {
     return null;
   }
