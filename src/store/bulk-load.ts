@@ -89,6 +89,19 @@ export interface DndTarget {
   count: boolean;
 }
 
+/** What a generation-register writer (DND, ported numbers) writes into and how. */
+export interface BulkWriterOptions {
+  batchRows: number;
+  keys: Keys;
+  targets: DndTarget[];
+  /** Add mode: re-reads the generations before each batch (a replace may have started or ended). */
+  retarget: (() => Promise<DndTarget[]>) | null;
+  /** Null: a dry run (batches are sorted and counted, nothing is sent). */
+  redis: Redis | null;
+  pipes: Pipes | null;
+  pipelineCommands: number;
+}
+
 /** The DND batch: `add()` rows until `full`, then `flush()` (sorts, groups per bucket, SADDs). */
 export class DndWriter {
   full = false;
@@ -103,19 +116,7 @@ export class DndWriter {
   private n = 0;
   private groups = 0;
 
-  constructor(
-    private readonly o: {
-      batchRows: number;
-      keys: Keys;
-      targets: DndTarget[];
-      /** Add mode: re-reads the generations before each batch (a replace may have started or ended). */
-      retarget: (() => Promise<DndTarget[]>) | null;
-      /** Null: a dry run (batches are sorted and counted, nothing is sent). */
-      redis: Redis | null;
-      pipes: Pipes | null;
-      pipelineCommands: number;
-    },
-  ) {
+  constructor(private readonly o: BulkWriterOptions) {
     this.vals = new Float64Array(o.batchRows);
   }
 

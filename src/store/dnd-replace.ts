@@ -74,6 +74,23 @@ async function highestDndGeneration(redis: Redis, prefix: string, reg: GenRegist
  * a member. Checks a sample of the keys written and says so.
  */
 export async function encodingCheck(redis: Redis, sample: string[]): Promise<string[]> {
+  return compactCheck(
+    redis,
+    sample,
+    'set-max-intset-entries',
+    (big, limit) =>
+      `${big} of ${sample.length} sampled DND keys are hash tables, not intsets (more than set-max-intset-entries = ${limit} members in a bucket): ` +
+      `about 50 bytes per entry instead of 2–3. Set set-max-intset-entries ${BUCKET_SIZE} in redis.conf (see docs/policy-data.md); ` +
+      'existing keys convert back only when rewritten (re-import with --replace).',
+  );
+}
+
+/**
+ * How many of the sampled keys Redis turned into hash tables (past its compact-encoding limit
+ * `setting`, read for the message); `[]` when none (or when Redis cannot say), else the warning.
+ * The DND register (intsets) and the ported-number table (listpacks) stay small only while compact.
+ */
+export async function compactCheck(redis: Redis, sample: string[], setting: string, warning: (big: number, limit: string) => string): Promise<string[]> {
   if (sample.length === 0) return [];
   try {
     const p = bulk(redis);
@@ -83,15 +100,11 @@ export async function encodingCheck(redis: Redis, sample: string[]): Promise<str
     if (big === 0) return [];
     let limit = '?';
     try {
-      limit = ((await redis.config('GET', 'set-max-intset-entries')) as string[])[1] ?? '?';
+      limit = ((await redis.config('GET', setting)) as string[])[1] ?? '?';
     } catch {
       // CONFIG may be disabled (managed Redis).
     }
-    return [
-      `${big} of ${sample.length} sampled DND keys are hash tables, not intsets (more than set-max-intset-entries = ${limit} members in a bucket): ` +
-        `about 50 bytes per entry instead of 2–3. Set set-max-intset-entries ${BUCKET_SIZE} in redis.conf (see docs/policy-data.md); ` +
-        'existing keys convert back only when rewritten (re-import with --replace).',
-    ];
+    return [warning(big, limit)];
   } catch {
     return [];
   }

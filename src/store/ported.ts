@@ -19,9 +19,9 @@
 import { basename } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { bulk as pipelineOf } from './redis.js';
-import { BulkLoadError, plainRedisUrl, type DndTarget, type Pipes } from './bulk-load.js';
+import { BulkLoadError, plainRedisUrl, type BulkWriterOptions } from './bulk-load.js';
 import { currentGen, PORTED_REGISTER } from './dnd-generation.js';
-import { addTargets } from './dnd-replace.js';
+import { addTargets, compactCheck } from './dnd-replace.js';
 import { Keys, portedSlot } from './keys.js';
 import { bulk, RespError, RespPipe, RespWriter } from './resp-pipe.js';
 import type { Actor } from './policy-admin.js';
@@ -45,16 +45,7 @@ export class PortedWriter {
   private rawReady = false;
 
   constructor(
-    private readonly o: {
-      batchRows: number;
-      keys: Keys;
-      targets: DndTarget[];
-      /** Add mode: re-reads the generations before each batch (a replace may have started or ended). */
-      retarget: (() => Promise<DndTarget[]>) | null;
-      /** Null: a dry run. */
-      redis: Redis | null;
-      pipes: Pipes | null;
-      pipelineCommands: number;
+    private readonly o: BulkWriterOptions & {
       /** false: always through ioredis. Default: RESP on its own connection when plainRedisUrl() gives a URL. */
       raw?: boolean;
     },
@@ -156,26 +147,14 @@ export class PortedWriter {
  * the hashes written and says so when Redis made some of them hash tables.
  */
 export async function listpackCheck(redis: Redis, sample: string[]): Promise<string[]> {
-  if (sample.length === 0) return [];
-  try {
-    const p = pipelineOf(redis);
-    for (const k of sample) p.object('ENCODING', k);
-    const res = (await p.exec()) ?? [];
-    const big = res.filter(([err, v]) => !err && v === 'hashtable').length;
-    if (big === 0) return [];
-    let limit = '?';
-    try {
-      limit = ((await redis.config('GET', 'hash-max-listpack-entries')) as string[])[1] ?? '?';
-    } catch {
-      // CONFIG may be disabled (managed Redis).
-    }
-    return [
+  return compactCheck(
+    redis,
+    sample,
+    'hash-max-listpack-entries',
+    (big, limit) =>
       `${big} of ${sample.length} sampled ported-number hashes are hash tables, not listpacks (more than hash-max-listpack-entries = ${limit} ported numbers in 4096): ` +
-        'about 60 bytes per entry instead of a few. Raise hash-max-listpack-entries (e.g. 512; see docs/routing.md); existing keys convert back only when rewritten (re-import with --replace).',
-    ];
-  } catch {
-    return [];
-  }
+      'about 60 bytes per entry instead of a few. Raise hash-max-listpack-entries (e.g. 512; see docs/routing.md); existing keys convert back only when rewritten (re-import with --replace).',
+  );
 }
 
 /** One journal entry per ported-number load; best effort, as the import itself is done. */
