@@ -13,6 +13,7 @@
  * `--dnd` blocks of equal size; each block holds exactly one DND number at a hashed offset, so a
  * 10M list is 1 % dense, spread evenly, and membership is a formula.
  */
+import { fmix32 } from '../src/domain/hash.js';
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import os from 'node:os';
@@ -32,13 +33,7 @@ export const NUMBERING = { country_code: '86', national_prefix: '0', internation
 
 /** murmur3 fmix32 of (seed, i): a stateless hash, so membership can be computed for any number. */
 export function mix(seed: number, i: number): number {
-  let h = (Math.imul(seed, 0x9e3779b1) ^ i) >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32((Math.imul(seed, 0x9e3779b1) ^ i) >>> 0);
 }
 
 export interface Layout {

@@ -7,26 +7,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { offsetMinutes } from '../../domain/time.js';
+import type { Evidence } from '../../evidence/collect.js';
 import { html, localToIso, query, time } from '../html.js';
 import { one, type ConsoleEnv } from '../env.js';
 import { BASE, field, problem } from '../ui.js';
-
-interface Evidence {
-  msisdn: string;
-  generated_at: string;
-  from: string | null;
-  to: string | null;
-  sender: { query: string; id: string | null; account: string | null; scopes: string[] } | null;
-  consent: {
-    current: { scope: string; state: string; at: string; expires_at: string | null; effective: string }[];
-    journal: { time: string; op: string; scope: string | null; category: string | null; who: string; channel: string | null; evidence: string | null }[];
-  };
-  dnd: { all: boolean; categories: number[] };
-  decisions: { time: string; account: string; sender: string; decision: string; reason: string; status: number; status_name: string; rule: string; class: string | null }[];
-  complaints: { id: string; state: string; source: string; received_at: string; sender: string | null; account: string | null }[];
-  truncated: { journal: boolean; decisions: boolean };
-  notes: string[];
-}
 
 type Q = { msisdn?: string; sender?: string; from?: string; to?: string };
 
