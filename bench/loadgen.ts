@@ -598,20 +598,25 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   };
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function main(argv: string[]): Promise<void> {
+/**
+ * A generator run as a child of bench/run.ts: options as `--json '{…}'`, phases as JSON lines on
+ * stderr, the result (or `{"error"}`, exit 1) as one JSON line on stdout. Shared by this load
+ * generator and the open-loop one (bench/open-loop.ts).
+ */
+export async function generatorMain<O extends { onPhase?: (phase: LoadPhase) => void }>(argv: string[], usage: string, run: (o: O) => Promise<unknown>): Promise<void> {
   const i = argv.indexOf('--json');
   if (i < 0 || argv[i + 1] === undefined) {
-    process.stderr.write("usage: node dist/bench/loadgen.js --json '{\"port\":2775,\"durationMs\":5000}'\n");
+    process.stderr.write(`usage: ${usage}\n`);
     process.exit(2);
   }
-  const opts = JSON.parse(argv[i + 1]!) as LoadOptions;
+  const opts = JSON.parse(argv[i + 1]!) as O;
   opts.onPhase = (phase) => process.stderr.write(JSON.stringify({ phase, t: Date.now() }) + '\n');
   try {
-    const result = await runLoad(opts);
+    const result = await run(opts);
     process.stdout.write(JSON.stringify(result) + '\n');
     process.exit(0);
   } catch (err) {
@@ -621,5 +626,5 @@ async function main(argv: string[]): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  void main(process.argv.slice(2));
+  void generatorMain(process.argv.slice(2), `node dist/bench/loadgen.js --json '{"port":2775,"durationMs":5000}'`, runLoad);
 }

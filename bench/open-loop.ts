@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { BIND_COMMAND, Command, INTERFACE_VERSION_34, encodeEmpty, encodePdu, statusName } from '../src/protocol/index.js';
 import { PduConnection } from '../src/session/connection.js';
 import { Histogram } from './histogram.js';
-import { DELIVER_RESP, SEQ_LIMIT, Template, type LoadOptions, type LoadPhase } from './loadgen.js';
+import { DELIVER_RESP, SEQ_LIMIT, Template, generatorMain, sleep, type LoadOptions, type LoadPhase } from './loadgen.js';
 
 export interface OpenLoopOptions extends Omit<LoadOptions, 'count' | 'window' | 'onPhase'> {
   /** Offered rate, messages per second over all binds. */
@@ -460,28 +460,6 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function main(argv: string[]): Promise<void> {
-  const i = argv.indexOf('--json');
-  if (i < 0 || argv[i + 1] === undefined) {
-    process.stderr.write("usage: node dist/bench/open-loop.js --json '{\"port\":2775,\"rate\":20000,\"durationMs\":10000}'\n");
-    process.exit(2);
-  }
-  const opts = JSON.parse(argv[i + 1]!) as OpenLoopOptions;
-  opts.onPhase = (phase) => process.stderr.write(JSON.stringify({ phase, t: Date.now() }) + '\n');
-  try {
-    const result = await runOpenLoop(opts);
-    process.stdout.write(JSON.stringify(result) + '\n');
-    process.exit(0);
-  } catch (err) {
-    process.stdout.write(JSON.stringify({ error: err instanceof Error ? err.message : String(err) }) + '\n');
-    process.exit(1);
-  }
-}
-
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  void main(process.argv.slice(2));
+  void generatorMain(process.argv.slice(2), `node dist/bench/open-loop.js --json '{"port":2775,"rate":20000,"durationMs":10000}'`, runOpenLoop);
 }
