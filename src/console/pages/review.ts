@@ -6,21 +6,13 @@
  * — in which queue — or gone from the queue: released to the SMSC after approval, or dropped).
  */
 import type { FastifyInstance } from 'fastify';
+import type { QueuedInfo } from '../../queue/jobs.js';
 import { duration, html, query, time } from '../html.js';
 import { one, type ConsoleEnv, type Form } from '../env.js';
 import { BASE, csrfField, field, select } from '../ui.js';
 
-interface Held {
-  id: string;
-  account: string;
-  rule: string;
-  reason: string;
-  source_addr: string;
-  destination_addr: string;
-  text: string;
-  accepted_at: string;
-  expires_at: string;
-}
+/** A held message as GET /api/v1/queue/review lists it (the queue's own shape). */
+type Held = QueuedInfo;
 
 /** At most this many messages decided by one "selected" submit. */
 const MAX_SELECTED = 200;
