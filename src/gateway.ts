@@ -6,7 +6,8 @@
  */
 import { IntelStore } from './store/intel-store.js';
 import { Feedback } from './decision/feedback.js';
-import { IntelMetrics } from './telemetry/intel-metrics.js';
+import { IntelMetrics, TallyMetrics } from './telemetry/intel-metrics.js';
+import { IntelTally } from './store/intel-tally.js';
 import type { ComplaintCase } from './domain/complaint.js';
 import { availableParallelism } from 'node:os';
 import type { Server as TlsServer } from 'node:tls';
@@ -92,6 +93,8 @@ export class Gateway {
   private stopping: Promise<void> | null = null;
   /** Traffic intelligence (marks, reputation, memory; issue 18); null with policy or intel off. */
   intel: IntelStore | null = null;
+  /** The intelligence counters counted in process (intel.share_ms); null: off. */
+  tally: IntelTally | null = null;
   /** Content-score models (config models:; null with policy off). */
   models: ModelLoader | null = null;
   /** The labelled store reviewers and complaints feed (null when labels.enabled is false or policy off). */
@@ -243,6 +246,19 @@ export class Gateway {
         for (const [set, n] of intel.index.setSizes()) intelMetrics.reputation.set({ set }, n);
       });
     }
+    // The intelligence counters, counted here and shared once a second (store/intel-tally.ts).
+    const tally =
+      cfg.policy.enabled && ic.share_ms > 0
+        ? new IntelTally(rates, {
+            flushMs: ic.share_ms,
+            maxKeys: ic.share_max_keys,
+            now: () => clock.now(),
+            onError: () => metrics.redisErrors.inc({ op: 'intel_tally' }),
+            onFlush: (_groups, ms) => tallyMetrics?.flush.observe(ms / 1000),
+          })
+        : null;
+    const tallyMetrics = tally ? new TallyMetrics(metrics.registry) : null;
+    if (tally && tallyMetrics) metrics.onCollect(() => tallyMetrics.collect(tally));
     const feedback = intel ? new Feedback(intel, { markTtlMs: ic.mark_ttl_s * 1000, learn: ic.learn, decisions: archive?.reader ?? null, now: () => clock.now() }) : null;
     const complaintFeedback = feedback
       ? async (c: ComplaintCase) => {
@@ -351,6 +367,7 @@ export class Gateway {
       rules: rules ? () => rules.current : undefined,
       rates,
       intel: intel?.index ?? null,
+      tally,
       rememberText: intel !== null && ic.memory_retention_s > 0 ? (memo) => intel.rememberText(memo.fingerprint, memo.bands, memo.text) : null,
       intelMetrics,
       behaviour: new BehaviourActions({ admin: store, registry, metrics, log, now: () => clock.now() }),
@@ -463,6 +480,7 @@ export class Gateway {
     const httpCerts = cfg.http.tls ? new CertReloader('http', cfg.http.tls, http.server as unknown as TlsServer, log) : null;
     gw = new Gateway(cfg, log, metrics, redis, accounts, pool, relay, upstream, http, store, policyCheck, sync, decisions, rules, queue, limits, complaints, auditStream, redisWatch, httpCerts, archive);
     gw.intel = intel;
+    gw.tally = tally;
     gw.models = models;
     gw.labels = labels;
     gw.routing = routing;
@@ -475,6 +493,7 @@ export class Gateway {
     } else await pipe?.whenReady(1000);
     await sync.start();
     await intel?.start();
+    gw.tally?.start();
     limits.start();
     archive?.start();
     pool.start();
@@ -695,6 +714,7 @@ export class Gateway {
       this.models?.close();
       await this.sync.stop();
       await this.intel?.stop();
+      await this.tally?.stop().catch(() => undefined);
       this.redis.disconnect();
       this.policyCheck.pipe?.close();
       this.log.info('stopped');

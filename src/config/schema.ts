@@ -536,6 +536,14 @@ export const ConfigSchema = z.strictObject({
       max_reputation_entries: z.number().int().min(1).default(1_000_000),
       /** Learn callback numbers and link domains from complaints and reviewer rejects (set "complained"). */
       learn: z.boolean().default(true),
+      /**
+       * Campaign senders/accounts and sender behaviour (sequence, baseline, receipts) are counted in
+       * process and shared with the other instances through Redis every this many ms
+       * (store/intel-tally.ts); 0: every such counter rides each message's round trip instead.
+       */
+      share_ms: z.number().int().min(0).max(10_000).default(1000),
+      /** Those counters one instance keeps at most (least recently used first out). */
+      share_max_keys: z.number().int().min(100).max(10_000_000).default(100_000),
     })
     .prefault({}),
   /** Sender behaviour profiles for `behaviour:` rule conditions (docs/intelligence.md#sender-behaviour). */

@@ -28,6 +28,7 @@ import { decodeText, encodeText } from '../protocol/text.js';
 import { Tag } from '../protocol/tlv.js';
 import type { RuleSet } from '../rules/engine.js';
 import type { RateNeed } from '../domain/store-facts.js';
+import { tallied, type IntelTally } from '../store/intel-tally.js';
 import type { RuleContext, RuleEvidence, RuleHit, ScoreModel, ScoreRecord } from '../rules/types.js';
 import type { BehaviourActions } from './behaviour-actions.js';
 import { normaliseText } from '../rules/normalise.js';
@@ -66,6 +67,11 @@ export interface DecisionDeps {
   rules?: () => RuleSet | null;
   /** Rate counters for rate rules. */
   rates?: RateStore | null;
+  /**
+   * The intelligence counters counted in process and shared once a second (store/intel-tally.ts):
+   * what it answers does not ride the round trip; null: every counter does.
+   */
+  tally?: Pick<IntelTally, 'answer' | 'seed' | 'flush'> | null;
   /** Campaign marks and reputation sets the rules read (issue 18; the IntelStore's index); null: none. */
   intel?: IntelView | null;
   /**
@@ -128,6 +134,18 @@ const PORTED_RULE = 'routing/ported';
 interface PortedFact {
   ported: string | null;
   portedState: number;
+}
+
+/** The round trip's values (for the needs the tally left NaN in `local`) into `local`; the tally seeded with the cold ones. */
+function merge(needs: readonly RateNeed[], local: number[], got: readonly number[] | null, tally: Pick<IntelTally, 'seed'>): number[] {
+  let j = 0;
+  for (let i = 0; i < needs.length; i++) {
+    if (!Number.isNaN(local[i])) continue;
+    const v = got === null ? 0 : got[j++]!;
+    local[i] = v;
+    if (tallied(needs[i]!)) tally.seed(needs[i]!, v);
+  }
+  return local;
 }
 
 /** Counter values by need key, read by linear search: a message has a few counters, not worth a Map. */
@@ -361,11 +379,27 @@ export class DecisionService implements Policy {
       // The ported tag rides the message's first round trip when its route may need it.
       const m = to.input as MessageInput | undefined;
       const pf = m !== undefined && m.portedState === 1 ? m : null;
+      // The tally answers the intelligence counters it holds warm; the rest go to Redis.
+      const tally = this.deps.tally;
+      let local: number[] | null = null;
+      let remote = needs;
+      if (tally && needs !== null) {
+        const values = new Array<number>(needs.length);
+        const n = tally.answer(needs, values);
+        if (n > 0) {
+          local = values;
+          remote = n === needs.length ? null : needs.filter((_, i) => Number.isNaN(values[i]));
+          if (remote === null && req.query === null && pf === null) return to.answer(null, null, new NeedValues(needs, values));
+        }
+      }
       if (pf !== null) pf.portedState = 4;
       this.deps.store.fetchThen(
         req.query,
-        needs,
-        (err, facts, values, tag) => {
+        remote,
+        (err, facts, got, tag) => {
+          let values = got;
+          if (local !== null && !err) values = merge(needs!, local, got, tally!);
+          else if (tally && got !== null && needs !== null) for (let i = 0; i < needs.length; i++) if (tallied(needs[i]!)) tally.seed(needs[i]!, got[i]!);
           if (pf !== null) {
             pf.portedState = err ? 3 : 2;
             pf.ported = err ? null : (tag ?? null);
@@ -579,6 +613,8 @@ export class DecisionService implements Policy {
       const cls = this.classifier.messageClass(view) ?? this.deps.accountConfig(m.account)?.default_class ?? 'commercial';
       return this.explainRoute(off, m.account, view, cls, normaliseAddress(view.sourceAddr, view.sourceTon, n), normaliseAddress(view.destinationAddr, view.destTon, n));
     }
+    // Profiles are read as stored: what this instance counted since its last share goes first.
+    await this.deps.tally?.flush().catch(() => undefined);
     if (!this.deps.isLoaded()) {
       trace.push('sender registry not loaded yet');
       o = { action: 'reject', reason: 'store_unavailable', status: this.statusOf('store_unavailable'), rule: ruleOf('store_unavailable'), policyReason: 'store_unavailable', class: null, category: null, labels: [], queue: null, releaseAt: null, hits: [], trace };

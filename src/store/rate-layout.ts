@@ -155,7 +155,7 @@ export class RateLayout {
   }
 
   /** The baseline's parameters as behaviour.lua reads them: "alpha min_days ttl_ms". */
-  private readonly baselineParams: string;
+  readonly baselineParams: string;
 
   /** The end of window `window` of length `periodMs`, in decimal, built once per window. */
   private endText(window: number, periodMs: number): string {

@@ -41,6 +41,19 @@ interface PendingBump {
 
 /** Most counters one batched script call carries. */
 const MAX_BATCH_KEYS = 2048;
+/** Most strings one call of runGroups() carries (its groups may carry a thousand members each). */
+const MAX_GROUP_STRINGS = 16_384;
+
+/**
+ * One group as rate-counters.lua reads it (op, end, entity, then its strings, the first the key
+ * suffix after "{entity}"): what intel-tally.ts's flush sends, one value back per group.
+ */
+export interface RawGroup {
+  readonly op: string;
+  readonly end: string;
+  readonly entity: string;
+  readonly strings: readonly string[];
+}
 
 export class RateStore extends RateLayout {
   private readonly scripts: ScriptClient;
@@ -148,6 +161,47 @@ export class RateStore extends RateLayout {
         for (const b of batch) b.reject(err);
       },
     );
+  }
+
+  /**
+   * Runs raw groups and returns one value per group, in order: on one Redis a rates.lua call per
+   * batch of groups; on a cluster one per entity (hash slot), concurrently, its key declared.
+   */
+  async runGroups(groups: readonly RawGroup[]): Promise<number[]> {
+    if (groups.length === 0) return [];
+    const cluster = (this.redis as { isCluster?: boolean }).isCluster === true;
+    const calls: RawGroup[][] = [];
+    let cur: RawGroup[] = [];
+    let strings = 0;
+    let entity = '';
+    for (const g of groups) {
+      const split = cluster ? cur.length > 0 && g.entity !== entity : cur.length > 0 && strings + g.strings.length > MAX_GROUP_STRINGS;
+      if (split) {
+        calls.push(cur);
+        cur = [];
+        strings = 0;
+      }
+      cur.push(g);
+      strings += g.strings.length + 4;
+      entity = g.entity;
+    }
+    calls.push(cur);
+    const horizon = this.horizon();
+    const answers = await Promise.all(
+      calls.map((c) => {
+        const keys = new Set<string>();
+        const args: string[] = [];
+        for (const g of c) {
+          keys.add(`${this.prefix}{${g.entity}}${g.strings[0] ?? ''}`);
+          args.push(g.op, g.end, String(g.strings.length), g.entity);
+          for (const x of g.strings) args.push(x);
+        }
+        return this.scripts.sgRateBump(keys.size, [...keys], this.prefix, horizon, args);
+      }),
+    );
+    const out: number[] = [];
+    for (const a of answers) for (const v of a) out.push(Number(v));
+    return out;
   }
 
 /** Redis Cluster: one script call per entity (hash slot), concurrently. */

@@ -9,8 +9,46 @@
  *   smppguard_campaign_top_messages{fingerprint}    forwarded commercial messages in the last full
  *                                                   minute of the 20 busiest fingerprints (bounded:
  *                                                   20 label values at a time; Grafana's top campaigns)
+ *
+ * And the shared tally's (TallyMetrics; store/intel-tally.ts):
+ *   smppguard_intel_tally_answers_total{where}      intelligence counters answered in process
+ *                                                   (local) or in the message's round trip (redis)
+ *   smppguard_intel_tally_flush_seconds             one share of the tally with Redis
+ *   smppguard_intel_tally_counters                  counters held in process
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export class TallyMetrics {
+  readonly answers: Counter<'where'>;
+  readonly flush: Histogram;
+  readonly counters: Gauge;
+  private seen = { warm: 0, cold: 0 };
+
+  constructor(registry: Registry) {
+    const r = [registry];
+    this.answers = new Counter({
+      name: 'smppguard_intel_tally_answers_total',
+      help: 'Traffic-intelligence counters answered in process (local) or in the message round trip to Redis (redis)',
+      labelNames: ['where'],
+      registers: r,
+    });
+    this.flush = new Histogram({
+      name: 'smppguard_intel_tally_flush_seconds',
+      help: 'Time one share of the in-process intelligence counters with Redis took',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: r,
+    });
+    this.counters = new Gauge({ name: 'smppguard_intel_tally_counters', aggregator: 'sum', help: 'Traffic-intelligence counters held in process', registers: r });
+  }
+
+  /** At scrape time: the tally's running totals into the counters. */
+  collect(t: { warm: number; cold: number; size: { keys: number } }): void {
+    if (t.warm > this.seen.warm) this.answers.inc({ where: 'local' }, t.warm - this.seen.warm);
+    if (t.cold > this.seen.cold) this.answers.inc({ where: 'redis' }, t.cold - this.seen.cold);
+    this.seen = { warm: t.warm, cold: t.cold };
+    this.counters.set(t.size.keys);
+  }
+}
 
 /** Fingerprints counted per minute at most (beyond, new ones in that minute are not counted). */
 const MAX_TRACKED = 10_000;

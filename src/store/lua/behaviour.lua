@@ -14,7 +14,8 @@
     <p>{bhv:…}:q:<gap>:<s>:<w>  string, window w's run state "hiA mA lA hiB mB lB max"
                                (TTL: the window's end plus the slack)
 
-  Ops (input as rate-counters.lua's groups: op, end, k = 2, entity, s1 the key suffix, s2):
+  Ops (input as rate-counters.lua's groups: op, end, k = 2, entity, s1 the key suffix, s2; the
+  batches Q and B come from store/intel-tally.ts's flush, one group per profile a second):
     q  sequence: s2 the recipient (digits); the answer is the longest run of near-consecutive
        recipients in the window so far, this message included. Two tracks of (highest number,
        32-bit mask of the numbers just below it, length): a recipient within `gap` above a
@@ -25,6 +26,8 @@
        in this hour; when the hour changed, first folds the finished hour's count into its hour of
        day's EWMA and every hour since (silent: zero) into theirs, in closed form (≤ 24 slots).
        The answer packs count × 10^7 + (0 | 1 + round(ewma × 10)) (0: fewer than min_days seen).
+    Q  sequence, a batch: s2 … sk the recipients in the order one instance saw them
+    B  baseline, a batch: s2 the parameters, s3 how many messages to count (≥ 1)
     u  receipts: the answer packs un × 10^7 + ub (read only; behaviour-receipts.lua writes them).
 ]]
 local sg_bnd, sg_bor, sg_shl = bit.band, bit.bor, bit.lshift
@@ -47,7 +50,8 @@ local function sg_track(hi, m, l, r, gap)
   return hi, m, l, 0
 end
 
-local function sg_sequence(key, e, r, gap, horizon)
+-- Recipients s[first..last] (digits) in order, one GET and one SET for them all.
+local function sg_sequence(key, e, s, first, last, gap, horizon)
   local st = sg_call('GET', key)
   local ha, ma, la, hb, mb, lb, mx = 0, 0, 0, 0, 0, 0, 0
   if st then
@@ -55,20 +59,25 @@ local function sg_sequence(key, e, r, gap, horizon)
     local a1, a2, a3, b1, b2, b3, m = string.match(st, '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
     if m then ha, ma, la, hb, mb, lb, mx = sg_num(a1), sg_num(a2), sg_num(a3), sg_num(b1), sg_num(b2), sg_num(b3), sg_num(m) end
   end
-  local how
-  ha, ma, la, how = sg_track(ha, ma, la, r, gap)
-  if how == 0 then
-    hb, mb, lb, how = sg_track(hb, mb, lb, r, gap)
-    if how == 0 then
-      if la == 0 then
-        ha, ma, la = r, 1, 1
-      else
-        hb, mb, lb = r, 1, 1
+  for j = first, last do
+    local r = sg_num(s[j])
+    if r then
+      local how
+      ha, ma, la, how = sg_track(ha, ma, la, r, gap)
+      if how == 0 then
+        hb, mb, lb, how = sg_track(hb, mb, lb, r, gap)
+        if how == 0 then
+          if la == 0 then
+            ha, ma, la = r, 1, 1
+          else
+            hb, mb, lb = r, 1, 1
+          end
+        end
       end
+      if lb > la then ha, ma, la, hb, mb, lb = hb, mb, lb, ha, ma, la end
+      if la > mx then mx = la end
     end
   end
-  if lb > la then ha, ma, la, hb, mb, lb = hb, mb, lb, ha, ma, la end
-  if la > mx then mx = la end
   sg_call('SET', key, string.format('%d %d %d %d %d %d %d', ha, ma, la, hb, mb, lb, mx), 'PX', sg_max(1, e - horizon))
   return mx
 end
@@ -96,7 +105,8 @@ local function sg_fold(slot, x, k, a)
   return string.format('%.3f %d', ew, days)
 end
 
-local function sg_baseline(key, e, params)
+-- Counts `inc` messages (1 a message; a batch's count for op B) in the hour ending at e.
+local function sg_baseline(key, e, params, inc)
   local a, mind, ttl = string.match(params, '^(%S+) (%S+) (%S+)$')
   a, mind, ttl = sg_num(a), sg_num(mind), sg_num(ttl)
   local hour = math.floor(e / 3600000) - 1
@@ -105,9 +115,9 @@ local function sg_baseline(key, e, params)
   local st = sg_call('HMGET', key, 'h', 'c', 'b' .. hd)
   local h, c, slot = sg_num(st[1]), sg_num(st[2]) or 0, st[3]
   if h == nil then
-    sg_call('HSET', key, 'h', hour, 'c', 1)
+    sg_call('HSET', key, 'h', hour, 'c', inc)
     sg_call('PEXPIRE', key, ttl)
-    c = 1
+    c = inc
   elseif hour > h then
     -- The finished hour's count, then the silent hours between it and now (each slot k times).
     local f = 'b' .. (h % 24)
@@ -123,14 +133,14 @@ local function sg_baseline(key, e, params)
         if old then sg_call('HSET', key, s, sg_fold(old, 0, k, a)) else sg_call('HSET', key, s, string.format('0 %d', math.min(k, 9999))) end
       end
     end
-    sg_call('HSET', key, 'h', hour, 'c', 1)
+    sg_call('HSET', key, 'h', hour, 'c', inc)
     sg_call('PEXPIRE', key, ttl)
-    c = 1
+    c = inc
     -- The folds may have changed this hour of day's slot.
     slot = sg_call('HGET', key, 'b' .. hd)
   else
     -- This hour (or an instance whose clock lags into the last one: counted in the current hour).
-    c = sg_call('HINCRBY', key, 'c', 1)
+    c = sg_call('HINCRBY', key, 'c', inc)
   end
   local lo = 0
   if slot then
@@ -146,17 +156,20 @@ local function sg_receipts(key)
   return math.min(un, SG_MAXV) * SG_PACK + math.min(ub, un, SG_MAXV)
 end
 
--- A behaviour group (op q, b or u): its answer into out[n+1]; returns n + 1.
-sg_behaviour = function(prefix, horizon, op, e, entity, s, out, n)
+-- A behaviour group (op q, b or u, or the batches Q and B): its answer into out[n+1]; returns n + 1.
+sg_behaviour = function(prefix, horizon, op, e, entity, s, k, out, n)
   local key = prefix .. '{' .. entity .. '}' .. s[1]
   local v = 0
-  if op == 'q' then
-    local r, gap = sg_num(s[2]), sg_num(string.match(s[1], '^:q:(%d+):') or '')
-    if r and gap then
-      v = sg_sequence(key, e, r, gap, horizon)
+  if op == 'q' or op == 'Q' then
+    local gap = sg_num(string.match(s[1], '^:q:(%d+):') or '')
+    if gap then
+      v = sg_sequence(key, e, s, 2, op == 'q' and 2 or k, gap, horizon)
     end
   elseif op == 'b' then
-    v = sg_baseline(key, e, s[2])
+    v = sg_baseline(key, e, s[2], 1)
+  elseif op == 'B' then
+    local inc = sg_num(s[3])
+    if inc and inc >= 1 then v = sg_baseline(key, e, s[2], math.floor(inc)) end
   elseif op == 'u' then
     v = sg_receipts(key)
   end

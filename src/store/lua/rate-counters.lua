@@ -29,6 +29,8 @@
     r  distinct, nothing to add: as d with s2 empty (PFADD without a member)
     z  sliding distinct: k = 2, end is NOW (not a window end), s1 the key suffix, s2 the member:
        ZADD now, ZREMRANGEBYSCORE what is older than the period, ZCARD; TTL the period plus the slack
+    Z  the same for a batch (store/intel-tally.ts): s2.. "member, when seen (ms)" pairs, ZADD GT
+    Q, B  behaviour batches (behaviour.lua)
   A key gets the TTL end − horizon (the horizon each call carries: the gateway's now − slack, so the
   TTL is the rest of the window plus the slack).
 
@@ -115,19 +117,45 @@ local function sg_recent(key, now, period, member, horizon, out, n)
   return n + 1
 end
 
+-- Sliding distinct, a batch (op Z, store/intel-tally.ts's flush): s[2..k] "member, when seen"
+-- pairs from one instance's last interval; ZADD GT keeps the latest sighting over every instance.
+local function sg_recent_batch(key, now, period, s, k, horizon, out, n)
+  local args = { 'GT' }
+  for j = 2, k - 1, 2 do
+    args[#args + 1] = s[j + 1]
+    args[#args + 1] = s[j]
+    if #args >= 1001 then
+      sg_call('ZADD', key, unpack(args))
+      args = { 'GT' }
+    end
+  end
+  if #args > 1 then sg_call('ZADD', key, unpack(args)) end
+  sg_call('ZREMRANGEBYSCORE', key, '-inf', now - period)
+  local c = sg_call('ZCARD', key)
+  if c > SG_RECENT_CAP then
+    sg_call('ZREMRANGEBYRANK', key, 0, c - SG_RECENT_CAP - 1)
+    c = SG_RECENT_CAP
+  end
+  if c > 0 then sg_call('PEXPIRE', key, period + sg_max(1, now - horizon)) end
+  out[n + 1] = c
+  return n + 1
+end
+
 -- One group: op ('c', 'd', 'r', 'z' or a behaviour op), end (number), entity and its k strings s[1..k].
 local function sg_group(prefix, horizon, op, e, entity, s, k, out, n)
   if op == 'c' then return sg_count(prefix .. '{' .. entity .. '}:n', e, s, k, horizon, out, n) end
-  if op == 'z' then
+  if op == 'z' or op == 'Z' then
     local period = sg_num(string.match(s[1], ':z:(%d+)$') or '')
     if not period then
       out[n + 1] = 0
       return n + 1
     end
-    return sg_recent(prefix .. '{' .. entity .. '}' .. s[1], e, period, s[2], horizon, out, n)
+    local key = prefix .. '{' .. entity .. '}' .. s[1]
+    if op == 'Z' then return sg_recent_batch(key, e, period, s, k, horizon, out, n) end
+    return sg_recent(key, e, period, s[2], horizon, out, n)
   end
-  -- q, b, u: sender behaviour profiles (behaviour.lua, put in front of this chunk).
-  if op ~= 'd' and op ~= 'r' then return sg_behaviour(prefix, horizon, op, e, entity, s, out, n) end
+  -- q, b, u (and the batches Q, B): sender behaviour profiles (behaviour.lua, put in front of this chunk).
+  if op ~= 'd' and op ~= 'r' then return sg_behaviour(prefix, horizon, op, e, entity, s, k, out, n) end
   return sg_distinct(prefix .. '{' .. entity .. '}' .. s[1], op, e, s[2], horizon, out, n)
 end
 

@@ -1,0 +1,493 @@
+/**
+ * The traffic-intelligence counters' write-behind tally (issue 18): the counters that are
+ * statistics about a campaign or a sender rather than caps — campaign senders and accounts
+ * (RateNeed kind `recent`), and a sender's sequential run, hourly volume against its baseline and
+ * receipts (`sequence`, `baseline`, `receipts`) — counted in this process and shared with every
+ * other instance through Redis once a second, instead of a Redis script group per counter per
+ * message.
+ *
+ * Why: per message, cn-miit's intelligence rules were ~16 such groups in the hot path's batched
+ * script (6 LSH bands × 2 campaign limits, 4 behaviour signals); Redis spent ~80 µs a message
+ * reading and dispatching them, and the pack ran at 0.3× its speed without them (bench/RESULTS.md).
+ * A campaign or a bulk sender sends many messages a second: counted here, they cost Redis one
+ * group per counter per flush, whatever the rate.
+ *
+ * How a counter is answered:
+ *   cold   the first message of a counter (or of a new window/hour, or when the tally is full)
+ *          goes through the message's round trip as before (exact, and counted in Redis); its
+ *          answer seeds the shared value here.
+ *   warm   later messages are counted here and answered at once:
+ *            recent    a member (sender number, account) this instance saw within the window: the
+ *                      count does not change, the last answer stands (its time goes with the
+ *                      flush); a member new here goes the cold way, so Redis holds every member
+ *                      at once and its count is exact over every instance
+ *            sequence  max(shared longest run, this instance's own tracks' longest run)
+ *            baseline  shared count + this instance's messages since, with the shared baseline
+ *            receipts  the shared value (read only; the receipt feed writes it)
+ *   flush  every `flushMs`, what each dirty counter saw goes to Redis in batched script groups
+ *          (rate-counters.lua Z, behaviour.lua Q/B, u) and the answers become the shared values.
+ * So another instance's messages reach a counter here within about one flush interval (plus the
+ * flush's round trip); this instance's own are counted at once. Rate caps (frequency limits,
+ * quotas) are not tallied: they stay exact in the round trip.
+ *
+ * Bounded: at most `maxKeys` counters (least recently used first out, never one with unflushed
+ * counts: a full tally sends new counters the cold way) and `maxMembers` campaign members in all;
+ * a sequence's pending recipients are capped per flush. A failed flush keeps its counts for the
+ * next one.
+ */
+import type { RateNeed } from '../domain/store-facts.js';
+import { RECENT_CAP } from '../domain/store-facts.js';
+import { pack, unpack } from '../domain/behaviour.js';
+import type { RateStore, RawGroup } from './rates.js';
+
+export interface IntelTallyOptions {
+  /** How often what this instance counted is shared (ms). Default 1000. */
+  flushMs?: number;
+  /** Counters kept at most. Default 100,000. */
+  maxKeys?: number;
+  /** Campaign members (senders, accounts) kept over every counter at most. Default 200,000. */
+  maxMembers?: number;
+  /** The clock the counters run on (the rate layout's). */
+  now: () => number;
+  /** A flush failed (Redis down or slow): its counts stay for the next one. */
+  onError?: (err: unknown) => void;
+  /** One flush done: groups sent, ms taken. */
+  onFlush?: (groups: number, ms: number) => void;
+}
+
+/** Recipients of one sequence counter sent in one flush at most (beyond: counted here, not shared). */
+const MAX_PENDING_RECIPIENTS = 10_000;
+/** Counters whose groups one flush slice builds before it yields to the event loop. */
+const SLICE = 500;
+const HOUR = 3_600_000;
+
+type TallyKind = 'recent' | 'sequence' | 'baseline' | 'receipts';
+
+/** Whether a need is one the tally counts. */
+export function tallied(need: RateNeed): boolean {
+  const k = need.kind;
+  return k === 'recent' || k === 'sequence' || k === 'baseline' || k === 'receipts';
+}
+
+/** One counter's state. */
+class Entry {
+  seeded = false;
+  /** The last value Redis gave (packed for baseline and receipts). */
+  shared = 0;
+  dirty = false;
+  /** Fixed window (sequence) or hour (baseline) the state is for. */
+  window = -1;
+  // recent: every member seen in the window → when last seen (recency order), and those not yet sent.
+  members: Map<string, number> | null = null;
+  pending: Map<string, number> | null = null;
+  // sequence: two tracks (highest, mask of the 31 below, length), the longest run, recipients not yet sent.
+  ha = 0;
+  ma = 0;
+  la = 0;
+  hb = 0;
+  mb = 0;
+  lb = 0;
+  mx = 0;
+  recipients: string[] | null = null;
+  // baseline: messages counted here not yet sent, and those in a flush on the way.
+  count = 0;
+  sending = 0;
+
+  constructor(
+    /** RateNeed.key: where the tally keeps it. */
+    readonly key: string,
+    readonly kind: TallyKind,
+    readonly entity: string,
+    /** The key suffix after "{entity}" (for a sequence, of its current window). */
+    public suffix: string,
+    readonly periodMs: number,
+    /** behaviour.lua's baseline parameters (baseline only). */
+    readonly params: string,
+  ) {
+    if (kind === 'recent') {
+      this.members = new Map();
+      this.pending = new Map();
+    } else if (kind === 'sequence') this.recipients = [];
+  }
+}
+
+/**
+ * One track of the sequence (behaviour.lua's sg_track, the same arithmetic): recipient `r` against
+ * (hi, mask, len); returns 0 far, 1 counted, 2 repeat, leaving the new track in `t`.
+ */
+function track(t: { hi: number; m: number; l: number }, r: number, gap: number): number {
+  if (t.l === 0) return 0;
+  const d = r - t.hi;
+  if (d === 0) return 2;
+  if (d > 0 && d <= gap) {
+    t.m = d >= 32 ? 1 : (t.m << d) | 1;
+    t.hi = r;
+    t.l++;
+    return 1;
+  }
+  if (d < 0 && d > -32) {
+    const b = 1 << -d;
+    if ((t.m & b) !== 0) return 2;
+    t.m |= b;
+    t.l++;
+    return 1;
+  }
+  return 0;
+}
+
+const ta = { hi: 0, m: 0, l: 0 };
+const tb = { hi: 0, m: 0, l: 0 };
+
+/** A recipient into a sequence entry's own tracks (behaviour.lua's sg_sequence, one step). */
+function step(e: Entry, r: number, gap: number): void {
+  ta.hi = e.ha;
+  ta.m = e.ma;
+  ta.l = e.la;
+  tb.hi = e.hb;
+  tb.m = e.mb;
+  tb.l = e.lb;
+  if (track(ta, r, gap) === 0 && track(tb, r, gap) === 0) {
+    if (ta.l === 0) {
+      ta.hi = r;
+      ta.m = 1;
+      ta.l = 1;
+    } else {
+      tb.hi = r;
+      tb.m = 1;
+      tb.l = 1;
+    }
+  }
+  const swap = tb.l > ta.l;
+  const a = swap ? tb : ta;
+  const b = swap ? ta : tb;
+  e.ha = a.hi;
+  e.ma = a.m;
+  e.la = a.l;
+  e.hb = b.hi;
+  e.mb = b.m;
+  e.lb = b.l;
+  if (e.la > e.mx) e.mx = e.la;
+}
+
+/** A group on its way to Redis and where its answer goes. */
+interface Sent {
+  entry: Entry | null;
+  group: RawGroup;
+  /** What the group carried: members (recent), recipients (sequence) or a count (baseline). */
+  members?: Map<string, number>;
+  recipients?: string[];
+  count?: number;
+}
+
+export class IntelTally {
+  private readonly entries = new Map<string, Entry>();
+  private readonly dirty = new Set<Entry>();
+  /** Groups of windows that ended with counts not sent yet (sent with the next flush). */
+  private retired: RawGroup[] = [];
+  private memberCount = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private readonly flushMs: number;
+  private readonly maxKeys: number;
+  private readonly maxMembers: number;
+  /** Counters answered here / sent the cold way (the message's round trip): metrics and tests. */
+  warm = 0;
+  cold = 0;
+
+  constructor(
+    private readonly rates: Pick<RateStore, 'runGroups' | 'baselineParams'>,
+    private readonly opts: IntelTallyOptions,
+  ) {
+    this.flushMs = opts.flushMs ?? 1000;
+    this.maxKeys = opts.maxKeys ?? 100_000;
+    this.maxMembers = opts.maxMembers ?? 200_000;
+  }
+
+  start(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => void this.flush(), this.flushMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and sends what is left (a drain). */
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+
+  /** Counters kept, and campaign members over them. */
+  get size(): { keys: number; members: number } {
+    return { keys: this.entries.size, members: this.memberCount };
+  }
+
+  /**
+   * Counts one message for each tallied need it can answer here: `values[i]` gets need i's value,
+   * NaN where the need must go through the round trip (not tallied, or cold). Returns how many
+   * were answered here.
+   */
+  answer(needs: readonly RateNeed[], values: number[]): number {
+    const now = this.opts.now();
+    let n = 0;
+    for (let i = 0; i < needs.length; i++) {
+      const need = needs[i]!;
+      const v = tallied(need) ? this.observe(need, now) : -1;
+      values[i] = v < 0 ? NaN : v;
+      if (v >= 0) n++;
+    }
+    return n;
+  }
+
+  /** A cold need's value as the round trip answered it (counted in Redis): the shared value from now on. */
+  seed(need: RateNeed, value: number): void {
+    const e = this.entries.get(need.key);
+    if (e === undefined || !Number.isFinite(value)) return;
+    const now = this.opts.now();
+    if (e.kind === 'sequence' || e.kind === 'baseline') {
+      if (this.windowOf(e, now) !== e.window) return;
+    }
+    if (!e.seeded) {
+      e.seeded = true;
+      e.shared = value;
+      return;
+    }
+    // Answers of cold messages in flight together: the latest count wins (every one is in Redis).
+    if (e.kind === 'baseline') {
+      if (unpack(value).hi > unpack(e.shared).hi) e.shared = value;
+    } else if (e.kind !== 'receipts' && value > e.shared) e.shared = value;
+  }
+
+  private windowOf(e: Entry, now: number): number {
+    return Math.floor(now / (e.kind === 'baseline' ? HOUR : e.periodMs));
+  }
+
+  /** One need of one message: its value counted here, or −1 (cold: the round trip answers). */
+  private observe(need: RateNeed, now: number): number {
+    let e: Entry | null | undefined = this.entries.get(need.key);
+    if (e === undefined) {
+      e = this.create(need);
+      if (e === null) {
+        this.cold++;
+        return -1;
+      }
+    } else {
+      // Most recently used last: the eviction takes the first.
+      this.entries.delete(need.key);
+      this.entries.set(need.key, e);
+    }
+    if (e.kind === 'sequence' || e.kind === 'baseline') {
+      const w = this.windowOf(e, now);
+      if (w !== e.window) this.roll(e, w, need);
+    }
+    let v: number;
+    switch (e.kind) {
+      case 'recent':
+        v = this.recent(e, need.member ?? '', now);
+        break;
+      case 'sequence':
+        v = this.sequence(e, need.member ?? '');
+        break;
+      case 'baseline': {
+        if (!e.seeded) {
+          v = -1;
+          break;
+        }
+        e.count++;
+        const { hi, lo } = unpack(e.shared);
+        v = pack(hi + e.sending + e.count, lo);
+        break;
+      }
+      default:
+        v = e.seeded ? e.shared : -1;
+    }
+    if (v < 0) {
+      this.cold++;
+      return -1;
+    }
+    this.warm++;
+    if (!e.dirty) {
+      e.dirty = true;
+      this.dirty.add(e);
+    }
+    return v;
+  }
+
+  private create(need: RateNeed): Entry | null {
+    if (this.entries.size >= this.maxKeys) {
+      const oldest = this.entries.values().next().value!;
+      if (oldest.dirty) return null;
+      this.drop(oldest);
+    }
+    const entity = need.entity ?? need.key;
+    const field = need.field ?? '';
+    const kind = need.kind as TallyKind;
+    const suffix = kind === 'recent' ? `${field}:z:${need.periodMs}` : field;
+    const e = new Entry(need.key, kind, entity, suffix, need.periodMs, kind === 'baseline' ? this.rates.baselineParams : '');
+    this.entries.set(need.key, e);
+    return e;
+  }
+
+  private drop(e: Entry): void {
+    this.entries.delete(e.key);
+    if (e.members !== null) this.memberCount -= e.members.size;
+  }
+
+  /** A new window (sequence) or hour (baseline): what the old one counted goes with the next flush; the new one starts cold. */
+  private roll(e: Entry, w: number, need: RateNeed): void {
+    const oldEnd = String((e.window + 1) * (e.kind === 'baseline' ? HOUR : e.periodMs));
+    if (e.kind === 'sequence') {
+      if (e.recipients!.length > 0) this.retired.push({ op: 'Q', end: oldEnd, entity: e.entity, strings: [e.suffix, ...e.recipients!] });
+      e.recipients = [];
+      e.ha = e.ma = e.la = e.hb = e.mb = e.lb = e.mx = 0;
+      e.suffix = `${need.field ?? ''}:${w}`;
+    } else if (e.count > 0) {
+      this.retired.push({ op: 'B', end: oldEnd, entity: e.entity, strings: [e.suffix, e.params, String(e.count)] });
+      e.count = 0;
+      // Sent now, ahead of the new hour's first message (which rolls the hour in Redis): else the
+      // finished hour's last counts would land in the new one, as a lagging instance's do.
+      void this.flush();
+    }
+    e.window = w;
+    e.seeded = false;
+    e.shared = 0;
+  }
+
+  /**
+   * A campaign member: one seen here within the window is counted here (the distinct count does not
+   * change; its time is shared with the next flush); a new one goes the cold way, so Redis has every
+   * member at once and the count it answers is exact over every instance.
+   */
+  private recent(e: Entry, member: string, now: number): number {
+    const members = e.members!;
+    // Oldest first: those seen before the window, and beyond the cap.
+    const from = now - e.periodMs;
+    for (const [m, t] of members) {
+      if (t > from && members.size <= RECENT_CAP) break;
+      members.delete(m);
+      this.memberCount--;
+    }
+    const known = members.has(member);
+    if (known) members.delete(member);
+    else if (this.memberCount >= this.maxMembers) return -1;
+    else this.memberCount++;
+    members.set(member, now);
+    if (!known || !e.seeded) return -1;
+    e.pending!.set(member, now);
+    return Math.max(e.shared, members.size);
+  }
+
+  /** A recipient into this instance's own tracks (cold ones too: Redis counted those), shared with the next flush when warm. */
+  private sequence(e: Entry, recipient: string): number {
+    const r = Number(recipient);
+    const ok = recipient.length > 0 && Number.isSafeInteger(r);
+    if (ok) step(e, r, gapOf(e.suffix));
+    if (!e.seeded) return -1;
+    if (ok && e.recipients!.length < MAX_PENDING_RECIPIENTS) e.recipients!.push(recipient);
+    return Math.max(e.shared, e.mx);
+  }
+
+  /**
+   * Sends what every dirty counter saw since the last flush and takes the answers as the shared
+   * values. One at a time; built in slices that yield to the event loop between them.
+   */
+  flush(): Promise<void> {
+    if (this.flushing !== null) return this.flushing;
+    this.flushing = this.run().finally(() => (this.flushing = null));
+    return this.flushing;
+  }
+
+  private async run(): Promise<void> {
+    const t0 = performance.now();
+    const todo = [...this.dirty];
+    this.dirty.clear();
+    let groups = 0;
+    const retired = this.retired;
+    this.retired = [];
+    for (let at = 0; at < todo.length || (at === 0 && retired.length > 0); at += SLICE) {
+      const sent: Sent[] = at === 0 ? retired.map((group) => ({ entry: null, group })) : [];
+      for (const e of todo.slice(at, at + SLICE)) {
+        e.dirty = false;
+        const s = this.take(e);
+        if (s !== null) sent.push(s);
+      }
+      groups += sent.length;
+      try {
+        const values = await this.rates.runGroups(sent.map((s) => s.group));
+        for (let i = 0; i < sent.length; i++) this.settle(sent[i]!, values[i]!);
+      } catch (err) {
+        for (const s of sent) this.giveBack(s);
+        this.opts.onError?.(err);
+      }
+      if (at + SLICE < todo.length) await new Promise<void>((r) => setImmediate(r));
+    }
+    if (groups > 0) this.opts.onFlush?.(groups, performance.now() - t0);
+  }
+
+  /** A dirty counter's group, its pending counts moved onto it. */
+  private take(e: Entry): Sent | null {
+    const end = String((e.window + 1) * (e.kind === 'baseline' ? HOUR : e.periodMs));
+    switch (e.kind) {
+      case 'recent': {
+        const members = e.pending!;
+        e.pending = new Map();
+        const strings = [e.suffix];
+        for (const [m, t] of members) strings.push(m, String(t));
+        return { entry: e, group: { op: 'Z', end: String(this.opts.now()), entity: e.entity, strings }, members };
+      }
+      case 'sequence': {
+        const recipients = e.recipients!;
+        if (recipients.length === 0) return null;
+        e.recipients = [];
+        return { entry: e, group: { op: 'Q', end, entity: e.entity, strings: [e.suffix, ...recipients] }, recipients };
+      }
+      case 'baseline': {
+        const count = e.count;
+        if (count === 0) return null;
+        e.count = 0;
+        e.sending += count;
+        return { entry: e, group: { op: 'B', end, entity: e.entity, strings: [e.suffix, e.params, String(count)] }, count };
+      }
+      default:
+        return { entry: e, group: { op: 'u', end, entity: e.entity, strings: [e.suffix, ''] } };
+    }
+  }
+
+  /** A group's answer: the counter's shared value (unless its window moved on meanwhile). */
+  private settle(s: Sent, v: number): void {
+    const e = s.entry;
+    if (e === null || !Number.isFinite(v)) return;
+    if (s.count !== undefined) e.sending -= s.count;
+    if (s.group.op === 'Q' && s.group.strings[0] !== e.suffix) return;
+    if (s.group.op === 'B' && s.group.end !== String((e.window + 1) * HOUR)) return;
+    e.shared = v;
+    e.seeded = true;
+  }
+
+  /** A failed flush: the group's counts go back to be sent with the next one. */
+  private giveBack(s: Sent): void {
+    const e = s.entry;
+    if (e === null) {
+      if (this.retired.length < this.maxKeys) this.retired.push(s.group);
+      return;
+    }
+    if (s.members !== undefined) {
+      for (const [m, t] of s.members) if (!e.pending!.has(m)) e.pending!.set(m, t);
+    } else if (s.recipients !== undefined) {
+      if (s.group.strings[0] === e.suffix) e.recipients = [...s.recipients, ...e.recipients!].slice(0, MAX_PENDING_RECIPIENTS);
+    } else if (s.count !== undefined) {
+      e.sending -= s.count;
+      if (s.group.end === String((e.window + 1) * HOUR)) e.count += s.count;
+      else if (this.retired.length < this.maxKeys) this.retired.push(s.group);
+    }
+    if (!e.dirty && this.entries.get(e.key) === e) {
+      e.dirty = true;
+      this.dirty.add(e);
+    }
+  }
+}
+
+/** The gap of a sequence suffix ":q:<gap>:<seconds>:<window>". */
+function gapOf(suffix: string): number {
+  const a = suffix.indexOf(':q:');
+  return a < 0 ? 0 : parseInt(suffix.slice(a + 3), 10) || 0;
+}

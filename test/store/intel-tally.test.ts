@@ -1,0 +1,231 @@
+/**
+ * The intelligence counters' shared tally (store/intel-tally.ts) against the real Redis on
+ * 127.0.0.1:6379 (unique key prefix), two tallies standing for two gateway instances: each answers
+ * warm counters in process, sends cold ones the round trip's way (here: RateStore.bump, the same
+ * Lua), and shares what it counted through the flush. Checked: the values a message reads, what
+ * Redis holds after a flush against what one-message-at-a-time counting leaves there, windows and
+ * hours rolling, a failed flush keeping its counts, and the bounds.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RateNeed } from '../../src/domain/store-facts.js';
+import { baselineOf, profileEntity } from '../../src/domain/behaviour.js';
+import { IntelTally } from '../../src/store/intel-tally.js';
+import { RateStore, type RawGroup } from '../../src/store/rates.js';
+import { connectRedis, createRedis, type Redis, scanKeys } from '../../src/store/redis.js';
+
+const PREFIX = `test:tally:${process.pid}:${randomBytes(4).toString('hex')}:`;
+const HOUR = 3_600_000;
+const T0 = Math.floor(1_780_000_000_000 / HOUR) * HOUR + 10 * 60_000;
+let now = T0;
+const clock = { now: () => now };
+
+let redis: Redis;
+let rates: RateStore;
+
+beforeAll(async () => {
+  redis = createRedis({ url: 'redis://127.0.0.1:6379', command_timeout_ms: 2000 });
+  redis.on('error', () => undefined);
+  expect(await connectRedis(redis, 5000)).toBe(true);
+  rates = new RateStore(redis, PREFIX, { clock, behaviour: { alpha: 0.25, minDays: 1, ttlMs: 8 * 86_400_000 } });
+});
+
+afterAll(async () => {
+  await scanKeys(redis, `${PREFIX}*`, async (keys) => void (await redis.del(...keys)));
+  redis.disconnect();
+});
+
+const tally = (over: Partial<ConstructorParameters<typeof IntelTally>[1]> = {}) => new IntelTally(rates, { now: clock.now, ...over });
+
+/** One message's needs through a tally the way the decision layer does: warm ones here, cold ones in Redis, then seeded. */
+async function send(t: IntelTally, needs: RateNeed[]): Promise<number[]> {
+  const values = new Array<number>(needs.length);
+  t.answer(needs, values);
+  const cold = needs.filter((_, i) => Number.isNaN(values[i]));
+  if (cold.length > 0) {
+    const got = await rates.bump(cold);
+    for (let i = 0; i < needs.length; i++) {
+      if (!Number.isNaN(values[i])) continue;
+      values[i] = got.get(needs[i]!.key)!;
+      t.seed(needs[i]!, values[i]!);
+    }
+  }
+  return values;
+}
+
+let n = 0;
+const campaign = (member: string, entity = `camp:t:${n}`): RateNeed => ({ key: `${entity}:s:600`, periodMs: 600_000, kind: 'recent', member, entity, field: ':s:600' });
+const sequence = (account: string, sender: string, to: string): RateNeed => {
+  const entity = profileEntity(account, sender);
+  return { key: `${entity}:q:2:600`, periodMs: 600_000, kind: 'sequence', member: to, entity, field: ':q:2:600' };
+};
+const baseline = (account: string, sender: string): RateNeed => {
+  const entity = profileEntity(account, sender);
+  return { key: `${entity}:p:baseline`, periodMs: HOUR, kind: 'baseline', entity, field: ':p' };
+};
+
+describe('campaign senders (recent)', () => {
+  it('a new member goes to Redis at once, so two instances count every sender exactly; repeats are answered here', async () => {
+    n++;
+    const a = tally();
+    const b = tally();
+    const seen: number[] = [];
+    // Ten senders, alternately on the two instances, each sending three messages.
+    for (let i = 0; i < 10; i++) {
+      const t = i % 2 === 0 ? a : b;
+      for (let k = 0; k < 3; k++) seen.push((await send(t, [campaign(`s${i}`)]))[0]!);
+    }
+    // The first message of sender i reads i + 1 (every instance's senders so far); its repeats no less.
+    for (let i = 0; i < 10; i++) expect(seen[3 * i]).toBe(i + 1);
+    expect(a.warm + b.warm).toBe(20);
+    expect(a.cold + b.cold).toBe(10);
+    // The repeats' times reach Redis with the flush (ZADD GT: never older than what it has).
+    now += 1000;
+    for (let i = 0; i < 10; i += 2) await send(a, [campaign(`s${i}`)]);
+    await a.flush();
+    const z = await redis.zrange(`${PREFIX}{camp:t:${n}}:s:600:z:600000`, 0, -1, 'WITHSCORES');
+    expect(z.length).toBe(20);
+    const score = new Map<string, number>();
+    for (let i = 0; i < z.length; i += 2) score.set(z[i]!, Number(z[i + 1]));
+    expect(score.get('s0')).toBe(now);
+    expect(score.get('s1')).toBe(now - 1000);
+    expect(await redis.pttl(`${PREFIX}{camp:t:${n}}:s:600:z:600000`)).toBeGreaterThan(590_000);
+  });
+
+  it('members leave the window here as in Redis', async () => {
+    n++;
+    const a = tally();
+    for (let i = 0; i < 5; i++) await send(a, [campaign(`s${i}`)]);
+    now += 601_000;
+    // All five left the window: a sixth sender reads 1, and s0 is new again (cold).
+    expect(await send(a, [campaign('s5')])).toEqual([1]);
+    const cold = a.cold;
+    expect(await send(a, [campaign('s0')])).toEqual([2]);
+    expect(a.cold).toBe(cold + 1);
+    expect(a.size.members).toBe(2);
+  });
+});
+
+describe('sender sequence', () => {
+  it('a scan counted here reads the same run as counted message by message, and Redis ends with the same state', async () => {
+    now = T0 + 5_000;
+    const a = tally();
+    const runs: number[] = [];
+    for (let i = 0; i < 100; i++) runs.push((await send(a, [sequence('acc', '8610690001', String(8613900000000 + i))]))[0]!);
+    expect(runs).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    await a.flush();
+    // The same recipients one message at a time on another sender: the state Redis keeps is the same string.
+    for (let i = 0; i < 100; i++) await rates.bump([sequence('acc', '8610690002', String(8613900000000 + i))]);
+    const w = Math.floor(now / 600_000);
+    const [s1, s2] = await Promise.all([
+      redis.get(`${PREFIX}{${profileEntity('acc', '8610690001')}}:q:2:600:${w}`),
+      redis.get(`${PREFIX}{${profileEntity('acc', '8610690002')}}:q:2:600:${w}`),
+    ]);
+    expect(s1).not.toBeNull();
+    expect(s1).toBe(s2);
+    // Another instance's first message reads the shared run (cold), then counts on from there.
+    const b = tally();
+    expect(await send(b, [sequence('acc', '8610690001', String(8613900000000 + 100))])).toEqual([101]);
+  });
+
+  it('random recipients stay short', async () => {
+    const a = tally();
+    let max = 0;
+    for (let i = 0; i < 100; i++) max = Math.max(max, (await send(a, [sequence('acc', '8610690003', String(8613900000000 + ((i * 7_919_993) % 100_000_000)))]))[0]!);
+    expect(max).toBeLessThan(5);
+  });
+
+  it('a new window starts over; what the old one counted still reaches Redis', async () => {
+    now = Math.floor(T0 / 600_000) * 600_000 + 599_000;
+    const a = tally();
+    for (let i = 0; i < 10; i++) await send(a, [sequence('acc', '8610690004', String(8613900000000 + i))]);
+    const w0 = Math.floor(now / 600_000);
+    now += 2_000;
+    expect(await send(a, [sequence('acc', '8610690004', String(8613900000000 + 10))])).toEqual([1]);
+    await a.flush();
+    const st = await redis.get(`${PREFIX}{${profileEntity('acc', '8610690004')}}:q:2:600:${w0}`);
+    expect(st?.split(' ').at(-1)).toBe('10');
+  });
+});
+
+describe('sender baseline', () => {
+  it('messages counted on two instances add up in Redis; each reads its own at once and the other’s after a share', async () => {
+    now = T0 + 60_000;
+    const a = tally();
+    const b = tally();
+    let last = 0;
+    for (let i = 0; i < 30; i++) last = (await send(a, [baseline('acc', '8610690010')]))[0]!;
+    expect(baselineOf(last).count).toBe(30);
+    for (let i = 0; i < 20; i++) last = (await send(b, [baseline('acc', '8610690010')]))[0]!;
+    // b's first message read a's one cold message (the rest was not shared yet), then its own.
+    expect(baselineOf(last).count).toBe(21);
+    await Promise.all([a.flush(), b.flush()]);
+    expect(Number(await redis.hget(`${PREFIX}{${profileEntity('acc', '8610690010')}}:p`, 'c'))).toBe(50);
+    last = (await send(b, [baseline('acc', '8610690010')]))[0]!;
+    expect(baselineOf(last).count).toBe(51);
+  });
+
+  it('a new hour: the old hour’s count is sent with its own hour, the new hour starts cold', async () => {
+    now = Math.floor(T0 / HOUR) * HOUR + HOUR - 1_000;
+    const a = tally();
+    for (let i = 0; i < 5; i++) await send(a, [baseline('acc', '8610690011')]);
+    now += 2_000;
+    const cold = a.cold;
+    const v = (await send(a, [baseline('acc', '8610690011')]))[0]!;
+    expect(a.cold).toBe(cold + 1);
+    await a.flush();
+    // The roll sent the finished hour's count at once (before the new hour's first message reached
+    // Redis): the new hour holds its one message, the finished hour's five went into its hour-of-day slot.
+    const h = await redis.hgetall(`${PREFIX}{${profileEntity('acc', '8610690011')}}:p`);
+    expect(h.c).toBe('1');
+    const slot = `b${(Math.floor(now / HOUR) - 1) % 24}`;
+    expect(h[slot]?.startsWith('5')).toBe(true);
+    expect(baselineOf(v).count).toBe(1);
+  });
+});
+
+describe('failures and bounds', () => {
+  it('a failed flush keeps its counts for the next one', async () => {
+    now = T0 + 120_000;
+    let fail = true;
+    const errors: unknown[] = [];
+    const flaky = {
+      baselineParams: rates.baselineParams,
+      runGroups: (g: readonly RawGroup[]) => (fail ? Promise.reject(new Error('Redis down')) : rates.runGroups(g)),
+    };
+    const a = new IntelTally(flaky, { now: clock.now, onError: (e) => errors.push(e) });
+    for (let i = 0; i < 10; i++) await send(a, [baseline('acc', '8610690020'), sequence('acc', '8610690020', String(8613900000000 + i))]);
+    await a.flush();
+    expect(errors.length).toBe(1);
+    fail = false;
+    await a.flush();
+    const e = profileEntity('acc', '8610690020');
+    expect(Number(await redis.hget(`${PREFIX}{${e}}:p`, 'c'))).toBe(10);
+    const st = await redis.get(`${PREFIX}{${e}}:q:2:600:${Math.floor(now / 600_000)}`);
+    expect(st?.split(' ').at(-1)).toBe('10');
+  });
+
+  it('holds at most maxKeys counters: clean ones make room, unflushed ones are never dropped (new counters go cold)', async () => {
+    n++;
+    const a = tally({ maxKeys: 100 });
+    for (let i = 0; i < 100; i++) await send(a, [campaign('x', `camp:t:${n}:${i}`)]);
+    expect(a.size.keys).toBe(100);
+    // Warm each once: all dirty now.
+    for (let i = 0; i < 100; i++) await send(a, [campaign('x', `camp:t:${n}:${i}`)]);
+    const cold = a.cold;
+    expect(await send(a, [campaign('x', `camp:t:${n}:new`)])).toEqual([1]);
+    expect(a.cold).toBe(cold + 1);
+    expect(a.size.keys).toBe(100);
+    await a.flush();
+    await send(a, [campaign('x', `camp:t:${n}:new`)]);
+    expect(a.size.keys).toBe(100);
+    expect(a.size.members).toBe(100);
+  });
+
+  it('holds at most maxMembers campaign members: past it, new members go cold and are not kept', async () => {
+    n++;
+    const a = tally({ maxMembers: 10 });
+    for (let i = 0; i < 20; i++) expect(await send(a, [campaign(`s${i}`)])).toEqual([i + 1]);
+    expect(a.size.members).toBe(10);
+  });
+});
