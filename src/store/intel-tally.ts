@@ -80,6 +80,8 @@ class Entry {
   // recent: every member seen in the window → when last seen (recency order), and those not yet sent.
   members: Map<string, number> | null = null;
   pending: Map<string, number> | null = null;
+  /** When `members` was last trimmed to the window. */
+  trimmed = 0;
   // sequence: two tracks (highest, mask of the 31 below, length), the longest run, recipients not yet sent.
   ha = 0;
   ma = 0;
@@ -359,12 +361,16 @@ export class IntelTally {
    */
   private recent(e: Entry, member: string, now: number): number {
     const members = e.members!;
-    // Oldest first: those seen before the window, and beyond the cap.
-    const from = now - e.periodMs;
-    for (const [m, t] of members) {
-      if (t > from && members.size <= RECENT_CAP) break;
-      members.delete(m);
-      this.memberCount--;
+    // Oldest first: those seen before the window, and beyond the cap (a look at most every 100 ms:
+    // a member drops out here up to that much later than in Redis).
+    if (now - e.trimmed >= 100 || members.size > RECENT_CAP) {
+      e.trimmed = now;
+      const from = now - e.periodMs;
+      for (const [m, t] of members) {
+        if (t > from && members.size <= RECENT_CAP) break;
+        members.delete(m);
+        this.memberCount--;
+      }
     }
     const known = members.has(member);
     if (known) members.delete(member);

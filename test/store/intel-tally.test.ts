@@ -83,7 +83,7 @@ describe('campaign senders (recent)', () => {
     now += 1000;
     for (let i = 0; i < 10; i += 2) await send(a, [campaign(`s${i}`)]);
     await a.flush();
-    const z = await redis.zrange(`${PREFIX}{camp:t:${n}}:s:600:z:600000`, 0, -1, 'WITHSCORES');
+    const z = await redis.zrange(`${PREFIX}{camp:t:${n}}:s:600:z:600000`, '0', '-1', 'WITHSCORES');
     expect(z.length).toBe(20);
     const score = new Map<string, number>();
     for (let i = 0; i < z.length; i += 2) score.set(z[i]!, Number(z[i + 1]));
