@@ -1,7 +1,9 @@
 /**
  * The policy's share of the gateway's CPU, without sockets: `node dist/bench/policy-micro.js
- * [--rules] [--script] [--seconds 10] [--batch 2048]`. Builds the gateway's DecisionService (sender
- * registry, rules from rules/cn-miit.yaml with --rules, the real PolicyCheck on the real Redis with
+ * [--rules [--variant no-intel]] [--share-ms 1000] [--script] [--seconds 10] [--batch 2048]`. Builds
+ * the gateway's DecisionService (sender registry, rules from rules/cn-miit.yaml with --rules — or a
+ * variant of it as the (d0)… scenarios run it —, the intelligence index and the shared tally as the
+ * gateway wires them (--share-ms 0: no tally), the real PolicyCheck on the real Redis with
  * the benchmark's policy data under bench:pd:, on the gateway's own plain-command connection as
  * redis.hot_path: commands does (--script: one script call per batch instead), audit to a temp
  * file) and decides submit_sm after submit_sm, `batch` per event-loop turn as a busy gateway sees
@@ -26,6 +28,8 @@ import { ShiftedClock, systemClock } from '../src/session/clock.js';
 import { PolicyCheck } from '../src/store/policy-check.js';
 import { RespPipe } from '../src/store/resp-pipe.js';
 import { RateStore } from '../src/store/rates.js';
+import { IntelStore } from '../src/store/intel-store.js';
+import { IntelTally } from '../src/store/intel-tally.js';
 import { connectRedis, createRedis } from '../src/store/redis.js';
 import { AuditLog } from '../src/telemetry/log.js';
 import { Metrics } from '../src/telemetry/metrics.js';
@@ -33,7 +37,7 @@ import { AccountTable } from '../src/upstream/accounts.js';
 import { hashPassword } from '../src/upstream/password.js';
 import { senderValue } from './policy-data.js';
 import { cleanRedis, numberFlag } from './procs.js';
-import { POLICY_PREFIX, preparePolicyData, prepareCnPack, rulesClock, rulesGateway } from './policy-scenario.js';
+import { POLICY_PREFIX, preparePolicyData, prepareCnPack, rulesClock, rulesGatewayFor, type CnVariant } from './policy-scenario.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const argv = process.argv.slice(2);
@@ -42,9 +46,12 @@ const withRules = argv.includes('--rules');
 const seconds = flag('--seconds', 10);
 const batch = flag('--batch', 2048);
 const script = argv.includes('--script');
+const shareMs = flag('--share-ms', 1000);
+const vi = argv.indexOf('--variant');
+const variant = (vi >= 0 ? argv[vi + 1] : 'pack') as CnVariant;
 
 await preparePolicyData(ROOT, (l) => console.error(l));
-if (withRules) await prepareCnPack(ROOT);
+if (withRules) await prepareCnPack(ROOT, variant);
 const tmp = mkdtempSync(join(tmpdir(), 'sg-policy-micro-'));
 const cfg = ConfigSchema.parse({
   listen: { host: '127.0.0.1', port: 0 },
@@ -70,9 +77,13 @@ const metrics = new Metrics(false);
 let loader: RuleLoader | null = null;
 if (withRules) {
   // SG_RULES_DIR: another pack to compare against (e.g. cn-miit without its rate rules).
-  loader = new RuleLoader(process.env.SG_RULES_DIR ?? (rulesGateway.rules as { dir: string }).dir, { registry: metrics.registry });
+  loader = new RuleLoader(process.env.SG_RULES_DIR ?? (rulesGatewayFor(variant)(undefined).rules as { dir: string }).dir, { registry: metrics.registry });
   loader.load();
 }
+const intel = withRules ? new IntelStore(redis, POLICY_PREFIX, { now: () => clock.now() }) : null;
+await intel?.start();
+const tally = shareMs > 0 ? new IntelTally(rates, { flushMs: shareMs, now: () => clock.now() }) : null;
+tally?.start();
 const audit = AuditLog.create(cfg.audit.destination);
 const accounts = new AccountTable(cfg.accounts, clock.now());
 const policy = new DecisionService({
@@ -86,6 +97,8 @@ const policy = new DecisionService({
   isLoaded: () => true,
   rules: loader ? () => loader!.current : undefined,
   rates: process.env.SG_NO_RATES ? null : rates,
+  intel: intel?.index ?? null,
+  tally,
 });
 
 // `batch` submits, 16 texts as in scenario (d); before every round each gets the next consented
@@ -154,11 +167,14 @@ const wall = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const cpuUs = (cpu.user + cpu.system) / decided;
 console.log(
-  `${withRules ? 'policy + cn-miit' : 'policy'}${script ? ' (script)' : ''}: ${decided} decisions in ${wall.toFixed(1)} s = ${Math.round(decided / wall).toLocaleString('en-US')}/s; ` +
+  `${withRules ? `policy + cn-miit${variant === 'pack' ? '' : ` (${variant})`}` : 'policy'}${script ? ' (script)' : ''}${tally ? '' : ', no tally'}: ${decided} decisions in ${wall.toFixed(1)} s = ${Math.round(decided / wall).toLocaleString('en-US')}/s; ` +
     `CPU ${cpuUs.toFixed(2)} µs per decision (${((cpu.user + cpu.system) / 1e4 / wall).toFixed(0)} % of a core); ` +
     `${[...mix].map(([k, v]) => `${k} ${v}`).join(', ')}`,
 );
 policy.close();
+console.log("tally", tally?.warm, tally?.cold, tally?.size);
+await tally?.stop();
+await intel?.stop();
 redis.disconnect();
 pipe?.close();
 // The counters this run made would make the next run's recipients "already counting".

@@ -206,5 +206,3 @@ export function rulesGatewayFor(variant: CnVariant): (root: string | undefined) 
     );
 }
 
-/** The plain (d) gateway of this build (bench/policy-micro.ts reads its rules directory). */
-export const rulesGateway = rulesGatewayFor('pack')(undefined) as typeof policyGateway;

@@ -75,14 +75,46 @@ export function compileBehaviour(b: BehaviourSpec): BehaviourRule {
  */
 export function behaviourNeed(b: BehaviourRule, f: Facts): RateNeed {
   const c = f.ctx;
-  const entity = profileEntity(c.account, c.src.value);
-  switch (b.kind) {
-    case 'distinct':
-    case 'sequence':
-      return { key: entity + b.field, periodMs: b.periodMs, kind: b.kind, member: c.dst, entity, field: b.field };
-    default:
-      // Baseline and receipts both live in the profile hash: their keys say which is meant.
-      return { key: `${entity}${b.field}:${b.kind}`, periodMs: b.periodMs, kind: b.kind, entity, field: b.field };
+  // Per message and rule these strings were garbage: kept per sender while it sends (bounded).
+  let bySender = cache.get(b);
+  if (bySender === undefined) cache.set(b, (bySender = new Map()));
+  let bySrc = bySender.get(c.account);
+  if (bySrc === undefined) {
+    if (bySender.size >= MAX_CACHED) bySender.clear();
+    bySender.set(c.account, (bySrc = new Map()));
+  }
+  let hit = bySrc.get(c.src.value);
+  if (hit === undefined) {
+    if (bySrc.size >= MAX_CACHED) bySrc.clear();
+    const entity = profileEntity(c.account, c.src.value);
+    // Baseline and receipts both live in the profile hash: their keys say which is meant.
+    const key = b.kind === 'distinct' || b.kind === 'sequence' ? entity + b.field : `${entity}${b.field}:${b.kind}`;
+    hit = { key, periodMs: b.periodMs, kind: b.kind, entity, field: b.field };
+    bySrc.set(c.src.value, hit);
+  }
+  // A need with no member (baseline, receipts) is the same object every time (read only).
+  if (b.kind !== 'distinct' && b.kind !== 'sequence') return hit;
+  return { key: hit.key, periodMs: b.periodMs, kind: b.kind, member: c.dst, entity: hit.entity, field: b.field };
+}
+
+/** Senders per account (and accounts) whose need strings a rule keeps. */
+const MAX_CACHED = 4096;
+const cache = new WeakMap<BehaviourRule, Map<string, Map<string, RateNeed>>>();
+
+/** Whether a profile value (as the store answered; 0 when unread) trips the condition: judge()'s hit, without the words (per message). */
+export function trips(b: BehaviourRule, v: number): boolean {
+  switch (b.signal) {
+    case 'distinct_recipients':
+    case 'sequential_recipients':
+      return v > b.threshold;
+    case 'undeliverable_share': {
+      const { total, undeliverable } = receiptsOf(v);
+      return total >= b.minReceipts && total > 0 && undeliverable / total > b.threshold;
+    }
+    case 'volume_over_baseline': {
+      const { count, baseline } = baselineOf(v);
+      return baseline !== null && count / Math.max(baseline, b.minBaseline) > b.threshold;
+    }
   }
 }
 

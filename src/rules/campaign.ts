@@ -83,8 +83,26 @@ function buildNeeds(r: CampaignRule, f: Facts): RateNeed[] {
  * entity and the counts, for explain and the audit line.
  */
 export function campaignHolds(r: CampaignRule, needs: readonly RateNeed[], counters: Pick<ReadonlyMap<string, number>, 'get'>): { holds: boolean; evidence: string } {
+  return { holds: campaignExceeds(r, needs, counters), evidence: campaignEvidence(r, needs, counters) };
+}
+
+/** Whether every limit is exceeded: campaignHolds()'s answer without the words (per message). */
+export function campaignExceeds(r: CampaignRule, needs: readonly RateNeed[], counters: Pick<ReadonlyMap<string, number>, 'get'>): boolean {
   const n = r.limits.length;
-  let holds = true;
+  for (let li = 0; li < n; li++) {
+    let best = 0;
+    for (let k = li; k < needs.length; k += n) {
+      const v = counters.get(needs[k]!.key) ?? 0;
+      if (v > best) best = v;
+    }
+    if (best <= r.limits[li]!.max) return false;
+  }
+  return true;
+}
+
+/** What campaignHolds() says in words: the counts and the entity that had them. */
+function campaignEvidence(r: CampaignRule, needs: readonly RateNeed[], counters: Pick<ReadonlyMap<string, number>, 'get'>): string {
+  const n = r.limits.length;
   const parts: string[] = [];
   for (let li = 0; li < n; li++) {
     let best = 0;
@@ -97,10 +115,9 @@ export function campaignHolds(r: CampaignRule, needs: readonly RateNeed[], count
       }
     }
     const l = r.limits[li]!;
-    if (best <= l.max) holds = false;
     parts.push(`${l.kind} ${best}${best > l.max ? ' > ' : ' ≤ '}${l.max}${at ? ` (${at.slice(at.lastIndexOf(':') + 1)})` : ''}`);
   }
-  return { holds, evidence: `campaign ${parts.join(', ')} in ${r.periodMs / 1000}s` };
+  return `campaign ${parts.join(', ')} in ${r.periodMs / 1000}s`;
 }
 
 /** The live mark on this message's fingerprint (null: none, or no intel). */

@@ -7,11 +7,11 @@
 import type { SenderClass } from '../domain/sender.js';
 import { Facts, MEMO_RULES, TextCache, type Cond } from './facts.js';
 import { counterOf, counterParts, type CounterParts, type RateRule } from './rate-plan.js';
-import { behaviourNeed, judge, type BehaviourRule } from './behaviour.js';
+import { behaviourNeed, judge, trips, type BehaviourRule } from './behaviour.js';
 import { Hit, RuleCounts } from './counts.js';
 import type { CompiledRuleSet, RuleAction, RuleContext, RuleEvidence, RuleHit, RuleOutcome, RuleState } from './types.js';
 import type { RateNeed } from '../domain/store-facts.js';
-import { campaignHolds, campaignNeeds, type CampaignRule } from './campaign.js';
+import { campaignExceeds, campaignHolds, campaignNeeds, type CampaignRule } from './campaign.js';
 
 export interface CompiledRule {
   readonly id: string;
@@ -197,7 +197,10 @@ export class RuleSet implements CompiledRuleSet {
         evaluated = 0;
       } else if (r.behaviour) {
         const b = r.behaviour;
-        const j = judge(b, counters.get(this.needOf(i, f).key) ?? 0);
+        const v = counters.get(this.needOf(i, f).key) ?? 0;
+        // The words only where they are read (a hit, or explain's trace): per message, they were garbage.
+        if (!trace && !trips(b, v)) continue;
+        const j = judge(b, v);
         trace?.push(`rule ${r.id}: behaviour ${j.text}`);
         if (!j.hit) continue;
         (behaviour ??= []).push({ rule: r.id, signal: b.signal, mode: r.mode, text: j.text });
@@ -206,7 +209,9 @@ export class RuleSet implements CompiledRuleSet {
       let said: string | null = null;
       const campaign = r.campaign ?? null;
       if (campaign !== null) {
-        const c = campaignHolds(campaign, this.campaignOf(i, campaign, f), counters);
+        const cn = this.campaignOf(i, campaign, f);
+        if (!trace && !campaignExceeds(campaign, cn, counters)) continue;
+        const c = campaignHolds(campaign, cn, counters);
         if (!c.holds) continue;
         said = c.evidence;
         trace?.push(`rule ${r.id}: ${c.evidence}`);

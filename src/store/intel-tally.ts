@@ -59,6 +59,8 @@ export interface IntelTallyOptions {
 const MAX_PENDING_RECIPIENTS = 10_000;
 /** Counters whose groups one flush slice builds before it yields to the event loop. */
 const SLICE = 500;
+/** A cold message's answer not back after this long (lost, failed): the next message goes cold again. */
+const SEED_RETRY_MS = 2000;
 const HOUR = 3_600_000;
 
 type TallyKind = 'recent' | 'sequence' | 'baseline' | 'receipts';
@@ -72,6 +74,8 @@ export function tallied(need: RateNeed): boolean {
 /** One counter's state. */
 class Entry {
   seeded = false;
+  /** When this counter's cold message left (0: none out): the next ones count here meanwhile. */
+  seedingAt = 0;
   /** The last value Redis gave (packed for baseline and receipts). */
   shared = 0;
   dirty = false;
@@ -80,8 +84,9 @@ class Entry {
   // recent: every member seen in the window → when last seen (recency order), and those not yet sent.
   members: Map<string, number> | null = null;
   pending: Map<string, number> | null = null;
-  /** When `members` was last trimmed to the window. */
+  /** When `members` was last trimmed to the window, and its newest member. */
   trimmed = 0;
+  last = '';
   // sequence: two tracks (highest, mask of the 31 below, length), the longest run, recipients not yet sent.
   ha = 0;
   ma = 0;
@@ -281,16 +286,21 @@ export class IntelTally {
       const w = this.windowOf(e, now);
       if (w !== e.window) this.roll(e, w, need);
     }
+    // One cold message a counter: while its answer is out (a round trip, retried after
+    // SEED_RETRY_MS), the others count here against what is known (a burst of a new counter's
+    // messages in one turn would otherwise all go the cold way, together).
+    const live = e.seeded || (e.seedingAt !== 0 && now - e.seedingAt < SEED_RETRY_MS);
+    if (!live) e.seedingAt = now;
     let v: number;
     switch (e.kind) {
       case 'recent':
-        v = this.recent(e, need.member ?? '', now);
+        v = this.recent(e, need.member ?? '', now, live);
         break;
       case 'sequence':
-        v = this.sequence(e, need.member ?? '');
+        v = this.sequence(e, need.member ?? '', live);
         break;
       case 'baseline': {
-        if (!e.seeded) {
+        if (!live) {
           v = -1;
           break;
         }
@@ -300,7 +310,7 @@ export class IntelTally {
         break;
       }
       default:
-        v = e.seeded ? e.shared : -1;
+        v = live ? e.shared : -1;
     }
     if (v < 0) {
       this.cold++;
@@ -351,6 +361,7 @@ export class IntelTally {
     }
     e.window = w;
     e.seeded = false;
+    e.seedingAt = 0;
     e.shared = 0;
   }
 
@@ -359,8 +370,14 @@ export class IntelTally {
    * change; its time is shared with the next flush); a new one goes the cold way, so Redis has every
    * member at once and the count it answers is exact over every instance.
    */
-  private recent(e: Entry, member: string, now: number): number {
+  private recent(e: Entry, member: string, now: number, live: boolean): number {
     const members = e.members!;
+    // The usual case, a campaign's messages from one sender in a row: its time, in place (it is the newest already).
+    if (live && member === e.last && now - e.trimmed < 100) {
+      members.set(member, now);
+      e.pending!.set(member, now);
+      return Math.max(e.shared, members.size);
+    }
     // Oldest first: those seen before the window, and beyond the cap (a look at most every 100 ms:
     // a member drops out here up to that much later than in Redis).
     if (now - e.trimmed >= 100 || members.size > RECENT_CAP) {
@@ -377,17 +394,18 @@ export class IntelTally {
     else if (this.memberCount >= this.maxMembers) return -1;
     else this.memberCount++;
     members.set(member, now);
-    if (!known || !e.seeded) return -1;
+    e.last = member;
+    if (!known || !live) return -1;
     e.pending!.set(member, now);
     return Math.max(e.shared, members.size);
   }
 
   /** A recipient into this instance's own tracks (cold ones too: Redis counted those), shared with the next flush when warm. */
-  private sequence(e: Entry, recipient: string): number {
+  private sequence(e: Entry, recipient: string, live: boolean): number {
     const r = Number(recipient);
     const ok = recipient.length > 0 && Number.isSafeInteger(r);
     if (ok) step(e, r, gapOf(e.suffix));
-    if (!e.seeded) return -1;
+    if (!live) return -1;
     if (ok && e.recipients!.length < MAX_PENDING_RECIPIENTS) e.recipients!.push(recipient);
     return Math.max(e.shared, e.mx);
   }

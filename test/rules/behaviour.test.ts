@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { packBaseline, packReceipts, pack, unpack, baselineOf, receiptsOf } from '../../src/domain/behaviour.js';
-import { compileBehaviour, judge } from '../../src/rules/behaviour.js';
+import { compileBehaviour, judge, trips } from '../../src/rules/behaviour.js';
 import { ctx, errorsOf, INITIAL, ruleSet } from './helpers.js';
 
 const rule = (behaviour: string, extra = '') => `version: 1
@@ -120,6 +120,30 @@ describe('judge', () => {
     });
     expect(judge(b({ volume_over_baseline: 10 }), packBaseline(600, null))).toEqual({ hit: false, text: 'volume 600 this hour: no baseline for this hour yet' });
     expect(judge(b({ volume_over_baseline: 10 }), packBaseline(150, 100)).hit).toBe(false);
+  });
+
+  it('trips() (the hot path, no words) answers as judge().hit does, over every signal and many values', () => {
+    const specs = [
+      { distinct_recipients_over: 1000, window: '1h' },
+      { sequential_recipients_over: 50, window: '10m' },
+      { undeliverable_share_over: 0.5, min_receipts: 200 },
+      { undeliverable_share_over: 0.1 },
+      { volume_over_baseline: 10, min_baseline: 50 },
+      { volume_over_baseline: 1.5 },
+    ].map((y) => compileBehaviour(y));
+    let hits = 0;
+    for (const b of specs) {
+      for (let i = 0; i < 2000; i++) {
+        const a = (i * 7919) % 1500;
+        const c = (i * 104_729) % 1200;
+        const values = [a, packReceipts(a, c), packBaseline(a * 3, i % 5 === 0 ? null : c / 10)];
+        for (const v of values) {
+          expect(trips(b, v), `${b.signal} ${v}`).toBe(judge(b, v).hit);
+          if (trips(b, v)) hits++;
+        }
+      }
+    }
+    expect(hits).toBeGreaterThan(1000);
   });
 
   it('packs pairs exactly and clamps', () => {
