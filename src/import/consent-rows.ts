@@ -18,7 +18,8 @@ import { SENDER_KINDS, senderId, type SenderKind } from '../domain/sender.js';
 import type { ConsentWrite } from '../store/bulk-load.js';
 import { clip, Columns, numberOf, senderValueOf, str, type Checked, type RowValidator } from './fields.js';
 
-const CONSENT_STATES: Record<string, 'granted' | 'revoked'> = {
+/** The states and their short forms (no prototype: "constructor" or "toString" is no state). */
+const CONSENT_STATES: Record<string, 'granted' | 'revoked' | undefined> = Object.assign(Object.create(null) as Record<string, never>, {
   granted: 'granted',
   grant: 'granted',
   g: 'granted',
@@ -27,7 +28,7 @@ const CONSENT_STATES: Record<string, 'granted' | 'revoked'> = {
   revoke: 'revoked',
   r: 'revoked',
   no: 'revoked',
-};
+});
 
 /** "sender:<kind>:<value>" | "brand:<name>" | "account:<system_id>", canonical as the admin API stores it. */
 export function scopeOf(raw: string | undefined, n: Numbering, accounts: ReadonlySet<string> | null): Checked<string> {

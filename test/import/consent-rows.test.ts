@@ -49,6 +49,9 @@ describe('ConsentRows', () => {
     for (const s of ['granted', 'GRANT', 'g', 'yes']) expect(rows().json({ msisdn: '8613800138000', scope: 'brand:A', state: s, evidence: 'e' }), s).toMatchObject({ ok: { state: 'granted' } });
     for (const s of ['revoked', 'Revoke', 'r', 'no']) expect(rows().json({ msisdn: '8613800138000', scope: 'brand:A', state: s }), s).toMatchObject({ ok: { state: 'revoked' } });
     expect(rows().json({ msisdn: '8613800138000', scope: 'brand:A', state: 'maybe' })).toEqual({ bad: 'state must be granted or revoked: "maybe"' });
+    for (const s of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(rows().json({ msisdn: '8613800138000', scope: 'brand:A', state: s }), s).toEqual({ bad: `state must be granted or revoked: "${s}"` });
+    }
   });
 
   it('needs evidence for a grant; expiry only on a grant, parseable and in the future', () => {
@@ -117,6 +120,7 @@ describe('ConsentRows.fastLine', () => {
       '8613800138000,brand:ACME,granted,web,e,2099-01-01T00:00:00Z', // expires_at
       '8613800138000,brand:ACME,granted,web,纸质表单', // not ASCII
       '8613800138000,brand:ACME,GRANTED,web,e', // a state's other spelling
+      '8613800138000,brand:ACME,constructor,web,e', // no state (not the object's prototype either)
       '8613800138000,brand:ACME,granted,web', // a grant without evidence: bad
       '8613800138000,account:nobody,granted,web,e', // an account not configured: bad
       'x8613800138000,brand:ACME,granted,web,e', // not a number: bad
