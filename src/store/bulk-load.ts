@@ -11,7 +11,8 @@
  * - Consent and sender rows become HSETs in pipelines of `rowsPerPipe` rows, plus one script call
  *   per pipeline that appends all their journal entries (the journal is one key: cluster-safe).
  *   On a single Redis over plain TCP, consent rows skip ioredis: each row's HSET and its journal
- *   XADD are written as RESP straight into buffers on a connection of their own (resp-pipe.ts), with
+ *   XADD are written as RESP straight into buffers on a connection of their own (resp-pipe.ts; one
+ *   string per row, the batch's first XADD carrying the journal's trim), with
  *   no Command object, promise and argument array per row (the profile's largest cost, most of it
  *   garbage collection); without ioredis's per-command cost the journal needs no script either
  *   (plain XADDs cost Redis less than the same XADDs made from Lua, see resp-pipe.ts).
