@@ -4,10 +4,11 @@
  * built), every round runs that build's importer and this one's, alternating, on the same file, so
  * two versions are compared in one sitting.
  *
- *   npm run build && node dist/bench/bulk.js [--consent 300000] [--rounds 3] [--other ../before]
+ *   npm run build && node dist/bench/bulk.js [--consent 300000] [--rounds 3] [--other ../before] [--redis URL]
  *
- * Each run imports into a fresh key prefix on 127.0.0.1:6379 (removed after the run). The file is
- * bench/policy-data.ts's consent layout (consentRecord), generated once.
+ * Each run imports into a fresh key prefix (removed after the run) on `--redis` (default
+ * redis://127.0.0.1:6379; a private redis-server keeps other users' commands out of Redis's CPU per
+ * row). The file is bench/policy-data.ts's consent layout (consentRecord), generated once.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -35,7 +36,7 @@ interface Run {
   redisUs: number;
 }
 
-async function runOnce(build: string, importFile: ImportFn, file: string, rows: number, redis: Redis, tag: string): Promise<Run> {
+async function runOnce(build: string, importFile: ImportFn, file: string, rows: number, redis: Redis, url: string, tag: string): Promise<Run> {
   const prefix = `bench:bulk:${process.pid}:${tag}:`;
   try {
     const r0 = redisCpu(await redis.info('cpu'));
@@ -47,13 +48,15 @@ async function runOnce(build: string, importFile: ImportFn, file: string, rows: 
     if (bad || s.read !== rows) throw new Error(`${build}: ${bad} bad lines, ${s.read} of ${rows} rows read`);
     return { build, rowsPerSec: s.rowsPerSec, clientUs: (c.user + c.system) / rows, redisUs: ((r1 - r0) * 1e6) / rows };
   } finally {
-    await cleanRedis(`${prefix}*`);
+    await cleanRedis(`${prefix}*`, url);
   }
 }
 
 async function main(argv: string[]): Promise<void> {
   const rows = numberFlag(argv, '--consent', 300_000);
   const rounds = numberFlag(argv, '--rounds', 3);
+  const ri = argv.indexOf('--redis');
+  const url = ri >= 0 ? argv[ri + 1]! : 'redis://127.0.0.1:6379';
   const oi = argv.indexOf('--other');
   const other = oi >= 0 ? resolve(argv[oi + 1]!) : null;
   const builds: [string, ImportFn][] = [];
@@ -67,12 +70,12 @@ async function main(argv: string[]): Promise<void> {
     const c = consentRecord(l, j);
     return `${c.msisdn},${c.scope},${c.state},web,bench:${j}`;
   });
-  const redis = new Redis('redis://127.0.0.1:6379', { commandTimeout: 60_000, maxRetriesPerRequest: 1 });
+  const redis = new Redis(url, { commandTimeout: 60_000, maxRetriesPerRequest: 1 });
   const runs: Run[] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
       for (const [name, fn] of builds) {
-        const r = await runOnce(name, fn, file, rows, redis, `${round}-${runs.length}`);
+        const r = await runOnce(name, fn, file, rows, redis, url, `${round}-${runs.length}`);
         runs.push(r);
         console.log(`round ${round} ${name}: ${r.rowsPerSec.toLocaleString('en-US')} rows/s, importer ${r.clientUs.toFixed(2)} µs/row, Redis ${r.redisUs.toFixed(2)} µs/row`);
       }
@@ -81,7 +84,7 @@ async function main(argv: string[]): Promise<void> {
     redis.disconnect();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`\nconsent import, ${rows.toLocaleString('en-US')} rows, ${rounds} round(s), load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+  console.log(`\nconsent import, ${rows.toLocaleString('en-US')} rows, ${rounds} round(s), Redis ${url}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
   console.log('| build | rows/s (median) | per round | importer µs CPU/row | Redis µs CPU/row |');
   console.log('|---|---:|---|---:|---:|');
   for (const [name] of builds) {

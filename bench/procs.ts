@@ -89,9 +89,9 @@ export function runFlags(argv: string[], script: string, durationMs: number): Ru
 }
 
 /** Unlinks the keys matching `pattern` on the local Redis (127.0.0.1:6379); returns how many. */
-export async function cleanRedis(pattern: string): Promise<number> {
+export async function cleanRedis(pattern: string, url = 'redis://127.0.0.1:6379'): Promise<number> {
   const { Redis } = await import('ioredis');
-  const r = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
   let removed = 0;
   try {
     await r.connect();

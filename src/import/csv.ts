@@ -100,6 +100,33 @@ export class CsvDecoder {
     return this.lastQuote > this.lastEnd;
   }
 
+  /** A line handed over whose record is not out yet (csv-parse holds a record until more comes). */
+  get held(): boolean {
+    for (let k = this.head; k < this.pSkip.length; k++) if (!this.pSkip[k]) return true;
+    return false;
+  }
+
+  /**
+   * Gets csv-parse to hand over the record it holds (it waits for the next byte after a record's
+   * '\n'): a blank line is fed after it (skipped, as the file's own blank lines are). Not while a
+   * quoted field may be open, where a blank line could be part of the field. For the kinds whose
+   * rows must be written in file order while some lines bypass the decoder (consent: the last
+   * write of a number's scope wins, and the journal follows the file).
+   */
+  release(): void {
+    if (this.open || !this.held) return;
+    this.endRun();
+    this.fed += 1;
+    this.pLine.push(this.pLine[this.pLine.length - 1] ?? 0);
+    this.pBuf.push(EMPTY);
+    this.pFrom.push(0);
+    this.pTo.push(0);
+    this.pSkip.push(true);
+    this.pEnd.push(this.fed);
+    this.batch.push(NL);
+    this.flush();
+  }
+
   /**
    * One line: bytes start..end of buf, without its '\n'. Returns false when it was skipped (blank
    * or a comment outside a record).

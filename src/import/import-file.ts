@@ -6,8 +6,8 @@
  *   importFile('dnd', 'national-dnd-2026-05-01.csv.gz', { redis, prefix, numbering, replace: true })
  *
  * The driver: the input (input.ts: gzip, format) is split into lines (lines.ts); DND lines of the
- * common shapes, and ported-number lines `msisdn,network`, are read straight from the bytes
- * (dnd-rows.ts, ported-rows.ts fastLine), every other line becomes a CSV record (csv.ts, csv-parse)
+ * common shapes, ported-number lines `msisdn,network` and plain consent lines are read straight
+ * from the bytes (dnd-rows.ts, ported-rows.ts, consent-rows.ts fastLine), every other line becomes a CSV record (csv.ts, csv-parse)
  * or a JSON object (jsonl.ts); one validator per kind (dnd-rows.ts, consent-rows.ts,
  * sender-rows.ts, ported-rows.ts) checks it as the admin API would, and a good row goes to the
  * writers of store/bulk-load.ts and store/ported.ts, which the driver awaits when their batch is
@@ -189,12 +189,13 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
       })
     : null;
   const records = redis && pipes && !dnd && !ported ? new RecordWriter({ redis, pipes, keys, who, channel, journalRetentionMs, rowsPerPipe: pipelineCommands }) : null;
+  const consent = kind === 'consent' ? new ConsentRows(opts.numbering, accounts) : null;
   const rows: Lane = dnd
     ? lane(dnd, (r) => dndWriter!.add(r.number, r.category))
     : ported
       ? lane(ported, (r) => portedWriter!.add(r.number, r.network))
-      : kind === 'consent'
-      ? lane(new ConsentRows(opts.numbering, accounts), (r) => records?.consent(r))
+      : consent
+      ? lane(consent, (r) => records?.consent(r))
       : lane(new SenderRows(opts.numbering, accounts, who), (r) => records?.sender(r));
   const full = () => dndWriter?.full || portedWriter?.full || records?.full;
 
@@ -242,15 +243,22 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
         if (full()) await flush();
       }
     };
-    /** The kind whose lines fastLine() reads straight from the bytes (DND, ported), if any. */
-    const fast = dnd ?? ported;
+    /** The kind whose lines fastLine() reads straight from the bytes (DND, ported, consent), if any. */
+    const fast = dnd ?? ported ?? consent;
+    /**
+     * Rows written in file order (consent: the last write of a scope wins, the journal follows the
+     * file): a fast line waits until the decoder has handed over every line before it. DND and
+     * ported rows are sets and per-batch sorted: their order does not matter.
+     */
+    const ordered = consent !== null;
     /** A line fastLine() has read. */
     const takeFast = (): Promise<void> | undefined => {
       started = true;
       c.read++;
       c.valid++;
       if (dnd) dndWriter!.add(dnd.number, dnd.category);
-      else portedWriter!.add(ported!.number, ported!.network);
+      else if (ported) portedWriter!.add(ported.number, ported.network);
+      else records?.consent(consent!.row!);
       return full() ? flush() : undefined;
     };
     /**
@@ -260,8 +268,9 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
      */
     const fastAfterAll = async (): Promise<boolean> => {
       csv!.flush();
+      if (ordered) csv!.release();
       await drain();
-      return !firstPending && !csv!.open && fast!.fastLine(lines.buf, lines.start, lines.end);
+      return !firstPending && !csv!.open && !(ordered && csv!.held) && fast!.fastLine(lines.buf, lines.start, lines.end);
     };
     /** Any other line: true when the caller must await settle() before the next line. */
     const general = (): boolean => {
@@ -299,7 +308,7 @@ export async function importFile(kind: ImportKind, src: string | Readable, opts:
     /** One line; a promise only when it has to wait (the batch is full, csv-parse must be asked, …). */
     const line = (): Promise<void> | undefined => {
       if (fastPath && !lines.overlong && fast.fastLine(lines.buf, lines.start, lines.end)) {
-        if (!firstPending && !csv.open) return takeFast();
+        if (!firstPending && !csv.open && !(ordered && csv.held)) return takeFast();
         return fastAfterAll().then((yes) => (yes ? takeFast() : general() ? settle() : undefined));
       }
       return general() ? settle() : undefined;

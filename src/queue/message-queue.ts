@@ -35,6 +35,15 @@ interface Pending {
 
 /** Enqueue batches written at once (each: one quota script, then one MULTI per queue). */
 const BATCHES_IN_FLIGHT = 4;
+/** Messages taken off the quota's books per script call at most (MessageQueue.release). */
+const RELEASE_BATCH = 500;
+
+interface ReleaseCall {
+  items: readonly (readonly [QueueName, string, string])[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 /** Review jobs are listed in pages of this many. */
 const PAGE = 500;
 
@@ -56,6 +65,9 @@ export class MessageQueue {
   private finalReport: FinalReport = async () => undefined;
   private reviewed: ReviewHook | null = null;
   private readonly scripts: ScriptClient;
+  /** release() calls of this event-loop turn, written together (flushReleases). */
+  private releasing: ReleaseCall[] = [];
+  private releaseScheduled = false;
 
   constructor(
     private readonly cfg: Config,
@@ -301,11 +313,53 @@ export class MessageQueue {
     return { messages: q?.max_queued ?? 0, bytes: q?.max_queued_bytes ?? 0 };
   }
 
-  /** Takes finished messages off the quota's books, messages and bytes (before their job is acknowledged). */
-  release(items: readonly (readonly [QueueName, string, string])[]): Promise<unknown> {
-    if (items.length === 0) return Promise.resolve(0);
-    const keys = items.flatMap(([q, account]) => [this.accountKey(q, account), this.bytesKey(account)]);
-    return this.scripts.sgQueueRelease(keys.length, ...keys, ...items.map(([, , id]) => id));
+  /**
+   * Takes finished messages off the quota's books, messages and bytes (before their job is
+   * acknowledged). Calls made in one event-loop turn share one script call (the worker finishes
+   * hundreds of jobs a turn when the SMSC answers a window's worth at once): up to RELEASE_BATCH
+   * messages a call instead of one call each. Resolves once the call that carried these items
+   * succeeded; rejects with its error (then the books may keep a few entries, which the minute-ly
+   * repair removes once their jobs are gone; a release is idempotent, so one done twice is harmless).
+   */
+  release(items: readonly (readonly [QueueName, string, string])[]): Promise<void> {
+    if (items.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.releasing.push({ items, resolve, reject });
+      if (!this.releaseScheduled) {
+        this.releaseScheduled = true;
+        setImmediate(() => this.flushReleases());
+      }
+    });
+  }
+
+  private flushReleases(): void {
+    this.releaseScheduled = false;
+    const all = this.releasing;
+    this.releasing = [];
+    for (let i = 0; i < all.length; ) {
+      const part: ReleaseCall[] = [];
+      let n = 0;
+      while (i < all.length && (part.length === 0 || n + all[i]!.items.length <= RELEASE_BATCH)) {
+        n += all[i]!.items.length;
+        part.push(all[i++]!);
+      }
+      const keys: string[] = [];
+      const ids: string[] = [];
+      for (const c of part) {
+        for (const [q, account, id] of c.items) {
+          keys.push(this.accountKey(q, account), this.bytesKey(account));
+          ids.push(id);
+        }
+      }
+      this.scripts.sgQueueRelease(keys.length, ...keys, ...ids).then(
+        () => {
+          for (const c of part) c.resolve();
+        },
+        (err: unknown) => {
+          for (const c of part) c.reject(err);
+        },
+      );
+    }
   }
 
   // ---- review -----------------------------------------------------------------------------------

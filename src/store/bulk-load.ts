@@ -11,7 +11,8 @@
  * - Consent and sender rows become HSETs in pipelines of `rowsPerPipe` rows, plus one script call
  *   per pipeline that appends all their journal entries (the journal is one key: cluster-safe).
  *   On a single Redis over plain TCP, consent rows skip ioredis: each row's HSET and its journal
- *   XADD are written as RESP straight into buffers on a connection of their own (resp-pipe.ts), with
+ *   XADD are written as RESP straight into buffers on a connection of their own (resp-pipe.ts; one
+ *   string per row, the batch's first XADD carrying the journal's trim), with
  *   no Command object, promise and argument array per row (the profile's largest cost, most of it
  *   garbage collection); without ioredis's per-command cost the journal needs no script either
  *   (plain XADDs cost Redis less than the same XADDs made from Lua, see resp-pipe.ts).
@@ -22,7 +23,7 @@ import { basename } from 'node:path';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { SenderRecord } from '../domain/sender.js';
 import { bulk, isCluster } from './redis.js';
-import { RespError, RespPipe, RespWriter } from './resp-pipe.js';
+import { bulk as respBulk, RespError, RespPipe, RespWriter } from './resp-pipe.js';
 import { withScripts, type ScriptClient } from './scripts.js';
 import { BUCKET_BITS, Keys } from './keys.js';
 
@@ -232,12 +233,17 @@ interface RawPath {
   w: RespWriter;
   /** Rows in the batch being written (an HSET and an XADD each). */
   rows: number;
-  /** The batch's journal trim point, XADD … MINID ~ <this> (the journal's retention, as of the batch's first row). */
-  minId: string;
-  /** The bulk-string prefix of every XADD of this writer: *<n> is per row, then XADD <journal> MINID ~. */
+  /** XADD <journal> MINID ~ as bulk strings (the batch's first XADD trims; *<n> is per row). */
+  xaddTrim: string;
+  /** XADD <journal> as bulk strings (the batch's other XADDs). */
   xaddHead: string;
+  /** The writer's `who` and default channel as bulk strings; null when not ASCII (rows then go field by field). */
+  whoBulk: string | null;
+  channelBulk: string | null;
   ready: boolean;
 }
+
+const isAscii = (s: string) => Buffer.byteLength(s) === s.length;
 
 /** How long the importer waits for its RESP connection, and for a batch's replies. */
 const RAW_READY_MS = 5000;
@@ -277,8 +283,17 @@ export class RecordWriter {
     const url = o.raw === false ? null : plainRedisUrl(o.redis);
     if (url) {
       const j = o.keys.journal;
-      const xaddHead = `$4\r\nXADD\r\n$${Buffer.byteLength(j)}\r\n${j}\r\n$5\r\nMINID\r\n$1\r\n~\r\n`;
-      this.raw = { pipe: new RespPipe(url, RAW_TIMEOUT_MS, () => undefined, null), w: new RespWriter(), rows: 0, minId: '', xaddHead, ready: false };
+      const xaddHead = `$4\r\nXADD\r\n$${Buffer.byteLength(j)}\r\n${j}\r\n`;
+      this.raw = {
+        pipe: new RespPipe(url, RAW_TIMEOUT_MS, () => undefined, null),
+        w: new RespWriter(),
+        rows: 0,
+        xaddTrim: `${xaddHead}$5\r\nMINID\r\n$1\r\n~\r\n`,
+        xaddHead,
+        whoBulk: isAscii(o.who) ? respBulk(o.who) : null,
+        channelBulk: isAscii(o.channel) ? respBulk(o.channel) : null,
+        ready: false,
+      };
     }
   }
 
@@ -293,36 +308,7 @@ export class RecordWriter {
     const value = c.state === 'granted' ? `g:${now}${c.expires ? `:${c.expires}` : ''}` : `r:${now}`;
     const raw = this.raw;
     if (raw) {
-      const w = raw.w;
-      if (raw.rows++ === 0) raw.minId = `${now - this.o.journalRetentionMs}-0`;
-      w.raw('*4\r\n$4\r\nHSET\r\n');
-      w.bulk(this.o.keys.consent(c.msisdn));
-      w.bulk(c.scope);
-      w.bulk(value);
-      // XADD journal MINID ~ <minId> * op … who … [channel …] [evidence …] msisdn … scope … [expires …]:
-      // the fields journal() gives the script path, in the same order.
-      const channel = c.channel ?? this.o.channel;
-      const pairs = 4 + (channel ? 1 : 0) + (c.evidence ? 1 : 0) + (c.expires != null ? 1 : 0);
-      w.raw(`*${6 + 2 * pairs}\r\n${raw.xaddHead}`);
-      w.bulk(raw.minId);
-      w.raw(c.state === 'granted' ? '$1\r\n*\r\n$2\r\nop\r\n$13\r\nconsent.grant\r\n$3\r\nwho\r\n' : '$1\r\n*\r\n$2\r\nop\r\n$14\r\nconsent.revoke\r\n$3\r\nwho\r\n');
-      w.bulk(this.o.who);
-      if (channel) {
-        w.raw('$7\r\nchannel\r\n');
-        w.bulk(channel);
-      }
-      if (c.evidence) {
-        w.raw('$8\r\nevidence\r\n');
-        w.bulk(c.evidence);
-      }
-      w.raw('$6\r\nmsisdn\r\n');
-      w.bulk(c.msisdn);
-      w.raw('$5\r\nscope\r\n');
-      w.bulk(c.scope);
-      if (c.expires != null) {
-        w.raw('$7\r\nexpires\r\n');
-        w.bulk(String(c.expires));
-      }
+      this.consentRaw(raw, c, value, now);
       this.rowDone();
       return;
     }
@@ -334,6 +320,59 @@ export class RecordWriter {
       expires: c.expires ?? undefined,
     });
     this.rowDone();
+  }
+
+  /**
+   * A consent row's HSET and journal XADD as RESP. The batch's first XADD carries the trim
+   * (MINID ~ the retention as of that row), the others none: trimming once per batch instead of
+   * once per row saves Redis a trim check per entry and three arguments (the journal keeps the
+   * same entries; `~` trims whole nodes only anyway). Fields in the order journal() gives the
+   * script path: op who [channel] [evidence] msisdn scope [expires].
+   */
+  private consentRaw(raw: RawPath, c: ConsentWrite, value: string, now: number): void {
+    const w = raw.w;
+    const key = this.o.keys.consent(c.msisdn);
+    const first = raw.rows++ === 0;
+    const minId = first ? `${now - this.o.journalRetentionMs}-0` : '';
+    const granted = c.state === 'granted';
+    const channel = c.channel ?? this.o.channel;
+    const pairs = 4 + (channel ? 1 : 0) + (c.evidence ? 1 : 0) + (c.expires != null ? 1 : 0);
+    const op = granted ? '$2\r\nop\r\n$13\r\nconsent.grant\r\n$3\r\nwho\r\n' : '$2\r\nop\r\n$14\r\nconsent.revoke\r\n$3\r\nwho\r\n';
+    const head = first ? `*${6 + 2 * pairs}\r\n${raw.xaddTrim}$${minId.length}\r\n${minId}\r\n` : `*${3 + 2 * pairs}\r\n${raw.xaddHead}`;
+    // The usual row: all ASCII, one string, one write (RespWriter.ascii() says when it was not).
+    if (raw.whoBulk !== null && (c.channel !== undefined || raw.channelBulk !== null || !this.o.channel)) {
+      const expires = c.expires != null ? String(c.expires) : '';
+      const s =
+        `*4\r\n$4\r\nHSET\r\n$${key.length}\r\n${key}\r\n$${c.scope.length}\r\n${c.scope}\r\n$${value.length}\r\n${value}\r\n` +
+        `${head}$1\r\n*\r\n${op}${raw.whoBulk}` +
+        (channel ? (c.channel === undefined ? `$7\r\nchannel\r\n${raw.channelBulk}` : `$7\r\nchannel\r\n$${channel.length}\r\n${channel}\r\n`) : '') +
+        (c.evidence ? `$8\r\nevidence\r\n$${c.evidence.length}\r\n${c.evidence}\r\n` : '') +
+        `$6\r\nmsisdn\r\n$${c.msisdn.length}\r\n${c.msisdn}\r\n$5\r\nscope\r\n$${c.scope.length}\r\n${c.scope}\r\n` +
+        (c.expires != null ? `$7\r\nexpires\r\n$${expires.length}\r\n${expires}\r\n` : '');
+      if (w.ascii(s)) return;
+    }
+    w.raw('*4\r\n$4\r\nHSET\r\n');
+    w.bulk(key);
+    w.bulk(c.scope);
+    w.bulk(value);
+    w.raw(`${head}$1\r\n*\r\n${op}`);
+    w.bulk(this.o.who);
+    if (channel) {
+      w.raw('$7\r\nchannel\r\n');
+      w.bulk(channel);
+    }
+    if (c.evidence) {
+      w.raw('$8\r\nevidence\r\n');
+      w.bulk(c.evidence);
+    }
+    w.raw('$6\r\nmsisdn\r\n');
+    w.bulk(c.msisdn);
+    w.raw('$5\r\nscope\r\n');
+    w.bulk(c.scope);
+    if (c.expires != null) {
+      w.raw('$7\r\nexpires\r\n');
+      w.bulk(String(c.expires));
+    }
   }
 
   /** HSET senders id <record JSON>, journaled, and the "sender <id>" event gateways reload on. */

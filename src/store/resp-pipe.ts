@@ -79,6 +79,20 @@ export class RespWriter {
   }
 
   /**
+   * Writes RESP text built on the assumption that every character is ASCII (bulk lengths taken as
+   * string lengths): true when it was; false, with nothing written, when `s` held anything else
+   * (the caller then writes it field by field with bulk()). One write per command instead of one a
+   * field: the consent import's per-row cost (bench/RESULTS.md, issue 23).
+   */
+  ascii(s: string): boolean {
+    const buf = this.room(3 * s.length);
+    const n = buf.utf8Write(s, this.at);
+    if (n !== s.length) return false;
+    this.at += n;
+    return true;
+  }
+
+  /**
    * Writes `s` as one bulk string. The length is taken from the string (keys are almost always
    * ASCII; asking Buffer or scanning costs more than the write) and the bulk is written again with
    * its byte count when the bytes written say otherwise.

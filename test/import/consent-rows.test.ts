@@ -49,6 +49,9 @@ describe('ConsentRows', () => {
     for (const s of ['granted', 'GRANT', 'g', 'yes']) expect(rows().json({ msisdn: '8613800138000', scope: 'brand:A', state: s, evidence: 'e' }), s).toMatchObject({ ok: { state: 'granted' } });
     for (const s of ['revoked', 'Revoke', 'r', 'no']) expect(rows().json({ msisdn: '8613800138000', scope: 'brand:A', state: s }), s).toMatchObject({ ok: { state: 'revoked' } });
     expect(rows().json({ msisdn: '8613800138000', scope: 'brand:A', state: 'maybe' })).toEqual({ bad: 'state must be granted or revoked: "maybe"' });
+    for (const s of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(rows().json({ msisdn: '8613800138000', scope: 'brand:A', state: s }), s).toEqual({ bad: `state must be granted or revoked: "${s}"` });
+    }
   });
 
   it('needs evidence for a grant; expiry only on a grant, parseable and in the future', () => {
@@ -82,5 +85,70 @@ describe('ConsentRows', () => {
     expect(rows().header(['unknown', 'columns'])).toBe(false);
     expect(() => rows().header(['msisdn', 'state'])).toThrow(ImportError);
     expect(() => rows().header(['msisdn', 'state'])).toThrow('header names no column scope (columns: msisdn, scope, state, channel, evidence, expires_at)');
+  });
+});
+
+describe('ConsentRows.fastLine', () => {
+  const line = (v: ConsentRows, s: string) => {
+    const b = Buffer.from(`${s}\n`);
+    return v.fastLine(b, 0, b.length - 1) ? v.row : null;
+  };
+  /** What the general path makes of the line (csv-parse's split of a plain line is a split on commas). */
+  const general = (v: ConsentRows, s: string) => v.csv(s.replace(/\r$/, '').split(','));
+
+  it('reads plain lines to the same row as the general path', () => {
+    const v = rows(['acme']);
+    for (const s of [
+      '8613800138000,brand:ACME,granted,web,form-17',
+      '13800138001,account:acme,revoked,sms,reply TD 2026-01-01',
+      '+8613800138002,sender:number:+8610690001,g,,call 5',
+      '008613800138003,sender:alpha:AcmeBank,no',
+      '013800138004,sender:prefix:861069,r,ivr',
+      '8613800138005,brand:ACME,yes,web,form#3\r',
+    ]) {
+      const fast = line(v, s);
+      expect(fast, s).not.toBeNull();
+      expect({ ok: fast }, s).toEqual(general(v, s));
+    }
+  });
+
+  it('leaves to the general path what it does not read exactly, bad rows included', () => {
+    const v = rows(['acme']);
+    for (const s of [
+      '8613800138000,brand:ACME,granted,web,"form, 17"', // quotes
+      '8613800138000, brand:ACME,granted,web,e', // a space at a cell's edge (trimmed by csv-parse)
+      '8613800138000,brand:ACME,granted,web,e,2099-01-01T00:00:00Z', // expires_at
+      '8613800138000,brand:ACME,granted,web,纸质表单', // not ASCII
+      '8613800138000,brand:ACME,GRANTED,web,e', // a state's other spelling
+      '8613800138000,brand:ACME,constructor,web,e', // no state (not the object's prototype either)
+      '8613800138000,brand:ACME,granted,web', // a grant without evidence: bad
+      '8613800138000,account:nobody,granted,web,e', // an account not configured: bad
+      'x8613800138000,brand:ACME,granted,web,e', // not a number: bad
+      '8613800138000,brand:ACME', // too few cells: bad
+      '8613800138000,brand:ACME,r,a,b,c,d', // too many: bad
+      '8613800138000,brand:ACME,granted,web\te', // a control character
+      'msisdn,scope,state', // a header
+    ]) expect(line(v, s), s).toBeNull();
+  });
+
+  it('remembers a scope check without changing its outcome, bounded', () => {
+    const v = rows();
+    for (let i = 0; i < 5000; i++) expect(line(v, `8613800138000,sender:number:0${10690000 + i},g,web,e`)?.scope).toBe(`sender:number:86${10690000 + i}`);
+    expect(line(v, '8613800138000,sender:bogus:1,g,web,e')).toBeNull();
+    expect(line(v, '8613800138000,sender:bogus:1,g,web,e')).toBeNull();
+  });
+
+  it('stays on with a header of the default columns, off with any other', () => {
+    const same = rows();
+    expect(same.header(['msisdn', 'scope', 'state', 'channel', 'evidence', 'expires_at'])).toBe(true);
+    expect(line(same, '8613800138000,brand:A,granted,web,e')).toMatchObject({ scope: 'brand:A', channel: 'web', evidence: 'e' });
+    const short = rows();
+    expect(short.header(['Number', 'Scope', 'State'])).toBe(true);
+    expect(line(short, '8613800138000,brand:A,r')).toMatchObject({ msisdn: '8613800138000', state: 'revoked' });
+    for (const h of [['msisdn', 'scope', 'state', 'note', 'evidence'], ['scope', 'msisdn', 'state'], ['msisdn', 'scope', 'state', 'evidence', 'channel']]) {
+      const v = rows();
+      expect(v.header(h)).toBe(true);
+      expect(line(v, '8613800138000,brand:A,granted,web,e'), h.join(',')).toBeNull();
+    }
   });
 });

@@ -400,6 +400,36 @@ describe('consent import', () => {
     expect(again.duplicates).toBe(3);
   });
 
+  it('writes and journals rows in file order when plain lines (read from the bytes) and quoted or dated ones (csv-parse) alternate', async () => {
+    const n = '8613800138100';
+    const f = file(
+      'order.csv',
+      [
+        '# comment',
+        `${n},brand:ACME,granted,web,e1`,
+        `${n},brand:ACME,granted,web,"e2, quoted"`,
+        `${n},brand:ACME,revoked,web,e3`,
+        '',
+        `${n},brand:ACME,granted,web,e4,2099-01-01T00:00:00Z`,
+        `${n},brand:ACME,revoked,sms,e5\r`,
+        '8613800138101,brand:ACME,granted,web,"multi',
+        'line evidence"',
+        `${n},brand:ACME,g,web,e6`,
+        `${n},brand:this-brand-is-far-too-long,g,web,x`,
+        `${n},brand:ACME,revoked,web,e7`,
+      ].join('\n'),
+    );
+    const o = opts();
+    const s = await importFile('consent', f, o);
+    expect(s).toMatchObject({ read: 9, imported: 8, skipped: 1 });
+    expect(o.bad.map((b) => b.line)).toEqual([11]);
+    const j = (await store.journalEntries({ msisdn: n })).reverse();
+    expect(j.map((e) => e.evidence)).toEqual(['e1', 'e2, quoted', 'e3', 'e4', 'e5', 'e6', 'e7']);
+    expect(j.map((e) => e.op)).toEqual(['consent.grant', 'consent.grant', 'consent.revoke', 'consent.grant', 'consent.revoke', 'consent.grant', 'consent.revoke']);
+    expect((await store.consentsOf(n))[0]).toMatchObject({ scope: 'brand:ACME', state: 'revoked' });
+    expect((await store.journalEntries({ msisdn: '8613800138101' }))[0]).toMatchObject({ evidence: 'multi\nline evidence' });
+  });
+
   it('checks and canonicalises as the admin API does', async () => {
     const rows = [
       { msisdn: '8613600136000', scope: 'sender:number:+8610690001', state: 'granted', evidence: 'e' }, // 1 → sender:number:8610690001

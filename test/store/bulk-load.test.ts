@@ -29,12 +29,16 @@ const rows: ConsentWrite[] = [
   { msisdn: '8613800000003', scope: 'account:a', state: 'granted', expires: null, evidence: '纸质表单 №7' },
 ];
 
-async function load(raw: boolean): Promise<{ fields: Record<string, Record<string, string>>; journal: string[][]; replaced: number }> {
-  const keys = new Keys(`${BASE}${raw ? 'raw' : 'ioredis'}:`);
+async function load(
+  raw: boolean,
+  actor: { who: string; channel: string } = { who: 'tester', channel: 'import' },
+  tag = '',
+): Promise<{ fields: Record<string, Record<string, string>>; journal: string[][]; replaced: number }> {
+  const keys = new Keys(`${BASE}${raw ? 'raw' : 'ioredis'}${tag}:`);
   // One row exists before: its HSET replaces a field.
   await redis.hset(keys.consent('8613800000003'), 'account:a', 'r:1');
   const pipes = new Pipes(2, 'write');
-  const w = new RecordWriter({ redis, pipes, keys, who: 'tester', channel: 'import', journalRetentionMs: 86_400_000, rowsPerPipe: 3, raw });
+  const w = new RecordWriter({ redis, pipes, keys, ...actor, journalRetentionMs: 86_400_000, rowsPerPipe: 3, raw });
   try {
     for (const r of rows) {
       w.consent(r);
@@ -67,6 +71,38 @@ describe('RecordWriter consent rows', () => {
     expect(viaRaw.journal[1]).toEqual(['op', 'consent.grant', 'who', 'tester', 'channel', 'import', 'evidence', 'form:7', 'msisdn', '8613800000001', 'scope', 'brand:B', 'expires', '1900000000000']);
     expect(viaRaw.journal[2]).toContain('sms');
     expect(viaRaw.journal[3]).toContain('纸质表单 №7');
+  });
+
+  it('writes rows field by field, the same, when the actor is not ASCII (no one-string row)', async () => {
+    const actor = { who: 'opérateur', channel: '导入' };
+    const viaRaw = await load(true, actor, ':u');
+    expect(viaRaw).toEqual(await load(false, actor, ':u'));
+    expect(viaRaw.journal[0]).toEqual(['op', 'consent.grant', 'who', 'opérateur', 'channel', '导入', 'msisdn', '8613800000001', 'scope', 'account:a']);
+    expect(viaRaw.journal[2]).toContain('sms');
+  });
+
+  it('journals every row of full and partial batches and trims the journal once per batch', async () => {
+    const keys = new Keys(`${BASE}batches:`);
+    // 300 entries older than the retention: three whole stream nodes (stream-node-max-entries 100) a trim removes.
+    for (let i = 1; i <= 300; i++) await redis.xadd(keys.journal, `${i}-1`, 'op', 'old');
+    const pipes = new Pipes(3, 'write');
+    const w = new RecordWriter({ redis, pipes, keys, who: 't', channel: 'import', journalRetentionMs: 86_400_000, rowsPerPipe: 64 });
+    const n = 64 * 5 + 17;
+    try {
+      for (let i = 0; i < n; i++) {
+        w.consent({ msisdn: String(8613900000000 + i), scope: 'account:a', state: i % 7 === 0 ? 'revoked' : 'granted', expires: null, evidence: `e${i}` });
+        if (w.full) await w.flush();
+      }
+      await w.flush();
+      await pipes.drain();
+    } finally {
+      w.close();
+    }
+    const entries = await redis.xrange(keys.journal, '-', '+');
+    expect(entries.filter(([, f]) => f[1] === 'old')).toHaveLength(0);
+    const msisdns = entries.map(([, f]) => f[f.indexOf('msisdn') + 1]);
+    expect(msisdns).toEqual(Array.from({ length: n }, (_, i) => String(8613900000000 + i)));
+    for (const i of [0, 63, 64, n - 1]) expect(await redis.hget(keys.consent(String(8613900000000 + i)), 'account:a')).toMatch(i % 7 === 0 ? /^r:\d+$/ : /^g:\d+$/);
   });
 
   it('takes the RESP path only for a plain single Redis', () => {
