@@ -160,6 +160,7 @@ export class DecisionService implements Policy {
   private readonly routeFacts: RouteFacts = { account: '', dst: '', src: NO_SOURCE, cls: null, dataCoding: 0, ported: null };
   /** Forward verdicts by route and reason, made once (a verdict is never changed; a reload makes new routes). */
   private readonly routeVerdicts = new WeakMap<RouteTarget, Map<string, Verdict>>();
+  private lastRouted: (Verdict & { action: 'forward'; route: RouteTarget }) | null = null;
 
   constructor(private readonly deps: DecisionDeps) {
     this.enabled = deps.cfg.policy.enabled;
@@ -492,10 +493,14 @@ export class DecisionService implements Policy {
     const route = router.route(f);
     f.src = NO_SOURCE;
     if (route === null) return { action: 'reject', status: this.deps.cfg.routes.no_route_status, reason: 'no_route', rule: NO_ROUTE_RULE };
+    // Bulk traffic takes one route for one reason message after message: the last verdict first.
+    const last = this.lastRouted;
+    if (last !== null && last.route === route && last.reason === v.reason) return last;
     let byReason = this.routeVerdicts.get(route);
     if (byReason === undefined) this.routeVerdicts.set(route, (byReason = new Map()));
     let routedV = byReason.get(v.reason);
     if (routedV === undefined) byReason.set(v.reason, (routedV = { action: 'forward', reason: v.reason, route }));
+    this.lastRouted = routedV as Verdict & { action: 'forward'; route: RouteTarget };
     return routedV;
   }
 
