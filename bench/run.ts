@@ -20,7 +20,7 @@ import { stringify as toYaml } from 'yaml';
 import { hashPassword } from '../src/upstream/password.js';
 import type { LoadOptions, LoadResult } from './loadgen.js';
 import type { OpenLoopOptions, OpenLoopResult } from './open-loop.js';
-import { routingGateway } from './routing-scenario.js';
+import { portedGateway, routingGateway, seedPorted } from './routing-scenario.js';
 import { POLICY_PREFIX, policyGatewayFor, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGatewayFor, rulesLoad, rulesLoadPerRun, type CnVariant } from './policy-scenario.js';
 import { freePort } from '../src/sim/free-port.js';
 import { cleanRedis } from './procs.js';
@@ -70,6 +70,8 @@ export const SCENARIOS: Scenario[] = [
   { id: 'b', label: 'loadgen → gateway → simulator, policy off', gateway: { policy: { enabled: false }, audit: { destination: 'off' } } },
   // (b) with 10 MT routes over 3 SMSC groups (bench/routing-scenario.ts): what routing adds.
   { id: 'r', label: 'loadgen → gateway → simulator, policy off, 10 MT routes / 3 groups', gateway: routingGateway },
+  // (r) plus a ported_to route and a portability table: every message pays one pipelined ported lookup.
+  { id: 'rp', label: 'loadgen → gateway → simulator, policy off, 10 MT routes / 3 groups + a ported_to route (2 % ported)', gateway: portedGateway, setup: seedPorted },
   {
     id: 'c',
     label: 'loadgen → gateway → simulator, policy on (10M DND, 1M consent, 10k senders)',

@@ -42,6 +42,10 @@ class CompiledRoute implements RouteTarget {
   readonly order: number;
   private readonly accounts: ReadonlySet<string> | null;
   private readonly prefixes: readonly string[] | null;
+  /** The destination prefixes (international digits), for the trie; null: any destination. */
+  get prefixList(): readonly string[] | null {
+    return this.prefixes;
+  }
   private readonly srcPrefixes: readonly string[];
   private readonly srcIds: ReadonlySet<string>;
   private readonly anySource: boolean;
@@ -72,12 +76,17 @@ class CompiledRoute implements RouteTarget {
     return len >= 0 && this.ported !== null ? len + PORTED_RANK : len;
   }
 
+  /** Every condition but the destination prefix matches. */
+  conditionsMatch(f: RouteFacts): boolean {
+    if (this.accounts !== null && !this.accounts.has(f.account)) return false;
+    if (this.classes !== null && (f.cls === null || !this.classes.has(f.cls))) return false;
+    if (this.codings !== null && !this.codings.has(f.dataCoding)) return false;
+    if (this.ported !== null && (f.ported === null || !this.ported.has(f.ported))) return false;
+    return this.anySource || this.sourceMatches(f.src);
+  }
+
   private prefixMatch(f: RouteFacts): number {
-    if (this.accounts !== null && !this.accounts.has(f.account)) return -1;
-    if (this.classes !== null && (f.cls === null || !this.classes.has(f.cls))) return -1;
-    if (this.codings !== null && !this.codings.has(f.dataCoding)) return -1;
-    if (this.ported !== null && (f.ported === null || !this.ported.has(f.ported))) return -1;
-    if (!this.anySource && !this.sourceMatches(f.src)) return -1;
+    if (!this.conditionsMatch(f)) return -1;
     if (this.prefixes === null) return 0;
     for (const p of this.prefixes) if (f.dst.startsWith(p)) return p.length;
     return -1;
@@ -91,35 +100,61 @@ class CompiledRoute implements RouteTarget {
   }
 }
 
+/**
+ * A node of the destination-prefix trie: its children by digit, and every route that matches a
+ * destination ending its walk here, best first (order, then rank, then file order).
+ */
+interface PrefixNode {
+  readonly next: (PrefixNode | undefined)[];
+  ranked: CompiledRoute[];
+}
+
 export class MtRouter {
   /** Routes grouped by order, lowest first; within a group in file order. */
   private readonly byOrder: CompiledRoute[][];
   /** Some route matches on ported_to: the destination's ported tag must be known to route. */
   readonly needsPorted: boolean;
+  /** Some route matches on the sender: RouteFacts.src must be given (else it is not read). */
+  readonly needsSource: boolean;
+  /** Some route matches on the message class: RouteFacts.cls must be given (else it is not read). */
+  readonly needsClass: boolean;
+  /**
+   * The destination prefixes compiled into a trie (built once per config). Per message, route()
+   * walks the destination's digits to the deepest node and takes the first route of that node's
+   * ranked list whose other conditions match — the same choice as trying every route by order and
+   * rank, without comparing every prefix (measured in bench/RESULTS.md, issue 20).
+   */
+  private readonly root: PrefixNode;
 
   constructor(routes: readonly MtRouteConfig[]) {
     const orders = new Map<number, CompiledRoute[]>();
+    const all: CompiledRoute[] = [];
     for (const r of routes) {
       const c = new CompiledRoute(r);
+      all.push(c);
       orders.set(c.order, [...(orders.get(c.order) ?? []), c]);
     }
     this.byOrder = [...orders.keys()].sort((a, b) => a - b).map((o) => orders.get(o)!);
     this.needsPorted = routes.some((r) => r.ported_to !== undefined);
+    this.needsSource = routes.some((r) => r.source !== undefined);
+    this.needsClass = routes.some((r) => r.class !== undefined);
+    this.root = compileTrie(all);
   }
 
   /** The route for a message; null when none matches (no_route). */
   route(f: RouteFacts): RouteTarget | null {
-    for (const routes of this.byOrder) {
-      let best: CompiledRoute | null = null;
-      let bestLen = -1;
-      for (const r of routes) {
-        const len = r.match(f);
-        if (len > bestLen) {
-          best = r;
-          bestLen = len;
-        }
-      }
-      if (best !== null) return best;
+    const dst = f.dst;
+    let node = this.root;
+    for (let i = 0; i < dst.length; i++) {
+      const c = dst.charCodeAt(i) - 48;
+      const n = c >= 0 && c <= 9 ? node.next[c] : undefined;
+      if (n === undefined) break;
+      node = n;
+    }
+    const ranked = node.ranked;
+    for (let i = 0; i < ranked.length; i++) {
+      const r = ranked[i]!;
+      if (r.conditionsMatch(f)) return r;
     }
     return null;
   }
@@ -148,4 +183,51 @@ export class MtRouter {
     trace.push(`no MT route matches (account ${f.account}, destination ${f.dst}${f.ported !== null ? `, ported to ${f.ported}` : ''}, class ${f.cls ?? 'none'}, data_coding ${f.dataCoding}): no_route`);
     return { route: null, trace };
   }
+}
+
+/**
+ * The trie of every route's destination prefixes. A node's ranked list holds the routes a
+ * destination whose walk ends there matches by prefix — those with a prefix on the path to it, and
+ * those without one (length 0) — with each route's longest such prefix, sorted as route() decides:
+ * order ascending, then rank (prefix length, plus PORTED_RANK for a ported_to route) descending,
+ * then file order.
+ */
+function compileTrie(routes: readonly CompiledRoute[]): PrefixNode {
+  const newNode = (): PrefixNode => ({ next: new Array<PrefixNode | undefined>(10).fill(undefined), ranked: [] });
+  const root = newNode();
+  /** Per node: the routes whose prefix ends there, with its length. */
+  const ends = new Map<PrefixNode, CompiledRoute[]>();
+  for (const r of routes) {
+    for (const p of r.prefixList ?? []) {
+      let node = root;
+      for (let i = 0; i < p.length; i++) {
+        const c = p.charCodeAt(i) - 48;
+        node = node.next[c] ??= newNode();
+      }
+      ends.set(node, [...(ends.get(node) ?? []), r]);
+    }
+  }
+  const index = new Map(routes.map((r, i) => [r, i]));
+  const rankOf = (len: number, r: CompiledRoute) => (r.portedTo ? len + PORTED_RANK : len);
+  const visit = (node: PrefixNode, depth: number, inherited: ReadonlyMap<CompiledRoute, number>): void => {
+    const endHere = ends.get(node);
+    let here = inherited;
+    // A node where no prefix ends shares its parent's list: one list per distinct prefix, not per digit.
+    if (endHere !== undefined || node === root) {
+      const m = new Map(inherited);
+      for (const r of endHere ?? []) m.set(r, depth);
+      here = m;
+      const list = routes.filter((r) => r.prefixList === null || m.has(r));
+      const rank = (r: CompiledRoute) => rankOf(r.prefixList === null ? 0 : m.get(r)!, r);
+      list.sort((a, b) => a.order - b.order || rank(b) - rank(a) || index.get(a)! - index.get(b)!);
+      node.ranked = list;
+    }
+    for (const child of node.next) {
+      if (child === undefined) continue;
+      child.ranked = node.ranked;
+      visit(child, depth + 1, here);
+    }
+  };
+  visit(root, 0, new Map());
+  return root;
 }

@@ -47,7 +47,7 @@ import type { IntelView } from '../domain/intel.js';
 import type { IntelMetrics } from '../telemetry/intel-metrics.js';
 import { fingerprintOf } from '../rules/fingerprint.js';
 import { foldChars } from '../rules/normalise.js';
-import type { MtRouter } from './mt-router.js';
+import type { MtRouter, RouteFacts, RouteTarget } from './mt-router.js';
 
 export interface DecisionDeps {
   cfg: Config;
@@ -119,6 +119,8 @@ export interface Explained {
 type Normalised = Pick<RuleContext, 'src' | 'dst' | 'sender'>;
 
 const POLICY_OFF: Verdict = { action: 'forward', reason: 'policy_off' };
+/** The sender given to a route decision when no route reads it (routes without `source`). */
+const NO_SOURCE: NormalAddress = { kind: 'empty', value: '' };
 const NO_EVIDENCE: readonly RuleEvidence[] = [];
 const isSuspend = (h: RuleHit): boolean => h.action.kind === 'suspend';
 /** The rule id no_route refusals are audited under. */
@@ -169,6 +171,14 @@ export class DecisionService implements Policy {
   /** The verdict of each policy reason, made once (config policy.statuses applied). */
   private readonly verdicts = new Map<ReasonCode, Verdict>();
   private readonly redisCheck;
+  /**
+   * The facts of the route decision being made, filled in place: routing is synchronous, so one
+   * object serves every message (no allocation per message on the forward path; issue 20).
+   */
+  private readonly routeFacts: RouteFacts = { account: '', dst: '', src: NO_SOURCE, cls: null, dataCoding: 0, ported: null };
+  /** Forward verdicts by route and reason, made once (a verdict is never changed; a reload makes new routes). */
+  private readonly routeVerdicts = new WeakMap<RouteTarget, Map<string, Verdict>>();
+  private lastRouted: (Verdict & { action: 'forward'; route: RouteTarget }) | null = null;
 
   constructor(private readonly deps: DecisionDeps) {
     this.enabled = deps.cfg.policy.enabled;
@@ -217,7 +227,10 @@ export class DecisionService implements Policy {
    * arrive (or the hold time runs out), decided once on the whole text, and all get that decision.
    */
   decide(ctx: SubmitContext, done: (v: Verdict) => void): Verdict | null {
-    if (!this.enabled) return this.deps.router?.() ? this.routeOff(ctx.account, ctx.view, done) : POLICY_OFF;
+    if (!this.enabled) {
+      const router = this.deps.router?.();
+      return router ? this.routeOff(router, ctx.account, ctx.view, done) : POLICY_OFF;
+    }
     const part = partInfo(ctx.view);
     if (!part) return this.evaluate(ctx.account, ctx.view, undefined, done);
     const holdMs = this.deps.accountConfig(ctx.account)?.concat_hold_ms;
@@ -306,9 +319,10 @@ export class DecisionService implements Policy {
    */
   decideRelease(account: string, view: MessageView): Promise<Verdict> {
     if (!this.enabled) {
-      if (!this.deps.router?.()) return Promise.resolve(POLICY_OFF);
+      const router = this.deps.router?.();
+      if (!router) return Promise.resolve(POLICY_OFF);
       return new Promise<Verdict>((resolve) => {
-        const v = this.routeOff(account, view, resolve);
+        const v = this.routeOff(router, account, view, resolve);
         if (v !== null) resolve(v);
       });
     }
@@ -503,27 +517,53 @@ export class DecisionService implements Policy {
     if (pf !== null && pf.portedState === 3 && router.needsPorted && this.deps.cfg.routes.portability.on_redis_error === 'reject') {
       return { action: 'reject', status: this.statusOf('store_unavailable'), reason: 'store_unavailable', rule: PORTED_RULE };
     }
-    const route = router.route({ account, dst, src, cls, dataCoding: view.dataCoding, ported: pf !== null && pf.portedState === 2 ? pf.ported : null });
+    const f = this.routeFacts;
+    f.account = account;
+    f.dst = dst;
+    f.src = src;
+    f.cls = cls;
+    f.dataCoding = view.dataCoding;
+    f.ported = pf !== null && pf.portedState === 2 ? pf.ported : null;
+    const route = router.route(f);
+    f.src = NO_SOURCE;
     if (route === null) return { action: 'reject', status: this.deps.cfg.routes.no_route_status, reason: 'no_route', rule: NO_ROUTE_RULE };
-    return { action: 'forward', reason: v.reason, route };
+    // Bulk traffic takes one route for one reason message after message: the last verdict first.
+    const last = this.lastRouted;
+    if (last !== null && last.route === route && last.reason === v.reason) return last;
+    let byReason = this.routeVerdicts.get(route);
+    if (byReason === undefined) this.routeVerdicts.set(route, (byReason = new Map()));
+    let routedV = byReason.get(v.reason);
+    if (routedV === undefined) byReason.set(v.reason, (routedV = { action: 'forward', reason: v.reason, route }));
+    this.lastRouted = routedV as Verdict & { action: 'forward'; route: RouteTarget };
+    return routedV;
   }
 
   /**
-   * Policy off with a routing table: the class as service_type/TLV or the account's default say, then
-   * the route; when a route uses ported_to, after one ported lookup (then null, and `done` gets it).
+   * Policy off with a routing table: the route; when a route uses ported_to, after one ported
+   * lookup (then null, and `done` gets it). The class (service_type/TLV, else the account's
+   * default) and the sender are worked out only when a route reads them, or for a no_route audit.
    */
-  private routeOff(account: string, view: MessageView, done: (v: Verdict) => void): Verdict | null {
-    const n = this.deps.cfg.policy.numbering;
-    const cls = this.classifier.messageClass(view) ?? this.deps.accountConfig(account)?.default_class ?? 'commercial';
-    const dst = normaliseAddress(view.destinationAddr, view.destTon, n);
+  private routeOff(router: MtRouter, account: string, view: MessageView, done: (v: Verdict) => void): Verdict | null {
+    const dst = normaliseAddress(view.destinationAddr, view.destTon, this.deps.cfg.policy.numbering);
+    if (!router.needsPorted) return this.routeOffNow(account, view, dst.value, null);
     const pf: PortedFact = { ported: null, portedState: 0 };
     this.wantPorted(pf, dst);
-    const route = (): Verdict => {
-      const v = this.routed(account, view, POLICY_OFF as Verdict & { action: 'forward' }, cls, normaliseAddress(view.sourceAddr, view.sourceTon, n), dst.value, pf);
-      return v.action === 'reject' ? this.auditNoRoute(account, view, v, cls, null) : v;
-    };
-    if (this.lookupPorted(pf, dst.value, () => done(route()))) return null;
-    return route();
+    if (this.lookupPorted(pf, dst.value, () => done(this.routeOffNow(account, view, dst.value, pf)))) return null;
+    return this.routeOffNow(account, view, dst.value, pf);
+  }
+
+  /** routeOff's decision once the ported tag (if any) is known; the table may have been reloaded meanwhile. */
+  private routeOffNow(account: string, view: MessageView, dst: string, pf: PortedFact | null): Verdict {
+    const router = this.deps.router?.();
+    const cls = router?.needsClass ? this.offClass(account, view) : null;
+    const src = router?.needsSource ? normaliseAddress(view.sourceAddr, view.sourceTon, this.deps.cfg.policy.numbering) : NO_SOURCE;
+    const v = this.routed(account, view, POLICY_OFF as Verdict & { action: 'forward' }, cls, src, dst, pf);
+    return v.action === 'reject' ? this.auditNoRoute(account, view, v, cls ?? this.offClass(account, view), null) : v;
+  }
+
+  /** A message's class with policy off: as policy.classify says, else the account's default_class. */
+  private offClass(account: string, view: MessageView): SenderClass {
+    return this.classifier.messageClass(view) ?? this.deps.accountConfig(account)?.default_class ?? 'commercial';
   }
 
   /** A message the policy would forward that no MT route takes (or whose ported lookup failed, fail closed): audited as such. */

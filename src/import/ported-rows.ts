@@ -82,6 +82,8 @@ export class PortedRows implements RowValidator<PortedRow> {
     if ('bad' in num) return num;
     const raw = o.network;
     if (raw === undefined || raw === null || raw === '') return { bad: 'missing network' };
+    // A JSON number is read as its digits (as msisdn is); true, an object or an array is not a tag.
+    if (typeof raw !== 'string' && typeof raw !== 'number') return { bad: `network must be a string, got ${Array.isArray(raw) ? 'an array' : typeof raw}` };
     const network = typeof raw === 'string' ? raw.trim() : String(raw);
     if (!NETWORK_TAG.test(network)) return { bad: `network must be ${NETWORK_TAG_TEXT} (a tag routes name in ported_to): ${clip(String(raw))}` };
     return { ok: { number: Number(num.ok), network } };

@@ -89,6 +89,48 @@ describe('MtRouter', () => {
   });
 });
 
+describe('MtRouter prefix trie', () => {
+  it('chooses exactly what trying every route by order, rank and file order chooses (explain), over random tables', () => {
+    // route() walks a compiled prefix trie; explain() still compares every route: they must agree.
+    let seed = 20;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]!;
+    const digits = (n: number) => Array.from({ length: n }, () => pick(['8', '6', '1', '3', '5'])).join('');
+    for (let t = 0; t < 300; t++) {
+      const routes = Array.from({ length: 1 + rnd(12) }, (_, i) => {
+        const r: Record<string, unknown> = { name: `r${i}`, group: 'g' };
+        if (rnd(4) > 0) r.destination_prefix = Array.from({ length: 1 + rnd(3) }, () => digits(1 + rnd(5)));
+        if (rnd(3) === 0) r.order = rnd(3) - 1;
+        if (rnd(5) === 0) r.account = pick(['a', 'b']);
+        if (rnd(5) === 0) r.class = pick(['otp', 'commercial']);
+        if (rnd(6) === 0) r.data_coding = pick([0, 8]);
+        if (rnd(5) === 0) r.ported_to = pick(['cu', 'ct']);
+        if (rnd(6) === 0) r.source = pick(['1069', 'BANK']);
+        return r;
+      });
+      const r = router(routes);
+      for (let m = 0; m < 40; m++) {
+        const f = facts({
+          account: pick(['a', 'b']),
+          dst: rnd(10) === 0 ? pick(['', 'ABC', '86x1']) : digits(rnd(9)),
+          cls: pick(['otp', 'commercial', null]),
+          dataCoding: pick([0, 8]),
+          ported: pick(['cu', 'ct', null]),
+          src: pick([{ kind: 'number', value: '10690001' }, { kind: 'alpha', value: 'BANK' }] as const),
+        });
+        const got = r.route(f)?.name ?? null;
+        const want = r.explain(f).route?.name ?? null;
+        if (got !== want) expect(got, JSON.stringify({ routes, f })).toBe(want);
+      }
+    }
+  });
+
+  it('says which facts a table reads', () => {
+    expect(router([{ name: 'a', destination_prefix: '86', group: 'g' }])).toMatchObject({ needsSource: false, needsClass: false, needsPorted: false });
+    expect(router([{ name: 'a', source: 'BANK', class: 'otp', ported_to: 'cu', group: 'g' }])).toMatchObject({ needsSource: true, needsClass: true, needsPorted: true });
+  });
+});
+
 describe('routing config cross-checks', () => {
   const base = `
 accounts: []
