@@ -97,7 +97,7 @@ export class Relay implements SubmitHandler {
     }
     const view = MessageView.parse(pdu);
     if (isScanError(view)) return this.refuseMalformed(session, commandId, sequence, view);
-    view.gatewayId = this.newId();
+    view.lazyGatewayId(this.newId);
     let verdict: Verdict | null;
     try {
       verdict = this.deps.policy.decide({ account: session.account!.id, view }, (v) => this.apply(session, view, v));

@@ -50,8 +50,12 @@ export class Metrics {
   readonly registry = new Registry();
   /** MT routing: per route and per SMSC (telemetry/routing-metrics.ts). */
   readonly routing: RoutingMetrics;
-  private readonly pduCounts = new Map<number, number>();
-  private readonly pduReported = new Map<number, number>();
+  /**
+   * PDU counts by slot (command × status × side × direction, ~40k slots): a typed array, where a Map
+   * cost four hashed lookups and stores per message on the hot path (bench/RESULTS.md, issue 23).
+   */
+  private readonly pduCounts = new Float64Array(COMMAND_LABELS.length * STATUS_LABELS.length * 4);
+  private readonly pduReported = new Float64Array(COMMAND_LABELS.length * STATUS_LABELS.length * 4);
   private readonly collectors: (() => void)[] = [];
   private readonly decisionCounts = new LabelCounts(['account', 'action', 'reason'] as const);
 
@@ -544,12 +548,14 @@ export class Metrics {
     const ci = COMMAND_SLOT.get(commandId) ?? UNKNOWN_COMMAND;
     const si = status === 0 ? 0 : statusSlot(status, side === 'downstream' || direction === 'out');
     const key = ((ci * STATUS_LABELS.length + si) * 2 + (side === 'upstream' ? 0 : 1)) * 2 + (direction === 'in' ? 0 : 1);
-    this.pduCounts.set(key, (this.pduCounts.get(key) ?? 0) + 1);
+    this.pduCounts[key]!++;
   }
 
   private flushPduCounts(): void {
-    for (const [key, n] of this.pduCounts) {
-      const done = this.pduReported.get(key) ?? 0;
+    const counts = this.pduCounts;
+    for (let key = 0; key < counts.length; key++) {
+      const n = counts[key]!;
+      const done = this.pduReported[key]!;
       if (n === done) continue;
       const dir = DIRS[key % 2]!;
       const side = SIDES[Math.floor(key / 2) % 2]!;
@@ -557,7 +563,7 @@ export class Metrics {
       const status = STATUS_LABELS[rest % STATUS_LABELS.length]!;
       const command = COMMAND_LABELS[Math.floor(rest / STATUS_LABELS.length)]!;
       this.pdus.inc({ side, direction: dir, command, status }, n - done);
-      this.pduReported.set(key, n);
+      this.pduReported[key] = n;
     }
   }
 
