@@ -11,7 +11,7 @@
  */
 import type { Config, SmscConfig } from '../config/schema.js';
 import { Status } from '../protocol/status.js';
-import type { Clock, TimerHandle } from '../session/clock.js';
+import { taskMonoNow, type Clock, type TimerHandle } from '../session/clock.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { SmscLink, type Dialler, type PendingRequest } from './smsc-link.js';
@@ -302,7 +302,7 @@ export class SmscPool {
  * with a closure, one young object per message instead of three (bench/RESULTS.md, issue 23).
  */
 class Attempt implements PendingRequest {
-  readonly sentAt = performance.now();
+  readonly sentAt = taskMonoNow();
   constructor(
     private readonly pool: SmscPool,
     private readonly req: GroupRequest,
