@@ -60,7 +60,16 @@ export interface OpenLoopResult {
   cpuPct: number;
   elu: number;
   closedEarly: number;
+  /**
+   * The worst stretches of the measured interval: per 50 ms of scheduled send time, the slowest
+   * answer; the 10 worst as [ms after the start of the measured interval, latency ms], by time.
+   * Their spacing tells periodic work (a timer every 1 s, every 250 ms) from GC or chance.
+   */
+  worst: [number, number][];
 }
+
+/** Width of a timeline slot (ms of scheduled send time) for `worst`. */
+const SLOT_MS = 50;
 
 interface Shared {
   tpl: Template;
@@ -78,6 +87,8 @@ interface Shared {
   deliverSm: number;
   dirty: OpenBind[];
   pumpScheduled: boolean;
+  /** Per SLOT_MS of scheduled time in the measured interval, the slowest answer (µs). */
+  slots: Float64Array;
 }
 
 class OpenBind {
@@ -214,6 +225,7 @@ class OpenBind {
       s.acked++;
       s.lastAck = now;
       s.hist.record((now - sched) * 1000);
+      noteSlot(s, sched, now);
       if (status === 0) s.ok++;
       else s.errors.set(status, (s.errors.get(status) ?? 0) + 1);
     }
@@ -319,6 +331,12 @@ class OpenBind {
   }
 }
 
+function noteSlot(s: Shared, sched: number, now: number): void {
+  const i = Math.floor((sched - s.t0) / SLOT_MS);
+  const us = (now - sched) * 1000;
+  if (i >= 0 && i < s.slots.length && us > s.slots[i]!) s.slots[i] = us;
+}
+
 function pump(s: Shared): void {
   s.pumpScheduled = false;
   const list = s.dirty;
@@ -352,6 +370,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     deliverSm: 0,
     dirty: [],
     pumpScheduled: false,
+    slots: new Float64Array(Math.ceil(durationMs / SLOT_MS)),
   };
   const binds = Array.from({ length: nBinds }, () => new OpenBind(window, s));
   try {
@@ -457,6 +476,11 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     cpuPct: measuredMs > 0 ? Math.round(((cpu.user + cpu.system) / 1000 / measuredMs) * 1000) / 10 : 0,
     elu: Math.round(elu * 1000) / 1000,
     closedEarly,
+    worst: [...s.slots]
+      .map((us, i): [number, number] => [i * SLOT_MS, ms(us)])
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 10)
+      .sort((a, b) => a[0] - b[0]),
   };
 }
 

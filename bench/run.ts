@@ -20,6 +20,7 @@ import { stringify as toYaml } from 'yaml';
 import { hashPassword } from '../src/upstream/password.js';
 import type { LoadOptions, LoadResult } from './loadgen.js';
 import type { OpenLoopOptions, OpenLoopResult } from './open-loop.js';
+import { GATEWAY_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { portedGateway, routingGateway, seedPorted } from './routing-scenario.js';
 import { POLICY_PREFIX, policyGatewayFor, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGatewayFor, rulesLoad, rulesLoadPerRun, type CnVariant } from './policy-scenario.js';
 import { freePort } from '../src/sim/free-port.js';
@@ -160,7 +161,8 @@ const USAGE = `usage: npm run bench -- [options]
                       offered rate (msg/s), latency from the scheduled send time, added latency vs (a)
   --open-loop-binds N binds of the open-loop generator (default 4)
   --open-loop-window N  outstanding submits per bind in open loop (default 1000)
-  --gateway-node-args '--flag …'  node flags for the gateway (default none, as \`npm start\`)
+  --gateway-node-args '--flag …'  node flags for the gateway (default: those \`npm start\` gives it,
+                      src/cli/node-flags.ts; '' for none)
   --baseline DIR      also run every gateway scenario on the gateway built in checkout DIR (another
                       commit, \`npm ci && npm run build\` there), alternating with this one in every
                       round; prints this build's median over the baseline's per scenario
@@ -186,7 +188,7 @@ function parseFlags(argv: string[]): Flags {
     openLoop: null,
     openLoopBinds: 4,
     openLoopWindow: 1000,
-    gatewayNodeArgs: [],
+    gatewayNodeArgs: [...GATEWAY_NODE_FLAGS],
   };
   const int = (name: string, v: string | undefined) => {
     const n = Number(v);
@@ -242,11 +244,11 @@ const children = new Set<ChildProcess>();
 /** Extra node flags for every child (set by --profile). */
 let nodeArgs: string[] = [];
 /**
- * Node flags of the gateway process. Empty by default: the gateway runs as `npm start` runs it, so
- * the figures are what an operator gets (flags the gateway needs must be set by the gateway or its
- * start script). `--gateway-node-args '--max-semi-space-size=64'` reproduces the Dockerfile's NODE_OPTIONS.
+ * Node flags of the gateway process: by default those `npm start`, the Docker image and the systemd
+ * unit give it (src/cli/node-flags.ts), so the figures are what an operator gets;
+ * `--gateway-node-args ''` runs it without them.
  */
-let gatewayNodeArgs: string[] = [];
+let gatewayNodeArgs: string[] = [...GATEWAY_NODE_FLAGS];
 /** Configuration merged over this build's gateways (--gateway). */
 let gatewayOverrides: Record<string, unknown> = {};
 
@@ -804,6 +806,8 @@ async function main(): Promise<void> {
               `send lag max ${fmtMs(result.sendLagMs.max)} ms, backlog max ${result.maxBacklog}` +
               `${scn.gateway ? `; µs CPU/msg gateway ${us.gateway ?? '?'}, redis ${us.redis ?? '?'}` : ''}${errs ? `; errors ${errs}` : ''}${result.unacked ? `; unacked ${result.unacked}` : ''}`,
           );
+          // Where the tail came from: the 10 slowest 50 ms stretches (ms into the measured interval: worst ms).
+          if (result.worst?.length) console.log(`round ${round} (${tag}) worst 50 ms slots: ${result.worst.map(([at, ms]) => `${at}:${fmtMs(ms)}`).join(' ')}`);
           return;
         }
         const { result, cpu, cpuSec } = await runLoadgen<LoadResult>('loadgen.js', opts, watch, timeoutMs);

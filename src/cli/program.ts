@@ -22,6 +22,7 @@ import { availableParallelism } from 'node:os';
 import { Command as Program } from 'commander';
 import { workerCount, workerProblems } from '../config/workers.js';
 import { runPrimary, workerPlace, WorkerLink } from './workers.js';
+import { missingNodeFlags } from './node-flags.js';
 import { loadConfig, ConfigError } from '../config/load.js';
 import { ConfigWatch } from '../config/watch.js';
 import { registerConfig } from './config.js';
@@ -105,6 +106,13 @@ export function buildProgram(): Program {
         }
         runPrimary(count, createLogger(cfg.log.level).child({ role: 'primary' }), cfg.shutdown.drain_timeout_ms + SHUTDOWN_GRACE_MS + 2000);
         return;
+      }
+      const missing = missingNodeFlags();
+      if (missing.length > 0) {
+        createLogger(cfg.log.level).warn(
+          { missing },
+          'node started without the gateway\'s V8 flags: expect more CPU per message and longer GC pauses (docs/operations.md, Node flags)',
+        );
       }
       const link = place ? new WorkerLink() : null;
       const gw = await Gateway.start(cfg, {

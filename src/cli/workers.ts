@@ -14,6 +14,7 @@
  * gauges read from Redis by max or min), /readyz is ready only while every worker is.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { missingNodeFlags } from './node-flags.js';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import type { Readiness } from '../admin/http.js';
 import { stdoutDrained, type Logger } from '../telemetry/log.js';
@@ -73,6 +74,9 @@ export function runPrimary(count: number, log: Logger, shutdownMs: number): void
   let stopping = false;
   const live = () => slots.filter((s) => s.worker !== null).length;
 
+  // Workers run with the gateway's V8 flags even when the primary was started without them.
+  const missing = missingNodeFlags();
+  if (missing.length > 0) cluster.setupPrimary({ execArgv: [...process.execArgv, ...missing] });
   const fork = (slot: Slot): void => {
     slot.restart = null;
     const worker = cluster.fork({ [WORKER_ENV]: `${slot.index}/${count}` });

@@ -11,7 +11,7 @@ import { encodeEmpty, encodePdu, genericNack, messageResp, INTERFACE_VERSION_34 
 import { SequenceCounter, setSequence } from '../protocol/header.js';
 import { Status, statusName } from '../protocol/status.js';
 import type { SmscConfig } from '../config/schema.js';
-import type { Clock, TimerHandle } from '../session/clock.js';
+import { taskMonoNow, type Clock, type TimerHandle } from '../session/clock.js';
 import { PduConnection, type PduSocket } from '../session/connection.js';
 import { Window } from '../session/window.js';
 import type { Logger } from '../telemetry/log.js';
@@ -251,7 +251,7 @@ export class SmscLink {
       this.env.metrics.lateResponses.inc({ side: 'downstream' });
       return;
     }
-    this.latency.observe((performance.now() - pending.sentAt) / 1000);
+    this.latency.observe((taskMonoNow() - pending.sentAt) / 1000);
     if (commandId === Command.generic_nack) pending.onResult(null, status || Status.ESME_RSYSERR);
     else pending.onResult(pdu, status);
     if (!this.window.full) this.env.onReady(this);

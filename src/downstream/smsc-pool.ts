@@ -11,7 +11,7 @@
  */
 import type { Config, SmscConfig } from '../config/schema.js';
 import { Status } from '../protocol/status.js';
-import type { Clock, TimerHandle } from '../session/clock.js';
+import { taskMonoNow, type Clock, type TimerHandle } from '../session/clock.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { SmscLink, type Dialler, type PendingRequest } from './smsc-link.js';
@@ -213,10 +213,7 @@ export class SmscPool {
     const g = req.group;
     const m = g.pick(now, req.tried, spill, this.why);
     if (typeof m === 'string') return m;
-    const pending: PendingRequest = {
-      onResult: (resp, status) => this.answered(req, m, resp, status),
-      sentAt: performance.now(),
-    };
+    const pending = new Attempt(this, req, m);
     if (!m.target.send(req.pdu, pending, now)) return 'busy';
     if (this.why.skipped !== null && g.name !== ALL_SMSCS) this.env.metrics.routing.failovers.inc({ group: g.name, reason: this.why.skipped });
     if (req.tried) this.env.metrics.routing.retries.inc({ group: g.name, from: req.tried.name, to: m.target.name });
@@ -224,7 +221,7 @@ export class SmscPool {
   }
 
   /** An SMSC's answer (resp null: no answer in time, or the link was lost). */
-  private answered(req: GroupRequest, m: GroupMember, resp: Buffer | null, status: number): void {
+  answered(req: GroupRequest, m: GroupMember, resp: Buffer | null, status: number): void {
     // A reload rebuilt the groups while this was in flight: a retry goes by the new one.
     if (this.groups.get(req.group.name) !== req.group) req.group = this.groups.get(req.group.name) ?? this.allGroup;
     const g = req.group;
@@ -297,5 +294,22 @@ export class SmscPool {
   async stop(ms: number): Promise<void> {
     this.wakeTimer?.cancel();
     await Promise.all(this.links.map((l) => l.stop(ms)));
+  }
+}
+
+/**
+ * One attempt of a request on a member, waiting in a link's window: a class rather than an object
+ * with a closure, one young object per message instead of three (bench/RESULTS.md, issue 23).
+ */
+class Attempt implements PendingRequest {
+  readonly sentAt = taskMonoNow();
+  constructor(
+    private readonly pool: SmscPool,
+    private readonly req: GroupRequest,
+    private readonly member: GroupMember,
+  ) {}
+
+  onResult(resp: Buffer | null, status: number): void {
+    this.pool.answered(this.req, this.member, resp, status);
   }
 }

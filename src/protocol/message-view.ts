@@ -48,11 +48,32 @@ export class MessageView {
   private src: string | null = null;
   private dst: string | null = null;
   /**
-   * The gateway's own id for this message, set by the relay (or the queue worker) before the
+   * The gateway's own id for this message, given by the relay (or the queue worker) before the
    * decision: the audit lines carry it, so a decision and the SMSC's id for it can be joined.
    * Empty when nobody gave one (explain, tests).
    */
-  gatewayId = '';
+  get gatewayId(): string {
+    if (this.idMaker !== null) {
+      this.id = this.idMaker();
+      this.idMaker = null;
+    }
+    return this.id;
+  }
+  set gatewayId(id: string) {
+    this.id = id;
+    this.idMaker = null;
+  }
+  /**
+   * Gives the message its id on first read rather than now: with the policy off and nothing
+   * recorded, no id is ever read, and making one (a string of time and counter) was per-message
+   * work for nothing (bench/RESULTS.md, issue 23). The id is made at most once.
+   */
+  lazyGatewayId(make: () => string): void {
+    this.id = '';
+    this.idMaker = make;
+  }
+  private id = '';
+  private idMaker: (() => string) | null = null;
   /**
    * The sender and recipient as the decision record has them (normalised), set when the decision
    * was recorded: the SMSC's id for the message is recorded under them. Empty: not recorded.

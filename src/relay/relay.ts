@@ -27,7 +27,7 @@ import type { MessageQueue } from '../queue/message-queue.js';
 import type { QueueName } from '../queue/jobs.js';
 import { expiryOf } from '../queue/validity.js';
 import type { DeliveryWorker } from '../queue/worker.js';
-import type { Clock, TimerHandle } from '../session/clock.js';
+import { taskMonoNow, type Clock, type TimerHandle } from '../session/clock.js';
 
 export interface RelayDeps {
   pool: SmscPool;
@@ -97,7 +97,7 @@ export class Relay implements SubmitHandler {
     }
     const view = MessageView.parse(pdu);
     if (isScanError(view)) return this.refuseMalformed(session, commandId, sequence, view);
-    view.gatewayId = this.newId();
+    view.lazyGatewayId(this.newId);
     let verdict: Verdict | null;
     try {
       verdict = this.deps.policy.decide({ account: session.account!.id, view }, (v) => this.apply(session, view, v));
@@ -140,10 +140,10 @@ export class Relay implements SubmitHandler {
   private forward(session: EsmeSession, pdu: Buffer, sequence: number, view: MessageView | null, route: RouteTarget | null = null): void {
     const commandId = pdu.readUInt32BE(4);
     const routeName = route?.name ?? ALL_SMSCS;
-    const t0 = performance.now();
+    const t0 = taskMonoNow();
     this.deps.pool.submit(pdu, (resp, status, smsc) => {
       this.deps.metrics.routing.countRoute(routeName, smsc, resp ? status : smsc === null ? (status === Status.ESME_RTHROTTLED ? 'throttled' : 'not_sent') : 'timeout');
-      this.routeTimer(routeName).observe((performance.now() - t0) / 1000);
+      this.routeTimer(routeName).observe((taskMonoNow() - t0) / 1000);
       if (view && this.deps.queue) {
         const saf = session.account!.cfg.queue.store_and_forward;
         const failure = resp ? resp.readUInt32BE(8) : this.deps.pool.boundCount === 0 ? 'no_bind' : status === Status.ESME_RSYSERR ? 'timeout' : status;

@@ -3,29 +3,33 @@
  * handed to Prometheus only when it scrapes (LabelCounts as counter deltas, FastHistogram as a
  * custom histogram metric).
  */
-/** Counts keyed by a label tuple joined with \u0001, handed to a prom-client counter as deltas. */
+/**
+ * Counts keyed by a label tuple joined with \u0001, handed to a prom-client counter as deltas. One
+ * cell per key: add() is one Map lookup and an increment (a get and a set before; issue 23).
+ */
 export class LabelCounts<L extends string> {
-  private readonly counts = new Map<string, number>();
-  private readonly reported = new Map<string, number>();
+  private readonly cells = new Map<string, { n: number; done: number }>();
   constructor(private readonly labelNames: readonly L[]) {}
 
   add(key: string, n = 1): void {
-    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+    const c = this.cells.get(key);
+    if (c !== undefined) c.n += n;
+    else this.cells.set(key, { n, done: 0 });
   }
 
   get(key: string): number {
-    return this.counts.get(key) ?? 0;
+    return this.cells.get(key)?.n ?? 0;
   }
 
   flush(inc: (labels: Record<L, string>, n: number) => void): void {
-    for (const [key, n] of this.counts) {
-      const done = this.reported.get(key) ?? 0;
-      if (n === done) continue;
+    for (const [key, c] of this.cells) {
+      if (c.n === c.done) continue;
       const parts = key.split('\u0001');
       const labels = {} as Record<L, string>;
       this.labelNames.forEach((l, i) => (labels[l] = parts[i] ?? ''));
-      inc(labels, n - done);
-      this.reported.set(key, n);
+      const delta = c.n - c.done;
+      c.done = c.n;
+      inc(labels, delta);
     }
   }
 }

@@ -50,8 +50,12 @@ export class Metrics {
   readonly registry = new Registry();
   /** MT routing: per route and per SMSC (telemetry/routing-metrics.ts). */
   readonly routing: RoutingMetrics;
-  private readonly pduCounts = new Map<number, number>();
-  private readonly pduReported = new Map<number, number>();
+  /**
+   * PDU counts by slot (command × status × side × direction, ~40k slots): a typed array, where a Map
+   * cost four hashed lookups and stores per message on the hot path (bench/RESULTS.md, issue 23).
+   */
+  private readonly pduCounts = new Float64Array(COMMAND_LABELS.length * STATUS_LABELS.length * 4);
+  private readonly pduReported = new Float64Array(COMMAND_LABELS.length * STATUS_LABELS.length * 4);
   private readonly collectors: (() => void)[] = [];
   private readonly decisionCounts = new LabelCounts(['account', 'action', 'reason'] as const);
 
@@ -528,6 +532,10 @@ export class Metrics {
 
   /** Counts one policy decision; the hot path (handed to prom-client at scrape time). */
   countDecision(account: string, action: string, reason: string): void {
+    // Traffic repeats one tuple (a bulk sender's forwards): the last one's key without three lookups.
+    if (account === this.lastDecision[0] && action === this.lastDecision[1] && reason === this.lastDecision[2]) {
+      return this.decisionCounts.add(this.lastDecisionKey);
+    }
     // The label key is built once per (action, reason, account), not per message.
     let byReason = this.decisionKeys.get(action);
     if (!byReason) this.decisionKeys.set(action, (byReason = new Map()));
@@ -535,8 +543,12 @@ export class Metrics {
     if (!byAccount) byReason.set(reason, (byAccount = new Map()));
     let key = byAccount.get(account);
     if (key === undefined) byAccount.set(account, (key = `${account}\u0001${action}\u0001${reason}`));
+    this.lastDecision = [account, action, reason];
+    this.lastDecisionKey = key;
     this.decisionCounts.add(key);
   }
+  private lastDecision: [string, string, string] = ['', '', ''];
+  private lastDecisionKey = '';
   private readonly decisionKeys = new Map<string, Map<string, Map<string, string>>>();
 
   /** Counts one PDU; the hot path. Commands and statuses count under a fixed label set (above). */
@@ -544,12 +556,14 @@ export class Metrics {
     const ci = COMMAND_SLOT.get(commandId) ?? UNKNOWN_COMMAND;
     const si = status === 0 ? 0 : statusSlot(status, side === 'downstream' || direction === 'out');
     const key = ((ci * STATUS_LABELS.length + si) * 2 + (side === 'upstream' ? 0 : 1)) * 2 + (direction === 'in' ? 0 : 1);
-    this.pduCounts.set(key, (this.pduCounts.get(key) ?? 0) + 1);
+    this.pduCounts[key]!++;
   }
 
   private flushPduCounts(): void {
-    for (const [key, n] of this.pduCounts) {
-      const done = this.pduReported.get(key) ?? 0;
+    const counts = this.pduCounts;
+    for (let key = 0; key < counts.length; key++) {
+      const n = counts[key]!;
+      const done = this.pduReported[key]!;
       if (n === done) continue;
       const dir = DIRS[key % 2]!;
       const side = SIDES[Math.floor(key / 2) % 2]!;
@@ -557,11 +571,23 @@ export class Metrics {
       const status = STATUS_LABELS[rest % STATUS_LABELS.length]!;
       const command = COMMAND_LABELS[Math.floor(rest / STATUS_LABELS.length)]!;
       this.pdus.inc({ side, direction: dir, command, status }, n - done);
-      this.pduReported.set(key, n);
+      this.pduReported[key] = n;
     }
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  /**
+   * The exposition text, as registry.metrics() gives it, one metric at a time with the event loop
+   * yielded between them: a scrape with per-account series held the loop ~18 ms in one go
+   * (bench/stalls.ts, 200 accounts), every answer due meanwhile waiting behind it (issue 23).
+   * Metrics are read in registration order as before, each collect hook just before its metric.
+   */
+  async text(): Promise<string> {
+    const parts: string[] = [];
+    for (const metric of this.registry.getMetricsAsArray()) {
+      if (this.registry.getSingleMetric(metric.name) === undefined) continue; // removed meanwhile
+      parts.push(await this.registry.getSingleMetricAsString(metric.name));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return `${parts.join('\n\n')}\n`;
   }
 }
