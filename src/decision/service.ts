@@ -435,7 +435,7 @@ export class DecisionService implements Policy {
     if (rules !== null && o.hits.length > 0) {
       rules.record(o.hits);
       const im = this.deps.intelMetrics;
-      if (im) for (const h of o.hits) for (const key of rules.rule(h.rule)?.intelKeys ?? []) im.keyMatches.inc({ key, mode: h.mode });
+      if (im) for (const h of o.hits) for (const key of rules.rule(h.rule)?.intelKeys ?? []) im.keyMatch(key, h.mode);
     }
     const behaviour = o.behaviour;
     // A suspend rule may match on anything (text, a rate), not only on behaviour: it suspends without evidence too.

@@ -85,6 +85,18 @@ export class IntelMetrics {
     });
   }
 
+  /** Matches per mode and key not yet handed to keyMatches (collect() does, at scrape time). */
+  private readonly keyCounts = new Map<string, Map<string, { n: number }>>();
+
+  /** One match of a rule using intelligence key `key` in `mode`: two Map lookups, no label hashing (per message). */
+  keyMatch(key: string, mode: string): void {
+    let byKey = this.keyCounts.get(mode);
+    if (byKey === undefined) this.keyCounts.set(mode, (byKey = new Map()));
+    const cell = byKey.get(key);
+    if (cell !== undefined) cell.n++;
+    else byKey.set(key, { n: 1 });
+  }
+
   /** One forwarded commercial message of fingerprint `fp` (the hot path: one Map update). */
   countCampaign(fp: string): void {
     const m = Math.floor(this.now() / 60_000);
@@ -104,8 +116,15 @@ export class IntelMetrics {
     for (const [fp, n] of best) this.top.set({ fingerprint: fp }, n);
   }
 
-  /** Called at scrape time: rolls an idle minute over. */
+  /** Called at scrape time: rolls an idle minute over and hands the key matches counted since to the counter. */
   collect(): void {
+    for (const [mode, byKey] of this.keyCounts) {
+      for (const [key, cell] of byKey) {
+        if (cell.n === 0) continue;
+        this.keyMatches.inc({ key, mode }, cell.n);
+        cell.n = 0;
+      }
+    }
     const m = Math.floor(this.now() / 60_000);
     if (m !== this.minute) this.roll(m);
   }
