@@ -21,8 +21,6 @@ RUN npx tsc -p tsconfig.image.json && cp -r src/store/lua dist/src/store/ && cp 
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
-# A larger young generation keeps in-flight request objects out of the old generation (README, Tuning).
-ENV NODE_OPTIONS=--max-semi-space-size=64
 # The configuration `start` and the healthcheck read; SMPPGUARD_* variables override any key of it
 # (docs/operations.md, Configuration from the environment). Set it empty for the environment alone.
 ENV SMPPGUARD_CONFIG=config/gateway.yaml

@@ -11,6 +11,7 @@
  * Rounds alternate; medians are printed, and with --write appended to bench/RESULTS.md.
  */
 import type { ChildProcess } from 'node:child_process';
+import { GATEWAY_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { appendFileSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +51,7 @@ async function round(tmp: string, n: number, f: RunFlags, hash: string): Promise
   );
   // BENCH_PROFILE=DIR: the gateway runs with node --cpu-prof into DIR (the release path's profile).
   const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const gw = child([...prof, '--max-semi-space-size=64', CLI, 'start', '--config', cfgFile], join(tmp, `gateway-${n}.log`));
+  const gw = child([...prof, ...GATEWAY_NODE_FLAGS, CLI, 'start', '--config', cfgFile], join(tmp, `gateway-${n}.log`));
   const redis = new Redis(REDIS_URL);
   let sim: ChildProcess | null = null;
   try {

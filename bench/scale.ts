@@ -8,6 +8,7 @@
  * share two cores: the ratio shows what a second instance costs or gains here, not on real hosts.
  */
 import type { ChildProcess } from 'node:child_process';
+import { GATEWAY_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -72,7 +73,7 @@ async function run(n: 1 | 2, tmp: string, cluster: LocalRedisCluster, simPort: n
           downstream: { smscs: [{ name: 'sim', host: '127.0.0.1', port: simPort, system_id: 'smppguard', password: 'simpw', binds: 2, window: 1024 }] },
         }),
       );
-      gws.push(child(['--max-semi-space-size=64', CLI, 'start', '--config', file], join(tmp, `gw-${tag}-${i}.log`)));
+      gws.push(child([...GATEWAY_NODE_FLAGS, CLI, 'start', '--config', file], join(tmp, `gw-${tag}-${i}.log`)));
       ports.push(listen);
       await ready(http);
     }

@@ -1,16 +1,17 @@
 /**
- * The V8 flags the gateway runs with (docs/operations.md, "Node flags"). A young generation of
- * 64 MB a semi-space (V8's default tops out at 16 MB): scavenges a quarter as often, while what
- * they copy — the messages in flight — stays the same, so garbage collection costs less per
- * message and fewer of the gateway's answers wait behind a collection. Measured on the 2-core
- * bench box: about a fifth less gateway CPU per message in scenarios (b) and (c)
- * (bench/RESULTS.md, issue 23).
+ * The V8 flags the gateway needs (docs/operations.md, "Node flags"): none today. A larger young
+ * generation (`--max-semi-space-size=64`) was measured both ways on the 2-core bench box: about a
+ * fifth less gateway CPU per message at saturation (closed loop), but at a fixed 20,000 msg/s each
+ * scavenge copies more and lasts longer, and the added p99 of scenario (b) went from +12–18 ms
+ * with V8's default to +34–52 ms (bench/RESULTS.md, issue 23). An inline gateway is judged by
+ * its tail at the rate it carries, so the default stays; an operator who runs at saturation may
+ * set the flag (NODE_OPTIONS).
  *
  * V8 sizes the heap when the process starts (v8.setFlagsFromString afterwards does not resize it),
- * so these go on the node command line: `npm start`, the Docker image's NODE_OPTIONS, the systemd
- * unit; the workers' primary passes them to every worker it forks.
+ * so a flag listed here goes on the node command line; the workers' primary passes what is listed
+ * to every worker it forks, and `smppguard start` warns when one is missing.
  */
-export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
+export const GATEWAY_NODE_FLAGS: readonly string[] = [];
 
 /** The flag names in `flags` (without values) this process was not started with (command line or NODE_OPTIONS). */
 export function missingNodeFlags(flags: readonly string[] = GATEWAY_NODE_FLAGS, execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
