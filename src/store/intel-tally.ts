@@ -221,6 +221,8 @@ export class IntelTally {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     await this.flush();
+    // A flush already running when stop() came took only what was dirty when it started.
+    if (this.dirty.size > 0 || this.retired.length > 0) await this.flush();
   }
 
   /** Counters kept, and campaign members over them. */
