@@ -76,6 +76,8 @@ class Entry {
   seeded = false;
   /** When this counter's cold message left (0: none out): the next ones count here meanwhile. */
   seedingAt = 0;
+  /** When it last moved to the recent end of the tally's order. */
+  usedAt = 0;
   /** The last value Redis gave (packed for baseline and receipts). */
   shared = 0;
   dirty = false;
@@ -279,10 +281,11 @@ export class IntelTally {
         this.cold++;
         return -1;
       }
-    } else {
-      // Most recently used last: the eviction takes the first.
+    } else if (now - e.usedAt >= 1000) {
+      // Most recently used last (to the second: a hot counter is not moved per message): the eviction takes the first.
       this.entries.delete(need.key);
       this.entries.set(need.key, e);
+      e.usedAt = now;
     }
     if (e.kind === 'sequence' || e.kind === 'baseline') {
       const w = this.windowOf(e, now);
