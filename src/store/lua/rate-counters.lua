@@ -104,17 +104,22 @@ end
 
 -- Sliding distinct group: `member` seen at `now`; the distinct members of the last `period` ms into out[n+1].
 local SG_RECENT_CAP = 1000
-local function sg_recent(key, now, period, member, horizon, out, n)
-  sg_call('ZADD', key, now, member)
+-- After adding: members older than the period out, then the oldest beyond the cap; the TTL; the count into out[n+1].
+local function sg_recent_trim(key, now, period, horizon, out, n)
   sg_call('ZREMRANGEBYSCORE', key, '-inf', now - period)
   local c = sg_call('ZCARD', key)
   if c > SG_RECENT_CAP then
     sg_call('ZREMRANGEBYRANK', key, 0, c - SG_RECENT_CAP - 1)
     c = SG_RECENT_CAP
   end
-  sg_call('PEXPIRE', key, period + sg_max(1, now - horizon))
+  if c > 0 then sg_call('PEXPIRE', key, period + sg_max(1, now - horizon)) end
   out[n + 1] = c
   return n + 1
+end
+
+local function sg_recent(key, now, period, member, horizon, out, n)
+  sg_call('ZADD', key, now, member)
+  return sg_recent_trim(key, now, period, horizon, out, n)
 end
 
 -- Sliding distinct, a batch (op Z, store/intel-tally.ts's flush): s[2..k] "member, when seen"
@@ -130,15 +135,7 @@ local function sg_recent_batch(key, now, period, s, k, horizon, out, n)
     end
   end
   if #args > 1 then sg_call('ZADD', key, unpack(args)) end
-  sg_call('ZREMRANGEBYSCORE', key, '-inf', now - period)
-  local c = sg_call('ZCARD', key)
-  if c > SG_RECENT_CAP then
-    sg_call('ZREMRANGEBYRANK', key, 0, c - SG_RECENT_CAP - 1)
-    c = SG_RECENT_CAP
-  end
-  if c > 0 then sg_call('PEXPIRE', key, period + sg_max(1, now - horizon)) end
-  out[n + 1] = c
-  return n + 1
+  return sg_recent_trim(key, now, period, horizon, out, n)
 end
 
 -- One group: op ('c', 'd', 'r', 'z' or a behaviour op), end (number), entity and its k strings s[1..k].
