@@ -138,12 +138,12 @@ interface PortedFact {
   portedState: number;
 }
 
-/** The round trip's values (for the needs the tally left NaN in `local`) into `local`; the tally seeded with the cold ones. */
+/** The round trip's values (for the needs the tally left NaN in `local`; `got` null only when it left none) into `local`; the tally seeded with the cold ones. */
 function merge(needs: readonly RateNeed[], local: number[], got: readonly number[] | null, tally: Pick<IntelTally, 'seed'>): number[] {
   let j = 0;
   for (let i = 0; i < needs.length; i++) {
     if (!Number.isNaN(local[i])) continue;
-    const v = got === null ? 0 : got[j++]!;
+    const v = got![j++]!;
     local[i] = v;
     if (tallied(needs[i]!)) tally.seed(needs[i]!, v);
   }
@@ -398,22 +398,20 @@ export class DecisionService implements Policy {
       let local: number[] | null = null;
       let remote = needs;
       if (tally && needs !== null) {
-        const values = new Array<number>(needs.length);
+        const values = (local = new Array<number>(needs.length));
         const n = tally.answer(needs, values);
-        if (n > 0) {
-          local = values;
-          remote = n === needs.length ? null : needs.filter((_, i) => Number.isNaN(values[i]));
-          if (remote === null && req.query === null && pf === null) return to.answer(null, null, new NeedValues(needs, values));
-        }
+        if (n === needs.length) {
+          remote = null;
+          if (req.query === null && pf === null) return to.answer(null, null, new NeedValues(needs, values));
+        } else if (n > 0) remote = needs.filter((_, i) => Number.isNaN(values[i]));
       }
       if (pf !== null) pf.portedState = 4;
       this.deps.store.fetchThen(
         req.query,
         remote,
         (err, facts, got, tag) => {
-          let values = got;
-          if (local !== null && !err) values = merge(needs!, local, got, tally!);
-          else if (tally && got !== null && needs !== null) for (let i = 0; i < needs.length; i++) if (tallied(needs[i]!)) tally.seed(needs[i]!, got[i]!);
+          // The tally's values with the round trip's in between (its cold counters seeded).
+          const values = local !== null && !err && (remote === null || got !== null) ? merge(needs!, local, got, tally!) : got;
           if (pf !== null) {
             pf.portedState = err ? 3 : 2;
             pf.ported = err ? null : (tag ?? null);

@@ -89,13 +89,9 @@ class Entry {
   /** When `members` was last trimmed to the window, and its newest member. */
   trimmed = 0;
   last = '';
-  // sequence: two tracks (highest, mask of the 31 below, length), the longest run, recipients not yet sent.
-  ha = 0;
-  ma = 0;
-  la = 0;
-  hb = 0;
-  mb = 0;
-  lb = 0;
+  // sequence: two tracks (A the longer), the longest run, recipients not yet sent.
+  a: Track | null = null;
+  b: Track | null = null;
   mx = 0;
   recipients: string[] | null = null;
   // baseline: messages counted here not yet sent, and those in a flush on the way.
@@ -116,15 +112,26 @@ class Entry {
     if (kind === 'recent') {
       this.members = new Map();
       this.pending = new Map();
-    } else if (kind === 'sequence') this.recipients = [];
+    } else if (kind === 'sequence') {
+      this.recipients = [];
+      this.a = { hi: 0, m: 0, l: 0 };
+      this.b = { hi: 0, m: 0, l: 0 };
+    }
   }
+}
+
+/** A run of near-consecutive recipients: the highest number, a mask of the 31 below it seen, the length. */
+interface Track {
+  hi: number;
+  m: number;
+  l: number;
 }
 
 /**
  * One track of the sequence (behaviour.lua's sg_track, the same arithmetic): recipient `r` against
  * (hi, mask, len); returns 0 far, 1 counted, 2 repeat, leaving the new track in `t`.
  */
-function track(t: { hi: number; m: number; l: number }, r: number, gap: number): number {
+function track(t: Track, r: number, gap: number): number {
   if (t.l === 0) return 0;
   const d = r - t.hi;
   if (d === 0) return 2;
@@ -144,38 +151,22 @@ function track(t: { hi: number; m: number; l: number }, r: number, gap: number):
   return 0;
 }
 
-const ta = { hi: 0, m: 0, l: 0 };
-const tb = { hi: 0, m: 0, l: 0 };
-
 /** A recipient into a sequence entry's own tracks (behaviour.lua's sg_sequence, one step). */
 function step(e: Entry, r: number, gap: number): void {
-  ta.hi = e.ha;
-  ta.m = e.ma;
-  ta.l = e.la;
-  tb.hi = e.hb;
-  tb.m = e.mb;
-  tb.l = e.lb;
-  if (track(ta, r, gap) === 0 && track(tb, r, gap) === 0) {
-    if (ta.l === 0) {
-      ta.hi = r;
-      ta.m = 1;
-      ta.l = 1;
-    } else {
-      tb.hi = r;
-      tb.m = 1;
-      tb.l = 1;
-    }
+  const a = e.a!;
+  const b = e.b!;
+  if (track(a, r, gap) === 0 && track(b, r, gap) === 0) {
+    // Neither extends: A starts when empty, else B starts afresh.
+    const t = a.l === 0 ? a : b;
+    t.hi = r;
+    t.m = 1;
+    t.l = 1;
   }
-  const swap = tb.l > ta.l;
-  const a = swap ? tb : ta;
-  const b = swap ? ta : tb;
-  e.ha = a.hi;
-  e.ma = a.m;
-  e.la = a.l;
-  e.hb = b.hi;
-  e.mb = b.m;
-  e.lb = b.l;
-  if (e.la > e.mx) e.mx = e.la;
+  if (b.l > a.l) {
+    e.a = b;
+    e.b = a;
+  }
+  if (e.a!.l > e.mx) e.mx = e.a!.l;
 }
 
 /** A group on its way to Redis and where its answer goes. */
@@ -355,7 +346,9 @@ export class IntelTally {
     if (e.kind === 'sequence') {
       if (e.recipients!.length > 0) this.retired.push({ op: 'Q', end: oldEnd, entity: e.entity, strings: [e.suffix, ...e.recipients!] });
       e.recipients = [];
-      e.ha = e.ma = e.la = e.hb = e.mb = e.lb = e.mx = 0;
+      e.a = { hi: 0, m: 0, l: 0 };
+      e.b = { hi: 0, m: 0, l: 0 };
+      e.mx = 0;
       e.suffix = `${need.field ?? ''}:${w}`;
     } else if (e.count > 0) {
       this.retired.push({ op: 'B', end: oldEnd, entity: e.entity, strings: [e.suffix, e.params, String(e.count)] });
