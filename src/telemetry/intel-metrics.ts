@@ -17,6 +17,7 @@
  *   smppguard_intel_tally_counters                  counters held in process
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LabelCounts } from './fast-metrics.js';
 
 export class TallyMetrics {
   readonly answers: Counter<'where'>;
@@ -85,16 +86,12 @@ export class IntelMetrics {
     });
   }
 
-  /** Matches per mode and key not yet handed to keyMatches (collect() does, at scrape time). */
-  private readonly keyCounts = new Map<string, Map<string, { n: number }>>();
+  /** Matches per key and mode not yet handed to keyMatches (collect() does, at scrape time). */
+  private readonly keyCounts = new LabelCounts(['key', 'mode'] as const);
 
-  /** One match of a rule using intelligence key `key` in `mode`: two Map lookups, no label hashing (per message). */
+  /** One match of a rule using intelligence key `key` in `mode`: one Map update, no label hashing (per message). */
   keyMatch(key: string, mode: string): void {
-    let byKey = this.keyCounts.get(mode);
-    if (byKey === undefined) this.keyCounts.set(mode, (byKey = new Map()));
-    const cell = byKey.get(key);
-    if (cell !== undefined) cell.n++;
-    else byKey.set(key, { n: 1 });
+    this.keyCounts.add(`${key}\u0001${mode}`);
   }
 
   /** One forwarded commercial message of fingerprint `fp` (the hot path: one Map update). */
@@ -118,13 +115,7 @@ export class IntelMetrics {
 
   /** Called at scrape time: rolls an idle minute over and hands the key matches counted since to the counter. */
   collect(): void {
-    for (const [mode, byKey] of this.keyCounts) {
-      for (const [key, cell] of byKey) {
-        if (cell.n === 0) continue;
-        this.keyMatches.inc({ key, mode }, cell.n);
-        cell.n = 0;
-      }
-    }
+    this.keyCounts.flush((labels, n) => this.keyMatches.inc(labels, n));
     const m = Math.floor(this.now() / 60_000);
     if (m !== this.minute) this.roll(m);
   }
