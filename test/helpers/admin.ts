@@ -3,6 +3,7 @@
  * tokens configured, and a small fetch client over real loopback HTTP.
  */
 import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
 import type { Config } from '../../src/config/schema.js';
 import type { GatewayOptions } from '../../src/gateway.js';
 import { startStack, type Stack } from './stack.js';
@@ -67,4 +68,16 @@ export async function startAdminStack(
       return { status: res.status, body, headers: res.headers };
     },
   };
+}
+
+/** A pino destination that keeps every line, for checking what was (not) logged. */
+export function captureLog(): { lines: string[]; stream: Writable } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { lines, stream };
 }

@@ -3,7 +3,6 @@
  * /readyz details, admin number input, and no secrets in logs.
  */
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthFailures } from '../../src/admin/auth-failures.js';
@@ -20,19 +19,8 @@ import { redactUrl } from '../../src/telemetry/redact.js';
 import { startStack } from '../helpers/stack.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import type { PolicyAdmin } from '../../src/store/policy-admin.js';
-import { sha256, startAdminStack, type AdminStack } from '../helpers/admin.js';
+import { captureLog, sha256, startAdminStack, type AdminStack } from '../helpers/admin.js';
 
-/** A pino destination that keeps every line, for checking what was (not) logged. */
-export function captureLog(): { lines: string[]; stream: Writable } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { lines, stream };
-}
 
 const numbering = { country_code: '86', national_prefix: '0', international_prefix: '00' };
 

@@ -4,22 +4,10 @@
  * too low → 403; a malformed number or body → 400 naming the field; a wrong content type → 415; an
  * oversized body → 413; nothing written by any refused request; no token in the log.
  */
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256, startAdminStack, type AdminStack } from '../helpers/admin.js';
+import { captureLog, sha256, startAdminStack, type AdminStack } from '../helpers/admin.js';
 
-/** Every log line, for checking what was (not) logged (as admin-secrets.test.ts keeps them). */
-function captureLog(): { lines: string[]; stream: Writable } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { lines, stream };
-}
 
 const TOKENS = { admin: 'ported-admin-token-00000000', read: 'ported-reader-token-0000000' } as const;
 const WRONG = 'not-a-token-but-looks-like-one-000';
