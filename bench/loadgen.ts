@@ -65,6 +65,12 @@ export interface LoadOptions {
   destCount?: number;
   /** The first destination's counter value (e.g. random, so repeated runs do not start at the same numbers). Default 0. */
   destStart?: number;
+  /**
+   * How far the counter moves per message (mod destCount; default 1, consecutive recipients). A
+   * stride coprime with destCount visits every destination once per wrap in a scattered order: what
+   * a campaign to a subscriber list looks like, where consecutive numbers are a range scan.
+   */
+  destStride?: number;
   /** Extra TLVs, values as text (or hex when hex: true). */
   tlvs?: { tag: number; value: string; hex?: boolean }[];
   /** DLT shortcuts: TLV 0x1400 (PE_ID) and 0x1401 (template id). */
@@ -119,6 +125,7 @@ export class Template {
   private readonly digits: Uint8Array;
   private counter = 0;
   private readonly wrap: number;
+  private readonly stride: number;
   /** Text variants: where the "{n}" digits sit in the PDU, how wide each digit is (1, or 2 in UCS-2). */
   private readonly varOff: number = -1;
   private readonly varStep: number = 1;
@@ -176,6 +183,7 @@ export class Template {
     if (one.toString('latin1', p, p + dest.length) !== dest) throw new Error('destination offset mismatch');
     this.destOff = p + prefix.length;
     this.counter = o.destStart ? o.destStart % this.wrap : 0;
+    this.stride = o.destStride && o.destStride > 1 ? o.destStride % this.wrap : 1;
     const start = String(this.counter).padStart(this.destDigits, '0');
     this.digits = new Uint8Array(this.destDigits);
     for (let i = 0; i < this.destDigits; i++) this.digits[i] = start.charCodeAt(i);
@@ -208,7 +216,10 @@ export class Template {
   patchDest(buf: Buffer, off: number): void {
     const d = this.digits;
     const n = this.destDigits;
-    if (++this.counter >= this.wrap) {
+    if (this.stride !== 1) {
+      let v = (this.counter = (this.counter + this.stride) % this.wrap);
+      for (let i = n - 1; i >= 0; i--, v = Math.floor(v / 10)) d[i] = 48 + (v % 10);
+    } else if (++this.counter >= this.wrap) {
       this.counter = 0;
       d.fill(48);
     } else {

@@ -46,4 +46,10 @@ export interface RateNeed {
    */
   entity?: string;
   field?: string;
+  /**
+   * A statistic about a sender, not a cap (a behaviour rule's distinct recipients): the intelligence
+   * tally may count it in process and share it once a second (store/intel-tally.ts). Rate rules'
+   * counters never carry it: a cap stays exact in the round trip.
+   */
+  statistic?: true;
 }

@@ -94,7 +94,8 @@ export function behaviourNeed(b: BehaviourRule, f: Facts): RateNeed {
   }
   // A need with no member (baseline, receipts) is the same object every time (read only).
   if (b.kind !== 'distinct' && b.kind !== 'sequence') return hit;
-  return { key: hit.key, periodMs: b.periodMs, kind: b.kind, member: c.dst, entity: hit.entity, field: b.field };
+  if (b.kind === 'sequence') return { key: hit.key, periodMs: b.periodMs, kind: b.kind, member: c.dst, entity: hit.entity, field: b.field };
+  return { key: hit.key, periodMs: b.periodMs, kind: b.kind, member: c.dst, entity: hit.entity, field: b.field, statistic: true };
 }
 
 /** Senders per account (and accounts) whose need strings a rule keeps. */

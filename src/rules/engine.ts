@@ -183,7 +183,9 @@ export class RuleSet implements CompiledRuleSet {
     let evidence: string | null = null;
     const rules = this.rules;
     // needsOf()'s condition results hold while this walk is the same as its walk: the same rules
-    // in the same state, which changes only when a rate rule fires (needsOf cannot know it would).
+    // in the same state, which changes only when an enforce-mode tag rule with a rate, behaviour or
+    // campaign condition fires (needsOf cannot know it would). A monitor-mode hit changes nothing:
+    // a sender flagged on every message (a bulk sender over a spread threshold) keeps the results.
     let evaluated = f.evaluated;
     const held = f.held;
     for (let i = 0; i < rules.length; i++) {
@@ -194,7 +196,6 @@ export class RuleSet implements CompiledRuleSet {
         const n = counters.get(this.needOf(i, f).key) ?? 0;
         if (n <= r.rate.max) continue;
         trace?.push(`rule ${r.id}: rate ${n} > ${r.rate.max} per ${r.rate.periodMs / 1000}s`);
-        evaluated = 0;
       } else if (r.behaviour) {
         const b = r.behaviour;
         const v = counters.get(this.needOf(i, f).key) ?? 0;
@@ -204,7 +205,6 @@ export class RuleSet implements CompiledRuleSet {
         trace?.push(`rule ${r.id}: behaviour ${j.text}`);
         if (!j.hit) continue;
         (behaviour ??= []).push({ rule: r.id, signal: b.signal, mode: r.mode, text: j.text });
-        evaluated = 0;
       }
       let said: string | null = null;
       const campaign = r.campaign ?? null;
@@ -215,7 +215,6 @@ export class RuleSet implements CompiledRuleSet {
         if (!c.holds) continue;
         said = c.evidence;
         trace?.push(`rule ${r.id}: ${c.evidence}`);
-        evaluated = 0;
       }
       if (r.evidence) {
         const e = r.evidence(f);
@@ -230,8 +229,12 @@ export class RuleSet implements CompiledRuleSet {
         continue;
       }
       trace?.push(`rule ${r.id} matched: ${describeAction(r.action)}`);
-      if (r.action.kind === 'tag') f.apply(r.action);
-      else {
+      if (r.action.kind === 'tag') {
+        f.apply(r.action);
+        // A tag needsOf() did not apply (it cannot know a rate, behaviour or campaign condition
+        // holds): the state the later conditions see differs from its walk's, so they are judged afresh.
+        if (r.rate !== null || r.behaviour || r.campaign) evaluated = 0;
+      } else {
         final = r.hit;
         evidence = said;
         break;

@@ -1,10 +1,11 @@
 /**
  * The traffic-intelligence counters' write-behind tally (issue 18): the counters that are
  * statistics about a campaign or a sender rather than caps — campaign senders and accounts
- * (RateNeed kind `recent`), and a sender's sequential run, hourly volume against its baseline and
- * receipts (`sequence`, `baseline`, `receipts`) — counted in this process and shared with every
- * other instance through Redis once a second, instead of a Redis script group per counter per
- * message.
+ * (RateNeed kind `recent`), and a sender's distinct recipients, sequential run, hourly volume
+ * against its baseline and receipts (`distinct` marked `statistic`, `sequence`, `baseline`,
+ * `receipts`) — counted in this process and shared with every other instance through Redis once a
+ * second, instead of a Redis script group (or, for distinct recipients, PFADD and PFCOUNT) per
+ * counter per message.
  *
  * Why: per message, cn-miit's intelligence rules were ~16 such groups in the hot path's batched
  * script (6 LSH bands × 2 campaign limits, 4 behaviour signals); Redis spent ~80 µs a message
@@ -21,19 +22,22 @@
  *                      count does not change, the last answer stands (its time goes with the
  *                      flush); a member new here goes the cold way, so Redis holds every member
  *                      at once and its count is exact over every instance
- *            sequence  max(shared longest run, this instance's own tracks' longest run)
+ *            distinct  shared count + the members new here since (this instance remembers up to
+                      MAX_SEEN members a window, so a repeat is not counted again; one another
+                      instance also sent in the same interval reads one too many until the flush)
+            sequence  max(shared longest run, this instance's own tracks' longest run)
  *            baseline  shared count + this instance's messages since, with the shared baseline
  *            receipts  the shared value (read only; the receipt feed writes it)
  *   flush  every `flushMs`, what each dirty counter saw goes to Redis in batched script groups
- *          (rate-counters.lua Z, behaviour.lua Q/B, u) and the answers become the shared values.
+ *          (rate-counters.lua Z and D, behaviour.lua Q/B, u) and the answers become the shared values.
  * So another instance's messages reach a counter here within about one flush interval (plus the
  * flush's round trip); this instance's own are counted at once. Rate caps (frequency limits,
  * quotas) are not tallied: they stay exact in the round trip.
  *
  * Bounded: at most `maxKeys` counters (least recently used first out, never one with unflushed
- * counts: a full tally sends new counters the cold way) and `maxMembers` campaign members in all;
- * a sequence's pending recipients are capped per flush. A failed flush keeps its counts for the
- * next one.
+ * counts: a full tally sends new counters the cold way) and `maxMembers` campaign members and
+ * remembered recipients in all; a sequence's and a distinct counter's pending recipients are capped
+ * per flush. A failed flush keeps its counts for the next one.
  */
 import type { RateNeed } from '../domain/store-facts.js';
 import { RECENT_CAP } from '../domain/store-facts.js';
@@ -57,18 +61,26 @@ export interface IntelTallyOptions {
 
 /** Recipients of one sequence counter sent in one flush at most (beyond: counted here, not shared). */
 const MAX_PENDING_RECIPIENTS = 10_000;
+/**
+ * Recipients of one distinct counter sent in one flush at most: a bulk sender's second (beyond:
+ * neither counted nor shared, so the count reads low for a sender over this many new recipients a
+ * second per instance).
+ */
+const MAX_PENDING_DISTINCT = 50_000;
+/** Recipients a distinct counter remembers per window, to count a repeat once (beyond: new ones are counted at the flush). */
+const MAX_SEEN = 10_000;
 /** Counters whose groups one flush slice builds before it yields to the event loop. */
 const SLICE = 500;
 /** A cold message's answer not back after this long (lost, failed): the next message goes cold again. */
 const SEED_RETRY_MS = 2000;
 const HOUR = 3_600_000;
 
-type TallyKind = 'recent' | 'sequence' | 'baseline' | 'receipts';
+type TallyKind = 'recent' | 'distinct' | 'sequence' | 'baseline' | 'receipts';
 
-/** Whether a need is one the tally counts. */
+/** Whether a need is one the tally counts (a distinct counter only as a statistic: a rate cap stays exact). */
 export function tallied(need: RateNeed): boolean {
   const k = need.kind;
-  return k === 'recent' || k === 'sequence' || k === 'baseline' || k === 'receipts';
+  return k === 'recent' || k === 'sequence' || k === 'baseline' || k === 'receipts' || (k === 'distinct' && need.statistic === true);
 }
 
 /** One counter's state. */
@@ -81,7 +93,7 @@ class Entry {
   /** The last value Redis gave (packed for baseline and receipts). */
   shared = 0;
   dirty = false;
-  /** Fixed window (sequence) or hour (baseline) the state is for. */
+  /** Fixed window (distinct, sequence) or hour (baseline) the state is for. */
   window = -1;
   // recent: every member seen in the window → when last seen (recency order), and those not yet sent.
   members: Map<string, number> | null = null;
@@ -89,12 +101,14 @@ class Entry {
   /** When `members` was last trimmed to the window, and its newest member. */
   trimmed = 0;
   last = '';
-  // sequence: two tracks (A the longer), the longest run, recipients not yet sent.
+  // sequence: two tracks (A the longer), the longest run; sequence and distinct: recipients not yet sent.
   a: Track | null = null;
   b: Track | null = null;
   mx = 0;
   recipients: string[] | null = null;
-  // baseline: messages counted here not yet sent, and those in a flush on the way.
+  // distinct: the recipients this instance saw in the window (up to MAX_SEEN).
+  seen: Set<string> | null = null;
+  // baseline: messages counted here not yet sent, and those in a flush on the way; distinct: the same of new recipients.
   count = 0;
   sending = 0;
 
@@ -116,6 +130,9 @@ class Entry {
       this.recipients = [];
       this.a = { hi: 0, m: 0, l: 0 };
       this.b = { hi: 0, m: 0, l: 0 };
+    } else if (kind === 'distinct') {
+      this.recipients = [];
+      this.seen = new Set();
     }
   }
 }
@@ -173,7 +190,7 @@ function step(e: Entry, r: number, gap: number): void {
 interface Sent {
   entry: Entry | null;
   group: RawGroup;
-  /** What the group carried: members (recent), recipients (sequence) or a count (baseline). */
+  /** What the group carried: members (recent), recipients (sequence, distinct) or a count (baseline, distinct). */
   members?: Map<string, number>;
   recipients?: string[];
   count?: number;
@@ -245,7 +262,7 @@ export class IntelTally {
     const e = this.entries.get(need.key);
     if (e === undefined || !Number.isFinite(value)) return;
     const now = this.opts.now();
-    if (e.kind === 'sequence' || e.kind === 'baseline') {
+    if (e.kind !== 'recent' && e.kind !== 'receipts') {
       if (this.windowOf(e, now) !== e.window) return;
     }
     if (!e.seeded) {
@@ -278,7 +295,7 @@ export class IntelTally {
       this.entries.set(need.key, e);
       e.usedAt = now;
     }
-    if (e.kind === 'sequence' || e.kind === 'baseline') {
+    if (e.kind !== 'recent' && e.kind !== 'receipts') {
       const w = this.windowOf(e, now);
       if (w !== e.window) this.roll(e, w, need);
     }
@@ -294,6 +311,9 @@ export class IntelTally {
         break;
       case 'sequence':
         v = this.sequence(e, need.member ?? '', live);
+        break;
+      case 'distinct':
+        v = this.distinct(e, need.member ?? '', live);
         break;
       case 'baseline': {
         if (!live) {
@@ -338,9 +358,10 @@ export class IntelTally {
   private drop(e: Entry): void {
     this.entries.delete(e.key);
     if (e.members !== null) this.memberCount -= e.members.size;
+    if (e.seen !== null) this.memberCount -= e.seen.size;
   }
 
-  /** A new window (sequence) or hour (baseline): what the old one counted goes with the next flush; the new one starts cold. */
+  /** A new window (distinct, sequence) or hour (baseline): what the old one counted goes with the next flush; the new one starts cold. */
   private roll(e: Entry, w: number, need: RateNeed): void {
     const oldEnd = String((e.window + 1) * (e.kind === 'baseline' ? HOUR : e.periodMs));
     if (e.kind === 'sequence') {
@@ -350,6 +371,13 @@ export class IntelTally {
       e.b = { hi: 0, m: 0, l: 0 };
       e.mx = 0;
       e.suffix = `${need.field ?? ''}:${w}`;
+    } else if (e.kind === 'distinct') {
+      if (e.recipients!.length > 0) this.retired.push({ op: 'D', end: oldEnd, entity: e.entity, strings: [e.suffix, ...e.recipients!] });
+      e.recipients = [];
+      this.memberCount -= e.seen!.size;
+      e.seen!.clear();
+      e.count = 0;
+      e.suffix = `${need.field ?? ''}:d:${w}`;
     } else if (e.count > 0) {
       this.retired.push({ op: 'B', end: oldEnd, entity: e.entity, strings: [e.suffix, e.params, String(e.count)] });
       e.count = 0;
@@ -409,6 +437,27 @@ export class IntelTally {
   }
 
   /**
+   * A recipient of a distinct counter: one remembered here is not counted again; a new one counts
+   * at once and goes with the next flush (a cold one: Redis counted it in the round trip).
+   */
+  private distinct(e: Entry, recipient: string, live: boolean): number {
+    const seen = e.seen!;
+    if (!seen.has(recipient)) {
+      const room = seen.size < MAX_SEEN && this.memberCount < this.maxMembers;
+      if (room) {
+        seen.add(recipient);
+        this.memberCount++;
+      }
+      if (!live) return -1;
+      if (e.recipients!.length < MAX_PENDING_DISTINCT) {
+        e.recipients!.push(recipient);
+        if (room) e.count++;
+      }
+    } else if (!live) return -1;
+    return e.shared + e.sending + e.count;
+  }
+
+  /**
    * Sends what every dirty counter saw since the last flush and takes the answers as the shared
    * values. One at a time; built in slices that yield to the event loop between them.
    */
@@ -462,6 +511,16 @@ export class IntelTally {
         e.recipients = [];
         return { entry: e, group: { op: 'Q', end, entity: e.entity, strings: [e.suffix, ...recipients] }, recipients };
       }
+      case 'distinct': {
+        const recipients = e.recipients!;
+        const count = e.count;
+        e.recipients = [];
+        e.count = 0;
+        e.sending += count;
+        // Nothing new here: the shared count is read again (other instances' recipients).
+        const group = recipients.length > 0 ? { op: 'D', end, entity: e.entity, strings: [e.suffix, ...recipients] } : { op: 'r', end, entity: e.entity, strings: [e.suffix, ''] };
+        return { entry: e, group, recipients, count };
+      }
       case 'baseline': {
         const count = e.count;
         if (count === 0) return null;
@@ -479,7 +538,7 @@ export class IntelTally {
     const e = s.entry;
     if (e === null || !Number.isFinite(v)) return;
     if (s.count !== undefined) e.sending -= s.count;
-    if (s.group.op === 'Q' && s.group.strings[0] !== e.suffix) return;
+    if ((s.group.op === 'Q' || e.kind === 'distinct') && s.group.strings[0] !== e.suffix) return;
     if (s.group.op === 'B' && s.group.end !== String((e.window + 1) * HOUR)) return;
     e.shared = v;
     e.seeded = true;
@@ -494,6 +553,12 @@ export class IntelTally {
     }
     if (s.members !== undefined) {
       for (const [m, t] of s.members) if (!e.pending!.has(m)) e.pending!.set(m, t);
+    } else if (e.kind === 'distinct') {
+      e.sending -= s.count!;
+      if (s.group.strings[0] === e.suffix) {
+        e.recipients = [...s.recipients!, ...e.recipients!].slice(0, MAX_PENDING_DISTINCT);
+        e.count += s.count!;
+      } else if (s.recipients!.length > 0 && this.retired.length < this.maxKeys) this.retired.push(s.group);
     } else if (s.recipients !== undefined) {
       if (s.group.strings[0] === e.suffix) e.recipients = [...s.recipients, ...e.recipients!].slice(0, MAX_PENDING_RECIPIENTS);
     } else if (s.count !== undefined) {

@@ -71,6 +71,49 @@ rules:
     }
   });
 
+  it('decide() after needsOf() equals a fresh evaluation when a behaviour tag fires, or a monitor-mode behaviour rule matches', () => {
+    const pack = `version: 1
+rules:
+  - id: scan-watch
+    description: monitor mode changes nothing, later results stand
+    mode: monitor
+    match: { behaviour: { sequential_recipients_over: 5, window: 10m } }
+    action: { reject: { status: 0x58, reason: range_scan } }
+  - id: spread-tags
+    description: a behaviour condition that tags
+    match: { behaviour: { distinct_recipients_over: 5, window: 1h } }
+    action: { tag: { class: commercial, label: spread } }
+  - id: spread-needs-signature
+    description: reads the tag the behaviour rule sets
+    match: { class: commercial, signature: absent }
+    action: { reject: { status: 0x401, reason: missing_signature } }
+  - id: allow-rest
+    description: everything else
+    action: forward
+`;
+    const rs = ruleSet(pack);
+    const c = ctx({ text: 'hello' });
+    const service = { class: 'service' as const, category: null, labels: [] };
+    const [scan, spread] = rs.rateNeeds(c, service);
+    for (const [s, d, rule, hits] of [
+      [1, 1, 'allow-rest', ['allow-rest']],
+      [9, 1, 'allow-rest', ['scan-watch', 'allow-rest']],
+      [9, 9, 'spread-needs-signature', ['scan-watch', 'spread-tags', 'spread-needs-signature']],
+      [1, 9, 'spread-needs-signature', ['spread-tags', 'spread-needs-signature']],
+    ] as const) {
+      const counters = new Map([
+        [scan!.key, s],
+        [spread!.key, d],
+      ]);
+      const f = rs.facts(c, service);
+      rs.needsOf(f);
+      const reused = rs.decide(f, counters);
+      expect(reused).toEqual(rs.evaluate(c, service, counters));
+      expect(reused.final?.rule).toBe(rule);
+      expect(reused.hits.map((h) => h.rule)).toEqual(hits);
+    }
+  });
+
   it('monitor mode reports the would-be action and goes on', () => {
     const out = set.evaluate(ctx({ text: 'see x.cn/a' }), initial, new Map());
     expect(out.hits.map((h) => [h.rule, h.mode])).toEqual([

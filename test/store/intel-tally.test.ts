@@ -59,6 +59,11 @@ const sequence = (account: string, sender: string, to: string): RateNeed => {
   const entity = profileEntity(account, sender);
   return { key: `${entity}:q:2:600`, periodMs: 600_000, kind: 'sequence', member: to, entity, field: ':q:2:600' };
 };
+const spread = (account: string, sender: string, to: string, statistic = true): RateNeed => {
+  const entity = profileEntity(account, sender);
+  const need: RateNeed = { key: `${entity}:r:3600`, periodMs: HOUR, kind: 'distinct', member: to, entity, field: ':r:3600' };
+  return statistic ? { ...need, statistic: true } : need;
+};
 const baseline = (account: string, sender: string): RateNeed => {
   const entity = profileEntity(account, sender);
   return { key: `${entity}:p:baseline`, periodMs: HOUR, kind: 'baseline', entity, field: ':p' };
@@ -145,6 +150,72 @@ describe('sender sequence', () => {
     await a.flush();
     const st = await redis.get(`${PREFIX}{${profileEntity('acc', '8610690004')}}:q:2:600:${w0}`);
     expect(st?.split(' ').at(-1)).toBe('10');
+  });
+});
+
+describe('sender distinct recipients', () => {
+  const hll = (sender: string) => `${PREFIX}{${profileEntity('acc', sender)}}:r:3600:d:${Math.floor(now / HOUR)}`;
+
+  it('two instances: each counts its new recipients at once, a repeat not again; Redis has every one after the flush', async () => {
+    now = T0 + 30_000;
+    const a = tally();
+    const b = tally();
+    const seen: number[] = [];
+    for (let i = 0; i < 50; i++) seen.push((await send(a, [spread('acc', '8610690030', `861390000${1000 + i}`)]))[0]!);
+    expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    // Repeats read the same count.
+    for (let i = 0; i < 10; i++) expect(await send(a, [spread('acc', '8610690030', `861390000${1000 + i}`)])).toEqual([50]);
+    expect(a.cold).toBe(1);
+    // b's first message is cold and reads what Redis has (a's one cold recipient) plus its own.
+    expect(await send(b, [spread('acc', '8610690030', '8613900009999')])).toEqual([2]);
+    await Promise.all([a.flush(), b.flush()]);
+    expect(await redis.pfcount(hll('8610690030'))).toBe(51);
+    expect(await redis.pttl(hll('8610690030'))).toBeGreaterThan(0);
+    // a's share brought b's recipient back with it: a repeat on a reads 51.
+    expect(await send(a, [spread('acc', '8610690030', `861390000${1000}`)])).toEqual([51]);
+    // b had only its cold recipient, so nothing to share: it reads a's 49 others with its next flush.
+    expect(await send(b, [spread('acc', '8610690030', '8613900008888')])).toEqual([3]);
+    await b.flush();
+    expect(await send(b, [spread('acc', '8610690030', '8613900007777')])).toEqual([53]);
+  });
+
+  it('a rate rule’s distinct counter (a cap, not a statistic) is never tallied', async () => {
+    const a = tally();
+    const values = [0];
+    expect(a.answer([spread('acc', '8610690031', '8613900000001', false)], values)).toBe(0);
+    expect(Number.isNaN(values[0])).toBe(true);
+  });
+
+  it('a new window: the old one’s recipients still reach Redis; the new one starts cold', async () => {
+    now = Math.floor(T0 / HOUR) * HOUR + HOUR - 1_000;
+    const a = tally();
+    for (let i = 0; i < 20; i++) await send(a, [spread('acc', '8610690032', `86139000${2000 + i}`)]);
+    const old = hll('8610690032');
+    now += 2_000;
+    const cold = a.cold;
+    expect(await send(a, [spread('acc', '8610690032', '8613900002000')])).toEqual([1]);
+    expect(a.cold).toBe(cold + 1);
+    await a.flush();
+    expect(await redis.pfcount(old)).toBe(20);
+    expect(await redis.pfcount(hll('8610690032'))).toBe(1);
+    expect(a.size.members).toBe(1);
+  });
+
+  it('a failed flush keeps its recipients and counts for the next one', async () => {
+    now = T0 + 200_000;
+    let fail = true;
+    const flaky = {
+      baselineParams: rates.baselineParams,
+      runGroups: (g: readonly RawGroup[]) => (fail ? Promise.reject(new Error('Redis down')) : rates.runGroups(g)),
+    };
+    const a = new IntelTally(flaky, { now: clock.now, onError: () => undefined });
+    for (let i = 0; i < 30; i++) await send(a, [spread('acc', '8610690033', `86139000${3000 + i}`)]);
+    await a.flush();
+    expect(await send(a, [spread('acc', '8610690033', '8613900003999')])).toEqual([31]);
+    fail = false;
+    await a.flush();
+    expect(await redis.pfcount(hll('8610690033'))).toBe(31);
+    expect(await send(a, [spread('acc', '8610690033', '8613900003998')])).toEqual([32]);
   });
 });
 

@@ -27,6 +27,7 @@
     d  distinct: k = 2, s1 the key suffix, s2 the member: PFADD, PFCOUNT; TTL set when PFADD
        changed the key
     r  distinct, nothing to add: as d with s2 empty (PFADD without a member)
+    D  distinct, a batch (store/intel-tally.ts): s2.. the members (PFADD a thousand at a time)
     z  sliding distinct: k = 2, end is NOW (not a window end), s1 the key suffix, s2 the member:
        ZADD now, ZREMRANGEBYSCORE what is older than the period, ZCARD; TTL the period plus the slack
     Z  the same for a batch (store/intel-tally.ts): s2.. "member, when seen (ms)" pairs, ZADD GT
@@ -102,6 +103,17 @@ local function sg_distinct(key, op, e, member, horizon, out, n)
   return n + 1
 end
 
+-- Distinct batch (op 'D', store/intel-tally.ts's flush): s[2..k] the members one instance saw since its last flush.
+local function sg_distinct_batch(key, e, s, k, horizon, out, n)
+  local changed = 0
+  for j = 2, k, 1000 do
+    if sg_call('PFADD', key, unpack(s, j, math.min(k, j + 999))) == 1 then changed = 1 end
+  end
+  if changed == 1 then sg_call('PEXPIRE', key, sg_max(1, e - horizon)) end
+  out[n + 1] = sg_call('PFCOUNT', key)
+  return n + 1
+end
+
 -- Sliding distinct group: `member` seen at `now`; the distinct members of the last `period` ms into out[n+1].
 local SG_RECENT_CAP = 1000
 -- After adding: members older than the period out, then the oldest beyond the cap; the TTL; the count into out[n+1].
@@ -151,6 +163,7 @@ local function sg_group(prefix, horizon, op, e, entity, s, k, out, n)
     if op == 'Z' then return sg_recent_batch(key, e, period, s, k, horizon, out, n) end
     return sg_recent(key, e, period, s[2], horizon, out, n)
   end
+  if op == 'D' then return sg_distinct_batch(prefix .. '{' .. entity .. '}' .. s[1], e, s, k, horizon, out, n) end
   -- q, b, u (and the batches Q, B): sender behaviour profiles (behaviour.lua, put in front of this chunk).
   if op ~= 'd' and op ~= 'r' then return sg_behaviour(prefix, horizon, op, e, entity, s, k, out, n) end
   return sg_distinct(prefix .. '{' .. entity .. '}' .. s[1], op, e, s[2], horizon, out, n)
