@@ -25,13 +25,15 @@ export interface BehaviourActionDeps {
   admin: Pick<PolicyAdmin, 'putSender' | 'getSender'>;
   /** The in-process registry: updated at once (pub/sub brings the others). */
   registry: { upsert(rec: SenderRecord): void };
-  metrics: Pick<Metrics, 'behaviourFlags' | 'behaviourSenders' | 'suspensions'>;
+  metrics: Pick<Metrics, 'behaviourFlag' | 'behaviourSenders' | 'suspensions'>;
   log: Pick<Logger, 'warn' | 'error'> | null;
   now: () => number;
 }
 
 export class BehaviourActions {
   private readonly noted = new Map<string, number>();
+  /** Per rule, the sender last noted and when: a bulk sender flagged on every message needs no key built and looked up for each. */
+  private readonly lastNoted = new Map<string, { account: string; sender: string; at: number }>();
   private readonly suspending = new Set<string>();
 
   constructor(private readonly deps: BehaviourActionDeps) {}
@@ -44,8 +46,8 @@ export class BehaviourActions {
     const { metrics, log } = this.deps;
     const now = this.deps.now();
     for (const e of evidence) {
-      metrics.behaviourFlags.inc({ signal: e.signal, mode: e.mode });
-      if (!this.firstIn(`${account}\u0001${src.value}\u0001${e.rule}`, now)) continue;
+      metrics.behaviourFlag(e.signal, e.mode);
+      if (!this.firstFlag(account, src.value, e.rule, now)) continue;
       metrics.behaviourSenders.inc({ signal: e.signal, mode: e.mode });
       const would = hits.some((h) => h.rule === e.rule && h.mode === 'monitor' && h.action.kind === 'suspend');
       if (would) metrics.suspensions.inc({ trigger: 'behaviour', mode: 'monitor' });
@@ -65,6 +67,22 @@ export class BehaviourActions {
       const e = evidence.find((x) => x.rule === rule);
       this.suspend(account, src, sender, rule, e ? e.text : 'its conditions matched', e ? 'behaviour' : 'rules');
     }
+  }
+
+  /** firstIn() for a (sender, rule) pair, answered without building its key when it is the rule's last one. */
+  private firstFlag(account: string, sender: string, rule: string, now: number): boolean {
+    const last = this.lastNoted.get(rule);
+    if (last !== undefined && last.account === account && last.sender === sender && now - last.at < NOTE_EVERY_MS) return false;
+    const key = `${account}\u0001${sender}\u0001${rule}`;
+    const at = this.noted.get(key);
+    const first = at === undefined || now - at >= NOTE_EVERY_MS;
+    if (first) {
+      if (this.noted.size >= MAX_NOTED) this.noted.clear();
+      this.noted.set(key, now);
+    }
+    // Rules are the loaded set's: a few hundred at most.
+    if (last !== undefined || this.lastNoted.size < 1000) this.lastNoted.set(rule, { account, sender, at: first ? now : at });
+    return first;
   }
 
   /** True the first time `key` is seen within NOTE_EVERY_MS. */

@@ -27,6 +27,7 @@ import { MessageView, isScanError } from '../protocol/message-view.js';
 import { decodeText, encodeText } from '../protocol/text.js';
 import { Tag } from '../protocol/tlv.js';
 import type { RuleSet } from '../rules/engine.js';
+import { Hit } from '../rules/counts.js';
 import type { RateNeed } from '../domain/store-facts.js';
 import { tallied, type IntelTally } from '../store/intel-tally.js';
 import type { RuleContext, RuleEvidence, RuleHit, ScoreModel, ScoreRecord } from '../rules/types.js';
@@ -403,7 +404,10 @@ export class DecisionService implements Policy {
         if (n === needs.length) {
           remote = null;
           if (req.query === null && pf === null) return to.answer(null, null, new NeedValues(needs, values));
-        } else if (n > 0) remote = needs.filter((_, i) => Number.isNaN(values[i]));
+        } else if (n > 0) {
+          remote = [];
+          for (let i = 0; i < needs.length; i++) if (Number.isNaN(values[i])) remote.push(needs[i]!);
+        }
       }
       if (pf !== null) pf.portedState = 4;
       this.deps.store.fetchThen(
@@ -433,7 +437,7 @@ export class DecisionService implements Policy {
     if (rules !== null && o.hits.length > 0) {
       rules.record(o.hits);
       const im = this.deps.intelMetrics;
-      if (im) for (const h of o.hits) for (const key of rules.rule(h.rule)?.intelKeys ?? []) im.keyMatch(key, h.mode);
+      if (im) for (const h of o.hits) if (h instanceof Hit) for (const cell of h.intelCells) im.keyMatch(cell);
     }
     const behaviour = o.behaviour;
     // A suspend rule may match on anything (text, a rate), not only on behaviour: it suspends without evidence too.
@@ -765,7 +769,9 @@ function joinEvidence(a: string | null, b: string | null): string | null {
 
 /** A decision's behaviour evidence as one audit field: "rule: what it saw" per condition, monitor ones marked. */
 function evidenceText(evidence: readonly RuleEvidence[]): string {
-  return evidence.map((e) => `${e.rule}${e.mode === 'monitor' ? ' (monitor)' : ''}: ${e.text}`).join('; ');
+  let out = '';
+  for (const e of evidence) out += `${out === '' ? '' : '; '}${e.rule}${e.mode === 'monitor' ? ' (monitor)' : ''}: ${e.text}`;
+  return out;
 }
 
 /**

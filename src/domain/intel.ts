@@ -94,6 +94,8 @@ export class IntelIndex implements IntelView {
   }
 
   markOf(id: string, bands: readonly string[], now: number): IntelMark | null {
+    // No marks (the usual day): nothing to look up, per message.
+    if (this.marks.size === 0) return null;
     let best: IntelMark | null = null;
     const consider = (k: string): boolean => {
       const m = this.marks.get(k);

@@ -107,7 +107,7 @@ export function compileFile(loc: Located, data: RuleFile, opts: CompileOptions, 
     if (errors.length > before || !action) return;
     if (action.kind === 'queue' && action.queue === 'until-window') action.opensAt = opensAt(s, r.match.time!);
     const slot = opts.counts.slot(r.id, action.kind, r.mode);
-    rules.push({ id: r.id, where, mode: r.mode, action, hit: new Hit(r.id, action, r.mode, slot), cond, rate, campaign, evidence, intelKeys, behaviour });
+    rules.push({ id: r.id, where, mode: r.mode, action, hit: new Hit(r.id, action, r.mode, slot, intelKeys), cond, rate, campaign, evidence, intelKeys, behaviour });
   });
   return { rules, deps: s.deps };
 }

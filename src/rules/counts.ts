@@ -44,17 +44,25 @@ export class RuleCounts {
 /** A rule hit that knows its counter slot (kept private so hits compare as plain RuleHits). */
 export class Hit implements RuleHit {
   readonly #slot: CountSlot;
+  readonly #intel: readonly string[];
 
   constructor(
     readonly rule: string,
     readonly action: RuleAction,
     readonly mode: 'enforce' | 'monitor',
     slot: CountSlot,
+    intelKeys: readonly string[] = [],
   ) {
     this.#slot = slot;
+    this.#intel = intelKeys.map((k) => `${k}\u0001${mode}`);
   }
 
   count(): void {
     this.#slot.n++;
+  }
+
+  /** The rule's traffic-intelligence keys, each with its mode as IntelMetrics.keyMatch() counts them ("<key>\u0001<mode>"), built once. */
+  get intelCells(): readonly string[] {
+    return this.#intel;
   }
 }

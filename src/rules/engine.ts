@@ -55,6 +55,12 @@ export class RuleSet implements CompiledRuleSet {
   private readonly byId: Map<string, CompiledRule>;
   /** Per rule: the message-independent parts of its counter (null: no rate). */
   private readonly counterParts: (CounterParts | null)[];
+  /**
+   * Per rule: whether a counter it needs can be one an earlier rule needs too (the same kind of
+   * counter, window and subject: then the key is the same), so needsOf() looks for it among those
+   * already listed; otherwise each need is new, and the look is skipped (per message).
+   */
+  private readonly mayRepeat: boolean[];
   private readonly texts = new TextCache();
 
   constructor(
@@ -67,6 +73,13 @@ export class RuleSet implements CompiledRuleSet {
     this.signals = new Set(rules.flatMap((r) => (r.behaviour ? [r.behaviour.signal] : [])));
     this.byId = new Map(rules.map((r) => [r.id, r]));
     this.counterParts = rules.map((r) => (r.rate ? counterParts(r.rate) : null));
+    const shapes = new Set<string>();
+    this.mayRepeat = rules.map((r, i) => {
+      const mine = needShapes(r, this.counterParts[i]!);
+      const repeat = mine.some((s) => shapes.has(s));
+      for (const s of mine) shapes.add(s);
+      return repeat;
+    });
   }
 
   static empty(counts = new RuleCounts()): RuleSet {
@@ -129,6 +142,7 @@ export class RuleSet implements CompiledRuleSet {
     for (let i = 0; i < rules.length; i++) {
       const r = rules[i]!;
       const holds = r.cond(f);
+      const look = this.mayRepeat[i]!;
       if (memo) {
         evaluated |= 1 << i;
         if (holds) held |= 1 << i;
@@ -140,7 +154,7 @@ export class RuleSet implements CompiledRuleSet {
       if (campaign !== null) {
         for (const need of this.campaignOf(i, campaign, f)) {
           let dup = false;
-          for (const n of needs) if (n.key === need.key) dup = true;
+          if (look) for (const n of needs) if (n.key === need.key) dup = true;
           if (!dup) needs.push(need);
         }
         if (r.rate === null && !r.behaviour) continue;
@@ -148,7 +162,7 @@ export class RuleSet implements CompiledRuleSet {
       if (r.rate !== null || r.behaviour) {
         const need = this.needOf(i, f);
         let dup = false;
-        for (const n of needs) if (n.key === need.key) dup = true;
+        if (look) for (const n of needs) if (n.key === need.key) dup = true;
         if (!dup) needs.push(need);
         continue;
       }
@@ -247,6 +261,19 @@ export class RuleSet implements CompiledRuleSet {
   record(hits: readonly RuleHit[]): void {
     for (const h of hits) if (h instanceof Hit) h.count();
   }
+}
+
+/**
+ * What a rule's counters are, less the message: two rules with a shape in common can need the same
+ * counter (key) for one message; rules without one never do (keys differ in field or entity).
+ */
+function needShapes(r: CompiledRule, parts: CounterParts | null): string[] {
+  const out: string[] = [];
+  if (r.rate !== null && parts !== null) out.push(`rate ${parts.head} ${parts.field} ${parts.content}`);
+  if (r.behaviour) out.push(`behaviour ${r.behaviour.kind} ${r.behaviour.field}`);
+  // Campaign needs of one rule are distinct among themselves (one per entity and limit).
+  if (r.campaign) for (const l of r.campaign.limits) out.push(`campaign ${l.kind} ${r.campaign.periodMs}`);
+  return out;
 }
 
 /** Counts hits in smppguard_rule_matches_total, whichever rule set produced them. */

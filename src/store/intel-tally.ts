@@ -398,12 +398,10 @@ export class IntelTally {
    */
   private recent(e: Entry, member: string, now: number, live: boolean): number {
     const members = e.members!;
-    // The usual case, a campaign's messages from one sender in a row: its time, in place (it is the newest already).
-    if (live && member === e.last && now - e.trimmed < 100) {
-      members.set(member, now);
-      e.pending!.set(member, now);
-      return Math.max(e.shared, members.size);
-    }
+    // The usual case, a campaign's messages from one sender in a row: nothing changes. Its time is
+    // written by the look below, at most 100 ms on (so a member's last sighting reads up to 100 ms
+    // early, and it leaves the window that much early: the trim's own resolution).
+    if (live && member === e.last && now - e.trimmed < 100) return Math.max(e.shared, members.size);
     // Oldest first: those seen before the window, and beyond the cap (a look at most every 100 ms:
     // a member drops out here up to that much later than in Redis).
     if (now - e.trimmed >= 100 || members.size > RECENT_CAP) {

@@ -89,9 +89,12 @@ export class IntelMetrics {
   /** Matches per key and mode not yet handed to keyMatches (collect() does, at scrape time). */
   private readonly keyCounts = new LabelCounts(['key', 'mode'] as const);
 
-  /** One match of a rule using intelligence key `key` in `mode`: one Map update, no label hashing (per message). */
-  keyMatch(key: string, mode: string): void {
-    this.keyCounts.add(`${key}\u0001${mode}`);
+  /**
+   * One match of a rule using an intelligence key, as a rule hit keeps it: "<key>\u0001<mode>"
+   * (rules/counts.ts Hit.intelCells). One Map update, no label hashing (per message).
+   */
+  keyMatch(cell: string): void {
+    this.keyCounts.add(cell);
   }
 
   /** One forwarded commercial message of fingerprint `fp` (the hot path: one Map update). */

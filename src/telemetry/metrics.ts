@@ -118,6 +118,9 @@ export class Metrics {
   readonly behaviourFlags: Counter<'signal' | 'mode'>;
   /** Senders flagged by a behaviour rule: once per sender and rule an hour (this instance). */
   readonly behaviourSenders: Counter<'signal' | 'mode'>;
+  /** Behaviour flags not yet handed to behaviourFlags (a bulk sender over a threshold is flagged on every message). */
+  private readonly flagCounts = new LabelCounts(['signal', 'mode'] as const);
+  private readonly flagKeys = new Map<string, { enforce: string; monitor: string }>();
   /** Receipts for behaviour profiles: recorded, ignored (not final), dropped (buffer full), failed (Redis). */
   readonly behaviourReceipts: Counter<'outcome'>;
   /** Reads the shared case counts at scrape time (set by the gateway when complaints are on). */
@@ -126,6 +129,17 @@ export class Metrics {
   private readonly rejectionKeys = new Map<string, Map<string, string>>();
   /** Distinct senders labelled in smppguard_sender_rejections_total; the rest count as "other". */
   static readonly MAX_REJECTED_SENDERS = 2000;
+
+  /** One message a behaviour rule flagged: a Map update, no label hashing (per message). */
+  behaviourFlag(signal: string, mode: 'enforce' | 'monitor'): void {
+    let keys = this.flagKeys.get(signal);
+    if (keys === undefined) {
+      keys = { enforce: `${signal}\u0001enforce`, monitor: `${signal}\u0001monitor` };
+      // Signals are the four behaviour.ts names: bounded.
+      if (this.flagKeys.size < 16) this.flagKeys.set(signal, keys);
+    }
+    this.flagCounts.add(keys[mode]);
+  }
 
   constructor(collectDefaults = true) {
     const r = this.registry;
@@ -275,6 +289,9 @@ export class Metrics {
       help: 'Messages on which a sender behaviour rule matched, by signal (distinct_recipients, sequential_recipients, undeliverable_share, volume_over_baseline) and mode',
       labelNames: ['signal', 'mode'],
       registers: [r],
+      collect() {
+        self.flagCounts.flush((labels, n) => self.behaviourFlags.inc(labels, n));
+      },
     });
     this.behaviourSenders = new Counter({
       name: 'smppguard_behaviour_senders_flagged_total',

@@ -83,7 +83,7 @@ describe('BehaviourActions', () => {
     const a = new BehaviourActions({
       admin: { getSender: async () => stored, putSender: async (r, actor) => void puts.push([r, actor.evidence]) },
       registry: { upsert: (r) => void upserts.push(r) },
-      metrics: { behaviourFlags: inc('flags'), behaviourSenders: inc('senders'), suspensions: inc('suspensions') } as never,
+      metrics: { behaviourFlag: (signal: string, mode: string) => void counts.push(`flags ${signal} ${mode}`), behaviourSenders: inc('senders'), suspensions: inc('suspensions') } as never,
       log: { warn: (_o: unknown, msg: string) => void warns.push(msg), error: () => undefined } as never,
       now: () => now,
     });
