@@ -37,7 +37,7 @@ import { AccountTable } from '../src/upstream/accounts.js';
 import { hashPassword } from '../src/upstream/password.js';
 import { senderValue } from './policy-data.js';
 import { cleanRedis, numberFlag } from './procs.js';
-import { POLICY_PREFIX, preparePolicyData, prepareCnPack, rulesClock, rulesGatewayFor, type CnVariant } from './policy-scenario.js';
+import { POLICY_PREFIX, SCATTER_STRIDE, preparePolicyData, prepareCnPack, rulesClock, rulesGatewayFor, type CnVariant } from './policy-scenario.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const argv = process.argv.slice(2);
@@ -102,7 +102,7 @@ const policy = new DecisionService({
 });
 
 // `batch` submits, 16 texts as in scenario (d); before every round each gets the next consented
-// destination (86139 + 6 digits, from a random start), patched in place.
+// destination (86139 + 6 digits, from a random start, scattered as (d)'s are), patched in place.
 let next = Math.floor(Math.random() * 1_000_000);
 const code = 100_000 + 16 * Math.floor(Math.random() * 50_000);
 const views: MessageView[] = [];
@@ -129,7 +129,7 @@ function patchDestinations(): void {
   for (let i = 0; i < views.length; i++) {
     const pdu = views[i]!.pdu;
     let n = next;
-    next = next === 999_999 ? 0 : next + 1;
+    next = (next + SCATTER_STRIDE) % 1_000_000;
     for (let d = 5; d >= 0; d--, n = Math.floor(n / 10)) pdu[dstAt + d] = 48 + (n % 10);
     const v = MessageView.parse(pdu);
     if (isScanError(v)) throw new Error(v.reason);

@@ -37,16 +37,26 @@ export const policyLoad: Partial<LoadOptions> = {
 };
 
 /**
+ * A stride through the 1M consented recipients (coprime with DEST_COUNT: every one once per wrap):
+ * a campaign to a subscriber list reaches them in no numeric order. Consecutive numbers are what
+ * cn-miit's range-scan rule (号段扫号) looks for; `--loadgen '{"destStride":1}'` sends them so.
+ */
+export const SCATTER_STRIDE = 387_403;
+
+/**
  * Scenario (d): the same data with the cn-miit pack; messages carry a registered signature and an
  * opt-out hint. Like a campaign: each run sends its own texts (16 variants of an activity code, new
- * codes every run) to consented recipients starting at a random one, so repeated runs within a minute
- * do not trip the identical-content cap (2 a minute) and (d) measures forwarding.
+ * codes every run) to consented recipients, scattered from a random first one (SCATTER_STRIDE), so
+ * repeated runs within a minute do not trip the identical-content cap (2 a minute) and (d) measures
+ * forwarding. One sender reaches far more than 5,000 recipients an hour, so cn-miit's
+ * recipient-spread rule (monitor mode) flags every message, evidence and all.
  */
 export const rulesLoad: Partial<LoadOptions> = {
   ...policyLoad,
   dataCoding: 8,
   text: '【BENCH】本周会员日全场8折，活动码{n}，详情见官网。回T退订',
   textVariants: 16,
+  destStride: SCATTER_STRIDE,
 };
 
 /** Per run of (d): a random first recipient and a random block of activity codes. */

@@ -775,7 +775,6 @@ async function main(): Promise<void> {
       window: flags.window,
       durationMs: flags.durationMs,
       warmupMs: flags.warmupMs,
-      ...flags.loadgen,
     };
     const timeoutMs = flags.warmupMs + flags.durationMs + 60_000;
     for (const scn of scenarios) await scn.prepare?.(scn.root ?? ROOT);
@@ -784,7 +783,8 @@ async function main(): Promise<void> {
       let gw: Gateway | null = null;
       const tag = `${scn.id}${rate ? `@${rate}` : ''}`;
       try {
-        const opts: LoadOptions = { ...common, ...scn.loadgen, ...scn.loadgenPerRun?.(), port: sim.port };
+        // --loadgen last: what the command line says wins over the scenario's own options.
+        const opts: LoadOptions = { ...common, ...scn.loadgen, ...scn.loadgenPerRun?.(), ...flags.loadgen, port: sim.port };
         const watch: Record<string, number | undefined> = { sim: sim.proc.pid };
         if (scn.gateway) {
           gw = await startGateway(scn, `${scn.id.replace('@', '-')}${rate ? `-${rate}` : ''}-${round}`, tmp, { simPort: sim.port, passwordHash, logLevel: flags.logLevel, redisPrefix });

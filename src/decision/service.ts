@@ -158,9 +158,22 @@ class NeedValues implements CounterValues {
     private readonly values: readonly number[],
   ) {}
 
+  /** Where the last key was found: the rules read their counters in the order they listed them. */
+  private at = -1;
+
   get(key: string): number | undefined {
     const needs = this.needs;
-    for (let k = 0; k < needs.length; k++) if (needs[k]!.key === key) return this.values[k];
+    const next = this.at + 1;
+    if (next < needs.length && needs[next]!.key === key) {
+      this.at = next;
+      return this.values[next];
+    }
+    for (let k = 0; k < needs.length; k++) {
+      if (needs[k]!.key === key) {
+        this.at = k;
+        return this.values[k];
+      }
+    }
     return undefined;
   }
 }
@@ -606,6 +619,7 @@ export class DecisionService implements Policy {
       view.recordSrc = src;
       view.recordDst = dst;
     }
+    // One shape for every line (absent fields undefined): spreads made a copy and a new shape per line.
     this.deps.audit?.write({
       account,
       decision,
@@ -616,8 +630,8 @@ export class DecisionService implements Policy {
       src: srcAddr,
       dst: maskMsisdn(dstAddr),
       seq: view.sequence,
-      ...(evidence !== null ? { evidence } : {}),
-      ...(score !== null ? { score } : {}),
+      evidence: evidence ?? undefined,
+      score: score ?? undefined,
       id: view.gatewayId,
     });
   }

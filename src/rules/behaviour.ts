@@ -5,7 +5,7 @@
  * the value that comes back is judged here, with the words explain, the audit line and the
  * metrics use. docs/intelligence.md#sender-behaviour documents each signal.
  */
-import { PROFILE_FIELD, baselineOf, profileEntity, receiptsOf, type BehaviourSignal } from '../domain/behaviour.js';
+import { PROFILE_FIELD, baselineOf, hiOf, loOf, profileEntity, receiptsOf, type BehaviourSignal } from '../domain/behaviour.js';
 import type { RateNeed } from '../domain/store-facts.js';
 import { parseDuration } from '../domain/time.js';
 import type { Facts } from './facts.js';
@@ -75,22 +75,30 @@ export function compileBehaviour(b: BehaviourSpec): BehaviourRule {
  */
 export function behaviourNeed(b: BehaviourRule, f: Facts): RateNeed {
   const c = f.ctx;
-  // Per message and rule these strings were garbage: kept per sender while it sends (bounded).
-  let bySender = cache.get(b);
-  if (bySender === undefined) cache.set(b, (bySender = new Map()));
-  let bySrc = bySender.get(c.account);
-  if (bySrc === undefined) {
-    if (bySender.size >= MAX_CACHED) bySender.clear();
-    bySender.set(c.account, (bySrc = new Map()));
-  }
-  let hit = bySrc.get(c.src.value);
-  if (hit === undefined) {
-    if (bySrc.size >= MAX_CACHED) bySrc.clear();
-    const entity = profileEntity(c.account, c.src.value);
-    // Baseline and receipts both live in the profile hash: their keys say which is meant.
-    const key = b.kind === 'distinct' || b.kind === 'sequence' ? entity + b.field : `${entity}${b.field}:${b.kind}`;
-    hit = { key, periodMs: b.periodMs, kind: b.kind, entity, field: b.field };
-    bySrc.set(c.src.value, hit);
+  // Per message and rule these strings were garbage: kept per sender while it sends (bounded),
+  // and the last sender's at hand (bulk traffic is one sender message after message).
+  let cached = cache.get(b);
+  if (cached === undefined) cache.set(b, (cached = { map: new Map(), account: '', src: '', need: null }));
+  let hit = cached.need;
+  if (hit === null || cached.account !== c.account || cached.src !== c.src.value) {
+    const bySender = cached.map;
+    let bySrc = bySender.get(c.account);
+    if (bySrc === undefined) {
+      if (bySender.size >= MAX_CACHED) bySender.clear();
+      bySender.set(c.account, (bySrc = new Map()));
+    }
+    hit = bySrc.get(c.src.value) ?? null;
+    if (hit === null) {
+      if (bySrc.size >= MAX_CACHED) bySrc.clear();
+      const entity = profileEntity(c.account, c.src.value);
+      // Baseline and receipts both live in the profile hash: their keys say which is meant.
+      const key = b.kind === 'distinct' || b.kind === 'sequence' ? entity + b.field : `${entity}${b.field}:${b.kind}`;
+      hit = { key, periodMs: b.periodMs, kind: b.kind, entity, field: b.field };
+      bySrc.set(c.src.value, hit);
+    }
+    cached.account = c.account;
+    cached.src = c.src.value;
+    cached.need = hit;
   }
   // A need with no member (baseline, receipts) is the same object every time (read only).
   if (b.kind !== 'distinct' && b.kind !== 'sequence') return hit;
@@ -100,7 +108,7 @@ export function behaviourNeed(b: BehaviourRule, f: Facts): RateNeed {
 
 /** Senders per account (and accounts) whose need strings a rule keeps. */
 const MAX_CACHED = 4096;
-const cache = new WeakMap<BehaviourRule, Map<string, Map<string, RateNeed>>>();
+const cache = new WeakMap<BehaviourRule, { map: Map<string, Map<string, RateNeed>>; account: string; src: string; need: RateNeed | null }>();
 
 /** Whether a profile value (as the store answered; 0 when unread) trips the condition: judge()'s hit, without the words (per message). */
 export function trips(b: BehaviourRule, v: number): boolean {
@@ -108,13 +116,15 @@ export function trips(b: BehaviourRule, v: number): boolean {
     case 'distinct_recipients':
     case 'sequential_recipients':
       return v > b.threshold;
+    // receiptsOf() and baselineOf() without their objects (per message); judge() reads them.
     case 'undeliverable_share': {
-      const { total, undeliverable } = receiptsOf(v);
+      const total = hiOf(v);
+      const undeliverable = Math.min(loOf(v), total);
       return total >= b.minReceipts && total > 0 && undeliverable / total > b.threshold;
     }
     case 'volume_over_baseline': {
-      const { count, baseline } = baselineOf(v);
-      return baseline !== null && count / Math.max(baseline, b.minBaseline) > b.threshold;
+      const lo = loOf(v);
+      return lo !== 0 && hiOf(v) / Math.max((lo - 1) / 10, b.minBaseline) > b.threshold;
     }
   }
 }

@@ -41,7 +41,7 @@
  */
 import type { RateNeed } from '../domain/store-facts.js';
 import { RECENT_CAP } from '../domain/store-facts.js';
-import { pack, unpack } from '../domain/behaviour.js';
+import { hiOf, loOf, pack } from '../domain/behaviour.js';
 import type { RateStore, RawGroup } from './rates.js';
 
 export interface IntelTallyOptions {
@@ -105,7 +105,9 @@ class Entry {
   a: Track | null = null;
   b: Track | null = null;
   mx = 0;
-  recipients: string[] | null = null;
+  /** The sequence's gap (from its field ":q:<gap>:<seconds>"). */
+  gap = 0;
+  recipients: Pending | null = null;
   // distinct: the recipients this instance saw in the window (up to MAX_SEEN).
   seen: Set<string> | null = null;
   // baseline: messages counted here not yet sent, and those in a flush on the way; distinct: the same of new recipients.
@@ -127,14 +129,70 @@ class Entry {
       this.members = new Map();
       this.pending = new Map();
     } else if (kind === 'sequence') {
-      this.recipients = [];
+      this.gap = gapOf(suffix);
+      this.recipients = new Pending();
       this.a = { hi: 0, m: 0, l: 0 };
       this.b = { hi: 0, m: 0, l: 0 };
     } else if (kind === 'distinct') {
-      this.recipients = [];
+      this.recipients = new Pending();
       this.seen = new Set();
     }
   }
+}
+
+/**
+ * Recipients waiting for a flush: those written in digits (what a normalised number is) as numbers,
+ * in an array of doubles — no object per recipient for the garbage collector to copy while they wait,
+ * up to a second at tens of thousands a second — and any other as its string. Sent as strings, the
+ * numbers first (the order does not matter to PFADD, nor to the sequence, which sorts nothing:
+ * non-digit recipients are not counted there).
+ */
+class Pending {
+  private nums: number[] = [];
+  private strs: string[] = [];
+
+  get size(): number {
+    return this.nums.length + this.strs.length;
+  }
+
+  /** `value`: the recipient's digits as a number (digitsValue()), or −1 to keep the string. */
+  add(recipient: string, value: number): void {
+    if (value >= 0) this.nums.push(value);
+    else this.strs.push(recipient);
+  }
+
+  /** The group's strings: `suffix`, then every recipient. */
+  strings(suffix: string): string[] {
+    const out = [suffix];
+    for (const n of this.nums) out.push(String(n));
+    for (const r of this.strs) out.push(r);
+    return out;
+  }
+
+  /** A failed flush's recipients back in front of those since, up to `max` in all. */
+  static back(sent: readonly string[], since: Pending, max: number): Pending {
+    const p = new Pending();
+    for (const r of sent) if (p.size < max) p.add(r, digitsValue(r));
+    for (const n of since.nums) if (p.size < max) p.nums.push(n);
+    for (const r of since.strs) if (p.size < max) p.strs.push(r);
+    return p;
+  }
+}
+
+/**
+ * A recipient written in 1–15 digits without a leading zero as the number it reads (exactly, and
+ * String() of it gives the recipient back); −1 for anything else.
+ */
+function digitsValue(s: string): number {
+  const n = s.length;
+  if (n === 0 || n > 15 || s.charCodeAt(0) === 48) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
 }
 
 /** A run of near-consecutive recipients: the highest number, a mask of the 31 below it seen, the length. */
@@ -190,9 +248,8 @@ function step(e: Entry, r: number, gap: number): void {
 interface Sent {
   entry: Entry | null;
   group: RawGroup;
-  /** What the group carried: members (recent), recipients (sequence, distinct) or a count (baseline, distinct). */
+  /** What the group carried beyond its strings: members (recent) or a count (baseline, distinct). */
   members?: Map<string, number>;
-  recipients?: string[];
   count?: number;
 }
 
@@ -272,7 +329,7 @@ export class IntelTally {
     }
     // Answers of cold messages in flight together: the latest count wins (every one is in Redis).
     if (e.kind === 'baseline') {
-      if (unpack(value).hi > unpack(e.shared).hi) e.shared = value;
+      if (hiOf(value) > hiOf(e.shared)) e.shared = value;
     } else if (e.kind !== 'receipts' && value > e.shared) e.shared = value;
   }
 
@@ -321,8 +378,7 @@ export class IntelTally {
           break;
         }
         e.count++;
-        const { hi, lo } = unpack(e.shared);
-        v = pack(hi + e.sending + e.count, lo);
+        v = pack(hiOf(e.shared) + e.sending + e.count, loOf(e.shared));
         break;
       }
       default:
@@ -365,15 +421,15 @@ export class IntelTally {
   private roll(e: Entry, w: number, need: RateNeed): void {
     const oldEnd = String((e.window + 1) * (e.kind === 'baseline' ? HOUR : e.periodMs));
     if (e.kind === 'sequence') {
-      if (e.recipients!.length > 0) this.retired.push({ op: 'Q', end: oldEnd, entity: e.entity, strings: [e.suffix, ...e.recipients!] });
-      e.recipients = [];
+      if (e.recipients!.size > 0) this.retired.push({ op: 'Q', end: oldEnd, entity: e.entity, strings: e.recipients!.strings(e.suffix) });
+      e.recipients = new Pending();
       e.a = { hi: 0, m: 0, l: 0 };
       e.b = { hi: 0, m: 0, l: 0 };
       e.mx = 0;
       e.suffix = `${need.field ?? ''}:${w}`;
     } else if (e.kind === 'distinct') {
-      if (e.recipients!.length > 0) this.retired.push({ op: 'D', end: oldEnd, entity: e.entity, strings: [e.suffix, ...e.recipients!] });
-      e.recipients = [];
+      if (e.recipients!.size > 0) this.retired.push({ op: 'D', end: oldEnd, entity: e.entity, strings: e.recipients!.strings(e.suffix) });
+      e.recipients = new Pending();
       this.memberCount -= e.seen!.size;
       e.seen!.clear();
       e.count = 0;
@@ -426,11 +482,12 @@ export class IntelTally {
 
   /** A recipient into this instance's own tracks (cold ones too: Redis counted those), shared with the next flush when warm. */
   private sequence(e: Entry, recipient: string, live: boolean): number {
-    const r = Number(recipient);
+    const d = digitsValue(recipient);
+    const r = d >= 0 ? d : Number(recipient);
     const ok = recipient.length > 0 && Number.isSafeInteger(r);
-    if (ok) step(e, r, gapOf(e.suffix));
+    if (ok) step(e, r, e.gap);
     if (!live) return -1;
-    if (ok && e.recipients!.length < MAX_PENDING_RECIPIENTS) e.recipients!.push(recipient);
+    if (ok && e.recipients!.size < MAX_PENDING_RECIPIENTS) e.recipients!.add(recipient, d);
     return Math.max(e.shared, e.mx);
   }
 
@@ -440,6 +497,11 @@ export class IntelTally {
    */
   private distinct(e: Entry, recipient: string, live: boolean): number {
     const seen = e.seen!;
+    // Full: a recipient is not counted here either way, only sent (a repeat too: PFADD takes it again).
+    if (live && seen.size >= MAX_SEEN) {
+      if (e.recipients!.size < MAX_PENDING_DISTINCT) e.recipients!.add(recipient, digitsValue(recipient));
+      return e.shared + e.sending + e.count;
+    }
     if (!seen.has(recipient)) {
       const room = seen.size < MAX_SEEN && this.memberCount < this.maxMembers;
       if (room) {
@@ -447,8 +509,8 @@ export class IntelTally {
         this.memberCount++;
       }
       if (!live) return -1;
-      if (e.recipients!.length < MAX_PENDING_DISTINCT) {
-        e.recipients!.push(recipient);
+      if (e.recipients!.size < MAX_PENDING_DISTINCT) {
+        e.recipients!.add(recipient, digitsValue(recipient));
         if (room) e.count++;
       }
     } else if (!live) return -1;
@@ -505,19 +567,19 @@ export class IntelTally {
       }
       case 'sequence': {
         const recipients = e.recipients!;
-        if (recipients.length === 0) return null;
-        e.recipients = [];
-        return { entry: e, group: { op: 'Q', end, entity: e.entity, strings: [e.suffix, ...recipients] }, recipients };
+        if (recipients.size === 0) return null;
+        e.recipients = new Pending();
+        return { entry: e, group: { op: 'Q', end, entity: e.entity, strings: recipients.strings(e.suffix) } };
       }
       case 'distinct': {
         const recipients = e.recipients!;
         const count = e.count;
-        e.recipients = [];
+        e.recipients = new Pending();
         e.count = 0;
         e.sending += count;
         // Nothing new here: the shared count is read again (other instances' recipients).
-        const group = recipients.length > 0 ? { op: 'D', end, entity: e.entity, strings: [e.suffix, ...recipients] } : { op: 'r', end, entity: e.entity, strings: [e.suffix, ''] };
-        return { entry: e, group, recipients, count };
+        const group = recipients.size > 0 ? { op: 'D', end, entity: e.entity, strings: recipients.strings(e.suffix) } : { op: 'r', end, entity: e.entity, strings: [e.suffix, ''] };
+        return { entry: e, group, count };
       }
       case 'baseline': {
         const count = e.count;
@@ -554,11 +616,11 @@ export class IntelTally {
     } else if (e.kind === 'distinct') {
       e.sending -= s.count!;
       if (s.group.strings[0] === e.suffix) {
-        e.recipients = [...s.recipients!, ...e.recipients!].slice(0, MAX_PENDING_DISTINCT);
+        if (s.group.op === 'D') e.recipients = Pending.back(s.group.strings.slice(1), e.recipients!, MAX_PENDING_DISTINCT);
         e.count += s.count!;
-      } else if (s.recipients!.length > 0 && this.retired.length < this.maxKeys) this.retired.push(s.group);
-    } else if (s.recipients !== undefined) {
-      if (s.group.strings[0] === e.suffix) e.recipients = [...s.recipients, ...e.recipients!].slice(0, MAX_PENDING_RECIPIENTS);
+      } else if (s.group.op === 'D' && this.retired.length < this.maxKeys) this.retired.push(s.group);
+    } else if (e.kind === 'sequence') {
+      if (s.group.strings[0] === e.suffix) e.recipients = Pending.back(s.group.strings.slice(1), e.recipients!, MAX_PENDING_RECIPIENTS);
     } else if (s.count !== undefined) {
       e.sending -= s.count;
       if (s.group.end === String((e.window + 1) * HOUR)) e.count += s.count;

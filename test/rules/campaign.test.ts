@@ -4,6 +4,8 @@ import { IntelIndex } from '../../src/domain/intel.js';
 import { fingerprintOf } from '../../src/rules/fingerprint.js';
 import { foldChars } from '../../src/rules/normalise.js';
 import { extractNumbers } from '../../src/rules/numbers.js';
+import { campaignExceeds, campaignHolds, type CampaignKind, type CampaignRule } from '../../src/rules/campaign.js';
+import type { RateNeed } from '../../src/domain/store-facts.js';
 import { ctx, errorsOf, INITIAL, NOW, oneRule, ruleSet } from './helpers.js';
 
 const SPAM = '【快贷】急用钱？无抵押，最高可借5万元，当天到账，详询13812345678，回T退订';
@@ -19,6 +21,32 @@ function marked(text: string, verdict: 'complained' | 'allowed' = 'complained', 
   for (const key of list) idx.putMark({ key, verdict, count: 3, expires: Date.now() + 3_600_000, source: 'complaint:C1' });
   return idx;
 }
+
+describe('campaignExceeds (the hot path, no words)', () => {
+  it('answers as campaignHolds() does: every limit above its max, at the highest value over the entities', () => {
+    const kinds: CampaignKind[] = ['senders', 'accounts', 'recipients'];
+    let seed = 7;
+    const rnd = (n: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % n;
+    for (let round = 0; round < 2000; round++) {
+      const limits = kinds.slice(0, 1 + rnd(3)).map((kind) => ({ kind, max: rnd(6) }));
+      const r: CampaignRule = { periodMs: 600_000, near: true, limits };
+      const entities = 1 + rnd(6);
+      const needs: RateNeed[] = [];
+      const values = new Map<string, number>();
+      for (let e = 0; e < entities; e++) {
+        for (const l of limits) {
+          const key = `camp:t:${e}:${l.kind}`;
+          needs.push({ key, periodMs: r.periodMs, kind: 'recent', entity: `camp:t:${e}`, field: l.kind });
+          if (rnd(4) > 0) values.set(key, rnd(9));
+        }
+      }
+      const best = limits.map((_, li) => Math.max(0, ...needs.filter((_, k) => k % limits.length === li).map((n) => values.get(n.key) ?? 0)));
+      const expected = limits.every((l, li) => best[li]! > l.max);
+      expect(campaignExceeds(r, needs, values)).toBe(expected);
+      expect(campaignHolds(r, needs, values).holds).toBe(expected);
+    }
+  });
+});
 
 describe('campaign counters', () => {
   const set = ruleSet(reject('{ campaign: { senders_over: 5, accounts_over: 1, window: 10m } }'));
