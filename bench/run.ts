@@ -525,13 +525,19 @@ const measures = new Map<string, Set<string>>();
 
 /**
  * The gateway's decisions over its whole life (warm-up included: one gateway per run), from
- * smppguard_decisions_total: "action/reason" → count.
+ * smppguard_decisions_total: "action/reason" → count; and the monitor-mode rule matches among them
+ * (smppguard_rule_matches_total): "monitor <rule>" → count (a flagged message costs more).
  */
 async function decisionMix(httpPort: number): Promise<Record<string, number>> {
   const r = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(5000) });
   const text = await r.text();
   const mix: Record<string, number> = {};
   for (const line of text.split('\n')) {
+    if (line.startsWith('smppguard_rule_matches_total{') && line.includes('mode="monitor"')) {
+      const n = Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (n > 0) mix[`monitor ${/rule="([^"]*)"/.exec(line)?.[1] ?? '?'}`] = n;
+      continue;
+    }
     if (!line.startsWith('smppguard_decisions_total{')) continue;
     const action = /action="([^"]*)"/.exec(line)?.[1] ?? '?';
     const reason = /reason="([^"]*)"/.exec(line)?.[1] ?? '?';
@@ -542,12 +548,17 @@ async function decisionMix(httpPort: number): Promise<Record<string, number>> {
 }
 
 function fmtMix(mix: Record<string, number>): string {
-  const total = Object.values(mix).reduce((a, b) => a + b, 0);
+  const decisions = Object.entries(mix).filter(([k]) => !k.startsWith('monitor '));
+  const total = decisions.reduce((a, [, b]) => a + b, 0);
   if (total === 0) return 'no decisions';
-  return Object.entries(mix)
-    .sort((a, b) => b[1] - a[1])
-    .map(([k, v]) => `${k} ${((v / total) * 100).toFixed(v === total ? 0 : 1)} %`)
-    .join(', ');
+  const pct = (v: number) => `${((v / total) * 100).toFixed(v === total ? 0 : 1)} %`;
+  const monitor = Object.entries(mix).filter(([k]) => k.startsWith('monitor '));
+  return (
+    decisions
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${pct(v)}`)
+      .join(', ') + (monitor.length > 0 ? `; matched in monitor mode: ${monitor.map(([k, v]) => `${k.slice(8)} ${pct(v)}`).join(', ')}` : '')
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -783,10 +783,14 @@ function joinEvidence(a: string | null, b: string | null): string | null {
 
 /** A decision's behaviour evidence as one audit field: "rule: what it saw" per condition, monitor ones marked. */
 function evidenceText(evidence: readonly RuleEvidence[]): string {
+  // One condition that saw what the last message's did (the rules share the evidence object): its words again.
+  if (evidence.length === 1 && evidence[0] === lastSole.e) return lastSole.text;
   let out = '';
   for (const e of evidence) out += `${out === '' ? '' : '; '}${e.rule}${e.mode === 'monitor' ? ' (monitor)' : ''}: ${e.text}`;
+  if (evidence.length === 1) lastSole = { e: evidence[0]!, text: out };
   return out;
 }
+let lastSole: { e: RuleEvidence | null; text: string } = { e: null, text: '' };
 
 /**
  * The audit's score field: each model's score, and — when a rule matched (enforce or monitor), so

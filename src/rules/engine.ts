@@ -62,6 +62,12 @@ export class RuleSet implements CompiledRuleSet {
    */
   private readonly mayRepeat: boolean[];
   private readonly texts = new TextCache();
+  /**
+   * Per rule, the last behaviour value that matched and its evidence: a bulk sender over a
+   * threshold reads the same value for a share interval (store/intel-tally.ts), message after
+   * message, and its words and object were made for each.
+   */
+  private readonly lastEvidence: ({ v: number; e: RuleEvidence } | undefined)[] = [];
 
   constructor(
     readonly rules: readonly CompiledRule[],
@@ -95,20 +101,11 @@ export class RuleSet implements CompiledRuleSet {
     return new Facts(ctx, initial, this.texts);
   }
 
-  /** The campaign counters of rule `i` for this message, built once per message. */
-  private campaignOf(i: number, r: CampaignRule, f: Facts): RateNeed[] {
-    let all = f.campaignNeeds;
-    if (all === null) all = f.campaignNeeds = new Array<RateNeed[] | undefined>(this.rules.length);
-    let n = all[i];
-    if (n === undefined) n = all[i] = campaignNeeds(r, f);
-    return n;
-  }
-
   /** The campaign counters one rule reads for this message (rule tests set them by rule id). */
   campaignNeedsOf(ruleId: string, ctx: RuleContext, initial: RuleState): RateNeed[] | null {
     const r = this.byId.get(ruleId);
     if (!r?.campaign) return null;
-    return this.campaignOf(this.rules.indexOf(r), r.campaign, this.facts(ctx, initial));
+    return campaignNeeds(r.campaign, this.facts(ctx, initial));
   }
 
   /** The counter of rule `i` (which has a rate or a behaviour condition) for this message, built once per message. */
@@ -152,7 +149,8 @@ export class RuleSet implements CompiledRuleSet {
       if (!holds) continue;
       const campaign = r.campaign ?? null;
       if (campaign !== null) {
-        for (const need of this.campaignOf(i, campaign, f)) {
+        // campaignNeeds() keeps them per (fingerprint, sender, account): no array per message.
+        for (const need of campaignNeeds(campaign, f)) {
           let dup = false;
           if (look) for (const n of needs) if (n.key === need.key) dup = true;
           if (!dup) needs.push(need);
@@ -215,15 +213,19 @@ export class RuleSet implements CompiledRuleSet {
         const v = counters.get(this.needOf(i, f).key) ?? 0;
         // The words only where they are read (a hit, or explain's trace): per message, they were garbage.
         if (!trace && !trips(b, v)) continue;
-        const j = judge(b, v);
-        trace?.push(`rule ${r.id}: behaviour ${j.text}`);
-        if (!j.hit) continue;
-        (behaviour ??= []).push({ rule: r.id, signal: b.signal, mode: r.mode, text: j.text });
+        let e = this.lastEvidence[i];
+        if (trace || e === undefined || e.v !== v) {
+          const j = judge(b, v);
+          trace?.push(`rule ${r.id}: behaviour ${j.text}`);
+          if (!j.hit) continue;
+          this.lastEvidence[i] = e = { v, e: { rule: r.id, signal: b.signal, mode: r.mode, text: j.text } };
+        }
+        (behaviour ??= []).push(e.e);
       }
       let said: string | null = null;
       const campaign = r.campaign ?? null;
       if (campaign !== null) {
-        const cn = this.campaignOf(i, campaign, f);
+        const cn = campaignNeeds(campaign, f);
         if (!trace && !campaignExceeds(campaign, cn, counters)) continue;
         const c = campaignHolds(campaign, cn, counters);
         if (!c.holds) continue;

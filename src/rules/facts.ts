@@ -166,8 +166,6 @@ export class Facts {
   private t: TextFacts | null = null;
   /** Rate counters by rule index, built once per message (needsOf and decide share them). */
   needs: (RateNeed | undefined)[] | null = null;
-  /** Campaign counters by rule index, built once per message. */
-  campaignNeeds: (RateNeed[] | undefined)[] | null = null;
   /** The last counter entity built, and the head it was built from (rules of one entity share it). */
   lastHead: string | null = null;
   lastEntity = '';

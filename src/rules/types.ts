@@ -90,11 +90,12 @@ export type RuleAction =
   | { kind: 'suspend'; status: number; reason: string };
 
 /** What a behaviour condition saw when its rule matched (explain, audit line, metrics). */
+/** What a behaviour condition saw. Shared between messages that saw the same (never changed once made). */
 export interface RuleEvidence {
-  rule: string;
-  signal: string;
-  mode: 'enforce' | 'monitor';
-  text: string;
+  readonly rule: string;
+  readonly signal: string;
+  readonly mode: 'enforce' | 'monitor';
+  readonly text: string;
 }
 
 export interface RuleHit {

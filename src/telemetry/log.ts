@@ -216,9 +216,20 @@ export class AuditLog {
    * A decision: `{"time":…,"level":"info","log":"audit","id":<gateway id>,"account":…,"decision":…,
    * "reason":…,"rule":…,"status":…,"class":…,"src":…,"dst":…,"seq":…}`.
    */
+  private lastEvidence: string | null = null;
+  private lastEvidenceField = '';
+
   write(e: AuditEntry): void {
     // src and dst come from the ESME, the id from the gateway: JSON-escaped on every line.
-    let extra = e.evidence === undefined ? '' : `,"evidence":${JSON.stringify(e.evidence)}`;
+    let extra = '';
+    if (e.evidence !== undefined) {
+      // A flagged sender's lines carry the same evidence for a while: escaped once.
+      if (e.evidence !== this.lastEvidence) {
+        this.lastEvidence = e.evidence;
+        this.lastEvidenceField = `,"evidence":${JSON.stringify(e.evidence)}`;
+      }
+      extra = this.lastEvidenceField;
+    }
     if (e.score !== undefined) extra += `,"score":${JSON.stringify(e.score)}`;
     const line = `{${this.head()},"log":"audit","id":${JSON.stringify(e.id ?? '')},${this.middles.get(e.account, e.decision, e.reason, e.rule, e.status, e.class)}"src":${JSON.stringify(e.src)},"dst":${JSON.stringify(e.dst)},"seq":${e.seq}${extra}}\n`;
     this.append(line);
