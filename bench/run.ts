@@ -12,7 +12,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -703,9 +703,27 @@ function findRedisPid(): number | null {
   return null;
 }
 
+/**
+ * A checkout's built Lua scripts against its sources: `tsc` alone compiles the TypeScript and leaves
+ * dist/src/store/lua as it was (`npm run build` copies it), and a gateway running old scripts
+ * measures something else. Throws naming the first difference.
+ */
+function checkBuiltLua(root: string): void {
+  const src = join(root, 'src/store/lua');
+  const built = join(root, 'dist/src/store/lua');
+  for (const f of readdirSync(src)) {
+    const b = join(built, f);
+    if (!existsSync(b) || !readFileSync(b).equals(readFileSync(join(src, f)))) {
+      throw new Error(`${b} is not ${join(src, f)}: run npm run build in ${root} (npm run bench does)`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const flags = parseFlags(argv);
+  checkBuiltLua(ROOT);
+  if (flags.baseline) checkBuiltLua(resolve(flags.baseline));
   const chosen = SCENARIOS.filter((s) => flags.scenarios.includes(s.id));
   // With --baseline, every gateway scenario runs twice a round: the baseline's build, then this one.
   const baselineRoot = flags.baseline;
