@@ -537,7 +537,7 @@ export const ConfigSchema = z.strictObject({
       /** Learn callback numbers and link domains from complaints and reviewer rejects (set "complained"). */
       learn: z.boolean().default(true),
       /**
-       * Campaign senders/accounts and sender behaviour (sequence, baseline, receipts) are counted in
+       * Campaign senders/accounts and sender behaviour (distinct recipients, sequence, baseline, receipts) are counted in
        * process and shared with the other instances through Redis every this many ms
        * (store/intel-tally.ts); 0: every such counter rides each message's round trip instead.
        */
