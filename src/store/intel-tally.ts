@@ -23,9 +23,9 @@
  *                      flush); a member new here goes the cold way, so Redis holds every member
  *                      at once and its count is exact over every instance
  *            distinct  shared count + the members new here since (this instance remembers up to
-                      MAX_SEEN members a window, so a repeat is not counted again; one another
-                      instance also sent in the same interval reads one too many until the flush)
-            sequence  max(shared longest run, this instance's own tracks' longest run)
+ *                      MAX_SEEN members a window, so a repeat is not counted again; one another
+ *                      instance also sent in the same interval reads one too many until the flush)
+ *            sequence  max(shared longest run, this instance's own tracks' longest run)
  *            baseline  shared count + this instance's messages since, with the shared baseline
  *            receipts  the shared value (read only; the receipt feed writes it)
  *   flush  every `flushMs`, what each dirty counter saw goes to Redis in batched script groups
@@ -144,8 +144,8 @@ class Entry {
  * Recipients waiting for a flush: those written in digits (what a normalised number is) as numbers,
  * in an array of doubles — no object per recipient for the garbage collector to copy while they wait,
  * up to a second at tens of thousands a second — and any other as its string. Sent as strings, the
- * numbers first (the order does not matter to PFADD, nor to the sequence, which sorts nothing:
- * non-digit recipients are not counted there).
+ * numbers first: the order does not matter to PFADD, and a sequence keeps only numbers (as the
+ * number each reads; behaviour.lua reads them as numbers too), so its order is kept.
  */
 class Pending {
   private nums: number[] = [];
@@ -155,7 +155,7 @@ class Pending {
     return this.nums.length + this.strs.length;
   }
 
-  /** `value`: the recipient's digits as a number (digitsValue()), or −1 to keep the string. */
+  /** `value`: the number the recipient stands for (a safe integer, ≥ 0; digitsValue()), or −1 to keep the string. */
   add(recipient: string, value: number): void {
     if (value >= 0) this.nums.push(value);
     else this.strs.push(recipient);
@@ -487,7 +487,8 @@ export class IntelTally {
     const ok = recipient.length > 0 && Number.isSafeInteger(r);
     if (ok) step(e, r, e.gap);
     if (!live) return -1;
-    if (ok && e.recipients!.size < MAX_PENDING_RECIPIENTS) e.recipients!.add(recipient, d);
+    // As the number it reads (what the Lua reads it as too): the run's order is kept.
+    if (ok && e.recipients!.size < MAX_PENDING_RECIPIENTS) e.recipients!.add(recipient, r);
     return Math.max(e.shared, e.mx);
   }
 
