@@ -30,6 +30,28 @@ rules:
     action: { reject: { status: ESME_RSUBMITFAIL, reason: unreachable } }
 `;
 
+const SERVICE = { class: 'service' as const, category: null, labels: [] };
+
+/** Rules after one that may tag a message commercial: one that reads the tag, then a forward for the rest. */
+const READS_TAG = `  - id: needs-signature
+    description: reads the tag a rule above sets
+    match: { class: commercial, signature: absent }
+    action: { reject: { status: 0x401, reason: missing_signature } }
+  - id: allow-rest
+    description: everything else
+    action: forward
+`;
+
+/** A message's decide() after its needsOf() (the live path), checked equal to a fresh evaluation; the outcome. */
+function decidedTwice(rs: ReturnType<typeof ruleSet>, counters: Map<string, number>) {
+  const c = ctx({ text: 'hello' });
+  const f = rs.facts(c, SERVICE);
+  rs.needsOf(f);
+  const reused = rs.decide(f, counters);
+  expect(reused).toEqual(rs.evaluate(c, SERVICE, counters));
+  return reused;
+}
+
 describe('evaluation', () => {
   const set = ruleSet(PACK);
   const initial = { class: 'service' as const, category: null, labels: [] };
@@ -48,26 +70,12 @@ rules:
     description: a rate that tags instead of rejecting
     match: { rate: { per: recipient, window: 1m, max: 1 } }
     action: { tag: { class: commercial, label: busy } }
-  - id: busy-needs-signature
-    description: reads the tag the rate sets
-    match: { class: commercial, signature: absent }
-    action: { reject: { status: 0x401, reason: missing_signature } }
-  - id: allow-rest
-    description: everything else
-    action: forward
-`;
+${READS_TAG}`;
     const rs = ruleSet(pack);
-    const c = ctx({ text: 'hello' });
-    const service = { class: 'service' as const, category: null, labels: [] };
-    const [need] = rs.rateNeeds(c, service);
+    const [need] = rs.rateNeeds(ctx({ text: 'hello' }), SERVICE);
     for (const n of [1, 2]) {
-      const counters = new Map([[need!.key, n]]);
-      const f = rs.facts(c, service);
-      rs.needsOf(f);
-      const reused = rs.decide(f, counters);
-      const fresh = rs.evaluate(c, service, counters);
-      expect(reused).toEqual(fresh);
-      expect(reused.final?.rule).toBe(n === 1 ? 'allow-rest' : 'busy-needs-signature');
+      const reused = decidedTwice(rs, new Map([[need!.key, n]]));
+      expect(reused.final?.rule).toBe(n === 1 ? 'allow-rest' : 'needs-signature');
     }
   });
 
@@ -83,32 +91,22 @@ rules:
     description: a behaviour condition that tags
     match: { behaviour: { distinct_recipients_over: 5, window: 1h } }
     action: { tag: { class: commercial, label: spread } }
-  - id: spread-needs-signature
-    description: reads the tag the behaviour rule sets
-    match: { class: commercial, signature: absent }
-    action: { reject: { status: 0x401, reason: missing_signature } }
-  - id: allow-rest
-    description: everything else
-    action: forward
-`;
+${READS_TAG}`;
     const rs = ruleSet(pack);
-    const c = ctx({ text: 'hello' });
-    const service = { class: 'service' as const, category: null, labels: [] };
-    const [scan, spread] = rs.rateNeeds(c, service);
+    const [scan, spread] = rs.rateNeeds(ctx({ text: 'hello' }), SERVICE);
     for (const [s, d, rule, hits] of [
       [1, 1, 'allow-rest', ['allow-rest']],
       [9, 1, 'allow-rest', ['scan-watch', 'allow-rest']],
-      [9, 9, 'spread-needs-signature', ['scan-watch', 'spread-tags', 'spread-needs-signature']],
-      [1, 9, 'spread-needs-signature', ['spread-tags', 'spread-needs-signature']],
+      [9, 9, 'needs-signature', ['scan-watch', 'spread-tags', 'needs-signature']],
+      [1, 9, 'needs-signature', ['spread-tags', 'needs-signature']],
     ] as const) {
-      const counters = new Map([
-        [scan!.key, s],
-        [spread!.key, d],
-      ]);
-      const f = rs.facts(c, service);
-      rs.needsOf(f);
-      const reused = rs.decide(f, counters);
-      expect(reused).toEqual(rs.evaluate(c, service, counters));
+      const reused = decidedTwice(
+        rs,
+        new Map([
+          [scan!.key, s],
+          [spread!.key, d],
+        ]),
+      );
       expect(reused.final?.rule).toBe(rule);
       expect(reused.hits.map((h) => h.rule)).toEqual(hits);
     }
