@@ -102,8 +102,9 @@ function rulesScenario(id: string, label: string, variant: CnVariant): Scenario 
     loadgenPerRun: rulesLoadPerRun,
     // The rate counters of the shared policy data: otherwise later benchmarks of the day would
     // meet the daily cap (50 per recipient) their predecessors filled. Likewise the sender's behaviour
-    // profile and the campaign counters (a later run would read its predecessors' recipients).
-    cleanPatterns: [`${POLICY_PREFIX}{rate:*`, `${POLICY_PREFIX}{bhv:*`, `${POLICY_PREFIX}{camp:*`],
+    // profile and the campaign counters (a later run would read its predecessors' recipients), and the
+    // decision buffer (kept a week otherwise: ~90 MB after a day of benchmarks).
+    cleanPatterns: [`${POLICY_PREFIX}{rate:*`, `${POLICY_PREFIX}{bhv:*`, `${POLICY_PREFIX}{camp:*`, `${POLICY_PREFIX}audit:*`, `${POLICY_PREFIX}auditm:*`],
     prepare: async (root) => {
       await preparePolicyData(ROOT, (l) => console.log(l));
       await prepareCnPack(root, variant);

@@ -69,6 +69,12 @@ const MAX_PENDING_RECIPIENTS = 10_000;
 const MAX_PENDING_DISTINCT = 50_000;
 /** Recipients a distinct counter remembers per window, to count a repeat once (beyond: new ones are counted at the flush). */
 const MAX_SEEN = 10_000;
+/**
+ * Recipients one group carries at most: a bulk sender's second of them goes in several groups, so no
+ * one script call holds Redis for long (a PFADD of 4,096 members ~2 ms; 50,000 in one call held it
+ * for tens of milliseconds, and every policy check waited behind it).
+ */
+const GROUP_RECIPIENTS = 4096;
 /** Counters whose groups one flush slice builds before it yields to the event loop. */
 const SLICE = 500;
 /** A cold message's answer not back after this long (lost, failed): the next message goes cold again. */
@@ -161,11 +167,17 @@ class Pending {
     else this.strs.push(recipient);
   }
 
-  /** The group's strings: `suffix`, then every recipient. */
-  strings(suffix: string): string[] {
-    const out = [suffix];
-    for (const n of this.nums) out.push(String(n));
-    for (const r of this.strs) out.push(r);
+  /** The groups' strings, each `suffix` then up to GROUP_RECIPIENTS recipients, in order; none when empty. */
+  groups(suffix: string): string[][] {
+    const out: string[][] = [];
+    let cur: string[] = [];
+    const put = (r: string) => {
+      if (cur.length === 0) out.push((cur = [suffix]));
+      cur.push(r);
+      if (cur.length > GROUP_RECIPIENTS) cur = [];
+    };
+    for (const n of this.nums) put(String(n));
+    for (const r of this.strs) put(r);
     return out;
   }
 
@@ -421,14 +433,14 @@ export class IntelTally {
   private roll(e: Entry, w: number, need: RateNeed): void {
     const oldEnd = String((e.window + 1) * (e.kind === 'baseline' ? HOUR : e.periodMs));
     if (e.kind === 'sequence') {
-      if (e.recipients!.size > 0) this.retired.push({ op: 'Q', end: oldEnd, entity: e.entity, strings: e.recipients!.strings(e.suffix) });
+      for (const strings of e.recipients!.groups(e.suffix)) this.retired.push({ op: 'Q', end: oldEnd, entity: e.entity, strings });
       e.recipients = new Pending();
       e.a = { hi: 0, m: 0, l: 0 };
       e.b = { hi: 0, m: 0, l: 0 };
       e.mx = 0;
       e.suffix = `${need.field ?? ''}:${w}`;
     } else if (e.kind === 'distinct') {
-      if (e.recipients!.size > 0) this.retired.push({ op: 'D', end: oldEnd, entity: e.entity, strings: e.recipients!.strings(e.suffix) });
+      for (const strings of e.recipients!.groups(e.suffix)) this.retired.push({ op: 'D', end: oldEnd, entity: e.entity, strings });
       e.recipients = new Pending();
       this.memberCount -= e.seen!.size;
       e.seen!.clear();
@@ -539,15 +551,15 @@ export class IntelTally {
       const sent: Sent[] = at === 0 ? retired.map((group) => ({ entry: null, group })) : [];
       for (const e of todo.slice(at, at + SLICE)) {
         e.dirty = false;
-        const s = this.take(e);
-        if (s !== null) sent.push(s);
+        this.take(e, sent);
       }
       groups += sent.length;
       try {
         const values = await this.rates.runGroups(sent.map((s) => s.group));
         for (let i = 0; i < sent.length; i++) this.settle(sent[i]!, values[i]!);
       } catch (err) {
-        for (const s of sent) this.giveBack(s);
+        // Last first: each puts its recipients in front of those waiting, so their order holds.
+        for (let i = sent.length - 1; i >= 0; i--) this.giveBack(sent[i]!);
         this.opts.onError?.(err);
       }
       if (at + SLICE < todo.length) await new Promise<void>((r) => setImmediate(r));
@@ -555,8 +567,8 @@ export class IntelTally {
     if (groups > 0) this.opts.onFlush?.(groups, performance.now() - t0);
   }
 
-  /** A dirty counter's group, its pending counts moved onto it. */
-  private take(e: Entry): Sent | null {
+  /** A dirty counter's groups into `out`, its pending counts moved onto them. */
+  private take(e: Entry, out: Sent[]): void {
     const end = String((e.window + 1) * (e.kind === 'baseline' ? HOUR : e.periodMs));
     switch (e.kind) {
       case 'recent': {
@@ -564,13 +576,14 @@ export class IntelTally {
         e.pending = new Map();
         const strings = [e.suffix];
         for (const [m, t] of members) strings.push(m, String(t));
-        return { entry: e, group: { op: 'Z', end: String(this.opts.now()), entity: e.entity, strings }, members };
+        out.push({ entry: e, group: { op: 'Z', end: String(this.opts.now()), entity: e.entity, strings }, members });
+        return;
       }
       case 'sequence': {
         const recipients = e.recipients!;
-        if (recipients.size === 0) return null;
         e.recipients = new Pending();
-        return { entry: e, group: { op: 'Q', end, entity: e.entity, strings: recipients.strings(e.suffix) } };
+        for (const strings of recipients.groups(e.suffix)) out.push({ entry: e, group: { op: 'Q', end, entity: e.entity, strings } });
+        return;
       }
       case 'distinct': {
         const recipients = e.recipients!;
@@ -578,19 +591,26 @@ export class IntelTally {
         e.recipients = new Pending();
         e.count = 0;
         e.sending += count;
+        const groups = recipients.groups(e.suffix);
         // Nothing new here: the shared count is read again (other instances' recipients).
-        const group = recipients.size > 0 ? { op: 'D', end, entity: e.entity, strings: recipients.strings(e.suffix) } : { op: 'r', end, entity: e.entity, strings: [e.suffix, ''] };
-        return { entry: e, group, count };
+        if (groups.length === 0) {
+          out.push({ entry: e, group: { op: 'r', end, entity: e.entity, strings: [e.suffix, ''] }, count });
+          return;
+        }
+        // The count rides the last group, whose answer (in order, after the others) counts them all.
+        groups.forEach((strings, i) => out.push({ entry: e, group: { op: 'D', end, entity: e.entity, strings }, count: i === groups.length - 1 ? count : 0 }));
+        return;
       }
       case 'baseline': {
         const count = e.count;
-        if (count === 0) return null;
+        if (count === 0) return;
         e.count = 0;
         e.sending += count;
-        return { entry: e, group: { op: 'B', end, entity: e.entity, strings: [e.suffix, e.params, String(count)] }, count };
+        out.push({ entry: e, group: { op: 'B', end, entity: e.entity, strings: [e.suffix, e.params, String(count)] }, count });
+        return;
       }
       default:
-        return { entry: e, group: { op: 'u', end, entity: e.entity, strings: [e.suffix, ''] } };
+        out.push({ entry: e, group: { op: 'u', end, entity: e.entity, strings: [e.suffix, ''] } });
     }
   }
 

@@ -41,8 +41,11 @@ interface PendingBump {
 
 /** Most counters one batched script call carries. */
 const MAX_BATCH_KEYS = 2048;
-/** Most strings one call of runGroups() carries (its groups may carry a thousand members each). */
-const MAX_GROUP_STRINGS = 16_384;
+/**
+ * Most strings one call of runGroups() carries (a group carries up to 4,096 recipients:
+ * intel-tally.ts): what bounds how long one call holds Redis, a few milliseconds.
+ */
+const MAX_GROUP_STRINGS = 8192;
 
 /**
  * One group as rate-counters.lua reads it (op, end, entity, then its strings, the first the key
@@ -165,7 +168,8 @@ export class RateStore extends RateLayout {
 
   /**
    * Runs raw groups and returns one value per group, in order: on one Redis a rates.lua call per
-   * batch of groups; on a cluster one per entity (hash slot), concurrently, its key declared.
+   * batch of groups (up to MAX_GROUP_STRINGS strings); on a cluster one per entity (hash slot) and
+   * batch, concurrently, its key declared. Calls on one connection run in order.
    */
   async runGroups(groups: readonly RawGroup[]): Promise<number[]> {
     if (groups.length === 0) return [];
@@ -175,7 +179,8 @@ export class RateStore extends RateLayout {
     let strings = 0;
     let entity = '';
     for (const g of groups) {
-      const split = cluster ? cur.length > 0 && g.entity !== entity : cur.length > 0 && strings + g.strings.length > MAX_GROUP_STRINGS;
+      // A call a slot on a cluster; on both, no call beyond MAX_GROUP_STRINGS where groups allow.
+      const split = cur.length > 0 && ((cluster && g.entity !== entity) || strings + g.strings.length > MAX_GROUP_STRINGS);
       if (split) {
         calls.push(cur);
         cur = [];

@@ -179,6 +179,30 @@ describe('sender distinct recipients', () => {
     expect(await send(b, [spread('acc', '8610690030', '8613900007777')])).toEqual([53]);
   });
 
+  it('a bulk second of recipients goes in groups of at most 4,096, all of them reaching Redis; a sequence keeps its order', async () => {
+    now = T0 + 400_000;
+    const sizes: number[] = [];
+    const counting = {
+      baselineParams: rates.baselineParams,
+      runGroups: (g: readonly RawGroup[]) => {
+        for (const x of g) sizes.push(x.strings.length - 1);
+        return rates.runGroups(g);
+      },
+    };
+    const a = new IntelTally(counting, { now: clock.now });
+    for (let i = 0; i < 9000; i++) await send(a, [spread('acc', '8610690034', String(8613900000000 + i)), sequence('acc', '8610690034', String(8613900000000 + i))]);
+    await a.flush();
+    // 8,999 warm recipients each way: three groups of at most 4,096 per counter.
+    expect(sizes.filter((n) => n > 0).sort((x, y) => y - x)).toEqual([4096, 4096, 4096, 4096, 807, 807]);
+    const hllCount = await redis.pfcount(hll('8610690034'));
+    expect(Math.abs(hllCount - 9000)).toBeLessThan(200);
+    // The run Redis holds is the whole scan, in order: 9,000 (the cold first and 8,999 shared).
+    const st = await redis.get(`${PREFIX}{${profileEntity('acc', '8610690034')}}:q:2:600:${Math.floor(now / 600_000)}`);
+    expect(st?.split(' ').at(-1)).toBe('9000');
+    // The shared count is the last group's answer: every recipient.
+    expect(Math.abs((await send(a, [spread('acc', '8610690034', '8613900099999')]))[0]! - 9001)).toBeLessThan(200);
+  });
+
   it('a rate rule’s distinct counter (a cap, not a statistic) is never tallied', async () => {
     const a = tally();
     const values = [0];
