@@ -74,14 +74,9 @@ export class BehaviourActions {
     const last = this.lastNoted.get(rule);
     if (last !== undefined && last.account === account && last.sender === sender && now - last.at < NOTE_EVERY_MS) return false;
     const key = `${account}\u0001${sender}\u0001${rule}`;
-    const at = this.noted.get(key);
-    const first = at === undefined || now - at >= NOTE_EVERY_MS;
-    if (first) {
-      if (this.noted.size >= MAX_NOTED) this.noted.clear();
-      this.noted.set(key, now);
-    }
-    // Rules are the loaded set's: a few hundred at most.
-    if (last !== undefined || this.lastNoted.size < 1000) this.lastNoted.set(rule, { account, sender, at: first ? now : at });
+    const first = this.firstIn(key, now);
+    // Rules are the loaded set's: a few hundred at most. The pair's time is firstIn()'s (set by it when first).
+    if (last !== undefined || this.lastNoted.size < 1000) this.lastNoted.set(rule, { account, sender, at: this.noted.get(key)! });
     return first;
   }
 

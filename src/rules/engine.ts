@@ -81,7 +81,7 @@ export class RuleSet implements CompiledRuleSet {
     this.counterParts = rules.map((r) => (r.rate ? counterParts(r.rate) : null));
     const shapes = new Set<string>();
     this.mayRepeat = rules.map((r, i) => {
-      const mine = needShapes(r, this.counterParts[i]!);
+      const mine = needShapes(r, this.counterParts[i] ?? null);
       const repeat = mine.some((s) => shapes.has(s));
       for (const s of mine) shapes.add(s);
       return repeat;

@@ -89,8 +89,10 @@ export type RuleAction =
   /** Refuses the message like reject and suspends the sender's registration (decision/behaviour-actions.ts). */
   | { kind: 'suspend'; status: number; reason: string };
 
-/** What a behaviour condition saw when its rule matched (explain, audit line, metrics). */
-/** What a behaviour condition saw. Shared between messages that saw the same (never changed once made). */
+/**
+ * What a behaviour condition saw when its rule matched (explain, audit line, metrics). Shared
+ * between messages that saw the same value: never changed once made.
+ */
 export interface RuleEvidence {
   readonly rule: string;
   readonly signal: string;

@@ -212,18 +212,18 @@ export class AuditLog {
     return this.lastMsText;
   }
 
+  /** The last evidence written and its escaped field: a flagged sender's lines carry the same one for a while. */
+  private lastEvidence: string | null = null;
+  private lastEvidenceField = '';
+
   /**
    * A decision: `{"time":…,"level":"info","log":"audit","id":<gateway id>,"account":…,"decision":…,
    * "reason":…,"rule":…,"status":…,"class":…,"src":…,"dst":…,"seq":…}`.
    */
-  private lastEvidence: string | null = null;
-  private lastEvidenceField = '';
-
   write(e: AuditEntry): void {
     // src and dst come from the ESME, the id from the gateway: JSON-escaped on every line.
     let extra = '';
     if (e.evidence !== undefined) {
-      // A flagged sender's lines carry the same evidence for a while: escaped once.
       if (e.evidence !== this.lastEvidence) {
         this.lastEvidence = e.evidence;
         this.lastEvidenceField = `,"evidence":${JSON.stringify(e.evidence)}`;

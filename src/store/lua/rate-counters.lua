@@ -90,24 +90,16 @@ local function sg_count(key, e, fields, k, horizon, out, n)
   return n + k
 end
 
--- Distinct group: PFADD `member` (op 'd') or nothing (op 'r'); the count into out[n+1]; returns n + 1.
-local function sg_distinct(key, op, e, member, horizon, out, n)
-  local changed
-  if op == 'd' then
-    changed = sg_call('PFADD', key, member)
-  else
-    changed = sg_call('PFADD', key)
-  end
-  if changed == 1 then sg_call('PEXPIRE', key, sg_max(1, e - horizon)) end
-  out[n + 1] = sg_call('PFCOUNT', key)
-  return n + 1
-end
-
--- Distinct batch (op 'D', store/intel-tally.ts's flush): s[2..k] the members one instance saw since its last flush.
-local function sg_distinct_batch(key, e, s, k, horizon, out, n)
+-- Distinct group: PFADD the members s[2..k] (op 'd': one; op 'D': store/intel-tally.ts's batch, a
+-- thousand a call) or nothing (op 'r'); the TTL when the key changed; the count into out[n+1]; returns n + 1.
+local function sg_distinct(key, op, e, s, k, horizon, out, n)
   local changed = 0
-  for j = 2, k, 1000 do
-    if sg_call('PFADD', key, unpack(s, j, math.min(k, j + 999))) == 1 then changed = 1 end
+  if op == 'r' then
+    changed = sg_call('PFADD', key)
+  else
+    for j = 2, k, 1000 do
+      if sg_call('PFADD', key, unpack(s, j, math.min(k, j + 999))) == 1 then changed = 1 end
+    end
   end
   if changed == 1 then sg_call('PEXPIRE', key, sg_max(1, e - horizon)) end
   out[n + 1] = sg_call('PFCOUNT', key)
@@ -163,10 +155,9 @@ local function sg_group(prefix, horizon, op, e, entity, s, k, out, n)
     if op == 'Z' then return sg_recent_batch(key, e, period, s, k, horizon, out, n) end
     return sg_recent(key, e, period, s[2], horizon, out, n)
   end
-  if op == 'D' then return sg_distinct_batch(prefix .. '{' .. entity .. '}' .. s[1], e, s, k, horizon, out, n) end
   -- q, b, u (and the batches Q, B): sender behaviour profiles (behaviour.lua, put in front of this chunk).
-  if op ~= 'd' and op ~= 'r' then return sg_behaviour(prefix, horizon, op, e, entity, s, k, out, n) end
-  return sg_distinct(prefix .. '{' .. entity .. '}' .. s[1], op, e, s[2], horizon, out, n)
+  if op ~= 'd' and op ~= 'r' and op ~= 'D' then return sg_behaviour(prefix, horizon, op, e, entity, s, k, out, n) end
+  return sg_distinct(prefix .. '{' .. entity .. '}' .. s[1], op, e, s, k, horizon, out, n)
 end
 
 -- Reads groups from `src` (policy-check-batch.lua's lines) at position `pos` until `values`
