@@ -260,7 +260,11 @@ export class SmscPool {
         if (this.attempt(p, now, false) !== true) break;
         g.parkedHead++;
       }
-      if (g.parkedHead > 1024 && g.parkedHead * 2 > g.parked.length) {
+      // Sent requests before parkedHead stay referenced until the array is cut: at once when none wait.
+      if (g.parkedHead > 0 && g.parkedHead === g.parked.length) {
+        g.parked = [];
+        g.parkedHead = 0;
+      } else if (g.parkedHead > 1024 && g.parkedHead * 2 > g.parked.length) {
         g.parked = g.parked.slice(g.parkedHead);
         g.parkedHead = 0;
       }
