@@ -31,7 +31,8 @@ export const AccountSchema = z.strictObject({
     )
     .default([]),
   max_binds: z.number().int().min(1).default(4),
-  window: z.number().int().min(1).default(100),
+  /** Requests outstanding on one bind (at most 65,536: the window's slots are allocated at bind, session/window.ts). */
+  window: z.number().int().min(1).max(65_536).default(100),
   /** Submits per second over all the account's binds; 0 = unlimited. */
   tps: z.number().min(0).default(0),
   /** Class of this account's senders registered without one. */
@@ -189,7 +190,8 @@ export const SmscSchema = z.strictObject({
   system_type: z.string().max(12).default(''),
   bind: z.enum(['transceiver', 'transmitter', 'receiver']).default('transceiver'),
   binds: z.number().int().min(1).default(1),
-  window: z.number().int().min(1).default(100),
+  /** Requests outstanding on one bind (at most 65,536: the window's slots are allocated at bind, session/window.ts). */
+  window: z.number().int().min(1).max(65_536).default(100),
   tps: z.number().min(0).default(0),
   tls: z
     .union([

@@ -43,8 +43,9 @@ export class Window<T> {
     private readonly clock: Clock,
     private readonly onTimeout: (sequence: number, value: T) => void,
   ) {
+    // Twice the capacity, a power of two: at most 131,072 slots (config caps a window at 65,536).
     let slots = 16;
-    while (slots < capacity * 4) slots *= 2;
+    while (slots < capacity * 2 && slots < 131_072) slots *= 2;
     this.mask = slots - 1;
     this.seqs = new Float64Array(slots).fill(EMPTY);
     this.values = new Array<T | undefined>(slots).fill(undefined);

@@ -269,3 +269,66 @@ describe('Window: drain', () => {
     expect(expired).toEqual([[11, 'a', TIMEOUT + 1]]);
   });
 });
+
+describe('Window: its own storage (no Map)', () => {
+  it('refuses a sequence whose slot holds a live entry (one 16 sequences older with 16 slots), and takes it once that one is gone', () => {
+    const { w } = setup(4); // 16 slots
+    expect(w.add(3, 'old')).toBe(true);
+    expect(w.add(3 + 16, 'clash')).toBe(false);
+    expect(w.size).toBe(1);
+    expect(w.take(3 + 16)).toBeUndefined();
+    expect(w.take(3)).toBe('old');
+    expect(w.add(3 + 16, 'now')).toBe(true);
+    expect(w.take(3 + 16)).toBe('now');
+  });
+
+  it('keeps deadline order when a sequence is added again while an older entry of it waits in the order', () => {
+    const { w, clock, expired } = setup(4);
+    w.add(1, 'a'); // deadline 1000
+    w.add(7, 'b'); // 1000
+    w.take(7); // 7's place in the order stays behind 1 until 1 goes
+    clock.advance(300);
+    w.add(2, 'c'); // 1300
+    clock.advance(300);
+    w.add(7, 'd'); // 1600: a new entry, not the one taken
+    clock.advance(TIMEOUT - 600 + 1); // 1001: only 'a' is due
+    expect(expired).toEqual([[1, 'a', 1001]]);
+    clock.advance(300); // 1301
+    expect(expired.map((e) => e[1])).toEqual(['a', 'c']);
+    clock.advance(300); // 1601
+    expect(expired.map((e) => e[1])).toEqual(['a', 'c', 'd']);
+    expect(w.size).toBe(0);
+  });
+
+  it('grows its order when one entry waits while many newer ones come and go, and still times each out in order', () => {
+    const { w, clock, expired } = setup(4); // order starts at 16
+    w.add(0, 'stuck');
+    for (let s = 1; s <= 1000; s++) {
+      if (s % 16 === 0) {
+        expect(w.add(s, 'clash')).toBe(false); // the stuck entry's slot
+        continue;
+      }
+      expect(w.add(s, `m${s}`)).toBe(true);
+      expect(w.take(s)).toBe(`m${s}`);
+    }
+    w.add(1001, 'last');
+    expect(w.size).toBe(2);
+    clock.advance(TIMEOUT + 1);
+    expect(expired.map((e) => e[1])).toEqual(['stuck', 'last']);
+    const left: number[] = [];
+    w.drain((s) => left.push(s));
+    expect(left).toEqual([]);
+  });
+
+  it('drains in insertion order after sequences wrapped round the slots', () => {
+    const { w } = setup(4);
+    for (let s = 0; s < 40; s++) {
+      w.add(s, String(s));
+      if (s < 37) w.take(s);
+    }
+    const left: number[] = [];
+    w.drain((s) => left.push(s));
+    expect(left).toEqual([37, 38, 39]);
+    expect(w.size).toBe(0);
+  });
+});
