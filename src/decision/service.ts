@@ -48,6 +48,7 @@ import type { IntelView } from '../domain/intel.js';
 import type { IntelMetrics } from '../telemetry/intel-metrics.js';
 import { fingerprintOf } from '../rules/fingerprint.js';
 import { foldChars } from '../rules/normalise.js';
+import { RecentCache } from '../domain/recent.js';
 import type { MtRouter, RouteFacts, RouteTarget } from './mt-router.js';
 
 export interface DecisionDeps {
@@ -490,7 +491,7 @@ export class DecisionService implements Policy {
   }
 
   /** Fingerprints of recent texts (bulk traffic repeats one text to many numbers). */
-  private readonly memos = new Map<string, MessageMemo>();
+  private readonly memos = new RecentCache<string, MessageMemo>(512);
 
   /** A forwarded commercial message's fingerprint and folded text, recorded with its decision (cached by text: bulk traffic repeats one). */
   private memoOf(text: string): MessageMemo {
@@ -499,7 +500,6 @@ export class DecisionService implements Policy {
       const folded = foldChars(text);
       const fp = fingerprintOf(folded);
       m = { fingerprint: fp.id, bands: fp.bands, text: folded };
-      if (this.memos.size >= 512) this.memos.delete(this.memos.keys().next().value!);
       if (text.length <= 2048) this.memos.set(text, m);
     }
     return m;
@@ -816,17 +816,16 @@ function scoreLine(ctx: Normalised, withNgrams: boolean): string | null {
  */
 function topNgrams(model: ScoreModel, text: string): string {
   let cache = ngramCache.get(model);
-  if (cache === undefined) ngramCache.set(model, (cache = new Map()));
+  if (cache === undefined) ngramCache.set(model, (cache = new RecentCache(256)));
   let line = cache.get(text);
   if (line === undefined) {
     line = '';
     for (const t of model.explain(normaliseText(text), 3).top) line += ` ${JSON.stringify(t.ngram)}${t.push >= 0 ? '+' : ''}${t.push.toFixed(2)}`;
-    if (cache.size >= 256) cache.delete(cache.keys().next().value!);
     if (text.length <= 2048) cache.set(text, line);
   }
   return line;
 }
-const ngramCache = new WeakMap<ScoreModel, Map<string, string>>();
+const ngramCache = new WeakMap<ScoreModel, RecentCache<string, string>>();
 
 /** explain's message as the PDU live traffic would carry: the whole text in message_payload. */
 function explainView(m: ExplainInput): MessageView {

@@ -18,6 +18,7 @@ import type { IntelMark } from '../domain/intel.js';
 import type { Facts } from './facts.js';
 import { FINGERPRINT_VERSION } from './fingerprint.js';
 import { numberSuffixes } from './numbers.js';
+import { RecentCache } from '../domain/recent.js';
 
 export type CampaignKind = 'senders' | 'accounts' | 'recipients';
 
@@ -47,7 +48,7 @@ function keysOf(r: CampaignRule, f: Facts): readonly string[] {
  */
 const RECENT_NEEDS = 256;
 interface RecentNeeds {
-  readonly map: Map<string, RateNeed[]>;
+  readonly map: RecentCache<string, RateNeed[]>;
   /** The last triple asked and its needs: bulk traffic asks the same one message after message (no key built). */
   fp: string;
   src: string;
@@ -59,7 +60,7 @@ const recentNeeds = new WeakMap<CampaignRule, RecentNeeds>();
 /** One message's campaign counters for rule `r`: per entity, per limit. */
 export function campaignNeeds(r: CampaignRule, f: Facts): RateNeed[] {
   let cache = recentNeeds.get(r);
-  if (cache === undefined) recentNeeds.set(r, (cache = { map: new Map(), fp: '', src: '', account: '', needs: null }));
+  if (cache === undefined) recentNeeds.set(r, (cache = { map: new RecentCache(RECENT_NEEDS), fp: '', src: '', account: '', needs: null }));
   const fp = f.text.fingerprint.id;
   const src = f.ctx.src.value;
   const account = f.ctx.account;
@@ -68,7 +69,6 @@ export function campaignNeeds(r: CampaignRule, f: Facts): RateNeed[] {
   let needs = cache.map.get(id);
   if (needs === undefined) {
     needs = buildNeeds(r, f);
-    if (cache.map.size >= RECENT_NEEDS) cache.map.delete(cache.map.keys().next().value!);
     cache.map.set(id, needs);
   }
   cache.fp = fp;

@@ -4,6 +4,7 @@
  * of its links, the 【brand】 signature, a content hash; plus the rule state tags change.
  */
 import type { RateNeed } from '../domain/store-facts.js';
+import { RecentCache } from '../domain/recent.js';
 import { extractDomains } from './lists.js';
 import { fingerprintOf, type Fingerprint } from './fingerprint.js';
 import { deobfuscateLinks, domainCandidates } from './links.js';
@@ -129,19 +130,15 @@ const TEXT_CACHE_ENTRIES = 512;
 /** Longer texts are not kept across messages. */
 const TEXT_CACHE_MAX_CHARS = 2048;
 
-/** Recent texts' facts, oldest first (bounded; per rule set, so a reload starts afresh). */
+/** Recent texts' facts (bounded; per rule set, so a reload starts afresh). */
 export class TextCache {
-  private readonly map = new Map<string, TextFacts>();
+  private readonly map = new RecentCache<string, TextFacts>(TEXT_CACHE_ENTRIES);
 
   of(text: string): TextFacts {
-    const map = this.map;
-    let t = map.get(text);
+    let t = this.map.get(text);
     if (t !== undefined) return t;
     t = new TextFacts(text);
-    if (text.length <= TEXT_CACHE_MAX_CHARS) {
-      if (map.size >= TEXT_CACHE_ENTRIES) map.delete(map.keys().next().value!);
-      map.set(text, t);
-    }
+    if (text.length <= TEXT_CACHE_MAX_CHARS) this.map.set(text, t);
     return t;
   }
 }

@@ -22,6 +22,7 @@
 import { deobfuscateLinks } from './links.js';
 import { fmix32 as fmix } from '../domain/hash.js';
 import { lightOf, normaliseFolded, NORMALISER_VERSION } from './normalise.js';
+import { RecentCache } from '../domain/recent.js';
 
 /** LSH bands and rows per band (bench/campaign-grouping.ts). Changing them changes every key: bump FINGERPRINT_VERSION. */
 export const BANDS = 6;
@@ -207,7 +208,6 @@ export function fingerprintOf(folded: string, bands = BANDS, rows = ROWS): Finge
   }
   const fp = compute(folded, bands, rows);
   if (cacheable) {
-    if (recent.size >= RECENT_TEXTS) recent.delete(recent.keys().next().value!);
     recent.set(folded, fp);
   }
   return fp;
@@ -219,7 +219,7 @@ export function fingerprintOf(folded: string, bands = BANDS, rows = ROWS): Finge
  * scenario (d): every message fingerprinted anew cost ~40 µs of gateway CPU.
  */
 const RECENT_TEXTS = 512;
-const recent = new Map<string, Fingerprint>();
+const recent = new RecentCache<string, Fingerprint>(RECENT_TEXTS);
 
 function compute(folded: string, bands: number, rows: number): Fingerprint {
   const masked = shingleText(folded);
