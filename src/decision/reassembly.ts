@@ -41,6 +41,7 @@ import type { MessageView } from '../protocol/message-view.js';
 import { messageText } from '../protocol/message-text.js';
 import { systemClock, type Clock, type TimerHandle } from '../session/clock.js';
 import type { PartInfo } from './concat.js';
+import { ChurnMap } from '../domain/churn-map.js';
 
 export interface Part {
   /** 1-based part number; a part outside 1..total still shares the decision but never completes it. */
@@ -157,7 +158,7 @@ interface Held<V> {
 /** One owner's share: its held messages, oldest first, and their bytes. */
 interface Owner<V> {
   name: string;
-  held: Map<string, Held<V>>;
+  held: ChurnMap<string, Held<V>>;
   bytes: number;
 }
 
@@ -181,11 +182,11 @@ export class Reassembler<V> {
   private readonly onSettled: ((e: SettledEvent) => void) | undefined;
 
   /** Held messages, oldest first (Map insertion order). */
-  private readonly held = new Map<string, Held<V>>();
+  private readonly held = new ChurnMap<string, Held<V>>();
   private bytes = 0;
   /** Owners with messages held (an owner is dropped when its last message is decided). */
-  private readonly owners = new Map<string, Owner<V>>();
-  private readonly deciding = new Map<string, Promise<V>>();
+  private readonly owners = new ChurnMap<string, Owner<V>>();
+  private readonly deciding = new ChurnMap<string, Promise<V>>();
   private readonly decided = new Map<string, { value: V; expires: number }>();
   /** Min-heap of deadlines; entries of messages decided early or re-dated are skipped lazily. */
   private heap: Deadline<V>[] = [];
@@ -245,7 +246,7 @@ export class Reassembler<V> {
       const name = opts.owner ?? '';
       let owner = this.owners.get(name);
       if (!owner) {
-        owner = { name, held: new Map(), bytes: 0 };
+        owner = { name, held: new ChurnMap(), bytes: 0 };
         this.owners.set(name, owner);
       }
       h = {

@@ -21,6 +21,7 @@ import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { MessageQueue } from './message-queue.js';
 import type { JobData, QueueName } from './jobs.js';
+import { ChurnMap } from '../domain/churn-map.js';
 
 /** SMSC answers worth retrying (besides no bind, timeouts and lost links). */
 const TEMPORARY: ReadonlySet<number> = new Set<number>([Status.ESME_RSYSERR, Status.ESME_RMSGQFUL, Status.ESME_RTHROTTLED]);
@@ -57,7 +58,7 @@ class ReturnToQueue extends Error {}
 export class DeliveryWorker {
   private readonly workers: Worker[] = [];
   private readonly connections: Redis[] = [];
-  private readonly chains = new Map<string, Promise<unknown>>();
+  private readonly chains = new ChurnMap<string, Promise<unknown>>();
   private stopping = false;
   private readonly wake = new Set<() => void>();
   private activeSaf = 0;
