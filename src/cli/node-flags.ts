@@ -1,11 +1,9 @@
 /**
  * The V8 flags the gateway needs (docs/operations.md, "Node flags"): none today. A larger young
- * generation (`--max-semi-space-size=64`) was measured both ways on the 2-core bench box: about a
- * fifth less gateway CPU per message at saturation (closed loop), but at a fixed 20,000 msg/s each
- * scavenge copies more and lasts longer, and the added p99 of scenario (b) went from +12–18 ms
- * with V8's default to +34–52 ms (bench/RESULTS.md, issue 23). An inline gateway is judged by
- * its tail at the rate it carries, so the default stays; an operator who runs at saturation may
- * set the flag (NODE_OPTIONS).
+ * generation (`--max-semi-space-size=64`) was measured both ways on the 2-core bench box,
+ * alternating in one sitting: the same added p99 at a fixed 20,000 msg/s for scenarios (b) and (c),
+ * ~5 % less gateway CPU per message for (c) at saturation (bench/RESULTS.md, issue 23), for up to
+ * 3 × 64 MB more memory. The default stays.
  *
  * V8 sizes the heap when the process starts (v8.setFlagsFromString afterwards does not resize it),
  * so a flag listed here goes on the node command line; the workers' primary passes what is listed
