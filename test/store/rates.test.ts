@@ -203,6 +203,26 @@ describe('RateStore', () => {
     expect((await store.bump([content(29 * 1000 + 3)])).get(`rate:recipient:8613800000015:content:${29 * 1000 + 3}:60`)).toBe(2);
   });
 
+  it('does the plain path\'s purge bookkeeping in calls of at most 128 hashes, each hash counted as one call for all would', async () => {
+    const clock = fakeClock(T0);
+    const store = new RateStore(redis, PREFIX, { clock, slackMs: 5_000 });
+    const keys: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const k = store.keyFor(perDay(`86138001${String(i).padStart(5, '0')}`));
+      await redis.hset(k, 'a@1', 1, '#', 64); // one more made field takes it past 64: a purge
+      await redis.pexpire(k, 60_000);
+      keys.push(k);
+    }
+    const r = await scriptCalls(() => store.fieldsMade(keys, keys.map(() => 1)));
+    expect(r.value).toBe(300);
+    expect(r.calls).toBe(3); // 128 + 128 + 44
+    // Every hash was purged as in one call: its dead field gone, "#" minus the fields kept (none).
+    for (const k of [keys[0]!, keys[150]!, keys[299]!]) expect(await redis.hgetall(k)).toEqual({ '#': '0' });
+    // "#" stays an integer when nothing was kept (Lua's -0 was written "-0", which HINCRBY refuses).
+    await expect(store.fieldsMade([keys[0]!], [1])).resolves.toBe(1);
+    expect(await redis.hget(keys[0]!, '#')).toBe('1');
+  });
+
   it('keys every window of one entity into one slot, and sends all counters of a turn in one call on one Redis', async () => {
     const store = new RateStore(redis, PREFIX, { clock: fakeClock() });
     const msisdn = '8613800000005';

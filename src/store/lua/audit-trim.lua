@@ -67,7 +67,7 @@ if upto ~= '' then
       call('XTRIM', key, 'MAXLEN', 0)
       call('HDEL', meta, 'o')
     end
-    local left = call('HINCRBY', meta, 'b', -bytes)
+    local left = call('HINCRBY', meta, 'b', 0 - bytes) -- not -bytes: -0 reaches Redis as "-0", not an integer
     if left < 0 then call('HSET', meta, 'b', 0) end
   end
 end

@@ -17,7 +17,7 @@ for i = 1, #ARGV do
   local size = redis.call('HGET', KEYS[i * 2], id)
   if size then
     redis.call('HDEL', KEYS[i * 2], id)
-    redis.call('HINCRBY', KEYS[i * 2], '#total', -tonumber(size))
+    redis.call('HINCRBY', KEYS[i * 2], '#total', 0 - tonumber(size)) -- not -size: -0 reaches Redis as "-0"
   end
 end
 return n

@@ -61,7 +61,8 @@ local function sg_purge(key, horizon)
     end
   end
   for a = 1, #dead, 1000 do sg_call('HDEL', key, unpack(dead, a, math.min(a + 999, #dead))) end
-  sg_call('HSET', key, '#', -kept)
+  -- 0 - kept, not -kept: with none kept that is -0, which Redis 7.0 passes on as "-0" and HINCRBY then refuses.
+  sg_call('HSET', key, '#', 0 - kept)
 end
 
 -- `created` fields were made in the existing count hash `key`: "#" counts them, and past 64 the
