@@ -7,8 +7,9 @@
  * drops its oldest entry on every insert: under a stream of keys never seen again (one-time codes,
  * personalised texts) V8 rebuilds such a Map's table every few hundred inserts, each table left
  * behind points at its successor, and once one has been promoted the scavenger keeps the chain and
- * every entry in it alive into the old generation (measured: the heap grew by ~0.4 MB a scavenge
- * and needed mark-compacts; with generations it stays flat; session/window.ts has the same story).
+ * every entry in it alive into the old generation (measured in a script: the heap grew ~0.3 MB a
+ * scavenge and needed mark-compacts; with generations it stays flat; docs/architecture.md, "Garbage
+ * collection").
  */
 export class RecentCache<K, V> {
   private young = new Map<K, V>();
