@@ -24,6 +24,8 @@ const SHARE_MS = 500;
 export class SharedLimits {
   readonly instanceId = randomBytes(6).toString('hex');
   private readonly local = new Map<string, number>();
+  /** Reservations sent and not yet answered, per account (the heartbeat must not overwrite their count). */
+  private readonly reserving = new Map<string, number>();
   private readonly rates = new Map<string, SharedRate>();
   private timers: NodeJS.Timeout[] = [];
   private readonly scripts: ScriptClient;
@@ -65,11 +67,16 @@ export class SharedLimits {
   /** One more bind for `account` over all instances; true if under `max` (or Redis could not say). */
   async reserveBind(account: string, max: number): Promise<boolean> {
     let ok: boolean;
+    this.reserving.set(account, (this.reserving.get(account) ?? 0) + 1);
     try {
       ok = (await this.scripts.sgBindReserve(this.bindsKey(account), this.instanceId, max, Date.now(), STALE_MS)) === 1;
     } catch {
       this.metrics.redisErrors.inc({ op: 'bind_reserve' });
       ok = true; // the local max_binds check still applies
+    } finally {
+      const left = this.reserving.get(account)! - 1;
+      if (left > 0) this.reserving.set(account, left);
+      else this.reserving.delete(account);
     }
     if (ok) this.local.set(account, (this.local.get(account) ?? 0) + 1);
     return ok;
@@ -95,19 +102,28 @@ export class SharedLimits {
       sharing = true;
       void this.shareRates().finally(() => (sharing = false));
     }, SHARE_MS);
-    const beat = setInterval(() => {
-      const now = Date.now();
-      for (const [account, n] of this.local) {
-        this.redis
-          .multi()
-          .hset(this.bindsKey(account), this.instanceId, n, `${this.instanceId}:seen`, now)
-          .pexpire(this.bindsKey(account), BINDS_TTL_MS)
-          .exec()
-          .catch(() => this.metrics.redisErrors.inc({ op: 'bind_heartbeat' }));
-      }
-    }, HEARTBEAT_MS);
+    const beat = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
     for (const t of [share, beat]) t.unref();
     this.timers = [share, beat];
+  }
+
+  /**
+   * What the timer sends every HEARTBEAT_MS: per account, this instance's bind count (correcting
+   * Redis's) and when it was said. Not the count while a reservation is unanswered: Redis may have
+   * counted it already and this instance not yet, and writing the smaller figure would let one bind
+   * too many in (seen in test/cluster/scale-out.test.ts under load).
+   */
+  heartbeat(): void {
+    const now = Date.now();
+    for (const [account, n] of this.local) {
+      const key = this.bindsKey(account);
+      const m = this.redis.multi();
+      if (this.reserving.has(account)) m.hset(key, `${this.instanceId}:seen`, now);
+      else m.hset(key, this.instanceId, n, `${this.instanceId}:seen`, now);
+      m.pexpire(key, BINDS_TTL_MS)
+        .exec()
+        .catch(() => this.metrics.redisErrors.inc({ op: 'bind_heartbeat' }));
+    }
   }
 
   /** Graceful stop: this instance's binds no longer count. */
