@@ -111,7 +111,8 @@ export class SharedLimits {
    * What the timer sends every HEARTBEAT_MS: per account, this instance's bind count (correcting
    * Redis's) and when it was said. Not the count while a reservation is unanswered: Redis may have
    * counted it already and this instance not yet, and writing the smaller figure would let one bind
-   * too many in (seen in test/cluster/scale-out.test.ts under load).
+   * too many in (test/cluster/scale-out.test.ts once saw a fourth bind of max_binds: 3 taken under
+   * load, which this explains).
    */
   heartbeat(): void {
     const now = Date.now();
