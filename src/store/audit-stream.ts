@@ -121,8 +121,8 @@ const SCORE_EMPTY = Buffer.from('\t\t\t\n', 'latin1');
 
 /**
  * Decisions per script call at most (bounds the script's run time inside Redis, during which every
- * policy check waits): 5,000 held Redis 11 ms a call at the median and up to 88 ms (slowlog, (d));
- * a shard's block is never split, so a smaller figure adds calls, not stream entries.
+ * policy check waits): calls of 5,000 took up to 88 ms (slowlog, (d)). A shard's block is never
+ * split, so a smaller figure adds calls, not stream entries.
  */
 const MAX_CALL_DECISIONS = 1000;
 /** How much later than its decision an entry may be appended and still be found by a `to` bound. */
