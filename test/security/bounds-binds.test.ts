@@ -45,3 +45,22 @@ describe('{binds:<account>} keys', () => {
     expect(ttl).toBeLessThanOrEqual(BINDS_TTL_MS);
   });
 });
+
+describe('SharedLimits: max_binds over instances', () => {
+  it('a heartbeat sent while a reservation is unanswered does not overwrite the count Redis already has', async () => {
+    const limits = new SharedLimits(redis, PREFIX, new Metrics(false));
+    const key = limits.bindsKey('race');
+    expect(await limits.reserveBind('race', 3)).toBe(true); // the script is loaded; this instance: 1
+    const pending = limits.reserveBind('race', 3); // sent: Redis will count 2 before this instance knows
+    limits.heartbeat(); // sent after it, while this instance still says 1
+    expect(await pending).toBe(true);
+    await redis.ping();
+    expect(await redis.hget(key, limits.instanceId)).toBe('2');
+    // Answered, the next heartbeat writes the count again (and corrects a wrong one).
+    await redis.hset(key, limits.instanceId, 7);
+    limits.heartbeat();
+    await redis.ping();
+    expect(await redis.hget(key, limits.instanceId)).toBe('2');
+    await limits.stop();
+  });
+});
