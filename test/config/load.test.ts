@@ -96,6 +96,13 @@ describe('schema errors', () => {
     );
     expect(p.map((x) => x.split(': ')[1])).toEqual(['accounts.0.system_id', 'downstream.smscs.0.password']);
   });
+
+  it('hold a bind\'s window to 65,536 (its slots are allocated when the bind is made)', () => {
+    const cfg = (w: number) =>
+      `accounts:\n  - system_id: a\n    password_hash: "${HASH}"\n    allowed_ips: [10.0.0.0/8]\n    window: ${w}\ndownstream:\n  smscs:\n    - { name: s, port: 1, system_id: gw, password: p, window: ${w} }\n`;
+    expect(parseConfig(cfg(65_536)).accounts[0]!.window).toBe(65_536);
+    expect(problems(cfg(65_537)).map((x) => x.split(': ')[1])).toEqual(['accounts.0.window', 'downstream.smscs.0.window']);
+  });
 });
 
 describe('cross-checks', () => {
