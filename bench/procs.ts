@@ -1,6 +1,6 @@
 /** Helpers of the benchmark scripts: child processes (start, read a line, wait for a port), Redis clean-up. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,4 +105,33 @@ export async function cleanRedis(pattern: string, url = 'redis://127.0.0.1:6379'
     r.disconnect();
   }
   return removed;
+}
+
+/** Busy ticks of a process and its live children (a gateway with workers: N is a primary and N workers). */
+export function cpuTicks(pid: number | undefined, depth = 2): number | null {
+  if (!pid) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let ticks = Number(rest[11]) + Number(rest[12]); // utime + stime (fields 14, 15)
+    if (depth > 0) {
+      let kids: string[] = [];
+      try {
+        kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      } catch {
+        /* no children file (old kernel): the process alone */
+      }
+      for (const k of kids) ticks += cpuTicks(Number(k), depth - 1) ?? 0;
+    }
+    return ticks;
+  } catch {
+    return null;
+  }
+}
+
+/** Seconds of CPU in a Redis INFO cpu reply (used_cpu_user + used_cpu_sys, all its threads), or null. */
+export function parseRedisCpu(info: string): number | null {
+  const user = /^used_cpu_user:([\d.]+)/m.exec(info);
+  const sys = /^used_cpu_sys:([\d.]+)/m.exec(info);
+  return user && sys ? Number(user[1]) + Number(sys[1]) : null;
 }

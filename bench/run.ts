@@ -24,7 +24,7 @@ import { GATEWAY_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { portedGateway, routingGateway, seedPorted } from './routing-scenario.js';
 import { POLICY_PREFIX, policyGatewayFor, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGatewayFor, rulesLoad, rulesLoadPerRun, type CnVariant } from './policy-scenario.js';
 import { freePort } from '../src/sim/free-port.js';
-import { cleanRedis } from './procs.js';
+import { cleanRedis, cpuTicks, parseRedisCpu } from './procs.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -326,28 +326,6 @@ const CLK_TCK = (() => {
     return 100;
   }
 })();
-
-/** Busy ticks of a process and its live children (a gateway with workers: N is a primary and N workers). */
-function cpuTicks(pid: number | undefined, depth = 2): number | null {
-  if (!pid) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    let ticks = Number(rest[11]) + Number(rest[12]); // utime + stime (fields 14, 15)
-    if (depth > 0) {
-      let kids: string[] = [];
-      try {
-        kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-      } catch {
-        /* no children file (old kernel): the process alone */
-      }
-      for (const k of kids) ticks += cpuTicks(Number(k), depth - 1) ?? 0;
-    }
-    return ticks;
-  } catch {
-    return null;
-  }
-}
 
 /** Busy ticks of the whole machine (all CPUs), from /proc/stat. */
 function machineTicks(): number | null {
@@ -947,12 +925,6 @@ async function main(): Promise<void> {
 }
 
 /** used_cpu_user + used_cpu_sys (seconds) from an INFO cpu reply, or null. */
-function parseRedisCpu(info: string): number | null {
-  const user = /^used_cpu_user:([\d.]+)/m.exec(info);
-  const sys = /^used_cpu_sys:([\d.]+)/m.exec(info);
-  return user && sys ? Number(user[1]) + Number(sys[1]) : null;
-}
-
 function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

@@ -1,6 +1,6 @@
 /**
  * The SMSC simulator as a bench child process: `node dist/bench/sim-proc.js --json '{...SimulatorOptions}'`.
- * Prints one `{"ready":true,"port":N}` line on stdout once listening (port 0 = any free port) and
+ * Prints one `{"ready":true,"port":N,"httpPort":N|null}` line on stdout once listening (port 0 = any free port) and
  * closes on SIGTERM/SIGINT, and with --watch-stdin also when its parent goes away (stdin closes).
  */
 import { startSimulator, type SimulatorOptions } from '../src/sim/index.js';
@@ -21,7 +21,7 @@ try {
   process.on('SIGINT', stop);
   // Started by run.ts with --watch-stdin: an orphaned simulator exits when the harness dies.
   if (process.argv.includes('--watch-stdin')) process.stdin.on('end', stop).on('close', stop).resume();
-  process.stdout.write(JSON.stringify({ ready: true, port: sim.port }) + '\n');
+  process.stdout.write(JSON.stringify({ ready: true, port: sim.port, httpPort: sim.httpPort }) + '\n');
 } catch (err) {
   process.stdout.write(JSON.stringify({ ready: false, error: err instanceof Error ? err.message : String(err) }) + '\n');
   process.exit(1);

@@ -364,13 +364,13 @@ export const ConfigSchema = z.strictObject({
       /** false: no queue; store-and-forward is off and rule packs asking for `queue` are refused. */
       enabled: z.boolean().default(true),
       /**
-       * BullMQ key prefix. Needs one {hash tag} so every queue key shares a Redis Cluster slot.
+       * The queue's key prefix. Needs one {hash tag} so every queue key shares a Redis Cluster slot.
        * Default: redis.key_prefix + "{q}".
        */
       prefix: z.string().regex(/^[^{}]*\{[^{}]+\}[^{}]*$/, 'needs exactly one {hash tag}, e.g. sg:{q}').optional(),
-      /** Jobs one gateway instance works on at once (messages in flight to the SMSC from the queue). */
+      /** Messages one gateway instance works on at once per queue (window, saf): in flight to the SMSC, or waiting for a retry. */
       concurrency: z.number().int().min(1).default(200),
-      /** A job whose worker stops renewing its lock for this long (crash) goes back to the queue. */
+      /** A message whose worker stops renewing it for this long (crash) is taken by another worker. */
       lock_duration_ms: ms.min(1000).default(30_000),
       /**
        * A queued message not stored this long after it arrived is answered ESME_RSYSERR (the ESME may

@@ -1,15 +1,21 @@
 /**
- * Delivers queued messages (the window and saf queues; review jobs move to saf when approved).
- * Runs in every gateway instance. A job is acknowledged only after the SMSC answered ESME_ROK for
- * it, or after the gateway ended it itself (expired, refused for good) and the ESME's receipt was
- * handed over or held. Temporary refusals and a missing bind are retried inside the job, with
+ * Delivers queued messages (the window and saf streams; review messages move to saf when approved).
+ * Runs in every gateway instance: per stream, a loop takes up to queue.concurrency entries through
+ * the consumer group (a blocking read on a connection of its own), and each message is sent in turn
+ * per recipient. A message is acknowledged (queue-finish.lua: books, stored bytes and stream entry in
+ * one call, shared by the messages ended in one event-loop turn) only after the SMSC answered
+ * ESME_ROK for it, or after the gateway ended it itself (expired, refused for good) and the ESME's
+ * receipt was handed over or held. Temporary refusals and a missing bind are retried inside, with
  * backoff, until the message expires, so the queue keeps its order per recipient.
  *
- * Duplicate window: a crash after the SMSC accepted a message and before its job is acknowledged
- * sends it again once the job's lock expires (lock_duration_ms). At most the jobs in hand at the
- * crash can be sent twice: queue.concurrency per instance, and no more than the SMSC windows hold.
+ * Entries in hand are renewed every lock_duration_ms / 3; entries idle for lock_duration_ms (a
+ * worker that died) are claimed by any instance's sweep, every lock_duration_ms / 2 and at start.
+ * Duplicate window: a crash after the SMSC accepted a message and before it was acknowledged sends
+ * it again after lock_duration_ms. At most the messages in hand at the crash can be sent twice:
+ * queue.concurrency per stream and instance, and no more than the SMSC windows hold.
  */
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { redisClient, type Redis } from '../store/redis.js';
 import type { Config } from '../config/schema.js';
 import type { SmscPool } from '../downstream/smsc-pool.js';
@@ -19,8 +25,8 @@ import { Status } from '../protocol/status.js';
 import { systemClock, type Clock } from '../session/clock.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { MessageQueue } from './message-queue.js';
-import type { JobData, QueueName } from './jobs.js';
+import type { MessageQueue, Taken } from './message-queue.js';
+import type { QueueName, StoredMessage } from './jobs.js';
 import { ChurnMap } from '../domain/churn-map.js';
 
 /** SMSC answers worth retrying (besides no bind, timeouts and lost links). */
@@ -55,14 +61,39 @@ export interface ReleaseVerdict {
 
 class ReturnToQueue extends Error {}
 
+/** Entries taken per read at most. */
+const TAKE_BATCH = 500;
+/**
+ * A read waits this long for new entries, then the loop looks at `stopping` again: the most a
+ * shutdown waits for an idle reader (four reads a second per stream while idle).
+ */
+const BLOCK_MS = 250;
+
+/** One stream's reader: its blocking connection and the entries in hand. */
+interface Lane {
+  queue: 'window' | 'saf';
+  conn: Redis;
+  /** entry id → message id, while in hand (renewed, given back at shutdown). */
+  inHand: Map<string, string>;
+  /** Entries to hand back (shutdown while they waited for a bind or a retry). */
+  returned: Taken[];
+  /** Resolves the loop's wait for room (a message in hand ended). */
+  room: (() => void) | null;
+  /** The stalled-entry sweep's XAUTOCLAIM cursor. */
+  cursor: string;
+  loop: Promise<void> | null;
+}
+
 export class DeliveryWorker {
-  private readonly workers: Worker[] = [];
-  private readonly connections: Redis[] = [];
+  private readonly lanes: Lane[] = [];
   private readonly chains = new ChurnMap<string, Promise<unknown>>();
   private stopping = false;
   private readonly wake = new Set<() => void>();
+  private readonly timers: NodeJS.Timeout[] = [];
   private activeSaf = 0;
   private safDrained = true;
+  /** This process's consumer name in the streams' group. */
+  readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 
   /** Per account: SMSC statuses retried (the temporary ones and its store_and_forward statuses). */
   private readonly retryOn = new Map<string, ReadonlySet<number>>();
@@ -71,7 +102,7 @@ export class DeliveryWorker {
     for (const a of deps.cfg.accounts) {
       this.retryOn.set(a.system_id, new Set([...TEMPORARY, ...a.queue.store_and_forward.filter((c): c is number => typeof c === 'number')]));
     }
-    deps.queue.onFinal((m) => this.report(m.id, m.data, m.state === 'EXPIRED' ? MESSAGE_STATE.EXPIRED : MESSAGE_STATE.REJECTED, m.err ?? 0));
+    deps.queue.onFinal((m) => this.report(m.id, m.msg, m.state === 'EXPIRED' ? MESSAGE_STATE.EXPIRED : MESSAGE_STATE.REJECTED, m.err ?? 0));
   }
 
   private get clock(): Clock {
@@ -80,31 +111,40 @@ export class DeliveryWorker {
 
   start(): void {
     const q = this.deps.cfg.queue;
-    for (const name of ['window', 'saf'] as const) {
-      // BullMQ's blocking connection: retries and queues while Redis is away, no command timeout.
-      const connection = redisClient(this.deps.cfg.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined, lazyConnect: false });
-      connection.on('error', () => this.deps.metrics.redisErrors.inc({ op: 'queue_worker' }));
-      this.connections.push(connection);
-      const w = new Worker(name, (job, token) => this.process(name, job, token), {
-        connection,
-        prefix: this.deps.queue.prefix,
-        concurrency: q.concurrency,
-        lockDuration: q.lock_duration_ms,
-        stalledInterval: Math.max(1000, Math.floor(q.lock_duration_ms / 2)),
-        // A job whose worker died goes back to the queue however often that happens: never dropped.
-        maxStalledCount: Number.MAX_SAFE_INTEGER,
-        skipVersionCheck: true,
-      });
-      w.on('error', (err) => {
-        this.deps.metrics.redisErrors.inc({ op: 'queue_worker' });
-        this.deps.log.warn({ err: String(err), queue: name }, 'queue worker error');
-      });
-      if (name === 'saf') {
-        w.on('drained', () => (this.safDrained = true));
-        w.on('active', () => (this.safDrained = false));
-      }
-      this.workers.push(w);
+    for (const queue of ['window', 'saf'] as const) {
+      // The blocking reads' connection: retries and queues while Redis is away, no command timeout.
+      const conn = redisClient(this.deps.cfg.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined, lazyConnect: false });
+      conn.on('error', () => this.deps.metrics.redisErrors.inc({ op: 'queue_worker' }));
+      this.lanes.push({ queue, conn, inHand: new Map(), returned: [], room: null, cursor: '0-0', loop: null });
     }
+    const every = (ms: number, fn: () => Promise<void>) => {
+      let busy = false;
+      const t = setInterval(() => {
+        if (busy || this.stopping) return;
+        busy = true;
+        fn()
+          .catch((err: unknown) => {
+            this.deps.metrics.redisErrors.inc({ op: 'queue_worker' });
+            this.deps.log.warn({ err: String(err) }, 'queue worker housekeeping failed');
+          })
+          .finally(() => (busy = false));
+      }, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(Math.max(100, Math.floor(q.lock_duration_ms / 3)), () => this.renewAll());
+    every(Math.max(1000, Math.floor(q.lock_duration_ms / 2)), () => this.sweepAll());
+    every(600_000, async () => {
+      for (const l of this.lanes) await this.deps.queue.dropIdleConsumers(l.queue);
+    });
+    void this.deps.queue
+      .ensureGroups()
+      .catch(() => this.deps.metrics.redisErrors.inc({ op: 'queue_worker' }))
+      .then(() => this.sweepAll())
+      .catch(() => this.deps.metrics.redisErrors.inc({ op: 'queue_worker' }))
+      .finally(() => {
+        for (const l of this.lanes) l.loop = this.run(l);
+      });
   }
 
   /**
@@ -120,30 +160,84 @@ export class DeliveryWorker {
     this.safDrained = false;
   }
 
-  /** Nudges jobs waiting for a bind (a link came up). */
+  /** Nudges messages waiting for a bind (a link came up). */
   linkChanged(): void {
     for (const f of [...this.wake]) f();
   }
 
-  private async process(name: QueueName, job: Job, token: string | undefined): Promise<void> {
-    const data = job.data as JobData;
-    const pdu = Buffer.from(data.pdu, 'base64');
-    const view = MessageView.parse(pdu);
-    const recipient = isScanError(view) ? '' : view.destinationAddr;
-    if (name === 'saf') this.activeSaf++;
-    try {
-      await this.inOrder(recipient, () => this.deliver(name, job.id!, data, pdu, isScanError(view) ? null : view));
-    } catch (err) {
-      if (!(err instanceof ReturnToQueue)) throw err;
-      // Shutdown: the job goes back to the queue, due at once, for this or another instance.
-      await job.moveToDelayed(Date.now(), token);
-      throw new DelayedError();
-    } finally {
-      if (name === 'saf') this.activeSaf--;
+  /** Reads a stream while the gateway runs: up to queue.concurrency messages in hand. */
+  private async run(lane: Lane): Promise<void> {
+    const max = this.deps.cfg.queue.concurrency;
+    while (!this.stopping) {
+      const room = max - lane.inHand.size;
+      if (room <= 0) {
+        await new Promise<void>((resolve) => (lane.room = resolve));
+        continue;
+      }
+      let taken: Taken[];
+      try {
+        taken = await this.deps.queue.take(lane.conn, lane.queue, this.consumer, Math.min(room, TAKE_BATCH), BLOCK_MS);
+      } catch (err) {
+        if (this.stopping) break;
+        this.deps.metrics.redisErrors.inc({ op: 'queue_worker' });
+        if (String(err).includes('NOGROUP')) await this.deps.queue.ensureGroups().catch(() => undefined);
+        else this.deps.log.warn({ err: String(err), queue: lane.queue }, 'queue worker error');
+        await this.pause(1000);
+        continue;
+      }
+      if (lane.queue === 'saf') this.safDrained = taken.length === 0 && lane.inHand.size === 0;
+      for (const t of taken) this.handle(lane, t);
     }
   }
 
-  /** Runs jobs for one recipient one after another, in the order they were taken. */
+  /** Claims entries idle past lock_duration_ms (a dead worker's, or handed back) while there is room. */
+  private async sweepAll(): Promise<void> {
+    const max = this.deps.cfg.queue.concurrency;
+    for (const lane of this.lanes) {
+      for (;;) {
+        const room = max - lane.inHand.size;
+        if (room <= 0 || this.stopping) break;
+        const { next, taken } = await this.deps.queue.claimStalled(lane.queue, this.consumer, this.deps.cfg.queue.lock_duration_ms, lane.cursor, Math.min(room, TAKE_BATCH));
+        lane.cursor = next;
+        for (const t of taken) if (!lane.inHand.has(t.entry)) this.handle(lane, t);
+        if (next === '0-0') break;
+      }
+    }
+  }
+
+  private async renewAll(): Promise<void> {
+    for (const lane of this.lanes) if (lane.inHand.size > 0) await this.deps.queue.renew(lane.queue, this.consumer, [...lane.inHand.keys()]);
+  }
+
+  private handle(lane: Lane, t: Taken): void {
+    const msg = t.msg;
+    if (msg === null) {
+      // Ended already (acknowledged by an instance that had it twice), or unreadable: the entry goes.
+      this.deps.log.warn({ id: t.id, queue: lane.queue }, 'queued message not found or unreadable: its stream entry is dropped');
+      void this.deps.queue.release([[lane.queue, '', t.id, t.entry]]).catch(() => this.deps.metrics.redisErrors.inc({ op: 'queue_release' }));
+      return;
+    }
+    lane.inHand.set(t.entry, t.id);
+    const view = MessageView.parse(msg.pdu);
+    const recipient = isScanError(view) ? '' : view.destinationAddr;
+    if (lane.queue === 'saf') this.activeSaf++;
+    this.inOrder(recipient, () => this.deliver(lane.queue, t.id, t.entry, msg, isScanError(view) ? null : view))
+      .catch((err: unknown) => {
+        // Shutdown: back to the queue at once, for this or another instance. Anything else stays
+        // pending and is claimed again after lock_duration_ms.
+        if (err instanceof ReturnToQueue) lane.returned.push(t);
+        else this.deps.log.error({ err: String(err), id: t.id }, 'queued message delivery failed; retried after the lock duration');
+      })
+      .finally(() => {
+        lane.inHand.delete(t.entry);
+        if (lane.queue === 'saf') this.activeSaf--;
+        const room = lane.room;
+        lane.room = null;
+        room?.();
+      });
+  }
+
+  /** Runs messages for one recipient one after another, in the order they were taken. */
   private inOrder(key: string, fn: () => Promise<void>): Promise<void> {
     const prev = this.chains.get(key);
     const run = prev ? prev.then(fn) : fn();
@@ -155,8 +249,9 @@ export class DeliveryWorker {
     return run;
   }
 
-  private async deliver(name: QueueName, id: string, data: JobData, pdu: Buffer, view: MessageView | null): Promise<void> {
+  private async deliver(name: QueueName, id: string, entry: string, data: StoredMessage, view: MessageView | null): Promise<void> {
     const cfg = this.deps.cfg.queue;
+    const pdu = data.pdu;
     const retryOn = this.retryOn.get(data.account) ?? TEMPORARY;
     let backoff = cfg.retry_initial_ms;
     let decided = false;
@@ -164,7 +259,7 @@ export class DeliveryWorker {
     for (let sent = 0; ; ) {
       if (this.stopping) throw new ReturnToQueue();
       if (this.clock.now() >= data.expiresAt) {
-        await this.finish(name, id, data, MESSAGE_STATE.EXPIRED, 0);
+        await this.finish(name, id, entry, data, MESSAGE_STATE.EXPIRED, 0);
         this.deps.metrics.queueJobs.inc({ queue: name, outcome: 'expired' });
         return;
       }
@@ -184,7 +279,7 @@ export class DeliveryWorker {
         decided = true;
         group = v.action === 'forward' ? (v.route?.group ?? null) : null;
         if (v.action === 'reject') {
-          await this.finish(name, id, data, MESSAGE_STATE.REJECTED, v.status ?? 0);
+          await this.finish(name, id, entry, data, MESSAGE_STATE.REJECTED, v.status ?? 0);
           this.deps.metrics.queueJobs.inc({ queue: name, outcome: 'refused_at_release' });
           this.deps.log.info({ id, account: data.account, reason: v.reason, status: v.status }, 'queued message refused at release');
           return;
@@ -198,7 +293,7 @@ export class DeliveryWorker {
       if (status === 0 && resp) {
         const smscId = responseMessageId(resp);
         if (smscId) this.deps.recordId(smscId, data.account, id, view);
-        await this.deps.queue.release([[name, data.account, id]]).catch(() => this.deps.metrics.redisErrors.inc({ op: 'queue_release' }));
+        await this.deps.queue.release([[name, data.account, id, entry]]).catch(() => this.deps.metrics.redisErrors.inc({ op: 'queue_release' }));
         this.deps.metrics.queueJobs.inc({ queue: name, outcome: 'released' });
         return;
       }
@@ -208,7 +303,7 @@ export class DeliveryWorker {
         continue;
       }
       // Refused for good (bad destination, …): the ESME already has ESME_ROK, so it gets a receipt.
-      await this.finish(name, id, data, MESSAGE_STATE.REJECTED, status);
+      await this.finish(name, id, entry, data, MESSAGE_STATE.REJECTED, status);
       this.deps.metrics.queueJobs.inc({ queue: name, outcome: 'failed' });
       this.deps.log.info({ id, account: data.account, status }, 'queued message refused by the SMSC');
       return;
@@ -216,7 +311,7 @@ export class DeliveryWorker {
   }
 
   /** Ends a message the gateway answered itself: receipt first (kept until it is held), then the books. */
-  private async finish(name: QueueName, id: string, data: JobData, state: number, err: number): Promise<void> {
+  private async finish(name: QueueName, id: string, entry: string, data: StoredMessage, state: number, err: number): Promise<void> {
     for (let wait = 100; ; wait = Math.min(wait * 2, 5000)) {
       try {
         await this.report(id, data, state, err);
@@ -227,11 +322,11 @@ export class DeliveryWorker {
         await this.pause(wait);
       }
     }
-    await this.deps.queue.release([[name, data.account, id]]).catch(() => this.deps.metrics.redisErrors.inc({ op: 'queue_release' }));
+    await this.deps.queue.release([[name, data.account, id, entry]]).catch(() => this.deps.metrics.redisErrors.inc({ op: 'queue_release' }));
   }
 
-  private async report(id: string, data: JobData, state: number, err: number): Promise<void> {
-    const view = MessageView.parse(Buffer.from(data.pdu, 'base64'));
+  private async report(id: string, data: StoredMessage, state: number, err: number): Promise<void> {
+    const view = MessageView.parse(data.pdu);
     if (isScanError(view) || !view.wantsReceipt) return;
     const pdu = gatewayReceipt({
       id,
@@ -259,24 +354,28 @@ export class DeliveryWorker {
   }
 
   /**
-   * Finishes the jobs in hand that are with the SMSC; returns the waiting ones to the queue. Takes
-   * at most `timeoutMs` (default: an SMSC response's timeout and a second): BullMQ's close waits on
-   * Redis, and with Redis unreachable it would wait for ever. The workers are then closed by force;
-   * a job whose outcome could not be recorded stays in Redis and comes back as stalled (delivered
-   * again, never lost).
+   * Finishes the messages in hand that are with the SMSC; hands the waiting ones back to the queue.
+   * Takes at most `timeoutMs` (default: an SMSC response's timeout and a second): with Redis
+   * unreachable the hand-back cannot be written, and the entries then come back as stalled after
+   * lock_duration_ms (delivered again, never lost).
    */
   async close(timeoutMs = this.deps.cfg.downstream.response_timeout_ms + 1000): Promise<void> {
     this.stopping = true;
-    const end = Date.now() + timeoutMs;
-    // Stop taking jobs first: a job returned below is due at once and must not be taken again here.
-    await within(Promise.all(this.workers.map((w) => w.pause(true).catch(() => undefined))), timeoutMs);
+    for (const t of this.timers) clearInterval(t);
     this.linkChanged();
-    const closed = await within(Promise.all(this.workers.map((w) => w.close().catch(() => undefined))), Math.max(0, end - Date.now()));
-    if (!closed) {
-      this.deps.log.warn({ timeout_ms: timeoutMs }, 'queue workers did not close in time (Redis unreachable?); closing them by force');
-      for (const w of this.workers) void w.close(true).catch(() => undefined);
+    for (const l of this.lanes) l.room?.();
+    // The loops end within a read's BLOCK_MS; messages in hand end or throw ReturnToQueue.
+    const done = Promise.all(
+      this.lanes.map(async (l) => {
+        await l.loop;
+        while (l.inHand.size > 0) await new Promise((r) => setTimeout(r, 10));
+        if (l.returned.length > 0) await this.deps.queue.giveBack(l.queue, l.returned);
+      }),
+    );
+    if (!(await within(done, timeoutMs))) {
+      this.deps.log.warn({ timeout_ms: timeoutMs }, 'queue workers did not close in time (Redis unreachable?); their messages come back after the lock duration');
     }
-    for (const c of this.connections) c.disconnect();
+    for (const l of this.lanes) l.conn.disconnect();
   }
 }
 

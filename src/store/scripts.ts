@@ -52,10 +52,16 @@ export const SCRIPTS = {
   ),
   /** A receipt's message id in the hour buckets: store/dlr-map.ts. */
   sgDlrLookup: script<(numKeys: number, ...bucketsThenIds: string[]) => Promise<[string, string] | null>>('dlr-lookup.lua'),
-  /** The per-account queue quota for a batch: queue/message-queue.ts. */
-  sgQueueReserve: script<(numKeys: number, ...keysThenGroups: Arg[]) => Promise<number[]>>('queue-reserve.lua'),
-  /** Finished messages off the quota's books (messages and bytes): queue/message-queue.ts. */
-  sgQueueRelease: script<(numKeys: number, ...keysThenIds: string[]) => Promise<number>>('queue-release.lua'),
+  /** A batch of messages queued: the per-account quota, and window/saf messages stored: queue/message-queue.ts. */
+  sgQueueAdd: script<(numKeys: number, ...keysThenArgs: (string | number | Buffer)[]) => Promise<number[]>>('queue-add.lua'),
+  /** Ended messages off the quota's books, out of the message hash, acknowledged in their stream: queue/message-queue.ts. */
+  sgQueueFinish: script<(numKeys: number, ...keysThenArgs: string[]) => Promise<number>>('queue-finish.lua'),
+  /** Window messages whose time has come, from the due set into the window stream: queue/message-queue.ts. */
+  sgQueuePromote: script<(due: string, stream: string, now: number, limit: number) => Promise<number>>('queue-promote.lua', 2),
+  /** An approved review message into the saf stream, once: queue/message-queue.ts. */
+  sgQueueApprove: script<(messages: string, stream: string, reviewSet: string, safSet: string, id: string, packed: Buffer, acceptedAt: number) => Promise<number>>('queue-approve.lua', 4),
+  /** Messages an earlier version queued as BullMQ window/saf jobs, into the streams: queue/message-queue.ts. */
+  sgQueueMigrate: script<(...keysThenArgs: (string | number)[]) => Promise<number>>('queue-migrate.lua', 8),
   /** An instance's share of an account's TPS: upstream/shared-limits.ts. */
   sgTpsShare: script<(key: string, instance: string, demand: number, now: number, staleMs: number) => Promise<[number, number, number]>>('tps-share.lua', 1),
   /** A bulk load's journal entries of one pipeline (queued on the pipeline; the reply is not read): store/bulk-load.ts. */

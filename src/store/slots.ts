@@ -38,8 +38,8 @@ export function layoutProblems(keyPrefix: string, queuePrefix: string): string[]
     ['policy check (consent and DND of one recipient)', [keys.consent(msisdn), keys.dnd(bucket, 1), keys.dnd(bucket, 1, 3), keys.dnd(bucket, 2)]],
     ['receipt id map (hour buckets)', [`${keyPrefix}{dlr}:1`, `${keyPrefix}{dlr}:2`]],
     [
-      'queue (BullMQ jobs and per-account books)',
-      [`${queuePrefix}:window:wait`, `${queuePrefix}:saf:Q1`, `${queuePrefix}:review:meta`, `${queuePrefix}:acct:saf:esme`],
+      'queue (messages, due set, streams, review jobs and per-account books)',
+      [`${queuePrefix}:m`, `${queuePrefix}:due`, `${queuePrefix}:s:saf`, `${queuePrefix}:review:meta`, `${queuePrefix}:acct:saf:esme`],
     ],
   ];
   for (const [what, ks] of groups) {

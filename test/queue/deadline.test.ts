@@ -84,16 +84,16 @@ it('answers ESME_RSYSERR within queue.command_timeout_ms while Redis is frozen; 
   // Redis catches up: the batches that were sent complete (stored after their 0x08: the ESME's
   // retry may duplicate, never lose); the ones still waiting were dropped at their deadline.
   const lastSent = waves[3]![0]!.m.id;
-  for (let t0 = Date.now(); !(await q.queues.review.getJob(lastSent)); await new Promise((r) => setTimeout(r, 20))) {
+  for (let t0 = Date.now(); !(await q.review.getJob(lastSent)); await new Promise((r) => setTimeout(r, 20))) {
     if (Date.now() - t0 > 5000) throw new Error('the sent batches were not stored after the thaw');
   }
   const never = waves[7]!.map((x) => x.m.id);
   await new Promise((r) => setTimeout(r, 200));
-  for (const id of never) expect(await q.queues.review.getJob(id)).toBeFalsy();
+  for (const id of never) expect(await q.review.getJob(id)).toBeFalsy();
 
   // And the queue works on: a fresh message is answered ESME_ROK and stored.
   const after = message('after');
   expect((await enqueue(after)).status).toBe(0);
-  expect((await q.queues.review.getJob(after.id))?.data.rule).toBe('test');
+  expect((await q.review.getJob(after.id))?.data.rule).toBe('test');
   expect(await metrics.text()).toMatch(/smppguard_queue_jobs_total\{queue="review",outcome="queued"\} 2/);
 });

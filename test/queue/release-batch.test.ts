@@ -35,7 +35,7 @@ afterAll(async () => {
   await pr?.stop();
 });
 
-/** Puts n messages on the books as queue-reserve.lua does (set member + size in the bytes hash). */
+/** Puts n messages on the books as queue-add.lua does (set member + size in the bytes hash). */
 async function book(queue: QueueName, account: string, ids: string[]): Promise<void> {
   const m = redis.multi();
   for (const id of ids) m.zadd(q.accountKey(queue, account), 1, id).hset(q.bytesKey(account), id, 10).hincrby(q.bytesKey(account), '#total', 10);
