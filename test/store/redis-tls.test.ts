@@ -70,9 +70,9 @@ describe('a single Redis over TLS with client certificates', () => {
       const clients = String(await admin.client('LIST'));
       admin.disconnect();
       expect(clients).toMatch(/cmd=(hmget|sismember)/);
-      // Every other connection is on it too (the server speaks only TLS): pub/sub, both queue workers' blocking pops.
+      // Every other connection is on it too (the server speaks only TLS): pub/sub, both queue streams' blocking reads.
       expect(clients).toMatch(/cmd=subscribe/);
-      expect(clients.match(/cmd=bzpopmin/g)).toHaveLength(2);
+      expect(clients.match(/cmd=xreadgroup/g)).toHaveLength(2);
     });
   });
 
