@@ -18,15 +18,12 @@ import { Redis } from 'ioredis';
 import type { ImportOptions } from '../src/import/import-file.js';
 import type { ImportSummary } from '../src/import/summary.js';
 import { NUMBERING, consentRecord, writeLines, type Layout } from './policy-data.js';
-import { ROOT, cleanRedis, median, numberFlag } from './procs.js';
+import { ROOT, cleanRedis, median, numberFlag, parseRedisCpu } from './procs.js';
 
 type ImportFn = (kind: 'consent', file: string, o: ImportOptions) => Promise<ImportSummary>;
 
-function redisCpu(info: string): number {
-  const user = /^used_cpu_user:([\d.]+)/m.exec(info);
-  const sys = /^used_cpu_sys:([\d.]+)/m.exec(info);
-  return Number(user?.[1] ?? 0) + Number(sys?.[1] ?? 0);
-}
+/** Redis CPU seconds (INFO cpu); 0 when the reply has none. */
+const redisCpu = (info: string): number => parseRedisCpu(info) ?? 0;
 
 interface Run {
   build: string;

@@ -10,11 +10,10 @@ import { MessageView, isScanError } from '../protocol/message-view.js';
 export type QueueName = 'window' | 'saf' | 'review';
 export const QUEUE_NAMES: readonly QueueName[] = ['window', 'saf', 'review'];
 
-/** A message to queue; `id` is the gateway message id the ESME is given (and the job id). */
-export interface QueuedMessage {
-  id: string;
-  account: string;
+/** A stored message, as the worker, the final receipts and the admin API read it. */
+export interface StoredMessage {
   queue: QueueName;
+  account: string;
   pdu: Buffer;
   /** The rule or failure that queued it (rule id, or store-and-forward/no_bind, …). */
   rule: string;
@@ -27,16 +26,9 @@ export interface QueuedMessage {
   expiresAt: number;
 }
 
-/** A stored message, as the worker, the final receipts and the admin API read it. */
-export interface StoredMessage {
-  queue: QueueName;
-  account: string;
-  pdu: Buffer;
-  rule: string;
-  reason: string;
-  acceptedAt: number;
-  releaseAt: number;
-  expiresAt: number;
+/** A message to queue; `id` is the gateway message id the ESME is given. */
+export interface QueuedMessage extends StoredMessage {
+  id: string;
 }
 
 /** What a review job (BullMQ) stores, and what earlier versions stored for every queue: the PDU as base64 and the metadata. */
