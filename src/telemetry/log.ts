@@ -107,6 +107,8 @@ export interface AuditEntry {
 
 /** Bytes of audit lines collected before they are handed to the stream (more go out at once). */
 const CHUNK_BYTES = 64 * 1024;
+/** The longest an audit line waits in the chunk before it is written (AuditLog). */
+const FLUSH_MS = 10;
 /** Default bound on audit bytes waiting for stdout or the file (audit.max_buffer_bytes). */
 export const AUDIT_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -123,9 +125,13 @@ export interface AuditLogEvents {
 /**
  * The audit trail: one JSON line per decision, to stdout, a file, or nowhere. Each line is one
  * template string (fixed keys; only values that come from the ESME are escaped) encoded straight
- * into a chunk buffer, and the chunk is written once per event-loop turn: a generic logger, an
- * array of pieces joined at flush, or one write per line each cost several µs a line, more than
- * the decision itself at tens of thousands of decisions a second.
+ * into a chunk buffer, and the chunk is written every FLUSH_MS (or when it is full): a generic
+ * logger, an array of pieces joined at flush, or one write per line each cost several µs a line,
+ * more than the decision itself at tens of thousands of decisions a second; so did one write per
+ * event-loop turn at a fixed 20,000 msg/s (a write and its thread-pool job for a handful of lines:
+ * ~5 µs of gateway CPU a message in bench (c), bench/RESULTS.md session 14). A line reaches the
+ * file at most FLUSH_MS after its decision; a kill -9 loses what is buffered, as it did before
+ * (the decision record itself is the decision buffer's, store/audit-stream.ts).
  *
  * A file that cannot be written never stops the gateway: the failure is reported once, lines are
  * dropped (and counted, those of a failed write included) meanwhile, and the file is opened again
@@ -140,7 +146,7 @@ export class AuditLog {
   private at = 0;
   /** Lines in `buf`. */
   private lines = 0;
-  private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
   private out: Writable;
   /** When writing last failed; null while the file is writable. */
   private failedAt: number | null = null;
@@ -255,14 +261,15 @@ export class AuditLog {
     }
     this.at += this.buf.write(line, this.at, 'utf8');
     this.lines++;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    // Not holding the process open: close() flushes at shutdown.
+    this.timer ??= setTimeout(() => this.flush(), FLUSH_MS).unref();
   }
 
   flush(): void {
-    this.scheduled = false;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     if (this.at === 0) return;
     // The stream keeps the chunk until it is written: it gets its own copy, the buffer is reused.
     const chunk = Buffer.allocUnsafe(this.at);
