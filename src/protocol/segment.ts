@@ -8,10 +8,10 @@
  * (the 6-octet UDH takes 7 septets). An escape pair (€, [, …) and a surrogate pair are never split.
  * Hand-written: the npm SMS-splitting packages count but do not produce SMPP octets with the UDH.
  */
-const GSM_DEFAULT =
-  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\u001bÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?' +
-  '¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà';
-const GSM_EXTENSION: Record<string, number> = { '\f': 0x0a, '^': 0x14, '{': 0x28, '}': 0x29, '\\': 0x2f, '[': 0x3c, '~': 0x3d, ']': 0x3e, '|': 0x40, '€': 0x65 };
+import { GSM_DEFAULT, GSM_EXTENSION as EXTENSION_BY_SEPTET } from './text.js';
+
+/** Character → its septet after the escape (text.ts's extension table turned round). */
+const GSM_EXTENSION: Record<string, number> = Object.fromEntries(Object.entries(EXTENSION_BY_SEPTET).map(([septet, c]) => [c, Number(septet)]));
 const GSM_INDEX = new Map<string, number>([...GSM_DEFAULT].map((c, i) => [c, i]));
 GSM_INDEX.delete('\u001b');
 
