@@ -73,8 +73,8 @@ const BLOCK_MS = 250;
 interface Lane {
   queue: 'window' | 'saf';
   conn: Redis;
-  /** entry id → message id, while in hand (renewed, given back at shutdown). */
-  inHand: Map<string, string>;
+  /** entry id → message id, while in hand (renewed, given back at shutdown). A ChurnMap: tens of thousands of entries a second come and go. */
+  inHand: ChurnMap<string, string>;
   /** Entries to hand back (shutdown while they waited for a bind or a retry). */
   returned: Taken[];
   /** Resolves the loop's wait for room (a message in hand ended). */
@@ -115,7 +115,7 @@ export class DeliveryWorker {
       // The blocking reads' connection: retries and queues while Redis is away, no command timeout.
       const conn = redisClient(this.deps.cfg.redis, { maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined, lazyConnect: false });
       conn.on('error', () => this.deps.metrics.redisErrors.inc({ op: 'queue_worker' }));
-      this.lanes.push({ queue, conn, inHand: new Map(), returned: [], room: null, cursor: '0-0', loop: null });
+      this.lanes.push({ queue, conn, inHand: new ChurnMap(), returned: [], room: null, cursor: '0-0', loop: null });
     }
     const every = (ms: number, fn: () => Promise<void>) => {
       let busy = false;
