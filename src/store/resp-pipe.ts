@@ -247,10 +247,17 @@ export class RespPipe {
       return;
     }
     this.timer = setTimeout(() => {
-      this.timer = null;
-      if (this.queue.length > 0 && this.queue[0]!.deadline <= Date.now()) {
-        this.drop(new Error(`Redis did not answer within ${this.timeoutMs} ms`));
-      } else this.armTimer();
+      if (!(this.queue.length > 0 && this.queue[0]!.deadline <= Date.now())) return this.armTimer();
+      // Timers run before the socket is read in an event-loop turn: after the loop was held past
+      // the deadline (a long turn, a GC pause), replies that came in time are still unread here.
+      // The verdict waits for this turn's reads (setImmediate runs after them): a late timeout
+      // costs at most a turn, a false one failed the batch and every batch behind it closed.
+      const head = this.queue[0]!;
+      setImmediate(() => {
+        this.timer = null;
+        if (this.queue[0] === head) this.drop(new Error(`Redis did not answer within ${this.timeoutMs} ms`));
+        else this.armTimer();
+      });
     }, Math.max(1, head.deadline - Date.now()));
     this.timer.unref();
   }

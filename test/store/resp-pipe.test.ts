@@ -194,6 +194,36 @@ describe('RespPipe when Redis is away', () => {
     pipe.close();
   });
 
+  it('a reply that came in time is not failed because the event loop was busy past the timeout', async () => {
+    // The timers run before the socket is read in an event-loop turn: after a stall longer than
+    // the timeout, the timeout must not fire for replies already waiting in the socket.
+    const pipe = new RespPipe(priv.url, 100);
+    await waitFor(() => pipe.isReady, 5000, 'the pipe to connect');
+    // Sent from a setImmediate callback (as the gateway's batches are), then the loop is held: the
+    // next turn starts with the timers, before the socket that has both replies is read.
+    const replies = await new Promise<Promise<{ err: Error | null; values: RespValue[] | null }>[]>((resolve) =>
+      setImmediate(() => {
+        const sent = [send(pipe, [['PING']]), send(pipe, [['PING'], ['PING']])];
+        const until = Date.now() + 400;
+        while (Date.now() < until) {
+          /* the gateway's event loop held (a long batch, a GC pause): Redis answers meanwhile */
+        }
+        resolve(sent);
+      }),
+    );
+    const [a, b] = await Promise.all(replies);
+    expect(a).toEqual({ err: null, values: ['PONG'] });
+    expect(b).toEqual({ err: null, values: ['PONG', 'PONG'] });
+    // A Redis that really does not answer still fails within the timeout (and a turn).
+    priv.freeze();
+    const t0 = Date.now();
+    const late = await send(pipe, [['PING']]);
+    expect(late.err?.message).toMatch(/did not answer within 100 ms/);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    priv.thaw();
+    pipe.close();
+  });
+
   it('fails every batch in flight within the timeout when Redis freezes, and recovers by itself', async () => {
     const pipe = new RespPipe(priv.url, 300);
     await waitFor(() => pipe.isReady, 5000, 'the pipe to connect');
