@@ -191,7 +191,7 @@ async function main(): Promise<void> {
   const fix = (xs: number[]) => median(xs).toFixed(1);
   const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
   const md = [
-    `## ${when} UTC — queue (issue 5)`,
+    `## ${when} UTC — queue (issues 5 and 23)`,
     '',
     `- machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`,
     `- command: \`npm run bench:queue -- --rounds ${f.rounds} --duration-ms ${f.durationMs}${f.write ? ' --write' : ''}\``,
