@@ -31,6 +31,7 @@ import { masterOf } from '../store/redis.js';
 import { withScripts, type ScriptClient } from '../store/scripts.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { every } from './periodic.js';
 import { QUEUE_NAMES, fromJobData, infoOf, jobData, packMessage, unpackMessage, type FinalReport, type JobData, type QueueName, type QueuedInfo, type QueuedMessage, type StoredMessage } from './jobs.js';
 
 /** A reviewer's decision on a held message (MessageQueue.onReviewed). */
@@ -50,6 +51,8 @@ const BATCHES_IN_FLIGHT = 4;
 const RELEASE_BATCH = 500;
 /** Window messages moved into the stream per script call at most (~1.6 ms of Redis a call, measured). */
 const PROMOTE_BATCH = 1000;
+/** Jobs an earlier version left moved per script call at most (queue-migrate.lua). */
+const MIGRATE_BATCH = 1000;
 /** How often the due set is looked at (the release-time resolution of window messages). */
 const PROMOTE_EVERY_MS = 200;
 /** The streams' consumer group: every worker of every instance. */
@@ -481,7 +484,7 @@ export class MessageQueue {
       const lists = ['wait', 'paused', 'active', 'delayed', 'prioritized'].map((k) => base + k);
       if ((await this.redis.exists(...lists)) === 0) continue;
       for (;;) {
-        const moved = await this.scripts.sgQueueMigrate(...lists, this.messagesKey, this.dueKey, this.streamKey(q), base, PROMOTE_BATCH, this.clock.now(), index);
+        const moved = await this.scripts.sgQueueMigrate(...lists, this.messagesKey, this.dueKey, this.streamKey(q), base, MIGRATE_BATCH, this.clock.now(), index);
         n += moved;
         if (moved === 0) break;
       }
@@ -593,24 +596,13 @@ export class MessageQueue {
    * older instances of a rolling upgrade may still queue them).
    */
   start(): void {
-    const every = (ms: number, fn: () => Promise<unknown>, now = false) => {
-      let busy = false;
-      const run = () => {
-        if (busy) return;
-        busy = true;
-        fn()
-          .catch(() => this.env.metrics.redisErrors.inc({ op: 'queue_housekeeping' }))
-          .finally(() => (busy = false));
-      };
-      const t = setInterval(run, ms);
-      t.unref();
-      this.timers.push(t);
-      if (now) run();
-    };
-    every(PROMOTE_EVERY_MS, () => this.promote());
-    every(10_000, () => this.expireReview());
-    every(60_000, () => this.repairBooks());
-    every(60_000, () => this.migrateLegacy(), true);
+    const failed = () => this.env.metrics.redisErrors.inc({ op: 'queue_housekeeping' });
+    this.timers.push(
+      every(PROMOTE_EVERY_MS, () => this.promote(), failed),
+      every(10_000, () => this.expireReview(), failed),
+      every(60_000, () => this.repairBooks(), failed),
+      every(60_000, () => this.migrateLegacy(), failed, true),
+    );
   }
 
   private async repairBooks(): Promise<void> {

@@ -28,6 +28,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { MessageQueue, Taken } from './message-queue.js';
 import type { QueueName, StoredMessage } from './jobs.js';
 import { ChurnMap } from '../domain/churn-map.js';
+import { every } from './periodic.js';
 
 /** SMSC answers worth retrying (besides no bind, timeouts and lost links). */
 const TEMPORARY: ReadonlySet<number> = new Set<number>([Status.ESME_RSYSERR, Status.ESME_RMSGQFUL, Status.ESME_RTHROTTLED]);
@@ -117,26 +118,22 @@ export class DeliveryWorker {
       conn.on('error', () => this.deps.metrics.redisErrors.inc({ op: 'queue_worker' }));
       this.lanes.push({ queue, conn, inHand: new ChurnMap(), returned: [], room: null, cursor: '0-0', loop: null });
     }
-    const every = (ms: number, fn: () => Promise<void>) => {
-      let busy = false;
-      const t = setInterval(() => {
-        if (busy || this.stopping) return;
-        busy = true;
-        fn()
-          .catch((err: unknown) => {
-            this.deps.metrics.redisErrors.inc({ op: 'queue_worker' });
-            this.deps.log.warn({ err: String(err) }, 'queue worker housekeeping failed');
-          })
-          .finally(() => (busy = false));
-      }, ms);
-      t.unref();
-      this.timers.push(t);
+    const failed = (err: unknown) => {
+      this.deps.metrics.redisErrors.inc({ op: 'queue_worker' });
+      this.deps.log.warn({ err: String(err) }, 'queue worker housekeeping failed');
     };
-    every(Math.max(100, Math.floor(q.lock_duration_ms / 3)), () => this.renewAll());
-    every(Math.max(1000, Math.floor(q.lock_duration_ms / 2)), () => this.sweepAll());
-    every(600_000, async () => {
-      for (const l of this.lanes) await this.deps.queue.dropIdleConsumers(l.queue);
-    });
+    // close() clears these as it sets `stopping`: no tick runs after it.
+    this.timers.push(
+      every(Math.max(100, Math.floor(q.lock_duration_ms / 3)), () => this.renewAll(), failed),
+      every(Math.max(1000, Math.floor(q.lock_duration_ms / 2)), () => this.sweepAll(), failed),
+      every(
+        600_000,
+        async () => {
+          for (const l of this.lanes) await this.deps.queue.dropIdleConsumers(l.queue);
+        },
+        failed,
+      ),
+    );
     void this.deps.queue
       .ensureGroups()
       .catch(() => this.deps.metrics.redisErrors.inc({ op: 'queue_worker' }))
