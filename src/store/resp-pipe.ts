@@ -246,20 +246,24 @@ export class RespPipe {
       this.timer = null;
       return;
     }
-    this.timer = setTimeout(() => {
+    const timer = setTimeout(() => {
       if (!(this.queue.length > 0 && this.queue[0]!.deadline <= Date.now())) return this.armTimer();
       // Timers run before the socket is read in an event-loop turn: after the loop was held past
       // the deadline (a long turn, a GC pause), replies that came in time are still unread here.
       // The verdict waits for this turn's reads (setImmediate runs after them): a late timeout
       // costs at most a turn, a false one failed the batch and every batch behind it closed.
-      const head = this.queue[0]!;
+      const late = this.queue[0]!;
       setImmediate(() => {
+        // Meanwhile the queue emptied or the connection dropped (and maybe a new timer was armed):
+        // this timer's watch is over.
+        if (this.timer !== timer) return;
         this.timer = null;
-        if (this.queue[0] === head) this.drop(new Error(`Redis did not answer within ${this.timeoutMs} ms`));
+        if (this.queue[0] === late) this.drop(new Error(`Redis did not answer within ${this.timeoutMs} ms`));
         else this.armTimer();
       });
     }, Math.max(1, head.deadline - Date.now()));
-    this.timer.unref();
+    timer.unref();
+    this.timer = timer;
   }
 
   private onData(chunk: Buffer): void {
