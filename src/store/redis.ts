@@ -13,9 +13,27 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../telemetry/log.js';
 import type { ScriptName } from './scripts.js';
 import { keySlot } from './slots.js';
-import { Cluster, Redis, type ChainableCommander, type ClusterNode, type RedisOptions as IoRedisOptions } from 'ioredis';
+import { Cluster, Command, Redis, type ChainableCommander, type ClusterNode, type RedisOptions as IoRedisOptions } from 'ioredis';
 
 export type { Redis };
+
+/**
+ * ioredis times a command out from a timer, and Node runs an event-loop turn's timers before it
+ * reads the sockets: after the loop was held past `command_timeout_ms` (a long batch, a GC pause),
+ * a command whose reply was already waiting in the socket failed as "timed out" — on Sentinel and
+ * Cluster, a policy check failed closed for nothing. The verdict now waits for the turn's reads
+ * (setImmediate runs after them), as the hot path's own pipe does (resp-pipe.ts). ioredis has no
+ * option for this, so its one timer method is replaced, for every client of this process.
+ */
+const timedCommand = Command.prototype as unknown as { setTimeout(ms: number): void; _commandTimeoutTimer?: NodeJS.Timeout; isSettled: boolean; reject(err: Error): void };
+timedCommand.setTimeout = function (this: typeof timedCommand, ms: number): void {
+  if (this._commandTimeoutTimer) return;
+  this._commandTimeoutTimer = setTimeout(() => {
+    setImmediate(() => {
+      if (!this.isSettled) this.reject(new Error('Command timed out'));
+    });
+  }, ms);
+};
 
 export interface RedisOptions {
   url: string;
