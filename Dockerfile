@@ -39,5 +39,6 @@ EXPOSE 2775 9090
 # Asks /healthz on the port the configuration names (file and SMPPGUARD_* variables), not a fixed one.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "dist/src/cli/main.js", "healthcheck"]
-ENTRYPOINT ["node", "dist/src/cli/main.js"]
+# The gateway's V8 flags (src/cli/node-flags.ts) for every command; only `start` needs them.
+ENTRYPOINT ["node", "--max-semi-space-size=64", "dist/src/cli/main.js"]
 CMD ["start"]

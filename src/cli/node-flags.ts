@@ -1,15 +1,20 @@
 /**
- * The V8 flags the gateway needs (docs/operations.md, "Node flags"): none today. A larger young
- * generation (`--max-semi-space-size=64`) was measured both ways on the 2-core bench box,
- * alternating in one sitting: the same added p99 at a fixed 20,000 msg/s for scenarios (b) and (c),
- * ~5 % less gateway CPU per message for (c) at saturation (bench/RESULTS.md, issue 23), for up to
- * 3 × 64 MB more memory. The default stays.
+ * The V8 flags the gateway needs (docs/operations.md, "Node flags"): a 64 MB young generation per
+ * semi-space (V8's default grows to 16 MB). At saturation the gateway holds a window's worth of
+ * messages for tens of milliseconds; with the default young generation a scavenge came every
+ * ~40 ms and copied the ~8 MB of them still in flight, 22 % of the gateway's main thread. Measured
+ * both ways on the 2-core AMD EPYC bench box, alternating in one sitting (bench/RESULTS.md, issue 23,
+ * session 15): at saturation −27 % gateway CPU a message for (c) and −33 % for (d), ~30 % more
+ * msg/s; at a fixed 20,000 msg/s the same p99 and CPU within the box's noise; 32 and 128 MB did
+ * worse than 64. The cost is up to 3 × 64 MB more memory a process. (On a 2-core Intel Xeon box,
+ * session 13, it saved only ~5 % at saturation.)
  *
  * V8 sizes the heap when the process starts (v8.setFlagsFromString afterwards does not resize it),
- * so a flag listed here goes on the node command line; the workers' primary passes what is listed
- * to every worker it forks, and `smppguard start` warns when one is missing.
+ * so a flag listed here goes on the node command line: `npm start`, the Docker image's entrypoint
+ * and the systemd unit carry it (test/cli/node-flags.test.ts checks), the workers' primary passes
+ * what is listed to every worker it forks, and `smppguard start` warns when one is missing.
  */
-export const GATEWAY_NODE_FLAGS: readonly string[] = [];
+export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
 
 /** The flag names in `flags` (without values) this process was not started with (command line or NODE_OPTIONS). */
 export function missingNodeFlags(flags: readonly string[] = GATEWAY_NODE_FLAGS, execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { GATEWAY_NODE_FLAGS } from '../../src/cli/node-flags.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const UNIT = join(ROOT, 'deploy/systemd/smppguard.service');
@@ -71,7 +72,8 @@ describe('deploy/systemd/smppguard.service', () => {
   });
 
   it('starts `smppguard start` with the configuration named by SMPPGUARD_CONFIG, secrets from an env file', () => {
-    expect(one('ExecStart')).toMatch(/^\/usr\/bin\/node \/opt\/smppguard\/dist\/src\/cli\/main\.js start$/);
+    // With the gateway's V8 flags (src/cli/node-flags.ts).
+    expect(one('ExecStart')).toBe(`/usr/bin/node ${GATEWAY_NODE_FLAGS.join(' ')} /opt/smppguard/dist/src/cli/main.js start`);
     expect(svc.Environment).toContain('SMPPGUARD_CONFIG=/etc/smppguard/gateway.yaml');
     expect(one('EnvironmentFile')).toBe('-/etc/smppguard/smppguard.env');
     expect(readFileSync(join(ROOT, 'docs/operations.md'), 'utf8')).toMatch(/deploy\/systemd\/smppguard\.service/);
