@@ -1,6 +1,6 @@
 /**
- * The SMSC pool over in-memory links with a manual clock: which link carries a request
- * (round-robin over bound links with window room), the per-SMSC throughput bucket, the bounded
+ * The SMSC pool over in-memory links with a manual clock: which link carries a request (bound
+ * links with window room taking turns by event-loop turn), the per-SMSC throughput bucket, the bounded
  * queue of parked requests and what fails them, and the counts the metrics read.
  */
 import { describe, expect, it } from 'vitest';
@@ -84,7 +84,7 @@ describe('SmscPool: choosing a link', () => {
     expect(r.pool.pendingCount).toBe(0);
   });
 
-  it('spreads requests round-robin over the bound links of every SMSC', async () => {
+  it('spreads requests over the bound links of every SMSC, one link of each SMSC taking an event-loop turn', async () => {
     const r = rig([
       { name: 'a', binds: 2 },
       { name: 'b', binds: 1 },
@@ -92,14 +92,35 @@ describe('SmscPool: choosing a link', () => {
     const [a0, a1, b0] = await r.start();
     expect(r.pool.links.map((l) => l.name)).toEqual(['a#0', 'a#1', 'b#0']);
     expect(r.pool.boundCount).toBe(3);
-    for (let i = 1; i <= 6; i++) r.submit(`m${i}`);
+    // Three turns of three: the SMSCs interleave by weight (a has two binds, b one) within a turn;
+    // a's requests of one turn go on one of its binds (one socket write), the next turn on the other.
+    const turns: string[][][] = [];
+    for (let t = 0; t < 3; t++) {
+      for (let i = 1; i <= 3; i++) r.submit(`t${t}m${i}`);
+      await settle();
+      turns.push([a0!, a1!, b0!].map((s) => s.take().map(textOf)));
+    }
+    for (const [a0Got, a1Got, bGot] of turns) {
+      expect(bGot).toHaveLength(1);
+      expect([a0Got.length, a1Got.length].sort()).toEqual([0, 2]);
+    }
+    expect(turns.map((t) => (t[0]!.length > 0 ? 'a#0' : 'a#1'))).toEqual(['a#1', 'a#0', 'a#1']);
+    expect(r.pool.inFlightBySmsc()).toEqual(new Map([['a', 6], ['b', 3]]));
+  });
+
+  it('moves to the next bind after 32 requests in a turn, and when the bind has no window room', async () => {
+    const r = rig([{ name: 'a', binds: 3, window: 40 }]);
+    const links = await r.start();
+    const taken = () => links.map((s) => s!.take().length);
+    // One turn of 100: 32 a bind, the last 4 on the next bind again.
+    for (let i = 1; i <= 100; i++) r.submit(`m${i}`, i);
     await settle();
-    const got = [a0!, a1!, b0!].map((s) => s.take().map(textOf));
-    expect(got.map((g) => g.length)).toEqual([2, 2, 2]);
-    // Consecutive requests never go to the same link.
-    const linkOf = new Map(got.flatMap((g, li) => g.map((t) => [t, li] as const)));
-    for (let i = 1; i < 6; i++) expect(linkOf.get(`m${i}`)).not.toBe(linkOf.get(`m${i + 1}`));
-    expect(r.pool.inFlightBySmsc()).toEqual(new Map([['a', 4], ['b', 2]]));
+    expect(taken()).toEqual([32, 36, 32]);
+    // The next turn: what room is left (40 a bind) takes 20, the other 100 wait for room.
+    for (let i = 101; i <= 220; i++) r.submit(`m${i}`, i);
+    await settle();
+    expect(taken()).toEqual([8, 4, 8]);
+    expect(r.pool.pendingCount).toBe(100);
   });
 
   it('skips links that are not bound', async () => {
