@@ -127,6 +127,28 @@ describe('audit stream', () => {
     expect(r.decisions.map((d) => d.dst)).toEqual(['8613900011995']);
   });
 
+  it("every decision lands in its own shard's entry, flush after flush, however many a shard gets", async () => {
+    const p = `${prefix}many:`;
+    const a = new AuditStream(redis, p, { ...opts, maxBuffer: 50_000 });
+    // 2,500 a shard (hundreds of kilobytes: a shard's buffer grows many times), then 100 a shard.
+    const rounds = [20_000, 800];
+    let next = 0;
+    for (const n of rounds) {
+      for (let i = 0; i < n; i++, next++) a.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', String(8613900000000 + next), `G${next}`);
+      await a.flush();
+    }
+    for (let s = 0; s < opts.shards; s++) {
+      const entries = (await redis.xrange(`${p}audit:{a:${s}}`, '-', '+')) as [string, string[]][];
+      expect(entries.map(([, f]) => Number(f[1]))).toEqual([2500, 100]);
+      const lines = entries.flatMap(([, f]) => f[3]!.split('\n').filter(Boolean));
+      const ids = lines.map((l) => l.split('\t'));
+      // Each line whole, in its shard, with its own id; every decision of the shard, in order.
+      expect(ids.every((f) => f.length === LINE_FIELDS.length && Number(f[9]) % opts.shards === s && f[10] === `G${Number(f[9]) - 8613900000000}`)).toBe(true);
+      // (8613900000000 is a multiple of 8: decision k goes to shard k mod 8.)
+      expect(ids.map((f) => Number(f[9]) - 8613900000000)).toEqual(Array.from({ length: 2600 }, (_, j) => s + 8 * j));
+    }
+  });
+
   it('keeps entries while Redis is down (bounded, the oldest dropped and counted)', async () => {
     const port = await freePort();
     const dead = createRedis({ url: `redis://127.0.0.1:${port}`, command_timeout_ms: 100 });
