@@ -20,6 +20,7 @@ import { stringify as toYaml } from 'yaml';
 import { hashPassword } from '../src/upstream/password.js';
 import type { LoadOptions, LoadResult } from './loadgen.js';
 import type { OpenLoopOptions, OpenLoopResult } from './open-loop.js';
+import { roundOrder } from './round-order.js';
 import { GATEWAY_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { portedGateway, routingGateway, seedPorted } from './routing-scenario.js';
 import { POLICY_PREFIX, policyGatewayFor, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGatewayFor, rulesLoad, rulesLoadPerRun, type CnVariant } from './policy-scenario.js';
@@ -705,7 +706,7 @@ async function main(): Promise<void> {
   checkBuiltLua(ROOT);
   if (flags.baseline) checkBuiltLua(resolve(flags.baseline));
   const chosen = SCENARIOS.filter((s) => flags.scenarios.includes(s.id));
-  // With --baseline, every gateway scenario runs twice a round: the baseline's build, then this one.
+  // With --baseline, every gateway scenario runs twice a round: the baseline's build and this one (roundOrder).
   const baselineRoot = flags.baseline;
   const compare = flags.compare;
   const compared = compare ? chosen.flatMap((s) => (s.gateway ? [s, { ...s, id: `${s.id}~`, label: `${s.label}, with ${JSON.stringify(compare)}`, compare }] : [s])) : chosen;
@@ -851,10 +852,11 @@ async function main(): Promise<void> {
       }
     };
     for (let round = 1; round <= flags.rounds; round++) {
+      const order = roundOrder(scenarios, round);
       if (flags.openLoop) {
-        for (const rate of flags.openLoop) for (const scn of scenarios) await runOne(scn, round, rate);
+        for (const rate of flags.openLoop) for (const scn of order) await runOne(scn, round, rate);
       } else {
-        for (const scn of scenarios) await runOne(scn, round, null);
+        for (const scn of order) await runOne(scn, round, null);
       }
     }
     await stopChild(sim.proc);

@@ -1,0 +1,20 @@
+/** The order of a benchmark round's runs (run.ts). */
+/**
+ * A round's order: a scenario and its twin (the --baseline build's run, or the --compare variant)
+ * swap places every other round, so that neither always runs first. The box drifts within a round:
+ * in session 15 the first of a pair measured up to ~20 % less gateway CPU a message than the
+ * second, whichever build it was (bench/RESULTS.md, issue 23).
+ */
+export function roundOrder<T extends { id: string }>(scenarios: T[], round: number): T[] {
+  if (round % 2 === 1) return scenarios;
+  const out = [...scenarios];
+  for (let i = 0; i + 1 < out.length; i++) {
+    const [a, b] = [out[i]!, out[i + 1]!];
+    if ((a.id.endsWith('@base') && b.id === a.id.replace(/@base$/, '')) || b.id === `${a.id}~`) {
+      out[i] = b;
+      out[i + 1] = a;
+      i++;
+    }
+  }
+  return out;
+}
