@@ -159,6 +159,8 @@ export class DeliveryWorker {
 
   /** Nudges messages waiting for a bind (a link came up). */
   linkChanged(): void {
+    // Called after every SMSC answer that leaves window room: nothing to copy when nobody waits.
+    if (this.wake.size === 0) return;
     for (const f of [...this.wake]) f();
   }
 
