@@ -129,8 +129,6 @@ const MAX_CALL_DECISIONS = 1000;
 export const APPEND_MARGIN_MS = 10 * 60_000;
 const TAB = 9;
 const NL = 10;
-/** A shard's first buffer after a flush holds at least this (grown by doubling). */
-const MIN_SHARD_BYTES = 4096;
 
 /** One shard's block of a flush, ready to append (kept for a retry when the call failed). */
 interface Block {
@@ -144,20 +142,14 @@ interface Block {
 export class AuditStream {
   readonly keys: Keys;
   /**
-   * The decisions since the last flush, encoded back to back in one buffer per shard
-   * (`shardUsed[s]` bytes, `shardDecisions[s]` decisions): a flush hands each shard's bytes over as
-   * they are. (Sorting them out of one shared buffer at the flush cost a copy call per decision, a
-   * burst of milliseconds every flush_ms at tens of thousands of decisions a second.) No string per
-   * decision is kept until the flush: a second of retained strings is what old-generation garbage
-   * collection is made of at that rate.
+   * The decisions since the last flush, encoded back to back in one reusable buffer (`used`
+   * bytes), and per decision its shard, start and end in `index`. No string per decision is kept
+   * until the flush: a second of retained strings is what old-generation garbage collection is
+   * made of at tens of thousands of decisions a second.
    */
-  private readonly shardBuf: (Buffer | undefined)[] = [];
-  private readonly shardUsed: Int32Array;
-  private readonly shardDecisions: Int32Array;
-  /** Per shard, the bytes its last flush held: the size of its next buffer. */
-  private readonly shardHint: Int32Array;
-  /** Shards holding decisions since the last flush, in the order they got their first. */
-  private touched: number[] = [];
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
+  private index = new Int32Array(3 * 8192);
   private count = 0;
   /** Blocks of failed calls, sent again first. */
   private retry: Block[] = [];
@@ -187,9 +179,6 @@ export class AuditStream {
   ) {
     this.keys = new Keys(prefix);
     this.scripts = withScripts(redis);
-    this.shardUsed = new Int32Array(opts.shards);
-    this.shardDecisions = new Int32Array(opts.shards);
-    this.shardHint = new Int32Array(opts.shards);
     // Without an id of its own (tools, tests) a stream still needs one: retried flushes are told apart by it.
     this.instance = opts.instance ?? randomBytes(6).toString('hex');
   }
@@ -245,10 +234,9 @@ export class AuditStream {
     const tail = scores === null ? null : scoreFields(scores);
     const need =
       this.lastMsText.length + 1 + tuple.length + src.length + dst.length + msgId.length + smscId.length + fingerprint.length + 4 + (tail === null ? SCORE_EMPTY.length : Buffer.byteLength(tail));
-    const shard = this.shardOf(dst);
-    const start = this.shardUsed[shard]!;
-    let b = this.shardBuf[shard];
-    if (b === undefined || start + need > b.length) b = this.grow(shard, need);
+    if (this.used + need > this.buf.length) this.grow(need);
+    const b = this.buf;
+    const start = this.used;
     let o = start + b.write(this.lastMsText, start, 'latin1');
     b[o++] = TAB;
     b.set(tuple, o);
@@ -267,24 +255,27 @@ export class AuditStream {
       b.set(SCORE_EMPTY, o);
       o += SCORE_EMPTY.length;
     } else o += b.write(tail, o, 'utf8');
-    this.shardUsed[shard] = o;
-    if (this.shardDecisions[shard]++ === 0) this.touched.push(shard);
-    this.count++;
+    this.used = o;
+    if (3 * this.count + 3 > this.index.length) {
+      const bigger = new Int32Array(this.index.length * 2);
+      bigger.set(this.index);
+      this.index = bigger;
+    }
+    const k = 3 * this.count++;
+    this.index[k] = this.shardOf(dst);
+    this.index[k + 1] = start;
+    this.index[k + 2] = o;
     if (this.timer === null) {
       this.timer = this.opts.flushMs === 0 ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), this.opts.flushMs);
     }
   }
 
-  /** A shard's buffer with room for `need` more bytes (its first since the last flush sized by that flush's). */
-  private grow(shard: number, need: number): Buffer {
-    const old = this.shardBuf[shard];
-    const used = this.shardUsed[shard]!;
-    let size = old ? old.length * 2 : Math.max(MIN_SHARD_BYTES, this.shardHint[shard]!);
-    while (size < used + need) size *= 2;
+  private grow(need: number): void {
+    let size = this.buf.length * 2;
+    while (size < this.used + need) size *= 2;
     const bigger = Buffer.allocUnsafe(size);
-    old?.copy(bigger, 0, 0, used);
-    this.shardBuf[shard] = bigger;
-    return bigger;
+    this.buf.copy(bigger, 0, 0, this.used);
+    this.buf = bigger;
   }
 
   /** Sends what is buffered; resolves when Redis answered (failures are kept for the next flush). */
@@ -325,21 +316,35 @@ export class AuditStream {
     return this.inFlight;
   }
 
-  /** The buffered decisions as one block per shard (each shard's own buffer, handed over); empties the buffer. */
+  /** The buffered decisions grouped by shard (a counting sort into one new buffer); empties the buffer. */
   private takeBlocks(): Block[] {
-    if (this.count === 0) return [];
-    const seq = ++this.flushSeq;
-    const blocks: Block[] = [];
-    for (const shard of this.touched) {
-      const used = this.shardUsed[shard]!;
-      blocks.push({ shard, seq, bytes: this.shardBuf[shard]!.subarray(0, used), decisions: this.shardDecisions[shard]! });
-      this.shardBuf[shard] = undefined;
-      this.shardHint[shard] = used;
-      this.shardUsed[shard] = 0;
-      this.shardDecisions[shard] = 0;
+    const n = this.count;
+    if (n === 0) return [];
+    const idx = this.index;
+    const byShard = new Map<number, { bytes: number; decisions: number; at: number }>();
+    for (let k = 0; k < 3 * n; k += 3) {
+      const shard = idx[k]!;
+      let e = byShard.get(shard);
+      if (!e) byShard.set(shard, (e = { bytes: 0, decisions: 0, at: 0 }));
+      e.bytes += idx[k + 2]! - idx[k + 1]!;
+      e.decisions++;
     }
-    this.touched = [];
+    const out = Buffer.allocUnsafe(this.used);
+    const blocks: Block[] = [];
+    const seq = ++this.flushSeq;
+    let offset = 0;
+    for (const [shard, e] of byShard) {
+      e.at = offset;
+      blocks.push({ shard, seq, bytes: out.subarray(offset, offset + e.bytes), decisions: e.decisions });
+      offset += e.bytes;
+    }
+    for (let k = 0; k < 3 * n; k += 3) {
+      const e = byShard.get(idx[k]!)!;
+      this.buf.copy(out, e.at, idx[k + 1]!, idx[k + 2]!);
+      e.at += idx[k + 2]! - idx[k + 1]!;
+    }
     this.count = 0;
+    this.used = 0;
     return blocks;
   }
 
