@@ -1,9 +1,9 @@
 /** The order of a benchmark round's runs (run.ts). */
 /**
  * A round's order: a scenario and its twin (the --baseline build's run, or the --compare variant)
- * swap places every other round, so that neither always runs first. The box drifts within a round:
- * in session 15 the first of a pair measured up to ~20 % less gateway CPU a message than the
- * second, whichever build it was (bench/RESULTS.md, issue 23).
+ * swap places every other round, so that neither always runs first: a drift within a round (in
+ * session 15 the first of a pair was the cheaper in five of six rounds, whichever build it was;
+ * weak evidence on a box whose runs vary ±20 %, bench/RESULTS.md issue 23) then falls on both.
  */
 export function roundOrder<T extends { id: string }>(scenarios: T[], round: number): T[] {
   if (round % 2 === 1) return scenarios;
