@@ -193,6 +193,12 @@ export const SmscSchema = z.strictObject({
   /** Requests outstanding on one bind (at most 65,536: the window's slots are allocated at bind, session/window.ts). */
   window: z.number().int().min(1).max(65_536).default(100),
   tps: z.number().min(0).default(0),
+  /**
+   * Requests one bind takes in one event-loop turn before the next bind takes over; they leave in
+   * one socket write (downstream/smsc-groups.ts). 1: every request to the next bind (strict
+   * round-robin), for an SMSC that holds each bind to a rate with no burst.
+   */
+  bind_batch: z.number().int().min(1).max(65_536).default(32),
   tls: z
     .union([
       z.boolean(),

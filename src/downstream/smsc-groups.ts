@@ -11,9 +11,6 @@ import type { SmscGroupConfig } from '../config/routing-schema.js';
 import { TokenBucket } from '../session/token-bucket.js';
 import type { PendingRequest, SmscLink } from './smsc-link.js';
 
-/** Requests one bind takes in one event-loop turn before the next bind takes over. */
-const TURN_STICK = 32;
-
 /** One SMSC connection: its binds and its throughput bucket, shared by every group it is in. */
 export class SmscTarget {
   readonly links: SmscLink[] = [];
@@ -50,14 +47,14 @@ export class SmscTarget {
 
   /**
    * Sends on a bind with room, taking a token; false when none can take it. The binds take turns
-   * by event-loop turn: one bind takes a turn's requests (up to TURN_STICK, and while it has window
-   * room), the next turn goes to the next bind. They leave in one socket write and their answers
+   * by event-loop turn: one bind takes a turn's requests (up to `bind_batch`, and while it has
+   * window room), the next turn goes to the next bind. They leave in one socket write and their answers
    * come back in one read: one bind a turn instead of every bind halved the gateway's socket
    * writes and reads at a fixed 20,000 msg/s (bench/RESULTS.md, issue 23, session 15).
    */
   send(pdu: Buffer, pending: PendingRequest, now: number): boolean {
     const n = this.links.length;
-    const stay = this.turnSent > 0 && this.turnSent < TURN_STICK && this.rr < n;
+    const stay = this.turnSent > 0 && this.turnSent < this.cfg.bind_batch && this.rr < n;
     for (let i = 0; i < n; i++) {
       if (!(stay && i === 0)) {
         this.rr = this.rr + 1 >= n ? 0 : this.rr + 1;

@@ -83,6 +83,7 @@ describe('defaults', () => {
       binds: 1,
       window: 100,
       tps: 0,
+      bind_batch: 32,
       tls: false,
     });
     expect(SmscSchema.parse({ name: 's', port: 1, system_id: 'gw', tls: {} }).tls).toEqual({ reject_unauthorized: true });

@@ -15,7 +15,7 @@ import { head, settle, silentLog, valueOf, type Peer } from '../helpers/fake-lin
 import { submitPdu, submitResp } from '../helpers/pdus.js';
 import { acceptBind, dialler } from './helpers.js';
 
-type Smsc = { name: string; binds?: number; window?: number; tps?: number };
+type Smsc = { name: string; binds?: number; window?: number; tps?: number; bind_batch?: number };
 
 function rig(smscs: Smsc[], downstream: { response_timeout_ms?: number; max_pending?: number } = {}) {
   const cfg = ConfigSchema.parse({
@@ -121,6 +121,18 @@ describe('SmscPool: choosing a link', () => {
     await settle();
     expect(taken()).toEqual([8, 4, 8]);
     expect(r.pool.pendingCount).toBe(100);
+  });
+
+  it('bind_batch 1: every request to the next bind (strict round-robin)', async () => {
+    const r = rig([{ name: 'a', binds: 3, bind_batch: 1 }]);
+    const links = await r.start();
+    for (let i = 1; i <= 6; i++) r.submit(`m${i}`, i);
+    await settle();
+    expect(links.map((s) => s!.take().map(textOf))).toEqual([
+      ['m3', 'm6'],
+      ['m1', 'm4'],
+      ['m2', 'm5'],
+    ]);
   });
 
   it('skips links that are not bound', async () => {
