@@ -130,7 +130,7 @@ describe('audit stream', () => {
   it("every decision lands in its own shard's entry, flush after flush, however many a shard gets", async () => {
     const p = `${prefix}many:`;
     const a = new AuditStream(redis, p, { ...opts, maxBuffer: 50_000 });
-    // 2,500 a shard (hundreds of kilobytes: a shard's buffer grows many times), then 100 a shard.
+    // 2,500 a shard (~2 MB in all: the buffer grows past its first megabyte), then 100 a shard.
     const rounds = [20_000, 800];
     let next = 0;
     for (const n of rounds) {
