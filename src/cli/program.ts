@@ -114,6 +114,18 @@ export function buildProgram(): Program {
           'node started without the gateway\'s V8 flags: expect more CPU per message and longer GC pauses (docs/operations.md, Node flags)',
         );
       }
+      // SIGTERM/SIGINT are ours from here: one that comes while the gateway starts (it may already
+      // listen) stops it as soon as it has started, gracefully, instead of killing it mid-start.
+      let onStop: ((signal: string) => void) | null = null;
+      let stopSignal: string | null = null;
+      const signalled = (signal: string) => {
+        if (onStop) return onStop(signal);
+        // A start that hangs (a peer, Redis) still ends within the shutdown's bound.
+        if (stopSignal === null) setTimeout(() => process.exit(1), cfg.shutdown.drain_timeout_ms + SHUTDOWN_GRACE_MS).unref();
+        stopSignal ??= signal;
+      };
+      process.on('SIGTERM', () => signalled('SIGTERM'));
+      process.on('SIGINT', () => signalled('SIGINT'));
       const link = place ? new WorkerLink() : null;
       const gw = await Gateway.start(cfg, {
         ...(offset === 0 ? {} : { clock: new ShiftedClock(offset) }),
@@ -167,8 +179,8 @@ export function buildProgram(): Program {
         gw.log.info('SIGUSR2: reopening the audit log');
         gw.reopenLogs();
       });
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+      onStop = stop;
+      if (stopSignal !== null) stop(stopSignal);
     });
 
   program

@@ -1,7 +1,7 @@
 /**
  * The signals a running gateway (the real CLI, its own process) answers: SIGUSR2 opens the audit
  * file again after log rotation moved it, SIGHUP reloads the rules (with file watching off), SIGTERM
- * stops it with exit code 0.
+ * stops it with exit code 0 — also when it comes while the gateway is still starting.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,4 +80,18 @@ it('SIGUSR2 reopens the audit file, SIGHUP reloads the rules, SIGTERM exits 0', 
   gw.kill('SIGTERM');
   expect(await exited).toBe(0);
   gw = null;
+}, 40_000);
+
+it('SIGTERM while the gateway starts: it finishes starting, then stops gracefully (exit 0)', async () => {
+  const [smppPort, httpPort] = [await freePort(), await freePort()];
+  const config = join(dir, 'starting.yaml');
+  writeFileSync(config, stringify({ ...processConfig(smppPort, httpPort, `test:${randomBytes(4).toString('hex')}:`, 'info'), audit: { destination: 'off' } }));
+  const log = join(dir, 'starting.log');
+  // Started without the V8 flags: the warning about them is the line written just before the start.
+  const p = spawn(process.execPath, [CLI, 'start', '--config', config], { stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')], env: { ...process.env, NODE_OPTIONS: '' } });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((r) => p.once('exit', (code, signal) => r({ code, signal })));
+  await waitFor(() => lines(log).some((l) => l.includes("node started without the gateway's V8 flags")), 20_000, 'the start to begin');
+  p.kill('SIGTERM');
+  expect(await exited).toEqual({ code: 0, signal: null });
+  expect(lines(log).some((l) => l.includes('signal received: graceful shutdown'))).toBe(true);
 }, 40_000);
