@@ -120,9 +120,10 @@ export function buildProgram(): Program {
       let stopSignal: string | null = null;
       const signalled = (signal: string) => {
         if (onStop) return onStop(signal);
+        if (stopSignal !== null) return;
+        stopSignal = signal;
         // A start that hangs (a peer, Redis) still ends within the shutdown's bound.
-        if (stopSignal === null) setTimeout(() => process.exit(1), cfg.shutdown.drain_timeout_ms + SHUTDOWN_GRACE_MS).unref();
-        stopSignal ??= signal;
+        setTimeout(() => process.exit(1), cfg.shutdown.drain_timeout_ms + SHUTDOWN_GRACE_MS).unref();
       };
       process.on('SIGTERM', () => signalled('SIGTERM'));
       process.on('SIGINT', () => signalled('SIGINT'));
