@@ -107,6 +107,25 @@ export async function cleanRedis(pattern: string, url = 'redis://127.0.0.1:6379'
   return removed;
 }
 
+/**
+ * Empties the decision buffer (store/audit-stream.ts) of a key prefix every gateway run shares, one
+ * key per shard by name (no SCAN over the policy data's millions of keys): a run must not inherit its
+ * predecessors' buffer, or once that reaches its byte bound every flush of the next runs also trims
+ * (audit-append.lua) and the figures depend on what ran before. Returns the keys removed.
+ */
+export async function clearDecisionBuffer(prefix: string, shards: number, url = 'redis://127.0.0.1:6379'): Promise<number> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  try {
+    await r.connect();
+    const keys: string[] = [];
+    for (let s = 0; s < shards; s++) keys.push(`${prefix}audit:{a:${s}}`, `${prefix}auditm:{a:${s}}`);
+    return await r.unlink(...keys);
+  } finally {
+    r.disconnect();
+  }
+}
+
 /** Busy ticks of a process and its live children (a gateway with workers: N is a primary and N workers). */
 export function cpuTicks(pid: number | undefined, depth = 2): number | null {
   if (!pid) return null;

@@ -25,7 +25,7 @@ import { GATEWAY_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { portedGateway, routingGateway, seedPorted } from './routing-scenario.js';
 import { POLICY_PREFIX, policyGatewayFor, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGatewayFor, rulesLoad, rulesLoadPerRun, type CnVariant } from './policy-scenario.js';
 import { freePort } from '../src/sim/free-port.js';
-import { cleanRedis, cpuTicks, parseRedisCpu } from './procs.js';
+import { cleanRedis, clearDecisionBuffer, cpuTicks, parseRedisCpu } from './procs.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -454,6 +454,12 @@ async function startGateway(
   writeFileSync(file, toYaml(config));
   const logFile = join(tmp, `gateway-${tag}.log`);
   const fd = openSync(logFile, 'a');
+  // Gateways on the shared policy data's prefix share its decision buffer: each run starts with it empty.
+  const redisCfg = config.redis as { key_prefix?: string } | undefined;
+  if (redisCfg?.key_prefix === POLICY_PREFIX) {
+    const stream = (config.audit as { stream?: { shards?: number } } | undefined)?.stream;
+    await clearDecisionBuffer(POLICY_PREFIX, stream?.shards ?? 64);
+  }
   const extra = scn.gatewayArgs?.();
   if (extra) {
     console.log(`(${scn.id}) ${extra.note}`);
