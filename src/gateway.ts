@@ -211,6 +211,11 @@ export class Gateway {
       else rules.load();
     }
     const st = cfg.audit.stream;
+    // The decision stream's flushes on a connection of their own (store/audit-stream.ts says why), where the hot path has one.
+    const streamPipe =
+      cfg.policy.enabled && st.enabled && r.hot_path === 'commands' && !r.sentinel && !r.cluster && RespPipe.supports(r.url)
+        ? new RespPipe(r.url, r.command_timeout_ms, () => metrics.redisErrors.inc({ op: 'connection' }), redisTls(r))
+        : null;
     const auditStream =
       cfg.policy.enabled && st.enabled
         ? new AuditStream(
@@ -218,6 +223,8 @@ export class Gateway {
             cfg.redis.key_prefix,
             { shards: st.shards, maxBytes: st.buffer_max_bytes, maxAgeMs: st.buffer_max_age_s * 1000, flushMs: st.flush_ms, maxBuffer: st.max_buffer, instance: limits.instanceId },
             metrics,
+            Date.now,
+            streamPipe,
           )
         : null;
     // The decision archive: evidence reads it (and the buffer); its writer runs here when archive.enabled.
@@ -710,6 +717,7 @@ export class Gateway {
       // The last decisions reach the stream before Redis closes; meanwhile the archive writer finishes
       // its batch in hand (or leaves it to the next writer) and gives its leases back.
       await Promise.all([this.auditStream?.close().catch(() => undefined), this.archive?.stop().catch(() => undefined)]);
+      this.auditStream?.pipe?.close();
       this.rules?.close();
       this.models?.close();
       await this.sync.stop();

@@ -24,13 +24,22 @@
  * decision); the flush groups the lines by shard and sends every shard's block as an argument of
  * one script call, at most ~MAX_CALL_DECISIONS a call. When Redis fails the blocks are kept for
  * the next flush; beyond `max_buffer` decisions new ones are dropped and counted.
+ *
+ * On a single Redis the stream has a connection of its own (store/resp-pipe.ts) and a flush is
+ * written as RESP straight into one reused buffer: each line is copied once, from the decision
+ * buffer into its shard's place in the script call. Through ioredis a flush was copied three times
+ * into fresh memory (the blocks, ioredis's command, its auto-pipeline), and fresh memory costs a
+ * page fault every 4 KB: at 20,000 decisions a second each 250 ms flush held the event loop for
+ * 10–30 ms, every message in flight waited, and it tripled the p99 at that rate (bench/RESULTS.md,
+ * session 16). Retried blocks, Sentinel and Cluster go through ioredis.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DecisionCache } from '../telemetry/decision-cache.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { Keys } from './keys.js';
-import { withScripts, type ScriptClient } from './scripts.js';
+import { bulk, RespError, type RespPipe, type RespValue } from './resp-pipe.js';
+import { scriptSource, withScripts, type ScriptClient } from './scripts.js';
 
 export interface AuditStreamOptions {
   shards: number;
@@ -125,6 +134,8 @@ const SCORE_EMPTY = Buffer.from('\t\t\t\n', 'latin1');
  * split, so a smaller figure adds calls, not stream entries.
  */
 const MAX_CALL_DECISIONS = 1000;
+/** The append script's SHA1: the stream's own connection calls it by EVALSHA (a NOSCRIPT answer goes through ioredis, which loads it). */
+const APPEND_SHA = createHash('sha1').update(scriptSource('sgAuditAppend')).digest('hex');
 /** How much later than its decision an entry may be appended and still be found by a `to` bound. */
 export const APPEND_MARGIN_MS = 10 * 60_000;
 const TAB = 9;
@@ -168,6 +179,9 @@ export class AuditStream {
   private inFlight: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly scripts: ScriptClient;
+  /** The RESP of a flush's script calls on the pipe, reused; busy until their replies are in (the socket may still hold it before). */
+  private wire = Buffer.alloc(0);
+  private wireBusy = false;
 
   constructor(
     private readonly redis: Redis,
@@ -176,6 +190,8 @@ export class AuditStream {
     private readonly metrics: Metrics | null = null,
     /** The decisions' clock (the gateway's). */
     private readonly now: () => number = Date.now,
+    /** The stream's own connection to a single Redis (null: every flush through ioredis); its owner closes it. */
+    readonly pipe: RespPipe | null = null,
   ) {
     this.keys = new Keys(prefix);
     this.scripts = withScripts(redis);
@@ -282,53 +298,83 @@ export class AuditStream {
   flush(): Promise<void> {
     this.timer = null;
     if (this.count === 0 && this.retry.length === 0) return this.inFlight;
+    if (this.retry.length === 0 && this.pipe?.isReady) {
+      this.inFlight = this.flushOnPipe(this.pipe);
+      return this.inFlight;
+    }
     const blocks = this.retry.concat(this.takeBlocks());
     this.retry = [];
     this.retryDecisions = 0;
-    const calls: Promise<void>[] = [];
-    let group: Block[] = [];
-    let groupSize = 0;
-    const send = () => {
-      const g = group;
-      const n = groupSize;
-      group = [];
-      groupSize = 0;
-      calls.push(
-        this.append(g).then(
-          (dropped) => {
-            this.metrics?.auditStream.inc({ outcome: 'written' }, n);
-            if (dropped > 0) this.metrics?.auditBufferDropped.inc(dropped);
-          },
-          () => {
-            this.metrics?.redisErrors.inc({ op: 'audit_stream' });
-            this.keepForRetry(g);
-          },
-        ),
-      );
-    };
-    for (const block of blocks) {
-      group.push(block);
-      groupSize += block.decisions;
-      if (groupSize >= MAX_CALL_DECISIONS) send();
-    }
-    if (groupSize > 0) send();
-    this.inFlight = Promise.all(calls).then(() => undefined);
+    this.inFlight = Promise.all(this.groups(blocks).map((g) => this.sendGroup(g))).then(() => undefined);
     return this.inFlight;
   }
 
-  /** The buffered decisions grouped by shard (a counting sort into one new buffer); empties the buffer. */
-  private takeBlocks(): Block[] {
-    const n = this.count;
-    if (n === 0) return [];
+  /** Blocks in script calls of about MAX_CALL_DECISIONS decisions (a shard's block is never split). */
+  private groups<B extends { decisions: number }>(blocks: B[]): B[][] {
+    const out: B[][] = [];
+    let group: B[] = [];
+    let size = 0;
+    for (const b of blocks) {
+      group.push(b);
+      size += b.decisions;
+      if (size >= MAX_CALL_DECISIONS) {
+        out.push(group);
+        group = [];
+        size = 0;
+      }
+    }
+    if (group.length > 0) out.push(group);
+    return out;
+  }
+
+  /** One script call through ioredis; a failed one is kept for the next flush. */
+  private sendGroup(group: Block[]): Promise<void> {
+    return this.append(group).then(
+      (dropped) => this.written(group, dropped),
+      () => {
+        this.metrics?.redisErrors.inc({ op: 'audit_stream' });
+        this.keepForRetry(group);
+      },
+    );
+  }
+
+  private written(group: { decisions: number }[], dropped: number): void {
+    let n = 0;
+    for (const b of group) n += b.decisions;
+    this.metrics?.auditStream.inc({ outcome: 'written' }, n);
+    if (dropped > 0) this.metrics?.auditBufferDropped.inc(dropped);
+  }
+
+  /** Per shard with decisions: its bytes and decisions (`at`: filled in by the caller). */
+  private shardTotals(): Map<number, { bytes: number; decisions: number; at: number }> {
     const idx = this.index;
     const byShard = new Map<number, { bytes: number; decisions: number; at: number }>();
-    for (let k = 0; k < 3 * n; k += 3) {
+    for (let k = 0; k < 3 * this.count; k += 3) {
       const shard = idx[k]!;
       let e = byShard.get(shard);
       if (!e) byShard.set(shard, (e = { bytes: 0, decisions: 0, at: 0 }));
       e.bytes += idx[k + 2]! - idx[k + 1]!;
       e.decisions++;
     }
+    return byShard;
+  }
+
+  /** Copies every buffered line to its shard's `at` in `out` (advancing it), and empties the buffer. */
+  private copyLines(out: Buffer, byShard: Map<number, { at: number }>): void {
+    const idx = this.index;
+    for (let k = 0; k < 3 * this.count; k += 3) {
+      const e = byShard.get(idx[k]!)!;
+      this.buf.copy(out, e.at, idx[k + 1]!, idx[k + 2]!);
+      e.at += idx[k + 2]! - idx[k + 1]!;
+    }
+    this.count = 0;
+    this.used = 0;
+  }
+
+  /** The buffered decisions grouped by shard (a counting sort into one new buffer); empties the buffer. */
+  private takeBlocks(): Block[] {
+    if (this.count === 0) return [];
+    const byShard = this.shardTotals();
     const out = Buffer.allocUnsafe(this.used);
     const blocks: Block[] = [];
     const seq = ++this.flushSeq;
@@ -338,14 +384,62 @@ export class AuditStream {
       blocks.push({ shard, seq, bytes: out.subarray(offset, offset + e.bytes), decisions: e.decisions });
       offset += e.bytes;
     }
-    for (let k = 0; k < 3 * n; k += 3) {
-      const e = byShard.get(idx[k]!)!;
-      this.buf.copy(out, e.at, idx[k + 1]!, idx[k + 2]!);
-      e.at += idx[k + 2]! - idx[k + 1]!;
-    }
-    this.count = 0;
-    this.used = 0;
+    this.copyLines(out, byShard);
     return blocks;
+  }
+
+  /**
+   * The flush as EVALSHA calls written into the reused wire buffer (the module header says why):
+   * the same calls, arguments and grouping as append() sends through ioredis. A reply that is an
+   * error (NOSCRIPT after a Redis restart, …) or a failed connection sends that call's blocks the
+   * ioredis way, now (NOSCRIPT: ioredis loads the script) or with the next flush.
+   */
+  private flushOnPipe(pipe: RespPipe): Promise<void> {
+    const byShard = this.shardTotals();
+    const seq = ++this.flushSeq;
+    const shards = [...byShard].map(([shard, e]) => ({ shard, seq, decisions: e.decisions, e }));
+    const calls = this.groups(shards);
+    const head = bulk(this.keys.prefix) + this.bounds().map(bulk).join('');
+    const headBytes = Buffer.byteLength(head, 'utf8');
+    // At most: each call its array header, EVALSHA, sha and numkeys (~75 bytes) and the head; each block three short bulks and its lines' bulk header (~60).
+    const need = this.used + calls.length * (128 + headBytes) + shards.length * 96;
+    const own = !this.wireBusy;
+    if (own && this.wire.length < need) this.wire = Buffer.allocUnsafe(Math.max(need, 2 * this.wire.length));
+    const wire = own ? this.wire : Buffer.allocUnsafe(need);
+    if (own) this.wireBusy = true;
+    let at = 0;
+    for (const call of calls) {
+      at += wire.write(`*${8 + 4 * call.length}\r\n$7\r\nEVALSHA\r\n$40\r\n${APPEND_SHA}\r\n$1\r\n0\r\n`, at, 'latin1');
+      at += wire.write(head, at, 'utf8');
+      for (const b of call) {
+        at += wire.write(`${bulk(String(b.shard))}${bulk(String(seq))}${bulk(String(b.decisions))}$${b.e.bytes}\r\n`, at, 'latin1');
+        b.e.at = at;
+        at += b.e.bytes;
+        at += wire.write('\r\n', at, 'latin1');
+      }
+    }
+    // The lines' start in the wire, per block, before copyLines moves `at` to their end.
+    const starts = calls.map((call) => call.map((b) => b.e.at));
+    this.copyLines(wire, byShard);
+    // A call's blocks as ioredis would send them (a retry, a NOSCRIPT): copied out of the wire.
+    const blocksOf = (i: number): Block[] =>
+      calls[i]!.map((b, j) => ({ shard: b.shard, seq, decisions: b.decisions, bytes: Buffer.from(wire.subarray(starts[i]![j]!, starts[i]![j]! + b.e.bytes)) }));
+    return new Promise<void>((resolve) => {
+      pipe.send([wire.subarray(0, at)], calls.length, (err, replies) => {
+        const after: Promise<void>[] = [];
+        for (let i = 0; i < calls.length; i++) {
+          const r: RespValue | undefined = err ? undefined : replies?.[i];
+          if (Array.isArray(r)) this.written(calls[i]!, Number(r[1] ?? 0));
+          else if (r instanceof RespError && r.message.startsWith('NOSCRIPT')) after.push(this.sendGroup(blocksOf(i)));
+          else {
+            this.metrics?.redisErrors.inc({ op: 'audit_stream' });
+            this.keepForRetry(blocksOf(i));
+          }
+        }
+        if (own) this.wireBusy = false;
+        void Promise.all(after).then(() => resolve());
+      });
+    });
   }
 
   /** A failed call's blocks are sent again with the next flush (up to max_buffer; the rest dropped). */
@@ -366,7 +460,7 @@ export class AuditStream {
   /** Resolves to the decisions the bounds dropped before the archive had them. */
   private async append(group: Block[]): Promise<number> {
     const client = this.scripts;
-    const bounds = [String(this.shardBytes), String(this.opts.maxAgeMs), this.instance, String(BUFFER_TTL_MS)];
+    const bounds = this.bounds();
     if (!(this.redis as { isCluster?: boolean }).isCluster) {
       const args: (string | Buffer)[] = [this.keys.prefix, ...bounds];
       for (const b of group) args.push(String(b.shard), String(b.seq), String(b.decisions), b.bytes);
@@ -378,6 +472,11 @@ export class AuditStream {
       ),
     );
     return r.reduce((sum, x) => sum + x[1], 0);
+  }
+
+  /** The script's ARGV[2..5]: byte bound per shard, age bound, this instance, the keys' TTL. */
+  private bounds(): string[] {
+    return [String(this.shardBytes), String(this.opts.maxAgeMs), this.instance, String(BUFFER_TTL_MS)];
   }
 
   /** Each shard's byte bound. */

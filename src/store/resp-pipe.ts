@@ -17,8 +17,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { redisTls, tlsFor } from './redis.js';
 
-/** A reply: integer, bulk or simple string, nil, an array of those (one level: HMGET), or the error reply. */
-export type RespValue = number | string | null | (string | null)[] | RespError;
+/** A reply: integer, bulk or simple string, nil, an array of those (one level: HMGET, a script's integers), or the error reply. */
+export type RespValue = number | string | null | (string | number | null)[] | RespError;
 
 /** An error reply (WRONGTYPE, …): it belongs to one command, the batch's other replies stand. */
 export class RespError extends Error {}
@@ -320,7 +320,7 @@ export class RespPipe {
         out.push(null);
         return eol + 2;
       }
-      const items: (string | null)[] = new Array(n);
+      const items: (string | number | null)[] = new Array(n);
       let p = eol + 2;
       for (let i = 0; i < n; i++) {
         if (p >= b.length) return -1;
@@ -336,8 +336,11 @@ export class RespPipe {
           if (e + 4 + len > b.length) return -1;
           items[i] = b.toString('utf8', e + 2, e + 2 + len);
           p = e + 4 + len;
+        } else if (b[p] === 0x3a /* : */) {
+          items[i] = intAt(b, p + 1, e);
+          p = e + 2;
         } else {
-          // The pipe's commands answer arrays of bulk strings only; anything else is a broken stream.
+          // The pipe's commands answer arrays of bulk strings and integers only; anything else is a broken stream.
           this.drop(new Error('unexpected nested reply from Redis'));
           return -1;
         }

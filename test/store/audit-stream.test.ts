@@ -1,19 +1,21 @@
 /**
  * The decision buffer (store/audit-stream.ts) on the real Redis: sharding by recipient, the line
  * format, queries by recipient and time (the decision's time, not the append time), limits, the
- * bounds by bytes and by age with their drop counting, and what happens while Redis cannot take
- * the entries.
+ * bounds by bytes and by age with their drop counting — each through ioredis and on the stream's
+ * own connection (the RESP it writes itself) — and what happens while Redis cannot take the
+ * entries, or cannot run the script by its SHA.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditStream, LINE_FIELDS } from '../../src/store/audit-stream.js';
+import { AuditStream, LINE_FIELDS, type AuditStreamOptions } from '../../src/store/audit-stream.js';
 import { createRedis, scanKeys } from '../../src/store/redis.js';
+import { RespPipe } from '../../src/store/resp-pipe.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
-import { freePort } from '../helpers/private-redis.js';
+import { freePort, PrivateRedis } from '../helpers/private-redis.js';
 import { REDIS_URL } from '../helpers/stack.js';
 
-const prefix = `test:audit:${randomBytes(4).toString('hex')}:`;
+const base = `test:audit:${randomBytes(4).toString('hex')}:`;
 let redis: Redis;
 const opts = { shards: 8, maxBytes: 0, maxAgeMs: 0, flushMs: 0, maxBuffer: 10_000, instance: 'gw1' };
 
@@ -21,16 +23,29 @@ beforeAll(() => {
   redis = new Redis(REDIS_URL);
 });
 afterAll(async () => {
-  await scanKeys(redis, `${prefix}*`, (keys) => void (keys.length && redis.unlink(...keys)));
+  await scanKeys(redis, `${base}*`, (keys) => void (keys.length && redis.unlink(...keys)));
   redis.disconnect();
 });
 
-describe('audit stream', () => {
+describe.each([
+  { path: 'through ioredis', own: false },
+  { path: "on the stream's own connection", own: true },
+])('audit stream, $path', ({ own }) => {
+  const prefix = `${base}${own ? 'pipe' : 'ioredis'}:`;
+  let pipe: RespPipe | null = null;
+  beforeAll(async () => {
+    if (!own) return;
+    pipe = new RespPipe(REDIS_URL, 5000);
+    expect(await pipe.whenReady(5000)).toBe(true);
+  });
+  afterAll(() => pipe?.close());
+  const stream = (o: AuditStreamOptions, metrics: Metrics | null = null, now: () => number = Date.now, p = prefix) => new AuditStream(redis, p, o, metrics, now, pipe);
+
   it('finds one recipient among its shard, in decision order, by decision time', async () => {
     // Decided a minute ago, appended now (ids are Redis times; queries allow for the lag).
     const T = Date.now() - 60_000;
     let clock = T;
-    const a = new AuditStream(redis, prefix, opts, null, () => clock);
+    const a = stream(opts, null, () => clock);
     // 8613800138000 and 8613800138008 share shard 0 (mod 8); 8613800138001 is in shard 1.
     a.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', '8613800138000', 'G1', 'fp1');
     clock += 5;
@@ -78,7 +93,7 @@ describe('audit stream', () => {
   it('holds each shard under its byte bound: oldest entries trimmed, their decisions counted dropped', async () => {
     const metrics = new Metrics(false);
     // 8 shards of 4 KiB each.
-    const a = new AuditStream(redis, prefix, { ...opts, maxBytes: 8 * 4096 }, metrics);
+    const a = stream({ ...opts, maxBytes: 8 * 4096 }, metrics);
     let lineBytes = 0;
     for (let i = 0; i < 300; i++) {
       a.add('esme', 'forward', 'not_commercial', 'policy/classification', 0, null, '1', '8613800000002');
@@ -100,7 +115,7 @@ describe('audit stream', () => {
 
   it('trims entries older than the age bound; archived ones (≤ the cursor) are not counted as dropped', async () => {
     const metrics = new Metrics(false);
-    const a = new AuditStream(redis, prefix, { ...opts, maxAgeMs: 300 }, metrics);
+    const a = stream({ ...opts, maxAgeMs: 300 }, metrics);
     for (let i = 0; i < 4; i++) a.add('esme', 'forward', 'x', 'y', 0, null, '1', '8613800000005');
     await a.flush();
     a.add('esme', 'forward', 'x', 'y', 0, null, '1', '8613800000005');
@@ -119,7 +134,7 @@ describe('audit stream', () => {
   });
 
   it('a flush of many decisions is one entry per shard, in calls of bounded size', async () => {
-    const a = new AuditStream(redis, prefix, { ...opts, maxBuffer: 20_000 });
+    const a = stream({ ...opts, maxBuffer: 20_000 });
     for (let i = 0; i < 12_000; i++) a.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', String(8613900000000 + i));
     await a.flush();
     expect(await redis.xlen(`${prefix}audit:{a:3}`)).toBe(1);
@@ -129,7 +144,7 @@ describe('audit stream', () => {
 
   it("every decision lands in its own shard's entry, flush after flush, however many a shard gets", async () => {
     const p = `${prefix}many:`;
-    const a = new AuditStream(redis, p, { ...opts, maxBuffer: 50_000 });
+    const a = stream({ ...opts, maxBuffer: 50_000 }, null, Date.now, p);
     // 2,500 a shard (~2 MB in all: the buffer grows past its first megabyte), then 100 a shard.
     const rounds = [20_000, 800];
     let next = 0;
@@ -149,6 +164,10 @@ describe('audit stream', () => {
     }
   });
 
+});
+
+describe('audit stream, failures', () => {
+  const prefix = `${base}fail:`;
   it('keeps entries while Redis is down (bounded, the oldest dropped and counted)', async () => {
     const port = await freePort();
     const dead = createRedis({ url: `redis://127.0.0.1:${port}`, command_timeout_ms: 100 });
@@ -163,5 +182,92 @@ describe('audit stream', () => {
     expect(text).not.toMatch(/outcome="written"/);
     await a.close();
     dead.disconnect();
+  });
+});
+
+describe("audit stream on its own connection", () => {
+  const prefix = `${base}own:`;
+  const lines = (fields: string[]) => fields[3]!.split('\n').filter(Boolean);
+
+  it('writes on that connection alone: ioredis is not needed while it answers', async () => {
+    // ioredis on a port nobody listens on; only the pipe reaches Redis.
+    const dead = createRedis({ url: `redis://127.0.0.1:${await freePort()}`, command_timeout_ms: 100 });
+    dead.on('error', () => undefined);
+    const pipe = new RespPipe(REDIS_URL, 5000);
+    expect(await pipe.whenReady(5000)).toBe(true);
+    const metrics = new Metrics(false);
+    const a = new AuditStream(dead, prefix, { ...opts, maxBuffer: 50_000 }, metrics, Date.now, pipe);
+    // Two flushes, several script calls each (1,000 decisions a call), every shard in each.
+    for (let f = 0; f < 2; f++) {
+      for (let i = 0; i < 3000; i++) a.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', String(8613900000000 + 3000 * f + i), `G${3000 * f + i}`);
+      await a.flush();
+    }
+    const text = await metrics.text();
+    expect(text).toMatch(/smppguard_audit_stream_entries_total\{outcome="written"\} 6000\n/);
+    expect(text).not.toMatch(/op="audit_stream"/);
+    for (let s = 0; s < opts.shards; s++) {
+      const entries = (await redis.xrange(`${prefix}audit:{a:${s}}`, '-', '+')) as [string, string[]][];
+      expect(entries.map(([, f]) => Number(f[1]))).toEqual([375, 375]);
+      expect(entries.flatMap(([, f]) => lines(f)).map((l) => l.split('\t')[10])).toEqual(Array.from({ length: 750 }, (_, j) => `G${s + 8 * j}`));
+      expect(Number(await redis.hget(`${prefix}auditm:{a:${s}}`, 'b'))).toBe(entries.reduce((n, [, f]) => n + Buffer.byteLength(f[3]!), 0));
+    }
+    await a.close();
+    pipe.close();
+    dead.disconnect();
+  });
+
+  it('a Redis without the script (NOSCRIPT) gets the call through ioredis, which loads it; no error counted', async () => {
+    const server = await PrivateRedis.start();
+    const client = createRedis({ url: server.url, command_timeout_ms: 2000 });
+    const pipe = new RespPipe(server.url, 5000);
+    try {
+      await client.connect();
+      expect(await pipe.whenReady(5000)).toBe(true);
+      const metrics = new Metrics(false);
+      const a = new AuditStream(client, prefix, opts, metrics, Date.now, pipe);
+      a.add('esme', 'forward', 'x', 'y', 0, null, '1', '8613800000001');
+      await a.flush();
+      a.add('esme', 'forward', 'x', 'y', 0, null, '1', '8613800000001');
+      await a.flush();
+      expect(await client.xlen(`${prefix}audit:{a:1}`)).toBe(2);
+      const text = await metrics.text();
+      expect(text).toMatch(/smppguard_audit_stream_entries_total\{outcome="written"\} 2\n/);
+      expect(text).not.toMatch(/op="audit_stream"/);
+      // The first call was refused by SHA on the pipe, then run through ioredis; the second ran on the pipe.
+      const stats = await client.info('commandstats');
+      expect(stats).toMatch(/cmdstat_eval:calls=1,/);
+      expect(stats).toMatch(/cmdstat_evalsha:calls=2,.*failed_calls=1\r\n/);
+      await a.close();
+    } finally {
+      pipe.close();
+      client.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('a call the connection does not answer in time is kept and sent again through ioredis with the next flush', async () => {
+    // The pipe to a server that freezes; ioredis to the shared Redis.
+    const server = await PrivateRedis.start();
+    const pipe = new RespPipe(server.url, 200);
+    try {
+      expect(await pipe.whenReady(5000)).toBe(true);
+      const metrics = new Metrics(false);
+      const a = new AuditStream(redis, `${prefix}late:`, opts, metrics, Date.now, pipe);
+      server.freeze();
+      a.add('esme', 'forward', 'x', 'y', 0, null, '1', '8613800000004');
+      await a.flush();
+      expect(await metrics.text()).toMatch(/smppguard_redis_errors_total\{op="audit_stream"\} 1\n/);
+      expect(await redis.exists(`${prefix}late:audit:{a:4}`)).toBe(0);
+      // Kept: the next flush sends it (with a new decision) through ioredis.
+      a.add('esme', 'forward', 'x', 'y', 0, null, '1', '8613800000004');
+      await a.flush();
+      const entries = (await redis.xrange(`${prefix}late:audit:{a:4}`, '-', '+')) as [string, string[]][];
+      expect(entries.map(([, f]) => Number(f[1]))).toEqual([1, 1]);
+      expect(await metrics.text()).toMatch(/smppguard_audit_stream_entries_total\{outcome="written"\} 2\n/);
+      await a.close();
+    } finally {
+      pipe.close();
+      await server.stop();
+    }
   });
 });
