@@ -116,6 +116,18 @@ describe('archive writer', () => {
     await w2.stop();
   });
 
+  it('a batch of more buffer entries than one writev takes (1,024) is written whole, in order', async () => {
+    const { stream, writer, dir } = setup();
+    // 1,100 flushes of one decision each: 1,100 entries in shard 0's stream.
+    for (let i = 0; i < 1100; i++) {
+      stream.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', String(8613900000000 + SHARDS * i));
+      await stream.flush();
+    }
+    await writer().tick(true);
+    const rows = await allRows(dir);
+    expect(rows.map((r) => Number(r.recipient))).toEqual(Array.from({ length: 1100 }, (_, i) => 8613900000000 + SHARDS * i));
+  });
+
   it('trims archived entries only after the grace, and never those after the cursor', async () => {
     const { stream, writer, prefix } = setup();
     addMany(stream, 100, 8613800000000);
