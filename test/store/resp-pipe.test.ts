@@ -56,14 +56,16 @@ describe('RespPipe on the shared Redis', () => {
   });
 
   it('writes a batch through RespWriter across its buffers, any name at any boundary', async () => {
-    // Over 64 KB (several buffers), bulks of every length, some not ASCII (their length is put right).
+    // Over 64 KB (several buffers), bulks of every length, some not ASCII (their length is put right), raw or not.
     const w = new RespWriter();
     const names: string[] = [];
     for (let i = 0; i < 3000; i++) {
       const name = `${PREFIX}w:${'x'.repeat(i % 97)}${i % 5 === 0 ? '品牌' : ''}:${i}`;
       names.push(name);
       w.raw('*4\r\n$7\r\nHINCRBY\r\n');
-      w.bulk(name);
+      // Every third name as raw text (bulk() counts its UTF-8 bytes), the others through the writer's bulk().
+      if (i % 3 === 0) w.raw(bulk(name));
+      else w.bulk(name);
       w.bulk(i % 7 === 0 ? 'fé' : 'f');
       w.raw(bulk(String(i)));
     }
