@@ -584,7 +584,7 @@ export function recordOf(id: string, line: string): DecisionRecord | null {
 /**
  * `s` as latin1 (each UTF-16 unit's low byte, as Buffer#write(s, 'latin1')) at `o`; the position
  * after it. A loop, not Buffer#write: a line's fields are short, and the binding's call cost more
- * than the copy (292 against 108 ns for a line's five fields, a throwaway script; bench/RESULTS.md).
+ * than the copy (292 against 108 ns for a line's five fields, a throwaway script; bench/RESULTS.md, session 16).
  */
 function putLatin1(b: Buffer, o: number, s: string): number {
   for (let i = 0; i < s.length; i++) b[o + i] = s.charCodeAt(i);
