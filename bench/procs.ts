@@ -4,6 +4,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Keys } from '../src/store/keys.js';
 
 export const DIST_BENCH = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(DIST_BENCH, '..', '..');
@@ -118,8 +119,9 @@ export async function clearDecisionBuffer(prefix: string, shards: number, url = 
   const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
   try {
     await r.connect();
+    const k = new Keys(prefix);
     const keys: string[] = [];
-    for (let s = 0; s < shards; s++) keys.push(`${prefix}audit:{a:${s}}`, `${prefix}auditm:{a:${s}}`);
+    for (let s = 0; s < shards; s++) keys.push(k.audit(s), k.auditMeta(s));
     return await r.unlink(...keys);
   } finally {
     r.disconnect();

@@ -187,13 +187,13 @@ export class Gateway {
       },
       onDropped: (n) => metrics.behaviourReceipts.inc({ outcome: 'dropped' }, n),
     });
-    // The hot path's own connection for plain commands (store/resp-pipe.ts): a single Redis only.
+    // The hot path's own connection for plain commands (store/resp-pipe.ts), and the decision
+    // stream's: a single Redis only.
     const r = cfg.redis;
+    const plainPipes = r.hot_path === 'commands' && !r.sentinel && !r.cluster && RespPipe.supports(r.url);
+    const openPipe = () => new RespPipe(r.url, r.command_timeout_ms, () => metrics.redisErrors.inc({ op: 'connection' }), redisTls(r));
     // Policy off: only when a route needs the ported lookup (its one pipelined lookup a message).
-    const pipe =
-      (cfg.policy.enabled || cfg.routes.mt.some((m) => m.ported_to !== undefined)) && r.hot_path === 'commands' && !r.sentinel && !r.cluster && RespPipe.supports(r.url)
-        ? new RespPipe(r.url, r.command_timeout_ms, () => metrics.redisErrors.inc({ op: 'connection' }), redisTls(r))
-        : null;
+    const pipe = plainPipes && (cfg.policy.enabled || cfg.routes.mt.some((m) => m.ported_to !== undefined)) ? openPipe() : null;
     const dndGeneration = new DndGeneration(redis, cfg.redis.key_prefix);
     const policyCheck = new PolicyCheck(redis, cfg.redis.key_prefix, dndGeneration, rates, pipe);
     const store = new PolicyAdmin(redis, cfg.redis.key_prefix, cfg.policy.journal_retention_days * 86_400_000, dndGeneration);
@@ -211,11 +211,8 @@ export class Gateway {
       else rules.load();
     }
     const st = cfg.audit.stream;
-    // The decision stream's flushes on a connection of their own (store/audit-stream.ts says why), where the hot path has one.
-    const streamPipe =
-      cfg.policy.enabled && st.enabled && r.hot_path === 'commands' && !r.sentinel && !r.cluster && RespPipe.supports(r.url)
-        ? new RespPipe(r.url, r.command_timeout_ms, () => metrics.redisErrors.inc({ op: 'connection' }), redisTls(r))
-        : null;
+    // The decision stream's flushes on a connection of their own (store/audit-stream.ts says why).
+    const streamPipe = plainPipes && cfg.policy.enabled && st.enabled ? openPipe() : null;
     const auditStream =
       cfg.policy.enabled && st.enabled
         ? new AuditStream(

@@ -397,7 +397,7 @@ export class AuditStream {
   private flushOnPipe(pipe: RespPipe): Promise<void> {
     const byShard = this.shardTotals();
     const seq = ++this.flushSeq;
-    const shards = [...byShard].map(([shard, e]) => ({ shard, seq, decisions: e.decisions, e }));
+    const shards = [...byShard].map(([shard, e]) => ({ shard, decisions: e.decisions, e }));
     const calls = this.groups(shards);
     const head = bulk(this.keys.prefix) + this.bounds().map(bulk).join('');
     const headBytes = Buffer.byteLength(head, 'utf8');
@@ -418,12 +418,11 @@ export class AuditStream {
         at += wire.write('\r\n', at, 'latin1');
       }
     }
-    // The lines' start in the wire, per block, before copyLines moves `at` to their end.
-    const starts = calls.map((call) => call.map((b) => b.e.at));
     this.copyLines(wire, byShard);
-    // A call's blocks as ioredis would send them (a retry, a NOSCRIPT): copied out of the wire.
+    // A call's blocks as ioredis would send them (a retry, a NOSCRIPT): copied out of the wire
+    // (copyLines left each shard's `at` at the end of its lines).
     const blocksOf = (i: number): Block[] =>
-      calls[i]!.map((b, j) => ({ shard: b.shard, seq, decisions: b.decisions, bytes: Buffer.from(wire.subarray(starts[i]![j]!, starts[i]![j]! + b.e.bytes)) }));
+      calls[i]!.map((b) => ({ shard: b.shard, seq, decisions: b.decisions, bytes: Buffer.from(wire.subarray(b.e.at - b.e.bytes, b.e.at)) }));
     return new Promise<void>((resolve) => {
       pipe.send([wire.subarray(0, at)], calls.length, (err, replies) => {
         const after: Promise<void>[] = [];
