@@ -54,17 +54,28 @@ const CHUNK = 64 * 1024;
  * writev): no string per message or per batch. One long string was the first version's cost: past
  * ~128 KB V8 makes a flat string in large-object space, and flattening a batch's thousands of pieces
  * cost ~4 µs a message; a string per message still made most of what the hot path allocated.
+ *
+ * Batches share a buffer, as Node's own Buffer pool does: take() hands out a view of the bytes
+ * written since the last take() and the next batch is written after them; a new buffer is made only
+ * when one is full. The socket keeps its views until written, and nothing is ever written before
+ * `start` again. A new 64 KB buffer per batch (the policy check sends one batch a turn, ~1,200 a
+ * second at 20,000 msg/s, of 1–2 KB each) was ~80 MB/s of external memory: V8 answers that with
+ * "external memory pressure" garbage collections, and on this workload with a mark-compact every
+ * 200–400 ms that held the event loop 3–10 ms each (bench/RESULTS.md, session 17).
  */
 export class RespWriter {
   private chunks: Buffer[] = [];
   private buf: Utf8Writable | null = null;
+  /** Where the batch being written starts in `buf` (what is before it belongs to earlier batches). */
+  private start = 0;
   private at = 0;
 
   /** A buffer with room for `n` more bytes at `at` (a new one when the current is full). */
   private room(n: number): Utf8Writable {
     if (this.buf === null || this.at + n > this.buf.length) {
-      if (this.buf !== null && this.at > 0) this.chunks.push(this.buf.subarray(0, this.at));
+      if (this.buf !== null && this.at > this.start) this.chunks.push(this.buf.subarray(this.start, this.at));
       this.buf = Buffer.allocUnsafe(Math.max(CHUNK, n)) as Utf8Writable;
+      this.start = 0;
       this.at = 0;
     }
     return this.buf;
@@ -117,13 +128,12 @@ export class RespWriter {
     this.at += n === head.length + s.length + 2 ? n : buf.utf8Write(`$${n - head.length - 2}\r\n${s}\r\n`, this.at);
   }
 
-  /** What was written; the writer starts over (the socket keeps these buffers until written). */
+  /** What was written since the last take() (the socket keeps these views until written; the next batch goes after them). */
   take(): Buffer[] {
-    if (this.buf !== null && this.at > 0) this.chunks.push(this.buf.subarray(0, this.at));
+    if (this.buf !== null && this.at > this.start) this.chunks.push(this.buf.subarray(this.start, this.at));
+    this.start = this.at;
     const out = this.chunks;
     this.chunks = [];
-    this.buf = null;
-    this.at = 0;
     return out;
   }
 }

@@ -126,6 +126,27 @@ describe('RespWriter', () => {
       expect(Buffer.concat(chunks).toString('utf8') === expected, mix).toBe(true);
     }
   });
+
+  it('writes batch after batch into one buffer: a batch taken keeps its bytes while the next ones are written', () => {
+    const w = new RespWriter();
+    const taken: { chunks: Buffer[]; text: string }[] = [];
+    // ~2,000 small batches, as the policy check sends one a turn: several 64 KB buffers in all.
+    for (let b = 0; b < 2000; b++) {
+      let text = '';
+      for (let i = 0; i <= b % 7; i++) {
+        const s = `k:${b}:${i}${b % 11 === 0 ? '品' : ''}`;
+        w.bulk(s);
+        text += bulk(s);
+      }
+      taken.push({ chunks: w.take(), text });
+    }
+    // Nothing written later overwrote an earlier batch (the socket may still hold its views).
+    for (const t of taken) expect(Buffer.concat(t.chunks).toString('utf8')).toBe(t.text);
+    // Shared, not one buffer per batch: the 2,000 batches' views sit on a handful of buffers.
+    const buffers = new Set(taken.flatMap((t) => t.chunks.map((c) => c.buffer)));
+    expect(buffers.size).toBeLessThan(10);
+    expect(w.take()).toEqual([]);
+  });
 });
 
 describe('RespPipe reply framing', () => {
