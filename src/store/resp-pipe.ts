@@ -15,6 +15,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { putAscii, putDecimal } from '../domain/bytes.js';
 import { redisTls, tlsFor } from './redis.js';
 
 /** A reply: integer, bulk or simple string, nil, an array of those (one level: HMGET, a script's integers), or the error reply. */
@@ -136,28 +137,6 @@ export class RespWriter {
     this.chunks = [];
     return out;
   }
-}
-
-/**
- * `s` at `o` when it is all ASCII: the position after it; -1 at the first other character (what it
- * wrote is to be overwritten). A loop, not Buffer#utf8Write: the hot path's pieces are short, and
- * the binding's call cost more than the copy (a commercial message's nine pieces: ~700 against
- * ~400 ns, a throwaway script; bench/RESULTS.md, session 16).
- */
-function putAscii(b: Buffer, o: number, s: string): number {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0x7f) return -1;
-    b[o + i] = c;
-  }
-  return o + s.length;
-}
-
-/** `n` (≥ 0) in decimal at `o`; the position after it. */
-function putDecimal(b: Buffer, o: number, n: number): number {
-  if (n >= 10) o = putDecimal(b, o, Math.floor(n / 10));
-  b[o] = 48 + (n % 10);
-  return o + 1;
 }
 
 const retryDelay = (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000);

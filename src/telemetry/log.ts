@@ -6,6 +6,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import { putAscii, putDecimal, putJsonPlain } from '../domain/bytes.js';
 import { DecisionCache } from './decision-cache.js';
 import { censor } from './redact.js';
 
@@ -109,6 +110,8 @@ export interface AuditEntry {
 const CHUNK_BYTES = 64 * 1024;
 /** The longest an audit line waits in the chunk before it is written (AuditLog). */
 const FLUSH_MS = 10;
+/** An audit line's bytes besides the values AuditLog.write() and writeSmscId() are given (keys, quotes, separators, the sequence number), with room to spare. */
+const FIXED_BYTES = 160;
 /** Default bound on audit bytes waiting for stdout or the file (audit.max_buffer_bytes). */
 export const AUDIT_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -142,7 +145,9 @@ export interface AuditLogEvents {
  * and counted through `dropped` (smppguard_audit_log_dropped_total).
  */
 export class AuditLog {
+  /** Lines are encoded into this chunk at `at`; what is before `start` has gone to the stream. */
   private buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  private start = 0;
   private at = 0;
   /** Lines in `buf`. */
   private lines = 0;
@@ -200,22 +205,24 @@ export class AuditLog {
     old.end();
   }
 
-  /** The middle of a line, from "account" to "class" (values JSON-escaped), once per decision tuple: a line is six pieces, not twenty. */
-  private readonly middles = new DecisionCache(
-    (account, decision, reason, rule, status, cls) =>
+  /** The middle of a line, from "account" to "class" (values JSON-escaped), encoded once per decision tuple: a line is a few copies, not twenty pieces. */
+  private readonly middles = new DecisionCache((account, decision, reason, rule, status, cls) =>
+    Buffer.from(
       `"account":${JSON.stringify(account)},"decision":${JSON.stringify(decision)},"reason":${JSON.stringify(reason)},"rule":${JSON.stringify(rule)},"status":${status},"class":${cls === null ? 'null' : JSON.stringify(cls)},`,
+      'utf8',
+    ),
   );
   private lastMs = -1;
-  private lastMsText = '';
+  private lastHead: Buffer = Buffer.alloc(0);
 
-  /** `"time":"<ISO-8601>","level":"info"`, formatted once per millisecond. */
-  private head(): string {
+  /** `{"time":"<ISO-8601>","level":"info"`, encoded once per millisecond. */
+  private head(): Buffer {
     const t = Date.now();
     if (t !== this.lastMs) {
       this.lastMs = t;
-      this.lastMsText = `"time":"${new Date(t).toISOString()}","level":"info"`;
+      this.lastHead = Buffer.from(`{"time":"${new Date(t).toISOString()}","level":"info"`, 'latin1');
     }
-    return this.lastMsText;
+    return this.lastHead;
   }
 
   /** The last evidence written and its escaped field: a flagged sender's lines carry the same one for a while. */
@@ -225,6 +232,14 @@ export class AuditLog {
   /**
    * A decision: `{"time":…,"level":"info","log":"audit","id":<gateway id>,"account":…,"decision":…,
    * "reason":…,"rule":…,"status":…,"class":…,"src":…,"dst":…,"seq":…}`.
+   *
+   * Encoded piece by piece into the chunk, no string made for the line: its fixed pieces, the time
+   * and the decision tuple's middle are bytes already, copied in; the ESME's values are escaped
+   * byte by byte (JSON.stringify only for those that need an escape). The audit log had cost ~4 µs
+   * of gateway CPU a message in bench (c) at saturation (13.1 against 17.0 µs with it off); a
+   * template string with three JSON.stringify calls, written with Buffer#write, and a copy of every
+   * chunk took 1.7 µs a message for its two lines, this 1.0 µs (a throwaway loop into /dev/null;
+   * bench/RESULTS.md, session 17).
    */
   write(e: AuditEntry): void {
     // src and dst come from the ESME, the id from the gateway: JSON-escaped on every line.
@@ -237,8 +252,24 @@ export class AuditLog {
       extra = this.lastEvidenceField;
     }
     if (e.score !== undefined) extra += `,"score":${JSON.stringify(e.score)}`;
-    const line = `{${this.head()},"log":"audit","id":${JSON.stringify(e.id ?? '')},${this.middles.get(e.account, e.decision, e.reason, e.rule, e.status, e.class)}"src":${JSON.stringify(e.src)},"dst":${JSON.stringify(e.dst)},"seq":${e.seq}${extra}}\n`;
-    this.append(line);
+    const id = e.id ?? '';
+    const head = this.head();
+    const middle = this.middles.get(e.account, e.decision, e.reason, e.rule, e.status, e.class);
+    const b = this.room(FIXED_BYTES + head.length + middle.length + 6 * (id.length + e.src.length + e.dst.length) + 3 * extra.length);
+    let o = this.at;
+    o = put(b, o, head);
+    o = put(b, o, AUDIT_ID);
+    o = putJson(b, o, id);
+    o = put(b, o, COMMA);
+    o = put(b, o, middle);
+    o = put(b, o, SRC);
+    o = putJson(b, o, e.src);
+    o = put(b, o, DST);
+    o = putJson(b, o, e.dst);
+    o = put(b, o, SEQ);
+    o = Number.isSafeInteger(e.seq) && e.seq >= 0 ? putDecimal(b, o, e.seq) : putText(b, o, String(e.seq));
+    if (extra.length > 0) o = putText(b, o, extra);
+    this.wrote(o);
   }
 
   /**
@@ -247,19 +278,38 @@ export class AuditLog {
    * Joined with the decision line on `id`.
    */
   writeSmscId(id: string, smscId: string, account: string): void {
-    this.append(`{${this.head()},"log":"audit_smsc","id":${JSON.stringify(id)},"smsc_id":${JSON.stringify(smscId)},"account":${JSON.stringify(account)}}\n`);
+    const head = this.head();
+    const b = this.room(FIXED_BYTES + head.length + 6 * (id.length + smscId.length + account.length));
+    let o = this.at;
+    o = put(b, o, head);
+    o = put(b, o, SMSC_ID);
+    o = putJson(b, o, id);
+    o = put(b, o, SMSC_SMSC_ID);
+    o = putJson(b, o, smscId);
+    o = put(b, o, SMSC_ACCOUNT);
+    o = putJson(b, o, account);
+    this.wrote(o);
   }
 
-  private append(line: string): void {
-    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-    if (this.at + 3 * line.length > this.buf.length) {
-      this.flush();
-      if (3 * line.length > this.buf.length) {
-        this.send(Buffer.from(line, 'utf8'), 1);
-        return;
-      }
-    }
-    this.at += this.buf.write(line, this.at, 'utf8');
+  /**
+   * The chunk a line of at most `max` bytes is written into from `at`: this one, or when it lacks
+   * room a new one (as long as the line, if that is longer), this one written out first.
+   */
+  private room(max: number): Buffer {
+    if (this.at + max <= this.buf.length) return this.buf;
+    this.flush();
+    this.buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, max));
+    this.start = 0;
+    this.at = 0;
+    return this.buf;
+  }
+
+  /** A line was written into the chunk up to `o`, but for its closing `}` and newline. */
+  private wrote(o: number): void {
+    const b = this.buf;
+    b[o] = 0x7d; // }
+    b[o + 1] = 0x0a;
+    this.at = o + 2;
     this.lines++;
     // Not holding the process open: close() flushes at shutdown.
     this.timer ??= setTimeout(() => this.flush(), FLUSH_MS).unref();
@@ -270,12 +320,12 @@ export class AuditLog {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.at === 0) return;
-    // The stream keeps the chunk until it is written: it gets its own copy, the buffer is reused.
-    const chunk = Buffer.allocUnsafe(this.at);
-    this.buf.copy(chunk, 0, 0, this.at);
+    if (this.at === this.start) return;
+    // The stream keeps what it is given until written: a view of the chunk, which is written on
+    // after it and never before it again (a full chunk is replaced, not reused).
+    const chunk = this.buf.subarray(this.start, this.at);
     const n = this.lines;
-    this.at = 0;
+    this.start = this.at;
     this.lines = 0;
     this.send(chunk, n);
   }
@@ -302,4 +352,34 @@ export class AuditLog {
     this.flush();
     if (this.out !== process.stdout) this.out.end();
   }
+}
+
+type Utf8Writable = Buffer & { utf8Write(s: string, offset: number): number };
+
+// The lines' fixed pieces, encoded once.
+const AUDIT_ID = Buffer.from(',"log":"audit","id":');
+const COMMA = Buffer.from(',');
+const SRC = Buffer.from('"src":');
+const DST = Buffer.from(',"dst":');
+const SEQ = Buffer.from(',"seq":');
+const SMSC_ID = Buffer.from(',"log":"audit_smsc","id":');
+const SMSC_SMSC_ID = Buffer.from(',"smsc_id":');
+const SMSC_ACCOUNT = Buffer.from(',"account":');
+
+/** `piece` at `o`; the position after it. */
+function put(b: Buffer, o: number, piece: Buffer): number {
+  b.set(piece, o);
+  return o + piece.length;
+}
+
+/** `s` at `o` as UTF-8 (byte by byte when ASCII); the position after it. */
+function putText(b: Buffer, o: number, s: string): number {
+  const end = putAscii(b, o, s);
+  return end >= 0 ? end : o + (b as Utf8Writable).utf8Write(s, o);
+}
+
+/** `s` at `o` as a JSON string, escaped as JSON.stringify does; the position after it. */
+function putJson(b: Buffer, o: number, s: string): number {
+  const end = putJsonPlain(b, o, s);
+  return end >= 0 ? end : o + (b as Utf8Writable).utf8Write(JSON.stringify(s), o);
 }

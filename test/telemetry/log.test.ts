@@ -112,6 +112,35 @@ describe('AuditLog', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('writes each line byte for byte as JSON.stringify would escape it, whatever the ESME sent', async () => {
+    // Awkward values: quotes, backslashes, control characters, DEL, non-ASCII, a lone surrogate, U+2028, emoji.
+    const odd = ['', 'plain', 'a"b', 'c\\d', 'tab\there', 'nl\n', '\u0000\u001f', 'del\u007f', '中国移动', 'é', '\ud800x', 'line\u2028sep', '😀', '106"\\\u0001中'];
+    const dir = mkdtempSync(join(tmpdir(), 'sg-audit-escape-'));
+    const file = join(dir, 'audit.log');
+    const log = AuditLog.create(file)!;
+    const expected: string[] = [];
+    const J = JSON.stringify;
+    odd.forEach((v, i) => {
+      const account = i % 4 === 0 ? `账户${v}` : 'acme';
+      const e = { account, decision: 'forward', reason: 'r', rule: `rule${v}`, status: i, class: i % 2 ? null : v, src: v, dst: odd[odd.length - 1 - i]!, seq: i * 1_000_003, id: `G${v}`, ...(i % 3 === 0 ? { evidence: `ev${v}` } : {}), ...(i % 5 === 0 ? { score: `s${v}` } : {}) };
+      log.write(e);
+      const extra = (e.evidence !== undefined ? `,"evidence":${J(e.evidence)}` : '') + (e.score !== undefined ? `,"score":${J(e.score)}` : '');
+      expected.push(
+        `"log":"audit","id":${J(e.id)},"account":${J(account)},"decision":"forward","reason":"r","rule":${J(e.rule)},"status":${i},"class":${e.class === null ? 'null' : J(e.class)},"src":${J(e.src)},"dst":${J(e.dst)},"seq":${e.seq}${extra}}`,
+      );
+      log.writeSmscId(`G${v}`, `smsc${v}`, account);
+      expected.push(`"log":"audit_smsc","id":${J(`G${v}`)},"smsc_id":${J(`smsc${v}`)},"account":${J(account)}}`);
+    });
+    log.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const lines = readFileSync(file, 'utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    const HEAD = /^\{"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","level":"info",/;
+    expect(lines.map((l) => l.replace(HEAD, ''))).toEqual(expected);
+    for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('gives each line its own decision when consecutive decisions differ in one field only (the cached middle of a line)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-audit-tuples-'));
     const file = join(dir, 'audit.log');
