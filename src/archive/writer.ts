@@ -29,7 +29,7 @@ import { open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { compareIds, type ArchiveBuffer, type BufferEntry } from '../store/archive-buffer.js';
+import { compareIds, type ArchiveBuffer } from '../store/archive-buffer.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { Duck, sqlList, sqlString } from './duck.js';
 import { listDays, listPartition, partitionDir, withoutContained, type ListedFile } from './layout.js';
@@ -244,31 +244,24 @@ export class ArchiveWriter {
       const { bytes } = await this.buffer.meta(shard);
       if (bytes < this.opts.batchDecisions * 60) return false;
     }
-    const entries: BufferEntry[] = [];
-    let decisions = 0;
-    let after = h.cursor;
-    while (decisions < this.opts.batchDecisions) {
-      const page = await this.buffer.entriesAfter(shard, after, PAGE);
-      for (const e of page) {
-        entries.push(e);
-        decisions += e.n;
-        if (decisions >= this.opts.batchDecisions) break;
-      }
-      if (page.length < PAGE) break;
-      after = entries[entries.length - 1]!.id;
-    }
-    if (entries.length === 0) return false;
-    const due = force || decisions >= this.opts.batchDecisions || this.now() - oldest >= this.opts.batchMs;
-    if (!due) return false;
     // A fresh lease for the batch (seconds of work), so that it cannot lapse while the files are written.
     if (!(await this.buffer.renew(shard, this.token, this.opts.leaseMs))) {
       this.held.delete(shard);
       return false;
     }
     const t0 = performance.now();
-    const firstId = entries[0]!.id;
-    const lastId = entries[entries.length - 1]!.id;
-    const { bytes, files, rows } = await this.publish(duck, shard, entries, firstId, lastId);
+    const tsv = join(tmpdir(), `smppguard-archive-${process.pid}-${this.token}-${shard}.tsv`);
+    let batch: { firstId: string; lastId: string; bytes: number; files: number; rows: number } | null = null;
+    try {
+      const read = await this.readBatch(shard, h.cursor, tsv);
+      if (read !== null && (force || read.decisions >= this.opts.batchDecisions || this.now() - oldest >= this.opts.batchMs)) {
+        batch = { firstId: read.firstId, lastId: read.lastId, ...(await this.publish(duck, shard, tsv, read.days, read.firstId, read.lastId)) };
+      }
+    } finally {
+      await unlink(tsv).catch(() => undefined);
+    }
+    if (batch === null) return false;
+    const { firstId, lastId, bytes, files, rows } = batch;
     // Only now, with every file of the batch published, does the cursor move.
     const ok = await this.buffer.archived(shard, this.token, lastId, '', this.opts.leaseMs * 4 + DAY_MS);
     if (!ok) {
@@ -287,70 +280,87 @@ export class ArchiveWriter {
     return true;
   }
 
-  /** Writes a batch's files (one per day); resolves to rows and bytes written. */
-  private async publish(duck: Duck, shard: number, entries: BufferEntry[], firstId: string, lastId: string): Promise<{ bytes: number; files: number; rows: number }> {
-    // The lines, and the days their decisions fall in (a line starts with its time in ms).
-    const blocks: Buffer[] = [];
+  /**
+   * The shard's entries after `after`, up to about batch_decisions, written to `tsv` page by page as
+   * they are read, and the days their decisions fall in (a line starts with its time in ms); null
+   * when there were none. A page's buffers are dropped once written: a batch is megabytes, and held
+   * whole until its files were published it outlived young-generation collections, so only a full
+   * collection freed it, and the gateway's event loop paid for those (bench/RESULTS.md, session 17).
+   * The buffers go out as they came (writev), not concatenated: a fresh buffer of megabytes
+   * page-faults its way through the copy on the event loop (10 ms and more on a VM; the decision
+   * stream's flush had the same, store/audit-stream.ts).
+   */
+  private async readBatch(shard: number, after: string | null, tsv: string): Promise<{ firstId: string; lastId: string; decisions: number; days: Set<string> } | null> {
     const days = new Set<string>();
     let lastDayStart = -1;
-    for (const e of entries) {
-      blocks.push(e.d);
-      const d = e.d;
-      let i = 0;
-      while (i < d.length) {
-        let t = 0;
-        let j = i;
-        while (j < d.length && d[j]! >= 48 && d[j]! <= 57) t = t * 10 + (d[j++]! - 48);
-        if (j > i && (t < lastDayStart || t >= lastDayStart + DAY_MS)) {
-          lastDayStart = t - (t % DAY_MS);
-          days.add(dayOf(t));
-        }
-        const nl = d.indexOf(10, j);
-        if (nl < 0) break;
-        i = nl + 1;
-      }
-    }
-    const tsv = join(tmpdir(), `smppguard-archive-${process.pid}-${this.token}-${shard}.tsv`);
-    // The entries' buffers as they are, not concatenated: a batch is megabytes, and a fresh
-    // buffer of megabytes page-faults its way through the copy on the event loop (10 ms and more on
-    // a VM; the decision stream's flush had the same, store/audit-stream.ts).
+    let decisions = 0;
+    let firstId: string | null = null;
+    let lastId = '';
     const fh = await open(tsv, 'w');
     try {
-      for (let i = 0; i < blocks.length; i += WRITEV_MAX) {
-        const part = blocks.slice(i, i + WRITEV_MAX);
-        const { bytesWritten } = await fh.writev(part);
-        // A short write to a regular file means a full disk or the like: the batch fails, the cursor stays.
-        if (bytesWritten !== part.reduce((n, b) => n + b.length, 0)) throw new Error(`short write to ${tsv}`);
+      while (decisions < this.opts.batchDecisions) {
+        const page = await this.buffer.entriesAfter(shard, after, PAGE);
+        const blocks: Buffer[] = [];
+        for (const e of page) {
+          blocks.push(e.d);
+          firstId ??= e.id;
+          lastId = e.id;
+          const d = e.d;
+          let i = 0;
+          while (i < d.length) {
+            let t = 0;
+            let j = i;
+            while (j < d.length && d[j]! >= 48 && d[j]! <= 57) t = t * 10 + (d[j++]! - 48);
+            if (j > i && (t < lastDayStart || t >= lastDayStart + DAY_MS)) {
+              lastDayStart = t - (t % DAY_MS);
+              days.add(dayOf(t));
+            }
+            const nl = d.indexOf(10, j);
+            if (nl < 0) break;
+            i = nl + 1;
+          }
+          decisions += e.n;
+          if (decisions >= this.opts.batchDecisions) break;
+        }
+        for (let i = 0; i < blocks.length; i += WRITEV_MAX) {
+          const part = blocks.slice(i, i + WRITEV_MAX);
+          const { bytesWritten } = await fh.writev(part);
+          // A short write to a regular file means a full disk or the like: the batch fails, the cursor stays.
+          if (bytesWritten !== part.reduce((n, b) => n + b.length, 0)) throw new Error(`short write to ${tsv}`);
+        }
+        if (page.length < PAGE) break;
+        after = lastId;
       }
     } finally {
       await fh.close();
     }
-    try {
-      const sorted = [...days].sort();
-      const source = `read_csv(${sqlString(tsv)}, ${CSV_OPTIONS}, ignore_errors = true)`;
-      let rows = 0;
-      let bytes = 0;
-      const n = sorted.length;
-      if (n > 1) await duck.run(`CREATE OR REPLACE TEMP TABLE batch AS SELECT * FROM ${source}`);
-      for (let k = 0; k < n; k++) {
-        const day = sorted[k]!;
-        const dir = partitionDir(this.opts.dir, day, shard, this.opts.shards);
-        mkdirSync(dir, { recursive: true });
-        const name = fileName(firstId, lastId, k + 1, n);
-        const tmp = join(dir, tempName(name));
-        const start = Date.parse(`${day}T00:00:00Z`);
-        const select =
-          n > 1
-            ? `SELECT ${PARQUET_SELECT} FROM batch WHERE time >= ${start} AND time < ${start + DAY_MS} ORDER BY ${SORT}`
-            : `SELECT ${PARQUET_SELECT} FROM ${source} ORDER BY ${SORT}`;
-        rows += await duck.run(`COPY (${select}) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
-        bytes += await this.commit(tmp, join(dir, name), dir);
-      }
-      if (n > 1) await duck.run('DROP TABLE IF EXISTS batch');
-      return { bytes, files: n, rows };
-    } finally {
-      await unlink(tsv).catch(() => undefined);
+    return firstId === null ? null : { firstId, lastId, decisions, days };
+  }
+
+  /** Writes a batch's files from its lines in `tsv` (one file per day); resolves to rows and bytes written. */
+  private async publish(duck: Duck, shard: number, tsv: string, days: Set<string>, firstId: string, lastId: string): Promise<{ bytes: number; files: number; rows: number }> {
+    const sorted = [...days].sort();
+    const source = `read_csv(${sqlString(tsv)}, ${CSV_OPTIONS}, ignore_errors = true)`;
+    let rows = 0;
+    let bytes = 0;
+    const n = sorted.length;
+    if (n > 1) await duck.run(`CREATE OR REPLACE TEMP TABLE batch AS SELECT * FROM ${source}`);
+    for (let k = 0; k < n; k++) {
+      const day = sorted[k]!;
+      const dir = partitionDir(this.opts.dir, day, shard, this.opts.shards);
+      mkdirSync(dir, { recursive: true });
+      const name = fileName(firstId, lastId, k + 1, n);
+      const tmp = join(dir, tempName(name));
+      const start = Date.parse(`${day}T00:00:00Z`);
+      const select =
+        n > 1
+          ? `SELECT ${PARQUET_SELECT} FROM batch WHERE time >= ${start} AND time < ${start + DAY_MS} ORDER BY ${SORT}`
+          : `SELECT ${PARQUET_SELECT} FROM ${source} ORDER BY ${SORT}`;
+      rows += await duck.run(`COPY (${select}) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
+      bytes += await this.commit(tmp, join(dir, name), dir);
     }
+    if (n > 1) await duck.run('DROP TABLE IF EXISTS batch');
+    return { bytes, files: n, rows };
   }
 
   /** fsync the temp file, rename it to its published name, fsync the directory; resolves to its size. */

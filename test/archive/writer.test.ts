@@ -116,16 +116,31 @@ describe('archive writer', () => {
     await w2.stop();
   });
 
-  it('a batch of more buffer entries than one writev takes (1,024) is written whole, in order', async () => {
-    const { stream, writer, dir } = setup();
-    // 1,100 flushes of one decision each: 1,100 entries in shard 0's stream.
-    for (let i = 0; i < 1100; i++) {
-      stream.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', String(8613900000000 + SHARDS * i));
-      await stream.flush();
-    }
-    await writer().tick(true);
-    const rows = await allRows(dir);
-    expect(rows.map((r) => Number(r.recipient))).toEqual(Array.from({ length: 1100 }, (_, i) => 8613900000000 + SHARDS * i));
+  it('a batch of more buffer entries than a page (2,000) and a writev (1,024) is written whole, in order; batch_decisions splits it', async () => {
+    // 2,100 flushes of one decision each: 2,100 entries in shard 0's stream (two pages of XRANGE).
+    const N = 2100;
+    const expected = Array.from({ length: N }, (_, i) => 8613900000000 + SHARDS * i);
+    const fill = async (stream: AuditStream) => {
+      for (const dst of expected) {
+        stream.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', String(dst));
+        await stream.flush();
+      }
+    };
+    const one = setup();
+    await fill(one.stream);
+    const w1 = one.writer();
+    await w1.tick(true);
+    await w1.stop();
+    expect((await allRows(one.dir)).map((r) => Number(r.recipient))).toEqual(expected);
+    expect(listPartition(one.dir, listDays(one.dir)[0]!, 0, SHARDS)).toHaveLength(1);
+    // With batches of 500 decisions: five files, every decision once, in order.
+    const five = setup({ batchDecisions: 500 });
+    await fill(five.stream);
+    const w5 = five.writer();
+    await w5.tick(true);
+    await w5.stop();
+    expect((await allRows(five.dir)).map((r) => Number(r.recipient))).toEqual(expected);
+    expect(listPartition(five.dir, listDays(five.dir)[0]!, 0, SHARDS)).toHaveLength(5);
   });
 
   it('trims archived entries only after the grace, and never those after the cursor', async () => {
