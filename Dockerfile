@@ -40,5 +40,5 @@ EXPOSE 2775 9090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "dist/src/cli/main.js", "healthcheck"]
 # The gateway's V8 flags (src/cli/node-flags.ts) for every command; only `start` needs them.
-ENTRYPOINT ["node", "--max-semi-space-size=64", "dist/src/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=64", "--initial-old-space-size=256", "dist/src/cli/main.js"]
 CMD ["start"]

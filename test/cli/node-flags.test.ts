@@ -32,6 +32,7 @@ describe('missingNodeFlags', () => {
 
   it('the gateway has its flags, and `npm start` gives them', () => {
     expect(GATEWAY_NODE_FLAGS).toContain('--max-semi-space-size=64');
+    expect(GATEWAY_NODE_FLAGS).toContain('--initial-old-space-size=256');
     const start = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
     expect(start).toBe(`node ${GATEWAY_NODE_FLAGS.join(' ')} dist/src/cli/main.js start --config config/gateway.yaml`);
   });
