@@ -126,21 +126,16 @@ describe('archive writer', () => {
         await stream.flush();
       }
     };
-    const one = setup();
-    await fill(one.stream);
-    const w1 = one.writer();
-    await w1.tick(true);
-    await w1.stop();
-    expect((await allRows(one.dir)).map((r) => Number(r.recipient))).toEqual(expected);
-    expect(listPartition(one.dir, listDays(one.dir)[0]!, 0, SHARDS)).toHaveLength(1);
-    // With batches of 500 decisions: five files, every decision once, in order.
-    const five = setup({ batchDecisions: 500 });
-    await fill(five.stream);
-    const w5 = five.writer();
-    await w5.tick(true);
-    await w5.stop();
-    expect((await allRows(five.dir)).map((r) => Number(r.recipient))).toEqual(expected);
-    expect(listPartition(five.dir, listDays(five.dir)[0]!, 0, SHARDS)).toHaveLength(5);
+    // One batch; then batches of 500 decisions: five files. Every decision once, in order.
+    for (const [batchDecisions, files] of [[1_000_000, 1], [500, 5]] as const) {
+      const { stream, writer, dir } = setup({ batchDecisions });
+      await fill(stream);
+      const w = writer();
+      await w.tick(true);
+      await w.stop();
+      expect((await allRows(dir)).map((r) => Number(r.recipient))).toEqual(expected);
+      expect(listPartition(dir, listDays(dir)[0]!, 0, SHARDS)).toHaveLength(files);
+    }
   });
 
   it('trims archived entries only after the grace, and never those after the cursor', async () => {
