@@ -283,9 +283,10 @@ export class ArchiveWriter {
   /**
    * The shard's entries after `after`, up to about batch_decisions, written to `tsv` page by page as
    * they are read, and the days their decisions fall in (a line starts with its time in ms); null
-   * when there were none. A page's buffers are dropped once written: a batch is megabytes, and held
-   * whole until its files were published it outlived young-generation collections, so only a full
-   * collection freed it, and the gateway's event loop paid for those (bench/RESULTS.md, session 17).
+   * when there were none. A page's buffers are dropped once written. A batch is megabytes; when it
+   * was held whole until its files were published, it outlived young-generation collections, only a
+   * full collection freed it, and the gateway's event loop paid for those (bench/RESULTS.md,
+   * session 17).
    * The buffers go out as they came (writev), not concatenated: a fresh buffer of megabytes
    * page-faults its way through the copy on the event loop (10 ms and more on a VM; the decision
    * stream's flush had the same, store/audit-stream.ts).
