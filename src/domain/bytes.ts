@@ -2,9 +2,12 @@
  * Text written byte by byte into a Buffer, for the hot path's encoders (store/resp-pipe.ts's Redis
  * commands, telemetry/log.ts's audit lines). The pieces they write are short, and a loop costs less
  * than Buffer#write's call into C++ (a commercial message's nine RESP pieces: ~700 against ~400 ns,
- * a throwaway script; bench/RESULTS.md, session 16). Text that is not ASCII is the caller's to write
- * with utf8Write.
+ * a throwaway script; bench/RESULTS.md, session 16). Text that is not ASCII goes through Buffer's
+ * utf8Write (putUtf8).
  */
+
+/** A Buffer with Node's utf8Write (what Buffer#write(s, o, 'utf8') calls, without its argument checks). */
+export type Utf8Writable = Buffer & { utf8Write(s: string, offset: number): number };
 
 /** `s` at `o` when it is all ASCII: the position after it; -1 at the first other character (what it wrote is to be overwritten). */
 export function putAscii(b: Buffer, o: number, s: string): number {
@@ -14,6 +17,12 @@ export function putAscii(b: Buffer, o: number, s: string): number {
     b[o + i] = c;
   }
   return o + s.length;
+}
+
+/** `s` at `o` as UTF-8: byte by byte when it is ASCII, else with utf8Write; the position after it. */
+export function putUtf8(b: Buffer, o: number, s: string): number {
+  const end = putAscii(b, o, s);
+  return end >= 0 ? end : o + (b as Utf8Writable).utf8Write(s, o);
 }
 
 /** `n` (a whole number ≥ 0) in decimal at `o`; the position after it. */

@@ -587,7 +587,6 @@ export function recordOf(id: string, line: string): DecisionRecord | null {
   };
 }
 
-/** Writes `v` as latin1 at `o` with TAB and NL made spaces; returns the end. */
 /**
  * `s` as latin1 (each UTF-16 unit's low byte, as Buffer#write(s, 'latin1')) at `o`; the position
  * after it. A loop, not Buffer#write: a line's fields are short, and the binding's call cost more
@@ -606,4 +605,3 @@ function writeClean(b: Buffer, o: number, v: string): number {
   }
   return o + v.length;
 }
-

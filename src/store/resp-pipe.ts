@@ -15,7 +15,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { putAscii, putDecimal } from '../domain/bytes.js';
+import { putAscii, putDecimal, putUtf8, type Utf8Writable } from '../domain/bytes.js';
 import { redisTls, tlsFor } from './redis.js';
 
 /** A reply: integer, bulk or simple string, nil, an array of those (one level: HMGET, a script's integers), or the error reply. */
@@ -44,8 +44,6 @@ export function command(...args: string[]): string {
   for (const a of args) out += bulk(a);
   return out;
 }
-
-type Utf8Writable = Buffer & { utf8Write(s: string, offset: number): number };
 
 /** Size of the buffers a batch is written into (below malloc's mmap threshold: no fresh pages each time). */
 const CHUNK = 64 * 1024;
@@ -87,8 +85,7 @@ export class RespWriter {
     // A UTF-16 code unit takes at most 3 bytes in UTF-8. room() may start a new buffer (at = 0),
     // so it is asked before `at` is read.
     const buf = this.room(3 * s.length);
-    const o = putAscii(buf, this.at, s);
-    this.at = o >= 0 ? o : this.at + buf.utf8Write(s, this.at);
+    this.at = putUtf8(buf, this.at, s);
   }
 
   /**

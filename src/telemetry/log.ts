@@ -6,7 +6,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { putAscii, putDecimal, putJsonPlain } from '../domain/bytes.js';
+import { putDecimal, putJsonPlain, putUtf8 } from '../domain/bytes.js';
 import { DecisionCache } from './decision-cache.js';
 import { censor } from './redact.js';
 
@@ -267,8 +267,8 @@ export class AuditLog {
     o = put(b, o, DST);
     o = putJson(b, o, e.dst);
     o = put(b, o, SEQ);
-    o = Number.isSafeInteger(e.seq) && e.seq >= 0 ? putDecimal(b, o, e.seq) : putText(b, o, String(e.seq));
-    if (extra.length > 0) o = putText(b, o, extra);
+    o = Number.isSafeInteger(e.seq) && e.seq >= 0 ? putDecimal(b, o, e.seq) : putUtf8(b, o, String(e.seq));
+    if (extra.length > 0) o = putUtf8(b, o, extra);
     this.wrote(o);
   }
 
@@ -354,8 +354,6 @@ export class AuditLog {
   }
 }
 
-type Utf8Writable = Buffer & { utf8Write(s: string, offset: number): number };
-
 // The lines' fixed pieces, encoded once.
 const AUDIT_ID = Buffer.from(',"log":"audit","id":');
 const COMMA = Buffer.from(',');
@@ -372,14 +370,8 @@ function put(b: Buffer, o: number, piece: Buffer): number {
   return o + piece.length;
 }
 
-/** `s` at `o` as UTF-8 (byte by byte when ASCII); the position after it. */
-function putText(b: Buffer, o: number, s: string): number {
-  const end = putAscii(b, o, s);
-  return end >= 0 ? end : o + (b as Utf8Writable).utf8Write(s, o);
-}
-
 /** `s` at `o` as a JSON string, escaped as JSON.stringify does; the position after it. */
 function putJson(b: Buffer, o: number, s: string): number {
   const end = putJsonPlain(b, o, s);
-  return end >= 0 ? end : o + (b as Utf8Writable).utf8Write(JSON.stringify(s), o);
+  return end >= 0 ? end : putUtf8(b, o, JSON.stringify(s));
 }
