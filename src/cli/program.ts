@@ -1,6 +1,7 @@
 /**
  * cli/: the `smppguard` command. Each subcommand is a thin adapter over a module:
- *   start        run the gateway (gateway.ts); with workers: N, a primary and N gateway workers (workers.ts)
+ *   start        run the gateway (gateway.ts); with workers: N, a primary and N gateway workers (workers.ts);
+ *                the archive writer as the gateway's child process (archive-child.ts)
  *   smsc-sim     run the SMSC simulator (sim/)
  *   demo         gateway + simulator + private Redis + a demo ESME, showing traffic flow (cli/demo.ts)
  *   hash-password  print the scrypt hash an account's password_hash needs
@@ -22,6 +23,7 @@ import { availableParallelism } from 'node:os';
 import { Command as Program } from 'commander';
 import { workerCount, workerProblems } from '../config/workers.js';
 import { runPrimary, workerPlace, WorkerLink } from './workers.js';
+import { ArchiveChild } from './archive-child.js';
 import { missingNodeFlags } from './node-flags.js';
 import { loadConfig, ConfigError } from '../config/load.js';
 import { ConfigWatch } from '../config/watch.js';
@@ -127,6 +129,16 @@ export function buildProgram(): Program {
       };
       process.on('SIGTERM', () => signalled('SIGTERM'));
       process.on('SIGINT', () => signalled('SIGINT'));
+      // The archive writer in a process of its own (archive.child_process) when this gateway records
+      // decisions (the policy's decision stream); under workers: N, worker 0's. Started before the
+      // gateway: forking a process with the gateway's heap held its event loop for 15–30 ms, and
+      // the writer's start is a second or two of CPU (niced or not, it stretched a gateway's first
+      // seconds of traffic into stalls of 100–300 ms; bench/RESULTS.md, session 18).
+      const archiveChild =
+        cfg.policy.enabled && cfg.audit.stream.enabled && cfg.archive.enabled && cfg.archive.child_process && (place === null || place.index === 0)
+          ? new ArchiveChild(file ?? null, cfg.archive.nice, createLogger(cfg.log.level).child({ role: 'archive', ...(place ? { worker: place.index } : {}) }))
+          : null;
+      archiveChild?.start();
       const link = place ? new WorkerLink() : null;
       const gw = await Gateway.start(cfg, {
         ...(offset === 0 ? {} : { clock: new ShiftedClock(offset) }),
@@ -139,6 +151,7 @@ export function buildProgram(): Program {
             }
           : {}),
       });
+      archiveChild?.attach(gw.metrics);
       if (link) {
         link.serve(gw.metrics.registry);
         link.answerWith(() => gw.readiness());
@@ -152,7 +165,8 @@ export function buildProgram(): Program {
         gw.log.info({ signal }, 'signal received: graceful shutdown');
         // Whatever hangs (a peer, Redis), the process ends within the drain timeout plus a few seconds.
         setTimeout(() => process.exit(1), cfg.shutdown.drain_timeout_ms + SHUTDOWN_GRACE_MS).unref();
-        gw.stop().then(
+        // The archive child finishes its batch meanwhile; one still at it when the gateway's bound is near is killed.
+        Promise.all([gw.stop(), archiveChild?.stop(cfg.shutdown.drain_timeout_ms + SHUTDOWN_GRACE_MS - 1000)]).then(
           // The last log lines, if stdout takes them soon (a pipe nobody reads does not hold the exit).
           () => stdoutDrained(2000).then(() => process.exit(0)),
           () => process.exit(1),

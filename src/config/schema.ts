@@ -444,8 +444,16 @@ export const ConfigSchema = z.strictObject({
    */
   archive: z
     .strictObject({
-      /** Run the archive writer inside the gateway (else run `smppguard archive` somewhere). Evidence reads the files either way. */
+      /** Run the archive writer with the gateway (else run `smppguard archive` somewhere). Evidence reads the files either way. */
       enabled: z.boolean().default(true),
+      /**
+       * `smppguard start` runs the writer in a child process of its own (cli/archive-child.ts), at
+       * a lower CPU priority (`nice`), so that its batches neither hold the gateway's event loop nor
+       * take its core; false: on the gateway's event loop, as an embedded gateway always does.
+       */
+      child_process: z.boolean().default(true),
+      /** The child's nice value (0–19): higher yields the CPU to the gateway sooner. */
+      nice: z.number().int().min(0).max(19).default(10),
       /** The archive directory (relative: to the config file's directory); one shared volume for every instance. */
       dir: z.string().min(1).default('data/archive'),
       /** Day partitions older than this are deleted (the consent journal's 150 days by default). */

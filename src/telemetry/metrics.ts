@@ -107,6 +107,8 @@ export class Metrics {
   readonly archiveFiles: Counter;
   readonly archiveMerges: Counter;
   readonly archiveDaysDropped: Counter;
+  readonly archiveProcessUp: Gauge;
+  readonly archiveProcessRestarts: Counter;
   readonly auditLogDropped: Counter;
   readonly logSuppressed: Counter;
   readonly connectionsRefused: Counter<'reason'>;
@@ -442,6 +444,16 @@ export class Metrics {
     this.archiveDaysDropped = new Counter({
       name: 'smppguard_archive_partitions_dropped_total',
       help: 'Archive day partitions (per shard) deleted by retention (archive.retention_days)',
+      registers: [r],
+    });
+    this.archiveProcessUp = new Gauge({
+      name: 'smppguard_archive_process_up',
+      help: "Whether this gateway's archive writer process is running (archive.child_process; 0 between a death and its restart)",
+      registers: [r],
+    });
+    this.archiveProcessRestarts = new Counter({
+      name: 'smppguard_archive_process_restarts_total',
+      help: "Times this gateway's archive writer process died and was started again",
       registers: [r],
     });
     this.auditLogDropped = new Counter({

@@ -83,8 +83,9 @@ export async function startGateway(smscPort: number, over: GatewayOverrides = {}
     // No rule packs unless a test points at some (the repository's rules/ would load by default).
     rules: { dir: noRulesDir(), watch: false },
     shutdown: { drain_timeout_ms: 1000 },
-    // The decision archive in a directory of its own (never the repository's data/).
-    archive: { dir: join(tmpdir(), `sg-archive-${prefix.slice(5, -1)}`) },
+    // The decision archive in a directory of its own (never the repository's data/); its writer on the
+    // gateway's loop: the child process is `smppguard start`'s (test/cli/archive-child.test.ts).
+    archive: { dir: join(tmpdir(), `sg-archive-${prefix.slice(5, -1)}`), child_process: false },
   };
   const cfg = ConfigSchema.parse(raw);
   over.cfg?.(cfg);
