@@ -99,8 +99,8 @@ export class ArchiveChild {
     // sessions, whatever their processes' nice values; detached, the child took as much CPU as the
     // gateway (bench/RESULTS.md, session 18).
     const child = fork(this.entry, args, { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    // Niced from its first instruction: loading the CLI's modules is a second of CPU before the child
-    // gets to lower its own threads' priority (`--nice`), and it held the gateway up at every start.
+    // Niced from its first instruction: loading its modules is most of a second of CPU before the
+    // child gets to lower its other threads' priority (`--nice`).
     if (child.pid !== undefined) {
       try {
         setPriority(child.pid, this.nice);

@@ -449,7 +449,8 @@ export const ConfigSchema = z.strictObject({
       /**
        * `smppguard start` runs the writer in a child process of its own (cli/archive-child.ts), at
        * a lower CPU priority (`nice`), so that its batches neither hold the gateway's event loop nor
-       * take its core; false: on the gateway's event loop, as an embedded gateway always does.
+       * take its core; false: on the gateway's event loop (the only way a gateway embedded through
+       * Gateway.start runs one).
        */
       child_process: z.boolean().default(true),
       /** The child's nice value (0–19): higher yields the CPU to the gateway sooner. */

@@ -55,6 +55,17 @@ async function start(yaml: string, over: { sim?: NonNullable<Parameters<typeof s
   return stack.esme('transceiver');
 }
 
+/**
+ * The scan rule's window is fixed (each 10 minutes of the clock): a run of sends that crosses into
+ * the next one starts its count again there, as designed, and the test would see too few flags.
+ * Sends start 15 s clear of a boundary. (One full suite run saw no flags at all; this is the one
+ * cause found, not a proven one.)
+ */
+async function clearOfWindowEdge(windowMs = 600_000, marginMs = 15_000): Promise<void> {
+  const left = windowMs - (Date.now() % windowMs);
+  if (left < marginMs) await new Promise((r) => setTimeout(r, left + 100));
+}
+
 const send = (esme: EsmeClient, dst: string, over: Record<string, string | number> = {}) =>
   esme.submit(sm({ source_addr: SENDER, destination_addr: dst, short_message: 'your parcel is waiting', ...over })).then((r) => r.status);
 const consecutive = (i: number) => `86138007${String(10_000 + i)}`;
@@ -63,6 +74,7 @@ const metric = async (re: RegExp) => Number((await stack!.gw.metrics.text()).mat
 describe('behaviour rules on live traffic', () => {
   it('monitor mode: a 40-number scan is counted and logged as a would-be suspension, nothing refused, sender stays active', async () => {
     const esme = await start(scanPack('monitor'));
+    await clearOfWindowEdge();
     const statuses: number[] = [];
     for (let i = 0; i < 40; i++) statuses.push(await send(esme, consecutive(i)));
     expect(statuses.every((s) => s === 0)).toBe(true);
@@ -82,6 +94,7 @@ describe('behaviour rules on live traffic', () => {
   it('enforce mode: the 21st consecutive recipient is refused, the sender suspended everywhere, the audit line names the run', async () => {
     const audit = join(mkdtempSync(join(tmpdir(), 'sg-bhv-audit-')), 'audit.jsonl');
     const esme = await start(scanPack('enforce'), { audit });
+    await clearOfWindowEdge();
     const statuses: number[] = [];
     for (let i = 0; i < 21; i++) statuses.push(await send(esme, consecutive(i)));
     expect(statuses.slice(0, 20).every((s) => s === 0)).toBe(true);
