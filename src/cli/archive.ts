@@ -47,11 +47,14 @@ async function runArchive(o: ArchiveFlags): Promise<number> {
     onStop?.(signal);
   };
   process.once('SIGTERM', () => signalled('SIGTERM'));
-  if (process.connected) {
+  if (process.send !== undefined) {
     // Forked by a gateway (cli/archive-child.ts): its end is ours. A Ctrl-C at its terminal reaches
     // both; the gateway stops this process (SIGTERM) in its own shutdown.
     process.once('disconnect', () => signalled('disconnect'));
     process.on('SIGINT', () => undefined);
+    // A gateway that failed to start (or was killed) while this process was loading is gone
+    // already: no event comes for that, and a writer left running would be an orphan.
+    if (!process.connected) return 0;
   } else process.once('SIGINT', () => signalled('SIGINT'));
   if (o.nice !== undefined) {
     const nice = Number(o.nice);

@@ -2,9 +2,10 @@
  * `smppguard start` (the real CLI, its own process) runs the archive writer as a child process
  * (archive.child_process): at nice archive.nice on every thread, archiving the decision buffer, its
  * metrics on the gateway's /metrics; killed -9 it is started again; SIGTERM to the gateway stops
- * both; a gateway killed -9 leaves no writer behind. Needs `npm run build`.
+ * both; a gateway killed -9, or one that fails to start, leaves no writer behind. Needs `npm run build`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,13 +65,14 @@ async function metric(http: number, name: string): Promise<number | null> {
   return line === undefined ? null : Number(line.split(' ')[1]);
 }
 
-async function startGateway(name: string): Promise<{ gw: ChildProcess; http: number; log: string }> {
+async function startGateway(name: string, over: Record<string, unknown> = {}): Promise<{ gw: ChildProcess; http: number; log: string }> {
   const [smpp, http] = [await freePort(), await freePort()];
   const file = join(root, `${name}.yaml`);
   writeFileSync(
     file,
     stringify({
       ...processConfig(smpp, http, prefix, 'info'),
+      ...over,
       policy: { enabled: true },
       audit: { destination: 'off', stream: { shards: SHARDS } },
       archive: { dir: 'archive', batch_seconds: 1, lease_seconds: 5, trim_grace_seconds: 5, nice: 7 },
@@ -80,7 +82,9 @@ async function startGateway(name: string): Promise<{ gw: ChildProcess; http: num
   const log = join(root, `${name}.log`);
   const gw = spawn(process.execPath, [CLI, 'start', '--config', file], { stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')] });
   gateways.push(gw);
-  await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes('archive writer running'), 20_000, `gateway ${name} and its archive writer`);
+  if (over.rules === undefined) {
+    await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes('archive writer running'), 20_000, `gateway ${name} and its archive writer`);
+  }
   return { gw, http, log };
 }
 
@@ -129,3 +133,13 @@ it('a gateway killed -9 leaves no writer running', async () => {
   gw.kill('SIGKILL');
   await waitFor(() => writerPids().length === 0, 10_000, 'the orphaned writer to stop');
 }, 40_000);
+
+it('a gateway that fails to start after forking its writer leaves no writer running', async () => {
+  // The writer is forked before the gateway starts; this gateway then stops at its rules directory.
+  const { gw, log } = await startGateway('three', { rules: { dir: join(root, 'no-such-dir'), watch: false } });
+  const [code] = (await once(gw, 'exit')) as [number | null];
+  expect(code).not.toBe(0);
+  expect(readFileSync(log, 'utf8')).toContain('archive writer process started');
+  // Whether it was still loading or already running when the gateway went, it ends.
+  await waitFor(() => writerPids().length === 0, 10_000, 'the orphaned writer to stop');
+}, 30_000);
