@@ -2,7 +2,8 @@
  * `smppguard start` (the real CLI, its own process) runs the archive writer as a child process
  * (archive.child_process): at nice archive.nice on every thread, archiving the decision buffer, its
  * metrics on the gateway's /metrics; killed -9 it is started again; SIGTERM to the gateway stops
- * both; a gateway killed -9, or one that fails to start, leaves no writer behind. Needs `npm run build`.
+ * both; a gateway killed -9, or one that fails to start, leaves no writer behind; under workers: N
+ * worker 0 runs the one writer. Needs `npm run build`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -143,3 +144,18 @@ it('a gateway that fails to start after forking its writer leaves no writer runn
   // Whether it was still loading or already running when the gateway went, it ends.
   await waitFor(() => writerPids().length === 0, 10_000, 'the orphaned writer to stop');
 }, 30_000);
+
+it('under workers: 2, worker 0 runs the one writer; SIGTERM to the primary stops all', async () => {
+  const { gw, http } = await startGateway('four', { workers: 2 });
+  const pids = writerPids();
+  expect(pids).toHaveLength(1);
+  // Its parent is a worker, not the primary.
+  const stat = readFileSync(`/proc/${pids[0]}/stat`, 'latin1');
+  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  expect(ppid).not.toBe(gw.pid);
+  await expect.poll(() => metric(http, 'smppguard_archive_process_up'), { timeout: 5000 }).toBe(1);
+  const exited = once(gw, 'exit') as Promise<[number | null]>;
+  gw.kill('SIGTERM');
+  expect((await exited)[0]).toBe(0);
+  await waitFor(() => writerPids().length === 0, 10_000, 'the writer to stop');
+}, 40_000);
