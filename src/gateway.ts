@@ -40,7 +40,7 @@ import { DeliveryWorker } from './queue/worker.js';
 import { PrefixRoutes } from './relay/routes.js';
 import { DlrMap } from './store/dlr-map.js';
 import { AuditStream } from './store/audit-stream.js';
-import { Archive } from './archive/service.js';
+import { Archive, writerPlace } from './archive/service.js';
 import { ComplaintStore } from './store/complaint-store.js';
 import { LabelStore } from './store/label-store.js';
 import { ComplaintDesk } from './complaints/desk.js';
@@ -224,12 +224,11 @@ export class Gateway {
             streamPipe,
           )
         : null;
-    // The decision archive: evidence reads it (and the buffer); its writer runs here when archive.enabled
-    // and not archive.child_process (`smppguard start` runs that child: cli/archive-child.ts).
+    // The decision archive: evidence reads it (and the buffer); its writer runs here when its place is the loop.
     // Its own connection: reads of thousands of entries and file-sized work want a longer timeout than a message's check.
     const archiveRedis = auditStream ? createRedis({ ...cfg.redis, command_timeout_ms: Math.max(cfg.redis.command_timeout_ms, 10_000) }) : null;
     archiveRedis?.on('error', () => metrics.redisErrors.inc({ op: 'archive_connection' }));
-    const archive = archiveRedis ? new Archive(cfg, archiveRedis, { stream: auditStream!, runWriter: cfg.archive.enabled && !cfg.archive.child_process, metrics, log, ownsRedis: true }) : null;
+    const archive = archiveRedis ? new Archive(cfg, archiveRedis, { stream: auditStream!, runWriter: writerPlace(cfg) === 'loop', metrics, log, ownsRedis: true }) : null;
     const cases = cfg.policy.enabled ? new ComplaintStore(redis, cfg.redis.key_prefix) : null;
     // Traffic intelligence (issue 18): marks, reputation sets and the memory's campaign texts; the rules read its index.
     const ic = cfg.intel;

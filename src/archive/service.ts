@@ -31,6 +31,16 @@ export function writerOptions(cfg: Config, env: NodeJS.ProcessEnv = process.env)
   };
 }
 
+/**
+ * Where a gateway's archive writer runs: on its event loop, in its child process (`smppguard start`
+ * forks it: cli/archive-child.ts), or nowhere (archive.enabled false, or no decisions recorded: the
+ * decision stream runs with the policy and audit.stream.enabled).
+ */
+export function writerPlace(cfg: Config): 'loop' | 'child' | null {
+  if (!cfg.policy.enabled || !cfg.audit.stream.enabled || !cfg.archive.enabled) return null;
+  return cfg.archive.child_process ? 'child' : 'loop';
+}
+
 export class Archive {
   readonly buffer: ArchiveBuffer;
   readonly reader: ArchiveReader;

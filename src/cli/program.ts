@@ -24,6 +24,7 @@ import { Command as Program } from 'commander';
 import { workerCount, workerProblems } from '../config/workers.js';
 import { runPrimary, workerPlace, WorkerLink } from './workers.js';
 import { ArchiveChild } from './archive-child.js';
+import { writerPlace } from '../archive/service.js';
 import { missingNodeFlags } from './node-flags.js';
 import { loadConfig, ConfigError } from '../config/load.js';
 import { ConfigWatch } from '../config/watch.js';
@@ -129,13 +130,13 @@ export function buildProgram(): Program {
       };
       process.on('SIGTERM', () => signalled('SIGTERM'));
       process.on('SIGINT', () => signalled('SIGINT'));
-      // The archive writer in a process of its own (archive.child_process) when this gateway records
-      // decisions (the policy's decision stream); under workers: N, worker 0's. Started before the
-      // gateway: forking a process with the gateway's heap held its event loop for 15–30 ms, and
-      // the writer's start is a second or two of CPU (niced or not, it stretched a gateway's first
-      // seconds of traffic into stalls of 100–300 ms; bench/RESULTS.md, session 18).
+      // The archive writer in a process of its own (archive.child_process); under workers: N, worker
+      // 0's. Started before the gateway: forking a process with the gateway's heap held its event
+      // loop for 15–30 ms, and the writer's start is most of a second of CPU (niced or not, forked
+      // after the gateway listened it stretched its first seconds of traffic into stalls of
+      // 100–300 ms; bench/RESULTS.md, session 18).
       const archiveChild =
-        cfg.policy.enabled && cfg.audit.stream.enabled && cfg.archive.enabled && cfg.archive.child_process && (place === null || place.index === 0)
+        writerPlace(cfg) === 'child' && (place === null || place.index === 0)
           ? new ArchiveChild(file ?? null, cfg.archive.nice, createLogger(cfg.log.level).child({ role: 'archive', ...(place ? { worker: place.index } : {}) }))
           : null;
       archiveChild?.start();

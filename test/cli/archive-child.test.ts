@@ -66,7 +66,8 @@ async function metric(http: number, name: string): Promise<number | null> {
   return line === undefined ? null : Number(line.split(' ')[1]);
 }
 
-async function startGateway(name: string, over: Record<string, unknown> = {}): Promise<{ gw: ChildProcess; http: number; log: string }> {
+/** A gateway from the CLI, with `over` merged into its configuration; `waitForWriter`: until its archive writer runs. */
+async function startGateway(name: string, over: Record<string, unknown> = {}, waitForWriter = true): Promise<{ gw: ChildProcess; http: number; log: string }> {
   const [smpp, http] = [await freePort(), await freePort()];
   const file = join(root, `${name}.yaml`);
   writeFileSync(
@@ -83,7 +84,7 @@ async function startGateway(name: string, over: Record<string, unknown> = {}): P
   const log = join(root, `${name}.log`);
   const gw = spawn(process.execPath, [CLI, 'start', '--config', file], { stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')] });
   gateways.push(gw);
-  if (over.rules === undefined) {
+  if (waitForWriter) {
     await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes('archive writer running'), 20_000, `gateway ${name} and its archive writer`);
   }
   return { gw, http, log };
@@ -137,7 +138,7 @@ it('a gateway killed -9 leaves no writer running', async () => {
 
 it('a gateway that fails to start after forking its writer leaves no writer running', async () => {
   // The writer is forked before the gateway starts; this gateway then stops at its rules directory.
-  const { gw, log } = await startGateway('three', { rules: { dir: join(root, 'no-such-dir'), watch: false } });
+  const { gw, log } = await startGateway('three', { rules: { dir: join(root, 'no-such-dir'), watch: false } }, false);
   const [code] = (await once(gw, 'exit')) as [number | null];
   expect(code).not.toBe(0);
   expect(readFileSync(log, 'utf8')).toContain('archive writer process started');
