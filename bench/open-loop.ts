@@ -384,8 +384,8 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   const start = performance.now();
   s.t0 = start + warmupMs;
   s.t1 = s.t0 + durationMs;
-  /** Messages scheduled before t1 in all: indices 0 … total-1. */
-  const total = Math.ceil((s.t1 - start) / period);
+  /** Messages scheduled before t1 in all: indices 0 … total-1 (from the whole milliseconds: t1 − start in floating point may be a hair over, one message too many). */
+  const total = Math.ceil((warmupMs + durationMs) / period);
   let next = 0; // index of the next message to schedule
   let rr = 0;
   let phase: 0 | 1 | 2 = 0;

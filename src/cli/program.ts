@@ -110,13 +110,6 @@ export function buildProgram(): Program {
         runPrimary(count, createLogger(cfg.log.level).child({ role: 'primary' }), cfg.shutdown.drain_timeout_ms + SHUTDOWN_GRACE_MS + 2000);
         return;
       }
-      const missing = missingNodeFlags();
-      if (missing.length > 0) {
-        createLogger(cfg.log.level).warn(
-          { missing },
-          'node started without the gateway\'s V8 flags: expect more CPU per message and longer GC pauses (docs/operations.md, Node flags)',
-        );
-      }
       // SIGTERM/SIGINT are ours from here: one that comes while the gateway starts (it may already
       // listen) stops it as soon as it has started, gracefully, instead of killing it mid-start.
       let onStop: ((signal: string) => void) | null = null;
@@ -130,6 +123,14 @@ export function buildProgram(): Program {
       };
       process.on('SIGTERM', () => signalled('SIGTERM'));
       process.on('SIGINT', () => signalled('SIGINT'));
+      // After the handlers: a signal sent on seeing this line (a test, a supervisor) is ours.
+      const missing = missingNodeFlags();
+      if (missing.length > 0) {
+        createLogger(cfg.log.level).warn(
+          { missing },
+          'node started without the gateway\'s V8 flags: expect more CPU per message and longer GC pauses (docs/operations.md, Node flags)',
+        );
+      }
       // The archive writer in a process of its own (archive.child_process); under workers: N, worker
       // 0's. Started before the gateway: forking a process with the gateway's heap held its event
       // loop for 15–30 ms, and the writer's start is most of a second of CPU (niced or not, forked

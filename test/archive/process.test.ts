@@ -21,7 +21,9 @@ const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const SHARDS = 4;
 const root = mkdtempSync(join(tmpdir(), 'sg-archive-proc-'));
 const children: ChildProcess[] = [];
-const prefixes: string[] = [];
+/** This file's keys all start with this: one SCAN clears them (a SCAN per prefix over a Redis holding the benchmark's millions of keys outlasted the hook's timeout). */
+const RUN = `test:archproc:${randomBytes(4).toString('hex')}:`;
+let made = 0;
 let redis: Redis;
 
 beforeAll(() => {
@@ -29,14 +31,13 @@ beforeAll(() => {
 });
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  for (const p of prefixes) await scanKeys(redis, `${p}*`, (keys) => void (keys.length && redis.unlink(...keys)));
+  await scanKeys(redis, `${RUN}*`, (keys) => void (keys.length && redis.unlink(...keys)));
   redis.disconnect();
   rmSync(root, { recursive: true, force: true });
 });
 
 function config(name: string) {
-  const prefix = `test:archproc:${randomBytes(4).toString('hex')}:`;
-  prefixes.push(prefix);
+  const prefix = `${RUN}${made++}:`;
   const dir = join(root, name);
   const file = join(root, `${name}.yaml`);
   writeFileSync(

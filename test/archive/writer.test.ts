@@ -22,12 +22,13 @@ import { REDIS_URL } from '../helpers/stack.js';
 
 const SHARDS = 4;
 let redis: Redis;
-const prefixes: string[] = [];
+/** This file's keys all start with this: one SCAN clears them (a SCAN per prefix over a Redis holding the benchmark's millions of keys outlasted the hook's timeout). */
+const RUN = `test:archive:${randomBytes(4).toString('hex')}:`;
+let made = 0;
 const dirs: string[] = [];
 
 function setup(over: Partial<ArchiveWriterOptions> = {}, now: () => number = Date.now) {
-  const prefix = `test:archive:${randomBytes(4).toString('hex')}:`;
-  prefixes.push(prefix);
+  const prefix = `${RUN}${made++}:`;
   const dir = mkdtempSync(join(tmpdir(), 'sg-archive-'));
   dirs.push(dir);
   const stream = new AuditStream(redis, prefix, { shards: SHARDS, maxBytes: 0, maxAgeMs: 0, flushMs: 0, maxBuffer: 1_000_000, instance: 'gw1' }, null, now);
@@ -72,7 +73,7 @@ beforeAll(() => {
   redis = new Redis(REDIS_URL);
 });
 afterAll(async () => {
-  for (const p of prefixes) await scanKeys(redis, `${p}*`, (keys) => void (keys.length && redis.unlink(...keys)));
+  await scanKeys(redis, `${RUN}*`, (keys) => void (keys.length && redis.unlink(...keys)));
   redis.disconnect();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });

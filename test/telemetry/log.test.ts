@@ -1,8 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog, maskMsisdn, setMasking } from '../../src/telemetry/log.js';
+import { waitFor } from '../helpers/stack.js';
+
+/** The file's whole lines once it has `n` of them (writes go out asynchronously: a loaded machine takes its time). */
+async function linesOf(file: string, n: number): Promise<string[]> {
+  const read = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(0, -1) : []);
+  await waitFor(() => read().length >= n, 10_000, `${n} lines in ${file}`);
+  return read();
+}
 
 describe('maskMsisdn', () => {
   afterEach(() => setMasking(true));
@@ -32,7 +40,7 @@ describe('AuditLog', () => {
     const { seen, events } = recorder();
     const log = AuditLog.create('/dev/full', events, { retryMs: 60_000 })!;
     log.write(entry(1));
-    await turn(); // the first chunk goes out and fails with ENOSPC
+    await waitFor(() => seen.failed.length > 0, 10_000, 'the first chunk to fail with ENOSPC');
     for (let i = 2; i <= 4; i++) log.write(entry(i));
     log.flush();
     log.write(entry(5));
@@ -50,10 +58,10 @@ describe('AuditLog', () => {
     const file = join(dir, 'audit.log');
     const log = AuditLog.create(file, events, { retryMs: 100 })!;
     log.write(entry(1));
-    await turn();
+    await linesOf(file, 1);
     rmSync(dir, { recursive: true, force: true });
     log.reopen(); // rotation's signal, but the directory is gone: the open fails
-    await turn();
+    await waitFor(() => seen.failed.length > 0, 10_000, 'the open to fail');
     expect(seen.failed).toHaveLength(1);
     log.write(entry(2));
     log.flush();
@@ -62,12 +70,11 @@ describe('AuditLog', () => {
     await turn(150);
     log.write(entry(3));
     log.flush(); // past retryMs: opened again, written
-    await turn();
+    await waitFor(() => seen.recovered > 0, 10_000, 'the file to be written again');
     expect(seen.recovered).toBe(1);
     expect(seen.failed).toHaveLength(1);
     log.close();
-    await turn(50);
-    expect(readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([3]);
+    expect((await linesOf(file, 1)).map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([3]);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -78,16 +85,15 @@ describe('AuditLog', () => {
     const line = (seq: number) => ({ account: 'a', decision: 'forward', reason: 'r', rule: 'x', status: 0, class: null, src: 's', dst: 'd', seq });
     log.write(line(1));
     log.write(line(2));
-    await new Promise((r) => setTimeout(r, 20)); // written (the chunk goes out at the end of the turn)
+    await linesOf(file, 2); // written (the chunk goes out at the end of the turn)
     renameSync(file, `${file}.1`); // logrotate's `create`: the file moves, the path is free
     log.write(line(3)); // before the signal: still the old file
     log.reopen();
     log.write(line(4));
     log.close();
-    await new Promise((r) => setTimeout(r, 50));
-    const seqs = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq);
-    expect(seqs(`${file}.1`)).toEqual([1, 2, 3]);
-    expect(seqs(file)).toEqual([4]);
+    const seqs = async (f: string, n: number) => (await linesOf(f, n)).map((l) => (JSON.parse(l) as { seq: number }).seq);
+    expect(await seqs(`${file}.1`, 3)).toEqual([1, 2, 3]);
+    expect(await seqs(file, 1)).toEqual([4]);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -99,8 +105,7 @@ describe('AuditLog', () => {
     log.write({ account: 'acme', decision: 'forward', reason: 'not_commercial', rule: 'policy/class', status: 0, class: null, src: 'ACME\\x', dst: 'x', seq: 8 });
     log.writeSmscId('Gabc1', 'smsc"7', 'acme');
     log.close();
-    await new Promise((r) => setTimeout(r, 50));
-    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const lines = await linesOf(file, 3);
     expect(lines).toHaveLength(3);
     const ISO = /^\{"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","level":"info",/;
     expect(lines[0]).toMatch(ISO);
@@ -132,9 +137,8 @@ describe('AuditLog', () => {
       expected.push(`"log":"audit_smsc","id":${J(`G${v}`)},"smsc_id":${J(`smsc${v}`)},"account":${J(account)}}`);
     });
     log.close();
-    await new Promise((r) => setTimeout(r, 50));
-    const lines = readFileSync(file, 'utf8').split('\n');
-    expect(lines.pop()).toBe('');
+    const lines = await linesOf(file, expected.length);
+    expect(readFileSync(file, 'utf8').endsWith('\n')).toBe(true);
     const HEAD = /^\{"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","level":"info",/;
     expect(lines.map((l) => l.replace(HEAD, ''))).toEqual(expected);
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
@@ -161,8 +165,7 @@ describe('AuditLog', () => {
     ];
     variants.forEach((v, seq) => log.write({ ...base, ...v, seq }));
     log.close();
-    await new Promise((r) => setTimeout(r, 50));
-    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const lines = await linesOf(file, variants.length);
     expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual(
       variants.map((v, seq) => ({ time: expect.any(String), level: 'info', log: 'audit', id: '', ...base, ...v, seq })),
     );
@@ -178,8 +181,7 @@ describe('AuditLog', () => {
       log.write({ account: 'acme', decision: 'forward', reason: 'consent_granted', rule: 'policy/consent', status: 0, class: 'commercial', src: srcOf(i), dst: '86138*****678', seq: i });
     }
     log.close();
-    await new Promise((r) => setTimeout(r, 100));
-    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const lines = await linesOf(file, 3000);
     expect(lines).toHaveLength(3000);
     lines.forEach((l, i) => {
       const o = JSON.parse(l) as { seq: number; src: string };
@@ -200,7 +202,8 @@ describe('createLogger', () => {
     const log = createLogger('info', sink);
     log.warn({ account: 'demo' }, 'hello');
     log.debug('not written at info');
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => chunks.join('').includes('\n'), 10_000, 'the line');
+    await new Promise((r) => setTimeout(r, 20)); // and nothing more (the debug line)
     const lines = chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 'warn', svc: 'smppguard', account: 'demo', msg: 'hello' });
