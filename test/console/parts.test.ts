@@ -26,7 +26,9 @@ import { TestPki } from '../helpers/tls-certs.js';
 const PREFIX = `test:console-parts:${process.pid}:`;
 let redis: Redis;
 beforeAll(async () => {
-  redis = createRedis({ ...ConfigSchema.parse({}).redis, url: REDIS_URL });
+  // The gateway's 250 ms command timeout is for its hot path; this client also SCANs a shared Redis
+  // that may hold millions of keys while another test file runs: a loaded machine needs longer.
+  redis = createRedis({ ...ConfigSchema.parse({}).redis, url: REDIS_URL, command_timeout_ms: 10_000 });
   expect(await connectRedis(redis, 3000)).toBe(true);
 });
 afterAll(async () => {
