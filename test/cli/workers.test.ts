@@ -20,6 +20,7 @@ import { freePort } from '../../src/sim/free-port.js';
 import { connect, type EsmeClient } from '../helpers/esme-client.js';
 import { REDIS_URL, processConfig, secretHash, sm, waitFor } from '../helpers/stack.js';
 import { acceptedRate } from '../helpers/tps.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const SMSC_BINDS = 3;
@@ -123,8 +124,7 @@ afterAll(async () => {
   }
   await sim?.close();
   const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await clearKeys(redis, `${prefix}*`);
   redis.disconnect();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -21,6 +21,7 @@ import { Status } from '../../src/protocol/status.js';
 import type { Tlv } from '../../src/protocol/tlv.js';
 import { prng } from '../protocol/fixtures.js';
 import { connect } from '../helpers/esme-client.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 import { sm, startStack, waitFor, type Stack } from '../helpers/stack.js';
 
 const SEED = 0x5eed_2026;
@@ -348,8 +349,7 @@ afterAll(async () => {
   process.off('uncaughtException', onThrow);
   process.off('unhandledRejection', onThrow);
   // Receipts for fuzz submits were held in Redis under this stack's prefix: remove them.
-  const keys = await stack.gw.redis.keys(`${stack.prefix}*`).catch(() => [] as string[]);
-  if (keys.length) await stack.gw.redis.del(...keys).catch(() => undefined);
+  await clearKeys(stack.gw.redis, `${stack.prefix}*`).catch(() => undefined);
   await stack.stop();
 });
 

@@ -26,6 +26,7 @@ import { sha256, TOKENS } from '../helpers/admin.js';
 import { connect, type EsmeClient } from '../helpers/esme-client.js';
 import { silentLog, valueOf } from '../helpers/fake-link.js';
 import { RecordingHandler } from '../upstream/helpers.js';
+import { clearKeys, keysMatching } from '../helpers/redis-keys.js';
 
 const PREFIX = `test:bind-throttle:${randomBytes(4).toString('hex')}:`;
 /** The configured defaults (config/schema.ts upstream.bind_throttle). */
@@ -40,8 +41,7 @@ beforeAll(async () => {
   hash = await hashPassword('secret');
 });
 afterAll(async () => {
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length) await redis.del(...keys);
+  await clearKeys(redis, `${PREFIX}*`);
   redis.disconnect();
 });
 
@@ -198,7 +198,7 @@ describe('bind throttling', () => {
     expect(last).toMatchObject({ locked: 'ip', started: ['ip'] });
     expect((await throttle.check('198.51.100.7', 'anything')).locked).toBe('ip');
     expect((await throttle.check('198.51.100.8', 'id0')).locked).toBe(null);
-    const keys = await redis.keys(`${PREFIX}${prefixes - 1}:*`);
+    const keys = await keysMatching(redis, `${PREFIX}${prefixes - 1}:*`);
     // Only the first 3 system_ids got pair keys (their failure counters); id3 and id4 counted toward the IP only.
     expect(keys.filter((k) => k.includes('|')).sort()).toEqual([0, 1, 2].map((i) => `${PREFIX}${prefixes - 1}:{bind-throttle}:fail:198.51.100.7|id${i}`));
     for (const k of keys) expect(await redis.pttl(k), k).toBeGreaterThan(0);

@@ -8,13 +8,13 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { BINDS_TTL_MS, SharedLimits } from '../../src/upstream/shared-limits.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const PREFIX = `test:bounds:${process.pid}:${randomBytes(4).toString('hex')}:`;
 const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: false });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length) await redis.del(...keys);
+  await clearKeys(redis, `${PREFIX}*`);
   redis.disconnect();
 });
 

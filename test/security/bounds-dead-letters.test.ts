@@ -22,13 +22,13 @@ import { deliverResp, receiptPdu } from '../helpers/pdus.js';
 import { waitFor } from '../helpers/stack.js';
 import { sha256, TOKENS } from '../helpers/admin.js';
 import { relayRig } from '../relay/helpers.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const PREFIX = `test:bounds:${process.pid}:${randomBytes(4).toString('hex')}:`;
 const redis = new Redis('redis://127.0.0.1:6379');
 
 afterAll(async () => {
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length) await redis.del(...keys);
+  await clearKeys(redis, `${PREFIX}*`);
   redis.disconnect();
 });
 

@@ -11,14 +11,14 @@ import { HeldDeliveries } from '../../src/store/held-deliveries.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { valueOf } from '../helpers/fake-link.js';
 import { moPdu } from '../helpers/pdus.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const PREFIX = `test:bounds:${process.pid}:${randomBytes(4).toString('hex')}:`;
 const redis = new Redis('redis://127.0.0.1:6379');
 const HOUR = 3_600_000;
 
 afterAll(async () => {
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length) await redis.del(...keys);
+  await clearKeys(redis, `${PREFIX}*`);
   redis.disconnect();
 });
 

@@ -15,6 +15,7 @@ import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js'
 import { createLogger } from '../../src/telemetry/log.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { REDIS_URL, secretHash } from '../helpers/stack.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const prefix = `test:bounds:${randomBytes(4).toString('hex')}:`;
 let redis: Redis;
@@ -34,8 +35,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
+  await clearKeys(redis, `${prefix}*`);
   await q?.close();
   redis?.disconnect();
 });

@@ -10,6 +10,7 @@ import { PolicySync, type SenderCache } from '../../src/store/policy-sync.js';
 import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
 import { createLogger } from '../../src/telemetry/log.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const PREFIX = `test:sync:${process.pid}:${randomBytes(4).toString('hex')}:`;
 const actor = { who: 'test' };
@@ -58,8 +59,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length) await redis.del(...keys);
+  await clearKeys(redis, `${PREFIX}*`);
   redis.disconnect();
 });
 

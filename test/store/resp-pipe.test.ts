@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { bulk, command, RespError, RespPipe, RespWriter, type RespValue } from '../../src/store/resp-pipe.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
 import { waitFor } from '../helpers/stack.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const PREFIX = `test:pipe:${process.pid}:${randomBytes(4).toString('hex')}:`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -28,8 +29,7 @@ describe('RespPipe on the shared Redis', () => {
   });
   afterAll(async () => {
     pipe.close();
-    const keys = await redis.keys(`${PREFIX}*`);
-    if (keys.length) await redis.del(...keys);
+    await clearKeys(redis, `${PREFIX}*`);
     redis.disconnect();
   });
 

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
 import { SCRIPTS, scriptSource, withScripts, type ScriptName } from '../../src/store/scripts.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const LUA = new URL('../../src/store/lua/', import.meta.url);
 const PREFIX = `test:scripts:${process.pid}:${randomBytes(4).toString('hex')}:`;
@@ -22,8 +23,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${PREFIX}*`);
-  if (keys.length) await redis.del(...keys);
+  await clearKeys(redis, `${PREFIX}*`);
   redis.disconnect();
 });
 
