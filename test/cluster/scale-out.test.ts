@@ -149,7 +149,20 @@ describe('scale-out on Redis Cluster', () => {
 
   it('max_binds counts binds on both instances', async () => {
     const held: EsmeClient[] = [await a.esme('transmitter'), await b.esme('transmitter'), await a.esme('transmitter')];
-    await expect(b.esme('transmitter')).rejects.toThrow(/0xd/);
+    const fourth = await b.esme('transmitter').then(
+      (c) => c,
+      (err: Error) => err,
+    );
+    if (!(fourth instanceof Error)) {
+      // Once seen in a full `npm test` (not alone): say what Redis held and whether a reservation
+      // failed (a bind is let in when Redis cannot be asked), for whoever meets it next.
+      const hash = await a.gw.redis.hgetall(a.gw.limits.bindsKey('esme'));
+      const errors = async (g: GatewayStack) => (await g.gw.metrics.redisErrors.get()).values.map((v) => `${v.labels.op}=${v.value}`).join(',');
+      const said = `a fourth bind of max_binds 3 was let in: {binds:esme} ${JSON.stringify(hash)}, Redis errors A [${await errors(a)}] B [${await errors(b)}]`;
+      await Promise.all([...held, fourth].map((c) => c.close()));
+      expect.fail(said);
+    }
+    expect(fourth.message).toMatch(/0xd/);
     await held[0]!.close();
     await waitFor(() => a.gw.accounts.get('esme')!.sessions.size === 1, 2000, 'unbind seen');
     await new Promise((r) => setTimeout(r, 200));
