@@ -33,11 +33,12 @@ import { configApi } from '../../src/admin/config-api.js';
 import { MessageQueue } from '../../src/queue/message-queue.js';
 import { ComplaintStore } from '../../src/store/complaint-store.js';
 import { PolicyAdmin } from '../../src/store/policy-admin.js';
-import { connectRedis, createRedis, scanKeys, type Redis } from '../../src/store/redis.js';
+import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
 import { createLogger } from '../../src/telemetry/log.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { sha256, TOKENS } from '../helpers/admin.js';
 import { REDIS_URL, secretHash } from '../helpers/stack.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const ADMIN = resolve(import.meta.dirname, '../../src/admin');
 const USER = '8613800138000';
@@ -63,7 +64,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(apps.map((a) => a.close()));
-  await scanKeys(redis, `${prefix}*`, async (ks) => void (await redis.unlink(...ks)));
+  await clearKeys(redis, `${prefix}*`);
   redis?.disconnect();
 });
 

@@ -14,8 +14,8 @@ import { ArchiveWriter } from '../../src/archive/writer.js';
 import { listDays, listPartition } from '../../src/archive/layout.js';
 import { ArchiveBuffer } from '../../src/store/archive-buffer.js';
 import { AuditStream } from '../../src/store/audit-stream.js';
-import { scanKeys } from '../../src/store/redis.js';
 import { REDIS_URL } from '../helpers/stack.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const DOC = resolve(import.meta.dirname, '../../docs/evidence.md');
 const dir = mkdtempSync(join(tmpdir(), 'sg-archive-docs-'));
@@ -23,7 +23,7 @@ const prefix = `test:archdocs:${randomBytes(4).toString('hex')}:`;
 const redis = new Redis(REDIS_URL);
 
 afterAll(async () => {
-  await scanKeys(redis, `${prefix}*`, (keys) => void (keys.length && redis.unlink(...keys)));
+  await clearKeys(redis, `${prefix}*`);
   redis.disconnect();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -14,8 +14,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { AuditStream } from '../../src/store/audit-stream.js';
-import { scanKeys } from '../../src/store/redis.js';
 import { REDIS_URL } from '../helpers/stack.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const SHARDS = 4;
@@ -31,7 +31,7 @@ beforeAll(() => {
 });
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  await scanKeys(redis, `${RUN}*`, (keys) => void (keys.length && redis.unlink(...keys)));
+  await clearKeys(redis, `${RUN}*`);
   redis.disconnect();
   rmSync(root, { recursive: true, force: true });
 });

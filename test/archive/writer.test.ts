@@ -16,9 +16,9 @@ import { ArchiveReader } from '../../src/archive/reader.js';
 import { ArchiveWriter, type ArchiveWriterOptions } from '../../src/archive/writer.js';
 import { ArchiveBuffer } from '../../src/store/archive-buffer.js';
 import { AuditStream } from '../../src/store/audit-stream.js';
-import { scanKeys } from '../../src/store/redis.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { REDIS_URL } from '../helpers/stack.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const SHARDS = 4;
 let redis: Redis;
@@ -73,7 +73,7 @@ beforeAll(() => {
   redis = new Redis(REDIS_URL);
 });
 afterAll(async () => {
-  await scanKeys(redis, `${RUN}*`, (keys) => void (keys.length && redis.unlink(...keys)));
+  await clearKeys(redis, `${RUN}*`);
   redis.disconnect();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });

@@ -16,8 +16,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { freePort } from '../../src/sim/free-port.js';
 import { AuditStream } from '../../src/store/audit-stream.js';
-import { scanKeys } from '../../src/store/redis.js';
 import { processConfig, REDIS_URL, waitFor } from '../helpers/stack.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const SHARDS = 4;
@@ -32,7 +32,7 @@ beforeAll(() => {
 afterAll(async () => {
   for (const g of gateways) if (g.exitCode === null) g.kill('SIGKILL');
   for (const pid of writerPids()) process.kill(pid, 'SIGKILL');
-  await scanKeys(redis, `${prefix}*`, (keys) => void (keys.length && redis.unlink(...keys)));
+  await clearKeys(redis, `${prefix}*`);
   redis.disconnect();
   rmSync(root, { recursive: true, force: true });
 });

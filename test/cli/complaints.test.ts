@@ -12,8 +12,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ComplaintCase } from '../../src/domain/complaint.js';
 import { ComplaintStore } from '../../src/store/complaint-store.js';
-import { scanKeys } from '../../src/store/redis.js';
 import { REDIS_URL } from '../helpers/stack.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const prefix = `test:${randomBytes(4).toString('hex')}:`;
@@ -47,7 +47,7 @@ beforeAll(async () => {
   await store.save(kase('C20261205-0002', 'open', '2026-12-05T05:15:02Z', '8613800138002'));
 });
 afterAll(async () => {
-  await scanKeys(redis, `${prefix}*`, async (keys) => void (keys.length && (await redis.del(...keys))), 1000);
+  await clearKeys(redis, `${prefix}*`);
   redis.disconnect();
   rmSync(dir, { recursive: true, force: true });
 });

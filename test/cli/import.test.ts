@@ -2,7 +2,6 @@
  * `smppguard import` as a user runs it: the built CLI (dist/, built first when missing) as a child
  * process with a temp config pointing at the real Redis under a prefix of its own.
  */
-import { scanKeys } from '../../src/store/redis.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketOf, Keys, portedSlot } from '../../src/store/keys.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'dist/src/cli/main.js');
@@ -59,7 +59,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await scanKeys(redis, `${prefix}*`, async (ks) => void (await redis.unlink(...ks)));
+  await clearKeys(redis, `${prefix}*`);
   redis.disconnect();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -19,6 +19,7 @@ import { scanKeys } from '../../src/store/redis.js';
 import { keySlot } from '../../src/store/slots.js';
 import { LocalRedisCluster } from '../helpers/redis-cluster.js';
 import { sm, startGateway, waitFor, type GatewayStack } from '../helpers/stack.js';
+import { keysMatching } from '../helpers/redis-keys.js';
 
 const PORTED_CU = '8613800000001';
 const UNPORTED = '8613800000002';
@@ -83,8 +84,7 @@ describe('number portability on Redis Cluster', () => {
     await importPorted(stack, `msisdn,network\n${PORTED_CU},cu\n${PORTED_CU_FAR},cu\n`);
     expect(stack.gw.redis).toBeInstanceOf(Cluster);
     // The two ported numbers' hashes sit in different slots (on different masters, likely).
-    const keys: string[] = [];
-    await scanKeys(stack.gw.redis, `${stack.prefix}ported:{r:*`, (ks) => void keys.push(...ks));
+    const keys = await keysMatching(stack.gw.redis, `${stack.prefix}ported:{r:*`);
     expect(new Set(keys.map(keySlot)).size).toBe(2);
     const esme = await stack.esme('transceiver');
     const send = async (dst: string, text: string) => expect((await esme.submit(sm({ destination_addr: dst, short_message: text }))).status).toBe(0);

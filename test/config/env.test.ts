@@ -13,12 +13,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { envPath, overlayEnv } from '../../src/config/env.js';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import { Redis } from 'ioredis';
-import { scanKeys } from '../../src/store/redis.js';
 import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
 import { freePort } from '../../src/sim/free-port.js';
 import { connect } from '../helpers/esme-client.js';
 import { quickHash } from '../helpers/fake-link.js';
 import { secretHash, sm, waitFor } from '../helpers/stack.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sg-env-'));
 const HASH = quickHash('pw');
@@ -133,7 +133,7 @@ describe('the built CLI with no config file', () => {
     gw?.kill('SIGKILL');
     await sim?.close();
     const redis = new Redis('redis://127.0.0.1:6379');
-    await scanKeys(redis, `${prefix}*`, async (keys) => void (await redis.del(...keys)));
+    await clearKeys(redis, `${prefix}*`);
     redis.disconnect();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -10,10 +10,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Status } from '../../src/protocol/status.js';
 import { DlrMap } from '../../src/store/dlr-map.js';
-import { scanKeys } from '../../src/store/redis.js';
 import type { EsmeClient } from '../helpers/esme-client.js';
 import { sm, type Stack } from '../helpers/stack.js';
 import { accessible, addSender, consoleStack, haveChromium, heading1, launch, nav, screenshot, signIn, TOKENS } from './helpers.js';
+import { clearKeys, keysMatching } from '../helpers/redis-keys.js';
 
 if (!haveChromium) console.warn('test/console: /usr/bin/chromium is missing — browser tests skipped (apt-get install -y chromium; .ci/run does)');
 
@@ -40,8 +40,7 @@ describe.skipIf(!haveChromium)('compliance console in Chromium', { timeout: 120_
     return { status: res.status, body: await res.json() };
   };
   const sessionKeys = async () => {
-    const keys: string[] = [];
-    await scanKeys(s.gw.redis, `${s.prefix}console:*`, (ks) => void keys.push(...ks));
+    const keys = await keysMatching(s.gw.redis, `${s.prefix}console:*`);
     return keys;
   };
 
@@ -54,7 +53,7 @@ describe.skipIf(!haveChromium)('compliance console in Chromium', { timeout: 120_
   afterAll(async () => {
     await browser?.close();
     if (s) {
-      await scanKeys(s.gw.redis, `${s.prefix}*`, async (ks) => void (ks.length && (await s.gw.redis.del(...ks))));
+      await clearKeys(s.gw.redis, `${s.prefix}*`);
       await s.stop();
     }
   });

@@ -17,11 +17,12 @@ import { SessionStore, sameToken } from '../../src/console/sessions.js';
 import { offsetMinutes } from '../../src/domain/time.js';
 import { SenderRegistry } from '../../src/policy/senders.js';
 import type { PolicyAdmin } from '../../src/store/policy-admin.js';
-import { connectRedis, createRedis, scanKeys, type Redis } from '../../src/store/redis.js';
+import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { sha256 } from '../helpers/admin.js';
 import { REDIS_URL } from '../helpers/stack.js';
 import { TestPki } from '../helpers/tls-certs.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const PREFIX = `test:console-parts:${process.pid}:`;
 let redis: Redis;
@@ -32,7 +33,7 @@ beforeAll(async () => {
   expect(await connectRedis(redis, 3000)).toBe(true);
 });
 afterAll(async () => {
-  await scanKeys(redis, `${PREFIX}*`, async (ks) => void (ks.length && (await redis.del(...ks))));
+  await clearKeys(redis, `${PREFIX}*`);
   redis.disconnect();
 });
 

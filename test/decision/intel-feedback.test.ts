@@ -15,9 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/schema.js';
 import { senderId, type SenderRecord } from '../../src/domain/sender.js';
 import { encodeText } from '../../src/protocol/text.js';
-import { scanKeys } from '../../src/store/redis.js';
 import type { EsmeClient } from '../helpers/esme-client.js';
 import { sm, startGateway, startStack, waitFor, type GatewayStack, type Stack } from '../helpers/stack.js';
+import { clearKeys, keysMatching } from '../helpers/redis-keys.js';
 
 const PACK = `version: 1
 rules:
@@ -173,8 +173,7 @@ describe('content reputation', () => {
   });
 
   it('every key it wrote expires or is bounded', async () => {
-    const keys: string[] = [];
-    await scanKeys(one.gw.redis, `${one.prefix}*`, (k) => void keys.push(...k));
+    const keys = await keysMatching(one.gw.redis, `${one.prefix}*`);
     const intelKeys = keys.filter((k) => k.includes('{intel}') || k.includes('{msg}') || k.includes('{camp:'));
     expect(intelKeys.length).toBeGreaterThan(0);
     for (const k of intelKeys) {
@@ -183,6 +182,6 @@ describe('content reputation', () => {
       if (k.includes(':rep:')) continue;
       expect(ttl, k).toBeGreaterThan(0);
     }
-    await scanKeys(one.gw.redis, `${one.prefix}*`, async (k) => void (k.length > 0 && (await one.gw.redis.del(...k))));
+    await clearKeys(one.gw.redis, `${one.prefix}*`);
   });
 });

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { senderId } from '../../src/domain/sender.js';
-import { scanKeys } from '../../src/store/redis.js';
 import type { EsmeClient } from '../helpers/esme-client.js';
 import { EN, trainOn } from '../helpers/labelled.js';
 import { sm, startStack, waitFor, type Stack } from '../helpers/stack.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const SENDER = '8610690002';
 const USER = '8613800138000';
@@ -23,7 +23,7 @@ let stack: Stack | null = null;
 afterEach(async () => {
   if (stack) {
     const redis = stack.gw.redis;
-    await scanKeys(redis, `${stack.prefix}*`, async (keys) => void (await redis.del(...keys)));
+    await clearKeys(redis, `${stack.prefix}*`);
     await stack.stop();
   }
   stack = null;

@@ -17,8 +17,8 @@ import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { freePort } from '../../src/sim/free-port.js';
-import { scanKeys } from '../../src/store/redis.js';
 import { rulesClock } from '../../bench/policy-scenario.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 /** Where this file lives in the source tree and in dist/: the repository root either way. */
 export const ROOT = (() => {
@@ -110,7 +110,7 @@ export async function startLive(): Promise<Live> {
     for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
     await Promise.all(procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : null)));
     const redis = new Redis('redis://127.0.0.1:6379');
-    await scanKeys(redis, `${prefix}*`, async (keys) => void (await redis.del(...keys)));
+    await clearKeys(redis, `${prefix}*`);
     redis.disconnect();
     rmSync(dir, { recursive: true, force: true });
   };

@@ -16,9 +16,9 @@ import { MessageView, isScanError } from '../../src/protocol/message-view.js';
 import { Status } from '../../src/protocol/status.js';
 import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
 import { PortedAdmin } from '../../src/store/ported.js';
-import { scanKeys } from '../../src/store/redis.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
 import { sm, startGateway, waitFor, type GatewayStack } from '../helpers/stack.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const PORTED_CU = '8613800000001';
 const PORTED_CT = '8613800000003';
@@ -36,7 +36,7 @@ afterEach(async () => {
   }
   if (stack) {
     const r = stack.gw.redis;
-    if (r.status === 'ready') await scanKeys(r, `${stack.prefix}*`, async (ks) => void (await r.unlink(...ks)));
+    if (r.status === 'ready') await clearKeys(r, `${stack.prefix}*`);
     await stack.stop();
   }
   stack = null;

@@ -13,7 +13,7 @@ export async function keysMatching(redis: Redis, pattern: string): Promise<strin
   return out;
 }
 
-/** Deletes every key matching `pattern` (UNLINK: freed off Redis's main thread). */
+/** Deletes every key matching `pattern` (UNLINK: freed off Redis's main thread). A single Redis: a Cluster refuses one UNLINK across slots. */
 export async function clearKeys(redis: Redis, pattern: string): Promise<void> {
   await scanKeys(redis, pattern, async (keys) => void (await redis.unlink(...keys)));
 }

@@ -5,7 +5,6 @@
  * formats, gzip, headers, bad lines, counts, idempotence, replace mode (including lookups racing a
  * replace), consent and senders as the gateway's PolicyAdmin and PolicyCheck then see them.
  */
-import { scanKeys } from '../../src/store/redis.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +21,7 @@ import { bucketOf, Keys } from '../../src/store/keys.js';
 import { PolicyAdmin } from '../../src/store/policy-admin.js';
 import { PolicyCheck } from '../../src/store/policy-check.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
+import { clearKeys, keysMatching } from '../helpers/redis-keys.js';
 
 const NUMBERING = { country_code: '86', national_prefix: '0', international_prefix: '00' };
 
@@ -50,12 +50,11 @@ function opts(over: Partial<ImportOptions> = {}): ImportOptions & { bad: Bad[] }
 }
 
 async function wipe(p: string): Promise<void> {
-  await scanKeys(redis, `${p}*`, async (ks) => void (await redis.unlink(...ks)));
+  await clearKeys(redis, `${p}*`);
 }
 
 async function dndKeys(): Promise<string[]> {
-  const out: string[] = [];
-  await scanKeys(redis, `${prefix}dnd:{r:*`, (ks) => void out.push(...ks));
+  const out = await keysMatching(redis, `${prefix}dnd:{r:*`);
   return out.sort();
 }
 

@@ -18,8 +18,8 @@ import { ImportError } from '../../src/import/kinds.js';
 import { PortedRows } from '../../src/import/ported-rows.js';
 import { PolicyCheck } from '../../src/store/policy-check.js';
 import { PortedAdmin } from '../../src/store/ported.js';
-import { scanKeys } from '../../src/store/redis.js';
 import { PrivateRedis } from '../helpers/private-redis.js';
+import { keysMatching } from '../helpers/redis-keys.js';
 
 const NUMBERING = { country_code: '86', national_prefix: '0', international_prefix: '00' };
 
@@ -48,8 +48,7 @@ async function tagOf(msisdn: string): Promise<string | null> {
 }
 
 async function portedKeys(): Promise<string[]> {
-  const out: string[] = [];
-  await scanKeys(redis, `${prefix}ported:{r:*`, (ks) => void out.push(...ks));
+  const out = await keysMatching(redis, `${prefix}ported:{r:*`);
   return out.sort();
 }
 

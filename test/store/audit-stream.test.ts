@@ -9,11 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditStream, LINE_FIELDS, type AuditStreamOptions } from '../../src/store/audit-stream.js';
-import { createRedis, scanKeys } from '../../src/store/redis.js';
+import { createRedis } from '../../src/store/redis.js';
 import { RespPipe } from '../../src/store/resp-pipe.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { freePort, PrivateRedis } from '../helpers/private-redis.js';
 import { REDIS_URL } from '../helpers/stack.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const base = `test:audit:${randomBytes(4).toString('hex')}:`;
 let redis: Redis;
@@ -23,7 +24,7 @@ beforeAll(() => {
   redis = new Redis(REDIS_URL);
 });
 afterAll(async () => {
-  await scanKeys(redis, `${base}*`, (keys) => void (keys.length && redis.unlink(...keys)));
+  await clearKeys(redis, `${base}*`);
   redis.disconnect();
 });
 

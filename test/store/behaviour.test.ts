@@ -16,9 +16,10 @@ import { BehaviourStore } from '../../src/store/behaviour-store.js';
 import { DndGeneration } from '../../src/store/dnd-generation.js';
 import { PolicyCheck } from '../../src/store/policy-check.js';
 import { RateStore } from '../../src/store/rates.js';
-import { connectRedis, createRedis, type Redis, scanKeys } from '../../src/store/redis.js';
+import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
 import { RespPipe } from '../../src/store/resp-pipe.js';
 import { ctx, INITIAL, ruleSet } from '../rules/helpers.js';
+import { clearKeys, keysMatching } from '../helpers/redis-keys.js';
 
 const PREFIX = `test:bhv:${process.pid}:${randomBytes(4).toString('hex')}:`;
 const HOUR = 3_600_000;
@@ -48,7 +49,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await scanKeys(redis, `${PREFIX}*`, async (keys) => void (await redis.del(...keys)));
+  await clearKeys(redis, `${PREFIX}*`);
   pipe.close();
   redis.disconnect();
 });
@@ -126,8 +127,7 @@ describe('sequential recipients (号段扫号)', () => {
   });
 
   it('each window starts afresh, and its state expires with the window', async () => {
-    const keys: string[] = [];
-    await scanKeys(redis, `${PREFIX}{bhv:acme:861069100}:q:*`, async (k) => void keys.push(...k));
+    const keys = await keysMatching(redis, `${PREFIX}{bhv:acme:861069100}:q:*`);
     expect(keys.length).toBe(1);
     const ttl = await redis.pttl(keys[0]!);
     expect(ttl).toBeGreaterThan(0);
@@ -299,8 +299,7 @@ rules:
   });
 
   it('every behaviour key has a TTL', async () => {
-    const keys: string[] = [];
-    await scanKeys(redis, `${PREFIX}{bhv:*`, async (k) => void keys.push(...k));
+    const keys = await keysMatching(redis, `${PREFIX}{bhv:*`);
     expect(keys.length).toBeGreaterThan(10);
     for (const k of keys) expect(await redis.pttl(k), k).toBeGreaterThan(0);
   });

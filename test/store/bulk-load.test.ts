@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pipes, RecordWriter, plainRedisUrl, type ConsentWrite } from '../../src/store/bulk-load.js';
 import { Keys } from '../../src/store/keys.js';
-import { scanKeys } from '../../src/store/redis.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const BASE = `test:bulk:${process.pid}:${randomBytes(4).toString('hex')}:`;
 let redis: Redis;
@@ -18,7 +18,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  await scanKeys(redis, `${BASE}*`, async (keys) => void (await redis.unlink(...keys)));
+  await clearKeys(redis, `${BASE}*`);
   redis.disconnect();
 });
 

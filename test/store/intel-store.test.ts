@@ -17,7 +17,8 @@ import { fingerprintOf } from '../../src/rules/fingerprint.js';
 import { foldChars } from '../../src/rules/normalise.js';
 import { AuditStream } from '../../src/store/audit-stream.js';
 import { IntelStore } from '../../src/store/intel-store.js';
-import { connectRedis, createRedis, scanKeys, type Redis } from '../../src/store/redis.js';
+import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
+import { clearKeys, keysMatching } from '../helpers/redis-keys.js';
 
 const PREFIX = `test:intel:${process.pid}:${randomBytes(4).toString('hex')}:`;
 let redis: Redis;
@@ -36,7 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await a.stop();
   await b.stop();
-  await scanKeys(redis, `${PREFIX}*`, async (keys) => void (keys.length > 0 && (await redis.del(...keys))));
+  await clearKeys(redis, `${PREFIX}*`);
   redis.disconnect();
 });
 
@@ -103,8 +104,7 @@ describe("the memory's texts", () => {
     await a.flush();
     expect(await b.textOf('fp1')).toEqual({ fingerprint: 'fp1', bands: ['0.x', '1.y'], text: '急用钱 详询 13912345678' });
     expect(await b.textOf('nope')).toBeNull();
-    const keys: string[] = [];
-    await scanKeys(redis, `${PREFIX}{txt}:*`, (k) => void keys.push(...k));
+    const keys = await keysMatching(redis, `${PREFIX}{txt}:*`);
     expect(keys).toHaveLength(1);
     expect(await redis.hlen(keys[0]!)).toBe(1);
     for (const k of keys) expect(await redis.ttl(k)).toBeGreaterThan(3600);

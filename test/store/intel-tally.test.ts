@@ -12,7 +12,8 @@ import type { RateNeed } from '../../src/domain/store-facts.js';
 import { baselineOf, profileEntity } from '../../src/domain/behaviour.js';
 import { IntelTally } from '../../src/store/intel-tally.js';
 import { RateStore, type RawGroup } from '../../src/store/rates.js';
-import { connectRedis, createRedis, type Redis, scanKeys } from '../../src/store/redis.js';
+import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const PREFIX = `test:tally:${process.pid}:${randomBytes(4).toString('hex')}:`;
 const HOUR = 3_600_000;
@@ -31,7 +32,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await scanKeys(redis, `${PREFIX}*`, async (keys) => void (await redis.del(...keys)));
+  await clearKeys(redis, `${PREFIX}*`);
   redis.disconnect();
 });
 

@@ -11,8 +11,8 @@ import { exportLabels, sinceOf } from '../../src/cli/model.js';
 import { senderId } from '../../src/domain/sender.js';
 import { LabelStore, MAX_TEXT } from '../../src/store/label-store.js';
 import { Redis } from 'ioredis';
-import { scanKeys } from '../../src/store/redis.js';
 import { REDIS_URL, sm, startStack, waitFor, type Stack } from '../helpers/stack.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const SENDER = '8610690002';
 const USER = '8613800138000';
@@ -21,7 +21,7 @@ let stack: Stack | null = null;
 afterEach(async () => {
   if (stack) {
     const redis = stack.gw.redis;
-    await scanKeys(redis, `${stack.prefix}*`, async (keys) => void (await redis.del(...keys)));
+    await clearKeys(redis, `${stack.prefix}*`);
     await stack.stop();
   }
   stack = null;
@@ -146,7 +146,7 @@ describe('LabelStore', () => {
       expect(await failing.add('spam', 'text', 'review', 'q', null)).toBe(false);
       expect(errors[0]).toMatch(/WRONGTYPE/);
     } finally {
-      await scanKeys(redis, `${prefix}*`, async (keys) => void (await redis.del(...keys)));
+      await clearKeys(redis, `${prefix}*`);
       redis.disconnect();
     }
   });

@@ -11,8 +11,9 @@ import type { RateNeed } from '../../src/domain/store-facts.js';
 import { PolicyAdmin } from '../../src/store/policy-admin.js';
 import { PolicyCheck } from '../../src/store/policy-check.js';
 import { RateStore } from '../../src/store/rates.js';
-import { connectRedis, createRedis, type Redis, scanKeys } from '../../src/store/redis.js';
+import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
 import { RespPipe } from '../../src/store/resp-pipe.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const PREFIX = `test:batch:${process.pid}:${randomBytes(4).toString('hex')}:`;
 const MIN = 60_000;
@@ -35,7 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await scanKeys(redis, `${PREFIX}*`, async (keys) => void (await redis.del(...keys)));
+  await clearKeys(redis, `${PREFIX}*`);
   redis.disconnect();
 });
 

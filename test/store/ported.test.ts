@@ -14,8 +14,9 @@ import { PolicyAdmin } from '../../src/store/policy-admin.js';
 import { PolicyCheck } from '../../src/store/policy-check.js';
 import { PortedAdmin } from '../../src/store/ported.js';
 import { RateStore } from '../../src/store/rates.js';
-import { connectRedis, createRedis, type Redis, scanKeys } from '../../src/store/redis.js';
+import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
 import { RespPipe } from '../../src/store/resp-pipe.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const PREFIX = `test:ported:${process.pid}:${randomBytes(4).toString('hex')}:`;
 const DAY = 86_400_000;
@@ -38,7 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await scanKeys(redis, `${PREFIX}*`, async (keys) => void (await redis.del(...keys)));
+  await clearKeys(redis, `${PREFIX}*`);
   redis.disconnect();
 });
 

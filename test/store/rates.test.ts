@@ -8,8 +8,9 @@ import { RECENT_CAP, type RateNeed } from '../../src/domain/store-facts.js';
 import { rateEntity } from '../../src/store/rate-layout.js';
 import { RateStore } from '../../src/store/rates.js';
 import { hashTag as hashTagOf } from '../../src/store/slots.js';
-import { connectRedis, createRedis, type Redis, scanKeys } from '../../src/store/redis.js';
+import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
 import { freePort, PrivateRedis } from '../helpers/private-redis.js';
+import { clearKeys } from '../helpers/redis-keys.js';
 
 const PREFIX = `test:rates:${process.pid}:${randomBytes(4).toString('hex')}:`;
 const MIN = 60_000;
@@ -25,7 +26,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await scanKeys(redis, `${PREFIX}*`, async (keys) => void (await redis.del(...keys)));
+  await clearKeys(redis, `${PREFIX}*`);
   redis.disconnect();
 });
 
