@@ -52,8 +52,14 @@ export interface OpenLoopResult {
   latencyMs: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
   /** Scheduled → actual send time, ms: the generator's own lateness (timer granularity, a busy loop, a full window). */
   sendLagMs: { p99: number; max: number };
-  /** Largest number of scheduled messages waiting in the generator for a window slot. */
+  /** Largest number of scheduled messages waiting in the generator for a window slot, in the measured interval. */
   maxBacklog: number;
+  /**
+   * Warm-up messages still unanswered (in flight, or waiting for a window slot) when the measured
+   * interval began. Far above rate × p50, the server had not reached its steady state: the measured
+   * interval starts by draining a start-up backlog, and its tail is the start-up's, not the rate's.
+   */
+  carried: number;
   /** Measured messages never answered (drain ended, or their link closed). */
   unacked: number;
   deliverSm: number;
@@ -394,12 +400,16 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   let cpu = { user: 0, system: 0 };
   let elu = 0;
   let measuredMs = 0;
+  let carried = 0;
+  const outstanding = () => binds.reduce((a, b) => a + (b.closed ? 0 : b.inflight + b.backlog), 0);
 
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
       if (phase === 0 && now >= s.t0) {
         phase = 1;
+        carried = outstanding();
+        s.maxBacklog = s.backlog;
         cpu0 = process.cpuUsage();
         elu0 = performance.eventLoopUtilization();
         o.onPhase?.('measure');
@@ -437,7 +447,6 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   });
 
   // Drain: until every measured message is answered, the links die, or drainMs passes.
-  const outstanding = () => binds.reduce((a, b) => a + (b.closed ? 0 : b.inflight + b.backlog), 0);
   const drainEnd = performance.now() + drainMs;
   while (outstanding() > 0 && performance.now() < drainEnd) await sleep(5);
   const now = performance.now();
@@ -471,6 +480,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     },
     sendLagMs: { p99: ms(s.lag.quantileUs(0.99)), max: ms(s.lag.maxUs) },
     maxBacklog: s.maxBacklog,
+    carried,
     unacked,
     deliverSm: s.deliverSm,
     cpuPct: measuredMs > 0 ? Math.round(((cpu.user + cpu.system) / 1000 / measuredMs) * 1000) / 10 : 0,

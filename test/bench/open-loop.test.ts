@@ -136,6 +136,20 @@ describe('open-loop load generator', () => {
     expect(srv.arrivedBetween(STALL_AFTER + 50, STALL_AFTER + STALL - 50)).toBeLessThanOrEqual(100);
   });
 
+  it('reports the warm-up messages still unanswered when measuring begins (carried)', async () => {
+    // The stall (500–1000 ms after the first submit) spans the measured interval's start at 800 ms:
+    // the ~600 messages scheduled from 500 to 800 ms are held when measuring begins.
+    srv.reset();
+    const straddling = await runOpenLoop({ port: srv.port, rate: 2000, binds: 2, window: 4000, warmupMs: 800, durationMs: 500, drainMs: 3000 });
+    expect(straddling.acked).toBe(1000);
+    expect(straddling.carried).toBeGreaterThan(400);
+    expect(straddling.carried).toBeLessThanOrEqual(1600);
+    // Measuring from 300 ms, before the stall: what is in flight at an instant server's pace.
+    srv.reset();
+    const before = await runOpenLoop({ port: srv.port, rate: 2000, binds: 2, window: 4000, warmupMs: 300, durationMs: 500, drainMs: 3000 });
+    expect(before.carried).toBeLessThan(100);
+  });
+
   it('a closed-loop generator, by contrast, stops sending in the stall (coordinated omission)', async () => {
     srv.reset();
     const r = await runLoad({ port: srv.port, binds: 2, window: 50, durationMs: 1500, drainMs: 3000 });
