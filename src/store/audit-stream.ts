@@ -21,25 +21,27 @@
  * one XADD per shard and flush costs that once per shard instead.
  *
  * Hot path: add() encodes the decision's line into one reusable byte buffer (no string kept per
- * decision); the flush groups the lines by shard and sends every shard's block as an argument of
- * one script call, at most ~MAX_CALL_DECISIONS a call. When Redis fails the blocks are kept for
+ * decision); the flush groups the lines by shard and sends every shard's block in one script call
+ * or transaction, at most ~MAX_CALL_DECISIONS each. When Redis fails the blocks are kept for
  * the next flush; beyond `max_buffer` decisions new ones are dropped and counted.
  *
  * On a single Redis the stream has a connection of its own (store/resp-pipe.ts) and a flush is
  * written as RESP straight into one reused buffer: each line is copied once, from the decision
- * buffer into its shard's place in the script call. Through ioredis a flush was copied three times
- * into fresh memory (the blocks, ioredis's command, its auto-pipeline), and fresh memory costs a
- * page fault every 4 KB: at 20,000 decisions a second each 250 ms flush held the event loop for
- * 10–30 ms, every message in flight waited, and it tripled the p99 at that rate (bench/RESULTS.md,
- * session 16). Retried blocks, Sentinel and Cluster go through ioredis.
+ * buffer into its shard's place in the XADD. Through ioredis a flush was copied three times into
+ * fresh memory (the blocks, ioredis's command, its auto-pipeline), and fresh memory costs a page
+ * fault every 4 KB: at 20,000 decisions a second each 250 ms flush held the event loop for 10–30 ms,
+ * every message in flight waited, and it tripled the p99 at that rate (bench/RESULTS.md, session
+ * 16). On that connection a flush is plain commands in MULTI/EXEC rather than the append script: a
+ * block passed to Lua is copied into a Lua string and back, which cost Redis more than the XADD
+ * itself (flushOnPipe()). Retried blocks, Sentinel and Cluster go through ioredis and the script.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DecisionCache } from '../telemetry/decision-cache.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { Keys } from './keys.js';
-import { bulk, RespError, type RespPipe, type RespValue } from './resp-pipe.js';
-import { scriptSource, withScripts, type ScriptClient } from './scripts.js';
+import { bulk, type RespPipe } from './resp-pipe.js';
+import { withScripts, type ScriptClient } from './scripts.js';
 
 export interface AuditStreamOptions {
   shards: number;
@@ -129,13 +131,13 @@ export interface DecisionRecord {
 const SCORE_EMPTY = Buffer.from('\t\t\t\n', 'latin1');
 
 /**
- * Decisions per script call at most (bounds the script's run time inside Redis, during which every
- * policy check waits): calls of 5,000 took up to 88 ms (slowlog, (d)). A shard's block is never
- * split, so a smaller figure adds calls, not stream entries.
+ * Decisions per script call or transaction at most (bounds its run time inside Redis, during which
+ * every policy check waits): calls of 5,000 took up to 88 ms (slowlog, (d)). A shard's block is
+ * never split, so a smaller figure adds calls, not stream entries.
  */
 const MAX_CALL_DECISIONS = 1000;
-/** The append script's SHA1: the stream's own connection calls it by EVALSHA (a NOSCRIPT answer goes through ioredis, which loads it). */
-const APPEND_SHA = createHash('sha1').update(scriptSource('sgAuditAppend')).digest('hex');
+/** Commands per shard in flushOnPipe()'s transaction: HGET, XADD, HINCRBY, HSET, HLEN, PEXPIRE, PEXPIRE. */
+const PER_SHARD = 7;
 /** How much later than its decision an entry may be appended and still be found by a `to` bound. */
 export const APPEND_MARGIN_MS = 10 * 60_000;
 const TAB = 9;
@@ -397,56 +399,117 @@ export class AuditStream {
   }
 
   /**
-   * The flush as EVALSHA calls written into the reused wire buffer (the module header says why):
-   * the same calls, arguments and grouping as append() sends through ioredis. A reply that is an
-   * error (NOSCRIPT after a Redis restart, …) or a failed connection sends that call's blocks the
-   * ioredis way, now (NOSCRIPT: ioredis loads the script) or with the next flush.
+   * The flush as plain commands written into the reused wire buffer (the module header says why),
+   * one MULTI/EXEC per group of shards (the grouping append() uses): per shard HGET of its oldest
+   * entry's time, the XADD, HINCRBY of its bytes, this instance's flush seq, HLEN, and both keys'
+   * TTL, the entry and fields audit-append.lua writes. The block passes through no Lua: as an
+   * EVALSHA argument it cost Redis more than the XADD (bench/RESULTS.md, session 20). From the
+   * replies: a shard without an oldest time gets its entry's (HSETNX), and a shard past a bound or
+   * with more than 40 meta fields gets audit-hold.lua. A transaction that failed, or was not
+   * answered in time, is kept and sent again through ioredis with the next flush: the append
+   * script's seq check skips a block the transaction had written after all.
    */
   private flushOnPipe(pipe: RespPipe): Promise<void> {
     const byShard = this.shardTotals();
     const seq = ++this.flushSeq;
     const shards = [...byShard].map(([shard, e]) => ({ shard, decisions: e.decisions, e }));
     const calls = this.groups(shards);
-    const head = bulk(this.keys.prefix) + this.bounds().map(bulk).join('');
-    const headBytes = Buffer.byteLength(head, 'utf8');
-    // At most: each call its array header, EVALSHA, sha and numkeys (~75 bytes) and the head; each block three short bulks and its lines' bulk header (~60).
-    const need = this.used + calls.length * (128 + headBytes) + shards.length * 96;
+    const ttl = bulk(String(BUFFER_TTL_MS));
+    const seqField = bulk(`s:${this.instance}`) + bulk(`${seq}:${Date.now()}`);
+    // Each shard's commands as text before and after its lines (the lines are copied in after).
+    const texts = shards.map((b) => {
+      const key = bulk(this.keys.audit(b.shard));
+      const meta = bulk(this.keys.auditMeta(b.shard));
+      const before = `*3\r\n$4\r\nHGET\r\n${meta}$1\r\no\r\n*7\r\n$4\r\nXADD\r\n${key}$1\r\n*\r\n$1\r\nn\r\n${bulk(String(b.decisions))}$1\r\nd\r\n$${b.e.bytes}\r\n`;
+      const after =
+        `\r\n*4\r\n$7\r\nHINCRBY\r\n${meta}$1\r\nb\r\n${bulk(String(b.e.bytes))}*4\r\n$4\r\nHSET\r\n${meta}${seqField}` +
+        `*2\r\n$4\r\nHLEN\r\n${meta}*3\r\n$7\r\nPEXPIRE\r\n${key}${ttl}*3\r\n$7\r\nPEXPIRE\r\n${meta}${ttl}`;
+      return { before, after };
+    });
+    let need = this.used + calls.length * 32;
+    for (const t of texts) need += Buffer.byteLength(t.before) + Buffer.byteLength(t.after);
     const own = !this.wireBusy;
     if (own && this.wire.length < need) this.wire = Buffer.allocUnsafe(Math.max(need, 2 * this.wire.length));
     const wire = own ? this.wire : Buffer.allocUnsafe(need);
     if (own) this.wireBusy = true;
     let at = 0;
+    let i = 0;
     for (const call of calls) {
-      at += wire.write(`*${8 + 4 * call.length}\r\n$7\r\nEVALSHA\r\n$40\r\n${APPEND_SHA}\r\n$1\r\n0\r\n`, at, 'latin1');
-      at += wire.write(head, at, 'utf8');
+      at += wire.write('*1\r\n$5\r\nMULTI\r\n', at, 'latin1');
       for (const b of call) {
-        at += wire.write(`${bulk(String(b.shard))}${bulk(String(seq))}${bulk(String(b.decisions))}$${b.e.bytes}\r\n`, at, 'latin1');
+        const t = texts[i++]!;
+        at += wire.write(t.before, at, 'utf8');
         b.e.at = at;
         at += b.e.bytes;
-        at += wire.write('\r\n', at, 'latin1');
+        at += wire.write(t.after, at, 'utf8');
       }
+      at += wire.write('*1\r\n$4\r\nEXEC\r\n', at, 'latin1');
     }
     this.copyLines(wire, byShard);
-    // A call's blocks as ioredis would send them (a retry, a NOSCRIPT): copied out of the wire
+    // A transaction's blocks as ioredis would send them (a retry): copied out of the wire
     // (copyLines left each shard's `at` at the end of its lines).
     const blocksOf = (i: number): Block[] =>
       calls[i]!.map((b) => ({ shard: b.shard, seq, decisions: b.decisions, bytes: Buffer.from(wire.subarray(b.e.at - b.e.bytes, b.e.at)) }));
+    // Replies: MULTI's OK, QUEUED per command, then EXEC's array of the commands' replies.
+    const replies = calls.reduce((n, c) => n + 2 + PER_SHARD * c.length, 0);
     return new Promise<void>((resolve) => {
-      pipe.send([wire.subarray(0, at)], calls.length, (err, replies) => {
-        const after: Promise<void>[] = [];
-        for (let i = 0; i < calls.length; i++) {
-          const r: RespValue | undefined = err ? undefined : replies?.[i];
-          if (Array.isArray(r)) this.written(calls[i]!, Number(r[1] ?? 0));
-          else if (r instanceof RespError && r.message.startsWith('NOSCRIPT')) after.push(this.sendGroup(blocksOf(i)));
-          else {
-            this.metrics?.redisErrors.inc({ op: 'audit_stream' });
-            this.keepForRetry(blocksOf(i));
-          }
-        }
+      pipe.send([wire.subarray(0, at)], replies, (err, values) => {
         if (own) this.wireBusy = false;
-        void Promise.all(after).then(() => resolve());
+        const oldest: Buffer[] = [];
+        let olds = 0;
+        const hold: number[] = [];
+        let r = 0;
+        for (let c = 0; c < calls.length; c++) {
+          const call = calls[c]!;
+          r += 1 + PER_SHARD * call.length;
+          const exec = err ? undefined : values?.[r++];
+          if (!Array.isArray(exec) || exec.length !== PER_SHARD * call.length) {
+            this.metrics?.redisErrors.inc({ op: 'audit_stream' });
+            this.keepForRetry(blocksOf(c));
+            continue;
+          }
+          for (let j = 0; j < call.length; j++) {
+            const k = PER_SHARD * j;
+            const id = String(exec[k + 1]);
+            const ms = Number(id.slice(0, id.indexOf('-')));
+            const o = exec[k] === null ? ms : Number(exec[k]);
+            if (exec[k] === null) {
+              oldest.push(Buffer.from(`*4\r\n$6\r\nHSETNX\r\n${bulk(this.keys.auditMeta(call[j]!.shard))}$1\r\no\r\n${bulk(String(ms))}`, 'utf8'));
+              olds++;
+            }
+            const max = this.shardBytes;
+            const age = this.opts.maxAgeMs;
+            if ((max > 0 && Number(exec[k + 2]) > max) || (age > 0 && o < ms - age) || Number(exec[k + 4]) > 40) hold.push(call[j]!.shard);
+          }
+          this.written(call, 0);
+        }
+        const oldestSet =
+          olds === 0
+            ? Promise.resolve()
+            : new Promise<void>((done) =>
+                pipe.send(oldest, olds, (e) => {
+                  if (e) this.metrics?.redisErrors.inc({ op: 'audit_stream' });
+                  done();
+                }),
+              );
+        void oldestSet.then(() => this.hold(hold)).then(() => resolve());
       });
     });
+  }
+
+  /** audit-hold.lua for each of these shards (through ioredis, which loads the script where Redis lacks it); counts what they dropped. */
+  private async hold(shards: number[]): Promise<void> {
+    if (shards.length === 0) return;
+    const dropped = await Promise.all(
+      shards.map((s) =>
+        this.scripts.sgAuditHold(this.keys.audit(s), this.keys.auditMeta(s), this.shardBytes, this.opts.maxAgeMs).catch(() => {
+          this.metrics?.redisErrors.inc({ op: 'audit_stream' });
+          return 0;
+        }),
+      ),
+    );
+    const n = dropped.reduce((a, b) => a + b, 0);
+    if (n > 0) this.metrics?.auditBufferDropped.inc(n);
   }
 
   /** A failed call's blocks are sent again with the next flush (up to max_buffer; the rest dropped). */

@@ -3,10 +3,10 @@
  *
  * SCRIPTS is the table: per command its file under lua/ (each file starts with its Input/Output:
  * KEYS, ARGV, return value), its number of keys (absent: every call passes it first, the keys
- * varying per call), whether rate-counters.lua (the counters' shared Lua functions) goes in front,
- * and its TypeScript signature. withScripts() defines them all as ioredis commands (EVALSHA, with
- * EVAL once per connection) and returns the client typed with them; every module that runs a script
- * calls it, however many share the client.
+ * varying per call), the files of shared Lua functions that go in front of it (its prelude: the
+ * rate counters', the decision buffer's), and its TypeScript signature. withScripts() defines them
+ * all as ioredis commands (EVALSHA, with EVAL once per connection) and returns the client typed with
+ * them; every module that runs a script calls it, however many share the client.
  */
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
@@ -18,13 +18,18 @@ interface Script<Call> {
   readonly file: string;
   /** KEYS per call, when fixed. */
   readonly numberOfKeys: number | undefined;
-  /** rate-counters.lua goes in front (the script calls its sg_* functions). */
-  readonly counters: boolean;
+  /** Files of shared Lua functions that go in front, in order (COUNTERS: the script calls their sg_* functions). */
+  readonly prelude: readonly string[];
   readonly signature?: Call;
 }
 
-function script<Call>(file: string, numberOfKeys?: number, counters = false): Script<Call> {
-  return { file, numberOfKeys, counters };
+/** The rate counters' functions and the behaviour profiles' ops, in front of the scripts that count. */
+export const COUNTERS = ['rate-counters.lua', 'behaviour.lua'] as const;
+/** The decision buffer's functions (stream ids, bounds), in front of its append and hold scripts. */
+export const AUDIT_BUFFER = ['audit-buffer.lua'] as const;
+
+function script<Call>(file: string, numberOfKeys?: number, prelude: readonly string[] = []): Script<Call> {
+  return { file, numberOfKeys, prelude };
 }
 
 export const SCRIPTS = {
@@ -37,14 +42,16 @@ export const SCRIPTS = {
   sgPolicyCheckBatch: script<(prefix: string, dndGen: number, scopeLists: string, messages: string, counterLines: string, horizon: number, portedLines?: string, portedGen?: number) => Promise<string>>(
     'policy-check-batch.lua',
     0,
-    true,
+    COUNTERS,
   ),
   /** Rate counters' own calls (per slot on a cluster; names the batch cannot carry): store/rates.ts. Arrays are flattened by ioredis. */
-  sgRateBump: script<(numKeys: number, keys: string[], prefix: string, horizon: number, groups: Arg[]) => Promise<number[]>>('rates.lua', undefined, true),
+  sgRateBump: script<(numKeys: number, keys: string[], prefix: string, horizon: number, groups: Arg[]) => Promise<number[]>>('rates.lua', undefined, COUNTERS),
   /** Purge bookkeeping of count hashes the plain-command path made fields in: store/rates.ts. */
-  sgRatePurge: script<(numKeys: number, ...keysThenHorizonThenCounts: Arg[]) => Promise<number>>('rate-purge.lua', undefined, true),
+  sgRatePurge: script<(numKeys: number, ...keysThenHorizonThenCounts: Arg[]) => Promise<number>>('rate-purge.lua', undefined, COUNTERS),
   /** A flush of the decision buffer, held in its bounds (0 keys on a single Redis; the shard's stream and meta on a cluster): store/audit-stream.ts. */
-  sgAuditAppend: script<(numKeys: 0 | 2, ...args: (string | Buffer)[]) => Promise<[number, number, number]>>('audit-append.lua'),
+  sgAuditAppend: script<(numKeys: 0 | 2, ...args: (string | Buffer)[]) => Promise<[number, number, number]>>('audit-append.lua', undefined, AUDIT_BUFFER),
+  /** One shard held in its bounds after the plain-command append on a single Redis: store/audit-stream.ts. */
+  sgAuditHold: script<(stream: string, meta: string, maxBytes: number, maxAgeMs: number) => Promise<number>>('audit-hold.lua', 2, AUDIT_BUFFER),
   /** The archive writer's cursor and trim of one shard, under its lease: store/archive-buffer.ts. */
   sgAuditArchived: script<(stream: string, meta: string, lease: string, token: string, cursor: string, upto: string, ttlMs: number) => Promise<[number, number, number]>>(
     'audit-trim.lua',
@@ -93,10 +100,10 @@ function lua(file: string): string {
   return text;
 }
 
-/** A script's full source: rate-counters.lua and behaviour.lua (the behaviour profiles' ops) first when it uses the counters' functions. */
+/** A script's full source: its prelude's files, then its own. */
 export function scriptSource(name: ScriptName): string {
   const s = SCRIPTS[name];
-  return s.counters ? `${lua('rate-counters.lua')}\n${lua('behaviour.lua')}\n${lua(s.file)}` : lua(s.file);
+  return [...s.prelude, s.file].map(lua).join('\n');
 }
 
 /** Defines every script of the table on `redis` (those it has already are left alone) and returns it typed with them. */

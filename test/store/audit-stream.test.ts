@@ -2,8 +2,8 @@
  * The decision buffer (store/audit-stream.ts) on the real Redis: sharding by recipient, the line
  * format, queries by recipient and time (the decision's time, not the append time), limits, the
  * bounds by bytes and by age with their drop counting — each through ioredis and on the stream's
- * own connection (the RESP it writes itself) — and what happens while Redis cannot take the
- * entries, or cannot run the script by its SHA.
+ * own connection (the plain commands it writes itself) — and what happens while Redis cannot take
+ * the entries, answers a transaction too late, or lacks a script.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -217,7 +217,7 @@ describe("audit stream on its own connection", () => {
     dead.disconnect();
   });
 
-  it('a Redis without the script (NOSCRIPT) gets the call through ioredis, which loads it; no error counted', async () => {
+  it('appends with plain commands in one MULTI/EXEC: no script, and a Redis without audit-hold.lua gets it through ioredis', async () => {
     const server = await PrivateRedis.start();
     const client = createRedis({ url: server.url, command_timeout_ms: 2000 });
     const pipe = new RespPipe(server.url, 5000);
@@ -225,19 +225,62 @@ describe("audit stream on its own connection", () => {
       await client.connect();
       expect(await pipe.whenReady(5000)).toBe(true);
       const metrics = new Metrics(false);
-      const a = new AuditStream(client, prefix, opts, metrics, Date.now, pipe);
-      a.add('esme', 'forward', 'x', 'y', 0, null, '1', '8613800000001');
-      await a.flush();
-      a.add('esme', 'forward', 'x', 'y', 0, null, '1', '8613800000001');
-      await a.flush();
-      expect(await client.xlen(`${prefix}audit:{a:1}`)).toBe(2);
+      // 8 shards of 150 bytes: a flush of two decisions fits (~110 bytes), the second takes shard 1 past its bound.
+      const a = new AuditStream(client, prefix, { ...opts, maxBytes: 8 * 150 }, metrics, Date.now, pipe);
+      for (let f = 0; f < 2; f++) {
+        for (let i = 0; i < 2; i++) a.add('esme', 'forward', 'x', 'y', 0, null, '1', '8613800000001');
+        await a.flush();
+      }
+      const meta = `${prefix}auditm:{a:1}`;
+      const entries = (await client.xrange(`${prefix}audit:{a:1}`, '-', '+')) as [string, string[]][];
+      expect(entries).toHaveLength(1);
+      expect(Number(await client.hget(meta, 'b'))).toBe(Buffer.byteLength(entries[0]![1][3]!));
+      expect(await client.hget(meta, 'o')).toBe(entries[0]![0].split('-')[0]);
+      expect(await client.hget(meta, 's:gw1')).toMatch(/^2:\d+$/);
+      expect(Number(await client.hget(meta, 'x'))).toBe(2);
+      expect(await client.pttl(meta)).toBeGreaterThan(86_400_000);
       const text = await metrics.text();
-      expect(text).toMatch(/smppguard_audit_stream_entries_total\{outcome="written"\} 2\n/);
+      expect(text).toMatch(/smppguard_audit_stream_entries_total\{outcome="written"\} 4\n/);
+      expect(text).toMatch(/smppguard_audit_buffer_dropped_total 2\n/);
       expect(text).not.toMatch(/op="audit_stream"/);
-      // The first call was refused by SHA on the pipe, then run through ioredis; the second ran on the pipe.
+      // Two transactions; the one script call is the hold, which ioredis loaded (EVAL: its first on this connection).
       const stats = await client.info('commandstats');
+      expect(stats).toMatch(/cmdstat_exec:calls=2,/);
       expect(stats).toMatch(/cmdstat_eval:calls=1,/);
-      expect(stats).toMatch(/cmdstat_evalsha:calls=2,.*failed_calls=1\r\n/);
+      expect(stats).not.toMatch(/cmdstat_evalsha/);
+      expect(stats).toMatch(/cmdstat_hsetnx:calls=1,/);
+      await a.close();
+    } finally {
+      pipe.close();
+      client.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('a transaction Redis ran but answered too late is not buffered twice when its blocks are sent again', async () => {
+    const server = await PrivateRedis.start();
+    const client = createRedis({ url: server.url, command_timeout_ms: 2000 });
+    const pipe = new RespPipe(server.url, 200);
+    try {
+      await client.connect();
+      expect(await pipe.whenReady(5000)).toBe(true);
+      const metrics = new Metrics(false);
+      const a = new AuditStream(client, `${prefix}twice:`, opts, metrics, Date.now, pipe);
+      // Frozen: the transaction waits in Redis's socket past the pipe's timeout, then runs on thaw.
+      server.freeze();
+      a.add('esme', 'forward', 'x', 'y', 0, null, '1', '8613800000003');
+      await a.flush();
+      expect(await metrics.text()).toMatch(/smppguard_redis_errors_total\{op="audit_stream"\} 1\n/);
+      server.thaw();
+      const key = `${prefix}twice:audit:{a:3}`;
+      await expect.poll(() => client.xlen(key), { timeout: 5000 }).toBe(1);
+      // The retry (with a new decision) goes through ioredis and the append script, which skips the block it already has.
+      a.add('esme', 'forward', 'x', 'y', 0, null, '1', '8613800000003');
+      await a.flush();
+      const entries = (await client.xrange(key, '-', '+')) as [string, string[]][];
+      expect(entries.map(([, f]) => Number(f[1]))).toEqual([1, 1]);
+      // Each decision counted written once: the first when its block was found taken.
+      expect(await metrics.text()).toMatch(/smppguard_audit_stream_entries_total\{outcome="written"\} 2\n/);
       await a.close();
     } finally {
       pipe.close();

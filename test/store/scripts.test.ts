@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectRedis, createRedis, type Redis } from '../../src/store/redis.js';
-import { SCRIPTS, scriptSource, withScripts, type ScriptName } from '../../src/store/scripts.js';
+import { AUDIT_BUFFER, COUNTERS, SCRIPTS, scriptSource, withScripts, type ScriptName } from '../../src/store/scripts.js';
 import { clearKeys } from '../helpers/redis-keys.js';
 
 const LUA = new URL('../../src/store/lua/', import.meta.url);
@@ -28,10 +28,10 @@ afterAll(async () => {
 });
 
 describe('the script table', () => {
-  it('names every .lua file once (rate-counters.lua and behaviour.lua are the counters\' shared prelude)', () => {
+  it('names every .lua file once, as a script or in a prelude (the counters\' and the decision buffer\'s shared functions)', () => {
     const files = names.map((n) => SCRIPTS[n].file);
     expect(new Set(files).size).toBe(files.length);
-    expect([...files, 'rate-counters.lua', 'behaviour.lua'].sort()).toEqual(readdirSync(LUA).filter((f) => f.endsWith('.lua')).sort());
+    expect([...files, ...COUNTERS, ...AUDIT_BUFFER].sort()).toEqual(readdirSync(LUA).filter((f) => f.endsWith('.lua')).sort());
   });
 
   it('each file opens with a header naming its command, Input and Output', () => {
@@ -47,9 +47,20 @@ describe('the script table', () => {
   it('puts rate-counters.lua in front of the scripts that call its functions, and only those', () => {
     for (const name of names) {
       const own = readFileSync(new URL(SCRIPTS[name].file, LUA), 'utf8');
-      expect(/\bsg_[a-z]+\(/.test(own), name).toBe(SCRIPTS[name].counters);
-      expect(scriptSource(name).includes('local function sg_group('), name).toBe(SCRIPTS[name].counters);
+      const counts = SCRIPTS[name].prelude === COUNTERS;
+      expect(/\bsg_[a-z]+\(/.test(own), name).toBe(counts);
+      expect(scriptSource(name).includes('local function sg_group('), name).toBe(counts);
     }
+  });
+
+  it("puts audit-buffer.lua in front of the decision buffer's scripts, which call hold() and prune()", () => {
+    for (const name of names) {
+      const own = readFileSync(new URL(SCRIPTS[name].file, LUA), 'utf8');
+      const buffer = SCRIPTS[name].prelude === AUDIT_BUFFER;
+      if (buffer) expect(/\bprune\(meta, now\)/.test(own), name).toBe(true);
+      expect(scriptSource(name).includes('local function hold('), name).toBe(buffer);
+    }
+    expect(names.filter((n) => SCRIPTS[n].prelude === AUDIT_BUFFER).sort()).toEqual(['sgAuditAppend', 'sgAuditHold']);
   });
 });
 

@@ -22,6 +22,12 @@
   Keys built here are only allowed on a single Redis; on Redis Cluster the gateway calls once per
   shard with the shard's stream and meta hash as KEYS (one hash tag {a:S}).
 
+  On a single Redis a first attempt does not come here: store/audit-stream.ts writes the same
+  entry and meta fields as plain commands in one MULTI/EXEC on its own connection (passing a block
+  through Lua cost more Redis CPU than appending it) and asks audit-hold.lua for the bounds when
+  the replies show one passed. This script takes retries (their seq check is why it exists),
+  Sentinel, Cluster, and flushes while that connection is down.
+
   Blocks come as separate arguments, not one string to split: Lua's pattern matching costs tens
   of nanoseconds a byte, while arguments arrive already cut by the protocol.
   Command: sgAuditAppend (store/scripts.ts).
@@ -42,65 +48,7 @@
 ]]
 local prefix, maxBytes, maxAge, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[5]
 local seqField = 's:' .. ARGV[4]
-local call = redis.call
-local t = call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-
--- "ms-seq" → ms, seq
-local function parts(id)
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  return tonumber(ms), tonumber(seq)
-end
--- a <= b for stream ids
-local function le(a, b)
-  local am, as = parts(a)
-  local bm, bs = parts(b)
-  return am < bm or (am == bm and as <= bs)
-end
-
--- Trims the oldest entries of one shard while it is over a bound; returns decisions dropped.
-local function hold(key, meta, bytes, oldest, cursor)
-  local cut = maxAge > 0 and (now - maxAge) or -1
-  local dropped, keep = 0, nil
-  local from = '-'
-  -- Usually one or two entries go (the bound is reached a flush at a time): read few, then more.
-  -- XRANGE copies whole entries into Lua, so reading 64 to trim one saturated Redis in the soak test.
-  local count = 2
-  while keep == nil do
-    local batch = call('XRANGE', key, from, '+', 'COUNT', count)
-    if #batch == 0 then break end
-    for _, e in ipairs(batch) do
-      local id, f = e[1], e[2]
-      local ms = parts(id)
-      if (maxBytes > 0 and bytes > maxBytes) or ms < cut then
-        local n, d = 0, ''
-        for i = 1, #f, 2 do
-          if f[i] == 'n' then n = tonumber(f[i + 1]) elseif f[i] == 'd' then d = f[i + 1] end
-        end
-        bytes = bytes - #d
-        if not cursor or not le(id, cursor) then dropped = dropped + n end
-      else
-        keep = id
-        break
-      end
-    end
-    if keep == nil then
-      if #batch < count then break end
-      from = '(' .. batch[#batch][1]
-      if count < 64 then count = count * 2 end
-    end
-  end
-  if keep then
-    call('XTRIM', key, 'MINID', keep)
-    call('HSET', meta, 'b', bytes, 'o', (parts(keep)))
-  else
-    call('XTRIM', key, 'MAXLEN', 0)
-    call('HSET', meta, 'b', 0)
-    call('HDEL', meta, 'o')
-  end
-  if dropped > 0 then call('HINCRBY', meta, 'x', dropped) end
-  return dropped
-end
+local now = clock()
 
 local added, dropped, skipped = 0, 0, 0
 local fixed = #KEYS > 0
@@ -130,16 +78,9 @@ for i = 6, #ARGV - 3, 4 do
       call('HSET', meta, 'b', bytes, seqField, seq .. ':' .. now)
     end
     if (maxBytes > 0 and bytes > maxBytes) or (maxAge > 0 and oldest < now - maxAge) then
-      dropped = dropped + hold(key, meta, bytes, oldest, m[3] or false)
+      dropped = dropped + hold(key, meta, bytes, m[3] or false, maxBytes, maxAge, now)
     end
-    if call('HLEN', meta) > 40 then
-      -- Instances that have not written for a day are gone (restarted with a new id).
-      local all = call('HGETALL', meta)
-      for j = 1, #all, 2 do
-        local at = string.match(all[j + 1], ':(%d+)$')
-        if string.sub(all[j], 1, 2) == 's:' and at and tonumber(at) < now - 86400000 then call('HDEL', meta, all[j]) end
-      end
-    end
+    prune(meta, now)
     call('PEXPIRE', key, ttl)
     call('PEXPIRE', meta, ttl)
   end
