@@ -148,21 +148,37 @@ describe('scale-out on Redis Cluster', () => {
   });
 
   it('max_binds counts binds on both instances', async () => {
-    const held: EsmeClient[] = [await a.esme('transmitter'), await b.esme('transmitter'), await a.esme('transmitter')];
-    const fourth = await b.esme('transmitter').then(
-      (c) => c,
-      (err: Error) => err,
-    );
-    if (!(fourth instanceof Error)) {
-      // Once seen in a full `npm test` (not alone): say what Redis held and whether a reservation
-      // failed (a bind is let in when Redis cannot be asked), for whoever meets it next.
+    const errors = async (g: GatewayStack) => (await g.gw.metrics.redisErrors.get()).values.map((v) => `${v.labels.op}=${v.value}`).join(',');
+    const reserveErrors = async () => {
+      let n = 0;
+      for (const g of [a, b]) for (const v of (await g.gw.metrics.redisErrors.get()).values) if (v.labels.op === 'bind_reserve') n += v.value;
+      return n;
+    };
+    let held: EsmeClient[];
+    for (let attempt = 1; ; attempt++) {
+      const before = await reserveErrors();
+      held = [await a.esme('transmitter'), await b.esme('transmitter'), await a.esme('transmitter')];
+      const fourth = await b.esme('transmitter').then(
+        (c) => c,
+        (err: Error) => err,
+      );
+      if (fourth instanceof Error) {
+        expect(fourth.message).toMatch(/0xd/);
+        break;
+      }
+      // A reservation Redis did not answer in time lets the bind in (docs/scaling.md): the count is
+      // for when Redis answers, so that case is tried once more. Any other let-in says what Redis held.
+      const unanswered = (await reserveErrors()) > before;
       const hash = await a.gw.redis.hgetall(a.gw.limits.bindsKey('esme'));
-      const errors = async (g: GatewayStack) => (await g.gw.metrics.redisErrors.get()).values.map((v) => `${v.labels.op}=${v.value}`).join(',');
       const said = `a fourth bind of max_binds 3 was let in: {binds:esme} ${JSON.stringify(hash)}, Redis errors A [${await errors(a)}] B [${await errors(b)}]`;
       await Promise.all([...held, fourth].map((c) => c.close()));
-      expect.fail(said);
+      if (!unanswered || attempt === 2) expect.fail(said);
+      console.log(`${said}; a reservation went unanswered, once more`);
+      // The binds' release and the next heartbeat (every 5 s) put the counts right again.
+      const settled = async () => Object.entries(await a.gw.redis.hgetall(a.gw.limits.bindsKey('esme'))).every(([k, v]) => k.endsWith(':seen') || v === '0');
+      const deadline = Date.now() + 12_000;
+      while (!(await settled()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     }
-    expect(fourth.message).toMatch(/0xd/);
     await held[0]!.close();
     await waitFor(() => a.gw.accounts.get('esme')!.sessions.size === 1, 2000, 'unbind seen');
     await new Promise((r) => setTimeout(r, 200));
