@@ -613,8 +613,8 @@ const fmtUs = (xs: { gateway: number | null; redis: number | null }[]) => {
  */
 function openTable(samples: OpenSample[], scenarios: Scenario[], rates: number[]): string {
   const rows = [
-    '| offered msg/s | scenario | achieved msg/s | p50 ms | p99 ms | p99.9 ms | added p50 / p99 / p99.9 ms | µs CPU/msg gateway / redis | send lag max ms | errors |',
-    '|---:|---|---:|---:|---:|---:|---|---:|---:|---|',
+    '| offered msg/s | scenario | achieved msg/s | p50 ms | p99 ms | p99.9 ms | added p50 / p99 / p99.9 ms | µs CPU/msg gateway / redis | send lag max ms | carried from warm-up | errors |',
+    '|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---|',
   ];
   for (const rate of rates) {
     const pick = (id: string) => samples.filter((s) => s.rate === rate && s.scenario === id);
@@ -635,7 +635,8 @@ function openTable(samples: OpenSample[], scenarios: Scenario[], rates: number[]
       rows.push(
         `| ${fmtInt(rate)} | (${scn.id}) ${scn.label} | ${fmtInt(median(ss.map((s) => s.result.achievedPerSec)))} | ` +
           `${fmtMs(pct(ss, 'p50'))} | ${fmtMs(pct(ss, 'p99'))} | ${fmtMs(pct(ss, 'p999'))} | ${added('p50')} / ${added('p99')} / ${added('p999')} | ` +
-          `${scn.gateway ? fmtUs(ss.map((s) => s.us)) : '–'} | ${fmtMs(Math.max(...ss.map((s) => s.result.sendLagMs.max)))} | ${errText} |`,
+          `${scn.gateway ? fmtUs(ss.map((s) => s.us)) : '–'} | ${fmtMs(Math.max(...ss.map((s) => s.result.sendLagMs.max)))} | ` +
+          `${fmtInt(Math.max(...ss.map((s) => s.result.carried ?? 0)))} | ${errText} |`,
       );
     }
   }
