@@ -636,7 +636,7 @@ function openTable(samples: OpenSample[], scenarios: Scenario[], rates: number[]
         `| ${fmtInt(rate)} | (${scn.id}) ${scn.label} | ${fmtInt(median(ss.map((s) => s.result.achievedPerSec)))} | ` +
           `${fmtMs(pct(ss, 'p50'))} | ${fmtMs(pct(ss, 'p99'))} | ${fmtMs(pct(ss, 'p999'))} | ${added('p50')} / ${added('p99')} / ${added('p999')} | ` +
           `${scn.gateway ? fmtUs(ss.map((s) => s.us)) : '–'} | ${fmtMs(Math.max(...ss.map((s) => s.result.sendLagMs.max)))} | ` +
-          `${fmtInt(Math.max(...ss.map((s) => s.result.carried ?? 0)))} | ${errText} |`,
+          `${fmtInt(Math.max(...ss.map((s) => s.result.carried)))} | ${errText} |`,
       );
     }
   }

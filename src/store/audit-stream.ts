@@ -458,6 +458,8 @@ export class AuditStream {
         const oldest: Buffer[] = [];
         let olds = 0;
         const hold: number[] = [];
+        const max = this.shardBytes;
+        const age = this.opts.maxAgeMs;
         let r = 0;
         for (let c = 0; c < calls.length; c++) {
           const call = calls[c]!;
@@ -477,8 +479,6 @@ export class AuditStream {
               oldest.push(Buffer.from(`*4\r\n$6\r\nHSETNX\r\n${bulk(this.keys.auditMeta(call[j]!.shard))}$1\r\no\r\n${bulk(String(ms))}`, 'utf8'));
               olds++;
             }
-            const max = this.shardBytes;
-            const age = this.opts.maxAgeMs;
             if ((max > 0 && Number(exec[k + 2]) > max) || (age > 0 && o < ms - age) || Number(exec[k + 4]) > 40) hold.push(call[j]!.shard);
           }
           this.written(call, 0);

@@ -25,7 +25,7 @@ interface Script<Call> {
 
 /** The rate counters' functions and the behaviour profiles' ops, in front of the scripts that count. */
 export const COUNTERS = ['rate-counters.lua', 'behaviour.lua'] as const;
-/** The decision buffer's functions (stream ids, bounds), in front of its append and hold scripts. */
+/** The decision buffer's functions (stream ids, bounds), in front of its append, hold and trim scripts. */
 export const AUDIT_BUFFER = ['audit-buffer.lua'] as const;
 
 function script<Call>(file: string, numberOfKeys?: number, prelude: readonly string[] = []): Script<Call> {
@@ -56,6 +56,7 @@ export const SCRIPTS = {
   sgAuditArchived: script<(stream: string, meta: string, lease: string, token: string, cursor: string, upto: string, ttlMs: number) => Promise<[number, number, number]>>(
     'audit-trim.lua',
     3,
+    AUDIT_BUFFER,
   ),
   /** A receipt's message id in the hour buckets: store/dlr-map.ts. */
   sgDlrLookup: script<(numKeys: number, ...bucketsThenIds: string[]) => Promise<[string, string] | null>>('dlr-lookup.lua'),

@@ -1,8 +1,8 @@
 --[[
   The decision buffer's shared Lua functions: parts() and le() for stream ids, hold() (a shard's
   bounds) and prune() (flush seqs of gateway instances gone for a day). Not a script of its own:
-  the loader (store/scripts.ts, `prelude`) puts this chunk in front of audit-append.lua and
-  audit-hold.lua. The layout they work on is audit-append.lua's header.
+  the loader (store/scripts.ts, `prelude`) puts this chunk in front of audit-append.lua,
+  audit-hold.lua and audit-trim.lua. The layout they work on is audit-append.lua's header.
 ]]
 local call = redis.call
 

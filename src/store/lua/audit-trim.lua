@@ -17,18 +17,7 @@
 ]]
 local key, meta, lease = KEYS[1], KEYS[2], KEYS[3]
 local token, cursor, upto, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local call = redis.call
 if call('GET', lease) ~= token then return { 0, 0, 0 } end
-
-local function parts(id)
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  return tonumber(ms), tonumber(seq)
-end
-local function le(a, b)
-  local am, as = parts(a)
-  local bm, bs = parts(b)
-  return am < bm or (am == bm and as <= bs)
-end
 
 if cursor ~= '' then
   local c = call('HGET', meta, 'c')
