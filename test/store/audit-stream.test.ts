@@ -189,6 +189,21 @@ describe('audit stream, failures', () => {
 describe("audit stream on its own connection", () => {
   const prefix = `${base}own:`;
   const lines = (fields: string[]) => fields[3]!.split('\n').filter(Boolean);
+  /** A private Redis with an ioredis client and the stream's own connection to it (answer timeout `pipeMs`), for `run`. */
+  const onPrivateRedis = async (pipeMs: number, run: (client: Redis, pipe: RespPipe, server: PrivateRedis) => Promise<void>) => {
+    const server = await PrivateRedis.start();
+    const client = createRedis({ url: server.url, command_timeout_ms: 2000 });
+    const pipe = new RespPipe(server.url, pipeMs);
+    try {
+      await client.connect();
+      expect(await pipe.whenReady(5000)).toBe(true);
+      await run(client, pipe, server);
+    } finally {
+      pipe.close();
+      client.disconnect();
+      await server.stop();
+    }
+  };
 
   it('writes on that connection alone: ioredis is not needed while it answers', async () => {
     // ioredis on a port nobody listens on; only the pipe reaches Redis.
@@ -217,13 +232,8 @@ describe("audit stream on its own connection", () => {
     dead.disconnect();
   });
 
-  it('appends with plain commands in one MULTI/EXEC: no script, and a Redis without audit-hold.lua gets it through ioredis', async () => {
-    const server = await PrivateRedis.start();
-    const client = createRedis({ url: server.url, command_timeout_ms: 2000 });
-    const pipe = new RespPipe(server.url, 5000);
-    try {
-      await client.connect();
-      expect(await pipe.whenReady(5000)).toBe(true);
+  it('appends with plain commands in one MULTI/EXEC: no script, and a Redis without audit-hold.lua gets it through ioredis', () =>
+    onPrivateRedis(5000, async (client, pipe) => {
       const metrics = new Metrics(false);
       // 8 shards of 150 bytes: a flush of two decisions fits (~110 bytes), the second takes shard 1 past its bound.
       const a = new AuditStream(client, prefix, { ...opts, maxBytes: 8 * 150 }, metrics, Date.now, pipe);
@@ -250,20 +260,10 @@ describe("audit stream on its own connection", () => {
       expect(stats).not.toMatch(/cmdstat_evalsha/);
       expect(stats).toMatch(/cmdstat_hsetnx:calls=1,/);
       await a.close();
-    } finally {
-      pipe.close();
-      client.disconnect();
-      await server.stop();
-    }
-  });
+    }));
 
-  it('a transaction Redis ran but answered too late is not buffered twice when its blocks are sent again', async () => {
-    const server = await PrivateRedis.start();
-    const client = createRedis({ url: server.url, command_timeout_ms: 2000 });
-    const pipe = new RespPipe(server.url, 200);
-    try {
-      await client.connect();
-      expect(await pipe.whenReady(5000)).toBe(true);
+  it('a transaction Redis ran but answered too late is not buffered twice when its blocks are sent again', () =>
+    onPrivateRedis(200, async (client, pipe, server) => {
       const metrics = new Metrics(false);
       const a = new AuditStream(client, `${prefix}twice:`, opts, metrics, Date.now, pipe);
       // Frozen: the transaction waits in Redis's socket past the pipe's timeout, then runs on thaw.
@@ -282,12 +282,7 @@ describe("audit stream on its own connection", () => {
       // Each decision counted written once: the first when its block was found taken.
       expect(await metrics.text()).toMatch(/smppguard_audit_stream_entries_total\{outcome="written"\} 2\n/);
       await a.close();
-    } finally {
-      pipe.close();
-      client.disconnect();
-      await server.stop();
-    }
-  });
+    }));
 
   it('a call the connection does not answer in time is kept and sent again through ioredis with the next flush', async () => {
     // The pipe to a server that freezes; ioredis to the shared Redis.
