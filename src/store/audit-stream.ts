@@ -138,6 +138,8 @@ const SCORE_EMPTY = Buffer.from('\t\t\t\n', 'latin1');
 const MAX_CALL_DECISIONS = 1000;
 /** Commands per shard in flushOnPipe()'s transaction: HGET, XADD, HINCRBY, HSET, HLEN, PEXPIRE, PEXPIRE. */
 const PER_SHARD = 7;
+/** Meta hash fields past which audit-buffer.lua's prune() runs (the HLEN the transaction asks for). */
+const PRUNE_FIELDS = 40;
 /** How much later than its decision an entry may be appended and still be found by a `to` bound. */
 export const APPEND_MARGIN_MS = 10 * 60_000;
 const TAB = 9;
@@ -405,7 +407,7 @@ export class AuditStream {
    * TTL, the entry and fields audit-append.lua writes. The block passes through no Lua: as an
    * EVALSHA argument it cost Redis more than the XADD (bench/RESULTS.md, session 20). From the
    * replies: a shard without an oldest time gets its entry's (HSETNX), and a shard past a bound or
-   * with more than 40 meta fields gets audit-hold.lua. A transaction that failed, or was not
+   * with more than PRUNE_FIELDS meta fields gets audit-hold.lua. A transaction that failed, or was not
    * answered in time, is kept and sent again through ioredis with the next flush: the append
    * script's seq check skips a block the transaction had written after all.
    */
@@ -479,7 +481,7 @@ export class AuditStream {
               oldest.push(Buffer.from(`*4\r\n$6\r\nHSETNX\r\n${bulk(this.keys.auditMeta(call[j]!.shard))}$1\r\no\r\n${bulk(String(ms))}`, 'utf8'));
               olds++;
             }
-            if ((max > 0 && Number(exec[k + 2]) > max) || (age > 0 && o < ms - age) || Number(exec[k + 4]) > 40) hold.push(call[j]!.shard);
+            if ((max > 0 && Number(exec[k + 2]) > max) || (age > 0 && o < ms - age) || Number(exec[k + 4]) > PRUNE_FIELDS) hold.push(call[j]!.shard);
           }
           this.written(call, 0);
         }

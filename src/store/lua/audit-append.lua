@@ -77,7 +77,7 @@ for i = 6, #ARGV - 3, 4 do
     else
       call('HSET', meta, 'b', bytes, seqField, seq .. ':' .. now)
     end
-    if (maxBytes > 0 and bytes > maxBytes) or (maxAge > 0 and oldest < now - maxAge) then
+    if over(bytes, oldest, maxBytes, maxAge, now) then
       dropped = dropped + hold(key, meta, bytes, m[3] or false, maxBytes, maxAge, now)
     end
     prune(meta, now)

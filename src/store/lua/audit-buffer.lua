@@ -1,6 +1,6 @@
 --[[
-  The decision buffer's shared Lua functions: parts() and le() for stream ids, hold() (a shard's
-  bounds) and prune() (flush seqs of gateway instances gone for a day). Not a script of its own:
+  The decision buffer's shared Lua functions: parts() and le() for stream ids, over() and hold() (a
+  shard's bounds) and prune() (flush seqs of gateway instances gone for a day). Not a script of its own:
   the loader (store/scripts.ts, `prelude`) puts this chunk in front of audit-append.lua,
   audit-hold.lua and audit-trim.lua. The layout they work on is audit-append.lua's header.
 ]]
@@ -22,6 +22,12 @@ local function le(a, b)
   local am, as = parts(a)
   local bm, bs = parts(b)
   return am < bm or (am == bm and as <= bs)
+end
+
+-- A shard past a bound: more bytes than maxBytes, or an oldest entry (ms; nil: none) older than
+-- maxAge before now (0 = no such bound).
+local function over(bytes, oldest, maxBytes, maxAge, now)
+  return (maxBytes > 0 and bytes > maxBytes) or (maxAge > 0 and oldest ~= nil and oldest < now - maxAge)
 end
 
 -- Trims the oldest entries of one shard while it is over a bound (maxBytes: its byte bound, maxAge:

@@ -20,9 +20,8 @@ local maxBytes, maxAge = tonumber(ARGV[1]), tonumber(ARGV[2])
 local now = clock()
 local m = call('HMGET', meta, 'b', 'o', 'c')
 local bytes = tonumber(m[1] or '0')
-local oldest = tonumber(m[2] or '')
 local dropped = 0
-if (maxBytes > 0 and bytes > maxBytes) or (maxAge > 0 and oldest and oldest < now - maxAge) then
+if over(bytes, tonumber(m[2] or ''), maxBytes, maxAge, now) then
   dropped = hold(key, meta, bytes, m[3] or false, maxBytes, maxAge, now)
 end
 prune(meta, now)
