@@ -20,18 +20,19 @@
  * decision, as much as the policy check, and cut the policy benchmark from ~60k to ~37k msg/s;
  * one XADD per shard and flush costs that once per shard instead.
  *
- * Hot path: add() encodes the decision's line into one reusable byte buffer (no string kept per
- * decision); the flush groups the lines by shard and sends every shard's block in one script call
- * or transaction, at most ~MAX_CALL_DECISIONS each. When Redis fails the blocks are kept for
- * the next flush; beyond `max_buffer` decisions new ones are dropped and counted.
+ * Hot path: add() encodes the decision's line into its shard's reusable byte buffer (no string
+ * kept per decision); the flush sends every shard's block in one script call or transaction, at
+ * most ~MAX_CALL_DECISIONS each. When Redis fails the blocks are kept for the next flush; beyond
+ * `max_buffer` decisions new ones are dropped and counted.
  *
  * On a single Redis the stream has a connection of its own (store/resp-pipe.ts) and a flush is
- * written as RESP straight into one reused buffer: each line is copied once, from the decision
- * buffer into its shard's place in the XADD. Through ioredis a flush was copied three times into
- * fresh memory (the blocks, ioredis's command, its auto-pipeline), and fresh memory costs a page
- * fault every 4 KB: at 20,000 decisions a second each 250 ms flush held the event loop for 10–30 ms,
- * every message in flight waited, and it tripled the p99 at that rate (bench/RESULTS.md, session
- * 16). On that connection a flush is plain commands in MULTI/EXEC rather than the append script: a
+ * one vectored write: the commands' text from one reused buffer, each shard's lines from its own
+ * buffer, not copied (the buffers are reused once Redis has answered). Through ioredis a flush was
+ * copied three times into fresh memory (the blocks, ioredis's command, its auto-pipeline), and
+ * fresh memory costs a page fault every 4 KB: at 20,000 decisions a second each 250 ms flush held
+ * the event loop for 10–30 ms, every message in flight waited, and it tripled the p99 at that rate
+ * (bench/RESULTS.md, session 16); copying each line once into its shard's place still held it
+ * ~1.7 ms (session 21). On that connection a flush is plain commands in MULTI/EXEC rather than the append script: a
  * block passed to Lua is copied into a Lua string and back, which cost Redis more than the XADD
  * itself (flushOnPipe()). Retried blocks, Sentinel and Cluster go through ioredis and the script.
  */
@@ -136,6 +137,8 @@ const SCORE_EMPTY = Buffer.from('\t\t\t\n', 'latin1');
  * never split, so a smaller figure adds calls, not stream entries.
  */
 const MAX_CALL_DECISIONS = 1000;
+/** A shard's line buffer at first (it doubles as needed, and is kept). */
+const SHARD_BUFFER_BYTES = 16 * 1024;
 /** Commands per shard in flushOnPipe()'s transaction: HGET, XADD, HINCRBY, HSET, HLEN, PEXPIRE, PEXPIRE. */
 const PER_SHARD = 7;
 /** Meta hash fields past which audit-buffer.lua's prune() runs (the HLEN the transaction asks for). */
@@ -144,6 +147,14 @@ const PRUNE_FIELDS = 40;
 export const APPEND_MARGIN_MS = 10 * 60_000;
 const TAB = 9;
 const NL = 10;
+
+/** A shard's lines taken for a flush: `bytes` of its buffer `whole`. */
+interface Taken {
+  shard: number;
+  decisions: number;
+  bytes: Buffer;
+  whole: Buffer;
+}
 
 /** One shard's block of a flush, ready to append (kept for a retry when the call failed). */
 interface Block {
@@ -157,14 +168,22 @@ interface Block {
 export class AuditStream {
   readonly keys: Keys;
   /**
-   * The decisions since the last flush, encoded back to back in one reusable buffer (`used`
-   * bytes), and per decision its shard, start and end in `index`. No string per decision is kept
-   * until the flush: a second of retained strings is what old-generation garbage collection is
-   * made of at tens of thousands of decisions a second.
+   * The decisions since the last flush, each shard's encoded back to back in a reusable buffer of
+   * its own (`shardUsed` bytes, `shardCount` lines), so that a flush sends them as they are: one
+   * buffer with a per-decision index had to be copied line by line into the shards' places at every
+   * flush, ~1.7 ms at 20,000 decisions a second and 250 ms flushes, and every message in flight
+   * waited for it (bench/RESULTS.md, session 21). No string per decision is kept until the flush:
+   * a second of retained strings is what old-generation garbage collection is made of at tens of
+   * thousands of decisions a second.
    */
-  private buf = Buffer.allocUnsafe(1 << 20);
-  private used = 0;
-  private index = new Int32Array(3 * 8192);
+  private shardBuf: (Buffer | undefined)[] = [];
+  private readonly shardUsed: Int32Array;
+  private readonly shardCount: Int32Array;
+  /** A flush's shard buffers come back here once Redis answered it (reused by the next but one flush). */
+  private spare: (Buffer | undefined)[] = [];
+  /** Shards with lines since the last flush, in the order of their first line. */
+  private dirty: number[] = [];
+  /** Lines since the last flush, all shards. */
   private count = 0;
   /** Blocks of failed calls, sent again first. */
   private retry: Block[] = [];
@@ -183,7 +202,7 @@ export class AuditStream {
   private inFlight: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly scripts: ScriptClient;
-  /** The RESP of a flush's script calls on the pipe, reused; busy until their replies are in (the socket may still hold it before). */
+  /** The text of a flush's commands on the pipe (all but the lines), reused; busy until their replies are in (the socket may still hold it before). */
   private wire = Buffer.alloc(0);
   private wireBusy = false;
 
@@ -199,6 +218,8 @@ export class AuditStream {
   ) {
     this.keys = new Keys(prefix);
     this.scripts = withScripts(redis);
+    this.shardUsed = new Int32Array(opts.shards);
+    this.shardCount = new Int32Array(opts.shards);
     // Without an id of its own (tools, tests) a stream still needs one: retried flushes are told apart by it.
     this.instance = opts.instance ?? randomBytes(6).toString('hex');
   }
@@ -262,10 +283,9 @@ export class AuditStream {
     const tail = scores === null ? null : scoreFields(scores);
     const need =
       this.lastMsText.length + 1 + tuple.length + src.length + dst.length + msgId.length + smscId.length + fingerprint.length + 4 + (tail === null ? SCORE_EMPTY.length : Buffer.byteLength(tail));
-    if (this.used + need > this.buf.length) this.grow(need);
-    const b = this.buf;
-    const start = this.used;
-    let o = putLatin1(b, start, this.lastMsText);
+    let b = this.shardBuf[shard];
+    if (b === undefined || this.shardUsed[shard]! + need > b.length) b = this.grow(shard, need);
+    let o = putLatin1(b, this.shardUsed[shard]!, this.lastMsText);
     b[o++] = TAB;
     b.set(tuple, o);
     o += tuple.length;
@@ -283,27 +303,30 @@ export class AuditStream {
       b.set(SCORE_EMPTY, o);
       o += SCORE_EMPTY.length;
     } else o += b.write(tail, o, 'utf8');
-    this.used = o;
-    if (3 * this.count + 3 > this.index.length) {
-      const bigger = new Int32Array(this.index.length * 2);
-      bigger.set(this.index);
-      this.index = bigger;
-    }
-    const k = 3 * this.count++;
-    this.index[k] = shard;
-    this.index[k + 1] = start;
-    this.index[k + 2] = o;
+    this.shardUsed[shard] = o;
+    if (this.shardCount[shard]++ === 0) this.dirty.push(shard);
+    this.count++;
     if (this.timer === null) {
       this.timer = this.opts.flushMs === 0 ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), this.opts.flushMs);
     }
   }
 
-  private grow(need: number): void {
-    let size = this.buf.length * 2;
-    while (size < this.used + need) size *= 2;
-    const bigger = Buffer.allocUnsafe(size);
-    this.buf.copy(bigger, 0, 0, this.used);
-    this.buf = bigger;
+  /** The shard's buffer with room for `need` more bytes: its spare (a flush's, given back) or a bigger one. */
+  private grow(shard: number, need: number): Buffer {
+    const used = this.shardUsed[shard]!;
+    const old = this.shardBuf[shard];
+    const spare = this.spare[shard];
+    let b: Buffer;
+    this.spare[shard] = undefined;
+    if (old === undefined && spare !== undefined && spare.length >= need) b = spare;
+    else {
+      let size = Math.max(SHARD_BUFFER_BYTES, 2 * (old?.length ?? 0));
+      while (size < used + need) size *= 2;
+      b = Buffer.allocUnsafe(size);
+      if (old !== undefined) old.copy(b, 0, 0, used);
+    }
+    this.shardBuf[shard] = b;
+    return b;
   }
 
   /** Sends what is buffered; resolves when Redis answered (failures are kept for the next flush). */
@@ -357,51 +380,33 @@ export class AuditStream {
     if (dropped > 0) this.metrics?.auditBufferDropped.inc(dropped);
   }
 
-  /** Per shard with decisions: its bytes and decisions (`at`: filled in by the caller). */
-  private shardTotals(): Map<number, { bytes: number; decisions: number; at: number }> {
-    const idx = this.index;
-    const byShard = new Map<number, { bytes: number; decisions: number; at: number }>();
-    for (let k = 0; k < 3 * this.count; k += 3) {
-      const shard = idx[k]!;
-      let e = byShard.get(shard);
-      if (!e) byShard.set(shard, (e = { bytes: 0, decisions: 0, at: 0 }));
-      e.bytes += idx[k + 2]! - idx[k + 1]!;
-      e.decisions++;
-    }
-    return byShard;
-  }
-
-  /** Copies every buffered line to its shard's `at` in `out` (advancing it), and empties the buffer. */
-  private copyLines(out: Buffer, byShard: Map<number, { at: number }>): void {
-    const idx = this.index;
-    for (let k = 0; k < 3 * this.count; k += 3) {
-      const e = byShard.get(idx[k]!)!;
-      this.buf.copy(out, e.at, idx[k + 1]!, idx[k + 2]!);
-      e.at += idx[k + 2]! - idx[k + 1]!;
-    }
+  /**
+   * The shards' lines since the last flush, each shard's buffer handed over as it is (the shard
+   * starts a new one), and the buffer emptied.
+   */
+  private takeShards(): Taken[] {
+    const out = this.dirty.map((shard): Taken => {
+      const whole = this.shardBuf[shard]!;
+      const taken = { shard, decisions: this.shardCount[shard]!, bytes: whole.subarray(0, this.shardUsed[shard]), whole };
+      this.shardBuf[shard] = undefined;
+      this.shardUsed[shard] = 0;
+      this.shardCount[shard] = 0;
+      return taken;
+    });
+    this.dirty = [];
     this.count = 0;
-    this.used = 0;
+    return out;
   }
 
-  /** The buffered decisions grouped by shard (a counting sort into one new buffer); empties the buffer. */
+  /** The buffered decisions as blocks of this flush (the ioredis path); empties the buffer. */
   private takeBlocks(): Block[] {
-    if (this.count === 0) return [];
-    const byShard = this.shardTotals();
-    const out = Buffer.allocUnsafe(this.used);
-    const blocks: Block[] = [];
     const seq = ++this.flushSeq;
-    let offset = 0;
-    for (const [shard, e] of byShard) {
-      e.at = offset;
-      blocks.push({ shard, seq, bytes: out.subarray(offset, offset + e.bytes), decisions: e.decisions });
-      offset += e.bytes;
-    }
-    this.copyLines(out, byShard);
-    return blocks;
+    return this.takeShards().map(({ shard, decisions, bytes }) => ({ shard, seq, decisions, bytes }));
   }
 
   /**
-   * The flush as plain commands written into the reused wire buffer (the module header says why),
+   * The flush as plain commands, their text in the reused wire buffer and each shard's lines in its
+   * own buffer, in one vectored write (the module header says why),
    * one MULTI/EXEC per group of shards (the grouping append() uses): per shard HGET of its oldest
    * entry's time, the XADD, HINCRBY of its bytes, this instance's flush seq, HLEN, and both keys'
    * TTL, the entry and fields audit-append.lua writes. The block passes through no Lua: as an
@@ -412,50 +417,48 @@ export class AuditStream {
    * script's seq check skips a block the transaction had written after all.
    */
   private flushOnPipe(pipe: RespPipe): Promise<void> {
-    const byShard = this.shardTotals();
     const seq = ++this.flushSeq;
-    const shards = [...byShard].map(([shard, e]) => ({ shard, decisions: e.decisions, e }));
+    const shards = this.takeShards();
     const calls = this.groups(shards);
     const ttl = bulk(String(BUFFER_TTL_MS));
     const seqField = bulk(`s:${this.instance}`) + bulk(`${seq}:${Date.now()}`);
-    // Each shard's commands as text before and after its lines (the lines are copied in after).
-    const texts = shards.map((b) => {
-      const key = bulk(this.keys.audit(b.shard));
-      const meta = bulk(this.keys.auditMeta(b.shard));
-      const before = `*3\r\n$4\r\nHGET\r\n${meta}$1\r\no\r\n*7\r\n$4\r\nXADD\r\n${key}$1\r\n*\r\n$1\r\nn\r\n${bulk(String(b.decisions))}$1\r\nd\r\n$${b.e.bytes}\r\n`;
-      const after =
-        `\r\n*4\r\n$7\r\nHINCRBY\r\n${meta}$1\r\nb\r\n${bulk(String(b.e.bytes))}*4\r\n$4\r\nHSET\r\n${meta}${seqField}` +
-        `*2\r\n$4\r\nHLEN\r\n${meta}*3\r\n$7\r\nPEXPIRE\r\n${key}${ttl}*3\r\n$7\r\nPEXPIRE\r\n${meta}${ttl}`;
-      return { before, after };
-    });
-    let need = this.used + calls.length * 32;
-    for (const t of texts) need += Buffer.byteLength(t.before) + Buffer.byteLength(t.after);
+    // The commands between the shards' lines, as text: gaps[i] goes before shard i's lines, the
+    // last one after the last shard's. The lines themselves go out from their shard's buffer.
+    const gaps: string[] = [];
+    let gap = '';
+    for (const call of calls) {
+      gap += '*1\r\n$5\r\nMULTI\r\n';
+      for (const b of call) {
+        const key = bulk(this.keys.audit(b.shard));
+        const meta = bulk(this.keys.auditMeta(b.shard));
+        gaps.push(`${gap}*3\r\n$4\r\nHGET\r\n${meta}$1\r\no\r\n*7\r\n$4\r\nXADD\r\n${key}$1\r\n*\r\n$1\r\nn\r\n${bulk(String(b.decisions))}$1\r\nd\r\n$${b.bytes.length}\r\n`);
+        gap =
+          `\r\n*4\r\n$7\r\nHINCRBY\r\n${meta}$1\r\nb\r\n${bulk(String(b.bytes.length))}*4\r\n$4\r\nHSET\r\n${meta}${seqField}` +
+          `*2\r\n$4\r\nHLEN\r\n${meta}*3\r\n$7\r\nPEXPIRE\r\n${key}${ttl}*3\r\n$7\r\nPEXPIRE\r\n${meta}${ttl}`;
+      }
+      gap += '*1\r\n$4\r\nEXEC\r\n';
+    }
+    gaps.push(gap);
+    let need = 0;
+    for (const g of gaps) need += Buffer.byteLength(g);
     const own = !this.wireBusy;
     if (own && this.wire.length < need) this.wire = Buffer.allocUnsafe(Math.max(need, 2 * this.wire.length));
     const wire = own ? this.wire : Buffer.allocUnsafe(need);
     if (own) this.wireBusy = true;
+    const chunks: Buffer[] = [];
     let at = 0;
-    let i = 0;
-    for (const call of calls) {
-      at += wire.write('*1\r\n$5\r\nMULTI\r\n', at, 'latin1');
-      for (const b of call) {
-        const t = texts[i++]!;
-        at += wire.write(t.before, at, 'utf8');
-        b.e.at = at;
-        at += b.e.bytes;
-        at += wire.write(t.after, at, 'utf8');
-      }
-      at += wire.write('*1\r\n$4\r\nEXEC\r\n', at, 'latin1');
+    for (let i = 0; i < gaps.length; i++) {
+      const n = wire.write(gaps[i]!, at, 'utf8');
+      chunks.push(wire.subarray(at, at + n));
+      at += n;
+      if (i < shards.length) chunks.push(shards[i]!.bytes);
     }
-    this.copyLines(wire, byShard);
-    // A transaction's blocks as ioredis would send them (a retry): copied out of the wire
-    // (copyLines left each shard's `at` at the end of its lines).
-    const blocksOf = (i: number): Block[] =>
-      calls[i]!.map((b) => ({ shard: b.shard, seq, decisions: b.decisions, bytes: Buffer.from(wire.subarray(b.e.at - b.e.bytes, b.e.at)) }));
+    // A transaction's blocks as ioredis would send them (a retry): copied, as their shards' buffers are reused.
+    const blocksOf = (i: number): Block[] => calls[i]!.map((b) => ({ shard: b.shard, seq, decisions: b.decisions, bytes: Buffer.from(b.bytes) }));
     // Replies: MULTI's OK, QUEUED per command, then EXEC's array of the commands' replies.
     const replies = calls.reduce((n, c) => n + 2 + PER_SHARD * c.length, 0);
     return new Promise<void>((resolve) => {
-      pipe.send([wire.subarray(0, at)], replies, (err, values) => {
+      pipe.send(chunks, replies, (err, values) => {
         if (own) this.wireBusy = false;
         const oldest: Buffer[] = [];
         let olds = 0;
@@ -485,6 +488,8 @@ export class AuditStream {
           }
           this.written(call, 0);
         }
+        // Redis has read every byte of them (or the connection is gone): the shards' buffers can be written again.
+        for (const t of shards) if ((this.spare[t.shard]?.length ?? 0) < t.whole.length) this.spare[t.shard] = t.whole;
         const oldestSet =
           olds === 0
             ? Promise.resolve()

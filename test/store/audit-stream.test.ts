@@ -232,6 +232,46 @@ describe("audit stream on its own connection", () => {
     dead.disconnect();
   });
 
+  it("sends each shard's lines from the shard's own buffer, which nothing writes into until Redis has answered", async () => {
+    const pipe = new RespPipe(REDIS_URL, 5000);
+    expect(await pipe.whenReady(5000)).toBe(true);
+    // What each flush handed the connection, as it was then, and whether it was still so when the replies came.
+    const sent: { chunks: Buffer[]; copies: Buffer[] }[] = [];
+    const intact: boolean[] = [];
+    const send = pipe.send.bind(pipe);
+    pipe.send = (resp, replies, done) => {
+      const chunks = resp as Buffer[];
+      // (The oldest entries' HSETNX after a first flush go the same way: not a flush.)
+      if (!chunks[0]!.toString('latin1').startsWith('*1\r\n$5\r\nMULTI')) return send(resp, replies, done);
+      const mine = { chunks, copies: chunks.map((c) => Buffer.from(c)) };
+      sent.push(mine);
+      send(resp, replies, (err, values) => {
+        intact.push(mine.chunks.every((c, i) => c.equals(mine.copies[i]!)));
+        done(err, values);
+      });
+    };
+    const p = `${prefix}inflight:`;
+    const a = new AuditStream(redis, p, { ...opts, maxBuffer: 50_000 }, null, Date.now, pipe);
+    // Six flushes, each sent while the ones before it wait for their replies; every round's lines
+    // are encoded meanwhile. From the third on, shards reuse the buffers of flushes Redis answered.
+    let next = 0;
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 400; i++, next++) a.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', String(8613900000000 + next), `G${next}`);
+      const flushed = a.flush();
+      if (round % 2 === 1) await flushed;
+    }
+    await a.close();
+    expect(intact).toEqual(Array(6).fill(true));
+    // One chunk of text before each shard's lines and one after the last: the lines were not copied into the text.
+    expect(sent[0]!.chunks).toHaveLength(2 * opts.shards + 1);
+    for (let s = 0; s < opts.shards; s++) {
+      const entries = (await redis.xrange(`${p}audit:{a:${s}}`, '-', '+')) as [string, string[]][];
+      expect(entries.map(([, f]) => Number(f[1]))).toEqual(Array(6).fill(50));
+      expect(entries.flatMap(([, f]) => lines(f)).map((l) => l.split('\t')[10])).toEqual(Array.from({ length: 300 }, (_, j) => `G${s + 8 * j}`));
+    }
+    pipe.close();
+  });
+
   it('appends with plain commands in one MULTI/EXEC: no script, and a Redis without audit-hold.lua gets it through ioredis', () =>
     onPrivateRedis(5000, async (client, pipe) => {
       const metrics = new Metrics(false);
