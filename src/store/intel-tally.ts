@@ -72,9 +72,10 @@ const MAX_SEEN = 10_000;
 /**
  * Recipients one group carries at most: a bulk sender's second of them goes in several groups, so no
  * one script call holds Redis for long (a PFADD of 4,096 members ~2 ms; 50,000 in one call held it
- * for tens of milliseconds, and every policy check waited behind it).
+ * for tens of milliseconds, and every policy check waited behind it). RateStore.runGroups() sends
+ * the calls one at a time.
  */
-const GROUP_RECIPIENTS = 4096;
+const GROUP_RECIPIENTS = 1024;
 /** Counters whose groups one flush slice builds before it yields to the event loop. */
 const SLICE = 500;
 /** A cold message's answer not back after this long (lost, failed): the next message goes cold again. */

@@ -42,10 +42,10 @@ interface PendingBump {
 /** Most counters one batched script call carries. */
 const MAX_BATCH_KEYS = 2048;
 /**
- * Most strings one call of runGroups() carries (a group carries up to 4,096 recipients:
- * intel-tally.ts): what bounds how long one call holds Redis, a few milliseconds.
+ * Most strings one call of runGroups() carries (a group carries up to 1,024 recipients:
+ * intel-tally.ts): what bounds how long one call holds Redis, about a millisecond.
  */
-const MAX_GROUP_STRINGS = 8192;
+const MAX_GROUP_STRINGS = 2048;
 
 /**
  * One group as rate-counters.lua reads it (op, end, entity, then its strings, the first the key
@@ -180,8 +180,15 @@ export class RateStore extends RateLayout {
 
   /**
    * Runs raw groups and returns one value per group, in order: on one Redis a rates.lua call per
-   * batch of groups (up to MAX_GROUP_STRINGS strings); on a cluster one per entity (hash slot) and
-   * batch, concurrently, its key declared. Calls on one connection run in order.
+   * batch of groups (up to MAX_GROUP_STRINGS strings), each sent once the one before it answered;
+   * on a cluster one per entity (hash slot) and batch, concurrently, its key declared.
+   *
+   * One after another on one Redis: sent together, a flush's calls (a bulk sender's second, ~30,000
+   * recipients in (d)) queued in Redis back to back and held every policy check behind them for
+   * 20–40 ms once a second, and ioredis built them all in one event-loop turn (3–7 ms); this was
+   * most of bench (d)'s p99 at a fixed 20,000 msg/s (bench/RESULTS.md, session 21). Sent singly,
+   * the hot path's commands run between them, and each is built in the turn its predecessor's
+   * answer came in.
    */
   async runGroups(groups: readonly RawGroup[]): Promise<number[]> {
     if (groups.length === 0) return [];
@@ -204,18 +211,22 @@ export class RateStore extends RateLayout {
     }
     calls.push(cur);
     const horizon = this.horizon();
-    const answers = await Promise.all(
-      calls.map((c) => {
-        const keys = new Set<string>();
-        const args: string[] = [];
-        for (const g of c) {
-          keys.add(`${this.prefix}{${g.entity}}${g.strings[0] ?? ''}`);
-          args.push(g.op, g.end, String(g.strings.length), g.entity);
-          for (const x of g.strings) args.push(x);
-        }
-        return this.scripts.sgRateBump(keys.size, [...keys], this.prefix, horizon, args);
-      }),
-    );
+    const run = (c: readonly RawGroup[]) => {
+      const keys = new Set<string>();
+      const args: string[] = [];
+      for (const g of c) {
+        keys.add(`${this.prefix}{${g.entity}}${g.strings[0] ?? ''}`);
+        args.push(g.op, g.end, String(g.strings.length), g.entity);
+        for (const x of g.strings) args.push(x);
+      }
+      return this.scripts.sgRateBump(keys.size, [...keys], this.prefix, horizon, args);
+    };
+    let answers: number[][];
+    if (cluster) answers = await Promise.all(calls.map(run));
+    else {
+      answers = [];
+      for (const c of calls) answers.push(await run(c));
+    }
     const out: number[] = [];
     for (const a of answers) for (const v of a) out.push(Number(v));
     return out;
