@@ -32,9 +32,10 @@
  * fresh memory costs a page fault every 4 KB: at 20,000 decisions a second each 250 ms flush held
  * the event loop for 10–30 ms, every message in flight waited, and it tripled the p99 at that rate
  * (bench/RESULTS.md, session 16); copying each line once into its shard's place still held it
- * ~1.7 ms (session 21). On that connection a flush is plain commands in MULTI/EXEC rather than the append script: a
- * block passed to Lua is copied into a Lua string and back, which cost Redis more than the XADD
- * itself (flushOnPipe()). Retried blocks, Sentinel and Cluster go through ioredis and the script.
+ * ~1.7 ms (session 21). On that connection a flush is plain commands in MULTI/EXEC rather than the
+ * append script: a block passed to Lua is copied into a Lua string and back, which cost Redis more
+ * than the XADD itself (flushOnPipe()). Retried blocks, Sentinel and Cluster go through ioredis and
+ * the script.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -179,7 +180,7 @@ export class AuditStream {
   private shardBuf: (Buffer | undefined)[] = [];
   private readonly shardUsed: Int32Array;
   private readonly shardCount: Int32Array;
-  /** A flush's shard buffers come back here once Redis answered it (reused by the next but one flush). */
+  /** A flush's shard buffers come back here once Redis answered it: the shard's next buffer. */
   private spare: (Buffer | undefined)[] = [];
   /** Shards with lines since the last flush, in the order of their first line. */
   private dirty: number[] = [];
@@ -406,8 +407,8 @@ export class AuditStream {
 
   /**
    * The flush as plain commands, their text in the reused wire buffer and each shard's lines in its
-   * own buffer, in one vectored write (the module header says why),
-   * one MULTI/EXEC per group of shards (the grouping append() uses): per shard HGET of its oldest
+   * own buffer, in one vectored write (the module header says why), one MULTI/EXEC per group of
+   * shards (the grouping append() uses): per shard HGET of its oldest
    * entry's time, the XADD, HINCRBY of its bytes, this instance's flush seq, HLEN, and both keys'
    * TTL, the entry and fields audit-append.lua writes. The block passes through no Lua: as an
    * EVALSHA argument it cost Redis more than the XADD (bench/RESULTS.md, session 20). From the

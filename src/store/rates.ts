@@ -185,8 +185,8 @@ export class RateStore extends RateLayout {
    *
    * One after another on one Redis: sent together, a flush's calls (a bulk sender's second, ~30,000
    * recipients in (d)) queued in Redis back to back and held every policy check behind them for
-   * 20–40 ms once a second, and ioredis built them all in one event-loop turn (3–7 ms); this was
-   * most of bench (d)'s p99 at a fixed 20,000 msg/s (bench/RESULTS.md, session 21). Sent singly,
+   * 20–40 ms once a second, and ioredis built them all in one event-loop turn (3–7 ms): bench (d)'s
+   * worst moments at a fixed 20,000 msg/s (bench/RESULTS.md, session 21). Sent singly,
    * the hot path's commands run between them, and each is built in the turn its predecessor's
    * answer came in.
    */
