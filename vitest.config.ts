@@ -17,6 +17,8 @@ export default defineConfig({
       { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: [...EXCLUDE, ...ALONE], sequence: { groupOrder: 0 } } },
       { extends: true, test: { name: 'alone', include: ALONE, exclude: EXCLUDE, fileParallelism: false, sequence: { groupOrder: 1 } } },
     ],
+    // After the whole run: the keys the tests left on the shared Redis (test/global-setup.ts).
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Coverage gate (issue 15): `npm test` runs with --coverage, so the whole suite must keep these

@@ -15,7 +15,9 @@ import { hashPassword } from '../../src/upstream/password.js';
 import { connect, type EsmeClient } from './esme-client.js';
 import { smFields } from './pdus.js';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { REDIS_URL } from './redis-url.js';
+
+export { REDIS_URL };
 
 /** An empty rules directory: a configured one must exist (config/paths.ts), and these tests want none. */
 export function noRulesDir(): string {
