@@ -408,14 +408,14 @@ export class AuditStream {
   /**
    * The flush as plain commands, their text in the reused wire buffer and each shard's lines in its
    * own buffer, in one vectored write (the module header says why), one MULTI/EXEC per group of
-   * shards (the grouping append() uses): per shard HGET of its oldest
-   * entry's time, the XADD, HINCRBY of its bytes, this instance's flush seq, HLEN, and both keys'
-   * TTL, the entry and fields audit-append.lua writes. The block passes through no Lua: as an
-   * EVALSHA argument it cost Redis more than the XADD (bench/RESULTS.md, session 20). From the
-   * replies: a shard without an oldest time gets its entry's (HSETNX), and a shard past a bound or
-   * with more than PRUNE_FIELDS meta fields gets audit-hold.lua. A transaction that failed, or was not
-   * answered in time, is kept and sent again through ioredis with the next flush: the append
-   * script's seq check skips a block the transaction had written after all.
+   * shards (the grouping append() uses): per shard HGET of its oldest entry's time, the XADD,
+   * HINCRBY of its bytes, this instance's flush seq, HLEN, and both keys' TTL, the entry and fields
+   * audit-append.lua writes. The block passes through no Lua: as an EVALSHA argument it cost Redis
+   * more than the XADD (bench/RESULTS.md, session 20). From the replies: a shard without an oldest
+   * time gets its entry's (HSETNX), and a shard past a bound or with more than PRUNE_FIELDS meta
+   * fields gets audit-hold.lua. A transaction that failed, or was not answered in time, is kept and
+   * sent again through ioredis with the next flush: the append script's seq check skips a block the
+   * transaction had written after all.
    */
   private flushOnPipe(pipe: RespPipe): Promise<void> {
     const seq = ++this.flushSeq;
