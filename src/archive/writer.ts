@@ -29,7 +29,7 @@ import { open, readdir, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { compareIds, type ArchiveBuffer } from '../store/archive-buffer.js';
+import { compareIds, type ArchiveBuffer, type BufferMeta } from '../store/archive-buffer.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { Duck, sqlList, sqlString } from './duck.js';
 import { listDays, listPartition, partitionDir, withoutContained, type ListedFile } from './layout.js';
@@ -57,6 +57,14 @@ interface Held {
   /** Cursors advanced and when: trimmed once older than the grace. */
   advanced: { at: number; id: string }[];
   lastHousekeeping: number;
+  /**
+   * The append time (ms) of the oldest entry after the cursor, as last read (the lag gauge's); null:
+   * not known (none then, or the cursor moved since). Known, it is not read again until its batch is written: the
+   * read returns the entry's whole block of lines (~20 KB a shard at 20,000 decisions a second), and
+   * asking every shard for it every tick cost the writer ~100 ms of CPU a second between batches
+   * (bench/RESULTS.md, session 22).
+   */
+  pendingSince: number | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -76,8 +84,6 @@ export class ArchiveWriter {
   private running: Promise<void> | null = null;
   private stopped = false;
   private readonly pendingDeletes = new Set<NodeJS.Timeout>();
-  /** For the lag gauge: per held shard, the append time of its oldest unarchived entry (null: none). */
-  private readonly oldestPending = new Map<number, number | null>();
 
   constructor(
     private readonly buffer: ArchiveBuffer,
@@ -139,22 +145,33 @@ export class ArchiveWriter {
 
   /** One round: leases, a batch for every held shard that is due, trims, housekeeping. */
   async tick(force = false): Promise<void> {
-    for (let s = 0; s < this.opts.shards && !this.stopped; s++) {
+    // Every shard's lease renewed or asked for at once: the calls go out together (one pipelined
+    // round trip on a single Redis, not one a shard, each waking Redis and this process).
+    const all = Array.from({ length: this.opts.shards }, (_, s) => s);
+    const leases = await Promise.all(all.map((s) => (this.held.has(s) ? this.buffer.renew(s, this.token, this.opts.leaseMs) : this.buffer.acquire(s, this.token, this.opts.leaseMs))));
+    const won: number[] = [];
+    for (const s of all) {
       if (this.held.has(s)) {
-        if (!(await this.buffer.renew(s, this.token, this.opts.leaseMs))) {
+        if (!leases[s]) {
           this.deps.log?.warn({ shard: s }, 'archive writer: lost the lease of a shard');
           this.held.delete(s);
-          this.oldestPending.delete(s);
         }
-      } else if (await this.buffer.acquire(s, this.token, this.opts.leaseMs)) {
-        try {
-          await this.recover(s);
-        } catch (err) {
-          await this.buffer.release(s, this.token).catch(() => undefined);
-          throw err;
-        }
+      } else if (leases[s]) won.push(s);
+    }
+    for (let i = 0; i < won.length; i++) {
+      if (this.stopped) {
+        await this.releaseAll(won.slice(i));
+        return;
+      }
+      try {
+        await this.recover(won[i]!);
+      } catch (err) {
+        await this.releaseAll(won.slice(i));
+        throw err;
       }
     }
+    // Every shard's meta, also at once: the due-by-size check and the gauges read it.
+    const metas = await this.buffer.metas(this.opts.shards);
     // The held shards in `threads` lanes, each with its own DuckDB: while one lane waits for an
     // fsync or Redis, another writes.
     const queue = this.shards;
@@ -165,7 +182,7 @@ export class ArchiveWriter {
           if (!h) continue;
           // A batch at a time while the shard is due (a backlog drains at full speed).
           for (let i = 0; i < 1000 && !this.stopped; i++) {
-            if (!(await this.batch(duck, s, h, force))) break;
+            if (!(await this.batch(duck, s, h, force, i === 0 ? metas[s]!.bytes : null))) break;
           }
           await this.trim(s, h);
           if (this.now() - h.lastHousekeeping >= Math.min(60_000, this.opts.batchMs) || force) {
@@ -175,7 +192,11 @@ export class ArchiveWriter {
         }
       }),
     );
-    await this.updateGauges();
+    this.updateGauges(metas);
+  }
+
+  private async releaseAll(shards: number[]): Promise<void> {
+    await Promise.all(shards.map((s) => this.buffer.release(s, this.token).catch(() => undefined)));
   }
 
   /** Takes over a shard: the cursor from Redis and the file names, leftovers of a dead writer removed. */
@@ -226,23 +247,23 @@ export class ArchiveWriter {
     if (cursor !== null && cursor !== redisCursor) {
       if (!(await this.buffer.archived(shard, this.token, cursor, '', this.opts.leaseMs * 4 + DAY_MS))) return;
     }
-    this.held.set(shard, { cursor, advanced: cursor ? [{ at: this.now(), id: cursor }] : [], lastHousekeeping: 0 });
+    this.held.set(shard, { cursor, advanced: cursor ? [{ at: this.now(), id: cursor }] : [], lastHousekeeping: 0, pendingSince: null });
     this.deps.log?.info({ shard, cursor, redis_cursor: redisCursor }, 'archive writer: took a shard');
   }
 
-  /** One batch of a shard if due; true when one was written (another may be due). */
-  private async batch(duck: Duck, shard: number, h: Held, force: boolean): Promise<boolean> {
-    const first = await this.buffer.entriesAfter(shard, h.cursor, 1);
-    if (first.length === 0) {
-      this.oldestPending.set(shard, null);
-      return false;
+  /**
+   * One batch of a shard if due; true when one was written (another may be due). `buffered`: the
+   * shard's buffered bytes when the caller has just read them (null: read them here).
+   */
+  private async batch(duck: Duck, shard: number, h: Held, force: boolean, buffered: number | null): Promise<boolean> {
+    if (h.pendingSince === null) {
+      const first = await this.buffer.entriesAfter(shard, h.cursor, 1);
+      if (first.length === 0) return false;
+      h.pendingSince = Number(first[0]!.id.split('-')[0]);
     }
-    const oldest = Number(first[0]!.id.split('-')[0]);
-    this.oldestPending.set(shard, oldest);
-    if (!force && this.now() - oldest < this.opts.batchMs) {
+    if (!force && this.now() - h.pendingSince < this.opts.batchMs) {
       // Not due by age: due by size only when the shard holds about batch_decisions' bytes.
-      const { bytes } = await this.buffer.meta(shard);
-      if (bytes < this.opts.batchDecisions * 60) return false;
+      if ((buffered ?? (await this.buffer.meta(shard)).bytes) < this.opts.batchDecisions * 60) return false;
     }
     // A fresh lease for the batch (seconds of work), so that it cannot lapse while the files are written.
     if (!(await this.buffer.renew(shard, this.token, this.opts.leaseMs))) {
@@ -254,7 +275,10 @@ export class ArchiveWriter {
     let batch: { firstId: string; lastId: string; bytes: number; files: number; rows: number } | null = null;
     try {
       const read = await this.readBatch(shard, h.cursor, tsv);
-      if (read !== null && (force || read.decisions >= this.opts.batchDecisions || this.now() - oldest >= this.opts.batchMs)) {
+      // What the read found is the oldest now: the one known may have been trimmed by the buffer's bounds since.
+      const since = read === null ? null : Number(read.firstId.split('-')[0]);
+      h.pendingSince = since;
+      if (read !== null && since !== null && (force || read.decisions >= this.opts.batchDecisions || this.now() - since >= this.opts.batchMs)) {
         batch = { firstId: read.firstId, lastId: read.lastId, ...(await this.publish(duck, shard, tsv, read.days, read.firstId, read.lastId)) };
       }
     } finally {
@@ -270,6 +294,7 @@ export class ArchiveWriter {
       return false;
     }
     h.cursor = lastId;
+    h.pendingSince = null;
     h.advanced.push({ at: this.now(), id: lastId });
     const m = this.deps.metrics;
     m?.archiveBatches.inc({ outcome: 'ok' });
@@ -442,11 +467,10 @@ export class ArchiveWriter {
     this.pendingDeletes.add(t);
   }
 
-  private async updateGauges(): Promise<void> {
+  private updateGauges(metas: BufferMeta[]): void {
     const m = this.deps.metrics;
     if (!m) return;
     const now = this.now();
-    const metas = await this.buffer.metas(this.opts.shards);
     let bytes = 0;
     let age = 0;
     for (const x of metas) {
@@ -456,10 +480,7 @@ export class ArchiveWriter {
     m.auditBufferBytes.set(bytes);
     m.auditBufferAge.set(age);
     let lag = 0;
-    for (const s of this.held.keys()) {
-      const o = this.oldestPending.get(s);
-      if (o) lag = Math.max(lag, (now - o) / 1000);
-    }
+    for (const h of this.held.values()) if (h.pendingSince !== null) lag = Math.max(lag, (now - h.pendingSince) / 1000);
     m.archiveLag.set(lag);
     m.archiveShardsHeld.set(this.held.size);
   }

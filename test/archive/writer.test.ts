@@ -139,6 +139,73 @@ describe('archive writer', () => {
     }
   });
 
+  it('between batches a tick reads no decision lines: a shard\'s oldest pending entry is read once, and leases go out together', async () => {
+    const { stream, dir, prefix } = setup();
+    let clock = Date.now();
+    const buffer = new ArchiveBuffer(redis, prefix);
+    const reads: number[] = [];
+    const counts: number[] = [];
+    const entriesAfter = buffer.entriesAfter.bind(buffer);
+    buffer.entriesAfter = async (shard, after, count) => {
+      const r = await entriesAfter(shard, after, count);
+      reads.push(r.reduce((n, e) => n + e.d.length, 0));
+      counts.push(count);
+      return r;
+    };
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const renew = buffer.renew.bind(buffer);
+    buffer.renew = async (...a) => {
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      try {
+        return await renew(...a);
+      } finally {
+        inFlight--;
+      }
+    };
+    const metrics = new Metrics(false);
+    const w = new ArchiveWriter(buffer, { dir, shards: SHARDS, batchDecisions: 1_000_000, batchMs: 60_000, leaseMs: 10_000, graceMs: 0, retentionDays: 150, compactFiles: 16, compactTargetBytes: 64 << 20, threads: 1, tickMs: 50 }, { metrics, now: () => clock });
+    await w.tick(); // takes the shards; nothing buffered yet
+    addMany(stream, 400, 8613800000000);
+    await stream.flush();
+    reads.length = 0;
+    await w.tick(); // finds each shard's oldest entry (its lines come with it), not due
+    expect(reads).toHaveLength(SHARDS);
+    expect(reads.every((b) => b > 0)).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      reads.length = 0;
+      clock += 10_000;
+      await w.tick();
+      expect(reads).toEqual([]);
+    }
+    expect(mostInFlight).toBe(SHARDS);
+    // The lag gauge still follows the oldest entry (appended at about the clock's start).
+    expect(Number(/^smppguard_archive_lag_seconds (\S+)$/m.exec(await metrics.text())![1])).toBeCloseTo(30, 0);
+    expect(listDays(dir)).toEqual([]);
+    // Due by age: written; the next oldest is then read afresh (none).
+    clock += 31_000;
+    await w.tick();
+    expect(await allRows(dir)).toHaveLength(400);
+    // Entries the buffer's bounds trimmed before they were archived: once a read finds nothing after
+    // the cursor, the shard's oldest is looked for afresh (one entry), not taken as due every tick.
+    clock = Date.now(); // the entries' ids are Redis's time
+    addMany(stream, 40, 8613900000000);
+    await stream.flush();
+    await w.tick();
+    for (let s = 0; s < SHARDS; s++) await redis.xtrim(`${prefix}audit:{a:${s}}`, 'MAXLEN', 0);
+    clock += 61_000;
+    await w.tick(); // due by the known oldest; the read finds nothing
+    counts.length = 0;
+    await w.tick();
+    expect(counts).toEqual(Array(SHARDS).fill(1));
+    addMany(stream, 40, 8614000000000);
+    await stream.flush();
+    clock = Date.now() + 61_000;
+    await w.tick();
+    expect(await allRows(dir)).toHaveLength(440);
+    await w.stop();
+  });
+
   it('trims archived entries only after the grace, and never those after the cursor', async () => {
     const { stream, writer, prefix } = setup();
     addMany(stream, 100, 8613800000000);
