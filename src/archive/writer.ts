@@ -5,8 +5,9 @@
  * at a time (a lease, store/archive-buffer.ts).
  *
  * Per shard it holds:
- *   1. a batch = the buffer's entries after the cursor, once the oldest is `batch_seconds` old or
- *      they hold `batch_decisions`; their lines go to a temp TSV file and DuckDB writes them as
+ *   1. a batch = the buffer's entries after the cursor, at the shard's turn in each `batch_seconds`
+ *      (so none waits longer; the shards' turns are spread evenly over the period, see slotBefore())
+ *      or once they hold `batch_decisions`; their lines go to a temp TSV file and DuckDB writes them as
  *      zstd Parquet sorted by recipient then time, one file per day the decisions fall in
  *      (`<first id>_<last id>[-<k>of<n>].parquet` under `decisions/day=…/shard=…/`);
  *   2. each file written under a hidden temp name, fsync'd, renamed, its directory fsync'd (a
@@ -70,8 +71,15 @@ interface Held {
 const DAY_MS = 86_400_000;
 /** How long stop() waits, in all, for the batch in hand and the leases' release (a shutdown stays within its bound; an unfinished batch is the next writer's). */
 const STOP_WAIT_MS = 1000;
-/** Entries read from the buffer per XRANGE. */
+/** Entries read from the buffer per XRANGE at most… */
 const PAGE = 2000;
+/**
+ * … and about this many bytes: Redis builds a reply whole while every other client waits, and
+ * entries are 20–100 KB at tens of thousands of decisions a second (a shard's flush), so a page
+ * of 2,000 was a reply of megabytes (the first page of a batch is one entry; later pages are sized
+ * from the entries seen).
+ */
+const PAGE_BYTES = 1 << 20;
 /** Buffers per writev (the kernel takes at most IOV_MAX, 1,024, a call). */
 const WRITEV_MAX = 1024;
 
@@ -81,6 +89,8 @@ export class ArchiveWriter {
   /** One DuckDB per lane: `threads` shards are worked on at once (a file's work is mostly one thread's). */
   private readonly ducks: Duck[];
   private timer: NodeJS.Timeout | null = null;
+  /** When this writer was made: the shards' turns in the batch period count from it (slotBefore()). */
+  private readonly epoch: number;
   private running: Promise<void> | null = null;
   private stopped = false;
   private readonly pendingDeletes = new Set<NodeJS.Timeout>();
@@ -91,6 +101,22 @@ export class ArchiveWriter {
     private readonly deps: { metrics?: Metrics | null; log?: Logger | null; now?: () => number } = {},
   ) {
     this.ducks = Array.from({ length: Math.max(1, opts.threads) }, () => new Duck(1));
+    this.epoch = this.now();
+  }
+
+  /**
+   * The last time at or before `t` that the shard's batch fell due: shard s's turn comes at
+   * (s + 1) / shards of each batch period after this writer started. All shards at once, every
+   * batch meant a burst: the batches' reads from Redis (megabytes each, every other client
+   * waiting) and their DuckDB work together, then the buffer's trims together, and Redis, given
+   * back hundreds of megabytes at once, fetched fresh pages for new decisions later (a page fault
+   * every 4 KB, ~14 µs each on a VM; bench/RESULTS.md, session 22). One shard at a time, each
+   * trim frees about what the next second appends.
+   */
+  private slotBefore(shard: number, t: number): number {
+    const period = this.opts.batchMs;
+    const first = this.epoch + Math.floor(((shard + 1) * period) / this.opts.shards);
+    return t - ((((t - first) % period) + period) % period);
   }
 
   private now(): number {
@@ -261,8 +287,8 @@ export class ArchiveWriter {
       if (first.length === 0) return false;
       h.pendingSince = Number(first[0]!.id.split('-')[0]);
     }
-    if (!force && this.now() - h.pendingSince < this.opts.batchMs) {
-      // Not due by age: due by size only when the shard holds about batch_decisions' bytes.
+    if (!force && h.pendingSince > this.slotBefore(shard, this.now())) {
+      // Not due (its oldest came after the shard's last turn): due by size only when the shard holds about batch_decisions' bytes.
       if ((buffered ?? (await this.buffer.meta(shard)).bytes) < this.opts.batchDecisions * 60) return false;
     }
     // A fresh lease for the batch (seconds of work), so that it cannot lapse while the files are written.
@@ -278,7 +304,7 @@ export class ArchiveWriter {
       // What the read found is the oldest now: the one known may have been trimmed by the buffer's bounds since.
       const since = read === null ? null : Number(read.firstId.split('-')[0]);
       h.pendingSince = since;
-      if (read !== null && since !== null && (force || read.decisions >= this.opts.batchDecisions || this.now() - since >= this.opts.batchMs)) {
+      if (read !== null && since !== null && (force || read.decisions >= this.opts.batchDecisions || since <= this.slotBefore(shard, this.now()))) {
         batch = { firstId: read.firstId, lastId: read.lastId, ...(await this.publish(duck, shard, tsv, read.days, read.firstId, read.lastId)) };
       }
     } finally {
@@ -324,14 +350,20 @@ export class ArchiveWriter {
     let lastId = '';
     const fh = await open(tsv, 'w');
     try {
+      // Entries and bytes so far: the next page's count (PAGE_BYTES).
+      let count = 1;
+      let read = 0;
+      let bytes = 0;
       while (decisions < this.opts.batchDecisions) {
-        const page = await this.buffer.entriesAfter(shard, after, PAGE);
+        const page = await this.buffer.entriesAfter(shard, after, count);
         const blocks: Buffer[] = [];
         for (const e of page) {
           blocks.push(e.d);
           firstId ??= e.id;
           lastId = e.id;
           const d = e.d;
+          read++;
+          bytes += d.length;
           let i = 0;
           while (i < d.length) {
             let t = 0;
@@ -354,8 +386,9 @@ export class ArchiveWriter {
           // A short write to a regular file means a full disk or the like: the batch fails, the cursor stays.
           if (bytesWritten !== part.reduce((n, b) => n + b.length, 0)) throw new Error(`short write to ${tsv}`);
         }
-        if (page.length < PAGE) break;
+        if (page.length < count) break;
         after = lastId;
+        count = Math.max(1, Math.min(PAGE, Math.floor(PAGE_BYTES / Math.max(1, bytes / read))));
       }
     } finally {
       await fh.close();

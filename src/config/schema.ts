@@ -459,7 +459,7 @@ export const ConfigSchema = z.strictObject({
       dir: z.string().min(1).default('data/archive'),
       /** Day partitions older than this are deleted (the consent journal's 150 days by default). */
       retention_days: z.number().int().min(1).default(150),
-      /** A batch is written when its oldest decision is this old … */
+      /** Each shard's batch is written once in this period, at the shard's turn (turns spread evenly over it; no decision waits longer) … */
       batch_seconds: z.number().int().min(1).max(3600).default(60),
       /** … or it holds this many decisions. */
       batch_decisions: z.number().int().min(1000).default(1_000_000),

@@ -141,7 +141,8 @@ describe('archive writer', () => {
 
   it('between batches a tick reads no decision lines: a shard\'s oldest pending entry is read once, and leases go out together', async () => {
     const { stream, dir, prefix } = setup();
-    let clock = Date.now();
+    const t0 = Date.now();
+    let clock = t0;
     const buffer = new ArchiveBuffer(redis, prefix);
     const reads: number[] = [];
     const counts: number[] = [];
@@ -172,18 +173,19 @@ describe('archive writer', () => {
     await w.tick(); // finds each shard's oldest entry (its lines come with it), not due
     expect(reads).toHaveLength(SHARDS);
     expect(reads.every((b) => b > 0)).toBe(true);
-    for (let i = 0; i < 3; i++) {
+    // Before the first shard's turn (a quarter of the period in).
+    for (let i = 0; i < 2; i++) {
       reads.length = 0;
-      clock += 10_000;
+      clock += 5_000;
       await w.tick();
       expect(reads).toEqual([]);
     }
     expect(mostInFlight).toBe(SHARDS);
     // The lag gauge still follows the oldest entry (appended at about the clock's start).
-    expect(Number(/^smppguard_archive_lag_seconds (\S+)$/m.exec(await metrics.text())![1])).toBeCloseTo(30, 0);
+    expect(Number(/^smppguard_archive_lag_seconds (\S+)$/m.exec(await metrics.text())![1])).toBeCloseTo(10, 0);
     expect(listDays(dir)).toEqual([]);
-    // Due by age: written; the next oldest is then read afresh (none).
-    clock += 31_000;
+    // Every shard's turn has come: written; the next oldest is then read afresh (none).
+    clock = t0 + 61_000;
     await w.tick();
     expect(await allRows(dir)).toHaveLength(400);
     // Entries the buffer's bounds trimmed before they were archived: once a read finds nothing after
@@ -204,6 +206,55 @@ describe('archive writer', () => {
     await w.tick();
     expect(await allRows(dir)).toHaveLength(440);
     await w.stop();
+  });
+
+  it('the shards fall due one at a time, spread over the batch period, and no decision waits longer than the period', async () => {
+    const { stream, dir, prefix } = setup();
+    // The writer started 15.5 s ago: shard s's turn comes (s + 1) quarters of the period after
+    // that, i.e. shard 0's came half a second ago, shard 1's is 14.5 s ahead, and so on.
+    const t0 = Date.now();
+    let clock = t0 - 15_500;
+    const w = new ArchiveWriter(new ArchiveBuffer(redis, prefix), { dir, shards: SHARDS, batchDecisions: 1_000_000, batchMs: 60_000, leaseMs: 10_000, graceMs: 0, retentionDays: 150, compactFiles: 16, compactTargetBytes: 64 << 20, threads: 1, tickMs: 50 }, { now: () => clock });
+    const written = () => (listDays(dir).length === 0 ? [] : [0, 1, 2, 3].filter((s) => listPartition(dir, listDays(dir)[0]!, s, SHARDS).length > 0));
+    clock = t0;
+    addMany(stream, 400, 8613800000000);
+    await stream.flush();
+    await w.tick();
+    expect(written()).toEqual([]);
+    // Shard 0's decisions came just after its turn: they wait for the next one, just under a period.
+    for (const [at, shards] of [[14_000, []], [15_000, [1]], [30_000, [1, 2]], [45_000, [1, 2, 3]], [59_000, [1, 2, 3]], [60_000, [0, 1, 2, 3]]] as const) {
+      clock = t0 + at;
+      await w.tick();
+      expect(written()).toEqual(shards);
+    }
+    expect((await allRows(dir)).length).toBe(400);
+    await w.stop();
+  });
+
+  it('a batch of large buffer entries is read in pages of about a megabyte (Redis builds each reply whole)', async () => {
+    const { stream, writer, dir, prefix } = setup();
+    // 40 flushes of 1,000 decisions to shard 0: entries of ~100 KB each, 4 MB in all.
+    let dst = 8613800000000;
+    for (let f = 0; f < 40; f++) {
+      for (let i = 0; i < 1000; i++, dst += SHARDS) stream.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', String(dst));
+      await stream.flush();
+    }
+    const entry = (await redis.xrange(`${prefix}audit:{a:0}`, '-', '+', 'COUNT', 1))[0]![1][3]!.length;
+    expect(entry).toBeGreaterThan(50_000);
+    const w = writer();
+    const replies: number[] = [];
+    const buffer = (w as unknown as { buffer: ArchiveBuffer }).buffer;
+    const entriesAfter = buffer.entriesAfter.bind(buffer);
+    buffer.entriesAfter = async (...a) => {
+      const r = await entriesAfter(...a);
+      replies.push(r.reduce((n, e) => n + e.d.length, 0));
+      return r;
+    };
+    await w.tick(true);
+    await w.stop();
+    expect(await allRows(dir)).toHaveLength(40_000);
+    expect(replies.reduce((a, b) => a + b, 0)).toBeGreaterThan(40 * entry * 0.9);
+    for (const b of replies) expect(b).toBeLessThanOrEqual((1 << 20) + entry);
   });
 
   it('trims archived entries only after the grace, and never those after the cursor', async () => {
