@@ -60,10 +60,10 @@ interface Held {
   lastHousekeeping: number;
   /**
    * The append time (ms) of the oldest entry after the cursor, as last read (the lag gauge's); null:
-   * not known (none then, or the cursor moved since). Known, it is not read again until its batch is written: the
-   * read returns the entry's whole block of lines (~20 KB a shard at 20,000 decisions a second), and
-   * asking every shard for it every tick cost the writer ~100 ms of CPU a second between batches
-   * (bench/RESULTS.md, session 22).
+   * not known (none then, or the cursor moved since). Known, it is not read again until its batch
+   * is written: the read returns the entry's whole block of lines (~20 KB a shard at 20,000
+   * decisions a second), and asking every shard for it every tick cost the writer 50–100 ms of CPU
+   * a second between batches (bench/RESULTS.md, session 22).
    */
   pendingSince: number | null;
 }
@@ -288,7 +288,8 @@ export class ArchiveWriter {
       h.pendingSince = Number(first[0]!.id.split('-')[0]);
     }
     if (!force && h.pendingSince > this.slotBefore(shard, this.now())) {
-      // Not due (its oldest came after the shard's last turn): due by size only when the shard holds about batch_decisions' bytes.
+      // Not due (its oldest came after the shard's last turn); due by size only when the shard
+      // holds about batch_decisions' bytes.
       if ((buffered ?? (await this.buffer.meta(shard)).bytes) < this.opts.batchDecisions * 60) return false;
     }
     // A fresh lease for the batch (seconds of work), so that it cannot lapse while the files are written.

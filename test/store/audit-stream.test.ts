@@ -56,7 +56,8 @@ describe.each([
     a.add('esme', 'reject', 'no_consent', 'policy/consent', 69, 'commercial', '8610690001', '8613800138008');
     a.add('esme', 'reject', 'invalid_destination', 'policy/destination', 11, null, '8610690001', 'abc');
     clock += 10;
-    a.add('other', 'reject', 'sender_unregistered', 'policy/sender-authorization', 10, null, 'ACME\tBANK', '8613800138000');
+    // A peer's separators become spaces, also as a wider character's low byte (U+010A: NL); a field is latin1, each character's low byte.
+    a.add('other', 'reject', 'sender_unregistered', 'policy/sender-authorization', 10, null, 'ACME\tBANK\u010a\u4e2d', '8613800138000');
     a.add('esme', 'forward', 'not_commercial', 'policy/classification', 0, 'service', '8610690002', '8613800138001');
     await a.flush();
     // One entry per shard and flush, its decisions one line each.
@@ -69,7 +70,7 @@ describe.each([
       `${T}\tgw1\tesme\tforward\tconsent_granted\tpolicy/consent\t0\tcommercial\t8610690001\t8613800138000\tG1\t\tfp1\t\t\t`,
       `${T + 5}\tgw1\tesme\tsmsc_id\t\t\t0\t\t8610690001\t8613800138000\tG1\t0A1B 2C\t\t\t\t`,
       `${T + 10}\tgw1\tesme\treject\tno_consent\tpolicy/consent\t69\tcommercial\t8610690001\t8613800138008\t\t\t\t\t\t`,
-      `${T + 20}\tgw1\tother\treject\tsender_unregistered\tpolicy/sender-authorization\t10\t\tACME BANK\t8613800138000\t\t\t\t\t\t`,
+      `${T + 20}\tgw1\tother\treject\tsender_unregistered\tpolicy/sender-authorization\t10\t\tACME BANK -\t8613800138000\t\t\t\t\t\t`,
       '',
     ]);
     expect(fields[3]!.split('\n')[0]!.split('\t')).toHaveLength(LINE_FIELDS.length);
@@ -81,7 +82,7 @@ describe.each([
     expect(r.decisions.map((d) => [d.time, d.account, d.decision, d.reason, d.status, d.class, d.src, d.msgId, d.smscId, d.fingerprint])).toEqual([
       [T, 'esme', 'forward', 'consent_granted', 0, 'commercial', '8610690001', 'G1', null, 'fp1'],
       [T + 5, 'esme', 'smsc_id', '', 0, null, '8610690001', 'G1', '0A1B 2C', null],
-      [T + 20, 'other', 'reject', 'sender_unregistered', 10, null, 'ACME BANK', '', null, null],
+      [T + 20, 'other', 'reject', 'sender_unregistered', 10, null, 'ACME BANK -', '', null, null],
     ]);
     expect(r.truncated).toBe(false);
     // from/to select by the decision's time.
