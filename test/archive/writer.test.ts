@@ -47,7 +47,8 @@ function setup(over: Partial<ArchiveWriterOptions> = {}, now: () => number = Dat
     tickMs: 50,
     ...over,
   };
-  const writer = (o: Partial<ArchiveWriterOptions> = {}, metrics: Metrics | null = null) => new ArchiveWriter(new ArchiveBuffer(redis, prefix), { ...opts, ...o }, { metrics });
+  const writer = (o: Partial<ArchiveWriterOptions> = {}, metrics: Metrics | null = null, now?: () => number) =>
+    new ArchiveWriter(new ArchiveBuffer(redis, prefix), { ...opts, ...o }, { metrics, ...(now ? { now } : {}) });
   const reader = new ArchiveReader(stream, buffer, dir);
   return { prefix, dir, stream, buffer, writer, reader };
 }
@@ -64,6 +65,9 @@ async function allRows(dir: string): Promise<{ recipient: bigint; t: bigint; acc
   db.closeSync();
   return rows;
 }
+
+/** A writer's own buffer, to watch what it reads. */
+const bufferOf = (w: ArchiveWriter) => (w as unknown as { buffer: ArchiveBuffer }).buffer;
 
 function addMany(stream: AuditStream, n: number, base: number, tag = 'esme') {
   for (let i = 0; i < n; i++) stream.add(tag, 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', String(base + i));
@@ -140,10 +144,12 @@ describe('archive writer', () => {
   });
 
   it('between batches a tick reads no decision lines: a shard\'s oldest pending entry is read once, and leases go out together', async () => {
-    const { stream, dir, prefix } = setup();
+    const { stream, dir, prefix, writer } = setup();
     const t0 = Date.now();
     let clock = t0;
-    const buffer = new ArchiveBuffer(redis, prefix);
+    const metrics = new Metrics(false);
+    const w = writer({}, metrics, () => clock);
+    const buffer = bufferOf(w);
     const reads: number[] = [];
     const counts: number[] = [];
     const entriesAfter = buffer.entriesAfter.bind(buffer);
@@ -164,8 +170,6 @@ describe('archive writer', () => {
         inFlight--;
       }
     };
-    const metrics = new Metrics(false);
-    const w = new ArchiveWriter(buffer, { dir, shards: SHARDS, batchDecisions: 1_000_000, batchMs: 60_000, leaseMs: 10_000, graceMs: 0, retentionDays: 150, compactFiles: 16, compactTargetBytes: 64 << 20, threads: 1, tickMs: 50 }, { metrics, now: () => clock });
     await w.tick(); // takes the shards; nothing buffered yet
     addMany(stream, 400, 8613800000000);
     await stream.flush();
@@ -209,12 +213,12 @@ describe('archive writer', () => {
   });
 
   it('the shards fall due one at a time, spread over the batch period, and no decision waits longer than the period', async () => {
-    const { stream, dir, prefix } = setup();
+    const { stream, dir, writer } = setup();
     // The writer started 15.5 s ago: shard s's turn comes (s + 1) quarters of the period after
     // that, i.e. shard 0's came half a second ago, shard 1's is 14.5 s ahead, and so on.
     const t0 = Date.now();
     let clock = t0 - 15_500;
-    const w = new ArchiveWriter(new ArchiveBuffer(redis, prefix), { dir, shards: SHARDS, batchDecisions: 1_000_000, batchMs: 60_000, leaseMs: 10_000, graceMs: 0, retentionDays: 150, compactFiles: 16, compactTargetBytes: 64 << 20, threads: 1, tickMs: 50 }, { now: () => clock });
+    const w = writer({}, null, () => clock);
     const written = () => (listDays(dir).length === 0 ? [] : [0, 1, 2, 3].filter((s) => listPartition(dir, listDays(dir)[0]!, s, SHARDS).length > 0));
     clock = t0;
     addMany(stream, 400, 8613800000000);
@@ -243,7 +247,7 @@ describe('archive writer', () => {
     expect(entry).toBeGreaterThan(50_000);
     const w = writer();
     const replies: number[] = [];
-    const buffer = (w as unknown as { buffer: ArchiveBuffer }).buffer;
+    const buffer = bufferOf(w);
     const entriesAfter = buffer.entriesAfter.bind(buffer);
     buffer.entriesAfter = async (...a) => {
       const r = await entriesAfter(...a);
