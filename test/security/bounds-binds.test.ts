@@ -63,4 +63,32 @@ describe('SharedLimits: max_binds over instances', () => {
     expect(await redis.hget(key, limits.instanceId)).toBe('2');
     await limits.stop();
   });
+
+  it('a bind let in because Redis could not answer its reservation does not hide another bind when it is released', async () => {
+    const metrics = new Metrics(false);
+    const [x, y] = [new SharedLimits(redis, PREFIX, metrics), new SharedLimits(redis, PREFIX, new Metrics(false))];
+    const key = x.bindsKey('unanswered');
+    await redis.set(key, 'not a hash'); // the script fails as a lost connection would make it
+    expect(await x.reserveBind('unanswered', 1)).toBe(true); // let in; Redis counted nothing
+    expect((await metrics.redisErrors.get()).values).toContainEqual(expect.objectContaining({ labels: { op: 'bind_reserve' }, value: 1 }));
+    await redis.del(key);
+    x.releaseBind('unanswered');
+    await redis.ping();
+    expect(await redis.hget(key, x.instanceId)).toBe('0'); // not -1
+    expect(await x.reserveBind('unanswered', 1)).toBe(true);
+    expect(await y.reserveBind('unanswered', 1)).toBe(false); // x holds the one bind there is
+    await Promise.all([x.stop(), y.stop()]);
+  });
+
+  it('a count below zero in Redis counts as none', async () => {
+    const [x, y] = [new SharedLimits(redis, PREFIX, new Metrics(false)), new SharedLimits(redis, PREFIX, new Metrics(false))];
+    const key = x.bindsKey('negative');
+    await redis.hset(key, x.instanceId, -1, `${x.instanceId}:seen`, Date.now());
+    expect(await y.reserveBind('negative', 1)).toBe(true);
+    expect(await y.reserveBind('negative', 1)).toBe(false); // -1 + 1 would have let a second in
+    await redis.hset(key, y.instanceId, -2);
+    expect(await y.reserveBind('negative', 2)).toBe(true);
+    expect(await redis.hget(key, y.instanceId)).toBe('1'); // its own count starts again from none
+    await Promise.all([x.stop(), y.stop()]);
+  });
 });

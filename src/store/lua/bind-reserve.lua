@@ -13,7 +13,7 @@
 ]]
 local me, max, now, stale = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local h = redis.call('HGETALL', KEYS[1])
-local total = 0
+local total, mine = 0, 0
 for i = 1, #h, 2 do
   local f = h[i]
   if string.sub(f, -5) ~= ':seen' then
@@ -21,7 +21,11 @@ for i = 1, #h, 2 do
     if f ~= me and now - seen > stale then
       redis.call('HDEL', KEYS[1], f, f .. ':seen')
     else
-      total = total + tonumber(h[i + 1])
+      -- A count falls below zero when an instance takes one off for a bind Redis never counted
+      -- (its reservation went unanswered): none, until that instance's heartbeat says how many.
+      local n = math.max(0, tonumber(h[i + 1]))
+      total = total + n
+      if f == me then mine = n end
     end
   end
 end
@@ -29,7 +33,6 @@ if total >= max then
   redis.call('PEXPIRE', KEYS[1], stale * 4)
   return 0
 end
-redis.call('HINCRBY', KEYS[1], me, 1)
-redis.call('HSET', KEYS[1], me .. ':seen', now)
+redis.call('HSET', KEYS[1], me, mine + 1, me .. ':seen', now)
 redis.call('PEXPIRE', KEYS[1], stale * 4)
 return 1
