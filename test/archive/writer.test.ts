@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listDays, listPartition, partitionDir } from '../../src/archive/layout.js';
+import { listDays, listPartition, partitionDir, withoutContained } from '../../src/archive/layout.js';
 import { ArchiveReader } from '../../src/archive/reader.js';
-import { ArchiveWriter, type ArchiveWriterOptions } from '../../src/archive/writer.js';
+import { ROW_GROUP_ROWS } from '../../src/archive/schema.js';
+import { ArchiveWriter, sameSize, type ArchiveWriterOptions } from '../../src/archive/writer.js';
 import { ArchiveBuffer } from '../../src/store/archive-buffer.js';
 import { AuditStream } from '../../src/store/audit-stream.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
@@ -371,6 +372,73 @@ describe('archive writer', () => {
     expect(listPartition(dir, day, 0, SHARDS)).toHaveLength(1);
     expect(await allRows(dir)).toHaveLength(12);
     await w.stop();
+  });
+
+  it('merges files of about one size: a merged file waits for others of its size instead of being rewritten with every few batches', async () => {
+    const { dir, stream, writer, reader } = setup({ compactFiles: 4 });
+    const w = writer();
+    const day = new Date().toISOString().slice(0, 10);
+    const live = () => withoutContained(listPartition(dir, day, 0, SHARDS)).live.map((f) => `${f.first}_${f.last}`);
+    const batches: string[][] = [];
+    let n = 0;
+    for (let b = 1; b <= 16; b++) {
+      // 2,000 decisions of shard 0 with random message ids: a file's size is its rows', not its footer's.
+      for (let i = 0; i < 2000; i++, n++) stream.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', String(8613800000000 + SHARDS * n), randomBytes(8).toString('hex'));
+      await stream.flush();
+      await w.tick(true);
+      batches.push(listPartition(dir, day, 0, SHARDS).map((f) => `${f.first}_${f.last}`));
+      if (b === 7) {
+        // Batches 1-4 merged; 5-7 wait for a fourth of their size (merging the whole day rewrote the first merge here).
+        const [m1, ...rest] = live();
+        expect(rest).toHaveLength(3);
+        expect(m1!.split('_')[0]).toBe(batches[0]![0]!.split('_')[0]);
+        expect(batches[3]!).toContain(m1);
+      }
+    }
+    // Four merged files of four batches each, then those four into one: every decision in it, once.
+    const [all, ...none] = live();
+    expect(none).toEqual([]);
+    expect(all!.split('_')[0]).toBe(batches[0]![0]!.split('_')[0]);
+    expect(await allRows(dir)).toHaveLength(16 * 2000);
+    const r = await reader.decisionsFor(String(8613800000000 + SHARDS * 12345));
+    expect(r.decisions).toHaveLength(1);
+    await w.stop();
+  });
+
+  it("a batch's file of one row group keeps buffer order; one of more row groups is sorted by recipient, then time", async () => {
+    for (const n of [1000, ROW_GROUP_ROWS + 1000]) {
+      const { dir, stream, writer } = setup();
+      // Shard 0's recipients, newest first: buffer order is the reverse of the sort.
+      for (let i = 0; i < n; i++) stream.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', String(8613800000000 + SHARDS * (n - i)));
+      await stream.flush();
+      const w = writer();
+      await w.tick(true);
+      await w.stop();
+      const [file] = listPartition(dir, listDays(dir)[0]!, 0, SHARDS);
+      const db = await DuckDBInstance.create(':memory:', { threads: '1' });
+      const c = await db.connect();
+      const got = (await c.runAndReadAll(`SELECT recipient FROM read_parquet('${file!.path}')`)).getRows().map((r) => Number(r[0]));
+      const groups = Number((await c.runAndReadAll(`SELECT count(DISTINCT row_group_id) FROM parquet_metadata('${file!.path}')`)).getRows()[0]![0]);
+      c.closeSync();
+      db.closeSync();
+      expect(got).toHaveLength(n);
+      expect(groups).toBe(n > ROW_GROUP_ROWS ? 2 : 1);
+      const ascending = got.every((r, i) => i === 0 || got[i - 1]! < r);
+      expect(ascending).toBe(n > ROW_GROUP_ROWS);
+    }
+  });
+
+  it('sameSize takes the newest files back to one much bigger than those taken', () => {
+    const f = (...kb: number[]) => kb.map((bytes) => ({ bytes }));
+    expect(sameSize(f(160, 10, 12, 9), 16)).toEqual(f(10, 12, 9));
+    expect(sameSize(f(160, 150, 170, 10), 16)).toEqual(f(10));
+    expect(sameSize(f(150, 160, 170), 16)).toEqual(f(150, 160, 170));
+    // Smaller files before the newest ones are of their size too (a quiet hour before a busy one).
+    expect(sameSize(f(300, 2, 3, 40, 50), 16)).toEqual(f(2, 3, 40, 50));
+    // compact_files 2 and 3: a file more than twice the mean stops it.
+    expect(sameSize(f(21, 10), 2)).toEqual(f(10));
+    expect(sameSize(f(20, 10), 3)).toEqual(f(20, 10));
+    expect(sameSize([], 16)).toEqual([]);
   });
 
   it('a file written before later columns existed reads them as NULL, alone and merged with newer files', async () => {
