@@ -467,7 +467,7 @@ export const ConfigSchema = z.strictObject({
       lease_seconds: z.number().int().min(5).default(30),
       /** Archived entries stay in the buffer this long (longer than an evidence read takes). */
       trim_grace_seconds: z.number().int().min(5).default(60),
-      /** A shard-day's small files are merged once this many have piled up (and when the day has closed). */
+      /** A shard-day's newest files are merged once this many of about one size have piled up (and all its small ones when the day has closed; archive/writer.ts sameSize). */
       compact_files: z.number().int().min(2).default(16),
       /** Files of at least this size are not merged again, MB. */
       compact_target_mb: z.number().int().min(1).default(64),
