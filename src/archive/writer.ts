@@ -471,8 +471,8 @@ export class ArchiveWriter {
     if (cursor === null) return;
     // Recent days: today, and the days before it that late decisions may still reach.
     for (const day of days.filter((d) => d >= oldestKept).slice(-3)) {
-      // A merge can complete a tier of merged files: that one is merged next (a few at most).
-      for (let i = 0; i < 4 && (await this.compact(duck, shard, day, day < today, cursor)); i++);
+      // A merge can complete a tier of merged files, which is merged next (a few tiers at most).
+      for (let tier = 0; tier < 4; tier++) if (!(await this.compact(duck, shard, day, day < today, cursor))) break;
     }
   }
 
