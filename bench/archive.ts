@@ -14,10 +14,18 @@
  *   writer [--decisions 1000000] [--shards 64] [--threads 1]
  *       fills a Redis buffer (REDIS_URL, a throwaway prefix) through store/audit-stream.ts, then
  *       times archive/writer.ts draining it: decisions/s and bytes per decision.
+ *   compaction [--batches 213] [--lines 3750] [--target-mb 6.4] [--compact-files 16] [--build DIR]
+ *       one shard's day in small: that many batches of that many decision lines (random
+ *       recipients and message ids), each written by archive/writer.ts and followed by its
+ *       housekeeping, as a writer does every batch_seconds; prints the writer's CPU a line (its
+ *       DuckDB threads included), the merges and the files left. The defaults keep production's
+ *       ratio of batch file to compact_target_mb at 20,000 msg/s (~300 KB to 64 MB) at a tenth of
+ *       the size. --build: another checkout's built writer (its dist/), to compare in one sitting.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { Duck, sqlString } from '../src/archive/duck.js';
 import { partitionDir } from '../src/archive/layout.js';
@@ -26,6 +34,7 @@ import { PARQUET_OPTIONS, fileName } from '../src/archive/schema.js';
 import { ArchiveWriter } from '../src/archive/writer.js';
 import { ArchiveBuffer } from '../src/store/archive-buffer.js';
 import { AuditStream } from '../src/store/audit-stream.js';
+import { Metrics } from '../src/telemetry/metrics.js';
 import { scanKeys } from '../src/store/redis.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -197,10 +206,61 @@ async function writer(): Promise<void> {
   }
 }
 
+async function compaction(): Promise<void> {
+  const batches = Number(flag('batches', '213'));
+  const lines = Number(flag('lines', '3750'));
+  const targetMb = Number(flag('target-mb', '6.4'));
+  const compactFiles = Number(flag('compact-files', '16'));
+  const build = flag('build', '');
+  // This build's modules, or the same ones from another checkout's dist/.
+  const from = <T>(own: T, path: string): Promise<T> => (build ? (import(join(resolve(build), 'dist/src', path)) as Promise<T>) : Promise.resolve(own));
+  const { AuditStream: Stream } = await from({ AuditStream }, 'store/audit-stream.js');
+  const { ArchiveBuffer: Buffer_ } = await from({ ArchiveBuffer }, 'store/archive-buffer.js');
+  const { ArchiveWriter: Writer } = await from({ ArchiveWriter }, 'archive/writer.js');
+  const { Metrics: Metrics_ } = await from({ Metrics }, 'telemetry/metrics.js');
+  const redis = new Redis(REDIS_URL);
+  const prefix = `bench:archc:${process.pid}:`;
+  const dir = mkdtempSync(join(tmpdir(), 'sg-bench-compaction-'));
+  const metrics = new Metrics_(false);
+  try {
+    const stream = new Stream(redis, prefix, { shards: 1, maxBytes: 0, maxAgeMs: 0, flushMs: 0, maxBuffer: 10_000_000, instance: 'gw-bench' });
+    const w = new Writer(
+      new Buffer_(redis, prefix),
+      { dir, shards: 1, batchDecisions: 10_000_000, batchMs: 60_000, leaseMs: 60_000, graceMs: 0, retentionDays: 150, compactFiles, compactTargetBytes: targetMb * 1e6, threads: 1, tickMs: 1000 },
+      { metrics },
+    );
+    let cpu = 0;
+    for (let b = 0; b < batches; b++) {
+      for (let i = 0; i < lines; i++) {
+        stream.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', String(8613800000000 + Math.floor(Math.random() * 1e6)), randomBytes(8).toString('hex'));
+      }
+      await stream.flush();
+      // Only the writer's batch and housekeeping are counted, not the lines' making.
+      const c0 = process.cpuUsage();
+      await w.tick(true);
+      const c = process.cpuUsage(c0);
+      cpu += (c.user + c.system) / 1e6;
+    }
+    await w.stop();
+    const merges = (await metrics.archiveMerges.get()).values[0]?.value ?? 0;
+    const d = du(dir);
+    let biggest = 0;
+    for (const f of readdirSync(dir, { recursive: true }) as string[]) if (f.endsWith('.parquet')) biggest = Math.max(biggest, statSync(join(dir, f)).size);
+    console.log(
+      `compaction${build ? ` (${build})` : ''}: ${batches} batches of ${lines} lines, compact_files ${compactFiles}, target ${targetMb} MB: writer ${cpu.toFixed(1)} CPU-s = ` +
+        `${((cpu * 1e6) / (batches * lines)).toFixed(2)} µs a line; ${merges} merges; ${d.files} files left, the biggest ${(biggest / 1e6).toFixed(2)} MB`,
+    );
+  } finally {
+    await scanKeys(redis, `${prefix}*`, (keys) => void (keys.length && redis.unlink(...keys)));
+    redis.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const step = process.argv[2];
-const run = step === 'generate' ? generate : step === 'query' ? query : step === 'writer' ? writer : null;
+const run = step === 'generate' ? generate : step === 'query' ? query : step === 'writer' ? writer : step === 'compaction' ? compaction : null;
 if (!run) {
-  console.error('usage: bench/archive.ts generate|query|writer [flags] (see the header)');
+  console.error('usage: bench/archive.ts generate|query|writer|compaction [flags] (see the header)');
   process.exit(2);
 }
 await run();
