@@ -8,8 +8,9 @@
  *   1. a batch = the buffer's entries after the cursor, at the shard's turn in each `batch_seconds`
  *      (so none waits longer; the shards' turns are spread evenly over the period, see slotBefore())
  *      or once they hold `batch_decisions`; their lines go to a temp TSV file and DuckDB writes them as
- *      zstd Parquet sorted by recipient then time, one file per day the decisions fall in
- *      (`<first id>_<last id>[-<k>of<n>].parquet` under `decisions/day=…/shard=…/`);
+ *      zstd Parquet (sorted by recipient then time when over one row group: schema.ts SORT), one
+ *      file per day the decisions fall in (`<first id>_<last id>[-<k>of<n>].parquet` under
+ *      `decisions/day=…/shard=…/`);
  *   2. each file written under a hidden temp name, fsync'd, renamed, its directory fsync'd (a
  *      reader never sees a partial file);
  *   3. THEN the cursor advances in Redis (fenced by the lease);
@@ -19,7 +20,8 @@
  * file names); temp files and incomplete k-of-n batches after it are removed (a writer killed
  * mid-batch), and so are files a finished merge contains.
  * Housekeeping: day partitions older than `retention_days` are deleted whole; a shard-day's small
- * files are merged into one (when `compact_files` have piled up, and when the day has closed).
+ * files are merged by size tiers (sameSize: when `compact_files` of about one size have piled up),
+ * and all of them into one when the day has closed. Merged files are sorted.
  *
  * Nothing here holds the event loop: DuckDB and the file writes are asynchronous, directory
  * listings are one shard at a time.
