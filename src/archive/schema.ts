@@ -51,7 +51,7 @@ export const PARQUET_OPTIONS = `FORMAT parquet, COMPRESSION zstd, PARQUET_VERSIO
 /**
  * The sort order of a merged file, and of a batch's file of more than one row group. A batch file
  * of one row group is left in buffer order: a reader reads that row group whole whichever way its
- * rows lie, and the sort was a third of the file's DuckDB CPU (bench/RESULTS.md, session 23).
+ * rows lie, and the sort was a quarter to a third of the file's DuckDB CPU (bench/RESULTS.md, session 23).
  */
 export const SORT = 'recipient, time';
 

@@ -535,8 +535,8 @@ export class ArchiveWriter {
  * the next size, and so on: a decision is rewritten about log_compactFiles(target / batch file)
  * times on its way to a file of compact_target_mb. Merging every small file of the day each time
  * rewrote the growing merged file with every compactFiles - 1 new batches: ~7.5 times a decision
- * at 20,000 msg/s, ~47 times at 2,000 (bench/RESULTS.md, session 23), at ~1.3 µs of DuckDB CPU
- * a row each time.
+ * at 20,000 msg/s, ~47 times at 2,000 (bench/RESULTS.md, session 23), at 1.2–2.8 µs of DuckDB
+ * CPU a row each time.
  */
 export function sameSize<F extends { bytes: number }>(files: F[], compactFiles: number): F[] {
   const factor = Math.max(2, compactFiles / 2);
