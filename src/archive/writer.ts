@@ -498,8 +498,9 @@ export class ArchiveWriter {
     const name = fileName(run[0]!.first, run[run.length - 1]!.last);
     const tmp = join(dir, tempName(name));
     await duck.run(`COPY (SELECT * FROM read_parquet(${sqlList(run.map((f) => f.path))}, union_by_name = true) ORDER BY ${SORT}) TO ${sqlString(tmp)} (${PARQUET_OPTIONS})`);
-    await this.commit(tmp, join(dir, name), dir);
+    const bytes = await this.commit(tmp, join(dir, name), dir);
     this.deps.metrics?.archiveMerges.inc();
+    this.deps.metrics?.archiveMergedBytes.inc(bytes);
     const t = setTimeout(() => {
       this.pendingDeletes.delete(t);
       for (const f of run) void unlink(f.path).catch(() => undefined);

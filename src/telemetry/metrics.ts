@@ -106,6 +106,7 @@ export class Metrics {
   readonly archiveBytes: Counter;
   readonly archiveFiles: Counter;
   readonly archiveMerges: Counter;
+  readonly archiveMergedBytes: Counter;
   readonly archiveDaysDropped: Counter;
   readonly archiveProcessUp: Gauge;
   readonly archiveProcessRestarts: Counter;
@@ -439,6 +440,11 @@ export class Metrics {
     this.archiveMerges = new Counter({
       name: 'smppguard_archive_merges_total',
       help: "Compactions: a shard-day's small archive files merged into one",
+      registers: [r],
+    });
+    this.archiveMergedBytes = new Counter({
+      name: 'smppguard_archive_merged_bytes_total',
+      help: 'Bytes of archive files written by merges (its rate over that of smppguard_archive_bytes_total: how many times compaction rewrites what the batches wrote)',
       registers: [r],
     });
     this.archiveDaysDropped = new Counter({

@@ -376,7 +376,8 @@ describe('archive writer', () => {
 
   it('merges files of about one size: a merged file waits for others of its size instead of being rewritten with every few batches', async () => {
     const { dir, stream, writer, reader } = setup({ compactFiles: 4 });
-    const w = writer();
+    const metrics = new Metrics(false);
+    const w = writer({}, metrics);
     const day = new Date().toISOString().slice(0, 10);
     const live = () => withoutContained(listPartition(dir, day, 0, SHARDS)).live.map((f) => `${f.first}_${f.last}`);
     const batches: string[][] = [];
@@ -402,6 +403,13 @@ describe('archive writer', () => {
     expect(await allRows(dir)).toHaveLength(16 * 2000);
     const r = await reader.decisionsFor(String(8613800000000 + SHARDS * 12345));
     expect(r.decisions).toHaveLength(1);
+    // Each decision rewritten twice (a tier, then the tiers): what merging the whole run made 50/16.
+    const counted = async (c: { get(): Promise<{ values: { value: number }[] }> }) => (await c.get()).values[0]!.value;
+    expect(await counted(metrics.archiveMerges)).toBe(5);
+    const rewritten = (await counted(metrics.archiveMergedBytes)) / (await counted(metrics.archiveBytes));
+    console.log(`merged bytes / batch bytes: ${rewritten.toFixed(2)}`);
+    expect(rewritten).toBeGreaterThan(1.5);
+    expect(rewritten).toBeLessThan(2.6);
     await w.stop();
   });
 
