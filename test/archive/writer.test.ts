@@ -403,7 +403,8 @@ describe('archive writer', () => {
     expect(await allRows(dir)).toHaveLength(16 * 2000);
     const r = await reader.decisionsFor(String(8613800000000 + SHARDS * 12345));
     expect(r.decisions).toHaveLength(1);
-    // Each decision rewritten twice (a tier, then the tiers): what merging the whole run made 50/16.
+    // Each decision rewritten twice (its tier's merge, then the tiers'); merging the whole run would
+    // have rewritten 50 batches' worth of data for these 16.
     const counted = async (c: { get(): Promise<{ values: { value: number }[] }> }) => (await c.get()).values[0]!.value;
     expect(await counted(metrics.archiveMerges)).toBe(5);
     const rewritten = (await counted(metrics.archiveMergedBytes)) / (await counted(metrics.archiveBytes));
