@@ -46,15 +46,18 @@ function flag(name: string, dflt: string): string {
 }
 const has = (name: string) => process.argv.includes(`--${name}`);
 
-function du(dir: string): { bytes: number; files: number } {
+function du(dir: string): { bytes: number; files: number; biggest: number } {
   let bytes = 0;
   let files = 0;
+  let biggest = 0;
   for (const f of readdirSync(dir, { recursive: true }) as string[]) {
     if (!f.endsWith('.parquet')) continue;
-    bytes += statSync(join(dir, f)).size;
+    const size = statSync(join(dir, f)).size;
+    bytes += size;
+    biggest = Math.max(biggest, size);
     files++;
   }
-  return { bytes, files };
+  return { bytes, files, biggest };
 }
 
 async function generate(): Promise<void> {
@@ -244,11 +247,9 @@ async function compaction(): Promise<void> {
     await w.stop();
     const merges = (await metrics.archiveMerges.get()).values[0]?.value ?? 0;
     const d = du(dir);
-    let biggest = 0;
-    for (const f of readdirSync(dir, { recursive: true }) as string[]) if (f.endsWith('.parquet')) biggest = Math.max(biggest, statSync(join(dir, f)).size);
     console.log(
       `compaction${build ? ` (${build})` : ''}: ${batches} batches of ${lines} lines, compact_files ${compactFiles}, target ${targetMb} MB: writer ${cpu.toFixed(1)} CPU-s = ` +
-        `${((cpu * 1e6) / (batches * lines)).toFixed(2)} µs a line; ${merges} merges; ${d.files} files left, the biggest ${(biggest / 1e6).toFixed(2)} MB`,
+        `${((cpu * 1e6) / (batches * lines)).toFixed(2)} µs a line; ${merges} merges; ${d.files} files left, the biggest ${(d.biggest / 1e6).toFixed(2)} MB`,
     );
   } finally {
     await scanKeys(redis, `${prefix}*`, (keys) => void (keys.length && redis.unlink(...keys)));

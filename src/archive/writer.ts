@@ -163,8 +163,7 @@ export class ArchiveWriter {
     const settled = await Promise.race([(this.running ?? Promise.resolve()).then(() => true), new Promise<boolean>((r) => (wait = setTimeout(() => r(false), STOP_WAIT_MS)))]);
     clearTimeout(wait);
     for (const t of this.pendingDeletes) clearTimeout(t);
-    const release = Promise.all([...this.held.keys()].map((s) => this.buffer.release(s, this.token).catch(() => undefined)));
-    await Promise.race([release, new Promise((r) => (wait = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
+    await Promise.race([this.releaseAll([...this.held.keys()]), new Promise((r) => (wait = setTimeout(r, Math.max(0, deadline - Date.now()))))]);
     clearTimeout(wait);
     this.held.clear();
     // DuckDB is closed only when no statement of the batch is still running on it.
