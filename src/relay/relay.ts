@@ -70,6 +70,8 @@ export class Relay implements SubmitHandler {
   /** Per account, the pending retry after a receiver refused a held delivery. */
   private readonly retryTimers = new Map<string, TimerHandle>();
   private readonly routeTimers = new Map<string, { observe(v: number): void }>();
+  /** smppguard_decision_seconds by action (three label values: bound). */
+  private readonly decisionTimers = new Map<string, { observe(v: number): void }>();
 
   /** The gateway's id for each submit (the queue's ids when there is a queue, so a queued message keeps the id its ESME got). */
   private readonly newId: () => string;
@@ -98,14 +100,15 @@ export class Relay implements SubmitHandler {
     const view = MessageView.parse(pdu);
     if (isScanError(view)) return this.refuseMalformed(session, commandId, sequence, view);
     view.lazyGatewayId(this.newId);
+    const arrived = performance.now();
     let verdict: Verdict | null;
     try {
-      verdict = this.deps.policy.decide({ account: session.account!.id, view }, (v) => this.apply(session, view, v));
+      verdict = this.deps.policy.decide({ account: session.account!.id, view }, (v) => this.apply(session, view, v, arrived));
     } catch (err) {
       this.deps.log.error({ err }, 'policy failed: answering ESME_RSYSERR');
       verdict = { action: 'reject', status: Status.ESME_RSYSERR, reason: 'policy_error' };
     }
-    if (verdict) this.apply(session, view, verdict);
+    if (verdict) this.apply(session, view, verdict, arrived);
   }
 
   /** A body too short for its command gets generic_nack (docs/architecture.md, SMPP facts); a bad field, the field's status. */
@@ -116,9 +119,13 @@ export class Relay implements SubmitHandler {
     session.respond(commandId, e.status, sequence);
   }
 
-  private apply(session: EsmeSession, view: MessageView, v: Verdict): void {
+  /** `arrived`: performance.now() when the submit was read (smppguard_decision_seconds). */
+  private apply(session: EsmeSession, view: MessageView, v: Verdict, arrived: number): void {
     const account = session.account!.id;
     this.deps.metrics.countDecision(account, v.action, v.reason);
+    let timer = this.decisionTimers.get(v.action);
+    if (!timer) this.decisionTimers.set(v.action, (timer = this.deps.metrics.decisionSeconds.labels(v.action)));
+    timer.observe((performance.now() - arrived) / 1000);
     if (v.action === 'forward') {
       // While store-and-forward messages wait, later ones queue behind them: order per recipient.
       if (this.deps.queue?.worker.safBacklog && session.account!.cfg.queue.store_and_forward.length > 0) {

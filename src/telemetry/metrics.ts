@@ -75,6 +75,8 @@ export class Metrics {
   readonly lateResponses: Counter<'side'>;
   readonly throttled: Counter<'account' | 'limit'>;
   readonly decisions: Counter<'account' | 'action' | 'reason'>;
+  /** A submit_sm/data_sm's time in the gateway from its arrival to its verdict, by action (forward, reject, queue). */
+  readonly decisionSeconds: FastHistogram;
   readonly receipts: Counter<'outcome'>;
   readonly mo: Counter<'outcome'>;
   readonly redisErrors: Counter<'op'>;
@@ -275,6 +277,13 @@ export class Metrics {
       [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     );
     r.registerMetric(this.redisSeconds as never);
+    this.decisionSeconds = new FastHistogram(
+      'smppguard_decision_seconds',
+      'Time from a submit_sm/data_sm read off its ESME socket to its verdict (policy, rules and their Redis round trip), by action',
+      'action',
+      [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    );
+    r.registerMetric(this.decisionSeconds as never);
     this.spoofing = new Counter({
       name: 'smppguard_spoofing_attempts_total',
       help: 'Submits with a hidden, unregistered or someone else\'s sender number, by account and reason',

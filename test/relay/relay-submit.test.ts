@@ -145,6 +145,27 @@ describe('reject', () => {
     ]);
   });
 
+  it('times each submit from its arrival to its verdict, by action (smppguard_decision_seconds)', async () => {
+    const r = await relayRig();
+    r.policy.verdict = (ctx) => (ctx.view.sequence === 1 ? { action: 'reject', status: 0x401, reason: 'no_consent' } : null);
+    const { peer } = await r.esme('transmitter');
+    peer.send(submitPdu(1));
+    peer.send(submitPdu(2));
+    await settle();
+    // The second one's verdict comes ~60 ms later (a Redis round trip that took that long).
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    r.policy.pending[0]!({ action: 'forward', reason: 'ok' });
+    await smscAnswers(r);
+    const { values } = await r.metrics.decisionSeconds.get();
+    /** Observations of `action` within `le` seconds. */
+    const within = (action: string, le: number | string) => values.find((v) => v.metricName === 'smppguard_decision_seconds_bucket' && v.labels.action === action && v.labels.le === le)?.value;
+    expect(within('reject', '+Inf')).toBe(1);
+    expect(within('reject', 0.025)).toBe(1);
+    expect(within('forward', '+Inf')).toBe(1);
+    expect(within('forward', 0.025)).toBe(0);
+    expect(within('forward', 2.5)).toBe(1);
+  });
+
   it('answers ESME_RSYSERR when the policy throws, and the session carries on', async () => {
     const r = await relayRig();
     r.policy.verdict = () => {
