@@ -26,6 +26,7 @@ import { portedGateway, routingGateway, seedPorted } from './routing-scenario.js
 import { POLICY_PREFIX, policyGatewayFor, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGatewayFor, rulesLoad, rulesLoadPerRun, type CnVariant } from './policy-scenario.js';
 import { freePort } from '../src/sim/free-port.js';
 import { cleanRedis, clearDecisionBuffer, cpuTicks, parseRedisCpu } from './procs.js';
+import { parseHistogram, quantileBetween } from './prom-histogram.js';
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -356,6 +357,33 @@ interface RunOutcome<R> {
   cpu: Record<string, number | null>;
   /** CPU seconds over the measured interval: the gateway's (/proc/<pid>/stat) and Redis's (INFO cpu). */
   cpuSec: { gateway: number | null; redis: number | null };
+  /** From the gateway's /metrics over the measured interval (null without a gateway): p99 ms. */
+  inGateway: InGateway | null;
+}
+
+/** p99 over the measured interval, ms: submit read → verdict, and the policy check's Redis round trip (null: none observed). */
+interface InGateway {
+  verdict: number | null;
+  policyRedis: number | null;
+}
+
+/** The gateway's /metrics text, or null when it does not answer (the figures are then left out). */
+async function metricsText(httpPort: number): Promise<string | null> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(5000) });
+    return r.ok ? await r.text() : null;
+  } catch {
+    return null;
+  }
+}
+
+function inGatewayBetween(before: string | null, after: string | null): InGateway | null {
+  if (before === null || after === null) return null;
+  const p99 = (name: string, match?: Record<string, string>) => {
+    const q = quantileBetween(parseHistogram(before, name, match), parseHistogram(after, name, match), 0.99);
+    return q === null ? null : q * 1000;
+  };
+  return { verdict: p99('smppguard_decision_seconds'), policyRedis: p99('smppguard_redis_seconds', { op: 'policy_check' }) };
 }
 
 async function runLoadgen<R extends LoadResult | OpenLoopResult>(
@@ -363,6 +391,8 @@ async function runLoadgen<R extends LoadResult | OpenLoopResult>(
   opts: LoadOptions | OpenLoopOptions,
   watch: Record<string, number | undefined>,
   timeoutMs: number,
+  /** The gateway's HTTP port: its /metrics is read as the measured interval starts and ends. */
+  gatewayHttp?: number,
 ): Promise<RunOutcome<R>> {
   const { onPhase: _drop, ...plain } = opts;
   const proc = track(spawn(process.execPath, [...nodeArgs, join(DIST_BENCH, script), '--json', JSON.stringify(plain)], { stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -374,6 +404,8 @@ async function runLoadgen<R extends LoadResult | OpenLoopResult>(
   const cpuSec: { gateway: number | null; redis: number | null } = { gateway: null, redis: null };
   let redis0: Promise<number | null> = Promise.resolve(null);
   let redis1: Promise<number | null> = Promise.resolve(null);
+  let metrics0: Promise<string | null> = Promise.resolve(null);
+  let metrics1: Promise<string | null> = Promise.resolve(null);
   const errLines: string[] = [];
   lines(proc.stderr!, (line) => {
     let phase: string | undefined;
@@ -388,6 +420,7 @@ async function runLoadgen<R extends LoadResult | OpenLoopResult>(
       for (const [role, pid] of Object.entries(watch)) start[role] = cpuTicks(pid);
       start.machine = machineTicks();
       if (watch.gateway) redis0 = redisCpuSeconds();
+      if (gatewayHttp) metrics0 = metricsText(gatewayHttp);
     } else if (phase === 'stop' && t0) {
       const sec = (performance.now() - t0) / 1000;
       const pct = (a: number | null | undefined, b: number | null) => (a == null || b == null ? null : Math.round(((b - a) / CLK_TCK / sec) * 1000) / 10);
@@ -395,6 +428,7 @@ async function runLoadgen<R extends LoadResult | OpenLoopResult>(
       for (const [role, pid] of Object.entries(watch)) cpu[role] = pct(start[role], (end[role] = cpuTicks(pid)));
       cpu.machine = pct(start.machine, machineTicks());
       if (watch.gateway) redis1 = redisCpuSeconds();
+      if (gatewayHttp) metrics1 = metricsText(gatewayHttp);
       const g0 = start.gateway;
       const g1 = end.gateway;
       if (g0 != null && g1 != null) cpuSec.gateway = (g1 - g0) / CLK_TCK;
@@ -411,9 +445,9 @@ async function runLoadgen<R extends LoadResult | OpenLoopResult>(
     throw new Error(`loadgen exited ${code} without a result${errLines.length ? `: ${errLines.slice(-5).join(' | ')}` : ''}`);
   }
   if ('error' in parsed) throw new Error(`loadgen: ${parsed.error}`);
-  const [r0, r1] = await Promise.all([redis0, redis1]);
+  const [r0, r1, m0, m1] = await Promise.all([redis0, redis1, metrics0, metrics1]);
   if (r0 != null && r1 != null) cpuSec.redis = r1 - r0;
-  return { result: parsed, cpu, cpuSec };
+  return { result: parsed, cpu, cpuSec, inGateway: gatewayHttp ? inGatewayBetween(m0, m1) : null };
 }
 
 // ---- gateway ----
@@ -576,6 +610,7 @@ interface OpenSample {
   rate: number;
   result: OpenLoopResult;
   us: { gateway: number | null; redis: number | null };
+  inGateway: InGateway | null;
 }
 
 /** µs of CPU per message, from CPU seconds over the measured interval and the messages answered in it. */
@@ -608,13 +643,14 @@ const fmtUs = (xs: { gateway: number | null; redis: number | null }[]) => {
 
 /**
  * The open-loop table: per offered rate, every scenario's achieved rate and latency percentiles
- * (medians over rounds), the latency each adds over the direct run (a) per percentile, and µs of
- * gateway / Redis CPU per message.
+ * (medians over rounds), the latency each adds over the direct run (a) per percentile, the
+ * gateway's own p99 of submit → verdict and of the policy check's Redis round trip (its /metrics),
+ * and µs of gateway / Redis CPU per message.
  */
 function openTable(samples: OpenSample[], scenarios: Scenario[], rates: number[]): string {
   const rows = [
-    '| offered msg/s | scenario | achieved msg/s | p50 ms | p99 ms | p99.9 ms | added p50 / p99 / p99.9 ms | µs CPU/msg gateway / redis | send lag max ms | carried from warm-up | errors |',
-    '|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---|',
+    '| offered msg/s | scenario | achieved msg/s | p50 ms | p99 ms | p99.9 ms | added p50 / p99 / p99.9 ms | in the gateway p99 ms: to verdict / policy check in Redis | µs CPU/msg gateway / redis | send lag max ms | carried from warm-up | errors |',
+    '|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|',
   ];
   for (const rate of rates) {
     const pick = (id: string) => samples.filter((s) => s.rate === rate && s.scenario === id);
@@ -632,9 +668,14 @@ function openTable(samples: OpenSample[], scenarios: Scenario[], rates: number[]
       for (const s of ss) for (const [k, v] of Object.entries(s.result.errors)) errs.set(k, (errs.get(k) ?? 0) + v);
       const unacked = ss.reduce((a, s) => a + s.result.unacked, 0);
       const errText = [...[...errs].map(([k, v]) => `${k}: ${v}`), ...(unacked ? [`unacked: ${unacked}`] : [])].join(', ') || '0';
+      const inGw = (k: keyof InGateway) => {
+        const v = ss.map((s) => s.inGateway?.[k]).filter((x): x is number => typeof x === 'number');
+        return v.length ? fmtMs(median(v)) : '–';
+      };
       rows.push(
         `| ${fmtInt(rate)} | (${scn.id}) ${scn.label} | ${fmtInt(median(ss.map((s) => s.result.achievedPerSec)))} | ` +
           `${fmtMs(pct(ss, 'p50'))} | ${fmtMs(pct(ss, 'p99'))} | ${fmtMs(pct(ss, 'p999'))} | ${added('p50')} / ${added('p99')} / ${added('p999')} | ` +
+          `${scn.gateway ? `${inGw('verdict')} / ${inGw('policyRedis')}` : '–'} | ` +
           `${scn.gateway ? fmtUs(ss.map((s) => s.us)) : '–'} | ${fmtMs(Math.max(...ss.map((s) => s.result.sendLagMs.max)))} | ` +
           `${fmtInt(Math.max(...ss.map((s) => s.result.carried)))} | ${errText} |`,
       );
@@ -821,9 +862,9 @@ async function main(): Promise<void> {
         }
         if (rate) {
           const open: OpenLoopOptions = { ...opts, rate, binds: flags.openLoopBinds, window: flags.openLoopWindow };
-          const { result, cpuSec } = await runLoadgen<OpenLoopResult>('open-loop.js', open, watch, timeoutMs);
+          const { result, cpuSec, inGateway } = await runLoadgen<OpenLoopResult>('open-loop.js', open, watch, timeoutMs, gw?.ctx.httpPort);
           const us = perMessage(cpuSec, result.acked);
-          openSamples.push({ scenario: scn.id, round, rate, result, us });
+          openSamples.push({ scenario: scn.id, round, rate, result, us, inGateway });
           const errs = Object.entries(result.errors).map(([k, v]) => `${k}=${v}`).join(' ');
           const l = result.latencyMs;
           console.log(
@@ -831,6 +872,8 @@ async function main(): Promise<void> {
               `send lag max ${fmtMs(result.sendLagMs.max)} ms, backlog max ${result.maxBacklog}, carried from warm-up ${result.carried}` +
               `${scn.gateway ? `; µs CPU/msg gateway ${us.gateway ?? '?'}, redis ${us.redis ?? '?'}` : ''}${errs ? `; errors ${errs}` : ''}${result.unacked ? `; unacked ${result.unacked}` : ''}`,
           );
+          // The gateway's own account of it (its /metrics): how much of the tail was the wait for a verdict, and of that the policy check in Redis.
+          if (inGateway) console.log(`round ${round} (${tag}) in the gateway, p99: submit to verdict ${fmtMs(inGateway.verdict ?? NaN)} ms, policy check in Redis ${fmtMs(inGateway.policyRedis ?? NaN)} ms`);
           // More than 50 ms of traffic still unanswered when measuring began: not yet the steady state.
           if (result.carried > rate / 20) console.log(`round ${round} (${tag}): WARNING ${result.carried} warm-up messages were still unanswered when the measured interval began; its tail includes the start-up's (a longer --warmup-ms)`);
           // Where the tail came from: the 10 slowest 50 ms stretches (ms into the measured interval: worst ms).
