@@ -156,3 +156,36 @@ export function parseRedisCpu(info: string): number | null {
   const sys = /^used_cpu_sys:([\d.]+)/m.exec(info);
   return user && sys ? Number(user[1]) + Number(sys[1]) : null;
 }
+
+/**
+ * The kernel's DAMON-based proactive reclaim, when it runs on this machine: e.g. "DAMON on (samples
+ * every 500 ms; pageout)", or null. Such a kdamond wakes every sampling interval and checks (and
+ * clears) the access bits of a page per monitored region, thousands of regions at a time: kernel
+ * work of several ms a wake-up that delays whatever runs on that core, so a fixed-rate run's tail
+ * shows stalls at that period (bench/README.md). `root`: the sysfs directory (tests).
+ */
+export function damonReclaim(root = '/sys/kernel/mm/damon/admin'): string | null {
+  const read = (p: string) => {
+    try {
+      return readFileSync(join(root, p), 'utf8').trim();
+    } catch {
+      return null;
+    }
+  };
+  const found: string[] = [];
+  const kdamonds = Number(read('kdamonds/nr_kdamonds') ?? 0);
+  for (let k = 0; k < kdamonds; k++) {
+    if (read(`kdamonds/${k}/state`) !== 'on') continue;
+    const contexts = Number(read(`kdamonds/${k}/contexts/nr_contexts`) ?? 1);
+    for (let c = 0; c < contexts; c++) {
+      const ctx = `kdamonds/${k}/contexts/${c}`;
+      const sampleUs = Number(read(`${ctx}/monitoring_attrs/intervals/sample_us`));
+      const schemes = Number(read(`${ctx}/schemes/nr_schemes`) ?? 0);
+      const actions = new Set<string>();
+      for (let s = 0; s < schemes; s++) actions.add(read(`${ctx}/schemes/${s}/action`) ?? '?');
+      const every = Number.isFinite(sampleUs) && sampleUs > 0 ? `samples every ${sampleUs / 1000} ms` : 'sampling interval unknown';
+      found.push(`${every}${actions.size ? `; ${[...actions].join(', ')}` : ''}`);
+    }
+  }
+  return found.length ? `DAMON on (${found.join(' / ')})` : null;
+}

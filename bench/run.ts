@@ -25,7 +25,7 @@ import { GATEWAY_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { portedGateway, routingGateway, seedPorted } from './routing-scenario.js';
 import { POLICY_PREFIX, policyGatewayFor, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGatewayFor, rulesLoad, rulesLoadPerRun, type CnVariant } from './policy-scenario.js';
 import { freePort } from '../src/sim/free-port.js';
-import { cleanRedis, clearDecisionBuffer, cpuTicks, parseRedisCpu } from './procs.js';
+import { cleanRedis, clearDecisionBuffer, cpuTicks, damonReclaim, parseRedisCpu } from './procs.js';
 import { parseHistogram, quantileBetween } from './prom-histogram.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -775,7 +775,8 @@ async function main(): Promise<void> {
     nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${flags.profile}`];
   }
   const command = `npm run bench${argv.length ? ` -- ${argv.map(shellQuote).join(' ')}` : ''}`;
-  const machine = `${os.availableParallelism()} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`;
+  const damon = damonReclaim();
+  const machine = `${os.availableParallelism()} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, ${os.platform()} ${os.release()}${damon ? `, kernel ${damon}` : ''}`;
   console.log(`machine: ${machine}`);
   console.log(`load average at start: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   console.log(`command: ${command}`);

@@ -1,7 +1,10 @@
-/** bench/procs.ts: the decision buffer a benchmark run starts with. */
+/** bench/procs.ts: the decision buffer a benchmark run starts with; the kernel's DAMON reclaim in the machine line. */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clearDecisionBuffer } from '../../bench/procs.js';
+import { clearDecisionBuffer, damonReclaim } from '../../bench/procs.js';
 import { REDIS_URL } from '../helpers/stack.js';
 
 describe('clearDecisionBuffer', () => {
@@ -23,5 +26,33 @@ describe('clearDecisionBuffer', () => {
       expect(await redis.exists(`${prefix}audit:{a:${s}}`, `${prefix}auditm:{a:${s}}`)).toBe(0);
     }
     expect(await redis.get(`${prefix}dnd:keep`)).toBe('1');
+  });
+});
+
+describe('damonReclaim', () => {
+  /** A DAMON sysfs tree: one kdamond in `state` with one context sampling every `sampleUs` and schemes doing `actions`. */
+  function tree(state: string, sampleUs: number, actions: string[]): string {
+    const root = mkdtempSync(join(tmpdir(), 'damon-'));
+    const put = (p: string, v: string | number) => {
+      mkdirSync(dirname(join(root, p)), { recursive: true });
+      writeFileSync(join(root, p), `${v}\n`);
+    };
+    put('kdamonds/nr_kdamonds', 1);
+    put('kdamonds/0/state', state);
+    put('kdamonds/0/contexts/nr_contexts', 1);
+    put('kdamonds/0/contexts/0/monitoring_attrs/intervals/sample_us', sampleUs);
+    put('kdamonds/0/contexts/0/schemes/nr_schemes', actions.length);
+    actions.forEach((a, i) => put(`kdamonds/0/contexts/0/schemes/${i}/action`, a));
+    return root;
+  }
+
+  it('says when a kdamond runs, how often it samples and what its schemes do', () => {
+    expect(damonReclaim(tree('on', 500_000, ['pageout']))).toBe('DAMON on (samples every 500 ms; pageout)');
+    expect(damonReclaim(tree('on', 5000, []))).toBe('DAMON on (samples every 5 ms)');
+  });
+
+  it('is null when no kdamond runs, or the kernel has no DAMON', () => {
+    expect(damonReclaim(tree('off', 500_000, ['pageout']))).toBeNull();
+    expect(damonReclaim(join(tmpdir(), 'no-such-damon-dir'))).toBeNull();
   });
 });
