@@ -558,8 +558,8 @@ const measures = new Map<string, Set<string>>();
  * (smppguard_rule_matches_total): "monitor <rule>" → count (a flagged message costs more).
  */
 async function decisionMix(httpPort: number): Promise<Record<string, number>> {
-  const r = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(5000) });
-  const text = await r.text();
+  const text = await metricsText(httpPort);
+  if (text === null) throw new Error('the gateway did not answer GET /metrics');
   const mix: Record<string, number> = {};
   for (const line of text.split('\n')) {
     if (line.startsWith('smppguard_rule_matches_total{') && line.includes('mode="monitor"')) {
