@@ -72,10 +72,46 @@ export interface OpenLoopResult {
    * Their spacing tells periodic work (a timer every 1 s, every 250 ms) from GC or chance.
    */
   worst: [number, number][];
+  /**
+   * When the slowest answers per 50 ms rise and fall with a period (0.2–1.5 s): the period in ms and
+   * how strongly (autocorrelation of the slots' series at that lag, ≥ 0.3); null otherwise.
+   */
+  periodic: { ms: number; r: number } | null;
 }
 
 /** Width of a timeline slot (ms of scheduled send time) for `worst`. */
 const SLOT_MS = 50;
+/** The periods `periodic` looks for, and how strong a correlation it reports. */
+const PERIOD_MIN_MS = 200;
+const PERIOD_MAX_MS = 1500;
+const PERIOD_MIN_R = 0.3;
+
+/**
+ * The lag (ms, a multiple of slotMs in [minMs, maxMs]) at which the series `slots` (one value per
+ * slotMs) correlates best with itself, and that autocorrelation; null when it is below `minR` or
+ * the series is too short or flat. Evenly spaced bad moments (a timer, a kernel thread waking every
+ * 500 ms) show as one lag and its multiples; GC at a steady allocation rate does too.
+ */
+export function strongestPeriod(slots: ArrayLike<number>, slotMs: number, minMs = PERIOD_MIN_MS, maxMs = PERIOD_MAX_MS, minR = PERIOD_MIN_R): { ms: number; r: number } | null {
+  const n = slots.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += slots[i]!;
+  mean /= n;
+  let v0 = 0;
+  for (let i = 0; i < n; i++) v0 += (slots[i]! - mean) ** 2;
+  if (!(v0 > 0)) return null;
+  let bestLag = 0;
+  let bestR = minR;
+  for (let lag = Math.ceil(minMs / slotMs); lag * slotMs <= maxMs && lag < n / 2; lag++) {
+    let c = 0;
+    for (let i = 0; i + lag < n; i++) c += (slots[i]! - mean) * (slots[i + lag]! - mean);
+    if (c / v0 >= bestR) {
+      bestR = c / v0;
+      bestLag = lag;
+    }
+  }
+  return bestLag ? { ms: bestLag * slotMs, r: Math.round(bestR * 100) / 100 } : null;
+}
 
 interface Shared {
   tpl: Template;
@@ -491,6 +527,7 @@ export async function runOpenLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
       .sort((a, b) => b[1] - a[1])
       .slice(0, 10)
       .sort((a, b) => a[0] - b[0]),
+    periodic: strongestPeriod(s.slots, SLOT_MS),
   };
 }
 

@@ -878,7 +878,10 @@ async function main(): Promise<void> {
           // More than 50 ms of traffic still unanswered when measuring began: not yet the steady state.
           if (result.carried > rate / 20) console.log(`round ${round} (${tag}): WARNING ${result.carried} warm-up messages were still unanswered when the measured interval began; its tail includes the start-up's (a longer --warmup-ms)`);
           // Where the tail came from: the 10 slowest 50 ms stretches (ms into the measured interval: worst ms).
-          if (result.worst?.length) console.log(`round ${round} (${tag}) worst 50 ms slots: ${result.worst.map(([at, ms]) => `${at}:${fmtMs(ms)}`).join(' ')}`);
+          if (result.worst?.length) {
+            const p = result.periodic ? `; the slots' worst repeat every ~${result.periodic.ms} ms (autocorrelation ${result.periodic.r})` : '';
+            console.log(`round ${round} (${tag}) worst 50 ms slots: ${result.worst.map(([at, ms]) => `${at}:${fmtMs(ms)}`).join(' ')}${p}`);
+          }
           return;
         }
         const { result, cpu, cpuSec } = await runLoadgen<LoadResult>('loadgen.js', opts, watch, timeoutMs);

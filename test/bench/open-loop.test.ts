@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runOpenLoop } from '../../bench/open-loop.js';
+import { runOpenLoop, strongestPeriod } from '../../bench/open-loop.js';
 import { runLoad } from '../../bench/loadgen.js';
 import { Command, Status, encodeEmpty, messageResp } from '../../src/protocol/index.js';
 import { PduConnection } from '../../src/session/connection.js';
@@ -170,5 +170,29 @@ describe('open-loop load generator', () => {
       await silent.close();
     }
     await expect(runOpenLoop({ port: 1, rate: 0 })).rejects.toThrow(/rate/);
+  });
+});
+
+describe('strongestPeriod', () => {
+  /** 160 slots of 50 ms (8 s) of 2–3 ms (a fixed pseudo-random jitter), plus `spike` ms every `every` slots. */
+  const series = (every: number, spike: number) => {
+    let x = 12345;
+    const jitter = () => (x = (x * 16807) % 2147483647) / 2147483647;
+    return Array.from({ length: 160 }, (_, i) => 2 + jitter() + (every && i % every === 3 ? spike : 0));
+  };
+
+  it('finds the period of evenly spaced bad moments', () => {
+    const p = strongestPeriod(series(11, 20), 50);
+    expect(p?.ms).toBe(550);
+    expect(p!.r).toBeGreaterThan(0.5);
+  });
+
+  it('is null for a tail without a period, and for a flat or short series', () => {
+    // Three bad moments at uneven spacing.
+    const lone = series(0, 0).map((v, i) => (i === 17 || i === 61 || i === 130 ? v + 20 : v));
+    expect(strongestPeriod(lone, 50)).toBeNull();
+    expect(strongestPeriod(series(0, 0), 50)).toBeNull();
+    expect(strongestPeriod(new Array(160).fill(3), 50)).toBeNull();
+    expect(strongestPeriod([1, 9, 1], 50)).toBeNull();
   });
 });
