@@ -100,7 +100,7 @@ export class Relay implements SubmitHandler {
     const view = MessageView.parse(pdu);
     if (isScanError(view)) return this.refuseMalformed(session, commandId, sequence, view);
     view.lazyGatewayId(this.newId);
-    const arrived = performance.now();
+    const arrived = taskMonoNow();
     let verdict: Verdict | null;
     try {
       verdict = this.deps.policy.decide({ account: session.account!.id, view }, (v) => this.apply(session, view, v, arrived));
@@ -119,13 +119,13 @@ export class Relay implements SubmitHandler {
     session.respond(commandId, e.status, sequence);
   }
 
-  /** `arrived`: performance.now() when the submit was read (smppguard_decision_seconds). */
+  /** `arrived`: taskMonoNow() when the submit was read (smppguard_decision_seconds). */
   private apply(session: EsmeSession, view: MessageView, v: Verdict, arrived: number): void {
     const account = session.account!.id;
     this.deps.metrics.countDecision(account, v.action, v.reason);
     let timer = this.decisionTimers.get(v.action);
     if (!timer) this.decisionTimers.set(v.action, (timer = this.deps.metrics.decisionSeconds.labels(v.action)));
-    timer.observe((performance.now() - arrived) / 1000);
+    timer.observe((taskMonoNow() - arrived) / 1000);
     if (v.action === 'forward') {
       // While store-and-forward messages wait, later ones queue behind them: order per recipient.
       if (this.deps.queue?.worker.safBacklog && session.account!.cfg.queue.store_and_forward.length > 0) {
