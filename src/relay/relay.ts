@@ -69,9 +69,6 @@ export class Relay implements SubmitHandler {
   private readonly releasing = new Set<string>();
   /** Per account, the pending retry after a receiver refused a held delivery. */
   private readonly retryTimers = new Map<string, TimerHandle>();
-  private readonly routeTimers = new Map<string, { observe(v: number): void }>();
-  /** smppguard_decision_seconds by action (three label values: bound). */
-  private readonly decisionTimers = new Map<string, { observe(v: number): void }>();
 
   /** The gateway's id for each submit (the queue's ids when there is a queue, so a queued message keeps the id its ESME got). */
   private readonly newId: () => string;
@@ -123,9 +120,7 @@ export class Relay implements SubmitHandler {
   private apply(session: EsmeSession, view: MessageView, v: Verdict, arrived: number): void {
     const account = session.account!.id;
     this.deps.metrics.countDecision(account, v.action, v.reason);
-    let timer = this.decisionTimers.get(v.action);
-    if (!timer) this.decisionTimers.set(v.action, (timer = this.deps.metrics.decisionSeconds.labels(v.action)));
-    timer.observe((taskMonoNow() - arrived) / 1000);
+    this.deps.metrics.decisionSeconds.labels(v.action).observe((taskMonoNow() - arrived) / 1000);
     if (v.action === 'forward') {
       // While store-and-forward messages wait, later ones queue behind them: order per recipient.
       if (this.deps.queue?.worker.safBacklog && session.account!.cfg.queue.store_and_forward.length > 0) {
@@ -150,7 +145,7 @@ export class Relay implements SubmitHandler {
     const t0 = taskMonoNow();
     this.deps.pool.submit(pdu, (resp, status, smsc) => {
       this.deps.metrics.routing.countRoute(routeName, smsc, resp ? status : smsc === null ? (status === Status.ESME_RTHROTTLED ? 'throttled' : 'not_sent') : 'timeout');
-      this.routeTimer(routeName).observe((taskMonoNow() - t0) / 1000);
+      this.deps.metrics.routing.routeSeconds.labels(routeName).observe((taskMonoNow() - t0) / 1000);
       if (view && this.deps.queue) {
         const saf = session.account!.cfg.queue.store_and_forward;
         const failure = resp ? resp.readUInt32BE(8) : this.deps.pool.boundCount === 0 ? 'no_bind' : status === Status.ESME_RSYSERR ? 'timeout' : status;
@@ -175,13 +170,6 @@ export class Relay implements SubmitHandler {
       }
       session.forwardResponse(resp, sequence);
     }, route?.group ?? null);
-  }
-
-  /** The latency recorder of a route (one per route name, kept). */
-  private routeTimer(route: string): { observe(v: number): void } {
-    let t = this.routeTimers.get(route);
-    if (!t) this.routeTimers.set(route, (t = this.deps.metrics.routing.routeSeconds.labels(route)));
-    return t;
   }
 
   /**

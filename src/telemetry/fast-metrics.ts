@@ -41,7 +41,7 @@ export class LabelCounts<L extends string> {
 export class FastHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  private readonly series = new Map<string, { counts: Float64Array; sum: number; count: number }>();
+  private readonly series = new Map<string, { counts: Float64Array; sum: number; count: number; recorder: { observe(v: number): void } }>();
 
   constructor(
     readonly name: string,
@@ -50,24 +50,27 @@ export class FastHistogram {
     private readonly buckets: readonly number[],
   ) {}
 
-  /** A recorder bound to one label value, for the hot path. */
+  /** The recorder of one label value, for the hot path: made once per value and kept, so callers need no cache of their own. */
   labels(value: string): { observe(v: number): void } {
-    let s = this.series.get(value);
-    if (!s) {
-      s = { counts: new Float64Array(this.buckets.length + 1), sum: 0, count: 0 };
-      this.series.set(value, s);
-    }
-    const series = s;
+    const known = this.series.get(value);
+    if (known) return known.recorder;
     const b = this.buckets;
-    return {
-      observe(v: number) {
-        let i = 0;
-        while (i < b.length && v > b[i]!) i++;
-        series.counts[i]!++;
-        series.sum += v;
-        series.count++;
+    const series = {
+      counts: new Float64Array(b.length + 1),
+      sum: 0,
+      count: 0,
+      recorder: {
+        observe(v: number) {
+          let i = 0;
+          while (i < b.length && v > b[i]!) i++;
+          series.counts[i]!++;
+          series.sum += v;
+          series.count++;
+        },
       },
     };
+    this.series.set(value, series);
+    return series.recorder;
   }
 
   async get() {
