@@ -484,25 +484,36 @@ export class DecisionService implements Policy {
   private fingerprinted(o: DecisionOutcome, addrs: Normalised): string {
     const keep = this.deps.rememberText;
     if (!keep || o.class !== 'commercial' || !(addrs instanceof MessageInput)) return '';
-    const memo = this.memoOf(addrs.text);
+    const memo = this.memoOf(addrs);
     this.deps.intelMetrics?.countCampaign(memo.fingerprint);
     keep(memo);
     return memo.fingerprint;
   }
 
-  /** Fingerprints of recent texts (bulk traffic repeats one text to many numbers). */
+  /** Fingerprints of recent texts, by text (bulk traffic repeats one text to many numbers)… */
   private readonly memos = new RecentCache<string, MessageMemo>(512);
+  /** … and by a single message's coding and user data bytes, not decoded (memoOf). */
+  private readonly memosByBytes = new RecentCache<string, MessageMemo>(512);
 
-  /** A forwarded commercial message's fingerprint and folded text, recorded with its decision (cached by text: bulk traffic repeats one). */
-  private memoOf(text: string): MessageMemo {
-    let m = this.memos.get(text);
-    if (m === undefined) {
-      const folded = foldChars(text);
+  /**
+   * A forwarded commercial message's fingerprint and folded text, recorded with its decision,
+   * cached: bulk traffic repeats one text. A single message whose text nothing has decoded is
+   * looked up by its bytes (MessageInput.bytesKey), so a repeat is never decoded: GSM 7-bit
+   * decoding, a loop in JavaScript, was ~3 % of the gateway's CPU in (c) (bench/RESULTS.md,
+   * session 25).
+   */
+  private memoOf(m: MessageInput): MessageMemo {
+    const bytes = m.bytesKey();
+    const cache = bytes === null ? this.memos : this.memosByBytes;
+    const key = bytes ?? m.text;
+    let memo = cache.get(key);
+    if (memo === undefined) {
+      const folded = foldChars(m.text);
       const fp = fingerprintOf(folded);
-      m = { fingerprint: fp.id, bands: fp.bands, text: folded };
-      if (text.length <= 2048) this.memos.set(text, m);
+      memo = { fingerprint: fp.id, bands: fp.bands, text: folded };
+      if (key.length <= 2048) cache.set(key, memo);
     }
-    return m;
+    return memo;
   }
 
   /** A policy reason's verdict (made once), counted and audited. */
@@ -912,6 +923,16 @@ class MessageInput implements DecisionInput, RuleContext, PortedFact {
   get text(): string {
     // One message: what messageText([view]) gives, without its run bookkeeping.
     return (this.decoded ??= decodeText(userData(this.view), this.dataCoding));
+  }
+
+  /**
+   * The text's cache key without decoding it: the data_coding as one character, then the user data
+   * bytes one character each (a native copy), which decodeText maps to one text. null when the text
+   * is already known (given: the whole of a concatenated message; or decoded): key by the text.
+   */
+  bytesKey(): string | null {
+    if (this.decoded !== undefined) return null;
+    return String.fromCharCode(this.dataCoding) + userData(this.view).toString('latin1');
   }
 }
 

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Status } from '../../src/protocol/status.js';
 import { Tag } from '../../src/protocol/tlv.js';
 import { senderId, type SenderRecord } from '../../src/domain/sender.js';
+import { fingerprintOf } from '../../src/rules/fingerprint.js';
+import { foldChars } from '../../src/rules/normalise.js';
 import type { EsmeClient } from '../helpers/esme-client.js';
 import { sm, startStack, waitFor, type Stack } from '../helpers/stack.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -109,6 +111,24 @@ describe('consent and DND', () => {
     expect(m).toMatch(/smppguard_decisions_total\{account="esme",action="reject",reason="dnd"\} \d+/);
     await stack.gw.store.setConsent(USER, 'brand:ACME', 'granted', actor);
     expect(await submit()).toBe(0);
+  });
+  it("records a forwarded commercial message's campaign fingerprint: of its text, a repeat's the same, the same bytes in another coding their own", async () => {
+    await stack.gw.store.setConsent(USER, 'brand:ACME', 'granted', actor);
+    // GSM 7-bit 0x5B 0x5C 0x5D are Ä Ö Ñ; as Latin-1 (data_coding 3) the same bytes are [ \ ].
+    const bytes = Buffer.from('ACME sale \x5b\x5c\x5d today only, reply to join', 'latin1');
+    const texts = { 0: 'ACME sale ÄÖÑ today only, reply to join', 3: 'ACME sale [\\] today only, reply to join' };
+    const sent: [number, number][] = [
+      [0, await submit({ short_message: bytes, data_coding: 0 })],
+      [0, await submit({ short_message: bytes, data_coding: 0 })],
+      [3, await submit({ short_message: bytes, data_coding: 3 })],
+    ];
+    expect(sent.map(([, status]) => status)).toEqual([0, 0, 0]);
+    await stack.gw.auditStream!.flush();
+    const { decisions } = await stack.gw.auditStream!.decisionsFor(USER, { match: (d) => d.decision === 'forward' });
+    const fps = decisions.slice(-3).map((d) => d.fingerprint);
+    const expected = sent.map(([dc]) => fingerprintOf(foldChars(texts[dc as 0 | 3])).id);
+    expect(expected[0]).not.toBe(expected[2]);
+    expect(fps).toEqual(expected);
   });
   it('explains a decision without sending anything', async () => {
     const submitsBefore = stack.sim.stats.submits;
