@@ -316,7 +316,7 @@ export class Gateway {
         }, { maxBufferBytes: cfg.audit.max_buffer_bytes })
       : null;
     // The SMSC's id for a message it took, joined with the decision on the gateway id: the audit trail's
-    // line, and the decision record's smsc_id record under the decision's sender and recipient.
+    // line, and (m given) the decision record's smsc_id record under the decision's sender and recipient.
     const recordSmscId =
       auditLog || auditStream
         ? (gatewayId: string, smscId: string, account: string, m: MessageView | null) => {
@@ -408,7 +408,8 @@ export class Gateway {
       clock,
       mapAllMessageIds: cfg.receipts.map_all,
       onReceipt: cfg.policy.enabled ? (m, view) => behaviourFeed.receipt(m, view) : undefined,
-      recordSmscId: recordSmscId ? (view, smscId, account) => recordSmscId(view.gatewayId, smscId, account, view) : null,
+      // A decision line released with the SMSC's id (relay.ts) has it already: the trail's line only.
+      recordSmscId: recordSmscId ? (view, smscId, account, recorded) => recordSmscId(view.gatewayId, smscId, account, recorded ? null : view) : null,
       heldRetryMs: cfg.receipts.held_retry_s * 1000,
       metrics,
       log,

@@ -625,8 +625,10 @@ export class DecisionService implements Policy {
       const src = addrs ? addrs.src.value : normaliseAddress(srcAddr, view.sourceTon, n).value;
       const dst = addrs ? addrs.dst : normaliseAddress(dstAddr, view.destTon, n).value;
       const extra = scores && scores.length > 0 ? { score: scores[0]!.p, modelVersion: `${scores[0]!.model}@${scores[0]!.of.version ?? '?'}`, scoreDetail: score! } : null;
-      stream.add(account, decision, reason, rule, status, cls, src, dst, view.gatewayId, fingerprint, extra);
-      // The SMSC's id, when one takes the message, is recorded under the same sender and recipient (relay/relay.ts).
+      // A live forward's line waits for the SMSC's id (the relay releases it); any other is written now.
+      if (decision === 'forward' && view.holdRecord) view.held = stream.holdDecision(account, decision, reason, rule, status, cls, src, dst, view.gatewayId, fingerprint, extra);
+      else stream.add(account, decision, reason, rule, status, cls, src, dst, view.gatewayId, fingerprint, extra);
+      // The SMSC's id, when one takes a message decided earlier (the queue's), is recorded under the same sender and recipient.
       view.recordSrc = src;
       view.recordDst = dst;
     }

@@ -132,7 +132,7 @@ export async function collectEvidence(q: EvidenceQuery, deps: EvidenceDeps): Pro
       match: (e) => (e.op.startsWith('consent.') && inScope(e.scope)) || e.op.startsWith('dnd.'),
     }),
     deps.store.dndOf(q.msisdn),
-    // Twice the limit: a forwarded message has two records (its decision and its SMSC id), folded into one below.
+    // Twice the limit: a message released from the queue has two records (its decision and its SMSC id), folded into one below.
     deps.audit
       ? deps.audit.decisionsFor(q.msisdn, { from: q.from, to: q.to, limit: 2 * limit, match: sender ? (d: DecisionRecord) => sender.matches(d.src) : undefined })
       : Promise.resolve(null),
@@ -196,11 +196,12 @@ export async function collectEvidence(q: EvidenceQuery, deps: EvidenceDeps): Pro
   };
 }
 
-/** The decisions, oldest first, each with the SMSC's id its `smsc_id` record gave (joined on the gateway's message id). */
+/** The decisions, oldest first, each with the SMSC's id: its own, or the one its `smsc_id` record gave (joined on the gateway's message id). */
 function withSmscIds(records: DecisionRecord[]): { d: DecisionRecord; smscId: string | null }[] {
   const smsc = new Map<string, string>();
   for (const r of records) if (r.decision === SMSC_ID_ACTION && r.smscId !== null) smsc.set(r.msgId, r.smscId);
   const out: { d: DecisionRecord; smscId: string | null }[] = [];
-  for (const d of records) if (d.decision !== SMSC_ID_ACTION) out.push({ d, smscId: d.msgId ? (smsc.get(d.msgId) ?? null) : null });
+  // A live forward's decision carries its SMSC id; a queued message's (and older records') comes in an smsc_id record.
+  for (const d of records) if (d.decision !== SMSC_ID_ACTION) out.push({ d, smscId: d.smscId ?? (d.msgId ? (smsc.get(d.msgId) ?? null) : null) });
   return out;
 }

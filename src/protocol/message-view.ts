@@ -80,6 +80,13 @@ export class MessageView {
    */
   recordSrc = '';
   recordDst = '';
+  /**
+   * Set by the relay on a live submit: the decision layer may hold a forward's record (`held`)
+   * until the SMSC answers, and the relay releases it then with the SMSC's id ("" when no SMSC took
+   * the message): one decision line with the id instead of two lines (store/audit-stream.ts).
+   */
+  holdRecord = false;
+  held: { release(smscId: string): void } | null = null;
 
   private constructor(
     readonly pdu: Buffer,

@@ -53,9 +53,10 @@ export interface RelayDeps {
   onReceipt?(message: MappedMessage, view: MessageView): void;
   /**
    * The SMSC's id for a message it took, joined with the decision on the gateway id: the audit
-   * trail's line and the decision record's `smsc_id` record; null when neither is kept.
+   * trail's line and, unless the decision's own record carried it (`recorded`: its held line was
+   * released with the id), the decision record's `smsc_id` record; null when neither is kept.
    */
-  recordSmscId?: ((view: MessageView, smscId: string, account: string) => void) | null;
+  recordSmscId?: ((view: MessageView, smscId: string, account: string, recorded: boolean) => void) | null;
   metrics: Metrics;
   log: Logger;
 }
@@ -97,6 +98,8 @@ export class Relay implements SubmitHandler {
     const view = MessageView.parse(pdu);
     if (isScanError(view)) return this.refuseMalformed(session, commandId, sequence, view);
     view.lazyGatewayId(this.newId);
+    // A forward's decision record may wait for the SMSC's id: forward() (or the queue) releases it.
+    view.holdRecord = true;
     const arrived = taskMonoNow();
     let verdict: Verdict | null;
     try {
@@ -124,6 +127,7 @@ export class Relay implements SubmitHandler {
     if (v.action === 'forward') {
       // While store-and-forward messages wait, later ones queue behind them: order per recipient.
       if (this.deps.queue?.worker.safBacklog && session.account!.cfg.queue.store_and_forward.length > 0) {
+        releaseHeld(view, '');
         return this.enqueue(session, view, 'saf', 'queue/store-and-forward', 'backlog', null);
       }
       return this.forward(session, view.pdu, view.sequence, view, v.route ?? null);
@@ -146,6 +150,11 @@ export class Relay implements SubmitHandler {
     this.deps.pool.submit(pdu, (resp, status, smsc) => {
       this.deps.metrics.routing.countRoute(routeName, smsc, resp ? status : smsc === null ? (status === Status.ESME_RTHROTTLED ? 'throttled' : 'not_sent') : 'timeout');
       this.deps.metrics.routing.routeSeconds.labels(routeName).observe((taskMonoNow() - t0) / 1000);
+      // The SMSC's id, read once for all who keep it: the decision's held record, the audit trail, receipts, complaints.
+      const held = view !== null && view.held !== null;
+      const id =
+        view !== null && resp !== null && status === 0 && (held || this.deps.recordSmscId || view.wantsReceipt || this.deps.mapAllMessageIds) ? responseMessageId(resp) : null;
+      if (held) releaseHeld(view!, id ?? '');
       if (view && this.deps.queue) {
         const saf = session.account!.cfg.queue.store_and_forward;
         const failure = resp ? resp.readUInt32BE(8) : this.deps.pool.boundCount === 0 ? 'no_bind' : status === Status.ESME_RSYSERR ? 'timeout' : status;
@@ -158,15 +167,11 @@ export class Relay implements SubmitHandler {
       session.settle();
       if (!resp) return session.respond(commandId, status, sequence);
       // The id is recorded for receipt routing, and for complaints when map_all is on.
-      if (view && status === 0) {
-        const record = this.deps.recordSmscId;
-        if (record || view.wantsReceipt || this.deps.mapAllMessageIds) {
-          const id = responseMessageId(resp);
-          if (id && (view.wantsReceipt || this.deps.mapAllMessageIds)) {
-            this.deps.dlrMap.record(id, session.account!.id, view.sourceTon, view.sourceAddr, view.destinationAddr);
-          }
-          if (id && record) record(view, id, session.account!.id);
+      if (view && id) {
+        if (view.wantsReceipt || this.deps.mapAllMessageIds) {
+          this.deps.dlrMap.record(id, session.account!.id, view.sourceTon, view.sourceAddr, view.destinationAddr);
         }
+        this.deps.recordSmscId?.(view, id, session.account!.id, held);
       }
       session.forwardResponse(resp, sequence);
     }, route?.group ?? null);
@@ -450,4 +455,12 @@ function localIds(): () => string {
     seq = (seq + 1) % 1_679_616;
     return `G${tag}${Date.now().toString(36)}${seq.toString(36).padStart(4, '0')}`;
   };
+}
+
+/** Writes a message's held decision record (with the SMSC's id; "": none took it), once. */
+function releaseHeld(view: MessageView, smscId: string): void {
+  const h = view.held;
+  if (h === null) return;
+  view.held = null;
+  h.release(smscId);
 }

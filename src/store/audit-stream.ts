@@ -62,9 +62,11 @@ export interface AuditStreamOptions {
 /**
  * The columns of a line, in order (archive/schema.ts). An empty field is NULL in the archive.
  * Two kinds of line: a decision (msg_id the gateway's message id; fingerprint when the message was
- * fingerprinted, the score columns when a score rule ran), and, for a message an SMSC took, a
- * second small line known only after the decision: action `smsc_id`, the same msg_id and
- * recipient, and the SMSC's id in smsc_id (the decision's own line never has it).
+ * fingerprinted, the score columns when a score rule ran), and an `smsc_id` record: the SMSC's id
+ * in smsc_id for a msg_id, under the same recipient. A live message's forward is one line: its
+ * decision line is held until the SMSC answers (holdDecision()) and carries the SMSC's id when one took it.
+ * A message released from the queue, decided long before an SMSC takes it, gets the second line,
+ * as every forward did before session 25 (readers take both: evidence/collect.ts).
  */
 export const LINE_FIELDS = [
   'time',
@@ -123,7 +125,7 @@ export interface DecisionRecord {
   score: string | null;
   /** The gateway's message id ("" on records from before it was kept). */
   msgId: string;
-  /** The SMSC's message id: only on `smsc_id` records (decision `smsc_id`). */
+  /** The SMSC's message id: on a live forward's decision and on `smsc_id` records (decision `smsc_id`). */
   smscId: string | null;
   /** The message's campaign fingerprint, when it was fingerprinted. */
   fingerprint: string | null;
@@ -155,6 +157,32 @@ interface Taken {
   decisions: number;
   bytes: Buffer;
   whole: Buffer;
+}
+
+/**
+ * A decision line held until the SMSC's answer (AuditStream.holdDecision()): a live forward's record is
+ * then one line with the SMSC's id, not a decision line and an `smsc_id` line. Held lines are kept
+ * in a list (linked through the lines themselves: no hashing a message), so close() writes any
+ * still held.
+ */
+export class HeldLine {
+  prev: HeldLine | null = null;
+  next: HeldLine | null = null;
+  constructor(
+    private readonly stream: AuditStream | null,
+    readonly tuple: Buffer,
+    readonly time: number,
+    readonly src: string,
+    readonly dst: string,
+    readonly msgId: string,
+    readonly fingerprint: string,
+    readonly scores: DecisionExtra | null,
+  ) {}
+
+  /** Writes the line, with the SMSC's id (`""`: no SMSC took the message). At most once. */
+  release(smscId: string): void {
+    this.stream?.releaseHeld(this, smscId);
+  }
 }
 
 /** One shard's block of a flush, ready to append (kept for a retry when the call failed). */
@@ -256,13 +284,60 @@ export class AuditStream {
     this.line(this.tuples.get(account, decision, reason, rule, status, cls), src, dst, msgId, '', fingerprint, scores);
   }
 
+  /** Held lines, oldest first (a sentinel's ring), and how many. */
+  private readonly heldRing = new HeldLine(null, Buffer.alloc(0), 0, '', '', '', '', null);
+  private heldCount = 0;
+
+  /**
+   * add() for a live forward, held until the SMSC answers: the returned line is written, with the
+   * decision's time, when its release() names the SMSC's id (or "" when no SMSC took the message).
+   */
+  holdDecision(
+    account: string,
+    decision: string,
+    reason: string,
+    rule: string,
+    status: number,
+    cls: string | null,
+    src: string,
+    dst: string,
+    msgId: string,
+    fingerprint = '',
+    scores: DecisionExtra | null = null,
+  ): HeldLine {
+    const h = new HeldLine(this, this.tuples.get(account, decision, reason, rule, status, cls), this.now(), src, dst, msgId, fingerprint, scores);
+    const ring = this.heldRing;
+    const last = ring.prev ?? ring;
+    h.prev = last;
+    h.next = ring;
+    last.next = h;
+    ring.prev = h;
+    this.heldCount++;
+    return h;
+  }
+
+  /** Decision lines held for an SMSC's answer. */
+  get held(): number {
+    return this.heldCount;
+  }
+
+  /** HeldLine.release(): unlinks the line and writes it (a line released before is not written again). */
+  releaseHeld(h: HeldLine, smscId: string): void {
+    if (h.prev === null) return;
+    h.prev.next = h.next;
+    h.next!.prev = h.prev;
+    h.prev = h.next = null;
+    this.heldCount--;
+    this.line(h.tuple, h.src, h.dst, h.msgId, smscId, h.fingerprint, h.scores, h.time);
+  }
+
   /** Records the SMSC's id of a message the SMSC took (the second line kind; see LINE_FIELDS). */
   addSmscId(account: string, src: string, dst: string, msgId: string, smscId: string): void {
     this.line(this.tuples.get(account, SMSC_ID_ACTION, '', '', 0, null), src, dst, msgId, smscId, '', null);
   }
 
   /** Appends one line: time, TAB, tuple (ends in TAB), src, dst, ids, score fields, NL (latin1: one byte a character but in the scores). */
-  private line(tuple: Buffer, src: string, dst: string, msgId: string, smscId: string, fingerprint: string, scores: DecisionExtra | null): void {
+  private line(tuple: Buffer, src: string, dst: string, msgId: string, smscId: string, fingerprint: string, scores: DecisionExtra | null, t = this.now()): void {
     if (this.closed || dst.length === 0 || dst.length > 15) return;
     // The recipient's shard (its number mod shards), read digit by digit: and a recipient that is not all digits has no line.
     const shards = this.opts.shards;
@@ -276,7 +351,6 @@ export class AuditStream {
       this.metrics?.auditStream.inc({ outcome: 'dropped' });
       return;
     }
-    const t = this.now();
     if (t !== this.lastMs) {
       this.lastMs = t;
       this.lastMsText = String(t);
@@ -564,6 +638,8 @@ export class AuditStream {
 
   /** Flushes and stops taking decisions (shutdown). */
   async close(): Promise<void> {
+    // Lines still held for an answer that will not come now (a message parked for a bind at shutdown).
+    for (let h = this.heldRing.next; h !== null && h !== this.heldRing; h = this.heldRing.next) this.releaseHeld(h, '');
     if (this.timer) {
       clearTimeout(this.timer as NodeJS.Timeout);
       clearImmediate(this.timer as NodeJS.Immediate);

@@ -180,6 +180,28 @@ describe('audit trail', () => {
     const ids = lines().filter((l) => l.log === 'audit').map((l) => l.id);
     expect(new Set(ids).size).toBe(ids.length);
   });
+
+  it("records a live forward as one decision with the SMSC's id; one the SMSC refused, without one", async () => {
+    await putSender(rec({ class: 'otp' }));
+    const to = '8613800138222';
+    const taken = await esme.submit(sm({ source_addr: SENDER, destination_addr: to }));
+    expect(taken.status).toBe(0);
+    stack.sim.setBehaviour({ errorStatus: Status.ESME_RSYSERR, errorRatio: 1 });
+    try {
+      expect((await esme.submit(sm({ source_addr: SENDER, destination_addr: to }))).status).toBe(Status.ESME_RSYSERR);
+    } finally {
+      stack.sim.setBehaviour({ errorStatus: 0, errorRatio: 0 });
+    }
+    // Both answers are in: nothing is held any more.
+    expect(stack.gw.auditStream!.held).toBe(0);
+    await stack.gw.auditStream!.flush();
+    const { decisions } = await stack.gw.auditStream!.decisionsFor(to);
+    expect(decisions.map((d) => [d.decision, d.reason, d.smscId])).toEqual([
+      ['forward', 'not_commercial', taken.messageId],
+      ['forward', 'not_commercial', null],
+    ]);
+    expect(decisions[0]!.msgId).not.toBe(decisions[1]!.msgId);
+  });
 });
 
 describe('opt-out by reply', () => {

@@ -96,6 +96,17 @@ describe('evidence for a recipient', () => {
     expect(e.truncated).toEqual({ journal: false, decisions: false });
   });
 
+  it("a message released from the queue: its SMSC id from the smsc_id record that followed its decision", async () => {
+    // As the queue's release records it (decided, then taken by an SMSC later): two records, joined on the gateway's id.
+    const other = '8613800138555';
+    s.gw.auditStream!.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', SENDER, other, 'Q-released-1');
+    s.gw.auditStream!.addSmscId('esme', SENDER, other, 'Q-released-1', 'SMSC-77');
+    await s.gw.auditStream!.flush();
+    const r = await s.api('GET', `/api/v1/evidence/${other}`);
+    expect(r.status).toBe(200);
+    expect(r.body.decisions).toEqual([expect.objectContaining({ decision: 'forward', message_id: 'Q-released-1', smsc_message_id: 'SMSC-77' })]);
+  });
+
   it('table: a readable report of the same', async () => {
     const r = await fetch(`${s.base}/api/v1/evidence/${USER}?format=table`, { headers: { authorization: 'Bearer ops-token-0123456789abcdef' } });
     expect(r.headers.get('content-type')).toMatch(/^text\/plain/);

@@ -92,6 +92,44 @@ describe.each([
     expect(limited).toMatchObject({ truncated: true, decisions: [{ reason: 'sender_unregistered' }] });
   });
 
+  it("holds a live forward's decision line until the SMSC answers: one line, the decision's time, the SMSC's id", async () => {
+    const T = Date.now() - 30_000;
+    let clock = T;
+    const p = `${prefix}held:`;
+    const a = stream(opts, null, () => clock, p);
+    const taken = a.holdDecision('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', '8613800138000', 'G1', 'fp1');
+    const refused = a.holdDecision('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', '8613800138008', 'G2');
+    const shutdown = a.holdDecision('esme', 'forward', 'not_commercial', 'policy/classification', 0, 'service', '8610690002', '8613800138016', 'G3');
+    expect(a.held).toBe(3);
+    await a.flush();
+    // Nothing is written while held.
+    expect(await redis.xlen(`${p}audit:{a:0}`)).toBe(0);
+    clock += 40;
+    // Released out of order (answers come as they come), each once: a second release writes nothing.
+    refused.release('');
+    taken.release('0A1B\t2C');
+    taken.release('again');
+    expect(a.held).toBe(1);
+    await a.flush();
+    // close() writes what is still held (no answer will come now), without an SMSC id.
+    await a.close();
+    expect(a.held).toBe(0);
+    const [[, fields]] = (await redis.xrange(`${p}audit:{a:0}`, '-', '+')) as [string, string[]][];
+    expect(fields.slice(0, 2)).toEqual(['n', '2']);
+    expect(fields[3]!.split('\n')).toEqual([
+      `${T}\tgw1\tesme\tforward\tconsent_granted\tpolicy/consent\t0\tcommercial\t8610690001\t8613800138008\tG2\t\t\t\t\t`,
+      `${T}\tgw1\tesme\tforward\tconsent_granted\tpolicy/consent\t0\tcommercial\t8610690001\t8613800138000\tG1\t0A1B 2C\tfp1\t\t\t`,
+      '',
+    ]);
+    const after = (await redis.xrange(`${p}audit:{a:0}`, '-', '+')) as [string, string[]][];
+    expect(after.map(([, f]) => f[1])).toEqual(['2', '1']);
+    expect(after[1]![1][3]).toBe(`${T}\tgw1\tesme\tforward\tnot_commercial\tpolicy/classification\t0\tservice\t8610690002\t8613800138016\tG3\t\t\t\t\t\n`);
+    // Readers see the decision with its SMSC id.
+    const b = stream(opts, null, Date.now, p);
+    expect((await b.decisionsFor('8613800138000')).decisions.map((d) => [d.time, d.decision, d.msgId, d.smscId, d.fingerprint])).toEqual([[T, 'forward', 'G1', '0A1B 2C', 'fp1']]);
+    void shutdown;
+  });
+
   it('holds each shard under its byte bound: oldest entries trimmed, their decisions counted dropped', async () => {
     const metrics = new Metrics(false);
     // 8 shards of 4 KiB each.
