@@ -132,6 +132,8 @@ export class Relay implements SubmitHandler {
       }
       return this.forward(session, view.pdu, view.sequence, view, v.route ?? null);
     }
+    // Only a forward holds its record; a verdict replaced after the record was made (a policy error) writes it now.
+    releaseHeld(view, '');
     if (v.action === 'queue') {
       return this.enqueue(session, view, v.queue === 'review' ? 'review' : 'window', v.rule, v.reason, v.releaseAt);
     }
