@@ -146,7 +146,11 @@ const SHARD_BUFFER_BYTES = 16 * 1024;
 const PER_SHARD = 7;
 /** Meta hash fields past which audit-buffer.lua's prune() runs (the HLEN the transaction asks for). */
 const PRUNE_FIELDS = 40;
-/** How much later than its decision an entry may be appended and still be found by a `to` bound. */
+/**
+ * How much later than its decision an entry may be appended and still be found by a `to` bound:
+ * a flush, a retry while Redis was away, a held line's wait for the SMSC (a response timeout, twice
+ * with a retry, plus a wait for a bind: seconds at the usual settings).
+ */
 export const APPEND_MARGIN_MS = 10 * 60_000;
 const TAB = 9;
 const NL = 10;
