@@ -109,6 +109,17 @@ describe('queue', () => {
     expect(metrics).toMatch(/smppguard_queue_jobs_total\{queue="window",outcome="queued"\} 1/);
     expect(metrics).toMatch(/smppguard_queue_jobs_total\{queue="window",outcome="released"\} 1/);
     expect(metrics).toMatch(/smppguard_decisions_total\{account="esme",action="queue",reason="queued_until_window"\} 1/);
+    // Its records: queued at submit, forwarded at release (written then, not held), and the SMSC's id
+    // in a second record joined on the gateway id; nothing left held.
+    expect(s.gw.auditStream!.held).toBe(0);
+    await s.gw.auditStream!.flush();
+    const { decisions } = await s.gw.auditStream!.decisionsFor(USER, { from: QUIET - HOUR });
+    const mine = decisions.filter((x) => x.msgId === r.messageId);
+    expect(mine.map((x) => [x.decision, x.smscId === null])).toEqual([
+      ['queue', true],
+      ['forward', true],
+      ['smsc_id', false],
+    ]);
   });
 
   it('release is a decision: consent withdrawn while the message waited stops it (REJECTD receipt, never sent); consent kept lets it go', async () => {
