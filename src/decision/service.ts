@@ -626,8 +626,8 @@ export class DecisionService implements Policy {
       const dst = addrs ? addrs.dst : normaliseAddress(dstAddr, view.destTon, n).value;
       const extra = scores && scores.length > 0 ? { score: scores[0]!.p, modelVersion: `${scores[0]!.model}@${scores[0]!.of.version ?? '?'}`, scoreDetail: score! } : null;
       // A live forward's line waits for the SMSC's id (the relay releases it); any other is written now.
-      if (decision === 'forward' && view.holdRecord) view.held = stream.holdDecision(account, decision, reason, rule, status, cls, src, dst, view.gatewayId, fingerprint, extra);
-      else stream.add(account, decision, reason, rule, status, cls, src, dst, view.gatewayId, fingerprint, extra);
+      const held = stream.add(account, decision, reason, rule, status, cls, src, dst, view.gatewayId, fingerprint, extra, decision === 'forward' && view.holdRecord);
+      if (held !== null) view.held = held;
       // The SMSC's id, when one takes a message decided earlier (the queue's), is recorded under the same sender and recipient.
       view.recordSrc = src;
       view.recordDst = dst;

@@ -64,7 +64,7 @@ export interface AuditStreamOptions {
  * Two kinds of line: a decision (msg_id the gateway's message id; fingerprint when the message was
  * fingerprinted, the score columns when a score rule ran), and an `smsc_id` record: the SMSC's id
  * in smsc_id for a msg_id, under the same recipient. A live message's forward is one line: its
- * decision line is held until the SMSC answers (holdDecision()) and carries the SMSC's id when one took it.
+ * decision line is held until the SMSC answers (add() with `hold`) and carries the SMSC's id when one took it.
  * A message released from the queue, decided long before an SMSC takes it, gets the second line,
  * as every forward did before session 25 (readers take both: evidence/collect.ts).
  */
@@ -164,7 +164,7 @@ interface Taken {
 }
 
 /**
- * A decision line held until the SMSC's answer (AuditStream.holdDecision()): a live forward's record is
+ * A decision line held until the SMSC's answer (AuditStream.add() with `hold`): a live forward's record is
  * then one line with the SMSC's id, not a decision line and an `smsc_id` line. Held lines are kept
  * in a list (linked through the lines themselves: no hashing a message), so close() writes any
  * still held.
@@ -182,6 +182,13 @@ export class HeldLine {
     readonly fingerprint: string,
     readonly scores: DecisionExtra | null,
   ) {}
+
+  /** A ring's empty head: itself before and after it. */
+  static sentinel(): HeldLine {
+    const h = new HeldLine(null, Buffer.alloc(0), 0, '', '', '', '', null);
+    h.prev = h.next = h;
+    return h;
+  }
 
   /** Writes the line, with the SMSC's id (`""`: no SMSC took the message). At most once. */
   release(smscId: string): void {
@@ -271,6 +278,9 @@ export class AuditStream {
    * Records one decision. `dst`: the normalised recipient; decisions without a valid one
    * (invalid_destination) have no recipient to find them by and are not streamed. `msgId`: the
    * gateway's message id; `fingerprint`: the campaign fingerprint, "" when none was computed.
+   * `hold` (a live forward): the line is not written now but returned, held until the SMSC answers;
+   * it is written, with the decision's time, when its release() names the SMSC's id (or "" when no
+   * SMSC took the message). Otherwise written now, and null returned.
    */
   add(
     account: string,
@@ -284,34 +294,16 @@ export class AuditStream {
     msgId = '',
     fingerprint = '',
     scores: DecisionExtra | null = null,
-  ): void {
-    this.line(this.tuples.get(account, decision, reason, rule, status, cls), src, dst, msgId, '', fingerprint, scores);
-  }
-
-  /** Held lines, oldest first (a sentinel's ring), and how many. */
-  private readonly heldRing = new HeldLine(null, Buffer.alloc(0), 0, '', '', '', '', null);
-  private heldCount = 0;
-
-  /**
-   * add() for a live forward, held until the SMSC answers: the returned line is written, with the
-   * decision's time, when its release() names the SMSC's id (or "" when no SMSC took the message).
-   */
-  holdDecision(
-    account: string,
-    decision: string,
-    reason: string,
-    rule: string,
-    status: number,
-    cls: string | null,
-    src: string,
-    dst: string,
-    msgId: string,
-    fingerprint = '',
-    scores: DecisionExtra | null = null,
-  ): HeldLine {
-    const h = new HeldLine(this, this.tuples.get(account, decision, reason, rule, status, cls), this.now(), src, dst, msgId, fingerprint, scores);
+    hold = false,
+  ): HeldLine | null {
+    const tuple = this.tuples.get(account, decision, reason, rule, status, cls);
+    if (!hold) {
+      this.line(tuple, src, dst, msgId, '', fingerprint, scores);
+      return null;
+    }
+    const h = new HeldLine(this, tuple, this.now(), src, dst, msgId, fingerprint, scores);
     const ring = this.heldRing;
-    const last = ring.prev ?? ring;
+    const last = ring.prev!;
     h.prev = last;
     h.next = ring;
     last.next = h;
@@ -319,6 +311,10 @@ export class AuditStream {
     this.heldCount++;
     return h;
   }
+
+  /** Held lines, oldest first (a ring through a sentinel), and how many. */
+  private readonly heldRing = HeldLine.sentinel();
+  private heldCount = 0;
 
   /** Decision lines held for an SMSC's answer. */
   get held(): number {
@@ -643,7 +639,7 @@ export class AuditStream {
   /** Flushes and stops taking decisions (shutdown). */
   async close(): Promise<void> {
     // Lines still held for an answer that will not come now (a message parked for a bind at shutdown).
-    for (let h = this.heldRing.next; h !== null && h !== this.heldRing; h = this.heldRing.next) this.releaseHeld(h, '');
+    for (let h = this.heldRing.next!; h !== this.heldRing; h = this.heldRing.next!) this.releaseHeld(h, '');
     if (this.timer) {
       clearTimeout(this.timer as NodeJS.Timeout);
       clearImmediate(this.timer as NodeJS.Immediate);

@@ -62,7 +62,7 @@ it('the DuckDB queries of docs/evidence.md run on the archive as written', async
     if (batch === 0) {
       // A live forward's one row with the SMSC's id, and a queued message's decision with its smsc_id row.
       clock += 1000;
-      stream.holdDecision('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', '8613800138900', 'G-live').release('0A1B2C');
+      stream.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', '8613800138900', 'G-live', '', null, true)!.release('0A1B2C');
       stream.add('esme', 'forward', 'consent_granted', 'policy/consent', 0, 'commercial', '8610690001', '8613800138902', 'Q-queued');
       clock += 1000;
       stream.addSmscId('esme', '8610690001', '8613800138902', 'Q-queued', '0D0E0F');
