@@ -5,6 +5,7 @@
  */
 import type { NormalAddress, Numbering } from '../domain/address.js';
 
+const TON_UNKNOWN = 0;
 const TON_INTERNATIONAL = 1;
 const TON_NATIONAL = 2;
 const TON_ALPHANUMERIC = 5;
@@ -22,6 +23,19 @@ function allDigits(s: string): boolean {
 export function normaliseAddress(raw: string, ton: number, n: Numbering): NormalAddress {
   // Hot path: plain international digits.
   if (ton === TON_INTERNATIONAL && allDigits(raw)) return { kind: 'number', value: raw };
+  // Also hot (import files, API calls, TON unknown): plain digits, the steps below without their
+  // regular expressions (the prefixes and country code are digits: config schema).
+  if (ton === TON_UNKNOWN && allDigits(raw)) {
+    const v =
+      n.international_prefix && raw.startsWith(n.international_prefix)
+        ? raw.slice(n.international_prefix.length)
+        : n.national_prefix && raw.startsWith(n.national_prefix)
+          ? n.country_code + raw.slice(n.national_prefix.length)
+          : raw.startsWith(n.country_code)
+            ? raw
+            : n.country_code + raw;
+    return allDigits(v) ? { kind: 'number', value: v } : { kind: 'invalid', value: v };
+  }
   const s = raw.trim();
   if (s === '') return { kind: 'empty', value: '' };
   if (ton === TON_ALPHANUMERIC || /[A-Za-z]/.test(s)) return { kind: 'alpha', value: s.toUpperCase() };

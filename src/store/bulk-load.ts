@@ -265,6 +265,10 @@ export class RecordWriter {
   private countIdx: number[] = [];
   /** Journal entries of this pipeline, flattened as (field count, fields…) for lua/journal-batch.lua. */
   private jargs: string[] = [];
+  /** consent()'s values for rows written in millisecond `valueMs`. */
+  private valueMs = -1;
+  private granted = '';
+  private revoked = '';
 
   constructor(
     private readonly o: {
@@ -305,7 +309,13 @@ export class RecordWriter {
   /** HSET consent:<msisdn> scope g:<now>[:<expires>] | r:<now>, as PolicyAdmin.setConsent stores it, journaled. */
   consent(c: ConsentWrite): void {
     const now = Date.now();
-    const value = c.state === 'granted' ? `g:${now}${c.expires ? `:${c.expires}` : ''}` : `r:${now}`;
+    if (now !== this.valueMs) {
+      // Rows of one millisecond share their value's text (a number's text per row was a cost of its own).
+      this.valueMs = now;
+      this.granted = `g:${now}`;
+      this.revoked = `r:${now}`;
+    }
+    const value = c.state === 'granted' ? (c.expires ? `${this.granted}:${c.expires}` : this.granted) : this.revoked;
     const raw = this.raw;
     if (raw) {
       this.consentRaw(raw, c, value, now);

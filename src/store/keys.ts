@@ -43,10 +43,20 @@ export interface Slotted {
 
 /** Bucket and member of a normalised number (digits, at most 15). */
 export function bucketOf(msisdn: string): Slotted {
-  // Beyond 15 digits (E.164's maximum) Number() loses precision and numbers would collide.
-  if (!/^\d{1,15}$/.test(msisdn)) throw new RangeError(`not a subscriber number (1-15 digits): ${msisdn}`);
-  const n = Number(msisdn);
+  const n = subscriberNumber(msisdn);
   return { bucket: Math.floor(n / BUCKET_SIZE), member: n % BUCKET_SIZE };
+}
+
+/** A normalised number's value; RangeError unless it is 1–15 digits (checked by a loop: the consent import's per-row cost). */
+function subscriberNumber(msisdn: string): number {
+  // Beyond 15 digits (E.164's maximum) Number() loses precision and numbers would collide.
+  let ok = msisdn.length > 0 && msisdn.length <= 15;
+  for (let i = 0; ok && i < msisdn.length; i++) {
+    const c = msisdn.charCodeAt(i);
+    ok = c >= 48 && c <= 57;
+  }
+  if (!ok) throw new RangeError(`not a subscriber number (1-15 digits): ${msisdn}`);
+  return Number(msisdn);
 }
 
 /** The number back from bucket and member (for listing and export). */
@@ -76,7 +86,7 @@ export class Keys {
   }
   /** One hash per recipient, fields = consent scopes (the check reads them with one HMGET). */
   consent(msisdn: string): string {
-    return `${this.prefix}consent:{r:${bucketOf(msisdn).bucket}}:${msisdn}`;
+    return `${this.prefix}consent:{r:${Math.floor(subscriberNumber(msisdn) / BUCKET_SIZE)}}:${msisdn}`;
   }
   /** The number portability table's hash of (bucket, sub) in generation `gen`. */
   ported(bucket: number, sub: number, gen: number): string {

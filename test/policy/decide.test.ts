@@ -43,6 +43,17 @@ describe('address normalisation', () => {
   ])('%s (TON %i) → %s', (raw, ton, want) => {
     expect(normaliseAddress(raw, ton, N)).toEqual({ kind: 'number', value: want });
   });
+  it('reads plain digits with TON unknown as the general steps do (leading space: the general path)', () => {
+    const noPrefixes = { ...N, national_prefix: '', international_prefix: '' };
+    for (const n of [N, noPrefixes]) {
+      for (const raw of ['8613800138000', '13800138000', '013800138000', '008613800138000', '00', '0', '86', '1', '123456789012345678', '1234567890123456789', '861234567890123456789']) {
+        const general = normaliseAddress(` ${raw}`, 0, n);
+        expect(normaliseAddress(raw, 0, n), `${raw} with ${JSON.stringify(n)}`).toEqual(general);
+      }
+    }
+    expect(normaliseAddress('00', 0, N)).toEqual({ kind: 'invalid', value: '' });
+    expect(normaliseAddress('1234567890123456789', 0, N).kind).toBe('invalid');
+  });
   it('keeps alphanumeric senders, upper-cased', () => {
     expect(normaliseAddress('AcmeBank', 5, N)).toEqual({ kind: 'alpha', value: 'ACMEBANK' });
   });
