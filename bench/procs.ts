@@ -150,6 +150,37 @@ export function cpuTicks(pid: number | undefined, depth = 2): number | null {
   }
 }
 
+/**
+ * Busy ticks of the archive writer's processes below `pid` (children and grandchildren whose command
+ * line names archive-main): the part of cpuTicks(pid) that is the gateway's archive child, so a
+ * run's gateway CPU can be split into the gateway's own and its archive's. 0 when there is none.
+ */
+export function archiveTicks(pid: number | undefined, depth = 2): number | null {
+  if (!pid) return null;
+  let ticks = 0;
+  const walk = (p: number, d: number) => {
+    let kids: string[];
+    try {
+      kids = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    } catch {
+      return;
+    }
+    for (const k of kids) {
+      const kid = Number(k);
+      let cmd: string;
+      try {
+        cmd = readFileSync(`/proc/${kid}/cmdline`, 'utf8');
+      } catch {
+        continue; // gone meanwhile
+      }
+      if (cmd.includes('archive-main')) ticks += cpuTicks(kid, 1) ?? 0;
+      else if (d > 1) walk(kid, d - 1);
+    }
+  };
+  walk(pid, depth);
+  return ticks;
+}
+
 /** Seconds of CPU in a Redis INFO cpu reply (used_cpu_user + used_cpu_sys, all its threads), or null. */
 export function parseRedisCpu(info: string): number | null {
   const user = /^used_cpu_user:([\d.]+)/m.exec(info);

@@ -25,7 +25,7 @@ import { GATEWAY_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { portedGateway, routingGateway, seedPorted } from './routing-scenario.js';
 import { POLICY_PREFIX, policyGatewayFor, policyLoad, preparePolicyData, prepareCnPack, rulesClock, rulesGatewayFor, rulesLoad, rulesLoadPerRun, type CnVariant } from './policy-scenario.js';
 import { freePort } from '../src/sim/free-port.js';
-import { cleanRedis, clearDecisionBuffer, cpuTicks, damonReclaim, parseRedisCpu } from './procs.js';
+import { archiveTicks, cleanRedis, clearDecisionBuffer, cpuTicks, damonReclaim, parseRedisCpu } from './procs.js';
 import { parseHistogram, quantileBetween } from './prom-histogram.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -355,8 +355,8 @@ interface RunOutcome<R> {
   result: R;
   /** CPU % (100 = one core) over the measured interval, by role. */
   cpu: Record<string, number | null>;
-  /** CPU seconds over the measured interval: the gateway's (/proc/<pid>/stat) and Redis's (INFO cpu). */
-  cpuSec: { gateway: number | null; redis: number | null };
+  /** CPU seconds over the measured interval: the gateway's (/proc/<pid>/stat, its children included), of that its archive child's, and Redis's (INFO cpu). */
+  cpuSec: CpuSeconds;
   /** From the gateway's /metrics over the measured interval (null without a gateway): p99 ms. */
   inGateway: InGateway | null;
 }
@@ -401,7 +401,7 @@ async function runLoadgen<R extends LoadResult | OpenLoopResult>(
   const start: Record<string, number | null> = {};
   let t0 = 0;
   const cpu: Record<string, number | null> = {};
-  const cpuSec: { gateway: number | null; redis: number | null } = { gateway: null, redis: null };
+  const cpuSec: CpuSeconds = { gateway: null, archive: null, redis: null };
   let redis0: Promise<number | null> = Promise.resolve(null);
   let redis1: Promise<number | null> = Promise.resolve(null);
   let metrics0: Promise<string | null> = Promise.resolve(null);
@@ -418,6 +418,7 @@ async function runLoadgen<R extends LoadResult | OpenLoopResult>(
     if (phase === 'measure') {
       t0 = performance.now();
       for (const [role, pid] of Object.entries(watch)) start[role] = cpuTicks(pid);
+      start.archive = archiveTicks(watch.gateway);
       start.machine = machineTicks();
       if (watch.gateway) redis0 = redisCpuSeconds();
       if (gatewayHttp) metrics0 = metricsText(gatewayHttp);
@@ -432,6 +433,10 @@ async function runLoadgen<R extends LoadResult | OpenLoopResult>(
       const g0 = start.gateway;
       const g1 = end.gateway;
       if (g0 != null && g1 != null) cpuSec.gateway = (g1 - g0) / CLK_TCK;
+      // The archive child's share (a child that restarted in between counts from its start).
+      const a0 = start.archive;
+      const a1 = archiveTicks(watch.gateway);
+      if (a0 != null && a1 != null) cpuSec.archive = Math.max(0, a1 - a0) / CLK_TCK;
     }
   });
   const killer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
@@ -599,7 +604,7 @@ interface Sample {
   result: LoadResult;
   cpu: Record<string, number | null>;
   /** µs of CPU per answered message over the measured interval: gateway (/proc) and Redis (INFO cpu). */
-  us: { gateway: number | null; redis: number | null };
+  us: CpuSeconds;
   /** Gateway decisions by action/reason (policy scenarios). */
   mix: Record<string, number> | null;
 }
@@ -609,15 +614,26 @@ interface OpenSample {
   round: number;
   rate: number;
   result: OpenLoopResult;
-  us: { gateway: number | null; redis: number | null };
+  us: CpuSeconds;
   inGateway: InGateway | null;
 }
 
 /** µs of CPU per message, from CPU seconds over the measured interval and the messages answered in it. */
-function perMessage(cpuSec: { gateway: number | null; redis: number | null }, messages: number): { gateway: number | null; redis: number | null } {
-  const us = (sec: number | null) => (sec == null || messages <= 0 ? null : Math.round(((sec * 1e6) / messages) * 100) / 100);
-  return { gateway: us(cpuSec.gateway), redis: us(cpuSec.redis) };
+interface CpuSeconds {
+  gateway: number | null;
+  /** The part of `gateway` that was its archive child (store → Parquet). */
+  archive: number | null;
+  redis: number | null;
 }
+
+function perMessage(cpuSec: CpuSeconds, messages: number): CpuSeconds {
+  const us = (sec: number | null) => (sec == null || messages <= 0 ? null : Math.round(((sec * 1e6) / messages) * 100) / 100);
+  return { gateway: us(cpuSec.gateway), archive: us(cpuSec.archive), redis: us(cpuSec.redis) };
+}
+
+/** A round's µs a message: "gateway 13.2 (its archive child 2.8), redis 2.9". */
+const fmtUsLine = (us: CpuSeconds): string =>
+  `µs CPU/msg gateway ${us.gateway ?? '?'}${us.archive ? ` (its archive child ${us.archive})` : ''}, redis ${us.redis ?? '?'}`;
 
 const median = (xs: number[]): number => {
   if (xs.length === 0) return NaN;
@@ -633,12 +649,14 @@ const fmtCpu = (xs: (number | null | undefined)[]) => {
   return v.length ? String(Math.round(median(v))) : '–';
 };
 
-const fmtUs = (xs: { gateway: number | null; redis: number | null }[]) => {
+/** Medians over rounds: "gateway (its archive child) / redis", the child left out when there was none. */
+const fmtUs = (xs: CpuSeconds[]) => {
   const m = (v: (number | null)[]) => {
     const n = v.filter((x): x is number => typeof x === 'number');
     return n.length ? median(n).toFixed(1) : '–';
   };
-  return `${m(xs.map((x) => x.gateway))} / ${m(xs.map((x) => x.redis))}`;
+  const archive = xs.some((x) => x.archive) ? ` (${m(xs.map((x) => x.archive))})` : '';
+  return `${m(xs.map((x) => x.gateway))}${archive} / ${m(xs.map((x) => x.redis))}`;
 };
 
 /**
@@ -649,7 +667,7 @@ const fmtUs = (xs: { gateway: number | null; redis: number | null }[]) => {
  */
 function openTable(samples: OpenSample[], scenarios: Scenario[], rates: number[]): string {
   const rows = [
-    '| offered msg/s | scenario | achieved msg/s | p50 ms | p99 ms | p99.9 ms | added p50 / p99 / p99.9 ms | in the gateway p99 ms: to verdict / policy check in Redis | µs CPU/msg gateway / redis | send lag max ms | carried from warm-up | errors |',
+    '| offered msg/s | scenario | achieved msg/s | p50 ms | p99 ms | p99.9 ms | added p50 / p99 / p99.9 ms | in the gateway p99 ms: to verdict / policy check in Redis | µs CPU/msg gateway (its archive child) / redis | send lag max ms | carried from warm-up | errors |',
     '|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|',
   ];
   for (const rate of rates) {
@@ -687,7 +705,7 @@ function openTable(samples: OpenSample[], scenarios: Scenario[], rates: number[]
 function table(samples: Sample[], scenarios: Scenario[]): string {
   const base = median(samples.filter((s) => s.scenario === BASELINE).map((s) => s.result.msgPerSec));
   const rows = [
-    '| scenario | msg/s (median) | µs CPU/msg gateway / redis | msg/s per round | p50 ms | p99 ms | vs (a) | CPU % loadgen / gateway / sim / redis / other | errors |',
+    '| scenario | msg/s (median) | µs CPU/msg gateway (its archive child) / redis | msg/s per round | p50 ms | p99 ms | vs (a) | CPU % loadgen / gateway / sim / redis / other | errors |',
     '|---|---:|---:|---|---:|---:|---:|---|---|',
   ];
   for (const scn of scenarios) {
@@ -871,7 +889,7 @@ async function main(): Promise<void> {
           console.log(
             `round ${round} (${tag}): offered ${fmtInt(rate)}, achieved ${fmtInt(result.achievedPerSec)} msg/s, p50 ${fmtMs(l.p50)} p99 ${fmtMs(l.p99)} p99.9 ${fmtMs(l.p999)} max ${fmtMs(l.max)} ms; ` +
               `send lag max ${fmtMs(result.sendLagMs.max)} ms, backlog max ${result.maxBacklog}, carried from warm-up ${result.carried}` +
-              `${scn.gateway ? `; µs CPU/msg gateway ${us.gateway ?? '?'}, redis ${us.redis ?? '?'}` : ''}${errs ? `; errors ${errs}` : ''}${result.unacked ? `; unacked ${result.unacked}` : ''}`,
+              `${scn.gateway ? `; ${fmtUsLine(us)}` : ''}${errs ? `; errors ${errs}` : ''}${result.unacked ? `; unacked ${result.unacked}` : ''}`,
           );
           // The gateway's own account of it (its /metrics): how much of the tail was the wait for a verdict, and of that the policy check in Redis.
           if (inGateway) console.log(`round ${round} (${tag}) in the gateway, p99: submit to verdict ${fmtMs(inGateway.verdict ?? NaN)} ms, policy check in Redis ${fmtMs(inGateway.policyRedis ?? NaN)} ms`);
@@ -905,7 +923,7 @@ async function main(): Promise<void> {
           `round ${round} (${scn.id}): ${fmtInt(result.msgPerSec)} msg/s, p50 ${fmtMs(result.latencyMs.p50)} ms, p99 ${fmtMs(result.latencyMs.p99)} ms, ` +
             `max ${fmtMs(result.latencyMs.max)} ms; CPU loadgen ${result.cpuPct}% (ELU ${result.elu})` +
             `${cpu.gateway != null ? `, gateway ${cpu.gateway}%` : ''}, sim ${cpu.sim ?? '?'}%${cpu.redis != null ? `, redis ${cpu.redis}%` : ''}, other ${cpu.other ?? '?'}%` +
-            `${scn.gateway ? `; µs CPU/msg gateway ${us.gateway ?? '?'}, redis ${us.redis ?? '?'}` : ''}` +
+            `${scn.gateway ? `; ${fmtUsLine(us)}` : ''}` +
             `${errs ? `; errors ${errs}` : ''}${result.unacked ? `; unacked ${result.unacked}` : ''}${result.closedEarly ? `; ${result.closedEarly} binds closed early` : ''}`,
         );
         if (mix) console.log(`round ${round} (${scn.id}) decisions (whole run): ${fmtMix(mix)}`);

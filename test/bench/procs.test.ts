@@ -1,10 +1,11 @@
-/** bench/procs.ts: the decision buffer a benchmark run starts with; the kernel's DAMON reclaim in the machine line. */
+/** bench/procs.ts: the decision buffer a benchmark run starts with; the kernel's DAMON reclaim in the machine line; the archive child's CPU. */
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clearDecisionBuffer, damonReclaim } from '../../bench/procs.js';
+import { archiveTicks, clearDecisionBuffer, cpuTicks, damonReclaim } from '../../bench/procs.js';
 import { REDIS_URL } from '../helpers/stack.js';
 
 describe('clearDecisionBuffer', () => {
@@ -54,5 +55,32 @@ describe('damonReclaim', () => {
   it('is null when no kdamond runs, or the kernel has no DAMON', () => {
     expect(damonReclaim(tree('off', 500_000, ['pageout']))).toBeNull();
     expect(damonReclaim(join(tmpdir(), 'no-such-damon-dir'))).toBeNull();
+  });
+});
+
+describe('archiveTicks', () => {
+  it("counts the CPU of the children named archive-main, not the process's other children", async () => {
+    // A stand-in gateway with two children, each busy for 0.4 s of CPU (40 ticks), then idle.
+    const busy = 'const t = process.cpuUsage(); while (process.cpuUsage(t).user < 400_000); setTimeout(() => {}, 60_000)';
+    const parent = spawn(
+      process.execPath,
+      ['-e', `const { spawn } = require('node:child_process'); for (const name of ['archive-main', 'other']) spawn(process.execPath, ['-e', ${JSON.stringify(busy)}, name], { stdio: 'ignore' }); setTimeout(() => {}, 60_000)`],
+      { stdio: 'ignore', detached: true },
+    );
+    try {
+      const pid = parent.pid!;
+      const deadline = Date.now() + 20_000;
+      // Both children done with their busy part: the whole tree has at least 80 ticks.
+      while ((cpuTicks(pid) ?? 0) < 80 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const all = cpuTicks(pid)!;
+      const archive = archiveTicks(pid)!;
+      expect(all).toBeGreaterThanOrEqual(80);
+      expect(archive).toBeGreaterThanOrEqual(38);
+      // The other child's 40 ticks are not the archive's.
+      expect(all - archive).toBeGreaterThanOrEqual(38);
+      expect(archiveTicks(undefined)).toBeNull();
+    } finally {
+      process.kill(-parent.pid!, 'SIGKILL');
+    }
   });
 });
