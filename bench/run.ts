@@ -603,7 +603,7 @@ interface Sample {
   round: number;
   result: LoadResult;
   cpu: Record<string, number | null>;
-  /** µs of CPU per answered message over the measured interval: gateway (/proc) and Redis (INFO cpu). */
+  /** µs of CPU per answered message over the measured interval: gateway (/proc; of it, its archive child) and Redis (INFO cpu). */
   us: CpuSeconds;
   /** Gateway decisions by action/reason (policy scenarios). */
   mix: Record<string, number> | null;
@@ -618,7 +618,6 @@ interface OpenSample {
   inGateway: InGateway | null;
 }
 
-/** µs of CPU per message, from CPU seconds over the measured interval and the messages answered in it. */
 interface CpuSeconds {
   gateway: number | null;
   /** The part of `gateway` that was its archive child (store → Parquet). */
@@ -626,6 +625,7 @@ interface CpuSeconds {
   redis: number | null;
 }
 
+/** µs of CPU per message, from CPU seconds over the measured interval and the messages answered in it. */
 function perMessage(cpuSec: CpuSeconds, messages: number): CpuSeconds {
   const us = (sec: number | null) => (sec == null || messages <= 0 ? null : Math.round(((sec * 1e6) / messages) * 100) / 100);
   return { gateway: us(cpuSec.gateway), archive: us(cpuSec.archive), redis: us(cpuSec.redis) };
