@@ -618,6 +618,7 @@ interface OpenSample {
   inGateway: InGateway | null;
 }
 
+/** CPU seconds over a measured interval, or µs a message once perMessage() divided them. */
 interface CpuSeconds {
   gateway: number | null;
   /** The part of `gateway` that was its archive child (store → Parquet). */
