@@ -17,3 +17,13 @@ export type NormalAddress =
   | { kind: 'alpha'; value: string }
   | { kind: 'empty'; value: '' }
   | { kind: 'invalid'; value: string };
+
+/** True when `s` is 1 to `max` ASCII digits (a loop: no regular expression on the hot paths that ask). */
+export function digitsOnly(s: string, max: number): boolean {
+  if (s.length === 0 || s.length > max) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}

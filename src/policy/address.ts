@@ -3,22 +3,15 @@
  * one form — international digits without '+' — or, for alphanumeric senders (TON 5), the upper-
  * cased name. SMPP TON values: 0 unknown, 1 international, 2 national, 5 alphanumeric (3.4 §5.2.5).
  */
-import type { NormalAddress, Numbering } from '../domain/address.js';
+import { digitsOnly, type NormalAddress, type Numbering } from '../domain/address.js';
 
 const TON_UNKNOWN = 0;
 const TON_INTERNATIONAL = 1;
 const TON_NATIONAL = 2;
 const TON_ALPHANUMERIC = 5;
 
-/** True when every character is an ASCII digit (the common case, checked without a regex). */
-function allDigits(s: string): boolean {
-  if (s.length === 0 || s.length > 20) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
+/** Every character an ASCII digit, at most 20 (the common case, checked without a regex). */
+const allDigits = (s: string): boolean => digitsOnly(s, 20);
 
 export function normaliseAddress(raw: string, ton: number, n: Numbering): NormalAddress {
   // Hot path: plain international digits.

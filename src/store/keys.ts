@@ -33,6 +33,8 @@
  *   <p>{complaints}:seq        case number counter
  *   <p>{complaints}:sender:<id>  zset case id → received ms: a sender's recent complaints
  */
+import { digitsOnly } from '../domain/address.js';
+
 export const BUCKET_BITS = 15;
 const BUCKET_SIZE = 2 ** BUCKET_BITS;
 
@@ -50,12 +52,7 @@ export function bucketOf(msisdn: string): Slotted {
 /** A normalised number's value; RangeError unless it is 1–15 digits (checked by a loop: the consent import's per-row cost). */
 function subscriberNumber(msisdn: string): number {
   // Beyond 15 digits (E.164's maximum) Number() loses precision and numbers would collide.
-  let ok = msisdn.length > 0 && msisdn.length <= 15;
-  for (let i = 0; ok && i < msisdn.length; i++) {
-    const c = msisdn.charCodeAt(i);
-    ok = c >= 48 && c <= 57;
-  }
-  if (!ok) throw new RangeError(`not a subscriber number (1-15 digits): ${msisdn}`);
+  if (!digitsOnly(msisdn, 15)) throw new RangeError(`not a subscriber number (1-15 digits): ${msisdn}`);
   return Number(msisdn);
 }
 
