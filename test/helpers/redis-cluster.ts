@@ -4,7 +4,7 @@
  * be killed (SIGKILL) to watch its replica take over.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/sim/free-port.js';
@@ -31,11 +31,37 @@ export class LocalRedisCluster {
   static async start(opts: { nodeTimeoutMs?: number; tls?: RedisTlsFiles } = {}): Promise<LocalRedisCluster> {
     const cliOpts = cliArgs(opts.tls);
     const dir = mkdtempSync(join(tmpdir(), 'sg-cluster-'));
-    const nodes: ClusterNode[] = [];
-    for (let i = 0; i < 6; i++) {
-      // Cluster nodes also listen on port + 10000 (the bus): keep both free.
+    const cluster = new LocalRedisCluster([], dir, cliOpts);
+    try {
+      for (let i = 0; i < 6; i++) cluster.nodes.push(await cluster.startNode(opts));
+    } catch (e) {
+      await cluster.stop();
+      throw e;
+    }
+    const r = spawnSync('redis-cli', [...cliOpts, '--cluster', 'create', ...cluster.nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    if (r.status !== 0) {
+      await cluster.stop();
+      throw new Error(`redis-cli --cluster create failed: ${r.stdout}\n${r.stderr}`);
+    }
+    await cluster.waitState('ok');
+    await cluster.waitReplicasInSync();
+    return cluster;
+  }
+
+  /**
+   * One node on a free port, answering PING. freePort's port was free a moment ago, and the bus's
+   * port + 10000 was never checked: either may be taken (by an outgoing connection's ephemeral port,
+   * often) when redis-server binds, and then it exits at once. Such a node is started again on
+   * another port; a node that fails otherwise, or five times, fails the start with its log's end.
+   */
+  private async startNode(opts: { nodeTimeoutMs?: number; tls?: RedisTlsFiles }): Promise<ClusterNode> {
+    for (let attempt = 1; ; attempt++) {
       let port = await freePort();
-      while (port > 55_000) port = await freePort();
+      while (port > 55_000 || this.nodes.some((n) => n.port === port)) port = await freePort();
+      const logfile = join(this.dir, `redis-${port}.log`);
       const proc = spawn(
         'redis-server',
         [
@@ -52,37 +78,33 @@ export class LocalRedisCluster {
           // long they were cut off: a test kills masters seconds after start.
           '--repl-diskless-sync-delay', '0',
           '--cluster-replica-validity-factor', '0',
-          '--dir', dir,
+          '--dir', this.dir,
+          '--logfile', logfile,
         ],
         { stdio: 'ignore' },
       );
-      nodes.push({ port, proc });
+      const started = await this.waitPing(port, proc);
+      if (started) return { port, proc };
+      proc.kill('SIGKILL');
+      const log = logTail(logfile);
+      if (attempt < 5 && /address already in use/i.test(log)) continue;
+      throw new Error(`redis-server on ${port} did not start:\n${log}`);
     }
-    const cluster = new LocalRedisCluster(nodes, dir, cliOpts);
-    for (const n of nodes) await cluster.waitPing(n.port);
-    const r = spawnSync('redis-cli', [...cliOpts, '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    if (r.status !== 0) {
-      await cluster.stop();
-      throw new Error(`redis-cli --cluster create failed: ${r.stdout}\n${r.stderr}`);
-    }
-    await cluster.waitState('ok');
-    await cluster.waitReplicasInSync();
-    return cluster;
   }
 
   private cli(port: number, ...args: string[]): string {
     return spawnSync('redis-cli', [...this.cliOpts, '-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 }).stdout ?? '';
   }
 
-  private async waitPing(port: number): Promise<void> {
-    for (let i = 0; i < 100; i++) {
-      if (this.cli(port, 'ping').trim() === 'PONG') return;
+  /** True once the node answers PING; false when it exits first or stays silent for 15 s. */
+  private async waitPing(port: number, proc: ChildProcess): Promise<boolean> {
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      if (this.cli(port, 'ping').trim() === 'PONG') return true;
+      if (proc.exitCode !== null || proc.signalCode !== null) return false;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`redis-server on ${port} did not start`);
+    return false;
   }
 
   /** Waits until every live node reports cluster_state `state` and agrees on 3 masters. */
@@ -169,4 +191,13 @@ export class LocalRedisCluster {
 function isLiveMaster(flags: string | undefined): boolean {
   const f = (flags ?? '').split(',');
   return f.includes('master') && !f.includes('fail') && !f.includes('fail?');
+}
+
+/** The last lines of a redis-server log, for an error message ('' when there is none). */
+function logTail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-5).join('\n');
+  } catch {
+    return '';
+  }
 }
