@@ -208,30 +208,29 @@ export class RespPipe {
       const user = decodeURIComponent(u.username);
       const password = decodeURIComponent(u.password);
       const db = u.pathname.slice(1);
-      // Ready once Redis accepted them (until then batches go the fallback way); a refusal drops the
-      // connection and retries after a backoff.
+      // Ready once Redis answered the setup (until then batches go the fallback way); a refusal drops
+      // the connection and retries after a backoff. The setup ends with a PING because a connection
+      // is not Redis's until Redis answers on it: over TLS 1.3 the handshake ends on the client's
+      // side before the server has checked the client's certificate, and a server that refuses it
+      // says so only afterwards.
       const setup: string[] = [];
       if (password) setup.push(user ? command('AUTH', user, password) : command('AUTH', password));
       if (db && db !== '0') setup.push(command('SELECT', db));
-      if (setup.length > 0) {
-        this.queue.push({
-          replies: setup.length,
-          values: [],
-          deadline: Date.now() + Math.max(this.timeoutMs, 1000),
-          done: (err, r) => {
-            const refused = err ?? r?.find((v): v is RespError => v instanceof RespError);
-            // A refusal backs off like a failed connect (a wrong password is not retried 20 times a second).
-            if (refused) return this.drop(refused);
-            this.attempts = 0;
-            this.ready = true;
-          },
-        });
-        s.write(setup.join(''));
-        this.armTimer();
-      } else {
-        this.attempts = 0;
-        this.ready = true;
-      }
+      setup.push(command('PING'));
+      this.queue.push({
+        replies: setup.length,
+        values: [],
+        deadline: Date.now() + Math.max(this.timeoutMs, 1000),
+        done: (err, r) => {
+          const refused = err ?? r?.find((v): v is RespError => v instanceof RespError);
+          // A refusal backs off like a failed connect (a wrong password is not retried 20 times a second).
+          if (refused) return this.drop(refused);
+          this.attempts = 0;
+          this.ready = true;
+        },
+      });
+      s.write(setup.join(''));
+      this.armTimer();
     });
     s.on('data', (chunk: Buffer) => this.onData(chunk));
     s.on('error', (err) => this.drop(err));

@@ -84,12 +84,18 @@ describe('RespPipe on the shared Redis', () => {
   });
 });
 
+/** Answers the pipe's setup PING (its first write), as Redis does; the rest is the test's to answer. */
+function answerSetupPing(s: import('node:net').Socket): void {
+  s.once('data', () => s.write('+PONG\r\n'));
+  s.on('data', () => undefined);
+}
+
 /** A peer that answers each batch it is told about with `replies`, written in the chunks given. */
 async function scriptedPeer(): Promise<{ server: Server; port: number; answer: (chunks: Buffer[]) => Promise<void> }> {
   let client: import('node:net').Socket | null = null;
   const server = createServer((s) => {
     client = s;
-    s.on('data', () => undefined);
+    answerSetupPing(s);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
@@ -176,7 +182,10 @@ describe('RespPipe reply framing', () => {
 
   it('fails what is in flight when the peer hangs up', async () => {
     let sock: import('node:net').Socket | null = null;
-    const server = createServer((s) => (sock = s));
+    const server = createServer((s) => {
+      sock = s;
+      answerSetupPing(s);
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const pipe = new RespPipe(`redis://127.0.0.1:${(server.address() as AddressInfo).port}`, 5000);
     await waitFor(() => pipe.isReady && sock !== null, 5000, 'the pipe and the peer to connect');
@@ -261,6 +270,32 @@ describe('RespPipe when Redis is away', () => {
     await waitFor(() => pipe.isReady, 5000, 'the pipe to connect');
     expect((await send(pipe, [['PING']])).values).toEqual(['PONG']);
     pipe.close();
+  });
+
+  it('is not ready on a connection Redis has not answered on: a frozen server accepts it, and nothing goes to it', async () => {
+    // The kernel completes the TCP handshake for a stopped process (and TLS 1.3 completes its own
+    // before the server checks a client certificate): connected is not yet Redis's answer.
+    priv.freeze();
+    const errors: Error[] = [];
+    const pipe = new RespPipe(priv.url, 200, (e) => errors.push(e));
+    try {
+      const t0 = Date.now();
+      let everReady = false;
+      // The setup has at least 1 s to be answered: past it, the pipe gives up and tries again.
+      while (Date.now() - t0 < 1500) {
+        everReady ||= pipe.isReady;
+        await sleep(1);
+      }
+      expect(everReady).toBe(false);
+      expect(errors[0]?.message).toMatch(/did not answer within 200 ms/);
+      expect((await send(pipe, [['PING']])).err?.message).toMatch(/not ready/);
+      priv.thaw();
+      await waitFor(() => pipe.isReady, 8000, 'the pipe to connect');
+      expect((await send(pipe, [['PING']])).values).toEqual(['PONG']);
+    } finally {
+      priv.thaw();
+      pipe.close();
+    }
   });
 
   it('fails at once while Redis is stopped, and reconnects when it is back', async () => {
