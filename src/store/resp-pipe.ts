@@ -109,7 +109,7 @@ export class RespWriter {
    */
   bulk(s: string): void {
     const buf = this.room(3 * s.length + 16);
-    // ASCII (keys, members, numbers): byte by byte, no string built.
+    // ASCII (keys, members, numbers): straight into the buffer (putAscii), no string built.
     buf[this.at] = 0x24;
     let o = putDecimal(buf, this.at + 1, s.length);
     buf[o] = 13;
