@@ -1,8 +1,8 @@
 /**
  * Bulk-path benchmark: consent import (CSV with its journal, through importFile) in rows/s, with
  * the importer's CPU and Redis's CPU (INFO cpu) per row. With `--other DIR` (another checkout,
- * built), every round runs that build's importer and this one's, alternating, on the same file, so
- * two versions are compared in one sitting.
+ * built), every round runs that build's importer and this one's on the same file, the other first
+ * in odd rounds and second in even ones, so two versions are compared in one sitting.
  *
  *   npm run build && node dist/bench/bulk.js [--consent 300000] [--rounds 3] [--other ../before] [--redis URL]
  *
@@ -71,7 +71,9 @@ async function main(argv: string[]): Promise<void> {
   const runs: Run[] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
-      for (const [name, fn] of builds) {
+      // The two builds swap places every other round (as run.ts's roundOrder does): a drift within
+      // a round then falls on both.
+      for (const [name, fn] of round % 2 === 1 ? builds : [...builds].reverse()) {
         const r = await runOnce(name, fn, file, rows, redis, url, `${round}-${runs.length}`);
         runs.push(r);
         console.log(`round ${round} ${name}: ${r.rowsPerSec.toLocaleString('en-US')} rows/s, importer ${r.clientUs.toFixed(2)} µs/row, Redis ${r.redisUs.toFixed(2)} µs/row`);
