@@ -60,7 +60,7 @@ export class LocalRedisCluster {
   private async startNode(opts: { nodeTimeoutMs?: number; tls?: RedisTlsFiles }): Promise<ClusterNode> {
     for (let attempt = 1; ; attempt++) {
       let port = await freePort();
-      while (port > 55_000 || this.nodes.some((n) => n.port === port)) port = await freePort();
+      while (port > 55_000) port = await freePort();
       const logfile = join(this.dir, `redis-${port}.log`);
       const proc = spawn(
         'redis-server',
