@@ -27,7 +27,8 @@ export function normaliseAddress(raw: string, ton: number, n: Numbering): Normal
           : raw.startsWith(n.country_code)
             ? raw
             : n.country_code + raw;
-    return allDigits(v) ? { kind: 'number', value: v } : { kind: 'invalid', value: v };
+    // All digits (so are the prefixes and the country code): only the length can be wrong now.
+    return v.length > 0 && v.length <= 20 ? { kind: 'number', value: v } : { kind: 'invalid', value: v };
   }
   const s = raw.trim();
   if (s === '') return { kind: 'empty', value: '' };
