@@ -93,7 +93,13 @@ export class PolicyCheck {
   ) {
     this.keys = new Keys(prefix);
     this.scripts = withScripts(redis);
+    this.dndHead = `${prefix}dnd:{r:`;
+    this.consentHead = `${prefix}consent:{r:`;
   }
+
+  /** The DND and consent keys up to their bucket, for runPipe's keys written in pieces (keys.ts's layout). */
+  private readonly dndHead: string;
+  private readonly consentHead: string;
 
   /**
    * The per-message check: DND flags and consent values for the query's scopes. Checks asked in
@@ -331,6 +337,7 @@ export class PolicyCheck {
     let replies = 0;
     const prefix = this.keys.prefix;
     const gen = this.generation.current;
+    const genTail = `}:g${gen}`;
     const portedGen = this.ported.current;
     for (const p of batch) {
       const q = p.q;
@@ -338,25 +345,24 @@ export class PolicyCheck {
         const n = Number(q.msisdn);
         const b = Math.floor(n / BUCKET_SIZE);
         const member = String(n % BUCKET_SIZE);
-        const dnd = `${prefix}dnd:{r:${b}}:g${gen}`;
-        const op = `${prefix}dnd:{r:${b}}:op`;
-        // The national list and the operator's own: each a SISMEMBER (and the category's).
+        // The national list and the operator's own: each a SISMEMBER (and the category's). The
+        // keys are written in pieces (RespWriter.bulkKey), not made.
         w.raw(SISMEMBER);
-        w.bulk(dnd);
+        w.bulkKey(this.dndHead, b, genTail);
         w.bulk(member);
         w.raw(SISMEMBER);
-        w.bulk(op);
+        w.bulkKey(this.dndHead, b, '}:op');
         w.bulk(member);
         if (q.category) {
           w.raw(SISMEMBER);
-          w.bulk(`${dnd}:c${q.category}`);
+          w.bulkKey(this.dndHead, b, genTail, `:c${q.category}`);
           w.bulk(member);
           w.raw(SISMEMBER);
-          w.bulk(`${op}:c${q.category}`);
+          w.bulkKey(this.dndHead, b, '}:op', `:c${q.category}`);
           w.bulk(member);
         }
         w.raw(`*${2 + q.scopes.length}\r\n$5\r\nHMGET\r\n`);
-        w.bulk(`${prefix}consent:{r:${b}}:${q.msisdn}`);
+        w.bulkKey(this.consentHead, b, '}:', q.msisdn);
         w.raw(this.scopeList(q.scopes));
         replies += q.category ? 5 : 3;
       }

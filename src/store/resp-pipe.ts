@@ -126,6 +126,31 @@ export class RespWriter {
     this.at += n === head.length + s.length + 2 ? n : buf.utf8Write(`$${n - head.length - 2}\r\n${s}\r\n`, this.at);
   }
 
+  /**
+   * Writes `head`, the decimal digits of `n` (a whole number ≥ 0), `tail` and `rest` as one bulk
+   * string: the key layout's `<prefix>dnd:{r:<bucket>}:g<gen>` without making the key. A key made by
+   * concatenation is a rope that V8 makes flat on its first read, and that costs more than writing
+   * the pieces (bench/RESULTS.md, session 27). Pieces that are not all ASCII are written again as
+   * one string by bulk().
+   */
+  bulkKey(head: string, n: number, tail: string, rest = ''): void {
+    let digits = 1;
+    for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
+    const len = head.length + digits + tail.length + rest.length;
+    const buf = this.room(3 * len + 16);
+    buf[this.at] = 0x24;
+    let o = putDecimal(buf, this.at + 1, len);
+    buf[o] = 13;
+    buf[o + 1] = 10;
+    o = putAscii(buf, o + 2, head);
+    if (o >= 0) o = putAscii(buf, putDecimal(buf, o, n), tail);
+    if (o >= 0) o = putAscii(buf, o, rest);
+    if (o < 0) return this.bulk(`${head}${n}${tail}${rest}`);
+    buf[o] = 13;
+    buf[o + 1] = 10;
+    this.at = o + 2;
+  }
+
   /** What was written since the last take() (the socket keeps these views until written; the next batch goes after them). */
   take(): Buffer[] {
     if (this.buf !== null && this.at > this.start) this.chunks.push(this.buf.subarray(this.start, this.at));

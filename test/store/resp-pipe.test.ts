@@ -11,6 +11,7 @@ import { bulk, command, RespError, RespPipe, RespWriter, type RespValue } from '
 import { PrivateRedis } from '../helpers/private-redis.js';
 import { waitFor } from '../helpers/stack.js';
 import { clearKeys } from '../helpers/redis-keys.js';
+import { BUCKET_BITS, Keys } from '../../src/store/keys.js';
 
 const PREFIX = `test:pipe:${process.pid}:${randomBytes(4).toString('hex')}:`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -152,6 +153,28 @@ describe('RespWriter', () => {
     const buffers = new Set(taken.flatMap((t) => t.chunks.map((c) => c.buffer)));
     expect(buffers.size).toBeLessThan(10);
     expect(w.take()).toEqual([]);
+  });
+
+  it('bulkKey writes the key layout\'s keys as bulk() writes them made, whatever the prefix and bucket', () => {
+    for (const prefix of ['sg:', '', 'a-long-prefix-of-a-shared-redis:tenant-7:', 'клиент:', '品:']) {
+      const keys = new Keys(prefix);
+      const w = new RespWriter();
+      let expected = '';
+      for (const bucket of [0, 7, 9, 10, 99, 100, 12345, 8_613_800, 2 ** 40 + 3]) {
+        for (const category of [null, 3]) {
+          const c = category === null ? '' : `:c${category}`;
+          w.bulkKey(`${prefix}dnd:{r:`, bucket, '}:g12', c);
+          w.bulkKey(`${prefix}dnd:{r:`, bucket, '}:op', c);
+          expected += bulk(keys.dnd(bucket, 12, category)) + bulk(keys.dndOperator(bucket, category));
+        }
+        const msisdn = String(bucket * 2 ** BUCKET_BITS + 5);
+        if (msisdn.length <= 15) {
+          w.bulkKey(`${prefix}consent:{r:`, bucket, '}:', msisdn);
+          expected += bulk(keys.consent(msisdn));
+        }
+      }
+      expect(Buffer.concat(w.take()).toString('utf8'), JSON.stringify(prefix)).toBe(expected);
+    }
   });
 });
 
