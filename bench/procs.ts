@@ -128,6 +128,15 @@ export async function clearDecisionBuffer(prefix: string, shards: number, url = 
   }
 }
 
+/** A process's live children ([] when it has none, is gone, or the kernel has no children file). */
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** Busy ticks of a process and its live children (a gateway with workers: N is a primary and N workers). */
 export function cpuTicks(pid: number | undefined, depth = 2): number | null {
   if (!pid) return null;
@@ -135,15 +144,7 @@ export function cpuTicks(pid: number | undefined, depth = 2): number | null {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     let ticks = Number(rest[11]) + Number(rest[12]); // utime + stime (fields 14, 15)
-    if (depth > 0) {
-      let kids: string[] = [];
-      try {
-        kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-      } catch {
-        /* no children file (old kernel): the process alone */
-      }
-      for (const k of kids) ticks += cpuTicks(Number(k), depth - 1) ?? 0;
-    }
+    if (depth > 0) for (const kid of childPids(pid)) ticks += cpuTicks(kid, depth - 1) ?? 0;
     return ticks;
   } catch {
     return null;
@@ -159,14 +160,7 @@ export function archiveTicks(pid: number | undefined, depth = 2): number | null 
   if (!pid) return null;
   let ticks = 0;
   const walk = (p: number, d: number) => {
-    let kids: string[];
-    try {
-      kids = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    } catch {
-      return;
-    }
-    for (const k of kids) {
-      const kid = Number(k);
+    for (const kid of childPids(p)) {
       let cmd: string;
       try {
         cmd = readFileSync(`/proc/${kid}/cmdline`, 'utf8');
