@@ -73,17 +73,23 @@ export function portedSlot(n: number): { bucket: number; sub: number; field: num
 }
 
 export class Keys {
-  constructor(readonly prefix: string) {}
+  /** The DND and consent keys up to their bucket (the policy check writes its keys from these in pieces). */
+  readonly dndHead: string;
+  readonly consentHead: string;
+  constructor(readonly prefix: string) {
+    this.dndHead = `${prefix}dnd:{r:`;
+    this.consentHead = `${prefix}consent:{r:`;
+  }
   dnd(bucket: number, gen: number, category: number | null = null): string {
-    return `${this.prefix}dnd:{r:${bucket}}:g${gen}${category ? `:c${category}` : ''}`;
+    return `${this.dndHead}${bucket}}:g${gen}${category ? `:c${category}` : ''}`;
   }
   /** The operator's own DND list (admin API writes), beside the national generations. */
   dndOperator(bucket: number, category: number | null = null): string {
-    return `${this.prefix}dnd:{r:${bucket}}:op${category ? `:c${category}` : ''}`;
+    return `${this.dndHead}${bucket}}:op${category ? `:c${category}` : ''}`;
   }
   /** One hash per recipient, fields = consent scopes (the check reads them with one HMGET). */
   consent(msisdn: string): string {
-    return `${this.prefix}consent:{r:${Math.floor(subscriberNumber(msisdn) / BUCKET_SIZE)}}:${msisdn}`;
+    return `${this.consentHead}${Math.floor(subscriberNumber(msisdn) / BUCKET_SIZE)}}:${msisdn}`;
   }
   /** The number portability table's hash of (bucket, sub) in generation `gen`. */
   ported(bucket: number, sub: number, gen: number): string {

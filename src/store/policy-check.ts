@@ -93,13 +93,7 @@ export class PolicyCheck {
   ) {
     this.keys = new Keys(prefix);
     this.scripts = withScripts(redis);
-    this.dndHead = `${prefix}dnd:{r:`;
-    this.consentHead = `${prefix}consent:{r:`;
   }
-
-  /** The DND and consent keys up to their bucket, for runPipe's keys written in pieces (keys.ts's layout). */
-  private readonly dndHead: string;
-  private readonly consentHead: string;
 
   /**
    * The per-message check: DND flags and consent values for the query's scopes. Checks asked in
@@ -337,6 +331,7 @@ export class PolicyCheck {
     let replies = 0;
     const prefix = this.keys.prefix;
     const gen = this.generation.current;
+    const { dndHead, consentHead } = this.keys;
     const genTail = `}:g${gen}`;
     const portedGen = this.ported.current;
     for (const p of batch) {
@@ -348,21 +343,21 @@ export class PolicyCheck {
         // The national list and the operator's own: each a SISMEMBER (and the category's). The
         // keys are written in pieces (RespWriter.bulkKey), not made.
         w.raw(SISMEMBER);
-        w.bulkKey(this.dndHead, b, genTail);
+        w.bulkKey(dndHead, b, genTail);
         w.bulk(member);
         w.raw(SISMEMBER);
-        w.bulkKey(this.dndHead, b, '}:op');
+        w.bulkKey(dndHead, b, '}:op');
         w.bulk(member);
         if (q.category) {
           w.raw(SISMEMBER);
-          w.bulkKey(this.dndHead, b, genTail, `:c${q.category}`);
+          w.bulkKey(dndHead, b, genTail, `:c${q.category}`);
           w.bulk(member);
           w.raw(SISMEMBER);
-          w.bulkKey(this.dndHead, b, '}:op', `:c${q.category}`);
+          w.bulkKey(dndHead, b, '}:op', `:c${q.category}`);
           w.bulk(member);
         }
         w.raw(`*${2 + q.scopes.length}\r\n$5\r\nHMGET\r\n`);
-        w.bulkKey(this.consentHead, b, '}:', q.msisdn);
+        w.bulkKey(consentHead, b, '}:', q.msisdn);
         w.raw(this.scopeList(q.scopes));
         replies += q.category ? 5 : 3;
       }

@@ -163,13 +163,13 @@ describe('RespWriter', () => {
       for (const bucket of [0, 7, 9, 10, 99, 100, 12345, 8_613_800, 2 ** 40 + 3]) {
         for (const category of [null, 3]) {
           const c = category === null ? '' : `:c${category}`;
-          w.bulkKey(`${prefix}dnd:{r:`, bucket, '}:g12', c);
-          w.bulkKey(`${prefix}dnd:{r:`, bucket, '}:op', c);
+          w.bulkKey(keys.dndHead, bucket, '}:g12', c);
+          w.bulkKey(keys.dndHead, bucket, '}:op', c);
           expected += bulk(keys.dnd(bucket, 12, category)) + bulk(keys.dndOperator(bucket, category));
         }
         const msisdn = String(bucket * 2 ** BUCKET_BITS + 5);
         if (msisdn.length <= 15) {
-          w.bulkKey(`${prefix}consent:{r:`, bucket, '}:', msisdn);
+          w.bulkKey(keys.consentHead, bucket, '}:', msisdn);
           expected += bulk(keys.consent(msisdn));
         }
       }
