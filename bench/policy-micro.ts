@@ -7,9 +7,10 @@
  * the benchmark's policy data under bench:pd:, on the gateway's own plain-command connection as
  * redis.hot_path: commands does (--script: one script call per batch instead), audit to a temp
  * file) and decides submit_sm after submit_sm, `batch` per event-loop turn as a busy gateway sees
- * them, printing decisions per second and this process's CPU µs per decision (the figure to
+ * them, printing decisions per second, this process's CPU µs per decision (the figure to
  * compare; run node with --no-allocation-site-pretenuring, or it varies 10–36 µs from run to run:
- * bench/README.md). With --cpu-prof the profile shows the policy alone.
+ * bench/README.md) and Redis's (INFO cpu over the same seconds: all of Redis's clients count).
+ * With --cpu-prof the profile shows the policy alone.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,7 +37,7 @@ import { Metrics } from '../src/telemetry/metrics.js';
 import { AccountTable } from '../src/upstream/accounts.js';
 import { hashPassword } from '../src/upstream/password.js';
 import { senderValue } from './policy-data.js';
-import { cleanRedis, numberFlag } from './procs.js';
+import { cleanRedis, numberFlag, parseRedisCpu } from './procs.js';
 import { POLICY_PREFIX, SCATTER_STRIDE, preparePolicyData, prepareCnPack, rulesClock, rulesGatewayFor, type CnVariant } from './policy-scenario.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -159,6 +160,8 @@ const warm = Date.now() + 2000;
 while (Date.now() < warm) await round();
 mix.clear();
 decided = 0;
+const redisCpu = async () => parseRedisCpu(await redis.info('cpu')) ?? NaN;
+const redis0 = await redisCpu();
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const end = t0 + seconds * 1000;
@@ -166,13 +169,13 @@ while (performance.now() < end) await round();
 const wall = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const cpuUs = (cpu.user + cpu.system) / decided;
+const redisUs = ((await redisCpu()) - redis0) * 1e6 / decided;
 console.log(
   `${withRules ? `policy + cn-miit${variant === 'pack' ? '' : ` (${variant})`}` : 'policy'}${script ? ' (script)' : ''}${tally ? '' : ', no tally'}: ${decided} decisions in ${wall.toFixed(1)} s = ${Math.round(decided / wall).toLocaleString('en-US')}/s; ` +
-    `CPU ${cpuUs.toFixed(2)} µs per decision (${((cpu.user + cpu.system) / 1e4 / wall).toFixed(0)} % of a core); ` +
+    `CPU ${cpuUs.toFixed(2)} µs per decision (${((cpu.user + cpu.system) / 1e4 / wall).toFixed(0)} % of a core), Redis ${redisUs.toFixed(2)} µs; ` +
     `${[...mix].map(([k, v]) => `${k} ${v}`).join(', ')}`,
 );
 policy.close();
-console.log("tally", tally?.warm, tally?.cold, tally?.size);
 await tally?.stop();
 await intel?.stop();
 redis.disconnect();

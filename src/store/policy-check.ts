@@ -45,6 +45,8 @@ interface PendingCheck {
   piped: boolean;
   /** Their reply shape, once written (RateStore.writeCommands()). */
   shape: string;
+  /** The rate layout's time their windows were written for (RateStore.groupEnd() of the replies). */
+  at: number;
   /** The number whose ported network tag is asked (digits as a number); -1: not asked. */
   port: number;
   done: FetchCallback;
@@ -57,7 +59,7 @@ const SUBSCRIBER = /^\d{1,15}$/;
 const MAX_BATCH = 512;
 /** Pending checks that are sent at once instead of at the end of the event-loop turn. */
 const EARLY_BATCH = 256;
-/** Count hashes noted for the purge bookkeeping between two batches, at most. */
+/** Count hashes noted for the after-bump call (RateStore.fieldsMade()) before it goes. */
 const MAX_MADE = 4096;
 const SISMEMBER = '*3\r\n$9\r\nSISMEMBER\r\n';
 
@@ -105,7 +107,7 @@ export class PolicyCheck {
 
   /** check() with a callback: the message hot path, without a promise per message. */
   checkThen(q: StoreQuery, done: CheckCallback): void {
-    this.enqueue({ q, needs: null, lines: null, piped: false, shape: '', port: -1, done });
+    this.enqueue({ q, needs: null, lines: null, piped: false, shape: '', at: 0, port: -1, done });
   }
 
   /**
@@ -133,7 +135,7 @@ export class PolicyCheck {
         }
       }
     }
-    this.enqueue({ q, needs, lines, piped, shape: '', port, done });
+    this.enqueue({ q, needs, lines, piped, shape: '', at: 0, port, done });
   }
 
   /** The ported network tag of one number (international digits); null when it is not ported. Batched with the turn's checks. */
@@ -309,25 +311,22 @@ export class PolicyCheck {
     );
   }
 
-  /** Count hashes that got new fields while they existed, and how many (purge bookkeeping; see runPipe). */
+  /** Count hashes that got new fields while they existed, how many, and their bump's latest window end (see runPipe). */
   private madeKeys: string[] = [];
   private madeCounts: number[] = [];
+  private madeEnds: number[] = [];
   private readonly writer = new RespWriter();
 
   /**
    * The batch as plain commands on the pipe: per message SISMEMBER (and the category's), HMGET of
    * the consent hash, then its counters (RateStore.writeCommands()). What the Lua path does inside its
-   * script after a bump — count the fields made in an existing hash, purge past 64 — is noted from
-   * the replies and done for all of them in one script call when the next batch goes
-   * (RateStore.fieldsMade()).
+   * script after a bump in a hash that existed — push its TTL out, count the fields made, purge past
+   * 64 — is noted from the replies and done for all of them in one script call once the batch's
+   * replies are read (RateStore.fieldsMade()).
    */
   private runPipe(pipe: RespPipe, batch: PendingCheck[]): void {
-    if (this.madeKeys.length > 0) {
-      this.rates?.fieldsMade(this.madeKeys, this.madeCounts).catch(() => undefined);
-      this.madeKeys = [];
-      this.madeCounts = [];
-    }
     const w = this.writer;
+    const now = this.rates?.now() ?? 0;
     let replies = 0;
     const prefix = this.keys.prefix;
     const gen = this.generation.current;
@@ -362,7 +361,8 @@ export class PolicyCheck {
         replies += q.category ? 5 : 3;
       }
       if (p.piped) {
-        p.shape = this.rates!.writeCommands(p.needs!, w);
+        p.at = now;
+        p.shape = this.rates!.writeCommands(p.needs!, w, now);
         replies += p.shape.length;
       }
       if (p.port >= 0) {
@@ -402,17 +402,19 @@ export class PolicyCheck {
           counters = new Array<number>(needs.length);
           const shape = p.shape;
           let c = 0;
+          let first = 0;
           let created = 0;
           for (let s = 0; s < shape.length; s++) {
             const v = values[at++];
             if (v instanceof RespError) failed ??= v;
             const kind = shape.charCodeAt(s);
-            if (kind === 0x76 /* v */) {
+            if (kind === 0x76 /* v */ || kind === 0x66 /* f */) {
+              if (kind === 0x66) first = c;
               counters[c++] = v as number;
               if (v === 1) created++;
             } else if (kind === 0x6e /* n */) {
               // PEXPIRE NX answered 0: the hash existed, and `created` fields are new in it.
-              if (v === 0 && created > 0) this.noteFieldsMade(this.rates!.countKey(needs[c - 1]!), created);
+              if (v === 0 && created > 0) this.noteFieldsMade(needs, first, c, p.at, created);
               created = 0;
             }
           }
@@ -426,6 +428,7 @@ export class PolicyCheck {
         if (failed !== null) answer(p, failed, null, null);
         else answer(p, null, facts, counters, tag);
       }
+      this.flushMade();
     });
   }
 
@@ -441,11 +444,24 @@ export class PolicyCheck {
     return s;
   }
 
-  /** Notes fields made in an existing count hash for the next batch (bounded: past it, a purge just comes later). */
-  private noteFieldsMade(key: string, created: number): void {
-    if (this.madeKeys.length >= MAX_MADE) return;
-    this.madeKeys.push(key);
+  /** Notes `created` fields made in the existing count hash of the group needs[first..end), windows as of `at`. */
+  private noteFieldsMade(needs: readonly RateNeed[], first: number, end: number, at: number, created: number): void {
+    if (this.madeKeys.length >= MAX_MADE) this.flushMade();
+    this.madeKeys.push(this.rates!.countKey(needs[end - 1]!));
     this.madeCounts.push(created);
+    this.madeEnds.push(this.rates!.groupEnd(needs, first, end, at));
+  }
+
+  /**
+   * Sends what noteFieldsMade() noted. When the call fails (Redis does), a hash whose TTL it would
+   * have pushed out ends with its earlier window, its counters with it: as when Redis loses them.
+   */
+  private flushMade(): void {
+    if (this.madeKeys.length === 0) return;
+    this.rates?.fieldsMade(this.madeKeys, this.madeCounts, this.madeEnds).catch(() => undefined);
+    this.madeKeys = [];
+    this.madeCounts = [];
+    this.madeEnds = [];
   }
 
   /** One message's check as its own script call (explain, tools). */

@@ -59,14 +59,20 @@ const HINCRBY = '*4\r\n$7\r\nHINCRBY\r\n';
 const ONE = '$1\r\n1\r\n';
 const PEXPIRE = '*4\r\n$7\r\nPEXPIRE\r\n';
 const NX = '$2\r\nNX\r\n';
-const GT = '$2\r\nGT\r\n';
 
 /**
  * The same groups as plain commands written into a RespWriter: count HINCRBY per field, then
- * PEXPIRE NX (a new hash gets its TTL) and PEXPIRE GT (a later window pushes it out, never in);
- * distinct PFADD, PEXPIRE NX, PFCOUNT. RESP is binary-safe: any name goes. `shape` says what the
- * replies are, one character each: "v" a need's value (in need order), "n" the PEXPIRE NX ending a
- * count group (0: the hash existed), "s" nothing to read.
+ * PEXPIRE NX (a new hash gets its TTL); distinct PFADD, PEXPIRE NX, PFCOUNT. RESP is binary-safe:
+ * any name goes. `shape` says what the replies are, one character each: "f" the value of a count
+ * group's first need and "v" of any other (in need order), "n" the PEXPIRE NX ending a count group
+ * (0: the hash existed), "s" nothing to read.
+ *
+ * The Lua path pushes an existing hash's TTL out (PEXPIRE GT) only when the bump made fields in it
+ * (rate-counters.lua's sg_count): a group whose fields all existed ends no later than a group that
+ * made them. Plain commands cannot wait for that answer, and a GT with every group was a fifth of
+ * the rules' commands, most of them on hashes just made. So the GT goes afterwards, for the hashes
+ * whose NX answered 0 and that got new fields, in the purge call that follows a batch
+ * (RateStore.fieldsMade(); PolicyCheck notes them from the replies).
  */
 export class WriterSink implements GroupSink {
   shape = '';
@@ -83,13 +89,15 @@ export class WriterSink implements GroupSink {
     this.key = '';
   }
   countField(entity: string, counter: string, end: string): void {
+    let first = false;
     if (this.key === '') {
       this.key = bulk(`${this.prefix}{${entity}}:n`);
       this.bump = `${HINCRBY}${this.key}`;
+      first = true;
     }
     this.w!.raw(this.bump);
     this.w!.raw(this.field(counter, end));
-    this.shape += 'v';
+    this.shape += first ? 'f' : 'v';
   }
 
   /**
@@ -108,9 +116,8 @@ export class WriterSink implements GroupSink {
     return f.text;
   }
   endCount(_entity: string, endMs: number): void {
-    const ttl = `$${ttlText(endMs, this.horizon)}`;
-    this.w!.raw(`${PEXPIRE}${this.key}${ttl}${NX}${PEXPIRE}${this.key}${ttl}${GT}`);
-    this.shape += 'ns';
+    this.w!.raw(`${PEXPIRE}${this.key}$${ttlText(endMs, this.horizon)}${NX}`);
+    this.shape += 'n';
     this.key = '';
   }
   distinct(entity: string, suffix: string, member: string | undefined, endMs: number): void {

@@ -41,7 +41,8 @@
  *
  * On the gateway's hot path PolicyCheck.fetchThen() (policy-check.ts) puts a message's needs into
  * the same round trip as the consent/DND check: on a single Redis as plain commands
- * (writeCommands(), the hash's purge bookkeeping afterwards with RateStore.fieldsMade()), or with
+ * (writeCommands(); the purge bookkeeping, and the TTL of an existing hash that got new fields,
+ * afterwards with RateStore.fieldsMade()), or with
  * redis.hot_path: script as lines() of policy-check-batch.lua; on a cluster through
  * RateStore.bump() (plan() turns needs into PlannedCounters, bumped per hash slot). The Lua work
  * lives in rate-counters.lua, shared by rates.lua (RateStore's own calls), policy-check-batch.lua
@@ -206,8 +207,7 @@ export class RateLayout {
    * lives across it is what garbage collection costs. False when a key is listed twice (use plan()
    * then). Throws RangeError for a need without a usable window.
    */
-  private walk(needs: readonly RateNeed[], sink: GroupSink): boolean {
-    const now = this.clock.now();
+  private walk(needs: readonly RateNeed[], sink: GroupSink, now = this.clock.now()): boolean {
     sink.start(now - this.slackMs);
     // The open count group: consecutive count counters of one entity.
     let entity: string | null = null;
@@ -271,11 +271,16 @@ export class RateLayout {
     return true;
   }
 
-  /** Writes one message's counters (pipeable()) as plain commands into `w`; returns their reply shape (WriterSink). */
-  writeCommands(needs: readonly RateNeed[], w: RespWriter): string {
+  /** The clock's time: what a batch passes to writeCommands() and, for its replies, to groupEnd(). */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** Writes one message's counters (pipeable()) as plain commands into `w`, windows as of `now`; returns their reply shape (WriterSink). */
+  writeCommands(needs: readonly RateNeed[], w: RespWriter, now = this.clock.now()): string {
     const sink = (this.writerSink ??= new WriterSink(this.prefix));
     sink.w = w;
-    this.walk(needs, sink);
+    this.walk(needs, sink, now);
     sink.w = null;
     return sink.shape;
   }
@@ -284,6 +289,16 @@ export class RateLayout {
   countKey(need: RateNeed): string {
     this.resolve(need);
     return `${this.prefix}{${this.rEntity}}:n`;
+  }
+
+  /** The latest window end (ms) of the count group needs[first..end) as of `now`: what its hash's TTL runs to. */
+  groupEnd(needs: readonly RateNeed[], first: number, end: number, now: number): number {
+    let last = 0;
+    for (let i = first; i < end; i++) {
+      const periodMs = needs[i]!.periodMs;
+      last = Math.max(last, (Math.floor(now / periodMs) + 1) * periodMs);
+    }
+    return last;
   }
 
   /** A behaviour need's key suffix after "{entity}": the sequence state is per window, the profile hash is one key. */

@@ -76,10 +76,12 @@ export class RateStore extends RateLayout {
   }
 
   /**
-   * Fields made in existing count hashes by the plain-command path (`counts[i]` in `keys[i]`): what
-   * the Lua path does inside its script after a bump, in one call for a batch (rate-purge.lua).
+   * Fields made in existing count hashes by the plain-command path (`counts[i]` in `keys[i]`, whose
+   * bump's latest window ends at `ends[i]`, epoch ms): what the Lua path does inside its script
+   * after a bump — the TTL pushed out to that end (never in), the purge bookkeeping — in one call
+   * for a batch (rate-purge.lua).
    */
-  fieldsMade(keys: readonly string[], counts: readonly number[]): Promise<number> {
+  fieldsMade(keys: readonly string[], counts: readonly number[], ends: readonly number[]): Promise<number> {
     // At a window boundary every active hash gets a field at once: one call for all of them held
     // Redis for 12–37 ms (slowlog, scenario (d)), delaying every policy check behind it. Calls of at
     // most PURGE_KEYS hashes let other clients' commands run in between.
@@ -87,7 +89,7 @@ export class RateStore extends RateLayout {
     const calls: Promise<number>[] = [];
     for (let a = 0; a < keys.length; a += PURGE_KEYS) {
       const k = keys.slice(a, a + PURGE_KEYS);
-      calls.push(this.scripts.sgRatePurge(k.length, ...k, horizon, ...counts.slice(a, a + PURGE_KEYS)));
+      calls.push(this.scripts.sgRatePurge(k.length, ...k, horizon, ...counts.slice(a, a + PURGE_KEYS), ...ends.slice(a, a + PURGE_KEYS)));
     }
     return Promise.all(calls).then((n) => n.reduce((x, y) => x + y, 0));
   }

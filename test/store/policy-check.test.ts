@@ -217,6 +217,42 @@ describe('PolicyCheck.fetchThen on the plain-command pipe', () => {
     expect(good).toEqual({ err: null, facts: null, counters: [1] });
   });
 
+  it('pushes out the TTL of a hash that existed and got new fields after the batch, as the script does, with no GT in the batch', async () => {
+    // A message counted per minute only makes the hash: it lives to the minute's end plus slack.
+    const minute = perMinute('8613900000016');
+    const day = perDay('8613900000016');
+    // The call after the batch is auto-pipelined: a PING on the same client is answered after it.
+    const fetchSettled = (needs: RateNeed[]) => scriptCalls(async () => {
+      const r = await pfetch(null, needs);
+      await redis.ping();
+      return r;
+    });
+    const sends = vi.spyOn(pipe, 'send');
+    try {
+      const made = await fetchSettled([minute]);
+      expect(made.value.counters).toEqual([1]);
+      expect(made.calls).toBe(0);
+      const ttl = await redis.pttl(pipeRates.keyFor(minute));
+      expect(ttl).toBeLessThanOrEqual(30_000 + 5_000);
+      // Counted again in the same window: nothing new in the hash, nothing after the batch.
+      const again = await fetchSettled([minute]);
+      expect(again).toMatchObject({ value: { counters: [2] }, calls: 0 });
+      // A message counted per minute and per day: the day's field is new in the existing hash, and
+      // the one call after the batch pushes the hash's TTL out to the day's end.
+      const both = await fetchSettled([minute, day]);
+      expect(both).toMatchObject({ value: { counters: [3, 1] }, calls: 1 });
+      expect(await redis.pttl(pipeRates.keyFor(day))).toBeGreaterThan(DAY - 30_000);
+      // And never back in: a minute-only message after it leaves the day's TTL.
+      await pfetch(null, [perMinute('8613900000016')]);
+      expect(await redis.pttl(pipeRates.keyFor(day))).toBeGreaterThan(DAY - 30_000);
+      const written = Buffer.concat(sends.mock.calls.flatMap((c) => (typeof c[0] === 'string' ? [Buffer.from(c[0])] : c[0]))).toString('latin1');
+      expect(written).toContain('PEXPIRE');
+      expect(written).not.toContain('$2\r\nGT\r\n');
+    } finally {
+      sends.mockRestore();
+    }
+  });
+
   it('purges dead fields of an existing hash after 64 made, as the script does', async () => {
     const entity = 'rate:recipient:8613900000015';
     const content = (i: number): RateNeed => ({ key: `${entity}:content:${i}:60`, periodMs: MIN, kind: 'count', entity, field: `:content:${i}:60` });
@@ -231,7 +267,7 @@ describe('PolicyCheck.fetchThen on the plain-command pipe', () => {
     } finally {
       clock.t = T0;
     }
-    // The bookkeeping rides one batch behind: at most one minute more than the script path's bound.
+    // The bookkeeping follows the batch's replies: at most one minute more than the script path's bound.
     expect(most).toBeLessThanOrEqual(41 + 41 + 65 + 40 + 1);
     expect(most).toBeGreaterThan(41);
   });

@@ -204,7 +204,7 @@ describe('RateStore', () => {
     expect((await store.bump([content(29 * 1000 + 3)])).get(`rate:recipient:8613800000015:content:${29 * 1000 + 3}:60`)).toBe(2);
   });
 
-  it('does the plain path\'s purge bookkeeping in calls of at most 128 hashes, each hash counted as one call for all would', async () => {
+  it('does the plain path\'s after-bump work in calls of at most 128 hashes, each hash pushed out and counted as one call for all would', async () => {
     const clock = fakeClock(T0);
     const store = new RateStore(redis, PREFIX, { clock, slackMs: 5_000 });
     const keys: string[] = [];
@@ -214,13 +214,23 @@ describe('RateStore', () => {
       await redis.pexpire(k, 60_000);
       keys.push(k);
     }
-    const r = await scriptCalls(() => store.fieldsMade(keys, keys.map(() => 1)));
+    // Each bump's latest window ends with the day; keys[1]'s before the TTL it has.
+    const ends = keys.map((_, i) => (i === 1 ? T0 + 1_000 : T0 + DAY));
+    const r = await scriptCalls(() => store.fieldsMade(keys, keys.map(() => 1), ends));
     expect(r.value).toBe(300);
     expect(r.calls).toBe(3); // 128 + 128 + 44
     // Every hash was purged as in one call: its dead field gone, "#" minus the fields kept (none).
     for (const k of [keys[0]!, keys[150]!, keys[299]!]) expect(await redis.hgetall(k)).toEqual({ '#': '0' });
+    // The TTL runs to the bump's end plus the slack (the horizon is the clock's now − slack), never shorter.
+    for (const k of [keys[0]!, keys[150]!, keys[299]!]) expect(await redis.pttl(k)).toBeGreaterThan(DAY + 5_000 - 1_000);
+    expect(await redis.pttl(keys[1]!)).toBeGreaterThan(50_000);
+    expect(await redis.pttl(keys[1]!)).toBeLessThanOrEqual(60_000);
+    // A hash that expired meanwhile is not made again (it would have no TTL).
+    await redis.del(keys[2]!);
+    await expect(store.fieldsMade([keys[2]!], [1], [T0 + DAY])).resolves.toBe(1);
+    expect(await redis.exists(keys[2]!)).toBe(0);
     // "#" stays an integer when nothing was kept (Lua's -0 was written "-0", which HINCRBY refuses).
-    await expect(store.fieldsMade([keys[0]!], [1])).resolves.toBe(1);
+    await expect(store.fieldsMade([keys[0]!], [1], [T0 + DAY])).resolves.toBe(1);
     expect(await redis.hget(keys[0]!, '#')).toBe('1');
   });
 
