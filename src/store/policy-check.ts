@@ -45,7 +45,7 @@ interface PendingCheck {
   piped: boolean;
   /** Their reply shape, once written (RateStore.writeCommands()). */
   shape: string;
-  /** The rate layout's time their windows were written for (RateStore.groupEnd() of the replies). */
+  /** The rate layout's time their windows were written for (RateStore.pushOutTo() of the replies). */
   at: number;
   /** The number whose ported network tag is asked (digits as a number); -1: not asked. */
   port: number;
@@ -311,7 +311,7 @@ export class PolicyCheck {
     );
   }
 
-  /** Count hashes that got new fields while they existed, how many, and their bump's latest window end (see runPipe). */
+  /** Count hashes that got new fields while they existed, how many, and where their TTL goes (0: stays; see runPipe). */
   private madeKeys: string[] = [];
   private madeCounts: number[] = [];
   private madeEnds: number[] = [];
@@ -414,7 +414,7 @@ export class PolicyCheck {
               if (v === 1) created++;
             } else if (kind === 0x6e /* n */) {
               // PEXPIRE NX answered 0: the hash existed, and `created` fields are new in it.
-              if (v === 0 && created > 0) this.noteFieldsMade(needs, first, c, p.at, created);
+              if (v === 0 && created > 0) this.noteFieldsMade(needs, first, c, counters, p.at, created);
               created = 0;
             }
           }
@@ -444,12 +444,12 @@ export class PolicyCheck {
     return s;
   }
 
-  /** Notes `created` fields made in the existing count hash of the group needs[first..end), windows as of `at`. */
-  private noteFieldsMade(needs: readonly RateNeed[], first: number, end: number, at: number, created: number): void {
+  /** Notes `created` fields made in the existing count hash of the group needs[first..end) (`values` after the bump, windows as of `at`). */
+  private noteFieldsMade(needs: readonly RateNeed[], first: number, end: number, values: readonly number[], at: number, created: number): void {
     if (this.madeKeys.length >= MAX_MADE) this.flushMade();
     this.madeKeys.push(this.rates!.countKey(needs[end - 1]!));
     this.madeCounts.push(created);
-    this.madeEnds.push(this.rates!.groupEnd(needs, first, end, at));
+    this.madeEnds.push(this.rates!.pushOutTo(needs, first, end, values, at));
   }
 
   /**

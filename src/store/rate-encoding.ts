@@ -70,9 +70,10 @@ const NX = '$2\r\nNX\r\n';
  * The Lua path pushes an existing hash's TTL out (PEXPIRE GT) only when the bump made fields in it
  * (rate-counters.lua's sg_count): a group whose fields all existed ends no later than a group that
  * made them. Plain commands cannot wait for that answer, and a GT with every group was a fifth of
- * the rules' commands, most of them on hashes just made. So the GT goes afterwards, for the hashes
- * whose NX answered 0 and that got new fields, in the purge call that follows a batch
- * (RateStore.fieldsMade(); PolicyCheck notes them from the replies).
+ * the rules' commands, most of them changing nothing. So the GT goes afterwards, in the purge call
+ * that follows a batch (RateStore.fieldsMade(); PolicyCheck notes them from the replies), for the
+ * hashes whose NX answered 0 and that got a field of the group's latest window end
+ * (RateLayout.pushOutTo()).
  */
 export class WriterSink implements GroupSink {
   shape = '';

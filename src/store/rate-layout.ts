@@ -271,7 +271,7 @@ export class RateLayout {
     return true;
   }
 
-  /** The clock's time: what a batch passes to writeCommands() and, for its replies, to groupEnd(). */
+  /** The clock's time: what a batch passes to writeCommands() and, for its replies, to pushOutTo(). */
   now(): number {
     return this.clock.now();
   }
@@ -291,14 +291,26 @@ export class RateLayout {
     return `${this.prefix}{${this.rEntity}}:n`;
   }
 
-  /** The latest window end (ms) of the count group needs[first..end) as of `now`: what its hash's TTL runs to. */
-  groupEnd(needs: readonly RateNeed[], first: number, end: number, now: number): number {
+  /**
+   * Where the bump of the count group needs[first..end) (windows as of `now`, `values` after the
+   * bump) must push its existing hash's TTL: the group's latest window end (ms) when a field of
+   * that end was made by it (value 1), else 0, nothing. A hash lives to the latest end of the
+   * fields in it, plus slack: a field made with its hash got that TTL from PEXPIRE NX, one made in
+   * it later from this. So a group whose latest-ending field was there already ends no later than
+   * the hash (the usual repeat: a new minute's fields, the day's already counting).
+   */
+  pushOutTo(needs: readonly RateNeed[], first: number, end: number, values: readonly number[], now: number): number {
     let last = 0;
+    let made = false;
     for (let i = first; i < end; i++) {
       const periodMs = needs[i]!.periodMs;
-      last = Math.max(last, (Math.floor(now / periodMs) + 1) * periodMs);
+      const e = (Math.floor(now / periodMs) + 1) * periodMs;
+      if (e > last) {
+        last = e;
+        made = values[i] === 1;
+      } else if (e === last && values[i] === 1) made = true;
     }
-    return last;
+    return made ? last : 0;
   }
 
   /** A behaviour need's key suffix after "{entity}": the sequence state is per window, the profile hash is one key. */

@@ -77,9 +77,9 @@ export class RateStore extends RateLayout {
 
   /**
    * Fields made in existing count hashes by the plain-command path (`counts[i]` in `keys[i]`, whose
-   * bump's latest window ends at `ends[i]`, epoch ms): what the Lua path does inside its script
-   * after a bump — the TTL pushed out to that end (never in), the purge bookkeeping — in one call
-   * for a batch (rate-purge.lua).
+   * TTL goes out to `ends[i]` plus slack, epoch ms, RateLayout.pushOutTo(); 0: stays): what the Lua
+   * path does inside its script after a bump — the TTL pushed out (never in), the purge bookkeeping
+   * — in one call for a batch (rate-purge.lua).
    */
   fieldsMade(keys: readonly string[], counts: readonly number[], ends: readonly number[]): Promise<number> {
     // At a window boundary every active hash gets a field at once: one call for all of them held

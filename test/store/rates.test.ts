@@ -214,8 +214,8 @@ describe('RateStore', () => {
       await redis.pexpire(k, 60_000);
       keys.push(k);
     }
-    // Each bump's latest window ends with the day; keys[1]'s before the TTL it has.
-    const ends = keys.map((_, i) => (i === 1 ? T0 + 1_000 : T0 + DAY));
+    // Each bump's latest window ends with the day; keys[1]'s before the TTL it has; keys[3]'s TTL stays (0).
+    const ends = keys.map((_, i) => (i === 1 ? T0 + 1_000 : i === 3 ? 0 : T0 + DAY));
     const r = await scriptCalls(() => store.fieldsMade(keys, keys.map(() => 1), ends));
     expect(r.value).toBe(300);
     expect(r.calls).toBe(3); // 128 + 128 + 44
@@ -223,8 +223,11 @@ describe('RateStore', () => {
     for (const k of [keys[0]!, keys[150]!, keys[299]!]) expect(await redis.hgetall(k)).toEqual({ '#': '0' });
     // The TTL runs to the bump's end plus the slack (the horizon is the clock's now − slack), never shorter.
     for (const k of [keys[0]!, keys[150]!, keys[299]!]) expect(await redis.pttl(k)).toBeGreaterThan(DAY + 5_000 - 1_000);
-    expect(await redis.pttl(keys[1]!)).toBeGreaterThan(50_000);
-    expect(await redis.pttl(keys[1]!)).toBeLessThanOrEqual(60_000);
+    for (const k of [keys[1]!, keys[3]!]) {
+      expect(await redis.pttl(k)).toBeGreaterThan(50_000);
+      expect(await redis.pttl(k)).toBeLessThanOrEqual(60_000);
+    }
+    expect(await redis.hget(keys[3]!, '#')).toBe('0'); // its bookkeeping done all the same
     // A hash that expired meanwhile is not made again (it would have no TTL).
     await redis.del(keys[2]!);
     await expect(store.fieldsMade([keys[2]!], [1], [T0 + DAY])).resolves.toBe(1);
@@ -232,6 +235,25 @@ describe('RateStore', () => {
     // "#" stays an integer when nothing was kept (Lua's -0 was written "-0", which HINCRBY refuses).
     await expect(store.fieldsMade([keys[0]!], [1], [T0 + DAY])).resolves.toBe(1);
     expect(await redis.hget(keys[0]!, '#')).toBe('1');
+  });
+
+  it('pushes a hash\'s TTL out after a plain bump only when the bump made a field of its latest window end', () => {
+    const store = new RateStore(redis, PREFIX, { clock: fakeClock() });
+    const now = T0 + 45_000;
+    const minuteEnd = T0 + MIN;
+    const dayEnd = T0 + DAY;
+    const needs = [perMinute('8613800000040'), perDay('8613800000040'), perMinute('8613800000041')];
+    // The day's field made (a first commercial message in a hash a service message made): out to the day.
+    expect(store.pushOutTo(needs, 0, 2, [1, 1], now)).toBe(dayEnd);
+    expect(store.pushOutTo(needs, 0, 2, [3, 1], now)).toBe(dayEnd);
+    // The day already counting, a new minute's field made: the hash lives to the day's end already.
+    expect(store.pushOutTo(needs, 0, 2, [1, 7], now)).toBe(0);
+    // Two fields ending last together: out if either was made.
+    expect(store.pushOutTo(needs, 0, 1, [1], now)).toBe(minuteEnd);
+    expect(store.pushOutTo([needs[0]!, needs[2]!], 0, 2, [4, 1], now)).toBe(minuteEnd);
+    expect(store.pushOutTo([needs[0]!, needs[2]!], 0, 2, [4, 2], now)).toBe(0);
+    // Only the group's own needs count.
+    expect(store.pushOutTo(needs, 1, 2, [1, 5, 1], now)).toBe(0);
   });
 
   it('keys every window of one entity into one slot, and sends all counters of a turn in one call on one Redis', async () => {
