@@ -190,12 +190,21 @@ export async function preparePolicyData(root: string, log: (s: string) => void):
 }
 
 /**
- * This build's archive writer writes a batch every 10 s rather than the default 60 s, so a measured
- * run of 20 s or more pays for at least one write of every shard (more, smaller files than in
- * production: the conservative side). A baseline build (`root`) from before the archive gets none.
+ * The archive writer writes a batch every 10 s rather than the default 60 s, so a measured run of
+ * 20 s or more pays for at least one write of every shard (more, smaller files than in production:
+ * the conservative side). A baseline build (`root`) gets the same when its configuration knows the
+ * setting, and none when it predates the archive. (Until session 28 no baseline got it: a baseline
+ * with an archive then wrote no batch in a short run, and every --baseline pair since had its
+ * archive child's CPU and tail on this build's side only.)
  */
 function withArchive(config: Record<string, unknown>, root: string | undefined): Record<string, unknown> {
-  return root ? config : { ...config, archive: { batch_seconds: 10 } };
+  return root && !knowsArchiveBatches(root) ? config : { ...config, archive: { batch_seconds: 10 } };
+}
+
+/** Whether the build at `root` has the archive's batch_seconds setting (its compiled config schema names it). */
+function knowsArchiveBatches(root: string): boolean {
+  const schema = join(root, 'dist/src/config/schema.js');
+  return existsSync(schema) && readFileSync(schema, 'utf8').includes('batch_seconds');
 }
 
 /** Scenario (c)'s gateway for this build (root undefined) or a baseline build. */
