@@ -221,7 +221,7 @@ describe('PolicyCheck.fetchThen on the plain-command pipe', () => {
     // A message counted per minute only makes the hash: it lives to the minute's end plus slack.
     const minute = perMinute('8613900000016');
     const day = perDay('8613900000016');
-    // The call after the batch is auto-pipelined: a PING on the same client is answered after it.
+    // The call after the batch goes on the same client, and not at once: a PING on it is answered after it.
     const fetchSettled = (needs: RateNeed[]) => scriptCalls(async () => {
       const r = await pfetch(null, needs);
       await redis.ping();

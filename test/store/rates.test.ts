@@ -248,7 +248,7 @@ describe('RateStore', () => {
     expect(store.pushOutTo(needs, 0, 2, [3, 1], now)).toBe(dayEnd);
     // The day already counting, a new minute's field made: the hash lives to the day's end already.
     expect(store.pushOutTo(needs, 0, 2, [1, 7], now)).toBe(0);
-    // Two fields ending last together: out if either was made.
+    // One field: out if it was made. Two ending last together: out if either was.
     expect(store.pushOutTo(needs, 0, 1, [1], now)).toBe(minuteEnd);
     expect(store.pushOutTo([needs[0]!, needs[2]!], 0, 2, [4, 1], now)).toBe(minuteEnd);
     expect(store.pushOutTo([needs[0]!, needs[2]!], 0, 2, [4, 2], now)).toBe(0);
