@@ -45,8 +45,6 @@ interface PendingCheck {
   piped: boolean;
   /** Their reply shape, once written (RateStore.writeCommands()). */
   shape: string;
-  /** The rate layout's time their windows were written for (RateStore.pushOutTo() of the replies). */
-  at: number;
   /** The number whose ported network tag is asked (digits as a number); -1: not asked. */
   port: number;
   done: FetchCallback;
@@ -107,7 +105,7 @@ export class PolicyCheck {
 
   /** check() with a callback: the message hot path, without a promise per message. */
   checkThen(q: StoreQuery, done: CheckCallback): void {
-    this.enqueue({ q, needs: null, lines: null, piped: false, shape: '', at: 0, port: -1, done });
+    this.enqueue({ q, needs: null, lines: null, piped: false, shape: '', port: -1, done });
   }
 
   /**
@@ -135,7 +133,7 @@ export class PolicyCheck {
         }
       }
     }
-    this.enqueue({ q, needs, lines, piped, shape: '', at: 0, port, done });
+    this.enqueue({ q, needs, lines, piped, shape: '', port, done });
   }
 
   /** The ported network tag of one number (international digits); null when it is not ported. Batched with the turn's checks. */
@@ -326,6 +324,7 @@ export class PolicyCheck {
    */
   private runPipe(pipe: RespPipe, batch: PendingCheck[]): void {
     const w = this.writer;
+    // The counters' windows as of this batch: written with it, and its replies read with it (noteFieldsMade()).
     const now = this.rates?.now() ?? 0;
     let replies = 0;
     const prefix = this.keys.prefix;
@@ -361,7 +360,6 @@ export class PolicyCheck {
         replies += q.category ? 5 : 3;
       }
       if (p.piped) {
-        p.at = now;
         p.shape = this.rates!.writeCommands(p.needs!, w, now);
         replies += p.shape.length;
       }
@@ -414,7 +412,7 @@ export class PolicyCheck {
               if (v === 1) created++;
             } else if (kind === 0x6e /* n */) {
               // PEXPIRE NX answered 0: the hash existed, and `created` fields are new in it.
-              if (v === 0 && created > 0) this.noteFieldsMade(needs, first, c, counters, p.at, created);
+              if (v === 0 && created > 0) this.noteFieldsMade(needs, first, c, counters, now, created);
               created = 0;
             }
           }
